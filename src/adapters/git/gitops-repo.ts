@@ -1,0 +1,104 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, relative, resolve } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { GitOpsError, messageOf } from '../../core/errors.ts';
+import type { GitOpsChange, GitOpsRepo } from '../../ports.ts';
+
+export interface GitRemoteOptions {
+  /** URL or path of the GitOps remote. */
+  remote: string;
+  branch: string;
+  /** Directory for edgeship's own clone. */
+  workdir: string;
+  author?: { name: string; email: string };
+  /** Attempts before giving up on a remote that keeps moving. */
+  attempts?: number;
+}
+
+const BOT = { name: 'edgeship[bot]', email: 'edgeship@users.noreply.github.com' };
+
+/**
+ * GitOpsRepo over any git remote with simple-git: fetch, reset to the remote head, apply the
+ * change, commit, push. A rejected push means someone else committed first: fetch again and
+ * re-apply, never force.
+ */
+export class GitRemoteRepo implements GitOpsRepo {
+  private git: SimpleGit | undefined;
+
+  constructor(private readonly options: GitRemoteOptions) {}
+
+  async read(path: string): Promise<string | undefined> {
+    await this.sync();
+    return this.readLocal(path);
+  }
+
+  async apply(change: GitOpsChange, message: string): Promise<{ sha: string; files: string[] } | undefined> {
+    const attempts = this.options.attempts ?? 5;
+    for (let attempt = 1; ; attempt += 1) {
+      const git = await this.sync();
+      const writes = await change((path) => this.readLocal(path));
+      const changed = [];
+      for (const write of writes) {
+        if ((await this.readLocal(write.path)) === write.content) continue;
+        const file = this.resolveInside(write.path);
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, write.content);
+        changed.push(write.path);
+      }
+      if (changed.length === 0) return undefined;
+      await git.add(changed);
+      const author = this.options.author ?? BOT;
+      await git.env({ ...process.env, GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email, GIT_COMMITTER_NAME: author.name, GIT_COMMITTER_EMAIL: author.email }).commit(message);
+      const sha = (await git.revparse(['HEAD'])).trim();
+      try {
+        await git.push('origin', `HEAD:refs/heads/${this.options.branch}`);
+        return { sha, files: changed };
+      } catch (error) {
+        const text = messageOf(error);
+        const conflict = /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(text);
+        if (!conflict || attempt >= attempts) {
+          await git.reset(['--hard', `origin/${this.options.branch}`]).catch(() => undefined);
+          throw new GitOpsError(`cannot push to ${this.options.remote} (${this.options.branch})${conflict ? ` after ${attempt} attempts` : ''}: ${text.split('\n')[0]}`, { cause: error });
+        }
+      }
+    }
+  }
+
+  /** Clones once, then fetches and resets to the remote branch so every change starts from its head. */
+  private async sync(): Promise<SimpleGit> {
+    const { workdir, remote, branch } = this.options;
+    try {
+      if (!this.git) {
+        if (!existsSync(resolve(workdir, '.git'))) {
+          await mkdir(dirname(workdir), { recursive: true });
+          await simpleGit().clone(remote, workdir, ['--branch', branch]);
+        }
+        this.git = simpleGit(workdir);
+      }
+      await this.git.fetch('origin', branch);
+      await this.git.checkout(['-B', branch, `origin/${branch}`]);
+      await this.git.reset(['--hard', `origin/${branch}`]);
+      await this.git.clean('f', ['-d']);
+      return this.git;
+    } catch (error) {
+      throw new GitOpsError(`cannot read the GitOps repo ${remote} (branch ${branch}): ${messageOf(error).split('\n')[0]}`, { cause: error });
+    }
+  }
+
+  private async readLocal(path: string): Promise<string | undefined> {
+    try {
+      return await readFile(this.resolveInside(path), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  private resolveInside(path: string): string {
+    const file = resolve(this.options.workdir, path);
+    const inside = relative(this.options.workdir, file);
+    if (inside.startsWith('..') || resolve(inside) === inside) throw new GitOpsError(`"${path}" is outside the GitOps repo`);
+    return file;
+  }
+}

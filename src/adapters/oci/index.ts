@@ -1,0 +1,27 @@
+import type { ArtifactStore } from '../../ports.ts';
+import { LayoutStore } from './layout-store.ts';
+import { LAYOUT_PREFIX } from './reference.ts';
+import { RegistryStore } from './registry-store.ts';
+import type { RegistryClientOptions } from './registry-client.ts';
+
+/** The store for `artifacts.repository`: `oci-layout:<dir>` or `registry[/namespace]`. */
+export function artifactStoreFor(location: string, options: RegistryClientOptions = {}, baseDirectory = process.cwd()): ArtifactStore {
+  if (location.startsWith(LAYOUT_PREFIX)) {
+    const directory = location.slice(LAYOUT_PREFIX.length);
+    return new LayoutStore(directory.startsWith('/') ? directory : `${baseDirectory}/${directory}`);
+  }
+  return new RegistryStore(location, options);
+}
+
+/** The store that can pull `reference`. */
+export function artifactStoreForReference(reference: string, options: RegistryClientOptions = {}): ArtifactStore {
+  if (reference.startsWith(LAYOUT_PREFIX)) return new LayoutStore('/');
+  const registry = reference.slice(0, reference.indexOf('/'));
+  return new RegistryStore(registry, options);
+}
+
+/** Registry credentials from EDGESHIP_REGISTRY_USERNAME / EDGESHIP_REGISTRY_PASSWORD, if set. */
+export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryClientOptions['credentials'] {
+  const password = env.EDGESHIP_REGISTRY_PASSWORD;
+  return password ? { username: env.EDGESHIP_REGISTRY_USERNAME ?? 'edgeship', password } : undefined;
+}

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ArtifactError } from '../../core/errors.ts';
+import type { ArtifactStore, PulledArtifact, PushedArtifact, PushRequest } from '../../ports.ts';
+import { materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
+import { MANIFEST_MEDIA_TYPE, parseManifest, titleOf } from './manifest.ts';
+import { formatReference, parseReference } from './reference.ts';
+
+interface LayoutIndex {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[];
+}
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/**
+ * ArtifactStore over OCI image layouts on disk (one layout per model under `root`), the local
+ * default. Blobs and index.json are written to a temporary name and renamed, so a reader never
+ * sees a half-written file and an interrupted push leaves only unreferenced blobs.
+ */
+export class LayoutStore implements ArtifactStore {
+  constructor(private readonly root: string) {}
+
+  async push(request: PushRequest): Promise<PushedArtifact> {
+    const directory = resolve(this.root, request.name);
+    const prepared = await prepareArtifact(request);
+    await mkdir(join(directory, 'blobs', 'sha256'), { recursive: true });
+    await atomicWrite(join(directory, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    for (const blob of prepared.blobs) await this.writeBlob(directory, blob.descriptor.digest, blob.bytes);
+    await this.writeBlob(directory, prepared.manifest.digest, prepared.manifest.bytes);
+    const index = await readIndex(directory);
+    index.manifests = index.manifests.filter((entry) => entry.annotations?.[REF_NAME] !== request.tag);
+    index.manifests.push({
+      mediaType: MANIFEST_MEDIA_TYPE,
+      digest: prepared.manifest.digest,
+      size: prepared.manifest.bytes.length,
+      annotations: { [REF_NAME]: request.tag },
+    });
+    await atomicWrite(join(directory, 'index.json'), JSON.stringify(index, null, 2));
+    return { digest: prepared.manifest.digest, reference: formatReference({ kind: 'layout', directory, digest: prepared.manifest.digest }) };
+  }
+
+  async pull(text: string, destination: string): Promise<PulledArtifact> {
+    const reference = parseReference(text);
+    if (reference.kind !== 'layout') throw new ArtifactError(`${text} is not an oci-layout reference`);
+    const directory = resolve(reference.directory);
+    const digest = reference.digest ?? (await findTag(directory, reference.tag ?? 'latest'));
+    const manifestBytes = await this.readBlob(directory, digest);
+    const manifest = parseManifest(manifestBytes, text);
+    const config: unknown = JSON.parse((await this.readBlob(directory, manifest.config.digest)).toString('utf8'));
+    const files = [];
+    for (const layer of manifest.layers) {
+      files.push({ name: safeFileName(titleOf(layer), layer.digest), bytes: await this.readBlob(directory, layer.digest) });
+    }
+    return { digest, config, files: await materialize(destination, files) };
+  }
+
+  private async writeBlob(directory: string, digest: string, bytes: Buffer): Promise<void> {
+    const path = blobPath(directory, digest);
+    if (await exists(path)) return; // content-addressed: same digest, same bytes
+    await atomicWrite(path, bytes);
+  }
+
+  private async readBlob(directory: string, digest: string): Promise<Buffer> {
+    const bytes = await readFile(blobPath(directory, digest)).catch((error: Error) => {
+      throw new ArtifactError(`blob ${digest} is missing from the OCI layout ${directory}`, { cause: error });
+    });
+    verify(bytes, digest, `blob ${digest} in ${directory}`);
+    return bytes;
+  }
+}
+
+const blobPath = (directory: string, digest: string) => join(directory, 'blobs', ...digest.split(':'));
+
+async function readIndex(directory: string): Promise<LayoutIndex> {
+  try {
+    return JSON.parse(await readFile(join(directory, 'index.json'), 'utf8')) as LayoutIndex;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
+    throw new ArtifactError(`${join(directory, 'index.json')} is not a valid OCI index`, { cause: error });
+  }
+}
+
+async function findTag(directory: string, tag: string): Promise<string> {
+  const index = await readIndex(directory);
+  const entry = index.manifests.find((manifest) => manifest.annotations?.[REF_NAME] === tag);
+  if (!entry) throw new ArtifactError(`no artifact tagged "${tag}" in the OCI layout ${directory}`);
+  return entry.digest;
+}
+
+async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
+  const temporary = `${path}.${randomUUID()}.tmp`;
+  await writeFile(temporary, data);
+  await rename(temporary, path);
+}
+
+const exists = (path: string) => access(path).then(() => true, () => false);

@@ -1,0 +1,88 @@
+import { ArtifactError } from '../../core/errors.ts';
+import type { ArtifactStore, PulledArtifact, PushedArtifact, PushRequest } from '../../ports.ts';
+import { materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
+import { MANIFEST_MEDIA_TYPE, parseManifest, titleOf } from './manifest.ts';
+import { formatReference, parseReference } from './reference.ts';
+import { RegistryClient, type RegistryClientOptions } from './registry-client.ts';
+
+/** ArtifactStore over an OCI registry (distribution API), e.g. GHCR or `docker-registry`. */
+export class RegistryStore implements ArtifactStore {
+  private readonly client: RegistryClient;
+  private readonly namespace: string;
+
+  /** `location` is `registry[/namespace]`; each model becomes `namespace/<model>`. */
+  constructor(location: string, options: RegistryClientOptions = {}) {
+    const probe = parseReference(`${location.replace(/\/+$/, '')}/probe`);
+    if (probe.kind !== 'registry') throw new ArtifactError(`${location} is not a registry location`);
+    this.client = new RegistryClient(probe.registry, options);
+    this.namespace = probe.repository.replace(/\/?probe$/, '');
+  }
+
+  async push(request: PushRequest): Promise<PushedArtifact> {
+    const repository = this.namespace ? `${this.namespace}/${request.name}` : request.name;
+    const scope = `repository:${repository}:pull,push`;
+    const prepared = await prepareArtifact(request);
+    for (const blob of prepared.blobs) {
+      const { digest } = blob.descriptor;
+      const head = await this.client.request({ method: 'HEAD', path: `/v2/${repository}/blobs/${digest}`, scope, expect: [200, 404] });
+      if (head.status === 200) continue;
+      const start = await this.client.request({ method: 'POST', path: `/v2/${repository}/blobs/uploads/`, scope, expect: [202] });
+      const location = start.headers.get('location');
+      if (!location) throw new ArtifactError(`${this.client.registry} started an upload without a Location header`);
+      const url = new URL(location, `http://${this.client.registry}`);
+      url.searchParams.set('digest', digest);
+      const target = /^https?:\/\//.test(location) ? url.toString() : `${url.pathname}${url.search}`;
+      await this.client.request({
+        method: 'PUT',
+        path: target,
+        scope,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.bytes.length) },
+        body: blob.bytes,
+        expect: [201],
+      });
+    }
+    // The manifest goes last: until it exists, nothing refers to the blobs just uploaded.
+    const put = await this.client.request({
+      method: 'PUT',
+      path: `/v2/${repository}/manifests/${request.tag}`,
+      scope,
+      headers: { 'content-type': MANIFEST_MEDIA_TYPE },
+      body: prepared.manifest.bytes,
+      expect: [201],
+    });
+    await put.body?.cancel();
+    const answered = put.headers.get('docker-content-digest');
+    if (answered && answered !== prepared.manifest.digest) {
+      throw new ArtifactError(`${this.client.registry} stored the manifest as ${answered}, expected ${prepared.manifest.digest}`);
+    }
+    const digest = prepared.manifest.digest;
+    return { digest, reference: formatReference({ kind: 'registry', registry: this.client.registry, repository, digest }) };
+  }
+
+  async pull(text: string, destination: string): Promise<PulledArtifact> {
+    const reference = parseReference(text);
+    if (reference.kind !== 'registry') throw new ArtifactError(`${text} is not a registry reference`);
+    const scope = `repository:${reference.repository}:pull`;
+    const response = await this.client.request({
+      method: 'GET',
+      path: `/v2/${reference.repository}/manifests/${reference.digest ?? reference.tag ?? 'latest'}`,
+      scope,
+      headers: { accept: MANIFEST_MEDIA_TYPE },
+      expect: [200],
+    });
+    const manifestBytes = Buffer.from(await response.arrayBuffer());
+    const digest = reference.digest ?? response.headers.get('docker-content-digest') ?? '';
+    verify(manifestBytes, digest, `manifest of ${text}`);
+    const manifest = parseManifest(manifestBytes, text);
+    const blob = async (blobDigest: string) => {
+      const answer = await this.client.request({ method: 'GET', path: `/v2/${reference.repository}/blobs/${blobDigest}`, scope, expect: [200] });
+      const bytes = Buffer.from(await answer.arrayBuffer());
+      verify(bytes, blobDigest, `blob ${blobDigest} of ${text}`);
+      return bytes;
+    };
+    const config: unknown = JSON.parse((await blob(manifest.config.digest)).toString('utf8'));
+    const files = [];
+    for (const layer of manifest.layers) files.push({ name: safeFileName(titleOf(layer), layer.digest), bytes: await blob(layer.digest) });
+    return { digest, config, files: await materialize(destination, files) };
+  }
+}

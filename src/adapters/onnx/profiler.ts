@@ -1,0 +1,63 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ModelValidationError } from '../../core/errors.ts';
+import type { HardwareProfile } from '../../core/profiles.ts';
+import type { ProfileResult } from '../../core/profiling.ts';
+import { scaleSummary, summarize } from '../../core/stats.ts';
+import type { ModelProfiler, ProfileOptions } from '../../ports.ts';
+import type { ProfileJob, ProfileMeasurement } from './profile-child.ts';
+
+const MIB = 1024 * 1024;
+
+/** Runs `module` (a sibling file of the caller) in a child process, with tsx when it is TypeScript. */
+export function forkModule(url: URL) {
+  const file = fileURLToPath(url);
+  const execArgv = file.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+  return fork(file, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+}
+
+/** ModelProfiler that measures each profile in a fresh child process. */
+export class OnnxProfiler implements ModelProfiler {
+  async profile(file: string, name: string, profile: HardwareProfile, options: ProfileOptions): Promise<ProfileResult> {
+    const job: ProfileJob = { file, threads: profile.threads, runs: options.runs, warmup: options.warmup, batch: options.batch };
+    const measurement = await runChild(job);
+    const measured = summarize(measurement.latenciesMs);
+    return {
+      profile: name,
+      threads: profile.threads,
+      speedFactor: profile.speedFactor,
+      batch: options.batch,
+      sessionCreateMs: measurement.sessionCreateMs * profile.speedFactor,
+      firstInferenceMs: measurement.firstInferenceMs * profile.speedFactor,
+      measured,
+      estimated: scaleSummary(measured, profile.speedFactor),
+      peakMemoryMb: Math.max(0, measurement.peakRssBytes - measurement.baselineRssBytes) / MIB,
+      memoryCeilingMb: profile.memoryMb,
+    };
+  }
+}
+
+function runChild(job: ProfileJob): Promise<ProfileMeasurement> {
+  return new Promise((resolve, reject) => {
+    const child = forkModule(new URL(`./profile-child${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+    let stderr = '';
+    let settled = false;
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('message', (message: { ok: true; result: ProfileMeasurement } | { ok: false; error: string }) => {
+      settled = true;
+      if (message.ok) resolve(message.result);
+      else reject(new ModelValidationError(`${job.file}: profiling failed: ${message.error}`));
+    });
+    child.on('error', (error) => {
+      if (!settled) reject(new ModelValidationError(`${job.file}: cannot start the profiler: ${error.message}`, { cause: error }));
+      settled = true;
+    });
+    child.on('exit', (code, signal) => {
+      if (!settled) {
+        settled = true;
+        reject(new ModelValidationError(`${job.file}: the profiler exited (${signal ?? `code ${code}`}) before reporting: ${stderr.trim().slice(-500)}`));
+      }
+    });
+    child.send(job);
+  });
+}

@@ -1,0 +1,9 @@
+/** Media types of the files in an edgeship model artifact. */
+export const MEDIA_TYPES = {
+  'model.onnx': 'application/vnd.edgeship.model.onnx',
+  'metrics.json': 'application/vnd.edgeship.metrics.v1+json',
+  'contract.json': 'application/vnd.edgeship.contract.v1+json',
+  'golden.json': 'application/vnd.edgeship.golden.v1+json',
+  'reference-stats.json': 'application/vnd.edgeship.reference-stats.v1+json',
+  'report.json': 'application/vnd.edgeship.report.v1+json',
+} as const;

@@ -1,0 +1,70 @@
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type EdgeshipConfig } from './config.ts';
+import { ConfigError } from './errors.ts';
+
+/** Parses and validates the text of `.github/edgeship.yml`; `file` is only used in errors. */
+export function parseConfig(text: string, file: string): EdgeshipConfig {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      document.errors.map((error) => {
+        const at = error.linePos?.[0];
+        return `${at ? `line ${at.line}, column ${at.col}: ` : ''}invalid YAML: ${error.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  const data: unknown = document.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(file, [`expected a mapping at the top level, found ${describe(data)}`]);
+  }
+  const result = configSchema.safeParse(data, { reportInput: true });
+  if (!result.success) {
+    throw new ConfigError(file, result.error.issues.map((issue) => formatIssue(issue, document, lineCounter)));
+  }
+  return result.data;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, document: Document, lineCounter: LineCounter): string {
+  const path = formatPath(issue.path);
+  const node = document.getIn(issue.path, true) as { range?: [number, number, number] } | undefined;
+  const position = node?.range ? lineCounter.linePos(node.range[0]) : undefined;
+  const where = `${path || '(top level)'}${position ? ` (line ${position.line})` : ''}`;
+  return `${where}: ${issueMessage(issue)}`;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined
+        ? `expected ${issue.expected}, found nothing (the field is required)`
+        : `expected ${issue.expected}, found ${describe(issue.input)}`;
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}, found ${describe(issue.input)}`;
+    case 'too_small':
+    case 'too_big':
+      return `${issue.message.replace(/^Too (small|big): /, '')}, found ${describe(issue.input)}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** `targets[1].latencyBudgetMs`, the way a person would point at it. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => {
+    if (typeof key === 'number') return `${text}[${key}]`;
+    return text ? `${text}.${String(key)}` : String(key);
+  }, '');
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { dnsLabel, repoPath } from './names.ts';
+import { BUILTIN_PROFILES, hardwareProfileSchema } from './profiles.ts';
+
+const threshold = z
+  .strictObject({
+    min: z.number().optional().describe('The metric must be at least this.'),
+    max: z.number().optional().describe('The metric must be at most this.'),
+  })
+  .refine((value) => value.min !== undefined || value.max !== undefined, { error: 'expected `min`, `max` or both' });
+
+const targetSchema = z.strictObject({
+  name: dnsLabel.describe('Target name: a GitOps path segment and a GitHub environment name.'),
+  kind: z.enum(['edge', 'cloud']).describe('An edge site (a cluster at the site) or a cloud endpoint.'),
+  profile: z.string().min(1).describe('Hardware profile the model is profiled on for this target.'),
+  latencyBudgetMs: z.number().positive().describe('p95 latency the target\'s clients can accept, in ms.'),
+  memoryBudgetMb: z.number().positive().optional().describe('Memory the model may use on the target, in MiB.'),
+  rttMs: z.number().nonnegative().default(0).describe('Network round trip from the site to the cloud, in ms.'),
+  offloadTo: dnsLabel.optional().describe('Cloud target to offload to; defaults to the first cloud target.'),
+});
+
+const waveSchema = z.strictObject({
+  name: z.string().min(1),
+  targets: z.array(dnsLabel).min(1),
+  soakMinutes: z.number().nonnegative().default(10).describe('Minutes a wave stays Healthy before the next.'),
+});
+
+/** `.github/edgeship.yml` of a model repo. */
+export const configSchema = z
+  .strictObject({
+    model: dnsLabel.describe('Model name: the OCI repository name and the GitOps directory.'),
+    train: z
+      .strictObject({
+        backend: z.enum(['github-actions', 'local']).default('github-actions'),
+        command: z.string().min(1).describe('Shell command that trains and writes the outputs.'),
+        outputs: repoPath.default('out').describe('Directory the command writes its outputs to.'),
+        branches: z.array(z.string().min(1)).default(['main']).describe('Branches whose pushes train.'),
+        workflow: z.string().default('edgeship-train.yml').describe('Workflow file for github-actions.'),
+        timeoutMinutes: z.number().positive().default(60),
+      })
+      .describe('How the model is trained.'),
+    metrics: z.strictObject({
+      primary: z.string().min(1).describe('Key in metrics.json that decides whether a release is better.'),
+      direction: z.enum(['maximize', 'minimize']),
+    }),
+    gates: z
+      .strictObject({
+        thresholds: z.record(z.string(), threshold).default({}).describe('Absolute limits per metric.'),
+        maxRegression: z
+          .number()
+          .min(0)
+          .default(0.02)
+          .describe('Largest allowed worsening of the primary metric vs the deployed release, as a fraction.'),
+        golden: z
+          .strictObject({ atol: z.number().nonnegative().default(1e-4), rtol: z.number().nonnegative().default(1e-3) })
+          .prefault({}),
+        allowBreakingContract: z.boolean().default(false).describe('Allow a major release that breaks clients.'),
+      })
+      .prefault({}),
+    profiles: z.record(dnsLabel, hardwareProfileSchema).default({}).describe('Hardware profiles besides the built-in ones.'),
+    profiling: z
+      .strictObject({
+        runs: z.number().int().min(10).max(100_000).default(300),
+        warmup: z.number().int().min(0).default(20),
+        batch: z.number().int().positive().default(1).describe('Value for symbolic batch dimensions.'),
+      })
+      .prefault({}),
+    targets: z.array(targetSchema).min(1),
+    rollout: z.strictObject({ waves: z.array(waveSchema).min(1) }).optional(),
+    gitops: z.strictObject({
+      repo: z.string().min(1).describe('owner/name on GitHub, or a git URL or path for local use.'),
+      branch: z.string().min(1).default('main'),
+      path: repoPath.default('models').describe('Directory of the release records in the GitOps repo.'),
+    }),
+    artifacts: z
+      .strictObject({
+        repository: z
+          .string()
+          .min(1)
+          .default('oci-layout:.edgeship/oci')
+          .describe('Where artifacts go: `registry/namespace` or `oci-layout:<dir>`.'),
+      })
+      .prefault({}),
+  })
+  .superRefine(checkReferences);
+
+export type EdgeshipConfig = z.infer<typeof configSchema>;
+export type Target = EdgeshipConfig['targets'][number];
+export type Wave = NonNullable<EdgeshipConfig['rollout']>['waves'][number];
+
+/** Cross-field rules zod cannot express field by field. */
+function checkReferences(config: z.infer<typeof configSchema>, ctx: z.RefinementCtx): void {
+  const profiles = new Set([...Object.keys(BUILTIN_PROFILES), ...Object.keys(config.profiles)]);
+  const byName = new Map<string, Target>();
+  config.targets.forEach((target, index) => {
+    if (byName.has(target.name)) {
+      ctx.addIssue({ code: 'custom', path: ['targets', index, 'name'], message: `duplicate target name "${target.name}"` });
+    }
+    byName.set(target.name, target);
+    if (!profiles.has(target.profile)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', index, 'profile'],
+        message: `expected one of ${[...profiles].join(', ')}, found "${target.profile}"`,
+      });
+    }
+    if (target.kind === 'edge' && target.memoryBudgetMb === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['targets', index, 'memoryBudgetMb'], message: 'expected a memory budget for an edge target, found none' });
+    }
+  });
+  config.targets.forEach((target, index) => {
+    if (target.offloadTo === undefined) return;
+    const cloud = byName.get(target.offloadTo);
+    if (cloud?.kind !== 'cloud') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', index, 'offloadTo'],
+        message: `expected the name of a cloud target, found "${target.offloadTo}"`,
+      });
+    }
+  });
+  const seen = new Set<string>();
+  config.rollout?.waves.forEach((wave, waveIndex) => {
+    wave.targets.forEach((name, index) => {
+      const path = ['rollout', 'waves', waveIndex, 'targets', index];
+      if (!byName.has(name)) ctx.addIssue({ code: 'custom', path, message: `expected a target name, found "${name}"` });
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `target "${name}" is in more than one wave` });
+      seen.add(name);
+    });
+  });
+  if (config.rollout) {
+    const missing = config.targets.filter((target) => !seen.has(target.name)).map((target) => target.name);
+    if (missing.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['rollout', 'waves'], message: `expected every target in a wave, missing ${missing.join(', ')}` });
+    }
+  }
+}
+
+/** The rollout waves, defaulting to a single wave with every target. */
+export function wavesOf(config: EdgeshipConfig): Wave[] {
+  return config.rollout?.waves ?? [{ name: 'all', targets: config.targets.map((target) => target.name), soakMinutes: 0 }];
+}

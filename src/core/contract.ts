@@ -1,0 +1,90 @@
+/** A tensor dimension: a fixed size, a symbolic name (e.g. "batch"), or unknown. */
+export type Dim = number | string | null;
+
+export interface TensorSpec {
+  name: string;
+  dtype: string;
+  shape: Dim[];
+}
+
+/** What clients of a model depend on. */
+export interface ModelContract {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  opset: number;
+}
+
+export interface ContractChange {
+  severity: 'breaking' | 'compatible';
+  tensor?: string;
+  detail: string;
+}
+
+export interface ContractDiff {
+  breaking: boolean;
+  changes: ContractChange[];
+}
+
+/**
+ * Compares the candidate's contract with the deployed one from a client's point of view.
+ * Inputs may widen (a fixed dim becoming symbolic) but not narrow; outputs may narrow but not
+ * widen. A rename shows as a removal plus an addition, which breaks clients either way.
+ */
+export function diffContracts(baseline: ModelContract, candidate: ModelContract): ContractDiff {
+  const changes = [
+    ...diffSide('input', baseline.inputs, candidate.inputs),
+    ...diffSide('output', baseline.outputs, candidate.outputs),
+  ];
+  if (baseline.opset !== candidate.opset) {
+    changes.push({
+      severity: 'compatible',
+      detail: `opset ${baseline.opset} → ${candidate.opset}${candidate.opset > baseline.opset ? ' (the serving runtime must support it)' : ''}`,
+    });
+  }
+  return { breaking: changes.some((change) => change.severity === 'breaking'), changes };
+}
+
+function diffSide(side: 'input' | 'output', before: TensorSpec[], after: TensorSpec[]): ContractChange[] {
+  const changes: ContractChange[] = [];
+  const afterByName = new Map(after.map((tensor) => [tensor.name, tensor]));
+  const beforeNames = new Set(before.map((tensor) => tensor.name));
+  for (const old of before) {
+    const next = afterByName.get(old.name);
+    if (!next) {
+      changes.push({ severity: 'breaking', tensor: old.name, detail: `${side} "${old.name}" removed` });
+      continue;
+    }
+    if (old.dtype !== next.dtype) {
+      changes.push({ severity: 'breaking', tensor: old.name, detail: `${side} "${old.name}" dtype ${old.dtype} → ${next.dtype}` });
+    }
+    const shapeChange = diffShape(side, old, next);
+    if (shapeChange) changes.push(shapeChange);
+  }
+  for (const added of after.filter((tensor) => !beforeNames.has(tensor.name))) {
+    changes.push({
+      severity: side === 'input' ? 'breaking' : 'compatible',
+      tensor: added.name,
+      detail: `${side} "${added.name}" added (${added.dtype} ${formatShape(added.shape)})`,
+    });
+  }
+  return changes;
+}
+
+function diffShape(side: 'input' | 'output', old: TensorSpec, next: TensorSpec): ContractChange | undefined {
+  const from = formatShape(old.shape);
+  const to = formatShape(next.shape);
+  if (from === to) return undefined;
+  const detail = `${side} "${old.name}" shape ${from} → ${to}`;
+  if (old.shape.length !== next.shape.length) return { severity: 'breaking', tensor: old.name, detail };
+  const narrows = (wide: Dim, narrow: Dim) => typeof narrow === 'number' && (typeof wide !== 'number' || wide !== narrow);
+  const breaking = old.shape.some((dim, index) => {
+    const nextDim = next.shape[index] ?? null;
+    // An input that accepts fewer shapes, or an output that can produce more, breaks clients.
+    return side === 'input' ? narrows(dim, nextDim) : narrows(nextDim, dim);
+  });
+  return { severity: breaking ? 'breaking' : 'compatible', tensor: old.name, detail };
+}
+
+export function formatShape(shape: Dim[]): string {
+  return `[${shape.map((dim) => (dim === null ? '?' : String(dim))).join(', ')}]`;
+}

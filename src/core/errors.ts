@@ -1,0 +1,41 @@
+/** Base of every error edgeship raises on purpose; anything else is a bug. */
+export class EdgeshipError extends Error {
+  override readonly name: string = 'EdgeshipError';
+}
+
+/** A config file is missing, not YAML, or breaks the schema. `issues` say where and what. */
+export class ConfigError extends EdgeshipError {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly issues: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(`${file} is not a valid edgeship config:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`, options);
+  }
+}
+
+/** A training output (model, metrics, golden samples, statistics) is missing or unusable. */
+export class ModelValidationError extends EdgeshipError {
+  override readonly name = 'ModelValidationError';
+}
+
+/** An artifact could not be stored, found or verified. */
+export class ArtifactError extends EdgeshipError {
+  override readonly name = 'ArtifactError';
+}
+
+/** The GitOps repo could not be read or written. */
+export class GitOpsError extends EdgeshipError {
+  override readonly name = 'GitOpsError';
+}
+
+/** The training command or backend failed. */
+export class TrainingError extends EdgeshipError {
+  override readonly name = 'TrainingError';
+}
+
+/** Narrows an unknown thrown value to a message worth showing. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,91 @@
+import type { EdgeshipConfig } from './config.ts';
+import type { ContractDiff } from './contract.ts';
+import type { GoldenResult } from './golden.ts';
+import type { Metrics } from './metrics.ts';
+import type { PlacementDecision } from './placement.ts';
+
+export interface GateResult {
+  id: string;
+  title: string;
+  passed: boolean;
+  reason: string;
+}
+
+export interface GateInputs {
+  config: EdgeshipConfig;
+  metrics: Metrics;
+  baselineMetrics?: Metrics;
+  golden: GoldenResult;
+  contract?: ContractDiff;
+  placement: PlacementDecision[];
+}
+
+const fmt = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(1) : Number(value.toPrecision(4)).toString());
+
+/** Every gate of the config, each with a verdict and the sentence that explains it. */
+export function evaluateGates(inputs: GateInputs): GateResult[] {
+  return [...thresholdGates(inputs), regressionGate(inputs), goldenGate(inputs), contractGate(inputs), placementGate(inputs)];
+}
+
+export const gatesPassed = (gates: readonly GateResult[]) => gates.every((gate) => gate.passed);
+
+function thresholdGates({ config, metrics }: GateInputs): GateResult[] {
+  return Object.entries(config.gates.thresholds).map(([name, limit]) => {
+    const value = metrics[name];
+    const title = `${name}${limit.min !== undefined ? ` ≥ ${limit.min}` : ''}${limit.max !== undefined ? ` ≤ ${limit.max}` : ''}`;
+    if (value === undefined) return { id: `threshold:${name}`, title, passed: false, reason: `metrics.json has no "${name}"` };
+    const tooLow = limit.min !== undefined && value < limit.min;
+    const tooHigh = limit.max !== undefined && value > limit.max;
+    const passed = !tooLow && !tooHigh;
+    const reason = passed
+      ? `${name} is ${fmt(value)}`
+      : `${name} is ${fmt(value)}, ${tooLow ? `below the minimum ${limit.min}` : `above the maximum ${limit.max}`}`;
+    return { id: `threshold:${name}`, title, passed, reason };
+  });
+}
+
+function regressionGate({ config, metrics, baselineMetrics }: GateInputs): GateResult {
+  const { primary, direction } = config.metrics;
+  const allowed = config.gates.maxRegression;
+  const title = `${primary} no worse than deployed by more than ${fmt(allowed * 100)}%`;
+  const value = metrics[primary] as number;
+  const before = baselineMetrics?.[primary];
+  if (before === undefined) return { id: 'regression', title, passed: true, reason: 'nothing deployed to compare with' };
+  const worsening = (direction === 'maximize' ? before - value : value - before) / Math.max(Math.abs(before), Number.EPSILON);
+  const change = `${fmt(before)} → ${fmt(value)}`;
+  if (worsening <= allowed) {
+    return { id: 'regression', title, passed: true, reason: worsening > 0 ? `${change}, ${fmt(worsening * 100)}% worse, within the limit` : `${change}` };
+  }
+  return { id: 'regression', title, passed: false, reason: `${change} is ${fmt(worsening * 100)}% worse than deployed` };
+}
+
+function goldenGate({ config, golden }: GateInputs): GateResult {
+  const { atol, rtol } = config.gates.golden;
+  const title = `ONNX outputs match the framework's on golden samples (atol ${atol}, rtol ${rtol})`;
+  if (golden.passed) {
+    return { id: 'golden', title, passed: true, reason: `${golden.compared} values over ${golden.samples} samples, max |Δ| ${golden.maxAbsError.toExponential(2)}` };
+  }
+  const worst = golden.worst;
+  const detail = golden.problems[0]
+    ?? `${golden.mismatches} of ${golden.compared} values differ; worst: sample ${worst?.sample} ${worst?.output}[${worst?.index}] expected ${worst?.expected}, got ${worst?.actual}`;
+  return { id: 'golden', title, passed: false, reason: detail };
+}
+
+function contractGate({ config, contract }: GateInputs): GateResult {
+  const title = 'Contract compatible with deployed clients';
+  if (!contract) return { id: 'contract', title, passed: true, reason: 'nothing deployed to compare with' };
+  const breaking = contract.changes.filter((change) => change.severity === 'breaking');
+  if (breaking.length === 0) {
+    return { id: 'contract', title, passed: true, reason: contract.changes.length === 0 ? 'unchanged' : 'changes are compatible' };
+  }
+  const list = breaking.map((change) => change.detail).join('; ');
+  if (config.gates.allowBreakingContract) return { id: 'contract', title, passed: true, reason: `breaking (${list}), allowed by gates.allowBreakingContract` };
+  return { id: 'contract', title, passed: false, reason: `breaking: ${list}; set gates.allowBreakingContract: true to release it as a major version` };
+}
+
+function placementGate({ placement }: GateInputs): GateResult {
+  const blocked = placement.filter((decision) => decision.choice === 'blocked');
+  const title = 'Every target has a placement within its budgets';
+  if (blocked.length === 0) return { id: 'placement', title, passed: true, reason: `${placement.length} targets placed` };
+  return { id: 'placement', title, passed: false, reason: `blocked: ${blocked.map((decision) => `${decision.target} (${decision.reason})`).join('; ')}` };
+}

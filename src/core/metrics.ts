@@ -1,0 +1,49 @@
+import { ModelValidationError } from './errors.ts';
+
+export type Metrics = Record<string, number>;
+
+/**
+ * Parses metrics.json: a flat object of finite numbers that holds the primary metric.
+ * Python's json module writes NaN and Infinity as bare words, which JSON rejects; they are
+ * caught here so the error can name the field rather than a character offset.
+ */
+export function parseMetrics(text: string, primary: string, file = 'metrics.json'): Metrics {
+  const marked = text.replace(/(:\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, '$1"\u0000$2"');
+  let data: unknown;
+  try {
+    data = JSON.parse(marked);
+  } catch (error) {
+    throw new ModelValidationError(`${file}: expected JSON, found text that does not parse (${(error as Error).message})`, { cause: error });
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ModelValidationError(`${file}: expected an object of metric names to numbers`);
+  }
+  const metrics: Metrics = {};
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value === 'number' && Number.isFinite(value)) metrics[key] = value;
+    else if (typeof value === 'string' && value.startsWith('\u0000')) problems.push(`"${key}" is ${value.slice(1)}`);
+    else if (key === primary) problems.push(`"${key}" is ${JSON.stringify(value)}`);
+  }
+  if (!(primary in metrics) && !problems.some((problem) => problem.startsWith(`"${primary}"`))) {
+    problems.push(`the primary metric "${primary}" is missing (found ${Object.keys(metrics).join(', ') || 'no metrics'})`);
+  }
+  if (problems.length > 0) {
+    throw new ModelValidationError(`${file}: expected finite numbers, but ${problems.join('; ')}`);
+  }
+  return metrics;
+}
+
+export interface MetricDelta {
+  name: string;
+  value: number;
+  baseline?: number;
+  delta?: number;
+}
+
+export function metricDeltas(metrics: Metrics, baseline: Metrics | undefined): MetricDelta[] {
+  return Object.entries(metrics).map(([name, value]) => {
+    const before = baseline?.[name];
+    return before === undefined ? { name, value } : { name, value, baseline: before, delta: value - before };
+  });
+}

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/**
+ * Model and target names become path segments in the GitOps repo and Kubernetes object names,
+ * so they are DNS labels: nothing like `../` can escape the directory they are written to.
+ */
+export const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+    error: (issue) =>
+      `expected a DNS label (lowercase letters, digits and '-', at most 63 characters), found ${JSON.stringify(issue.input)}`,
+  });
+
+/** A relative path inside a repo that stays inside it. */
+export const repoPath = z
+  .string()
+  .min(1)
+  .refine((value) => !value.startsWith('/') && !value.split(/[\\/]/).includes('..'), {
+    error: (issue) => `expected a relative path inside the repo (no leading '/', no '..'), found ${JSON.stringify(issue.input)}`,
+  });

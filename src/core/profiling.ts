@@ -1,0 +1,18 @@
+import type { LatencySummary } from './stats.ts';
+
+/** What the profiler measured for one hardware profile. */
+export interface ProfileResult {
+  profile: string;
+  threads: number;
+  speedFactor: number;
+  batch: number;
+  sessionCreateMs: number;
+  firstInferenceMs: number;
+  /** Latencies measured on this host. */
+  measured: LatencySummary;
+  /** Measured latencies times the profile's speed factor: the estimate for the device. */
+  estimated: LatencySummary;
+  /** Peak resident memory the model added to a process that had only loaded the runtime. */
+  peakMemoryMb: number;
+  memoryCeilingMb: number;
+}

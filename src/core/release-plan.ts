@@ -1,0 +1,99 @@
+import type { EdgeshipConfig } from './config.ts';
+import { diffContracts, type ContractDiff, type ModelContract } from './contract.ts';
+import { evaluateGates, gatesPassed, type GateResult } from './gates.ts';
+import type { GoldenResult } from './golden.ts';
+import { metricDeltas, type MetricDelta, type Metrics } from './metrics.ts';
+import { planPlacement, type PlacementDecision } from './placement.ts';
+import type { ProfileResult } from './profiling.ts';
+import { nextVersion, type NextVersion } from './version.ts';
+
+/** What ONNX inspection found out about a model file. */
+export interface ModelInspection {
+  sizeBytes: number;
+  sha256: string;
+  irVersion: number;
+  producer: string;
+  contract: ModelContract;
+  metadata: Record<string, string>;
+}
+
+/** The release currently deployed, read from the GitOps repo and its artifact. */
+export interface Baseline {
+  version: string;
+  reference: string;
+  digest: string;
+  metrics: Metrics;
+  contract: ModelContract;
+}
+
+export interface Provenance {
+  commit?: string;
+  branch?: string;
+  runUrl?: string;
+  command?: string;
+  trainedAt: string;
+}
+
+/** Everything a release PR shows and a release commit needs: the output of `evaluate`. */
+export interface EvaluationReport {
+  schemaVersion: 1;
+  model: string;
+  version: NextVersion;
+  primary: { name: string; direction: 'maximize' | 'minimize'; improved: boolean };
+  candidate: ModelInspection;
+  baseline?: Omit<Baseline, 'contract' | 'metrics'>;
+  metrics: MetricDelta[];
+  contractDiff?: ContractDiff;
+  golden: GoldenResult;
+  profiles: ProfileResult[];
+  placement: PlacementDecision[];
+  gates: GateResult[];
+  passed: boolean;
+  provenance: Provenance;
+  /** Set once the artifact is published. */
+  artifact?: { reference: string; digest: string };
+}
+
+export interface PlanInputs {
+  config: EdgeshipConfig;
+  inspection: ModelInspection;
+  metrics: Metrics;
+  golden: GoldenResult;
+  profiles: ProfileResult[];
+  baseline?: Baseline;
+  provenance: Provenance;
+}
+
+/**
+ * Turns measurements into a release decision:
+ * 1. contract diff against the deployed release;
+ * 2. placement per target from the profile results;
+ * 3. gates over metrics, golden parity, contract and placement;
+ * 4. the next version from the contract diff and the primary metric.
+ */
+export function planRelease(inputs: PlanInputs): EvaluationReport {
+  const { config, inspection, metrics, baseline } = inputs;
+  const contractDiff = baseline ? diffContracts(baseline.contract, inspection.contract) : undefined;
+  const placement = planPlacement(config, new Map(inputs.profiles.map((result) => [result.profile, result])));
+  const gates = evaluateGates({ config, metrics, baselineMetrics: baseline?.metrics, golden: inputs.golden, contract: contractDiff, placement });
+  const { primary, direction } = config.metrics;
+  const value = metrics[primary] as number;
+  const before = baseline?.metrics[primary];
+  const improved = before !== undefined && (direction === 'maximize' ? value > before : value < before);
+  return {
+    schemaVersion: 1,
+    model: config.model,
+    version: nextVersion(baseline?.version, { breaking: contractDiff?.breaking ?? false, primaryImproved: improved, primary }),
+    primary: { name: primary, direction, improved },
+    candidate: inspection,
+    ...(baseline && { baseline: { version: baseline.version, reference: baseline.reference, digest: baseline.digest } }),
+    metrics: metricDeltas(metrics, baseline?.metrics),
+    ...(contractDiff && { contractDiff }),
+    golden: inputs.golden,
+    profiles: inputs.profiles,
+    placement,
+    gates,
+    passed: gatesPassed(gates),
+    provenance: inputs.provenance,
+  };
+}

@@ -1,0 +1,110 @@
+import { formatShape, type TensorSpec } from './contract.ts';
+import type { MetricDelta } from './metrics.ts';
+import type { EvaluationReport } from './release-plan.ts';
+
+const CHOICE_LABEL = { edge: '🟢 edge', offload: '🔵 offload', cloud: '☁️ cloud', blocked: '⛔ blocked' } as const;
+
+/** The release PR body: the evaluation report as markdown. */
+export function renderReport(report: EvaluationReport): string {
+  const verdict = report.passed ? '✅ all gates passed' : '❌ gates failed';
+  return [
+    `## ${report.model} ${report.version.version}`,
+    '',
+    `${verdict} · ${report.version.bump} release: ${report.version.reason}` +
+      (report.baseline ? ` · deployed: ${report.baseline.version}` : ''),
+    '',
+    '### Metrics',
+    metricsTable(report),
+    '',
+    '### Gates',
+    ...report.gates.map((gate) => `- [${gate.passed ? 'x' : ' '}] **${gate.title}**: ${gate.reason}`),
+    '',
+    '### Contract',
+    contractSection(report),
+    '',
+    '### Placement',
+    placementTable(report),
+    '',
+    '### Latency by hardware profile',
+    profileTable(report),
+    '',
+    '### Artifact',
+    ...artifactLines(report),
+    '',
+  ].join('\n');
+}
+
+function metricsTable(report: EvaluationReport): string {
+  const rows = report.metrics.map((metric) => {
+    const name = metric.name === report.primary.name ? `**${metric.name}** (primary, ${report.primary.direction})` : metric.name;
+    return `| ${name} | ${num(metric.value)} | ${metric.baseline === undefined ? '–' : num(metric.baseline)} | ${delta(metric)} |`;
+  });
+  return ['| metric | this release | deployed | Δ |', '|---|---:|---:|---:|', ...rows].join('\n');
+}
+
+function delta(metric: MetricDelta): string {
+  if (metric.delta === undefined) return '–';
+  return `${metric.delta > 0 ? '+' : ''}${num(metric.delta)}`;
+}
+
+function contractSection(report: EvaluationReport): string {
+  const { contract } = report.candidate;
+  const tensor = (kind: string) => (spec: TensorSpec) => `| ${kind} | \`${spec.name}\` | ${spec.dtype} | \`${formatShape(spec.shape)}\` |`;
+  const table = [
+    `opset ${contract.opset}`,
+    '',
+    '| | name | dtype | shape |',
+    '|---|---|---|---|',
+    ...contract.inputs.map(tensor('input')),
+    ...contract.outputs.map(tensor('output')),
+  ];
+  const diff = report.contractDiff;
+  if (!diff) return [...table, '', 'First release: no deployed contract to compare with.'].join('\n');
+  if (diff.changes.length === 0) return [...table, '', `Unchanged since ${report.baseline?.version}.`].join('\n');
+  return [...table, '', `Changes since ${report.baseline?.version}:`, ...diff.changes.map((change) => `- ${change.severity === 'breaking' ? '**breaking**' : 'compatible'}: ${change.detail}`)].join('\n');
+}
+
+function placementTable(report: EvaluationReport): string {
+  const rows = report.placement.map((decision) => {
+    const latency = decision.p95Ms === undefined ? '–' : `${ms(decision.p95Ms)} / ${ms(decision.latencyBudgetMs)}`;
+    const memory = decision.memoryMb === undefined ? '–' : `${decision.memoryMb.toFixed(1)} / ${decision.memoryBudgetMb === undefined ? '–' : decision.memoryBudgetMb} MiB`;
+    const where = decision.offloadTo ? `${CHOICE_LABEL[decision.choice]} → ${decision.offloadTo}` : CHOICE_LABEL[decision.choice];
+    return `| ${decision.target} | ${where} | ${latency} | ${memory} | ${decision.reason} |`;
+  });
+  return ['| target | placement | p95 / budget | memory / budget | reason |', '|---|---|---:|---:|---|', ...rows].join('\n');
+}
+
+function profileTable(report: EvaluationReport): string {
+  const rows = report.profiles.map((result) =>
+    `| ${result.profile} | ${result.threads} | ×${result.speedFactor} | ${ms(result.estimated.p50Ms)} | ${ms(result.estimated.p95Ms)} | ${ms(result.estimated.p99Ms)} | ${result.peakMemoryMb.toFixed(1)} MiB | ${ms(result.sessionCreateMs)} |`,
+  );
+  return [
+    `Batch ${report.profiles[0]?.batch ?? 1}, ${report.profiles[0]?.measured.runs ?? 0} runs per profile; device latency = host latency × speed factor.`,
+    '',
+    '| profile | threads | speed factor | p50 | p95 | p99 | peak memory | session create |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
+}
+
+function artifactLines(report: EvaluationReport): string[] {
+  const lines = [
+    `- model: \`model.onnx\`, ${(report.candidate.sizeBytes / 1024).toFixed(1)} KiB, sha256 \`${report.candidate.sha256}\``,
+    report.artifact ? `- artifact: \`${report.artifact.reference}\`` : '- artifact: not published yet',
+  ];
+  const { provenance } = report;
+  if (provenance.commit) lines.push(`- trained from ${provenance.branch ? `\`${provenance.branch}\` @ ` : ''}\`${provenance.commit}\``);
+  if (provenance.runUrl) lines.push(`- run: ${provenance.runUrl}`);
+  if (provenance.command) lines.push(`- command: \`${provenance.command}\``);
+  lines.push(`- trained at ${provenance.trainedAt}`);
+  return lines;
+}
+
+function num(value: number): string {
+  if (Number.isInteger(value)) return String(value);
+  return Math.abs(value) >= 1000 ? value.toFixed(0) : Number(value.toPrecision(4)).toString();
+}
+
+function ms(value: number): string {
+  return `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
+}

@@ -1,0 +1,74 @@
+import { readFile } from 'node:fs/promises';
+import type { EdgeshipConfig } from '../core/config.ts';
+import { ModelValidationError } from '../core/errors.ts';
+import { compareGolden, goldenFileSchema, type GoldenFile } from '../core/golden.ts';
+import { parseMetrics } from '../core/metrics.ts';
+import { resolveProfile } from '../core/profiles.ts';
+import type { ProfileResult } from '../core/profiling.ts';
+import { planRelease, type Baseline, type EvaluationReport, type Provenance } from '../core/release-plan.ts';
+import type { ModelInspector, ModelProfiler, Progress, TrainingOutputs } from '../ports.ts';
+
+export interface EvaluateDeps {
+  inspector: ModelInspector;
+  profiler: ModelProfiler;
+  progress: Progress;
+}
+
+export interface EvaluateInput {
+  config: EdgeshipConfig;
+  outputs: TrainingOutputs;
+  baseline?: Baseline;
+  provenance: Provenance;
+}
+
+/**
+ * Evaluates what training wrote:
+ * 1. metrics.json, with the primary metric;
+ * 2. the ONNX contract;
+ * 3. golden-sample parity with the framework's outputs;
+ * 4. latency and memory for each hardware profile a target uses;
+ * 5. the release plan: contract diff, placement, gates and version.
+ */
+export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promise<EvaluationReport> {
+  const { config, outputs } = input;
+  const metrics = parseMetrics(await readText(outputs.metrics), config.metrics.primary, outputs.metrics);
+  const inspection = await deps.progress.step('Inspecting the ONNX contract', () => deps.inspector.inspect(outputs.model));
+  const golden = await deps.progress.step('Checking golden samples', async () => {
+    const file = await readGolden(outputs.golden);
+    return compareGolden(file, await deps.inspector.run(outputs.model, file.samples), config.gates.golden);
+  });
+  const profiles: ProfileResult[] = [];
+  for (const name of new Set(config.targets.map((target) => target.profile))) {
+    const profile = resolveProfile(name, config.profiles);
+    profiles.push(
+      await deps.progress.step(`Profiling on ${name} (${profile.threads} threads, ${config.profiling.runs} runs)`, async (note) => {
+        const result = await deps.profiler.profile(outputs.model, name, profile, config.profiling);
+        note(`p50 ${result.estimated.p50Ms.toFixed(2)} ms · p95 ${result.estimated.p95Ms.toFixed(2)} ms · peak ${result.peakMemoryMb.toFixed(1)} MiB`);
+        return result;
+      }),
+    );
+  }
+  return planRelease({ config, inspection, metrics, golden, profiles, provenance: input.provenance, ...(input.baseline && { baseline: input.baseline }) });
+}
+
+async function readText(path: string): Promise<string> {
+  return readFile(path, 'utf8').catch((error: Error) => {
+    throw new ModelValidationError(`${path}: cannot read (${error.message})`, { cause: error });
+  });
+}
+
+async function readGolden(path: string): Promise<GoldenFile> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readText(path));
+  } catch (error) {
+    if (error instanceof ModelValidationError) throw error;
+    throw new ModelValidationError(`${path}: expected JSON golden samples, found text that does not parse`, { cause: error });
+  }
+  const result = goldenFileSchema.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ModelValidationError(`${path}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}; expected {"samples": [{"inputs": {...}, "outputs": {...}}]}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,59 @@
+import type { EdgeshipConfig } from '../core/config.ts';
+import type { EvaluationReport, Provenance } from '../core/release-plan.ts';
+import { renderReport } from '../core/report.ts';
+import type { ArtifactStore, GitOpsRepo, Progress, TrainingBackend } from '../ports.ts';
+import { applyRelease } from './apply.ts';
+import { resolveBaseline } from './baseline.ts';
+import { evaluate, type EvaluateDeps } from './evaluate.ts';
+import { publish } from './publish.ts';
+
+export interface ReleaseDeps extends EvaluateDeps {
+  training: TrainingBackend;
+  store: ArtifactStore;
+  storeFor: (reference: string) => ArtifactStore;
+  gitops: GitOpsRepo;
+  progress: Progress;
+}
+
+export interface ReleaseInput {
+  /** Checkout of the model repo. */
+  directory: string;
+  config: EdgeshipConfig;
+  provenance: Omit<Provenance, 'trainedAt' | 'command'>;
+  env?: Record<string, string>;
+}
+
+export interface ReleaseOutcome {
+  report: EvaluationReport;
+  markdown: string;
+  /** The GitOps commit; absent when gates failed or nothing changed. */
+  commit?: { sha: string; files: string[] };
+}
+
+/**
+ * The release loop for one model, as the local loop and CI runners run it:
+ * 1. train with the configured command;
+ * 2. read the deployed release (baseline) from the GitOps repo and its artifact;
+ * 3. evaluate against it;
+ * 4. stop here when a gate fails: nothing is published or committed;
+ * 5. publish the artifact, pinned by digest;
+ * 6. commit the release to the GitOps repo.
+ */
+export async function releaseModel(deps: ReleaseDeps, input: ReleaseInput): Promise<ReleaseOutcome> {
+  const { config } = input;
+  const outputs = await deps.progress.step(`Training ${config.model}`, (note) =>
+    deps.training.train({ directory: input.directory, command: config.train.command, outputs: config.train.outputs, ...(input.env && { env: input.env }) }, note),
+  );
+  const baseline = await deps.progress.step('Reading the deployed release', () => resolveBaseline(deps, config));
+  const provenance: Provenance = { ...input.provenance, command: config.train.command, trainedAt: new Date().toISOString() };
+  const report = await evaluate(deps, { config, outputs, provenance, ...(baseline && { baseline }) });
+  if (!report.passed) return { report, markdown: renderReport(report) };
+  report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, (note) =>
+    publish(deps.store, outputs, report).then((pushed) => {
+      note(pushed.reference);
+      return pushed;
+    }),
+  );
+  const commit = await deps.progress.step('Committing to the GitOps repo', () => applyRelease(deps.gitops, config, report));
+  return { report, markdown: renderReport(report), ...(commit && { commit }) };
+}
