@@ -21,13 +21,13 @@ export const BUILTIN_PROFILES: Readonly<Record<string, HardwareProfile>> = {
     description: 'NVIDIA Jetson Xavier NX, 6-core Carmel ARM CPU, 8 GB shared memory (CPU inference)',
     threads: 2,
     memoryMb: 1024,
-    speedFactor: 3,
+    speedFactor: 4,
   },
   'jetson-orin-nano': {
     description: 'NVIDIA Jetson Orin Nano, 6-core Cortex-A78AE, 8 GB shared memory (CPU inference)',
     threads: 2,
     memoryMb: 1024,
-    speedFactor: 2,
+    speedFactor: 2.5,
   },
   'cloud-cpu': {
     description: 'Cloud server CPU (Xeon class), inference pod with 2 cores',

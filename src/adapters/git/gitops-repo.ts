@@ -48,8 +48,7 @@ export class GitRemoteRepo implements GitOpsRepo {
       }
       if (changed.length === 0) return undefined;
       await git.add(changed);
-      const author = this.options.author ?? BOT;
-      await git.env({ ...process.env, GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email, GIT_COMMITTER_NAME: author.name, GIT_COMMITTER_EMAIL: author.email }).commit(message);
+      await git.commit(message);
       const sha = (await git.revparse(['HEAD'])).trim();
       try {
         await git.push('origin', `HEAD:refs/heads/${this.options.branch}`);
@@ -74,7 +73,8 @@ export class GitRemoteRepo implements GitOpsRepo {
           await mkdir(dirname(workdir), { recursive: true });
           await simpleGit().clone(remote, workdir, ['--branch', branch]);
         }
-        this.git = simpleGit(workdir);
+        const author = this.options.author ?? BOT;
+        this.git = simpleGit(workdir, { config: [`user.name=${author.name}`, `user.email=${author.email}`] });
       }
       await this.git.fetch('origin', branch);
       await this.git.checkout(['-B', branch, `origin/${branch}`]);

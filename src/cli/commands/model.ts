@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { OnnxInspector } from '../../adapters/onnx/inspector.ts';
+import { OnnxProfiler } from '../../adapters/onnx/profiler.ts';
+import { diffContracts, formatShape, type ModelContract } from '../../core/contract.ts';
+import { ModelValidationError } from '../../core/errors.ts';
+import { compareGolden, goldenFileSchema } from '../../core/golden.ts';
+import { BUILTIN_PROFILES, resolveProfile } from '../../core/profiles.ts';
+import { emit } from '../output.ts';
+import { ConsoleProgress } from '../progress.ts';
+
+const int = (value: string) => Number.parseInt(value, 10);
+
+export function registerModelCommands(program: Command): void {
+  program
+    .command('inspect <model>')
+    .description('Show the contract of an ONNX model: inputs, outputs, opset, size, sha256')
+    .option('--json', 'machine-readable output')
+    .action(async (model: string, options: { json?: boolean }) => {
+      const inspection = await new OnnxInspector().inspect(model);
+      emit(Boolean(options.json), inspection, () =>
+        [
+          `${model}: opset ${inspection.contract.opset}, IR ${inspection.irVersion}, ${inspection.producer || 'unknown producer'}, ${inspection.sizeBytes} bytes`,
+          `sha256 ${inspection.sha256}`,
+          ...inspection.contract.inputs.map((tensor) => `input  ${tensor.name}: ${tensor.dtype} ${formatShape(tensor.shape)}`),
+          ...inspection.contract.outputs.map((tensor) => `output ${tensor.name}: ${tensor.dtype} ${formatShape(tensor.shape)}`),
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('diff <baseline> <candidate>')
+    .description('Compare two contracts (ONNX models or contract.json files); exits 1 when breaking')
+    .option('--json', 'machine-readable output')
+    .action(async (baseline: string, candidate: string, options: { json?: boolean }) => {
+      const diff = diffContracts(await contractOf(baseline), await contractOf(candidate));
+      emit(Boolean(options.json), diff, () =>
+        diff.changes.length === 0 ? 'contracts are identical' : diff.changes.map((change) => `${change.severity.padEnd(10)} ${change.detail}`).join('\n'),
+      );
+      if (diff.breaking) process.exitCode = 1;
+    });
+
+  program
+    .command('profile <model>')
+    .description('Measure latency percentiles and peak memory under a hardware profile')
+    .option('--profile <name>', `hardware profile (${Object.keys(BUILTIN_PROFILES).join(', ')})`, 'cloud-cpu')
+    .option('--runs <n>', 'timed runs', int, 300)
+    .option('--warmup <n>', 'untimed runs first', int, 20)
+    .option('--batch <n>', 'size of symbolic dimensions', int, 1)
+    .option('--json', 'machine-readable output')
+    .action(async (model: string, options: { profile: string; runs: number; warmup: number; batch: number; json?: boolean }) => {
+      const profile = resolveProfile(options.profile, {});
+      const result = await new ConsoleProgress().step(`Profiling ${model} on ${options.profile}`, () =>
+        new OnnxProfiler().profile(model, options.profile, profile, { runs: options.runs, warmup: options.warmup, batch: options.batch }),
+      );
+      emit(Boolean(options.json), result, () => {
+        const e = result.estimated;
+        return `${options.profile}: p50 ${e.p50Ms.toFixed(3)} ms, p95 ${e.p95Ms.toFixed(3)} ms, p99 ${e.p99Ms.toFixed(3)} ms, peak ${result.peakMemoryMb.toFixed(1)} MiB, session ${result.sessionCreateMs.toFixed(1)} ms`;
+      });
+    });
+
+  program
+    .command('golden <model> <golden>')
+    .description('Run the model on golden inputs and compare with the framework outputs; exits 1 on mismatch')
+    .option('--atol <x>', 'absolute tolerance', Number, 1e-4)
+    .option('--rtol <x>', 'relative tolerance', Number, 1e-3)
+    .option('--json', 'machine-readable output')
+    .action(async (model: string, goldenPath: string, options: { atol: number; rtol: number; json?: boolean }) => {
+      const parsed = goldenFileSchema.safeParse(JSON.parse(await readFile(goldenPath, 'utf8')));
+      if (!parsed.success) throw new ModelValidationError(`${goldenPath}: not a golden file: ${parsed.error.issues[0]?.message}`);
+      const result = compareGolden(parsed.data, await new OnnxInspector().run(model, parsed.data.samples), options);
+      emit(Boolean(options.json), result, () =>
+        result.passed
+          ? `✔ ${result.compared} values over ${result.samples} samples match, max |Δ| ${result.maxAbsError.toExponential(2)}`
+          : `✖ ${result.problems[0] ?? `${result.mismatches} of ${result.compared} values differ, max |Δ| ${result.maxAbsError.toExponential(2)}`}`,
+      );
+      if (!result.passed) process.exitCode = 1;
+    });
+}
+
+async function contractOf(path: string): Promise<ModelContract> {
+  if (path.endsWith('.onnx')) return (await new OnnxInspector().inspect(path)).contract;
+  return JSON.parse(await readFile(path, 'utf8')) as ModelContract;
+}

@@ -1,0 +1,125 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { collectOutputs } from '../../adapters/training/local-process.ts';
+import { ArtifactError, EdgeshipError } from '../../core/errors.ts';
+import type { EvaluationReport } from '../../core/release-plan.ts';
+import { renderReport } from '../../core/report.ts';
+import { applyRelease } from '../../services/apply.ts';
+import { resolveBaseline } from '../../services/baseline.ts';
+import { evaluate } from '../../services/evaluate.ts';
+import { publish } from '../../services/publish.ts';
+import { releaseModel } from '../../services/release.ts';
+import { localDeps, type Overrides } from '../context.ts';
+import { emit } from '../output.ts';
+import { ConsoleProgress } from '../progress.ts';
+import { gitProvenance, openModelRepo } from '../repo.ts';
+
+interface RepoOptions extends Overrides {
+  repo: string;
+  json?: boolean;
+}
+
+const withRepo = (command: Command) =>
+  command
+    .option('--repo <dir>', 'model repo checkout', '.')
+    .option('--gitops <remote>', 'GitOps repo path or URL (overrides gitops.repo)')
+    .option('--artifacts <location>', 'registry[/namespace] or oci-layout:<dir> (overrides artifacts.repository)')
+    .option('--json', 'machine-readable output');
+
+export function registerReleaseCommands(program: Command): void {
+  withRepo(program.command('train').description('Run the training command of the config here'))
+    .action(async (options: RepoOptions) => {
+      const { directory, config } = await openModelRepo(options.repo);
+      const deps = localDeps(directory, config, new ConsoleProgress(), options);
+      const outputs = await deps.progress.step(`Training ${config.model}`, (note) =>
+        deps.training.train({ directory, command: config.train.command, outputs: config.train.outputs }, note),
+      );
+      emit(Boolean(options.json), outputs, () => `outputs in ${outputs.directory}`);
+    });
+
+  withRepo(program.command('evaluate').description('Inspect, golden-check, profile and gate the trained model; write report.json'))
+    .option('--no-baseline', 'do not compare with the deployed release')
+    .option('--out <file>', 'where to write the report (default: <outputs>/report.json)')
+    .action(async (options: RepoOptions & { baseline: boolean; out?: string }) => {
+      const { directory, config } = await openModelRepo(options.repo);
+      const deps = localDeps(directory, config, new ConsoleProgress(), options);
+      const outputs = await collectOutputs(resolve(directory, config.train.outputs));
+      const baseline = options.baseline ? await deps.progress.step('Reading the deployed release', () => resolveBaseline(deps, config)) : undefined;
+      const provenance = { ...(await gitProvenance(directory)), command: config.train.command, trainedAt: new Date().toISOString() };
+      const report = await evaluate(deps, { config, outputs, provenance, ...(baseline && { baseline }) });
+      await writeFile(options.out ?? join(outputs.directory, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+      emit(Boolean(options.json), report, () => renderReport(report));
+      if (!report.passed) process.exitCode = 1;
+    });
+
+  program
+    .command('gates <report>')
+    .description('Print the gate verdicts of a report.json; exits 1 when a gate failed')
+    .option('--json', 'machine-readable output')
+    .action(async (path: string, options: { json?: boolean }) => {
+      const report = await readReport(path);
+      emit(Boolean(options.json), report.gates, () => report.gates.map((gate) => `${gate.passed ? '✔' : '✖'} ${gate.title}: ${gate.reason}`).join('\n'));
+      if (!report.passed) process.exitCode = 1;
+    });
+
+  program
+    .command('report <report>')
+    .description('Render a report.json as the release PR body (markdown)')
+    .action(async (path: string) => void process.stdout.write(renderReport(await readReport(path))));
+
+  withRepo(program.command('publish').description('Push the evaluated model as an OCI artifact pinned by digest'))
+    .option('--report <file>', 'report.json from evaluate (default: <outputs>/report.json)')
+    .option('--force', 'publish even though a gate failed')
+    .action(async (options: RepoOptions & { report?: string; force?: boolean }) => {
+      const { directory, config } = await openModelRepo(options.repo);
+      const outputs = await collectOutputs(resolve(directory, config.train.outputs));
+      const reportPath = options.report ?? join(outputs.directory, 'report.json');
+      const report = await readReport(reportPath);
+      if (!report.passed && !options.force) throw new ArtifactError(`${reportPath}: gates failed; fix them or pass --force to publish anyway`);
+      const deps = localDeps(directory, config, new ConsoleProgress(), options);
+      report.artifact = await deps.progress.step(`Publishing ${report.model} ${report.version.version}`, () => publish(deps.store, outputs, report));
+      await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+      emit(Boolean(options.json), report.artifact, () => report.artifact?.reference ?? '');
+    });
+
+  program
+    .command('pull <reference> <directory>')
+    .description('Pull an artifact and verify every digest')
+    .option('--json', 'machine-readable output')
+    .action(async (reference: string, directory: string, options: { json?: boolean }) => {
+      const { artifactStoreForReference, credentialsFromEnv } = await import('../../adapters/oci/index.ts');
+      const credentials = credentialsFromEnv();
+      const pulled = await artifactStoreForReference(reference, credentials ? { credentials } : {}).pull(reference, resolve(directory));
+      emit(Boolean(options.json), { digest: pulled.digest, files: pulled.files }, () => `${pulled.digest}\n${Object.values(pulled.files).join('\n')}`);
+    });
+
+  withRepo(program.command('apply').description('Commit a published release to the GitOps repo'))
+    .option('--report <file>', 'report.json with a published artifact (default: <outputs>/report.json)')
+    .option('--targets <names>', 'comma-separated targets (default: all)')
+    .action(async (options: RepoOptions & { report?: string; targets?: string }) => {
+      const { directory, config } = await openModelRepo(options.repo);
+      const report = await readReport(options.report ?? join(directory, config.train.outputs, 'report.json'));
+      const deps = localDeps(directory, config, new ConsoleProgress(), options);
+      const commit = await applyRelease(deps.gitops, config, report, options.targets?.split(','));
+      emit(Boolean(options.json), commit ?? null, () => (commit ? `committed ${commit.sha} (${commit.files.join(', ')})` : 'nothing to change'));
+    });
+
+  withRepo(program.command('release').description('Train, evaluate, publish and commit to the GitOps repo'))
+    .action(async (options: RepoOptions) => {
+      const { directory, config } = await openModelRepo(options.repo);
+      const deps = localDeps(directory, config, new ConsoleProgress(), options);
+      const outcome = await releaseModel(deps, { directory, config, provenance: await gitProvenance(directory) });
+      emit(Boolean(options.json), outcome, () => outcome.markdown);
+      if (!outcome.report.passed) process.exitCode = 1;
+    });
+}
+
+async function readReport(path: string): Promise<EvaluationReport> {
+  const text = await readFile(path, 'utf8').catch((error: Error) => {
+    throw new EdgeshipError(`${path}: cannot read the report (${error.message}); run \`edgeship evaluate\` first`);
+  });
+  const report = JSON.parse(text) as Partial<EvaluationReport>;
+  if (report.schemaVersion !== 1 || !report.model || !report.version) throw new EdgeshipError(`${path}: not an edgeship evaluation report`);
+  return report as EvaluationReport;
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { EdgeshipError } from '../core/errors.ts';
+import { registerConfigCommands } from './commands/config.ts';
+import { registerDemoCommand } from './commands/demo.ts';
+import { registerModelCommands } from './commands/model.ts';
+import { registerReleaseCommands } from './commands/release.ts';
+
+const program = new Command('edgeship')
+  .description('Release machine-learning models to edge clusters and the cloud, the GitOps way.')
+  .showHelpAfterError();
+registerConfigCommands(program);
+registerModelCommands(program);
+registerReleaseCommands(program);
+registerDemoCommand(program);
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof EdgeshipError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exitCode = 1;
+  } else throw error;
+}
