@@ -6,7 +6,7 @@ import { ConfigError } from './errors.ts';
 /** Parses and validates the text of `.github/edgeship.yml`; `file` is only used in errors. */
 export function parseConfig(text: string, file: string): EdgeshipConfig {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  const document = parseDocument(text, { lineCounter, prettyErrors: true });
   if (document.errors.length > 0) {
     throw new ConfigError(
       file,

@@ -2,13 +2,15 @@ import { ModelValidationError } from './errors.ts';
 
 export type Metrics = Record<string, number>;
 
+const NON_FINITE = '<edgeship:non-finite>';
+
 /**
  * Parses metrics.json: a flat object of finite numbers that holds the primary metric.
  * Python's json module writes NaN and Infinity as bare words, which JSON rejects; they are
  * caught here so the error can name the field rather than a character offset.
  */
 export function parseMetrics(text: string, primary: string, file = 'metrics.json'): Metrics {
-  const marked = text.replace(/(:\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, '$1"\u0000$2"');
+  const marked = text.replace(/(:\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, `$1"${NON_FINITE}$2"`);
   let data: unknown;
   try {
     data = JSON.parse(marked);
@@ -22,7 +24,7 @@ export function parseMetrics(text: string, primary: string, file = 'metrics.json
   const problems: string[] = [];
   for (const [key, value] of Object.entries(data)) {
     if (typeof value === 'number' && Number.isFinite(value)) metrics[key] = value;
-    else if (typeof value === 'string' && value.startsWith('\u0000')) problems.push(`"${key}" is ${value.slice(1)}`);
+    else if (typeof value === 'string' && value.startsWith(NON_FINITE)) problems.push(`"${key}" is ${value.slice(NON_FINITE.length)}`);
     else if (key === primary) problems.push(`"${key}" is ${JSON.stringify(value)}`);
   }
   if (!(primary in metrics) && !problems.some((problem) => problem.startsWith(`"${primary}"`))) {

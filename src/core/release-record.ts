@@ -1,4 +1,4 @@
-import { isMap, isScalar, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, parseDocument, stringify, type Document, type Scalar } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
 import type { PlacementChoice } from './placement.ts';
@@ -43,29 +43,77 @@ const HEADER = (model: string) =>
     `Release record of ${model}, written by edgeship.`,
     'edgeship owns version, artifact and targets.<name>.{placement,version,digest,offloadTo};',
     'everything else here, comments included, is yours and is kept as it is.',
-  ].join('\n');
+  ]
+    .map((line) => ` ${line}`)
+    .join('\n');
 
 /**
  * Writes a release into a record and returns the new text; `undefined` creates the record.
- * Only bot-owned fields change: existing scalars are edited in place so their comments and
- * the layout around them survive. A target not in `update.targets` is left as it is, which is
- * how a rollout wave updates some sites and not others.
+ * Only bot-owned fields change. When they all exist already, the new values are spliced into the
+ * original text at their source ranges, so every other byte (comments, blank lines, quoting,
+ * order) stays as it was. Adding a target or an `offloadTo` falls back to editing the YAML
+ * document, which keeps comments but may normalise spacing. A target not in `update.targets`
+ * is left as it is, which is how a rollout wave updates some sites and not others.
  */
 export function writeReleaseRecord(current: string | undefined, update: ReleaseUpdate): string {
   const document = current === undefined ? newRecord(update.model) : parseDocument(current);
   if (document.errors.length > 0) throw new GitOpsError(`release record of ${update.model}: invalid YAML: ${document.errors[0]?.message}`);
-  set(document, ['version'], update.version);
-  set(document, ['artifact', 'reference'], update.reference);
-  set(document, ['artifact', 'digest'], update.digest);
-  for (const target of update.targets) {
-    set(document, ['targets', target.name, 'placement'], target.choice);
-    set(document, ['targets', target.name, 'version'], update.version);
-    set(document, ['targets', target.name, 'digest'], update.digest);
-    if (target.offloadTo) set(document, ['targets', target.name, 'offloadTo'], target.offloadTo);
-    else if (document.hasIn(['targets', target.name, 'offloadTo'])) document.deleteIn(['targets', target.name, 'offloadTo']);
+  const edits = ownedValues(update);
+  if (current !== undefined) {
+    const spliced = splice(current, document, edits);
+    if (spliced !== undefined) return spliced;
+  }
+  for (const [path, value] of edits) {
+    if (value === undefined) {
+      if (document.hasIn(path)) document.deleteIn(path);
+    } else set(document, path, value);
   }
   const text = document.toString({ lineWidth: 0 });
   return current !== undefined && text === current ? current : text;
+}
+
+type Edit = [path: string[], value: string | undefined];
+
+/** Every bot-owned path with its new value; undefined means the key must not exist. */
+function ownedValues(update: ReleaseUpdate): Edit[] {
+  const edits: Edit[] = [
+    [['version'], update.version],
+    [['artifact', 'reference'], update.reference],
+    [['artifact', 'digest'], update.digest],
+  ];
+  for (const target of update.targets) {
+    edits.push(
+      [['targets', target.name, 'placement'], target.choice],
+      [['targets', target.name, 'version'], update.version],
+      [['targets', target.name, 'digest'], update.digest],
+      [['targets', target.name, 'offloadTo'], target.offloadTo],
+    );
+  }
+  return edits;
+}
+
+/** The text with each scalar replaced in place, or undefined when the structure must change. */
+function splice(text: string, document: Document, edits: Edit[]): string | undefined {
+  const replacements: { start: number; end: number; text: string }[] = [];
+  for (const [path, value] of edits) {
+    const node = document.getIn(path, true);
+    if (value === undefined) {
+      if (node !== undefined) return undefined;
+      continue;
+    }
+    if (!isScalar(node) || !node.range || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') return undefined;
+    if (node.value === value) continue;
+    replacements.push({ start: node.range[0], end: node.range[1], text: scalarText(value, node.type) });
+  }
+  return replacements
+    .sort((a, b) => b.start - a.start)
+    .reduce((result, edit) => result.slice(0, edit.start) + edit.text + result.slice(edit.end), text);
+}
+
+function scalarText(value: string, style: Scalar['type']): string {
+  if (style === 'QUOTE_DOUBLE') return JSON.stringify(value);
+  if (style === 'QUOTE_SINGLE') return `'${value.replace(/'/g, "''")}'`;
+  return stringify(value, { lineWidth: 0 }).trimEnd();
 }
 
 function newRecord(model: string): Document {

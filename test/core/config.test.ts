@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configJsonSchema } from '../../src/core/config-json-schema.ts';
+import { parseConfig } from '../../src/core/config-parse.ts';
+import { wavesOf } from '../../src/core/config.ts';
+import { ConfigError } from '../../src/core/errors.ts';
+import { ROOT } from '../helpers/fixtures.ts';
+
+const VALID = `model: pump
+train: { command: python3 train.py }
+metrics: { primary: f1, direction: maximize }
+targets:
+  - name: site-a
+    kind: edge
+    profile: jetson-xavier-nx
+    memoryBudgetMb: 256
+    latencyBudgetMs: 10
+  - { name: cloud, kind: cloud, profile: cloud-cpu, latencyBudgetMs: 20 }
+gitops: { repo: org/gitops }
+`;
+
+function errorOf(text: string): ConfigError {
+  try {
+    parseConfig(text, 'repo/.github/edgeship.yml');
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('parses the example model repo config with defaults filled in', async () => {
+    const text = await readFile(join(ROOT, 'model-repo-example/.github/edgeship.yml'), 'utf8');
+    const config = parseConfig(text, 'edgeship.yml');
+    expect(config.model).toBe('pump-forecaster');
+    expect(config.targets.filter((target) => target.kind === 'edge')).toHaveLength(3);
+    expect(config.targets.filter((target) => target.kind === 'cloud')).toHaveLength(1);
+    expect(wavesOf(config).map((wave) => wave.name)).toEqual(['canary', 'plants', 'cloud']);
+  });
+
+  it('fills defaults for omitted sections', () => {
+    const config = parseConfig(VALID, 'edgeship.yml');
+    expect(config.train.backend).toBe('github-actions');
+    expect(config.gates.golden).toEqual({ atol: 1e-4, rtol: 1e-3 });
+    expect(config.artifacts.repository).toBe('oci-layout:.edgeship/oci');
+    expect(wavesOf(config)).toEqual([{ name: 'all', targets: ['site-a', 'cloud'], soakMinutes: 0 }]);
+  });
+
+  it.each([
+    ['invalid YAML', VALID.replace('kind: edge', 'kind: [edge'), /line \d+, column \d+: invalid YAML/],
+    ['a list at the top level', '- a\n- b\n', /expected a mapping at the top level, found a list/],
+    ['a wrong type', VALID.replace('latencyBudgetMs: 10', 'latencyBudgetMs: fast'), /targets\[0\]\.latencyBudgetMs \(line 9\): expected number, found "fast"/],
+    ['a missing field', VALID.replace('metrics: { primary: f1, direction: maximize }\n', ''), /metrics: expected object, found nothing \(the field is required\)/],
+    ['an unknown field', VALID.replace('model: pump', 'model: pump\nmodle: x'), /\(top level\) \(line 1\): unknown field "modle"/],
+    ['a bad enum', VALID.replace('kind: edge', 'kind: fog'), /targets\[0\]\.kind \(line 6\): expected one of "edge", "cloud", found "fog"/],
+    ['a model name that escapes the GitOps path', VALID.replace('model: pump', 'model: ../../etc'), /model \(line 1\): expected a DNS label .* found "\.\.\/\.\.\/etc"/],
+    ['a GitOps path with ..', VALID.replace('{ repo: org/gitops }', '{ repo: org/gitops, path: ../outside }'), /gitops\.path .*no '\.\.'/],
+    ['an unknown profile', VALID.replace('profile: jetson-xavier-nx', 'profile: jetson-tx9'), /targets\[0\]\.profile \(line \d+\): expected one of .*jetson-xavier-nx.*, found "jetson-tx9"/],
+    ['an edge target without a memory budget', VALID.replace('    memoryBudgetMb: 256\n', ''), /targets\[0\]\.memoryBudgetMb: expected a memory budget/],
+    ['offloadTo naming an edge target', VALID.replace('latencyBudgetMs: 10', 'latencyBudgetMs: 10\n    offloadTo: site-a'), /targets\[0\]\.offloadTo \(line \d+\): expected the name of a cloud target, found "site-a"/],
+    ['a duplicate target', VALID.replace('name: cloud', 'name: site-a'), /targets\[1\]\.name \(line \d+\): duplicate target name "site-a"/],
+    ['a wave naming an unknown target', `${VALID}rollout: { waves: [{ name: w1, targets: [site-a, nowhere] }, { name: w2, targets: [cloud] }] }\n`, /rollout\.waves\[0\]\.targets\[1\] \(line \d+\): expected a target name, found "nowhere"/],
+    ['a target in no wave', `${VALID}rollout: { waves: [{ name: w1, targets: [site-a] }] }\n`, /rollout\.waves \(line \d+\): expected every target in a wave, missing cloud/],
+    ['a threshold without limits', VALID.replace('targets:', 'gates: { thresholds: { f1: {} } }\ntargets:'), /gates\.thresholds\.f1.*expected `min`, `max` or both/],
+  ])('rejects %s, naming the file, the path, what was expected and what was found', (_case, text, message) => {
+    const error = errorOf(text);
+    expect(error.file).toBe('repo/.github/edgeship.yml');
+    expect(error.message).toContain('repo/.github/edgeship.yml');
+    expect(error.issues.join('\n')).toMatch(message);
+  });
+
+  it('reports every problem at once', () => {
+    const error = errorOf(VALID.replace('latencyBudgetMs: 10', 'latencyBudgetMs: -1').replace('kind: cloud', 'kind: sky'));
+    expect(error.issues).toHaveLength(2);
+  });
+});
+
+describe('JSON Schema', () => {
+  it('is committed as generated from the zod schema (npm run schema)', async () => {
+    const committed = JSON.parse(await readFile(join(ROOT, 'docs/edgeship.schema.json'), 'utf8')) as unknown;
+    expect(committed).toEqual(configJsonSchema());
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateGates, gatesPassed, type GateInputs } from '../../src/core/gates.ts';
+import type { GoldenResult } from '../../src/core/golden.ts';
+import { testConfig } from '../helpers/fixtures.ts';
+
+const golden: GoldenResult = { passed: true, samples: 2, compared: 6, mismatches: 0, maxAbsError: 1e-6, problems: [] };
+const inputs = (overrides: Partial<GateInputs> = {}): GateInputs => ({ config: testConfig(), metrics: { f1: 0.8 }, golden, placement: [], ...overrides });
+const gate = (gates: ReturnType<typeof evaluateGates>, id: string) => gates.find((candidate) => candidate.id === id);
+
+describe('evaluateGates', () => {
+  it('passes a first release that meets its thresholds', () => {
+    const gates = evaluateGates(inputs());
+    expect(gatesPassed(gates)).toBe(true);
+    expect(gates.map((candidate) => candidate.id)).toEqual(['threshold:f1', 'regression', 'golden', 'contract', 'placement']);
+    expect(gate(gates, 'regression')?.reason).toBe('nothing deployed to compare with');
+  });
+
+  it.each([
+    [{ metrics: { f1: 0.4 } }, 'threshold:f1', 'f1 is 0.4, below the minimum 0.5'],
+    [{ metrics: { f1: 0.8 }, baselineMetrics: { f1: 0.9 } }, 'regression', '0.9 → 0.8 is 11.11% worse than deployed'],
+    [{ golden: { ...golden, passed: false, mismatches: 1, worst: { sample: 1, output: 'y', index: 2, expected: 1, actual: 2 } } }, 'golden', '1 of 6 values differ; worst: sample 1 y[2] expected 1, got 2'],
+    [{ contract: { breaking: true, changes: [{ severity: 'breaking', detail: 'input "x" removed' }] } }, 'contract', 'breaking: input "x" removed; set gates.allowBreakingContract: true to release it as a major version'],
+    [{ placement: [{ target: 'near', kind: 'edge', choice: 'blocked', latencyBudgetMs: 10, reason: 'too slow' }] }, 'placement', 'blocked: near (too slow)'],
+  ] as const)('fails with a reason (%#)', (overrides, id, reason) => {
+    const gates = evaluateGates(inputs(overrides as Partial<GateInputs>));
+    expect(gate(gates, id)).toMatchObject({ passed: false, reason });
+    expect(gatesPassed(gates)).toBe(false);
+  });
+
+  it('allows a small regression within maxRegression', () => {
+    expect(gate(evaluateGates(inputs({ metrics: { f1: 0.89 }, baselineMetrics: { f1: 0.9 } })), 'regression')?.passed).toBe(true);
+  });
+
+  it('measures regression the other way for metrics to minimize', () => {
+    const config = testConfig();
+    const minimize = { ...config, metrics: { primary: 'f1', direction: 'minimize' as const }, gates: { ...config.gates, thresholds: {} } };
+    expect(gate(evaluateGates(inputs({ config: minimize, metrics: { f1: 0.5 }, baselineMetrics: { f1: 0.4 } })), 'regression')?.passed).toBe(false);
+    expect(gate(evaluateGates(inputs({ config: minimize, metrics: { f1: 0.3 }, baselineMetrics: { f1: 0.4 } })), 'regression')?.passed).toBe(true);
+  });
+
+  it('fails a threshold on a metric that training did not write', () => {
+    expect(gate(evaluateGates(inputs({ metrics: { other: 1 } })), 'threshold:f1')).toMatchObject({ passed: false, reason: 'metrics.json has no "f1"' });
+  });
+
+  it('lets allowBreakingContract through, saying so', () => {
+    const config = testConfig();
+    const allowing = { ...config, gates: { ...config.gates, allowBreakingContract: true } };
+    const contract = { breaking: true, changes: [{ severity: 'breaking' as const, detail: 'input "x" removed' }] };
+    expect(gate(evaluateGates(inputs({ config: allowing, contract })), 'contract')).toMatchObject({ passed: true, reason: expect.stringContaining('allowed by gates.allowBreakingContract') as string });
+  });
+});

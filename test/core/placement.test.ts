@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { planPlacement } from '../../src/core/placement.ts';
+import type { ProfileResult } from '../../src/core/profiling.ts';
+import { profileResult, testConfig } from '../helpers/fixtures.ts';
+
+const results = (xavier: number, orin: number, cloud: number, memory = 30) =>
+  new Map<string, ProfileResult>([
+    ['jetson-xavier-nx', profileResult('jetson-xavier-nx', xavier, memory)],
+    ['jetson-orin-nano', profileResult('jetson-orin-nano', orin, memory)],
+    ['cloud-cpu', profileResult('cloud-cpu', cloud, memory)],
+  ]);
+
+describe('planPlacement', () => {
+  const config = testConfig();
+
+  it('places on the edge when latency and memory fit', () => {
+    const [near, far, cloud] = planPlacement(config, results(5, 5, 5));
+    expect(near).toMatchObject({ target: 'near', choice: 'edge', p95Ms: 5 });
+    expect(near?.reason).toBe('fits on jetson-xavier-nx: p95 5.00 ms ≤ 10.0 ms, 30.0 MiB ≤ 100.0 MiB');
+    expect(far?.choice).toBe('edge');
+    expect(cloud).toMatchObject({ choice: 'cloud', reason: 'p95 5.00 ms on cloud-cpu fits the 20.0 ms budget' });
+  });
+
+  it('offloads when the edge is too slow and cloud p95 + RTT fits', () => {
+    const [near] = planPlacement(config, results(12, 5, 6));
+    expect(near).toMatchObject({ choice: 'offload', offloadTo: 'cloud', p95Ms: 8 });
+    expect(near?.reason).toBe('on the edge it p95 12.0 ms on jetson-xavier-nx exceeds the 10.0 ms budget; cloud p95 6.00 ms + RTT 2.00 ms = 8.00 ms fits');
+  });
+
+  it('offloads when the model does not fit in memory', () => {
+    const [near] = planPlacement(config, results(5, 5, 5, 150));
+    expect(near).toMatchObject({ choice: 'offload' });
+    expect(near?.reason).toMatch(/needs 150\.0 MiB, over the 100\.0 MiB memory budget/);
+  });
+
+  it('blocks when neither the edge nor offloading fits, with both reasons', () => {
+    const [, far] = planPlacement(config, results(5, 60, 5));
+    expect(far?.choice).toBe('blocked');
+    expect(far?.reason).toMatch(/exceeds the 50\.0 ms budget; offloading does not fit either \(cloud p95 5\.00 ms \+ RTT 80\.0 ms = 85\.0 ms\)/);
+  });
+
+  it('blocks a cloud target over its budget', () => {
+    expect(planPlacement(config, results(5, 5, 25))[2]?.choice).toBe('blocked');
+  });
+
+  it('blocks an edge site with nowhere to offload to', () => {
+    const edgeOnly = { ...config, targets: config.targets.filter((target) => target.kind === 'edge') };
+    expect(planPlacement(edgeOnly, results(50, 5, 1))[0]).toMatchObject({ choice: 'blocked', reason: expect.stringMatching(/no cloud target to offload to/) as string });
+  });
+
+  it('offloads to the cloud target the site names', () => {
+    const second = { name: 'cloud-2', kind: 'cloud' as const, profile: 'jetson-orin-nano', latencyBudgetMs: 20, rttMs: 0 };
+    const targets = [{ ...config.targets[0]!, offloadTo: 'cloud-2' }, config.targets[2]!, second];
+    const [near] = planPlacement({ ...config, targets }, results(50, 1, 5));
+    expect(near).toMatchObject({ choice: 'offload', offloadTo: 'cloud-2', p95Ms: 3 });
+  });
+});

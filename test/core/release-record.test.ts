@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { GitOpsError } from '../../src/core/errors.ts';
+import { parseReleaseRecord, releaseRecordPath, writeReleaseRecord, type ReleaseUpdate } from '../../src/core/release-record.ts';
+
+const digest = (char: string) => `sha256:${char.repeat(64)}`;
+const update = (version: string, char: string, targets: ReleaseUpdate['targets']): ReleaseUpdate => ({
+  model: 'pump',
+  version,
+  reference: `ghcr.io/org/pump@${digest(char)}`,
+  digest: digest(char),
+  targets,
+});
+const v1 = update('1.0.0', 'a', [{ name: 'site-a', choice: 'edge' }, { name: 'cloud', choice: 'cloud' }]);
+
+describe('release record', () => {
+  it('is created with a header and reads back', () => {
+    const text = writeReleaseRecord(undefined, v1);
+    expect(text.startsWith('# Release record of pump, written by edgeship.')).toBe(true);
+    expect(parseReleaseRecord(text, 'r.yaml')).toMatchObject({ model: 'pump', version: '1.0.0', artifact: { digest: digest('a') }, targets: { 'site-a': { placement: 'edge', version: '1.0.0' } } });
+  });
+
+  it('changes only bot-owned values and keeps everything else byte for byte', () => {
+    const v1Offloaded = update('1.0.0', 'a', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }, { name: 'cloud', choice: 'cloud' }]);
+    const human = writeReleaseRecord(undefined, v1Offloaded)
+      .replace('version: 1.0.0\n', 'version: "1.0.0"   # bumped by the bot\n')
+      .replace('targets:\n', 'owner: team-pumps # ours\n\ntargets:\n  # the canary site\n')
+      .concat('# trailing note\n');
+    const next = writeReleaseRecord(human, update('1.1.0', 'b', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }]));
+    const expected = human
+      .replace('version: "1.0.0"   #', 'version: "1.1.0"   #')
+      .replace(`reference: ghcr.io/org/pump@${digest('a')}`, `reference: ghcr.io/org/pump@${digest('b')}`)
+      .replace(`  digest: ${digest('a')}`, `  digest: ${digest('b')}`)
+      .replace(`placement: offload\n    version: 1.0.0\n    digest: ${digest('a')}\n`, `placement: offload\n    version: 1.1.0\n    digest: ${digest('b')}\n`);
+    expect(next).toBe(expected);
+    expect(next).toContain(`cloud:\n    placement: cloud\n    version: 1.0.0\n    digest: ${digest('a')}`);
+  });
+
+  it('keeps comments when a release adds fields', () => {
+    const human = writeReleaseRecord(undefined, v1).replace('targets:\n', 'owner: team-pumps # ours\ntargets:\n  # the canary site\n');
+    const next = writeReleaseRecord(human, update('1.1.0', 'b', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }, { name: 'site-b', choice: 'edge' }]));
+    expect(next).toContain('owner: team-pumps # ours\ntargets:\n  # the canary site\n  site-a:\n    placement: offload\n');
+    expect(parseReleaseRecord(next, 'r.yaml').targets).toMatchObject({ 'site-a': { offloadTo: 'cloud' }, 'site-b': { placement: 'edge', version: '1.1.0' } });
+  });
+
+  it('leaves targets outside the update alone (a rollout wave)', () => {
+    const next = parseReleaseRecord(writeReleaseRecord(writeReleaseRecord(undefined, v1), update('1.1.0', 'b', [{ name: 'site-a', choice: 'edge' }])), 'r.yaml');
+    expect(next.targets.cloud).toMatchObject({ version: '1.0.0', digest: digest('a') });
+    expect(next.targets['site-a']).toMatchObject({ version: '1.1.0', digest: digest('b') });
+  });
+
+  it('removes offloadTo when a site moves back to the edge', () => {
+    const offloaded = writeReleaseRecord(undefined, update('1.0.0', 'a', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }]));
+    expect(writeReleaseRecord(offloaded, update('1.0.1', 'c', [{ name: 'site-a', choice: 'edge' }]))).not.toContain('offloadTo:');
+  });
+
+  it('returns the same string when nothing changes', () => {
+    const text = writeReleaseRecord(undefined, v1);
+    expect(writeReleaseRecord(text, v1)).toBe(text);
+  });
+
+  it('names the file when a record is broken', () => {
+    expect(() => parseReleaseRecord('model: pump\nversion: [', 'models/pump/release.yaml')).toThrow(/models\/pump\/release\.yaml: invalid YAML/);
+    expect(() => parseReleaseRecord('model: pump\nversion: 1.0.0\nartifact: { reference: x, digest: md5:1 }\n', 'models/pump/release.yaml')).toThrow(GitOpsError);
+  });
+
+  it('puts the record under the GitOps path', () => {
+    expect(releaseRecordPath('models/', 'pump')).toBe('models/pump/release.yaml');
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { planRelease, type Baseline, type ModelInspection } from '../../src/core/release-plan.ts';
+import { renderReport } from '../../src/core/report.ts';
+import { profileResult, testConfig } from '../helpers/fixtures.ts';
+
+const inspection: ModelInspection = {
+  sizeBytes: 11_097,
+  sha256: '3'.repeat(64),
+  irVersion: 8,
+  producer: 'pytorch 1.13.0',
+  contract: {
+    inputs: [{ name: 'readings', dtype: 'float32', shape: ['batch', 32, 3] }],
+    outputs: [{ name: 'forecast', dtype: 'float32', shape: ['batch', 3] }, { name: 'score', dtype: 'float32', shape: ['batch'] }],
+    opset: 17,
+  },
+  metadata: {},
+};
+const baseline: Baseline = {
+  version: '1.0.0',
+  reference: `ghcr.io/org/demo@sha256:${'a'.repeat(64)}`,
+  digest: `sha256:${'a'.repeat(64)}`,
+  metrics: { f1: 0.58, mae: 0.094 },
+  contract: { ...inspection.contract, outputs: inspection.contract.outputs.slice(0, 1) },
+};
+const golden = { passed: true, samples: 8, compared: 24, mismatches: 0, maxAbsError: 3.8e-6, problems: [] };
+const profiles = [profileResult('jetson-xavier-nx', 10.8, 32.2), profileResult('jetson-orin-nano', 14.8, 28.2), profileResult('cloud-cpu', 5.85, 31.9)];
+
+describe('renderReport', () => {
+  it('renders the release PR body', async () => {
+    const report = planRelease({
+      config: testConfig(),
+      inspection,
+      metrics: { f1: 0.689, mae: 0.1036 },
+      golden,
+      profiles,
+      baseline,
+      provenance: { commit: 'c0ffee', branch: 'main', command: 'python3 train.py', trainedAt: '2026-11-26T07:00:00.000Z' },
+    });
+    report.artifact = { reference: `ghcr.io/org/demo@sha256:${'b'.repeat(64)}`, digest: `sha256:${'b'.repeat(64)}` };
+    const markdown = renderReport(report);
+    expect(report.version).toMatchObject({ version: '1.1.0', bump: 'minor' });
+    expect(markdown).toContain('| near | 🔵 offload → cloud | 7.85 ms / 10.0 ms |');
+    await expect(markdown).toMatchFileSnapshot('__snapshots__/report.md');
+  });
+
+  it('says so when gates fail and nothing is deployed', () => {
+    const report = planRelease({ config: testConfig(), inspection, metrics: { f1: 0.3 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } });
+    const markdown = renderReport(report);
+    expect(markdown).toContain('❌ gates failed · initial release: first release of this model');
+    expect(markdown).toContain('- [ ] **f1 ≥ 0.5**: f1 is 0.3, below the minimum 0.5');
+    expect(markdown).toContain('First release: no deployed contract to compare with.');
+    expect(markdown).toContain('- artifact: not published yet');
+  });
+});

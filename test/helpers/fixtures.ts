@@ -1,0 +1,40 @@
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { parseConfig } from '../../src/core/config-parse.ts';
+import type { EdgeshipConfig } from '../../src/core/config.ts';
+import type { ProfileResult } from '../../src/core/profiling.ts';
+import { summarize } from '../../src/core/stats.ts';
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** A copy of the trained example outputs that a test may change. */
+export async function copyExampleOutputs(directory: string): Promise<string> {
+  const target = join(directory, 'out');
+  await cp(inject('exampleOutputs'), target, { recursive: true });
+  return target;
+}
+
+/** A small config: two edge sites and a cloud target. */
+export function testConfig(overrides = ''): EdgeshipConfig {
+  return parseConfig(
+    `model: demo
+train: { command: "true" }
+metrics: { primary: f1, direction: maximize }
+gates:
+  thresholds: { f1: { min: 0.5 } }
+targets:
+  - { name: near, kind: edge, profile: jetson-xavier-nx, memoryBudgetMb: 100, latencyBudgetMs: 10, rttMs: 2 }
+  - { name: far, kind: edge, profile: jetson-orin-nano, memoryBudgetMb: 100, latencyBudgetMs: 50, rttMs: 80 }
+  - { name: cloud, kind: cloud, profile: cloud-cpu, latencyBudgetMs: 20 }
+gitops: { repo: ../gitops }
+${overrides}`,
+    'test.yml',
+  );
+}
+
+/** A profile result with the given estimated p95 and peak memory. */
+export function profileResult(profile: string, p95Ms: number, peakMemoryMb = 30): ProfileResult {
+  const summary = summarize([p95Ms * 0.8, p95Ms * 0.9, p95Ms]);
+  return { profile, threads: 2, speedFactor: 1, batch: 1, sessionCreateMs: 5, firstInferenceMs: 1, measured: summary, estimated: { ...summary, p95Ms, p99Ms: p95Ms * 1.1, maxMs: p95Ms * 1.2 }, peakMemoryMb, memoryCeilingMb: 1024 };
+}
