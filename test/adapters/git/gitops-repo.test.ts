@@ -1,0 +1,85 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { simpleGit } from 'simple-git';
+import { describe, expect, it } from 'vitest';
+import { GitRemoteRepo } from '../../../src/adapters/git/gitops-repo.ts';
+import { GitOpsError } from '../../../src/core/errors.ts';
+import { useTempDirs } from '../../helpers/temp.ts';
+
+const IDENTITY = { config: ['user.name=Human', 'user.email=human@example.com'] };
+
+/** A bare remote with one commit on main, and a way for "someone else" to commit to it. */
+async function remote(root: string) {
+  const seed = join(root, 'seed');
+  const bare = join(root, 'gitops.git');
+  const git = simpleGit(IDENTITY);
+  await git.init(['--initial-branch=main', seed]);
+  await writeFile(join(seed, 'README.md'), '# GitOps\n');
+  await simpleGit(seed, IDENTITY).add('.').commit('seed');
+  await git.clone(seed, bare, ['--bare']);
+  const log = async () => (await simpleGit(IDENTITY).raw(['--git-dir', bare, 'log', '--format=%an|%s', 'main'])).trim().split('\n');
+  const show = (path: string) => simpleGit().raw(['--git-dir', bare, 'show', `main:${path}`]);
+  return { bare, log, show };
+}
+
+describe('GitRemoteRepo', () => {
+  const tempDir = useTempDirs();
+
+  it('commits a change as the bot and reads it back', async () => {
+    const root = await tempDir();
+    const { bare, log, show } = await remote(root);
+    const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
+    expect(await repo.read('models/pump/release.yaml')).toBeUndefined();
+    const commit = await repo.apply(async () => [{ path: 'models/pump/release.yaml', content: 'version: 1.0.0\n' }], 'release(pump): 1.0.0');
+    expect(commit?.files).toEqual(['models/pump/release.yaml']);
+    expect(await show('models/pump/release.yaml')).toBe('version: 1.0.0\n');
+    expect(await log()).toEqual(['edgeship[bot]|release(pump): 1.0.0', 'Human|seed']);
+  });
+
+  it('makes no commit when nothing changes', async () => {
+    const root = await tempDir();
+    const { bare, log } = await remote(root);
+    const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
+    const change = async () => [{ path: 'a.yaml', content: 'x: 1\n' }];
+    expect(await repo.apply(change, 'first')).toBeDefined();
+    expect(await repo.apply(change, 'again')).toBeUndefined();
+    expect(await log()).toHaveLength(2);
+  });
+
+  it('re-reads and re-applies when someone else pushed first, without force', async () => {
+    const root = await tempDir();
+    const { bare, log, show } = await remote(root);
+    const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
+    await repo.apply(async () => [{ path: 'list.txt', content: 'a\n' }], 'a');
+    const human = join(root, 'human');
+    let raced = false;
+    const change = async (read: (path: string) => Promise<string | undefined>) => {
+      const current = (await read('list.txt')) ?? '';
+      if (!raced) {
+        // Another writer lands a commit between our read and our push.
+        raced = true;
+        await simpleGit(IDENTITY).clone(bare, human);
+        await writeFile(join(human, 'list.txt'), `${await readFile(join(human, 'list.txt'), 'utf8')}human\n`);
+        await simpleGit(human, IDENTITY).add('.').commit('human').push('origin', 'main');
+      }
+      return [{ path: 'list.txt', content: `${current}bot\n` }];
+    };
+    expect(await repo.apply(change, 'bot')).toBeDefined();
+    expect(await show('list.txt')).toBe('a\nhuman\nbot\n');
+    expect(await log()).toEqual(['edgeship[bot]|bot', 'Human|human', 'edgeship[bot]|a', 'Human|seed']);
+  });
+
+  it('refuses paths outside the repo', async () => {
+    const root = await tempDir();
+    const { bare } = await remote(root);
+    const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
+    await expect(repo.apply(async () => [{ path: '../escape.yaml', content: 'x' }], 'x')).rejects.toThrow(/"\.\.\/escape\.yaml" is outside the GitOps repo/);
+  });
+
+  it('names the remote it cannot read', async () => {
+    const root = await tempDir();
+    const repo = new GitRemoteRepo({ remote: join(root, 'missing.git'), branch: 'main', workdir: join(root, 'work') });
+    await expect(repo.read('x')).rejects.toThrow(GitOpsError);
+    await expect(repo.read('x')).rejects.toThrow(/cannot read the GitOps repo .*missing\.git \(branch main\)/);
+  });
+});

@@ -1,0 +1,73 @@
+import { cp, mkdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { HardwareProfile } from '../../src/core/profiles.ts';
+import type { ArtifactStore, GitOpsChange, GitOpsRepo, ModelProfiler, PulledArtifact, PushedArtifact, PushRequest, TrainingBackend } from '../../src/ports.ts';
+import { collectOutputs } from '../../src/adapters/training/local-process.ts';
+import { silentProgress } from '../../src/cli/progress.ts';
+import { profileResult } from './fixtures.ts';
+
+/** Training that copies prepared outputs into the repo, as if the command had written them. */
+export function fakeTraining(source: () => string): TrainingBackend & { runs: number } {
+  const backend = {
+    runs: 0,
+    async train(request: { directory: string; outputs: string }) {
+      backend.runs += 1;
+      const target = join(request.directory, request.outputs);
+      await cp(source(), target, { recursive: true });
+      return collectOutputs(target);
+    },
+  };
+  return backend;
+}
+
+/** A profiler that reports a fixed p95 per profile name (ms). */
+export function fakeProfiler(p95: Record<string, number>): ModelProfiler {
+  return { profile: async (_file: string, name: string, _profile: HardwareProfile) => profileResult(name, p95[name] ?? 1) };
+}
+
+/** An in-memory artifact store that keeps the files it was given. */
+export class MemoryStore implements ArtifactStore {
+  readonly pushes: PushRequest[] = [];
+  private readonly artifacts = new Map<string, { request: PushRequest; copies: string }>();
+  constructor(private readonly scratch: string, private readonly failWith?: Error) {}
+
+  async push(request: PushRequest): Promise<PushedArtifact> {
+    if (this.failWith) throw this.failWith;
+    const digest = `sha256:${String(this.pushes.length + 1).padStart(64, '0')}`;
+    const copies = join(this.scratch, digest.slice(7));
+    await mkdir(copies, { recursive: true });
+    for (const file of request.files) await cp(file.path, join(copies, file.name));
+    this.pushes.push(request);
+    this.artifacts.set(digest, { request, copies });
+    return { digest, reference: `memory.test/${request.name}@${digest}` };
+  }
+
+  async pull(reference: string, directory: string): Promise<PulledArtifact> {
+    const digest = reference.slice(reference.indexOf('@') + 1);
+    const artifact = this.artifacts.get(digest);
+    if (!artifact) throw new Error(`no artifact ${reference}`);
+    await cp(artifact.copies, directory, { recursive: true });
+    const files = Object.fromEntries(artifact.request.files.map((file) => [file.name, join(directory, basename(file.name))]));
+    return { digest, config: artifact.request.config, files };
+  }
+}
+
+/** An in-memory GitOps repo that counts commits. */
+export class MemoryGitOps implements GitOpsRepo {
+  readonly files = new Map<string, string>();
+  readonly commits: string[] = [];
+
+  async read(path: string) {
+    return this.files.get(path);
+  }
+
+  async apply(change: GitOpsChange, message: string) {
+    const writes = (await change(async (path) => this.files.get(path))).filter((write) => this.files.get(write.path) !== write.content);
+    if (writes.length === 0) return undefined;
+    for (const write of writes) this.files.set(write.path, write.content);
+    this.commits.push(message);
+    return { sha: `commit-${this.commits.length}`, files: writes.map((write) => write.path) };
+  }
+}
+
+export { silentProgress };
