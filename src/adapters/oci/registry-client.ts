@@ -91,7 +91,7 @@ export class RegistryClient {
     if (scheme !== 'bearer' || !challenge) {
       throw new AbortError(new ArtifactError(`${this.registry} asked for authentication it does not describe (${challenge ?? 'no WWW-Authenticate header'})`));
     }
-    const parameters = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]));
+    const parameters: Record<string, string> = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1] ?? '', match[2] ?? '']));
     if (!parameters.realm) throw new AbortError(new ArtifactError(`${this.registry}: the Bearer challenge has no realm`));
     const url = new URL(parameters.realm);
     if (parameters.service) url.searchParams.set('service', parameters.service);

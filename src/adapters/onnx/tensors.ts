@@ -36,7 +36,7 @@ export function tensorFromJson(json: TensorJson, name: string): ort.Tensor {
     const values = json.data.map((value) => BigInt(Math.trunc(value)));
     return new ort.Tensor(type, type === 'int64' ? BigInt64Array.from(values) : BigUint64Array.from(values), json.dims);
   }
-  const ArrayType = ARRAYS[type as keyof typeof ARRAYS] as (typeof ARRAYS)[keyof typeof ARRAYS] | undefined;
+  const ArrayType: (typeof ARRAYS)[keyof typeof ARRAYS] | undefined = ARRAYS[type];
   if (!ArrayType) throw new Error(`input "${name}": unsupported dtype "${json.dtype}"`);
   return new ort.Tensor(type, ArrayType.from(json.data), json.dims);
 }

@@ -66,7 +66,7 @@ describe('LayoutStore integrity', () => {
     const index = JSON.parse(await readFile(join(root, 'pump', 'blobs', 'sha256', pushed.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
     const modelBlob = join(root, 'pump', 'blobs', 'sha256', index.layers[0]!.digest.slice(7));
     const bytes = await readFile(modelBlob);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     await writeFile(modelBlob, bytes);
     const destination = join(await tempDir(), 'pulled');
     await expect(store.pull(pushed.reference, destination)).rejects.toThrow(/digest mismatch, expected sha256:/);

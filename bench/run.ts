@@ -1,0 +1,71 @@
+/**
+ * `npm run bench`: the profiler against a bare session.run loop with the same session options
+ * (ratio of p50s, aim ≤ 1.05), and event-loop lag while profiling (p99, aim ≤ 50 ms).
+ * Rounds alternate between the two so drift in machine speed hits both alike.
+ */
+import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
+import ort from 'onnxruntime-node';
+import { sessionOptions } from '../src/adapters/onnx/profile-child.ts';
+import { OnnxProfiler } from '../src/adapters/onnx/profiler.ts';
+import { specsOf, syntheticTensor } from '../src/adapters/onnx/tensors.ts';
+import { percentile } from '../src/core/stats.ts';
+import { benchModels } from './models.ts';
+
+const ROUNDS = 5;
+const RUNS = 300;
+const WARMUP = 20;
+const THREADS = 2;
+const BATCHES = [1, 64];
+
+async function bareP50(file: string, batch: number): Promise<number> {
+  const session = await ort.InferenceSession.create(file, sessionOptions(THREADS));
+  const feeds = Object.fromEntries(specsOf(session.inputMetadata).map((spec, index) => [spec.name, syntheticTensor(spec, batch, index + 1)]));
+  for (let index = 0; index < WARMUP; index += 1) await session.run(feeds);
+  const samples: number[] = [];
+  for (let index = 0; index < RUNS; index += 1) {
+    const start = performance.now();
+    await session.run(feeds);
+    samples.push(performance.now() - start);
+  }
+  await session.release();
+  return percentile(samples.sort((a, b) => a - b), 50);
+}
+
+const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+
+async function main(): Promise<void> {
+  const profiler = new OnnxProfiler();
+  const profile = { threads: THREADS, memoryMb: 4096, speedFactor: 1 };
+  const rows: string[][] = [];
+  const lags: { p99: number; max: number }[] = [];
+  for (const model of await benchModels()) {
+    for (const batch of BATCHES) {
+      const bare: number[] = [];
+      const ours: number[] = [];
+      const ratios: number[] = [];
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const baseline = await bareP50(model.file, batch);
+        const lag = monitorEventLoopDelay({ resolution: 1 });
+        lag.enable();
+        const result = await profiler.profile(model.file, 'bench', profile, { runs: RUNS, warmup: WARMUP, batch });
+        lag.disable();
+        lags.push({ p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 });
+        bare.push(baseline);
+        ours.push(result.measured.p50Ms);
+        ratios.push(result.measured.p50Ms / baseline);
+      }
+      rows.push([model.name, String(batch), median(bare).toFixed(3), median(ours).toFixed(3), median(ratios).toFixed(3)]);
+    }
+  }
+  const worstP99 = Math.max(...lags.map((lag) => lag.p99));
+  const worstMax = Math.max(...lags.map((lag) => lag.max));
+  const header = ['model', 'batch', 'bare p50 ms', 'profiler p50 ms', 'ratio (aim ≤ 1.05)'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ');
+  console.log(`Profiler vs bare session.run: ${THREADS} threads, ${RUNS} runs, median of ${ROUNDS} alternating rounds`);
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+  console.log(`\nEvent-loop lag while profiling (worst of ${lags.length} profiling calls): p99 ${worstP99.toFixed(2)} ms, max ${worstMax.toFixed(2)} ms (aim p99 ≤ 50 ms)`);
+}
+
+await main();

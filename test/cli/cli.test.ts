@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { simpleGit } from 'simple-git';
+import { describe, expect, inject, it } from 'vitest';
+import { parseReleaseRecord } from '../../src/core/release-record.ts';
+import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { seedGitOpsRemote, seedRepo } from '../../src/cli/demo-setup.ts';
+import { ROOT } from '../helpers/fixtures.ts';
+import { freePort } from '../helpers/registry.ts';
+import { useTempDirs } from '../helpers/temp.ts';
+
+const exec = promisify(execFile);
+const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+
+/** Runs the CLI as a user would; resolves with the exit code instead of throwing. */
+async function edgeship(args: string[], cwd: string) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args], { cwd, env: { ...process.env, EDGESHIP_ARTIFACTS: '', EDGESHIP_GITOPS: '' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('edgeship CLI', () => {
+  const tempDir = useTempDirs();
+
+  /** A model repo from model-repo-example with training already done, and a GitOps remote. */
+  async function workspace() {
+    const root = await tempDir();
+    const repo = join(root, 'model-repo');
+    await seedRepo(join(ROOT, 'model-repo-example'), repo, 'model');
+    await cp(inject('exampleOutputs'), join(repo, 'out'), { recursive: true });
+    const gitops = await seedGitOpsRemote(join(ROOT, 'templates/gitops'), root);
+    const flags = ['--repo', repo, '--gitops', gitops, '--artifacts', `oci-layout:${join(root, 'oci')}`];
+    const gitopsLog = async () => (await simpleGit().raw(['--git-dir', gitops, 'log', '--format=%s', 'main'])).trim().split('\n');
+    return { root, repo, gitops, flags, gitopsLog };
+  }
+
+  it('runs each step on its own: evaluate → publish → apply, then a re-evaluation against the deployed release', async () => {
+    const { repo, gitops, flags, gitopsLog } = await workspace();
+    const evaluated = await edgeship(['evaluate', ...flags, '--json'], repo);
+    expect(evaluated.stderr).toContain('✔ Profiling on jetson-xavier-nx');
+    expect(evaluated.code).toBe(0);
+    const report = JSON.parse(evaluated.stdout) as EvaluationReport;
+    expect(report).toMatchObject({ model: 'pump-forecaster', passed: true, version: { version: '1.0.0' } });
+    expect(report.placement.map((decision) => decision.target)).toEqual(['plant-north', 'plant-south', 'substation-east', 'cloud']);
+
+    const gates = await edgeship(['gates', join(repo, 'out/report.json')], repo);
+    expect(gates.stdout).toMatch(/^✔ anomaly_f1 ≥ 0\.5: anomaly_f1 is/);
+
+    const published = await edgeship(['publish', ...flags, '--json'], repo);
+    expect(published.code).toBe(0);
+    const artifact = JSON.parse(published.stdout) as { reference: string; digest: string };
+    expect(artifact.reference).toMatch(/^oci-layout:.*\/oci\/pump-forecaster@sha256:[a-f0-9]{64}$/);
+
+    const applied = await edgeship(['apply', ...flags], repo);
+    expect(applied.stdout).toMatch(/^committed [a-f0-9]{40} \(models\/pump-forecaster\/release\.yaml\)/);
+    const record = parseReleaseRecord(await simpleGit().raw(['--git-dir', gitops, 'show', 'main:models/pump-forecaster/release.yaml']), 'release.yaml');
+    expect(record).toMatchObject({ version: '1.0.0', artifact });
+    expect(await edgeship(['apply', ...flags], repo)).toMatchObject({ stdout: 'nothing to change\n' });
+
+    const again = await edgeship(['evaluate', ...flags, '--json'], repo);
+    const second = JSON.parse(again.stdout) as EvaluationReport;
+    expect(second.baseline).toEqual({ version: '1.0.0', ...artifact });
+    expect(second.version.version).toBe('1.0.1');
+    expect(await gitopsLog()).toEqual(['release(pump-forecaster): 1.0.0', 'GitOps repo from the edgeship template']);
+
+    const rendered = await edgeship(['report', join(repo, 'out/report.json')], repo);
+    expect(rendered.stdout).toContain('## pump-forecaster 1.0.1');
+    expect(rendered.stdout).toContain('· deployed: 1.0.0');
+  });
+
+  it('fails publishing to an unreachable registry with a clear error, and writes nothing', async () => {
+    const { repo, flags, gitopsLog } = await workspace();
+    expect((await edgeship(['evaluate', ...flags], repo)).code).toBe(0);
+    const before = await readFile(join(repo, 'out/report.json'), 'utf8');
+    const port = await freePort();
+    const result = await edgeship(['publish', ...flags, '--artifacts', `127.0.0.1:${port}/models`], repo);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error: cannot reach the registry 127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(await readFile(join(repo, 'out/report.json'), 'utf8')).toBe(before);
+    expect((await edgeship(['apply', ...flags], repo)).stderr).toMatch(/has no published artifact; publish before applying/);
+    expect(await gitopsLog()).toHaveLength(1);
+  });
+
+  it('rejects a config whose model name would escape the GitOps path', async () => {
+    const { repo, flags, gitopsLog } = await workspace();
+    const path = join(repo, '.github/edgeship.yml');
+    await writeFile(path, (await readFile(path, 'utf8')).replace('model: pump-forecaster', 'model: ../../etc'));
+    const result = await edgeship(['evaluate', ...flags], repo);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error: ${path} is not a valid edgeship config:`);
+    expect(result.stderr).toMatch(/model \(line 2\): expected a DNS label .*found "\.\.\/\.\.\/etc"/);
+    expect(await gitopsLog()).toHaveLength(1);
+  });
+
+  it('inspects a model as JSON and diffs contracts with an exit code', async () => {
+    const { repo } = await workspace();
+    const model = join(repo, 'out/model.onnx');
+    const inspected = await edgeship(['inspect', model, '--json'], repo);
+    expect((JSON.parse(inspected.stdout) as { contract: { opset: number } }).contract.opset).toBe(17);
+    const contract = join(repo, 'narrow.json');
+    await writeFile(contract, JSON.stringify({ inputs: [{ name: 'readings', dtype: 'float32', shape: [1, 32, 3] }], outputs: [{ name: 'forecast', dtype: 'float32', shape: ['batch', 3] }], opset: 17 }));
+    expect(await edgeship(['diff', contract, model], repo)).toMatchObject({ code: 0, stdout: 'compatible input "readings" shape [1, 32, 3] → [batch, 32, 3]\n' });
+    expect(await edgeship(['diff', model, contract], repo)).toMatchObject({ code: 1 });
+  });
+
+  it('checks golden samples and exits 1 on a mismatch', async () => {
+    const { repo } = await workspace();
+    const ok = await edgeship(['golden', join(repo, 'out/model.onnx'), join(repo, 'out/golden.json')], repo);
+    expect(ok.stdout).toMatch(/^✔ 24 values over 8 samples match/);
+    const broken = join(repo, 'out/broken.json');
+    await writeFile(broken, (await readFile(join(repo, 'out/golden.json'), 'utf8')).replace('"outputs": {"forecast": {"dtype": "float32", "dims": [1, 3], "data": [', '"outputs": {"forecast": {"dtype": "float32", "dims": [1, 3], "data": [99'));
+    const bad = await edgeship(['golden', join(repo, 'out/model.onnx'), broken], repo);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^✖ 1 of 24 values differ/);
+  });
+});
