@@ -1,10 +1,11 @@
+import { resolve } from 'node:path';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'model-repo-example/', 'coverage/', '.demo/', '.scratch/', 'eslint.config.js'] },
+  { ignores: ['dist/', 'node_modules/', 'model-repo-example/', 'coverage/', '.demo/', '.scratch/', '.config/'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: resolve(import.meta.dirname, '..') } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       // Fakes and adapters implement async ports without awaiting anything.
