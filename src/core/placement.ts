@@ -55,6 +55,9 @@ function placeEdge(
   const memoryBudget = target.memoryBudgetMb ?? Infinity;
   const misfits: string[] = [];
   if (result.peakMemoryMb > memoryBudget) misfits.push(`needs ${mb(result.peakMemoryMb)}, over the ${mb(memoryBudget)} memory budget`);
+  else if (result.peakMemoryMb > result.memoryCeilingMb) {
+    misfits.push(`needs ${mb(result.peakMemoryMb)}, over the ${mb(result.memoryCeilingMb)} a ${target.profile} has for the model`);
+  }
   if (p95 > target.latencyBudgetMs) misfits.push(`p95 ${ms(p95)} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`);
   const base = { target: target.name, kind: target.kind, latencyBudgetMs: target.latencyBudgetMs, memoryMb: result.peakMemoryMb, memoryBudgetMb: target.memoryBudgetMb };
   if (misfits.length === 0) {

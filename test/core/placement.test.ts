@@ -33,6 +33,13 @@ describe('planPlacement', () => {
     expect(near?.reason).toMatch(/needs 150\.0 MiB, over the 100\.0 MiB memory budget/);
   });
 
+  it('offloads when the model exceeds the memory ceiling of the device, whatever the budget says', () => {
+    const small = new Map([...results(5, 5, 5)].map(([name, result]) => [name, { ...result, memoryCeilingMb: 20 }]));
+    const [near] = planPlacement(config, small);
+    expect(near).toMatchObject({ choice: 'offload' });
+    expect(near?.reason).toMatch(/needs 30\.0 MiB, over the 20\.0 MiB a jetson-xavier-nx has for the model/);
+  });
+
   it('blocks when neither the edge nor offloading fits, with both reasons', () => {
     const [, far] = planPlacement(config, results(5, 60, 5));
     expect(far?.choice).toBe('blocked');
