@@ -1,7 +1,7 @@
 import { ArtifactError } from '../../core/errors.ts';
 import type { ArtifactStore, PulledArtifact, PushedArtifact, PushRequest } from '../../ports.ts';
 import { materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
-import { MANIFEST_MEDIA_TYPE, parseManifest, titleOf } from './manifest.ts';
+import { MANIFEST_MEDIA_TYPE, parseManifest, sha256, titleOf } from './manifest.ts';
 import { formatReference, parseReference } from './reference.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.ts';
 
@@ -71,7 +71,7 @@ export class RegistryStore implements ArtifactStore {
       expect: [200],
     });
     const manifestBytes = Buffer.from(await response.arrayBuffer());
-    const digest = reference.digest ?? response.headers.get('docker-content-digest') ?? '';
+    const digest = reference.digest ?? response.headers.get('docker-content-digest') ?? sha256(manifestBytes);
     verify(manifestBytes, digest, `manifest of ${text}`);
     const manifest = parseManifest(manifestBytes, text);
     const blob = async (blobDigest: string) => {

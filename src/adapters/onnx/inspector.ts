@@ -5,19 +5,23 @@ import { ModelValidationError, messageOf } from '../../core/errors.ts';
 import type { GoldenFile, TensorValues } from '../../core/golden.ts';
 import type { ModelInspection } from '../../core/release-plan.ts';
 import type { ModelInspector } from '../../ports.ts';
-import { readModelHeader } from './model-proto.ts';
+import { readModelHeader, type ModelHeader } from './model-proto.ts';
 import { specsOf, tensorFromJson, toValues } from './tensors.ts';
 
 /** Reads a model file and opens it in ONNX Runtime, wrapping every failure with the file name. */
-export async function openModel(file: string, options: ort.InferenceSession.SessionOptions = {}): Promise<{ bytes: Buffer; session: ort.InferenceSession }> {
+export async function openModel(
+  file: string,
+  options: ort.InferenceSession.SessionOptions = {},
+): Promise<{ bytes: Buffer; header: ModelHeader; session: ort.InferenceSession }> {
   const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
     throw new ModelValidationError(
       error.code === 'ENOENT' ? `${file}: model file not found` : `${file}: cannot read the model file (${error.message})`,
       { cause: error },
     );
   });
+  let header: ModelHeader;
   try {
-    const header = readModelHeader(bytes);
+    header = readModelHeader(bytes);
     if (!header.hasGraph || header.irVersion <= 0) throw new Error('no graph or IR version');
   } catch (error) {
     throw new ModelValidationError(
@@ -26,7 +30,7 @@ export async function openModel(file: string, options: ort.InferenceSession.Sess
     );
   }
   try {
-    return { bytes, session: await ort.InferenceSession.create(bytes, options) };
+    return { bytes, header, session: await ort.InferenceSession.create(bytes, options) };
   } catch (error) {
     throw new ModelValidationError(`${file}: ONNX Runtime cannot load the model: ${messageOf(error)}`, { cause: error });
   }
@@ -35,9 +39,8 @@ export async function openModel(file: string, options: ort.InferenceSession.Sess
 /** ModelInspector over onnxruntime-node. */
 export class OnnxInspector implements ModelInspector {
   async inspect(file: string): Promise<ModelInspection> {
-    const { bytes, session } = await openModel(file);
+    const { bytes, header, session } = await openModel(file);
     try {
-      const header = readModelHeader(bytes);
       if (header.opset === undefined) throw new ModelValidationError(`${file}: the model imports no ai.onnx opset`);
       return {
         sizeBytes: bytes.length,
@@ -62,7 +65,11 @@ export class OnnxInspector implements ModelInspector {
           if (!session.inputNames.includes(name)) {
             throw new ModelValidationError(`golden sample ${index}: the model has no input "${name}" (inputs: ${session.inputNames.join(', ')})`);
           }
-          feeds[name] = tensorFromJson(json, name);
+          try {
+            feeds[name] = tensorFromJson(json, name);
+          } catch (error) {
+            throw new ModelValidationError(`golden sample ${index}: ${messageOf(error)}`, { cause: error });
+          }
         }
         try {
           results.push(toValues(await session.run(feeds)));

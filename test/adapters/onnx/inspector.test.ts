@@ -55,6 +55,11 @@ describe('OnnxInspector', () => {
     await expect(inspector.run(model(), samples)).rejects.toThrow(/golden sample 0: the model has no input "values" \(inputs: readings\)/);
   });
 
+  it('rejects golden inputs whose dims do not match their data', async () => {
+    const samples = [{ inputs: { readings: { dtype: 'float32', dims: [1, 32, 3], data: [1, 2, 3] } }, outputs: {} }];
+    await expect(inspector.run(model(), samples)).rejects.toThrow(/golden sample 0: input "readings": dims \[1, 32, 3\] hold 96 values, data has 3/);
+  });
+
   it('rejects golden inputs of the wrong shape', async () => {
     const samples = [{ inputs: { readings: { dtype: 'float32', dims: [1, 16, 3], data: new Array<number>(48).fill(0) } }, outputs: {} }];
     await expect(inspector.run(model(), samples)).rejects.toThrow(ModelValidationError);
