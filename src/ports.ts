@@ -118,3 +118,73 @@ export interface TrainingOutputs {
 export interface TrainingBackend {
   train(request: TrainingRequest, onOutput: (line: string) => void): Promise<TrainingOutputs>;
 }
+
+/** A repository on the forge. */
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+export type CheckConclusion = 'success' | 'failure' | 'neutral' | 'cancelled' | 'action_required';
+
+export interface CheckRunUpdate {
+  name: string;
+  headSha: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion?: CheckConclusion;
+  title: string;
+  summary: string;
+  text?: string;
+  detailsUrl?: string;
+  /** Ties the check to a training run, e.g. the run key. */
+  externalId?: string;
+}
+
+export interface PullRequestSpec {
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+  labels: string[];
+}
+
+export interface PullRequestInfo {
+  number: number;
+  url: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  head: string;
+}
+
+/**
+ * The forge (GitHub) as the release services need it. Every `ensure` converges: it looks
+ * before it creates, so a redelivered event changes nothing the first one already did.
+ */
+export interface Scm {
+  readFile(repo: RepoRef, path: string, ref: string): Promise<string | undefined>;
+  branchHead(repo: RepoRef, branch: string): Promise<string | undefined>;
+  /** The latest check run of this name on this commit. */
+  findCheckRun(repo: RepoRef, sha: string, name: string): Promise<{ status: string; conclusion: string | null; externalId: string | null } | undefined>;
+  /** Creates or updates the check run of this name on this commit. */
+  ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void>;
+  dispatchWorkflow(repo: RepoRef, workflow: string, ref: string, inputs: Record<string, string>): Promise<void>;
+  /** Cancels queued or running runs of the workflow on the branch, except the one for `keepSha`. */
+  cancelSupersededRuns(repo: RepoRef, workflow: string, branch: string, keepSha: string): Promise<number>;
+  /** The files of a run's artifact by name, or undefined when the run has no such artifact. */
+  downloadArtifact(repo: RepoRef, runId: number, name: string): Promise<Record<string, Uint8Array> | undefined>;
+  /** Creates the branch at `sha`; an existing branch is left as it is. */
+  createBranch(repo: RepoRef, branch: string, sha: string): Promise<void>;
+  /**
+   * One commit with the files on top of `expectedHead`; 'stale' when the branch moved on, so the
+   * caller can re-read and re-apply.
+   */
+  commitOnBranch(repo: RepoRef, branch: string, expectedHead: string, files: FileWrite[], message: string): Promise<{ sha: string } | 'stale'>;
+  ensurePullRequest(repo: RepoRef, spec: PullRequestSpec): Promise<PullRequestInfo & { created: boolean }>;
+  /** Open pull requests whose head branch starts with `prefix`. */
+  listPullRequests(repo: RepoRef, headPrefix: string): Promise<PullRequestInfo[]>;
+  closePullRequest(repo: RepoRef, number: number, comment: string): Promise<void>;
+  /** Adds the comment unless one with the same marker exists. */
+  ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void>;
+  /** Creates the deployment for `ref` and environment unless it exists, then adds the status. */
+  ensureDeployment(repo: RepoRef, deployment: { ref: string; environment: string; description: string; payload: object }, status: { state: 'queued' | 'in_progress' | 'success' | 'failure'; description: string; url?: string }): Promise<void>;
+}

@@ -1,0 +1,174 @@
+import { unzipSync } from 'fflate';
+import type { ProbotOctokit } from 'probot';
+import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import type { CheckRunUpdate, FileWrite, PullRequestInfo, PullRequestSpec, RepoRef, Scm } from '../../ports.ts';
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+const ACTIVE_RUN = new Set(['queued', 'in_progress', 'waiting', 'requested', 'pending']);
+
+/** Scm over GitHub's REST and GraphQL APIs, with an installation's octokit. */
+export class GitHubScm implements Scm {
+  constructor(private readonly octokit: Octokit) {}
+
+  async readFile(repo: RepoRef, path: string, ref: string): Promise<string | undefined> {
+    const response = await this.octokit.rest.repos.getContent({ ...repo, path, ref }).catch(notFound);
+    if (!response) return undefined;
+    const data = response.data;
+    if (Array.isArray(data) || data.type !== 'file' || !('content' in data)) {
+      throw new EdgeshipError(`${repo.owner}/${repo.repo}:${path} at ${ref} is not a file`);
+    }
+    return Buffer.from(data.content, 'base64').toString('utf8');
+  }
+
+  async branchHead(repo: RepoRef, branch: string): Promise<string | undefined> {
+    const response = await this.octokit.rest.git.getRef({ ...repo, ref: `heads/${branch}` }).catch(notFound);
+    return response?.data.object.sha;
+  }
+
+  async findCheckRun(repo: RepoRef, sha: string, name: string) {
+    const { data } = await this.octokit.rest.checks.listForRef({ ...repo, ref: sha, check_name: name, filter: 'latest' });
+    const run = data.check_runs[0];
+    return run && { status: run.status, conclusion: run.conclusion, externalId: run.external_id };
+  }
+
+  async ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void> {
+    const { data } = await this.octokit.rest.checks.listForRef({ ...repo, ref: check.headSha, check_name: check.name, filter: 'latest' });
+    const body = {
+      status: check.status,
+      ...(check.conclusion && { conclusion: check.conclusion }),
+      ...(check.status === 'completed' && { completed_at: new Date().toISOString() }),
+      ...(check.detailsUrl && { details_url: check.detailsUrl }),
+      ...(check.externalId && { external_id: check.externalId }),
+      output: { title: check.title, summary: check.summary, ...(check.text && { text: check.text }) },
+    };
+    const existing = data.check_runs[0];
+    if (existing) await this.octokit.rest.checks.update({ ...repo, check_run_id: existing.id, ...body });
+    else await this.octokit.rest.checks.create({ ...repo, name: check.name, head_sha: check.headSha, ...body });
+  }
+
+  async dispatchWorkflow(repo: RepoRef, workflow: string, ref: string, inputs: Record<string, string>): Promise<void> {
+    await this.octokit.rest.actions.createWorkflowDispatch({ ...repo, workflow_id: workflow, ref, inputs });
+  }
+
+  async cancelSupersededRuns(repo: RepoRef, workflow: string, branch: string, keepSha: string): Promise<number> {
+    const { data } = await this.octokit.rest.actions.listWorkflowRuns({ ...repo, workflow_id: workflow, branch, per_page: 30 });
+    const stale = data.workflow_runs.filter((run) => ACTIVE_RUN.has(run.status ?? '') && run.head_sha !== keepSha);
+    for (const run of stale) {
+      // A run that finished meanwhile answers 409; there is nothing left to cancel then.
+      await this.octokit.rest.actions.cancelWorkflowRun({ ...repo, run_id: run.id }).catch((error: { status?: number }) => {
+        if (error.status !== 409) throw error;
+      });
+    }
+    return stale.length;
+  }
+
+  async downloadArtifact(repo: RepoRef, runId: number, name: string): Promise<Record<string, Uint8Array> | undefined> {
+    const { data } = await this.octokit.rest.actions.listWorkflowRunArtifacts({ ...repo, run_id: runId, name });
+    const artifact = data.artifacts.find((candidate) => candidate.name === name && !candidate.expired);
+    if (!artifact) return undefined;
+    const zip = await this.octokit.rest.actions.downloadArtifact({ ...repo, artifact_id: artifact.id, archive_format: 'zip' });
+    try {
+      return unzipSync(new Uint8Array(zip.data as ArrayBuffer));
+    } catch (error) {
+      throw new EdgeshipError(`artifact "${name}" of run ${runId} is not a readable zip: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  async createBranch(repo: RepoRef, branch: string, sha: string): Promise<void> {
+    await this.octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha }).catch((error: { status?: number; message?: string }) => {
+      if (!(error.status === 422 && /already exists/i.test(error.message ?? ''))) throw error;
+    });
+  }
+
+  async commitOnBranch(repo: RepoRef, branch: string, expectedHead: string, files: FileWrite[], message: string): Promise<{ sha: string } | 'stale'> {
+    const [headline = '', ...rest] = message.split('\n');
+    try {
+      const result = await this.octokit.graphql<{ createCommitOnBranch: { commit: { oid: string } } }>(
+        `mutation($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }`,
+        {
+          input: {
+            branch: { repositoryNameWithOwner: `${repo.owner}/${repo.repo}`, branchName: branch },
+            expectedHeadOid: expectedHead,
+            message: { headline, body: rest.join('\n').trim() },
+            fileChanges: { additions: files.map((file) => ({ path: file.path, contents: Buffer.from(file.content).toString('base64') })) },
+          },
+        },
+      );
+      return { sha: result.createCommitOnBranch.commit.oid };
+    } catch (error) {
+      if (/expectedHeadOid|expected branch to point to/i.test(messageOf(error))) return 'stale';
+      throw error;
+    }
+  }
+
+  async ensurePullRequest(repo: RepoRef, spec: PullRequestSpec): Promise<PullRequestInfo & { created: boolean }> {
+    const { data } = await this.octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${spec.head}`, state: 'all', per_page: 5 });
+    const existing = data[0];
+    if (existing) {
+      if (existing.state === 'open' && (existing.body !== spec.body || existing.title !== spec.title)) {
+        await this.octokit.rest.pulls.update({ ...repo, pull_number: existing.number, title: spec.title, body: spec.body });
+      }
+      return { ...pullInfo(existing), created: false };
+    }
+    const created = await this.octokit.rest.pulls.create({ ...repo, head: spec.head, base: spec.base, title: spec.title, body: spec.body });
+    if (spec.labels.length > 0) await this.octokit.rest.issues.addLabels({ ...repo, issue_number: created.data.number, labels: spec.labels });
+    return { ...pullInfo(created.data), created: true };
+  }
+
+  async listPullRequests(repo: RepoRef, headPrefix: string): Promise<PullRequestInfo[]> {
+    const { data } = await this.octokit.rest.pulls.list({ ...repo, state: 'open', per_page: 100 });
+    return data.filter((pull) => pull.head.ref.startsWith(headPrefix)).map(pullInfo);
+  }
+
+  async closePullRequest(repo: RepoRef, number: number, comment: string): Promise<void> {
+    await this.octokit.rest.issues.createComment({ ...repo, issue_number: number, body: comment });
+    await this.octokit.rest.pulls.update({ ...repo, pull_number: number, state: 'closed' });
+  }
+
+  async ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void> {
+    const { data } = await this.octokit.rest.issues.listComments({ ...repo, issue_number: issue, per_page: 100 });
+    if (data.some((comment) => comment.body?.includes(marker))) return;
+    await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: `${body}\n\n${marker}` });
+  }
+
+  async ensureDeployment(
+    repo: RepoRef,
+    deployment: { ref: string; environment: string; description: string; payload: object },
+    status: { state: 'queued' | 'in_progress' | 'success' | 'failure'; description: string; url?: string },
+  ): Promise<void> {
+    const { data } = await this.octokit.rest.repos.listDeployments({ ...repo, ref: deployment.ref, environment: deployment.environment, per_page: 1 });
+    let id = data[0]?.id;
+    if (id === undefined) {
+      const created = await this.octokit.rest.repos.createDeployment({
+        ...repo,
+        ref: deployment.ref,
+        environment: deployment.environment,
+        description: deployment.description,
+        payload: deployment.payload as Record<string, unknown>,
+        auto_merge: false,
+        required_contexts: [],
+        production_environment: false,
+      });
+      if (!('id' in created.data)) throw new EdgeshipError(`GitHub did not create the deployment to ${deployment.environment}: ${created.data.message ?? ''}`);
+      id = created.data.id;
+    }
+    await this.octokit.rest.repos.createDeploymentStatus({
+      ...repo,
+      deployment_id: id,
+      state: status.state,
+      description: status.description.slice(0, 140),
+      ...(status.url && { log_url: status.url }),
+    });
+  }
+}
+
+function pullInfo(pull: { number: number; html_url: string; state: string; merged_at?: string | null; head: { ref: string } }): PullRequestInfo {
+  return { number: pull.number, url: pull.html_url, state: pull.state === 'open' ? 'open' : 'closed', merged: Boolean(pull.merged_at), head: pull.head.ref };
+}
+
+/** Resolves a 404 to undefined and rethrows anything else. */
+function notFound(error: unknown): undefined {
+  if ((error as { status?: number }).status === 404) return undefined;
+  throw error;
+}

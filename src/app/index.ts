@@ -1,0 +1,58 @@
+import type { ApplicationFunction, Context, Probot } from 'probot';
+import { artifactStoreForReference } from '../adapters/oci/index.ts';
+import { GitHubScm } from '../adapters/github/scm.ts';
+import type { ArtifactStore, Logger } from '../ports.ts';
+import { deployMergedRelease } from '../services/github/deploy.ts';
+import { ensureReleasePr } from '../services/github/release-pr.ts';
+import { startTraining } from '../services/github/start-training.ts';
+import { WorkQueue } from './work-queue.ts';
+
+export interface AppOptions {
+  /** Where tasks run; tests pass their own to wait for it. */
+  queue?: WorkQueue;
+  /** The artifact store for a reference, to read the deployed release. */
+  storeFor?: (reference: string) => ArtifactStore;
+}
+
+const repoOf = (context: Context<'push' | 'workflow_run' | 'pull_request'>) => context.repo();
+
+/**
+ * The edgeship GitHub App. Handlers are guard clauses and one queued service call: the webhook
+ * is answered at once and the work runs after, one task at a time per repository.
+ */
+export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
+  return (app: Probot) => {
+    const log = app.log as unknown as Logger;
+    const queue = options.queue ?? new WorkQueue(log);
+    const storeFor = options.storeFor ?? ((reference: string) => artifactStoreForReference(reference));
+    const deps = (context: Context) => ({ scm: new GitHubScm(context.octokit), log: context.log as unknown as Logger, storeFor });
+    const key = (repo: { owner: string; repo: string }) => `${repo.owner}/${repo.repo}`;
+
+    app.on('push', async (context) => {
+      const { payload } = context;
+      if (payload.deleted || !payload.ref.startsWith('refs/heads/') || !payload.head_commit) return;
+      const repo = repoOf(context);
+      const trigger = { repo, sha: payload.after, branch: payload.ref.slice('refs/heads/'.length), reason: 'push' as const };
+      queue.add(key(repo), 'start-training', () => startTraining(deps(context), trigger));
+    });
+
+    app.on('workflow_run.completed', async (context) => {
+      const run = context.payload.workflow_run;
+      // A fork's run never had the repo's secrets and never releases.
+      if (run.head_repository?.full_name !== context.payload.repository.full_name || !run.head_branch) return;
+      const repo = repoOf(context);
+      const completed = { id: run.id, headSha: run.head_sha, headBranch: run.head_branch, path: run.path, conclusion: run.conclusion, url: run.html_url };
+      queue.add(key(repo), 'release-pr', () => ensureReleasePr(deps(context), repo, completed));
+    });
+
+    app.on('pull_request.closed', async (context) => {
+      const pull = context.payload.pull_request;
+      if (!pull.merged || !pull.merge_commit_sha || pull.head.repo?.full_name !== context.payload.repository.full_name) return;
+      const repo = repoOf(context);
+      const merged = { number: pull.number, headRef: pull.head.ref, mergeSha: pull.merge_commit_sha };
+      queue.add(key(repo), 'deploy', () => deployMergedRelease(deps(context), repo, merged));
+    });
+  };
+}
+
+export default edgeshipApp();

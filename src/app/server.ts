@@ -1,0 +1,17 @@
+import { createNodeMiddleware, createProbot } from 'probot';
+import { createServer } from 'node:http';
+import { edgeshipApp } from './index.ts';
+import { EdgeshipOctokit } from './octokit.ts';
+
+/**
+ * `npm start`: the app's webhook server. Reads APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH),
+ * WEBHOOK_SECRET and PORT (default 3000) from the environment.
+ */
+const probot = createProbot({ overrides: { Octokit: EdgeshipOctokit } });
+const middleware = await createNodeMiddleware(edgeshipApp(), { probot, webhooksPath: '/api/github/webhooks' });
+const port = Number(process.env.PORT ?? 3000);
+createServer((request, response) => {
+  void middleware(request, response, () => {
+    response.writeHead(404).end();
+  });
+}).listen(port, () => probot.log.info({ port }, 'edgeship listening for webhooks on /api/github/webhooks'));

@@ -1,0 +1,32 @@
+import type { Logger } from '../ports.ts';
+
+/**
+ * Runs work off the webhook's answer path, one task at a time per key (a model), so events of
+ * one model never interleave while different models proceed in parallel. Failures are logged,
+ * never thrown at the webhook: the resync picks up whatever a failure left unfinished.
+ */
+export class WorkQueue {
+  private readonly tails = new Map<string, Promise<void>>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly log: Logger) {}
+
+  add(key: string, name: string, task: () => Promise<unknown>): void {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const next = previous.then(task).then(
+      (result) => this.log.debug({ key, task: name, result }, 'Task done'),
+      (error: unknown) => this.log.error({ key, task: name, err: error }, 'Task failed'),
+    );
+    this.tails.set(key, next);
+    this.pending.add(next);
+    void next.finally(() => {
+      this.pending.delete(next);
+      if (this.tails.get(key) === next) this.tails.delete(key);
+    });
+  }
+
+  /** Resolves once every queued task has finished, including tasks queued meanwhile. */
+  async onIdle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+  }
+}

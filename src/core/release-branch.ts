@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+
+/** Prefix of every release branch of a model, for finding its open release PRs. */
+export const releaseBranchPrefix = (model: string) => `edgeship/release/${model}/`;
+
+/** Deterministic release branch: the same model, version and commit always give the same name. */
+export const releaseBranch = (model: string, version: string, sha: string) => `${releaseBranchPrefix(model)}${version}-${sha.slice(0, 7)}`;
+
+/** The model repo file a release PR changes: the release record, one per model. */
+export const RELEASE_RECORD_FILE = '.edgeship/release.json';
+
+export const TRAIN_CHECK = 'edgeship/train';
+export const GATES_CHECK = 'edgeship/gates';
+export const RELEASE_LABEL = 'edgeship:release';
+export const REPORT_ARTIFACT = 'edgeship-report';
+
+/**
+ * Key of one training run: model, commit and reason. Redelivered events compute the same key,
+ * so they find the run the first delivery started instead of starting another.
+ */
+export function runKey(model: string, sha: string, reason = 'push'): string {
+  return `${model}-${sha.slice(0, 12)}-${createHash('sha256').update(`${model}\n${sha}\n${reason}`).digest('hex').slice(0, 8)}`;
+}
+
+/** Parses a release branch back into its parts, or undefined for any other branch. */
+export function parseReleaseBranch(branch: string): { model: string; version: string; shortSha: string } | undefined {
+  const match = /^edgeship\/release\/([a-z0-9-]+)\/(\d+\.\d+\.\d+[^/]*)-([0-9a-f]{7})$/.exec(branch);
+  return match ? { model: match[1] as string, version: match[2] as string, shortSha: match[3] as string } : undefined;
+}

@@ -1,0 +1,104 @@
+import { EdgeshipError } from '../../core/errors.ts';
+import { GATES_CHECK, RELEASE_LABEL, RELEASE_RECORD_FILE, REPORT_ARTIFACT, releaseBranch, releaseBranchPrefix, TRAIN_CHECK } from '../../core/release-branch.ts';
+import { planRelease, type EvaluationReport } from '../../core/release-plan.ts';
+import { renderReport } from '../../core/report.ts';
+import { ScmBranchRepo } from '../scm-branch-repo.ts';
+import type { ArtifactStore, Logger, RepoRef, Scm } from '../../ports.ts';
+import { resolveBaseline } from '../baseline.ts';
+import { gitopsRepoOf, readConfigAt } from './model-repo.ts';
+
+export interface CompletedRun {
+  id: number;
+  headSha: string;
+  headBranch: string;
+  /** Path of the workflow file, e.g. `.github/workflows/edgeship-train.yml`. */
+  path: string;
+  conclusion: string | null;
+  url: string;
+}
+
+export interface ReleasePrDeps {
+  scm: Scm;
+  storeFor: (reference: string) => ArtifactStore;
+  log: Logger;
+}
+
+export type ReleasePrOutcome = 'not-a-training-run' | 'run-failed' | 'superseded' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
+
+/**
+ * Turns a finished training run into the release PR:
+ * 1. ignore runs of other workflows; fail `edgeship/train` with the log link when the run failed;
+ * 2. ignore a run whose commit is no longer the head of its branch (the newer run wins);
+ * 3. read the evaluation report the run uploaded and the deployed release from the GitOps repo;
+ * 4. plan the release against that baseline;
+ * 5. commit the release record to the release branch, ensure the PR, close older release PRs;
+ * 6. report the gate verdict as `edgeship/gates` on the PR head, and finish `edgeship/train`.
+ */
+export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: CompletedRun): Promise<ReleasePrOutcome> {
+  const { scm } = deps;
+  const config = await readConfigAt(scm, repo, run.headSha);
+  if (!config || !run.path.endsWith(`/${config.train.workflow}`)) return 'not-a-training-run';
+  const check = { name: TRAIN_CHECK, headSha: run.headSha, detailsUrl: run.url };
+  if (run.conclusion !== 'success') {
+    await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'Training failed', summary: `The training run ended as \`${run.conclusion ?? 'unknown'}\`. [Logs](${run.url})` });
+    return 'run-failed';
+  }
+  const head = await scm.branchHead(repo, run.headBranch);
+  if (head !== run.headSha) {
+    await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'neutral', title: 'Superseded', summary: `${run.headBranch} has moved on to ${head?.slice(0, 7) ?? 'nothing'}; the newer commit's release replaces this one.` });
+    return 'superseded';
+  }
+  const evaluated = await readReport(scm, repo, run.id);
+  if (!evaluated) {
+    await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'No evaluation report', summary: `The run uploaded no \`${REPORT_ARTIFACT}\` artifact with report.json; add the edgeship report step to the workflow. [Logs](${run.url})` });
+    return 'no-report';
+  }
+  if (!evaluated.artifact) throw new EdgeshipError(`the report of run ${run.id} has no published artifact; the workflow must run the publish step before report`);
+
+  const gitops = new ScmBranchRepo(scm, gitopsRepoOf(config), config.gitops.branch);
+  const baseline = await resolveBaseline({ gitops, storeFor: deps.storeFor }, config);
+  const report = planRelease({
+    config,
+    inspection: evaluated.candidate,
+    metrics: Object.fromEntries(evaluated.metrics.map((metric) => [metric.name, metric.value])),
+    golden: evaluated.golden,
+    profiles: evaluated.profiles,
+    provenance: { ...evaluated.provenance, commit: run.headSha, branch: run.headBranch, runUrl: run.url },
+    ...(baseline && { baseline }),
+  });
+  report.artifact = evaluated.artifact;
+
+  const branch = releaseBranch(config.model, report.version.version, run.headSha);
+  await scm.createBranch(repo, branch, run.headSha);
+  const record = `${JSON.stringify(report, null, 2)}\n`;
+  const title = `release(${config.model}): ${report.version.version}`;
+  await new ScmBranchRepo(scm, repo, branch).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], title);
+  const pull = await scm.ensurePullRequest(repo, { head: branch, base: run.headBranch, title, body: renderReport(report), labels: [RELEASE_LABEL] });
+  for (const older of await scm.listPullRequests(repo, releaseBranchPrefix(config.model))) {
+    if (older.number !== pull.number) await scm.closePullRequest(repo, older.number, `Superseded by #${pull.number} (${report.version.version} from ${run.headSha.slice(0, 7)}).`);
+  }
+  const prHead = await scm.branchHead(repo, branch);
+  const failed = report.gates.filter((gate) => !gate.passed);
+  await scm.ensureCheckRun(repo, {
+    name: GATES_CHECK,
+    headSha: prHead ?? run.headSha,
+    status: 'completed',
+    conclusion: report.passed ? 'success' : 'failure',
+    title: report.passed ? `All ${report.gates.length} gates passed` : `${failed.length} of ${report.gates.length} gates failed`,
+    summary: report.gates.map((gate) => `- ${gate.passed ? '✅' : '❌'} **${gate.title}**: ${gate.reason}`).join('\n'),
+    detailsUrl: pull.url,
+  });
+  await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'success', title: `Release PR #${pull.number}`, summary: `${title} is ready for review: ${pull.url}` });
+  return { pullRequest: pull.number, created: pull.created, passed: report.passed };
+}
+
+async function readReport(scm: Scm, repo: RepoRef, runId: number): Promise<EvaluationReport | undefined> {
+  const files = await scm.downloadArtifact(repo, runId, REPORT_ARTIFACT);
+  const bytes = files?.['report.json'];
+  if (!bytes) return undefined;
+  const report = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<EvaluationReport>;
+  if (report.schemaVersion !== 1 || !report.candidate || !report.metrics || !report.profiles || !report.golden) {
+    throw new EdgeshipError(`report.json of run ${runId} is not an edgeship evaluation report (schemaVersion 1)`);
+  }
+  return report as EvaluationReport;
+}

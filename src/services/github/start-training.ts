@@ -1,0 +1,65 @@
+import { ConfigError } from '../../core/errors.ts';
+import { runKey, TRAIN_CHECK } from '../../core/release-branch.ts';
+import type { Logger, RepoRef, Scm } from '../../ports.ts';
+import { readConfigAt } from './model-repo.ts';
+
+export interface TrainingTrigger {
+  repo: RepoRef;
+  sha: string;
+  branch: string;
+  reason: 'push' | 'retrain' | 'drift';
+  /** Drift evidence or a comment link, passed to the run. */
+  context?: string;
+}
+
+export type TrainingStart = 'started' | 'already-started' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
+
+/**
+ * Starts training for a commit:
+ * 1. read `.github/edgeship.yml` at the commit; a broken config fails `edgeship/train` with the fix;
+ * 2. skip untracked branches;
+ * 3. skip when the check run already carries this run key (a redelivered event);
+ * 4. open `edgeship/train` in progress, cancel older unfinished runs on the branch, dispatch.
+ */
+export async function startTraining(deps: { scm: Scm; log: Logger }, trigger: TrainingTrigger): Promise<TrainingStart> {
+  const { scm, log } = deps;
+  const { repo, sha } = trigger;
+  let config;
+  try {
+    config = await readConfigAt(scm, repo, sha);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    await scm.ensureCheckRun(repo, {
+      name: TRAIN_CHECK,
+      headSha: sha,
+      status: 'completed',
+      conclusion: 'failure',
+      title: 'Invalid .github/edgeship.yml',
+      summary: 'Training did not start: the config has errors. Fix them and push again.',
+      text: error.issues.map((issue) => `- ${issue}`).join('\n'),
+    });
+    return 'invalid-config';
+  }
+  if (!config) return 'not-a-model-repo';
+  if (trigger.reason === 'push' && !config.train.branches.includes(trigger.branch)) return 'untracked-branch';
+  const key = runKey(config.model, sha, trigger.reason);
+  const existing = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
+  if (existing?.externalId === key && existing.status !== 'completed') return 'already-started';
+  await scm.ensureCheckRun(repo, {
+    name: TRAIN_CHECK,
+    headSha: sha,
+    status: 'in_progress',
+    externalId: key,
+    title: `Training ${config.model}`,
+    summary: `Workflow \`${config.train.workflow}\` was dispatched for ${sha.slice(0, 7)} (${trigger.reason}); run key \`${key}\`.`,
+  });
+  const cancelled = await scm.cancelSupersededRuns(repo, config.train.workflow, trigger.branch, sha);
+  if (cancelled > 0) log.info({ model: config.model, branch: trigger.branch, cancelled }, 'Cancelled superseded training runs');
+  await scm.dispatchWorkflow(repo, config.train.workflow, trigger.branch, {
+    sha,
+    run_key: key,
+    reason: trigger.reason,
+    ...(trigger.context && { context: trigger.context.slice(0, 1000) }),
+  });
+  return 'started';
+}

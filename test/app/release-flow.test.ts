@@ -1,0 +1,189 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { zipSync } from 'fflate';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { OnnxInspector } from '../../src/adapters/onnx/inspector.ts';
+import { collectOutputs } from '../../src/adapters/training/local-process.ts';
+import { parseConfig } from '../../src/core/config-parse.ts';
+import { parseReleaseRecord } from '../../src/core/release-record.ts';
+import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { evaluate } from '../../src/services/evaluate.ts';
+import { fakeProfiler, silentProgress } from '../helpers/fakes.ts';
+import { FakeGitHub } from '../helpers/fake-github.ts';
+import { ROOT } from '../helpers/fixtures.ts';
+import { example, testProbot } from '../helpers/webhooks.ts';
+
+const MODEL_REPO = 'acme/pump-model';
+const GITOPS_REPO = 'acme/gitops';
+const WORKFLOW = 'edgeship-train.yml';
+const DIGEST = `sha256:${'d'.repeat(64)}`;
+
+async function exampleConfigText(): Promise<string> {
+  const text = await readFile(join(ROOT, 'model-repo-example/.github/edgeship.yml'), 'utf8');
+  return text.replace('repo: edgeship-demo/gitops', `repo: ${GITOPS_REPO}`);
+}
+
+/** What the training workflow's evaluate and publish steps would upload: a real report of the example model. */
+async function evaluationReport(): Promise<EvaluationReport> {
+  const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
+  const report = await evaluate(
+    { inspector: new OnnxInspector(), profiler: fakeProfiler({ 'jetson-xavier-nx': 3, 'jetson-orin-nano': 2, 'cloud-cpu': 1 }), progress: silentProgress },
+    { config, outputs: await collectOutputs(inject('exampleOutputs')), provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } },
+  );
+  return { ...report, artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${DIGEST}`, digest: DIGEST } };
+}
+
+describe('the GitHub App release flow', () => {
+  let github: FakeGitHub;
+  let app: ReturnType<typeof testProbot>;
+  let sha: string;
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    app = testProbot();
+    sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': await exampleConfigText(), 'train.py': 'print(1)\n' });
+    github.commit(GITOPS_REPO, 'main', { 'README.md': '# GitOps\n' });
+  });
+  afterEach(() => github.done());
+
+  const pushPayload = (after = sha, ref = 'refs/heads/main', repo = MODEL_REPO) => {
+    const payload = example('push', repo);
+    Object.assign(payload, { ref, after, deleted: false, head_commit: { ...payload.head_commit, id: after } });
+    return payload;
+  };
+  const runPayload = (runId: number, headSha = sha, conclusion = 'success', headRepo = MODEL_REPO) => {
+    const payload = example('workflow_run.completed', MODEL_REPO);
+    Object.assign(payload.workflow_run, {
+      id: runId,
+      head_sha: headSha,
+      head_branch: 'main',
+      path: `.github/workflows/${WORKFLOW}`,
+      conclusion,
+      status: 'completed',
+      html_url: `https://github.com/${MODEL_REPO}/actions/runs/${runId}`,
+      head_repository: { ...payload.workflow_run.head_repository, full_name: headRepo },
+    });
+    return payload;
+  };
+  const closedPayload = (number: number, mergeSha: string) => {
+    const pull = github.repo(MODEL_REPO).pulls.find((candidate) => candidate.number === number)!;
+    const payload = example('pull_request.closed', MODEL_REPO);
+    const head = payload.pull_request.head;
+    Object.assign(payload.pull_request, { number, merged: true, merge_commit_sha: mergeSha, head: { ...head, ref: pull.head.ref, repo: { ...head.repo, full_name: MODEL_REPO } } });
+    return payload;
+  };
+  const finishRun = async (headSha = sha) => {
+    const runId = github.addRun(MODEL_REPO, { head_sha: headSha, head_branch: 'main', status: 'completed', workflow: WORKFLOW });
+    github.addArtifact(MODEL_REPO, runId, 'edgeship-report', zipSync({ 'report.json': Buffer.from(JSON.stringify(await evaluationReport())) }));
+    return runId;
+  };
+
+  it('push → training dispatch → release PR → merge → GitOps commit and deployments', async () => {
+    await app.receive('push', pushPayload());
+    await app.settle();
+    const model = github.repo(MODEL_REPO);
+    expect(model.dispatches).toEqual([{ workflow: WORKFLOW, ref: 'main', inputs: { sha, run_key: expect.stringMatching(/^pump-forecaster-[0-9a-f]{12}-[0-9a-f]{8}$/) as string, reason: 'push' } }]);
+    expect(model.checkRuns).toMatchObject([{ name: 'edgeship/train', head_sha: sha, status: 'in_progress', external_id: model.dispatches[0]?.inputs.run_key }]);
+
+    const runId = await finishRun();
+    await app.receive('workflow_run.completed', runPayload(runId));
+    await app.settle();
+    const branch = `edgeship/release/pump-forecaster/1.0.0-${sha.slice(0, 7)}`;
+    expect(model.pulls).toMatchObject([{ number: 1, head: { ref: branch }, base: { ref: 'main' }, title: 'release(pump-forecaster): 1.0.0', state: 'open', labels: ['edgeship:release'] }]);
+    expect(model.pulls[0]?.body).toContain('## pump-forecaster 1.0.0');
+    expect(model.pulls[0]?.body).toContain('| substation-east | 🟢 edge |');
+    const record = JSON.parse(github.file(MODEL_REPO, branch, '.edgeship/release.json')!) as EvaluationReport;
+    expect(record).toMatchObject({ model: 'pump-forecaster', version: { version: '1.0.0' }, artifact: { digest: DIGEST }, provenance: { commit: sha, runUrl: `https://github.com/${MODEL_REPO}/actions/runs/${runId}` } });
+    const checks = Object.fromEntries(model.checkRuns.map((check) => [`${check.name}@${check.head_sha === sha ? 'push' : 'pr'}`, check]));
+    expect(checks['edgeship/train@push']).toMatchObject({ status: 'completed', conclusion: 'success', output: { title: 'Release PR #1' } });
+    expect(checks['edgeship/gates@pr']).toMatchObject({ status: 'completed', conclusion: 'success', head_sha: model.branches.get(branch) });
+
+    const mergeSha = github.merge(MODEL_REPO, 1);
+    await app.receive('pull_request.closed', closedPayload(1, mergeSha));
+    await app.settle();
+    const deployed = parseReleaseRecord(github.file(GITOPS_REPO, 'main', 'models/pump-forecaster/release.yaml')!, 'release.yaml');
+    expect(deployed).toMatchObject({ version: '1.0.0', artifact: { digest: DIGEST }, targets: { 'plant-north': { placement: 'edge' }, cloud: { placement: 'cloud' } } });
+    expect(model.deployments.map((deployment) => [deployment.environment, deployment.ref, deployment.statuses.map((status) => status.state)])).toEqual([
+      ['plant-north', mergeSha, ['in_progress']],
+      ['plant-south', mergeSha, ['in_progress']],
+      ['substation-east', mergeSha, ['in_progress']],
+      ['cloud', mergeSha, ['in_progress']],
+    ]);
+    const gitopsHead = github.repo(GITOPS_REPO).branches.get('main')!;
+    expect(model.comments.get(1)?.[0]?.body).toContain(`https://github.com/${GITOPS_REPO}/commit/${gitopsHead}`);
+    expect(github.calls.length).toBeGreaterThan(0);
+  });
+
+  it('turns a broken config into a failed check run that says what to fix, and dispatches nothing', async () => {
+    const broken = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': (await exampleConfigText()).replace('latencyBudgetMs: 9', 'latencyBudgetMs: fast') });
+    await app.receive('push', pushPayload(broken));
+    await app.settle();
+    const model = github.repo(MODEL_REPO);
+    expect(model.dispatches).toHaveLength(0);
+    expect(model.checkRuns[0]).toMatchObject({ status: 'completed', conclusion: 'failure', output: { title: 'Invalid .github/edgeship.yml' } });
+    expect(model.checkRuns[0]?.output.text).toMatch(/targets\[2\]\.latencyBudgetMs \(line \d+\): expected number, found "fast"/);
+  });
+
+  it('ignores pushes to untracked branches and repos without a config', async () => {
+    await app.receive('push', pushPayload(sha, 'refs/heads/experiment'));
+    const plain = github.commit('acme/other', 'main', { 'README.md': 'hi' });
+    await app.receive('push', pushPayload(plain, 'refs/heads/main', 'acme/other'));
+    await app.settle();
+    expect(github.repo(MODEL_REPO).dispatches).toHaveLength(0);
+    expect(github.repo('acme/other').checkRuns).toHaveLength(0);
+  });
+
+  it('cancels the older unfinished run when a newer push arrives', async () => {
+    const older = github.addRun(MODEL_REPO, { head_sha: sha, head_branch: 'main', status: 'in_progress', workflow: WORKFLOW });
+    const newer = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(2)\n' });
+    await app.receive('push', pushPayload(newer));
+    await app.settle();
+    expect(github.repo(MODEL_REPO).cancelled).toEqual([older]);
+    expect(github.repo(MODEL_REPO).dispatches.map((dispatch) => dispatch.inputs.sha)).toEqual([newer]);
+  });
+
+  it('keeps the newer release when an older run completes after a newer push', async () => {
+    const runId = await finishRun(sha);
+    github.commit(MODEL_REPO, 'main', { 'train.py': 'print(3)\n' });
+    await app.receive('workflow_run.completed', runPayload(runId, sha));
+    await app.settle();
+    const model = github.repo(MODEL_REPO);
+    expect(model.pulls).toHaveLength(0);
+    expect(model.checkRuns).toMatchObject([{ name: 'edgeship/train', head_sha: sha, conclusion: 'neutral', output: { title: 'Superseded' } }]);
+  });
+
+  it('fails edgeship/train with a link to the logs when the run failed', async () => {
+    const runId = github.addRun(MODEL_REPO, { head_sha: sha, head_branch: 'main', status: 'completed', workflow: WORKFLOW });
+    await app.receive('workflow_run.completed', runPayload(runId, sha, 'failure'));
+    await app.settle();
+    expect(github.repo(MODEL_REPO).checkRuns[0]).toMatchObject({ conclusion: 'failure', output: { title: 'Training failed', summary: expect.stringContaining(`/actions/runs/${runId}`) as string } });
+  });
+
+  it('never releases from a fork', async () => {
+    const runId = await finishRun();
+    await app.receive('workflow_run.completed', runPayload(runId, sha, 'success', 'mallory/pump-model'));
+    await app.settle();
+    expect(github.calls.filter((call) => !call.path.includes('access_tokens'))).toEqual([]);
+  });
+
+  it('does everything once when each delivery is replayed 50 times, also concurrently', async () => {
+    const push = pushPayload();
+    await Promise.all(Array.from({ length: 25 }, () => app.receive('push', push)));
+    for (let index = 0; index < 25; index += 1) await app.receive('push', push);
+    await app.settle();
+    const runId = await finishRun();
+    await Promise.all(Array.from({ length: 50 }, () => app.receive('workflow_run.completed', runPayload(runId))));
+    await app.settle();
+    const mergeSha = github.merge(MODEL_REPO, 1);
+    await Promise.all(Array.from({ length: 50 }, () => app.receive('pull_request.closed', closedPayload(1, mergeSha))));
+    await app.settle();
+
+    const model = github.repo(MODEL_REPO);
+    expect(model.dispatches).toHaveLength(1);
+    expect(model.pulls).toHaveLength(1);
+    expect(github.count('POST', /^\/graphql$/)).toBeGreaterThanOrEqual(2);
+    expect(github.repo(GITOPS_REPO).commits.size).toBe(2); // the seed and one release commit
+    expect(model.deployments.map((deployment) => deployment.environment)).toEqual(['plant-north', 'plant-south', 'substation-east', 'cloud']);
+    expect(model.comments.get(1)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto';
+import nock from 'nock';
+
+interface Repo {
+  commits: Map<string, Map<string, string>>;
+  branches: Map<string, string>;
+  checkRuns: { id: number; head_sha: string; name: string; status: string; conclusion: string | null; external_id: string | null; output: { title: string; summary: string; text?: string }; details_url?: string }[];
+  dispatches: { workflow: string; ref: string; inputs: Record<string, string> }[];
+  runs: { id: number; head_sha: string; head_branch: string; status: string; workflow: string }[];
+  cancelled: number[];
+  artifacts: Map<number, { id: number; name: string; zip: Uint8Array }[]>;
+  pulls: { number: number; head: { ref: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; html_url: string; labels: string[] }[];
+  comments: Map<number, { id: number; body: string }[]>;
+  deployments: { id: number; ref: string; environment: string; payload: unknown; statuses: { state: string; description: string }[] }[];
+}
+
+export interface Call {
+  method: string;
+  path: string;
+}
+
+const API = 'https://api.github.com';
+const BLOBS = 'https://pipelines.actions.githubusercontent.com';
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
+/**
+ * A stateful GitHub behind nock: just enough of the REST and GraphQL APIs for edgeship, with
+ * the real paths and shapes, so replays and races can be counted in what it holds.
+ */
+export class FakeGitHub {
+  readonly calls: Call[] = [];
+  private readonly repos = new Map<string, Repo>();
+  private nextId = 1000;
+
+  constructor() {
+    nock.disableNetConnect();
+    this.intercept();
+  }
+
+  repo(fullName: string): Repo {
+    let repo = this.repos.get(fullName);
+    if (!repo) {
+      repo = { commits: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [] };
+      this.repos.set(fullName, repo);
+    }
+    return repo;
+  }
+
+  /** Commits files on top of a branch (creating it) and returns the new sha. */
+  commit(fullName: string, branch: string, files: Record<string, string>): string {
+    const repo = this.repo(fullName);
+    const parent = repo.branches.get(branch);
+    const tree = new Map(parent ? repo.commits.get(parent) : []);
+    for (const [path, content] of Object.entries(files)) tree.set(path, content);
+    const sha = sha1(`${parent ?? ''}\n${JSON.stringify([...tree])}\n${this.nextId++}`);
+    repo.commits.set(sha, tree);
+    repo.branches.set(branch, sha);
+    return sha;
+  }
+
+  file(fullName: string, ref: string, path: string): string | undefined {
+    const repo = this.repo(fullName);
+    return repo.commits.get(repo.branches.get(ref) ?? ref)?.get(path);
+  }
+
+  addRun(fullName: string, run: { head_sha: string; head_branch: string; status: string; workflow: string }): number {
+    const id = this.nextId++;
+    this.repo(fullName).runs.push({ id, ...run });
+    return id;
+  }
+
+  addArtifact(fullName: string, runId: number, name: string, zip: Uint8Array): void {
+    const repo = this.repo(fullName);
+    repo.artifacts.set(runId, [...(repo.artifacts.get(runId) ?? []), { id: this.nextId++, name, zip }]);
+  }
+
+  /** Merges a PR: a merge commit on the base with the head's files. */
+  merge(fullName: string, number: number): string {
+    const repo = this.repo(fullName);
+    const pull = repo.pulls.find((candidate) => candidate.number === number);
+    if (!pull) throw new Error(`no PR #${number}`);
+    const head = repo.commits.get(repo.branches.get(pull.head.ref) ?? '') ?? new Map<string, string>();
+    const sha = this.commit(fullName, pull.base.ref, Object.fromEntries(head));
+    pull.state = 'closed';
+    pull.merged_at = new Date().toISOString();
+    return sha;
+  }
+
+  count(method: string, pattern: RegExp): number {
+    return this.calls.filter((call) => call.method === method && pattern.test(call.path)).length;
+  }
+
+  done(): void {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  }
+
+  private intercept(): void {
+    const api = nock(API).persist();
+    const route = (method: 'get' | 'post' | 'patch', path: RegExp, handler: (match: RegExpExecArray, body: Record<string, unknown>, url: URL) => [number, unknown, Record<string, string>?]) => {
+      const withQuery = new RegExp(path.source.replace(/\$$/, '(?:\\?.*)?$'));
+      api[method](withQuery).reply((uri, body) => {
+        const url = new URL(uri, API);
+        const decoded = decodeURIComponent(url.pathname);
+        this.calls.push({ method: method.toUpperCase(), path: decoded });
+        const match = path.exec(url.pathname) ?? path.exec(decoded);
+        return handler(match as RegExpExecArray, (typeof body === 'string' && body ? JSON.parse(body) : body ?? {}) as Record<string, unknown>, url);
+      });
+    };
+    const R = '/repos/([^/]+)/([^/]+)';
+    const repoOf = (match: RegExpExecArray) => this.repo(`${match[1]}/${match[2]}`);
+    const notFound: [number, unknown] = [404, { message: 'Not Found' }];
+
+    route('post', /^\/app\/installations\/(\d+)\/access_tokens$/, () => [201, { token: 'ghs_test', expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {} }]);
+    route('get', new RegExp(`^${R}/contents/(.+)$`), (match, _body, url) => {
+      const repo = repoOf(match);
+      const ref = url.searchParams.get('ref') ?? 'main';
+      const content = repo.commits.get(repo.branches.get(ref) ?? ref)?.get(decodeURIComponent(match[3] as string));
+      return content === undefined ? notFound : [200, { type: 'file', encoding: 'base64', content: Buffer.from(content).toString('base64') }];
+    });
+    route('get', new RegExp(`^${R}/git/ref/(.+)$`), (match) => {
+      const sha = repoOf(match).branches.get(decodeURIComponent(match[3] as string).replace(/^heads\//, ''));
+      return sha ? [200, { object: { sha, type: 'commit' } }] : notFound;
+    });
+    route('post', new RegExp(`^${R}/git/refs$`), (match, body) => {
+      const repo = repoOf(match);
+      const branch = String(body.ref).replace(/^refs\/heads\//, '');
+      if (repo.branches.has(branch)) return [422, { message: 'Reference already exists' }];
+      repo.branches.set(branch, String(body.sha));
+      return [201, { ref: body.ref, object: { sha: body.sha } }];
+    });
+    route('post', /^\/graphql$/, (_match, body) => {
+      const input = (body.variables as { input: { branch: { repositoryNameWithOwner: string; branchName: string }; expectedHeadOid: string; fileChanges: { additions: { path: string; contents: string }[] } } }).input;
+      const repo = this.repo(input.branch.repositoryNameWithOwner);
+      const head = repo.branches.get(input.branch.branchName);
+      if (head !== input.expectedHeadOid) {
+        return [200, { data: null, errors: [{ type: 'STALE_DATA', message: `Expected branch to point to "${input.expectedHeadOid}" but it did not. Pull and try again. (expectedHeadOid)` }] }];
+      }
+      const files = Object.fromEntries(input.fileChanges.additions.map((file) => [file.path, Buffer.from(file.contents, 'base64').toString('utf8')]));
+      const oid = this.commit(input.branch.repositoryNameWithOwner, input.branch.branchName, files);
+      return [200, { data: { createCommitOnBranch: { commit: { oid } } } }];
+    });
+    route('get', new RegExp(`^${R}/commits/([^/]+)/check-runs$`), (match, _body, url) => {
+      const runs = repoOf(match).checkRuns.filter((run) => run.head_sha === match[3] && run.name === url.searchParams.get('check_name')).reverse();
+      return [200, { total_count: runs.length, check_runs: runs }];
+    });
+    route('post', new RegExp(`^${R}/check-runs$`), (match, body) => {
+      const run = { id: this.nextId++, head_sha: String(body.head_sha), name: String(body.name), status: String(body.status), conclusion: (body.conclusion as string) ?? null, external_id: (body.external_id as string) ?? null, output: body.output as Repo['checkRuns'][number]['output'] };
+      repoOf(match).checkRuns.push(run);
+      return [201, run];
+    });
+    route('patch', new RegExp(`^${R}/check-runs/(\\d+)$`), (match, body) => {
+      const run = repoOf(match).checkRuns.find((candidate) => candidate.id === Number(match[3]));
+      if (!run) return notFound;
+      Object.assign(run, { status: body.status ?? run.status, conclusion: body.conclusion ?? run.conclusion, external_id: body.external_id ?? run.external_id, output: body.output ?? run.output });
+      return [200, run];
+    });
+    route('post', new RegExp(`^${R}/actions/workflows/([^/]+)/dispatches$`), (match, body) => {
+      repoOf(match).dispatches.push({ workflow: match[3] as string, ref: String(body.ref), inputs: body.inputs as Record<string, string> });
+      return [204, ''];
+    });
+    route('get', new RegExp(`^${R}/actions/workflows/([^/]+)/runs$`), (match, _body, url) => {
+      const runs = repoOf(match).runs.filter((run) => run.workflow === match[3] && run.head_branch === url.searchParams.get('branch'));
+      return [200, { total_count: runs.length, workflow_runs: runs }];
+    });
+    route('post', new RegExp(`^${R}/actions/runs/(\\d+)/cancel$`), (match) => {
+      const repo = repoOf(match);
+      const run = repo.runs.find((candidate) => candidate.id === Number(match[3]));
+      if (!run || run.status === 'completed') return [409, { message: 'Cannot cancel a workflow run that is completed.' }];
+      run.status = 'completed';
+      repo.cancelled.push(run.id);
+      return [202, {}];
+    });
+    route('get', new RegExp(`^${R}/actions/runs/(\\d+)/artifacts$`), (match, _body, url) => {
+      const artifacts = (repoOf(match).artifacts.get(Number(match[3])) ?? []).filter((artifact) => artifact.name === url.searchParams.get('name'));
+      return [200, { total_count: artifacts.length, artifacts: artifacts.map((artifact) => ({ id: artifact.id, name: artifact.name, expired: false })) }];
+    });
+    route('get', new RegExp(`^${R}/actions/artifacts/(\\d+)/zip$`), (match) => [302, '', { location: `${BLOBS}/artifacts/${match[1]}/${match[2]}/${match[3]}.zip` }]);
+    nock(BLOBS).persist().get(/^\/artifacts\/([^/]+)\/([^/]+)\/(\d+)\.zip$/).reply((uri) => {
+      const [, owner, name, id] = /^\/artifacts\/([^/]+)\/([^/]+)\/(\d+)\.zip$/.exec(uri) as RegExpExecArray;
+      this.calls.push({ method: 'GET', path: uri });
+      const artifact = [...this.repo(`${owner}/${name}`).artifacts.values()].flat().find((candidate) => candidate.id === Number(id));
+      return artifact ? [200, Buffer.from(artifact.zip), { 'content-type': 'application/zip' }] : [404, ''];
+    });
+    route('get', new RegExp(`^${R}/pulls$`), (match, _body, url) => {
+      const head = url.searchParams.get('head')?.split(':')[1];
+      const state = url.searchParams.get('state') ?? 'open';
+      const pulls = repoOf(match).pulls.filter((pull) => (!head || pull.head.ref === head) && (state === 'all' || pull.state === state));
+      return [200, pulls];
+    });
+    route('post', new RegExp(`^${R}/pulls$`), (match, body) => {
+      const repo = repoOf(match);
+      if (repo.pulls.some((pull) => pull.head.ref === body.head && pull.state === 'open')) return [422, { message: 'A pull request already exists' }];
+      const number = repo.pulls.length + 1;
+      const pull = { number, head: { ref: String(body.head) }, base: { ref: String(body.base) }, title: String(body.title), body: String(body.body), state: 'open', merged_at: null, html_url: `https://github.com/${match[1]}/${match[2]}/pull/${number}`, labels: [] as string[] };
+      repo.pulls.push(pull);
+      return [201, pull];
+    });
+    route('patch', new RegExp(`^${R}/pulls/(\\d+)$`), (match, body) => {
+      const pull = repoOf(match).pulls.find((candidate) => candidate.number === Number(match[3]));
+      if (!pull) return notFound;
+      Object.assign(pull, { title: body.title ?? pull.title, body: body.body ?? pull.body, state: body.state ?? pull.state });
+      return [200, pull];
+    });
+    route('post', new RegExp(`^${R}/issues/(\\d+)/labels$`), (match, body) => {
+      const pull = repoOf(match).pulls.find((candidate) => candidate.number === Number(match[3]));
+      pull?.labels.push(...(body.labels as string[]));
+      return [200, (body.labels as string[]).map((name) => ({ name }))];
+    });
+    route('get', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match) => [200, repoOf(match).comments.get(Number(match[3])) ?? []]);
+    route('post', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match, body) => {
+      const repo = repoOf(match);
+      const comment = { id: this.nextId++, body: String(body.body) };
+      repo.comments.set(Number(match[3]), [...(repo.comments.get(Number(match[3])) ?? []), comment]);
+      return [201, comment];
+    });
+    route('get', new RegExp(`^${R}/deployments$`), (match, _body, url) => [200, repoOf(match).deployments.filter((deployment) => deployment.ref === url.searchParams.get('ref') && deployment.environment === url.searchParams.get('environment'))]);
+    route('post', new RegExp(`^${R}/deployments$`), (match, body) => {
+      const deployment = { id: this.nextId++, ref: String(body.ref), environment: String(body.environment), payload: body.payload, statuses: [] };
+      repoOf(match).deployments.push(deployment);
+      return [201, deployment];
+    });
+    route('post', new RegExp(`^${R}/deployments/(\\d+)/statuses$`), (match, body) => {
+      const deployment = repoOf(match).deployments.find((candidate) => candidate.id === Number(match[3]));
+      if (!deployment) return notFound;
+      deployment.statuses.push({ state: String(body.state), description: String(body.description) });
+      return [201, { id: this.nextId++, state: body.state }];
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { EmitterWebhookEvent } from '@octokit/webhooks';
+import { Probot, ProbotOctokit } from 'probot';
+import { edgeshipApp } from '../../src/app/index.ts';
+import { WorkQueue } from '../../src/app/work-queue.ts';
+
+const require = createRequire(import.meta.url);
+const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: Record<string, unknown>[] }[];
+
+type EventName = 'push' | 'workflow_run.completed' | 'pull_request.closed' | 'issue_comment.created' | 'repository_dispatch';
+export type Payload<E extends EventName> = EmitterWebhookEvent<E>['payload'];
+
+/** A copy of a real webhook payload from @octokit/webhooks-examples, pointed at a repository. */
+export function example<E extends EventName>(event: E, fullName: string, installation = 42): Payload<E> {
+  const [name, action] = event.split('.') as [string, string | undefined];
+  const found = examples.find((entry) => entry.name === name)?.examples.find((candidate) => action === undefined || candidate.action === action);
+  if (!found) throw new Error(`no ${event} example`);
+  const payload = structuredClone(found) as { repository: { owner: object }; installation?: object };
+  const [owner, repo] = fullName.split('/') as [string, string];
+  payload.repository = { ...payload.repository, full_name: fullName, name: repo, owner: { ...payload.repository.owner, login: owner } } as typeof payload.repository;
+  payload.installation = { id: installation, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=' };
+  return payload as unknown as Payload<E>;
+}
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+
+/** A Probot with the edgeship app loaded, retries off, and the queue exposed to wait on. */
+export function testProbot() {
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    logLevel: 'fatal',
+    // Function defaults run last, so they win over Probot's own throttle options.
+    Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } })),
+  });
+  const errors: unknown[] = [];
+  const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
+  const queue = new WorkQueue(log);
+  void probot.load(edgeshipApp({ queue }));
+  let delivery = 0;
+  const receive = async <E extends EventName>(event: E, payload: Payload<E>, id = `delivery-${++delivery}`) => {
+    await probot.receive({ id, name: event.split('.')[0], payload } as EmitterWebhookEvent);
+  };
+  /** Waits for queued work and fails with the first task error, if any. */
+  const settle = async () => {
+    await queue.onIdle();
+    if (errors.length > 0) throw errors[0] as Error;
+  };
+  return { probot, queue, receive, settle, errors };
+}
