@@ -183,6 +183,9 @@ export interface Scm {
   /** Open pull requests whose head branch starts with `prefix`. */
   listPullRequests(repo: RepoRef, headPrefix: string): Promise<PullRequestInfo[]>;
   closePullRequest(repo: RepoRef, number: number, comment: string): Promise<void>;
+  /** The user's role on the repository: admin, maintain, write, triage, read or none. */
+  permissionOf(repo: RepoRef, user: string): Promise<string>;
+  comment(repo: RepoRef, issue: number, body: string): Promise<void>;
   /** Adds the comment unless one with the same marker exists. */
   ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void>;
   /** Creates the deployment for `ref` and environment unless it exists, then adds the status. */

@@ -2,7 +2,9 @@ import type { ApplicationFunction, Context, Probot } from 'probot';
 import { artifactStoreForReference } from '../adapters/oci/index.ts';
 import { GitHubScm } from '../adapters/github/scm.ts';
 import type { ArtifactStore, Logger } from '../ports.ts';
+import { runCommand } from '../services/github/commands.ts';
 import { deployMergedRelease } from '../services/github/deploy.ts';
+import { onDrift } from '../services/github/drift.ts';
 import { ensureReleasePr } from '../services/github/release-pr.ts';
 import { startTraining } from '../services/github/start-training.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -14,7 +16,10 @@ export interface AppOptions {
   storeFor?: (reference: string) => ArtifactStore;
 }
 
-const repoOf = (context: Context<'push' | 'workflow_run' | 'pull_request'>) => context.repo();
+/** The webhook events the app subscribes to; app.yml lists the same. */
+export const HANDLED_EVENTS = ['issue_comment', 'pull_request', 'push', 'repository_dispatch', 'workflow_run'] as const;
+
+const repoOf = (context: Context<'push' | 'workflow_run' | 'pull_request' | 'issue_comment' | 'repository_dispatch'>) => context.repo();
 
 /**
  * The edgeship GitHub App. Handlers are guard clauses and one queued service call: the webhook
@@ -51,6 +56,21 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const repo = repoOf(context);
       const merged = { number: pull.number, headRef: pull.head.ref, mergeSha: pull.merge_commit_sha };
       queue.add(key(repo), 'deploy', () => deployMergedRelease(deps(context), repo, merged));
+    });
+
+    app.on('issue_comment.created', async (context) => {
+      const { comment, issue, repository } = context.payload;
+      if (comment.user?.type === 'Bot' || !comment.body.trimStart().startsWith('/edgeship')) return;
+      const repo = repoOf(context);
+      const command = { id: comment.id, issue: issue.number, body: comment.body, user: comment.user?.login ?? '', branch: repository.default_branch };
+      queue.add(key(repo), 'command', () => runCommand(deps(context), repo, command));
+    });
+
+    app.on('repository_dispatch', async (context) => {
+      const { action, client_payload: payload, repository } = context.payload;
+      if (action !== 'edgeship-drift') return;
+      const repo = repoOf(context);
+      queue.add(key(repo), 'drift', () => onDrift(deps(context), repo, { branch: repository.default_branch, payload, now: Date.now() }));
     });
   };
 }

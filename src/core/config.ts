@@ -72,6 +72,11 @@ export const configSchema = z
       branch: z.string().min(1).default('main'),
       path: repoPath.default('models').describe('Directory of the release records in the GitOps repo.'),
     }),
+    drift: z
+      .strictObject({
+        cooldownMinutes: z.number().positive().default(360).describe('At most one drift-triggered training per model in this many minutes.'),
+      })
+      .prefault({}),
     artifacts: z
       .strictObject({
         repository: z

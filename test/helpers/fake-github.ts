@@ -12,6 +12,8 @@ interface Repo {
   pulls: { number: number; head: { ref: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; html_url: string; labels: string[] }[];
   comments: Map<number, { id: number; body: string }[]>;
   deployments: { id: number; ref: string; environment: string; payload: unknown; statuses: { state: string; description: string }[] }[];
+  /** Collaborators' roles by login. */
+  roles: Map<string, string>;
 }
 
 export interface Call {
@@ -40,7 +42,7 @@ export class FakeGitHub {
   repo(fullName: string): Repo {
     let repo = this.repos.get(fullName);
     if (!repo) {
-      repo = { commits: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [] };
+      repo = { commits: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map() };
       this.repos.set(fullName, repo);
     }
     return repo;
@@ -206,6 +208,11 @@ export class FakeGitHub {
       const pull = repoOf(match).pulls.find((candidate) => candidate.number === Number(match[3]));
       pull?.labels.push(...(body.labels as string[]));
       return [200, (body.labels as string[]).map((name) => ({ name }))];
+    });
+    route('get', new RegExp(`^${R}/collaborators/([^/]+)/permission$`), (match) => {
+      const role = repoOf(match).roles.get(match[3] as string) ?? 'none';
+      const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+      return [200, { permission, role_name: role, user: { login: match[3] } }];
     });
     route('get', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match) => [200, repoOf(match).comments.get(Number(match[3])) ?? []]);
     route('post', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match, body) => {

@@ -126,6 +126,16 @@ export class GitHubScm implements Scm {
     await this.octokit.rest.pulls.update({ ...repo, pull_number: number, state: 'closed' });
   }
 
+  async permissionOf(repo: RepoRef, user: string): Promise<string> {
+    const response = await this.octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: user }).catch(notFound);
+    // role_name knows maintain and triage, which the legacy permission field folds into write and read.
+    return response ? (response.data.role_name ?? response.data.permission) : 'none';
+  }
+
+  async comment(repo: RepoRef, issue: number, body: string): Promise<void> {
+    await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body });
+  }
+
   async ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void> {
     const { data } = await this.octokit.rest.issues.listComments({ ...repo, issue_number: issue, per_page: 100 });
     if (data.some((comment) => comment.body?.includes(marker))) return;

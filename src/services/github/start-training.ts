@@ -10,6 +10,8 @@ export interface TrainingTrigger {
   reason: 'push' | 'retrain' | 'drift';
   /** Drift evidence or a comment link, passed to the run. */
   context?: string;
+  /** Tells triggers of the same reason apart (a comment id, a drift window); same key, one run. */
+  occurrence?: string;
 }
 
 export type TrainingStart = 'started' | 'already-started' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
@@ -18,7 +20,7 @@ export type TrainingStart = 'started' | 'already-started' | 'not-a-model-repo' |
  * Starts training for a commit:
  * 1. read `.github/edgeship.yml` at the commit; a broken config fails `edgeship/train` with the fix;
  * 2. skip untracked branches;
- * 3. skip when the check run already carries this run key (a redelivered event);
+ * 3. skip when the check run already carries this run key (a redelivered event, running or done);
  * 4. open `edgeship/train` in progress, cancel older unfinished runs on the branch, dispatch.
  */
 export async function startTraining(deps: { scm: Scm; log: Logger }, trigger: TrainingTrigger): Promise<TrainingStart> {
@@ -42,9 +44,9 @@ export async function startTraining(deps: { scm: Scm; log: Logger }, trigger: Tr
   }
   if (!config) return 'not-a-model-repo';
   if (trigger.reason === 'push' && !config.train.branches.includes(trigger.branch)) return 'untracked-branch';
-  const key = runKey(config.model, sha, trigger.reason);
+  const key = runKey(config.model, sha, `${trigger.reason}:${trigger.occurrence ?? ''}`);
   const existing = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
-  if (existing?.externalId === key && existing.status !== 'completed') return 'already-started';
+  if (existing?.externalId === key) return 'already-started';
   await scm.ensureCheckRun(repo, {
     name: TRAIN_CHECK,
     headSha: sha,

@@ -1,0 +1,48 @@
+import { COMMAND_HELP, COMMAND_ROLES, parseCommand } from '../../core/commands.ts';
+import type { Logger, RepoRef, Scm } from '../../ports.ts';
+import { startTraining } from './start-training.ts';
+
+export interface CommandComment {
+  id: number;
+  issue: number;
+  body: string;
+  user: string;
+  /** The branch to act on: the repository's default branch. */
+  branch: string;
+}
+
+/**
+ * Runs a `/edgeship` command from a comment:
+ * 1. ignore comments that are not commands;
+ * 2. check the author's permission through the collaborator API (not author_association);
+ * 3. run the command and answer in a comment.
+ */
+export async function runCommand(deps: { scm: Scm; log: Logger }, repo: RepoRef, comment: CommandComment): Promise<string> {
+  const command = parseCommand(comment.body);
+  if (!command) return 'not-a-command';
+  const { scm } = deps;
+  const role = await scm.permissionOf(repo, comment.user);
+  if (!COMMAND_ROLES.has(role)) {
+    await scm.comment(repo, comment.issue, `@${comment.user} edgeship commands need write, maintain or admin permission on this repository (yours: ${role}).`);
+    return 'forbidden';
+  }
+  if ('error' in command) {
+    await scm.comment(repo, comment.issue, `${command.error}\n\n${COMMAND_HELP}`);
+    return 'unknown';
+  }
+  if (command.name === 'help') {
+    await scm.comment(repo, comment.issue, COMMAND_HELP);
+    return 'help';
+  }
+  const sha = await scm.branchHead(repo, comment.branch);
+  if (!sha) {
+    await scm.comment(repo, comment.issue, `There is no branch \`${comment.branch}\` to retrain.`);
+    return 'no-branch';
+  }
+  const started = await startTraining(deps, { repo, sha, branch: comment.branch, reason: 'retrain', occurrence: String(comment.id), context: `retrain requested by @${comment.user} in #${comment.issue}` });
+  const answer = started === 'started'
+    ? `Training ${comment.branch} at ${sha.slice(0, 7)} again, as @${comment.user} asked; the release PR follows when it finishes.`
+    : started === 'already-started' ? undefined : `Not retrained: ${started.replace(/-/g, ' ')}.`;
+  if (answer) await scm.comment(repo, comment.issue, answer);
+  return started;
+}

@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeGitHub } from '../helpers/fake-github.ts';
+import { ROOT } from '../helpers/fixtures.ts';
+import { example, testProbot } from '../helpers/webhooks.ts';
+
+const REPO = 'acme/pump-model';
+
+describe('comment commands and drift', () => {
+  let github: FakeGitHub;
+  let app: ReturnType<typeof testProbot>;
+  let sha: string;
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    app = testProbot();
+    const config = (await readFile(join(ROOT, 'model-repo-example/.github/edgeship.yml'), 'utf8')).replace('repo: edgeship-demo/gitops', 'repo: acme/gitops');
+    sha = github.commit(REPO, 'master', { '.github/edgeship.yml': config.replace('branches: [main]', 'branches: [master]') });
+    github.repo(REPO).roles.set('writer', 'write').set('maintainer', 'maintain').set('reader', 'read');
+  });
+  afterEach(() => github.done());
+
+  const comment = (body: string, user = 'writer', id = 7001, type = 'User') => {
+    const payload = example('issue_comment.created', REPO);
+    Object.assign(payload.comment, { id, body, user: { ...payload.comment.user, login: user, type } });
+    Object.assign(payload.repository, { default_branch: 'master' });
+    return payload;
+  };
+  const comments = () => github.repo(REPO).comments.get(example('issue_comment.created', REPO).issue.number)?.map((entry) => entry.body) ?? [];
+
+  it('retrains the default branch for a collaborator with write access, once per comment', async () => {
+    for (let delivery = 0; delivery < 5; delivery += 1) await app.receive('issue_comment.created', comment('/edgeship retrain'));
+    await app.settle();
+    expect(github.repo(REPO).dispatches).toMatchObject([{ ref: 'master', inputs: { sha, reason: 'retrain', context: expect.stringContaining('@writer') as string } }]);
+    expect(comments()).toEqual([expect.stringMatching(/^Training master at [0-9a-f]{7} again, as @writer asked/)]);
+    await app.receive('issue_comment.created', comment('/edgeship retrain', 'maintainer', 7002));
+    await app.settle();
+    expect(github.repo(REPO).dispatches).toHaveLength(2);
+  });
+
+  it('refuses users without write access, checked through the permission API', async () => {
+    await app.receive('issue_comment.created', comment('/edgeship retrain', 'reader'));
+    await app.receive('issue_comment.created', comment('/edgeship retrain', 'stranger', 7003));
+    await app.settle();
+    expect(github.repo(REPO).dispatches).toHaveLength(0);
+    expect(comments()).toEqual([
+      '@reader edgeship commands need write, maintain or admin permission on this repository (yours: read).',
+      '@stranger edgeship commands need write, maintain or admin permission on this repository (yours: none).',
+    ]);
+    expect(github.count('GET', /collaborators\/(reader|stranger)\/permission$/)).toBe(2);
+  });
+
+  it('answers help and unknown commands with the command list', async () => {
+    await app.receive('issue_comment.created', comment('/edgeship help'));
+    await app.receive('issue_comment.created', comment('/edgeship deploy', 'writer', 7004));
+    await app.settle();
+    expect(comments()[0]).toContain('| `/edgeship retrain` |');
+    expect(comments()[1]).toMatch(/^`\/edgeship deploy` is not an edgeship command\.\n\n\| command \|/);
+  });
+
+  it('ignores ordinary comments and bots without calling GitHub', async () => {
+    await app.receive('issue_comment.created', comment('Looks good to me'));
+    await app.receive('issue_comment.created', comment('/edgeship retrain', 'edgeship[bot]', 7005, 'Bot'));
+    await app.settle();
+    expect(github.calls).toEqual([]);
+  });
+
+  const drift = (payload: Record<string, unknown>) => {
+    const event = example('repository_dispatch', REPO);
+    Object.assign(event, { action: 'edgeship-drift', client_payload: payload });
+    Object.assign(event.repository, { default_branch: 'master' });
+    return event;
+  };
+  const evidence = { model: 'pump-forecaster', site: 'plant-north', version: '1.0.0', features: [{ name: 'temperature', score: 0.31 }] };
+
+  it('retrains on drift evidence at most once per cooldown window', async () => {
+    for (let delivery = 0; delivery < 10; delivery += 1) await app.receive('repository_dispatch', drift(evidence));
+    await app.settle();
+    const dispatches = github.repo(REPO).dispatches;
+    expect(dispatches).toHaveLength(1);
+    expect(dispatches[0]?.inputs).toMatchObject({ sha, reason: 'drift' });
+    expect(JSON.parse(dispatches[0]?.inputs.context ?? '{}')).toMatchObject({ site: 'plant-north', summary: 'drift at plant-north: temperature=0.31' });
+  });
+
+  it('ignores drift of another model and rejects evidence without features', async () => {
+    await app.receive('repository_dispatch', drift({ ...evidence, model: 'other-model' }));
+    await app.settle();
+    await app.receive('repository_dispatch', drift({ ...evidence, features: [] }));
+    await expect(app.settle()).rejects.toThrow(/edgeship-drift client_payload\.features: Too small/);
+    expect(github.repo(REPO).dispatches).toHaveLength(0);
+  });
+});
