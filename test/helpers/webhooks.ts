@@ -23,7 +23,7 @@ export function example<E extends EventName>(event: E, fullName: string, install
   return payload as unknown as Payload<E>;
 }
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+export const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 
 /** A Probot with the edgeship app loaded, retries off, and the queue exposed to wait on. */
 export function testProbot() {
