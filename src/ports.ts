@@ -154,6 +154,17 @@ export interface PullRequestInfo {
   state: 'open' | 'closed';
   merged: boolean;
   head: string;
+  mergeSha?: string;
+}
+
+export interface WorkflowRunInfo {
+  id: number;
+  headSha: string;
+  headBranch: string;
+  path: string;
+  status: string;
+  conclusion: string | null;
+  url: string;
 }
 
 /**
@@ -180,8 +191,12 @@ export interface Scm {
    */
   commitOnBranch(repo: RepoRef, branch: string, expectedHead: string, files: FileWrite[], message: string): Promise<{ sha: string } | 'stale'>;
   ensurePullRequest(repo: RepoRef, spec: PullRequestSpec): Promise<PullRequestInfo & { created: boolean }>;
-  /** Open pull requests whose head branch starts with `prefix`. */
-  listPullRequests(repo: RepoRef, headPrefix: string): Promise<PullRequestInfo[]>;
+  /** Recent pull requests in this state whose head branch starts with `prefix`, newest first. */
+  listPullRequests(repo: RepoRef, headPrefix: string, state?: 'open' | 'closed'): Promise<PullRequestInfo[]>;
+  /** The newest run of the workflow on the branch. */
+  latestRun(repo: RepoRef, workflow: string, branch: string): Promise<WorkflowRunInfo | undefined>;
+  /** Environments that have a deployment of `ref`. */
+  deploymentEnvironments(repo: RepoRef, ref: string): Promise<string[]>;
   closePullRequest(repo: RepoRef, number: number, comment: string): Promise<void>;
   /** The user's role on the repository: admin, maintain, write, triage, read or none. */
   permissionOf(repo: RepoRef, user: string): Promise<string>;

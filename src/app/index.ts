@@ -7,6 +7,7 @@ import { deployMergedRelease } from '../services/github/deploy.ts';
 import { onDrift } from '../services/github/drift.ts';
 import { ensureReleasePr } from '../services/github/release-pr.ts';
 import { startTraining } from '../services/github/start-training.ts';
+import { resyncAll } from './resync.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface AppOptions {
@@ -14,7 +15,11 @@ export interface AppOptions {
   queue?: WorkQueue;
   /** The artifact store for a reference, to read the deployed release. */
   storeFor?: (reference: string) => ArtifactStore;
+  /** Milliseconds between resyncs of every repository, the first at start-up; 0 turns them off. */
+  resyncEveryMs?: number;
 }
+
+const DEFAULT_RESYNC_MS = 15 * 60_000;
 
 /** The webhook events the app subscribes to; app.yml lists the same. */
 export const HANDLED_EVENTS = ['issue_comment', 'pull_request', 'push', 'repository_dispatch', 'workflow_run'] as const;
@@ -32,6 +37,12 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const storeFor = options.storeFor ?? ((reference: string) => artifactStoreForReference(reference));
     const deps = (context: Context) => ({ scm: new GitHubScm(context.octokit), log: context.log as unknown as Logger, storeFor });
     const key = (repo: { owner: string; repo: string }) => `${repo.owner}/${repo.repo}`;
+    const resyncEvery = options.resyncEveryMs ?? DEFAULT_RESYNC_MS;
+    if (resyncEvery > 0) {
+      const resync = () => void resyncAll(app, queue, storeFor, log).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
+      setTimeout(resync, 0).unref();
+      setInterval(resync, resyncEvery).unref();
+    }
 
     app.on('push', async (context) => {
       const { payload } = context;

@@ -1,82 +1,27 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { zipSync } from 'fflate';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { OnnxInspector } from '../../src/adapters/onnx/inspector.ts';
-import { collectOutputs } from '../../src/adapters/training/local-process.ts';
-import { parseConfig } from '../../src/core/config-parse.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
-import { evaluate } from '../../src/services/evaluate.ts';
-import { fakeProfiler, silentProgress } from '../helpers/fakes.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
-import { ROOT } from '../helpers/fixtures.ts';
-import { example, testProbot } from '../helpers/webhooks.ts';
-
-const MODEL_REPO = 'acme/pump-model';
-const GITOPS_REPO = 'acme/gitops';
-const WORKFLOW = 'edgeship-train.yml';
-const DIGEST = `sha256:${'d'.repeat(64)}`;
-
-async function exampleConfigText(): Promise<string> {
-  const text = await readFile(join(ROOT, 'model-repo-example/.github/edgeship.yml'), 'utf8');
-  return text.replace('repo: edgeship-demo/gitops', `repo: ${GITOPS_REPO}`);
-}
-
-/** What the training workflow's evaluate and publish steps would upload: a real report of the example model. */
-async function evaluationReport(): Promise<EvaluationReport> {
-  const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
-  const report = await evaluate(
-    { inspector: new OnnxInspector(), profiler: fakeProfiler({ 'jetson-xavier-nx': 3, 'jetson-orin-nano': 2, 'cloud-cpu': 1 }), progress: silentProgress },
-    { config, outputs: await collectOutputs(inject('exampleOutputs')), provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } },
-  );
-  return { ...report, artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${DIGEST}`, digest: DIGEST } };
-}
+import { DIGEST, exampleConfigText, GITOPS_REPO, MODEL_REPO, ReleaseWorld, WORKFLOW } from '../helpers/release-world.ts';
 
 describe('the GitHub App release flow', () => {
   let github: FakeGitHub;
-  let app: ReturnType<typeof testProbot>;
+  let world: ReleaseWorld;
+  let app: ReleaseWorld['app'];
   let sha: string;
 
   beforeEach(async () => {
     github = new FakeGitHub();
-    app = testProbot();
-    sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': await exampleConfigText(), 'train.py': 'print(1)\n' });
-    github.commit(GITOPS_REPO, 'main', { 'README.md': '# GitOps\n' });
+    world = await new ReleaseWorld(github).seed();
+    app = world.app;
+    sha = world.sha;
   });
   afterEach(() => github.done());
 
-  const pushPayload = (after = sha, ref = 'refs/heads/main', repo = MODEL_REPO) => {
-    const payload = example('push', repo);
-    Object.assign(payload, { ref, after, deleted: false, head_commit: { ...payload.head_commit, id: after } });
-    return payload;
-  };
-  const runPayload = (runId: number, headSha = sha, conclusion = 'success', headRepo = MODEL_REPO) => {
-    const payload = example('workflow_run.completed', MODEL_REPO);
-    Object.assign(payload.workflow_run, {
-      id: runId,
-      head_sha: headSha,
-      head_branch: 'main',
-      path: `.github/workflows/${WORKFLOW}`,
-      conclusion,
-      status: 'completed',
-      html_url: `https://github.com/${MODEL_REPO}/actions/runs/${runId}`,
-      head_repository: { ...payload.workflow_run.head_repository, full_name: headRepo },
-    });
-    return payload;
-  };
-  const closedPayload = (number: number, mergeSha: string) => {
-    const pull = github.repo(MODEL_REPO).pulls.find((candidate) => candidate.number === number)!;
-    const payload = example('pull_request.closed', MODEL_REPO);
-    const head = payload.pull_request.head;
-    Object.assign(payload.pull_request, { number, merged: true, merge_commit_sha: mergeSha, head: { ...head, ref: pull.head.ref, repo: { ...head.repo, full_name: MODEL_REPO } } });
-    return payload;
-  };
-  const finishRun = async (headSha = sha) => {
-    const runId = github.addRun(MODEL_REPO, { head_sha: headSha, head_branch: 'main', status: 'completed', workflow: WORKFLOW });
-    github.addArtifact(MODEL_REPO, runId, 'edgeship-report', zipSync({ 'report.json': Buffer.from(JSON.stringify(await evaluationReport())) }));
-    return runId;
-  };
+  const pushPayload = (after = sha, ref = 'refs/heads/main', repo = MODEL_REPO) => world.push(after, ref, repo);
+  const runPayload = (runId: number, headSha = sha, conclusion = 'success', headRepo = MODEL_REPO) => world.runCompleted(runId, headSha, conclusion, headRepo);
+  const closedPayload = (number: number, mergeSha: string) => world.merged(number, mergeSha);
+  const finishRun = (headSha = sha) => world.finishRun(headSha);
 
   it('push → training dispatch → release PR → merge → GitOps commit and deployments', async () => {
     await app.receive('push', pushPayload());

@@ -6,10 +6,10 @@ interface Repo {
   branches: Map<string, string>;
   checkRuns: { id: number; head_sha: string; name: string; status: string; conclusion: string | null; external_id: string | null; output: { title: string; summary: string; text?: string }; details_url?: string }[];
   dispatches: { workflow: string; ref: string; inputs: Record<string, string> }[];
-  runs: { id: number; head_sha: string; head_branch: string; status: string; workflow: string }[];
+  runs: { id: number; head_sha: string; head_branch: string; status: string; conclusion: string | null; workflow: string; path: string; html_url: string }[];
   cancelled: number[];
   artifacts: Map<number, { id: number; name: string; zip: Uint8Array }[]>;
-  pulls: { number: number; head: { ref: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; html_url: string; labels: string[] }[];
+  pulls: { number: number; head: { ref: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; merge_commit_sha: string | null; html_url: string; labels: string[] }[];
   comments: Map<number, { id: number; body: string }[]>;
   deployments: { id: number; ref: string; environment: string; payload: unknown; statuses: { state: string; description: string }[] }[];
   /** Collaborators' roles by login. */
@@ -65,9 +65,10 @@ export class FakeGitHub {
     return repo.commits.get(repo.branches.get(ref) ?? ref)?.get(path);
   }
 
-  addRun(fullName: string, run: { head_sha: string; head_branch: string; status: string; workflow: string }): number {
+  addRun(fullName: string, run: { head_sha: string; head_branch: string; status: string; workflow: string; conclusion?: string }): number {
     const id = this.nextId++;
-    this.repo(fullName).runs.push({ id, ...run });
+    const conclusion = run.conclusion ?? (run.status === 'completed' ? 'success' : null);
+    this.repo(fullName).runs.push({ id, ...run, conclusion, path: `.github/workflows/${run.workflow}`, html_url: `https://github.com/${fullName}/actions/runs/${id}` });
     return id;
   }
 
@@ -85,6 +86,7 @@ export class FakeGitHub {
     const sha = this.commit(fullName, pull.base.ref, Object.fromEntries(head));
     pull.state = 'closed';
     pull.merged_at = new Date().toISOString();
+    pull.merge_commit_sha = sha;
     return sha;
   }
 
@@ -114,6 +116,15 @@ export class FakeGitHub {
     const notFound: [number, unknown] = [404, { message: 'Not Found' }];
 
     route('post', /^\/app\/installations\/(\d+)\/access_tokens$/, () => [201, { token: 'ghs_test', expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {} }]);
+    route('get', /^\/app\/installations$/, () => [200, [{ id: 42, account: { login: 'acme' } }]]);
+    route('get', /^\/installation\/repositories$/, () => {
+      const repositories = [...this.repos.keys()].map((fullName) => {
+        const [owner, name] = fullName.split('/') as [string, string];
+        const branches = this.repo(fullName).branches;
+        return { name, full_name: fullName, owner: { login: owner }, default_branch: branches.has('main') ? 'main' : [...branches.keys()][0] };
+      });
+      return [200, { total_count: repositories.length, repositories }];
+    });
     route('get', new RegExp(`^${R}/contents/(.+)$`), (match, _body, url) => {
       const repo = repoOf(match);
       const ref = url.searchParams.get('ref') ?? 'main';
@@ -162,7 +173,7 @@ export class FakeGitHub {
       return [204, ''];
     });
     route('get', new RegExp(`^${R}/actions/workflows/([^/]+)/runs$`), (match, _body, url) => {
-      const runs = repoOf(match).runs.filter((run) => run.workflow === match[3] && run.head_branch === url.searchParams.get('branch'));
+      const runs = repoOf(match).runs.filter((run) => run.workflow === match[3] && run.head_branch === url.searchParams.get('branch')).reverse();
       return [200, { total_count: runs.length, workflow_runs: runs }];
     });
     route('post', new RegExp(`^${R}/actions/runs/(\\d+)/cancel$`), (match) => {
@@ -187,14 +198,14 @@ export class FakeGitHub {
     route('get', new RegExp(`^${R}/pulls$`), (match, _body, url) => {
       const head = url.searchParams.get('head')?.split(':')[1];
       const state = url.searchParams.get('state') ?? 'open';
-      const pulls = repoOf(match).pulls.filter((pull) => (!head || pull.head.ref === head) && (state === 'all' || pull.state === state));
+      const pulls = repoOf(match).pulls.filter((pull) => (!head || pull.head.ref === head) && (state === 'all' || pull.state === state)).reverse();
       return [200, pulls];
     });
     route('post', new RegExp(`^${R}/pulls$`), (match, body) => {
       const repo = repoOf(match);
       if (repo.pulls.some((pull) => pull.head.ref === body.head && pull.state === 'open')) return [422, { message: 'A pull request already exists' }];
       const number = repo.pulls.length + 1;
-      const pull = { number, head: { ref: String(body.head) }, base: { ref: String(body.base) }, title: String(body.title), body: String(body.body), state: 'open', merged_at: null, html_url: `https://github.com/${match[1]}/${match[2]}/pull/${number}`, labels: [] as string[] };
+      const pull = { number, head: { ref: String(body.head) }, base: { ref: String(body.base) }, title: String(body.title), body: String(body.body), state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${match[1]}/${match[2]}/pull/${number}`, labels: [] as string[] };
       repo.pulls.push(pull);
       return [201, pull];
     });
@@ -221,7 +232,14 @@ export class FakeGitHub {
       repo.comments.set(Number(match[3]), [...(repo.comments.get(Number(match[3])) ?? []), comment]);
       return [201, comment];
     });
-    route('get', new RegExp(`^${R}/deployments$`), (match, _body, url) => [200, repoOf(match).deployments.filter((deployment) => deployment.ref === url.searchParams.get('ref') && deployment.environment === url.searchParams.get('environment'))]);
+    route('get', new RegExp(`^${R}/deployments$`), (match, _body, url) => {
+      const environment = url.searchParams.get('environment');
+      return [200, repoOf(match).deployments.filter((deployment) => deployment.ref === url.searchParams.get('ref') && (!environment || deployment.environment === environment))];
+    });
+    route('get', new RegExp(`^${R}/deployments/(\\d+)/statuses$`), (match) => {
+      const deployment = repoOf(match).deployments.find((candidate) => candidate.id === Number(match[3]));
+      return deployment ? [200, [...deployment.statuses].reverse()] : notFound;
+    });
     route('post', new RegExp(`^${R}/deployments$`), (match, body) => {
       const deployment = { id: this.nextId++, ref: String(body.ref), environment: String(body.environment), payload: body.payload, statuses: [] };
       repoOf(match).deployments.push(deployment);

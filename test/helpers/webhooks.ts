@@ -37,7 +37,7 @@ export function testProbot() {
   const errors: unknown[] = [];
   const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
   const queue = new WorkQueue(log);
-  void probot.load(edgeshipApp({ queue }));
+  void probot.load(edgeshipApp({ queue, resyncEveryMs: 0 }));
   let delivery = 0;
   const receive = async <E extends EventName>(event: E, payload: Payload<E>, id = `delivery-${++delivery}`) => {
     await probot.receive({ id, name: event.split('.')[0], payload } as EmitterWebhookEvent);

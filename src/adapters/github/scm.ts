@@ -116,9 +116,20 @@ export class GitHubScm implements Scm {
     return { ...pullInfo(created.data), created: true };
   }
 
-  async listPullRequests(repo: RepoRef, headPrefix: string): Promise<PullRequestInfo[]> {
-    const { data } = await this.octokit.rest.pulls.list({ ...repo, state: 'open', per_page: 100 });
+  async listPullRequests(repo: RepoRef, headPrefix: string, state: 'open' | 'closed' = 'open'): Promise<PullRequestInfo[]> {
+    const { data } = await this.octokit.rest.pulls.list({ ...repo, state, sort: 'updated', direction: 'desc', per_page: 50 });
     return data.filter((pull) => pull.head.ref.startsWith(headPrefix)).map(pullInfo);
+  }
+
+  async latestRun(repo: RepoRef, workflow: string, branch: string) {
+    const { data } = await this.octokit.rest.actions.listWorkflowRuns({ ...repo, workflow_id: workflow, branch, per_page: 1 });
+    const run = data.workflow_runs[0];
+    return run && { id: run.id, headSha: run.head_sha, headBranch: run.head_branch ?? branch, path: run.path, status: run.status ?? '', conclusion: run.conclusion, url: run.html_url };
+  }
+
+  async deploymentEnvironments(repo: RepoRef, ref: string): Promise<string[]> {
+    const { data } = await this.octokit.rest.repos.listDeployments({ ...repo, ref, per_page: 100 });
+    return data.map((deployment) => deployment.environment);
   }
 
   async closePullRequest(repo: RepoRef, number: number, comment: string): Promise<void> {
@@ -149,7 +160,10 @@ export class GitHubScm implements Scm {
   ): Promise<void> {
     const { data } = await this.octokit.rest.repos.listDeployments({ ...repo, ref: deployment.ref, environment: deployment.environment, per_page: 1 });
     let id = data[0]?.id;
-    if (id === undefined) {
+    if (id !== undefined) {
+      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...repo, deployment_id: id, per_page: 1 });
+      if (statuses[0]?.state === status.state) return; // already says so
+    } else {
       const created = await this.octokit.rest.repos.createDeployment({
         ...repo,
         ref: deployment.ref,
@@ -173,8 +187,15 @@ export class GitHubScm implements Scm {
   }
 }
 
-function pullInfo(pull: { number: number; html_url: string; state: string; merged_at?: string | null; head: { ref: string } }): PullRequestInfo {
-  return { number: pull.number, url: pull.html_url, state: pull.state === 'open' ? 'open' : 'closed', merged: Boolean(pull.merged_at), head: pull.head.ref };
+function pullInfo(pull: { number: number; html_url: string; state: string; merged_at?: string | null; merge_commit_sha?: string | null; head: { ref: string } }): PullRequestInfo {
+  return {
+    number: pull.number,
+    url: pull.html_url,
+    state: pull.state === 'open' ? 'open' : 'closed',
+    merged: Boolean(pull.merged_at),
+    head: pull.head.ref,
+    ...(pull.merged_at && pull.merge_commit_sha && { mergeSha: pull.merge_commit_sha }),
+  };
 }
 
 /** Resolves a 404 to undefined and rethrows anything else. */

@@ -1,0 +1,54 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resyncAll } from '../../src/app/resync.ts';
+import { FakeGitHub } from '../helpers/fake-github.ts';
+import { GITOPS_REPO, ReleaseWorld } from '../helpers/release-world.ts';
+
+describe('resync', () => {
+  let github: FakeGitHub;
+  let world: ReleaseWorld;
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    world = await new ReleaseWorld(github).seed();
+  });
+  afterEach(() => github.done());
+
+  const resync = async () => {
+    const { probot, queue } = world.app;
+    const errors: unknown[] = [];
+    const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
+    await resyncAll(probot, queue, () => { throw new Error('no baseline expected'); }, log);
+    await world.app.settle();
+    if (errors.length > 0) throw errors[0] as Error;
+  };
+
+  it('makes the release PR for a finished run whose workflow_run event was lost', async () => {
+    await world.finishRun();
+    await resync();
+    expect(world.model.pulls.map((pull) => pull.title)).toEqual(['release(pump-forecaster): 1.0.0']);
+    await resync();
+    expect(world.model.pulls).toHaveLength(1);
+  });
+
+  it('finishes a merged release whose deploy step never ran, once', async () => {
+    await world.app.receive('workflow_run.completed', world.runCompleted(await world.finishRun()));
+    await world.app.settle();
+    github.merge('acme/pump-model', 1); // the pull_request.closed delivery is lost
+    const gitopsCommits = () => github.repo(GITOPS_REPO).commits.size;
+    expect(gitopsCommits()).toBe(1);
+    await resync();
+    expect(gitopsCommits()).toBe(2);
+    expect(world.model.deployments.map((deployment) => deployment.statuses.length)).toEqual([1, 1, 1, 1]);
+    const callsBefore = github.calls.length;
+    await resync();
+    expect(gitopsCommits()).toBe(2);
+    expect(world.model.deployments.map((deployment) => deployment.statuses.length)).toEqual([1, 1, 1, 1]);
+    expect(github.calls.slice(callsBefore).filter((call) => call.method !== 'GET' && !call.path.includes('access_tokens'))).toEqual([]);
+  });
+
+  it('changes nothing in repos without a config', async () => {
+    github.commit('acme/website', 'main', { 'index.html': '<h1>hi</h1>' });
+    await resync();
+    expect(github.calls.filter((call) => call.method !== 'GET' && !call.path.includes('access_tokens'))).toEqual([]);
+  });
+});

@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { zipSync } from 'fflate';
+import { inject } from 'vitest';
+import { OnnxInspector } from '../../src/adapters/onnx/inspector.ts';
+import { collectOutputs } from '../../src/adapters/training/local-process.ts';
+import { parseConfig } from '../../src/core/config-parse.ts';
+import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { evaluate } from '../../src/services/evaluate.ts';
+import { fakeProfiler, silentProgress } from './fakes.ts';
+import type { FakeGitHub } from './fake-github.ts';
+import { ROOT } from './fixtures.ts';
+import { example, testProbot } from './webhooks.ts';
+
+export const MODEL_REPO = 'acme/pump-model';
+export const GITOPS_REPO = 'acme/gitops';
+export const WORKFLOW = 'edgeship-train.yml';
+export const DIGEST = `sha256:${'d'.repeat(64)}`;
+
+export async function exampleConfigText(): Promise<string> {
+  const text = await readFile(join(ROOT, 'model-repo-example/.github/edgeship.yml'), 'utf8');
+  return text.replace('repo: edgeship-demo/gitops', `repo: ${GITOPS_REPO}`);
+}
+
+/** What the training workflow's evaluate and publish steps upload: a real report of the example model. */
+export async function evaluationReport(): Promise<EvaluationReport> {
+  const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
+  const report = await evaluate(
+    { inspector: new OnnxInspector(), profiler: fakeProfiler({ 'jetson-xavier-nx': 3, 'jetson-orin-nano': 2, 'cloud-cpu': 1 }), progress: silentProgress },
+    { config, outputs: await collectOutputs(inject('exampleOutputs')), provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } },
+  );
+  return { ...report, artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${DIGEST}`, digest: DIGEST } };
+}
+
+/** A model repo and a GitOps repo on the fake GitHub, the app, and the events of one release. */
+export class ReleaseWorld {
+  readonly app = testProbot();
+  sha = '';
+
+  constructor(readonly github: FakeGitHub) {}
+
+  async seed(): Promise<this> {
+    this.sha = this.github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': await exampleConfigText(), 'train.py': 'print(1)\n' });
+    this.github.commit(GITOPS_REPO, 'main', { 'README.md': '# GitOps\n' });
+    return this;
+  }
+
+  get model() {
+    return this.github.repo(MODEL_REPO);
+  }
+
+  push(after = this.sha, ref = 'refs/heads/main', repo = MODEL_REPO) {
+    const payload = example('push', repo);
+    Object.assign(payload, { ref, after, deleted: false, head_commit: { ...payload.head_commit, id: after } });
+    return payload;
+  }
+
+  runCompleted(runId: number, headSha = this.sha, conclusion = 'success', headRepo = MODEL_REPO) {
+    const payload = example('workflow_run.completed', MODEL_REPO);
+    Object.assign(payload.workflow_run, {
+      id: runId,
+      head_sha: headSha,
+      head_branch: 'main',
+      path: `.github/workflows/${WORKFLOW}`,
+      conclusion,
+      status: 'completed',
+      html_url: `https://github.com/${MODEL_REPO}/actions/runs/${runId}`,
+      head_repository: { ...payload.workflow_run.head_repository, full_name: headRepo },
+    });
+    return payload;
+  }
+
+  merged(number: number, mergeSha: string) {
+    const pull = this.model.pulls.find((candidate) => candidate.number === number);
+    if (!pull) throw new Error(`no PR #${number}`);
+    const payload = example('pull_request.closed', MODEL_REPO);
+    const head = payload.pull_request.head;
+    Object.assign(payload.pull_request, { number, merged: true, merge_commit_sha: mergeSha, head: { ...head, ref: pull.head.ref, repo: { ...head.repo, full_name: MODEL_REPO } } });
+    return payload;
+  }
+
+  /** A successful training run of `headSha` that uploaded the evaluation report. */
+  async finishRun(headSha = this.sha): Promise<number> {
+    const runId = this.github.addRun(MODEL_REPO, { head_sha: headSha, head_branch: 'main', status: 'completed', workflow: WORKFLOW });
+    this.github.addArtifact(MODEL_REPO, runId, 'edgeship-report', zipSync({ 'report.json': Buffer.from(JSON.stringify(await evaluationReport())) }));
+    return runId;
+  }
+}
