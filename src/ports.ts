@@ -128,6 +128,8 @@ export interface RepoRef {
 export type CheckConclusion = 'success' | 'failure' | 'neutral' | 'cancelled' | 'action_required';
 
 export interface CheckRunUpdate {
+  /** The check run to update, when the caller already found it. */
+  id?: number;
   name: string;
   headSha: string;
   status: 'queued' | 'in_progress' | 'completed';
@@ -138,6 +140,13 @@ export interface CheckRunUpdate {
   detailsUrl?: string;
   /** Ties the check to a training run, e.g. the run key. */
   externalId?: string;
+}
+
+export interface DeploymentSpec {
+  environment: string;
+  description: string;
+  payload: object;
+  status: { state: 'queued' | 'in_progress' | 'success' | 'failure'; description: string; url?: string };
 }
 
 export interface PullRequestSpec {
@@ -175,7 +184,7 @@ export interface Scm {
   readFile(repo: RepoRef, path: string, ref: string): Promise<string | undefined>;
   branchHead(repo: RepoRef, branch: string): Promise<string | undefined>;
   /** The latest check run of this name on this commit. */
-  findCheckRun(repo: RepoRef, sha: string, name: string): Promise<{ status: string; conclusion: string | null; externalId: string | null } | undefined>;
+  findCheckRun(repo: RepoRef, sha: string, name: string): Promise<{ id: number; status: string; conclusion: string | null; externalId: string | null } | undefined>;
   /** Creates or updates the check run of this name on this commit. */
   ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void>;
   dispatchWorkflow(repo: RepoRef, workflow: string, ref: string, inputs: Record<string, string>): Promise<void>;
@@ -203,6 +212,9 @@ export interface Scm {
   comment(repo: RepoRef, issue: number, body: string): Promise<void>;
   /** Adds the comment unless one with the same marker exists. */
   ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void>;
-  /** Creates the deployment for `ref` and environment unless it exists, then adds the status. */
-  ensureDeployment(repo: RepoRef, deployment: { ref: string; environment: string; description: string; payload: object }, status: { state: 'queued' | 'in_progress' | 'success' | 'failure'; description: string; url?: string }): Promise<void>;
+  /**
+   * One deployment of `ref` per environment, created where missing, each with the status; a
+   * deployment whose latest status already has that state gets none.
+   */
+  ensureDeployments(repo: RepoRef, ref: string, deployments: DeploymentSpec[]): Promise<void>;
 }

@@ -56,7 +56,26 @@ describe('the GitHub App release flow', () => {
     ]);
     const gitopsHead = github.repo(GITOPS_REPO).branches.get('main')!;
     expect(model.comments.get(1)?.[0]?.body).toContain(`https://github.com/${GITOPS_REPO}/commit/${gitopsHead}`);
-    expect(github.calls.length).toBeGreaterThan(0);
+
+    // What one whole release costs: every write, and a ceiling on all calls (41 measured).
+    const writes = github.calls
+      .filter((call) => call.method !== 'GET' && !call.path.includes('access_tokens'))
+      .map((call) => `${call.method} ${call.path.replace(/\/\d+(\/|$)/g, '/:id$1').replace(MODEL_REPO, 'model').replace(GITOPS_REPO, 'gitops')}`);
+    expect(writes.sort()).toEqual([
+      'PATCH /repos/model/check-runs/:id',
+      'POST /graphql',
+      'POST /graphql',
+      'POST /repos/model/actions/workflows/edgeship-train.yml/dispatches',
+      'POST /repos/model/check-runs',
+      'POST /repos/model/check-runs',
+      ...Array<string>(4).fill('POST /repos/model/deployments'),
+      ...Array<string>(4).fill('POST /repos/model/deployments/:id/statuses'),
+      'POST /repos/model/git/refs',
+      'POST /repos/model/issues/:id/comments',
+      'POST /repos/model/issues/:id/labels',
+      'POST /repos/model/pulls',
+    ]);
+    expect(github.calls.length).toBeLessThanOrEqual(41);
   });
 
   it('turns a broken config into a failed check run that says what to fix, and dispatches nothing', async () => {

@@ -1,7 +1,7 @@
 import { unzipSync } from 'fflate';
 import type { ProbotOctokit } from 'probot';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
-import type { CheckRunUpdate, FileWrite, PullRequestInfo, PullRequestSpec, RepoRef, Scm } from '../../ports.ts';
+import type { CheckRunUpdate, DeploymentSpec, FileWrite, PullRequestInfo, PullRequestSpec, RepoRef, Scm } from '../../ports.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -29,11 +29,11 @@ export class GitHubScm implements Scm {
   async findCheckRun(repo: RepoRef, sha: string, name: string) {
     const { data } = await this.octokit.rest.checks.listForRef({ ...repo, ref: sha, check_name: name, filter: 'latest' });
     const run = data.check_runs[0];
-    return run && { status: run.status, conclusion: run.conclusion, externalId: run.external_id };
+    return run && { id: run.id, status: run.status, conclusion: run.conclusion, externalId: run.external_id };
   }
 
   async ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void> {
-    const { data } = await this.octokit.rest.checks.listForRef({ ...repo, ref: check.headSha, check_name: check.name, filter: 'latest' });
+    const existingId = check.id ?? (await this.findCheckRun(repo, check.headSha, check.name))?.id;
     const body = {
       status: check.status,
       ...(check.conclusion && { conclusion: check.conclusion }),
@@ -42,8 +42,7 @@ export class GitHubScm implements Scm {
       ...(check.externalId && { external_id: check.externalId }),
       output: { title: check.title, summary: check.summary, ...(check.text && { text: check.text }) },
     };
-    const existing = data.check_runs[0];
-    if (existing) await this.octokit.rest.checks.update({ ...repo, check_run_id: existing.id, ...body });
+    if (existingId !== undefined) await this.octokit.rest.checks.update({ ...repo, check_run_id: existingId, ...body });
     else await this.octokit.rest.checks.create({ ...repo, name: check.name, head_sha: check.headSha, ...body });
   }
 
@@ -153,37 +152,35 @@ export class GitHubScm implements Scm {
     await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: `${body}\n\n${marker}` });
   }
 
-  async ensureDeployment(
-    repo: RepoRef,
-    deployment: { ref: string; environment: string; description: string; payload: object },
-    status: { state: 'queued' | 'in_progress' | 'success' | 'failure'; description: string; url?: string },
-  ): Promise<void> {
-    const { data } = await this.octokit.rest.repos.listDeployments({ ...repo, ref: deployment.ref, environment: deployment.environment, per_page: 1 });
-    let id = data[0]?.id;
-    if (id !== undefined) {
-      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...repo, deployment_id: id, per_page: 1 });
-      if (statuses[0]?.state === status.state) return; // already says so
-    } else {
-      const created = await this.octokit.rest.repos.createDeployment({
+  async ensureDeployments(repo: RepoRef, ref: string, deployments: DeploymentSpec[]): Promise<void> {
+    const { data: existing } = await this.octokit.rest.repos.listDeployments({ ...repo, ref, per_page: 100 });
+    for (const deployment of deployments) {
+      let id = existing.find((candidate) => candidate.environment === deployment.environment)?.id;
+      if (id !== undefined) {
+        const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...repo, deployment_id: id, per_page: 1 });
+        if (statuses[0]?.state === deployment.status.state) continue; // already says so
+      } else {
+        const created = await this.octokit.rest.repos.createDeployment({
+          ...repo,
+          ref,
+          environment: deployment.environment,
+          description: deployment.description,
+          payload: deployment.payload as Record<string, unknown>,
+          auto_merge: false,
+          required_contexts: [],
+          production_environment: false,
+        });
+        if (!('id' in created.data)) throw new EdgeshipError(`GitHub did not create the deployment to ${deployment.environment}: ${created.data.message ?? ''}`);
+        id = created.data.id;
+      }
+      await this.octokit.rest.repos.createDeploymentStatus({
         ...repo,
-        ref: deployment.ref,
-        environment: deployment.environment,
-        description: deployment.description,
-        payload: deployment.payload as Record<string, unknown>,
-        auto_merge: false,
-        required_contexts: [],
-        production_environment: false,
+        deployment_id: id,
+        state: deployment.status.state,
+        description: deployment.status.description.slice(0, 140),
+        ...(deployment.status.url && { log_url: deployment.status.url }),
       });
-      if (!('id' in created.data)) throw new EdgeshipError(`GitHub did not create the deployment to ${deployment.environment}: ${created.data.message ?? ''}`);
-      id = created.data.id;
     }
-    await this.octokit.rest.repos.createDeploymentStatus({
-      ...repo,
-      deployment_id: id,
-      state: status.state,
-      description: status.description.slice(0, 140),
-      ...(status.url && { log_url: status.url }),
-    });
   }
 }
 

@@ -33,13 +33,16 @@ export async function deployMergedRelease(deps: { scm: Scm; log: Logger }, repo:
   const commit = await applyRelease(gitops, config, report);
   const sha = commit?.sha ?? (await scm.branchHead(gitopsRef, config.gitops.branch)) ?? '';
   const url = commitUrl(gitopsRef, sha);
-  for (const decision of report.placement) {
-    await scm.ensureDeployment(
-      repo,
-      { ref: pull.mergeSha, environment: decision.target, description: `${report.model} ${report.version.version}: ${decision.choice}`, payload: { model: report.model, version: report.version.version, digest: report.artifact?.digest, placement: decision.choice } },
-      { state: 'in_progress', description: `Committed to GitOps (${sha.slice(0, 7)}); waiting for Argo CD to sync`, url },
-    );
-  }
+  await scm.ensureDeployments(
+    repo,
+    pull.mergeSha,
+    report.placement.map((decision) => ({
+      environment: decision.target,
+      description: `${report.model} ${report.version.version}: ${decision.choice}`,
+      payload: { model: report.model, version: report.version.version, digest: report.artifact?.digest, placement: decision.choice },
+      status: { state: 'in_progress' as const, description: `Committed to GitOps (${sha.slice(0, 7)}); waiting for Argo CD to sync`, url },
+    })),
+  );
   await scm.ensureComment(
     repo,
     pull.number,

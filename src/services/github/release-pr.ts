@@ -72,12 +72,12 @@ export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: C
   await scm.createBranch(repo, branch, run.headSha);
   const record = `${JSON.stringify(report, null, 2)}\n`;
   const title = `release(${config.model}): ${report.version.version}`;
-  await new ScmBranchRepo(scm, repo, branch).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], title);
+  const recorded = await new ScmBranchRepo(scm, repo, branch).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], title);
   const pull = await scm.ensurePullRequest(repo, { head: branch, base: run.headBranch, title, body: renderReport(report), labels: [RELEASE_LABEL] });
   for (const older of await scm.listPullRequests(repo, releaseBranchPrefix(config.model))) {
     if (older.number !== pull.number) await scm.closePullRequest(repo, older.number, `Superseded by #${pull.number} (${report.version.version} from ${run.headSha.slice(0, 7)}).`);
   }
-  const prHead = await scm.branchHead(repo, branch);
+  const prHead = recorded?.sha ?? (await scm.branchHead(repo, branch));
   const failed = report.gates.filter((gate) => !gate.passed);
   await scm.ensureCheckRun(repo, {
     name: GATES_CHECK,

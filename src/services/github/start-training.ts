@@ -48,6 +48,7 @@ export async function startTraining(deps: { scm: Scm; log: Logger }, trigger: Tr
   const existing = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
   if (existing?.externalId === key) return 'already-started';
   await scm.ensureCheckRun(repo, {
+    ...(existing && { id: existing.id }),
     name: TRAIN_CHECK,
     headSha: sha,
     status: 'in_progress',

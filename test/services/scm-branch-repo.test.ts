@@ -1,0 +1,68 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GitHubScm } from '../../src/adapters/github/scm.ts';
+import { GitOpsError } from '../../src/core/errors.ts';
+import { ScmBranchRepo } from '../../src/services/scm-branch-repo.ts';
+import { FakeGitHub } from '../helpers/fake-github.ts';
+import { testProbot } from '../helpers/webhooks.ts';
+
+const GITOPS = { owner: 'acme', repo: 'gitops' };
+
+describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', () => {
+  let github: FakeGitHub;
+  let scm: GitHubScm;
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    github.commit('acme/gitops', 'main', { 'README.md': '# GitOps\n' });
+    scm = new GitHubScm(await testProbot().probot.auth(42));
+  });
+  afterEach(() => github.done());
+
+  const append = (path: string, line: string) => async (read: (path: string) => Promise<string | undefined>) => [{ path, content: `${(await read(path)) ?? ''}${line}\n` }];
+
+  it('re-reads and re-applies when another commit lands between read and write', async () => {
+    const repo = new ScmBranchRepo(scm, GITOPS, 'main');
+    let raced = false;
+    const change = async (read: (path: string) => Promise<string | undefined>) => {
+      if (!raced) {
+        raced = true;
+        github.commit('acme/gitops', 'main', { 'log.txt': 'human\n' });
+      }
+      return append('log.txt', 'bot')(read);
+    };
+    expect(await repo.apply(change, 'bot')).toMatchObject({ files: ['log.txt'] });
+    expect(github.file('acme/gitops', 'main', 'log.txt')).toBe('human\nbot\n');
+    expect(github.count('POST', /^\/graphql$/)).toBe(2);
+  });
+
+  it('lets releases of two models racing on one GitOps repo both land', async () => {
+    const a = new ScmBranchRepo(scm, GITOPS, 'main');
+    const b = new ScmBranchRepo(scm, GITOPS, 'main');
+    await Promise.all([
+      a.apply(async () => [{ path: 'models/pump/release.yaml', content: 'version: 1.0.0\n' }], 'release(pump)'),
+      b.apply(async () => [{ path: 'models/fan/release.yaml', content: 'version: 2.0.0\n' }], 'release(fan)'),
+      a.apply(append('models/index.txt', 'pump'), 'index pump'),
+      b.apply(append('models/index.txt', 'fan'), 'index fan'),
+    ]);
+    expect(github.file('acme/gitops', 'main', 'models/pump/release.yaml')).toBe('version: 1.0.0\n');
+    expect(github.file('acme/gitops', 'main', 'models/fan/release.yaml')).toBe('version: 2.0.0\n');
+    expect(github.file('acme/gitops', 'main', 'models/index.txt')?.split('\n').filter(Boolean).sort()).toEqual(['fan', 'pump']);
+  });
+
+  it('makes no commit when nothing changes', async () => {
+    const repo = new ScmBranchRepo(scm, GITOPS, 'main');
+    expect(await repo.apply(async () => [{ path: 'README.md', content: '# GitOps\n' }], 'noop')).toBeUndefined();
+    expect(github.count('POST', /^\/graphql$/)).toBe(0);
+  });
+
+  it('gives up, naming the branch, when it never stops moving', async () => {
+    const repo = new ScmBranchRepo(scm, GITOPS, 'main', 3);
+    const change = async (read: (path: string) => Promise<string | undefined>) => {
+      github.commit('acme/gitops', 'main', { [`noise-${Math.random()}`]: 'x' });
+      return append('log.txt', 'bot')(read);
+    };
+    const error = await repo.apply(change, 'bot').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(GitOpsError);
+    expect((error as Error).message).toBe('acme/gitops@main kept moving; gave up after 3 attempts');
+  });
+});
