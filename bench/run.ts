@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the profiler against a bare session.run loop with the same session options
  * (ratio of p50s, aim ≤ 1.05), and event-loop lag while profiling (p99, aim ≤ 50 ms).
- * Rounds alternate between the two so drift in machine speed hits both alike.
+ * Rounds alternate between the two so drift in machine speed hits both alike. Then the GitHub
+ * App figures (bench/github.ts). `npm run bench -- profiler` or `-- github` runs one part.
  */
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
@@ -9,6 +10,7 @@ import { sessionOptions } from '../src/adapters/onnx/profile-child.ts';
 import { OnnxProfiler } from '../src/adapters/onnx/profiler.ts';
 import { specsOf, syntheticTensor } from '../src/adapters/onnx/tensors.ts';
 import { percentile } from '../src/core/stats.ts';
+import { githubBench } from './github.ts';
 import { benchModels } from './models.ts';
 
 const ROUNDS = 5;
@@ -68,4 +70,6 @@ async function main(): Promise<void> {
   console.log(`\nEvent-loop lag while profiling (worst of ${lags.length} profiling calls): p99 ${worstP99.toFixed(2)} ms, max ${worstMax.toFixed(2)} ms (aim p99 ≤ 50 ms)`);
 }
 
-await main();
+const only = process.argv[2];
+if (only !== 'github') await main();
+if (only !== 'profiler') await githubBench();
