@@ -27,6 +27,8 @@ export interface Baseline {
 }
 
 export interface Provenance {
+  /** Why this run trained: a push, a retrain request, or drift evidence from the edge. */
+  trigger?: string;
   commit?: string;
   branch?: string;
   runUrl?: string;

@@ -95,9 +95,21 @@ function artifactLines(report: EvaluationReport): string[] {
   const { provenance } = report;
   if (provenance.commit) lines.push(`- trained from ${provenance.branch ? `\`${provenance.branch}\` @ ` : ''}\`${provenance.commit}\``);
   if (provenance.runUrl) lines.push(`- run: ${provenance.runUrl}`);
+  if (provenance.trigger) lines.push(`- trigger: ${describeTrigger(provenance.trigger)}`);
   if (provenance.command) lines.push(`- command: \`${provenance.command}\``);
   lines.push(`- trained at ${provenance.trainedAt}`);
   return lines;
+}
+
+/** Drift evidence arrives as JSON with a summary; anything else is shown as it is. */
+function describeTrigger(trigger: string): string {
+  try {
+    const parsed = JSON.parse(trigger) as { summary?: unknown };
+    if (typeof parsed.summary === 'string') return parsed.summary;
+  } catch {
+    // not JSON: a plain sentence
+  }
+  return trigger;
 }
 
 function num(value: number): string {

@@ -51,4 +51,11 @@ describe('renderReport', () => {
     expect(markdown).toContain('First release: no deployed contract to compare with.');
     expect(markdown).toContain('- artifact: not published yet');
   });
+
+  it('shows what triggered the run: drift evidence by its summary, anything else as it is', () => {
+    const plan = (trigger: string) =>
+      renderReport(planRelease({ config: testConfig(), inspection, metrics: { f1: 0.7 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z', trigger } }));
+    expect(plan(JSON.stringify({ site: 'plant-north', summary: 'drift at plant-north: temperature=0.31' }))).toContain('- trigger: drift at plant-north: temperature=0.31');
+    expect(plan('retrain requested by @ana in #12')).toContain('- trigger: retrain requested by @ana in #12');
+  });
 });

@@ -40,13 +40,19 @@ export function registerReleaseCommands(program: Command): void {
 
   withRepo(program.command('evaluate').description('Inspect, golden-check, profile and gate the trained model; write report.json'))
     .option('--no-baseline', 'do not compare with the deployed release')
+    .option('--trigger <text>', 'why this run trained (the app passes drift evidence as the workflow\'s context input)')
     .option('--out <file>', 'where to write the report (default: <outputs>/report.json)')
-    .action(async (options: RepoOptions & { baseline: boolean; out?: string }) => {
+    .action(async (options: RepoOptions & { baseline: boolean; out?: string; trigger?: string }) => {
       const { directory, config } = await openModelRepo(options.repo);
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       const outputs = await collectOutputs(resolve(directory, config.train.outputs));
       const baseline = options.baseline ? await deps.progress.step('Reading the deployed release', () => resolveBaseline(deps, config)) : undefined;
-      const provenance = { ...(await gitProvenance(directory)), command: config.train.command, trainedAt: new Date().toISOString() };
+      const provenance = {
+        ...(await gitProvenance(directory)),
+        command: config.train.command,
+        trainedAt: new Date().toISOString(),
+        ...(options.trigger && { trigger: options.trigger }),
+      };
       const report = await evaluate(deps, { config, outputs, provenance, ...(baseline && { baseline }) });
       await writeFile(options.out ?? join(outputs.directory, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
       emit(Boolean(options.json), report, () => renderReport(report));
