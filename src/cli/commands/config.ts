@@ -1,12 +1,28 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../../adapters/fs/config-file.ts';
 import { configJsonSchema } from '../../core/config-json-schema.ts';
 import { wavesOf } from '../../core/config.ts';
 import { emit } from '../output.ts';
 
+/** The training workflow template every model repo uses. */
+export const WORKFLOW_TEMPLATE = fileURLToPath(new URL('../../../templates/workflows/edgeship-train.yml', import.meta.url));
+export const WORKFLOW_PATH = '.github/workflows/edgeship-train.yml';
+
 export function registerConfigCommands(program: Command): void {
+  program
+    .command('init-workflow')
+    .description(`Copy the training workflow the app dispatches into a model repo (${WORKFLOW_PATH})`)
+    .option('--repo <dir>', 'model repo checkout', '.')
+    .action(async (options: { repo: string }) => {
+      const target = join(resolve(options.repo), WORKFLOW_PATH);
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(WORKFLOW_TEMPLATE, target);
+      process.stdout.write(`wrote ${target}\n`);
+    });
+
   program
     .command('validate')
     .description('Validate .github/edgeship.yml of a model repo')

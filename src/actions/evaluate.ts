@@ -1,0 +1,52 @@
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import * as core from '@actions/core';
+import { GitRemoteRepo } from '../adapters/git/gitops-repo.ts';
+import { artifactStoreForReference, credentialsFromEnv } from '../adapters/oci/index.ts';
+import { OnnxInspector } from '../adapters/onnx/inspector.ts';
+import { OnnxProfiler } from '../adapters/onnx/profiler.ts';
+import { collectOutputs, LocalProcessBackend } from '../adapters/training/local-process.ts';
+import { renderReport } from '../core/report.ts';
+import { ConsoleProgress } from '../cli/progress.ts';
+import { gitProvenance, openModelRepo } from '../cli/repo.ts';
+import { resolveBaseline } from '../services/baseline.ts';
+import { evaluate } from '../services/evaluate.ts';
+import { blame, booleanInput, input, runStep } from './action-io.ts';
+
+/**
+ * The `evaluate` step: optionally trains, then inspects, golden-checks, profiles and gates the
+ * model; writes report.json, sets outputs and writes the job summary. Failing gates do not fail
+ * the step: the release PR shows them and its gates check blocks the merge.
+ */
+await runStep('evaluate', async () => {
+  const { directory, config } = await blame('repo', () => openModelRepo(input('repo', '.')));
+  const progress = new ConsoleProgress(process.stdout);
+  const outputsDirectory = resolve(directory, input('outputs', config.train.outputs));
+  if (booleanInput('train', false)) {
+    await blame('train', () =>
+      progress.step(`Training ${config.model}`, (note) => new LocalProcessBackend().train({ directory, command: config.train.command, outputs: input('outputs', config.train.outputs) }, note)),
+    );
+  }
+  const outputs = await blame('outputs', () => collectOutputs(outputsDirectory));
+  const gitops = input('gitops');
+  const baseline = gitops
+    ? await blame('gitops', () => {
+        const repo = new GitRemoteRepo({ remote: gitops, branch: config.gitops.branch, workdir: join(process.env.RUNNER_TEMP ?? directory, 'edgeship-gitops') });
+        const credentials = credentialsFromEnv();
+        return resolveBaseline({ gitops: repo, storeFor: (reference) => artifactStoreForReference(reference, credentials ? { credentials } : {}) }, config);
+      })
+    : undefined;
+  const trigger = input('trigger');
+  const provenance = { ...(await gitProvenance(directory)), command: config.train.command, trainedAt: new Date().toISOString(), ...(trigger && { trigger }) };
+  const report = await blame('outputs', () =>
+    evaluate({ inspector: new OnnxInspector(), profiler: new OnnxProfiler(), progress }, { config, outputs, provenance, ...(baseline && { baseline }) }),
+  );
+  const reportPath = resolve(directory, input('report', join(outputsDirectory, 'report.json')));
+  await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  core.setOutput('report', reportPath);
+  core.setOutput('version', report.version.version);
+  core.setOutput('bump', report.version.bump);
+  core.setOutput('passed', String(report.passed));
+  await core.summary.addRaw(renderReport(report)).write();
+  if (!report.passed) core.warning(`${report.gates.filter((gate) => !gate.passed).map((gate) => gate.title).join('; ')}`, { title: `edgeship: ${report.model} ${report.version.version} fails its gates` });
+});

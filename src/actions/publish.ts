@@ -1,0 +1,49 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import * as core from '@actions/core';
+import { artifactStoreFor } from '../adapters/oci/index.ts';
+import { parseReference } from '../adapters/oci/reference.ts';
+import { collectOutputs } from '../adapters/training/local-process.ts';
+import { ArtifactError } from '../core/errors.ts';
+import type { EvaluationReport } from '../core/release-plan.ts';
+import { publish } from '../services/publish.ts';
+import { blame, input, InputError, requiredInput, runStep } from './action-io.ts';
+
+/**
+ * The `publish` step: pushes the evaluated model as an OCI artifact (GHCR by default, with the
+ * job's token) and records its pinned reference in report.json. The manifest goes last, and
+ * report.json changes only after it landed, so a failed push leaves nothing that refers to it.
+ */
+await runStep('publish', async () => {
+  const reportPath = resolve(requiredInput('report'));
+  const report = await blame('report', () => readReport(reportPath));
+  const location = requiredInput('registry').toLowerCase(); // GHCR names are lowercase; owners may not be
+  if (!location.startsWith('oci-layout:')) {
+    try {
+      parseReference(`${location}/${report.model}`);
+    } catch (error) {
+      throw new InputError('registry', (error as Error).message, { cause: error });
+    }
+  }
+  const token = input('token');
+  const store = artifactStoreFor(location, token ? { credentials: { username: input('username', 'edgeship'), password: token } } : {});
+  const outputs = await blame('report', () => collectOutputs(dirname(reportPath)));
+  const pushed = await publish(store, outputs, report).catch((error: unknown) => {
+    if (error instanceof ArtifactError) throw new InputError(/credentials|401|403/.test(error.message) ? 'token' : 'registry', error.message, { cause: error });
+    throw error;
+  });
+  report.artifact = pushed;
+  await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  core.setOutput('digest', pushed.digest);
+  core.setOutput('reference', pushed.reference);
+  await core.summary.addRaw(`Published **${report.model} ${report.version.version}** as \`${pushed.reference}\`\n`).write();
+});
+
+async function readReport(path: string): Promise<EvaluationReport> {
+  const text = await readFile(path, 'utf8').catch((error: Error) => {
+    throw new ArtifactError(`cannot read ${path} (${error.message}); run the evaluate step first`);
+  });
+  const report = JSON.parse(text) as Partial<EvaluationReport>;
+  if (report.schemaVersion !== 1 || !report.model || !report.version) throw new ArtifactError(`${path} is not an edgeship evaluation report`);
+  return report as EvaluationReport;
+}

@@ -1,0 +1,126 @@
+import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { seedRepo, findPython } from '../../src/cli/demo-setup.ts';
+import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { errorAnnotations, runAction } from '../helpers/action-runner.ts';
+import { startDyingProxy } from '../helpers/dying-proxy.ts';
+import { ROOT } from '../helpers/fixtures.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { useTempDirs } from '../helpers/temp.ts';
+
+const USER = { username: 'ci', password: 'registry-token' };
+
+describe('GitHub Actions steps', () => {
+  const tempDir = useTempDirs();
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startRegistry(USER);
+  });
+  afterAll(async () => registry?.stop());
+
+  /** A model repo from model-repo-example, with training outputs unless `trained` is false. */
+  async function modelRepo(trained = true): Promise<string> {
+    const repo = join(await tempDir(), 'model');
+    await seedRepo(join(ROOT, 'model-repo-example'), repo, 'model');
+    if (trained) await cp(inject('exampleOutputs'), join(repo, 'out'), { recursive: true });
+    return repo;
+  }
+  const readReport = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as EvaluationReport;
+  const tags = async () => {
+    const response = await fetch(`http://${registry.address}/v2/models/pump-forecaster/tags/list`, { headers: { authorization: `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}` } });
+    return response.ok ? ((await response.json()) as { tags: string[] | null }).tags ?? [] : [];
+  };
+
+  it('evaluate → publish → report: outputs, job summaries, and an artifact in a real registry', async () => {
+    const repo = await modelRepo();
+    const evaluated = await runAction('evaluate', { repo, trigger: 'drift at plant-north' });
+    expect(evaluated.code).toBe(0);
+    expect(evaluated.outputs).toEqual({ report: join(repo, 'out/report.json'), version: '1.0.0', bump: 'initial', passed: 'true' });
+    expect(evaluated.summary).toContain('## pump-forecaster 1.0.0');
+    expect(evaluated.summary).toContain('- trigger: drift at plant-north');
+
+    const published = await runAction('publish', { report: evaluated.outputs.report!, registry: `${registry.address}/Models`, username: USER.username, token: USER.password });
+    expect(published.code).toBe(0);
+    expect(published.outputs.reference).toBe(`${registry.address}/models/pump-forecaster@${published.outputs.digest}`);
+    expect((await readReport(evaluated.outputs.report!)).artifact).toEqual({ reference: published.outputs.reference, digest: published.outputs.digest });
+    expect(await tags()).toContain('1.0.0');
+
+    const reported = await runAction('report', { report: evaluated.outputs.report!, 'run-key': 'pump-forecaster-abc' });
+    expect(reported.code).toBe(0);
+    expect(reported.outputs.artifact).toBe('edgeship-report');
+    expect((await readdir(reported.outputs.directory!)).sort()).toEqual(['report.json', 'run-key']);
+    expect(await readFile(join(reported.outputs.directory!, 'run-key'), 'utf8')).toBe('pump-forecaster-abc\n');
+    expect(reported.summary).toContain('run key `pump-forecaster-abc`');
+  });
+
+  it('evaluate trains first with train: true', async () => {
+    const repo = await modelRepo(false);
+    const result = await runAction('evaluate', { repo, train: 'true' }, { PYTHON: await findPython() });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('✔ Training pump-forecaster');
+    expect(result.outputs.version).toBe('1.0.0');
+  });
+
+  it.each([
+    ['a repo without .github/edgeship.yml', async (repo: string) => rm(join(repo, '.github/edgeship.yml')), {}, 'repo', /edgeship\.yml is not a valid edgeship config/],
+    ['a missing model file', async (repo: string) => rm(join(repo, 'out/model.onnx')), {}, 'outputs', /training did not write .*out\/model\.onnx/],
+    ['a wrong outputs path', async () => undefined, { outputs: 'nowhere' }, 'outputs', /training did not write .*nowhere\/model\.onnx/],
+    ['a truncated model', async (repo: string) => writeFile(join(repo, 'out/model.onnx'), 'not onnx'), {}, 'outputs', /expected an ONNX model/],
+    ['train that is not a boolean', async () => undefined, { train: 'yes' }, 'train', /input "train" must be true or false, found "yes"/],
+  ])('evaluate fails on %s with an annotation naming the input', async (_case, breakIt, inputs, input, message) => {
+    const repo = await modelRepo();
+    await breakIt(repo);
+    const result = await runAction('evaluate', { repo, ...inputs });
+    expect(result.code).toBe(1);
+    const [annotation] = errorAnnotations(result.stdout);
+    expect(annotation?.title).toBe(`edgeship evaluate: input "${input}"`);
+    expect(annotation?.message).toMatch(message);
+    expect(result.outputs).toEqual({});
+  });
+
+  describe('publish failures leave nothing half-published referenced', () => {
+    async function evaluatedReport(): Promise<{ path: string; before: string }> {
+      const repo = await modelRepo();
+      const { outputs } = await runAction('evaluate', { repo });
+      return { path: outputs.report!, before: await readFile(outputs.report!, 'utf8') };
+    }
+
+    it.each([
+      ['a wrong token', () => ({ registry: `${registry.address}/models`, username: USER.username, token: 'wrong' }), 'token', /refused the credentials/],
+      ['a registry reference that is not valid', () => ({ registry: 'not a registry', token: USER.password }), 'registry', /"not a registry\/pump-forecaster" is not a valid artifact reference/],
+      ['a registry that is not there', () => ({ registry: '127.0.0.1:9/models', token: USER.password }), 'registry', /cannot reach the registry 127\.0\.0\.1:9/],
+    ])('%s', async (_case, inputs, input, message) => {
+      const { path, before } = await evaluatedReport();
+      const result = await runAction('publish', { report: path, username: USER.username, ...inputs() });
+      expect(result.code).toBe(1);
+      const [annotation] = errorAnnotations(result.stdout);
+      expect(annotation?.title).toBe(`edgeship publish: input "${input}"`);
+      expect(annotation?.message).toMatch(message);
+      expect(await readFile(path, 'utf8')).toBe(before);
+    });
+
+    it('a registry that goes away mid-upload', async () => {
+      const { path, before } = await evaluatedReport();
+      const before_tags = await tags();
+      const proxy = await startDyingProxy(registry.address, 1);
+      try {
+        const result = await runAction('publish', { report: path, registry: `${proxy.address}/models`, username: USER.username, token: USER.password });
+        expect(result.code).toBe(1);
+        expect(errorAnnotations(result.stdout)[0]?.title).toBe('edgeship publish: input "registry"');
+      } finally {
+        await proxy.stop();
+      }
+      expect(await readFile(path, 'utf8')).toBe(before);
+      expect(await tags()).toEqual(before_tags);
+    });
+  });
+
+  it('report refuses a report that was never published, naming the input', async () => {
+    const repo = await modelRepo();
+    const { outputs } = await runAction('evaluate', { repo });
+    const result = await runAction('report', { report: outputs.report!, 'run-key': 'k' });
+    expect(result.code).toBe(1);
+    expect(errorAnnotations(result.stdout)).toEqual([{ title: 'edgeship report: input "report"', message: expect.stringMatching(/has no published artifact; run the publish step before report$/) as string }]);
+  });
+});
