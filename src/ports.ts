@@ -29,6 +29,8 @@ export interface ProfileOptions {
   warmup: number;
   /** Size used for symbolic dimensions of the inputs. */
   batch: number;
+  /** Running on the device the profile describes: no speed factor applies. */
+  onDevice?: boolean;
 }
 
 /** Measures latency and memory of a model under a hardware profile, off the main thread. */

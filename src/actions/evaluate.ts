@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { GitRemoteRepo } from '../adapters/git/gitops-repo.ts';
@@ -6,6 +6,8 @@ import { artifactStoreForReference, credentialsFromEnv } from '../adapters/oci/i
 import { OnnxInspector } from '../adapters/onnx/inspector.ts';
 import { OnnxProfiler } from '../adapters/onnx/profiler.ts';
 import { collectOutputs, LocalProcessBackend } from '../adapters/training/local-process.ts';
+import { ModelValidationError } from '../core/errors.ts';
+import type { ProfileResult } from '../core/profiling.ts';
 import { renderReport } from '../core/report.ts';
 import { ConsoleProgress } from '../cli/progress.ts';
 import { gitProvenance, openModelRepo } from '../cli/repo.ts';
@@ -38,8 +40,10 @@ await runStep('evaluate', async () => {
     : undefined;
   const trigger = input('trigger');
   const provenance = { ...(await gitProvenance(directory)), command: config.train.command, trainedAt: new Date().toISOString(), ...(trigger && { trigger }) };
+  const measuredDirectory = input('measured');
+  const measured = measuredDirectory ? await blame('measured', () => readMeasured(resolve(directory, measuredDirectory))) : [];
   const report = await blame('outputs', () =>
-    evaluate({ inspector: new OnnxInspector(), profiler: new OnnxProfiler(), progress }, { config, outputs, provenance, ...(baseline && { baseline }) }),
+    evaluate({ inspector: new OnnxInspector(), profiler: new OnnxProfiler(), progress }, { config, outputs, provenance, measured, ...(baseline && { baseline }) }),
   );
   const reportPath = resolve(directory, input('report', join(outputsDirectory, 'report.json')));
   await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -50,3 +54,20 @@ await runStep('evaluate', async () => {
   await core.summary.addRaw(renderReport(report)).write();
   if (!report.passed) core.warning(`${report.gates.filter((gate) => !gate.passed).map((gate) => gate.title).join('; ')}`, { title: `edgeship: ${report.model} ${report.version.version} fails its gates` });
 });
+
+/** Profile results the `profile` step wrote on devices; a missing directory means none ran. */
+async function readMeasured(directory: string): Promise<ProfileResult[]> {
+  const files = await readdir(directory).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  const results: ProfileResult[] = [];
+  for (const file of files.filter((name) => name.endsWith('.json')).sort()) {
+    const result = JSON.parse(await readFile(join(directory, file), 'utf8')) as Partial<ProfileResult>;
+    if (typeof result.profile !== 'string' || result.source !== 'device' || typeof result.estimated?.p95Ms !== 'number') {
+      throw new ModelValidationError(`${join(directory, file)} is not a profile result measured on a device (from the edgeship profile step)`);
+    }
+    results.push(result as ProfileResult);
+  }
+  return results;
+}

@@ -3,6 +3,8 @@ import type { LatencySummary } from './stats.ts';
 /** What the profiler measured for one hardware profile. */
 export interface ProfileResult {
   profile: string;
+  /** `device`: measured on the target hardware itself; `emulated`: on this host, scaled. */
+  source: 'emulated' | 'device';
   threads: number;
   speedFactor: number;
   batch: number;

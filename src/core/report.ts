@@ -76,10 +76,10 @@ function placementTable(report: EvaluationReport): string {
 
 function profileTable(report: EvaluationReport): string {
   const rows = report.profiles.map((result) =>
-    `| ${result.profile} | ${result.threads} | ×${result.speedFactor} | ${ms(result.estimated.p50Ms)} | ${ms(result.estimated.p95Ms)} | ${ms(result.estimated.p99Ms)} | ${result.peakMemoryMb.toFixed(1)} MiB | ${ms(result.sessionCreateMs)} |`,
+    `| ${result.profile} | ${result.threads} | ${result.source === 'device' ? 'on device' : `×${result.speedFactor}`} | ${ms(result.estimated.p50Ms)} | ${ms(result.estimated.p95Ms)} | ${ms(result.estimated.p99Ms)} | ${result.peakMemoryMb.toFixed(1)} MiB | ${ms(result.sessionCreateMs)} |`,
   );
   return [
-    `Batch ${report.profiles[0]?.batch ?? 1}, ${report.profiles[0]?.measured.runs ?? 0} runs per profile; device latency = host latency × speed factor.`,
+    `Batch ${report.profiles[0]?.batch ?? 1}, ${report.profiles[0]?.measured.runs ?? 0} runs per profile; emulated profiles: device latency = host latency × speed factor.`,
     '',
     '| profile | threads | speed factor | p50 | p95 | p99 | peak memory | session create |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',

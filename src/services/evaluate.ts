@@ -19,6 +19,8 @@ export interface EvaluateInput {
   outputs: TrainingOutputs;
   baseline?: Baseline;
   provenance: Provenance;
+  /** Results measured on the devices themselves; these profiles are not emulated. */
+  measured?: ProfileResult[];
 }
 
 /**
@@ -26,7 +28,8 @@ export interface EvaluateInput {
  * 1. metrics.json, with the primary metric;
  * 2. the ONNX contract;
  * 3. golden-sample parity with the framework's outputs;
- * 4. latency and memory for each hardware profile a target uses;
+ * 4. latency and memory for each hardware profile a target uses: measured on the device when
+ *    a result from there is given, else emulated on this host;
  * 5. the release plan: contract diff, placement, gates and version.
  */
 export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promise<EvaluationReport> {
@@ -39,6 +42,11 @@ export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promis
   });
   const profiles: ProfileResult[] = [];
   for (const name of new Set(config.targets.map((target) => target.profile))) {
+    const onDevice = input.measured?.find((result) => result.profile === name);
+    if (onDevice) {
+      profiles.push(onDevice);
+      continue;
+    }
     const profile = resolveProfile(name, config.profiles);
     profiles.push(
       await deps.progress.step(`Profiling on ${name} (${profile.threads} threads, ${config.profiling.runs} runs)`, async (note) => {

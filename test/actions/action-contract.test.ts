@@ -10,7 +10,7 @@ interface ActionYml {
   runs: { using: string; steps: { id?: string; env?: Record<string, string>; run?: string }[] };
 }
 
-const ACTIONS = ['evaluate', 'publish', 'report'];
+const ACTIONS = ['train', 'profile', 'evaluate', 'publish', 'report'];
 
 describe.each(ACTIONS)('actions/%s', (name) => {
   const load = async () => ({
@@ -60,18 +60,22 @@ describe('the training workflow', () => {
     expect(await readFile(join(ROOT, 'model-repo-example/.github/workflows/edgeship-train.yml'), 'utf8')).toBe(template);
   });
 
-  it('takes the inputs the app dispatches, uses the three steps in order, and cancels superseded runs', async () => {
+  it('takes the inputs the app dispatches, uses the steps in order, and cancels superseded runs', async () => {
     const workflow = parse(await readFile(join(ROOT, 'templates/workflows/edgeship-train.yml'), 'utf8')) as {
       on: { workflow_dispatch: { inputs: Record<string, unknown> } };
       concurrency: { 'cancel-in-progress': boolean };
       permissions: Record<string, string>;
-      jobs: Record<string, { steps: { uses?: string }[] }>;
+      jobs: Record<string, { needs?: string | string[]; if?: string; 'runs-on': unknown; steps: { uses?: string }[] }>;
     };
     // The app dispatches exactly these (asserted in test/app/release-flow and commands tests).
     expect(Object.keys(workflow.on.workflow_dispatch.inputs)).toEqual(['sha', 'run_key', 'reason', 'context']);
     expect(workflow.concurrency['cancel-in-progress']).toBe(true);
     expect(workflow.permissions).toEqual({ contents: 'read', packages: 'write' });
     const uses = Object.values(workflow.jobs).flatMap((job) => job.steps.map((step) => step.uses).filter((value) => value?.startsWith('edgeship/')));
-    expect(uses).toEqual(['edgeship/edgeship/actions/evaluate@v1', 'edgeship/edgeship/actions/publish@v1', 'edgeship/edgeship/actions/report@v1']);
+    expect(uses).toEqual(['train', 'profile', 'evaluate', 'publish', 'report'].map((step) => `edgeship/edgeship/actions/${step}@v1`));
+    // Device profiling runs only where runners are configured; the release job runs either way.
+    expect(workflow.jobs.devices).toMatchObject({ needs: 'train', if: "vars.EDGESHIP_DEVICES != ''", 'runs-on': '${{ matrix.device.runs-on }}' });
+    expect(workflow.jobs.release?.needs).toEqual(['train', 'devices']);
+    expect(workflow.jobs.release?.if).toContain("needs.devices.result != 'failure'");
   });
 });

@@ -54,6 +54,46 @@ describe('GitHub Actions steps', () => {
     expect(reported.summary).toContain('run key `pump-forecaster-abc`');
   });
 
+  it('train runs the config\'s training command; profile measures on the device; evaluate uses that result', async () => {
+    const repo = await modelRepo(false);
+    const trained = await runAction('train', { repo }, { PYTHON: await findPython() });
+    expect(trained.code).toBe(0);
+    expect(trained.outputs).toEqual({ directory: join(repo, 'out'), artifact: 'edgeship-outputs' });
+    expect((await readdir(join(repo, 'out'))).sort()).toEqual(['golden.json', 'metrics.json', 'model.onnx', 'reference-stats.json']);
+
+    const profiled = await runAction('profile', { repo, model: join(repo, 'out/model.onnx'), profile: 'jetson-xavier-nx' });
+    expect(profiled.code).toBe(0);
+    expect(profiled.outputs.artifact).toBe('edgeship-profile-jetson-xavier-nx');
+    const result = JSON.parse(await readFile(join(profiled.outputs.directory!, 'jetson-xavier-nx.json'), 'utf8')) as { source: string; speedFactor: number; estimated: { p95Ms: number } };
+    expect(result).toMatchObject({ source: 'device', speedFactor: 1 });
+    expect(Number(profiled.outputs['p95-ms'])).toBeCloseTo(result.estimated.p95Ms, 3);
+
+    const evaluated = await runAction('evaluate', { repo, measured: profiled.outputs.directory! });
+    const report = await readReport(evaluated.outputs.report!);
+    expect(report.profiles.map((profile) => [profile.profile, profile.source])).toEqual([
+      ['jetson-orin-nano', 'emulated'],
+      ['jetson-xavier-nx', 'device'],
+      ['cloud-cpu', 'emulated'],
+    ]);
+    expect(evaluated.summary).toContain('| jetson-xavier-nx | 2 | on device |');
+  });
+
+  it('profile names an unknown hardware profile', async () => {
+    const repo = await modelRepo();
+    const result = await runAction('profile', { repo, model: join(repo, 'out/model.onnx'), profile: 'jetson-tx9' });
+    expect(errorAnnotations(result.stdout)).toEqual([{ title: 'edgeship profile: input "profile"', message: 'input "profile": Unknown hardware profile "jetson-tx9"' }]);
+  });
+
+  it('evaluate refuses measured results that did not come from a device', async () => {
+    const repo = await modelRepo();
+    const measured = join(repo, 'measured');
+    await rm(measured, { recursive: true, force: true });
+    await cp(join(repo, 'out'), measured, { recursive: true });
+    await writeFile(join(measured, 'bogus.json'), JSON.stringify({ profile: 'jetson-xavier-nx', source: 'emulated' }));
+    const result = await runAction('evaluate', { repo, measured });
+    expect(errorAnnotations(result.stdout)[0]).toMatchObject({ title: 'edgeship evaluate: input "measured"', message: expect.stringMatching(/bogus\.json is not a profile result measured on a device/) as string });
+  });
+
   it('evaluate trains first with train: true', async () => {
     const repo = await modelRepo(false);
     const result = await runAction('evaluate', { repo, train: 'true' }, { PYTHON: await findPython() });

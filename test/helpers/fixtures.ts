@@ -36,5 +36,5 @@ ${overrides}`,
 /** A profile result with the given estimated p95 and peak memory. */
 export function profileResult(profile: string, p95Ms: number, peakMemoryMb = 30): ProfileResult {
   const summary = summarize([p95Ms * 0.8, p95Ms * 0.9, p95Ms]);
-  return { profile, threads: 2, speedFactor: 1, batch: 1, sessionCreateMs: 5, firstInferenceMs: 1, measured: summary, estimated: { ...summary, p95Ms, p99Ms: p95Ms * 1.1, maxMs: p95Ms * 1.2 }, peakMemoryMb, memoryCeilingMb: 1024 };
+  return { profile, source: 'emulated', threads: 2, speedFactor: 1, batch: 1, sessionCreateMs: 5, firstInferenceMs: 1, measured: summary, estimated: { ...summary, p95Ms, p99Ms: p95Ms * 1.1, maxMs: p95Ms * 1.2 }, peakMemoryMb, memoryCeilingMb: 1024 };
 }

@@ -22,15 +22,17 @@ export class OnnxProfiler implements ModelProfiler {
     const job: ProfileJob = { file, threads: profile.threads, runs: options.runs, warmup: options.warmup, batch: options.batch };
     const measurement = await runChild(job);
     const measured = summarize(measurement.latenciesMs);
+    const speedFactor = options.onDevice ? 1 : profile.speedFactor;
     return {
       profile: name,
+      source: options.onDevice ? 'device' : 'emulated',
       threads: profile.threads,
-      speedFactor: profile.speedFactor,
+      speedFactor,
       batch: options.batch,
-      sessionCreateMs: measurement.sessionCreateMs * profile.speedFactor,
-      firstInferenceMs: measurement.firstInferenceMs * profile.speedFactor,
+      sessionCreateMs: measurement.sessionCreateMs * speedFactor,
+      firstInferenceMs: measurement.firstInferenceMs * speedFactor,
       measured,
-      estimated: scaleSummary(measured, profile.speedFactor),
+      estimated: scaleSummary(measured, speedFactor),
       peakMemoryMb: Math.max(0, measurement.peakRssBytes - measurement.baselineRssBytes) / MIB,
       memoryCeilingMb: profile.memoryMb,
     };
