@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { OnnxProfiler } from '../adapters/onnx/profiler.ts';
-import { EdgeshipError } from '../core/errors.ts';
 import { resolveProfile } from '../core/profiles.ts';
 import { ConsoleProgress } from '../cli/progress.ts';
 import { openModelRepo } from '../cli/repo.ts';
@@ -20,7 +19,7 @@ await runStep('profile', async () => {
   try {
     profile = resolveProfile(name, config.profiles);
   } catch (error) {
-    throw new InputError('profile', `input "profile": ${(error as EdgeshipError | Error).message}`, { cause: error });
+    throw new InputError('profile', `input "profile": ${(error as Error).message}`, { cause: error });
   }
   const model = resolve(requiredInput('model'));
   const onDevice = booleanInput('on-device', true);
