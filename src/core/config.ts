@@ -17,6 +17,7 @@ const targetSchema = z.strictObject({
   memoryBudgetMb: z.number().positive().optional().describe('Memory the model may use on the target, in MiB.'),
   rttMs: z.number().nonnegative().default(0).describe('Network round trip from the site to the cloud, in ms.'),
   offloadTo: dnsLabel.optional().describe('Cloud target to offload to; defaults to the first cloud target.'),
+  endpoint: z.url().optional().describe('Cloud targets: the URL edge sites reach the model at when they offload.'),
 });
 
 const waveSchema = z.strictObject({

@@ -1,7 +1,8 @@
-import { isMap, isScalar, parseDocument, stringify, type Document, type Scalar } from 'yaml';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
 import type { PlacementChoice } from './placement.ts';
+import { applyOwnedEdits, withHeader, type OwnedEdit } from './yaml-edit.ts';
 
 /** Path of a model's release record inside the GitOps repo. */
 export const releaseRecordPath = (directory: string, model: string) => `${directory.replace(/\/+$/, '')}/${model}/release.yaml`;
@@ -38,45 +39,21 @@ export function parseReleaseRecord(text: string, file: string): ReleaseRecord {
   return result.data;
 }
 
-const HEADER = (model: string) =>
-  [
-    `Release record of ${model}, written by edgeship.`,
-    'edgeship owns version, artifact and targets.<name>.{placement,version,digest,offloadTo};',
-    'everything else here, comments included, is yours and is kept as it is.',
-  ]
-    .map((line) => ` ${line}`)
-    .join('\n');
+const HEADER = (model: string) => [
+  `Release record of ${model}, written by edgeship.`,
+  'edgeship owns version, artifact and targets.<name>.{placement,version,digest,offloadTo};',
+  'everything else here, comments included, is yours and is kept as it is.',
+];
 
 /**
  * Writes a release into a record and returns the new text; `undefined` creates the record.
- * Only bot-owned fields change. When they all exist already, the new values are spliced into the
- * original text at their source ranges, so every other byte (comments, blank lines, quoting,
- * order) stays as it was. Adding a target or an `offloadTo` falls back to editing the YAML
- * document, which keeps comments but may normalise spacing. A target not in `update.targets`
- * is left as it is, which is how a rollout wave updates some sites and not others.
+ * Only bot-owned fields change (see applyOwnedEdits: in place when they exist, so every other
+ * byte stays). A target not in `update.targets` is left as it is, which is how a rollout wave
+ * updates some sites and not others.
  */
 export function writeReleaseRecord(current: string | undefined, update: ReleaseUpdate): string {
-  const document = current === undefined ? newRecord(update.model) : parseDocument(current);
-  if (document.errors.length > 0) throw new GitOpsError(`release record of ${update.model}: invalid YAML: ${document.errors[0]?.message}`);
-  const edits = ownedValues(update);
-  if (current !== undefined) {
-    const spliced = splice(current, document, edits);
-    if (spliced !== undefined) return spliced;
-  }
-  for (const [path, value] of edits) {
-    if (value === undefined) {
-      if (document.hasIn(path)) document.deleteIn(path);
-    } else set(document, path, value);
-  }
-  const text = document.toString({ lineWidth: 0 });
-  return current !== undefined && text === current ? current : text;
-}
-
-type Edit = [path: string[], value: string | undefined];
-
-/** Every bot-owned path with its new value; undefined means the key must not exist. */
-function ownedValues(update: ReleaseUpdate): Edit[] {
-  const edits: Edit[] = [
+  const base = current ?? withHeader(`apiVersion: edgeship.io/v1alpha1\nkind: ModelRelease\nmodel: ${update.model}\n`, HEADER(update.model));
+  const edits: OwnedEdit[] = [
     [['version'], update.version],
     [['artifact', 'reference'], update.reference],
     [['artifact', 'digest'], update.digest],
@@ -89,48 +66,5 @@ function ownedValues(update: ReleaseUpdate): Edit[] {
       [['targets', target.name, 'offloadTo'], target.offloadTo],
     );
   }
-  return edits;
-}
-
-/** The text with each scalar replaced in place, or undefined when the structure must change. */
-function splice(text: string, document: Document, edits: Edit[]): string | undefined {
-  const replacements: { start: number; end: number; text: string }[] = [];
-  for (const [path, value] of edits) {
-    const node = document.getIn(path, true);
-    if (value === undefined) {
-      if (node !== undefined) return undefined;
-      continue;
-    }
-    if (!isScalar(node) || !node.range || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') return undefined;
-    if (node.value === value) continue;
-    replacements.push({ start: node.range[0], end: node.range[1], text: scalarText(value, node.type) });
-  }
-  return replacements
-    .sort((a, b) => b.start - a.start)
-    .reduce((result, edit) => result.slice(0, edit.start) + edit.text + result.slice(edit.end), text);
-}
-
-function scalarText(value: string, style: Scalar['type']): string {
-  if (style === 'QUOTE_DOUBLE') return JSON.stringify(value);
-  if (style === 'QUOTE_SINGLE') return `'${value.replace(/'/g, "''")}'`;
-  return stringify(value, { lineWidth: 0 }).trimEnd();
-}
-
-function newRecord(model: string): Document {
-  const document = parseDocument(`apiVersion: edgeship.io/v1alpha1\nkind: ModelRelease\nmodel: ${model}\n`);
-  document.commentBefore = HEADER(model);
-  return document;
-}
-
-function set(document: Document, path: string[], value: string): void {
-  const node = document.getIn(path, true);
-  if (isScalar(node)) {
-    if (node.value !== value) node.value = value;
-    return;
-  }
-  const parent = document.getIn(path.slice(0, -1), true);
-  if (parent !== undefined && !isMap(parent)) {
-    throw new GitOpsError(`release record: expected ${path.slice(0, -1).join('.')} to be a mapping`);
-  }
-  document.setIn(path, value);
+  return applyOwnedEdits(base, edits, `release record of ${update.model}`);
 }

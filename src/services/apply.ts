@@ -2,26 +2,47 @@ import type { EdgeshipConfig } from '../core/config.ts';
 import { GitOpsError } from '../core/errors.ts';
 import { releaseRecordPath, writeReleaseRecord } from '../core/release-record.ts';
 import type { EvaluationReport } from '../core/release-plan.ts';
-import type { GitOpsChange, GitOpsRepo } from '../ports.ts';
+import { overlayPath, resourcesPatch, resourcesPatchPath, siteKustomizationPath, writeOverlay, writeSiteKustomization, type OverlaySpec } from '../core/overlays.ts';
+import type { FileWrite, GitOpsChange, GitOpsRepo } from '../ports.ts';
 
-/** Plan: the GitOps change a release makes for the given targets (all by default). */
+/**
+ * Plan: the GitOps change a release makes for the given targets (all by default):
+ * 1. the release record of the model;
+ * 2. per placed target, the model's overlay (its base is the placement), the resources patch
+ *    of an edge site, and the model's entry in the site's kustomization.
+ * A blocked target's overlay is left as it is: the site keeps what it runs.
+ */
 export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationReport, targets?: readonly string[]): GitOpsChange {
   const artifact = report.artifact;
   if (!artifact) throw new GitOpsError(`${report.model} ${report.version.version} has no published artifact; publish before applying`);
   const chosen = report.placement.filter((decision) => !targets || targets.includes(decision.target));
   const path = releaseRecordPath(config.gitops.path, config.model);
-  return async (read) => [
-    {
-      path,
-      content: writeReleaseRecord(await read(path), {
-        model: report.model,
-        version: report.version.version,
-        reference: artifact.reference,
-        digest: artifact.digest,
-        targets: chosen.map((decision) => ({ name: decision.target, choice: decision.choice, ...(decision.offloadTo && { offloadTo: decision.offloadTo }) })),
-      }),
-    },
-  ];
+  const byName = new Map(config.targets.map((target) => [target.name, target]));
+  return async (read) => {
+    const writes: FileWrite[] = [
+      {
+        path,
+        content: writeReleaseRecord(await read(path), {
+          model: report.model,
+          version: report.version.version,
+          reference: artifact.reference,
+          digest: artifact.digest,
+          targets: chosen.map((decision) => ({ name: decision.target, choice: decision.choice, ...(decision.offloadTo && { offloadTo: decision.offloadTo }) })),
+        }),
+      },
+    ];
+    for (const decision of chosen) {
+      const target = byName.get(decision.target);
+      if (!target || decision.choice === 'blocked') continue;
+      const offloadUrl = decision.offloadTo ? byName.get(decision.offloadTo)?.endpoint : undefined;
+      const spec: OverlaySpec = { model: report.model, target, choice: decision.choice, reference: artifact.reference, version: report.version.version, ...(offloadUrl && { offloadUrl }) };
+      const overlay = overlayPath(target.name, report.model);
+      const site = siteKustomizationPath(target.name);
+      writes.push({ path: overlay, content: writeOverlay(await read(overlay), spec) }, { path: site, content: writeSiteKustomization(await read(site), target.name, report.model) });
+      if (target.kind === 'edge') writes.push({ path: resourcesPatchPath(target.name, report.model), content: resourcesPatch(spec) });
+    }
+    return writes;
+  };
 }
 
 /** Apply: one commit in the GitOps repo, none when nothing changes. Refuses a release whose gates failed. */

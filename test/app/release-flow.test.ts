@@ -47,6 +47,7 @@ describe('the GitHub App release flow', () => {
     await app.receive('pull_request.closed', closedPayload(1, mergeSha));
     await app.settle();
     const deployed = parseReleaseRecord(github.file(GITOPS_REPO, 'main', 'models/pump-forecaster/release.yaml')!, 'release.yaml');
+    expect(github.file(GITOPS_REPO, 'main', 'sites/plant-north/pump-forecaster/kustomization.yaml')).toContain(`EDGESHIP_MODEL=ghcr.io/acme/models/pump-forecaster@${DIGEST}`);
     expect(deployed).toMatchObject({ version: '1.0.0', artifact: { digest: DIGEST }, targets: { 'plant-north': { placement: 'edge' }, cloud: { placement: 'cloud' } } });
     expect(model.deployments.map((deployment) => [deployment.environment, deployment.ref, deployment.statuses.map((status) => status.state)])).toEqual([
       ['plant-north', mergeSha, ['in_progress']],
@@ -57,7 +58,8 @@ describe('the GitHub App release flow', () => {
     const gitopsHead = github.repo(GITOPS_REPO).branches.get('main')!;
     expect(model.comments.get(1)?.[0]?.body).toContain(`https://github.com/${GITOPS_REPO}/commit/${gitopsHead}`);
 
-    // What one whole release costs: every write, and a ceiling on all calls (41 measured).
+    // What one whole release costs: every write, and a ceiling on all calls (52 measured: 13 of
+    // them read the GitOps files one by one).
     const writes = github.calls
       .filter((call) => call.method !== 'GET' && !call.path.includes('access_tokens'))
       .map((call) => `${call.method} ${call.path.replace(/\/\d+(\/|$)/g, '/:id$1').replace(MODEL_REPO, 'model').replace(GITOPS_REPO, 'gitops')}`);
@@ -75,7 +77,7 @@ describe('the GitHub App release flow', () => {
       'POST /repos/model/issues/:id/labels',
       'POST /repos/model/pulls',
     ]);
-    expect(github.calls.length).toBeLessThanOrEqual(41);
+    expect(github.calls.length).toBeLessThanOrEqual(52);
   });
 
   it('turns a broken config into a failed check run that says what to fix, and dispatches nothing', async () => {

@@ -59,7 +59,16 @@ describe('edgeship CLI', () => {
     expect(artifact.reference).toMatch(/^oci-layout:.*\/oci\/pump-forecaster@sha256:[a-f0-9]{64}$/);
 
     const applied = await edgeship(['apply', ...flags], repo);
-    expect(applied.stdout).toMatch(/^committed [a-f0-9]{40} \(models\/pump-forecaster\/release\.yaml\)/);
+    expect(applied.stdout).toMatch(/^committed [a-f0-9]{40} \(models\/pump-forecaster\/release\.yaml, sites\/plant-north\/pump-forecaster\/kustomization\.yaml, /);
+    const files = (await simpleGit().raw(['--git-dir', gitops, 'show', '--name-only', '--format=', 'main'])).trim().split('\n').sort();
+    expect(files).toEqual([
+      'models/pump-forecaster/release.yaml',
+      ...['cloud', 'plant-north', 'plant-south', 'substation-east'].flatMap((site) => [
+        `sites/${site}/kustomization.yaml`,
+        ...(site === 'cloud' ? [] : [`sites/${site}/pump-forecaster/edgeship-resources.yaml`]),
+        `sites/${site}/pump-forecaster/kustomization.yaml`,
+      ]),
+    ]);
     const record = parseReleaseRecord(await simpleGit().raw(['--git-dir', gitops, 'show', 'main:models/pump-forecaster/release.yaml']), 'release.yaml');
     expect(record).toMatchObject({ version: '1.0.0', artifact });
     expect(await edgeship(['apply', ...flags], repo)).toMatchObject({ stdout: 'nothing to change\n' });

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { Target } from '../../src/core/config.ts';
+import { writeOverlay, writeSiteKustomization, type OverlaySpec } from '../../src/core/overlays.ts';
+
+const site: Target = { name: 'plant-north', kind: 'edge', profile: 'jetson-orin-nano', latencyBudgetMs: 25, memoryBudgetMb: 256, rttMs: 35 };
+const spec = (overrides: Partial<OverlaySpec> = {}): OverlaySpec => ({ model: 'pump', target: site, choice: 'edge', reference: `ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`, version: '1.0.0', ...overrides });
+interface Overlay {
+  resources: string[];
+  nameSuffix: string;
+  labels: { pairs: Record<string, string> }[];
+  configMapGenerator: { name: string; behavior: string; literals: string[] }[];
+  patches?: { path: string }[];
+}
+
+describe('writeOverlay', () => {
+  it('creates an overlay on the base of the placement, with the model pinned by digest', () => {
+    const overlay = parse(writeOverlay(undefined, spec())) as Overlay;
+    expect(overlay).toMatchObject({
+      resources: ['../../../base/edge-inference'],
+      nameSuffix: '-pump',
+      labels: [{ pairs: { 'edgeship.io/model': 'pump', 'edgeship.io/version': '1.0.0', 'edgeship.io/placement': 'edge' } }],
+      configMapGenerator: [{ name: 'edgeship-model', behavior: 'merge', literals: [`EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`, 'EDGESHIP_MODEL_VERSION=1.0.0'] }],
+      patches: [{ path: 'edgeship-resources.yaml' }],
+    });
+  });
+
+  it('switches an offloaded site to the forwarder with the cloud URL, and back', () => {
+    const edge = writeOverlay(undefined, spec());
+    const offloaded = writeOverlay(edge, spec({ choice: 'offload', version: '1.1.0', offloadUrl: 'https://models.example/pump' }));
+    expect(parse(offloaded)).toMatchObject({
+      resources: ['../../../base/offload-forwarder'],
+      configMapGenerator: [{ literals: [expect.stringMatching(/^EDGESHIP_MODEL=/) as string, 'EDGESHIP_MODEL_VERSION=1.1.0', 'EDGESHIP_OFFLOAD_URL=https://models.example/pump'] }],
+    });
+    const back = parse(writeOverlay(offloaded, spec({ version: '1.2.0' }))) as Overlay;
+    expect(back.resources).toEqual(['../../../base/edge-inference']);
+    expect(back.configMapGenerator[0]?.literals).toHaveLength(2);
+  });
+
+  it('keeps a person\'s comments, resources and patches, byte for byte on a version bump', () => {
+    const human = writeOverlay(undefined, spec())
+      .replace('resources:\n', 'resources:\n  # the model first, then ours\n')
+      .replace('  - ../../../base/edge-inference\n', '  - ../../../base/edge-inference\n  - extra-sidecar.yaml # metrics exporter\n')
+      .concat('# tuned by the site team\n');
+    const next = writeOverlay(human, spec({ version: '1.0.1', reference: `ghcr.io/acme/pump@sha256:${'b'.repeat(64)}` }));
+    expect(next).toBe(human.replace(/1\.0\.0/g, '1.0.1').replace('a'.repeat(64), 'b'.repeat(64)));
+  });
+
+  it('returns the same text when nothing changes', () => {
+    const text = writeOverlay(undefined, spec());
+    expect(writeOverlay(text, spec())).toBe(text);
+  });
+
+  it('gives cloud targets the KServe base and no resources patch', () => {
+    const cloud: Target = { name: 'cloud', kind: 'cloud', profile: 'cloud-cpu', latencyBudgetMs: 10, rttMs: 0 };
+    const overlay = parse(writeOverlay(undefined, spec({ target: cloud, choice: 'cloud' }))) as Overlay;
+    expect(overlay.resources).toEqual(['../../../base/cloud-kserve']);
+    expect(overlay.patches).toBeUndefined();
+  });
+});
+
+describe('writeSiteKustomization', () => {
+  it('lists each model once and keeps what else is there', () => {
+    const first = writeSiteKustomization(undefined, 'plant-north', 'pump');
+    expect(parse(first)).toEqual({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['pump'] });
+    const human = first.replace('resources:\n', 'resources:\n  - monitoring # ours\n');
+    const both = writeSiteKustomization(human, 'plant-north', 'fan');
+    expect((parse(both) as { resources: string[] }).resources).toEqual(['monitoring', 'pump', 'fan']);
+    expect(both).toContain('- monitoring # ours');
+    expect(writeSiteKustomization(both, 'plant-north', 'pump')).toBe(both);
+  });
+});

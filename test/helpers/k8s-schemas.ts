@@ -1,0 +1,42 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
+import { ApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ROOT } from './fixtures.ts';
+
+type Validator = (manifest: Record<string, unknown>) => void;
+
+async function kserveValidator(): Promise<Validator> {
+  const crd = parse(await readFile(join(ROOT, '../shared/schemas/kserve.serving.kserve.io_inferenceservices.crd.yaml'), 'utf8')) as {
+    spec: { versions: { name: string; schema: { openAPIV3Schema: object } }[] };
+  };
+  const schema = crd.spec.versions.find((version) => version.name === 'v1beta1')?.schema.openAPIV3Schema;
+  if (!schema) throw new Error('the KServe CRD has no v1beta1 schema');
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  const validate = ajv.compile(schema);
+  return (manifest) => {
+    if (!validate(manifest)) throw new Error(`InferenceService: ${ajv.errorsText(validate.errors)}`);
+  };
+}
+
+/** Validates a manifest against the real schema of its kind; unknown kinds are an error. */
+export async function manifestValidator(): Promise<(manifest: Record<string, unknown>) => void> {
+  const kserve = await kserveValidator();
+  const byKind: Record<string, Validator> = {
+    'apps/v1/Deployment': (manifest) => new Deployment(manifest as never).validate(),
+    'v1/Service': (manifest) => new Service(manifest as never).validate(),
+    'argoproj.io/v1alpha1/Application': (manifest) => new Application(manifest as never).validate(),
+    'argoproj.io/v1alpha1/ApplicationSet': (manifest) => new ApplicationSet(manifest as never).validate(),
+    'serving.kserve.io/v1beta1/InferenceService': kserve,
+  };
+  return (manifest) => {
+    const key = `${String(manifest.apiVersion)}/${String(manifest.kind)}`;
+    const validate = byKind[key];
+    if (!validate) throw new Error(`no schema for ${key}`);
+    validate(manifest);
+  };
+}
