@@ -27,8 +27,8 @@ async function kserveValidator(): Promise<Validator> {
 export async function manifestValidator(): Promise<(manifest: Record<string, unknown>) => void> {
   const kserve = await kserveValidator();
   const byKind: Record<string, Validator> = {
-    'apps/v1/Deployment': (manifest) => new Deployment(manifest as never).validate(),
-    'v1/Service': (manifest) => new Service(manifest as never).validate(),
+    'apps/v1/Deployment': (manifest) => new Deployment(manifest).validate(),
+    'v1/Service': (manifest) => new Service(manifest).validate(),
     'argoproj.io/v1alpha1/Application': (manifest) => new Application(manifest as never).validate(),
     'argoproj.io/v1alpha1/ApplicationSet': (manifest) => new ApplicationSet(manifest as never).validate(),
     'serving.kserve.io/v1beta1/InferenceService': kserve,
