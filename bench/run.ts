@@ -2,7 +2,7 @@
  * `npm run bench`: the profiler against a bare session.run loop with the same session options
  * (ratio of p50s, aim ≤ 1.05), and event-loop lag while profiling (p99, aim ≤ 50 ms).
  * Rounds alternate between the two so drift in machine speed hits both alike. Then the GitHub
- * App figures (bench/github.ts). `npm run bench -- profiler` or `-- github` runs one part.
+ * App figures (bench/github.ts). `npm run bench -- profiler`, `-- github` or `-- gitops` runs one part.
  */
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
@@ -11,6 +11,7 @@ import { OnnxProfiler } from '../src/adapters/onnx/profiler.ts';
 import { specsOf, syntheticTensor } from '../src/adapters/onnx/tensors.ts';
 import { percentile } from '../src/core/stats.ts';
 import { githubBench } from './github.ts';
+import { gitopsBench } from './gitops.ts';
 import { benchModels } from './models.ts';
 
 const ROUNDS = 5;
@@ -71,5 +72,6 @@ async function main(): Promise<void> {
 }
 
 const only = process.argv[2];
-if (only !== 'github') await main();
-if (only !== 'profiler') await githubBench();
+if (!only || only === 'profiler') await main();
+if (!only || only === 'github') await githubBench();
+if (!only || only === 'gitops') await gitopsBench();

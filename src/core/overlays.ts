@@ -1,4 +1,4 @@
-import { parseDocument, isSeq } from 'yaml';
+import { isSeq, parseDocument, stringify } from 'yaml';
 import type { Target } from './config.ts';
 import { GitOpsError } from './errors.ts';
 import type { PlacementChoice } from './placement.ts';
@@ -35,9 +35,27 @@ const RESOURCES_PATCH = 'edgeship-resources.yaml';
  */
 export function writeOverlay(current: string | undefined, spec: OverlaySpec): string {
   const { model, target } = spec;
-  const base =
-    current ??
-    withHeader(
+  const literals = [
+    `EDGESHIP_MODEL=${spec.reference}`,
+    `EDGESHIP_MODEL_VERSION=${spec.version}`,
+    ...(spec.choice === 'offload' ? [`EDGESHIP_OFFLOAD_URL=${spec.offloadUrl ?? ''}`] : []),
+  ];
+  // A new overlay is written whole; only an existing one goes through the YAML document.
+  if (current === undefined) return newOverlay(spec, literals);
+  const edits: OwnedEdit[] = [
+    [['resources', 0], `../../../base/${PLACEMENT_BASE[spec.choice]}`],
+    [['labels', 0, 'pairs', 'edgeship.io/version'], spec.version],
+    [['labels', 0, 'pairs', 'edgeship.io/placement'], spec.choice],
+    [['configMapGenerator', 0, 'literals', 0], literals[0]],
+    [['configMapGenerator', 0, 'literals', 1], literals[1]],
+    [['configMapGenerator', 0, 'literals', 2], literals[2]],
+  ];
+  return applyOwnedEdits(current, edits, overlayPath(target.name, model));
+}
+
+function newOverlay(spec: OverlaySpec, literals: string[]): string {
+  const { model, target } = spec;
+  return withHeader(
       [
         'apiVersion: kustomize.config.k8s.io/v1beta1',
         'kind: Kustomization',
@@ -53,22 +71,12 @@ export function writeOverlay(current: string | undefined, spec: OverlaySpec): st
         '  - name: edgeship-model',
         '    behavior: merge',
         '    literals:',
-        '      - EDGESHIP_MODEL=',
-        '      - EDGESHIP_MODEL_VERSION=',
+        ...literals.map((literal) => `      - ${stringify(literal, { lineWidth: 0 }).trimEnd()}`),
         ...(target.kind === 'edge' ? ['patches:', `  - path: ${RESOURCES_PATCH}`] : []),
         '',
       ].join('\n'),
       [`${model} at ${target.name}, written by edgeship.`, 'edgeship owns resources[0], the edgeship.io labels and the edgeship-model literals;', 'add your own resources, patches and comments: they are kept.'],
-    );
-  const edits: OwnedEdit[] = [
-    [['resources', 0], `../../../base/${PLACEMENT_BASE[spec.choice]}`],
-    [['labels', 0, 'pairs', 'edgeship.io/version'], spec.version],
-    [['labels', 0, 'pairs', 'edgeship.io/placement'], spec.choice],
-    [['configMapGenerator', 0, 'literals', 0], `EDGESHIP_MODEL=${spec.reference}`],
-    [['configMapGenerator', 0, 'literals', 1], `EDGESHIP_MODEL_VERSION=${spec.version}`],
-    [['configMapGenerator', 0, 'literals', 2], spec.choice === 'offload' ? `EDGESHIP_OFFLOAD_URL=${spec.offloadUrl ?? ''}` : undefined],
-  ];
-  return applyOwnedEdits(base, edits, overlayPath(target.name, model));
+  );
 }
 
 /**
@@ -99,7 +107,10 @@ export function resourcesPatch(spec: OverlaySpec): string {
 
 /** The site's kustomization lists the model's directory; other entries and comments are kept. */
 export function writeSiteKustomization(current: string | undefined, target: string, model: string): string {
-  const text = current ?? withHeader('apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n', [`Models at ${target}. edgeship adds the directory of each model it releases here.`]);
+  if (current === undefined) {
+    return withHeader(`apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${model}\n`, [`Models at ${target}. edgeship adds the directory of each model it releases here.`]);
+  }
+  const text = current;
   const document = parseDocument(text);
   if (document.errors.length > 0) throw new GitOpsError(`${siteKustomizationPath(target)}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
   const resources = document.get('resources', true);

@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
 import type { PlacementChoice } from './placement.ts';
@@ -52,7 +52,7 @@ const HEADER = (model: string) => [
  * updates some sites and not others.
  */
 export function writeReleaseRecord(current: string | undefined, update: ReleaseUpdate): string {
-  const base = current ?? withHeader(`apiVersion: edgeship.io/v1alpha1\nkind: ModelRelease\nmodel: ${update.model}\n`, HEADER(update.model));
+  if (current === undefined) return newRecord(update);
   const edits: OwnedEdit[] = [
     [['version'], update.version],
     [['artifact', 'reference'], update.reference],
@@ -66,5 +66,21 @@ export function writeReleaseRecord(current: string | undefined, update: ReleaseU
       [['targets', target.name, 'offloadTo'], target.offloadTo],
     );
   }
-  return applyOwnedEdits(base, edits, `release record of ${update.model}`);
+  return applyOwnedEdits(current, edits, `release record of ${update.model}`);
+}
+
+/** A new record, written whole. */
+function newRecord(update: ReleaseUpdate): string {
+  const targets = Object.fromEntries(
+    update.targets.map((target) => [target.name, { placement: target.choice, version: update.version, digest: update.digest, ...(target.offloadTo && { offloadTo: target.offloadTo }) }]),
+  );
+  const record = {
+    apiVersion: 'edgeship.io/v1alpha1',
+    kind: 'ModelRelease',
+    model: update.model,
+    version: update.version,
+    artifact: { reference: update.reference, digest: update.digest },
+    ...(update.targets.length > 0 && { targets }),
+  };
+  return withHeader(stringify(record, { lineWidth: 0 }), HEADER(update.model));
 }

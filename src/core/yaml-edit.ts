@@ -60,9 +60,7 @@ function set(document: Document, path: (string | number)[], value: string, what:
   document.setIn(path, value);
 }
 
-/** A new document from text with a header comment (one line per entry). */
+/** YAML text with a header comment, one line per entry, as yaml itself prints one. */
 export function withHeader(text: string, header: string[]): string {
-  const document = parseDocument(text);
-  document.commentBefore = header.map((line) => ` ${line}`).join('\n');
-  return document.toString({ lineWidth: 0 });
+  return `${header.map((line) => `# ${line}`).join('\n')}\n\n${text}`;
 }

@@ -18,11 +18,21 @@ export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationRepor
   const chosen = report.placement.filter((decision) => !targets || targets.includes(decision.target));
   const path = releaseRecordPath(config.gitops.path, config.model);
   const byName = new Map(config.targets.map((target) => [target.name, target]));
+  const placed = chosen.flatMap((decision) => {
+    const target = byName.get(decision.target);
+    if (!target || decision.choice === 'blocked') return [];
+    const offloadUrl = decision.offloadTo ? byName.get(decision.offloadTo)?.endpoint : undefined;
+    const spec: OverlaySpec = { model: report.model, target, choice: decision.choice, reference: artifact.reference, version: report.version.version, ...(offloadUrl && { offloadUrl }) };
+    return [{ spec, overlay: overlayPath(target.name, report.model), site: siteKustomizationPath(target.name) }];
+  });
   return async (read) => {
+    // Every file is read up front and at once: a release to a large fleet touches thousands.
+    const paths = [path, ...placed.flatMap((entry) => [entry.overlay, entry.site])];
+    const current = new Map(await Promise.all(paths.map(async (file) => [file, await read(file)] as const)));
     const writes: FileWrite[] = [
       {
         path,
-        content: writeReleaseRecord(await read(path), {
+        content: writeReleaseRecord(current.get(path), {
           model: report.model,
           version: report.version.version,
           reference: artifact.reference,
@@ -31,15 +41,12 @@ export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationRepor
         }),
       },
     ];
-    for (const decision of chosen) {
-      const target = byName.get(decision.target);
-      if (!target || decision.choice === 'blocked') continue;
-      const offloadUrl = decision.offloadTo ? byName.get(decision.offloadTo)?.endpoint : undefined;
-      const spec: OverlaySpec = { model: report.model, target, choice: decision.choice, reference: artifact.reference, version: report.version.version, ...(offloadUrl && { offloadUrl }) };
-      const overlay = overlayPath(target.name, report.model);
-      const site = siteKustomizationPath(target.name);
-      writes.push({ path: overlay, content: writeOverlay(await read(overlay), spec) }, { path: site, content: writeSiteKustomization(await read(site), target.name, report.model) });
-      if (target.kind === 'edge') writes.push({ path: resourcesPatchPath(target.name, report.model), content: resourcesPatch(spec) });
+    for (const { spec, overlay, site } of placed) {
+      writes.push(
+        { path: overlay, content: writeOverlay(current.get(overlay), spec) },
+        { path: site, content: writeSiteKustomization(current.get(site), spec.target.name, report.model) },
+      );
+      if (spec.target.kind === 'edge') writes.push({ path: resourcesPatchPath(spec.target.name, report.model), content: resourcesPatch(spec) });
     }
     return writes;
   };

@@ -17,6 +17,7 @@ export interface GitRemoteOptions {
 }
 
 const BOT = { name: 'edgeship[bot]', email: 'edgeship@users.noreply.github.com' };
+const WRITE_BATCH = 64;
 
 /**
  * GitOpsRepo over any git remote with simple-git: fetch, reset to the remote head, apply the
@@ -37,15 +38,20 @@ export class GitRemoteRepo implements GitOpsRepo {
     const attempts = this.options.attempts ?? 5;
     for (let attempt = 1; ; attempt += 1) {
       const git = await this.sync();
-      const writes = await change((path) => this.readLocal(path));
-      const changed = [];
-      for (const write of writes) {
-        if ((await this.readLocal(write.path)) === write.content) continue;
-        const file = this.resolveInside(write.path);
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, write.content);
-        changed.push(write.path);
-      }
+      const reads = new Map<string, Promise<string | undefined>>();
+      const read = (path: string) => {
+        if (!reads.has(path)) reads.set(path, this.readLocal(path));
+        return reads.get(path) as Promise<string | undefined>;
+      };
+      const writes = await change(read);
+      const differs = await Promise.all(writes.map(async (write) => (await read(write.path)) !== write.content));
+      const pending = writes.filter((_, index) => differs[index]);
+      const files = pending.map((write) => ({ file: this.resolveInside(write.path), content: write.content }));
+      // Each directory once, then the files concurrently: a release to a large fleet writes
+      // thousands of small files, and one mkdir per file costs more than the writes.
+      await inBatches([...new Set(files.map(({ file }) => dirname(file)))], (directory) => mkdir(directory, { recursive: true }));
+      await inBatches(files, ({ file, content }) => writeFile(file, content));
+      const changed = pending.map((write) => write.path).sort();
       if (changed.length === 0) return undefined;
       await git.add(changed);
       await git.commit(message);
@@ -101,4 +107,8 @@ export class GitRemoteRepo implements GitOpsRepo {
     if (inside.startsWith('..') || resolve(inside) === inside) throw new GitOpsError(`"${path}" is outside the GitOps repo`);
     return file;
   }
+}
+
+async function inBatches<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < items.length; start += WRITE_BATCH) await Promise.all(items.slice(start, start + WRITE_BATCH).map(work));
 }
