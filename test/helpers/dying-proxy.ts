@@ -1,4 +1,5 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { forward } from './forward.ts';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
@@ -17,13 +18,7 @@ export async function startDyingProxy(upstream: string, puts: number) {
       return;
     }
     if (req.method === 'PUT') forwardedPuts += 1;
-    const forward = httpRequest(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream } }, (answer) => {
-      const headers = { ...answer.headers };
-      if (typeof headers.location === 'string') headers.location = headers.location.replace(`http://${upstream}`, '');
-      res.writeHead(answer.statusCode ?? 502, headers);
-      answer.pipe(res);
-    });
-    req.pipe(forward);
+    forward(req, res, upstream);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -11,7 +11,7 @@ import { ROOT } from './fixtures.ts';
 type Validator = (manifest: Record<string, unknown>) => void;
 
 async function kserveValidator(): Promise<Validator> {
-  const crd = parse(await readFile(join(ROOT, '../shared/schemas/kserve.serving.kserve.io_inferenceservices.crd.yaml'), 'utf8')) as {
+  const crd = parse(await readFile(join(ROOT, 'test/fixtures/schemas/kserve.serving.kserve.io_inferenceservices.crd.yaml'), 'utf8')) as {
     spec: { versions: { name: string; schema: { openAPIV3Schema: object } }[] };
   };
   const schema = crd.spec.versions.find((version) => version.name === 'v1beta1')?.schema.openAPIV3Schema;

@@ -1,4 +1,5 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { forward } from './forward.ts';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -22,13 +23,7 @@ export async function startTokenProxy(upstream: string, credentials: { username:
       res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="edgeship-test",scope="repository:x:pull"` });
       return void res.end('{"errors":[{"code":"UNAUTHORIZED"}]}');
     }
-    const forward = httpRequest(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream } }, (answer) => {
-      const headers = { ...answer.headers };
-      if (typeof headers.location === 'string') headers.location = headers.location.replace(`http://${upstream}`, '');
-      res.writeHead(answer.statusCode ?? 502, headers);
-      answer.pipe(res);
-    });
-    req.pipe(forward);
+    forward(req, res, upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
