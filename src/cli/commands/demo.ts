@@ -51,7 +51,11 @@ export function registerDemoCommand(program: Command): void {
       out('# What changed');
       out(`${first.report.version.version} → ${second.report.version.version} (${second.report.version.bump}: ${second.report.version.reason})`);
       for (const line of placementChanges(first.report.placement, second.report.placement)) out(line);
-      if (!first.report.passed || !second.report.passed) process.exitCode = 1;
+      // Gate verdicts are what the demo shows, not its failure: latency is measured on this
+      // machine, and a slow or busy one can block a target. Errors still exit non-zero.
+      for (const { report } of [first, second].filter((outcome) => !outcome.report.passed)) {
+        process.stderr.write(`note: ${report.model} ${report.version.version} failed its gates on this machine (${report.gates.filter((gate) => !gate.passed).map((gate) => gate.id).join(', ')}); nothing was published or committed for it\n`);
+      }
     });
 }
 
