@@ -17,6 +17,13 @@ async function kserveValidator(): Promise<Validator> {
   const schema = crd.spec.versions.find((version) => version.name === 'v1beta1')?.schema.openAPIV3Schema;
   if (!schema) throw new Error('the KServe CRD has no v1beta1 schema');
   const ajv = new Ajv({ strict: false, allErrors: true });
+  // The OpenAPI formats Kubernetes schemas use, checked rather than ignored.
+  ajv.addFormat('int32', { type: 'number', validate: (value: number) => Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31 });
+  ajv.addFormat('int64', { type: 'number', validate: (value: number) => Number.isSafeInteger(value) });
+  ajv.addFormat('double', { type: 'number', validate: () => true });
+  ajv.addFormat('float', { type: 'number', validate: () => true });
+  ajv.addFormat('byte', /^[A-Za-z0-9+/]*={0,2}$/);
+  ajv.addFormat('date-time', { type: 'string', validate: (value: string) => !Number.isNaN(Date.parse(value)) });
   const validate = ajv.compile(schema);
   return (manifest) => {
     if (!validate(manifest)) throw new Error(`InferenceService: ${ajv.errorsText(validate.errors)}`);
