@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { GitRemoteRepo } from '../adapters/git/gitops-repo.ts';
@@ -10,9 +10,10 @@ import { ModelValidationError } from '../core/errors.ts';
 import type { ProfileResult } from '../core/profiling.ts';
 import { renderReport } from '../core/report.ts';
 import { ConsoleProgress } from '../cli/progress.ts';
-import { gitProvenance, openModelRepo } from '../cli/repo.ts';
-import { resolveBaseline } from '../services/baseline.ts';
-import { evaluate } from '../services/evaluate.ts';
+import { gitProvenance } from '../adapters/git/provenance.ts';
+import { openModelRepo } from '../cli/repo.ts';
+import { evaluateCheckout } from '../services/evaluate-checkout.ts';
+import { writeReportFile } from '../services/report-file.ts';
 import { blame, booleanInput, input, runStep } from './action-io.ts';
 
 /**
@@ -31,22 +32,20 @@ await runStep('evaluate', async () => {
   }
   const outputs = await blame('outputs', () => collectOutputs(outputsDirectory));
   const gitops = input('gitops');
-  const baseline = gitops
-    ? await blame('gitops', () => {
-        const repo = new GitRemoteRepo({ remote: gitops, branch: config.gitops.branch, workdir: join(process.env.RUNNER_TEMP ?? directory, 'edgeship-gitops') });
-        const credentials = credentialsFromEnv();
-        return resolveBaseline({ gitops: repo, storeFor: (reference) => artifactStoreForReference(reference, credentials ? { credentials } : {}) }, config);
-      })
-    : undefined;
+  const credentials = credentialsFromEnv();
+  const baseline = gitops && {
+    gitops: new GitRemoteRepo({ remote: gitops, branch: config.gitops.branch, workdir: join(process.env.RUNNER_TEMP ?? directory, 'edgeship-gitops') }),
+    storeFor: (reference: string) => artifactStoreForReference(reference, credentials ? { credentials } : {}),
+  };
   const trigger = input('trigger');
   const provenance = { ...(await gitProvenance(directory)), command: config.train.command, trainedAt: new Date().toISOString(), ...(trigger && { trigger }) };
   const measuredDirectory = input('measured');
   const measured = measuredDirectory ? await blame('measured', () => readMeasured(resolve(directory, measuredDirectory))) : [];
-  const report = await blame('outputs', () =>
-    evaluate({ inspector: new OnnxInspector(), profiler: new OnnxProfiler(), progress }, { config, outputs, provenance, measured, ...(baseline && { baseline }) }),
+  const report = await blame(baseline ? 'gitops' : 'outputs', () =>
+    evaluateCheckout({ inspector: new OnnxInspector(), profiler: new OnnxProfiler(), progress, ...(baseline && { baseline }) }, { config, outputs, provenance, measured }),
   );
   const reportPath = resolve(directory, input('report', join(outputsDirectory, 'report.json')));
-  await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  await writeReportFile(reportPath, report);
   core.setOutput('report', reportPath);
   core.setOutput('version', report.version.version);
   core.setOutput('bump', report.version.bump);

@@ -1,12 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { artifactStoreFor } from '../adapters/oci/index.ts';
 import { parseReference } from '../adapters/oci/reference.ts';
 import { collectOutputs } from '../adapters/training/local-process.ts';
 import { ArtifactError } from '../core/errors.ts';
-import type { EvaluationReport } from '../core/release-plan.ts';
 import { publish } from '../services/publish.ts';
+import { readReportFile, writeReportFile } from '../services/report-file.ts';
 import { blame, input, InputError, requiredInput, runStep } from './action-io.ts';
 
 /**
@@ -16,7 +15,7 @@ import { blame, input, InputError, requiredInput, runStep } from './action-io.ts
  */
 await runStep('publish', async () => {
   const reportPath = resolve(requiredInput('report'));
-  const report = await blame('report', () => readReport(reportPath));
+  const report = await blame('report', () => readReportFile(reportPath));
   const location = requiredInput('registry').toLowerCase(); // GHCR names are lowercase; owners may not be
   if (!location.startsWith('oci-layout:')) {
     try {
@@ -33,17 +32,8 @@ await runStep('publish', async () => {
     throw error;
   });
   report.artifact = pushed;
-  await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  await writeReportFile(reportPath, report);
   core.setOutput('digest', pushed.digest);
   core.setOutput('reference', pushed.reference);
   await core.summary.addRaw(`Published **${report.model} ${report.version.version}** as \`${pushed.reference}\`\n`).write();
 });
-
-async function readReport(path: string): Promise<EvaluationReport> {
-  const text = await readFile(path, 'utf8').catch((error: Error) => {
-    throw new ArtifactError(`cannot read ${path} (${error.message}); run the evaluate step first`);
-  });
-  const report = JSON.parse(text) as Partial<EvaluationReport>;
-  if (report.schemaVersion !== 1 || !report.model || !report.version) throw new ArtifactError(`${path} is not an edgeship evaluation report`);
-  return report as EvaluationReport;
-}

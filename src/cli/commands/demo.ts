@@ -6,7 +6,8 @@ import { releaseModel, type ReleaseOutcome } from '../../services/release.ts';
 import { localDeps } from '../context.ts';
 import { commitParams, findPython, freshDirectory, seedGitOpsRemote, seedRepo, showCommit } from '../demo-setup.ts';
 import { ConsoleProgress } from '../progress.ts';
-import { gitProvenance, openModelRepo } from '../repo.ts';
+import { gitProvenance } from '../../adapters/git/provenance.ts';
+import { openModelRepo } from '../repo.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

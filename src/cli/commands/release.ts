@@ -1,19 +1,18 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { collectOutputs } from '../../adapters/training/local-process.ts';
-import { ArtifactError, EdgeshipError } from '../../core/errors.ts';
-import type { EvaluationReport } from '../../core/release-plan.ts';
+import { ArtifactError } from '../../core/errors.ts';
 import { renderReport } from '../../core/report.ts';
 import { applyRelease } from '../../services/apply.ts';
-import { resolveBaseline } from '../../services/baseline.ts';
-import { evaluate } from '../../services/evaluate.ts';
+import { evaluateCheckout } from '../../services/evaluate-checkout.ts';
 import { publish } from '../../services/publish.ts';
 import { releaseModel } from '../../services/release.ts';
+import { readReportFile, writeReportFile } from '../../services/report-file.ts';
 import { localDeps, type Overrides } from '../context.ts';
 import { emit } from '../output.ts';
 import { ConsoleProgress } from '../progress.ts';
-import { gitProvenance, openModelRepo } from '../repo.ts';
+import { gitProvenance } from '../../adapters/git/provenance.ts';
+import { openModelRepo } from '../repo.ts';
 
 interface RepoOptions extends Overrides {
   repo: string;
@@ -46,15 +45,14 @@ export function registerReleaseCommands(program: Command): void {
       const { directory, config } = await openModelRepo(options.repo);
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       const outputs = await collectOutputs(resolve(directory, config.train.outputs));
-      const baseline = options.baseline ? await deps.progress.step('Reading the deployed release', () => resolveBaseline(deps, config)) : undefined;
       const provenance = {
         ...(await gitProvenance(directory)),
         command: config.train.command,
         trainedAt: new Date().toISOString(),
         ...(options.trigger && { trigger: options.trigger }),
       };
-      const report = await evaluate(deps, { config, outputs, provenance, ...(baseline && { baseline }) });
-      await writeFile(options.out ?? join(outputs.directory, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+      const report = await evaluateCheckout({ ...deps, ...(options.baseline && { baseline: deps }) }, { config, outputs, provenance });
+      await writeReportFile(options.out ?? join(outputs.directory, 'report.json'), report);
       emit(Boolean(options.json), report, () => renderReport(report));
       if (!report.passed) process.exitCode = 1;
     });
@@ -64,7 +62,7 @@ export function registerReleaseCommands(program: Command): void {
     .description('Print the gate verdicts of a report.json; exits 1 when a gate failed')
     .option('--json', 'machine-readable output')
     .action(async (path: string, options: { json?: boolean }) => {
-      const report = await readReport(path);
+      const report = await readReportFile(path);
       emit(Boolean(options.json), report.gates, () => report.gates.map((gate) => `${gate.passed ? '✔' : '✖'} ${gate.title}: ${gate.reason}`).join('\n'));
       if (!report.passed) process.exitCode = 1;
     });
@@ -72,7 +70,7 @@ export function registerReleaseCommands(program: Command): void {
   program
     .command('report <report>')
     .description('Render a report.json as the release PR body (markdown)')
-    .action(async (path: string) => void process.stdout.write(renderReport(await readReport(path))));
+    .action(async (path: string) => void process.stdout.write(renderReport(await readReportFile(path))));
 
   withRepo(program.command('publish').description('Push the evaluated model as an OCI artifact pinned by digest'))
     .option('--report <file>', 'report.json from evaluate (default: <outputs>/report.json)')
@@ -81,11 +79,11 @@ export function registerReleaseCommands(program: Command): void {
       const { directory, config } = await openModelRepo(options.repo);
       const outputs = await collectOutputs(resolve(directory, config.train.outputs));
       const reportPath = options.report ?? join(outputs.directory, 'report.json');
-      const report = await readReport(reportPath);
+      const report = await readReportFile(reportPath);
       if (!report.passed && !options.force) throw new ArtifactError(`${reportPath}: gates failed; fix them or pass --force to publish anyway`);
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       report.artifact = await deps.progress.step(`Publishing ${report.model} ${report.version.version}`, () => publish(deps.store, outputs, report));
-      await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+      await writeReportFile(reportPath, report);
       emit(Boolean(options.json), report.artifact, () => report.artifact?.reference ?? '');
     });
 
@@ -105,7 +103,7 @@ export function registerReleaseCommands(program: Command): void {
     .option('--targets <names>', 'comma-separated targets (default: all)')
     .action(async (options: RepoOptions & { report?: string; targets?: string }) => {
       const { directory, config } = await openModelRepo(options.repo);
-      const report = await readReport(options.report ?? join(directory, config.train.outputs, 'report.json'));
+      const report = await readReportFile(options.report ?? join(directory, config.train.outputs, 'report.json'));
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       const commit = await applyRelease(deps.gitops, config, report, options.targets?.split(','));
       emit(Boolean(options.json), commit ?? null, () => (commit ? `committed ${commit.sha} (${commit.files.join(', ')})` : 'nothing to change'));
@@ -119,13 +117,4 @@ export function registerReleaseCommands(program: Command): void {
       emit(Boolean(options.json), outcome, () => outcome.markdown);
       if (!outcome.report.passed) process.exitCode = 1;
     });
-}
-
-async function readReport(path: string): Promise<EvaluationReport> {
-  const text = await readFile(path, 'utf8').catch((error: Error) => {
-    throw new EdgeshipError(`${path}: cannot read the report (${error.message}); run \`edgeship evaluate\` first`);
-  });
-  const report = JSON.parse(text) as Partial<EvaluationReport>;
-  if (report.schemaVersion !== 1 || !report.model || !report.version) throw new EdgeshipError(`${path}: not an edgeship evaluation report`);
-  return report as EvaluationReport;
 }
