@@ -17,7 +17,7 @@ describe('OnnxProfiler', () => {
     expect(result.sessionCreateMs).toBeGreaterThan(0);
   });
 
-  it('runs in a child process and reports its failures', async () => {
+  it('reports a model it cannot load as a ModelValidationError', async () => {
     await expect(profiler.profile('/nonexistent/model.onnx', 'cloud-cpu', { threads: 1, memoryMb: 512, speedFactor: 1 }, { runs: 10, warmup: 0, batch: 1 }))
       .rejects.toThrow(ModelValidationError);
   });
