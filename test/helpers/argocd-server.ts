@@ -47,12 +47,17 @@ export async function startArgoCd(scripts: Record<string, AppStatus[]>) {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  return { kubeconfig: kubeconfigFor(`http://127.0.0.1:${port}`), stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** A kubeconfig with one context for the API server at `server`. */
+export function kubeconfigFor(server: string): KubeConfig {
   const kubeconfig = new KubeConfig();
   kubeconfig.loadFromOptions({
-    clusters: [{ name: 'test', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    clusters: [{ name: 'test', server, skipTLSVerify: true }],
     users: [{ name: 'test', token: 'test-token' }],
     contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
     currentContext: 'test',
   });
-  return { kubeconfig, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return kubeconfig;
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ArgoCdApplications } from '../../../src/adapters/k8s/argocd.ts';
 import { planRollout } from '../../../src/core/rollout.ts';
-import { startArgoCd } from '../../helpers/argocd-server.ts';
+import { kubeconfigFor, startArgoCd } from '../../helpers/argocd-server.ts';
 import { freePort } from '../../helpers/registry.ts';
-import { KubeConfig } from '@kubernetes/client-node';
 
 const SOAKED = '2026-11-26T10:00:00Z';
 const NOW = Date.parse('2026-11-26T12:00:00Z');
@@ -60,14 +59,7 @@ describe('ArgoCdApplications', () => {
   });
 
   it('leaves targets Unknown, not failed, when the cluster does not answer', async () => {
-    const kubeconfig = new KubeConfig();
-    const port = await freePort();
-    kubeconfig.loadFromOptions({
-      clusters: [{ name: 'gone', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'gone', cluster: 'gone', user: 'u' }],
-      currentContext: 'gone',
-    });
+    const kubeconfig = kubeconfigFor(`http://127.0.0.1:${await freePort()}`);
     const states = await new ArgoCdApplications(kubeconfig).states(['north'], versions);
     expect(states.get('north')).toEqual({ target: 'north', version: '1.1.0', sync: 'Unknown', health: 'Unknown' });
     expect(planRollout({ waves, version: '1.1.0', previous: '1.0.0', states, now: NOW })).toEqual({ kind: 'wait', wave: 'canary', reason: 'north Unknown/Unknown' });
