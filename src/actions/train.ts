@@ -5,7 +5,7 @@ import { ConsoleProgress } from '../cli/progress.ts';
 import { openModelRepo } from '../cli/repo.ts';
 import { blame, input, runStep } from './action-io.ts';
 
-export const OUTPUTS_ARTIFACT = 'edgeship-outputs';
+const OUTPUTS_ARTIFACT = 'edgeship-outputs';
 
 /** The `train` step: runs the config's training command; the action uploads what it wrote. */
 await runStep('train', async () => {

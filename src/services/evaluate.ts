@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { ModelValidationError } from '../core/errors.ts';
-import { compareGolden, goldenFileSchema, type GoldenFile } from '../core/golden.ts';
+import { compareGolden, goldenFileSchema, type GoldenFile, type GoldenResult } from '../core/golden.ts';
 import { parseMetrics } from '../core/metrics.ts';
 import { resolveProfile } from '../core/profiles.ts';
 import type { ProfileResult } from '../core/profiling.ts';
@@ -36,10 +36,7 @@ export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promis
   const { config, outputs } = input;
   const metrics = parseMetrics(await readText(outputs.metrics), config.metrics.primary, outputs.metrics);
   const inspection = await deps.progress.step('Inspecting the ONNX contract', () => deps.inspector.inspect(outputs.model));
-  const golden = await deps.progress.step('Checking golden samples', async () => {
-    const file = await readGolden(outputs.golden);
-    return compareGolden(file, await deps.inspector.run(outputs.model, file.samples), config.gates.golden);
-  });
+  const golden = await deps.progress.step('Checking golden samples', () => checkGolden(deps.inspector, outputs.model, outputs.golden, config.gates.golden));
   const profiles: ProfileResult[] = [];
   for (const name of new Set(config.targets.map((target) => target.profile))) {
     const onDevice = input.measured?.find((result) => result.profile === name);
@@ -57,6 +54,12 @@ export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promis
     );
   }
   return planRelease({ config, inspection, metrics, golden, profiles, provenance: input.provenance, ...(input.baseline && { baseline: input.baseline }) });
+}
+
+/** Runs the model on the golden inputs and compares with the framework's outputs. */
+export async function checkGolden(inspector: ModelInspector, model: string, goldenPath: string, tolerance: { atol: number; rtol: number }): Promise<GoldenResult> {
+  const file = await readGolden(goldenPath);
+  return compareGolden(file, await inspector.run(model, file.samples), tolerance);
 }
 
 async function readText(path: string): Promise<string> {

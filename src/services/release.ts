@@ -3,8 +3,8 @@ import type { EvaluationReport, Provenance } from '../core/release-plan.ts';
 import { renderReport } from '../core/report.ts';
 import type { ArtifactStore, GitOpsRepo, Progress, TrainingBackend } from '../ports.ts';
 import { applyRelease } from './apply.ts';
-import { resolveBaseline } from './baseline.ts';
-import { evaluate, type EvaluateDeps } from './evaluate.ts';
+import type { EvaluateDeps } from './evaluate.ts';
+import { evaluateCheckout } from './evaluate-checkout.ts';
 import { publish } from './publish.ts';
 
 export interface ReleaseDeps extends EvaluateDeps {
@@ -44,9 +44,8 @@ export async function releaseModel(deps: ReleaseDeps, input: ReleaseInput): Prom
   const outputs = await deps.progress.step(`Training ${config.model}`, (note) =>
     deps.training.train({ directory: input.directory, command: config.train.command, outputs: config.train.outputs, ...(input.env && { env: input.env }) }, note),
   );
-  const baseline = await deps.progress.step('Reading the deployed release', () => resolveBaseline(deps, config));
   const provenance: Provenance = { ...input.provenance, command: config.train.command, trainedAt: new Date().toISOString() };
-  const report = await evaluate(deps, { config, outputs, provenance, ...(baseline && { baseline }) });
+  const report = await evaluateCheckout({ ...deps, baseline: deps }, { config, outputs, provenance });
   if (!report.passed) return { report, markdown: renderReport(report) };
   report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, (note) =>
     publish(deps.store, outputs, report).then((pushed) => {

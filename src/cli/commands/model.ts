@@ -3,9 +3,8 @@ import type { Command } from 'commander';
 import { OnnxInspector } from '../../adapters/onnx/inspector.ts';
 import { OnnxProfiler } from '../../adapters/onnx/profiler.ts';
 import { diffContracts, formatShape, type ModelContract } from '../../core/contract.ts';
-import { ModelValidationError } from '../../core/errors.ts';
-import { compareGolden, goldenFileSchema } from '../../core/golden.ts';
 import { BUILTIN_PROFILES, resolveProfile } from '../../core/profiles.ts';
+import { checkGolden } from '../../services/evaluate.ts';
 import { emit } from '../output.ts';
 import { ConsoleProgress } from '../progress.ts';
 
@@ -66,9 +65,7 @@ export function registerModelCommands(program: Command): void {
     .option('--rtol <x>', 'relative tolerance', Number, 1e-3)
     .option('--json', 'machine-readable output')
     .action(async (model: string, goldenPath: string, options: { atol: number; rtol: number; json?: boolean }) => {
-      const parsed = goldenFileSchema.safeParse(JSON.parse(await readFile(goldenPath, 'utf8')));
-      if (!parsed.success) throw new ModelValidationError(`${goldenPath}: not a golden file: ${parsed.error.issues[0]?.message}`);
-      const result = compareGolden(parsed.data, await new OnnxInspector().run(model, parsed.data.samples), options);
+      const result = await checkGolden(new OnnxInspector(), model, goldenPath, options);
       emit(Boolean(options.json), result, () =>
         result.passed
           ? `✔ ${result.compared} values over ${result.samples} samples match, max |Δ| ${result.maxAbsError.toExponential(2)}`

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { artifactStoreForReference, credentialsFromEnv } from '../../adapters/oci/index.ts';
 import { collectOutputs } from '../../adapters/training/local-process.ts';
 import { ArtifactError } from '../../core/errors.ts';
 import { renderReport } from '../../core/report.ts';
@@ -92,7 +93,6 @@ export function registerReleaseCommands(program: Command): void {
     .description('Pull an artifact and verify every digest')
     .option('--json', 'machine-readable output')
     .action(async (reference: string, directory: string, options: { json?: boolean }) => {
-      const { artifactStoreForReference, credentialsFromEnv } = await import('../../adapters/oci/index.ts');
       const credentials = credentialsFromEnv();
       const pulled = await artifactStoreForReference(reference, credentials ? { credentials } : {}).pull(reference, resolve(directory));
       emit(Boolean(options.json), { digest: pulled.digest, files: pulled.files }, () => `${pulled.digest}\n${Object.values(pulled.files).join('\n')}`);
