@@ -5,5 +5,4 @@ export const MEDIA_TYPES = {
   'contract.json': 'application/vnd.edgeship.contract.v1+json',
   'golden.json': 'application/vnd.edgeship.golden.v1+json',
   'reference-stats.json': 'application/vnd.edgeship.reference-stats.v1+json',
-  'report.json': 'application/vnd.edgeship.report.v1+json',
 } as const;
