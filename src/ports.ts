@@ -91,11 +91,30 @@ export type GitOpsChange = (read: (path: string) => Promise<string | undefined>)
 /** The GitOps repo, written with compare-and-swap commits. */
 export interface GitOpsRepo {
   read(path: string): Promise<string | undefined>;
+  /** A file as it was at a commit; undefined when either is unknown. */
+  readAt(path: string, revision: string): Promise<string | undefined>;
   /**
    * Applies the change on top of the current head in one commit. Returns undefined when no file
    * would change (no empty commits); never force-pushes.
    */
   apply(change: GitOpsChange, message: string): Promise<{ sha: string; files: string[] } | undefined>;
+}
+
+/** What Argo CD reports for one target's Application. */
+export interface FleetState {
+  sync: 'Synced' | 'OutOfSync' | 'Unknown';
+  health: 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
+  /** The GitOps commit the Application is synced to. */
+  revision?: string;
+  /** The last sync operation failed. */
+  syncFailed?: boolean;
+  /** Since when (ms since epoch) it has been Healthy, or its last sync finished, whichever is later. */
+  healthySince?: number;
+}
+
+/** The fleet as the GitOps controller (Argo CD) sees it. */
+export interface FleetStatus {
+  states(targets: string[]): Promise<Map<string, FleetState>>;
 }
 
 export interface TrainingRequest {
@@ -148,7 +167,7 @@ export interface DeploymentSpec {
   environment: string;
   description: string;
   payload: object;
-  status: { state: 'queued' | 'in_progress' | 'success' | 'failure'; description: string; url?: string };
+  status: { state: 'queued' | 'in_progress' | 'success' | 'failure' | 'inactive'; description: string; url?: string };
 }
 
 export interface PullRequestSpec {

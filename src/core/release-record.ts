@@ -1,30 +1,68 @@
 import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
-import type { PlacementChoice } from './placement.ts';
 import { applyOwnedEdits, withHeader, type OwnedEdit } from './yaml-edit.ts';
 
 /** Path of a model's release record inside the GitOps repo. */
 export const releaseRecordPath = (directory: string, model: string) => `${directory.replace(/\/+$/, '')}/${model}/release.yaml`;
 
+const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/);
+const placed = z.enum(['edge', 'offload', 'cloud']);
+
+const targetSchema = z
+  .object({
+    placement: placed,
+    version: z.string(),
+    digest,
+    offloadTo: z.string().optional(),
+    /** What the target ran before the bot last changed its version: where a rollback goes. */
+    previous: z.object({ version: z.string(), digest, placement: placed, offloadTo: z.string().optional() }).optional(),
+    /** A person's placement pin: every release keeps this placement. */
+    pin: z.enum(['edge', 'offload']).optional(),
+    /** A person's hold: the bot leaves this target as it is, with the reason. */
+    hold: z.string().optional(),
+  })
+  .loose();
+
+export const ROLLOUT_STATUSES = ['rolling-out', 'done', 'rolled-back', 'halted'] as const;
+export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
+
 const recordSchema = z.object({
   model: z.string(),
   version: z.string(),
-  artifact: z.object({ reference: z.string(), digest: z.string().regex(/^sha256:[a-f0-9]{64}$/) }),
-  targets: z
-    .record(z.string(), z.object({ placement: z.string(), version: z.string(), digest: z.string(), offloadTo: z.string().optional() }).loose())
-    .default({}),
+  artifact: z.object({ reference: z.string(), digest }),
+  rollout: z
+    .object({
+      status: z.enum(ROLLOUT_STATUSES),
+      /** When each wave got the release, by wave name (ISO 8601). */
+      waves: z.record(z.string(), z.string()).default({}),
+      reason: z.string().optional(),
+    })
+    .optional(),
+  targets: z.record(z.string(), targetSchema).default({}),
 });
 
 export type ReleaseRecord = z.infer<typeof recordSchema>;
+export type RecordTarget = z.infer<typeof targetSchema>;
 
-/** The bot-owned values a release writes. */
-export interface ReleaseUpdate {
-  model: string;
+/** What a target is set to run. */
+export interface TargetWrite {
+  name: string;
+  placement: RecordTarget['placement'];
   version: string;
-  reference: string;
   digest: string;
-  targets: { name: string; choice: PlacementChoice; offloadTo?: string }[];
+  offloadTo?: string;
+}
+
+/** The changes one commit makes to a record; whatever is absent stays as it is. */
+export interface RecordUpdate {
+  model: string;
+  /** The release being rolled out (the record's version and artifact). */
+  release?: { version: string; reference: string; digest: string };
+  targets?: TargetWrite[];
+  rollout?: { status: RolloutStatus; waves?: Record<string, string>; reason?: string };
+  /** A person's pins and holds, from a command; null removes one. */
+  marks?: { name: string; pin?: 'edge' | 'offload' | null; hold?: string | null }[];
 }
 
 /** Reads the deployed release from a record's text; `file` names it in errors. */
@@ -39,48 +77,75 @@ export function parseReleaseRecord(text: string, file: string): ReleaseRecord {
   return result.data;
 }
 
+/** The artifact reference a target runs: the record's repository at the target's digest. */
+export const targetReference = (record: Pick<ReleaseRecord, 'artifact'>, targetDigest: string) => `${record.artifact.reference.replace(/@sha256:[a-f0-9]{64}$/, '')}@${targetDigest}`;
+
 const HEADER = (model: string) => [
   `Release record of ${model}, written by edgeship.`,
-  'edgeship owns version, artifact and targets.<name>.{placement,version,digest,offloadTo};',
+  'edgeship owns version, artifact, rollout and targets.<name>.{placement,version,digest,offloadTo,previous};',
+  'targets.<name>.pin (edge|offload) and targets.<name>.hold (a reason) are yours: edgeship respects them;',
   'everything else here, comments included, is yours and is kept as it is.',
 ];
 
 /**
- * Writes a release into a record and returns the new text; `undefined` creates the record.
+ * Writes an update into a record and returns the new text; `undefined` creates the record.
  * Only bot-owned fields change (see applyOwnedEdits: in place when they exist, so every other
- * byte stays). A target not in `update.targets` is left as it is, which is how a rollout wave
- * updates some sites and not others.
+ * byte stays). A target whose version changes keeps what it ran as `previous`, the rollback
+ * target. Targets not in the update are left as they are, which is how a wave updates some
+ * sites and not others.
  */
-export function writeReleaseRecord(current: string | undefined, update: ReleaseUpdate): string {
-  if (current === undefined) return newRecord(update);
-  const edits: OwnedEdit[] = [
-    [['version'], update.version],
-    [['artifact', 'reference'], update.reference],
-    [['artifact', 'digest'], update.digest],
-  ];
-  for (const target of update.targets) {
-    edits.push(
-      [['targets', target.name, 'placement'], target.choice],
-      [['targets', target.name, 'version'], update.version],
-      [['targets', target.name, 'digest'], update.digest],
-      [['targets', target.name, 'offloadTo'], target.offloadTo],
-    );
+export function writeReleaseRecord(current: string | undefined, update: RecordUpdate, file = `release record of ${update.model}`): string {
+  if (current === undefined) return newRecord(update, file);
+  const record = parseReleaseRecord(current, file);
+  const edits: OwnedEdit[] = [];
+  if (update.release) {
+    edits.push([['version'], update.release.version], [['artifact', 'reference'], update.release.reference], [['artifact', 'digest'], update.release.digest]);
   }
-  return applyOwnedEdits(current, edits, `release record of ${update.model}`);
+  if (update.rollout) {
+    edits.push([['rollout', 'status'], update.rollout.status], [['rollout', 'reason'], update.rollout.reason]);
+    const waves = update.rollout.waves ?? {};
+    // A new release starts a new rollout: the waves of the last one go.
+    const restarts = update.release !== undefined && update.release.version !== record.version;
+    for (const wave of Object.keys(record.rollout?.waves ?? {})) if (restarts && !(wave in waves)) edits.push([['rollout', 'waves', wave], undefined]);
+    for (const [wave, at] of Object.entries(waves)) edits.push([['rollout', 'waves', wave], at]);
+  }
+  for (const target of update.targets ?? []) {
+    const now = record.targets[target.name];
+    const path = (...keys: string[]) => ['targets', target.name, ...keys];
+    if (now && now.version !== target.version) {
+      edits.push(
+        [path('previous', 'version'), now.version],
+        [path('previous', 'digest'), now.digest],
+        [path('previous', 'placement'), now.placement],
+        [path('previous', 'offloadTo'), now.offloadTo],
+      );
+    }
+    edits.push([path('placement'), target.placement], [path('version'), target.version], [path('digest'), target.digest], [path('offloadTo'), target.offloadTo]);
+  }
+  for (const mark of update.marks ?? []) {
+    if (mark.pin !== undefined) edits.push([['targets', mark.name, 'pin'], mark.pin ?? undefined]);
+    if (mark.hold !== undefined) edits.push([['targets', mark.name, 'hold'], mark.hold ?? undefined]);
+  }
+  return applyOwnedEdits(current, edits, file);
 }
 
 /** A new record, written whole. */
-function newRecord(update: ReleaseUpdate): string {
+function newRecord(update: RecordUpdate, file: string): string {
+  if (!update.release) throw new GitOpsError(`${file} does not exist yet; only a release can create it`);
   const targets = Object.fromEntries(
-    update.targets.map((target) => [target.name, { placement: target.choice, version: update.version, digest: update.digest, ...(target.offloadTo && { offloadTo: target.offloadTo }) }]),
+    (update.targets ?? []).map((target) => [
+      target.name,
+      { placement: target.placement, version: target.version, digest: target.digest, ...(target.offloadTo && { offloadTo: target.offloadTo }) },
+    ]),
   );
   const record = {
     apiVersion: 'edgeship.io/v1alpha1',
     kind: 'ModelRelease',
     model: update.model,
-    version: update.version,
-    artifact: { reference: update.reference, digest: update.digest },
-    ...(update.targets.length > 0 && { targets }),
+    version: update.release.version,
+    artifact: { reference: update.release.reference, digest: update.release.digest },
+    ...(update.rollout && { rollout: { status: update.rollout.status, waves: update.rollout.waves ?? {}, ...(update.rollout.reason && { reason: update.rollout.reason }) } }),
+    ...(Object.keys(targets).length > 0 && { targets }),
   };
   return withHeader(stringify(record, { lineWidth: 0 }), HEADER(update.model));
 }

@@ -1,62 +1,73 @@
 import type { Wave } from './config.ts';
+import type { RolloutStatus } from './release-record.ts';
 
 /** Argo CD's view of one target's Application, plus what the GitOps repo says it runs. */
 export interface TargetState {
   target: string;
   /** Version the GitOps repo has for this target. */
   version?: string;
+  /** Version the target ran before, where a rollback goes. */
+  previous?: string;
   sync: 'Synced' | 'OutOfSync' | 'Unknown';
   health: 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
   /** The last sync operation failed. */
   syncFailed?: boolean;
   /** Since when (ms since epoch) the Application has been Synced and Healthy. */
   healthySince?: number;
-  /** A person pinned this target or rolled it back by hand: edgeship leaves it alone. */
-  pinned?: boolean;
+  /** Why edgeship leaves this target alone: a person's hold or hand edit, or a blocked placement. */
+  skip?: string;
 }
 
 export type RolloutStep =
   | { kind: 'apply-wave'; wave: string; targets: string[] }
   | { kind: 'wait'; wave: string; reason: string }
-  | { kind: 'rollback'; wave: string; targets: string[]; to: string; reason: string }
+  | { kind: 'rollback'; wave: string; targets: string[]; reason: string }
   | { kind: 'halt'; wave: string; reason: string }
   | { kind: 'done'; skipped: string[] };
 
 export interface RolloutInput {
   waves: Wave[];
   version: string;
-  /** The last good release, to roll back to; absent for a first release. */
-  previous?: string;
   states: ReadonlyMap<string, TargetState>;
   now: number;
+  /** Names of the waves that got the release: a wave followed by a sent one has passed its soak. */
+  applied?: ReadonlySet<string>;
 }
+
+const unknown = (target: string): TargetState => ({ target, sync: 'Unknown', health: 'Unknown' });
+const failedOf = (state: TargetState) => Boolean(state.syncFailed) || state.health === 'Degraded';
+const readyOf = (state: TargetState) => state.sync === 'Synced' && state.health === 'Healthy';
 
 /**
  * The next step of a rollout, wave by wave (level-triggered: the same inputs give the same step):
  * 1. a wave whose targets do not all have the release yet gets it (earlier waves are done);
- * 2. a failed sync or a Degraded target in the wave rolls those targets back to the last good
- *    release and stops the rollout (halts when there is none);
+ * 2. a failed sync or a Degraded target in the wave rolls those targets back to what they ran
+ *    before and stops the rollout (halts when none ran anything before);
  * 3. otherwise wait until every target is Synced and Healthy for the wave's soak time;
- * 4. then the next wave. Pinned targets are skipped and reported.
+ * 4. then the next wave. Skipped targets are left alone and reported.
+ * A wave a later wave followed has passed: it is checked for failures only.
  */
 export function planRollout(input: RolloutInput): RolloutStep {
   const skipped: string[] = [];
-  for (const wave of input.waves) {
+  for (const [index, wave] of input.waves.entries()) {
+    const passed = input.waves.slice(index + 1).some((later) => input.applied?.has(later.name));
     const targets = wave.targets.filter((name) => {
-      if (input.states.get(name)?.pinned) skipped.push(name);
-      return !input.states.get(name)?.pinned;
+      if (input.states.get(name)?.skip) skipped.push(name);
+      return !input.states.get(name)?.skip;
     });
     if (targets.length === 0) continue;
     const behind = targets.filter((name) => input.states.get(name)?.version !== input.version);
     if (behind.length > 0) return { kind: 'apply-wave', wave: wave.name, targets: behind };
-    const states = targets.map((name) => input.states.get(name) ?? ({ target: name, sync: 'Unknown', health: 'Unknown' } satisfies TargetState));
-    const failed = states.filter((state) => state.syncFailed || state.health === 'Degraded');
+    const states = targets.map((name) => input.states.get(name) ?? unknown(name));
+    const failed = states.filter(failedOf);
     if (failed.length > 0) {
       const reason = failed.map((state) => `${state.target} ${state.syncFailed ? 'failed to sync' : 'is Degraded'}`).join(', ');
-      if (!input.previous) return { kind: 'halt', wave: wave.name, reason: `${reason}; no earlier release to roll back to` };
-      return { kind: 'rollback', wave: wave.name, targets: failed.map((state) => state.target), to: input.previous, reason };
+      const back = failed.filter((state) => state.previous);
+      if (back.length === 0) return { kind: 'halt', wave: wave.name, reason: `${reason}; it ran no earlier release to roll back to` };
+      return { kind: 'rollback', wave: wave.name, targets: back.map((state) => state.target), reason };
     }
-    const notReady = states.filter((state) => state.sync !== 'Synced' || state.health !== 'Healthy');
+    if (passed) continue;
+    const notReady = states.filter((state) => !readyOf(state));
     if (notReady.length > 0) {
       return { kind: 'wait', wave: wave.name, reason: notReady.map((state) => `${state.target} ${state.sync}/${state.health}`).join(', ') };
     }
@@ -66,4 +77,46 @@ export function planRollout(input: RolloutInput): RolloutStep {
     }
   }
   return { kind: 'done', skipped };
+}
+
+/** A GitHub deployment state, mirrored from a target's state in the rollout. */
+export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'inactive';
+
+export interface TargetStatus {
+  target: string;
+  state: DeploymentState;
+  description: string;
+}
+
+export interface StatusInput extends RolloutInput {
+  status: RolloutStatus;
+  applied: ReadonlySet<string>;
+  reason?: string;
+}
+
+/**
+ * Where each target stands in the rollout, as a deployment state: queued until its wave,
+ * in progress until Synced and Healthy through the soak (or a later wave went out), success
+ * then; failure when it was rolled back or failed; inactive when it is left alone.
+ */
+export function targetStatuses(input: StatusInput): TargetStatus[] {
+  const final = input.status === 'rolled-back' || input.status === 'halted';
+  return input.waves.flatMap((wave, index) => {
+    const soakedByLater = input.waves.slice(index + 1).some((later) => input.applied.has(later.name)) || input.status === 'done';
+    return wave.targets.map((target): TargetStatus => {
+      const state = input.states.get(target) ?? unknown(target);
+      const at = (description: string, status: DeploymentState) => ({ target, state: status, description });
+      if (state.skip) return at(state.skip, 'inactive');
+      if (state.version === input.version) {
+        if (failedOf(state)) return at(state.syncFailed ? 'Argo CD failed to sync it' : 'Degraded after the sync', 'failure');
+        const soaked = (state.healthySince ?? Infinity) + wave.soakMinutes * 60_000 <= input.now;
+        if (readyOf(state) && (soaked || soakedByLater)) return at('Synced and Healthy', 'success');
+        if (final) return at(`${state.sync}/${state.health} when the rollout stopped: ${input.reason ?? input.status}`, 'inactive');
+        return at(readyOf(state) ? `Synced and Healthy; soaking for ${wave.soakMinutes} min (wave ${wave.name})` : `${state.sync}/${state.health} (wave ${wave.name})`, 'in_progress');
+      }
+      if (final && input.applied.has(wave.name)) return at(`rolled back to ${state.version ?? 'nothing'}: ${input.reason ?? input.status}`, 'failure');
+      if (final) return at(`not rolled out: ${input.reason ?? input.status}`, 'inactive');
+      return at(`waits for wave ${wave.name}`, 'queued');
+    });
+  });
 }

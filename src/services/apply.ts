@@ -1,65 +1,58 @@
-import type { EdgeshipConfig } from '../core/config.ts';
+import semver from 'semver';
+import { wavesOf, type EdgeshipConfig } from '../core/config.ts';
 import { GitOpsError } from '../core/errors.ts';
-import { releaseRecordPath, writeReleaseRecord } from '../core/release-record.ts';
+import type { RecordUpdate } from '../core/release-record.ts';
 import type { EvaluationReport } from '../core/release-plan.ts';
-import { overlayPath, resourcesPatch, resourcesPatchPath, siteKustomizationPath, writeOverlay, writeSiteKustomization, type OverlaySpec } from '../core/overlays.ts';
-import type { FileWrite, GitOpsChange, GitOpsRepo } from '../ports.ts';
+import type { GitOpsChange, GitOpsRepo } from '../ports.ts';
+import { offloadTargetOf, readRecord, recordAndOverlays, type Placement } from './gitops-writes.ts';
+
+export interface ReleaseScope {
+  /** Targets to write; every target by default. */
+  targets?: readonly string[];
+  /** The rollout state to record; by default every wave is marked as sent now. */
+  rollout?: RecordUpdate['rollout'];
+}
 
 /**
- * Plan: the GitOps change a release makes for the given targets (all by default):
- * 1. the release record of the model;
- * 2. per placed target, the model's overlay (its base is the placement), the resources patch
- *    of an edge site, and the model's entry in the site's kustomization.
- * A blocked target's overlay is left as it is: the site keeps what it runs.
+ * Plan: the GitOps change a release makes for the given targets:
+ * 1. nothing when the GitOps repo already has a newer release of the model;
+ * 2. the release record: version, artifact, rollout and each target's placement;
+ * 3. per placed target, its overlay, resources patch and site kustomization entry.
+ * A person's hold leaves a target alone and a pin keeps its placement. A blocked target keeps
+ * what it runs.
  */
-export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationReport, targets?: readonly string[]): GitOpsChange {
+export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationReport, scope: ReleaseScope = {}): GitOpsChange {
   const artifact = report.artifact;
   if (!artifact) throw new GitOpsError(`${report.model} ${report.version.version} has no published artifact; publish before applying`);
-  const chosen = report.placement.filter((decision) => !targets || targets.includes(decision.target));
-  const path = releaseRecordPath(config.gitops.path, config.model);
-  const byName = new Map(config.targets.map((target) => [target.name, target]));
-  const placed = chosen.flatMap((decision) => {
-    const target = byName.get(decision.target);
-    if (!target || decision.choice === 'blocked') return [];
-    const offloadUrl = decision.offloadTo ? byName.get(decision.offloadTo)?.endpoint : undefined;
-    const spec: OverlaySpec = { model: report.model, target, choice: decision.choice, reference: artifact.reference, version: report.version.version, ...(offloadUrl && { offloadUrl }) };
-    return [{ spec, overlay: overlayPath(target.name, report.model), site: siteKustomizationPath(target.name) }];
-  });
+  const version = report.version.version;
+  const now = new Date().toISOString();
   return async (read) => {
-    // Every file is read up front and at once: a release to a large fleet touches thousands.
-    const paths = [path, ...placed.flatMap((entry) => [entry.overlay, entry.site])];
-    const current = new Map(await Promise.all(paths.map(async (file) => [file, await read(file)] as const)));
-    const writes: FileWrite[] = [
-      {
-        path,
-        content: writeReleaseRecord(current.get(path), {
-          model: report.model,
-          version: report.version.version,
-          reference: artifact.reference,
-          digest: artifact.digest,
-          targets: chosen.map((decision) => ({ name: decision.target, choice: decision.choice, ...(decision.offloadTo && { offloadTo: decision.offloadTo }) })),
-        }),
-      },
-    ];
-    for (const { spec, overlay, site } of placed) {
-      writes.push(
-        { path: overlay, content: writeOverlay(current.get(overlay), spec) },
-        { path: site, content: writeSiteKustomization(current.get(site), spec.target.name, report.model) },
-      );
-      if (spec.target.kind === 'edge') writes.push({ path: resourcesPatchPath(spec.target.name, report.model), content: resourcesPatch(spec) });
-    }
-    return writes;
+    const current = await readRecord(config, read);
+    if (current.record && semver.valid(current.record.version) && semver.gt(current.record.version, version)) return [];
+    // Applied again, a release keeps its rollout: when each wave went out and how it ended.
+    const before = current.record?.version === version ? current.record.rollout : undefined;
+    const rollout = scope.rollout ?? { status: before?.status ?? 'rolling-out', waves: Object.fromEntries(wavesOf(config).map((wave) => [wave.name, before?.waves[wave.name] ?? now])), ...(before?.reason && { reason: before.reason }) };
+    const marks = current.record?.targets ?? {};
+    const placements = report.placement.flatMap((decision): Placement[] => {
+      const mark = marks[decision.target];
+      if ((scope.targets && !scope.targets.includes(decision.target)) || mark?.hold) return [];
+      const placement = mark?.pin ?? (decision.choice === 'blocked' ? undefined : decision.choice);
+      if (!placement) return [];
+      const offloadTo = placement === 'offload' ? offloadTargetOf(config, decision.target, decision.offloadTo) : undefined;
+      return [{ write: { name: decision.target, placement, version, digest: artifact.digest, ...(offloadTo && { offloadTo }) }, reference: artifact.reference }];
+    });
+    return recordAndOverlays(config, read, current, { model: config.model, release: { version, reference: artifact.reference, digest: artifact.digest }, rollout }, placements);
   };
 }
 
 /** Apply: one commit in the GitOps repo, none when nothing changes. Refuses a release whose gates failed. */
-export async function applyRelease(gitops: GitOpsRepo, config: EdgeshipConfig, report: EvaluationReport, targets?: readonly string[]) {
+export async function applyRelease(gitops: GitOpsRepo, config: EdgeshipConfig, report: EvaluationReport, scope: ReleaseScope = {}) {
   if (!report.passed) {
     const failed = report.gates.filter((gate) => !gate.passed).map((gate) => gate.id);
     throw new GitOpsError(`${report.model} ${report.version.version} failed its gates (${failed.join(', ')}); it is not applied`);
   }
-  const change = planGitOpsChange(config, report, targets);
-  const placed = report.placement.filter((decision) => !targets || targets.includes(decision.target));
+  const change = planGitOpsChange(config, report, scope);
+  const placed = report.placement.filter((decision) => !scope.targets || scope.targets.includes(decision.target));
   const summary = placed.map((decision) => `${decision.target}=${decision.choice}`).join(', ');
   return gitops.apply(change, `release(${report.model}): ${report.version.version}\n\n${summary}\nartifact: ${report.artifact?.reference}`);
 }

@@ -18,6 +18,10 @@ export class ScmBranchRepo implements GitOpsRepo {
     return this.scm.readFile(this.repo, path, this.branch);
   }
 
+  async readAt(path: string, revision: string): Promise<string | undefined> {
+    return this.scm.readFile(this.repo, path, revision);
+  }
+
   async apply(change: GitOpsChange, message: string): Promise<{ sha: string; files: string[] } | undefined> {
     for (let attempt = 1; attempt <= this.attempts; attempt += 1) {
       const head = await this.scm.branchHead(this.repo, this.branch);

@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { GitOpsError } from '../../src/core/errors.ts';
-import { parseReleaseRecord, releaseRecordPath, writeReleaseRecord, type ReleaseUpdate } from '../../src/core/release-record.ts';
+import { parseReleaseRecord, releaseRecordPath, targetReference, writeReleaseRecord, type RecordUpdate, type TargetWrite } from '../../src/core/release-record.ts';
 
 const digest = (char: string) => `sha256:${char.repeat(64)}`;
-const update = (version: string, char: string, targets: ReleaseUpdate['targets']): ReleaseUpdate => ({
+type Placed = { name: string; choice: TargetWrite['placement']; offloadTo?: string };
+const update = (version: string, char: string, targets: Placed[]): RecordUpdate => ({
   model: 'pump',
-  version,
-  reference: `ghcr.io/org/pump@${digest(char)}`,
-  digest: digest(char),
-  targets,
+  release: { version, reference: `ghcr.io/org/pump@${digest(char)}`, digest: digest(char) },
+  targets: targets.map(({ name, choice, offloadTo }) => ({ name, placement: choice, version, digest: digest(char), ...(offloadTo && { offloadTo }) })),
 });
 const v1 = update('1.0.0', 'a', [{ name: 'site-a', choice: 'edge' }, { name: 'cloud', choice: 'cloud' }]);
 
@@ -20,19 +19,38 @@ describe('release record', () => {
   });
 
   it('changes only bot-owned values and keeps everything else byte for byte', () => {
-    const v1Offloaded = update('1.0.0', 'a', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }, { name: 'cloud', choice: 'cloud' }]);
-    const human = writeReleaseRecord(undefined, v1Offloaded)
-      .replace('version: 1.0.0\n', 'version: "1.0.0"   # bumped by the bot\n')
+    const offloaded = (version: string, char: string) => update(version, char, [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }]);
+    // Released twice, so site-a has a previous release: from then on every owned value exists.
+    const human = writeReleaseRecord(writeReleaseRecord(undefined, update('1.0.0', 'a', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }, { name: 'cloud', choice: 'cloud' }])), offloaded('1.0.1', 'c'))
+      .replace('version: 1.0.1\n', 'version: "1.0.1"   # bumped by the bot\n')
       .replace('targets:\n', 'owner: team-pumps # ours\n\ntargets:\n  # the canary site\n')
       .concat('# trailing note\n');
-    const next = writeReleaseRecord(human, update('1.1.0', 'b', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }]));
+    const next = writeReleaseRecord(human, offloaded('1.1.0', 'b'));
     const expected = human
-      .replace('version: "1.0.0"   #', 'version: "1.1.0"   #')
-      .replace(`reference: ghcr.io/org/pump@${digest('a')}`, `reference: ghcr.io/org/pump@${digest('b')}`)
-      .replace(`  digest: ${digest('a')}`, `  digest: ${digest('b')}`)
-      .replace(`placement: offload\n    version: 1.0.0\n    digest: ${digest('a')}\n`, `placement: offload\n    version: 1.1.0\n    digest: ${digest('b')}\n`);
+      .replace('version: "1.0.1"   #', 'version: "1.1.0"   #')
+      .replace(`reference: ghcr.io/org/pump@${digest('c')}`, `reference: ghcr.io/org/pump@${digest('b')}`)
+      .replace(`  digest: ${digest('c')}`, `  digest: ${digest('b')}`)
+      .replace(`placement: offload\n    version: 1.0.1\n    digest: ${digest('c')}\n`, `placement: offload\n    version: 1.1.0\n    digest: ${digest('b')}\n`)
+      .replace(`previous:\n      version: 1.0.0\n      digest: ${digest('a')}\n`, `previous:\n      version: 1.0.1\n      digest: ${digest('c')}\n`);
     expect(next).toBe(expected);
     expect(next).toContain(`cloud:\n    placement: cloud\n    version: 1.0.0\n    digest: ${digest('a')}`);
+  });
+
+  it('keeps what a target ran before as its rollback target', () => {
+    const record = parseReleaseRecord(writeReleaseRecord(writeReleaseRecord(undefined, v1), update('1.1.0', 'b', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }])), 'r.yaml');
+    expect(record.targets['site-a']).toMatchObject({ version: '1.1.0', previous: { version: '1.0.0', digest: digest('a'), placement: 'edge' } });
+    expect(record.targets.cloud).not.toHaveProperty('previous');
+    expect(targetReference(record, digest('a'))).toBe(`ghcr.io/org/pump@${digest('a')}`);
+  });
+
+  it('starts the waves over with a new release and keeps pins and holds', () => {
+    const first = writeReleaseRecord(undefined, { ...v1, rollout: { status: 'rolling-out', waves: { canary: 't1', plants: 't2' } } });
+    const pinned = writeReleaseRecord(first, { model: 'pump', marks: [{ name: 'site-a', pin: 'offload' }, { name: 'cloud', hold: 'hand rollback' }] });
+    const next = parseReleaseRecord(writeReleaseRecord(pinned, { ...update('1.1.0', 'b', [{ name: 'site-a', choice: 'offload' }]), rollout: { status: 'rolling-out', waves: { canary: 't3' } } }), 'r.yaml');
+    expect(next.rollout).toEqual({ status: 'rolling-out', waves: { canary: 't3' } });
+    expect(next.targets['site-a']?.pin).toBe('offload');
+    expect(next.targets.cloud?.hold).toBe('hand rollback');
+    expect(parseReleaseRecord(writeReleaseRecord(pinned, { model: 'pump', marks: [{ name: 'site-a', pin: null }] }), 'r.yaml').targets['site-a']).not.toHaveProperty('pin');
   });
 
   it('keeps comments when a release adds fields', () => {
@@ -50,7 +68,9 @@ describe('release record', () => {
 
   it('removes offloadTo when a site moves back to the edge', () => {
     const offloaded = writeReleaseRecord(undefined, update('1.0.0', 'a', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }]));
-    expect(writeReleaseRecord(offloaded, update('1.0.1', 'c', [{ name: 'site-a', choice: 'edge' }]))).not.toContain('offloadTo:');
+    const edge = parseReleaseRecord(writeReleaseRecord(offloaded, update('1.0.1', 'c', [{ name: 'site-a', choice: 'edge' }])), 'r.yaml').targets['site-a'];
+    expect(edge).not.toHaveProperty('offloadTo');
+    expect(edge?.previous).toMatchObject({ placement: 'offload', offloadTo: 'cloud' });
   });
 
   it('returns the same string when nothing changes', () => {

@@ -8,6 +8,9 @@ export interface AppStatus {
   health: string;
   phase?: string;
   healthySince?: string;
+  /** The GitOps commit the Application is synced to. */
+  revision?: string;
+  finishedAt?: string;
 }
 
 /** A real-shaped Application object, validated against the Argo CD schema before it is served. */
@@ -18,9 +21,9 @@ function application(name: string, status: AppStatus): object {
     metadata: { name, namespace: 'argocd' },
     spec: { project: 'default', source: { repoURL: 'https://github.com/acme/gitops.git', targetRevision: 'main', path: `sites/${name.replace(/^edgeship-/, '')}` }, destination: { server: 'https://kubernetes.default.svc', namespace: 'edgeship' } },
     status: {
-      sync: { status: status.sync, revision: 'abc123' },
+      sync: { status: status.sync, revision: status.revision ?? 'abc123' },
       health: { status: status.health, ...(status.healthySince && { lastTransitionTime: status.healthySince }) },
-      ...(status.phase && { operationState: { phase: status.phase, message: status.phase === 'Failed' ? 'one or more objects failed to apply' : 'successfully synced', startedAt: '2026-11-26T11:00:00Z', operation: { sync: { revision: 'abc123' } } } }),
+      ...(status.phase && { operationState: { phase: status.phase, message: status.phase === 'Failed' ? 'one or more objects failed to apply' : 'successfully synced', startedAt: '2026-11-26T11:00:00Z', ...(status.finishedAt && { finishedAt: status.finishedAt }), operation: { sync: { revision: status.revision ?? 'abc123' } } } }),
     },
   };
   new Application(app).validate();
@@ -28,22 +31,28 @@ function application(name: string, status: AppStatus): object {
 }
 
 /**
- * A loopback Kubernetes API that serves Argo CD Applications; each GET of an Application moves
- * it one step along its script (the last step repeats), like Argo CD reconciling.
+ * A loopback Kubernetes API that serves Argo CD Applications. With scripts, each GET of an
+ * Application moves it one step along its script (the last step repeats), like Argo CD
+ * reconciling; with a function, the status is whatever it answers at the time (undefined: 404).
  */
-export async function startArgoCd(scripts: Record<string, AppStatus[]>) {
+export async function startArgoCd(scripts: Record<string, AppStatus[]> | ((name: string) => AppStatus | undefined)) {
   const served: Record<string, number> = {};
+  const statusOf = (name: string): AppStatus | undefined => {
+    if (typeof scripts === 'function') return scripts(name);
+    const script = scripts[name];
+    if (!script) return undefined;
+    const step = Math.min(served[name] ?? 0, script.length - 1);
+    served[name] = (served[name] ?? 0) + 1;
+    return script[step];
+  };
   const server = createServer((req, res) => {
     const match = /^\/apis\/argoproj\.io\/v1alpha1\/namespaces\/argocd\/applications\/([^/?]+)/.exec(req.url ?? '');
-    const script = match ? scripts[match[1] as string] : undefined;
-    if (!match || !script) {
+    const status = match ? statusOf(match[1] as string) : undefined;
+    if (!match || !status) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
       return;
     }
-    const name = match[1] as string;
-    const step = Math.min(served[name] ?? 0, script.length - 1);
-    served[name] = (served[name] ?? 0) + 1;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(application(name, script[step] as AppStatus)));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(application(match[1] as string, status)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -52,13 +52,18 @@ export class MemoryStore implements ArtifactStore {
   }
 }
 
-/** An in-memory GitOps repo that counts commits. */
+/** An in-memory GitOps repo that counts commits and keeps each commit's files. */
 export class MemoryGitOps implements GitOpsRepo {
   readonly files = new Map<string, string>();
   readonly commits: string[] = [];
+  private readonly snapshots = new Map<string, Map<string, string>>();
 
   async read(path: string) {
     return this.files.get(path);
+  }
+
+  async readAt(path: string, revision: string) {
+    return this.snapshots.get(revision)?.get(path);
   }
 
   async apply(change: GitOpsChange, message: string) {
@@ -66,7 +71,9 @@ export class MemoryGitOps implements GitOpsRepo {
     if (writes.length === 0) return undefined;
     for (const write of writes) this.files.set(write.path, write.content);
     this.commits.push(message);
-    return { sha: `commit-${this.commits.length}`, files: writes.map((write) => write.path) };
+    const sha = `commit-${this.commits.length}`;
+    this.snapshots.set(sha, new Map(this.files));
+    return { sha, files: writes.map((write) => write.path) };
   }
 }
 

@@ -34,6 +34,13 @@ export class GitRemoteRepo implements GitOpsRepo {
     return this.readLocal(path);
   }
 
+  async readAt(path: string, revision: string): Promise<string | undefined> {
+    const git = await this.sync();
+    this.resolveInside(path);
+    // An unknown commit or a file the commit lacks reads as absent, like a missing file.
+    return git.show([`${revision}:${path}`]).catch(() => undefined);
+  }
+
   async apply(change: GitOpsChange, message: string): Promise<{ sha: string; files: string[] } | undefined> {
     const attempts = this.options.attempts ?? 5;
     for (let attempt = 1; ; attempt += 1) {

@@ -1,9 +1,9 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { TargetState } from '../../core/rollout.ts';
+import type { FleetState, FleetStatus } from '../../ports.ts';
 
 /** The parts of an argoproj.io/v1alpha1 Application's status the rollout reads. */
 interface ApplicationStatus {
-  sync?: { status?: string };
+  sync?: { status?: string; revision?: string };
   health?: { status?: string; lastTransitionTime?: string };
   operationState?: { phase?: string; finishedAt?: string };
 }
@@ -19,7 +19,7 @@ export const applicationName = (target: string) => `edgeship-${target}`;
  * Application is Missing; a cluster that does not answer leaves the target Unknown, which the
  * rollout treats as not ready, never as failed.
  */
-export class ArgoCdApplications {
+export class ArgoCdApplications implements FleetStatus {
   private readonly api: CustomObjectsApi;
 
   constructor(
@@ -29,14 +29,12 @@ export class ArgoCdApplications {
     this.api = kubeconfig.makeApiClient(CustomObjectsApi);
   }
 
-  /** Sync and health of each target; `versions` are what the GitOps repo has for them. */
-  async states(targets: string[], versions: ReadonlyMap<string, string>): Promise<Map<string, TargetState>> {
-    const entries = await Promise.all(targets.map(async (target) => [target, await this.state(target, versions.get(target))] as const));
+  async states(targets: string[]): Promise<Map<string, FleetState>> {
+    const entries = await Promise.all(targets.map(async (target) => [target, await this.state(target)] as const));
     return new Map(entries);
   }
 
-  private async state(target: string, version: string | undefined): Promise<TargetState> {
-    const base = { target, ...(version && { version }) };
+  private async state(target: string): Promise<FleetState> {
     let status: ApplicationStatus;
     try {
       const application = (await this.api.getNamespacedCustomObject({
@@ -49,18 +47,20 @@ export class ArgoCdApplications {
       status = application.status ?? {};
     } catch (error) {
       const code = (error as { code?: number }).code;
-      return { ...base, sync: 'Unknown', health: code === 404 ? 'Missing' : 'Unknown' };
+      return { sync: 'Unknown', health: code === 404 ? 'Missing' : 'Unknown' };
     }
-    const sync = SYNC.has(status.sync?.status ?? '') ? (status.sync?.status as TargetState['sync']) : 'Unknown';
-    const health = HEALTH.has(status.health?.status ?? '') ? (status.health?.status as TargetState['health']) : 'Unknown';
+    const sync = SYNC.has(status.sync?.status ?? '') ? (status.sync?.status as FleetState['sync']) : 'Unknown';
+    const health = HEALTH.has(status.health?.status ?? '') ? (status.health?.status as FleetState['health']) : 'Unknown';
     const syncFailed = status.operationState?.phase === 'Failed' || status.operationState?.phase === 'Error';
-    const since = Date.parse(status.health?.lastTransitionTime ?? status.operationState?.finishedAt ?? '');
+    // Healthy since the later of the health transition and the last sync: an Application that
+    // stayed Healthy through a sync has been Healthy with the new release only since the sync.
+    const times = [status.health?.lastTransitionTime, status.operationState?.finishedAt].map((time) => Date.parse(time ?? '')).filter((time) => !Number.isNaN(time));
     return {
-      ...base,
       sync,
       health,
+      ...(status.sync?.revision && { revision: status.sync.revision }),
       ...(syncFailed && { syncFailed }),
-      ...(sync === 'Synced' && health === 'Healthy' && !Number.isNaN(since) && { healthySince: since }),
+      ...(sync === 'Synced' && health === 'Healthy' && times.length > 0 && { healthySince: Math.max(...times) }),
     };
   }
 }

@@ -105,7 +105,7 @@ export function registerReleaseCommands(program: Command): void {
       const { directory, config } = await openModelRepo(options.repo);
       const report = await readReportFile(options.report ?? join(directory, config.train.outputs, 'report.json'));
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
-      const commit = await applyRelease(deps.gitops, config, report, options.targets?.split(','));
+      const commit = await applyRelease(deps.gitops, config, report, options.targets ? { targets: options.targets.split(',') } : {});
       emit(Boolean(options.json), commit ?? null, () => (commit ? `committed ${commit.sha} (${commit.files.join(', ')})` : 'nothing to change'));
     });
 

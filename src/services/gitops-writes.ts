@@ -1,0 +1,48 @@
+import type { EdgeshipConfig } from '../core/config.ts';
+import { overlayPath, resourcesPatch, resourcesPatchPath, siteKustomizationPath, writeOverlay, writeSiteKustomization, type OverlaySpec } from '../core/overlays.ts';
+import { parseReleaseRecord, releaseRecordPath, writeReleaseRecord, type RecordUpdate, type ReleaseRecord, type TargetWrite } from '../core/release-record.ts';
+import type { FileWrite } from '../ports.ts';
+
+type Read = (path: string) => Promise<string | undefined>;
+
+/** A target set to run an artifact, with the reference its overlay pins. */
+export interface Placement {
+  write: TargetWrite;
+  reference: string;
+}
+
+/** The record of the config's model as it is, parsed; undefined before the first release. */
+export async function readRecord(config: EdgeshipConfig, read: Read): Promise<{ path: string; text?: string; record?: ReleaseRecord }> {
+  const path = releaseRecordPath(config.gitops.path, config.model);
+  const text = await read(path);
+  return { path, ...(text !== undefined && { text, record: parseReleaseRecord(text, path) }) };
+}
+
+/** The cloud endpoint an offloaded target forwards to. */
+export function offloadTargetOf(config: EdgeshipConfig, target: string, chosen?: string): string | undefined {
+  return chosen ?? config.targets.find((candidate) => candidate.name === target)?.offloadTo ?? config.targets.find((candidate) => candidate.kind === 'cloud')?.name;
+}
+
+/**
+ * The files one commit writes: the record with the update, and per placed target its overlay
+ * (its base is the placement), the resources patch of an edge site and the model's entry in the
+ * site's kustomization. Every file is read up front and at once: a large fleet has thousands.
+ */
+export async function recordAndOverlays(config: EdgeshipConfig, read: Read, current: { path: string; text?: string }, update: RecordUpdate, placements: Placement[]): Promise<FileWrite[]> {
+  const byName = new Map(config.targets.map((target) => [target.name, target]));
+  const specs = placements.flatMap(({ write, reference }) => {
+    const target = byName.get(write.name);
+    if (!target) return [];
+    const offloadUrl = write.offloadTo ? byName.get(write.offloadTo)?.endpoint : undefined;
+    const spec: OverlaySpec = { model: config.model, target, choice: write.placement, reference, version: write.version, ...(offloadUrl && { offloadUrl }) };
+    return [{ spec, overlay: overlayPath(target.name, config.model), site: siteKustomizationPath(target.name) }];
+  });
+  const paths = specs.flatMap((entry) => [entry.overlay, entry.site]);
+  const files = new Map(await Promise.all(paths.map(async (file) => [file, await read(file)] as const)));
+  const writes: FileWrite[] = [{ path: current.path, content: writeReleaseRecord(current.text, { ...update, targets: placements.map((placement) => placement.write) }, current.path) }];
+  for (const { spec, overlay, site } of specs) {
+    writes.push({ path: overlay, content: writeOverlay(files.get(overlay), spec) }, { path: site, content: writeSiteKustomization(files.get(site), spec.target.name, config.model) });
+    if (spec.target.kind === 'edge') writes.push({ path: resourcesPatchPath(spec.target.name, config.model), content: resourcesPatch(spec) });
+  }
+  return writes;
+}
