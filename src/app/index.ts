@@ -1,13 +1,15 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import { artifactStoreForReference } from '../adapters/oci/index.ts';
 import { GitHubScm } from '../adapters/github/scm.ts';
-import type { ArtifactStore, Logger } from '../ports.ts';
+import type { EdgeshipConfig } from '../core/config.ts';
+import type { ArtifactStore, FleetStatus, Logger } from '../ports.ts';
 import { runCommand } from '../services/github/commands.ts';
-import { deployMergedRelease } from '../services/github/deploy.ts';
 import { onDrift } from '../services/github/drift.ts';
 import { ensureReleasePr } from '../services/github/release-pr.ts';
+import { reconcileRelease } from '../services/github/release-rollout.ts';
 import { startTraining } from '../services/github/start-training.ts';
-import { resyncAll } from './resync.ts';
+import { resyncAll, tickRollouts } from './resync.ts';
+import { ActiveRollouts } from './rollouts.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface AppOptions {
@@ -17,9 +19,18 @@ export interface AppOptions {
   storeFor?: (reference: string) => ArtifactStore;
   /** Milliseconds between resyncs of every repository, the first at start-up; 0 turns them off. */
   resyncEveryMs?: number;
+  /** Argo CD for a model's fleet, when the app can read it; without it later waves wait for `/edgeship promote`. */
+  fleetFor?: (config: EdgeshipConfig) => FleetStatus | undefined;
+  /** Milliseconds between steps of the rollouts still going; 0 turns them off. */
+  rolloutEveryMs?: number;
+  /** The clock rollouts measure soak times on; tests pass their own. */
+  now?: () => number;
+  /** The rollouts still going; tests pass their own to step them. */
+  rollouts?: ActiveRollouts;
 }
 
 const DEFAULT_RESYNC_MS = 15 * 60_000;
+const DEFAULT_ROLLOUT_MS = 60_000;
 
 /** The webhook events the app subscribes to; app.yml lists the same. */
 export const HANDLED_EVENTS = ['issue_comment', 'pull_request', 'push', 'repository_dispatch', 'workflow_run'] as const;
@@ -35,13 +46,19 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const log = app.log as unknown as Logger;
     const queue = options.queue ?? new WorkQueue(log);
     const storeFor = options.storeFor ?? ((reference: string) => artifactStoreForReference(reference));
-    const deps = (context: Context) => ({ scm: new GitHubScm(context.octokit), log: context.log as unknown as Logger, storeFor });
+    const rollouts = options.rollouts ?? new ActiveRollouts();
+    const rolloutDeps = { ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
+    const deps = (context: Context) => ({ scm: new GitHubScm(context.octokit), log: context.log as unknown as Logger, storeFor, ...rolloutDeps });
     const key = (repo: { owner: string; repo: string }) => `${repo.owner}/${repo.repo}`;
     const resyncEvery = options.resyncEveryMs ?? DEFAULT_RESYNC_MS;
     if (resyncEvery > 0) {
-      const resync = () => void resyncAll(app, queue, storeFor, log).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
+      const resync = () => void resyncAll(app, { queue, rollouts, storeFor, log, ...rolloutDeps }).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
       setTimeout(resync, 0).unref();
       setInterval(resync, resyncEvery).unref();
+    }
+    const rolloutEvery = options.rolloutEveryMs ?? DEFAULT_ROLLOUT_MS;
+    if (rolloutEvery > 0) {
+      setInterval(() => void tickRollouts(app, { queue, rollouts, log, ...rolloutDeps }).catch((error: unknown) => log.error({ err: error }, 'Rollout tick failed')), rolloutEvery).unref();
     }
 
     app.on('push', async (context) => {
@@ -66,7 +83,8 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       if (!pull.merged || !pull.merge_commit_sha || pull.head.repo?.full_name !== context.payload.repository.full_name) return;
       const repo = repoOf(context);
       const merged = { number: pull.number, headRef: pull.head.ref, mergeSha: pull.merge_commit_sha };
-      queue.add(key(repo), 'deploy', () => deployMergedRelease(deps(context), repo, merged));
+      const installation = context.payload.installation?.id;
+      queue.add(key(repo), 'deploy', async () => rollouts.update(installation, repo, merged, await reconcileRelease(deps(context), repo, merged)));
     });
 
     app.on('issue_comment.created', async (context) => {
@@ -74,7 +92,8 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       if (comment.user?.type === 'Bot' || !comment.body.trimStart().startsWith('/edgeship')) return;
       const repo = repoOf(context);
       const command = { id: comment.id, issue: issue.number, body: comment.body, user: comment.user?.login ?? '', branch: repository.default_branch };
-      queue.add(key(repo), 'command', () => runCommand(deps(context), repo, command));
+      const installation = context.payload.installation?.id;
+      queue.add(key(repo), 'command', () => runCommand({ ...deps(context), onRollout: (merged, result) => rollouts.update(installation, repo, merged, result) }, repo, command));
     });
 
     app.on('repository_dispatch', async (context) => {

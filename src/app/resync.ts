@@ -1,14 +1,27 @@
 import type { Probot } from 'probot';
 import { GitHubScm } from '../adapters/github/scm.ts';
-import type { ArtifactStore, Logger } from '../ports.ts';
+import type { EdgeshipConfig } from '../core/config.ts';
+import type { ArtifactStore, FleetStatus, Logger } from '../ports.ts';
+import { reconcileRelease } from '../services/github/release-rollout.ts';
 import { resyncRepo } from '../services/github/resync.ts';
+import type { ActiveRollouts } from './rollouts.ts';
 import type { WorkQueue } from './work-queue.ts';
+
+export interface LoopDeps {
+  queue: WorkQueue;
+  rollouts: ActiveRollouts;
+  log: Logger;
+  fleetFor?: (config: EdgeshipConfig) => FleetStatus | undefined;
+  now?: () => number;
+}
 
 /**
  * Queues a resync of every repository of every installation. Each repository goes through the
- * same per-repository queue as its webhooks, so a resync never races an event.
+ * same per-repository queue as its webhooks, so a resync never races an event. Rollouts still
+ * going are handed to the rollout tick.
  */
-export async function resyncAll(app: Probot, queue: WorkQueue, storeFor: (reference: string) => ArtifactStore, log: Logger): Promise<number> {
+export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (reference: string) => ArtifactStore }): Promise<number> {
+  const { queue, rollouts, ...services } = deps;
   const appOctokit = await app.auth();
   const installations = await appOctokit.paginate(appOctokit.rest.apps.listInstallations, { per_page: 100 });
   let queued = 0;
@@ -17,9 +30,23 @@ export async function resyncAll(app: Probot, queue: WorkQueue, storeFor: (refere
     const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
     for (const repository of repositories) {
       const repo = { owner: repository.owner.login, repo: repository.name };
-      queue.add(`${repo.owner}/${repo.repo}`, 'resync', () => resyncRepo({ scm: new GitHubScm(octokit), log, storeFor }, repo, repository.default_branch));
+      queue.add(`${repo.owner}/${repo.repo}`, 'resync', async () => {
+        const outcome = await resyncRepo({ ...services, scm: new GitHubScm(octokit) }, repo, repository.default_branch);
+        if (outcome.rollingOut) rollouts.track(installation.id, repo, outcome.rollingOut);
+      });
       queued += 1;
     }
   }
   return queued;
+}
+
+/** Queues one step of every rollout still going, each in its repository's queue. */
+export async function tickRollouts(app: Probot, deps: LoopDeps): Promise<number> {
+  const { queue, rollouts, ...services } = deps;
+  const active = rollouts.list();
+  for (const { installation, repo, pull } of active) {
+    const octokit = await app.auth(installation);
+    queue.add(`${repo.owner}/${repo.repo}`, 'rollout', async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit) }, repo, pull)));
+  }
+  return active.length;
 }

@@ -9,7 +9,8 @@ export interface RollbackRequest {
   version: string;
   /** Targets to send back to what they ran before. */
   targets: readonly string[];
-  status: RolloutStatus;
+  /** The rollout's status after; by default it stays as it is. */
+  status?: RolloutStatus;
   reason: string;
   message: string;
   /** Marks the targets held, so the rollout goes on without them (a person's rollback of one target). */
@@ -33,7 +34,9 @@ export async function rollBack(gitops: GitOpsRepo, config: EdgeshipConfig, reque
       return [{ write, reference: targetReference(record, previous.digest) }];
     });
     const marks = request.hold ? request.targets.map((name) => ({ name, hold: request.hold ?? null })) : [];
-    return recordAndOverlays(config, read, current, { model: config.model, rollout: { status: request.status, waves: record.rollout?.waves ?? {}, reason: request.reason }, marks }, placements);
+    const status = request.status ?? record.rollout?.status ?? 'done';
+    const reason = request.status ? request.reason : record.rollout?.reason;
+    return recordAndOverlays(config, read, current, { model: config.model, rollout: { status, waves: record.rollout?.waves ?? {}, ...(reason && { reason }) }, marks }, placements);
   }, request.message);
 }
 

@@ -46,14 +46,17 @@ describe('the GitHub App release flow', () => {
     const mergeSha = github.merge(MODEL_REPO, 1);
     await app.receive('pull_request.closed', closedPayload(1, mergeSha));
     await app.settle();
+    // No Argo CD to watch here: the merge sends the canary wave, and later waves wait for `/edgeship promote`.
     const deployed = parseReleaseRecord(github.file(GITOPS_REPO, 'main', 'models/pump-forecaster/release.yaml')!, 'release.yaml');
-    expect(github.file(GITOPS_REPO, 'main', 'sites/plant-north/pump-forecaster/kustomization.yaml')).toContain(`EDGESHIP_MODEL=ghcr.io/acme/models/pump-forecaster@${DIGEST}`);
-    expect(deployed).toMatchObject({ version: '1.0.0', artifact: { digest: DIGEST }, targets: { 'plant-north': { placement: 'edge' }, cloud: { placement: 'cloud' } } });
+    expect(github.file(GITOPS_REPO, 'main', 'sites/substation-east/pump-forecaster/kustomization.yaml')).toContain(`EDGESHIP_MODEL=ghcr.io/acme/models/pump-forecaster@${DIGEST}`);
+    expect(github.file(GITOPS_REPO, 'main', 'sites/plant-north/pump-forecaster/kustomization.yaml')).toBeUndefined();
+    expect(deployed).toMatchObject({ version: '1.0.0', artifact: { digest: DIGEST }, rollout: { status: 'rolling-out' }, targets: { 'substation-east': { placement: 'edge' } } });
+    expect(Object.keys(deployed.targets)).toEqual(['substation-east']);
     expect(model.deployments.map((deployment) => [deployment.environment, deployment.ref, deployment.statuses.map((status) => status.state)])).toEqual([
-      ['plant-north', mergeSha, ['in_progress']],
-      ['plant-south', mergeSha, ['in_progress']],
       ['substation-east', mergeSha, ['in_progress']],
-      ['cloud', mergeSha, ['in_progress']],
+      ['plant-north', mergeSha, ['queued']],
+      ['plant-south', mergeSha, ['queued']],
+      ['cloud', mergeSha, ['queued']],
     ]);
     const gitopsHead = github.repo(GITOPS_REPO).branches.get('main')!;
     expect(model.comments.get(1)?.[0]?.body).toContain(`https://github.com/${GITOPS_REPO}/commit/${gitopsHead}`);
@@ -149,7 +152,7 @@ describe('the GitHub App release flow', () => {
     expect(model.pulls).toHaveLength(1);
     expect(github.count('POST', /^\/graphql$/)).toBeGreaterThanOrEqual(2);
     expect(github.repo(GITOPS_REPO).commits.size).toBe(2); // the seed and one release commit
-    expect(model.deployments.map((deployment) => deployment.environment)).toEqual(['plant-north', 'plant-south', 'substation-east', 'cloud']);
+    expect(model.deployments.map((deployment) => deployment.environment)).toEqual(['substation-east', 'plant-north', 'plant-south', 'cloud']);
     expect(model.comments.get(1)).toHaveLength(1);
   });
 });

@@ -14,10 +14,10 @@ describe('resync', () => {
   afterEach(() => github.done());
 
   const resync = async () => {
-    const { probot, queue } = world.app;
+    const { probot, queue, rollouts } = world.app;
     const errors: unknown[] = [];
     const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
-    await resyncAll(probot, queue, () => { throw new Error('no baseline expected'); }, log);
+    await resyncAll(probot, { queue, rollouts, log, storeFor: () => { throw new Error('no baseline expected'); } });
     await world.app.settle();
     if (errors.length > 0) throw errors[0] as Error;
   };

@@ -6,6 +6,7 @@ import { OnnxInspector } from '../../src/adapters/onnx/inspector.ts';
 import { collectOutputs } from '../../src/adapters/training/local-process.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { planGitOpsChange } from '../../src/services/apply.ts';
 import { evaluate } from '../../src/services/evaluate.ts';
 import { fakeProfiler, silentProgress } from './fakes.ts';
 import type { FakeGitHub } from './fake-github.ts';
@@ -34,10 +35,15 @@ export async function evaluationReport(): Promise<EvaluationReport> {
 
 /** A model repo and a GitOps repo on the fake GitHub, the app, and the events of one release. */
 export class ReleaseWorld {
-  readonly app = testProbot();
+  readonly app: ReturnType<typeof testProbot>;
   sha = '';
 
-  constructor(readonly github: FakeGitHub) {}
+  constructor(
+    readonly github: FakeGitHub,
+    options: Parameters<typeof testProbot>[0] = {},
+  ) {
+    this.app = testProbot(options);
+  }
 
   async seed(): Promise<this> {
     this.sha = this.github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': await exampleConfigText(), 'train.py': 'print(1)\n' });
@@ -77,6 +83,23 @@ export class ReleaseWorld {
     const head = payload.pull_request.head;
     Object.assign(payload.pull_request, { number, merged: true, merge_commit_sha: mergeSha, head: { ...head, ref: pull.head.ref, repo: { ...head.repo, full_name: MODEL_REPO } } });
     return payload;
+  }
+
+  /** The GitOps repo already runs `report` everywhere, its rollout done. */
+  async deployed(report: EvaluationReport): Promise<void> {
+    const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
+    const change = planGitOpsChange(config, report, { rollout: { status: 'done', waves: { canary: 't0', plants: 't0', cloud: 't0' } } });
+    const writes = await change(async (path) => this.github.file(GITOPS_REPO, 'main', path));
+    this.github.commit(GITOPS_REPO, 'main', Object.fromEntries(writes.map((write) => [write.path, write.content])));
+  }
+
+  /** A release PR of `report` that was merged: its branch, the PR and the merge commit. */
+  mergedRelease(report: EvaluationReport): { number: number; mergeSha: string } {
+    const branch = `edgeship/release/${report.model}/${report.version.version}-${this.sha.slice(0, 7)}`;
+    this.github.commit(MODEL_REPO, branch, { ...Object.fromEntries(this.github.repo(MODEL_REPO).commits.get(this.sha) ?? []), '.edgeship/release.json': JSON.stringify(report) });
+    const number = this.model.pulls.length + 1;
+    this.model.pulls.push({ number, head: { ref: branch }, base: { ref: 'main' }, title: `release(${report.model}): ${report.version.version}`, body: '', state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${MODEL_REPO}/pull/${number}`, labels: [] });
+    return { number, mergeSha: this.github.merge(MODEL_REPO, number) };
   }
 
   /** A successful training run of `headSha` that uploaded the evaluation report. */

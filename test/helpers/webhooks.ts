@@ -2,7 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { EmitterWebhookEvent } from '@octokit/webhooks';
 import { Probot, ProbotOctokit } from 'probot';
-import { edgeshipApp } from '../../src/app/index.ts';
+import { edgeshipApp, type AppOptions } from '../../src/app/index.ts';
+import { tickRollouts } from '../../src/app/resync.ts';
+import { ActiveRollouts } from '../../src/app/rollouts.ts';
 import { WorkQueue } from '../../src/app/work-queue.ts';
 
 const require = createRequire(import.meta.url);
@@ -25,8 +27,8 @@ export function example<E extends EventName>(event: E, fullName: string, install
 
 export const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 
-/** A Probot with the edgeship app loaded, retries off, and the queue exposed to wait on. */
-export function testProbot() {
+/** A Probot with the edgeship app loaded, retries off, and the queue and rollouts exposed to drive. */
+export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now'> = {}) {
   const probot = new Probot({
     appId: 1,
     privateKey,
@@ -37,7 +39,8 @@ export function testProbot() {
   const errors: unknown[] = [];
   const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
   const queue = new WorkQueue(log);
-  void probot.load(edgeshipApp({ queue, resyncEveryMs: 0 }));
+  const rollouts = new ActiveRollouts();
+  void probot.load(edgeshipApp({ queue, rollouts, resyncEveryMs: 0, rolloutEveryMs: 0, ...options }));
   let delivery = 0;
   const receive = async <E extends EventName>(event: E, payload: Payload<E>, id = `delivery-${++delivery}`) => {
     await probot.receive({ id, name: event.split('.')[0], payload } as EmitterWebhookEvent);
@@ -47,5 +50,11 @@ export function testProbot() {
     await queue.onIdle();
     if (errors.length > 0) throw errors[0] as Error;
   };
-  return { probot, queue, receive, settle, errors };
+  /** One step of every rollout still going, as the app's interval would run it. */
+  const tick = async () => {
+    const stepped = await tickRollouts(probot, { queue, rollouts, log, ...options });
+    await settle();
+    return stepped;
+  };
+  return { probot, queue, rollouts, receive, settle, tick, errors };
 }

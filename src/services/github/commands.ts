@@ -1,5 +1,6 @@
 import { COMMAND_HELP, COMMAND_ROLES, parseCommand } from '../../core/commands.ts';
-import type { Logger, RepoRef, Scm } from '../../ports.ts';
+import type { RepoRef } from '../../ports.ts';
+import { runRolloutCommand, type RolloutCommandDeps } from './rollout-commands.ts';
 import { startTraining } from './start-training.ts';
 
 export interface CommandComment {
@@ -15,9 +16,9 @@ export interface CommandComment {
  * Runs a `/edgeship` command from a comment:
  * 1. ignore comments that are not commands;
  * 2. check the author's permission through the collaborator API (not author_association);
- * 3. run the command and answer in a comment.
+ * 3. run the command (retrain here, the rollout commands in rollout-commands) and answer in a comment.
  */
-export async function runCommand(deps: { scm: Scm; log: Logger }, repo: RepoRef, comment: CommandComment): Promise<string> {
+export async function runCommand(deps: RolloutCommandDeps, repo: RepoRef, comment: CommandComment): Promise<string> {
   const command = parseCommand(comment.body);
   if (!command) return 'not-a-command';
   const { scm } = deps;
@@ -33,6 +34,10 @@ export async function runCommand(deps: { scm: Scm; log: Logger }, repo: RepoRef,
   if (command.name === 'help') {
     await scm.comment(repo, comment.issue, COMMAND_HELP);
     return 'help';
+  }
+  if (command.name !== 'retrain') {
+    await scm.comment(repo, comment.issue, await runRolloutCommand(deps, repo, comment.branch, `as @${comment.user} asked in #${comment.issue}`, command));
+    return command.name;
   }
   const sha = await scm.branchHead(repo, comment.branch);
   if (!sha) {

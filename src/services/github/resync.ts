@@ -1,24 +1,25 @@
 import { parseReleaseBranch, releaseBranchPrefix } from '../../core/release-branch.ts';
-import type { Logger, RepoRef, Scm } from '../../ports.ts';
-import { deployMergedRelease } from './deploy.ts';
+import type { RepoRef } from '../../ports.ts';
 import { readConfigAt } from './model-repo.ts';
 import { ensureReleasePr } from './release-pr.ts';
+import { reconcileRelease, type MergedPull, type RolloutDeps } from './release-rollout.ts';
 
-export interface ResyncDeps {
-  scm: Scm;
-  log: Logger;
+export interface ResyncDeps extends RolloutDeps {
   storeFor: Parameters<typeof ensureReleasePr>[0]['storeFor'];
 }
 
 export interface ResyncOutcome {
+  /** Merged release PRs whose deploy step had never completed. */
   deployed: number[];
   released: number[];
+  /** The merged release whose rollout is still going, for the rollout tick. */
+  rollingOut?: MergedPull;
 }
 
 /**
  * Finishes work whose webhook was lost or whose process died, from what GitHub shows:
- * 1. the newest merged release PR whose merge commit has no deployments: its deploy step never
- *    completed (deployments come after the GitOps commit), so run it again;
+ * 1. the newest merged release PR: its rollout is reconciled (a merge whose deploy step never
+ *    completed has no deployments yet, and gets its first wave now);
  * 2. a successful training run for the head of a tracked branch with no release PR for that
  *    commit: its workflow_run event was lost, so make the release PR.
  * Both steps are idempotent; a resync with nothing unfinished changes nothing.
@@ -31,10 +32,13 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
   if (!config) return outcome;
   const prefix = releaseBranchPrefix(config.model);
 
-  const merged = (await scm.listPullRequests(repo, prefix, 'closed')).find((pull) => pull.merged && pull.mergeSha);
-  if (merged?.mergeSha && (await scm.deploymentEnvironments(repo, merged.mergeSha)).length === 0) {
-    await deployMergedRelease(deps, repo, { number: merged.number, headRef: merged.head, mergeSha: merged.mergeSha });
-    outcome.deployed.push(merged.number);
+  const newest = (await scm.listPullRequests(repo, prefix, 'closed')).find((pull) => pull.merged && pull.mergeSha);
+  if (newest?.mergeSha) {
+    const merged = { number: newest.number, headRef: newest.head, mergeSha: newest.mergeSha };
+    const undeployed = (await scm.deploymentEnvironments(repo, merged.mergeSha)).length === 0;
+    const result = await reconcileRelease(deps, repo, merged);
+    if (undeployed) outcome.deployed.push(merged.number);
+    if (typeof result === 'object' && result.status === 'rolling-out' && result.action.kind !== 'superseded') outcome.rollingOut = merged;
   }
 
   const releases = [...(await scm.listPullRequests(repo, prefix, 'open')), ...(await scm.listPullRequests(repo, prefix, 'closed'))];
@@ -45,6 +49,6 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
     const result = await ensureReleasePr(deps, repo, run);
     if (typeof result === 'object') outcome.released.push(result.pullRequest);
   }
-  if (outcome.deployed.length + outcome.released.length > 0) deps.log.info({ repo: `${repo.owner}/${repo.repo}`, ...outcome }, 'Resync finished unfinished work');
+  if (outcome.deployed.length + outcome.released.length > 0) deps.log.info({ repo: `${repo.owner}/${repo.repo}`, deployed: outcome.deployed, released: outcome.released }, 'Resync finished unfinished work');
   return outcome;
 }

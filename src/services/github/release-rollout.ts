@@ -1,0 +1,93 @@
+import { wavesOf } from '../../core/config.ts';
+import { EdgeshipError } from '../../core/errors.ts';
+import { parseReleaseBranch, RELEASE_RECORD_FILE } from '../../core/release-branch.ts';
+import type { EvaluationReport } from '../../core/release-plan.ts';
+import type { EdgeshipConfig } from '../../core/config.ts';
+import type { FleetStatus, Logger, RepoRef, Scm } from '../../ports.ts';
+import { advanceRollout, type RolloutResult } from '../rollout.ts';
+import { ScmBranchRepo } from '../scm-branch-repo.ts';
+import { commitUrl, gitopsRepoOf, readConfigAt } from './model-repo.ts';
+
+export interface MergedPull {
+  number: number;
+  headRef: string;
+  mergeSha: string;
+}
+
+export interface RolloutDeps {
+  scm: Scm;
+  log: Logger;
+  /** Argo CD for a model's fleet, when the app can read it. */
+  fleetFor?: (config: EdgeshipConfig) => FleetStatus | undefined;
+  /** The clock soak times are measured on. */
+  now?: () => number;
+}
+
+/** A merged release as the rollout needs it: its config and report at the merge commit, and its GitOps repo. */
+export async function loadMergedRelease(scm: Scm, repo: RepoRef, pull: MergedPull) {
+  const [config, recordText] = await Promise.all([readConfigAt(scm, repo, pull.mergeSha), scm.readFile(repo, RELEASE_RECORD_FILE, pull.mergeSha)]);
+  if (!config || recordText === undefined) throw new EdgeshipError(`#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_RECORD_FILE : '.github/edgeship.yml'}`);
+  const report = JSON.parse(recordText) as EvaluationReport;
+  const gitopsRef = gitopsRepoOf(config);
+  return { config, report, gitopsRef, gitops: new ScmBranchRepo(scm, gitopsRef, config.gitops.branch) };
+}
+
+/**
+ * Moves a merged release's rollout one step and mirrors it on GitHub:
+ * 1. advance the rollout (core/rollout through services/rollout): send a wave, wait, roll back…;
+ * 2. one deployment per target environment whose status mirrors the target's state;
+ * 3. a comment on the PR for each wave sent and when the rollout ends.
+ * Idempotent: the merge, resync, the rollout tick and `/edgeship promote` all call it.
+ */
+export async function reconcileRelease(deps: RolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean } = {}): Promise<RolloutResult | 'not-a-release'> {
+  const { scm } = deps;
+  if (!parseReleaseBranch(pull.headRef)) return 'not-a-release';
+  const { config, report, gitopsRef, gitops } = await loadMergedRelease(scm, repo, pull);
+  const fleet = deps.fleetFor?.(config);
+  const result = await advanceRollout({ gitops, log: deps.log, ...(fleet && { fleet }), ...(deps.now && { now: deps.now }) }, config, report, options);
+  if (result.action.kind === 'superseded') return result;
+  const { model } = report;
+  const version = report.version.version;
+  const sha = result.commit?.sha ?? (await scm.branchHead(gitopsRef, config.gitops.branch)) ?? '';
+  const url = commitUrl(gitopsRef, sha);
+  await scm.ensureDeployments(
+    repo,
+    pull.mergeSha,
+    result.statuses.map((status) => {
+      const decision = report.placement.find((candidate) => candidate.target === status.target);
+      return {
+        environment: status.target,
+        description: `${model} ${version}: ${decision?.choice ?? 'not placed'}`,
+        payload: { model, version, digest: report.artifact?.digest, placement: decision?.choice },
+        status: { state: status.state, description: status.description, url },
+      };
+    }),
+  );
+  const { action } = result;
+  if (action.kind === 'apply-wave' && result.commit) {
+    const waves = wavesOf(config);
+    const more = waves.findIndex((wave) => wave.name === action.wave) < waves.length - 1;
+    const next = !more
+      ? ''
+      : fleet
+        ? ' The next wave follows once this one is Synced and Healthy through its soak time.'
+        : ' edgeship cannot read Argo CD from here, so it does not watch health: `/edgeship promote` sends the next wave.';
+    await scm.ensureComment(
+      repo,
+      pull.number,
+      `<!-- edgeship:wave:${model}:${version}:${action.wave} -->`,
+      `Sent ${model} ${version} to wave **${action.wave}** (${action.targets.join(', ')}) in ${url}.${next}`,
+    );
+  }
+  if (action.kind === 'rollback' || action.kind === 'halt' || action.kind === 'done') {
+    const lines = result.statuses.map((status) => `| ${status.target} | ${status.state} | ${status.description} |`);
+    const headline = action.kind === 'done'
+      ? `Rolled ${model} ${version} out to every wave${action.skipped.length > 0 ? `, leaving ${action.skipped.join(', ')} alone` : ''}.`
+      : action.kind === 'rollback'
+        ? `Rolled ${action.targets.join(', ')} back in ${url}: ${action.reason}. No further waves go out.`
+        : `Stopped the rollout of ${model} ${version}: ${action.reason}. No further waves go out.`;
+    await scm.ensureComment(repo, pull.number, `<!-- edgeship:rollout-end:${model}:${version} -->`, [headline, '', '| target | state | why |', '|---|---|---|', ...lines].join('\n'));
+  }
+  deps.log.info({ model, version, step: action.kind, status: result.status }, 'Rollout reconciled');
+  return result;
+}

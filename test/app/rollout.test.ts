@@ -1,0 +1,173 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseReleaseRecord } from '../../src/core/release-record.ts';
+import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { FleetState, FleetStatus } from '../../src/ports.ts';
+import { FakeGitHub } from '../helpers/fake-github.ts';
+import { evaluationReport, GITOPS_REPO, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
+import { example } from '../helpers/webhooks.ts';
+
+const MIN = 60_000;
+const digest = (char: string) => `sha256:${char.repeat(64)}`;
+const RECORD = 'models/pump-forecaster/release.yaml';
+
+/** Argo CD as the app reads it, moved along by the test: `sync` is Argo CD syncing the GitOps head. */
+class ScriptedFleet implements FleetStatus {
+  readonly apps = new Map<string, FleetState>();
+  constructor(
+    private readonly github: FakeGitHub,
+    private readonly clock: { now: number },
+  ) {}
+
+  async states(targets: string[]) {
+    return new Map(targets.map((target) => [target, this.apps.get(target) ?? { sync: 'Unknown' as const, health: 'Missing' as const }]));
+  }
+
+  sync(health: (target: string) => FleetState['health'] = () => 'Healthy') {
+    const revision = this.github.repo(GITOPS_REPO).branches.get('main') ?? '';
+    for (const target of ['substation-east', 'plant-north', 'plant-south', 'cloud']) this.apps.set(target, { sync: 'Synced', health: health(target), revision, healthySince: this.clock.now });
+  }
+}
+
+function release(base: EvaluationReport, version: string, char: string): EvaluationReport {
+  return { ...base, version: { ...base.version, version }, artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${digest(char)}`, digest: digest(char) } };
+}
+
+describe('the app rolls a merged release out', () => {
+  let github: FakeGitHub;
+  let world: ReleaseWorld;
+  let fleet: ScriptedFleet;
+  const clock = { now: Date.parse('2026-11-26T12:00:00Z') };
+  let v2: EvaluationReport;
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    fleet = new ScriptedFleet(github, clock);
+    world = await new ReleaseWorld(github, { fleetFor: () => fleet, now: () => clock.now }).seed();
+    const base = await evaluationReport();
+    await world.deployed(release(base, '1.0.0', 'a'));
+    fleet.sync();
+    v2 = release(base, '1.1.0', 'b');
+  });
+  afterEach(() => github.done());
+
+  const merge = async () => {
+    const { number, mergeSha } = world.mergedRelease(v2);
+    await world.app.receive('pull_request.closed', world.merged(number, mergeSha));
+    await world.app.settle();
+    return number;
+  };
+  const states = () => Object.fromEntries(world.model.deployments.map((deployment) => [deployment.environment, deployment.statuses.at(-1)?.state]));
+  const record = () => parseReleaseRecord(github.file(GITOPS_REPO, 'main', RECORD)!, 'release.yaml');
+  const comments = (number: number) => world.model.comments.get(number)?.map((comment) => comment.body) ?? [];
+
+  it('sends each wave once the last is Synced and Healthy through its soak, mirroring every target in its deployment', async () => {
+    const number = await merge();
+    expect(states()).toEqual({ 'substation-east': 'in_progress', 'plant-north': 'queued', 'plant-south': 'queued', cloud: 'queued' });
+    expect(world.app.rollouts.list()).toHaveLength(1);
+
+    await world.app.tick(); // Argo CD has not synced the release yet
+    expect(record().targets['plant-north']?.version).toBe('1.0.0');
+    fleet.sync();
+    clock.now += 15 * MIN;
+    await world.app.tick();
+    expect(states()).toEqual({ 'substation-east': 'success', 'plant-north': 'in_progress', 'plant-south': 'in_progress', cloud: 'queued' });
+    fleet.sync();
+    clock.now += 10 * MIN;
+    await world.app.tick();
+    fleet.sync();
+    clock.now += 10 * MIN;
+    await world.app.tick();
+
+    expect(states()).toEqual({ 'substation-east': 'success', 'plant-north': 'success', 'plant-south': 'success', cloud: 'success' });
+    expect(record().rollout?.status).toBe('done');
+    expect(world.app.rollouts.list()).toHaveLength(0);
+    const deployment = world.model.deployments.find((entry) => entry.environment === 'plant-north');
+    expect(deployment?.statuses.map((status) => status.state)).toEqual(['queued', 'in_progress', 'success']);
+    expect(comments(number)).toEqual([
+      expect.stringMatching(/^Sent pump-forecaster 1\.1\.0 to wave \*\*canary\*\* \(substation-east\) in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}\. The next wave follows/),
+      expect.stringMatching(/^Sent pump-forecaster 1\.1\.0 to wave \*\*plants\*\* \(plant-north, plant-south\)/),
+      expect.stringMatching(/^Sent pump-forecaster 1\.1\.0 to wave \*\*cloud\*\* \(cloud\) in .*\.\n\n<!--/),
+      expect.stringMatching(/^Rolled pump-forecaster 1\.1\.0 out to every wave\.\n\n\| target \| state \| why \|/),
+    ]);
+    await world.app.tick();
+    expect(comments(number)).toHaveLength(4);
+  });
+
+  it('rolls back a Degraded wave, fails those deployments, says what happened and sends no more waves', async () => {
+    const number = await merge();
+    fleet.sync();
+    clock.now += 15 * MIN;
+    await world.app.tick();
+    fleet.sync((target) => (target === 'plant-north' ? 'Degraded' : 'Healthy'));
+    await world.app.tick();
+
+    expect(states()).toEqual({ 'substation-east': 'success', 'plant-north': 'failure', 'plant-south': 'inactive', cloud: 'inactive' });
+    expect(record()).toMatchObject({ rollout: { status: 'rolled-back', reason: 'plant-north is Degraded' }, targets: { 'plant-north': { version: '1.0.0', digest: digest('a') }, cloud: { version: '1.0.0' } } });
+    expect(github.file(GITOPS_REPO, 'main', 'sites/plant-north/pump-forecaster/kustomization.yaml')).toContain('EDGESHIP_MODEL_VERSION=1.0.0');
+    expect(comments(number).at(-1)).toMatch(/^Rolled plant-north back in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}: plant-north is Degraded\. No further waves go out\./);
+    expect(comments(number).at(-1)).toContain('| plant-north | failure | rolled back to 1.0.0: plant-north is Degraded |');
+    expect(world.app.rollouts.list()).toHaveLength(0);
+  });
+});
+
+describe('rollout commands', () => {
+  let github: FakeGitHub;
+  let world: ReleaseWorld;
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    world = await new ReleaseWorld(github).seed();
+    world.model.roles.set('writer', 'write');
+    const base = await evaluationReport();
+    await world.deployed(release(base, '1.0.0', 'a'));
+    const { number, mergeSha } = world.mergedRelease(release(base, '1.1.0', 'b'));
+    await world.app.receive('pull_request.closed', world.merged(number, mergeSha));
+    await world.app.settle();
+  });
+  afterEach(() => github.done());
+
+  let commentId = 9000;
+  const command = async (body: string) => {
+    const payload = example('issue_comment.created', MODEL_REPO);
+    Object.assign(payload.comment, { id: commentId++, body, user: { ...payload.comment.user, login: 'writer', type: 'User' } });
+    Object.assign(payload.repository, { default_branch: 'main' });
+    await world.app.receive('issue_comment.created', payload);
+    await world.app.settle();
+    return world.model.comments.get(payload.issue.number)?.at(-1)?.body ?? '';
+  };
+  const record = () => parseReleaseRecord(github.file(GITOPS_REPO, 'main', RECORD)!, 'release.yaml');
+  const overlay = (target: string) => github.file(GITOPS_REPO, 'main', `sites/${target}/pump-forecaster/kustomization.yaml`) ?? '';
+
+  it('promotes the next wave when edgeship cannot watch Argo CD', async () => {
+    expect(await command('/edgeship promote')).toMatch(/^Sent pump-forecaster 1\.1\.0 to wave \*\*plants\*\* \(plant-north, plant-south\) in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}, as @writer asked in #\d+\.$/);
+    expect(record().targets['plant-south']?.version).toBe('1.1.0');
+    expect(await command('/edgeship promote')).toMatch(/wave \*\*cloud\*\*/);
+    expect(await command('/edgeship promote')).toMatch(/^Nothing to promote: every wave of pump-forecaster 1\.1\.0 has the release/);
+  });
+
+  it('rolls one target back and holds it, then the whole release', async () => {
+    await command('/edgeship promote');
+    expect(await command('/edgeship rollback plant-north')).toMatch(/^Rolled plant-north back from 1\.1\.0 in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}\. It stays there \(held\)/);
+    expect(record().targets['plant-north']).toMatchObject({ version: '1.0.0', hold: expect.stringMatching(/^rolled back as @writer asked in #\d+$/) as string });
+    expect(record().rollout?.status).toBe('rolling-out');
+    expect(await command('/edgeship rollback')).toMatch(/^Rolled plant-south, substation-east back from 1\.1\.0 in .*\. No further waves go out\.$/);
+    expect(record()).toMatchObject({ rollout: { status: 'rolled-back' }, targets: { 'substation-east': { version: '1.0.0' }, 'plant-south': { version: '1.0.0' } } });
+    expect(overlay('substation-east')).toContain('EDGESHIP_MODEL_VERSION=1.0.0');
+    expect(await command('/edgeship promote')).toBe('Nothing to promote: the rollout of pump-forecaster 1.1.0 has ended (rolled-back).');
+    expect(await command('/edgeship rollback cloud')).toMatch(/^Nothing to roll back at cloud: it runs 1\.0\.0/);
+  });
+
+  it('pins a placement now and for later releases, and unpins it', async () => {
+    expect(await command('/edgeship pin plant-north offload')).toMatch(/^Pinned plant-north to \*\*offload\*\* in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}/);
+    expect(record().targets['plant-north']).toMatchObject({ pin: 'offload', placement: 'offload', version: '1.0.0', offloadTo: 'cloud' });
+    expect(overlay('plant-north')).toContain('../../../base/offload-forwarder');
+    expect(overlay('plant-north')).toContain('EDGESHIP_OFFLOAD_URL=https://models.edgeship-demo.example/pump-forecaster');
+    await command('/edgeship promote');
+    expect(record().targets['plant-north']).toMatchObject({ placement: 'offload', version: '1.1.0' });
+    expect(await command('/edgeship unpin plant-north')).toMatch(/^Unpinned plant-north in .*: the next release places it again\.$/);
+    expect(record().targets['plant-north']).not.toHaveProperty('pin');
+    expect(await command('/edgeship pin cloud edge')).toBe('Not done: cloud is a cloud target; only edge sites can be pinned to edge or offload.');
+    expect(await command('/edgeship pin nowhere edge')).toMatch(/^Not done: there is no target "nowhere" in \.github\/edgeship\.yml/);
+    expect(await command('/edgeship pin plant-north somewhere')).toMatch(/expected `\/edgeship pin <target> edge\|offload`/);
+  });
+});
