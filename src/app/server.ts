@@ -1,14 +1,16 @@
 import { createNodeMiddleware, createProbot } from 'probot';
 import { createServer } from 'node:http';
+import { fleetFromEnv } from './fleet.ts';
 import { edgeshipApp } from './index.ts';
 import { EdgeshipOctokit } from './octokit.ts';
 
 /**
  * `npm start`: the app's webhook server. Reads APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH),
- * WEBHOOK_SECRET and PORT (default 3000) from the environment.
+ * WEBHOOK_SECRET and PORT (default 3000) from the environment, and Argo CD access (see fleet.ts).
  */
 const probot = createProbot({ overrides: { Octokit: EdgeshipOctokit } });
-const middleware = await createNodeMiddleware(edgeshipApp(), { probot, webhooksPath: '/api/github/webhooks' });
+const fleetFor = fleetFromEnv();
+const middleware = await createNodeMiddleware(edgeshipApp(fleetFor ? { fleetFor } : {}), { probot, webhooksPath: '/api/github/webhooks' });
 const port = Number(process.env.PORT ?? 3000);
 createServer((request, response) => {
   void middleware(request, response, () => {
