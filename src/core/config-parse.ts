@@ -5,11 +5,18 @@ import { ConfigError } from './errors.ts';
 
 /** Parses and validates the text of `.github/edgeship.yml`; `file` is only used in errors. */
 export function parseConfig(text: string, file: string): EdgeshipConfig {
+  return parseYamlWith(configSchema, text, file, (issues) => new ConfigError(file, issues));
+}
+
+/**
+ * Parses YAML text and validates it with a schema. Every problem is reported at once, each
+ * with its path and line, through `fail` (which makes the error the caller throws).
+ */
+export function parseYamlWith<T extends z.ZodType>(schema: T, text: string, file: string, fail: (issues: string[]) => Error): z.output<T> {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: true });
   if (document.errors.length > 0) {
-    throw new ConfigError(
-      file,
+    throw fail(
       document.errors.map((error) => {
         const at = error.linePos?.[0];
         return `${at ? `line ${at.line}, column ${at.col}: ` : ''}invalid YAML: ${error.message.split('\n')[0]}`;
@@ -17,13 +24,9 @@ export function parseConfig(text: string, file: string): EdgeshipConfig {
     );
   }
   const data: unknown = document.toJS();
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ConfigError(file, [`expected a mapping at the top level, found ${describe(data)}`]);
-  }
-  const result = configSchema.safeParse(data, { reportInput: true });
-  if (!result.success) {
-    throw new ConfigError(file, result.error.issues.map((issue) => formatIssue(issue, document, lineCounter)));
-  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw fail([`expected a mapping at the top level, found ${describe(data)}`]);
+  const result = schema.safeParse(data, { reportInput: true });
+  if (!result.success) throw fail(result.error.issues.map((issue) => formatIssue(issue, document, lineCounter)));
   return result.data;
 }
 

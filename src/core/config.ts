@@ -9,7 +9,7 @@ const threshold = z
   })
   .refine((value) => value.min !== undefined || value.max !== undefined, { error: 'expected `min`, `max` or both' });
 
-const targetSchema = z.strictObject({
+export const targetSchema = z.strictObject({
   name: dnsLabel.describe('Target name: a GitOps path segment and a GitHub environment name.'),
   kind: z.enum(['edge', 'cloud']).describe('An edge site (a cluster at the site) or a cloud endpoint.'),
   profile: z.string().min(1).describe('Hardware profile the model is profiled on for this target.'),

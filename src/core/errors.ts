@@ -9,9 +9,9 @@ export class ConfigError extends EdgeshipError {
   constructor(
     readonly file: string,
     readonly issues: readonly string[],
-    options?: ErrorOptions,
+    options?: ErrorOptions & { what?: string },
   ) {
-    super(`${file} is not a valid edgeship config:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`, options);
+    super(`${file} is not a valid ${options?.what ?? 'edgeship config'}:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`, options);
   }
 }
 

@@ -1,10 +1,13 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../../adapters/fs/config-file.ts';
 import { configJsonSchema } from '../../core/config-json-schema.ts';
 import { wavesOf } from '../../core/config.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { inventoryToConfig, parseInventoryFile } from '../../core/inventory.ts';
+import { stringify } from 'yaml';
 import { emit } from '../output.ts';
 
 /** The training workflow template every model repo uses. */
@@ -21,6 +24,16 @@ export function registerConfigCommands(program: Command): void {
       await mkdir(dirname(target), { recursive: true });
       await copyFile(WORKFLOW_TEMPLATE, target);
       process.stdout.write(`wrote ${target}\n`);
+    });
+
+  program
+    .command('inventory')
+    .description('Turn the GitOps repo\'s target inventory (targets/*.yaml) into the targets and rollout of .github/edgeship.yml')
+    .argument('<dir>', 'the inventory directory, or a GitOps repo checkout with targets/')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, options: { json?: boolean }) => {
+      const config = await readInventory(dir);
+      emit(Boolean(options.json), config, () => `# From ${dir}: paste into .github/edgeship.yml.\n${stringify(config, { lineWidth: 0 })}`);
     });
 
   program
@@ -48,4 +61,18 @@ export function registerConfigCommands(program: Command): void {
       await mkdir(dirname(options.out), { recursive: true });
       await writeFile(options.out, text);
     });
+}
+
+/** Reads and checks every targets/*.yaml of an inventory. */
+export async function readInventory(dir: string) {
+  const root = resolve(dir);
+  const candidates = [join(root, 'targets'), root];
+  for (const candidate of candidates) {
+    const names = await readdir(candidate).catch(() => undefined);
+    const files = names?.filter((name) => name.endsWith('.yaml') || name.endsWith('.yml')).sort();
+    if (!files || files.length === 0 || (candidate === root && names?.includes('targets'))) continue;
+    const entries = await Promise.all(files.map(async (name) => ({ file: join(candidate, name), target: parseInventoryFile(await readFile(join(candidate, name), 'utf8'), join(candidate, name)) })));
+    return inventoryToConfig(entries);
+  }
+  throw new ConfigError(root, ['expected targets/*.yaml (or *.yaml) files, found none'], { what: 'target inventory' });
 }
