@@ -18,7 +18,7 @@ import { parseConfig } from '../src/core/config-parse.ts';
 import { percentile } from '../src/core/stats.ts';
 import { evaluate } from '../src/services/evaluate.ts';
 import setup from '../test/global-setup.ts';
-import { FakeGitHub } from '../test/helpers/fake-github.ts';
+import { FakeGitHub, isWrite } from '../test/helpers/fake-github.ts';
 import { fakeProfiler, silentProgress } from '../test/helpers/fakes.ts';
 import { example, privateKey } from '../test/helpers/webhooks.ts';
 import { readFile } from 'node:fs/promises';
@@ -92,7 +92,8 @@ export async function githubBench(): Promise<void> {
   await deliver(ours.url, 'pull_request', closed, 'release-3');
   await queue.onIdle();
   const calls = github.calls.filter((call) => !call.path.includes('access_tokens'));
-  const writes = calls.filter((call) => call.method !== 'GET');
+  const writes = calls.filter(isWrite);
+  if (process.env.EDGESHIP_BENCH_CALLS) for (const call of calls) console.log(`${call.method} ${call.path}`);
   events.push(['pull_request', closed]);
 
   const rows: string[][] = [];

@@ -203,6 +203,8 @@ export interface WorkflowRunInfo {
  */
 export interface Scm {
   readFile(repo: RepoRef, path: string, ref: string): Promise<string | undefined>;
+  /** Many files at one ref in few calls; a missing file maps to undefined. */
+  readFiles(repo: RepoRef, paths: readonly string[], ref: string): Promise<Map<string, string | undefined>>;
   branchHead(repo: RepoRef, branch: string): Promise<string | undefined>;
   /** The latest check run of this name on this commit. */
   findCheckRun(repo: RepoRef, sha: string, name: string): Promise<{ id: number; status: string; conclusion: string | null; externalId: string | null } | undefined>;
@@ -235,7 +237,8 @@ export interface Scm {
   ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void>;
   /**
    * One deployment of `ref` per environment, created where missing, each with the status; a
-   * deployment whose latest status already has that state gets none.
+   * deployment whose latest status already has that state gets none (a new deployment without
+   * a status is queued).
    */
   ensureDeployments(repo: RepoRef, ref: string, deployments: DeploymentSpec[]): Promise<void>;
 }

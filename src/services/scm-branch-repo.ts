@@ -26,11 +26,7 @@ export class ScmBranchRepo implements GitOpsRepo {
     for (let attempt = 1; attempt <= this.attempts; attempt += 1) {
       const head = await this.scm.branchHead(this.repo, this.branch);
       if (!head) throw new GitOpsError(`${this.repo.owner}/${this.repo.repo} has no branch ${this.branch}`);
-      const cache = new Map<string, Promise<string | undefined>>();
-      const read = (path: string) => {
-        if (!cache.has(path)) cache.set(path, this.scm.readFile(this.repo, path, head));
-        return cache.get(path) as Promise<string | undefined>;
-      };
+      const read = batchedReader((paths) => this.scm.readFiles(this.repo, paths, head));
       const writes = [];
       for (const write of await change(read)) if ((await read(write.path)) !== write.content) writes.push(write);
       if (writes.length === 0) return undefined;
@@ -39,4 +35,49 @@ export class ScmBranchRepo implements GitOpsRepo {
     }
     throw new GitOpsError(`${this.repo.owner}/${this.repo.repo}@${this.branch} kept moving; gave up after ${this.attempts} attempts`);
   }
+}
+
+interface Deferred {
+  promise: Promise<string | undefined>;
+  resolve: (value: string | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve: Deferred['resolve'] = () => undefined;
+  let reject: Deferred['reject'] = () => undefined;
+  const promise = new Promise<string | undefined>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  return { promise, resolve, reject };
+}
+
+/**
+ * A cached file reader that gathers the reads a change makes in the same turn into one call,
+ * so a release to many targets costs a few queries instead of one request per file.
+ */
+function batchedReader(load: (paths: string[]) => Promise<Map<string, string | undefined>>): (path: string) => Promise<string | undefined> {
+  const cache = new Map<string, Promise<string | undefined>>();
+  let batch: Map<string, Deferred> | undefined;
+  const flush = (current: Map<string, Deferred>) => {
+    batch = undefined;
+    load([...current.keys()]).then(
+      (files) => current.forEach((pending, path) => pending.resolve(files.get(path))),
+      (error: unknown) => current.forEach((pending) => pending.reject(error)),
+    );
+  };
+  return (path) => {
+    const cached = cache.get(path);
+    if (cached) return cached;
+    if (!batch) {
+      const current = new Map<string, Deferred>();
+      batch = current;
+      queueMicrotask(() => flush(current));
+    }
+    const pending = deferred();
+    batch.set(path, pending);
+    cache.set(path, pending.promise);
+    return pending.promise;
+  };
 }

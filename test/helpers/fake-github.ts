@@ -19,9 +19,14 @@ interface Repo {
 export interface Call {
   method: string;
   path: string;
+  /** A GraphQL call that writes. */
+  mutation?: boolean;
 }
 
 const API = 'https://api.github.com';
+
+/** A call that creates or changes something: not a GET, not a GraphQL query, not a token. */
+export const isWrite = (call: Call) => call.method !== 'GET' && !(call.path === '/graphql' && !call.mutation) && !call.path.includes('access_tokens');
 const BLOBS = 'https://pipelines.actions.githubusercontent.com';
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
@@ -90,6 +95,18 @@ export class FakeGitHub {
     return sha;
   }
 
+  /** GraphQL `repository { fN: object(expression: "ref:path") { ... on Blob { text } } }`. */
+  private readBlobs(variables: Record<string, string>) {
+    const fullName = `${variables.owner}/${variables.name}`;
+    if (!this.repos.has(fullName)) return { repository: null };
+    const fields = Object.entries(variables).filter(([key]) => /^e\d+$/.test(key)).map(([key, expression]): [string, { text: string; isTruncated: boolean; isBinary: boolean } | null] => {
+      const [ref = '', ...path] = expression.split(':');
+      const text = this.file(fullName, ref, path.join(':'));
+      return [key.replace('e', 'f'), text === undefined ? null : { text, isTruncated: false, isBinary: false }];
+    });
+    return { repository: Object.fromEntries(fields) };
+  }
+
   count(method: string, pattern: RegExp): number {
     return this.calls.filter((call) => call.method === method && pattern.test(call.path)).length;
   }
@@ -106,9 +123,10 @@ export class FakeGitHub {
       api[method](withQuery).reply((uri, body) => {
         const url = new URL(uri, API);
         const decoded = decodeURIComponent(url.pathname);
-        this.calls.push({ method: method.toUpperCase(), path: decoded });
+        const parsed = (typeof body === 'string' && body ? JSON.parse(body) : body ?? {}) as Record<string, unknown>;
+        this.calls.push({ method: method.toUpperCase(), path: decoded, ...(decoded === '/graphql' && { mutation: /^\s*mutation/.test(String(parsed.query)) }) });
         const match = path.exec(url.pathname) ?? path.exec(decoded);
-        return handler(match as RegExpExecArray, (typeof body === 'string' && body ? JSON.parse(body) : body ?? {}) as Record<string, unknown>, url);
+        return handler(match as RegExpExecArray, parsed, url);
       });
     };
     const R = '/repos/([^/]+)/([^/]+)';
@@ -143,6 +161,7 @@ export class FakeGitHub {
       return [201, { ref: body.ref, object: { sha: body.sha } }];
     });
     route('post', /^\/graphql$/, (_match, body) => {
+      if (String(body.query).includes('object(expression:')) return [200, { data: this.readBlobs(body.variables as Record<string, string>) }];
       const input = (body.variables as { input: { branch: { repositoryNameWithOwner: string; branchName: string }; expectedHeadOid: string; fileChanges: { additions: { path: string; contents: string }[] } } }).input;
       const repo = this.repo(input.branch.repositoryNameWithOwner);
       const head = repo.branches.get(input.branch.branchName);

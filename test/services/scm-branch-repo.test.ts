@@ -20,6 +20,20 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
 
   const append = (path: string, line: string) => async (read: (path: string) => Promise<string | undefined>) => [{ path, content: `${(await read(path)) ?? ''}${line}\n` }];
 
+  it('reads the files of a change in batched GraphQL queries, not one request per file', async () => {
+    const sites = Array.from({ length: 250 }, (_, index) => `sites/site-${index}/kustomization.yaml`);
+    github.commit('acme/gitops', 'main', { [sites[7] as string]: 'resources: []\n' });
+    const repo = new ScmBranchRepo(scm, GITOPS, 'main');
+    const commit = await repo.apply(async (read) => {
+      const current = await Promise.all(sites.map(read));
+      return sites.map((path, index) => ({ path, content: current[index] ?? 'resources:\n  - pump\n' }));
+    }, 'release(pump): 1.0.0');
+    expect(commit?.files).toHaveLength(249);
+    expect(github.file('acme/gitops', 'main', sites[7] as string)).toBe('resources: []\n');
+    expect(github.calls.filter((call) => call.path === '/graphql' && !call.mutation)).toHaveLength(3);
+    expect(github.count('GET', /\/contents\//)).toBe(0);
+  });
+
   it('re-reads and re-applies when another commit lands between read and write', async () => {
     const repo = new ScmBranchRepo(scm, GITOPS, 'main');
     let raced = false;
@@ -32,7 +46,7 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
     };
     expect(await repo.apply(change, 'bot')).toMatchObject({ files: ['log.txt'] });
     expect(github.file('acme/gitops', 'main', 'log.txt')).toBe('human\nbot\n');
-    expect(github.count('POST', /^\/graphql$/)).toBe(2);
+    expect(github.calls.filter((call) => call.path === '/graphql' && call.mutation)).toHaveLength(2);
   });
 
   it('lets releases of two models racing on one GitOps repo both land', async () => {
@@ -52,7 +66,7 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
   it('makes no commit when nothing changes', async () => {
     const repo = new ScmBranchRepo(scm, GITOPS, 'main');
     expect(await repo.apply(async () => [{ path: 'README.md', content: '# GitOps\n' }], 'noop')).toBeUndefined();
-    expect(github.count('POST', /^\/graphql$/)).toBe(0);
+    expect(github.calls.filter((call) => call.path === '/graphql' && call.mutation)).toHaveLength(0);
   });
 
   it('gives up, naming the branch, when it never stops moving', async () => {

@@ -6,6 +6,7 @@ import type { CheckRunUpdate, DeploymentSpec, FileWrite, PullRequestInfo, PullRe
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
 const ACTIVE_RUN = new Set(['queued', 'in_progress', 'waiting', 'requested', 'pending']);
+const FILES_PER_QUERY = 100;
 
 /** Scm over GitHub's REST and GraphQL APIs, with an installation's octokit. */
 export class GitHubScm implements Scm {
@@ -19,6 +20,29 @@ export class GitHubScm implements Scm {
       throw new EdgeshipError(`${repo.owner}/${repo.repo}:${path} at ${ref} is not a file`);
     }
     return Buffer.from(data.content, 'base64').toString('utf8');
+  }
+
+  async readFiles(repo: RepoRef, paths: readonly string[], ref: string): Promise<Map<string, string | undefined>> {
+    const files = new Map<string, string | undefined>();
+    for (let start = 0; start < paths.length; start += FILES_PER_QUERY) {
+      const chunk = paths.slice(start, start + FILES_PER_QUERY);
+      const variables = Object.fromEntries(chunk.map((path, index) => [`e${index}`, `${ref}:${path}`]));
+      const fields = chunk.map((_, index) => `f${index}: object(expression: $e${index}) { ... on Blob { text isTruncated isBinary } }`).join('\n');
+      const declarations = chunk.map((_, index) => `$e${index}: String!`).join(', ');
+      const data = await this.octokit.graphql<{ repository: Record<string, { text: string | null; isTruncated: boolean; isBinary: boolean | null } | null> | null }>(
+        `query($owner: String!, $name: String!, ${declarations}) { repository(owner: $owner, name: $name) { ${fields} } }`,
+        { owner: repo.owner, name: repo.repo, ...variables },
+      );
+      if (!data.repository) throw new EdgeshipError(`${repo.owner}/${repo.repo} is not readable by the app (is it installed there?)`);
+      await Promise.all(
+        chunk.map(async (path, index) => {
+          const blob = data.repository?.[`f${index}`];
+          // GraphQL gives up on large or binary blobs; the contents API reads those.
+          files.set(path, !blob ? undefined : blob.isTruncated || blob.isBinary || blob.text === null ? await this.readFile(repo, path, ref) : blob.text);
+        }),
+      );
+    }
+    return files;
   }
 
   async branchHead(repo: RepoRef, branch: string): Promise<string | undefined> {
@@ -158,7 +182,7 @@ export class GitHubScm implements Scm {
       let id = existing.find((candidate) => candidate.environment === deployment.environment)?.id;
       if (id !== undefined) {
         const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...repo, deployment_id: id, per_page: 1 });
-        if (statuses[0]?.state === deployment.status.state) continue; // already says so
+        if ((statuses[0]?.state ?? 'queued') === deployment.status.state) continue; // already says so
       } else {
         const created = await this.octokit.rest.repos.createDeployment({
           ...repo,
@@ -172,6 +196,7 @@ export class GitHubScm implements Scm {
         });
         if (!('id' in created.data)) throw new EdgeshipError(`GitHub did not create the deployment to ${deployment.environment}: ${created.data.message ?? ''}`);
         id = created.data.id;
+        if (deployment.status.state === 'queued') continue; // a deployment without a status is queued
       }
       await this.octokit.rest.repos.createDeploymentStatus({
         ...repo,
