@@ -63,8 +63,8 @@ export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, 
   const nextWave = waves.find((wave) => !applied.has(wave.name) && wave.targets.some((target) => !states.get(target)?.skip));
   if (options.promote && step.kind === 'wait' && nextWave) {
     step = { kind: 'apply-wave', wave: nextWave.name, targets: nextWave.targets.filter((target) => !states.get(target)?.skip) };
-  } else if (!deps.fleet && step.kind === 'apply-wave' && applied.size > 0 && !options.promote) {
-    step = { kind: 'wait', wave: [...applied].pop() ?? step.wave, reason: NO_FLEET };
+  } else if (!deps.fleet && !options.promote && (step.kind === 'wait' || (step.kind === 'apply-wave' && applied.size > 0))) {
+    step = { kind: 'wait', wave: step.kind === 'wait' ? step.wave : ([...applied].pop() ?? step.wave), reason: NO_FLEET };
   }
   switch (step.kind) {
     case 'apply-wave': {

@@ -10,6 +10,7 @@ import type { EvaluationReport } from '../../src/core/release-plan.ts';
 import { seedGitOpsRemote, seedRepo } from '../../src/cli/demo-setup.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/registry.ts';
+import { startArgoCd } from '../helpers/argocd-server.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 
 const exec = promisify(execFile);
@@ -82,6 +83,31 @@ describe('edgeship CLI', () => {
     const rendered = await edgeship(['report', join(repo, 'out/report.json')], repo);
     expect(rendered.stdout).toContain('## pump-forecaster 1.0.1');
     expect(rendered.stdout).toContain('· deployed: 1.0.0');
+  });
+
+  it('steps a rollout from the command line, watching Argo CD through a kubeconfig', async () => {
+    const { root, repo, gitops, flags } = await workspace();
+    expect((await edgeship(['evaluate', ...flags], repo)).code).toBe(0);
+    expect((await edgeship(['publish', ...flags], repo)).code).toBe(0);
+    expect((await edgeship(['apply', ...flags], repo)).code).toBe(0);
+    const blind = await edgeship(['rollout', ...flags], repo);
+    expect(blind.stdout).toMatch(/^pump-forecaster 1\.0\.0: waiting in wave cloud: edgeship cannot read Argo CD here/);
+
+    const head = (await simpleGit().raw(['--git-dir', gitops, 'rev-parse', 'main'])).trim();
+    const argo = await startArgoCd((name) => ({ sync: 'Synced', health: name === 'edgeship-substation-east' ? 'Degraded' : 'Healthy', phase: 'Succeeded', revision: head }));
+    try {
+      const kubeconfig = join(root, 'kubeconfig');
+      await writeFile(kubeconfig, argo.kubeconfig.exportConfig());
+      const halted = await edgeship(['rollout', ...flags, '--kubeconfig', kubeconfig], repo);
+      expect(halted.stdout).toContain('pump-forecaster 1.0.0: halted in wave canary: substation-east is Degraded; it ran no earlier release to roll back to');
+      expect(halted.stdout).toMatch(/ {2}failure {5}substation-east {6}Degraded after the sync/);
+      expect(parseReleaseRecord(await simpleGit().raw(['--git-dir', gitops, 'show', 'main:models/pump-forecaster/release.yaml']), 'release.yaml').rollout).toMatchObject({ status: 'halted' });
+      expect((await edgeship(['rollout', ...flags, '--kubeconfig', kubeconfig], repo)).stdout).toMatch(/^pump-forecaster 1\.0\.0: the rollout has ended: halted/);
+      const wrong = await edgeship(['rollout', ...flags, '--kubeconfig', kubeconfig, '--context', 'prod'], repo);
+      expect(wrong).toMatchObject({ code: 1, stderr: expect.stringContaining('--context: expected a context of') as string });
+    } finally {
+      await argo.stop();
+    }
   });
 
   it('fails publishing to an unreachable registry with a clear error, and writes nothing', async () => {

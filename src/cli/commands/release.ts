@@ -8,6 +8,9 @@ import { applyRelease } from '../../services/apply.ts';
 import { evaluateCheckout } from '../../services/evaluate-checkout.ts';
 import { publish } from '../../services/publish.ts';
 import { releaseModel } from '../../services/release.ts';
+import { advanceRollout } from '../../services/rollout.ts';
+import { ArgoCdApplications } from '../../adapters/k8s/argocd.ts';
+import { loadKubeconfig } from '../../adapters/k8s/kubeconfig.ts';
 import { readReportFile, writeReportFile } from '../../services/report-file.ts';
 import { localDeps, type Overrides } from '../context.ts';
 import { emit } from '../output.ts';
@@ -107,6 +110,35 @@ export function registerReleaseCommands(program: Command): void {
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       const commit = await applyRelease(deps.gitops, config, report, options.targets ? { targets: options.targets.split(',') } : {});
       emit(Boolean(options.json), commit ?? null, () => (commit ? `committed ${commit.sha} (${commit.files.join(', ')})` : 'nothing to change'));
+    });
+
+  withRepo(program.command('rollout').description('Take the next step of a release\'s rollout: send a wave, wait, roll back or finish'))
+    .option('--report <file>', 'report.json of the release (default: <outputs>/report.json)')
+    .option('--kubeconfig <file>', 'kubeconfig of the cluster Argo CD runs in; without it health is not watched')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--argocd-namespace <name>', 'namespace of the Argo CD Applications', 'argocd')
+    .option('--promote', 'send the next wave without waiting for health and soak')
+    .action(async (options: RepoOptions & { report?: string; kubeconfig?: string; context?: string; argocdNamespace: string; promote?: boolean }) => {
+      const { directory, config } = await openModelRepo(options.repo);
+      const report = await readReportFile(options.report ?? join(directory, config.train.outputs, 'report.json'));
+      const deps = localDeps(directory, config, new ConsoleProgress(), options);
+      const kubeconfig = options.kubeconfig
+        ? loadKubeconfig({ file: options.kubeconfig, ...(options.context && { context: options.context }), names: { file: '--kubeconfig', context: '--context' } })
+        : undefined;
+      const fleet = kubeconfig ? new ArgoCdApplications(kubeconfig, options.argocdNamespace) : undefined;
+      const log = { debug() {}, info() {}, warn() {}, error() {} };
+      const result = await advanceRollout({ gitops: deps.gitops, log, ...(fleet && { fleet }) }, config, report, { promote: Boolean(options.promote) });
+      emit(Boolean(options.json), result, () => {
+        const { action } = result;
+        const headline =
+          action.kind === 'apply-wave' ? `sent wave ${action.wave} (${action.targets.join(', ')}) in ${result.commit?.sha ?? 'no new commit'}`
+            : action.kind === 'wait' ? `waiting in wave ${action.wave}: ${action.reason}`
+              : action.kind === 'rollback' ? `rolled ${action.targets.join(', ')} back in ${result.commit?.sha ?? 'no new commit'}: ${action.reason}`
+                : action.kind === 'halt' ? `halted in wave ${action.wave}: ${action.reason}`
+                  : action.kind === 'done' ? 'rolled out to every wave'
+                    : action.kind === 'superseded' ? `superseded by ${action.by}` : `the rollout has ended: ${action.status}`;
+        return [`${report.model} ${report.version.version}: ${headline}`, ...result.statuses.map((entry) => `  ${entry.state.padEnd(11)} ${entry.target.padEnd(20)} ${entry.description}`)].join('\n');
+      });
     });
 
   withRepo(program.command('release').description('Train, evaluate, publish and commit to the GitOps repo'))
