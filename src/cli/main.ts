@@ -5,6 +5,7 @@ import { registerConfigCommands } from './commands/config.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerReleaseCommands } from './commands/release.ts';
+import { registerServeCommand } from './commands/serve.ts';
 
 const program = new Command('edgeship')
   .description('Release machine-learning models to edge clusters and the cloud, the GitOps way.')
@@ -13,6 +14,7 @@ registerConfigCommands(program);
 registerModelCommands(program);
 registerReleaseCommands(program);
 registerDemoCommand(program);
+registerServeCommand(program);
 
 try {
   await program.parseAsync();

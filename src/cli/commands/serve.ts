@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { EdgeshipError } from '../../core/errors.ts';
+import { loadModel, type LoadedModel } from '../../serve/model.ts';
+import { driftFor, edgexOf, numberFlag, offloadOf, type ServeFlags } from '../../serve/options.ts';
+import { InferenceServer } from '../../serve/server.ts';
+
+/** JSON lines on stderr: what a container's log collector reads. */
+const log = {
+  debug: () => undefined,
+  info: (fields: object, message: string) => process.stderr.write(`${JSON.stringify({ level: 'info', message, ...fields })}\n`),
+  warn: (fields: object, message: string) => process.stderr.write(`${JSON.stringify({ level: 'warn', message, ...fields })}\n`),
+  error: (fields: object, message: string) => process.stderr.write(`${JSON.stringify({ level: 'error', message, ...fields, ...('err' in fields && { err: String(fields.err) }) })}\n`),
+};
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve a model over the Open Inference Protocol v2 (KServe v2 REST), at the edge or in the cloud')
+    .option('--model <reference|file>', 'OCI reference pinned by digest, or a model.onnx path (default: EDGESHIP_MODEL)')
+    .option('--name <name>', 'model name clients use (default: the artifact\'s model)')
+    .option('--model-version <version>', 'version to report (default: the artifact\'s, or EDGESHIP_MODEL_VERSION)')
+    .option('--host <address>', 'address to listen on', process.env.EDGESHIP_HOST ?? '0.0.0.0')
+    .option('--port <port>', 'port to listen on', process.env.PORT ?? '8080')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads')
+    .option('--offload', 'forward infer requests to EDGESHIP_OFFLOAD_URL; the local model is the fallback')
+    .option('--offload-url <url>', 'cloud endpoint to forward infer requests to')
+    .option('--offload-timeout-ms <ms>', 'how long to wait for the cloud', '2000')
+    .option('--max-body-mb <mb>', 'largest request body', '16')
+    .option('--edgex-input <name>', 'model input EdgeX events fill (default: the reference statistics\')')
+    .option('--edgex-features <names>', 'comma-separated EdgeX resource names, in the input\'s feature order (default: the reference statistics\')')
+    .option('--site <name>', 'site named in drift evidence (default: EDGESHIP_SITE)')
+    .option('--drift-repo <owner/name>', 'send drift evidence as repository_dispatch to this model repo (token: EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN)', process.env.EDGESHIP_DRIFT_REPO)
+    .option('--drift-webhook <url>', 'send drift evidence to this webhook instead', process.env.EDGESHIP_DRIFT_WEBHOOK)
+    .option('--drift-threshold <psi>', 'PSI above which a window counts as drifted', '0.2')
+    .option('--drift-windows <n>', 'drifted windows in a row before evidence is sent', '3')
+    .option('--drift-window <values>', 'values per feature in a window', '2000')
+    .option('--drift-cooldown-minutes <minutes>', 'at most one evidence per this many minutes', '360')
+    .action(async (flags: ServeFlags) => {
+      const env = process.env;
+      const source = flags.model ?? env.EDGESHIP_MODEL;
+      const offload = offloadOf(flags, env);
+      if (!source && !offload) throw new EdgeshipError('--model: expected an OCI reference or a model.onnx path (or EDGESHIP_MODEL), found none');
+      const threads = flags.threads ? numberFlag('threads', flags.threads, (value) => Number.isInteger(value) && value > 0, 'a whole number') : undefined;
+      const version = flags.modelVersion ?? env.EDGESHIP_MODEL_VERSION;
+      const load = (next: { model: string; name?: string }): Promise<LoadedModel> =>
+        loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }) });
+      const model = source ? await load({ model: source, ...(flags.name && { name: flags.name }) }) : undefined;
+      const edgex = edgexOf(flags, model);
+      const server = new InferenceServer({
+        ...(model && { model }),
+        ...(flags.name && { name: flags.name }),
+        ...(offload && { offload }),
+        ...(edgex && { edgex }),
+        maxBodyBytes: numberFlag('max-body-mb', flags.maxBodyMb, (value) => value > 0, 'a positive number of MiB') * 2 ** 20,
+        log,
+        driftFor: driftFor(flags, env, log),
+        load,
+      });
+      const port = await server.listen(numberFlag('port', flags.port, (value) => Number.isInteger(value) && value >= 0 && value < 65536, 'a port number'), flags.host);
+      log.info({ model: server.name, version: model?.version, digest: model?.digest, port, offload: offload?.url }, 'Serving over the Open Inference Protocol v2');
+      const stop = (signal: string) => {
+        log.info({ signal }, 'Shutting down: finishing requests in flight');
+        void server.close().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,24 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The server's Prometheus metrics, in a registry of its own (no global state). */
+export function servingMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'edgeship_serve_' });
+  return {
+    registry,
+    requests: new Counter({ name: 'edgeship_inference_requests_total', help: 'Infer requests by model and HTTP status.', labelNames: ['model', 'code'], registers: [registry] }),
+    latency: new Histogram({
+      name: 'edgeship_inference_duration_seconds',
+      help: 'Time to answer an infer request, by model and where it ran (local or forwarded).',
+      labelNames: ['model', 'route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    batch: new Histogram({ name: 'edgeship_inference_batch_size', help: 'Rows per infer request.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] }),
+    routes: new Counter({ name: 'edgeship_offload_requests_total', help: 'Infer requests run locally, forwarded to the cloud, or run locally because the cloud failed.', labelNames: ['model', 'route'], registers: [registry] }),
+    drift: new Gauge({ name: 'edgeship_drift_psi', help: 'Population stability index of the last full window of each input feature.', labelNames: ['model', 'feature'], registers: [registry] }),
+    evidence: new Counter({ name: 'edgeship_drift_evidence_total', help: 'Drift evidence sent, by outcome.', labelNames: ['model', 'outcome'], registers: [registry] }),
+  };
+}
+
+export type ServingMetrics = ReturnType<typeof servingMetrics>;

@@ -1,0 +1,75 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { artifactStoreForReference, credentialsFromEnv } from '../adapters/oci/index.ts';
+import { InferenceWorker } from '../adapters/onnx/inference-pool.ts';
+import { referenceStatsSchema, type ReferenceStats } from '../core/drift.ts';
+import { ModelValidationError } from '../core/errors.ts';
+
+/** A model being served: its name and version, the inference thread, and the training reference. */
+export interface LoadedModel {
+  name: string;
+  version: string;
+  /** Digest of the artifact, when it came from one. */
+  digest?: string;
+  worker: InferenceWorker;
+  reference?: ReferenceStats;
+  /** Removes what loading wrote (a pulled artifact). */
+  cleanup: () => Promise<void>;
+}
+
+export interface ModelSource {
+  /** An OCI reference pinned by digest (pulled and verified) or a path to model.onnx. */
+  model: string;
+  name?: string;
+  version?: string;
+  threads?: number;
+}
+
+const isReference = (model: string) => /@sha256:[a-f0-9]{64}$/.test(model) || model.startsWith('oci-layout:');
+
+/**
+ * Loads what `edgeship serve` runs: an artifact is pulled (every digest verified) into a temp
+ * directory; a file is used in place, with reference-stats.json beside it when there is one.
+ */
+export async function loadModel(source: ModelSource): Promise<LoadedModel> {
+  if (!isReference(source.model)) {
+    const reference = await readReference(join(dirname(source.model), 'reference-stats.json'), false);
+    const worker = await InferenceWorker.open(source.model, source.threads ? { threads: source.threads } : {});
+    return { name: source.name ?? basename(source.model).replace(/\.onnx$/, ''), version: source.version ?? '0', worker, ...(reference && { reference }), cleanup: async () => undefined };
+  }
+  const scratch = await mkdtemp(join(tmpdir(), 'edgeship-serve-'));
+  try {
+    const credentials = credentialsFromEnv();
+    const pulled = await artifactStoreForReference(source.model, credentials ? { credentials } : {}).pull(source.model, join(scratch, 'artifact'));
+    const modelFile = pulled.files['model.onnx'];
+    if (!modelFile) throw new ModelValidationError(`${source.model} has no model.onnx`);
+    const config = (pulled.config ?? {}) as { model?: string; version?: string };
+    const reference = pulled.files['reference-stats.json'] ? await readReference(pulled.files['reference-stats.json'], true) : undefined;
+    const worker = await InferenceWorker.open(modelFile, source.threads ? { threads: source.threads } : {});
+    return {
+      name: source.name ?? config.model ?? 'model',
+      version: source.version ?? config.version ?? '0',
+      digest: pulled.digest,
+      worker,
+      ...(reference && { reference }),
+      cleanup: () => rm(scratch, { recursive: true, force: true }),
+    };
+  } catch (error) {
+    await rm(scratch, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function readReference(file: string, required: boolean): Promise<ReferenceStats | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const parsed = referenceStatsSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new ModelValidationError(`${file}: not reference statistics: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}

@@ -1,0 +1,77 @@
+import { EdgeshipError } from '../core/errors.ts';
+import type { Logger } from '../ports.ts';
+import { DriftMonitor, githubDispatchSink, webhookSink, type DriftSink } from './drift.ts';
+import type { EdgexMapping } from './edgex.ts';
+import type { LoadedModel } from './model.ts';
+import type { ServingMetrics } from './metrics.ts';
+
+/** `edgeship serve` flags; the GitOps templates set most of them through EDGESHIP_* variables. */
+export interface ServeFlags {
+  model?: string;
+  name?: string;
+  modelVersion?: string;
+  host: string;
+  port: string;
+  threads?: string;
+  offload?: boolean;
+  offloadUrl?: string;
+  offloadTimeoutMs: string;
+  maxBodyMb: string;
+  edgexInput?: string;
+  edgexFeatures?: string;
+  site?: string;
+  driftRepo?: string;
+  driftWebhook?: string;
+  driftThreshold: string;
+  driftWindows: string;
+  driftWindow: string;
+  driftCooldownMinutes: string;
+}
+
+/** A number flag, or an error naming the flag, what it expects and what it got. */
+export function numberFlag(flag: string, text: string, rule: (value: number) => boolean, expected: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || !rule(value)) throw new EdgeshipError(`--${flag}: expected ${expected}, found "${text}"`);
+  return value;
+}
+
+/** The offload target: `--offload-url`, or `--offload` with EDGESHIP_OFFLOAD_URL. */
+export function offloadOf(flags: ServeFlags, env: NodeJS.ProcessEnv): { url: string; timeoutMs: number } | undefined {
+  const url = flags.offloadUrl ?? (flags.offload ? env.EDGESHIP_OFFLOAD_URL : undefined);
+  if (flags.offload && !url) throw new EdgeshipError('--offload: expected the cloud endpoint in EDGESHIP_OFFLOAD_URL or --offload-url, found none');
+  if (!url) return undefined;
+  if (!/^https?:\/\//.test(url)) throw new EdgeshipError(`--offload-url: expected an http(s) URL, found "${url}"`);
+  return { url, timeoutMs: numberFlag('offload-timeout-ms', flags.offloadTimeoutMs, (value) => value > 0, 'a positive number of milliseconds') };
+}
+
+/** The EdgeX mapping: flags, or the features of the model's reference statistics. */
+export function edgexOf(flags: ServeFlags, model: LoadedModel | undefined): EdgexMapping | undefined {
+  const features = flags.edgexFeatures?.split(',').map((feature) => feature.trim()).filter(Boolean);
+  const reference = model?.reference?.features;
+  if (features && features.length > 0) return { input: flags.edgexInput ?? reference?.[0]?.input ?? model?.worker.contract.inputs[0]?.name ?? '', features };
+  if (!reference) return undefined;
+  const input = flags.edgexInput ?? reference[0]?.input ?? '';
+  return { input, features: reference.filter((feature) => feature.input === input).sort((a, b) => a.index - b.index).map((feature) => feature.name) };
+}
+
+/** Drift monitoring for a model with reference statistics, sending evidence where the flags say. */
+export function driftFor(flags: ServeFlags, env: NodeJS.ProcessEnv, log: Logger): (model: LoadedModel, metrics: ServingMetrics) => DriftMonitor | undefined {
+  let sink: DriftSink | undefined;
+  if (flags.driftRepo) {
+    if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo)) throw new EdgeshipError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
+    const token = env.EDGESHIP_GITHUB_TOKEN ?? env.GITHUB_TOKEN;
+    if (!token) throw new EdgeshipError('--drift-repo: expected a token in EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN to send repository_dispatch, found none');
+    sink = githubDispatchSink(flags.driftRepo, token, env.GITHUB_API_URL ?? 'https://api.github.com');
+  } else if (flags.driftWebhook) {
+    if (!/^https?:\/\//.test(flags.driftWebhook)) throw new EdgeshipError(`--drift-webhook: expected an http(s) URL, found "${flags.driftWebhook}"`);
+    sink = webhookSink(flags.driftWebhook);
+  }
+  const rule = {
+    threshold: numberFlag('drift-threshold', flags.driftThreshold, (value) => value > 0, 'a PSI above 0'),
+    windows: numberFlag('drift-windows', flags.driftWindows, (value) => Number.isInteger(value) && value > 0, 'a whole number of windows'),
+  };
+  const window = numberFlag('drift-window', flags.driftWindow, (value) => Number.isInteger(value) && value > 0, 'a whole number of values');
+  const cooldownMs = numberFlag('drift-cooldown-minutes', flags.driftCooldownMinutes, (value) => value >= 0, 'minutes') * 60_000;
+  const site = flags.site ?? env.EDGESHIP_SITE ?? 'unknown-site';
+  return (model, metrics) => (model.reference ? new DriftMonitor({ model: model.name, version: model.version, site, reference: model.reference, window, rule, cooldownMs, ...(sink && { sink }), metrics, log }) : undefined);
+}

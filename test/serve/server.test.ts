@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadModel } from '../../src/serve/model.ts';
+import { batch, goldenRequest, MODEL_FILE, serving } from './helpers.ts';
+
+describe('edgeship serve: the Open Inference Protocol v2', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(stops.splice(0).map((stop) => stop()));
+  });
+  const start = async (...args: Parameters<typeof serving>) => {
+    const served = await serving(...args);
+    stops.push(served.stop);
+    return served;
+  };
+
+  it('answers health, server and model metadata, and infers what the framework computed', async () => {
+    const { call } = await start();
+    expect(await call('/v2/health/live')).toEqual({ status: 200, body: { live: true } });
+    expect(await call('/v2/health/ready')).toEqual({ status: 200, body: { ready: true } });
+    expect((await call('/v2')).body).toMatchObject({ name: 'edgeship', extensions: ['model_repository'] });
+    expect(await call('/v2/models/pump/versions/1.0.0/ready')).toEqual({ status: 200, body: { name: 'pump', ready: true } });
+    expect((await call('/v2/models/pump')).body).toEqual({
+      name: 'pump',
+      versions: ['1.0.0'],
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'readings', datatype: 'FP32', shape: [-1, 32, 3] }],
+      outputs: [{ name: 'forecast', datatype: 'FP32', shape: [-1, 3] }],
+    });
+    const { request, expected } = await goldenRequest();
+    const answer = await call('/v2/models/pump/infer', request);
+    expect(answer).toMatchObject({ status: 200, body: { model_name: 'pump', model_version: '1.0.0', id: 'golden-0', outputs: [{ name: 'forecast', datatype: 'FP32', shape: [1, 3] }] } });
+    const data = (answer.body.outputs as { data: number[] }[])[0]?.data ?? [];
+    data.forEach((value, index) => expect(value).toBeCloseTo(expected[index] ?? NaN, 3));
+  });
+
+  it('refuses bad requests with a status and a message naming the problem, and keeps serving', async () => {
+    const { call } = await start({ maxBodyBytes: 64 * 1024 });
+    const cases: [string, unknown, number, string][] = [
+      ['/v2/models/pump/infer', { inputs: [{ name: 'readings', shape: [1, 30, 3], datatype: 'FP32', data: [] }] }, 400, 'input "readings": expected shape [-1, 32, 3], found [1, 30, 3]'],
+      ['/v2/models/pump/infer', { inputs: [{ name: 'readings', shape: [1, 32, 3], datatype: 'FP64', data: [] }] }, 400, 'input "readings": expected datatype FP32, found "FP64"'],
+      ['/v2/models/pump/infer', '{"inputs": [', 400, 'request body: invalid JSON'],
+      ['/v2/models/pump/infer', batch(200), 413, 'over the 65536-byte limit'],
+      ['/v2/models/fan/infer', batch(1), 404, 'unknown model "fan"; this server serves "pump" version 1.0.0'],
+      ['/v2/models/pump/versions/0.9.0/infer', batch(1), 404, 'unknown model "pump" version 0.9.0'],
+      ['/v2/models/pump/explain', batch(1), 404, 'no route for POST /v2/models/pump/explain'],
+    ];
+    for (const [path, body, status, message] of cases) {
+      const answer = await call(path, body);
+      expect(answer.status, path).toBe(status);
+      expect(answer.body.error, path).toContain(message);
+    }
+    expect((await call('/v2/models/pump/infer', batch(2))).status).toBe(200);
+    const metrics = (await call('/metrics')).body as unknown as string;
+    expect(metrics).toMatch(/edgeship_inference_requests_total\{model="pump",code="400"\} 3/);
+    expect(metrics).toMatch(/edgeship_inference_batch_size_bucket\{le="2",model="pump"\} 1/);
+  });
+
+  it('answers health checks while the model is busy: inference runs off the event loop', async () => {
+    const { call } = await start();
+    const order: string[] = [];
+    const work = Array.from({ length: 12 }, (_, index) => call('/v2/models/pump/infer', batch(512)).then((answer) => order.push(`infer-${index}:${answer.status}`)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await call('/v2/health/ready').then((answer) => order.push(`health:${answer.status}`));
+    await Promise.all(work);
+    expect(order.indexOf('health:200')).toBeLessThan(order.length - 1);
+    expect(order.filter((entry) => entry.endsWith(':200'))).toHaveLength(13);
+  });
+
+  it('swaps to another model without dropping requests in flight', async () => {
+    const { server, call } = await start();
+    const inFlight = Array.from({ length: 20 }, () => call('/v2/models/pump/infer', batch(64)));
+    await server.swap(await loadModel({ model: MODEL_FILE(), name: 'pump', version: '1.1.0' }));
+    expect((await Promise.all(inFlight)).map((answer) => answer.status)).toEqual(Array<number>(20).fill(200));
+    expect((await call('/v2/models/pump/infer', batch(1))).body).toMatchObject({ model_version: '1.1.0' });
+  });
+
+  it('loads a model on request through the model repository extension', async () => {
+    const { call } = await start({ load: (source) => loadModel({ ...source, version: '2.0.0' }) });
+    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } })).toEqual({ status: 200, body: { name: 'pump', version: '2.0.0' } });
+    expect((await call('/v2/models/pump')).body).toMatchObject({ versions: ['2.0.0'] });
+    expect(await call('/v2/repository/models/pump/load', {})).toMatchObject({ status: 400, body: { error: expect.stringContaining('"reference"') as string } });
+  });
+
+  it('finishes requests in flight when it shuts down', async () => {
+    const { server, call } = await start();
+    // Big batches run one after another on the inference thread: all three are in flight at once.
+    const inFlight = Array.from({ length: 3 }, () => call('/v2/models/pump/infer', batch(2048)));
+    await vi.waitFor(() => expect(server.pending).toBe(3), { interval: 1, timeout: 10_000 });
+    await server.close();
+    expect((await Promise.all(inFlight)).map((answer) => answer.status)).toEqual([200, 200, 200]);
+    stops.length = 0;
+  });
+});
