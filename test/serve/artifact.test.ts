@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RegistryStore } from '../../src/adapters/oci/registry-store.ts';
+import { MEDIA_TYPES } from '../../src/core/artifact.ts';
+import { loadModel } from '../../src/serve/model.ts';
+import { InferenceServer } from '../../src/serve/server.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { batch, silent } from './helpers.ts';
+
+describe('edgeship serve from an OCI artifact', () => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startRegistry();
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it('pulls the artifact by digest from a registry and serves it under its model name and version', async () => {
+    const outputs = inject('exampleOutputs');
+    const file = (name: 'model.onnx' | 'reference-stats.json') => ({ name, mediaType: MEDIA_TYPES[name], path: join(outputs, name) });
+    const pushed = await new RegistryStore(`${registry.address}/models`).push({ name: 'pump-forecaster', tag: '1.2.0', files: [file('model.onnx'), file('reference-stats.json')], config: { model: 'pump-forecaster', version: '1.2.0' } });
+    const model = await loadModel({ model: pushed.reference });
+    expect(model).toMatchObject({ name: 'pump-forecaster', version: '1.2.0', digest: pushed.digest, reference: { features: [{ name: 'temperature' }, { name: 'vibration' }, { name: 'current' }] } });
+    const server = new InferenceServer({ model, log: silent });
+    const port = await server.listen(0);
+    try {
+      const answer = await fetch(`http://127.0.0.1:${port}/v2/models/pump-forecaster/versions/1.2.0/infer`, { method: 'POST', body: JSON.stringify(batch(2)) });
+      expect(answer.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+    const missing = pushed.reference.replace(/@sha256:[a-f0-9]{64}$/, `@sha256:${'0'.repeat(64)}`);
+    await expect(loadModel({ model: missing })).rejects.toThrow(/sha256:0{64}/);
+  });
+});

@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { driftEvidenceSchema } from '../../src/services/github/drift.ts';
+import { githubDispatchSink } from '../../src/serve/drift.ts';
+import { driftFor, type ServeFlags } from '../../src/serve/options.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import type { ReferenceStats } from '../../src/core/drift.ts';
+import { batch, recorder, serving, silent } from './helpers.ts';
+
+/** `rows` windows whose readings visit every training decile equally often, as training data does. */
+async function likeTraining(rows: number) {
+  const reference = JSON.parse(await readFile(join(inject('exampleOutputs'), 'reference-stats.json'), 'utf8')) as ReferenceStats;
+  const inside = (edges: number[], bin: number) => {
+    const low = edges[bin - 1] ?? (edges[0] ?? 0) - 1;
+    const high = edges[bin] ?? (edges.at(-1) ?? 0) + 1;
+    return (low + high) / 2;
+  };
+  const data = Array.from({ length: rows * 32 }, (_, step) => reference.features.map((feature) => inside(feature.edges, step % feature.proportions.length)));
+  return { inputs: [{ name: 'readings', shape: [rows, 32, 3], datatype: 'FP32', data: data.flat() }] };
+}
+
+const FLAGS: ServeFlags = { host: '127.0.0.1', port: '0', offloadTimeoutMs: '2000', maxBodyMb: '16', driftThreshold: '0.2', driftWindows: '2', driftWindow: '320', driftCooldownMinutes: '60', site: 'plant-north' };
+
+describe('edgeship serve at the edge', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(stops.splice(0).map((stop) => stop()));
+  });
+  const track = <T extends { stop: () => Promise<void> }>(value: T) => {
+    stops.push(value.stop);
+    return value;
+  };
+
+  it('forwards infer requests to the cloud and counts them, falling back to the local model when the cloud is down', async () => {
+    const cloud = await serving({ version: '1.1.0' });
+    const edge = track(await serving({ offload: { url: cloud.base, timeoutMs: 2000 } }));
+    const forwarded = await edge.call('/v2/models/pump/infer', batch(1));
+    expect(forwarded).toMatchObject({ status: 200, body: { model_version: '1.1.0' } });
+    await cloud.stop();
+    const fallback = await edge.call('/v2/models/pump/infer', batch(1));
+    expect(fallback).toMatchObject({ status: 200, body: { model_version: '1.0.0' } });
+    const metrics = (await edge.call('/metrics')).body as unknown as string;
+    expect(metrics).toContain('edgeship_offload_requests_total{model="pump",route="forwarded"} 1');
+    expect(metrics).toContain('edgeship_offload_requests_total{model="pump",route="fallback"} 1');
+  });
+
+  it('without a local model, answers 504 when the cloud is too slow and 502 when it is unreachable', async () => {
+    const slow = track(await recorder(() => 'hang'));
+    const forwarder = track(await serving({ model: undefined, name: 'pump', offload: { url: slow.url, timeoutMs: 200 } }));
+    expect(await forwarder.call('/v2/health/ready')).toEqual({ status: 200, body: { ready: true } });
+    expect(await forwarder.call('/v2/models/pump/infer', batch(1))).toEqual({ status: 504, body: { error: `cloud endpoint ${slow.url} did not answer within 200 ms` } });
+    const gone = track(await serving({ model: undefined, name: 'pump', offload: { url: 'http://127.0.0.1:9', timeoutMs: 2000 } }));
+    const refused = await gone.call('/v2/models/pump/infer', batch(1));
+    expect(refused.status).toBe(502);
+    expect(refused.body.error).toMatch(/^cloud endpoint http:\/\/127\.0\.0\.1:9 is unreachable/);
+  });
+
+  it('takes EdgeX events: buffers each device\'s readings until a window is full, then infers', async () => {
+    const edge = track(await serving({ edgex: { input: 'readings', features: ['temperature', 'vibration', 'current'] } }));
+    const event = (device: string, step: number) => ({
+      apiVersion: 'v3',
+      requestId: `r-${step}`,
+      event: {
+        apiVersion: 'v3',
+        deviceName: device,
+        profileName: 'pump',
+        sourceName: 'telemetry',
+        origin: 1_764_150_000_000 + step,
+        readings: [
+          { resourceName: 'temperature', valueType: 'Float32', value: String(46 + step / 100) },
+          { resourceName: 'vibration', valueType: 'Float32', value: '2.6' },
+          { resourceName: 'current', valueType: 'Float32', value: '14.4' },
+        ],
+      },
+    });
+    for (let step = 0; step < 31; step += 1) expect(await edge.call('/v2/models/pump/infer', event('pump-7', step))).toEqual({ status: 202, body: { device: 'pump-7', buffered: step + 1, needed: 32 } });
+    expect(await edge.call('/v2/models/pump/infer', event('pump-8', 0))).toMatchObject({ status: 202, body: { buffered: 1 } });
+    const inferred = await edge.call('/v2/models/pump/infer', event('pump-7', 31));
+    expect(inferred).toMatchObject({ status: 200, body: { model_name: 'pump', outputs: [{ name: 'forecast', shape: [1, 3] }] } });
+    const missing = await edge.call('/v2/models/pump/infer', { deviceName: 'pump-7', readings: [{ resourceName: 'temperature', value: '46' }] });
+    expect(missing).toEqual({ status: 400, body: { error: 'EdgeX event from pump-7: no reading of "vibration" (the model\'s input "readings" takes temperature, vibration, current)' } });
+  });
+
+  it('sends drift evidence as a repository_dispatch once drift lasts, then keeps quiet for the cooldown', async () => {
+    const github = track(await recorder(() => [204, {}]));
+    const edge = track(await serving({ driftFor: driftFor({ ...FLAGS, driftRepo: 'acme/pump-model' }, { GITHUB_TOKEN: 'ghs_test', GITHUB_API_URL: github.url }, silent) }));
+    const psi = async () => ((await edge.call('/metrics')).body as unknown as string).match(/edgeship_drift_psi\{model="pump",feature="temperature"\} ([\d.]+)/)?.[1];
+    // A window spread over the training deciles like the training data: stable.
+    await edge.call('/v2/models/pump/infer', await likeTraining(10));
+    expect(Number(await psi())).toBeLessThan(0.01);
+    // Then the pumps run hot: one drifted window is not enough, two in a row are.
+    const hot = async () => edge.call('/v2/models/pump/infer', batch(10, [58, 4.2, 19]));
+    await hot();
+    expect(github.received).toHaveLength(0);
+    await hot();
+    await hot(); // within the cooldown: nothing more
+    expect(Number(await psi())).toBeGreaterThan(0.2);
+    await edge.server.close(); // waits for the evidence to go out
+    stops.splice(stops.indexOf(edge.stop), 1);
+    expect(github.received).toHaveLength(1);
+    const [dispatch] = github.received;
+    expect(dispatch).toMatchObject({ method: 'POST', url: '/repos/acme/pump-model/dispatches', headers: { authorization: 'Bearer ghs_test' }, body: { event_type: 'edgeship-drift' } });
+    const evidence = driftEvidenceSchema.parse((dispatch?.body as { client_payload: unknown }).client_payload);
+    expect(evidence).toMatchObject({ model: 'pump', site: 'plant-north', version: '1.0.0' });
+    expect(evidence.features.map((feature) => feature.name)).toEqual(['temperature', 'vibration', 'current']);
+    expect(Math.min(...evidence.features.map((feature) => feature.score))).toBeGreaterThan(0.2);
+  });
+
+  it('retries a failing dispatch and says why it gave up', async () => {
+    const github = track(await recorder(() => [500, { message: 'boom' }]));
+    const sink = githubDispatchSink('acme/pump-model', 'ghs_test', github.url);
+    await expect(sink.send({ model: 'pump', site: 's', features: [{ name: 't', score: 1 }] })).rejects.toThrow('repository_dispatch on acme/pump-model: 500 {"message":"boom"}');
+    expect(github.received).toHaveLength(3);
+  });
+});
