@@ -4,15 +4,25 @@ import { basename, dirname, join } from 'node:path';
 import { artifactStoreForReference, credentialsFromEnv } from '../adapters/oci/index.ts';
 import { InferenceWorker } from '../adapters/onnx/inference-pool.ts';
 import { referenceStatsSchema, type ReferenceStats } from '../core/drift.ts';
+import type { ModelContract } from '../core/contract.ts';
 import { ModelValidationError } from '../core/errors.ts';
+import type { CheckedTensor, OutputTensor } from '../core/oip.ts';
 
-/** A model being served: its name and version, the inference thread, and the training reference. */
+/** What runs the model: InferenceWorker, a worker thread with an ONNX Runtime session. */
+export interface ModelRunner {
+  readonly contract: Pick<ModelContract, 'inputs' | 'outputs'>;
+  run(inputs: CheckedTensor[], outputs?: string[]): Promise<OutputTensor[]>;
+  /** Waits for the runs in flight, then stops. */
+  close(): Promise<void>;
+}
+
+/** A model being served: its name and version, what runs it, and the training reference. */
 export interface LoadedModel {
   name: string;
   version: string;
   /** Digest of the artifact, when it came from one. */
   digest?: string;
-  worker: InferenceWorker;
+  worker: ModelRunner;
   reference?: ReferenceStats;
   /** Removes what loading wrote (a pulled artifact). */
   cleanup: () => Promise<void>;

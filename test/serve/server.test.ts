@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { InferenceWorker } from '../../src/adapters/onnx/inference-pool.ts';
 import { loadModel } from '../../src/serve/model.ts';
 import { batch, goldenRequest, MODEL_FILE, serving } from './helpers.ts';
 
@@ -56,14 +57,14 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
   });
 
   it('answers health checks while the model is busy: inference runs off the event loop', async () => {
-    const { call } = await start();
-    const order: string[] = [];
-    const work = Array.from({ length: 12 }, (_, index) => call('/v2/models/pump/infer', batch(512)).then((answer) => order.push(`infer-${index}:${answer.status}`)));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await call('/v2/health/ready').then((answer) => order.push(`health:${answer.status}`));
-    await Promise.all(work);
-    expect(order.indexOf('health:200')).toBeLessThan(order.length - 1);
-    expect(order.filter((entry) => entry.endsWith(':200'))).toHaveLength(13);
+    const model = await loadModel({ model: MODEL_FILE(), name: 'pump', version: '1.0.0' });
+    const { call } = await start({ model });
+    const worker = model.worker as InferenceWorker;
+    const big = call('/v2/models/pump/infer', batch(16_384));
+    await vi.waitFor(() => expect(worker.inFlight).toBe(1), { interval: 1, timeout: 20_000 });
+    expect(await call('/v2/health/ready')).toEqual({ status: 200, body: { ready: true } });
+    expect(worker.inFlight).toBe(1); // answered while ONNX Runtime was still running the batch
+    expect((await big).status).toBe(200);
   });
 
   it('swaps to another model without dropping requests in flight', async () => {
@@ -82,12 +83,19 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
   });
 
   it('finishes requests in flight when it shuts down', async () => {
-    const { server, call } = await start();
-    // Big batches run one after another on the inference thread: all three are in flight at once.
-    const inFlight = Array.from({ length: 3 }, () => call('/v2/models/pump/infer', batch(2048)));
-    await vi.waitFor(() => expect(server.pending).toBe(3), { interval: 1, timeout: 10_000 });
-    await server.close();
+    // A model that answers when the test says so: three requests are surely in flight.
+    const real = await loadModel({ model: MODEL_FILE(), name: 'pump', version: '1.0.0' });
+    let release = () => undefined as void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const worker = { contract: real.worker.contract, run: async (...args: Parameters<typeof real.worker.run>) => gate.then(() => real.worker.run(...args)), close: () => real.worker.close() };
+    const { server, call } = await start({ model: { ...real, worker } });
+    const inFlight = Array.from({ length: 3 }, () => call('/v2/models/pump/infer', batch(1)));
+    await vi.waitFor(() => expect(server.pending).toBe(3));
+    const closed = server.close();
+    release();
     expect((await Promise.all(inFlight)).map((answer) => answer.status)).toEqual([200, 200, 200]);
+    await closed;
+    await expect(call('/v2/health/live')).rejects.toThrow('fetch failed');
     stops.length = 0;
   });
 });

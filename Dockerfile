@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# The edgeship serving image the GitOps templates run (ghcr.io/edgeship/edgeship-serving), for
+# amd64 clouds and arm64 Jetson-class gateways:
+#   docker buildx build --platform linux/amd64,linux/arm64 -t ghcr.io/edgeship/edgeship-serving:1 --push .
+# onnxruntime-node ships CPU binaries for both; .npmrc skips its CUDA download.
+
+# TypeScript is compiled once, on the build machine's own platform.
+FROM --platform=$BUILDPLATFORM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json .npmrc tsconfig.json ./
+COPY .config ./.config
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY src ./src
+RUN npm run build
+
+# Runtime dependencies are installed for the target platform (native ONNX Runtime binaries).
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /src/dist ./dist
+USER node
+EXPOSE 8080
+# Kubernetes sends SIGTERM: the server stops taking connections and finishes requests in flight.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "dist/cli/main.js"]
+CMD ["serve", "--port", "8080"]

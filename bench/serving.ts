@@ -1,0 +1,106 @@
+/**
+ * Serving figures: `edgeship serve` (a child process, as it runs in a pod) under autocannon on
+ * loopback against a bare in-process session.run loop on the same model with the same threads,
+ * at batch 1 and 32 (aim ≥ 0.9 of bare throughput at batch 32); then the cost of offloading, an
+ * edge forwarder in front of the cloud server against calling the cloud server directly.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import ort from 'onnxruntime-node';
+import { freePort } from '../test/helpers/registry.ts';
+import { benchModels } from './models.ts';
+
+const SECONDS = 5;
+const THREADS = 1;
+
+function requestBody(rows: number): string {
+  let state = 7;
+  const data = Array.from({ length: rows * 32 * 3 }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return Number((40 + (state / 2 ** 32) * 20).toFixed(3));
+  });
+  return JSON.stringify({ inputs: [{ name: 'readings', shape: [rows, 32, 3], datatype: 'FP32', data }] });
+}
+
+async function bare(file: string, rows: number): Promise<{ rps: number; p99: number }> {
+  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: THREADS, graphOptimizationLevel: 'all' });
+  const parsed = JSON.parse(requestBody(rows)) as { inputs: { data: number[] }[] };
+  const feeds = { readings: new ort.Tensor('float32', Float32Array.from(parsed.inputs[0]?.data ?? []), [rows, 32, 3]) };
+  for (let index = 0; index < 50; index += 1) await session.run(feeds);
+  const samples: number[] = [];
+  const end = performance.now() + SECONDS * 1000;
+  while (performance.now() < end) {
+    const start = performance.now();
+    await session.run(feeds);
+    samples.push(performance.now() - start);
+  }
+  await session.release();
+  samples.sort((a, b) => a - b);
+  return { rps: samples.length / SECONDS, p99: samples[Math.floor(samples.length * 0.99)] ?? NaN };
+}
+
+/** `edgeship serve` in a child process; resolves once it answers ready. */
+async function serve(args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = fork(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)), ['serve', '--host', '127.0.0.1', '--port', String(port), '--threads', String(THREADS), ...args], {
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const ready = await fetch(`${url}/v2/health/ready`).then((response) => response.ok, () => false);
+    if (ready) return { url, child };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill();
+  throw new Error(`edgeship serve ${args.join(' ')} did not become ready`);
+}
+
+async function load(url: string, body: string, connections: number) {
+  const result = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections, duration: SECONDS });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+const stop = async (child: ChildProcess) => {
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+};
+
+export async function servingBench(): Promise<void> {
+  const models = await benchModels();
+  console.log(`\nServing (${THREADS} ONNX Runtime thread, ${SECONDS} s each, autocannon on loopback, 4 connections):`);
+  console.log('model                 batch bare runs/s  server req/s    ratio   bare p99 ms server p99 ms');
+  for (const model of models) {
+    const server = await serve(['--model', model.file, '--name', 'pump']);
+    try {
+      for (const batch of [1, 32]) {
+        const body = requestBody(batch);
+        const infer = `${server.url}/v2/models/pump/infer`;
+        await load(infer, body, 4); // warm-up
+        const ours = await load(infer, body, 4);
+        const baseline = await bare(model.file, batch);
+        console.log(`${model.name.padEnd(22)}${String(batch).padEnd(6)}${baseline.rps.toFixed(0).padEnd(14)}${ours.rps.toFixed(0).padEnd(16)}${(ours.rps / baseline.rps).toFixed(2).padEnd(8)}${baseline.p99.toFixed(2).padEnd(12)}${ours.p99.toFixed(2)}`);
+      }
+    } finally {
+      await stop(server.child);
+    }
+  }
+  console.log('(aim: ratio ≥ 0.9 at batch 32)');
+  const [model] = models;
+  if (!model) return;
+  const cloud = await serve(['--model', model.file, '--name', 'pump']);
+  const edge = await serve(['--name', 'pump', '--offload-url', cloud.url]);
+  try {
+    const body = requestBody(1);
+    await load(`${edge.url}/v2/models/pump/infer`, body, 1);
+    const direct = await load(`${cloud.url}/v2/models/pump/infer`, body, 1);
+    const forwarded = await load(`${edge.url}/v2/models/pump/infer`, body, 1);
+    console.log(`\nOffload of ${model.name} at batch 1, one connection: direct to the cloud server ${direct.rps.toFixed(0)} req/s, p99 ${direct.p99} ms; through an edge forwarder ${forwarded.rps.toFixed(0)} req/s, p99 ${forwarded.p99} ms (${(forwarded.rps / direct.rps).toFixed(2)} of direct throughput)`);
+  } finally {
+    await Promise.all([stop(cloud.child), stop(edge.child)]);
+  }
+}
