@@ -38,7 +38,8 @@ export interface CheckedTensor {
   name: string;
   dtype: string;
   dims: number[];
-  data: number[];
+  /** A Float32Array for float32 inputs (what ONNX Runtime takes, no copy later), plain numbers otherwise. */
+  data: ArrayLike<number>;
 }
 
 export interface CheckedRequest {
@@ -88,14 +89,19 @@ function checkTensor(input: Record<string, unknown>, spec: TensorSpec): CheckedT
   const dims = shape as number[];
   const fits = dims.length === spec.shape.length && spec.shape.every((dim, index) => typeof dim !== 'number' || dim === dims[index]);
   if (!fits) throw bad(`${name}: expected shape ${shapeText(spec.shape)}, found ${shapeText(dims)}`);
-  const data = Array.isArray(input.data) ? (input.data.flat(Infinity) as unknown[]) : undefined;
-  if (!data) throw bad(`${name}: expected "data" to be a list of values`);
+  if (!Array.isArray(input.data)) throw bad(`${name}: expected "data" to be a list of values`);
+  const data: unknown[] = input.data.some(Array.isArray) ? (input.data.flat(Infinity) as unknown[]) : input.data;
   const count = dims.reduce((product, dim) => product * dim, 1);
   if (data.length !== count) throw bad(`${name}: shape ${shapeText(dims)} holds ${count} values, found ${data.length}`);
-  const values = data.map((value) => (typeof value === 'boolean' && spec.dtype === 'bool' ? Number(value) : value));
-  const wrong = values.findIndex((value) => typeof value !== 'number' || !Number.isFinite(value));
-  if (wrong >= 0) throw bad(`${name}: expected finite numbers in "data", found ${JSON.stringify(values[wrong] ?? null)} at index ${wrong}`);
-  return { name: spec.name, dtype: spec.dtype, dims, data: values as number[] };
+  // One pass: check each value and write it where ONNX Runtime will read it.
+  const values = spec.dtype === 'float32' ? new Float32Array(count) : new Array<number>(count);
+  for (let index = 0; index < count; index += 1) {
+    const raw = data[index];
+    const value = typeof raw === 'boolean' && spec.dtype === 'bool' ? Number(raw) : raw;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw bad(`${name}: expected finite numbers in "data", found ${JSON.stringify(raw ?? null)} at index ${index}`);
+    values[index] = value;
+  }
+  return { name: spec.name, dtype: spec.dtype, dims, data: values };
 }
 
 function checkOutputs(outputs: unknown, contract: ModelContract): string[] {

@@ -220,7 +220,7 @@ export class InferenceServer {
 function toOip(request: CheckedRequest) {
   return {
     ...(request.id !== undefined && { id: request.id }),
-    inputs: request.inputs.map((input) => ({ name: input.name, shape: input.dims, datatype: oipDatatype(input.dtype), data: input.data })),
+    inputs: request.inputs.map((input) => ({ name: input.name, shape: input.dims, datatype: oipDatatype(input.dtype), data: Array.from(input.data) })),
     ...(request.outputs && { outputs: request.outputs.map((output) => ({ name: output })) }),
   };
 }

@@ -11,9 +11,9 @@ const input = (overrides: Record<string, unknown> = {}) => ({ inputs: [{ name: '
 
 describe('checkInferRequest', () => {
   it('accepts flat and nested data, any batch size, and keeps the id and requested outputs', () => {
-    expect(checkInferRequest({ id: 'a', ...input(), outputs: [{ name: 'forecast' }] }, contract)).toEqual({ id: 'a', inputs: [{ name: 'readings', dtype: 'float32', dims: [1, 2, 3], data: [1, 2, 3, 4, 5, 6] }], outputs: ['forecast'], batch: 1 });
+    expect(checkInferRequest({ id: 'a', ...input(), outputs: [{ name: 'forecast' }] }, contract)).toEqual({ id: 'a', inputs: [{ name: 'readings', dtype: 'float32', dims: [1, 2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }], outputs: ['forecast'], batch: 1 });
     const nested = [[[1, 2, 3], [4, 5, 6]], [[1, 2, 3], [4, 5, 6]]];
-    expect(checkInferRequest(input({ shape: [2, 2, 3], data: nested }), contract)).toMatchObject({ batch: 2, inputs: [{ dims: [2, 2, 3], data: [1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6] }] });
+    expect(checkInferRequest(input({ shape: [2, 2, 3], data: nested }), contract)).toMatchObject({ batch: 2, inputs: [{ dims: [2, 2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6]) }] });
   });
 
   it.each([

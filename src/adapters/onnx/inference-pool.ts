@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { ModelContract } from '../../core/contract.ts';
 import { ModelValidationError } from '../../core/errors.ts';
 import type { CheckedTensor, OutputTensor } from '../../core/oip.ts';
+import { jobOf, mergeInputs, splitOutputs, takeBatch, type Job } from './batching.ts';
 import { typedArrayFor } from './tensors.ts';
 
 type WorkerMessage =
@@ -19,12 +20,18 @@ type WorkerMessage =
  */
 export class InferenceWorker {
   private nextId = 1;
+  private readonly queue: Job[] = [];
+  private busy = false;
+  /** Runs of the model so far: fewer than requests when requests were batched. */
+  runs = 0;
   private readonly pending = new Map<number, { resolve: (outputs: OutputTensor[]) => void; reject: (error: Error) => void }>();
   private drained: (() => void) | undefined;
 
   private constructor(
     private readonly worker: Worker,
     readonly contract: Pick<ModelContract, 'inputs' | 'outputs'>,
+    /** Rows a dynamic batch may hold; 0 when the model's tensors have no batch dimension. */
+    private readonly maxBatchRows: number,
   ) {
     worker.on('message', (message: WorkerMessage) => {
       if (message.kind !== 'result' && message.kind !== 'error') return;
@@ -32,14 +39,13 @@ export class InferenceWorker {
       this.pending.delete(message.id);
       if (message.kind === 'result') pending?.resolve(message.outputs);
       else pending?.reject(new Error(message.message));
-      if (this.pending.size === 0) this.drained?.();
     });
     worker.on('error', (error) => this.failAll(error));
     worker.on('exit', () => this.failAll(new Error('the inference thread stopped')));
   }
 
   /** Loads the model in a new thread; a file ONNX Runtime cannot load fails here, naming it. */
-  static async open(file: string, options: { threads?: number } = {}): Promise<InferenceWorker> {
+  static async open(file: string, options: { threads?: number; maxBatchRows?: number } = {}): Promise<InferenceWorker> {
     const typescript = import.meta.url.endsWith('.ts');
     const url = new URL(`./inference-worker${typescript ? '.ts' : '.js'}`, import.meta.url);
     // Worker threads do not take --import: from TypeScript sources, the thread registers tsx itself.
@@ -51,14 +57,50 @@ export class InferenceWorker {
       await worker.terminate();
       throw new ModelValidationError(`${file}: ONNX Runtime cannot load it: ${message.kind === 'failed' ? message.message : 'no answer'}`);
     }
-    return new InferenceWorker(worker, { inputs: message.inputs, outputs: message.outputs });
+    const batched = [...message.inputs, ...message.outputs].every((spec) => spec.shape.length > 0 && typeof spec.shape[0] !== 'number');
+    return new InferenceWorker(worker, { inputs: message.inputs, outputs: message.outputs }, batched ? (options.maxBatchRows ?? 256) : 0);
   }
 
+  /** Requests waiting or running. */
   get inFlight(): number {
-    return this.pending.size;
+    return this.queue.length + this.pending.size;
   }
 
+  /**
+   * Runs a request. Requests that arrive while the model is busy wait, and the compatible ones
+   * then run as one batch (see batching.ts), so small requests from many clients share runs.
+   */
   run(inputs: CheckedTensor[], outputs?: string[]): Promise<OutputTensor[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push(jobOf(inputs, outputs, resolve, reject));
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.busy || this.queue.length === 0) return;
+    const batch = this.maxBatchRows > 0 ? takeBatch(this.queue, this.maxBatchRows) : this.queue.splice(0, 1);
+    this.busy = true;
+    this.runs += 1;
+    const first = batch[0] as Job;
+    this.send(mergeInputs(batch), first.outputs)
+      .then(
+        async (outputs) => {
+          const split = splitOutputs(batch, outputs);
+          if (split) batch.forEach((job, index) => job.resolve(split[index] ?? []));
+          // An output without the batch rows: run each request on its own.
+          else for (const job of batch) await this.send(job.inputs, job.outputs).then(job.resolve, job.reject);
+        },
+        (error: Error) => batch.forEach((job) => job.reject(error)),
+      )
+      .finally(() => {
+        this.busy = false;
+        this.pump();
+        if (this.inFlight === 0) this.drained?.();
+      });
+  }
+
+  private send(inputs: CheckedTensor[], outputs?: string[]): Promise<OutputTensor[]> {
     const id = this.nextId++;
     const tensors = inputs.map((input) => ({ ...input, data: typedArrayFor(input.dtype, input.data) }));
     return new Promise((resolve, reject) => {
@@ -68,14 +110,15 @@ export class InferenceWorker {
     });
   }
 
-  /** Waits for the runs in flight, then stops the thread. */
+  /** Waits for the requests waiting and running, then stops the thread. */
   async close(): Promise<void> {
-    if (this.pending.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    while (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await this.worker.terminate();
   }
 
   private failAll(error: Error): void {
     for (const pending of this.pending.values()) pending.reject(error);
+    for (const job of this.queue.splice(0)) job.reject(error);
     this.pending.clear();
     this.drained?.();
   }

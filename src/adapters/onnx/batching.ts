@@ -1,0 +1,70 @@
+import type { CheckedTensor, OutputTensor } from '../../core/oip.ts';
+
+/** One request waiting for the model. */
+export interface Job {
+  inputs: CheckedTensor[];
+  outputs?: string[];
+  rows: number;
+  resolve: (outputs: OutputTensor[]) => void;
+  reject: (error: Error) => void;
+}
+
+const rowsOf = (inputs: readonly CheckedTensor[]) => inputs[0]?.dims[0] ?? 1;
+const shapeKey = (job: Pick<Job, 'inputs' | 'outputs'>) => JSON.stringify([job.inputs.map((input) => [input.name, input.dims.slice(1)]), job.outputs ?? null]);
+
+export const jobOf = (inputs: CheckedTensor[], outputs: string[] | undefined, resolve: Job['resolve'], reject: Job['reject']): Job => ({ inputs, ...(outputs && { outputs }), rows: rowsOf(inputs), resolve, reject });
+
+/**
+ * Dynamic batching, as Triton does it: the requests that queued while the model was busy and
+ * have the same shape past the batch dimension (and ask for the same outputs) run as one batch
+ * of up to `maxRows` rows. Takes them off the front of the queue, in order.
+ */
+export function takeBatch(queue: Job[], maxRows: number): Job[] {
+  const first = queue.shift();
+  if (!first) return [];
+  const batch = [first];
+  const key = shapeKey(first);
+  let rows = first.rows;
+  while (queue.length > 0) {
+    const next = queue[0] as Job;
+    if (shapeKey(next) !== key || rows + next.rows > maxRows) break;
+    batch.push(queue.shift() as Job);
+    rows += next.rows;
+  }
+  return batch;
+}
+
+/** The inputs of a batch as one request: each input's rows one after another. */
+export function mergeInputs(batch: readonly Job[]): CheckedTensor[] {
+  const [first] = batch;
+  if (!first || batch.length === 1) return first?.inputs ?? [];
+  const rows = batch.reduce((sum, job) => sum + job.rows, 0);
+  return first.inputs.map((input, index) => {
+    const parts = batch.map((job) => job.inputs[index]?.data ?? []);
+    const data = input.data instanceof Float32Array ? new Float32Array(parts.reduce((sum, part) => sum + part.length, 0)) : new Array<number>();
+    let offset = 0;
+    for (const part of parts) {
+      if (data instanceof Float32Array) data.set(part, offset);
+      else data.push(...Array.from(part));
+      offset += part.length;
+    }
+    return { ...input, dims: [rows, ...input.dims.slice(1)], data };
+  });
+}
+
+/** Each job's rows of the batch's outputs; undefined when an output is not batched by row. */
+export function splitOutputs(batch: readonly Job[], outputs: readonly OutputTensor[]): OutputTensor[][] | undefined {
+  if (batch.length === 1) return [[...outputs]];
+  const rows = batch.reduce((sum, job) => sum + job.rows, 0);
+  if (outputs.some((output) => output.dims[0] !== rows)) return undefined;
+  let start = 0;
+  return batch.map((job) => {
+    const slices = outputs.map((output) => {
+      const width = output.dims.slice(1).reduce((product, dim) => product * dim, 1);
+      const data = output.data as ArrayLike<number> & { slice(start: number, end: number): ArrayLike<number> };
+      return { ...output, dims: [job.rows, ...output.dims.slice(1)], data: data.slice(start * width, (start + job.rows) * width) };
+    });
+    start += job.rows;
+    return slices;
+  });
+}
