@@ -117,6 +117,25 @@ export interface FleetStatus {
   states(targets: string[]): Promise<Map<string, FleetState>>;
 }
 
+/** A release as a model registry records it. */
+export interface RegistryRelease {
+  model: string;
+  version: string;
+  digest: string;
+  /** Where the artifact is: the OCI reference pinned by digest. */
+  source: string;
+  tags: Record<string, string>;
+}
+
+/** A model registry that mirrors the GitOps repo (MLflow). */
+export interface ModelRegistry {
+  /** The registry's version of the release, registered when missing. */
+  ensureVersion(release: RegistryRelease): Promise<string>;
+  /** The registry's version that holds this artifact, if any. */
+  versionOf(model: string, digest: string): Promise<string | undefined>;
+  setAlias(model: string, alias: string, version: string): Promise<void>;
+}
+
 export interface TrainingRequest {
   /** Checkout of the model repo at the commit to train. */
   directory: string;

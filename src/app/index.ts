@@ -2,7 +2,8 @@ import type { ApplicationFunction, Context, Probot } from 'probot';
 import { artifactStoreForReference } from '../adapters/oci/index.ts';
 import { GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
-import type { ArtifactStore, FleetStatus, Logger } from '../ports.ts';
+import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
+import type { ArtifactStore, FleetStatus, Logger, ModelRegistry } from '../ports.ts';
 import { runCommand } from '../services/github/commands.ts';
 import { onDrift } from '../services/github/drift.ts';
 import { ensureReleasePr } from '../services/github/release-pr.ts';
@@ -25,6 +26,8 @@ export interface AppOptions {
   rolloutEveryMs?: number;
   /** The clock rollouts measure soak times on; tests pass their own. */
   now?: () => number;
+  /** The model registry a config mirrors to; MLflow from registry.mlflow by default. */
+  registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
   /** The rollouts still going; tests pass their own to step them. */
   rollouts?: ActiveRollouts;
 }
@@ -47,7 +50,8 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const queue = options.queue ?? new WorkQueue(log);
     const storeFor = options.storeFor ?? ((reference: string) => artifactStoreForReference(reference));
     const rollouts = options.rollouts ?? new ActiveRollouts();
-    const rolloutDeps = { ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
+    const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(config.registry.mlflow.trackingUri, process.env.MLFLOW_TRACKING_TOKEN) : undefined));
+    const rolloutDeps = { registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
     const deps = (context: Context) => ({ scm: new GitHubScm(context.octokit), log: context.log as unknown as Logger, storeFor, ...rolloutDeps });
     const key = (repo: { owner: string; repo: string }) => `${repo.owner}/${repo.repo}`;
     const resyncEvery = options.resyncEveryMs ?? DEFAULT_RESYNC_MS;

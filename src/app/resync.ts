@@ -1,7 +1,7 @@
 import type { Probot } from 'probot';
 import { GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
-import type { ArtifactStore, FleetStatus, Logger } from '../ports.ts';
+import type { ArtifactStore, FleetStatus, Logger, ModelRegistry } from '../ports.ts';
 import { reconcileRelease } from '../services/github/release-rollout.ts';
 import { resyncRepo } from '../services/github/resync.ts';
 import type { ActiveRollouts } from './rollouts.ts';
@@ -13,6 +13,7 @@ export interface LoopDeps {
   log: Logger;
   fleetFor?: (config: EdgeshipConfig) => FleetStatus | undefined;
   now?: () => number;
+  registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
 }
 
 /**

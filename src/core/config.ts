@@ -78,6 +78,17 @@ export const configSchema = z
         cooldownMinutes: z.number().positive().default(360).describe('At most one drift-triggered training per model in this many minutes.'),
       })
       .prefault({}),
+    registry: z
+      .strictObject({
+        mlflow: z
+          .strictObject({
+            trackingUri: z.url().describe('The MLflow tracking server; its token comes from MLFLOW_TRACKING_TOKEN where the app runs.'),
+            model: z.string().min(1).optional().describe('Registered model name; the config\'s model by default.'),
+          })
+          .optional(),
+      })
+      .optional()
+      .describe('A model registry that mirrors the GitOps repo: a version per release, aliases edge, cloud and production.'),
     artifacts: z
       .strictObject({
         repository: z

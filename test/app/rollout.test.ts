@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
-import type { FleetState, FleetStatus } from '../../src/ports.ts';
+import type { FleetState, FleetStatus, ModelRegistry, RegistryRelease } from '../../src/ports.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
 import { evaluationReport, GITOPS_REPO, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
 import { example } from '../helpers/webhooks.ts';
@@ -108,6 +108,93 @@ describe('the app rolls a merged release out', () => {
     expect(comments(number).at(-1)).toMatch(/^Rolled plant-north back in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}: plant-north is Degraded\. No further waves go out\./);
     expect(comments(number).at(-1)).toContain('| plant-north | failure | rolled back to 1.0.0: plant-north is Degraded |');
     expect(world.app.rollouts.list()).toHaveLength(0);
+  });
+});
+
+/** A model registry in memory: versions by digest, aliases by name; `down` makes every call fail. */
+class MemoryRegistry implements ModelRegistry {
+  readonly versions: { digest: string; source: string; tags: Record<string, string> }[] = [];
+  readonly aliases = new Map<string, string>();
+  down = false;
+
+  async ensureVersion(release: RegistryRelease) {
+    if (this.down) throw new Error('MLflow at http://mlflow.internal/api/2.0/mlflow is unreachable: connect ECONNREFUSED');
+    const known = await this.versionOf(release.model, release.digest);
+    if (known) return known;
+    this.versions.push({ digest: release.digest, source: release.source, tags: release.tags });
+    return String(this.versions.length);
+  }
+
+  async versionOf(_model: string, digest: string) {
+    const index = this.versions.findIndex((version) => version.digest === digest);
+    return index < 0 ? undefined : String(index + 1);
+  }
+
+  async setAlias(_model: string, alias: string, version: string) {
+    this.aliases.set(alias, version);
+  }
+}
+
+describe('the model registry mirror', () => {
+  let github: FakeGitHub;
+  let world: ReleaseWorld;
+  let fleet: ScriptedFleet;
+  let registry: MemoryRegistry;
+  const clock = { now: Date.parse('2026-11-26T12:00:00Z') };
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    fleet = new ScriptedFleet(github, clock);
+    registry = new MemoryRegistry();
+    world = await new ReleaseWorld(github, { fleetFor: () => fleet, now: () => clock.now, registryFor: () => registry }).seed();
+    const base = await evaluationReport();
+    await world.deployed(release(base, '1.0.0', 'a'));
+    registry.versions.push({ digest: digest('a'), source: 'v1', tags: {} });
+    fleet.sync();
+    const { number, mergeSha } = world.mergedRelease(release(base, '1.1.0', 'b'));
+    await world.app.receive('pull_request.closed', world.merged(number, mergeSha));
+    await world.app.settle();
+  });
+  afterEach(() => github.done());
+
+  const step = async (health: (target: string) => 'Healthy' | 'Degraded' = () => 'Healthy') => {
+    fleet.sync(health);
+    clock.now += 15 * MIN;
+    await world.app.tick();
+  };
+
+  it('registers the release when it goes out and points edge, cloud and production at it when it is done', async () => {
+    expect(registry.versions[1]).toMatchObject({ digest: digest('b'), source: `ghcr.io/acme/models/pump-forecaster@${digest('b')}`, tags: { 'metric.anomaly_f1': expect.any(String) as string } });
+    expect(registry.aliases.size).toBe(0);
+    await step();
+    await step();
+    await step();
+    expect(Object.fromEntries(registry.aliases)).toEqual({ cloud: '2', edge: '2', production: '2' });
+    expect(registry.versions).toHaveLength(2);
+  });
+
+  it('points the aliases back at the release the fleet returned to after a rollback', async () => {
+    await step();
+    await step();
+    await step();
+    world.model.roles.set('writer', 'write');
+    await world.app.receive('issue_comment.created', (() => {
+      const payload = example('issue_comment.created', MODEL_REPO);
+      Object.assign(payload.comment, { id: 9100, body: '/edgeship rollback', user: { ...payload.comment.user, login: 'writer', type: 'User' } });
+      Object.assign(payload.repository, { default_branch: 'main' });
+      return payload;
+    })());
+    await world.app.settle();
+    expect(Object.fromEntries(registry.aliases)).toEqual({ cloud: '1', edge: '1', production: '1' });
+  });
+
+  it('goes on with the rollout when the registry is down, and says so once', async () => {
+    registry.down = true;
+    await step();
+    await step();
+    const comments = world.model.comments.get(world.model.pulls.length)?.map((comment) => comment.body) ?? [];
+    expect(comments.filter((body) => body.startsWith('Could not mirror pump-forecaster 1.1.0 to the model registry (MLflow at http://mlflow.internal/api/2.0/mlflow is unreachable'))).toHaveLength(1);
+    expect(parseReleaseRecord(github.file(GITOPS_REPO, 'main', RECORD)!, 'release.yaml').targets.cloud?.version).toBe('1.1.0');
   });
 });
 

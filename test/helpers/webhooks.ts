@@ -28,7 +28,7 @@ export function example<E extends EventName>(event: E, fullName: string, install
 export const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 
 /** A Probot with the edgeship app loaded, retries off, and the queue and rollouts exposed to drive. */
-export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now'> = {}) {
+export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor'> = {}) {
   const probot = new Probot({
     appId: 1,
     privateKey,

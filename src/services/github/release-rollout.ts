@@ -3,7 +3,10 @@ import { EdgeshipError } from '../../core/errors.ts';
 import { parseReleaseBranch, RELEASE_RECORD_FILE } from '../../core/release-branch.ts';
 import type { EvaluationReport } from '../../core/release-plan.ts';
 import type { EdgeshipConfig } from '../../core/config.ts';
-import type { FleetStatus, Logger, RepoRef, Scm } from '../../ports.ts';
+import type { FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
+import { parseReleaseRecord, releaseRecordPath } from '../../core/release-record.ts';
+import { messageOf } from '../../core/errors.ts';
+import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
 import { commitUrl, gitopsRepoOf, readConfigAt } from './model-repo.ts';
@@ -21,6 +24,8 @@ export interface RolloutDeps {
   fleetFor?: (config: EdgeshipConfig) => FleetStatus | undefined;
   /** The clock soak times are measured on. */
   now?: () => number;
+  /** The model registry a config mirrors releases to (registry.mlflow). */
+  registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
 }
 
 /** A merged release as the rollout needs it: its config and report at the merge commit, and its GitOps repo. */
@@ -87,6 +92,25 @@ export async function reconcileRelease(deps: RolloutDeps, repo: RepoRef, pull: M
         ? `Rolled ${action.targets.join(', ')} back in ${url}: ${action.reason}. No further waves go out.`
         : `Stopped the rollout of ${model} ${version}: ${action.reason}. No further waves go out.`;
     await scm.ensureComment(repo, pull.number, `<!-- edgeship:rollout-end:${model}:${version} -->`, [headline, '', '| target | state | why |', '|---|---|---|', ...lines].join('\n'));
+  }
+  const registry = deps.registryFor?.(config);
+  if (registry) {
+    // The registry only mirrors the GitOps repo: when it fails, the rollout goes on and the next
+    // reconcile tries again.
+    try {
+      const path = releaseRecordPath(config.gitops.path, config.model);
+      const text = await gitops.read(path);
+      const mirrored = await mirrorRelease(registry, config, report, result, text === undefined ? undefined : parseReleaseRecord(text, path));
+      if (mirrored.length > 0) deps.log.info({ model, version, mirrored }, 'Release mirrored to the model registry');
+    } catch (error) {
+      deps.log.warn({ model, version, err: error }, 'Model registry mirror failed');
+      await scm.ensureComment(
+        repo,
+        pull.number,
+        `<!-- edgeship:registry-failed:${model}:${version} -->`,
+        `Could not mirror ${model} ${version} to the model registry (${messageOf(error)}). The GitOps repo is the source of truth and the rollout goes on; edgeship tries again at the next reconcile.`,
+      );
+    }
   }
   deps.log.info({ model, version, step: action.kind, status: result.status }, 'Rollout reconciled');
   return result;

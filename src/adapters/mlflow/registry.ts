@@ -1,0 +1,82 @@
+import pRetry, { AbortError } from 'p-retry';
+import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import type { ModelRegistry, RegistryRelease } from '../../ports.ts';
+
+interface ModelVersion {
+  name: string;
+  version: string;
+  tags?: { key: string; value: string }[];
+}
+
+export const DIGEST_TAG = 'edgeship.digest';
+
+/**
+ * The MLflow Model Registry over its REST API (2.0): a model version per release, found again
+ * by its digest tag so a retried call registers nothing twice, and aliases moved by name.
+ */
+export class MlflowRegistry implements ModelRegistry {
+  private readonly api: string;
+
+  constructor(
+    trackingUri: string,
+    private readonly token?: string,
+  ) {
+    this.api = `${trackingUri.replace(/\/+$/, '')}/api/2.0/mlflow`;
+  }
+
+  async ensureVersion(release: RegistryRelease): Promise<string> {
+    await this.call('POST', 'registered-models/create', { name: release.model, description: 'Mirrored from the GitOps repo by edgeship.' }).catch((error: unknown) => {
+      if (!(error instanceof MlflowError && error.code === 'RESOURCE_ALREADY_EXISTS')) throw error;
+    });
+    const existing = await this.versionOf(release.model, release.digest);
+    if (existing) return existing;
+    const tags = Object.entries({ [DIGEST_TAG]: release.digest, 'edgeship.version': release.version, ...release.tags }).map(([key, value]) => ({ key, value }));
+    const created = (await this.call('POST', 'model-versions/create', { name: release.model, source: release.source, tags, description: `${release.model} ${release.version}` })) as { model_version: ModelVersion };
+    return created.model_version.version;
+  }
+
+  async versionOf(model: string, digest: string): Promise<string | undefined> {
+    const query = new URLSearchParams({ filter: `name='${model.replace(/'/g, "\\'")}'`, max_results: '1000' });
+    const found = (await this.call('GET', `model-versions/search?${query.toString()}`)) as { model_versions?: ModelVersion[] };
+    return found.model_versions?.find((version) => version.tags?.some((tag) => tag.key === DIGEST_TAG && tag.value === digest))?.version;
+  }
+
+  async setAlias(model: string, alias: string, version: string): Promise<void> {
+    await this.call('POST', 'registered-models/alias', { name: model, alias, version });
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body?: object): Promise<unknown> {
+    return pRetry(
+      async () => {
+        let response: Response;
+        try {
+          response = await fetch(`${this.api}/${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', ...(this.token && { authorization: `Bearer ${this.token}` }) },
+            ...(body && { body: JSON.stringify(body) }),
+            signal: AbortSignal.timeout(10_000),
+          });
+        } catch (error) {
+          throw new EdgeshipError(`MLflow at ${this.api} is unreachable: ${messageOf(error)}`, { cause: error });
+        }
+        const text = await response.text();
+        if (response.ok) return text ? (JSON.parse(text) as unknown) : {};
+        const detail = (text.startsWith('{') ? JSON.parse(text) : {}) as { error_code?: string; message?: string };
+        const error = new MlflowError(`MLflow ${method} ${path.split('?')[0]}: ${response.status} ${detail.error_code ?? ''} ${detail.message ?? text.slice(0, 200)}`.trim(), detail.error_code);
+        // Client errors do not get better by retrying.
+        throw response.status < 500 && response.status !== 429 ? new AbortError(error) : error;
+      },
+      { retries: 2, minTimeout: 200 },
+    );
+  }
+}
+
+export class MlflowError extends EdgeshipError {
+  override readonly name = 'MlflowError';
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
