@@ -111,6 +111,8 @@ export function targetStatuses(input: StatusInput): TargetStatus[] {
         if (failedOf(state)) return at(state.syncFailed ? 'Argo CD failed to sync it' : 'Degraded after the sync', 'failure');
         const soaked = (state.healthySince ?? Infinity) + wave.soakMinutes * 60_000 <= input.now;
         if (readyOf(state) && (soaked || soakedByLater)) return at('Synced and Healthy', 'success');
+        // A finished rollout stays a success through later syncs; only a failure changes that.
+        if (input.status === 'done') return at(`rolled out; now ${state.sync}/${state.health}`, 'success');
         if (final) return at(`${state.sync}/${state.health} when the rollout stopped: ${input.reason ?? input.status}`, 'inactive');
         return at(readyOf(state) ? `Synced and Healthy; soaking for ${wave.soakMinutes} min (wave ${wave.name})` : `${state.sync}/${state.health} (wave ${wave.name})`, 'in_progress');
       }

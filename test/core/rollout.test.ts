@@ -59,6 +59,12 @@ describe('targetStatuses', () => {
     expect(statuses([healthy('a', '1.1.0'), back, healthy('c', '1.0.0')], 'rolled-back', ['canary'], 'a is Degraded')).toEqual(['a:success', 'b:inactive', 'c:inactive']);
   });
 
+  it('keeps a finished rollout a success through later syncs, not through a failure', () => {
+    const syncing = state({ target: 'b', version: '1.1.0', sync: 'OutOfSync', health: 'Progressing' });
+    const degraded = state({ target: 'c', version: '1.1.0', sync: 'Synced', health: 'Degraded' });
+    expect(statuses([healthy('a', '1.1.0'), syncing, degraded], 'done', ['canary', 'plants'])).toEqual(['a:success', 'b:success', 'c:failure']);
+  });
+
   it('marks skipped targets inactive with the reason', () => {
     const [entry] = targetStatuses({ waves, version: '1.1.0', states: new Map([['a', { ...healthy('a', '1.0.0'), skip: 'held by a person: flaky sensor' }]]), now: NOW, status: 'rolling-out', applied: new Set() });
     expect(entry).toEqual({ target: 'a', state: 'inactive', description: 'held by a person: flaky sensor' });
