@@ -1,4 +1,6 @@
+import type { Target } from './core/config.ts';
 import type { GoldenFile, TensorValues } from './core/golden.ts';
+import type { LiveCapacity } from './core/placement.ts';
 import type { HardwareProfile } from './core/profiles.ts';
 import type { ProfileResult } from './core/profiling.ts';
 import type { ModelInspection } from './core/release-plan.ts';
@@ -115,6 +117,11 @@ export interface FleetState {
 /** The fleet as the GitOps controller (Argo CD) sees it. */
 export interface FleetStatus {
   states(targets: string[]): Promise<Map<string, FleetState>>;
+}
+
+/** Live room on edge clusters, by target name; targets without a cluster to read are absent. */
+export interface ClusterCapacity {
+  capacity(targets: Target[]): Promise<Map<string, LiveCapacity>>;
 }
 
 /** A release as a model registry records it. */

@@ -3,7 +3,7 @@ import { artifactStoreForReference } from '../adapters/oci/index.ts';
 import { GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
-import type { ArtifactStore, FleetStatus, Logger, ModelRegistry } from '../ports.ts';
+import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry } from '../ports.ts';
 import { runCommand } from '../services/github/commands.ts';
 import { onDrift } from '../services/github/drift.ts';
 import { ensureReleasePr } from '../services/github/release-pr.ts';
@@ -26,6 +26,8 @@ export interface AppOptions {
   rolloutEveryMs?: number;
   /** The clock rollouts measure soak times on; tests pass their own. */
   now?: () => number;
+  /** Live capacity of edge clusters for placement (targets[].context); see server.ts. */
+  capacity?: ClusterCapacity;
   /** The model registry a config mirrors to; MLflow from registry.mlflow by default. */
   registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
   /** The rollouts still going; tests pass their own to step them. */
@@ -52,7 +54,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const rollouts = options.rollouts ?? new ActiveRollouts();
     const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(config.registry.mlflow.trackingUri, process.env.MLFLOW_TRACKING_TOKEN) : undefined));
     const rolloutDeps = { registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
-    const deps = (context: Context) => ({ scm: new GitHubScm(context.octokit), log: context.log as unknown as Logger, storeFor, ...rolloutDeps });
+    const deps = (context: Context) => ({ scm: new GitHubScm(context.octokit), log: context.log as unknown as Logger, storeFor, ...rolloutDeps, ...(options.capacity && { capacity: options.capacity }) });
     const key = (repo: { owner: string; repo: string }) => `${repo.owner}/${repo.repo}`;
     const resyncEvery = options.resyncEveryMs ?? DEFAULT_RESYNC_MS;
     if (resyncEvery > 0) {

@@ -18,6 +18,7 @@ export const targetSchema = z.strictObject({
   rttMs: z.number().nonnegative().default(0).describe('Network round trip from the site to the cloud, in ms.'),
   offloadTo: dnsLabel.optional().describe('Cloud target to offload to; defaults to the first cloud target.'),
   endpoint: z.url().optional().describe('Cloud targets: the URL edge sites reach the model at when they offload.'),
+  context: z.string().min(1).optional().describe('Edge targets: kubeconfig context of the site\'s cluster, for placement on its live capacity.'),
 });
 
 const waveSchema = z.strictObject({

@@ -69,7 +69,7 @@ function placementTable(report: EvaluationReport): string {
     const latency = decision.p95Ms === undefined ? '–' : `${ms(decision.p95Ms)} / ${ms(decision.latencyBudgetMs)}`;
     const memory = decision.memoryMb === undefined ? '–' : `${decision.memoryMb.toFixed(1)} / ${decision.memoryBudgetMb === undefined ? '–' : decision.memoryBudgetMb} MiB`;
     const where = decision.offloadTo ? `${CHOICE_LABEL[decision.choice]} → ${decision.offloadTo}` : CHOICE_LABEL[decision.choice];
-    return `| ${decision.target} | ${where} | ${latency} | ${memory} | ${decision.reason} |`;
+    return `| ${decision.target} | ${where} | ${latency} | ${memory} | ${decision.reason}${decision.capacity ? ` (capacity from ${decision.capacity})` : ''} |`;
   });
   return ['| target | placement | p95 / budget | memory / budget | reason |', '|---|---|---:|---:|---|', ...rows].join('\n');
 }

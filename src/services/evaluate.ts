@@ -6,12 +6,14 @@ import { parseMetrics } from '../core/metrics.ts';
 import { resolveProfile } from '../core/profiles.ts';
 import type { ProfileResult } from '../core/profiling.ts';
 import { planRelease, type Baseline, type EvaluationReport, type Provenance } from '../core/release-plan.ts';
-import type { ModelInspector, ModelProfiler, Progress, TrainingOutputs } from '../ports.ts';
+import type { ClusterCapacity, ModelInspector, ModelProfiler, Progress, TrainingOutputs } from '../ports.ts';
 
 export interface EvaluateDeps {
   inspector: ModelInspector;
   profiler: ModelProfiler;
   progress: Progress;
+  /** Live capacity of the edge clusters, where targets name a kubeconfig context. */
+  capacity?: ClusterCapacity;
 }
 
 export interface EvaluateInput {
@@ -53,7 +55,8 @@ export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promis
       }),
     );
   }
-  return planRelease({ config, inspection, metrics, golden, profiles, provenance: input.provenance, ...(input.baseline && { baseline: input.baseline }) });
+  const live = deps.capacity ? await deps.progress.step('Reading edge cluster capacity', () => (deps.capacity as ClusterCapacity).capacity(config.targets)) : undefined;
+  return planRelease({ config, inspection, metrics, golden, profiles, provenance: input.provenance, ...(input.baseline && { baseline: input.baseline }), ...(live && { live }) });
 }
 
 /** Runs the model on the golden inputs and compares with the framework's outputs. */

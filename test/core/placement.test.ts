@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planPlacement } from '../../src/core/placement.ts';
+import { planPlacement, type LiveCapacity } from '../../src/core/placement.ts';
 import type { ProfileResult } from '../../src/core/profiling.ts';
 import { profileResult, testConfig } from '../helpers/fixtures.ts';
 
@@ -60,5 +60,26 @@ describe('planPlacement', () => {
     const targets = [{ ...config.targets[0]!, offloadTo: 'cloud-2' }, config.targets[2]!, second];
     const [near] = planPlacement({ ...config, targets }, results(50, 1, 5));
     expect(near).toMatchObject({ choice: 'offload', offloadTo: 'cloud-2', p95Ms: 3 });
+  });
+});
+
+describe('planPlacement on live cluster capacity', () => {
+  const config = testConfig();
+  const cluster = (freeMemoryMb: number, arches = ['arm64']): LiveCapacity => ({ source: 'cluster', nodes: 2, freeMemoryMb, arches, accelerators: ['nvidia.com/gpu×1'] });
+
+  it.each<[string, LiveCapacity, string, string]>([
+    ['keeps the budget when the cluster has more room', cluster(900), 'edge', 'fits on jetson-xavier-nx: p95 5.00 ms ≤ 10.0 ms, 30.0 MiB ≤ 100.0 MiB'],
+    ['offloads when the cluster has less free memory than the budget', cluster(20), 'offload', 'on the edge it needs 30.0 MiB, over the 20.0 MiB free on the cluster; cloud p95 5.00 ms + RTT 2.00 ms = 7.00 ms fits'],
+    ['offloads when the cluster has no node the edge base runs on', cluster(900, ['amd64']), 'offload', 'on the edge it would find no arm64 node on the cluster (found amd64); cloud p95 5.00 ms + RTT 2.00 ms = 7.00 ms fits'],
+    ['falls back to the inventory when the cluster does not answer', { source: 'inventory', reason: 'cluster near did not answer: connect ECONNREFUSED' }, 'edge', 'fits on jetson-xavier-nx: p95 5.00 ms ≤ 10.0 ms, 30.0 MiB ≤ 100.0 MiB'],
+  ])('%s', (_case, live, choice, reason) => {
+    const [near] = planPlacement(config, results(5, 5, 5), new Map([['near', live]]));
+    expect(near).toMatchObject({ choice, reason });
+  });
+
+  it('says where the numbers came from', () => {
+    const [near, far] = planPlacement(config, results(5, 5, 5), new Map<string, LiveCapacity>([['near', cluster(64)], ['far', { source: 'inventory', reason: 'no kubeconfig context "far"' }]]));
+    expect(near).toMatchObject({ memoryBudgetMb: 64, capacity: 'cluster: 2 nodes, 64.0 MiB free on the roomiest, arm64, nvidia.com/gpu×1' });
+    expect(far?.capacity).toBe('inventory (no kubeconfig context "far")');
   });
 });

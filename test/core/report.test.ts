@@ -43,6 +43,16 @@ describe('renderReport', () => {
     await expect(markdown).toMatchFileSnapshot('__snapshots__/report.md');
   });
 
+  it('says where each edge target\'s capacity came from when clusters were read', () => {
+    const live = new Map([
+      ['near', { source: 'cluster' as const, nodes: 1, freeMemoryMb: 512, arches: ['arm64'], accelerators: [] }],
+      ['far', { source: 'inventory' as const, reason: 'cluster far did not answer: connect ECONNREFUSED' }],
+    ]);
+    const markdown = renderReport(planRelease({ config: testConfig(), inspection, metrics: { f1: 0.7 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' }, live }));
+    expect(markdown).toMatch(/\| near \|.*\(capacity from cluster: 1 node, 512\.0 MiB free on the roomiest, arm64\) \|/);
+    expect(markdown).toMatch(/\| far \|.*\(capacity from inventory \(cluster far did not answer: connect ECONNREFUSED\)\) \|/);
+  });
+
   it('says so when gates fail and nothing is deployed', () => {
     const report = planRelease({ config: testConfig(), inspection, metrics: { f1: 0.3 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } });
     const markdown = renderReport(report);

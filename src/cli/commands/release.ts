@@ -11,6 +11,7 @@ import { releaseModel } from '../../services/release.ts';
 import { advanceRollout } from '../../services/rollout.ts';
 import { ArgoCdApplications } from '../../adapters/k8s/argocd.ts';
 import { loadKubeconfig } from '../../adapters/k8s/kubeconfig.ts';
+import { KubernetesCapacity } from '../../adapters/k8s/cluster-capacity.ts';
 import { readReportFile, writeReportFile } from '../../services/report-file.ts';
 import { localDeps, type Overrides } from '../context.ts';
 import { emit } from '../output.ts';
@@ -45,9 +46,11 @@ export function registerReleaseCommands(program: Command): void {
     .option('--no-baseline', 'do not compare with the deployed release')
     .option('--trigger <text>', 'why this run trained (the app passes drift evidence as the workflow\'s context input)')
     .option('--out <file>', 'where to write the report (default: <outputs>/report.json)')
-    .action(async (options: RepoOptions & { baseline: boolean; out?: string; trigger?: string }) => {
+    .option('--kubeconfig <file>', 'kubeconfig with the contexts targets name (targets[].context): place on their live capacity', process.env.EDGESHIP_CLUSTERS_KUBECONFIG)
+    .action(async (options: RepoOptions & { baseline: boolean; out?: string; trigger?: string; kubeconfig?: string }) => {
       const { directory, config } = await openModelRepo(options.repo);
-      const deps = localDeps(directory, config, new ConsoleProgress(), options);
+      const capacity = options.kubeconfig ? new KubernetesCapacity(loadKubeconfig({ file: options.kubeconfig, names: { file: '--kubeconfig', context: '--context' } })) : undefined;
+      const deps = { ...localDeps(directory, config, new ConsoleProgress(), options), ...(capacity && { capacity }) };
       const outputs = await collectOutputs(resolve(directory, config.train.outputs));
       const provenance = {
         ...(await gitProvenance(directory)),

@@ -3,7 +3,7 @@ import { GATES_CHECK, RELEASE_LABEL, RELEASE_RECORD_FILE, REPORT_ARTIFACT, relea
 import { planRelease, type EvaluationReport } from '../../core/release-plan.ts';
 import { renderReport } from '../../core/report.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
-import type { ArtifactStore, Logger, RepoRef, Scm } from '../../ports.ts';
+import type { ArtifactStore, ClusterCapacity, Logger, RepoRef, Scm } from '../../ports.ts';
 import { resolveBaseline } from '../baseline.ts';
 import { gitopsRepoOf, readConfigAt } from './model-repo.ts';
 
@@ -21,6 +21,8 @@ export interface ReleasePrDeps {
   scm: Scm;
   storeFor: (reference: string) => ArtifactStore;
   log: Logger;
+  /** Live capacity of the edge clusters the app can read. */
+  capacity?: ClusterCapacity;
 }
 
 export type ReleasePrOutcome = 'not-a-training-run' | 'run-failed' | 'superseded' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
@@ -57,6 +59,7 @@ export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: C
 
   const gitops = new ScmBranchRepo(scm, gitopsRepoOf(config), config.gitops.branch);
   const baseline = await resolveBaseline({ gitops, storeFor: deps.storeFor }, config);
+  const live = deps.capacity ? await deps.capacity.capacity(config.targets) : undefined;
   const report = planRelease({
     config,
     inspection: evaluated.candidate,
@@ -65,6 +68,7 @@ export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: C
     profiles: evaluated.profiles,
     provenance: { ...evaluated.provenance, commit: run.headSha, branch: run.headBranch, runUrl: run.url },
     ...(baseline && { baseline }),
+    ...(live && { live }),
   });
   report.artifact = evaluated.artifact;
 
