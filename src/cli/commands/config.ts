@@ -1,12 +1,11 @@
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../../adapters/fs/config-file.ts';
+import { readInventory } from '../../adapters/fs/inventory-files.ts';
 import { configJsonSchema } from '../../core/config-json-schema.ts';
 import { wavesOf } from '../../core/config.ts';
-import { ConfigError } from '../../core/errors.ts';
-import { inventoryToConfig, parseInventoryFile } from '../../core/inventory.ts';
 import { stringify } from 'yaml';
 import { emit } from '../output.ts';
 
@@ -61,18 +60,4 @@ export function registerConfigCommands(program: Command): void {
       await mkdir(dirname(options.out), { recursive: true });
       await writeFile(options.out, text);
     });
-}
-
-/** Reads and checks every targets/*.yaml of an inventory. */
-export async function readInventory(dir: string) {
-  const root = resolve(dir);
-  const candidates = [join(root, 'targets'), root];
-  for (const candidate of candidates) {
-    const names = await readdir(candidate).catch(() => undefined);
-    const files = names?.filter((name) => name.endsWith('.yaml') || name.endsWith('.yml')).sort();
-    if (!files || files.length === 0 || (candidate === root && names?.includes('targets'))) continue;
-    const entries = await Promise.all(files.map(async (name) => ({ file: join(candidate, name), target: parseInventoryFile(await readFile(join(candidate, name), 'utf8'), join(candidate, name)) })));
-    return inventoryToConfig(entries);
-  }
-  throw new ConfigError(root, ['expected targets/*.yaml (or *.yaml) files, found none'], { what: 'target inventory' });
 }

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readInventory } from '../../src/cli/commands/config.ts';
-import { loadConfig } from '../../src/adapters/fs/config-file.ts';
-import { ConfigError } from '../../src/core/errors.ts';
-import { inventoryToConfig, parseInventoryFile } from '../../src/core/inventory.ts';
-import { ROOT } from '../helpers/fixtures.ts';
+import { readInventory } from '../../../src/adapters/fs/inventory-files.ts';
+import { loadConfig } from '../../../src/adapters/fs/config-file.ts';
+import { ConfigError } from '../../../src/core/errors.ts';
+import { inventoryToConfig, parseInventoryFile } from '../../../src/core/inventory.ts';
+import { ROOT } from '../../helpers/fixtures.ts';
 
 const target = (name: string, spec: string) => `apiVersion: edgeship.io/v1alpha1\nkind: Target\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
 const edge = (wave: string, extra = '') => `  kind: edge\n  site: s\n  cluster: c\n  profile: jetson-xavier-nx\n  memoryBudgetMb: 100\n  latencyBudgetMs: 10\n  wave: ${wave}\n${extra}`;
