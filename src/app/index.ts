@@ -32,6 +32,8 @@ export interface AppOptions {
   registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
   /** The rollouts still going; tests pass their own to step them. */
   rollouts?: ActiveRollouts;
+  /** Receives the function that takes the next rollout steps now (for Argo CD notifications). */
+  onNudge?: (nudge: () => Promise<number>) => void;
 }
 
 const DEFAULT_RESYNC_MS = 15 * 60_000;
@@ -62,10 +64,10 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       setTimeout(resync, 0).unref();
       setInterval(resync, resyncEvery).unref();
     }
+    const tick = () => tickRollouts(app, { queue, rollouts, log, ...rolloutDeps }).catch((error: unknown) => (log.error({ err: error }, 'Rollout tick failed'), 0));
     const rolloutEvery = options.rolloutEveryMs ?? DEFAULT_ROLLOUT_MS;
-    if (rolloutEvery > 0) {
-      setInterval(() => void tickRollouts(app, { queue, rollouts, log, ...rolloutDeps }).catch((error: unknown) => log.error({ err: error }, 'Rollout tick failed')), rolloutEvery).unref();
-    }
+    if (rolloutEvery > 0) setInterval(() => void tick(), rolloutEvery).unref();
+    options.onNudge?.(tick);
 
     app.on('push', async (context) => {
       const { payload } = context;
