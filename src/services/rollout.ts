@@ -26,7 +26,7 @@ export interface RolloutResult {
   commit?: { sha: string; files: string[] };
 }
 
-export const NO_FLEET = 'edgeship cannot read Argo CD here, so it does not watch health: `/edgeship promote` sends the next wave';
+const NO_FLEET = 'edgeship cannot read Argo CD here, so it does not watch health: `/edgeship promote` sends the next wave';
 
 /**
  * One step of a release's rollout, level-triggered from the GitOps repo and Argo CD:
