@@ -26,7 +26,7 @@ export const oipDatatype = (dtype: string): string => ORT_TO_OIP[dtype] ?? dtype
 export class InferenceRequestError extends EdgeshipError {
   override readonly name = 'InferenceRequestError';
   constructor(
-    readonly status: 400 | 404 | 413 | 502 | 503 | 504,
+    readonly status: 400 | 401 | 404 | 413 | 502 | 503 | 504,
     message: string,
   ) {
     super(message);

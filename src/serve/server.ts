@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -22,8 +23,11 @@ export interface ServeOptions {
   log: Logger;
   /** Drift monitoring of a loaded model. */
   driftFor?: (model: LoadedModel, metrics: ServingMetrics) => DriftMonitor | undefined;
-  /** Loads another model for `POST /v2/repository/models/<name>/load`. */
-  load?: (source: ModelSource) => Promise<LoadedModel>;
+  /**
+   * Loads another model for `POST /v2/repository/models/<name>/load`, for callers that send
+   * `Authorization: Bearer <token>`: anyone who could swap the model could serve anything.
+   */
+  load?: { token: string; model: (source: ModelSource) => Promise<LoadedModel> };
 }
 
 const VERSION = '1';
@@ -206,11 +210,15 @@ export class InferenceServer {
   }
 
   private async reload(request: IncomingMessage, response: ServerResponse, name: string): Promise<void> {
-    if (!this.options.load) throw new InferenceRequestError(404, 'this server does not load models on request');
+    const load = this.options.load;
+    if (!load) throw new InferenceRequestError(404, 'this server does not load models on request (set EDGESHIP_ADMIN_TOKEN to allow it)');
+    const given = Buffer.from(request.headers.authorization ?? '');
+    const expected = Buffer.from(`Bearer ${load.token}`);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InferenceRequestError(401, 'loading a model needs Authorization: Bearer <EDGESHIP_ADMIN_TOKEN>');
     const body = (await readJson(request, 64 * 1024)) as { parameters?: { reference?: unknown } } | undefined;
     const reference = body?.parameters?.reference;
     if (typeof reference !== 'string') throw new InferenceRequestError(400, 'request body: expected {"parameters": {"reference": "<OCI reference or file>"}}');
-    const next = await this.options.load({ model: reference, name });
+    const next = await load.model({ model: reference, name });
     await this.swap(next);
     return sendJson(response, 200, { name: next.name, version: next.version, ...(next.digest && { digest: next.digest }) });
   }

@@ -75,11 +75,19 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     expect((await call('/v2/models/pump/infer', batch(1))).body).toMatchObject({ model_version: '1.1.0' });
   });
 
-  it('loads a model on request through the model repository extension', async () => {
-    const { call } = await start({ load: (source) => loadModel({ ...source, version: '2.0.0' }) });
-    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } })).toEqual({ status: 200, body: { name: 'pump', version: '2.0.0' } });
+  it('loads a model on request through the model repository extension, for the admin token only', async () => {
+    const { call } = await start({ load: { token: 'admin-token', model: (source) => loadModel({ ...source, version: '2.0.0' }) } });
+    const admin = { headers: { authorization: 'Bearer admin-token' } };
+    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } })).toMatchObject({ status: 401, body: { error: 'loading a model needs Authorization: Bearer <EDGESHIP_ADMIN_TOKEN>' } });
+    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } }, { headers: { authorization: 'Bearer guess' } })).toMatchObject({ status: 401 });
+    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } }, admin)).toEqual({ status: 200, body: { name: 'pump', version: '2.0.0' } });
     expect((await call('/v2/models/pump')).body).toMatchObject({ versions: ['2.0.0'] });
-    expect(await call('/v2/repository/models/pump/load', {})).toMatchObject({ status: 400, body: { error: expect.stringContaining('"reference"') as string } });
+    expect(await call('/v2/repository/models/pump/load', {}, admin)).toMatchObject({ status: 400, body: { error: expect.stringContaining('"reference"') as string } });
+  });
+
+  it('does not load models on request without an admin token', async () => {
+    const { call } = await start();
+    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } })).toMatchObject({ status: 404, body: { error: expect.stringContaining('EDGESHIP_ADMIN_TOKEN') as string } });
   });
 
   it('finishes requests in flight when it shuts down', async () => {

@@ -54,7 +54,7 @@ export function registerServeCommand(program: Command): void {
         maxBodyBytes: numberFlag('max-body-mb', flags.maxBodyMb, (value) => value > 0, 'a positive number of MiB') * 2 ** 20,
         log,
         driftFor: driftFor(flags, env, log),
-        load,
+        ...(env.EDGESHIP_ADMIN_TOKEN && { load: { token: env.EDGESHIP_ADMIN_TOKEN, model: load } }),
       });
       const port = await server.listen(numberFlag('port', flags.port, (value) => Number.isInteger(value) && value >= 0 && value < 65536, 'a port number'), flags.host);
       log.info({ model: server.name, version: model?.version, digest: model?.digest, port, offload: offload?.url }, 'Serving over the Open Inference Protocol v2');
