@@ -32,6 +32,8 @@ export class EdgexWindows {
   constructor(
     private readonly mapping: EdgexMapping,
     private readonly spec: TensorSpec,
+    /** Devices whose windows are kept; the one heard from least recently goes first. */
+    private readonly maxDevices = 10_000,
   ) {
     const features = spec.shape.at(-1);
     if (typeof features === 'number' && features !== mapping.features.length) {
@@ -58,7 +60,10 @@ export class EdgexWindows {
       return value;
     });
     const rows = [...(this.rows.get(device) ?? []), row].slice(-this.steps);
+    // Re-inserted, so the map's order is least recently heard from first.
+    this.rows.delete(device);
     this.rows.set(device, rows);
+    if (this.rows.size > this.maxDevices) this.rows.delete(this.rows.keys().next().value as string);
     if (rows.length < this.steps) return { device, buffered: rows.length };
     const dims = this.spec.shape.length === 3 ? [1, this.steps, row.length] : [1, row.length];
     return { device, buffered: rows.length, input: { name: this.spec.name, dtype: this.spec.dtype, dims, data: rows.flat() } };
