@@ -1,6 +1,6 @@
 import { wavesOf } from '../../core/config.ts';
 import { EdgeshipError } from '../../core/errors.ts';
-import { parseReleaseBranch, RELEASE_RECORD_FILE } from '../../core/release-branch.ts';
+import { parseReleaseBranch, RELEASE_RECORD_FILE, releaseBranchPrefix } from '../../core/release-branch.ts';
 import type { EvaluationReport } from '../../core/release-plan.ts';
 import type { EdgeshipConfig } from '../../core/config.ts';
 import type { FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
@@ -17,7 +17,7 @@ export interface MergedPull {
   mergeSha: string;
 }
 
-export interface RolloutDeps {
+export interface ReleaseRolloutDeps {
   scm: Scm;
   log: Logger;
   /** Argo CD for a model's fleet, when the app can read it. */
@@ -26,6 +26,12 @@ export interface RolloutDeps {
   now?: () => number;
   /** The model registry a config mirrors releases to (registry.mlflow). */
   registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
+}
+
+/** The model's current release: its newest merged release PR, if any. */
+export async function newestMergedRelease(scm: Scm, repo: RepoRef, model: string): Promise<MergedPull | undefined> {
+  const newest = (await scm.listPullRequests(repo, releaseBranchPrefix(model), 'closed')).find((pull) => pull.merged && pull.mergeSha);
+  return newest?.mergeSha ? { number: newest.number, headRef: newest.head, mergeSha: newest.mergeSha } : undefined;
 }
 
 /** A merged release as the rollout needs it: its config and report at the merge commit, and its GitOps repo. */
@@ -44,7 +50,7 @@ export async function loadMergedRelease(scm: Scm, repo: RepoRef, pull: MergedPul
  * 3. a comment on the PR for each wave sent and when the rollout ends.
  * Idempotent: the merge, resync, the rollout tick and `/edgeship promote` all call it.
  */
-export async function reconcileRelease(deps: RolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean } = {}): Promise<RolloutResult | 'not-a-release'> {
+export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean } = {}): Promise<RolloutResult | 'not-a-release'> {
   const { scm } = deps;
   if (!parseReleaseBranch(pull.headRef)) return 'not-a-release';
   const { config, report, gitopsRef, gitops } = await loadMergedRelease(scm, repo, pull);

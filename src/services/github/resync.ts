@@ -2,9 +2,9 @@ import { parseReleaseBranch, releaseBranchPrefix } from '../../core/release-bran
 import type { RepoRef } from '../../ports.ts';
 import { readConfigAt } from './model-repo.ts';
 import { ensureReleasePr } from './release-pr.ts';
-import { reconcileRelease, type MergedPull, type RolloutDeps } from './release-rollout.ts';
+import { newestMergedRelease, reconcileRelease, type MergedPull, type ReleaseRolloutDeps } from './release-rollout.ts';
 
-export interface ResyncDeps extends RolloutDeps {
+export interface ResyncDeps extends ReleaseRolloutDeps {
   storeFor: Parameters<typeof ensureReleasePr>[0]['storeFor'];
 }
 
@@ -32,9 +32,8 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
   if (!config) return outcome;
   const prefix = releaseBranchPrefix(config.model);
 
-  const newest = (await scm.listPullRequests(repo, prefix, 'closed')).find((pull) => pull.merged && pull.mergeSha);
-  if (newest?.mergeSha) {
-    const merged = { number: newest.number, headRef: newest.head, mergeSha: newest.mergeSha };
+  const merged = await newestMergedRelease(scm, repo, config.model);
+  if (merged) {
     const undeployed = (await scm.deploymentEnvironments(repo, merged.mergeSha)).length === 0;
     const result = await reconcileRelease(deps, repo, merged);
     if (undeployed) outcome.deployed.push(merged.number);

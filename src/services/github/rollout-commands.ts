@@ -1,14 +1,13 @@
 import type { Command } from '../../core/commands.ts';
 import { GitOpsError } from '../../core/errors.ts';
-import { releaseBranchPrefix } from '../../core/release-branch.ts';
 import { parseReleaseRecord, releaseRecordPath } from '../../core/release-record.ts';
 import type { RepoRef } from '../../ports.ts';
 import { pinPlacement, rollBack } from '../rollback.ts';
 import type { RolloutResult } from '../rollout.ts';
 import { commitUrl, readConfigAt } from './model-repo.ts';
-import { loadMergedRelease, reconcileRelease, type MergedPull, type RolloutDeps } from './release-rollout.ts';
+import { loadMergedRelease, newestMergedRelease, reconcileRelease, type MergedPull, type ReleaseRolloutDeps } from './release-rollout.ts';
 
-export interface RolloutCommandDeps extends RolloutDeps {
+export interface RolloutCommandDeps extends ReleaseRolloutDeps {
   /** Told about every rollout step a command makes, so the rollout tick follows it. */
   onRollout?: (pull: MergedPull, result: RolloutResult | 'not-a-release') => void;
 }
@@ -28,9 +27,8 @@ export async function runRolloutCommand(deps: RolloutCommandDeps, repo: RepoRef,
   const head = await scm.branchHead(repo, defaultBranch);
   const model = head ? await readConfigAt(scm, repo, head) : undefined;
   if (!model) return `There is no .github/edgeship.yml on \`${defaultBranch}\`, so there is no release to act on.`;
-  const newest = (await scm.listPullRequests(repo, releaseBranchPrefix(model.model), 'closed')).find((pull) => pull.merged && pull.mergeSha);
-  if (!newest?.mergeSha) return `${model.model} has no merged release yet.`;
-  const merged: MergedPull = { number: newest.number, headRef: newest.head, mergeSha: newest.mergeSha };
+  const merged = await newestMergedRelease(scm, repo, model.model);
+  if (!merged) return `${model.model} has no merged release yet.`;
   const { config, report, gitops, gitopsRef } = await loadMergedRelease(scm, repo, merged);
   const version = report.version.version;
   const link = (sha: string | undefined) => (sha ? commitUrl(gitopsRef, sha) : 'no commit: the GitOps repo already says so');
