@@ -4,6 +4,7 @@ import type { LiveCapacity } from './core/placement.ts';
 import type { HardwareProfile } from './core/profiles.ts';
 import type { ProfileResult } from './core/profiling.ts';
 import type { ModelInspection } from './core/release-plan.ts';
+import type { ClusterRun, ClusterRunState } from './core/training-run.ts';
 
 /** Structured log: a fixed message plus fields, as renovate and pino do. */
 export interface Logger {
@@ -164,6 +165,27 @@ export interface TrainingOutputs {
 /** Runs the user's training code somewhere and hands back its outputs. */
 export interface TrainingBackend {
   train(request: TrainingRequest, onOutput: (line: string) => void): Promise<TrainingOutputs>;
+}
+
+/** A run a cluster backend started, or found already started for its key. */
+export interface StartedRun {
+  created: boolean;
+  /** The Job's or the run's name on the backend. */
+  name: string;
+  url?: string;
+}
+
+/** Training on a cluster: Kubernetes Jobs or Kubeflow Pipelines runs, found by run key. */
+export interface TrainingCluster {
+  /** Starts the run; when its key already started one, finds that one instead. */
+  start(run: ClusterRun): Promise<StartedRun>;
+  state(key: string): Promise<ClusterRunState>;
+  /** Stops the unfinished runs of the model's branch other than `keep`; returns their keys. */
+  cancelSuperseded(model: string, branch: string, keep: string): Promise<string[]>;
+  /** Where the run is and how to read its logs, for the check run. */
+  where(key: string): string;
+  /** A link to the run, when the backend has one. */
+  url(key: string): string | undefined;
 }
 
 /** A repository on the forge. */

@@ -1,16 +1,17 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
-import { artifactStoreForReference } from '../adapters/oci/index.ts';
+import { artifactStoreForReference, credentialsFromEnv } from '../adapters/oci/index.ts';
 import { GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
-import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry } from '../ports.ts';
+import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry, TrainingCluster } from '../ports.ts';
 import { runCommand } from '../services/github/commands.ts';
 import { onDrift } from '../services/github/drift.ts';
 import { ensureReleasePr } from '../services/github/release-pr.ts';
 import { reconcileRelease } from '../services/github/release-rollout.ts';
 import { startTraining } from '../services/github/start-training.ts';
-import { resyncAll, tickRollouts } from './resync.ts';
+import { resyncAll, tickRollouts, tickTrainings } from './resync.ts';
 import { ActiveRollouts } from './rollouts.ts';
+import { ActiveTrainings } from './trainings.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface AppOptions {
@@ -34,10 +35,21 @@ export interface AppOptions {
   rollouts?: ActiveRollouts;
   /** Receives the function that takes the next rollout steps now (for Argo CD notifications). */
   onNudge?: (nudge: () => Promise<number>) => void;
+  /** The cluster a config trains on (train.backend kubernetes or kubeflow); see training.ts. */
+  trainingFor?: (config: EdgeshipConfig) => TrainingCluster | undefined;
+  /** Where cluster runs report that they finished, and the secret of their tokens. */
+  trainingCallback?: { url: string; secret: string };
+  /** The cluster training runs followed; tests pass their own to step them. */
+  trainings?: ActiveTrainings;
+  /** Milliseconds between looks at the cluster training runs; 0 turns them off. */
+  trainingEveryMs?: number;
+  /** Receives the function that looks at the cluster training runs now (for watches and callbacks). */
+  onTrainingNudge?: (nudge: () => Promise<number>) => void;
 }
 
 const DEFAULT_RESYNC_MS = 15 * 60_000;
 const DEFAULT_ROLLOUT_MS = 60_000;
+const DEFAULT_TRAINING_MS = 30_000;
 
 /** The webhook events the app subscribes to; app.yml lists the same. */
 export const HANDLED_EVENTS = ['issue_comment', 'pull_request', 'push', 'repository_dispatch', 'workflow_run'] as const;
@@ -52,15 +64,30 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
   return (app: Probot) => {
     const log = app.log as unknown as Logger;
     const queue = options.queue ?? new WorkQueue(log);
-    const storeFor = options.storeFor ?? ((reference: string) => artifactStoreForReference(reference));
+    const credentials = credentialsFromEnv();
+    const storeFor = options.storeFor ?? ((reference: string) => artifactStoreForReference(reference, credentials ? { credentials } : {}));
     const rollouts = options.rollouts ?? new ActiveRollouts();
     const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(config.registry.mlflow.trackingUri, process.env.MLFLOW_TRACKING_TOKEN) : undefined));
+    const trainings = options.trainings ?? new ActiveTrainings();
+    const training = { ...(options.trainingFor && { trainingFor: options.trainingFor }), ...(options.trainingCallback && { callback: options.trainingCallback }) };
     const rolloutDeps = { registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
-    const deps = (context: Context) => ({ scm: new GitHubScm(context.octokit), log: context.log as unknown as Logger, storeFor, ...rolloutDeps, ...(options.capacity && { capacity: options.capacity }) });
+    const deps = (context: Context) => {
+      const installation = (context.payload as { installation?: { id: number } }).installation?.id;
+      const repo = context.repo();
+      return {
+        scm: new GitHubScm(context.octokit),
+        log: context.log as unknown as Logger,
+        storeFor,
+        ...rolloutDeps,
+        ...training,
+        ...(options.capacity && { capacity: options.capacity }),
+        ...(installation !== undefined && { onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run) }),
+      };
+    };
     const key = (repo: { owner: string; repo: string }) => `${repo.owner}/${repo.repo}`;
     const resyncEvery = options.resyncEveryMs ?? DEFAULT_RESYNC_MS;
     if (resyncEvery > 0) {
-      const resync = () => void resyncAll(app, { queue, rollouts, storeFor, log, ...rolloutDeps }).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
+      const resync = () => void resyncAll(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps }).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
       setTimeout(resync, 0).unref();
       setInterval(resync, resyncEvery).unref();
     }
@@ -68,6 +95,10 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const rolloutEvery = options.rolloutEveryMs ?? DEFAULT_ROLLOUT_MS;
     if (rolloutEvery > 0) setInterval(() => void tick(), rolloutEvery).unref();
     options.onNudge?.(tick);
+    const follow = () => tickTrainings(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps, ...training }).catch((error: unknown) => (log.error({ err: error }, 'Training tick failed'), 0));
+    const trainingEvery = options.trainingEveryMs ?? DEFAULT_TRAINING_MS;
+    if (trainingEvery > 0) setInterval(() => void follow(), trainingEvery).unref();
+    options.onTrainingNudge?.(follow);
 
     app.on('push', async (context) => {
       const { payload } = context;

@@ -3,13 +3,17 @@ import { GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { ArtifactStore, FleetStatus, Logger, ModelRegistry } from '../ports.ts';
 import { reconcileRelease } from '../services/github/release-rollout.ts';
+import { followClusterRun, type ClusterTrainingDeps } from '../services/github/cluster-training.ts';
 import { resyncRepo } from '../services/github/resync.ts';
 import type { ActiveRollouts } from './rollouts.ts';
+import type { ActiveTrainings } from './trainings.ts';
 import type { WorkQueue } from './work-queue.ts';
 
-export interface LoopDeps {
+export interface LoopDeps extends ClusterTrainingDeps {
   queue: WorkQueue;
   rollouts: ActiveRollouts;
+  /** The cluster training runs the app follows; resync finds lost ones again. */
+  trainings?: ActiveTrainings;
   log: Logger;
   fleetFor?: (config: EdgeshipConfig) => FleetStatus | undefined;
   now?: () => number;
@@ -22,7 +26,7 @@ export interface LoopDeps {
  * going are handed to the rollout tick.
  */
 export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (reference: string) => ArtifactStore }): Promise<number> {
-  const { queue, rollouts, ...services } = deps;
+  const { queue, rollouts, trainings, ...services } = deps;
   const appOctokit = await app.auth();
   const installations = await appOctokit.paginate(appOctokit.rest.apps.listInstallations, { per_page: 100 });
   let queued = 0;
@@ -34,6 +38,7 @@ export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (refer
       queue.add(`${repo.owner}/${repo.repo}`, 'resync', async () => {
         const outcome = await resyncRepo({ ...services, scm: new GitHubScm(octokit) }, repo, repository.default_branch);
         if (outcome.rollingOut) rollouts.track(installation.id, repo, outcome.rollingOut);
+        for (const run of outcome.training) trainings?.follow(installation.id, repo, run);
       });
       queued += 1;
     }
@@ -48,6 +53,17 @@ export async function tickRollouts(app: Probot, deps: LoopDeps): Promise<number>
   for (const { installation, repo, pull } of active) {
     const octokit = await app.auth(installation);
     queue.add(`${repo.owner}/${repo.repo}`, 'rollout', async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit) }, repo, pull)));
+  }
+  return active.length;
+}
+
+/** Queues a look at every cluster training run still followed, each in its repository's queue. */
+export async function tickTrainings(app: Probot, deps: LoopDeps & { trainings: ActiveTrainings; storeFor: (reference: string) => ArtifactStore }): Promise<number> {
+  const { queue, trainings, ...services } = deps;
+  const active = trainings.list();
+  for (const { installation, repo, run } of active) {
+    const octokit = await app.auth(installation);
+    queue.add(`${repo.owner}/${repo.repo}`, 'training', async () => trainings.update(repo, run, await followClusterRun({ ...services, scm: new GitHubScm(octokit) }, repo, run)));
   }
   return active.length;
 }

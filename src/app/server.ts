@@ -5,6 +5,7 @@ import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
 import { argoCdWebhook } from './argocd-webhook.ts';
 import { fleetFromEnv } from './fleet.ts';
 import { edgeshipApp } from './index.ts';
+import { trainingCallback, trainingFromEnv, TRAINING_CALLBACK_PATH } from './training.ts';
 import { EdgeshipOctokit } from './octokit.ts';
 
 /**
@@ -22,10 +23,22 @@ let argocd: ReturnType<typeof argoCdWebhook> | undefined;
 const onNudge = (nudge: () => Promise<number>) => {
   if (webhookToken) argocd = argoCdWebhook(webhookToken, nudge);
 };
-const middleware = await createNodeMiddleware(edgeshipApp({ onNudge, ...(fleetFor && { fleetFor }), ...(capacity && { capacity }) }), { probot, webhooksPath: '/api/github/webhooks' });
+// Training on a cluster (see training.ts). EDGESHIP_PUBLIC_URL and EDGESHIP_TRAINING_CALLBACK_SECRET
+// let runs call back when they finish, at /api/edgeship/training, with a token for that run only.
+let followTrainings: () => Promise<number> = async () => 0;
+const trainingFor = trainingFromEnv(process.env, () => void followTrainings());
+const callbackSecret = process.env.EDGESHIP_TRAINING_CALLBACK_SECRET;
+const publicUrl = process.env.EDGESHIP_PUBLIC_URL;
+const trainingCallbackOptions = callbackSecret && publicUrl ? { url: `${publicUrl.replace(/\/+$/, '')}${TRAINING_CALLBACK_PATH}`, secret: callbackSecret } : undefined;
+const onTrainingNudge = (nudge: () => Promise<number>) => {
+  followTrainings = nudge;
+};
+const callback = callbackSecret ? trainingCallback(callbackSecret, () => followTrainings()) : undefined;
+const app = edgeshipApp({ onNudge, onTrainingNudge, trainingFor, ...(trainingCallbackOptions && { trainingCallback: trainingCallbackOptions }), ...(fleetFor && { fleetFor }), ...(capacity && { capacity }) });
+const middleware = await createNodeMiddleware(app, { probot, webhooksPath: '/api/github/webhooks' });
 const port = Number(process.env.PORT ?? 3000);
 createServer((request, response) => {
-  if (argocd?.(request, response)) return;
+  if (argocd?.(request, response) || callback?.(request, response)) return;
   void middleware(request, response, () => {
     response.writeHead(404).end();
   });

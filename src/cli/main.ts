@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { EdgeshipError } from '../core/errors.ts';
+import { registerCloudRunCommand } from './commands/cloud-run.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerModelCommands } from './commands/model.ts';
@@ -15,6 +16,7 @@ registerModelCommands(program);
 registerReleaseCommands(program);
 registerDemoCommand(program);
 registerServeCommand(program);
+registerCloudRunCommand(program);
 
 try {
   await program.parseAsync();

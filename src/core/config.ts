@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dnsLabel, repoPath } from './names.ts';
 import { BUILTIN_PROFILES, hardwareProfileSchema } from './profiles.ts';
+import { kubeflowTrainingSchema, kubernetesTrainingSchema } from './training-config.ts';
 
 const threshold = z
   .strictObject({
@@ -33,12 +34,18 @@ export const configSchema = z
     model: dnsLabel.describe('Model name: the OCI repository name and the GitOps directory.'),
     train: z
       .strictObject({
-        backend: z.enum(['github-actions', 'local']).default('github-actions'),
+        backend: z
+          .enum(['github-actions', 'local', 'kubernetes', 'kubeflow'])
+          .default('github-actions')
+          .describe('Where the app trains: a workflow run, a Kubernetes Job (train.kubernetes) or a Kubeflow Pipelines run (train.kubeflow).'),
         command: z.string().min(1).describe('Shell command that trains and writes the outputs.'),
         outputs: repoPath.default('out').describe('Directory the command writes its outputs to.'),
         branches: z.array(z.string().min(1)).default(['main']).describe('Branches whose pushes train.'),
         workflow: z.string().default('edgeship-train.yml').describe('Workflow file for github-actions.'),
-        timeoutMinutes: z.number().positive().default(60),
+        timeoutMinutes: z.number().positive().default(60).describe('Longest a run may take; a Job\'s activeDeadlineSeconds.'),
+        repoUrl: z.string().min(1).optional().describe('Where cluster runs (kubernetes, kubeflow) clone the model repo from; https://github.com/<owner>/<repo>.git by default.'),
+        kubernetes: kubernetesTrainingSchema.optional(),
+        kubeflow: kubeflowTrainingSchema.optional(),
       })
       .describe('How the model is trained.'),
     metrics: z.strictObject({
@@ -108,6 +115,7 @@ export type Wave = NonNullable<EdgeshipConfig['rollout']>['waves'][number];
 
 /** Cross-field rules zod cannot express field by field. */
 function checkReferences(config: z.infer<typeof configSchema>, ctx: z.RefinementCtx): void {
+  checkTrainingBackend(config, ctx);
   const profiles = new Set([...Object.keys(BUILTIN_PROFILES), ...Object.keys(config.profiles)]);
   const byName = new Map<string, Target>();
   config.targets.forEach((target, index) => {
@@ -151,6 +159,22 @@ function checkReferences(config: z.infer<typeof configSchema>, ctx: z.Refinement
     if (missing.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['rollout', 'waves'], message: `expected every target in a wave, missing ${missing.join(', ')}` });
     }
+  }
+}
+
+/** A cluster backend needs its block, and a registry both the cluster and the app reach. */
+function checkTrainingBackend(config: z.infer<typeof configSchema>, ctx: z.RefinementCtx): void {
+  const { backend } = config.train;
+  if (backend !== 'kubernetes' && backend !== 'kubeflow') return;
+  if (!config.train[backend]) {
+    ctx.addIssue({ code: 'custom', path: ['train', backend], message: `expected a train.${backend} block for train.backend: ${backend}, found none` });
+  }
+  if (config.artifacts.repository.startsWith('oci-layout:')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['artifacts', 'repository'],
+      message: `expected a registry (registry/namespace) that the ${backend} run pushes to and the app reads from, found "${config.artifacts.repository}"`,
+    });
   }
 }
 

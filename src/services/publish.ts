@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvaluationReport } from '../core/release-plan.ts';
 import { MEDIA_TYPES } from '../core/artifact.ts';
+import { reportTag } from '../core/training-run.ts';
 import type { ArtifactStore, PushedArtifact, TrainingOutputs } from '../ports.ts';
 
 /**
@@ -36,5 +37,22 @@ export async function publish(store: ArtifactStore, outputs: TrainingOutputs, re
       'org.opencontainers.image.created': report.provenance.trainedAt,
       ...(report.provenance.commit && { 'org.opencontainers.image.revision': report.provenance.commit }),
     },
+  });
+}
+
+export const REPORT_MEDIA_TYPE = 'application/vnd.edgeship.report.v1+json';
+
+/**
+ * Stores the evaluation report of a cluster run as an OCI artifact in the model's repository,
+ * under the tag the app reads it from (`report-<run key>`); the model artifact must be in it.
+ */
+export async function publishReport(store: ArtifactStore, report: EvaluationReport, key: string, directory: string): Promise<PushedArtifact> {
+  const path = join(directory, 'report.json');
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  return store.push({
+    name: report.model,
+    tag: reportTag(key),
+    files: [{ name: 'report.json', mediaType: REPORT_MEDIA_TYPE, path }],
+    config: { model: report.model, version: report.version.version, runKey: key, ...(report.artifact && { artifact: report.artifact.reference }) },
   });
 }

@@ -1,6 +1,7 @@
 import { COMMAND_HELP, COMMAND_ROLES, parseCommand } from '../../core/commands.ts';
 import type { RepoRef } from '../../ports.ts';
 import { runRolloutCommand, type RolloutCommandDeps } from './rollout-commands.ts';
+import type { ClusterTrainingDeps } from './cluster-training.ts';
 import { startTraining } from './start-training.ts';
 
 export interface CommandComment {
@@ -18,7 +19,7 @@ export interface CommandComment {
  * 2. check the author's permission through the collaborator API (not author_association);
  * 3. run the command (retrain here, the rollout commands in rollout-commands) and answer in a comment.
  */
-export async function runCommand(deps: RolloutCommandDeps, repo: RepoRef, comment: CommandComment): Promise<string> {
+export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps, repo: RepoRef, comment: CommandComment): Promise<string> {
   const command = parseCommand(comment.body);
   if (!command) return 'not-a-command';
   const { scm } = deps;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EdgeshipError } from '../../core/errors.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { readConfigAt } from './model-repo.ts';
+import type { ClusterTrainingDeps } from './cluster-training.ts';
 import { startTraining, type TrainingStart } from './start-training.ts';
 
 /** `client_payload` of an `edgeship-drift` repository_dispatch, as the edge server sends it. */
@@ -20,7 +21,7 @@ export type DriftEvidence = z.infer<typeof driftEvidenceSchema>;
  * number is part of the run key, so further evidence in the same window finds the run started.
  */
 export async function onDrift(
-  deps: { scm: Scm; log: Logger },
+  deps: { scm: Scm; log: Logger } & ClusterTrainingDeps,
   repo: RepoRef,
   input: { branch: string; payload: unknown; now: number },
 ): Promise<TrainingStart | 'other-model'> {

@@ -1,3 +1,4 @@
+import type { EdgeshipConfig } from '../../core/config.ts';
 import { EdgeshipError } from '../../core/errors.ts';
 import { GATES_CHECK, RELEASE_LABEL, RELEASE_RECORD_FILE, REPORT_ARTIFACT, releaseBranch, releaseBranchPrefix, TRAIN_CHECK } from '../../core/release-branch.ts';
 import { planRelease, type EvaluationReport } from '../../core/release-plan.ts';
@@ -45,11 +46,7 @@ export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: C
     await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'Training failed', summary: `The training run ended as \`${run.conclusion ?? 'unknown'}\`. [Logs](${run.url})` });
     return 'run-failed';
   }
-  const head = await scm.branchHead(repo, run.headBranch);
-  if (head !== run.headSha) {
-    await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'neutral', title: 'Superseded', summary: `${run.headBranch} has moved on to ${head?.slice(0, 7) ?? 'nothing'}; the newer commit's release replaces this one.` });
-    return 'superseded';
-  }
+  if (await supersede(scm, repo, check, run.headBranch)) return 'superseded';
   const evaluated = await readReport(scm, repo, run.id);
   if (!evaluated) {
     await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'No evaluation report', summary: `The run uploaded no \`${REPORT_ARTIFACT}\` artifact with report.json; add the edgeship report step to the workflow. [Logs](${run.url})` });
@@ -57,6 +54,59 @@ export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: C
   }
   if (!evaluated.artifact) throw new EdgeshipError(`the report of run ${run.id} has no published artifact; the workflow must run the publish step before report`);
 
+  return releaseFromReport(deps, repo, { config, sha: run.headSha, branch: run.headBranch, url: run.url, evaluated });
+}
+
+async function readReport(scm: Scm, repo: RepoRef, runId: number): Promise<EvaluationReport | undefined> {
+  const files = await scm.downloadArtifact(repo, runId, REPORT_ARTIFACT);
+  const bytes = files?.['report.json'];
+  return bytes ? parseEvaluationReport(Buffer.from(bytes).toString('utf8'), `report.json of run ${runId}`) : undefined;
+}
+
+/** An evaluation report a run stored; `where` names it in the error when it is not one. */
+export function parseEvaluationReport(text: string, where: string): EvaluationReport {
+  let report: Partial<EvaluationReport>;
+  try {
+    report = JSON.parse(text) as Partial<EvaluationReport>;
+  } catch (error) {
+    throw new EdgeshipError(`${where} is not JSON`, { cause: error });
+  }
+  if (report.schemaVersion !== 1 || !report.candidate || !report.metrics || !report.profiles || !report.golden) {
+    throw new EdgeshipError(`${where} is not an edgeship evaluation report (schemaVersion 1)`);
+  }
+  return report as EvaluationReport;
+}
+
+/** A finished training run with its evaluation report, from any backend. */
+export interface FinishedTraining {
+  config: EdgeshipConfig;
+  sha: string;
+  branch: string;
+  /** Link to the run, for the check runs. */
+  url?: string;
+  evaluated: EvaluationReport;
+}
+
+/**
+ * Closes `edgeship/train` as superseded when the branch has moved on from the commit; the
+ * newer commit's release replaces this one. True when it did.
+ */
+export async function supersede(scm: Scm, repo: RepoRef, check: { name: string; headSha: string; detailsUrl?: string }, branch: string): Promise<boolean> {
+  const head = await scm.branchHead(repo, branch);
+  if (head === check.headSha) return false;
+  await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'neutral', title: 'Superseded', summary: `${branch} has moved on to ${head?.slice(0, 7) ?? 'nothing'}; the newer commit's release replaces this one.` });
+  return true;
+}
+
+/**
+ * The release PR of a finished run: plans the release against the deployed one, commits the
+ * record to the release branch, ensures the PR, closes older ones, and reports the gates.
+ */
+export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run: FinishedTraining): Promise<{ pullRequest: number; created: boolean; passed: boolean }> {
+  const { scm } = deps;
+  const { config, evaluated } = run;
+  const check = { name: TRAIN_CHECK, headSha: run.sha, ...(run.url && { detailsUrl: run.url }) };
+  if (!evaluated.artifact) throw new EdgeshipError(`the report of ${run.url ?? run.sha} has no published artifact; the run must publish before it reports`);
   const gitops = new ScmBranchRepo(scm, gitopsRepoOf(config), config.gitops.branch);
   const baseline = await resolveBaseline({ gitops, storeFor: deps.storeFor }, config);
   const live = deps.capacity ? await deps.capacity.capacity(config.targets) : undefined;
@@ -66,26 +116,26 @@ export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: C
     metrics: Object.fromEntries(evaluated.metrics.map((metric) => [metric.name, metric.value])),
     golden: evaluated.golden,
     profiles: evaluated.profiles,
-    provenance: { ...evaluated.provenance, commit: run.headSha, branch: run.headBranch, runUrl: run.url },
+    provenance: { ...evaluated.provenance, commit: run.sha, branch: run.branch, ...(run.url && { runUrl: run.url }) },
     ...(baseline && { baseline }),
     ...(live && { live }),
   });
   report.artifact = evaluated.artifact;
 
-  const branch = releaseBranch(config.model, report.version.version, run.headSha);
-  await scm.createBranch(repo, branch, run.headSha);
+  const branch = releaseBranch(config.model, report.version.version, run.sha);
+  await scm.createBranch(repo, branch, run.sha);
   const record = `${JSON.stringify(report, null, 2)}\n`;
   const title = `release(${config.model}): ${report.version.version}`;
   const recorded = await new ScmBranchRepo(scm, repo, branch).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], title);
-  const pull = await scm.ensurePullRequest(repo, { head: branch, base: run.headBranch, title, body: renderReport(report), labels: [RELEASE_LABEL] });
+  const pull = await scm.ensurePullRequest(repo, { head: branch, base: run.branch, title, body: renderReport(report), labels: [RELEASE_LABEL] });
   for (const older of await scm.listPullRequests(repo, releaseBranchPrefix(config.model))) {
-    if (older.number !== pull.number) await scm.closePullRequest(repo, older.number, `Superseded by #${pull.number} (${report.version.version} from ${run.headSha.slice(0, 7)}).`);
+    if (older.number !== pull.number) await scm.closePullRequest(repo, older.number, `Superseded by #${pull.number} (${report.version.version} from ${run.sha.slice(0, 7)}).`);
   }
   const prHead = recorded?.sha ?? (await scm.branchHead(repo, branch));
   const failed = report.gates.filter((gate) => !gate.passed);
   await scm.ensureCheckRun(repo, {
     name: GATES_CHECK,
-    headSha: prHead ?? run.headSha,
+    headSha: prHead ?? run.sha,
     status: 'completed',
     conclusion: report.passed ? 'success' : 'failure',
     title: report.passed ? `All ${report.gates.length} gates passed` : `${failed.length} of ${report.gates.length} gates failed`,
@@ -94,15 +144,4 @@ export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: C
   });
   await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'success', title: `Release PR #${pull.number}`, summary: `${title} is ready for review: ${pull.url}` });
   return { pullRequest: pull.number, created: pull.created, passed: report.passed };
-}
-
-async function readReport(scm: Scm, repo: RepoRef, runId: number): Promise<EvaluationReport | undefined> {
-  const files = await scm.downloadArtifact(repo, runId, REPORT_ARTIFACT);
-  const bytes = files?.['report.json'];
-  if (!bytes) return undefined;
-  const report = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<EvaluationReport>;
-  if (report.schemaVersion !== 1 || !report.candidate || !report.metrics || !report.profiles || !report.golden) {
-    throw new EdgeshipError(`report.json of run ${runId} is not an edgeship evaluation report (schemaVersion 1)`);
-  }
-  return report as EvaluationReport;
 }

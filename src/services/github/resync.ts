@@ -1,5 +1,6 @@
-import { parseReleaseBranch, releaseBranchPrefix } from '../../core/release-branch.ts';
+import { parseReleaseBranch, releaseBranchPrefix, TRAIN_CHECK } from '../../core/release-branch.ts';
 import type { RepoRef } from '../../ports.ts';
+import { isClusterBackend, type ActiveTraining } from './cluster-training.ts';
 import { readConfigAt } from './model-repo.ts';
 import { ensureReleasePr } from './release-pr.ts';
 import { newestMergedRelease, reconcileRelease, type MergedPull, type ReleaseRolloutDeps } from './release-rollout.ts';
@@ -14,6 +15,8 @@ export interface ResyncOutcome {
   released: number[];
   /** The merged release whose rollout is still going, for the rollout tick. */
   rollingOut?: MergedPull;
+  /** Cluster training runs still going, for the training tick. */
+  training: ActiveTraining[];
 }
 
 /**
@@ -22,11 +25,13 @@ export interface ResyncOutcome {
  *    completed has no deployments yet, and gets its first wave now);
  * 2. a successful training run for the head of a tracked branch with no release PR for that
  *    commit: its workflow_run event was lost, so make the release PR.
- * Both steps are idempotent; a resync with nothing unfinished changes nothing.
+ * 3. with a cluster backend: the runs `edgeship/train` shows in progress on the heads of tracked
+ *    branches, for the training tick to follow again (their Job or pipeline run is the truth).
+ * The steps are idempotent; a resync with nothing unfinished changes nothing.
  */
 export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch: string): Promise<ResyncOutcome> {
   const { scm } = deps;
-  const outcome: ResyncOutcome = { deployed: [], released: [] };
+  const outcome: ResyncOutcome = { deployed: [], released: [], training: [] };
   const head = await scm.branchHead(repo, defaultBranch);
   const config = head ? await readConfigAt(scm, repo, head) : undefined;
   if (!config) return outcome;
@@ -42,6 +47,12 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
 
   const releases = [...(await scm.listPullRequests(repo, prefix, 'open')), ...(await scm.listPullRequests(repo, prefix, 'closed'))];
   for (const branch of config.train.branches) {
+    if (isClusterBackend(config)) {
+      const sha = await scm.branchHead(repo, branch);
+      const check = sha ? await scm.findCheckRun(repo, sha, TRAIN_CHECK) : undefined;
+      if (sha && check?.status !== 'completed' && check?.externalId) outcome.training.push({ sha, branch, key: check.externalId });
+      continue;
+    }
     const run = await scm.latestRun(repo, config.train.workflow, branch);
     if (!run || run.status !== 'completed' || run.conclusion !== 'success') continue;
     if (releases.some((pull) => parseReleaseBranch(pull.head)?.shortSha === run.headSha.slice(0, 7))) continue;

@@ -1,6 +1,7 @@
 import { ConfigError } from '../../core/errors.ts';
 import { runKey, TRAIN_CHECK } from '../../core/release-branch.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
+import { isClusterBackend, startClusterRun, type ClusterTrainingDeps } from './cluster-training.ts';
 import { readConfigAt } from './model-repo.ts';
 
 export interface TrainingTrigger {
@@ -14,16 +15,17 @@ export interface TrainingTrigger {
   occurrence?: string;
 }
 
-export type TrainingStart = 'started' | 'already-started' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
+export type TrainingStart = 'started' | 'already-started' | 'start-failed' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
 
 /**
  * Starts training for a commit:
  * 1. read `.github/edgeship.yml` at the commit; a broken config fails `edgeship/train` with the fix;
  * 2. skip untracked branches;
  * 3. skip when the check run already carries this run key (a redelivered event, running or done);
- * 4. open `edgeship/train` in progress, cancel older unfinished runs on the branch, dispatch.
+ * 4. open `edgeship/train` in progress, cancel older unfinished runs on the branch, dispatch the
+ *    workflow, or start the Job or Kubeflow run (cluster-training.ts).
  */
-export async function startTraining(deps: { scm: Scm; log: Logger }, trigger: TrainingTrigger): Promise<TrainingStart> {
+export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTrainingDeps, trigger: TrainingTrigger): Promise<TrainingStart> {
   const { scm, log } = deps;
   const { repo, sha } = trigger;
   let config;
@@ -47,6 +49,9 @@ export async function startTraining(deps: { scm: Scm; log: Logger }, trigger: Tr
   const key = runKey(config.model, sha, `${trigger.reason}:${trigger.occurrence ?? ''}`);
   const existing = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
   if (existing?.externalId === key) return 'already-started';
+  if (isClusterBackend(config)) {
+    return startClusterRun(deps, repo, config, { key, sha, branch: trigger.branch, reason: trigger.reason, ...(trigger.context && { context: trigger.context }) });
+  }
   await scm.ensureCheckRun(repo, {
     ...(existing && { id: existing.id }),
     name: TRAIN_CHECK,

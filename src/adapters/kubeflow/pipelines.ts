@@ -1,0 +1,155 @@
+import { readFile } from 'node:fs/promises';
+import pRetry, { AbortError } from 'p-retry';
+import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import type { KubeflowTraining } from '../../core/training-config.ts';
+import { kubeflowRunName, type ClusterRun, type ClusterRunState } from '../../core/training-run.ts';
+import type { StartedRun, TrainingCluster } from '../../ports.ts';
+
+/** The parts of a v2beta1 Run the backend reads. */
+interface KfpRun {
+  run_id: string;
+  display_name?: string;
+  state?: string;
+  error?: { code?: number; message?: string };
+  runtime_config?: { parameters?: Record<string, unknown> };
+}
+
+const UNFINISHED = new Set(['RUNTIME_STATE_UNSPECIFIED', 'PENDING', 'RUNNING', 'PAUSED']);
+const FAILED: Record<string, string> = { FAILED: 'the pipeline run failed', CANCELED: 'the pipeline run was cancelled', CANCELING: 'the pipeline run is being cancelled', SKIPPED: 'the pipeline run was skipped' };
+
+/** Where the token of the pod's service account for KFP is, as the KFP SDK reads it. */
+export const KFP_TOKEN_PATH = process.env.KF_PIPELINES_SA_TOKEN_PATH ?? '/var/run/secrets/kubeflow/pipelines/token';
+
+export interface KubeflowAuth {
+  /** A bearer token (KFP_TOKEN); without it, the projected service account token file. */
+  token?: string;
+  tokenPath?: string;
+}
+
+/**
+ * Training runs of a Kubeflow Pipelines v2 pipeline over the REST API (v2beta1). A run is
+ * created under a name from the run key and found again by it, so a redelivered event does
+ * not start a second run. The pipeline's last step stores the report (`edgeship cloud-run
+ * --report-only` or the same OCI push), which the app reads like a Job's.
+ */
+export class KubeflowPipelines implements TrainingCluster {
+  private readonly api: string;
+
+  constructor(
+    private readonly spec: KubeflowTraining,
+    private readonly auth: KubeflowAuth = {},
+  ) {
+    this.api = `${spec.endpoint.replace(/\/+$/, '')}/apis/v2beta1`;
+  }
+
+  where(key: string): string {
+    return `Kubeflow Pipelines run \`${kubeflowRunName(key)}\` of pipeline \`${this.spec.pipelineId}\` at ${this.spec.endpoint}`;
+  }
+
+  url(key: string, runId?: string): string | undefined {
+    if (!runId) return undefined;
+    return this.spec.runUrl ? this.spec.runUrl.replaceAll('{run}', runId) : `${this.spec.endpoint.replace(/\/+$/, '')}/#/runs/details/${runId}`;
+  }
+
+  async start(run: ClusterRun): Promise<StartedRun> {
+    const name = kubeflowRunName(run.key);
+    const existing = await this.find(run.key);
+    if (existing) return { created: false, name, ...this.link(run.key, existing.run_id) };
+    const parameters = {
+      ...this.spec.parameters,
+      sha: run.sha,
+      run_key: run.key,
+      repo_url: run.repoUrl,
+      branch: run.branch,
+      reason: run.reason,
+      context: run.context?.slice(0, 1000) ?? '',
+      ...(run.callback && { callback_url: run.callback.url, callback_token: run.callback.token }),
+    };
+    const body = {
+      display_name: name,
+      description: `edgeship training of ${run.model} at ${run.repo}@${run.sha.slice(0, 7)} (${run.reason})`,
+      pipeline_version_reference: { pipeline_id: this.spec.pipelineId, ...(this.spec.pipelineVersionId && { pipeline_version_id: this.spec.pipelineVersionId }) },
+      runtime_config: { parameters },
+      ...(this.spec.experimentId && { experiment_id: this.spec.experimentId }),
+      ...(this.spec.namespace && { namespace: this.spec.namespace }),
+      ...(this.spec.serviceAccount && { service_account: this.spec.serviceAccount }),
+    };
+    const created = (await this.call('POST', 'runs', body)) as KfpRun;
+    return { created: true, name, ...this.link(run.key, created.run_id) };
+  }
+
+  async state(key: string): Promise<ClusterRunState> {
+    const found = await this.find(key);
+    if (!found) return { phase: 'missing' };
+    const url = this.url(key, found.run_id);
+    const state = found.state ?? 'RUNTIME_STATE_UNSPECIFIED';
+    if (UNFINISHED.has(state)) return { phase: 'running', ...(url && { url }) };
+    if (state === 'SUCCEEDED') return { phase: 'succeeded', ...(url && { url }) };
+    const reason = `${FAILED[state] ?? `the pipeline run ended as ${state}`}${found.error?.message ? `: ${found.error.message}` : ''}`;
+    return { phase: 'failed', reason, ...(url && { url }) };
+  }
+
+  async cancelSuperseded(model: string, branch: string, keep: string): Promise<string[]> {
+    const cancelled: string[] = [];
+    for (const run of await this.list(kubeflowRunName(`${model}-`), 'IS_SUBSTRING')) {
+      const parameters = run.runtime_config?.parameters ?? {};
+      const key = parameters.run_key;
+      if (typeof key !== 'string' || key === keep || parameters.branch !== branch || !UNFINISHED.has(run.state ?? '')) continue;
+      await this.call('POST', `runs/${encodeURIComponent(run.run_id)}:terminate`, {});
+      cancelled.push(key);
+    }
+    return cancelled;
+  }
+
+  private link(key: string, runId: string): { url?: string } {
+    const url = this.url(key, runId);
+    return url ? { url } : {};
+  }
+
+  /** The newest run created under the key's name. */
+  private async find(key: string): Promise<KfpRun | undefined> {
+    return (await this.list(kubeflowRunName(key), 'EQUALS'))[0];
+  }
+
+  private async list(name: string, operation: 'EQUALS' | 'IS_SUBSTRING'): Promise<KfpRun[]> {
+    const filter = JSON.stringify({ predicates: [{ key: 'display_name', operation, string_value: name }] });
+    const query = new URLSearchParams({ filter, page_size: '100', sort_by: 'created_at desc' });
+    if (this.spec.experimentId) query.set('experiment_id', this.spec.experimentId);
+    if (this.spec.namespace) query.set('namespace', this.spec.namespace);
+    const page = (await this.call('GET', `runs?${query.toString()}`)) as { runs?: KfpRun[] };
+    return page.runs ?? [];
+  }
+
+  private async token(): Promise<string | undefined> {
+    if (this.auth.token) return this.auth.token;
+    // The projected token rotates: read it for each call, as the KFP SDK does.
+    return readFile(this.auth.tokenPath ?? KFP_TOKEN_PATH, 'utf8').then((text) => text.trim(), () => undefined);
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body?: object): Promise<unknown> {
+    const token = await this.token();
+    const what = `Kubeflow Pipelines ${method} ${path.split('?')[0]}`;
+    return pRetry(
+      async () => {
+        let response: Response;
+        try {
+          response = await fetch(`${this.api}/${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+            ...(body && { body: JSON.stringify(body) }),
+            signal: AbortSignal.timeout(15_000),
+          });
+        } catch (error) {
+          throw new EdgeshipError(`Kubeflow Pipelines at ${this.spec.endpoint} is unreachable: ${messageOf(error)}`, { cause: error });
+        }
+        const text = await response.text();
+        if (response.ok) return text ? (JSON.parse(text) as unknown) : {};
+        const detail = (text.startsWith('{') ? JSON.parse(text) : {}) as { message?: string; error?: string };
+        const hint = response.status === 401 || response.status === 403 ? ' (set KFP_TOKEN or give the app\'s service account access to the pipeline\'s namespace)' : response.status === 404 ? ' (check train.kubeflow.pipelineId and pipelineVersionId)' : '';
+        const error = new EdgeshipError(`${what}: ${response.status} ${detail.message ?? detail.error ?? text.slice(0, 200)}${hint}`.trim());
+        throw response.status < 500 && response.status !== 429 ? new AbortError(error) : error;
+      },
+      { retries: 2, minTimeout: 200 },
+    );
+  }
+}

@@ -1,0 +1,85 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
+import { KubernetesJobs } from '../adapters/k8s/training-jobs.ts';
+import { KubeflowPipelines } from '../adapters/kubeflow/pipelines.ts';
+import type { EdgeshipConfig } from '../core/config.ts';
+import { callbackToken } from '../core/training-run.ts';
+import type { TrainingCluster } from '../ports.ts';
+
+export const TRAINING_CALLBACK_PATH = '/api/edgeship/training';
+
+/**
+ * The training clusters from the app's environment:
+ * - Kubernetes Jobs in the cluster of EDGESHIP_TRAINING_KUBECONFIG (EDGESHIP_TRAINING_CONTEXT
+ *   picks a context) or, with EDGESHIP_TRAINING_IN_CLUSTER=true, the pod's own; each namespace
+ *   is watched from its first Job on, and a Job that ends calls `onFinished`;
+ * - Kubeflow Pipelines at the config's endpoint, with KFP_TOKEN or the pod's KFP token.
+ */
+export function trainingFromEnv(env: NodeJS.ProcessEnv = process.env, onFinished: (key: string) => void = () => undefined): (config: EdgeshipConfig) => TrainingCluster | undefined {
+  const file = env.EDGESHIP_TRAINING_KUBECONFIG;
+  const kubeconfig: KubeConfig | undefined =
+    file || env.EDGESHIP_TRAINING_IN_CLUSTER === 'true'
+      ? loadKubeconfig({
+          ...(file && { file }),
+          ...(env.EDGESHIP_TRAINING_CONTEXT && { context: env.EDGESHIP_TRAINING_CONTEXT }),
+          names: { file: 'EDGESHIP_TRAINING_KUBECONFIG', context: 'EDGESHIP_TRAINING_CONTEXT' },
+        })
+      : undefined;
+  const jobs = new Map<string, KubernetesJobs>();
+  const watched = new Set<string>();
+  return (config) => {
+    const { backend, kubernetes, kubeflow, timeoutMinutes } = config.train;
+    if (backend === 'kubeflow' && kubeflow) return new KubeflowPipelines(kubeflow, env.KFP_TOKEN ? { token: env.KFP_TOKEN } : {});
+    if (backend !== 'kubernetes' || !kubernetes || !kubeconfig) return undefined;
+    const id = JSON.stringify([kubernetes, timeoutMinutes]);
+    let cluster = jobs.get(id);
+    if (!cluster) {
+      cluster = new KubernetesJobs(kubeconfig, kubernetes, timeoutMinutes);
+      jobs.set(id, cluster);
+      if (!watched.has(kubernetes.namespace)) {
+        watched.add(kubernetes.namespace);
+        cluster.watch(onFinished);
+      }
+    }
+    return cluster;
+  };
+}
+
+/**
+ * A run's call that it finished (`edgeship cloud-run` POSTs `{"runKey": …}` with the token the
+ * app gave that run). It only nudges the training tick: the Job or pipeline run stays the truth.
+ */
+export function trainingCallback(secret: string, nudge: () => Promise<unknown>) {
+  return (request: IncomingMessage, response: ServerResponse): boolean => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== TRAINING_CALLBACK_PATH) return false;
+    const answer = (status: number, body: object) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (request.method !== 'POST') {
+      request.resume();
+      response.writeHead(405, { allow: 'POST' }).end();
+      return true;
+    }
+    let text = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > 4096) request.destroy();
+    });
+    request.on('end', () => {
+      let key: unknown;
+      try {
+        key = (JSON.parse(text) as { runKey?: unknown }).runKey;
+      } catch {
+        key = undefined;
+      }
+      if (typeof key !== 'string' || !key) return answer(400, { error: 'expected a JSON body {"runKey": "<EDGESHIP_RUN_KEY>"}' });
+      const expected = Buffer.from(`Bearer ${callbackToken(secret, key)}`);
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return answer(401, { error: 'expected Authorization: Bearer <EDGESHIP_CALLBACK_TOKEN of this run>' });
+      void nudge();
+      return answer(202, { nudged: true });
+    });
+    return true;
+  };
+}

@@ -1,0 +1,75 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import pRetry from 'p-retry';
+import { checkoutCommit } from '../../adapters/git/checkout.ts';
+import { artifactStoreFor, credentialsFromEnv } from '../../adapters/oci/index.ts';
+import { OnnxInspector } from '../../adapters/onnx/inspector.ts';
+import { OnnxProfiler } from '../../adapters/onnx/profiler.ts';
+import { LocalProcessBackend } from '../../adapters/training/local-process.ts';
+import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import { cloudRun } from '../../services/cloud-run.ts';
+import { emit } from '../output.ts';
+import { ConsoleProgress } from '../progress.ts';
+import { openModelRepo } from '../repo.ts';
+
+interface CloudRunOptions {
+  repoUrl?: string;
+  sha?: string;
+  runKey?: string;
+  branch: string;
+  reason: string;
+  context?: string;
+  workdir?: string;
+  json?: boolean;
+}
+
+const env = process.env;
+
+/** `edgeship cloud-run`: the container command of a Kubernetes Job or a pipeline's step. */
+export function registerCloudRunCommand(program: Command): void {
+  program
+    .command('cloud-run')
+    .description('Clone a commit, train, evaluate, publish and store the report for the app (what a training Job or pipeline step runs)')
+    .option('--repo-url <url>', 'model repo to clone (EDGESHIP_REPO_URL)', env.EDGESHIP_REPO_URL)
+    .option('--sha <sha>', 'commit to train (EDGESHIP_SHA)', env.EDGESHIP_SHA)
+    .option('--run-key <key>', 'run key the app gave this run (EDGESHIP_RUN_KEY)', env.EDGESHIP_RUN_KEY)
+    .option('--branch <name>', 'branch of the commit (EDGESHIP_BRANCH)', env.EDGESHIP_BRANCH ?? 'main')
+    .option('--reason <reason>', 'push, retrain or drift (EDGESHIP_REASON)', env.EDGESHIP_REASON ?? 'push')
+    .option('--context <text>', 'drift evidence or the retrain request (EDGESHIP_CONTEXT)', env.EDGESHIP_CONTEXT)
+    .option('--workdir <dir>', 'where to clone (default: a new temp dir)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: CloudRunOptions) => {
+      const missing = (['repoUrl', 'sha', 'runKey'] as const).filter((name) => !options[name]);
+      if (missing.length > 0) throw new EdgeshipError(`cloud-run: expected ${missing.map((name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} (or EDGESHIP_REPO_URL, EDGESHIP_SHA, EDGESHIP_RUN_KEY), found none`);
+      const [repoUrl, sha, key] = [options.repoUrl as string, options.sha as string, options.runKey as string];
+      try {
+        const directory = options.workdir ?? (await mkdtemp(join(tmpdir(), 'edgeship-run-')));
+        const progress = new ConsoleProgress();
+        await progress.step(`Checking out ${sha.slice(0, 7)}`, () => checkoutCommit(repoUrl, sha, directory, env.EDGESHIP_GIT_TOKEN));
+        const { config } = await openModelRepo(directory);
+        const credentials = credentialsFromEnv();
+        const store = artifactStoreFor(config.artifacts.repository, credentials ? { credentials } : {}, directory);
+        const deps = { training: new LocalProcessBackend(), inspector: new OnnxInspector(), profiler: new OnnxProfiler(), store, progress };
+        const { report, stored } = await cloudRun(deps, { directory, config, key, sha, branch: options.branch, reason: options.reason, ...(options.context && { context: options.context }) });
+        const summary = { model: report.model, version: report.version.version, passed: report.passed, artifact: report.artifact?.reference, report: stored.reference };
+        emit(Boolean(options.json), summary, () => `${report.model} ${report.version.version}: gates ${report.passed ? 'passed' : 'failed'}; artifact ${summary.artifact ?? ''}; report ${stored.reference}`);
+      } finally {
+        await callBack(key);
+      }
+    });
+}
+
+/** Tells the app the run ended (EDGESHIP_CALLBACK_URL), so it need not wait for its next look. */
+async function callBack(key: string): Promise<void> {
+  const url = env.EDGESHIP_CALLBACK_URL;
+  if (!url) return;
+  await pRetry(
+    async () => {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${env.EDGESHIP_CALLBACK_TOKEN ?? ''}` }, body: JSON.stringify({ runKey: key }), signal: AbortSignal.timeout(10_000) });
+      if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
+    },
+    { retries: 2, minTimeout: 500 },
+  ).catch((error: unknown) => process.stderr.write(`warning: the app's callback ${url} failed (${messageOf(error)}); it will see the end at its next look\n`));
+}

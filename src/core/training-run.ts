@@ -1,0 +1,60 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { EdgeshipConfig } from './config.ts';
+
+/** One training run the app starts on a cluster backend (a Kubernetes Job, a Kubeflow run). */
+export interface ClusterRun {
+  /** The run key: the same commit and reason always give the same key. */
+  key: string;
+  model: string;
+  /** `owner/name` of the model repo. */
+  repo: string;
+  sha: string;
+  branch: string;
+  reason: string;
+  /** Drift evidence or a comment link. */
+  context?: string;
+  /** Where the run clones the model repo from. */
+  repoUrl: string;
+  /** Where the run may report that it finished, with a token for this run only. */
+  callback?: { url: string; token: string };
+}
+
+/** The environment a cluster run gets; `edgeship cloud-run` reads the same names. */
+export function runEnvironment(run: ClusterRun): Record<string, string> {
+  return {
+    EDGESHIP_REPO_URL: run.repoUrl,
+    EDGESHIP_SHA: run.sha,
+    EDGESHIP_BRANCH: run.branch,
+    EDGESHIP_RUN_KEY: run.key,
+    EDGESHIP_REASON: run.reason,
+    ...(run.context && { EDGESHIP_CONTEXT: run.context.slice(0, 1000) }),
+    ...(run.callback && { EDGESHIP_CALLBACK_URL: run.callback.url, EDGESHIP_CALLBACK_TOKEN: run.callback.token }),
+  };
+}
+
+/** The OCI tag a cluster run stores its evaluation report under, in the model's repository. */
+export const reportTag = (key: string) => `report-${key}`;
+
+/** Where the app finds the report of a run: `<artifacts.repository>/<model>:report-<key>`. */
+export const reportReference = (config: EdgeshipConfig, key: string) => `${config.artifacts.repository.replace(/\/+$/, '')}/${config.model}:${reportTag(key)}`;
+
+const shortHash = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length);
+
+/** A run's Job name: a DNS label from the run key, so a redelivered event finds the same Job. */
+export const jobName = (key: string) => `train-${key.slice(0, 40).replace(/-+$/, '')}-${shortHash(key, 10)}`;
+
+/** Label value for a branch (branch names may hold characters labels cannot). */
+export const branchLabel = (branch: string) => shortHash(branch, 16);
+
+/** The name a Kubeflow run is created under: found again by it, never started twice. */
+export const kubeflowRunName = (key: string) => `edgeship-${key}`;
+
+/** The phase of a cluster run and, once it failed, why. */
+export type ClusterRunState =
+  | { phase: 'running'; url?: string }
+  | { phase: 'succeeded'; url?: string }
+  | { phase: 'failed'; reason: string; details?: string; url?: string }
+  | { phase: 'missing' };
+
+/** The token a run's callback carries: an HMAC of its key, so it is good for that run only. */
+export const callbackToken = (secret: string, key: string) => createHmac('sha256', secret).update(key).digest('hex');
