@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface KfpRun {
+  run_id: string;
+  display_name: string;
+  description?: string;
+  experiment_id: string;
+  pipeline_version_reference: { pipeline_id: string; pipeline_version_id: string };
+  runtime_config: { parameters: Record<string, unknown> };
+  service_account?: string;
+  storage_state: 'AVAILABLE' | 'ARCHIVED';
+  state: string;
+  created_at: string;
+  finished_at?: string;
+  error?: { code: number; message: string };
+  state_history: { update_time: string; state: string }[];
+}
+
+interface Predicate {
+  key: string;
+  operation: string;
+  string_value?: string;
+}
+
+/**
+ * A loopback Kubeflow Pipelines API (v2beta1 runs, as the KFP API server answers them):
+ * create, get, list with a display_name filter, terminate and delete, behind a bearer token.
+ * Tests move runs along with setState(). Errors have grpc-gateway's shape.
+ */
+export async function startKfp(options: { token: string; pipelines: Record<string, string[]> }) {
+  const runs = new Map<string, KfpRun>();
+  const requests: { method: string; path: string; authorization?: string; body?: Record<string, unknown> }[] = [];
+  const fail = (response: ServerResponse, http: number, code: number, message: string) => response.writeHead(http, { 'content-type': 'application/json' }).end(JSON.stringify({ error: message, code, message, details: [] }));
+  const ok = (response: ServerResponse, body: unknown) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const setState = (run: KfpRun, state: string, error?: string) => {
+    run.state = state;
+    run.state_history.push({ update_time: new Date().toISOString(), state });
+    if (['SUCCEEDED', 'FAILED', 'CANCELED'].includes(state)) run.finished_at = new Date().toISOString();
+    if (error) run.error = { code: 2, message: error };
+  };
+
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://kfp');
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    request.on('end', () => {
+      const body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+      requests.push({ method: request.method ?? 'GET', path: `${url.pathname}${url.search}`, ...(request.headers.authorization && { authorization: request.headers.authorization }), ...(body && { body }) });
+      if (request.headers.authorization !== `Bearer ${options.token}`) return fail(response, 401, 16, 'Unauthenticated: Request header error: there is no user identity header.');
+      const match = /^\/apis\/v2beta1\/runs(?:\/([^/:]+))?(?::(terminate))?$/.exec(url.pathname);
+      if (!match) return fail(response, 404, 5, `Not Found: ${url.pathname}`);
+      const [, id, verb] = match;
+      if (!id && request.method === 'POST' && body) {
+        const reference = body.pipeline_version_reference as { pipeline_id?: string; pipeline_version_id?: string } | undefined;
+        const versions = options.pipelines[reference?.pipeline_id ?? ''];
+        if (!versions) return fail(response, 404, 5, `Failed to create a run due to error fetching pipeline version: ResourceNotFoundError: Pipeline ${reference?.pipeline_id ?? ''} not found`);
+        const version = reference?.pipeline_version_id ?? versions.at(-1) ?? '';
+        if (!versions.includes(version)) return fail(response, 404, 5, `Failed to create a run: ResourceNotFoundError: PipelineVersion ${version} not found`);
+        if (typeof body.display_name !== 'string' || !body.display_name) return fail(response, 400, 3, 'Failed to create a run: InvalidInputError: The run name is empty');
+        const run: KfpRun = {
+          run_id: randomUUID(),
+          display_name: body.display_name,
+          ...(typeof body.description === 'string' && { description: body.description }),
+          experiment_id: typeof body.experiment_id === 'string' ? body.experiment_id : 'default-experiment',
+          pipeline_version_reference: { pipeline_id: reference?.pipeline_id ?? '', pipeline_version_id: version },
+          runtime_config: body.runtime_config as KfpRun['runtime_config'],
+          ...(typeof body.service_account === 'string' && { service_account: body.service_account }),
+          storage_state: 'AVAILABLE',
+          state: 'PENDING',
+          created_at: new Date(Date.now() + runs.size).toISOString(),
+          state_history: [],
+        };
+        setState(run, 'PENDING');
+        runs.set(run.run_id, run);
+        return ok(response, run);
+      }
+      if (!id && request.method === 'GET') {
+        const filter = url.searchParams.get('filter');
+        const predicates = filter ? (JSON.parse(filter) as { predicates: Predicate[] }).predicates : [];
+        const found = [...runs.values()]
+          .filter((run) => predicates.every((p) => p.key === 'display_name' && (p.operation === 'EQUALS' ? run.display_name === p.string_value : p.operation === 'IS_SUBSTRING' ? run.display_name.includes(p.string_value ?? '') : false)))
+          .sort((a, b) => b.created_at.localeCompare(a.created_at));
+        return ok(response, found.length > 0 ? { runs: found, total_size: found.length } : {});
+      }
+      const run = id ? runs.get(id) : undefined;
+      if (!run) return fail(response, 404, 5, `Failed to get a run: ResourceNotFoundError: Run ${id ?? ''} not found`);
+      if (request.method === 'GET') return ok(response, run);
+      if (request.method === 'POST' && verb === 'terminate') {
+        setState(run, 'CANCELING');
+        return ok(response, {});
+      }
+      if (request.method === 'DELETE') {
+        runs.delete(run.run_id);
+        return ok(response, {});
+      }
+      return fail(response, 405, 12, 'Method Not Allowed');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const byName = (name: string) => [...runs.values()].find((run) => run.display_name === name);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    runs,
+    requests,
+    byName,
+    /** Moves the named run to a state, with an error message for a failure. */
+    setState(name: string, state: string, error?: string) {
+      const run = byName(name);
+      if (!run) throw new Error(`no run ${name}`);
+      setState(run, state, error);
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
