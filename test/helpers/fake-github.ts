@@ -177,14 +177,14 @@ export class FakeGitHub {
       return [200, { total_count: runs.length, check_runs: runs }];
     });
     route('post', new RegExp(`^${R}/check-runs$`), (match, body) => {
-      const run = { id: this.nextId++, head_sha: String(body.head_sha), name: String(body.name), status: String(body.status), conclusion: (body.conclusion as string) ?? null, external_id: (body.external_id as string) ?? null, output: body.output as Repo['checkRuns'][number]['output'] };
+      const run = { id: this.nextId++, head_sha: String(body.head_sha), name: String(body.name), status: String(body.status), conclusion: (body.conclusion as string) ?? null, external_id: (body.external_id as string) ?? null, output: body.output as Repo['checkRuns'][number]['output'], ...(typeof body.details_url === 'string' && { details_url: body.details_url }) };
       repoOf(match).checkRuns.push(run);
       return [201, run];
     });
     route('patch', new RegExp(`^${R}/check-runs/(\\d+)$`), (match, body) => {
       const run = repoOf(match).checkRuns.find((candidate) => candidate.id === Number(match[3]));
       if (!run) return notFound;
-      Object.assign(run, { status: body.status ?? run.status, conclusion: body.conclusion ?? run.conclusion, external_id: body.external_id ?? run.external_id, output: body.output ?? run.output });
+      Object.assign(run, { status: body.status ?? run.status, conclusion: body.conclusion ?? run.conclusion, external_id: body.external_id ?? run.external_id, output: body.output ?? run.output, details_url: body.details_url ?? run.details_url });
       return [200, run];
     });
     route('post', new RegExp(`^${R}/actions/workflows/([^/]+)/dispatches$`), (match, body) => {

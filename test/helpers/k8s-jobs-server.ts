@@ -57,7 +57,7 @@ export async function startJobsApi(options: { namespaces?: string[]; forbidden?:
       if (jobsPath) {
         const [, namespace, name] = jobsPath as unknown as [string, string, string | undefined];
         if (!namespaces.has(namespace)) return send(response, 404, status(404, 'NotFound', `namespaces "${namespace}" not found`));
-        if (options.forbidden) return send(response, 403, status(403, 'Forbidden', `jobs.batch is forbidden: User "system:serviceaccount:edgeship:edgeship" cannot ${request.method === 'POST' ? 'create' : 'get'} resource "jobs" in API group "batch" in the namespace "${namespace}"`));
+        if (options.forbidden) return send(response, 403, status(403, 'Forbidden', `jobs.batch is forbidden: User "system:serviceaccount:edgeship:edgeship" cannot ${request.method === 'POST' ? 'create' : request.method === 'DELETE' ? 'delete' : name ? 'get' : 'list'} resource "jobs" in API group "batch" in the namespace "${namespace}"`));
         const id = `${namespace}/${name ?? ''}`;
         if (request.method === 'POST' && !name && body) {
           new Job(body as never).validate();

@@ -3,8 +3,10 @@ import { createRequire } from 'node:module';
 import type { EmitterWebhookEvent } from '@octokit/webhooks';
 import { Probot, ProbotOctokit } from 'probot';
 import { edgeshipApp, type AppOptions } from '../../src/app/index.ts';
-import { tickRollouts } from '../../src/app/resync.ts';
+import { tickRollouts, tickTrainings } from '../../src/app/resync.ts';
 import { ActiveRollouts } from '../../src/app/rollouts.ts';
+import { ActiveTrainings } from '../../src/app/trainings.ts';
+import { artifactStoreForReference } from '../../src/adapters/oci/index.ts';
 import { WorkQueue } from '../../src/app/work-queue.ts';
 
 const require = createRequire(import.meta.url);
@@ -28,7 +30,7 @@ export function example<E extends EventName>(event: E, fullName: string, install
 export const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 
 /** A Probot with the edgeship app loaded, retries off, and the queue and rollouts exposed to drive. */
-export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor'> = {}) {
+export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor' | 'trainingFor' | 'trainingCallback'> = {}) {
   const probot = new Probot({
     appId: 1,
     privateKey,
@@ -40,7 +42,8 @@ export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'regis
   const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
   const queue = new WorkQueue(log);
   const rollouts = new ActiveRollouts();
-  void probot.load(edgeshipApp({ queue, rollouts, resyncEveryMs: 0, rolloutEveryMs: 0, ...options }));
+  const trainings = new ActiveTrainings();
+  void probot.load(edgeshipApp({ queue, rollouts, trainings, resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, ...options }));
   let delivery = 0;
   const receive = async <E extends EventName>(event: E, payload: Payload<E>, id = `delivery-${++delivery}`) => {
     await probot.receive({ id, name: event.split('.')[0], payload } as EmitterWebhookEvent);
@@ -56,5 +59,12 @@ export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'regis
     await settle();
     return stepped;
   };
-  return { probot, queue, rollouts, receive, settle, tick, errors };
+  /** One look at every cluster training run followed, as the app's interval would take it. */
+  const follow = async () => {
+    const { trainingFor, trainingCallback, ...rest } = options;
+    const looked = await tickTrainings(probot, { queue, rollouts, trainings, log, storeFor: (reference) => artifactStoreForReference(reference), ...rest, ...(trainingFor && { trainingFor }), ...(trainingCallback && { callback: trainingCallback }) });
+    await settle();
+    return looked;
+  };
+  return { probot, queue, rollouts, trainings, receive, settle, tick, follow, errors };
 }

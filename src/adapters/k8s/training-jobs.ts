@@ -66,13 +66,19 @@ export class KubernetesJobs implements TrainingCluster {
       await this.batch.createNamespacedJob({ namespace: this.namespace, body });
       return { created: true, name };
     } catch (error) {
-      const { code } = error as ApiError;
-      if (code === 409) return { created: false, name };
-      if (code === 404) throw new EdgeshipError(`train.kubernetes.namespace: expected a namespace of the training cluster, found "${this.namespace}" missing (${statusMessage(error)})`, { cause: error });
-      if (code === 403) throw new EdgeshipError(`the app may not create Jobs in namespace "${this.namespace}" (RBAC): ${statusMessage(error)}. Grant its service account create, get, list, watch and delete on jobs and get, list on pods and pods/log there.`, { cause: error });
-      if (code === 422) throw new EdgeshipError(`train.kubernetes: the cluster rejected the Job: ${statusMessage(error)}`, { cause: error });
-      throw new EdgeshipError(`the training cluster did not create Job ${name} in "${this.namespace}": ${statusMessage(error)}`, { cause: error });
+      if ((error as ApiError).code === 409) return { created: false, name };
+      throw this.explain(error, 'create', `create Job ${name}`);
     }
+  }
+
+  /** An API error as a person fixes it: a missing namespace, an RBAC denial, a rejected Job. */
+  private explain(error: unknown, verb: string, what: string): EdgeshipError {
+    const { code } = error as ApiError;
+    const message = statusMessage(error);
+    if (code === 404) return new EdgeshipError(`train.kubernetes.namespace: expected a namespace of the training cluster, found "${this.namespace}" missing (${message})`, { cause: error });
+    if (code === 403 || code === 401) return new EdgeshipError(`the app may not ${verb} Jobs in namespace "${this.namespace}" (RBAC): ${message}. Grant its service account create, get, list, watch and delete on jobs and get, list on pods and pods/log there.`, { cause: error });
+    if (code === 422) return new EdgeshipError(`train.kubernetes: the cluster rejected the Job: ${message}`, { cause: error });
+    return new EdgeshipError(`the training cluster did not ${what} in namespace "${this.namespace}": ${message}`, { cause: error });
   }
 
   async state(key: string): Promise<ClusterRunState> {
@@ -82,7 +88,7 @@ export class KubernetesJobs implements TrainingCluster {
       job = await this.batch.readNamespacedJob({ name, namespace: this.namespace });
     } catch (error) {
       if ((error as ApiError).code === 404) return { phase: 'missing' };
-      throw new EdgeshipError(`the training cluster did not answer for Job ${name}: ${statusMessage(error)}`, { cause: error });
+      throw this.explain(error, 'read', `answer for Job ${name}`);
     }
     const url = this.url(key);
     const done = finished(job);
@@ -95,7 +101,9 @@ export class KubernetesJobs implements TrainingCluster {
   }
 
   async cancelSuperseded(model: string, branch: string, keep: string): Promise<string[]> {
-    const jobs = await this.batch.listNamespacedJob({ namespace: this.namespace, labelSelector: branchSelector(model, branch) });
+    const jobs = await this.batch.listNamespacedJob({ namespace: this.namespace, labelSelector: branchSelector(model, branch) }).catch((error: unknown) => {
+      throw this.explain(error, 'list', 'list Jobs');
+    });
     const cancelled: string[] = [];
     for (const job of jobs.items) {
       const key = job.metadata?.annotations?.[RUN_KEY_ANNOTATION];

@@ -1,0 +1,187 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KubernetesJobs } from '../../src/adapters/k8s/training-jobs.ts';
+import { KubeflowPipelines } from '../../src/adapters/kubeflow/pipelines.ts';
+import { RegistryStore } from '../../src/adapters/oci/registry-store.ts';
+import { resyncAll } from '../../src/app/resync.ts';
+import { ActiveTrainings } from '../../src/app/trainings.ts';
+import type { EdgeshipConfig } from '../../src/core/config.ts';
+import { jobName, kubeflowRunName } from '../../src/core/training-run.ts';
+import { publishReport } from '../../src/services/publish.ts';
+import { FakeGitHub } from '../helpers/fake-github.ts';
+import { startJobsApi } from '../helpers/k8s-jobs-server.ts';
+import { startKfp } from '../helpers/kfp-server.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { evaluationReport, exampleConfigText, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
+
+describe('training on a cluster through the app', () => {
+  let github: FakeGitHub;
+  let registry: TestRegistry;
+  let api: Awaited<ReturnType<typeof startJobsApi>>;
+  let world: ReleaseWorld;
+  let sha: string;
+
+  /** The example config, trained by a Job in namespace ml, its artifacts in the loopback registry. */
+  const kubernetesConfig = async () =>
+    (await exampleConfigText())
+      .replace('  backend: github-actions\n', '  backend: kubernetes\n  kubernetes:\n    namespace: ml\n    image: ghcr.io/acme/pump-train:1\n    resources: { cpu: 4, memory: 8Gi, gpu: 1 }\n    secrets: [edgeship-train]\n')
+      .replace('repository: ghcr.io/edgeship-demo/models', `repository: ${registry.address}/models`);
+
+  const jobsFor = (config: EdgeshipConfig) => (config.train.kubernetes ? new KubernetesJobs(api.kubeconfig, config.train.kubernetes, config.train.timeoutMinutes) : undefined);
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    nock.enableNetConnect('127.0.0.1');
+    registry = await startRegistry();
+    api = await startJobsApi();
+    world = new ReleaseWorld(github, { trainingFor: jobsFor });
+    await world.seed();
+    sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': await kubernetesConfig() });
+  });
+  afterEach(async () => {
+    github.done();
+    await api.stop();
+    await registry.stop();
+  });
+
+  const trainCheck = (headSha = sha) => world.model.checkRuns.find((check) => check.name === 'edgeship/train' && check.head_sha === headSha);
+  /** What `edgeship cloud-run` leaves in the registry: the evaluation report under report-<key>. */
+  const storeReport = async (key: string) => {
+    const directory = await mkdtemp(join(tmpdir(), 'edgeship-job-'));
+    try {
+      await publishReport(new RegistryStore(`${registry.address}/models`), { ...(await evaluationReport()), provenance: { trainedAt: '2026-11-26T07:00:00.000Z', commit: sha } }, key, directory);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  };
+
+  it('push → one Job per commit (a redelivery finds it) → Job completes → the report becomes the release PR', async () => {
+    await world.app.receive('push', world.push(sha));
+    await world.app.receive('push', world.push(sha));
+    await world.app.settle();
+    const key = trainCheck()?.external_id ?? '';
+    expect(key).toMatch(/^pump-forecaster-[0-9a-f]{12}-[0-9a-f]{8}$/);
+    expect(api.requests.filter((request) => request.method === 'POST')).toHaveLength(1);
+    expect(trainCheck()).toMatchObject({ status: 'in_progress', output: { title: 'Training pump-forecaster' } });
+    expect(trainCheck()?.output.summary).toContain(`Started Job \`${jobName(key)}\` in namespace \`ml\`; logs: \`kubectl logs -n ml job/${jobName(key)}\``);
+    expect(world.model.dispatches).toHaveLength(0);
+    const job = api.jobs.get(`ml/${jobName(key)}`);
+    expect(job?.spec?.template.spec?.containers[0]?.env).toContainEqual({ name: 'EDGESHIP_REPO_URL', value: `https://github.com/${MODEL_REPO}.git` });
+
+    expect(await world.app.follow()).toBe(1);
+    expect(trainCheck()?.status).toBe('in_progress');
+
+    await storeReport(key);
+    api.complete('ml', jobName(key));
+    await world.app.follow();
+    expect(world.model.pulls).toMatchObject([{ number: 1, title: 'release(pump-forecaster): 1.0.0', state: 'open' }]);
+    expect(world.model.pulls[0]?.body).toContain('## pump-forecaster 1.0.0');
+    expect(trainCheck()).toMatchObject({ status: 'completed', conclusion: 'success', output: { title: 'Release PR #1' } });
+    expect(world.app.trainings.list()).toHaveLength(0);
+  });
+
+  it('fails edgeship/train with the reason and the log\'s last lines when the Job fails', async () => {
+    await world.app.receive('push', world.push(sha));
+    await world.app.settle();
+    const key = trainCheck()?.external_id ?? '';
+    api.fail('ml', jobName(key), 'BackoffLimitExceeded', { terminated: { exitCode: 137, reason: 'OOMKilled' }, log: 'epoch 3/30\nKilled\n' });
+    await world.app.follow();
+    expect(trainCheck()).toMatchObject({ status: 'completed', conclusion: 'failure', output: { title: 'Training failed' } });
+    expect(trainCheck()?.output.summary).toBe(`Job \`${jobName(key)}\` in namespace \`ml\`; logs: \`kubectl logs -n ml job/${jobName(key)}\`: the training container ran out of memory (OOMKilled, exit 137); raise train.kubernetes.resources.memory.`);
+    expect(trainCheck()?.output.text).toContain('```\nepoch 3/30\nKilled\n```');
+    expect(world.model.pulls).toHaveLength(0);
+    expect(world.app.trainings.list()).toHaveLength(0);
+  });
+
+  it('cancels the Job of an older commit when a newer one is pushed, and marks it superseded', async () => {
+    await world.app.receive('push', world.push(sha));
+    await world.app.settle();
+    const older = trainCheck()?.external_id ?? '';
+    const newer = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(2)\n' });
+    await world.app.receive('push', world.push(newer));
+    await world.app.settle();
+    expect([...api.jobs.keys()]).toEqual([`ml/${jobName(trainCheck(newer)?.external_id ?? '')}`]);
+    await world.app.follow();
+    expect(trainCheck()).toMatchObject({ status: 'completed', conclusion: 'neutral', output: { title: 'Superseded' } });
+    expect(world.app.trainings.list().map((entry) => entry.run.key)).toEqual([trainCheck(newer)?.external_id]);
+    expect(older).not.toBe(trainCheck(newer)?.external_id);
+  });
+
+  it('says so when the Job succeeded without storing a report', async () => {
+    await world.app.receive('push', world.push(sha));
+    await world.app.settle();
+    const key = trainCheck()?.external_id ?? '';
+    api.complete('ml', jobName(key));
+    await world.app.follow();
+    expect(trainCheck()).toMatchObject({ status: 'completed', conclusion: 'failure', output: { title: 'No evaluation report' } });
+    expect(trainCheck()?.output.summary).toContain(`its report could not be read from \`${registry.address}/models/pump-forecaster:report-${key}\``);
+  });
+
+  it('fails the check with what to fix when the cluster refuses the Job or the app cannot reach it', async () => {
+    const denied = await startJobsApi({ forbidden: true });
+    try {
+      const refused = new ReleaseWorld(github, { trainingFor: (config) => (config.train.kubernetes ? new KubernetesJobs(denied.kubeconfig, config.train.kubernetes, 60) : undefined) });
+      await refused.app.receive('push', world.push(sha));
+      await refused.app.settle();
+      expect(trainCheck()).toMatchObject({ status: 'completed', conclusion: 'failure', output: { title: 'Training could not start' } });
+      expect(trainCheck()?.output.summary).toMatch(/^the app may not list Jobs in namespace "ml" \(RBAC\): jobs\.batch is forbidden: User "system:serviceaccount:edgeship:edgeship" cannot list resource "jobs"/);
+    } finally {
+      await denied.stop();
+    }
+    const other = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(4)\n' });
+    const blind = new ReleaseWorld(github, {});
+    await blind.app.receive('push', world.push(other));
+    await blind.app.settle();
+    expect(trainCheck(other)?.output.summary).toBe('train.backend is kubernetes, but this app has no access to it. Give the app access to the training cluster: EDGESHIP_TRAINING_KUBECONFIG (and EDGESHIP_TRAINING_CONTEXT) or EDGESHIP_TRAINING_IN_CLUSTER=true.');
+  });
+
+  it('follows again after a restart: the resync finds the run from the check run in progress', async () => {
+    await world.app.receive('push', world.push(sha));
+    await world.app.settle();
+    const key = trainCheck()?.external_id ?? '';
+    const restarted = new ReleaseWorld(github, { trainingFor: jobsFor });
+    const trainings = restarted.app.trainings;
+    expect(trainings.list()).toHaveLength(0);
+    const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    await resyncAll(restarted.app.probot, { queue: restarted.app.queue, rollouts: restarted.app.rollouts, trainings, log, storeFor: () => { throw new Error('no baseline expected'); } });
+    await restarted.app.settle();
+    expect(trainings.list().map((entry) => entry.run)).toEqual([{ sha, branch: 'main', key }]);
+    expect(trainings).toBeInstanceOf(ActiveTrainings);
+    await storeReport(key);
+    api.complete('ml', jobName(key));
+    await restarted.app.follow();
+    expect(world.model.pulls).toHaveLength(1);
+  });
+
+  it('trains on Kubeflow Pipelines the same way', async () => {
+    const kfp = await startKfp({ token: 'kfp-token', pipelines: { 'train-pump': ['v1'] } });
+    try {
+      const text = (await exampleConfigText())
+        .replace('  backend: github-actions\n', `  backend: kubeflow\n  kubeflow: { endpoint: "${kfp.endpoint}", pipelineId: train-pump, experimentId: pumps }\n`)
+        .replace('repository: ghcr.io/edgeship-demo/models', `repository: ${registry.address}/models`);
+      sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': text });
+      const kubeflow = new ReleaseWorld(github, { trainingFor: (config) => (config.train.kubeflow ? new KubeflowPipelines(config.train.kubeflow, { token: 'kfp-token' }) : undefined) });
+      await kubeflow.app.receive('push', world.push(sha));
+      await kubeflow.app.receive('push', world.push(sha));
+      await kubeflow.app.settle();
+      const key = trainCheck()?.external_id ?? '';
+      expect(kfp.runs.size).toBe(1);
+      const run = kfp.byName(kubeflowRunName(key));
+      expect(run?.runtime_config.parameters).toMatchObject({ sha, run_key: key, branch: 'main', reason: 'push' });
+      expect(trainCheck()).toMatchObject({ status: 'in_progress', details_url: `${kfp.endpoint}/#/runs/details/${run?.run_id ?? ''}` });
+      kfp.setState(kubeflowRunName(key), 'RUNNING');
+      await kubeflow.app.follow();
+      expect(trainCheck()?.status).toBe('in_progress');
+      await storeReport(key);
+      kfp.setState(kubeflowRunName(key), 'SUCCEEDED');
+      await kubeflow.app.follow();
+      expect(world.model.pulls).toMatchObject([{ title: 'release(pump-forecaster): 1.0.0' }]);
+      expect(trainCheck()).toMatchObject({ conclusion: 'success', output: { title: 'Release PR #1' } });
+    } finally {
+      await kfp.stop();
+    }
+  });
+});
