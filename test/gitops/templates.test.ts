@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import { PLACEMENT_BASE, resourcesPatch } from '../../src/core/overlays.ts';
+import { trainingJob } from '../../src/adapters/k8s/job-manifest.ts';
+import { runKey } from '../../src/core/release-branch.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { manifestValidator } from '../helpers/k8s-schemas.ts';
 
@@ -73,5 +75,31 @@ describe('templates/gitops', () => {
     base.spec.template.spec.containers[0]!.resources = patch.spec.template.spec.containers[0]!.resources;
     expect(() => validate(base)).not.toThrow();
     expect(base.spec.template.spec.containers[0]!.resources).toEqual({ requests: { memory: '192Mi' }, limits: { memory: '192Mi' } });
+  });
+});
+
+describe('templates/training', () => {
+  it('grants the app exactly what the Job backend calls, and passes the RBAC schemas', async () => {
+    const validate = await manifestValidator();
+    const documents = parseAllDocuments(await readFile(join(ROOT, 'templates/training/rbac.yaml'), 'utf8')).map((document) => document.toJS() as Record<string, unknown>);
+    for (const manifest of documents) expect(() => validate(manifest)).not.toThrow();
+    expect(documents.map((manifest) => manifest.kind)).toEqual(['Role', 'RoleBinding', 'ServiceAccount']);
+    const role = documents[0] as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    expect(role.rules).toEqual([
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+      { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list'] },
+    ]);
+  });
+
+  it('makes Jobs from the example config that pass the batch/v1 Job schema', async () => {
+    const validate = await manifestValidator();
+    const text = (await readFile(join(ROOT, 'model-repo-example/.github/edgeship.yml'), 'utf8'))
+      .replace('  backend: github-actions\n', '  backend: kubernetes\n  kubernetes:\n    namespace: ml\n    image: ghcr.io/acme/pump-train:1\n    serviceAccount: edgeship-trainer\n    resources: { cpu: 500m, memory: 4Gi, gpu: 2 }\n    tolerations: [{ key: nvidia.com/gpu, operator: Exists, effect: NoSchedule }]\n    imagePullSecrets: [ghcr]\n');
+    const config = parseConfig(text, 'edgeship.yml');
+    const job = trainingJob(config.train.kubernetes!, config.train.timeoutMinutes, { key: runKey(config.model, 'a'.repeat(40)), model: config.model, repo: 'acme/pump', sha: 'a'.repeat(40), branch: 'release/2026.11', reason: 'drift', context: 'x'.repeat(5000), repoUrl: 'https://github.com/acme/pump.git' });
+    expect(() => validate(job as Record<string, unknown>)).not.toThrow();
+    expect(job.metadata?.name).toMatch(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
+    expect(job.metadata?.labels?.['edgeship.dev/branch']).toMatch(/^[0-9a-f]{16}$/);
+    expect(job.spec?.template.spec?.containers[0]?.env?.find((entry) => entry.name === 'EDGESHIP_CONTEXT')?.value).toHaveLength(1000);
   });
 });

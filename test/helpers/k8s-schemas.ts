@@ -6,6 +6,10 @@ import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/App
 import { ApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ROOT } from './fixtures.ts';
 
 type Validator = (manifest: Record<string, unknown>) => void;
@@ -36,6 +40,10 @@ export async function manifestValidator(): Promise<(manifest: Record<string, unk
   const byKind: Record<string, Validator> = {
     'apps/v1/Deployment': (manifest) => new Deployment(manifest).validate(),
     'v1/Service': (manifest) => new Service(manifest).validate(),
+    'v1/ServiceAccount': (manifest) => new ServiceAccount(manifest).validate(),
+    'rbac.authorization.k8s.io/v1/Role': (manifest) => new Role(manifest).validate(),
+    'rbac.authorization.k8s.io/v1/RoleBinding': (manifest) => new RoleBinding(manifest as never).validate(),
+    'batch/v1/Job': (manifest) => new Job(manifest).validate(),
     'argoproj.io/v1alpha1/Application': (manifest) => new Application(manifest as never).validate(),
     'argoproj.io/v1alpha1/ApplicationSet': (manifest) => new ApplicationSet(manifest as never).validate(),
     'serving.kserve.io/v1beta1/InferenceService': kserve,

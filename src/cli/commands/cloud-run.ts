@@ -22,6 +22,8 @@ interface CloudRunOptions {
   reason: string;
   context?: string;
   workdir?: string;
+  callbackUrl?: string;
+  callbackToken?: string;
   json?: boolean;
 }
 
@@ -39,6 +41,8 @@ export function registerCloudRunCommand(program: Command): void {
     .option('--reason <reason>', 'push, retrain or drift (EDGESHIP_REASON)', env.EDGESHIP_REASON ?? 'push')
     .option('--context <text>', 'drift evidence or the retrain request (EDGESHIP_CONTEXT)', env.EDGESHIP_CONTEXT)
     .option('--workdir <dir>', 'where to clone (default: a new temp dir)')
+    .option('--callback-url <url>', 'where to tell the app the run ended (EDGESHIP_CALLBACK_URL)', env.EDGESHIP_CALLBACK_URL)
+    .option('--callback-token <token>', 'this run\'s callback token (EDGESHIP_CALLBACK_TOKEN)', env.EDGESHIP_CALLBACK_TOKEN)
     .option('--json', 'machine-readable output')
     .action(async (options: CloudRunOptions) => {
       const missing = (['repoUrl', 'sha', 'runKey'] as const).filter((name) => !options[name]);
@@ -56,18 +60,16 @@ export function registerCloudRunCommand(program: Command): void {
         const summary = { model: report.model, version: report.version.version, passed: report.passed, artifact: report.artifact?.reference, report: stored.reference };
         emit(Boolean(options.json), summary, () => `${report.model} ${report.version.version}: gates ${report.passed ? 'passed' : 'failed'}; artifact ${summary.artifact ?? ''}; report ${stored.reference}`);
       } finally {
-        await callBack(key);
+        if (options.callbackUrl) await callBack(options.callbackUrl, options.callbackToken ?? '', key);
       }
     });
 }
 
-/** Tells the app the run ended (EDGESHIP_CALLBACK_URL), so it need not wait for its next look. */
-async function callBack(key: string): Promise<void> {
-  const url = env.EDGESHIP_CALLBACK_URL;
-  if (!url) return;
+/** Tells the app the run ended, so it need not wait for its next look. */
+async function callBack(url: string, token: string, key: string): Promise<void> {
   await pRetry(
     async () => {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${env.EDGESHIP_CALLBACK_TOKEN ?? ''}` }, body: JSON.stringify({ runKey: key }), signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ runKey: key }), signal: AbortSignal.timeout(10_000) });
       if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
     },
     { retries: 2, minTimeout: 500 },
