@@ -20,6 +20,8 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
+# `edgeship` on PATH: training images built FROM this one run `edgeship cloud-run` as a Job.
+RUN chmod +x dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/edgeship
 USER node
 EXPOSE 8080
 # Kubernetes sends SIGTERM: the server stops taking connections and finishes requests in flight.

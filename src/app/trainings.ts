@@ -28,10 +28,6 @@ export class ActiveTrainings {
     if (outcome !== 'running') this.active.delete(ActiveTrainings.id(repo, run.key));
   }
 
-  has(key: string): boolean {
-    return this.list().some((entry) => entry.run.key === key);
-  }
-
   list(): Followed[] {
     return [...this.active.values()];
   }

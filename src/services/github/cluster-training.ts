@@ -38,9 +38,15 @@ const ACCESS_HINT: Record<string, string> = {
  * one for the key is found, not duplicated). A start the cluster refuses (missing namespace,
  * RBAC, unknown pipeline) fails the check run with the reason.
  */
-export async function startClusterRun(deps: { scm: Scm; log: Logger } & ClusterTrainingDeps, repo: RepoRef, config: EdgeshipConfig, run: Omit<ClusterRun, 'repoUrl' | 'model' | 'repo' | 'callback'>): Promise<'started' | 'start-failed'> {
+export async function startClusterRun(
+  deps: { scm: Scm; log: Logger } & ClusterTrainingDeps,
+  repo: RepoRef,
+  config: EdgeshipConfig,
+  run: Omit<ClusterRun, 'repoUrl' | 'model' | 'repo' | 'callback'>,
+  checkId?: number,
+): Promise<'started' | 'start-failed'> {
   const { scm, log } = deps;
-  const check = { name: TRAIN_CHECK, headSha: run.sha, externalId: run.key };
+  const check = { ...(checkId !== undefined && { id: checkId }), name: TRAIN_CHECK, headSha: run.sha, externalId: run.key };
   const cluster = deps.trainingFor?.(config);
   if (!cluster) {
     await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'Training could not start', summary: `train.backend is ${config.train.backend}, but this app has no access to it. ${ACCESS_HINT[config.train.backend] ?? ''}` });

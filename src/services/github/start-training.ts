@@ -50,7 +50,8 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
   const existing = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
   if (existing?.externalId === key) return 'already-started';
   if (isClusterBackend(config)) {
-    return startClusterRun(deps, repo, config, { key, sha, branch: trigger.branch, reason: trigger.reason, ...(trigger.context && { context: trigger.context }) });
+    const run = { key, sha, branch: trigger.branch, reason: trigger.reason, ...(trigger.context && { context: trigger.context }) };
+    return startClusterRun(deps, repo, config, run, existing?.id);
   }
   await scm.ensureCheckRun(repo, {
     ...(existing && { id: existing.id }),
