@@ -16,6 +16,7 @@ import { startJobsApi } from '../helpers/k8s-jobs-server.ts';
 import { startKfp } from '../helpers/kfp-server.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { evaluationReport, exampleConfigText, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
+import { example } from '../helpers/webhooks.ts';
 
 describe('training on a cluster through the app', () => {
   let github: FakeGitHub;
@@ -154,6 +155,58 @@ describe('training on a cluster through the app', () => {
     api.complete('ml', jobName(key));
     await restarted.app.follow();
     expect(world.model.pulls).toHaveLength(1);
+  });
+
+  it('retrains on a /edgeship retrain comment with a Job of its own that carries the request', async () => {
+    github.repo(MODEL_REPO).roles.set('writer', 'write');
+    await world.app.receive('push', world.push(sha));
+    await world.app.settle();
+    const pushed = trainCheck()?.external_id ?? '';
+    const payload = example('issue_comment.created', MODEL_REPO);
+    Object.assign(payload.comment, { id: 9001, body: '/edgeship retrain', user: { ...payload.comment.user, login: 'writer', type: 'User' } });
+    Object.assign(payload.repository, { default_branch: 'main' });
+    await world.app.receive('issue_comment.created', payload);
+    await world.app.receive('issue_comment.created', payload);
+    await world.app.settle();
+    const key = trainCheck()?.external_id ?? '';
+    // The retrain supersedes the push's Job on the same branch; its check run now follows the retrain.
+    expect([...api.jobs.keys()]).toEqual([`ml/${jobName(key)}`]);
+    expect(key).not.toBe(pushed);
+    const env = api.jobs.get(`ml/${jobName(key)}`)?.spec?.template.spec?.containers[0]?.env ?? [];
+    expect(env).toContainEqual({ name: 'EDGESHIP_REASON', value: 'retrain' });
+    expect(env).toContainEqual({ name: 'EDGESHIP_CONTEXT', value: `retrain requested by @writer in #${payload.issue.number}` });
+    expect(world.model.comments.get(payload.issue.number)?.map((comment) => comment.body)).toEqual([`Training main at ${sha.slice(0, 7)} again, as @writer asked; the release PR follows when it finishes.`]);
+    await world.app.follow();
+    expect(world.app.trainings.list().map((entry) => entry.run.key)).toEqual([key]);
+    expect(trainCheck()).toMatchObject({ status: 'in_progress', external_id: key });
+  });
+
+  it('fails edgeship/train with Kubeflow\'s message when the run fails, and says so when it is deleted', async () => {
+    const kfp = await startKfp({ token: 'kfp-token', pipelines: { 'train-pump': ['v1'] } });
+    try {
+      const text = (await exampleConfigText())
+        .replace('  backend: github-actions\n', `  backend: kubeflow\n  kubeflow: { endpoint: "${kfp.endpoint}", pipelineId: train-pump }\n`)
+        .replace('repository: ghcr.io/edgeship-demo/models', `repository: ${registry.address}/models`);
+      const kubeflow = new ReleaseWorld(github, { trainingFor: (config) => (config.train.kubeflow ? new KubeflowPipelines(config.train.kubeflow, { token: 'kfp-token' }) : undefined) });
+      sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': text });
+      await kubeflow.app.receive('push', world.push(sha));
+      await kubeflow.app.settle();
+      kfp.setState(kubeflowRunName(trainCheck()?.external_id ?? ''), 'FAILED', 'train-op: exit status 1: CUDA out of memory');
+      await kubeflow.app.follow();
+      expect(trainCheck()).toMatchObject({ conclusion: 'failure', output: { title: 'Training failed' } });
+      expect(trainCheck()?.output.summary).toContain('the pipeline run failed: train-op: exit status 1: CUDA out of memory.');
+
+      const retrained = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(5)\n' });
+      await kubeflow.app.receive('push', world.push(retrained));
+      await kubeflow.app.settle();
+      kfp.runs.clear();
+      await kubeflow.app.follow();
+      expect(trainCheck(retrained)).toMatchObject({ conclusion: 'failure', output: { title: 'Training failed' } });
+      expect(trainCheck(retrained)?.output.summary).toContain('it was deleted before the app saw it finish');
+      expect(kubeflow.app.trainings.list()).toHaveLength(0);
+    } finally {
+      await kfp.stop();
+    }
   });
 
   it('trains on Kubeflow Pipelines the same way', async () => {

@@ -100,7 +100,7 @@ export async function followClusterRun(deps: ReleasePrDeps & ClusterTrainingDeps
   const check = { id: current.id, name: TRAIN_CHECK, headSha: run.sha, externalId: run.key, ...(url && { detailsUrl: url }) };
   if (await supersede(scm, repo, check, run.branch)) return 'superseded';
   if (state.phase === 'failed' || state.phase === 'missing') {
-    const reason = state.phase === 'failed' ? state.reason : 'it was deleted before it finished (by a person, or by its TTL before the app saw it end)';
+    const reason = state.phase === 'failed' ? state.reason : 'it was deleted before the app saw it finish';
     await scm.ensureCheckRun(repo, {
       ...check,
       status: 'completed',
