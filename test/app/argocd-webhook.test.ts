@@ -1,21 +1,16 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Probot } from 'probot';
 import { describe, expect, it } from 'vitest';
 import { argoCdWebhook } from '../../src/app/argocd-webhook.ts';
 import { edgeshipApp } from '../../src/app/index.ts';
+import { postWithToken, serveHandler } from '../helpers/handler-server.ts';
 import { privateKey } from '../helpers/webhooks.ts';
 
 describe('Argo CD notifications', () => {
   it('nudge the rollouts when the token matches, and only then', async () => {
     let nudges = 0;
-    const handle = argoCdWebhook('s3cret', async () => (nudges += 1));
-    const server = createServer((request, response) => {
-      if (!handle(request, response)) response.writeHead(404).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const post = (path: string, token?: string) => fetch(`${url}${path}`, { method: 'POST', body: '{"app":"edgeship-plant-north"}', headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const server = await serveHandler(argoCdWebhook('s3cret', async () => (nudges += 1)));
+    const { url } = server;
+    const post = (path: string, token?: string) => postWithToken(`${url}${path}`, '{"app":"edgeship-plant-north"}', token);
     try {
       expect((await post('/api/edgeship/argocd', 'wrong')).status).toBe(401);
       expect((await post('/api/edgeship/argocd')).status).toBe(401);
@@ -26,7 +21,7 @@ describe('Argo CD notifications', () => {
       expect({ status: accepted.status, body: await accepted.json() }).toEqual({ status: 202, body: { nudged: true } });
       expect(nudges).toBe(1);
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.stop();
     }
   });
 

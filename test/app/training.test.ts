@@ -1,6 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Probot } from 'probot';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +9,7 @@ import { callbackToken, jobName } from '../../src/core/training-run.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 import { startJobsApi } from '../helpers/k8s-jobs-server.ts';
+import { postWithToken, serveHandler } from '../helpers/handler-server.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 import { privateKey } from '../helpers/webhooks.ts';
 
@@ -66,13 +65,9 @@ describe('training clusters from the environment', () => {
 describe('the training callback', () => {
   it('nudges the training tick for a run\'s own token, and only then', async () => {
     let nudges = 0;
-    const handle = trainingCallback('s3cret', async () => (nudges += 1));
-    const server = createServer((request, response) => {
-      if (!handle(request, response)) response.writeHead(404).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/edgeship/training`;
-    const post = (body: string, token?: string) => fetch(url, { method: 'POST', body, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const server = await serveHandler(trainingCallback('s3cret', async () => (nudges += 1)));
+    const url = `${server.url}/api/edgeship/training`;
+    const post = (body: string, token?: string) => postWithToken(url, body, token);
     try {
       const key = 'pump-aaaaaaaaaaaa-01234567';
       expect((await post(JSON.stringify({ runKey: key }), callbackToken('s3cret', 'another-run'))).status).toBe(401);
@@ -84,7 +79,7 @@ describe('the training callback', () => {
       expect({ status: accepted.status, body: await accepted.json() }).toEqual({ status: 202, body: { nudged: true } });
       expect(nudges).toBe(1);
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.stop();
     }
   });
 

@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { describe, expect, inject, it } from 'vitest';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
@@ -12,20 +9,10 @@ import { ROOT } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/registry.ts';
 import { startArgoCd } from '../helpers/argocd-server.ts';
 import { useTempDirs } from '../helpers/temp.ts';
+import { runEdgeship } from '../helpers/cli.ts';
 
-const exec = promisify(execFile);
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-
-/** Runs the CLI as a user would; resolves with the exit code instead of throwing. */
-async function edgeship(args: string[], cwd: string) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args], { cwd, env: { ...process.env, EDGESHIP_ARTIFACTS: '', EDGESHIP_GITOPS: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+/** Runs the CLI as a user would, without the artifact and GitOps overrides of this shell. */
+const edgeship = (args: string[], cwd: string) => runEdgeship(args, { cwd, env: { ...process.env, EDGESHIP_ARTIFACTS: '', EDGESHIP_GITOPS: '' } });
 
 describe('edgeship CLI', () => {
   const tempDir = useTempDirs();

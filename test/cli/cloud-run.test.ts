@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RegistryStore } from '../../src/adapters/oci/registry-store.ts';
@@ -13,21 +10,12 @@ import type { EvaluationReport } from '../../src/core/release-plan.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDirs } from '../helpers/temp.ts';
+import { runEdgeship } from '../helpers/cli.ts';
 
-const exec = promisify(execFile);
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const KEY = 'pump-forecaster-0123456789ab-cafebabe';
 
 /** `edgeship cloud-run` as a Job's container runs it: settings from the environment only. */
-async function cloudRun(env: Record<string, string>, cwd: string) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), 'cloud-run', '--json'], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cloudRun = (env: Record<string, string>, cwd: string) => runEdgeship(['cloud-run', '--json'], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
 
 describe('edgeship cloud-run', () => {
   const tempDir = useTempDirs();

@@ -1,15 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import { ROOT } from '../helpers/fixtures.ts';
-
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+import { CLI, TSX } from '../helpers/cli.ts';
 
 /** `edgeship serve` as the templates run it: arguments, EDGESHIP_* variables, SIGTERM to stop. */
 function serve(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), 'serve', '--host', '127.0.0.1', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', '--host', '127.0.0.1', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const port = new Promise<number>((resolve, reject) => {

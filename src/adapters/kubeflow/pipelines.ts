@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import pRetry, { AbortError } from 'p-retry';
-import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import { EdgeshipError } from '../../core/errors.ts';
 import type { KubeflowTraining } from '../../core/training-config.ts';
 import { kubeflowRunName, type ClusterRun, type ClusterRunState } from '../../core/training-run.ts';
 import type { StartedRun, TrainingCluster } from '../../ports.ts';
+import { callJson } from '../http/json-api.ts';
 
 /** The parts of a v2beta1 Run the backend reads. */
 interface KfpRun {
@@ -128,28 +128,16 @@ export class KubeflowPipelines implements TrainingCluster {
 
   private async call(method: 'GET' | 'POST', path: string, body?: object): Promise<unknown> {
     const token = await this.token();
-    const what = `Kubeflow Pipelines ${method} ${path.split('?')[0]}`;
-    return pRetry(
-      async () => {
-        let response: Response;
-        try {
-          response = await fetch(`${this.api}/${path}`, {
-            method,
-            headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
-            ...(body && { body: JSON.stringify(body) }),
-            signal: AbortSignal.timeout(15_000),
-          });
-        } catch (error) {
-          throw new EdgeshipError(`Kubeflow Pipelines at ${this.spec.endpoint} is unreachable: ${messageOf(error)}`, { cause: error });
-        }
-        const text = await response.text();
-        if (response.ok) return text ? (JSON.parse(text) as unknown) : {};
-        const detail = (text.startsWith('{') ? JSON.parse(text) : {}) as { message?: string; error?: string };
-        const hint = response.status === 401 || response.status === 403 ? ' (set KFP_TOKEN or give the app\'s service account access to the pipeline\'s namespace)' : response.status === 404 ? ' (check train.kubeflow.pipelineId and pipelineVersionId)' : '';
-        const error = new EdgeshipError(`${what}: ${response.status} ${detail.message ?? detail.error ?? text.slice(0, 200)}${hint}`.trim());
-        throw response.status < 500 && response.status !== 429 ? new AbortError(error) : error;
+    return callJson(
+      { method, url: `${this.api}/${path}`, ...(body && { body }), ...(token && { token }), timeoutMs: 15_000 },
+      {
+        unreachable: `Kubeflow Pipelines at ${this.spec.endpoint} is unreachable`,
+        failed: ({ status, detail, text }) => {
+          const message = typeof detail.message === 'string' ? detail.message : typeof detail.error === 'string' ? detail.error : text.slice(0, 200);
+          const hint = status === 401 || status === 403 ? ' (set KFP_TOKEN or give the app\'s service account access to the pipeline\'s namespace)' : status === 404 ? ' (check train.kubeflow.pipelineId and pipelineVersionId)' : '';
+          return new EdgeshipError(`Kubeflow Pipelines ${method} ${path.split('?')[0]}: ${status} ${message}${hint}`);
+        },
       },
-      { retries: 2, minTimeout: 200 },
     );
   }
 }

@@ -1,5 +1,5 @@
-import pRetry, { AbortError } from 'p-retry';
-import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import { EdgeshipError } from '../../core/errors.ts';
+import { callJson } from '../http/json-api.ts';
 import type { ModelRegistry, RegistryRelease } from '../../ports.ts';
 
 interface ModelVersion {
@@ -46,27 +46,16 @@ export class MlflowRegistry implements ModelRegistry {
   }
 
   private async call(method: 'GET' | 'POST', path: string, body?: object): Promise<unknown> {
-    return pRetry(
-      async () => {
-        let response: Response;
-        try {
-          response = await fetch(`${this.api}/${path}`, {
-            method,
-            headers: { 'content-type': 'application/json', ...(this.token && { authorization: `Bearer ${this.token}` }) },
-            ...(body && { body: JSON.stringify(body) }),
-            signal: AbortSignal.timeout(10_000),
-          });
-        } catch (error) {
-          throw new EdgeshipError(`MLflow at ${this.api} is unreachable: ${messageOf(error)}`, { cause: error });
-        }
-        const text = await response.text();
-        if (response.ok) return text ? (JSON.parse(text) as unknown) : {};
-        const detail = (text.startsWith('{') ? JSON.parse(text) : {}) as { error_code?: string; message?: string };
-        const error = new MlflowError(`MLflow ${method} ${path.split('?')[0]}: ${response.status} ${detail.error_code ?? ''} ${detail.message ?? text.slice(0, 200)}`.trim(), detail.error_code);
-        // Client errors do not get better by retrying.
-        throw response.status < 500 && response.status !== 429 ? new AbortError(error) : error;
+    return callJson(
+      { method, url: `${this.api}/${path}`, ...(body && { body }), ...(this.token && { token: this.token }) },
+      {
+        unreachable: `MLflow at ${this.api} is unreachable`,
+        failed: ({ status, detail, text }) => {
+          const code = typeof detail.error_code === 'string' ? detail.error_code : undefined;
+          const message = typeof detail.message === 'string' ? detail.message : text.slice(0, 200);
+          return new MlflowError(`MLflow ${method} ${path.split('?')[0]}: ${status} ${code ?? ''} ${message}`.trim(), code);
+        },
       },
-      { retries: 2, minTimeout: 200 },
     );
   }
 }
