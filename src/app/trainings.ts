@@ -23,9 +23,15 @@ export class ActiveTrainings {
     this.active.set(ActiveTrainings.id(repo, run.key), { installation, repo, run });
   }
 
-  /** Forgets the run once its outcome says it ended. */
+  /** Forgets the run once its outcome says it ended; remembers why it is stuck, said once. */
   update(repo: RepoRef, run: ActiveTraining, outcome: FollowOutcome): void {
-    if (outcome !== 'running') this.active.delete(ActiveTrainings.id(repo, run.key));
+    const id = ActiveTrainings.id(repo, run.key);
+    const followed = this.active.get(id);
+    if (outcome === 'running') {
+      if (followed) followed.run = { sha: run.sha, branch: run.branch, key: run.key };
+    } else if (typeof outcome === 'object' && 'stuck' in outcome) {
+      if (followed) followed.run = { ...run, stuck: outcome.stuck };
+    } else this.active.delete(id);
   }
 
   list(): Followed[] {

@@ -51,7 +51,7 @@ export const kubeflowRunName = (key: string) => `edgeship-${key}`;
 
 /** The phase of a cluster run and, once it failed, why. */
 export type ClusterRunState =
-  | { phase: 'running'; url?: string }
+  | { phase: 'running'; url?: string; /** Why it does not make progress yet: unschedulable, an image that does not pull, a missing secret. */ stuck?: string }
   | { phase: 'succeeded'; url?: string }
   | { phase: 'failed'; reason: string; details?: string; url?: string }
   | { phase: 'missing' };

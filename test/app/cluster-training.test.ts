@@ -97,6 +97,25 @@ describe('training on a cluster through the app', () => {
     expect(world.app.trainings.list()).toHaveLength(0);
   });
 
+  it('says once in the check run that a Job is stuck, and carries on when it starts', async () => {
+    await world.app.receive('push', world.push(sha));
+    await world.app.settle();
+    const key = trainCheck()?.external_id ?? '';
+    api.pending('ml', jobName(key), { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "ghcr.io/acme/pump-train:1"' } });
+    const updates = () => github.calls.filter((call) => call.method === 'PATCH' && call.path.includes('/check-runs/')).length;
+    const before = updates();
+    await world.app.follow();
+    await world.app.follow();
+    expect(updates()).toBe(before + 1);
+    expect(trainCheck()).toMatchObject({ status: 'in_progress', output: { title: 'Training pump-forecaster: waiting' } });
+    expect(trainCheck()?.output.summary).toContain('has not started: the training container cannot start: ImagePullBackOff (Back-off pulling image "ghcr.io/acme/pump-train:1"). It keeps trying until train.timeoutMinutes (60) runs out.');
+    expect(world.app.trainings.list()).toHaveLength(1);
+    await storeReport(key);
+    api.complete('ml', jobName(key));
+    await world.app.follow();
+    expect(trainCheck()).toMatchObject({ conclusion: 'success', output: { title: 'Release PR #1' } });
+  });
+
   it('cancels the Job of an older commit when a newer one is pushed, and marks it superseded', async () => {
     await world.app.receive('push', world.push(sha));
     await world.app.settle();

@@ -148,6 +148,23 @@ export async function startJobsApi(options: { namespaces?: string[]; forbidden?:
         job.status = { failed: 1, ...(job.status?.startTime && { startTime: job.status.startTime }), conditions: [condition('FailureTarget', reason), condition('Failed', reason, reason === 'DeadlineExceeded' ? 'Job was active longer than specified deadline' : 'Job has reached the specified backoff limit')] };
       });
     },
+    /** The Job's pod is Pending: not schedulable, or its container waits for a reason. */
+    pending(namespace: string, name: string, why: { unschedulable?: string; waiting?: { reason: string; message: string } }) {
+      const podName = `${name}-p3nd1`;
+      const value: V1Pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: podName, namespace, labels: { 'job-name': name }, creationTimestamp: new Date() },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: 'ghcr.io/acme/train:1' }] },
+        status: {
+          phase: 'Pending',
+          ...(why.unschedulable && { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: why.unschedulable, lastTransitionTime: new Date() }] }),
+          ...(why.waiting && { containerStatuses: [{ name: 'train', image: 'ghcr.io/acme/train:1', imageID: '', ready: false, restartCount: 0, state: { waiting: why.waiting } }] }),
+        },
+      };
+      new Pod(JSON.parse(JSON.stringify(value)) as never).validate();
+      pods.set(`${namespace}/${podName}`, value);
+    },
     /** Someone deleted the Job. */
     remove(namespace: string, name: string) {
       const job = jobs.get(`${namespace}/${name}`);

@@ -92,7 +92,10 @@ export class KubernetesJobs implements TrainingCluster {
     }
     const url = this.url(key);
     const done = finished(job);
-    if (!done) return { phase: 'running', ...(url && { url }) };
+    if (!done) {
+      const stuck = stuckReason(await this.lastPod(name));
+      return { phase: 'running', ...(url && { url }), ...(stuck && { stuck }) };
+    }
     if (done.type === 'Complete') return { phase: 'succeeded', ...(url && { url }) };
     const pod = await this.lastPod(name);
     const reason = failureReason(job, done.reason, done.message, pod, this.timeoutMinutes);
@@ -157,6 +160,18 @@ export class KubernetesJobs implements TrainingCluster {
     const log = await this.core.readNamespacedPodLog({ name: pod, namespace: this.namespace, container: 'train', tailLines: LOG_LINES }).catch(() => undefined);
     return typeof log === 'string' && log.trim() ? log.trimEnd() : undefined;
   }
+}
+
+/** Waiting reasons of a container that will not start by waiting longer. */
+const STUCK = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
+
+/** Why a running Job's pod makes no progress: it cannot be scheduled, or its container cannot start. */
+function stuckReason(pod: V1Pod | undefined): string | undefined {
+  const unscheduled = pod?.status?.conditions?.find((condition) => condition.type === 'PodScheduled' && condition.status === 'False' && condition.reason === 'Unschedulable');
+  if (unscheduled) return `the pod cannot be scheduled: ${unscheduled.message ?? 'no node fits'}`;
+  const waiting = pod?.status?.containerStatuses?.find((status) => status.name === 'train')?.state?.waiting;
+  if (waiting?.reason && STUCK.has(waiting.reason)) return `the training container cannot start: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`;
+  return undefined;
 }
 
 /** Why a Job failed, in the words a person acts on: deadline, eviction, OOM, exit code. */

@@ -14,6 +14,8 @@ export interface ActiveTraining {
   sha: string;
   branch: string;
   key: string;
+  /** Why it was stuck when the check run last said so. */
+  stuck?: string;
 }
 
 export interface ClusterTrainingDeps {
@@ -79,7 +81,7 @@ export async function startClusterRun(
   return 'started';
 }
 
-export type FollowOutcome = 'running' | 'replaced' | 'superseded' | 'failed' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
+export type FollowOutcome = 'running' | { stuck: string } | 'replaced' | 'superseded' | 'failed' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
 
 /**
  * One look at a cluster run the app follows. While it runs, nothing changes. Once it ended:
@@ -95,7 +97,14 @@ export async function followClusterRun(deps: ReleasePrDeps & ClusterTrainingDeps
   const cluster = config && deps.trainingFor?.(config);
   if (!config || !cluster) return 'replaced';
   const state = await cluster.state(run.key);
-  if (state.phase === 'running') return 'running';
+  if (state.phase === 'running') {
+    // A pod that cannot be scheduled or started would otherwise wait silently for its deadline.
+    if (state.stuck && state.stuck !== run.stuck) {
+      const summary = `${cluster.where(run.key)} has not started: ${state.stuck}. It keeps trying until train.timeoutMinutes (${config.train.timeoutMinutes}) runs out.`;
+      await scm.ensureCheckRun(repo, { id: current.id, name: TRAIN_CHECK, headSha: run.sha, externalId: run.key, status: 'in_progress', title: `Training ${config.model}: waiting`, summary, ...(state.url && { detailsUrl: state.url }) });
+    }
+    return state.stuck ? { stuck: state.stuck } : 'running';
+  }
   const url = state.phase === 'missing' ? undefined : (state.url ?? cluster.url(run.key));
   const check = { id: current.id, name: TRAIN_CHECK, headSha: run.sha, externalId: run.key, ...(url && { detailsUrl: url }) };
   if (await supersede(scm, repo, check, run.branch)) return 'superseded';

@@ -68,6 +68,19 @@ describe('KubernetesJobs', () => {
     expect(jobs.where(run(A).key)).toBe(`Job \`${name}\` in namespace \`ml\`; logs: \`kubectl logs -n ml job/${name}\` or ${url}`);
   });
 
+  it('says why a running Job makes no progress: no node fits, the image does not pull, a secret is missing', async () => {
+    const { name } = await jobs.start(run(A));
+    expect(await jobs.state(run(A).key)).not.toHaveProperty('stuck');
+    api.pending('ml', name, { unschedulable: '0/4 nodes are available: 4 Insufficient nvidia.com/gpu. preemption: 0/4 nodes are available.' });
+    expect(await jobs.state(run(A).key)).toMatchObject({ phase: 'running', stuck: 'the pod cannot be scheduled: 0/4 nodes are available: 4 Insufficient nvidia.com/gpu. preemption: 0/4 nodes are available.' });
+    const other = await jobs.start(run(B));
+    api.pending('ml', other.name, { waiting: { reason: 'CreateContainerConfigError', message: 'secret "edgeship-train" not found' } });
+    expect(await jobs.state(run(B).key)).toMatchObject({ stuck: 'the training container cannot start: CreateContainerConfigError (secret "edgeship-train" not found)' });
+    const third = await jobs.start(run('c'.repeat(40)));
+    api.pending('ml', third.name, { waiting: { reason: 'ContainerCreating', message: '' } });
+    expect(await jobs.state(run('c'.repeat(40)).key)).not.toHaveProperty('stuck');
+  });
+
   it('says why a Job failed: deadline, eviction, out of memory, exit code, with the log\'s last lines', async () => {
     const cases = [
       { reason: 'DeadlineExceeded', pod: {}, expected: 'the Job ran longer than its deadline of 5400 s (train.timeoutMinutes: 90) and was stopped' },
