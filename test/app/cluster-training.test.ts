@@ -130,14 +130,26 @@ describe('training on a cluster through the app', () => {
     expect(older).not.toBe(trainCheck(newer)?.external_id);
   });
 
-  it('says so when the Job succeeded without storing a report', async () => {
+  it('says so when the Job succeeded without storing a report, and asks again while the registry is down', async () => {
     await world.app.receive('push', world.push(sha));
     await world.app.settle();
     const key = trainCheck()?.external_id ?? '';
     api.complete('ml', jobName(key));
+    await registry.stop();
+    await expect(world.app.follow()).rejects.toThrow(/cannot reach the registry/);
+    world.app.errors.length = 0;
+    expect(trainCheck()?.status).toBe('in_progress');
+    expect(world.app.trainings.list()).toHaveLength(1);
+    registry = await startRegistry();
+    sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': await kubernetesConfig() });
+    await world.app.receive('push', world.push(sha));
+    await world.app.settle();
+    const moved = trainCheck()?.external_id ?? '';
+    api.complete('ml', jobName(moved));
     await world.app.follow();
     expect(trainCheck()).toMatchObject({ status: 'completed', conclusion: 'failure', output: { title: 'No evaluation report' } });
-    expect(trainCheck()?.output.summary).toContain(`its report could not be read from \`${registry.address}/models/pump-forecaster:report-${key}\``);
+    expect(trainCheck()?.output.summary).toContain(`its report could not be read from \`${registry.address}/models/pump-forecaster:report-${moved}\``);
+    expect(key).not.toBe(moved);
   });
 
   it('fails the check with what to fix when the cluster refuses the Job or the app cannot reach it', async () => {

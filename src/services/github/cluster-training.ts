@@ -122,6 +122,8 @@ export async function followClusterRun(deps: ReleasePrDeps & ClusterTrainingDeps
   }
   const reference = reportReference(config, run.key);
   const evaluated = await pullReport(deps, reference).catch(async (error: unknown) => {
+    // A registry that is down or overloaded is asked again at the next look.
+    if (/cannot reach|answered (5\d\d|429)/.test(messageOf(error))) throw error;
     await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'No evaluation report', summary: `${cluster.where(run.key)} succeeded, but its report could not be read from \`${reference}\`: ${messageOf(error)}. The run's last step must be \`edgeship cloud-run\` (or push the report there).` });
     return undefined;
   });
