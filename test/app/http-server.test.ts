@@ -1,0 +1,82 @@
+import { createHmac } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import nock from 'nock';
+import { Probot, ProbotOctokit } from 'probot';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { appServer } from '../../src/app/http-server.ts';
+import { callbackToken, jobName } from '../../src/core/training-run.ts';
+import { FakeGitHub } from '../helpers/fake-github.ts';
+import { postWithToken } from '../helpers/handler-server.ts';
+import { startJobsApi } from '../helpers/k8s-jobs-server.ts';
+import { exampleConfigText, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
+import { useTempDirs } from '../helpers/temp.ts';
+import { privateKey } from '../helpers/webhooks.ts';
+
+const SECRET = 'hook-secret';
+
+describe('the app\'s HTTP server, configured from the environment', () => {
+  const tempDir = useTempDirs();
+  let github: FakeGitHub;
+  let api: Awaited<ReturnType<typeof startJobsApi>>;
+  let server: Server;
+  let url: string;
+  let world: ReleaseWorld;
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    nock.enableNetConnect('127.0.0.1');
+    api = await startJobsApi();
+    world = await new ReleaseWorld(github).seed();
+    const kubeconfig = join(await tempDir(), 'kubeconfig');
+    await writeFile(kubeconfig, api.kubeconfig.exportConfig());
+    const probot = new Probot({ appId: 1, privateKey, secret: SECRET, logLevel: 'fatal', Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } })) });
+    const env = {
+      EDGESHIP_TRAINING_KUBECONFIG: kubeconfig,
+      EDGESHIP_TRAINING_CALLBACK_SECRET: 'callback-secret',
+      EDGESHIP_PUBLIC_URL: 'https://edgeship.example/',
+      EDGESHIP_ARGOCD_WEBHOOK_TOKEN: 'argo-token',
+    };
+    server = await appServer(probot, env, { resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await api.stop();
+    github.done();
+  });
+
+  const deliver = async (event: string, payload: object) => {
+    const body = JSON.stringify(payload);
+    const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+    return fetch(`${url}/api/github/webhooks`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': `d-${Date.now()}`, 'x-hub-signature-256': signature } });
+  };
+  const trainCheck = (sha: string) => world.model.checkRuns.find((check) => check.name === 'edgeship/train' && check.head_sha === sha);
+
+  it('starts a Job with the run\'s callback, and the watch of its namespace reports the failure in the check run', async () => {
+    const text = (await exampleConfigText())
+      .replace('  backend: github-actions\n', '  backend: kubernetes\n  kubernetes: { namespace: ml, image: "ghcr.io/acme/pump-train:1" }\n')
+      .replace('repository: ghcr.io/edgeship-demo/models', 'repository: registry.example/models');
+    const sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': text });
+    expect((await deliver('push', world.push(sha))).status).toBe(200);
+    await expect.poll(() => trainCheck(sha)?.status).toBe('in_progress');
+    const key = trainCheck(sha)?.external_id ?? '';
+    const env = Object.fromEntries((api.jobs.get(`ml/${jobName(key)}`)?.spec?.template.spec?.containers[0]?.env ?? []).map((entry) => [entry.name, entry.value]));
+    expect(env).toMatchObject({ EDGESHIP_CALLBACK_URL: 'https://edgeship.example/api/edgeship/training', EDGESHIP_CALLBACK_TOKEN: callbackToken('callback-secret', key) });
+
+    api.fail('ml', jobName(key), 'DeadlineExceeded');
+    await expect.poll(() => trainCheck(sha)?.conclusion).toBe('failure');
+    expect(trainCheck(sha)?.output.summary).toContain('the Job ran longer than its deadline of 3600 s');
+  });
+
+  it('takes the run callback and Argo CD notifications with their tokens, and nothing else', async () => {
+    expect((await postWithToken(`${url}/api/edgeship/training`, JSON.stringify({ runKey: 'k' }), callbackToken('callback-secret', 'k'))).status).toBe(202);
+    expect((await postWithToken(`${url}/api/edgeship/training`, JSON.stringify({ runKey: 'k' }), 'guess')).status).toBe(401);
+    expect((await postWithToken(`${url}/api/edgeship/argocd`, '{}', 'argo-token')).status).toBe(202);
+    expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
+  });
+});
