@@ -19,18 +19,20 @@ export class ActiveTrainings {
     return `${repo.owner}/${repo.repo}#${key}`;
   }
 
+  /** Follows the run; an older run of the same commit (its check run now this one's) is dropped. */
   follow(installation: number, repo: RepoRef, run: ActiveTraining): void {
+    for (const [id, followed] of this.active) {
+      if (followed.repo.owner === repo.owner && followed.repo.repo === repo.repo && followed.run.sha === run.sha) this.active.delete(id);
+    }
     this.active.set(ActiveTrainings.id(repo, run.key), { installation, repo, run });
   }
 
-  /** Forgets the run once its outcome says it ended; remembers why it is stuck, said once. */
+  /** Keeps following the run as the look left it, or forgets it once the outcome says it ended. */
   update(repo: RepoRef, run: ActiveTraining, outcome: FollowOutcome): void {
     const id = ActiveTrainings.id(repo, run.key);
     const followed = this.active.get(id);
-    if (outcome === 'running') {
-      if (followed) followed.run = { sha: run.sha, branch: run.branch, key: run.key };
-    } else if (typeof outcome === 'object' && 'stuck' in outcome) {
-      if (followed) followed.run = { ...run, stuck: outcome.stuck };
+    if (typeof outcome === 'object' && 'following' in outcome) {
+      if (followed) followed.run = outcome.following;
     } else this.active.delete(id);
   }
 

@@ -74,6 +74,10 @@ describe('training on a cluster through the app', () => {
 
     expect(await world.app.follow()).toBe(1);
     expect(trainCheck()?.status).toBe('in_progress');
+    // While the Job runs, a look asks the cluster only: the config at the commit was read once.
+    const calls = github.calls.filter((call) => !call.path.includes('access_tokens')).length;
+    await world.app.follow();
+    expect(github.calls.filter((call) => !call.path.includes('access_tokens')).length).toBe(calls);
 
     await storeReport(key);
     api.complete('ml', jobName(key));
@@ -110,6 +114,10 @@ describe('training on a cluster through the app', () => {
     expect(trainCheck()).toMatchObject({ status: 'in_progress', output: { title: 'Training pump-forecaster: waiting' } });
     expect(trainCheck()?.output.summary).toContain('has not started: the training container cannot start: ImagePullBackOff (Back-off pulling image "ghcr.io/acme/pump-train:1"). It keeps trying until train.timeoutMinutes (60) runs out.');
     expect(world.app.trainings.list()).toHaveLength(1);
+    api.pending('ml', jobName(key), { waiting: { reason: 'ContainerCreating', message: '' } });
+    await world.app.follow();
+    expect(trainCheck()).toMatchObject({ status: 'in_progress', output: { title: 'Training pump-forecaster' } });
+    expect(trainCheck()?.output.summary).toBe(`Job \`${jobName(key)}\` in namespace \`ml\`; logs: \`kubectl logs -n ml job/${jobName(key)}\` is running.`);
     await storeReport(key);
     api.complete('ml', jobName(key));
     await world.app.follow();

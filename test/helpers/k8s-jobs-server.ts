@@ -1,6 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerState, V1Job, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Pod } from 'kubernetes-models/v1/Pod';
 import { kubeconfigFor } from './argocd-server.ts';
@@ -116,6 +116,21 @@ export async function startJobsApi(options: { namespaces?: string[]; forbidden?:
   };
   const condition = (type: string, reason?: string, message?: string) => ({ type, status: 'True', lastProbeTime: new Date(), lastTransitionTime: new Date(), ...(reason && { reason }), ...(message && { message }) });
 
+  /** Puts the Job's pod (schema-checked) with its status and the state of its `train` container. */
+  const putPod = (namespace: string, job: string, suffix: string, status: V1PodStatus, train?: V1ContainerState) => {
+    const podName = `${job}-${suffix}`;
+    const value: V1Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: podName, namespace, labels: { 'job-name': job }, creationTimestamp: new Date() },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: 'ghcr.io/acme/train:1' }] },
+      status: { ...status, ...(train && { containerStatuses: [{ name: 'train', image: 'ghcr.io/acme/train:1', imageID: '', ready: false, restartCount: 0, state: train }] }) },
+    };
+    new Pod(JSON.parse(JSON.stringify(value)) as never).validate();
+    pods.set(`${namespace}/${podName}`, value);
+    return podName;
+  };
+
   return {
     kubeconfig: kubeconfigFor(`http://127.0.0.1:${port}`),
     jobs,
@@ -128,21 +143,7 @@ export async function startJobsApi(options: { namespaces?: string[]; forbidden?:
     },
     /** The Job failed for `reason` (DeadlineExceeded, BackoffLimitExceeded), with its pod's story. */
     fail(namespace: string, name: string, reason: string, pod: PodFailure = {}) {
-      const podName = `${name}-x7k2p`;
-      const value: V1Pod = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: podName, namespace, labels: { 'job-name': name }, creationTimestamp: new Date() },
-        spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: 'ghcr.io/acme/train:1' }] },
-        status: {
-          phase: 'Failed',
-          ...(pod.reason && { reason: pod.reason }),
-          ...(pod.message && { message: pod.message }),
-          ...(pod.terminated && { containerStatuses: [{ name: 'train', image: 'ghcr.io/acme/train:1', imageID: '', ready: false, restartCount: 0, state: { terminated: { ...pod.terminated, startedAt: new Date(), finishedAt: new Date() } } }] }),
-        },
-      };
-      new Pod(JSON.parse(JSON.stringify(value)) as never).validate();
-      pods.set(`${namespace}/${podName}`, value);
+      const podName = putPod(namespace, name, 'x7k2p', { phase: 'Failed', ...(pod.reason && { reason: pod.reason }), ...(pod.message && { message: pod.message }) }, pod.terminated && { terminated: { ...pod.terminated, startedAt: new Date(), finishedAt: new Date() } });
       if (pod.log !== undefined) logs.set(`${namespace}/${podName}`, pod.log);
       update(namespace, name, (job) => {
         job.status = { failed: 1, ...(job.status?.startTime && { startTime: job.status.startTime }), conditions: [condition('FailureTarget', reason), condition('Failed', reason, reason === 'DeadlineExceeded' ? 'Job was active longer than specified deadline' : 'Job has reached the specified backoff limit')] };
@@ -150,20 +151,8 @@ export async function startJobsApi(options: { namespaces?: string[]; forbidden?:
     },
     /** The Job's pod is Pending: not schedulable, or its container waits for a reason. */
     pending(namespace: string, name: string, why: { unschedulable?: string; waiting?: { reason: string; message: string } }) {
-      const podName = `${name}-p3nd1`;
-      const value: V1Pod = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: podName, namespace, labels: { 'job-name': name }, creationTimestamp: new Date() },
-        spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: 'ghcr.io/acme/train:1' }] },
-        status: {
-          phase: 'Pending',
-          ...(why.unschedulable && { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: why.unschedulable, lastTransitionTime: new Date() }] }),
-          ...(why.waiting && { containerStatuses: [{ name: 'train', image: 'ghcr.io/acme/train:1', imageID: '', ready: false, restartCount: 0, state: { waiting: why.waiting } }] }),
-        },
-      };
-      new Pod(JSON.parse(JSON.stringify(value)) as never).validate();
-      pods.set(`${namespace}/${podName}`, value);
+      const scheduling = why.unschedulable && { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: why.unschedulable, lastTransitionTime: new Date() }] };
+      putPod(namespace, name, 'p3nd1', { phase: 'Pending', ...scheduling }, why.waiting && { waiting: why.waiting });
     },
     /** Someone deleted the Job. */
     remove(namespace: string, name: string) {

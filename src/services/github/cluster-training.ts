@@ -16,6 +16,8 @@ export interface ActiveTraining {
   key: string;
   /** Why it was stuck when the check run last said so. */
   stuck?: string;
+  /** The config at `sha`, once read: a commit's config never changes. */
+  config?: EdgeshipConfig;
 }
 
 export interface ClusterTrainingDeps {
@@ -81,29 +83,33 @@ export async function startClusterRun(
   return 'started';
 }
 
-export type FollowOutcome = 'running' | { stuck: string } | 'replaced' | 'superseded' | 'failed' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
+export type FollowOutcome = { following: ActiveTraining } | 'replaced' | 'superseded' | 'failed' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
 
 /**
- * One look at a cluster run the app follows. While it runs, nothing changes. Once it ended:
- * superseded when the branch moved on; the failure reason and the last log lines in
- * `edgeship/train` when it failed or was deleted; otherwise its report is pulled from the
- * registry and becomes the release PR, as an Actions run's does.
+ * One look at a cluster run the app follows. While it runs, only the cluster is asked (the
+ * config at the commit is read once). The check run changes when there is something to say:
+ * a pod that cannot start (and that it started after all); once the run ended, superseded when
+ * the branch moved on, the failure reason and the last log lines when it failed or was
+ * deleted, otherwise its report is pulled from the registry and becomes the release PR, as an
+ * Actions run's does. A check run that a newer run of the commit took over ends the following.
  */
 export async function followClusterRun(deps: ReleasePrDeps & ClusterTrainingDeps, repo: RepoRef, run: ActiveTraining): Promise<FollowOutcome> {
   const { scm } = deps;
-  const current = await scm.findCheckRun(repo, run.sha, TRAIN_CHECK);
-  if (current?.externalId !== run.key || current.status === 'completed') return 'replaced';
-  const config = await readConfigAt(scm, repo, run.sha);
+  const config = run.config ?? (await readConfigAt(scm, repo, run.sha));
   const cluster = config && deps.trainingFor?.(config);
   if (!config || !cluster) return 'replaced';
   const state = await cluster.state(run.key);
+  const following: ActiveTraining = { sha: run.sha, branch: run.branch, key: run.key, config };
+  if (state.phase === 'running' && state.stuck === run.stuck) return { following: { ...following, ...(run.stuck && { stuck: run.stuck }) } };
+  const current = await scm.findCheckRun(repo, run.sha, TRAIN_CHECK);
+  if (current?.externalId !== run.key || current.status === 'completed') return 'replaced';
   if (state.phase === 'running') {
     // A pod that cannot be scheduled or started would otherwise wait silently for its deadline.
-    if (state.stuck && state.stuck !== run.stuck) {
-      const summary = `${cluster.where(run.key)} has not started: ${state.stuck}. It keeps trying until train.timeoutMinutes (${config.train.timeoutMinutes}) runs out.`;
-      await scm.ensureCheckRun(repo, { id: current.id, name: TRAIN_CHECK, headSha: run.sha, externalId: run.key, status: 'in_progress', title: `Training ${config.model}: waiting`, summary, ...(state.url && { detailsUrl: state.url }) });
-    }
-    return state.stuck ? { stuck: state.stuck } : 'running';
+    const summary = state.stuck
+      ? `${cluster.where(run.key)} has not started: ${state.stuck}. It keeps trying until train.timeoutMinutes (${config.train.timeoutMinutes}) runs out.`
+      : `${cluster.where(run.key)} is running.`;
+    await scm.ensureCheckRun(repo, { id: current.id, name: TRAIN_CHECK, headSha: run.sha, externalId: run.key, status: 'in_progress', title: `Training ${config.model}${state.stuck ? ': waiting' : ''}`, summary, ...(state.url && { detailsUrl: state.url }) });
+    return { following: { ...following, ...(state.stuck && { stuck: state.stuck }) } };
   }
   const url = state.phase === 'missing' ? undefined : (state.url ?? cluster.url(run.key));
   const check = { id: current.id, name: TRAIN_CHECK, headSha: run.sha, externalId: run.key, ...(url && { detailsUrl: url }) };
