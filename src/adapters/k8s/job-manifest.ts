@@ -7,8 +7,13 @@ export const MODEL_LABEL = 'edgeship.dev/model';
 export const BRANCH_LABEL = 'edgeship.dev/branch';
 export const RUN_KEY_ANNOTATION = 'edgeship.dev/run-key';
 
-/** Label selector of the unfinished-or-not Jobs of a model's branch. */
-export const branchSelector = (model: string, branch: string) => `app.kubernetes.io/managed-by=edgeship,${MODEL_LABEL}=${model},${BRANCH_LABEL}=${branchLabel(branch)}`;
+const selector = (labels: Record<string, string>) => Object.entries(labels).map(([label, value]) => `${label}=${value}`).join(',');
+
+/** Label selector of every edgeship training Job. */
+export const trainingSelector = selector(MANAGED_BY);
+
+/** Label selector of the Jobs of a model's branch, finished or not. */
+export const branchSelector = (model: string, branch: string) => selector({ ...MANAGED_BY, [MODEL_LABEL]: model, [BRANCH_LABEL]: branchLabel(branch) });
 
 /**
  * The batch/v1 Job of a training run: a deterministic name from the run key (a redelivered

@@ -1,7 +1,7 @@
 import { BatchV1Api, CoreV1Api, Watch, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import type { KubernetesTraining } from '../../core/training-config.ts';
-import { branchSelector, MANAGED_BY, RUN_KEY_ANNOTATION, trainingJob } from './job-manifest.ts';
+import { branchSelector, RUN_KEY_ANNOTATION, trainingJob, trainingSelector } from './job-manifest.ts';
 import { jobName, type ClusterRun, type ClusterRunState } from '../../core/training-run.ts';
 import type { StartedRun, TrainingCluster } from '../../ports.ts';
 
@@ -51,7 +51,7 @@ export class KubernetesJobs implements TrainingCluster {
 
   where(key: string): string {
     const job = jobName(key);
-    const link = this.spec.logsUrl?.replaceAll('{namespace}', this.namespace).replaceAll('{job}', job);
+    const link = this.url(key);
     return `Job \`${job}\` in namespace \`${this.namespace}\`; logs: \`kubectl logs -n ${this.namespace} job/${job}\`${link ? ` or ${link}` : ''}`;
   }
 
@@ -127,7 +127,6 @@ export class KubernetesJobs implements TrainingCluster {
     let stopped = false;
     let controller: AbortController | undefined;
     let timer: NodeJS.Timeout | undefined;
-    const selector = Object.entries(MANAGED_BY).map(([label, value]) => `${label}=${value}`).join(',');
     const connect = async () => {
       if (stopped) return;
       const again = () => {
@@ -135,7 +134,7 @@ export class KubernetesJobs implements TrainingCluster {
       };
       controller = await new Watch(this.kubeconfig).watch(
         `/apis/batch/v1/namespaces/${this.namespace}/jobs`,
-        { labelSelector: selector },
+        { labelSelector: trainingSelector },
         (type: string, job: V1Job) => {
           const key = job.metadata?.annotations?.[RUN_KEY_ANNOTATION];
           if (key && (type === 'DELETED' || finished(job))) onFinished(key);

@@ -2,14 +2,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import pRetry from 'p-retry';
 import { checkoutCommit } from '../../adapters/git/checkout.ts';
-import { artifactStoreFor, credentialsFromEnv } from '../../adapters/oci/index.ts';
-import { OnnxInspector } from '../../adapters/onnx/inspector.ts';
-import { OnnxProfiler } from '../../adapters/onnx/profiler.ts';
-import { LocalProcessBackend } from '../../adapters/training/local-process.ts';
+import { callJson } from '../../adapters/http/json-api.ts';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import { cloudRun } from '../../services/cloud-run.ts';
+import { localDeps } from '../context.ts';
 import { emit } from '../output.ts';
 import { ConsoleProgress } from '../progress.ts';
 import { openModelRepo } from '../repo.ts';
@@ -53,9 +50,7 @@ export function registerCloudRunCommand(program: Command): void {
         const progress = new ConsoleProgress();
         await progress.step(`Checking out ${sha.slice(0, 7)}`, () => checkoutCommit(repoUrl, sha, directory, env.EDGESHIP_GIT_TOKEN));
         const { config } = await openModelRepo(directory);
-        const credentials = credentialsFromEnv();
-        const store = artifactStoreFor(config.artifacts.repository, credentials ? { credentials } : {}, directory);
-        const deps = { training: new LocalProcessBackend(), inspector: new OnnxInspector(), profiler: new OnnxProfiler(), store, progress };
+        const deps = localDeps(directory, config, progress);
         const { report, stored } = await cloudRun(deps, { directory, config, key, sha, branch: options.branch, reason: options.reason, ...(options.context && { context: options.context }) });
         const summary = { model: report.model, version: report.version.version, passed: report.passed, artifact: report.artifact?.reference, report: stored.reference };
         emit(Boolean(options.json), summary, () => `${report.model} ${report.version.version}: gates ${report.passed ? 'passed' : 'failed'}; artifact ${summary.artifact ?? ''}; report ${stored.reference}`);
@@ -65,13 +60,10 @@ export function registerCloudRunCommand(program: Command): void {
     });
 }
 
-/** Tells the app the run ended, so it need not wait for its next look. */
+/** Tells the app the run ended, so it need not wait for its next look; a failure only warns. */
 async function callBack(url: string, token: string, key: string): Promise<void> {
-  await pRetry(
-    async () => {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ runKey: key }), signal: AbortSignal.timeout(10_000) });
-      if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
-    },
-    { retries: 2, minTimeout: 500 },
+  await callJson(
+    { method: 'POST', url, body: { runKey: key }, token },
+    { unreachable: `the app at ${url} is unreachable`, failed: ({ status, text }) => new EdgeshipError(`${status} ${text.slice(0, 200)}`) },
   ).catch((error: unknown) => process.stderr.write(`warning: the app's callback ${url} failed (${messageOf(error)}); it will see the end at its next look\n`));
 }
