@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appServer } from '../../src/app/http-server.ts';
 import { callbackToken, jobName } from '../../src/core/training-run.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
+import { WAIT } from '../helpers/fixtures.ts';
 import { postWithToken } from '../helpers/handler-server.ts';
 import { startJobsApi } from '../helpers/k8s-jobs-server.ts';
 import { exampleConfigText, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
@@ -63,13 +64,13 @@ describe('the app\'s HTTP server, configured from the environment', () => {
       .replace('repository: ghcr.io/edgeship-demo/models', 'repository: registry.example/models');
     const sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': text });
     expect((await deliver('push', world.push(sha))).status).toBe(200);
-    await expect.poll(() => trainCheck(sha)?.status).toBe('in_progress');
+    await expect.poll(() => trainCheck(sha)?.status, WAIT).toBe('in_progress');
     const key = trainCheck(sha)?.external_id ?? '';
     const env = Object.fromEntries((api.jobs.get(`ml/${jobName(key)}`)?.spec?.template.spec?.containers[0]?.env ?? []).map((entry) => [entry.name, entry.value]));
     expect(env).toMatchObject({ EDGESHIP_CALLBACK_URL: 'https://edgeship.example/api/edgeship/training', EDGESHIP_CALLBACK_TOKEN: callbackToken('callback-secret', key) });
 
     api.fail('ml', jobName(key), 'DeadlineExceeded');
-    await expect.poll(() => trainCheck(sha)?.conclusion).toBe('failure');
+    await expect.poll(() => trainCheck(sha)?.conclusion, WAIT).toBe('failure');
     expect(trainCheck(sha)?.output.summary).toContain('the Job ran longer than its deadline of 3600 s');
   });
 

@@ -7,7 +7,7 @@ import { edgeshipApp } from '../../src/app/index.ts';
 import { trainingCallback, trainingFromEnv } from '../../src/app/training.ts';
 import { callbackToken, jobName } from '../../src/core/training-run.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
-import { testConfig } from '../helpers/fixtures.ts';
+import { testConfig, WAIT } from '../helpers/fixtures.ts';
 import { startJobsApi } from '../helpers/k8s-jobs-server.ts';
 import { postWithToken, serveHandler } from '../helpers/handler-server.ts';
 import { useTempDirs } from '../helpers/temp.ts';
@@ -47,11 +47,11 @@ describe('training clusters from the environment', () => {
       const config = withTrain(KUBERNETES);
       const cluster = trainingFor(config);
       expect(trainingFor(config)).toBe(cluster);
-      await expect.poll(() => api.watching()).toBe(1);
+      await expect.poll(() => api.watching(), WAIT).toBe(1);
       const run = { key: 'demo-aaaaaaaaaaaa-01234567', model: 'demo', repo: 'acme/demo', sha: 'a'.repeat(40), branch: 'main', reason: 'push', repoUrl: 'https://github.com/acme/demo.git' };
       await cluster?.start(run);
       api.complete('ml', jobName(run.key));
-      await expect.poll(() => finished).toEqual([run.key]);
+      await expect.poll(() => finished, WAIT).toEqual([run.key]);
     } finally {
       await api.stop();
     }

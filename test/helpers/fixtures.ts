@@ -38,3 +38,6 @@ export function profileResult(profile: string, p95Ms: number, peakMemoryMb = 30)
   const summary = summarize([p95Ms * 0.8, p95Ms * 0.9, p95Ms]);
   return { profile, source: 'emulated', threads: 2, speedFactor: 1, batch: 1, sessionCreateMs: 5, firstInferenceMs: 1, measured: summary, estimated: { ...summary, p95Ms, p99Ms: p95Ms * 1.1, maxMs: p95Ms * 1.2 }, peakMemoryMb, memoryCeilingMb: 1024 };
 }
+
+/** How long expect.poll waits for asynchronous work (a watch, a queued look) on a loaded machine. */
+export const WAIT = { timeout: 10_000 };

@@ -4,6 +4,7 @@ import { jobName } from '../../../src/core/training-run.ts';
 import { KubernetesJobs } from '../../../src/adapters/k8s/training-jobs.ts';
 import type { KubernetesTraining } from '../../../src/core/training-config.ts';
 import { kubernetesTrainingSchema } from '../../../src/core/training-config.ts';
+import { WAIT } from '../../helpers/fixtures.ts';
 import { startJobsApi } from '../../helpers/k8s-jobs-server.ts';
 
 const spec: KubernetesTraining = kubernetesTrainingSchema.parse({
@@ -128,10 +129,10 @@ describe('KubernetesJobs', () => {
     try {
       const first = await jobs.start(run(A));
       const second = await jobs.start(run(B));
-      await expect.poll(() => api.watching()).toBe(1);
+      await expect.poll(() => api.watching(), WAIT).toBe(1);
       api.complete('ml', first.name);
       api.remove('ml', second.name);
-      await expect.poll(() => finished).toEqual([run(A).key, run(B).key]);
+      await expect.poll(() => finished, WAIT).toEqual([run(A).key, run(B).key]);
     } finally {
       stop();
     }
