@@ -232,6 +232,9 @@ export interface PullRequestInfo {
   state: 'open' | 'closed';
   merged: boolean;
   head: string;
+  /** The head commit (at the merge, for a merged PR) and the branch it merges into. */
+  headSha: string;
+  base: string;
   mergeSha?: string;
 }
 

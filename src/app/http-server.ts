@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { policyFromEnv } from '../adapters/fs/policy-file.ts';
 import { createNodeMiddleware, type Probot } from 'probot';
 import { KubernetesCapacity } from '../adapters/k8s/cluster-capacity.ts';
 import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
@@ -8,6 +9,8 @@ import { edgeshipApp, type AppOptions } from './index.ts';
 import { trainingCallback, trainingFromEnv, TRAINING_CALLBACK_PATH } from './training.ts';
 
 export const WEBHOOKS_PATH = '/api/github/webhooks';
+/** GitHub caps webhook payloads at 25 MB; anything larger is not GitHub's and is refused unread. */
+export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
 /**
  * The app's HTTP server, configured from the environment:
@@ -17,9 +20,12 @@ export const WEBHOOKS_PATH = '/api/github/webhooks';
  * - EDGESHIP_CLUSTERS_KUBECONFIG: the contexts targets name (targets[].context), for placement;
  * - training clusters (training.ts) and, with EDGESHIP_PUBLIC_URL and
  *   EDGESHIP_TRAINING_CALLBACK_SECRET, run callbacks at /api/edgeship/training.
- * `extra` lets tests set the loops' intervals.
+ * - EDGESHIP_POLICY_FILE: the operator policy (core/policy.ts).
+ * Webhook bodies over 25 MiB, or without a length, are refused before a byte of them is read;
+ * slow headers and bodies time out. `extra` lets tests set the loops' intervals.
  */
 export async function appServer(probot: Probot, env: NodeJS.ProcessEnv, extra: AppOptions = {}): Promise<Server> {
+  const policy = policyFromEnv(env);
   const fleetFor = fleetFromEnv(env);
   const clusters = env.EDGESHIP_CLUSTERS_KUBECONFIG;
   const capacity = clusters ? new KubernetesCapacity(loadKubeconfig({ file: clusters, names: { file: 'EDGESHIP_CLUSTERS_KUBECONFIG', context: '-' } })) : undefined;
@@ -34,17 +40,33 @@ export async function appServer(probot: Probot, env: NodeJS.ProcessEnv, extra: A
   const app = edgeshipApp({
     onNudge: (nudge) => (nudgeRollouts = nudge),
     onTrainingNudge: (nudge) => (followTrainings = nudge),
-    trainingFor: trainingFromEnv(env, () => void followTrainings()),
+    policy,
+    ...(env.APP_ID && { appId: Number(env.APP_ID) }),
+    trainingFor: trainingFromEnv(env, () => void followTrainings(), policy),
     ...(secret && callbackUrl && { trainingCallback: { url: callbackUrl, secret } }),
     ...(fleetFor && { fleetFor }),
     ...(capacity && { capacity }),
     ...extra,
   });
   const middleware = await createNodeMiddleware(app, { probot, webhooksPath: WEBHOOKS_PATH });
-  return createServer((request, response) => {
-    if (argocd?.(request, response) || callback?.(request, response)) return;
+  const server = createServer((request, response) => {
+    if (refuseLargeWebhook(request, response) || argocd?.(request, response) || callback?.(request, response)) return;
     void middleware(request, response, () => {
       response.writeHead(404).end();
     });
   });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  return server;
+}
+
+/** Answers 411 or 413 for a webhook body that has no length or is larger than GitHub sends, and closes the connection unread. */
+function refuseLargeWebhook(request: IncomingMessage, response: ServerResponse): boolean {
+  if (request.method !== 'POST' || new URL(request.url ?? '/', 'http://localhost').pathname !== WEBHOOKS_PATH) return false;
+  const length = request.headers['content-length'];
+  const status = length === undefined ? 411 : Number(length) > MAX_WEBHOOK_BYTES ? 413 : undefined;
+  if (status === undefined) return false;
+  const error = status === 411 ? 'a webhook needs a Content-Length' : `a webhook body may be at most ${MAX_WEBHOOK_BYTES} bytes`;
+  response.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error }), () => request.destroy());
+  return true;
 }

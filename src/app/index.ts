@@ -1,5 +1,7 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
-import { artifactStoreForReference, credentialsFromEnv } from '../adapters/oci/index.ts';
+import { credentialsFromEnv, policyStoreForReference } from '../adapters/oci/index.ts';
+import { policyFromEnv } from '../adapters/fs/policy-file.ts';
+import { allowMlflowUri, type OperatorPolicy } from '../core/policy.ts';
 import { GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
@@ -15,6 +17,12 @@ import { ActiveTrainings } from './trainings.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface AppOptions {
+  /** The operator's policy; EDGESHIP_POLICY_FILE by default (the empty policy without it). */
+  policy?: OperatorPolicy;
+  /** This app's id, so only its own check runs count (APP_ID by default). */
+  appId?: number;
+  /** Largest artifact blob the app reads, in bytes (EDGESHIP_MAX_BLOB_BYTES). */
+  maxBlobBytes?: number;
   /** Where tasks run; tests pass their own to wait for it. */
   queue?: WorkQueue;
   /** The artifact store for a reference, to read the deployed release. */
@@ -64,18 +72,21 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
   return (app: Probot) => {
     const log = app.log as unknown as Logger;
     const queue = options.queue ?? new WorkQueue(log);
+    const policy = options.policy ?? policyFromEnv();
+    const appId = options.appId ?? (process.env.APP_ID ? Number(process.env.APP_ID) : undefined);
     const credentials = credentialsFromEnv();
-    const storeFor = options.storeFor ?? ((reference: string) => artifactStoreForReference(reference, credentials ? { credentials } : {}));
+    const maxBytes = options.maxBlobBytes ?? (process.env.EDGESHIP_MAX_BLOB_BYTES ? Number(process.env.EDGESHIP_MAX_BLOB_BYTES) : undefined);
+    const storeFor = options.storeFor ?? ((reference: string) => policyStoreForReference(reference, policy, 'artifact reference', { ...(credentials && { credentials }), ...(maxBytes && { maxBytes }) }));
     const rollouts = options.rollouts ?? new ActiveRollouts();
-    const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(config.registry.mlflow.trackingUri, process.env.MLFLOW_TRACKING_TOKEN) : undefined));
+    const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(allowMlflowUri(policy, config.registry.mlflow.trackingUri), process.env.MLFLOW_TRACKING_TOKEN) : undefined));
     const trainings = options.trainings ?? new ActiveTrainings();
     const training = { ...(options.trainingFor && { trainingFor: options.trainingFor }), ...(options.trainingCallback && { callback: options.trainingCallback }) };
-    const rolloutDeps = { registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
+    const rolloutDeps = { policy, appId, registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
     const deps = (context: Context) => {
       const installation = (context.payload as { installation?: { id: number } }).installation?.id;
       const repo = context.repo();
       return {
-        scm: new GitHubScm(context.octokit),
+        scm: new GitHubScm(context.octokit, appId),
         log: context.log as unknown as Logger,
         storeFor,
         ...rolloutDeps,
@@ -121,7 +132,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const pull = context.payload.pull_request;
       if (!pull.merged || !pull.merge_commit_sha || pull.head.repo?.full_name !== context.payload.repository.full_name) return;
       const repo = repoOf(context);
-      const merged = { number: pull.number, headRef: pull.head.ref, mergeSha: pull.merge_commit_sha };
+      const merged = { number: pull.number, headRef: pull.head.ref, headSha: pull.head.sha, base: pull.base.ref, mergeSha: pull.merge_commit_sha };
       const installation = context.payload.installation?.id;
       queue.add(key(repo), 'deploy', async () => rollouts.update(installation, repo, merged, await reconcileRelease(deps(context), repo, merged)));
     });

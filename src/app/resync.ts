@@ -1,6 +1,7 @@
 import type { Probot } from 'probot';
 import { GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
+import type { OperatorPolicy } from '../core/policy.ts';
 import type { ArtifactStore, FleetStatus, Logger, ModelRegistry } from '../ports.ts';
 import { reconcileRelease } from '../services/github/release-rollout.ts';
 import { followClusterRun, type ClusterTrainingDeps } from '../services/github/cluster-training.ts';
@@ -18,6 +19,9 @@ export interface LoopDeps extends ClusterTrainingDeps {
   fleetFor?: (config: EdgeshipConfig) => FleetStatus | undefined;
   now?: () => number;
   registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
+  policy: OperatorPolicy;
+  /** This app's id: only its own check runs count. */
+  appId?: number | undefined;
 }
 
 /**
@@ -36,7 +40,7 @@ export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (refer
     for (const repository of repositories) {
       const repo = { owner: repository.owner.login, repo: repository.name };
       queue.add(`${repo.owner}/${repo.repo}`, 'resync', async () => {
-        const outcome = await resyncRepo({ ...services, scm: new GitHubScm(octokit) }, repo, repository.default_branch);
+        const outcome = await resyncRepo({ ...services, scm: new GitHubScm(octokit, services.appId) }, repo, repository.default_branch);
         if (outcome.rollingOut) rollouts.track(installation.id, repo, outcome.rollingOut);
         for (const run of outcome.training) trainings?.follow(installation.id, repo, run);
       });
@@ -52,7 +56,7 @@ export async function tickRollouts(app: Probot, deps: LoopDeps): Promise<number>
   const active = rollouts.list();
   for (const { installation, repo, pull } of active) {
     const octokit = await app.auth(installation);
-    queue.add(`${repo.owner}/${repo.repo}`, 'rollout', async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit) }, repo, pull)));
+    queue.add(`${repo.owner}/${repo.repo}`, 'rollout', async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit, services.appId) }, repo, pull)));
   }
   return active.length;
 }
@@ -63,7 +67,7 @@ export async function tickTrainings(app: Probot, deps: LoopDeps & { trainings: A
   const active = trainings.list();
   for (const { installation, repo, run } of active) {
     const octokit = await app.auth(installation);
-    queue.add(`${repo.owner}/${repo.repo}`, 'training', async () => trainings.update(repo, run, await followClusterRun({ ...services, scm: new GitHubScm(octokit) }, repo, run)));
+    queue.add(`${repo.owner}/${repo.repo}`, 'training', async () => trainings.update(repo, run, await followClusterRun({ ...services, scm: new GitHubScm(octokit, services.appId) }, repo, run)));
   }
   return active.length;
 }

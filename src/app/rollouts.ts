@@ -21,7 +21,7 @@ export class ActiveRollouts {
   }
 
   /** Tracks the release while its rollout goes on, forgets it once the rollout ended. */
-  update(installation: number | undefined, repo: RepoRef, pull: MergedPull, result: RolloutResult | 'not-a-release'): void {
+  update(installation: number | undefined, repo: RepoRef, pull: MergedPull, result: RolloutResult | 'not-a-release' | 'refused'): void {
     const key = `${repo.owner}/${repo.repo}`;
     const going = typeof result === 'object' && result.status === 'rolling-out' && result.action.kind !== 'superseded';
     if (going && installation !== undefined) this.track(installation, repo, pull);

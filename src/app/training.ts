@@ -6,6 +6,7 @@ import { KubernetesJobs } from '../adapters/k8s/training-jobs.ts';
 import { KubeflowPipelines } from '../adapters/kubeflow/pipelines.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { callbackToken } from '../core/training-run.ts';
+import { allowedNamespaces, allowKubeflowEndpoint, EMPTY_POLICY, type OperatorPolicy } from '../core/policy.ts';
 import type { TrainingCluster } from '../ports.ts';
 
 export const TRAINING_CALLBACK_PATH = '/api/edgeship/training';
@@ -17,7 +18,8 @@ export const TRAINING_CALLBACK_PATH = '/api/edgeship/training';
  *   is watched from its first Job on, and a Job that ends calls `onFinished`;
  * - Kubeflow Pipelines at the config's endpoint, with KFP_TOKEN or the pod's KFP token.
  */
-export function trainingFromEnv(env: NodeJS.ProcessEnv = process.env, onFinished: (key: string) => void = () => undefined): (config: EdgeshipConfig) => TrainingCluster | undefined {
+export function trainingFromEnv(env: NodeJS.ProcessEnv = process.env, onFinished: (key: string) => void = () => undefined, policy: OperatorPolicy = EMPTY_POLICY): (config: EdgeshipConfig) => TrainingCluster | undefined {
+  const namespaces = allowedNamespaces(policy);
   const file = env.EDGESHIP_TRAINING_KUBECONFIG;
   const kubeconfig: KubeConfig | undefined =
     file || env.EDGESHIP_TRAINING_IN_CLUSTER === 'true'
@@ -31,14 +33,16 @@ export function trainingFromEnv(env: NodeJS.ProcessEnv = process.env, onFinished
   const watched = new Set<string>();
   return (config) => {
     const { backend, kubernetes, kubeflow, timeoutMinutes } = config.train;
-    if (backend === 'kubeflow' && kubeflow) return new KubeflowPipelines(kubeflow, env.KFP_TOKEN ? { token: env.KFP_TOKEN } : {});
+    // The policy decides where KFP_TOKEN may go; startTraining already refused anything else.
+    if (backend === 'kubeflow' && kubeflow) return new KubeflowPipelines({ ...kubeflow, endpoint: allowKubeflowEndpoint(policy, kubeflow.endpoint) }, env.KFP_TOKEN ? { token: env.KFP_TOKEN } : {});
     if (backend !== 'kubernetes' || !kubernetes || !kubeconfig) return undefined;
     const id = JSON.stringify([kubernetes, timeoutMinutes]);
     let cluster = jobs.get(id);
     if (!cluster) {
       cluster = new KubernetesJobs(kubeconfig, kubernetes, timeoutMinutes);
       jobs.set(id, cluster);
-      if (!watched.has(kubernetes.namespace)) {
+      // Jobs are watched only in namespaces the operator allows: a config cannot start watches.
+      if (!watched.has(kubernetes.namespace) && namespaces.has(kubernetes.namespace)) {
         watched.add(kubernetes.namespace);
         cluster.watch(onFinished);
       }

@@ -1,6 +1,7 @@
 import { isSeq, parseDocument, stringify } from 'yaml';
 import type { Target } from './config.ts';
 import { GitOpsError } from './errors.ts';
+import { PINNED_REFERENCE, SEMVER } from './report-schema.ts';
 import type { PlacementChoice } from './placement.ts';
 import { applyOwnedEdits, withHeader, type OwnedEdit } from './yaml-edit.ts';
 
@@ -35,6 +36,7 @@ const RESOURCES_PATCH = 'edgeship-resources.yaml';
  */
 export function writeOverlay(current: string | undefined, spec: OverlaySpec): string {
   const { model, target } = spec;
+  assertOverlayValues(spec);
   const literals = [
     `EDGESHIP_MODEL=${spec.reference}`,
     `EDGESHIP_MODEL_VERSION=${spec.version}`,
@@ -51,6 +53,14 @@ export function writeOverlay(current: string | undefined, spec: OverlaySpec): st
     [['configMapGenerator', 0, 'literals', 2], literals[2]],
   ];
   return applyOwnedEdits(current, edits, overlayPath(target.name, model));
+}
+
+/** Values pasted into kustomize must be what their grammar allows: a CR or a quote could add keys. */
+function assertOverlayValues(spec: OverlaySpec): void {
+  const where = overlayPath(spec.target.name, spec.model);
+  if (!SEMVER.test(spec.version)) throw new GitOpsError(`${where}: refusing version ${JSON.stringify(spec.version)}: expected a semantic version such as 1.2.3`);
+  if (!PINNED_REFERENCE.test(spec.reference)) throw new GitOpsError(`${where}: refusing artifact ${JSON.stringify(spec.reference)}: expected a reference pinned by digest`);
+  if (spec.offloadUrl !== undefined && !/^https?:\/\/[\w.:\[\]-]+(\/[\w./~%-]*)?$/.test(spec.offloadUrl)) throw new GitOpsError(`${where}: refusing offload URL ${JSON.stringify(spec.offloadUrl)}`);
 }
 
 function newOverlay(spec: OverlaySpec, literals: string[]): string {

@@ -1,3 +1,4 @@
+import { inert } from './markdown.ts';
 import { formatShape, type TensorSpec } from './contract.ts';
 import type { MetricDelta } from './metrics.ts';
 import type { EvaluationReport } from './release-plan.ts';
@@ -93,11 +94,12 @@ function artifactLines(report: EvaluationReport): string[] {
     report.artifact ? `- artifact: \`${report.artifact.reference}\`` : '- artifact: not published yet',
   ];
   const { provenance } = report;
-  if (provenance.commit) lines.push(`- trained from ${provenance.branch ? `\`${provenance.branch}\` @ ` : ''}\`${provenance.commit}\``);
-  if (provenance.runUrl) lines.push(`- run: ${provenance.runUrl}`);
-  if (provenance.trigger) lines.push(`- trigger: ${describeTrigger(provenance.trigger)}`);
-  if (provenance.command) lines.push(`- command: \`${provenance.command}\``);
-  lines.push(`- trained at ${provenance.trainedAt}`);
+  // Every provenance value came from outside (a run, a branch, drift evidence from a site): shown as inert text.
+  if (provenance.commit) lines.push(`- trained from ${provenance.branch ? `${inert(provenance.branch)} @ ` : ''}${inert(provenance.commit)}`);
+  if (provenance.runUrl) lines.push(`- run: ${inert(provenance.runUrl)}`);
+  if (provenance.trigger) lines.push(`- trigger: ${inert(describeTrigger(provenance.trigger))}`);
+  if (provenance.command) lines.push(`- command: ${inert(provenance.command)}`);
+  lines.push(`- trained at ${inert(provenance.trainedAt)}`);
   return lines;
 }
 

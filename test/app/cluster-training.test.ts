@@ -14,6 +14,7 @@ import { publishReport } from '../../src/services/publish.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
 import { startJobsApi } from '../helpers/k8s-jobs-server.ts';
 import { startKfp } from '../helpers/kfp-server.ts';
+import { testPolicy } from '../helpers/webhooks.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { evaluationReport, exampleConfigText, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
 import { example } from '../helpers/webhooks.ts';
@@ -38,7 +39,7 @@ describe('training on a cluster through the app', () => {
     nock.enableNetConnect('127.0.0.1');
     registry = await startRegistry();
     api = await startJobsApi();
-    world = new ReleaseWorld(github, { trainingFor: jobsFor });
+    world = new ReleaseWorld(github, { trainingFor: jobsFor, policy: testPolicy({ registries: [registry.address] }) });
     await world.seed();
     sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': await kubernetesConfig() });
   });
@@ -96,7 +97,7 @@ describe('training on a cluster through the app', () => {
     await world.app.follow();
     expect(trainCheck()).toMatchObject({ status: 'completed', conclusion: 'failure', output: { title: 'Training failed' } });
     expect(trainCheck()?.output.summary).toBe(`Job \`${jobName(key)}\` in namespace \`ml\`; logs: \`kubectl logs -n ml job/${jobName(key)}\`: the training container ran out of memory (OOMKilled, exit 137); raise train.kubernetes.resources.memory.`);
-    expect(trainCheck()?.output.text).toContain('```\nepoch 3/30\nKilled\n```');
+    expect(trainCheck()?.output.text).toContain('```text\nepoch 3/30\nKilled\n```');
     expect(world.model.pulls).toHaveLength(0);
     expect(world.app.trainings.list()).toHaveLength(0);
   });
@@ -182,11 +183,11 @@ describe('training on a cluster through the app', () => {
     await world.app.receive('push', world.push(sha));
     await world.app.settle();
     const key = trainCheck()?.external_id ?? '';
-    const restarted = new ReleaseWorld(github, { trainingFor: jobsFor });
+    const restarted = new ReleaseWorld(github, { trainingFor: jobsFor, policy: testPolicy({ registries: [registry.address] }) });
     const trainings = restarted.app.trainings;
     expect(trainings.list()).toHaveLength(0);
     const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-    await resyncAll(restarted.app.probot, { queue: restarted.app.queue, rollouts: restarted.app.rollouts, trainings, log, storeFor: () => { throw new Error('no baseline expected'); } });
+    await resyncAll(restarted.app.probot, { queue: restarted.app.queue, rollouts: restarted.app.rollouts, trainings, log, policy: testPolicy({ registries: [registry.address] }), appId: 1, storeFor: () => { throw new Error('no baseline expected'); } });
     await restarted.app.settle();
     expect(trainings.list().map((entry) => entry.run)).toEqual([{ sha, branch: 'main', key }]);
     expect(trainings).toBeInstanceOf(ActiveTrainings);
@@ -226,7 +227,7 @@ describe('training on a cluster through the app', () => {
       const text = (await exampleConfigText())
         .replace('  backend: github-actions\n', `  backend: kubeflow\n  kubeflow: { endpoint: "${kfp.endpoint}", pipelineId: train-pump }\n`)
         .replace('repository: ghcr.io/edgeship-demo/models', `repository: ${registry.address}/models`);
-      const kubeflow = new ReleaseWorld(github, { trainingFor: (config) => (config.train.kubeflow ? new KubeflowPipelines(config.train.kubeflow, { token: 'kfp-token' }) : undefined) });
+      const kubeflow = new ReleaseWorld(github, { policy: testPolicy({ registries: [registry.address], kubeflow: [kfp.endpoint] }), trainingFor: (config) => (config.train.kubeflow ? new KubeflowPipelines(config.train.kubeflow, { token: 'kfp-token' }) : undefined) });
       sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': text });
       await kubeflow.app.receive('push', world.push(sha));
       await kubeflow.app.settle();
@@ -255,7 +256,7 @@ describe('training on a cluster through the app', () => {
         .replace('  backend: github-actions\n', `  backend: kubeflow\n  kubeflow: { endpoint: "${kfp.endpoint}", pipelineId: train-pump, experimentId: pumps }\n`)
         .replace('repository: ghcr.io/edgeship-demo/models', `repository: ${registry.address}/models`);
       sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': text });
-      const kubeflow = new ReleaseWorld(github, { trainingFor: (config) => (config.train.kubeflow ? new KubeflowPipelines(config.train.kubeflow, { token: 'kfp-token' }) : undefined) });
+      const kubeflow = new ReleaseWorld(github, { policy: testPolicy({ registries: [registry.address], kubeflow: [kfp.endpoint] }), trainingFor: (config) => (config.train.kubeflow ? new KubeflowPipelines(config.train.kubeflow, { token: 'kfp-token' }) : undefined) });
       await kubeflow.app.receive('push', world.push(sha));
       await kubeflow.app.receive('push', world.push(sha));
       await kubeflow.app.settle();

@@ -34,7 +34,10 @@ describe('the app\'s HTTP server, configured from the environment', () => {
     const kubeconfig = join(await tempDir(), 'kubeconfig');
     await writeFile(kubeconfig, api.kubeconfig.exportConfig());
     const probot = new Probot({ appId: 1, privateKey, secret: SECRET, logLevel: 'fatal', Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } })) });
+    const policy = join(await tempDir(), 'policy.yaml');
+    await writeFile(policy, 'gitops: { repos: [acme/gitops] }\ntraining:\n  - repos: [acme/pump-model]\n    namespaces: [ml]\n    images: [ghcr.io/acme/pump-train]\n');
     const env = {
+      EDGESHIP_POLICY_FILE: policy,
       EDGESHIP_TRAINING_KUBECONFIG: kubeconfig,
       EDGESHIP_TRAINING_CALLBACK_SECRET: 'callback-secret',
       EDGESHIP_PUBLIC_URL: 'https://edgeship.example/',

@@ -1,3 +1,4 @@
+import { TEST_POLICY } from '../helpers/webhooks.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resyncAll } from '../../src/app/resync.ts';
 import { FakeGitHub, isWrite } from '../helpers/fake-github.ts';
@@ -17,7 +18,7 @@ describe('resync', () => {
     const { probot, queue, rollouts } = world.app;
     const errors: unknown[] = [];
     const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
-    await resyncAll(probot, { queue, rollouts, log, storeFor: () => { throw new Error('no baseline expected'); } });
+    await resyncAll(probot, { queue, rollouts, log, policy: TEST_POLICY, appId: 1, storeFor: () => { throw new Error('no baseline expected'); } });
     await world.app.settle();
     if (errors.length > 0) throw errors[0] as Error;
   };

@@ -193,7 +193,7 @@ describe('the model registry mirror', () => {
     await step();
     await step();
     const comments = world.model.comments.get(world.model.pulls.length)?.map((comment) => comment.body) ?? [];
-    expect(comments.filter((body) => body.startsWith('Could not mirror pump-forecaster 1.1.0 to the model registry (MLflow at http://mlflow.internal/api/2.0/mlflow is unreachable'))).toHaveLength(1);
+    expect(comments.filter((body) => body.startsWith('Could not mirror pump-forecaster 1.1.0 to the model registry (MLflow at http&#58;//mlflow.internal/api/2.0/mlflow is unreachable'))).toHaveLength(1);
     expect(parseReleaseRecord(github.file(GITOPS_REPO, 'main', RECORD)!, 'release.yaml').targets.cloud?.version).toBe('1.1.0');
   });
 });

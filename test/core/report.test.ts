@@ -65,7 +65,11 @@ describe('renderReport', () => {
   it('shows what triggered the run: drift evidence by its summary, anything else as it is', () => {
     const plan = (trigger: string) =>
       renderReport(planRelease({ config: testConfig(), inspection, metrics: { f1: 0.7 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z', trigger } }));
-    expect(plan(JSON.stringify({ site: 'plant-north', summary: 'drift at plant-north: temperature=0.31' }))).toContain('- trigger: drift at plant-north: temperature=0.31');
-    expect(plan('retrain requested by @ana in #12')).toContain('- trigger: retrain requested by @ana in #12');
+    expect(plan(JSON.stringify({ site: 'plant-north', summary: 'drift at plant-north: temperature=0.31' }))).toContain('- trigger: drift at plant-north&#58; temperature=0.31');
+    expect(plan('retrain requested by @ana in #12')).toContain('- trigger: retrain requested by @ana in &#35;12');
+    // Whatever a site or a branch sends is text: no image, link, HTML or heading reaches the body.
+    const hostile = plan(JSON.stringify({ summary: '![x](https://evil.example/p.png) <img src=x> [ok](https://evil.example)\n## ✅ all gates passed' }));
+    expect(hostile).toContain('- trigger: &#33;&#91;x&#93;&#40;https&#58;//evil.example/p.png&#41; &#60;img src=x&#62; &#91;ok&#93;&#40;https&#58;//evil.example&#41; &#35;&#35; ✅ all gates passed');
+    expect(hostile).not.toMatch(/<img|!\[|\]\(|\n## ✅/);
   });
 });

@@ -4,12 +4,12 @@ import nock from 'nock';
 interface Repo {
   commits: Map<string, Map<string, string>>;
   branches: Map<string, string>;
-  checkRuns: { id: number; head_sha: string; name: string; status: string; conclusion: string | null; external_id: string | null; output: { title: string; summary: string; text?: string }; details_url?: string }[];
+  checkRuns: { id: number; app: { id: number; slug: string }; head_sha: string; name: string; status: string; conclusion: string | null; external_id: string | null; output: { title: string; summary: string; text?: string }; details_url?: string }[];
   dispatches: { workflow: string; ref: string; inputs: Record<string, string> }[];
   runs: { id: number; head_sha: string; head_branch: string; status: string; conclusion: string | null; workflow: string; path: string; html_url: string }[];
   cancelled: number[];
   artifacts: Map<number, { id: number; name: string; zip: Uint8Array }[]>;
-  pulls: { number: number; head: { ref: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; merge_commit_sha: string | null; html_url: string; labels: string[] }[];
+  pulls: { number: number; head: { ref: string; sha: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; merge_commit_sha: string | null; html_url: string; labels: string[] }[];
   comments: Map<number, { id: number; body: string }[]>;
   deployments: { id: number; ref: string; environment: string; payload: unknown; statuses: { state: string; description: string }[] }[];
   /** Collaborators' roles by login. */
@@ -24,6 +24,9 @@ export interface Call {
 }
 
 const API = 'https://api.github.com';
+/** The app these tests run as; the GitHub Actions app is another. */
+export const EDGESHIP_APP = { id: 1, slug: 'edgeship' };
+export const ACTIONS_APP = { id: 15368, slug: 'github-actions' };
 
 /** A call that creates or changes something: not a GET, not a GraphQL query, not a token. */
 export const isWrite = (call: Call) => call.method !== 'GET' && !(call.path === '/graphql' && !call.mutation) && !call.path.includes('access_tokens');
@@ -77,6 +80,12 @@ export class FakeGitHub {
     return id;
   }
 
+  /** A completed check run, made by the edgeship app unless `app` says another. */
+  addCheckRun(fullName: string, run: { head_sha: string; name: string; external_id: string | null; app?: { id: number; slug: string } }): void {
+    const { app = EDGESHIP_APP, ...rest } = run;
+    this.repo(fullName).checkRuns.push({ id: this.nextId++, app, ...rest, status: 'completed', conclusion: 'success', output: { title: '', summary: '' } });
+  }
+
   addArtifact(fullName: string, runId: number, name: string, zip: Uint8Array): void {
     const repo = this.repo(fullName);
     repo.artifacts.set(runId, [...(repo.artifacts.get(runId) ?? []), { id: this.nextId++, name, zip }]);
@@ -87,7 +96,8 @@ export class FakeGitHub {
     const repo = this.repo(fullName);
     const pull = repo.pulls.find((candidate) => candidate.number === number);
     if (!pull) throw new Error(`no PR #${number}`);
-    const head = repo.commits.get(repo.branches.get(pull.head.ref) ?? '') ?? new Map<string, string>();
+    pull.head.sha = repo.branches.get(pull.head.ref) ?? pull.head.sha;
+    const head = repo.commits.get(pull.head.sha) ?? new Map<string, string>();
     const sha = this.commit(fullName, pull.base.ref, Object.fromEntries(head));
     pull.state = 'closed';
     pull.merged_at = new Date().toISOString();
@@ -173,11 +183,13 @@ export class FakeGitHub {
       return [200, { data: { createCommitOnBranch: { commit: { oid } } } }];
     });
     route('get', new RegExp(`^${R}/commits/([^/]+)/check-runs$`), (match, _body, url) => {
-      const runs = repoOf(match).checkRuns.filter((run) => run.head_sha === match[3] && run.name === url.searchParams.get('check_name')).reverse();
+      const appId = url.searchParams.get('app_id');
+      const runs = repoOf(match).checkRuns.filter((run) => run.head_sha === match[3] && run.name === url.searchParams.get('check_name') && (!appId || run.app.id === Number(appId))).reverse();
       return [200, { total_count: runs.length, check_runs: runs }];
     });
     route('post', new RegExp(`^${R}/check-runs$`), (match, body) => {
-      const run = { id: this.nextId++, head_sha: String(body.head_sha), name: String(body.name), status: String(body.status), conclusion: (body.conclusion as string) ?? null, external_id: (body.external_id as string) ?? null, output: body.output as Repo['checkRuns'][number]['output'], ...(typeof body.details_url === 'string' && { details_url: body.details_url }) };
+      // Check runs belong to the app whose token made them: in these tests, app 1 (edgeship).
+      const run = { id: this.nextId++, app: EDGESHIP_APP, head_sha: String(body.head_sha), name: String(body.name), status: String(body.status), conclusion: (body.conclusion as string) ?? null, external_id: (body.external_id as string) ?? null, output: body.output as Repo['checkRuns'][number]['output'], ...(typeof body.details_url === 'string' && { details_url: body.details_url }) };
       repoOf(match).checkRuns.push(run);
       return [201, run];
     });
@@ -217,14 +229,17 @@ export class FakeGitHub {
     route('get', new RegExp(`^${R}/pulls$`), (match, _body, url) => {
       const head = url.searchParams.get('head')?.split(':')[1];
       const state = url.searchParams.get('state') ?? 'open';
-      const pulls = repoOf(match).pulls.filter((pull) => (!head || pull.head.ref === head) && (state === 'all' || pull.state === state)).reverse();
+      const repo = repoOf(match);
+      // An open PR's head follows its branch, as on GitHub; a closed one keeps the head it had.
+      for (const pull of repo.pulls) if (pull.state === 'open') pull.head.sha = repo.branches.get(pull.head.ref) ?? pull.head.sha;
+      const pulls = repo.pulls.filter((pull) => (!head || pull.head.ref === head) && (state === 'all' || pull.state === state)).reverse();
       return [200, pulls];
     });
     route('post', new RegExp(`^${R}/pulls$`), (match, body) => {
       const repo = repoOf(match);
       if (repo.pulls.some((pull) => pull.head.ref === body.head && pull.state === 'open')) return [422, { message: 'A pull request already exists' }];
       const number = repo.pulls.length + 1;
-      const pull = { number, head: { ref: String(body.head) }, base: { ref: String(body.base) }, title: String(body.title), body: String(body.body), state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${match[1]}/${match[2]}/pull/${number}`, labels: [] as string[] };
+      const pull = { number, head: { ref: String(body.head), sha: repo.branches.get(String(body.head)) ?? '' }, base: { ref: String(body.base) }, title: String(body.title), body: String(body.body), state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${match[1]}/${match[2]}/pull/${number}`, labels: [] as string[] };
       repo.pulls.push(pull);
       return [201, pull];
     });

@@ -6,6 +6,7 @@ import { OnnxInspector } from '../../src/adapters/onnx/inspector.ts';
 import { collectOutputs } from '../../src/adapters/training/local-process.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { recordDigest } from '../../src/core/release-integrity.ts';
 import { planGitOpsChange } from '../../src/services/apply.ts';
 import { evaluate } from '../../src/services/evaluate.ts';
 import { fakeProfiler, silentProgress } from './fakes.ts';
@@ -81,7 +82,7 @@ export class ReleaseWorld {
     if (!pull) throw new Error(`no PR #${number}`);
     const payload = example('pull_request.closed', MODEL_REPO);
     const head = payload.pull_request.head;
-    Object.assign(payload.pull_request, { number, merged: true, merge_commit_sha: mergeSha, head: { ...head, ref: pull.head.ref, repo: { ...head.repo, full_name: MODEL_REPO } } });
+    Object.assign(payload.pull_request, { number, merged: true, merge_commit_sha: mergeSha, head: { ...head, ref: pull.head.ref, sha: pull.head.sha, repo: { ...head.repo, full_name: MODEL_REPO } }, base: { ...payload.pull_request.base, ref: pull.base.ref } });
     return payload;
   }
 
@@ -96,9 +97,12 @@ export class ReleaseWorld {
   /** A release PR of `report` that was merged: its branch, the PR and the merge commit. */
   mergedRelease(report: EvaluationReport): { number: number; mergeSha: string } {
     const branch = `edgeship/release/${report.model}/${report.version.version}-${this.sha.slice(0, 7)}`;
-    this.github.commit(MODEL_REPO, branch, { ...Object.fromEntries(this.github.repo(MODEL_REPO).commits.get(this.sha) ?? []), '.edgeship/release.json': JSON.stringify(report) });
+    const record = JSON.stringify(report);
+    const head = this.github.commit(MODEL_REPO, branch, { ...Object.fromEntries(this.github.repo(MODEL_REPO).commits.get(this.sha) ?? []), '.edgeship/release.json': record });
+    // As the app records the release it wrote: its gates check run on the head carries the record's digest.
+    this.github.addCheckRun(MODEL_REPO, { head_sha: head, name: 'edgeship/gates', external_id: recordDigest(record) });
     const number = this.model.pulls.length + 1;
-    this.model.pulls.push({ number, head: { ref: branch }, base: { ref: 'main' }, title: `release(${report.model}): ${report.version.version}`, body: '', state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${MODEL_REPO}/pull/${number}`, labels: [] });
+    this.model.pulls.push({ number, head: { ref: branch, sha: head }, base: { ref: 'main' }, title: `release(${report.model}): ${report.version.version}`, body: '', state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${MODEL_REPO}/pull/${number}`, labels: [] });
     return { number, mergeSha: this.github.merge(MODEL_REPO, number) };
   }
 

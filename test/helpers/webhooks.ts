@@ -8,6 +8,8 @@ import { ActiveRollouts } from '../../src/app/rollouts.ts';
 import { ActiveTrainings } from '../../src/app/trainings.ts';
 import { artifactStoreForReference } from '../../src/adapters/oci/index.ts';
 import { WorkQueue } from '../../src/app/work-queue.ts';
+import { operatorPolicySchema, type OperatorPolicy } from '../../src/core/policy.ts';
+import { EDGESHIP_APP } from './fake-github.ts';
 
 const require = createRequire(import.meta.url);
 const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: Record<string, unknown>[] }[];
@@ -29,8 +31,23 @@ export function example<E extends EventName>(event: E, fullName: string, install
 
 export const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 
+/**
+ * The operator policy of these tests: the acme GitOps repos, the registries and training
+ * clusters the fixtures use. Tests of the policy itself pass their own.
+ */
+export function testPolicy(extra: { registries?: string[]; kubeflow?: string[] } = {}): OperatorPolicy {
+  return operatorPolicySchema.parse({
+    gitops: { repos: ['acme/*'] },
+    registries: ['ghcr.io', ...(extra.registries ?? [])].map((host) => ({ host })),
+    kubeflow: { endpoints: extra.kubeflow ?? [] },
+    training: [{ repos: ['acme/*'], namespaces: ['ml'], images: ['ghcr.io/acme/pump-train'], serviceAccounts: ['edgeship-trainer'], secrets: ['edgeship-train'] }],
+  });
+}
+export const TEST_POLICY = testPolicy();
+
 /** A Probot with the edgeship app loaded, retries off, and the queue and rollouts exposed to drive. */
-export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor' | 'trainingFor' | 'trainingCallback'> = {}) {
+export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor' | 'trainingFor' | 'trainingCallback' | 'policy' | 'storeFor'> = {}) {
+  const policy = options.policy ?? TEST_POLICY;
   const probot = new Probot({
     appId: 1,
     privateKey,
@@ -43,7 +60,7 @@ export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'regis
   const queue = new WorkQueue(log);
   const rollouts = new ActiveRollouts();
   const trainings = new ActiveTrainings();
-  void probot.load(edgeshipApp({ queue, rollouts, trainings, resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, ...options }));
+  void probot.load(edgeshipApp({ queue, rollouts, trainings, resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, appId: EDGESHIP_APP.id, ...options, policy }));
   let delivery = 0;
   const receive = async <E extends EventName>(event: E, payload: Payload<E>, id = `delivery-${++delivery}`) => {
     await probot.receive({ id, name: event.split('.')[0], payload } as EmitterWebhookEvent);
@@ -55,14 +72,14 @@ export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'regis
   };
   /** One step of every rollout still going, as the app's interval would run it. */
   const tick = async () => {
-    const stepped = await tickRollouts(probot, { queue, rollouts, log, ...options });
+    const stepped = await tickRollouts(probot, { queue, rollouts, log, ...options, policy, appId: EDGESHIP_APP.id });
     await settle();
     return stepped;
   };
   /** One look at every cluster training run followed, as the app's interval would take it. */
   const follow = async () => {
     const { trainingFor, trainingCallback, ...rest } = options;
-    const looked = await tickTrainings(probot, { queue, rollouts, trainings, log, storeFor: (reference) => artifactStoreForReference(reference), ...rest, ...(trainingFor && { trainingFor }), ...(trainingCallback && { callback: trainingCallback }) });
+    const looked = await tickTrainings(probot, { queue, rollouts, trainings, log, storeFor: (reference) => artifactStoreForReference(reference), ...rest, policy, appId: EDGESHIP_APP.id, ...(trainingFor && { trainingFor }), ...(trainingCallback && { callback: trainingCallback }) });
     await settle();
     return looked;
   };

@@ -10,7 +10,11 @@ const FILES_PER_QUERY = 100;
 
 /** Scm over GitHub's REST and GraphQL APIs, with an installation's octokit. */
 export class GitHubScm implements Scm {
-  constructor(private readonly octokit: Octokit) {}
+  /** `appId`: this app's id, so checks are read only from the runs this app made (not a workflow token's). */
+  constructor(
+    private readonly octokit: Octokit,
+    private readonly appId?: number,
+  ) {}
 
   async readFile(repo: RepoRef, path: string, ref: string): Promise<string | undefined> {
     const response = await this.octokit.rest.repos.getContent({ ...repo, path, ref }).catch(notFound);
@@ -51,8 +55,8 @@ export class GitHubScm implements Scm {
   }
 
   async findCheckRun(repo: RepoRef, sha: string, name: string) {
-    const { data } = await this.octokit.rest.checks.listForRef({ ...repo, ref: sha, check_name: name, filter: 'latest' });
-    const run = data.check_runs[0];
+    const { data } = await this.octokit.rest.checks.listForRef({ ...repo, ref: sha, check_name: name, filter: 'latest', ...(this.appId !== undefined && { app_id: this.appId }) });
+    const run = data.check_runs.find((candidate) => this.appId === undefined || candidate.app?.id === this.appId);
     return run && { id: run.id, status: run.status, conclusion: run.conclusion, externalId: run.external_id };
   }
 
@@ -209,9 +213,11 @@ export class GitHubScm implements Scm {
   }
 }
 
-function pullInfo(pull: { number: number; html_url: string; state: string; merged_at?: string | null; merge_commit_sha?: string | null; head: { ref: string } }): PullRequestInfo {
+function pullInfo(pull: { number: number; html_url: string; state: string; merged_at?: string | null; merge_commit_sha?: string | null; head: { ref: string; sha: string }; base: { ref: string } }): PullRequestInfo {
   return {
     number: pull.number,
+    headSha: pull.head.sha,
+    base: pull.base.ref,
     url: pull.html_url,
     state: pull.state === 'open' ? 'open' : 'closed',
     merged: Boolean(pull.merged_at),

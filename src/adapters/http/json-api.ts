@@ -32,6 +32,8 @@ export async function callJson(request: JsonRequest, errors: { unreachable: stri
           headers: { 'content-type': 'application/json', ...(request.token && { authorization: `Bearer ${request.token}` }) },
           ...(request.body && { body: JSON.stringify(request.body) }),
           signal: AbortSignal.timeout(request.timeoutMs ?? 10_000),
+          // A bearer token goes to the URL the operator allowed and nowhere a redirect points.
+          redirect: request.token ? 'error' : 'follow',
         });
       } catch (error) {
         throw new EdgeshipError(`${errors.unreachable}: ${messageOf(error)}`, { cause: error });

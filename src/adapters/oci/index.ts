@@ -1,6 +1,7 @@
 import type { ArtifactStore } from '../../ports.ts';
 import { LayoutStore } from './layout-store.ts';
-import { LAYOUT_PREFIX } from './reference.ts';
+import { allowRegistry, PolicyError, realmAllowed, type OperatorPolicy } from '../../core/policy.ts';
+import { LAYOUT_PREFIX, parseReference } from './reference.ts';
 import { RegistryStore } from './registry-store.ts';
 import type { RegistryClientOptions } from './registry-client.ts';
 
@@ -24,4 +25,16 @@ export function artifactStoreForReference(reference: string, options: RegistryCl
 export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryClientOptions['credentials'] {
   const password = env.EDGESHIP_REGISTRY_PASSWORD;
   return password ? { username: env.EDGESHIP_REGISTRY_USERNAME ?? 'edgeship', password } : undefined;
+}
+
+/**
+ * The store the app reads `reference` from: only a registry the operator policy lists, with the
+ * operator's credentials and the token services the policy names for it. A local layout is
+ * refused: a path from a model or GitOps repo never reaches the app's file system.
+ */
+export function policyStoreForReference(reference: string, policy: OperatorPolicy, setting: string, options: RegistryClientOptions = {}): ArtifactStore {
+  const parsed = parseReference(reference);
+  if (parsed.kind !== 'registry') throw new PolicyError(setting, reference, 'registries[].host (the app reads artifacts from registries, not local layouts)');
+  allowRegistry(policy, parsed.registry, setting);
+  return new RegistryStore(parsed.registry, { ...options, allowRealm: (realm) => realmAllowed(policy, parsed.registry, realm) });
 }

@@ -70,13 +70,13 @@ export class RegistryStore implements ArtifactStore {
       headers: { accept: MANIFEST_MEDIA_TYPE },
       expect: [200],
     });
-    const manifestBytes = Buffer.from(await response.arrayBuffer());
+    const manifestBytes = await this.client.readCapped(response, `manifest of ${text}`);
     const digest = reference.digest ?? response.headers.get('docker-content-digest') ?? sha256(manifestBytes);
     verify(manifestBytes, digest, `manifest of ${text}`);
     const manifest = parseManifest(manifestBytes, text);
     const blob = async (blobDigest: string) => {
       const answer = await this.client.request({ method: 'GET', path: `/v2/${reference.repository}/blobs/${blobDigest}`, scope, expect: [200] });
-      const bytes = Buffer.from(await answer.arrayBuffer());
+      const bytes = await this.client.readCapped(answer, `blob ${blobDigest} of ${text}`);
       verify(bytes, blobDigest, `blob ${blobDigest} of ${text}`);
       return bytes;
     };

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EdgeshipConfig } from '../../core/config.ts';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import type { OperatorPolicy } from '../../core/policy.ts';
+import { fenced } from '../../core/markdown.ts';
 import { TRAIN_CHECK } from '../../core/release-branch.ts';
 import { callbackToken, reportReference, type ClusterRun } from '../../core/training-run.ts';
 import type { Logger, RepoRef, Scm, TrainingCluster } from '../../ports.ts';
 import { readConfigAt } from './model-repo.ts';
-import { parseEvaluationReport, releaseFromReport, supersede, type ReleasePrDeps } from './release-pr.ts';
+import { parseEvaluationReport } from '../../core/report-schema.ts';
+import { releaseFromReport, supersede, type ReleasePrDeps } from './release-pr.ts';
 
 /** A training run on a cluster that the app follows until it finished. */
 export interface ActiveTraining {
@@ -21,6 +24,8 @@ export interface ActiveTraining {
 }
 
 export interface ClusterTrainingDeps {
+  /** The operator's policy: which endpoints, namespaces, images and secrets a config may use. */
+  policy: OperatorPolicy;
   /** The cluster a config trains on (train.backend kubernetes or kubeflow), when the app can reach it. */
   trainingFor?: (config: EdgeshipConfig) => TrainingCluster | undefined;
   /** Where runs report that they finished (the app's /api/edgeship/training) and the secret their tokens derive from. */
@@ -122,7 +127,7 @@ export async function followClusterRun(deps: ReleasePrDeps & ClusterTrainingDeps
       conclusion: 'failure',
       title: 'Training failed',
       summary: `${cluster.where(run.key)}: ${reason}.`,
-      ...(state.phase === 'failed' && state.details && { text: `Last lines of the log:\n\n\`\`\`\n${state.details.slice(-6000)}\n\`\`\`` }),
+      ...(state.phase === 'failed' && state.details && { text: `Last lines of the log:\n\n${fenced(state.details.slice(-6000), 6000)}` }),
     });
     return 'failed';
   }

@@ -1,17 +1,22 @@
 import { z } from 'zod';
 import { EdgeshipError } from '../../core/errors.ts';
+import { dnsLabel } from '../../core/names.ts';
+import { semverString } from '../../core/report-schema.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { readConfigAt } from './model-repo.ts';
 import type { ClusterTrainingDeps } from './cluster-training.ts';
 import { startTraining, type TrainingStart } from './start-training.ts';
 
 /** `client_payload` of an `edgeship-drift` repository_dispatch, as the edge server sends it. */
-export const driftEvidenceSchema = z.object({
-  model: z.string().min(1),
-  site: z.string().min(1),
-  version: z.string().optional(),
-  window: z.object({ start: z.string(), end: z.string() }).optional(),
-  features: z.array(z.object({ name: z.string(), score: z.number() })).min(1),
+export const driftEvidenceSchema = z.strictObject({
+  model: dnsLabel,
+  site: dnsLabel,
+  version: semverString.optional(),
+  window: z.strictObject({ start: z.string().max(40), end: z.string().max(40) }).optional(),
+  features: z
+    .array(z.strictObject({ name: z.string().regex(/^[\w.:-]{1,64}$/, { error: 'expected a feature name of letters, digits, _ . : - (at most 64)' }), score: z.number().refine(Number.isFinite, { error: 'expected a finite score' }) }))
+    .min(1)
+    .max(256),
 });
 
 export type DriftEvidence = z.infer<typeof driftEvidenceSchema>;

@@ -1,8 +1,11 @@
 import type { EdgeshipConfig } from '../../core/config.ts';
 import { EdgeshipError } from '../../core/errors.ts';
+import type { OperatorPolicy } from '../../core/policy.ts';
 import { GATES_CHECK, RELEASE_LABEL, RELEASE_RECORD_FILE, REPORT_ARTIFACT, releaseBranch, releaseBranchPrefix, TRAIN_CHECK } from '../../core/release-branch.ts';
 import { planRelease, type EvaluationReport } from '../../core/release-plan.ts';
 import { renderReport } from '../../core/report.ts';
+import { recordDigest } from '../../core/release-integrity.ts';
+import { parseEvaluationReport } from '../../core/report-schema.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
 import type { ArtifactStore, ClusterCapacity, Logger, RepoRef, Scm } from '../../ports.ts';
 import { resolveBaseline } from '../baseline.ts';
@@ -24,6 +27,7 @@ export interface ReleasePrDeps {
   log: Logger;
   /** Live capacity of the edge clusters the app can read. */
   capacity?: ClusterCapacity;
+  policy: OperatorPolicy;
 }
 
 export type ReleasePrOutcome = 'not-a-training-run' | 'run-failed' | 'superseded' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
@@ -40,7 +44,7 @@ export type ReleasePrOutcome = 'not-a-training-run' | 'run-failed' | 'superseded
 export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: CompletedRun): Promise<ReleasePrOutcome> {
   const { scm } = deps;
   const config = await readConfigAt(scm, repo, run.headSha);
-  if (!config || !run.path.endsWith(`/${config.train.workflow}`)) return 'not-a-training-run';
+  if (!config || !run.path.endsWith(`/${config.train.workflow}`) || !config.train.branches.includes(run.headBranch)) return 'not-a-training-run';
   const check = { name: TRAIN_CHECK, headSha: run.headSha, detailsUrl: run.url };
   if (run.conclusion !== 'success') {
     await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'Training failed', summary: `The training run ended as \`${run.conclusion ?? 'unknown'}\`. [Logs](${run.url})` });
@@ -61,20 +65,6 @@ async function readReport(scm: Scm, repo: RepoRef, runId: number): Promise<Evalu
   const files = await scm.downloadArtifact(repo, runId, REPORT_ARTIFACT);
   const bytes = files?.['report.json'];
   return bytes ? parseEvaluationReport(Buffer.from(bytes).toString('utf8'), `report.json of run ${runId}`) : undefined;
-}
-
-/** An evaluation report a run stored; `where` names it in the error when it is not one. */
-export function parseEvaluationReport(text: string, where: string): EvaluationReport {
-  let report: Partial<EvaluationReport>;
-  try {
-    report = JSON.parse(text) as Partial<EvaluationReport>;
-  } catch (error) {
-    throw new EdgeshipError(`${where} is not JSON`, { cause: error });
-  }
-  if (report.schemaVersion !== 1 || !report.candidate || !report.metrics || !report.profiles || !report.golden) {
-    throw new EdgeshipError(`${where} is not an edgeship evaluation report (schemaVersion 1)`);
-  }
-  return report as EvaluationReport;
 }
 
 /** A finished training run with its evaluation report, from any backend. */
@@ -107,7 +97,7 @@ export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run:
   const { config, evaluated } = run;
   const check = { name: TRAIN_CHECK, headSha: run.sha, ...(run.url && { detailsUrl: run.url }) };
   if (!evaluated.artifact) throw new EdgeshipError(`the report of ${run.url ?? run.sha} has no published artifact; the run must publish before it reports`);
-  const gitops = new ScmBranchRepo(scm, gitopsRepoOf(config), config.gitops.branch);
+  const gitops = new ScmBranchRepo(scm, gitopsRepoOf(config, deps.policy), config.gitops.branch);
   const baseline = await resolveBaseline({ gitops, storeFor: deps.storeFor }, config);
   const live = deps.capacity ? await deps.capacity.capacity(config.targets) : undefined;
   const report = planRelease({
@@ -141,6 +131,8 @@ export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run:
     title: report.passed ? `All ${report.gates.length} gates passed` : `${failed.length} of ${report.gates.length} gates failed`,
     summary: report.gates.map((gate) => `- ${gate.passed ? '✅' : '❌'} **${gate.title}**: ${gate.reason}`).join('\n'),
     detailsUrl: pull.url,
+    // What merging this head may deploy: the digest of the record the app wrote (release-integrity.ts).
+    externalId: recordDigest(record),
   });
   await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'success', title: `Release PR #${pull.number}`, summary: `${title} is ready for review: ${pull.url}` });
   return { pullRequest: pull.number, created: pull.created, passed: report.passed };

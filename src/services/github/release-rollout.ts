@@ -1,11 +1,14 @@
 import { wavesOf } from '../../core/config.ts';
 import { EdgeshipError } from '../../core/errors.ts';
-import { parseReleaseBranch, RELEASE_RECORD_FILE, releaseBranchPrefix } from '../../core/release-branch.ts';
-import type { EvaluationReport } from '../../core/release-plan.ts';
+import { GATES_CHECK, parseReleaseBranch, RELEASE_RECORD_FILE, releaseBranchPrefix } from '../../core/release-branch.ts';
+import { refuseMerge } from '../../core/release-integrity.ts';
+import type { OperatorPolicy } from '../../core/policy.ts';
+import { parseEvaluationReport } from '../../core/report-schema.ts';
 import type { EdgeshipConfig } from '../../core/config.ts';
 import type { FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
 import { parseReleaseRecord, releaseRecordPath } from '../../core/release-record.ts';
 import { messageOf } from '../../core/errors.ts';
+import { inert, maskSecrets } from '../../core/markdown.ts';
 import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
@@ -14,6 +17,9 @@ import { commitUrl, gitopsRepoOf, readConfigAt } from './model-repo.ts';
 export interface MergedPull {
   number: number;
   headRef: string;
+  /** The head commit the PR merged and the branch it merged into. */
+  headSha: string;
+  base: string;
   mergeSha: string;
 }
 
@@ -26,21 +32,43 @@ export interface ReleaseRolloutDeps {
   now?: () => number;
   /** The model registry a config mirrors releases to (registry.mlflow). */
   registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
+  policy: OperatorPolicy;
 }
 
 /** The model's current release: its newest merged release PR, if any. */
 export async function newestMergedRelease(scm: Scm, repo: RepoRef, model: string): Promise<MergedPull | undefined> {
   const newest = (await scm.listPullRequests(repo, releaseBranchPrefix(model), 'closed')).find((pull) => pull.merged && pull.mergeSha);
-  return newest?.mergeSha ? { number: newest.number, headRef: newest.head, mergeSha: newest.mergeSha } : undefined;
+  return newest?.mergeSha ? { number: newest.number, headRef: newest.head, headSha: newest.headSha, base: newest.base, mergeSha: newest.mergeSha } : undefined;
 }
 
-/** A merged release as the rollout needs it: its config and report at the merge commit, and its GitOps repo. */
-export async function loadMergedRelease(scm: Scm, repo: RepoRef, pull: MergedPull) {
-  const [config, recordText] = await Promise.all([readConfigAt(scm, repo, pull.mergeSha), scm.readFile(repo, RELEASE_RECORD_FILE, pull.mergeSha)]);
+/**
+ * A merged release as the rollout needs it: its config and report at the merge commit, and its
+ * GitOps repo. Only the app's own release deploys (core/release-integrity.ts): anything else
+ * throws a ReleaseRefused that names the reason.
+ */
+export async function loadMergedRelease(deps: { scm: Scm; policy: OperatorPolicy }, repo: RepoRef, pull: MergedPull) {
+  const { scm } = deps;
+  const [config, recordText, gates] = await Promise.all([readConfigAt(scm, repo, pull.mergeSha), scm.readFile(repo, RELEASE_RECORD_FILE, pull.mergeSha), scm.findCheckRun(repo, pull.headSha, GATES_CHECK)]);
   if (!config || recordText === undefined) throw new EdgeshipError(`#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_RECORD_FILE : '.github/edgeship.yml'}`);
-  const report = JSON.parse(recordText) as EvaluationReport;
-  const gitopsRef = gitopsRepoOf(config);
+  const refused = refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, recordText });
+  if (refused) throw new ReleaseRefused(refused, config);
+  const report = parseEvaluationReport(recordText, `${RELEASE_RECORD_FILE} at ${pull.mergeSha.slice(0, 7)}`);
+  if (report.provenance.branch !== undefined && report.provenance.branch !== pull.base) {
+    throw new ReleaseRefused(`the PR merged into \`${pull.base}\`, but the release was trained from \`${report.provenance.branch}\``, config);
+  }
+  const gitopsRef = gitopsRepoOf(config, deps.policy);
   return { config, report, gitopsRef, gitops: new ScmBranchRepo(scm, gitopsRef, config.gitops.branch) };
+}
+
+/** A merged PR that is not a release the app evaluated: it deploys nothing. */
+export class ReleaseRefused extends EdgeshipError {
+  override readonly name = 'ReleaseRefused';
+  constructor(
+    readonly reason: string,
+    readonly config: EdgeshipConfig,
+  ) {
+    super(`not deployed: ${reason}`);
+  }
 }
 
 /**
@@ -50,10 +78,19 @@ export async function loadMergedRelease(scm: Scm, repo: RepoRef, pull: MergedPul
  * 3. a comment on the PR for each wave sent and when the rollout ends.
  * Idempotent: the merge, resync, the rollout tick and `/edgeship promote` all call it.
  */
-export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean } = {}): Promise<RolloutResult | 'not-a-release'> {
+export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean } = {}): Promise<RolloutResult | 'not-a-release' | 'refused'> {
   const { scm } = deps;
   if (!parseReleaseBranch(pull.headRef)) return 'not-a-release';
-  const { config, report, gitopsRef, gitops } = await loadMergedRelease(scm, repo, pull);
+  let loaded;
+  try {
+    loaded = await loadMergedRelease(deps, repo, pull);
+  } catch (error) {
+    if (!(error instanceof ReleaseRefused)) throw error;
+    await refuseDeployment(scm, repo, pull, error);
+    deps.log.warn({ pull: pull.number, reason: error.reason }, 'Merged release refused');
+    return 'refused';
+  }
+  const { config, report, gitopsRef, gitops } = loaded;
   const fleet = deps.fleetFor?.(config);
   const result = await advanceRollout({ gitops, log: deps.log, ...(fleet && { fleet }), ...(deps.now && { now: deps.now }) }, config, report, options);
   if (result.action.kind === 'superseded') return result;
@@ -99,11 +136,18 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
         : `Stopped the rollout of ${model} ${version}: ${action.reason}. No further waves go out.`;
     await scm.ensureComment(repo, pull.number, `<!-- edgeship:rollout-end:${model}:${version} -->`, [headline, '', '| target | state | why |', '|---|---|---|', ...lines].join('\n'));
   }
-  const registry = deps.registryFor?.(config);
-  if (registry) {
-    // The registry only mirrors the GitOps repo: when it fails, the rollout goes on and the next
-    // reconcile tries again.
+  // The registry only mirrors the GitOps repo: when it fails (or the policy refuses its URI), the
+  // rollout goes on and the next reconcile tries again.
+  let registry: ModelRegistry | undefined;
+  let refused: unknown;
+  try {
+    registry = deps.registryFor?.(config);
+  } catch (error) {
+    refused = error;
+  }
+  if (registry || refused) {
     try {
+      if (!registry) throw refused;
       const path = releaseRecordPath(config.gitops.path, config.model);
       const text = await gitops.read(path);
       const mirrored = await mirrorRelease(registry, config, report, result, text === undefined ? undefined : parseReleaseRecord(text, path));
@@ -114,10 +158,21 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
         repo,
         pull.number,
         `<!-- edgeship:registry-failed:${model}:${version} -->`,
-        `Could not mirror ${model} ${version} to the model registry (${messageOf(error)}). The GitOps repo is the source of truth and the rollout goes on; edgeship tries again at the next reconcile.`,
+        `Could not mirror ${model} ${version} to the model registry (${inert(maskSecrets(messageOf(error), [process.env.MLFLOW_TRACKING_TOKEN]))}). The GitOps repo is the source of truth and the rollout goes on; edgeship tries again at the next reconcile.`,
       );
     }
   }
   deps.log.info({ model, version, step: action.kind, status: result.status }, 'Rollout reconciled');
   return result;
+}
+
+/** A refused merge: a PR comment that says why and a failed deployment per target of the config; no GitOps write. */
+async function refuseDeployment(scm: Scm, repo: RepoRef, pull: MergedPull, refusal: ReleaseRefused): Promise<void> {
+  const why = `edgeship did not deploy #${pull.number}: ${refusal.reason}. Only a release PR that edgeship opened, unchanged, merged into the branch it was trained from, deploys; push to a tracked branch to get one.`;
+  await scm.ensureComment(repo, pull.number, `<!-- edgeship:refused:${pull.mergeSha} -->`, why);
+  await scm.ensureDeployments(
+    repo,
+    pull.mergeSha,
+    refusal.config.targets.map((target) => ({ environment: target.name, description: 'refused: not a release edgeship evaluated', payload: {}, status: { state: 'failure' as const, description: `Not deployed: ${refusal.reason}` } })),
+  );
 }

@@ -9,7 +9,7 @@ import { loadMergedRelease, newestMergedRelease, reconcileRelease, type MergedPu
 
 export interface RolloutCommandDeps extends ReleaseRolloutDeps {
   /** Told about every rollout step a command makes, so the rollout tick follows it. */
-  onRollout?: (pull: MergedPull, result: RolloutResult | 'not-a-release') => void;
+  onRollout?: (pull: MergedPull, result: RolloutResult | 'not-a-release' | 'refused') => void;
 }
 
 type RolloutCommand = Extract<Command, { name: 'promote' | 'rollback' | 'pin' | 'unpin' }>;
@@ -29,7 +29,7 @@ export async function runRolloutCommand(deps: RolloutCommandDeps, repo: RepoRef,
   if (!model) return `There is no .github/edgeship.yml on \`${defaultBranch}\`, so there is no release to act on.`;
   const merged = await newestMergedRelease(scm, repo, model.model);
   if (!merged) return `${model.model} has no merged release yet.`;
-  const { config, report, gitops, gitopsRef } = await loadMergedRelease(scm, repo, merged);
+  const { config, report, gitops, gitopsRef } = await loadMergedRelease(deps, repo, merged);
   const version = report.version.version;
   const link = (sha: string | undefined) => (sha ? commitUrl(gitopsRef, sha) : 'no commit: the GitOps repo already says so');
   const reconcile = async (promote = false) => {

@@ -1,4 +1,5 @@
 import { ConfigError } from '../../core/errors.ts';
+import { checkTrainingPolicy, PolicyError } from '../../core/policy.ts';
 import { runKey, TRAIN_CHECK } from '../../core/release-branch.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { isClusterBackend, startClusterRun, type ClusterTrainingDeps } from './cluster-training.ts';
@@ -15,13 +16,14 @@ export interface TrainingTrigger {
   occurrence?: string;
 }
 
-export type TrainingStart = 'started' | 'already-started' | 'start-failed' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
+export type TrainingStart = 'not-allowed' | 'started' | 'already-started' | 'start-failed' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
 
 /**
  * Starts training for a commit:
  * 1. read `.github/edgeship.yml` at the commit; a broken config fails `edgeship/train` with the fix;
  * 2. skip untracked branches;
  * 3. skip when the check run already carries this run key (a redelivered event, running or done);
+ *    fail it when the operator policy does not allow the cluster training the config asks for;
  * 4. open `edgeship/train` in progress, cancel older unfinished runs on the branch, dispatch the
  *    workflow, or start the Job or Kubeflow run (cluster-training.ts).
  */
@@ -49,6 +51,13 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
   const key = runKey(config.model, sha, `${trigger.reason}:${trigger.occurrence ?? ''}`);
   const existing = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
   if (existing?.externalId === key) return 'already-started';
+  try {
+    checkTrainingPolicy(deps.policy, `${repo.owner}/${repo.repo}`, config);
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    await scm.ensureCheckRun(repo, { ...(existing && { id: existing.id }), name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'failure', externalId: key, title: 'Not allowed by the operator policy', summary: `Training did not start. ${error.message}.` });
+    return 'not-allowed';
+  }
   if (isClusterBackend(config)) {
     const run = { key, sha, branch: trigger.branch, reason: trigger.reason, ...(trigger.context && { context: trigger.context }) };
     return startClusterRun(deps, repo, config, run, existing?.id);

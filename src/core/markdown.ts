@@ -1,0 +1,26 @@
+/**
+ * Text from outside (drift evidence, error replies, log tails, names in a report) shown in
+ * markdown: rendered inert, so it cannot add links, images, HTML, headings or table cells.
+ */
+
+const SPECIAL = /[\\`*_{}[\]()<>#+!|~&:]/g;
+
+/** One line of plain text: markdown and HTML characters escaped, line breaks folded, length capped. */
+export function inert(text: string, maxLength = 300): string {
+  const line = text.replace(/[\r\n\t\u2028\u2029]+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '');
+  const capped = line.length > maxLength ? `${line.slice(0, maxLength)}…` : line;
+  return capped.replace(SPECIAL, (character) => `&#${character.charCodeAt(0)};`);
+}
+
+/** A fenced block that no line of `text` can close: the fence is longer than any run of backticks in it. */
+export function fenced(text: string, maxLength = 4000): string {
+  const capped = text.length > maxLength ? `${text.slice(0, maxLength)}\n…` : text;
+  const longest = Math.max(0, ...[...capped.matchAll(/`+/g)].map((match) => match[0].length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}text\n${capped}\n${fence}`;
+}
+
+/** Replaces every known secret in `text` with `***` before it is posted anywhere. */
+export function maskSecrets(text: string, secrets: readonly (string | undefined)[]): string {
+  return secrets.reduce<string>((masked, secret) => (secret && secret.length >= 4 ? masked.split(secret).join('***') : masked), text);
+}
