@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import nock from 'nock';
@@ -83,4 +84,42 @@ describe('the app\'s HTTP server, configured from the environment', () => {
     expect((await postWithToken(`${url}/api/edgeship/argocd`, '{}', 'argo-token')).status).toBe(202);
     expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
   });
+
+  it('refuses an unsigned 100 MiB webhook body with 413 before reading it, and one without a length with 411', async () => {
+    const before = process.memoryUsage().rss;
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(`${url}/api/github/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(100 * 1024 ** 2) } }, (response) => resolve(response.statusCode ?? 0));
+      request.on('error', reject);
+      const chunk = Buffer.alloc(1024 ** 2, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 100 && request.write(chunk)) sent += 1;
+        if (sent < 100) request.once('drain', () => ((sent += 1), pump()));
+      };
+      pump();
+    });
+    expect(status).toBe(413);
+    expect(process.memoryUsage().rss - before).toBeLessThan(50 * 1024 ** 2);
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(`${url}/api/github/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (response) => resolve(response.statusCode ?? 0));
+      request.on('error', reject);
+      request.write('{');
+      request.end('}');
+    });
+    expect(chunked).toBe(411);
+  });
 });
+
+describe('npm start', () => {
+  it('refuses to start without the webhook secret and the private key, naming the variables', async () => {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], { env: { PATH: process.env.PATH ?? '', APP_ID: '1' } });
+      let text = '';
+      child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      child.on('close', (exitCode) => resolve({ code: exitCode, stderr: text }));
+    });
+    expect(code).toBe(2);
+    expect(stderr).toContain('edgeship: not starting; set WEBHOOK_SECRET (the secret set on the GitHub App\'s webhook; without it anyone could send events), PRIVATE_KEY or PRIVATE_KEY_PATH');
+  });
+});
+

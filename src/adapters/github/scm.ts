@@ -8,6 +8,9 @@ type Octokit = InstanceType<typeof ProbotOctokit>;
 const ACTIVE_RUN = new Set(['queued', 'in_progress', 'waiting', 'requested', 'pending']);
 const FILES_PER_QUERY = 100;
 
+/** What the app inflates of a run's report artifact: a report is kilobytes, these leave room and stop bombs. */
+export const ZIP_LIMITS = { zipBytes: 32 * 1024 ** 2, entries: 64, entryBytes: 16 * 1024 ** 2, totalBytes: 64 * 1024 ** 2 };
+
 /** Scm over GitHub's REST and GraphQL APIs, with an installation's octokit. */
 export class GitHubScm implements Scm {
   /** `appId`: this app's id, so checks are read only from the runs this app made (not a workflow token's). */
@@ -95,9 +98,28 @@ export class GitHubScm implements Scm {
     const artifact = data.artifacts.find((candidate) => candidate.name === name && !candidate.expired);
     if (!artifact) return undefined;
     const zip = await this.octokit.rest.actions.downloadArtifact({ ...repo, artifact_id: artifact.id, archive_format: 'zip' });
+    const bytes = new Uint8Array(zip.data as ArrayBuffer);
+    if (bytes.byteLength > ZIP_LIMITS.zipBytes) throw new EdgeshipError(`artifact "${name}" of run ${runId} is ${bytes.byteLength} bytes zipped; at most ${ZIP_LIMITS.zipBytes} are read`);
+    // Sizes are checked from the zip's directory before anything is inflated; fflate inflates each
+    // entry into a buffer of its declared size, so an entry that lies about it fails instead of growing.
+    let entries = 0;
+    let total = 0;
+    const refuse = (why: string): never => {
+      throw new EdgeshipError(`artifact "${name}" of run ${runId} is refused: ${why}`);
+    };
     try {
-      return unzipSync(new Uint8Array(zip.data as ArrayBuffer));
+      return unzipSync(bytes, {
+        filter: (file) => {
+          entries += 1;
+          total += file.originalSize;
+          if (entries > ZIP_LIMITS.entries) refuse(`more than ${ZIP_LIMITS.entries} entries`);
+          if (file.originalSize > ZIP_LIMITS.entryBytes) refuse(`${file.name} inflates to ${file.originalSize} bytes, more than the ${ZIP_LIMITS.entryBytes} allowed for one file`);
+          if (total > ZIP_LIMITS.totalBytes) refuse(`its files inflate to more than the ${ZIP_LIMITS.totalBytes} bytes allowed in all`);
+          return true;
+        },
+      });
     } catch (error) {
+      if (error instanceof EdgeshipError) throw error;
       throw new EdgeshipError(`artifact "${name}" of run ${runId} is not a readable zip: ${messageOf(error)}`, { cause: error });
     }
   }

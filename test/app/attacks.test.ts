@@ -1,0 +1,184 @@
+import { Zip, ZipDeflate } from 'fflate';
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { trainingFromEnv } from '../../src/app/training.ts';
+import { policyStoreForReference } from '../../src/adapters/oci/index.ts';
+import { RegistryClient } from '../../src/adapters/oci/registry-client.ts';
+import { operatorPolicySchema } from '../../src/core/policy.ts';
+import { recordDigest } from '../../src/core/release-integrity.ts';
+import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { startAttacker } from '../helpers/attacker.ts';
+import { ACTIONS_APP, FakeGitHub } from '../helpers/fake-github.ts';
+import { evaluationReport, exampleConfigText, GITOPS_REPO, MODEL_REPO, ReleaseWorld, WORKFLOW } from '../helpers/release-world.ts';
+import { TEST_POLICY } from '../helpers/webhooks.ts';
+
+const OPERATOR = { username: 'operator', password: 'operator-registry-secret' };
+const DIGEST = `sha256:${'e'.repeat(64)}`;
+
+/** Tried as a repo writer with write access to one model repo: each attack, and the safe outcome. */
+describe('a repo writer cannot', () => {
+  let github: FakeGitHub;
+  let attacker: Awaited<ReturnType<typeof startAttacker>>;
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    nock.enableNetConnect('127.0.0.1');
+    attacker = await startAttacker();
+  });
+  afterEach(async () => {
+    await attacker.stop();
+    github.done();
+  });
+
+  /** A hand-written release record that would deploy the attacker's artifact. */
+  const forged = async (): Promise<EvaluationReport> => ({ ...(await evaluationReport()), version: { version: '9.9.9', bump: 'major', reason: 'forged' }, artifact: { reference: `ghcr.io/evil/backdoor@${DIGEST}`, digest: DIGEST } });
+
+  it('deploy a hand-made release branch, even merged into a branch of their own and with a look-alike gates check', async () => {
+    const world = await new ReleaseWorld(github).seed();
+    const record = JSON.stringify(await forged());
+    const branch = 'edgeship/release/pump-forecaster/9.9.9-abcdef0';
+    github.commit(MODEL_REPO, 'evil', { ...Object.fromEntries(world.model.commits.get(world.sha) ?? []) });
+    const head = github.commit(MODEL_REPO, branch, { ...Object.fromEntries(world.model.commits.get(world.sha) ?? []), '.edgeship/release.json': record });
+    // A workflow's GITHUB_TOKEN can make a check run of the same name and external id: it is not the app's.
+    github.addCheckRun(MODEL_REPO, { head_sha: head, name: 'edgeship/gates', external_id: recordDigest(record), app: ACTIONS_APP });
+    for (const base of ['evil', 'main']) {
+      const number = world.model.pulls.length + 1;
+      world.model.pulls.push({ number, head: { ref: branch, sha: head }, base: { ref: base }, title: 'release', body: '', state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${MODEL_REPO}/pull/${number}`, labels: [] });
+      const mergeSha = github.merge(MODEL_REPO, number);
+      await world.app.receive('pull_request.closed', world.merged(number, mergeSha));
+      await world.app.settle();
+      expect(world.model.comments.get(number)?.[0]?.body).toContain(`edgeship did not deploy #${number}: the PR head ${head.slice(0, 7)} is not a release commit edgeship wrote`);
+      expect(world.model.deployments.filter((deployment) => deployment.ref === mergeSha).map((deployment) => deployment.statuses[0]?.state)).toEqual(['failure', 'failure', 'failure', 'failure']);
+    }
+    expect([...github.repo(GITOPS_REPO).commits.values()].some((files) => files.has('models/pump-forecaster/release.yaml'))).toBe(false);
+  });
+
+  it('change the release record on the app\'s own release branch before merging it', async () => {
+    const world = await new ReleaseWorld(github).seed();
+    await world.app.receive('workflow_run.completed', world.runCompleted(await world.finishRun()));
+    await world.app.settle();
+    const pull = world.model.pulls[0]!;
+    const appHead = world.model.branches.get(pull.head.ref)!;
+    // The writer amends the record on top of the app's commit: the head is no longer the app's.
+    github.commit(MODEL_REPO, pull.head.ref, { '.edgeship/release.json': JSON.stringify(await forged()) });
+    const mergeSha = github.merge(MODEL_REPO, pull.number);
+    await world.app.receive('pull_request.closed', world.merged(pull.number, mergeSha));
+    await world.app.settle();
+    expect(world.model.branches.get(pull.head.ref)).not.toBe(appHead);
+    expect(world.model.comments.get(pull.number)?.at(-1)?.body).toContain('is not a release commit edgeship wrote');
+    expect(github.file(GITOPS_REPO, 'main', 'models/pump-forecaster/release.yaml')).toBeUndefined();
+  });
+
+  it('open a release PR from a workflow run on an untracked branch', async () => {
+    const world = await new ReleaseWorld(github).seed();
+    const runId = await world.finishRun();
+    const payload = world.runCompleted(runId);
+    payload.workflow_run.head_branch = 'evil';
+    await world.app.receive('workflow_run.completed', payload);
+    await world.app.settle();
+    expect(world.model.pulls).toEqual([]);
+  });
+
+  it('deploy a version with a carriage return that would add YAML to the overlay', async () => {
+    const world = await new ReleaseWorld(github).seed();
+    const report = await evaluationReport();
+    const runId = github.addRun(MODEL_REPO, { head_sha: world.sha, head_branch: 'main', status: 'completed', workflow: WORKFLOW });
+    const hostile = { ...report, version: { ...report.version, version: '1.0.0\r      image: ghcr.io/evil/miner' } };
+    const { zipSync } = await import('fflate');
+    github.addArtifact(MODEL_REPO, runId, 'edgeship-report', zipSync({ 'report.json': Buffer.from(JSON.stringify(hostile)) }));
+    await world.app.receive('workflow_run.completed', world.runCompleted(runId));
+    await expect(world.app.settle()).rejects.toThrow(/report\.json of run \d+ is not a valid edgeship evaluation report \(schemaVersion 1\):\n {2}- version\.version: expected a semantic version such as 1\.2\.3, found "1\.0\.0\\r {6}image: ghcr\.io\/evil\/miner"/);
+    expect(world.model.pulls).toEqual([]);
+  });
+
+  it('exhaust the app with a zip bomb as the report artifact', async () => {
+    const world = await new ReleaseWorld(github).seed();
+    const runId = github.addRun(MODEL_REPO, { head_sha: world.sha, head_branch: 'main', status: 'completed', workflow: WORKFLOW });
+    github.addArtifact(MODEL_REPO, runId, 'edgeship-report', zipBomb(1024));
+    const before = process.memoryUsage().rss;
+    await world.app.receive('workflow_run.completed', world.runCompleted(runId));
+    await expect(world.app.settle()).rejects.toThrow(`artifact "edgeship-report" of run ${runId} is refused: report.json inflates to ${1024 ** 3} bytes, more than the ${16 * 1024 ** 2} allowed for one file`);
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 ** 2);
+  });
+
+  it('send the Kubeflow token to a host of their choosing', async () => {
+    const text = (await exampleConfigText()).replace('  backend: github-actions\n', `  backend: kubeflow\n  kubeflow: { endpoint: "${attacker.url}", pipelineId: steal }\n`);
+    const world = await new ReleaseWorld(github, { trainingFor: trainingFromEnv({ KFP_TOKEN: 'operator-kfp-token' }, undefined, TEST_POLICY) }).seed();
+    const sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': text });
+    await world.app.receive('push', world.push(sha));
+    await world.app.settle();
+    const check = world.model.checkRuns.find((run) => run.name === 'edgeship/train' && run.head_sha === sha);
+    expect(check).toMatchObject({ conclusion: 'failure', output: { title: 'Not allowed by the operator policy' } });
+    expect(check?.output.summary).toBe(`Training did not start. train.kubeflow.endpoint: "${attacker.url}" is not allowed by the operator policy; the operator can add it to kubeflow.endpoints in EDGESHIP_POLICY_FILE.`);
+    expect(attacker.seen).toEqual([]);
+  });
+
+  it('send the MLflow token to a tracking URI of their choosing', async () => {
+    const world = await new ReleaseWorld(github).seed();
+    world.sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': `${await exampleConfigText()}registry:\n  mlflow:\n    trackingUri: ${attacker.url}\n` });
+    const { number, mergeSha } = world.mergedRelease(await evaluationReport());
+    await world.app.receive('pull_request.closed', world.merged(number, mergeSha));
+    await world.app.settle();
+    expect(github.file(GITOPS_REPO, 'main', 'models/pump-forecaster/release.yaml')).toContain('version: 1.0.0');
+    expect(world.model.comments.get(number)?.map((comment) => comment.body).join('\n')).toContain('registry.mlflow.trackingUri&#58; "http&#58;//127.0.0.1');
+    expect(attacker.seen).toEqual([]);
+  });
+
+  it('send the registry password to a host through the reference, a Bearer realm or a redirect', async () => {
+    // A reference to a host outside the policy is refused before anything is sent.
+    expect(() => policyStoreForReference(`${attacker.host}/models/pump@${DIGEST}`, TEST_POLICY, 'artifact reference', { credentials: OPERATOR })).toThrow(
+      `artifact reference: "${attacker.host}" is not allowed by the operator policy; the operator can add it to registries[].host in EDGESHIP_POLICY_FILE`,
+    );
+    expect(() => policyStoreForReference(`oci-layout:/etc@${DIGEST}`, TEST_POLICY, 'artifact reference')).toThrow(/registries, not local layouts/);
+
+    // An allowed registry whose Bearer challenge names the attacker as its token service.
+    const registry = await startAttacker((request, response) => {
+      if (request.url?.startsWith('/v2/models/pump/blobs/')) {
+        if (!request.headers.authorization) return void response.writeHead(401, { 'www-authenticate': `Bearer realm="${attacker.url}/token",service="x"` }).end();
+      }
+      response.writeHead(404).end();
+    });
+    const policy = operatorPolicySchema.parse({ registries: [{ host: registry.host }] });
+    try {
+      const store = policyStoreForReference(`${registry.host}/models/pump@${DIGEST}`, policy, 'artifact reference', { credentials: OPERATOR, retries: 0 });
+      await expect(store.pull(`${registry.host}/models/pump@${DIGEST}`, '/nonexistent')).rejects.toThrow();
+      const client = new RegistryClient(registry.host, { credentials: OPERATOR, retries: 0, allowRealm: () => false });
+      await expect(client.request({ method: 'GET', path: `/v2/models/pump/blobs/${DIGEST}`, scope: 'repository:models/pump:pull', expect: [200] })).rejects.toThrow(
+        `${registry.host} asked for its credentials to go to ${attacker.url}, a token service the operator policy does not list for it (registries[].tokenRealms)`,
+      );
+    } finally {
+      await registry.stop();
+    }
+
+    // An allowed registry that takes Basic auth, then redirects the blob to the attacker.
+    const redirecting = await startAttacker((request, response) => {
+      if (!request.headers.authorization) return void response.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
+      response.writeHead(307, { location: `${attacker.url}/blob` }).end();
+    });
+    try {
+      const client = new RegistryClient(redirecting.host, { credentials: OPERATOR, retries: 0 });
+      const response = await client.request({ method: 'GET', path: `/v2/models/pump/blobs/${DIGEST}`, scope: 'repository:models/pump:pull', expect: [200] });
+      expect(response.status).toBe(200);
+      expect(redirecting.credentials()).toEqual([`Basic ${Buffer.from('operator:operator-registry-secret').toString('base64')}`]);
+    } finally {
+      await redirecting.stop();
+    }
+    expect(attacker.seen.map((request) => request.url)).toEqual(['/blob']);
+    expect(attacker.credentials()).toEqual([]);
+  });
+});
+
+/** A zip of one `report.json` of `mebibytes` MiB of zeros: about 1 MB on the wire per GiB inflated. */
+function zipBomb(mebibytes: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const zip = new Zip((error, chunk) => {
+    if (error) throw error;
+    chunks.push(chunk);
+  });
+  const entry = new ZipDeflate('report.json', { level: 1 });
+  zip.add(entry);
+  const zeros = new Uint8Array(1024 ** 2);
+  for (let index = 0; index < mebibytes; index += 1) entry.push(zeros, index === mebibytes - 1);
+  zip.end();
+  return Buffer.concat(chunks);
+}
