@@ -4,6 +4,7 @@ import { createNodeMiddleware, type Probot } from 'probot';
 import { KubernetesCapacity } from '../adapters/k8s/cluster-capacity.ts';
 import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
 import { argoCdWebhook } from './argocd-webhook.ts';
+import { driftEndpoint } from './drift-endpoint.ts';
 import { fleetFromEnv } from './fleet.ts';
 import { edgeshipApp, type AppOptions } from './index.ts';
 import { trainingCallback, trainingFromEnv, TRAINING_CALLBACK_PATH } from './training.ts';
@@ -20,7 +21,9 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
  * - EDGESHIP_CLUSTERS_KUBECONFIG: the contexts targets name (targets[].context), for placement;
  * - training clusters (training.ts) and, with EDGESHIP_PUBLIC_URL and
  *   EDGESHIP_TRAINING_CALLBACK_SECRET, run callbacks at /api/edgeship/training.
- * - EDGESHIP_POLICY_FILE: the operator policy (core/policy.ts).
+ * - EDGESHIP_POLICY_FILE: the operator policy (core/policy.ts);
+ * - EDGESHIP_DRIFT_SECRET: drift evidence from edge sites at /api/edgeship/drift, each with its
+ *   site token (`edgeship site-token`).
  * Webhook bodies over 25 MiB, or without a length, are refused before a byte of them is read;
  * slow headers and bodies time out. `extra` lets tests set the loops' intervals.
  */
@@ -33,6 +36,8 @@ export async function appServer(probot: Probot, env: NodeJS.ProcessEnv, extra: A
   let nudgeRollouts: () => Promise<number> = async () => 0;
   let followTrainings: () => Promise<number> = async () => 0;
   const argocd = env.EDGESHIP_ARGOCD_WEBHOOK_TOKEN ? argoCdWebhook(env.EDGESHIP_ARGOCD_WEBHOOK_TOKEN, () => nudgeRollouts()) : undefined;
+  let receiveDrift: Parameters<NonNullable<AppOptions['onDriftEvidence']>>[0] = async () => undefined;
+  const drift = env.EDGESHIP_DRIFT_SECRET ? driftEndpoint(env.EDGESHIP_DRIFT_SECRET, (repo, evidence) => receiveDrift(repo, evidence)) : undefined;
   const secret = env.EDGESHIP_TRAINING_CALLBACK_SECRET;
   const callback = secret ? trainingCallback(secret, () => followTrainings()) : undefined;
   const callbackUrl = secret && env.EDGESHIP_PUBLIC_URL ? `${env.EDGESHIP_PUBLIC_URL.replace(/\/+$/, '')}${TRAINING_CALLBACK_PATH}` : undefined;
@@ -40,6 +45,7 @@ export async function appServer(probot: Probot, env: NodeJS.ProcessEnv, extra: A
   const app = edgeshipApp({
     onNudge: (nudge) => (nudgeRollouts = nudge),
     onTrainingNudge: (nudge) => (followTrainings = nudge),
+    onDriftEvidence: (receive) => (receiveDrift = receive),
     policy,
     ...(env.APP_ID && { appId: Number(env.APP_ID) }),
     trainingFor: trainingFromEnv(env, () => void followTrainings(), policy),
@@ -50,7 +56,7 @@ export async function appServer(probot: Probot, env: NodeJS.ProcessEnv, extra: A
   });
   const middleware = await createNodeMiddleware(app, { probot, webhooksPath: WEBHOOKS_PATH });
   const server = createServer((request, response) => {
-    if (refuseLargeWebhook(request, response) || argocd?.(request, response) || callback?.(request, response)) return;
+    if (refuseLargeWebhook(request, response) || argocd?.(request, response) || callback?.(request, response) || drift?.(request, response)) return;
     void middleware(request, response, () => {
       response.writeHead(404).end();
     });

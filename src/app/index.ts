@@ -5,9 +5,10 @@ import { allowMlflowUri, type OperatorPolicy } from '../core/policy.ts';
 import { GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
-import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry, TrainingCluster } from '../ports.ts';
+import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry, RepoRef, Scm, TrainingCluster } from '../ports.ts';
+import { GitOpsError } from '../core/errors.ts';
 import { runCommand } from '../services/github/commands.ts';
-import { onDrift } from '../services/github/drift.ts';
+import { onDrift, type DriftEvidence } from '../services/github/drift.ts';
 import { ensureReleasePr } from '../services/github/release-pr.ts';
 import { reconcileRelease } from '../services/github/release-rollout.ts';
 import { startTraining } from '../services/github/start-training.ts';
@@ -53,6 +54,8 @@ export interface AppOptions {
   trainingEveryMs?: number;
   /** Receives the function that looks at the cluster training runs now (for watches and callbacks). */
   onTrainingNudge?: (nudge: () => Promise<number>) => void;
+  /** Receives the function that queues drift evidence an edge site sent to /api/edgeship/drift. */
+  onDriftEvidence?: (receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<void>) => void;
 }
 
 const DEFAULT_RESYNC_MS = 15 * 60_000;
@@ -81,7 +84,22 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(allowMlflowUri(policy, config.registry.mlflow.trackingUri), process.env.MLFLOW_TRACKING_TOKEN) : undefined));
     const trainings = options.trainings ?? new ActiveTrainings();
     const training = { ...(options.trainingFor && { trainingFor: options.trainingFor }), ...(options.trainingCallback && { callback: options.trainingCallback }) };
-    const rolloutDeps = { policy, appId, registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
+    // Installation ids by repo: the GitOps repo is written through its own installation.
+    const installations = new Map<string, number>();
+    const scmFor = async (repo: RepoRef): Promise<Scm> => {
+      const name = `${repo.owner}/${repo.repo}`.toLowerCase();
+      let id = installations.get(name);
+      if (id === undefined) {
+        const { data } = await (await app.auth()).rest.apps.getRepoInstallation({ ...repo }).catch((error: { status?: number }) => {
+          if (error.status === 404) throw new GitOpsError(`edgeship is not installed on ${name}; install the app on the GitOps repo (it may be in another organisation)`);
+          throw error;
+        });
+        id = data.id;
+        installations.set(name, id);
+      }
+      return new GitHubScm(await app.auth(id), appId);
+    };
+    const rolloutDeps = { policy, appId, scmFor, registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
     const deps = (context: Context) => {
       const installation = (context.payload as { installation?: { id: number } }).installation?.id;
       const repo = context.repo();
@@ -110,6 +128,14 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const trainingEvery = options.trainingEveryMs ?? DEFAULT_TRAINING_MS;
     if (trainingEvery > 0) setInterval(() => void follow(), trainingEvery).unref();
     options.onTrainingNudge?.(follow);
+    // Evidence from a site's token comes without a webhook: the repo's own installation acts on it.
+    options.onDriftEvidence?.(async (repo, evidence) => {
+      const { data: installation } = await (await app.auth()).rest.apps.getRepoInstallation({ ...repo });
+      const octokit = await app.auth(installation.id);
+      const { data: repository } = await octokit.rest.repos.get({ ...repo });
+      const scm = new GitHubScm(octokit, appId);
+      queue.add(key(repo), 'drift', () => onDrift({ scm, log, policy, ...training, onClusterRun: (run) => trainings.follow(installation.id, repo, run) }, repo, { branch: repository.default_branch, payload: evidence, now: Date.now() }));
+    });
 
     app.on('push', async (context) => {
       const { payload } = context;

@@ -2,7 +2,7 @@ import type { Probot } from 'probot';
 import { GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { OperatorPolicy } from '../core/policy.ts';
-import type { ArtifactStore, FleetStatus, Logger, ModelRegistry } from '../ports.ts';
+import type { ArtifactStore, FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../ports.ts';
 import { reconcileRelease } from '../services/github/release-rollout.ts';
 import { followClusterRun, type ClusterTrainingDeps } from '../services/github/cluster-training.ts';
 import { resyncRepo } from '../services/github/resync.ts';
@@ -20,6 +20,7 @@ export interface LoopDeps extends ClusterTrainingDeps {
   now?: () => number;
   registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
   policy: OperatorPolicy;
+  scmFor?: (repo: RepoRef) => Promise<Scm>;
   /** This app's id: only its own check runs count. */
   appId?: number | undefined;
 }

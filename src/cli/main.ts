@@ -7,6 +7,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerReleaseCommands } from './commands/release.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerSiteTokenCommand } from './commands/site-token.ts';
 
 const program = new Command('edgeship')
   .description('Release machine-learning models to edge clusters and the cloud, the GitOps way.')
@@ -17,6 +18,7 @@ registerReleaseCommands(program);
 registerDemoCommand(program);
 registerServeCommand(program);
 registerCloudRunCommand(program);
+registerSiteTokenCommand(program);
 
 try {
   await program.parseAsync();

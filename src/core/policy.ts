@@ -53,6 +53,7 @@ export class PolicyError extends EdgeshipError {
 
 const sameUrl = (allowed: readonly string[], value: string) => allowed.includes(value.replace(/\/+$/, ''));
 const matchesRepo = (patterns: readonly string[], repo: string) =>
+  /^[\w.-]+\/[\w.-]+$/.test(repo) &&
   patterns.some((pattern) => {
     const [owner, name] = pattern.toLowerCase().split('/');
     const [repoOwner, repoName] = repo.toLowerCase().split('/');

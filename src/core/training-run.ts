@@ -58,3 +58,9 @@ export type ClusterRunState =
 
 /** The token a run's callback carries: an HMAC of its key, so it is good for that run only. */
 export const callbackToken = (secret: string, key: string) => createHmac('sha256', secret).update(key).digest('hex');
+
+/**
+ * The token an edge site sends its drift evidence to the app with: good for one model of one
+ * repo at one site, so a gateway holds nothing that could act elsewhere (no GitHub token).
+ */
+export const siteDriftToken = (secret: string, repo: string, model: string, site: string) => createHmac('sha256', secret).update(`edgeship-drift\n${repo.toLowerCase()}\n${model}\n${site}`).digest('hex');

@@ -31,6 +31,12 @@ export function githubDispatchSink(repo: string, token: string, api = 'https://a
   };
 }
 
+/** The evidence to the edgeship app's /api/edgeship/drift with this site's token: no GitHub token at the edge. */
+export function appSink(url: string, repo: string, token: string): DriftSink {
+  const endpoint = `${url.replace(/\/+$/, '')}/api/edgeship/drift`;
+  return { describe: `edgeship app ${new URL(url).origin}`, send: (evidence) => post(endpoint, { repo, ...evidence }, { authorization: `Bearer ${token}` }, `drift evidence to ${new URL(url).origin}`) };
+}
+
 /** The evidence as JSON to a webhook (an alerting system, or a relay to GitHub). */
 export function webhookSink(url: string): DriftSink {
   return { describe: `webhook ${new URL(url).origin}`, send: (evidence) => post(url, evidence, {}, `drift webhook ${new URL(url).origin}`) };

@@ -1,6 +1,6 @@
 import { EdgeshipError } from '../core/errors.ts';
 import type { Logger } from '../ports.ts';
-import { DriftMonitor, githubDispatchSink, webhookSink, type DriftSink } from './drift.ts';
+import { appSink, DriftMonitor, githubDispatchSink, webhookSink, type DriftSink } from './drift.ts';
 import type { EdgexMapping } from './edgex.ts';
 import type { LoadedModel } from './model.ts';
 import type { ServingMetrics } from './metrics.ts';
@@ -57,7 +57,12 @@ export function edgexOf(flags: ServeFlags, model: LoadedModel | undefined): Edge
 /** Drift monitoring for a model with reference statistics, sending evidence where the flags say. */
 export function driftFor(flags: ServeFlags, env: NodeJS.ProcessEnv, log: Logger): (model: LoadedModel, metrics: ServingMetrics) => DriftMonitor | undefined {
   let sink: DriftSink | undefined;
-  if (flags.driftRepo) {
+  if (flags.driftRepo && env.EDGESHIP_DRIFT_URL) {
+    if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo)) throw new EdgeshipError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
+    if (!/^https?:\/\//.test(env.EDGESHIP_DRIFT_URL)) throw new EdgeshipError(`EDGESHIP_DRIFT_URL: expected the app's http(s) URL, found "${env.EDGESHIP_DRIFT_URL}"`);
+    if (!env.EDGESHIP_DRIFT_TOKEN) throw new EdgeshipError('EDGESHIP_DRIFT_URL: expected the site token in EDGESHIP_DRIFT_TOKEN (edgeship site-token), found none');
+    sink = appSink(env.EDGESHIP_DRIFT_URL, flags.driftRepo, env.EDGESHIP_DRIFT_TOKEN);
+  } else if (flags.driftRepo) {
     if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo)) throw new EdgeshipError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
     const token = env.EDGESHIP_GITHUB_TOKEN ?? env.GITHUB_TOKEN;
     if (!token) throw new EdgeshipError('--drift-repo: expected a token in EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN to send repository_dispatch, found none');

@@ -79,6 +79,19 @@ describe('a repo writer cannot', () => {
     expect(world.model.pulls).toEqual([]);
   });
 
+  it.each([
+    ['evil/gitops', 'gitops.repo: "evil/gitops" is not allowed by the operator policy; the operator can add it to gitops.repos in EDGESHIP_POLICY_FILE'],
+    ['acme/elsewhere', 'edgeship is not installed on acme/elsewhere; install the app on the GitOps repo (it may be in another organisation)'],
+  ])('release into GitOps repo %s', async (gitopsRepo, reason) => {
+    const world = await new ReleaseWorld(github).seed();
+    world.sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': (await exampleConfigText()).replace(`repo: ${GITOPS_REPO}`, `repo: ${gitopsRepo}`) });
+    await world.app.receive('workflow_run.completed', world.runCompleted(await world.finishRun()));
+    await expect(world.app.settle()).rejects.toThrow(reason);
+    const check = world.model.checkRuns.find((run) => run.name === 'edgeship/train' && run.head_sha === world.sha);
+    expect(check).toMatchObject({ conclusion: 'failure', output: { title: 'No release: the GitOps repo is out of reach', summary: reason } });
+    expect(world.model.pulls).toEqual([]);
+  });
+
   it('deploy a version with a carriage return that would add YAML to the overlay', async () => {
     const world = await new ReleaseWorld(github).seed();
     const report = await evaluationReport();

@@ -8,7 +8,7 @@ import nock from 'nock';
 import { Probot, ProbotOctokit } from 'probot';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appServer } from '../../src/app/http-server.ts';
-import { callbackToken, jobName } from '../../src/core/training-run.ts';
+import { callbackToken, jobName, siteDriftToken } from '../../src/core/training-run.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
 import { WAIT } from '../helpers/fixtures.ts';
 import { postWithToken } from '../helpers/handler-server.ts';
@@ -43,6 +43,7 @@ describe('the app\'s HTTP server, configured from the environment', () => {
       EDGESHIP_TRAINING_CALLBACK_SECRET: 'callback-secret',
       EDGESHIP_PUBLIC_URL: 'https://edgeship.example/',
       EDGESHIP_ARGOCD_WEBHOOK_TOKEN: 'argo-token',
+      EDGESHIP_DRIFT_SECRET: 'drift-secret',
     };
     server = await appServer(probot, env, { resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0 });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -83,6 +84,21 @@ describe('the app\'s HTTP server, configured from the environment', () => {
     expect((await postWithToken(`${url}/api/edgeship/training`, JSON.stringify({ runKey: 'k' }), 'guess')).status).toBe(401);
     expect((await postWithToken(`${url}/api/edgeship/argocd`, '{}', 'argo-token')).status).toBe(202);
     expect((await fetch(`${url}/elsewhere`)).status).toBe(404);
+  });
+
+  it('takes drift evidence from a site with its own token (no GitHub token at the edge) and refuses hostile evidence', async () => {
+    const evidence = { repo: MODEL_REPO, model: 'pump-forecaster', site: 'plant-north', features: [{ name: 'temperature', score: 0.41 }] };
+    const token = siteDriftToken('drift-secret', MODEL_REPO, 'pump-forecaster', 'plant-north');
+    const post = (body: object, bearer: string) => postWithToken(`${url}/api/edgeship/drift`, JSON.stringify(body), bearer);
+    expect((await post(evidence, siteDriftToken('drift-secret', MODEL_REPO, 'pump-forecaster', 'plant-south'))).status).toBe(401);
+    const hostile = await post({ ...evidence, features: [{ name: '<img src=x onerror=alert(1)>', score: 1 }] }, token);
+    expect(hostile.status).toBe(400);
+    expect(await hostile.json()).toEqual({ error: 'features.0.name: expected a feature name of letters, digits, _ . : - (at most 64)' });
+    expect(world.model.dispatches).toEqual([]);
+    expect((await post(evidence, token)).status).toBe(202);
+    await expect.poll(() => world.model.dispatches.length, WAIT).toBe(1);
+    expect(world.model.dispatches[0]).toMatchObject({ workflow: 'edgeship-train.yml', ref: 'main', inputs: { sha: world.sha, reason: 'drift' } });
+    expect(JSON.parse(world.model.dispatches[0]?.inputs.context ?? '{}')).toMatchObject({ site: 'plant-north', summary: 'drift at plant-north: temperature=0.41' });
   });
 
   it('refuses an unsigned 100 MiB webhook body with 413 before reading it, and one without a length with 411', async () => {

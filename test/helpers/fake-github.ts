@@ -145,6 +145,8 @@ export class FakeGitHub {
 
     route('post', /^\/app\/installations\/(\d+)\/access_tokens$/, () => [201, { token: 'ghs_test', expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {} }]);
     route('get', /^\/app\/installations$/, () => [200, [{ id: 42, account: { login: 'acme' } }]]);
+    route('get', new RegExp(`^${R}/installation$`), (match) => (this.repos.has(`${match[1]}/${match[2]}`) ? [200, { id: 42, account: { login: match[1] }, app_id: EDGESHIP_APP.id }] : notFound));
+    route('get', new RegExp(`^${R}$`), (match) => (this.repos.has(`${match[1]}/${match[2]}`) ? [200, { name: match[2], full_name: `${match[1]}/${match[2]}`, owner: { login: match[1] }, default_branch: 'main' }] : notFound));
     route('get', /^\/installation\/repositories$/, () => {
       const repositories = [...this.repos.keys()].map((fullName) => {
         const [owner, name] = fullName.split('/') as [string, string];

@@ -10,7 +10,7 @@ import { startTraining, type TrainingStart } from './start-training.ts';
 /** `client_payload` of an `edgeship-drift` repository_dispatch, as the edge server sends it. */
 export const driftEvidenceSchema = z.strictObject({
   model: dnsLabel,
-  site: dnsLabel,
+  site: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, { error: 'expected a site name (lowercase letters, digits, . and -)' }),
   version: semverString.optional(),
   window: z.strictObject({ start: z.string().max(40), end: z.string().max(40) }).optional(),
   features: z

@@ -3,6 +3,7 @@ import { parseConfig } from '../../core/config-parse.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { allowGitopsRepo, type OperatorPolicy } from '../../core/policy.ts';
 import type { RepoRef, Scm } from '../../ports.ts';
+import { ScmBranchRepo } from '../scm-branch-repo.ts';
 
 export const CONFIG_PATH = '.github/edgeship.yml';
 
@@ -18,6 +19,24 @@ export function gitopsRepoOf(config: EdgeshipConfig, policy: OperatorPolicy): Re
   const match = /^([\w.-]+)\/([\w.-]+)$/.exec(config.gitops.repo);
   if (!match) throw new ConfigError(CONFIG_PATH, [`gitops.repo: expected owner/name of a GitHub repository, found "${config.gitops.repo}"`]);
   return { owner: match[1] as string, repo: match[2] as string };
+}
+
+/** How the services reach the GitOps repo: through its own installation when the app can look it up. */
+export interface GitopsAccess {
+  scm: Scm;
+  policy: OperatorPolicy;
+  /** The Scm of another repo's installation (it may be in another org); the event's own when absent. */
+  scmFor?: (repo: RepoRef) => Promise<Scm>;
+}
+
+/**
+ * The GitOps repo of a config, allowed by the policy, written through its own installation.
+ * Throws a GitOpsAccessError when the policy does not allow it or the app is not installed there.
+ */
+export async function openGitops(deps: GitopsAccess, config: EdgeshipConfig) {
+  const gitopsRef = gitopsRepoOf(config, deps.policy);
+  const scm = deps.scmFor ? await deps.scmFor(gitopsRef) : deps.scm;
+  return { gitopsRef, gitopsScm: scm, gitops: new ScmBranchRepo(scm, gitopsRef, config.gitops.branch) };
 }
 
 export const commitUrl = (repo: RepoRef, sha: string) => `https://github.com/${repo.owner}/${repo.repo}/commit/${sha}`;

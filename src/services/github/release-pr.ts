@@ -1,6 +1,6 @@
 import type { EdgeshipConfig } from '../../core/config.ts';
-import { EdgeshipError } from '../../core/errors.ts';
-import type { OperatorPolicy } from '../../core/policy.ts';
+import { EdgeshipError, GitOpsError } from '../../core/errors.ts';
+import { PolicyError, type OperatorPolicy } from '../../core/policy.ts';
 import { GATES_CHECK, RELEASE_LABEL, RELEASE_RECORD_FILE, REPORT_ARTIFACT, releaseBranch, releaseBranchPrefix, TRAIN_CHECK } from '../../core/release-branch.ts';
 import { planRelease, type EvaluationReport } from '../../core/release-plan.ts';
 import { renderReport } from '../../core/report.ts';
@@ -9,7 +9,7 @@ import { parseEvaluationReport } from '../../core/report-schema.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
 import type { ArtifactStore, ClusterCapacity, Logger, RepoRef, Scm } from '../../ports.ts';
 import { resolveBaseline } from '../baseline.ts';
-import { gitopsRepoOf, readConfigAt } from './model-repo.ts';
+import { openGitops, readConfigAt, type GitopsAccess } from './model-repo.ts';
 
 export interface CompletedRun {
   id: number;
@@ -28,6 +28,7 @@ export interface ReleasePrDeps {
   /** Live capacity of the edge clusters the app can read. */
   capacity?: ClusterCapacity;
   policy: OperatorPolicy;
+  scmFor?: GitopsAccess['scmFor'];
 }
 
 export type ReleasePrOutcome = 'not-a-training-run' | 'run-failed' | 'superseded' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
@@ -97,7 +98,14 @@ export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run:
   const { config, evaluated } = run;
   const check = { name: TRAIN_CHECK, headSha: run.sha, ...(run.url && { detailsUrl: run.url }) };
   if (!evaluated.artifact) throw new EdgeshipError(`the report of ${run.url ?? run.sha} has no published artifact; the run must publish before it reports`);
-  const gitops = new ScmBranchRepo(scm, gitopsRepoOf(config, deps.policy), config.gitops.branch);
+  let gitops;
+  try {
+    ({ gitops } = await openGitops(deps, config));
+  } catch (error) {
+    if (!(error instanceof PolicyError || error instanceof GitOpsError)) throw error;
+    await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'No release: the GitOps repo is out of reach', summary: error.message });
+    throw error;
+  }
   const baseline = await resolveBaseline({ gitops, storeFor: deps.storeFor }, config);
   const live = deps.capacity ? await deps.capacity.capacity(config.targets) : undefined;
   const report = planRelease({

@@ -2,7 +2,8 @@ import { wavesOf } from '../../core/config.ts';
 import { EdgeshipError } from '../../core/errors.ts';
 import { GATES_CHECK, parseReleaseBranch, RELEASE_RECORD_FILE, releaseBranchPrefix } from '../../core/release-branch.ts';
 import { refuseMerge } from '../../core/release-integrity.ts';
-import type { OperatorPolicy } from '../../core/policy.ts';
+import { PolicyError, type OperatorPolicy } from '../../core/policy.ts';
+import { GitOpsError } from '../../core/errors.ts';
 import { parseEvaluationReport } from '../../core/report-schema.ts';
 import type { EdgeshipConfig } from '../../core/config.ts';
 import type { FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
@@ -11,8 +12,7 @@ import { messageOf } from '../../core/errors.ts';
 import { inert, maskSecrets } from '../../core/markdown.ts';
 import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
-import { ScmBranchRepo } from '../scm-branch-repo.ts';
-import { commitUrl, gitopsRepoOf, readConfigAt } from './model-repo.ts';
+import { commitUrl, openGitops, readConfigAt, type GitopsAccess } from './model-repo.ts';
 
 export interface MergedPull {
   number: number;
@@ -33,6 +33,7 @@ export interface ReleaseRolloutDeps {
   /** The model registry a config mirrors releases to (registry.mlflow). */
   registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
   policy: OperatorPolicy;
+  scmFor?: GitopsAccess['scmFor'];
 }
 
 /** The model's current release: its newest merged release PR, if any. */
@@ -46,7 +47,7 @@ export async function newestMergedRelease(scm: Scm, repo: RepoRef, model: string
  * GitOps repo. Only the app's own release deploys (core/release-integrity.ts): anything else
  * throws a ReleaseRefused that names the reason.
  */
-export async function loadMergedRelease(deps: { scm: Scm; policy: OperatorPolicy }, repo: RepoRef, pull: MergedPull) {
+export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull: MergedPull) {
   const { scm } = deps;
   const [config, recordText, gates] = await Promise.all([readConfigAt(scm, repo, pull.mergeSha), scm.readFile(repo, RELEASE_RECORD_FILE, pull.mergeSha), scm.findCheckRun(repo, pull.headSha, GATES_CHECK)]);
   if (!config || recordText === undefined) throw new EdgeshipError(`#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_RECORD_FILE : '.github/edgeship.yml'}`);
@@ -56,8 +57,12 @@ export async function loadMergedRelease(deps: { scm: Scm; policy: OperatorPolicy
   if (report.provenance.branch !== undefined && report.provenance.branch !== pull.base) {
     throw new ReleaseRefused(`the PR merged into \`${pull.base}\`, but the release was trained from \`${report.provenance.branch}\``, config);
   }
-  const gitopsRef = gitopsRepoOf(config, deps.policy);
-  return { config, report, gitopsRef, gitops: new ScmBranchRepo(scm, gitopsRef, config.gitops.branch) };
+  try {
+    return { config, report, ...(await openGitops(deps, config)) };
+  } catch (error) {
+    if (error instanceof PolicyError || error instanceof GitOpsError) throw new ReleaseRefused(error.message, config);
+    throw error;
+  }
 }
 
 /** A merged PR that is not a release the app evaluated: it deploys nothing. */
@@ -90,13 +95,13 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
     deps.log.warn({ pull: pull.number, reason: error.reason }, 'Merged release refused');
     return 'refused';
   }
-  const { config, report, gitopsRef, gitops } = loaded;
+  const { config, report, gitopsRef, gitops, gitopsScm } = loaded;
   const fleet = deps.fleetFor?.(config);
   const result = await advanceRollout({ gitops, log: deps.log, ...(fleet && { fleet }), ...(deps.now && { now: deps.now }) }, config, report, options);
   if (result.action.kind === 'superseded') return result;
   const { model } = report;
   const version = report.version.version;
-  const sha = result.commit?.sha ?? (await scm.branchHead(gitopsRef, config.gitops.branch)) ?? '';
+  const sha = result.commit?.sha ?? (await gitopsScm.branchHead(gitopsRef, config.gitops.branch)) ?? '';
   const url = commitUrl(gitopsRef, sha);
   await scm.ensureDeployments(
     repo,

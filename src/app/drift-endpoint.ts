@@ -1,0 +1,58 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { siteDriftToken } from '../core/training-run.ts';
+import { driftEvidenceSchema, type DriftEvidence } from '../services/github/drift.ts';
+import type { RepoRef } from '../ports.ts';
+
+export const DRIFT_PATH = '/api/edgeship/drift';
+const MAX_BODY = 64 * 1024;
+
+/**
+ * Drift evidence from edge servers: `POST /api/edgeship/drift` with `{"repo": "owner/name", …evidence}`
+ * and `Authorization: Bearer <site token>`, the token `edgeship site-token` derives from
+ * EDGESHIP_DRIFT_SECRET for that repo, model and site (checked in constant time). The evidence
+ * is parsed strictly and handed to `receive`, which queues the retraining.
+ */
+export function driftEndpoint(secret: string, receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<void>) {
+  return (request: IncomingMessage, response: ServerResponse): boolean => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== DRIFT_PATH) return false;
+    const answer = (status: number, body: object) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (request.method !== 'POST') {
+      request.resume();
+      response.writeHead(405, { allow: 'POST' }).end();
+      return true;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        answer(413, { error: `drift evidence may be at most ${MAX_BODY} bytes` });
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return answer(400, { error: 'expected a JSON body {"repo": "owner/name", "model", "site", "features": [...]}' });
+      }
+      const { repo, ...rest } = (body ?? {}) as { repo?: unknown };
+      const match = typeof repo === 'string' ? /^([\w.-]+)\/([\w.-]+)$/.exec(repo) : null;
+      const parsed = driftEvidenceSchema.safeParse(rest);
+      if (!match || !parsed.success) {
+        const issue = parsed.error?.issues[0];
+        return answer(400, { error: !match ? 'repo: expected owner/name of the model repo' : `${issue?.path.join('.')}: ${issue?.message}` });
+      }
+      const expected = Buffer.from(`Bearer ${siteDriftToken(secret, match[0], parsed.data.model, parsed.data.site)}`);
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return answer(401, { error: 'expected Authorization: Bearer <the site token of this repo, model and site>' });
+      receive({ owner: match[1] as string, repo: match[2] as string }, parsed.data).then(
+        () => answer(202, { accepted: true }),
+        () => answer(503, { error: 'the app cannot reach the repository now; send again later' }),
+      );
+    });
+    return true;
+  };
+}
