@@ -284,6 +284,8 @@ export interface Scm {
   /** The user's role on the repository: admin, maintain, write, triage, read or none. */
   permissionOf(repo: RepoRef, user: string): Promise<string>;
   comment(repo: RepoRef, issue: number, body: string): Promise<void>;
+  /** Whether a comment with this marker exists on the issue or PR. */
+  hasComment(repo: RepoRef, issue: number, marker: string): Promise<boolean>;
   /** Adds the comment unless one with the same marker exists. */
   ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void>;
   /**

@@ -141,7 +141,10 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const { payload } = context;
       if (payload.deleted || !payload.ref.startsWith('refs/heads/') || !payload.head_commit) return;
       const repo = repoOf(context);
-      const trigger = { repo, sha: payload.after, branch: payload.ref.slice('refs/heads/'.length), reason: 'push' as const };
+      // GitHub lists each pushed commit's files (up to 2,048 commits); without the list, the push trains.
+      const listed = payload.commits.length > 0 && payload.commits.length < 2048;
+      const changedFiles = listed ? [...new Set(payload.commits.flatMap((commit) => [...(commit.added ?? []), ...(commit.modified ?? []), ...(commit.removed ?? [])]))] : undefined;
+      const trigger = { repo, sha: payload.after, branch: payload.ref.slice('refs/heads/'.length), reason: 'push' as const, ...(changedFiles && { changedFiles }) };
       queue.add(key(repo), 'start-training', () => startTraining(deps(context), trigger));
     });
 

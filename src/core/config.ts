@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_TRAIN_PATHS } from './train-paths.ts';
 import { dnsLabel, repoPath } from './names.ts';
 import { BUILTIN_PROFILES, hardwareProfileSchema } from './profiles.ts';
 import { kubeflowTrainingSchema, kubernetesTrainingSchema } from './training-config.ts';
@@ -41,6 +42,11 @@ export const configSchema = z
         command: z.string().min(1).describe('Shell command that trains and writes the outputs.'),
         outputs: repoPath.default('out').describe('Directory the command writes its outputs to.'),
         branches: z.array(z.string().min(1)).default(['main']).describe('Branches whose pushes train.'),
+        paths: z
+          .array(z.string().min(1))
+          .min(1)
+          .default([...DEFAULT_TRAIN_PATHS])
+          .describe('Globs of the files whose change trains, as in Actions\' `paths`: later patterns win, `!` excludes. By default every file but the release record (`.edgeship/**`), so merging a release PR never trains.'),
         workflow: z.string().default('edgeship-train.yml').describe('Workflow file for github-actions.'),
         timeoutMinutes: z.number().positive().default(60).describe('Longest a run may take; a Job\'s activeDeadlineSeconds.'),
         repoUrl: z.string().min(1).optional().describe('Where cluster runs (kubernetes, kubeflow) clone the model repo from; https://github.com/<owner>/<repo>.git by default.'),

@@ -137,6 +137,33 @@ describe('the GitHub App release flow', () => {
     expect(github.calls.filter((call) => !call.path.includes('access_tokens'))).toEqual([]);
   });
 
+  it('does not train on the pushes a release sends: the app\'s own release branch, the merge commit', async () => {
+    await app.receive('push', pushPayload());
+    await app.settle();
+    await app.receive('workflow_run.completed', runPayload(await finishRun()));
+    await app.settle();
+    const model = github.repo(MODEL_REPO);
+    const branch = model.pulls[0]!.head.ref;
+    // GitHub sends a push for the branch the app wrote, and one for the merge commit on main.
+    await app.receive('push', world.pushed(branch, sha));
+    const before = model.branches.get('main')!;
+    const mergeSha = github.merge(MODEL_REPO, 1);
+    await app.receive('pull_request.closed', closedPayload(1, mergeSha));
+    await app.receive('push', world.pushed('main', before));
+    await app.settle();
+    expect(model.dispatches).toHaveLength(1);
+    expect(model.pulls).toHaveLength(1);
+    expect(model.checkRuns.find((check) => check.name === 'edgeship/train' && check.head_sha === mergeSha)).toMatchObject({
+      conclusion: 'neutral',
+      output: { title: 'Not trained', summary: 'This push changed no file that `train.paths` (**, !.edgeship/**) trains on, such as the merge of a release PR.' },
+    });
+    // A change to the code on top trains again.
+    const code = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(2)\n' });
+    await app.receive('push', world.pushed('main', mergeSha));
+    await app.settle();
+    expect(model.dispatches.map((dispatch) => dispatch.inputs.sha)).toEqual([sha, code]);
+  });
+
   it('does everything once when each delivery is replayed 50 times, also concurrently', async () => {
     const push = pushPayload();
     await Promise.all(Array.from({ length: 25 }, () => app.receive('push', push)));

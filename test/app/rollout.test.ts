@@ -221,7 +221,7 @@ describe('rollout commands', () => {
     Object.assign(payload.repository, { default_branch: 'main' });
     await world.app.receive('issue_comment.created', payload);
     await world.app.settle();
-    return world.model.comments.get(payload.issue.number)?.at(-1)?.body ?? '';
+    return (world.model.comments.get(payload.issue.number)?.at(-1)?.body ?? '').replace(/\n\n<!-- edgeship:command:\d+ -->$/, '');
   };
   const record = () => parseReleaseRecord(github.file(GITOPS_REPO, 'main', RECORD)!, 'release.yaml');
   const overlay = (target: string) => github.file(GITOPS_REPO, 'main', `sites/${target}/pump-forecaster/kustomization.yaml`) ?? '';
@@ -231,6 +231,19 @@ describe('rollout commands', () => {
     expect(record().targets['plant-south']?.version).toBe('1.1.0');
     expect(await command('/edgeship promote')).toMatch(/wave \*\*cloud\*\*/);
     expect(await command('/edgeship promote')).toMatch(/^Nothing to promote: every wave of pump-forecaster 1\.1\.0 has the release/);
+  });
+
+  it('takes a command once however often GitHub delivers it: 50 redeliveries of one promote send one wave and one answer', async () => {
+    const payload = example('issue_comment.created', MODEL_REPO);
+    Object.assign(payload.comment, { id: 777, body: '/edgeship promote', user: { ...payload.comment.user, login: 'writer', type: 'User' } });
+    Object.assign(payload.repository, { default_branch: 'main' });
+    const gitopsCommits = github.repo(GITOPS_REPO).commits.size;
+    await Promise.all(Array.from({ length: 50 }, () => world.app.receive('issue_comment.created', structuredClone(payload), 'delivery-777')));
+    await world.app.settle();
+    expect(github.repo(GITOPS_REPO).commits.size).toBe(gitopsCommits + 1);
+    expect(record().targets['plant-south']?.version).toBe('1.1.0');
+    expect(record().targets.cloud?.version).not.toBe('1.1.0');
+    expect(world.model.comments.get(payload.issue.number)?.filter((comment) => comment.body.includes('<!-- edgeship:command:777 -->'))).toHaveLength(1);
   });
 
   it('rolls one target back and holds it, then the whole release', async () => {

@@ -91,6 +91,20 @@ export class FakeGitHub {
     repo.artifacts.set(runId, [...(repo.artifacts.get(runId) ?? []), { id: this.nextId++, name, zip }]);
   }
 
+  /**
+   * The push GitHub sends when `branch` moves from `before` to its head: one commit entry with
+   * the files added, modified and removed, as a push payload's `commits` lists them.
+   */
+  pushOf(fullName: string, branch: string, before: string) {
+    const repo = this.repo(fullName);
+    const after = repo.branches.get(branch) ?? '';
+    const [old, now] = [repo.commits.get(before) ?? new Map<string, string>(), repo.commits.get(after) ?? new Map<string, string>()];
+    const added = [...now.keys()].filter((path) => !old.has(path));
+    const modified = [...now.keys()].filter((path) => old.has(path) && old.get(path) !== now.get(path));
+    const removed = [...old.keys()].filter((path) => !now.has(path));
+    return { ref: `refs/heads/${branch}`, before, after, commits: [{ id: after, added, modified, removed }] };
+  }
+
   /** Merges a PR: a merge commit on the base with the head's files. */
   merge(fullName: string, number: number): string {
     const repo = this.repo(fullName);

@@ -62,6 +62,14 @@ export class ReleaseWorld {
     return payload;
   }
 
+  /** The push GitHub sends for `branch` moving on from `before` (a merge, the app's own commits). */
+  pushed(branch: string, before: string) {
+    const payload = example('push', MODEL_REPO);
+    const push = this.github.pushOf(MODEL_REPO, branch, before);
+    Object.assign(payload, { ...push, deleted: false, created: false, head_commit: { ...payload.head_commit, id: push.after, ...push.commits[0] }, commits: push.commits.map((commit) => ({ ...payload.head_commit, ...commit })) });
+    return payload;
+  }
+
   runCompleted(runId: number, headSha = this.sha, conclusion = 'success', headRepo = MODEL_REPO) {
     const payload = example('workflow_run.completed', MODEL_REPO);
     Object.assign(payload.workflow_run, {

@@ -196,9 +196,13 @@ export class GitHubScm implements Scm {
     await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body });
   }
 
+  async hasComment(repo: RepoRef, issue: number, marker: string): Promise<boolean> {
+    const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: 100 });
+    return comments.some((comment) => comment.body?.includes(marker));
+  }
+
   async ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void> {
-    const { data } = await this.octokit.rest.issues.listComments({ ...repo, issue_number: issue, per_page: 100 });
-    if (data.some((comment) => comment.body?.includes(marker))) return;
+    if (await this.hasComment(repo, issue, marker)) return;
     await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: `${body}\n\n${marker}` });
   }
 

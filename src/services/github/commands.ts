@@ -4,6 +4,9 @@ import { runRolloutCommand, type RolloutCommandDeps } from './rollout-commands.t
 import type { ClusterTrainingDeps } from './cluster-training.ts';
 import { startTraining } from './start-training.ts';
 
+/** The marker of the answer to comment `id`: present once the command was taken. */
+export const commandMarker = (id: number) => `<!-- edgeship:command:${id} -->`;
+
 export interface CommandComment {
   id: number;
   issue: number;
@@ -18,37 +21,43 @@ export interface CommandComment {
  * 1. ignore comments that are not commands;
  * 2. check the author's permission through the collaborator API (not author_association);
  * 3. run the command (retrain here, the rollout commands in rollout-commands) and answer in a comment.
+ * A comment whose answer (marked with its id) exists was taken already: a redelivery does nothing.
  */
 export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps, repo: RepoRef, comment: CommandComment): Promise<string> {
   const command = parseCommand(comment.body);
   if (!command) return 'not-a-command';
   const { scm } = deps;
+  // The answer carries the comment's id: a command is taken once, however often it is delivered.
+  const marker = commandMarker(comment.id);
+  if (await scm.hasComment(repo, comment.issue, marker)) return 'already-answered';
+  const answer = (body: string) => scm.ensureComment(repo, comment.issue, marker, body);
   const role = await scm.permissionOf(repo, comment.user);
   if (!COMMAND_ROLES.has(role)) {
-    await scm.comment(repo, comment.issue, `@${comment.user} edgeship commands need write, maintain or admin permission on this repository (yours: ${role}).`);
+    await answer(`@${comment.user} edgeship commands need write, maintain or admin permission on this repository (yours: ${role}).`);
     return 'forbidden';
   }
   if ('error' in command) {
-    await scm.comment(repo, comment.issue, `${command.error}\n\n${COMMAND_HELP}`);
+    await answer(`${command.error}\n\n${COMMAND_HELP}`);
     return 'unknown';
   }
   if (command.name === 'help') {
-    await scm.comment(repo, comment.issue, COMMAND_HELP);
+    await answer(COMMAND_HELP);
     return 'help';
   }
   if (command.name !== 'retrain') {
-    await scm.comment(repo, comment.issue, await runRolloutCommand(deps, repo, comment.branch, `as @${comment.user} asked in #${comment.issue}`, command));
+    await answer(await runRolloutCommand(deps, repo, comment.branch, `as @${comment.user} asked in #${comment.issue}`, command));
     return command.name;
   }
   const sha = await scm.branchHead(repo, comment.branch);
   if (!sha) {
-    await scm.comment(repo, comment.issue, `There is no branch \`${comment.branch}\` to retrain.`);
+    await answer(`There is no branch \`${comment.branch}\` to retrain.`);
     return 'no-branch';
   }
   const started = await startTraining(deps, { repo, sha, branch: comment.branch, reason: 'retrain', occurrence: String(comment.id), context: `retrain requested by @${comment.user} in #${comment.issue}` });
-  const answer = started === 'started'
-    ? `Training ${comment.branch} at ${sha.slice(0, 7)} again, as @${comment.user} asked; the release PR follows when it finishes.`
-    : started === 'already-started' ? undefined : `Not retrained: ${started.replace(/-/g, ' ')}.`;
-  if (answer) await scm.comment(repo, comment.issue, answer);
+  await answer(
+    started === 'started' || started === 'already-started'
+      ? `Training ${comment.branch} at ${sha.slice(0, 7)} again, as @${comment.user} asked; the release PR follows when it finishes.`
+      : `Not retrained: ${started.replace(/-/g, ' ')}.`,
+  );
   return started;
 }

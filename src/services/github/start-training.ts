@@ -1,5 +1,6 @@
 import { ConfigError } from '../../core/errors.ts';
 import { checkTrainingPolicy, PolicyError } from '../../core/policy.ts';
+import { changeTrains } from '../../core/train-paths.ts';
 import { runKey, TRAIN_CHECK } from '../../core/release-branch.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { isClusterBackend, startClusterRun, type ClusterTrainingDeps } from './cluster-training.ts';
@@ -14,14 +15,16 @@ export interface TrainingTrigger {
   context?: string;
   /** Tells triggers of the same reason apart (a comment id, a drift window); same key, one run. */
   occurrence?: string;
+  /** The files a push changed, when GitHub listed them all; matched against `train.paths`. */
+  changedFiles?: readonly string[];
 }
 
-export type TrainingStart = 'not-allowed' | 'started' | 'already-started' | 'start-failed' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
+export type TrainingStart = 'paths-unchanged' | 'not-allowed' | 'started' | 'already-started' | 'start-failed' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
 
 /**
  * Starts training for a commit:
  * 1. read `.github/edgeship.yml` at the commit; a broken config fails `edgeship/train` with the fix;
- * 2. skip untracked branches;
+ * 2. skip untracked branches, and pushes that change no file of `train.paths` (a release merge);
  * 3. skip when the check run already carries this run key (a redelivered event, running or done);
  *    fail it when the operator policy does not allow the cluster training the config asks for;
  * 4. open `edgeship/train` in progress, cancel older unfinished runs on the branch, dispatch the
@@ -51,6 +54,11 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
   const key = runKey(config.model, sha, `${trigger.reason}:${trigger.occurrence ?? ''}`);
   const existing = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
   if (existing?.externalId === key) return 'already-started';
+  if (trigger.reason === 'push' && !changeTrains(config.train.paths, trigger.changedFiles)) {
+    // Recorded as a neutral check, so a resync knows this head was looked at and not trained on purpose.
+    await scm.ensureCheckRun(repo, { name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'neutral', externalId: key, title: 'Not trained', summary: `This push changed no file that \`train.paths\` (${config.train.paths.join(', ')}) trains on, such as the merge of a release PR.` });
+    return 'paths-unchanged';
+  }
   try {
     checkTrainingPolicy(deps.policy, `${repo.owner}/${repo.repo}`, config);
   } catch (error) {
