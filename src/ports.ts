@@ -257,6 +257,8 @@ export interface Scm {
   /** Many files at one ref in few calls; a missing file maps to undefined. */
   readFiles(repo: RepoRef, paths: readonly string[], ref: string): Promise<Map<string, string | undefined>>;
   branchHead(repo: RepoRef, branch: string): Promise<string | undefined>;
+  /** A commit's date and the files it changed against its first parent (undefined when GitHub does not list them all). */
+  commitChanges(repo: RepoRef, sha: string): Promise<{ date: string; files: string[] | undefined }>;
   /** The latest check run of this name on this commit. */
   findCheckRun(repo: RepoRef, sha: string, name: string): Promise<{ id: number; status: string; conclusion: string | null; externalId: string | null } | undefined>;
   /** Creates or updates the check run of this name on this commit. */
@@ -274,6 +276,8 @@ export interface Scm {
    */
   commitOnBranch(repo: RepoRef, branch: string, expectedHead: string, files: FileWrite[], message: string): Promise<{ sha: string } | 'stale'>;
   ensurePullRequest(repo: RepoRef, spec: PullRequestSpec): Promise<PullRequestInfo & { created: boolean }>;
+  /** The newest pull request from exactly this head branch, open or closed. */
+  pullRequestOf(repo: RepoRef, branch: string): Promise<PullRequestInfo | undefined>;
   /** Recent pull requests in this state whose head branch starts with `prefix`, newest first. */
   listPullRequests(repo: RepoRef, headPrefix: string, state?: 'open' | 'closed'): Promise<PullRequestInfo[]>;
   /** The newest run of the workflow on the branch. */

@@ -36,12 +36,22 @@ export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (refer
   const installations = await appOctokit.paginate(appOctokit.rest.apps.listInstallations, { per_page: 100 });
   let queued = 0;
   for (const installation of installations) {
-    const octokit = await app.auth(installation.id);
-    const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+    let octokit;
+    let repositories;
+    try {
+      octokit = await app.auth(installation.id);
+      repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+    } catch (error) {
+      // A suspended or removed installation answers 403/404: the others still get their resync.
+      deps.log.warn({ installation: installation.id, err: error }, 'Resync skipped an installation');
+      continue;
+    }
+    const installationOctokit = octokit;
     for (const repository of repositories) {
       const repo = { owner: repository.owner.login, repo: repository.name };
       queue.add(`${repo.owner}/${repo.repo}`, 'resync', async () => {
-        const outcome = await resyncRepo({ ...services, scm: new GitHubScm(octokit, services.appId) }, repo, repository.default_branch);
+        const onClusterRun = (run: Parameters<ActiveTrainings['follow']>[2]) => trainings?.follow(installation.id, repo, run);
+        const outcome = await resyncRepo({ ...services, scm: new GitHubScm(installationOctokit, services.appId), onClusterRun }, repo, repository.default_branch);
         if (outcome.rollingOut) rollouts.track(installation.id, repo, outcome.rollingOut);
         for (const run of outcome.training) trainings?.follow(installation.id, repo, run);
       });

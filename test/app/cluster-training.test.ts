@@ -215,7 +215,7 @@ describe('training on a cluster through the app', () => {
     const env = api.jobs.get(`ml/${jobName(key)}`)?.spec?.template.spec?.containers[0]?.env ?? [];
     expect(env).toContainEqual({ name: 'EDGESHIP_REASON', value: 'retrain' });
     expect(env).toContainEqual({ name: 'EDGESHIP_CONTEXT', value: `retrain requested by @writer in #${payload.issue.number}` });
-    expect(world.model.comments.get(payload.issue.number)?.map((comment) => comment.body)).toEqual([`Training main at ${sha.slice(0, 7)} again, as @writer asked; the release PR follows when it finishes.`]);
+    expect(world.model.comments.get(payload.issue.number)?.map((comment) => comment.body)).toEqual([`Training main at ${sha.slice(0, 7)} again, as @writer asked; the release PR follows when it finishes.\n\n<!-- edgeship:command:${payload.comment.id} -->`]);
     await world.app.follow();
     expect(world.app.trainings.list().map((entry) => entry.run.key)).toEqual([key]);
     expect(trainCheck()).toMatchObject({ status: 'in_progress', external_id: key });

@@ -47,9 +47,38 @@ describe('resync', () => {
     expect(github.calls.slice(callsBefore).filter(isWrite)).toEqual([]);
   });
 
+  it('trains a tracked head whose push was answered and lost, once, but never the merge of a release', async () => {
+    const code = github.commit('acme/pump-model', 'main', { 'train.py': 'print(2)\n' }); // its push was answered, then the app stopped
+    await resync();
+    expect(world.model.dispatches.map((dispatch) => [dispatch.inputs.sha, dispatch.inputs.reason])).toEqual([[code, 'push']]);
+    await resync();
+    expect(world.model.dispatches).toHaveLength(1);
+
+    await world.app.receive('workflow_run.completed', world.runCompleted(await world.finishRun(code), code));
+    await world.app.settle();
+    const merge = github.merge('acme/pump-model', 1); // neither the merge nor its push reached the app
+    await resync();
+    expect(world.model.dispatches).toHaveLength(1);
+    expect(world.model.checkRuns.find((check) => check.name === 'edgeship/train' && check.head_sha === merge)).toMatchObject({ conclusion: 'neutral', output: { title: 'Not trained' } });
+    expect(github.file(GITOPS_REPO, 'main', 'models/pump-forecaster/release.yaml')).toContain('version: 1.0.0');
+  });
+
+  it('skips an installation GitHub refuses (suspended) and resyncs the others', async () => {
+    github.suspended.add(41);
+    await world.finishRun();
+    const warnings: unknown[] = [];
+    const { probot, queue, rollouts } = world.app;
+    const log = { debug: () => undefined, info: () => undefined, warn: (fields: { installation?: number }) => warnings.push(fields.installation), error: () => undefined };
+    await resyncAll(probot, { queue, rollouts, log, policy: TEST_POLICY, appId: 1, storeFor: () => { throw new Error('no baseline expected'); } });
+    await world.app.settle();
+    expect(warnings).toEqual([41]);
+    expect(world.model.pulls.map((pull) => pull.title)).toEqual(['release(pump-forecaster): 1.0.0']);
+  });
+
   it('changes nothing in repos without a config', async () => {
     github.commit('acme/website', 'main', { 'index.html': '<h1>hi</h1>' });
     await resync();
-    expect(github.calls.filter(isWrite)).toEqual([]);
+    expect(github.calls.filter(isWrite).filter((call) => call.path.includes('acme/website'))).toEqual([]);
+    expect(github.calls.some((call) => call.path.startsWith('/repos/acme/website/'))).toBe(true);
   });
 });

@@ -3,6 +3,9 @@ import nock from 'nock';
 
 interface Repo {
   commits: Map<string, Map<string, string>>;
+  /** Each commit's first parent and when it was made. */
+  parents: Map<string, string | undefined>;
+  dates: Map<string, string>;
   branches: Map<string, string>;
   checkRuns: { id: number; app: { id: number; slug: string }; head_sha: string; name: string; status: string; conclusion: string | null; external_id: string | null; output: { title: string; summary: string; text?: string }; details_url?: string }[];
   dispatches: { workflow: string; ref: string; inputs: Record<string, string> }[];
@@ -39,6 +42,8 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
  */
 export class FakeGitHub {
   readonly calls: Call[] = [];
+  /** Installations listed besides 42 whose tokens GitHub refuses (suspended). */
+  readonly suspended = new Set<number>();
   private readonly repos = new Map<string, Repo>();
   private nextId = 1000;
 
@@ -50,7 +55,7 @@ export class FakeGitHub {
   repo(fullName: string): Repo {
     let repo = this.repos.get(fullName);
     if (!repo) {
-      repo = { commits: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map() };
+      repo = { commits: new Map(), parents: new Map(), dates: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map() };
       this.repos.set(fullName, repo);
     }
     return repo;
@@ -64,6 +69,8 @@ export class FakeGitHub {
     for (const [path, content] of Object.entries(files)) tree.set(path, content);
     const sha = sha1(`${parent ?? ''}\n${JSON.stringify([...tree])}\n${this.nextId++}`);
     repo.commits.set(sha, tree);
+    repo.parents.set(sha, parent);
+    repo.dates.set(sha, new Date().toISOString());
     repo.branches.set(branch, sha);
     return sha;
   }
@@ -157,8 +164,17 @@ export class FakeGitHub {
     const repoOf = (match: RegExpExecArray) => this.repo(`${match[1]}/${match[2]}`);
     const notFound: [number, unknown] = [404, { message: 'Not Found' }];
 
-    route('post', /^\/app\/installations\/(\d+)\/access_tokens$/, () => [201, { token: 'ghs_test', expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {} }]);
-    route('get', /^\/app\/installations$/, () => [200, [{ id: 42, account: { login: 'acme' } }]]);
+    route('post', /^\/app\/installations\/(\d+)\/access_tokens$/, (match) => this.suspended.has(Number(match[1])) ? [403, { message: 'This installation has been suspended' }] : [201, { token: 'ghs_test', expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {} }]);
+    route('get', /^\/app\/installations$/, () => [200, [...[...this.suspended].map((id) => ({ id, account: { login: `suspended-${id}` } })), { id: 42, account: { login: 'acme' } }]]);
+    route('get', new RegExp(`^${R}/commits/([0-9a-f]{40})$`), (match) => {
+      const repo = repoOf(match);
+      const tree = repo.commits.get(match[3] as string);
+      if (!tree) return [422, { message: 'No commit found for SHA' }];
+      const parent = repo.commits.get(repo.parents.get(match[3] as string) ?? '') ?? new Map<string, string>();
+      const changed = [...new Set([...tree.keys(), ...parent.keys()])].filter((path) => tree.get(path) !== parent.get(path));
+      const date = repo.dates.get(match[3] as string);
+      return [200, { sha: match[3], commit: { author: { date }, committer: { date } }, files: changed.map((filename) => ({ filename, status: !parent.has(filename) ? 'added' : !tree.has(filename) ? 'removed' : 'modified' })) }];
+    });
     route('get', new RegExp(`^${R}/installation$`), (match) => (this.repos.has(`${match[1]}/${match[2]}`) ? [200, { id: 42, account: { login: match[1] }, app_id: EDGESHIP_APP.id }] : notFound));
     route('get', new RegExp(`^${R}$`), (match) => (this.repos.has(`${match[1]}/${match[2]}`) ? [200, { name: match[2], full_name: `${match[1]}/${match[2]}`, owner: { login: match[1] }, default_branch: 'main' }] : notFound));
     route('get', /^\/installation\/repositories$/, () => {

@@ -105,7 +105,8 @@ export class ReleaseWorld {
   /** A release PR of `report` that was merged: its branch, the PR and the merge commit. */
   mergedRelease(report: EvaluationReport): { number: number; mergeSha: string } {
     const branch = `edgeship/release/${report.model}/${report.version.version}-${this.sha.slice(0, 7)}`;
-    const record = JSON.stringify(report);
+    // As the app writes it: provenance names the commit trained, which names the branch.
+    const record = JSON.stringify({ ...report, provenance: { ...report.provenance, commit: this.sha, branch: 'main' } });
     const head = this.github.commit(MODEL_REPO, branch, { ...Object.fromEntries(this.github.repo(MODEL_REPO).commits.get(this.sha) ?? []), '.edgeship/release.json': record });
     // As the app records the release it wrote: its gates check run on the head carries the record's digest.
     this.github.addCheckRun(MODEL_REPO, { head_sha: head, name: 'edgeship/gates', external_id: recordDigest(record) });

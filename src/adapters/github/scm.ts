@@ -57,6 +57,13 @@ export class GitHubScm implements Scm {
     return response?.data.object.sha;
   }
 
+  async commitChanges(repo: RepoRef, sha: string): Promise<{ date: string; files: string[] | undefined }> {
+    const { data } = await this.octokit.rest.repos.getCommit({ ...repo, ref: sha, per_page: 300 });
+    const files = data.files ?? [];
+    // GitHub lists at most 300 files on the first page: beyond that, say nothing rather than part.
+    return { date: data.commit.committer?.date ?? data.commit.author?.date ?? '', files: files.length < 300 ? files.map((file) => file.filename) : undefined };
+  }
+
   async findCheckRun(repo: RepoRef, sha: string, name: string) {
     const { data } = await this.octokit.rest.checks.listForRef({ ...repo, ref: sha, check_name: name, filter: 'latest', ...(this.appId !== undefined && { app_id: this.appId }) });
     const run = data.check_runs.find((candidate) => this.appId === undefined || candidate.app?.id === this.appId);
@@ -163,6 +170,12 @@ export class GitHubScm implements Scm {
     const created = await this.octokit.rest.pulls.create({ ...repo, head: spec.head, base: spec.base, title: spec.title, body: spec.body });
     if (spec.labels.length > 0) await this.octokit.rest.issues.addLabels({ ...repo, issue_number: created.data.number, labels: spec.labels });
     return { ...pullInfo(created.data), created: true };
+  }
+
+  async pullRequestOf(repo: RepoRef, branch: string): Promise<PullRequestInfo | undefined> {
+    const { data } = await this.octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${branch}`, state: 'all', per_page: 5 });
+    const pull = data.find((candidate) => candidate.head.ref === branch);
+    return pull && pullInfo(pull);
   }
 
   async listPullRequests(repo: RepoRef, headPrefix: string, state: 'open' | 'closed' = 'open'): Promise<PullRequestInfo[]> {

@@ -1,6 +1,6 @@
 import { wavesOf } from '../../core/config.ts';
 import { EdgeshipError } from '../../core/errors.ts';
-import { GATES_CHECK, parseReleaseBranch, RELEASE_RECORD_FILE, releaseBranchPrefix } from '../../core/release-branch.ts';
+import { GATES_CHECK, parseReleaseBranch, RELEASE_RECORD_FILE, releaseBranch } from '../../core/release-branch.ts';
 import { refuseMerge } from '../../core/release-integrity.ts';
 import { PolicyError, type OperatorPolicy } from '../../core/policy.ts';
 import { GitOpsError } from '../../core/errors.ts';
@@ -36,10 +36,20 @@ export interface ReleaseRolloutDeps {
   scmFor?: GitopsAccess['scmFor'];
 }
 
-/** The model's current release: its newest merged release PR, if any. */
-export async function newestMergedRelease(scm: Scm, repo: RepoRef, model: string): Promise<MergedPull | undefined> {
-  const newest = (await scm.listPullRequests(repo, releaseBranchPrefix(model), 'closed')).find((pull) => pull.merged && pull.mergeSha);
-  return newest?.mergeSha ? { number: newest.number, headRef: newest.head, headSha: newest.headSha, base: newest.base, mergeSha: newest.mergeSha } : undefined;
+/**
+ * The model's current release: the release record on the default branch (what the last merge
+ * wrote) names its version and commit, which name its release branch; the PR of that branch is
+ * the one to act on. A comment on an old release PR cannot make it the current one.
+ */
+export async function newestMergedRelease(scm: Scm, repo: RepoRef, model: string, defaultBranch: string): Promise<MergedPull | undefined> {
+  const head = await scm.branchHead(repo, defaultBranch);
+  const text = head ? await scm.readFile(repo, RELEASE_RECORD_FILE, head) : undefined;
+  if (!head || text === undefined) return undefined;
+  const record = parseEvaluationReport(text, `${RELEASE_RECORD_FILE} on ${defaultBranch}`);
+  if (record.model !== model || !record.provenance.commit) return undefined;
+  const branch = releaseBranch(model, record.version.version, record.provenance.commit);
+  const pull = await scm.pullRequestOf(repo, branch);
+  return pull?.merged && pull.mergeSha ? { number: pull.number, headRef: pull.head, headSha: pull.headSha, base: pull.base, mergeSha: pull.mergeSha } : undefined;
 }
 
 /**

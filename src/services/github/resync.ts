@@ -1,18 +1,26 @@
 import { parseReleaseBranch, releaseBranchPrefix, TRAIN_CHECK } from '../../core/release-branch.ts';
 import type { RepoRef } from '../../ports.ts';
-import { isClusterBackend, type ActiveTraining } from './cluster-training.ts';
+import { isClusterBackend, type ActiveTraining, type ClusterTrainingDeps } from './cluster-training.ts';
+import { startTraining } from './start-training.ts';
 import { readConfigAt } from './model-repo.ts';
 import { ensureReleasePr } from './release-pr.ts';
 import { newestMergedRelease, reconcileRelease, type MergedPull, type ReleaseRolloutDeps } from './release-rollout.ts';
 
-export interface ResyncDeps extends ReleaseRolloutDeps {
+export interface ResyncDeps extends ReleaseRolloutDeps, ClusterTrainingDeps {
   storeFor: Parameters<typeof ensureReleasePr>[0]['storeFor'];
+  /** The clock that decides which heads are recent enough to train after a restart. */
+  now?: () => number;
 }
+
+/** A tracked head younger than this with no `edgeship/train` check lost its push: train it. */
+export const LOST_PUSH_WINDOW_MS = 24 * 60 * 60_000;
 
 export interface ResyncOutcome {
   /** Merged release PRs whose deploy step had never completed. */
   deployed: number[];
   released: number[];
+  /** Tracked branches whose head had no `edgeship/train` check: their push was lost, and now trains. */
+  trained: string[];
   /** The merged release whose rollout is still going, for the rollout tick. */
   rollingOut?: MergedPull;
   /** Cluster training runs still going, for the training tick. */
@@ -27,17 +35,19 @@ export interface ResyncOutcome {
  *    commit: its workflow_run event was lost, so make the release PR.
  * 3. with a cluster backend: the runs `edgeship/train` shows in progress on the heads of tracked
  *    branches, for the training tick to follow again (their Job or pipeline run is the truth).
+ * 4. a recent head of a tracked branch with no `edgeship/train` check: its push was answered and
+ *    lost; it trains now (train.paths still decides).
  * The steps are idempotent; a resync with nothing unfinished changes nothing.
  */
 export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch: string): Promise<ResyncOutcome> {
   const { scm } = deps;
-  const outcome: ResyncOutcome = { deployed: [], released: [], training: [] };
+  const outcome: ResyncOutcome = { deployed: [], released: [], trained: [], training: [] };
   const head = await scm.branchHead(repo, defaultBranch);
   const config = head ? await readConfigAt(scm, repo, head) : undefined;
   if (!config) return outcome;
   const prefix = releaseBranchPrefix(config.model);
 
-  const merged = await newestMergedRelease(scm, repo, config.model);
+  const merged = await newestMergedRelease(scm, repo, config.model, defaultBranch);
   if (merged) {
     const undeployed = (await scm.deploymentEnvironments(repo, merged.mergeSha)).length === 0;
     const result = await reconcileRelease(deps, repo, merged);
@@ -47,18 +57,38 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
 
   const releases = [...(await scm.listPullRequests(repo, prefix, 'open')), ...(await scm.listPullRequests(repo, prefix, 'closed'))];
   for (const branch of config.train.branches) {
+    const sha = await scm.branchHead(repo, branch);
+    if (!sha) continue;
     if (isClusterBackend(config)) {
-      const sha = await scm.branchHead(repo, branch);
-      const check = sha ? await scm.findCheckRun(repo, sha, TRAIN_CHECK) : undefined;
-      if (sha && check?.status !== 'completed' && check?.externalId) outcome.training.push({ sha, branch, key: check.externalId });
+      const check = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
+      if (!check && (await trainLostPush(deps, repo, branch, sha))) outcome.trained.push(branch);
+      else if (check?.status !== 'completed' && check?.externalId) outcome.training.push({ sha, branch, key: check.externalId });
       continue;
     }
     const run = await scm.latestRun(repo, config.train.workflow, branch);
-    if (!run || run.status !== 'completed' || run.conclusion !== 'success') continue;
+    if (run?.headSha !== sha) {
+      if (!(await scm.findCheckRun(repo, sha, TRAIN_CHECK)) && (await trainLostPush(deps, repo, branch, sha))) outcome.trained.push(branch);
+      continue;
+    }
+    if (run.status !== 'completed' || run.conclusion !== 'success') continue;
     if (releases.some((pull) => parseReleaseBranch(pull.head)?.shortSha === run.headSha.slice(0, 7))) continue;
     const result = await ensureReleasePr(deps, repo, run);
     if (typeof result === 'object') outcome.released.push(result.pullRequest);
   }
-  if (outcome.deployed.length + outcome.released.length > 0) deps.log.info({ repo: `${repo.owner}/${repo.repo}`, deployed: outcome.deployed, released: outcome.released }, 'Resync finished unfinished work');
+  if (outcome.deployed.length + outcome.released.length + outcome.trained.length > 0) {
+    deps.log.info({ repo: `${repo.owner}/${repo.repo}`, deployed: outcome.deployed, released: outcome.released, trained: outcome.trained }, 'Resync finished unfinished work');
+  }
   return outcome;
+}
+
+/**
+ * A recent head of a tracked branch with no `edgeship/train` check run and no training run: the app answered its push
+ * and stopped before acting. Start what the push would have started, with the files the commit
+ * changed, so a release merge still does not train.
+ */
+async function trainLostPush(deps: ResyncDeps, repo: RepoRef, branch: string, sha: string): Promise<boolean> {
+  const changes = await deps.scm.commitChanges(repo, sha);
+  if ((deps.now?.() ?? Date.now()) - Date.parse(changes.date) > LOST_PUSH_WINDOW_MS) return false;
+  const started = await startTraining(deps, { repo, sha, branch, reason: 'push', ...(changes.files && { changedFiles: changes.files }) });
+  return started === 'started';
 }

@@ -27,7 +27,7 @@ export async function runRolloutCommand(deps: RolloutCommandDeps, repo: RepoRef,
   const head = await scm.branchHead(repo, defaultBranch);
   const model = head ? await readConfigAt(scm, repo, head) : undefined;
   if (!model) return `There is no .github/edgeship.yml on \`${defaultBranch}\`, so there is no release to act on.`;
-  const merged = await newestMergedRelease(scm, repo, model.model);
+  const merged = await newestMergedRelease(scm, repo, model.model, defaultBranch);
   if (!merged) return `${model.model} has no merged release yet.`;
   const { config, report, gitops, gitopsRef } = await loadMergedRelease(deps, repo, merged);
   const version = report.version.version;
