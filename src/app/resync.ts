@@ -67,7 +67,7 @@ export async function tickRollouts(app: Probot, deps: LoopDeps): Promise<number>
   const active = rollouts.list();
   for (const { installation, repo, pull } of active) {
     const octokit = await app.auth(installation);
-    queue.add(`${repo.owner}/${repo.repo}`, 'rollout', async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit, services.appId) }, repo, pull)));
+    queue.addOnce(`${repo.owner}/${repo.repo}`, `rollout #${pull.number}`, async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit, services.appId) }, repo, pull)));
   }
   return active.length;
 }
@@ -78,7 +78,7 @@ export async function tickTrainings(app: Probot, deps: LoopDeps & { trainings: A
   const active = trainings.list();
   for (const { installation, repo, run } of active) {
     const octokit = await app.auth(installation);
-    queue.add(`${repo.owner}/${repo.repo}`, 'training', async () => trainings.update(repo, run, await followClusterRun({ ...services, scm: new GitHubScm(octokit, services.appId) }, repo, run)));
+    queue.addOnce(`${repo.owner}/${repo.repo}`, `training ${run.key}`, async () => trainings.update(repo, run, await followClusterRun({ ...services, scm: new GitHubScm(octokit, services.appId) }, repo, run)));
   }
   return active.length;
 }

@@ -8,6 +8,8 @@ import type { Logger } from '../ports.ts';
 export class WorkQueue {
   private readonly tails = new Map<string, Promise<void>>();
   private readonly pending = new Set<Promise<void>>();
+  /** Tasks queued by `addOnce` that have not started yet, as `key\nname`. */
+  private readonly waiting = new Set<string>();
 
   constructor(private readonly log: Logger) {}
 
@@ -23,6 +25,22 @@ export class WorkQueue {
       this.pending.delete(next);
       if (this.tails.get(key) === next) this.tails.delete(key);
     });
+  }
+
+  /**
+   * Queues the task unless the same task of the key is queued and has not started: nudges that
+   * arrive together (Argo CD notifications, ticks, watches) merge into one step, plus at most one
+   * more for what arrives while it runs.
+   */
+  addOnce(key: string, name: string, task: () => Promise<unknown>): boolean {
+    const id = `${key}\n${name}`;
+    if (this.waiting.has(id)) return false;
+    this.waiting.add(id);
+    this.add(key, name, () => {
+      this.waiting.delete(id);
+      return task();
+    });
+    return true;
   }
 
   /** Resolves once every queued task has finished, including tasks queued meanwhile. */

@@ -61,6 +61,22 @@ describe('the app rolls a merged release out', () => {
   const record = () => parseReleaseRecord(github.file(GITOPS_REPO, 'main', RECORD)!, 'release.yaml');
   const comments = (number: number) => world.model.comments.get(number)?.map((comment) => comment.body) ?? [];
 
+  it('merges 50 Argo CD notifications that arrive together into at most two rollout steps', async () => {
+    await merge();
+    fleet.sync();
+    clock.now += 15 * MIN;
+    const before = github.calls.length;
+    await world.app.tick();
+    const oneStep = github.calls.length - before;
+    fleet.sync();
+    clock.now += 10 * MIN;
+    const start = github.calls.length;
+    await Promise.all(Array.from({ length: 50 }, () => world.app.nudge()));
+    await world.app.settle();
+    expect(record().targets.cloud?.version).toBe('1.1.0');
+    expect(github.calls.length - start).toBeLessThanOrEqual(2 * oneStep);
+  });
+
   it('sends each wave once the last is Synced and Healthy through its soak, mirroring every target in its deployment', async () => {
     const number = await merge();
     expect(states()).toEqual({ 'substation-east': 'in_progress', 'plant-north': 'queued', 'plant-south': 'queued', cloud: 'queued' });

@@ -76,6 +76,8 @@ export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'regis
     await settle();
     return stepped;
   };
+  /** A nudge as an Argo CD notification sends it: queues the rollout steps without waiting for them. */
+  const nudge = () => tickRollouts(probot, { queue, rollouts, log, ...options, policy, appId: EDGESHIP_APP.id });
   /** One look at every cluster training run followed, as the app's interval would take it. */
   const follow = async () => {
     const { trainingFor, trainingCallback, ...rest } = options;
@@ -83,5 +85,5 @@ export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'regis
     await settle();
     return looked;
   };
-  return { probot, queue, rollouts, trainings, receive, settle, tick, follow, errors };
+  return { probot, queue, rollouts, trainings, receive, settle, tick, nudge, follow, errors };
 }
