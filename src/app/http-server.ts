@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { policyFromEnv } from '../adapters/fs/policy-file.ts';
+import type { Logger } from '../ports.ts';
 import { createNodeMiddleware, type Probot } from 'probot';
 import { KubernetesCapacity } from '../adapters/k8s/cluster-capacity.ts';
 import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
@@ -48,7 +49,7 @@ export async function appServer(probot: Probot, env: NodeJS.ProcessEnv, extra: A
     onDriftEvidence: (receive) => (receiveDrift = receive),
     policy,
     ...(env.APP_ID && { appId: Number(env.APP_ID) }),
-    trainingFor: trainingFromEnv(env, () => void followTrainings(), policy),
+    trainingFor: trainingFromEnv(env, () => void followTrainings(), policy, probot.log as unknown as Logger),
     ...(secret && callbackUrl && { trainingCallback: { url: callbackUrl, secret } }),
     ...(fleetFor && { fleetFor }),
     ...(capacity && { capacity }),

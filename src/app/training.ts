@@ -7,7 +7,7 @@ import { KubeflowPipelines } from '../adapters/kubeflow/pipelines.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { callbackToken } from '../core/training-run.ts';
 import { allowedNamespaces, allowKubeflowEndpoint, EMPTY_POLICY, type OperatorPolicy } from '../core/policy.ts';
-import type { TrainingCluster } from '../ports.ts';
+import type { Logger, TrainingCluster } from '../ports.ts';
 
 export const TRAINING_CALLBACK_PATH = '/api/edgeship/training';
 
@@ -18,7 +18,7 @@ export const TRAINING_CALLBACK_PATH = '/api/edgeship/training';
  *   is watched from its first Job on, and a Job that ends calls `onFinished`;
  * - Kubeflow Pipelines at the config's endpoint, with KFP_TOKEN or the pod's KFP token.
  */
-export function trainingFromEnv(env: NodeJS.ProcessEnv = process.env, onFinished: (key: string) => void = () => undefined, policy: OperatorPolicy = EMPTY_POLICY): (config: EdgeshipConfig) => TrainingCluster | undefined {
+export function trainingFromEnv(env: NodeJS.ProcessEnv = process.env, onFinished: (key: string) => void = () => undefined, policy: OperatorPolicy = EMPTY_POLICY, log?: Logger): (config: EdgeshipConfig) => TrainingCluster | undefined {
   const namespaces = allowedNamespaces(policy);
   const file = env.EDGESHIP_TRAINING_KUBECONFIG;
   const kubeconfig: KubeConfig | undefined =
@@ -44,7 +44,8 @@ export function trainingFromEnv(env: NodeJS.ProcessEnv = process.env, onFinished
       // Jobs are watched only in namespaces the operator allows: a config cannot start watches.
       if (!watched.has(kubernetes.namespace) && namespaces.has(kubernetes.namespace)) {
         watched.add(kubernetes.namespace);
-        cluster.watch(onFinished);
+        const namespace = kubernetes.namespace;
+        cluster.watch(onFinished, undefined, (message) => log?.warn({ namespace, reason: message }, 'Job watch refused; retrying with backoff'));
       }
     }
     return cluster;

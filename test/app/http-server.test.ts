@@ -137,5 +137,24 @@ describe('npm start', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('edgeship: not starting; set WEBHOOK_SECRET (the secret set on the GitHub App\'s webhook; without it anyone could send events), PRIVATE_KEY or PRIVATE_KEY_PATH');
   });
-});
 
+  it('stops taking webhooks on SIGTERM and exits once its queue is done', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], {
+      env: { PATH: process.env.PATH ?? '', APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, PORT: '0', LOG_LEVEL: 'info', NO_COLOR: '1' },
+    });
+    let output = '';
+    const listening = new Promise<void>((resolve) => {
+      const read = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('edgeship listening for webhooks')) resolve();
+      };
+      child.stdout.on('data', read);
+      child.stderr.on('data', read);
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await listening;
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('SIGTERM: no more webhooks; finishing queued work');
+  });
+});

@@ -32,6 +32,9 @@ const finished = (job: V1Job) => job.status?.conditions?.find((condition) => (co
  * so starting the same run twice finds the first Job (409) instead of creating another; the
  * state is read from the Job's conditions and its pod, with the pod's last log lines on failure.
  */
+/** The longest wait between watches the cluster refused. */
+const MAX_WATCH_BACKOFF_MS = 10 * 60_000;
+
 export class KubernetesJobs implements TrainingCluster {
   private readonly batch: BatchV1Api;
   private readonly core: CoreV1Api;
@@ -122,16 +125,29 @@ export class KubernetesJobs implements TrainingCluster {
   /**
    * Watches the namespace's edgeship Jobs and calls `onFinished` with the run key of each one
    * that finished or went away. Reconnects after the server closes the watch; stop() ends it.
+   * A refusal (401, 403, a missing namespace) is reported once through `onRefused` and retried
+   * with a backoff that doubles up to ten minutes, never in a storm.
    */
-  watch(onFinished: (key: string) => void, retryMs = 5_000): () => void {
+  watch(onFinished: (key: string) => void, retryMs = 5_000, onRefused: (message: string) => void = () => undefined): () => void {
     let stopped = false;
     let controller: AbortController | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let delay = retryMs;
+    let told = false;
+    const again = (error?: unknown) => {
+      if (stopped) return;
+      const status = (error as { statusCode?: number } | null | undefined)?.statusCode;
+      if (status === 401 || status === 403 || status === 404) {
+        if (!told) onRefused(this.explain({ code: status, body: { message: (error as Error).message } }, 'watch', 'let the app watch Jobs').message);
+        told = true;
+        delay = Math.min(delay * 2, MAX_WATCH_BACKOFF_MS);
+      } else if (!error) {
+        delay = retryMs;
+      }
+      timer = setTimeout(() => void connect(), delay).unref();
+    };
     const connect = async () => {
       if (stopped) return;
-      const again = () => {
-        if (!stopped) timer = setTimeout(() => void connect(), retryMs).unref();
-      };
       controller = await new Watch(this.kubeconfig).watch(
         `/apis/batch/v1/namespaces/${this.namespace}/jobs`,
         { labelSelector: trainingSelector },
@@ -140,7 +156,7 @@ export class KubernetesJobs implements TrainingCluster {
           if (key && (type === 'DELETED' || finished(job))) onFinished(key);
         },
         again,
-      ).catch(() => (again(), undefined));
+      ).catch((error: unknown) => (again(error), undefined));
     };
     void connect();
     return () => {

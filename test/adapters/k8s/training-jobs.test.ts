@@ -137,4 +137,21 @@ describe('KubernetesJobs', () => {
       stop();
     }
   });
+
+  it('backs off from a watch the cluster refuses and says so once, instead of retrying in a storm', async () => {
+    const denied = await startJobsApi({ forbidden: true });
+    const refusals: string[] = [];
+    const stop = new KubernetesJobs(denied.kubeconfig, spec, 60).watch(() => undefined, 20, (message) => refusals.push(message));
+    try {
+      await expect.poll(() => refusals.length, WAIT).toBe(1);
+      // Without the backoff a 20 ms retry makes about 50 attempts a second; doubling makes 6.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(denied.requests.filter((request) => request.path.includes('watch=true')).length).toBeLessThanOrEqual(7);
+      expect(refusals).toEqual([expect.stringMatching(/^the app may not watch Jobs in namespace "ml" \(RBAC\): Forbidden\. Grant its service account/) as string]);
+    } finally {
+      stop();
+      await denied.stop();
+    }
+  });
 });
+
