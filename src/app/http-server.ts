@@ -49,7 +49,7 @@ export async function appServer(probot: Probot, env: NodeJS.ProcessEnv, extra: A
     onDriftEvidence: (receive) => (receiveDrift = receive),
     policy,
     ...(env.APP_ID && { appId: Number(env.APP_ID) }),
-    trainingFor: trainingFromEnv(env, () => void followTrainings(), policy, probot.log as unknown as Logger),
+    trainingFor: trainingFromEnv(env, () => void followTrainings(), policy, probot.log),
     ...(secret && callbackUrl && { trainingCallback: { url: callbackUrl, secret } }),
     ...(fleetFor && { fleetFor }),
     ...(capacity && { capacity }),
