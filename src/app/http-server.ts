@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { policyFromEnv } from '../adapters/fs/policy-file.ts';
-import type { Logger } from '../ports.ts';
 import { createNodeMiddleware, type Probot } from 'probot';
 import { KubernetesCapacity } from '../adapters/k8s/cluster-capacity.ts';
 import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
