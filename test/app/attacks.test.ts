@@ -45,7 +45,7 @@ describe('a repo writer cannot', () => {
     github.addCheckRun(MODEL_REPO, { head_sha: head, name: 'edgeship/gates', external_id: recordDigest(record), app: ACTIONS_APP });
     for (const base of ['evil', 'main']) {
       const number = world.model.pulls.length + 1;
-      world.model.pulls.push({ number, head: { ref: branch, sha: head }, base: { ref: base }, title: 'release', body: '', state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${MODEL_REPO}/pull/${number}`, labels: [] });
+      world.model.pulls.push({ number, head: { ref: branch, sha: head }, base: { ref: base }, title: 'release', body: '', state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${MODEL_REPO}/pull/${number}`, labels: [], requested_teams: [] });
       const mergeSha = github.merge(MODEL_REPO, number);
       await world.app.receive('pull_request.closed', world.merged(number, mergeSha));
       await world.app.settle();

@@ -34,7 +34,7 @@ describe('the GitHub App release flow', () => {
     await app.receive('workflow_run.completed', runPayload(runId));
     await app.settle();
     const branch = `edgeship/release/pump-forecaster/1.0.0-${sha.slice(0, 7)}`;
-    expect(model.pulls).toMatchObject([{ number: 1, head: { ref: branch }, base: { ref: 'main' }, title: 'release(pump-forecaster): 1.0.0', state: 'open', labels: ['edgeship:release'] }]);
+    expect(model.pulls).toMatchObject([{ number: 1, head: { ref: branch }, base: { ref: 'main' }, title: 'release(pump-forecaster): 1.0.0', state: 'open', labels: [{ name: 'edgeship:release' }] }]);
     expect(model.pulls[0]?.body).toContain('## pump-forecaster 1.0.0');
     expect(model.pulls[0]?.body).toContain('| substation-east | 🟢 edge |');
     const record = JSON.parse(github.file(MODEL_REPO, branch, '.edgeship/release.json')!) as EvaluationReport;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import nock from 'nock';
+import { GitHubOpenApi, overExample } from './github-openapi.ts';
 
 interface Repo {
   commits: Map<string, Map<string, string>>;
@@ -12,7 +13,7 @@ interface Repo {
   runs: { id: number; head_sha: string; head_branch: string; status: string; conclusion: string | null; workflow: string; path: string; html_url: string }[];
   cancelled: number[];
   artifacts: Map<number, { id: number; name: string; zip: Uint8Array }[]>;
-  pulls: { number: number; head: { ref: string; sha: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; merge_commit_sha: string | null; html_url: string; labels: string[] }[];
+  pulls: { number: number; head: { ref: string; sha: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; merge_commit_sha: string | null; html_url: string; labels: { id: number; name: string }[]; requested_teams?: unknown[] }[];
   comments: Map<number, { id: number; body: string }[]>;
   deployments: { id: number; ref: string; environment: string; payload: unknown; statuses: { state: string; description: string }[] }[];
   /** Collaborators' roles by login. */
@@ -27,6 +28,9 @@ export interface Call {
 }
 
 const API = 'https://api.github.com';
+let description: GitHubOpenApi | undefined;
+/** GitHub's REST description, read once per test process. */
+export const described = () => (description ??= new GitHubOpenApi());
 /** The app these tests run as; the GitHub Actions app is another. */
 export const EDGESHIP_APP = { id: 1, slug: 'edgeship' };
 export const ACTIONS_APP = { id: 15368, slug: 'github-actions' };
@@ -42,6 +46,10 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
  */
 export class FakeGitHub {
   readonly calls: Call[] = [];
+  /** Every GraphQL document sent, to check against GitHub's published schema. */
+  readonly documents: string[] = [];
+  /** Every answer the fake gave, to check against GitHub's published description. */
+  readonly answers: { method: string; path: string; status: number; body: unknown }[] = [];
   /** Installations listed besides 42 whose tokens GitHub refuses (suspended). */
   readonly suspended = new Set<number>();
   private readonly repos = new Map<string, Repo>();
@@ -129,13 +137,14 @@ export class FakeGitHub {
   /** GraphQL `repository { fN: object(expression: "ref:path") { ... on Blob { text } } }`. */
   private readBlobs(variables: Record<string, string>) {
     const fullName = `${variables.owner}/${variables.name}`;
-    if (!this.repos.has(fullName)) return { repository: null };
+    // GitHub answers an unknown repository with null data and a NOT_FOUND error.
+    if (!this.repos.has(fullName)) return { data: { repository: null }, errors: [{ type: 'NOT_FOUND', path: ['repository'], locations: [{ line: 1, column: 2 }], message: `Could not resolve to a Repository with the name '${fullName}'.` }] };
     const fields = Object.entries(variables).filter(([key]) => /^e\d+$/.test(key)).map(([key, expression]): [string, { text: string; isTruncated: boolean; isBinary: boolean } | null] => {
       const [ref = '', ...path] = expression.split(':');
       const text = this.file(fullName, ref, path.join(':'));
       return [key.replace('e', 'f'), text === undefined ? null : { text, isTruncated: false, isBinary: false }];
     });
-    return { repository: Object.fromEntries(fields) };
+    return { data: { repository: Object.fromEntries(fields) } };
   }
 
   count(method: string, pattern: RegExp): number {
@@ -156,8 +165,13 @@ export class FakeGitHub {
         const decoded = decodeURIComponent(url.pathname);
         const parsed = (typeof body === 'string' && body ? JSON.parse(body) : body ?? {}) as Record<string, unknown>;
         this.calls.push({ method: method.toUpperCase(), path: decoded, ...(decoded === '/graphql' && { mutation: /^\s*mutation/.test(String(parsed.query)) }) });
+        if (decoded === '/graphql') this.documents.push(String(parsed.query));
         const match = path.exec(url.pathname) ?? path.exec(decoded);
-        return handler(match as RegExpExecArray, parsed, url);
+        const [status, own, headers] = handler(match as RegExpExecArray, parsed, url);
+        // What the fake does not model comes from GitHub's own example of the answer.
+        const shaped = status < 300 ? overExample(described().example(method.toUpperCase(), url.pathname, status), own) : own;
+        this.answers.push({ method: method.toUpperCase(), path: url.pathname, status, body: structuredClone(shaped) });
+        return [status, shaped, headers] as [number, unknown, Record<string, string>?];
       });
     };
     const R = '/repos/([^/]+)/([^/]+)';
@@ -203,7 +217,7 @@ export class FakeGitHub {
       return [201, { ref: body.ref, object: { sha: body.sha } }];
     });
     route('post', /^\/graphql$/, (_match, body) => {
-      if (String(body.query).includes('object(expression:')) return [200, { data: this.readBlobs(body.variables as Record<string, string>) }];
+      if (String(body.query).includes('object(expression:')) return [200, this.readBlobs(body.variables as Record<string, string>)];
       const input = (body.variables as { input: { branch: { repositoryNameWithOwner: string; branchName: string }; expectedHeadOid: string; fileChanges: { additions: { path: string; contents: string }[] } } }).input;
       const repo = this.repo(input.branch.repositoryNameWithOwner);
       const head = repo.branches.get(input.branch.branchName);
@@ -271,7 +285,7 @@ export class FakeGitHub {
       const repo = repoOf(match);
       if (repo.pulls.some((pull) => pull.head.ref === body.head && pull.state === 'open')) return [422, { message: 'A pull request already exists' }];
       const number = repo.pulls.length + 1;
-      const pull = { number, head: { ref: String(body.head), sha: repo.branches.get(String(body.head)) ?? '' }, base: { ref: String(body.base) }, title: String(body.title), body: String(body.body), state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${match[1]}/${match[2]}/pull/${number}`, labels: [] as string[] };
+      const pull = { number, head: { ref: String(body.head), sha: repo.branches.get(String(body.head)) ?? '' }, base: { ref: String(body.base) }, title: String(body.title), body: String(body.body), state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${match[1]}/${match[2]}/pull/${number}`, labels: [] as { id: number; name: string }[], requested_teams: [] };
       repo.pulls.push(pull);
       return [201, pull];
     });
@@ -283,13 +297,14 @@ export class FakeGitHub {
     });
     route('post', new RegExp(`^${R}/issues/(\\d+)/labels$`), (match, body) => {
       const pull = repoOf(match).pulls.find((candidate) => candidate.number === Number(match[3]));
-      pull?.labels.push(...(body.labels as string[]));
-      return [200, (body.labels as string[]).map((name) => ({ name }))];
+      const labels = (body.labels as string[]).map((name) => ({ id: this.nextId++, node_id: `LA_${name}`, url: `${API}/repos/${match[1]}/${match[2]}/labels/${encodeURIComponent(name)}`, name, description: 'Release PRs opened by edgeship', color: 'ededed', default: false }));
+      pull?.labels.push(...labels);
+      return [200, pull?.labels ?? labels];
     });
     route('get', new RegExp(`^${R}/collaborators/([^/]+)/permission$`), (match) => {
       const role = repoOf(match).roles.get(match[3] as string) ?? 'none';
       const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
-      return [200, { permission, role_name: role, user: { login: match[3] } }];
+      return [200, { permission, role_name: role, user: { login: match[3], role_name: role } }];
     });
     route('get', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match) => [200, repoOf(match).comments.get(Number(match[3])) ?? []]);
     route('post', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match, body) => {
@@ -300,7 +315,8 @@ export class FakeGitHub {
     });
     route('get', new RegExp(`^${R}/deployments$`), (match, _body, url) => {
       const environment = url.searchParams.get('environment');
-      return [200, repoOf(match).deployments.filter((deployment) => deployment.ref === url.searchParams.get('ref') && (!environment || deployment.environment === environment))];
+      // The statuses are the fake's own bookkeeping: GitHub lists them at /statuses, not on the deployment.
+      return [200, repoOf(match).deployments.filter((deployment) => deployment.ref === url.searchParams.get('ref') && (!environment || deployment.environment === environment)).map(({ statuses: _statuses, ...deployment }) => deployment)];
     });
     route('get', new RegExp(`^${R}/deployments/(\\d+)/statuses$`), (match) => {
       const deployment = repoOf(match).deployments.find((candidate) => candidate.id === Number(match[3]));
@@ -309,7 +325,8 @@ export class FakeGitHub {
     route('post', new RegExp(`^${R}/deployments$`), (match, body) => {
       const deployment = { id: this.nextId++, ref: String(body.ref), environment: String(body.environment), payload: body.payload, statuses: [] };
       repoOf(match).deployments.push(deployment);
-      return [201, deployment];
+      const { statuses: _statuses, ...created } = deployment;
+      return [201, created];
     });
     route('post', new RegExp(`^${R}/deployments/(\\d+)/statuses$`), (match, body) => {
       const deployment = repoOf(match).deployments.find((candidate) => candidate.id === Number(match[3]));

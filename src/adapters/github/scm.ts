@@ -36,10 +36,16 @@ export class GitHubScm implements Scm {
       const variables = Object.fromEntries(chunk.map((path, index) => [`e${index}`, `${ref}:${path}`]));
       const fields = chunk.map((_, index) => `f${index}: object(expression: $e${index}) { ... on Blob { text isTruncated isBinary } }`).join('\n');
       const declarations = chunk.map((_, index) => `$e${index}: String!`).join(', ');
-      const data = await this.octokit.graphql<{ repository: Record<string, { text: string | null; isTruncated: boolean; isBinary: boolean | null } | null> | null }>(
-        `query($owner: String!, $name: String!, ${declarations}) { repository(owner: $owner, name: $name) { ${fields} } }`,
-        { owner: repo.owner, name: repo.repo, ...variables },
-      );
+      const data = await this.octokit
+        .graphql<{ repository: Record<string, { text: string | null; isTruncated: boolean; isBinary: boolean | null } | null> | null }>(
+          `query($owner: String!, $name: String!, ${declarations}) { repository(owner: $owner, name: $name) { ${fields} } }`,
+          { owner: repo.owner, name: repo.repo, ...variables },
+        )
+        .catch((error: { errors?: { type?: string }[] }) => {
+          // GitHub answers a repository the app cannot see with NOT_FOUND, not with null data.
+          if (error.errors?.some((entry) => entry.type === 'NOT_FOUND')) return { repository: null };
+          throw error;
+        });
       if (!data.repository) throw new EdgeshipError(`${repo.owner}/${repo.repo} is not readable by the app (is it installed there?)`);
       await Promise.all(
         chunk.map(async (path, index) => {
