@@ -316,7 +316,7 @@ export class FakeGitHub {
     route('get', new RegExp(`^${R}/deployments$`), (match, _body, url) => {
       const environment = url.searchParams.get('environment');
       // The statuses are the fake's own bookkeeping: GitHub lists them at /statuses, not on the deployment.
-      return [200, repoOf(match).deployments.filter((deployment) => deployment.ref === url.searchParams.get('ref') && (!environment || deployment.environment === environment)).map(({ statuses: _statuses, ...deployment }) => deployment)];
+      return [200, repoOf(match).deployments.filter((deployment) => deployment.ref === url.searchParams.get('ref') && (!environment || deployment.environment === environment)).map(deploymentAnswer)];
     });
     route('get', new RegExp(`^${R}/deployments/(\\d+)/statuses$`), (match) => {
       const deployment = repoOf(match).deployments.find((candidate) => candidate.id === Number(match[3]));
@@ -325,8 +325,7 @@ export class FakeGitHub {
     route('post', new RegExp(`^${R}/deployments$`), (match, body) => {
       const deployment = { id: this.nextId++, ref: String(body.ref), environment: String(body.environment), payload: body.payload, statuses: [] };
       repoOf(match).deployments.push(deployment);
-      const { statuses: _statuses, ...created } = deployment;
-      return [201, created];
+      return [201, deploymentAnswer(deployment)];
     });
     route('post', new RegExp(`^${R}/deployments/(\\d+)/statuses$`), (match, body) => {
       const deployment = repoOf(match).deployments.find((candidate) => candidate.id === Number(match[3]));
@@ -335,4 +334,9 @@ export class FakeGitHub {
       return [201, { id: this.nextId++, state: body.state }];
     });
   }
+}
+
+/** A deployment as GitHub answers it: its statuses are listed at /statuses, not on it. */
+function deploymentAnswer(deployment: Repo['deployments'][number]) {
+  return { id: deployment.id, ref: deployment.ref, environment: deployment.environment, payload: deployment.payload };
 }

@@ -145,7 +145,7 @@ export function overExample(example: unknown, answer: unknown): unknown {
 function closed(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(closed);
   if (node === null || typeof node !== 'object') return node;
-  const entries = Object.entries(node).map(([key, value]) => [key, key === 'allOf' ? value : key === 'properties' ? Object.fromEntries(Object.entries(value as object).map(([name, property]) => [name, closed(property)])) : closed(value)]);
+  const entries = Object.entries(node as Record<string, unknown>).map(([key, value]) => [key, key === 'allOf' ? value : key === 'properties' ? Object.fromEntries(Object.entries(value as object).map(([name, property]) => [name, closed(property)])) : closed(value)]);
   const result = Object.fromEntries(entries) as Record<string, unknown>;
   if (result.properties && result.additionalProperties === undefined && !result.allOf) result.additionalProperties = false;
   return result;
