@@ -282,6 +282,13 @@ export interface Scm {
   listPullRequests(repo: RepoRef, headPrefix: string, state?: 'open' | 'closed'): Promise<PullRequestInfo[]>;
   /** The newest run of the workflow on the branch. */
   latestRun(repo: RepoRef, workflow: string, branch: string): Promise<WorkflowRunInfo | undefined>;
+  /** Deployments to `environment`, newest first (the newest `limit`). */
+  listDeployments(repo: RepoRef, environment: string | undefined, limit: number): Promise<{ id: number; environment: string; ref: string; createdAt: string; payload: unknown }[]>;
+  /** A deployment of `ref` to `environment` carrying `payload`, without a status (queued); its id. */
+  createDeployment(repo: RepoRef, ref: string, environment: string, description: string, payload: object): Promise<number>;
+  /** The state of a deployment's newest status; 'queued' when it has none. */
+  deploymentState(repo: RepoRef, id: number): Promise<string>;
+  setDeploymentStatus(repo: RepoRef, id: number, state: 'in_progress' | 'success' | 'failure' | 'inactive', description: string): Promise<void>;
   /** Environments that have a deployment of `ref`. */
   deploymentEnvironments(repo: RepoRef, ref: string): Promise<string[]>;
   closePullRequest(repo: RepoRef, number: number, comment: string): Promise<void>;

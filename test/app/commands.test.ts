@@ -84,6 +84,32 @@ describe('comment commands and drift', () => {
     expect(JSON.parse(dispatches[0]?.inputs.context ?? '{}')).toMatchObject({ site: 'plant-north', summary: 'drift at plant-north: temperature=0.31' });
   });
 
+  it('keeps the drift cooldown per site as a sliding window that a retrain in between does not reset', async () => {
+    const hours = (count: number) => count * 60 * 60_000;
+    // The first evidence was recorded five hours ago (the cooldown is six).
+    github.now = () => new Date(Date.now() - hours(5));
+    await app.receive('repository_dispatch', drift(evidence));
+    await app.settle();
+    github.now = () => new Date();
+    await app.receive('issue_comment.created', comment('/edgeship retrain'));
+    await app.receive('repository_dispatch', drift(evidence));
+    await app.receive('repository_dispatch', drift({ ...evidence, site: 'plant-south' }));
+    await app.settle();
+    const reasons = () => github.repo(REPO).dispatches.map((dispatch) => [dispatch.inputs.reason, dispatch.inputs.reason === 'drift' ? (JSON.parse(dispatch.inputs.context ?? '{}') as { site?: string }).site : undefined]);
+    // plant-north cools down despite the retrain; plant-south has a window of its own.
+    expect(reasons()).toEqual([['drift', 'plant-north'], ['retrain', undefined], ['drift', 'plant-south']]);
+    // Seven hours after the first event, plant-north's window has slid past it.
+    github.repo(REPO).deployments[0]!.created_at = new Date(Date.now() - hours(7)).toISOString();
+    await app.receive('repository_dispatch', drift(evidence));
+    await app.settle();
+    expect(reasons().at(-1)).toEqual(['drift', 'plant-north']);
+    expect(github.repo(REPO).deployments.map((deployment) => [deployment.environment, deployment.statuses.at(-1)?.state])).toEqual([
+      ['edgeship-drift/pump-forecaster/plant-north', 'success'],
+      ['edgeship-drift/pump-forecaster/plant-south', 'success'],
+      ['edgeship-drift/pump-forecaster/plant-north', 'success'],
+    ]);
+  });
+
   it('ignores drift of another model and rejects evidence without features', async () => {
     await app.receive('repository_dispatch', drift({ ...evidence, model: 'other-model' }));
     await app.settle();

@@ -63,6 +63,18 @@ describe('resync', () => {
     expect(github.file(GITOPS_REPO, 'main', 'models/pump-forecaster/release.yaml')).toContain('version: 1.0.0');
   });
 
+  it('takes a drift event that was recorded but never acted on, once', async () => {
+    await resync(); // the seed's own push: trained
+    const evidence = { model: 'pump-forecaster', site: 'plant-north', features: [{ name: 'temperature', score: 0.4 }] };
+    // The app recorded the event, then stopped before starting the training.
+    world.model.deployments.push({ id: 5000, ref: world.sha, environment: 'edgeship-drift/pump-forecaster/plant-north', payload: { edgeship: 'drift', evidence }, created_at: new Date().toISOString(), statuses: [] });
+    await resync();
+    await resync();
+    const drift = world.model.dispatches.filter((dispatch) => dispatch.inputs.reason === 'drift');
+    expect(drift.map((dispatch) => JSON.parse(dispatch.inputs.context ?? '{}') as object)).toEqual([{ ...evidence, summary: 'drift at plant-north: temperature=0.4' }]);
+    expect(world.model.deployments.find((deployment) => deployment.id === 5000)?.statuses.map((status) => status.state)).toEqual(['success']);
+  });
+
   it('skips an installation GitHub refuses (suspended) and resyncs the others', async () => {
     github.suspended.add(41);
     await world.finishRun();

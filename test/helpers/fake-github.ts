@@ -15,7 +15,7 @@ interface Repo {
   artifacts: Map<number, { id: number; name: string; zip: Uint8Array }[]>;
   pulls: { number: number; head: { ref: string; sha: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; merge_commit_sha: string | null; html_url: string; labels: { id: number; name: string }[]; requested_teams?: unknown[] }[];
   comments: Map<number, { id: number; body: string }[]>;
-  deployments: { id: number; ref: string; environment: string; payload: unknown; statuses: { state: string; description: string }[] }[];
+  deployments: { id: number; ref: string; environment: string; payload: unknown; created_at: string; statuses: { state: string; description: string }[] }[];
   /** Collaborators' roles by login. */
   roles: Map<string, string>;
 }
@@ -50,6 +50,8 @@ export class FakeGitHub {
   readonly documents: string[] = [];
   /** Every answer the fake gave, to check against GitHub's published description. */
   readonly answers: { method: string; path: string; status: number; body: unknown }[] = [];
+  /** The clock of created_at times; tests move it. */
+  now = () => new Date();
   /** Installations listed besides 42 whose tokens GitHub refuses (suspended). */
   readonly suspended = new Set<number>();
   private readonly repos = new Map<string, Repo>();
@@ -316,14 +318,17 @@ export class FakeGitHub {
     route('get', new RegExp(`^${R}/deployments$`), (match, _body, url) => {
       const environment = url.searchParams.get('environment');
       // The statuses are the fake's own bookkeeping: GitHub lists them at /statuses, not on the deployment.
-      return [200, repoOf(match).deployments.filter((deployment) => deployment.ref === url.searchParams.get('ref') && (!environment || deployment.environment === environment)).map(deploymentAnswer)];
+      const ref = url.searchParams.get('ref');
+      const matching = repoOf(match).deployments.filter((deployment) => (!ref || deployment.ref === ref) && (!environment || deployment.environment === environment));
+      // Newest first, one page, as GitHub lists them.
+      return [200, matching.reverse().slice(0, Number(url.searchParams.get('per_page') ?? 30)).map(deploymentAnswer)];
     });
     route('get', new RegExp(`^${R}/deployments/(\\d+)/statuses$`), (match) => {
       const deployment = repoOf(match).deployments.find((candidate) => candidate.id === Number(match[3]));
       return deployment ? [200, [...deployment.statuses].reverse()] : notFound;
     });
     route('post', new RegExp(`^${R}/deployments$`), (match, body) => {
-      const deployment = { id: this.nextId++, ref: String(body.ref), environment: String(body.environment), payload: body.payload, statuses: [] };
+      const deployment = { id: this.nextId++, ref: String(body.ref), environment: String(body.environment), payload: body.payload, created_at: this.now().toISOString(), statuses: [] };
       repoOf(match).deployments.push(deployment);
       return [201, deploymentAnswer(deployment)];
     });
@@ -338,5 +343,5 @@ export class FakeGitHub {
 
 /** A deployment as GitHub answers it: its statuses are listed at /statuses, not on it. */
 function deploymentAnswer(deployment: Repo['deployments'][number]) {
-  return { id: deployment.id, ref: deployment.ref, environment: deployment.environment, payload: deployment.payload };
+  return { id: deployment.id, ref: deployment.ref, environment: deployment.environment, payload: deployment.payload, created_at: deployment.created_at, updated_at: deployment.created_at };
 }

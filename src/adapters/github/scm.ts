@@ -195,6 +195,26 @@ export class GitHubScm implements Scm {
     return run && { id: run.id, headSha: run.head_sha, headBranch: run.head_branch ?? branch, path: run.path, status: run.status ?? '', conclusion: run.conclusion, url: run.html_url };
   }
 
+  async listDeployments(repo: RepoRef, environment: string | undefined, limit: number) {
+    const { data } = await this.octokit.rest.repos.listDeployments({ ...repo, ...(environment && { environment }), per_page: limit });
+    return data.map((deployment) => ({ id: deployment.id, environment: deployment.environment, ref: deployment.ref, createdAt: deployment.created_at, payload: deployment.payload }));
+  }
+
+  async createDeployment(repo: RepoRef, ref: string, environment: string, description: string, payload: object): Promise<number> {
+    const created = await this.octokit.rest.repos.createDeployment({ ...repo, ref, environment, description, payload: payload as Record<string, unknown>, auto_merge: false, required_contexts: [], production_environment: false, transient_environment: true });
+    if (!('id' in created.data)) throw new EdgeshipError(`GitHub did not create the deployment to ${environment}: ${created.data.message ?? ''}`);
+    return created.data.id;
+  }
+
+  async deploymentState(repo: RepoRef, id: number): Promise<string> {
+    const { data } = await this.octokit.rest.repos.listDeploymentStatuses({ ...repo, deployment_id: id, per_page: 1 });
+    return data[0]?.state ?? 'queued';
+  }
+
+  async setDeploymentStatus(repo: RepoRef, id: number, state: 'in_progress' | 'success' | 'failure' | 'inactive', description: string): Promise<void> {
+    await this.octokit.rest.repos.createDeploymentStatus({ ...repo, deployment_id: id, state, description: description.slice(0, 140) });
+  }
+
   async deploymentEnvironments(repo: RepoRef, ref: string): Promise<string[]> {
     const { data } = await this.octokit.rest.repos.listDeployments({ ...repo, ref, per_page: 100 });
     return data.map((deployment) => deployment.environment);

@@ -21,35 +21,63 @@ export const driftEvidenceSchema = z.strictObject({
 
 export type DriftEvidence = z.infer<typeof driftEvidenceSchema>;
 
+/** The deployment environment that records a model's drift events at a site: GitHub keeps the record. */
+export const driftEnvironment = (model: string, site: string) => `edgeship-drift/${model}/${site}`;
+
 /**
- * Starts re-training on drift evidence, at most once per model and cooldown window: the window
- * number is part of the run key, so further evidence in the same window finds the run started.
+ * Starts re-training on drift evidence, at most once per model and site in a sliding cooldown:
+ * 1. read the config of the branch head; other models' evidence is not this repo's;
+ * 2. the newest drift event of the model at the site (a GitHub deployment to
+ *    `edgeship-drift/<model>/<site>`) younger than `drift.cooldownMinutes` means cooling down,
+ *    whatever else trained in between;
+ * 3. otherwise record the event (a deployment carrying the evidence) and start the training;
+ *    the event's status says it was taken, so a resync after a crash takes an untaken one.
  */
 export async function onDrift(
   deps: { scm: Scm; log: Logger } & ClusterTrainingDeps,
   repo: RepoRef,
   input: { branch: string; payload: unknown; now: number },
-): Promise<TrainingStart | 'other-model'> {
-  const parsed = driftEvidenceSchema.safeParse(input.payload);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new EdgeshipError(`edgeship-drift client_payload.${issue?.path.join('.')}: ${issue?.message}`);
-  }
-  const evidence = parsed.data;
+): Promise<TrainingStart | 'other-model' | 'cooling-down'> {
+  const evidence = parseEvidence(input.payload, 'edgeship-drift client_payload');
   const sha = await deps.scm.branchHead(repo, input.branch);
   if (!sha) throw new EdgeshipError(`${repo.owner}/${repo.repo} has no branch ${input.branch} to retrain`);
   const config = await readConfigAt(deps.scm, repo, sha);
   if (!config) return 'not-a-model-repo';
   if (config.model !== evidence.model) return 'other-model';
-  const window = Math.floor(input.now / (config.drift.cooldownMinutes * 60_000));
+  const environment = driftEnvironment(evidence.model, evidence.site);
+  const [last] = await deps.scm.listDeployments(repo, environment, 1);
+  if (last && input.now - Date.parse(last.createdAt) < config.drift.cooldownMinutes * 60_000) {
+    deps.log.info({ model: evidence.model, site: evidence.site, last: last.createdAt }, 'Drift evidence within the cooldown');
+    return 'cooling-down';
+  }
+  deps.log.info({ model: evidence.model, site: evidence.site }, 'Drift evidence received');
+  const id = await deps.scm.createDeployment(repo, sha, environment, `drift at ${evidence.site}`, { edgeship: 'drift', evidence });
+  return takeDriftEvent(deps, repo, { id, sha, branch: input.branch, evidence });
+}
+
+/** Starts the training a recorded drift event asks for, and marks the event taken. */
+export async function takeDriftEvent(deps: { scm: Scm; log: Logger } & ClusterTrainingDeps, repo: RepoRef, event: { id: number; sha: string; branch: string; evidence: DriftEvidence }): Promise<TrainingStart> {
+  const { evidence } = event;
   const scores = evidence.features.map((feature) => `${feature.name}=${feature.score}`).join(', ');
-  deps.log.info({ model: evidence.model, site: evidence.site, window }, 'Drift evidence received');
-  return startTraining(deps, {
+  const started = await startTraining(deps, {
     repo,
-    sha,
-    branch: input.branch,
+    sha: event.sha,
+    branch: event.branch,
     reason: 'drift',
-    occurrence: String(window),
+    occurrence: String(event.id),
     context: JSON.stringify({ ...evidence, summary: `drift at ${evidence.site}: ${scores}` }),
   });
+  const taken = started === 'started' || started === 'already-started';
+  await deps.scm.setDeploymentStatus(repo, event.id, taken ? 'success' : 'failure', taken ? 'retraining started' : `not retrained: ${started}`);
+  return started;
+}
+
+/** Evidence from an edge site or a recorded event, parsed strictly; `where` names it in the error. */
+export function parseEvidence(payload: unknown, where: string): DriftEvidence {
+  const parsed = driftEvidenceSchema.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new EdgeshipError(`${where}.${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  return parsed.data;
 }

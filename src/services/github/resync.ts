@@ -2,6 +2,8 @@ import { parseReleaseBranch, releaseBranchPrefix, TRAIN_CHECK } from '../../core
 import type { RepoRef } from '../../ports.ts';
 import { isClusterBackend, type ActiveTraining, type ClusterTrainingDeps } from './cluster-training.ts';
 import { startTraining } from './start-training.ts';
+import { driftEnvironment, parseEvidence, takeDriftEvent } from './drift.ts';
+import { messageOf } from '../../core/errors.ts';
 import { readConfigAt } from './model-repo.ts';
 import { ensureReleasePr } from './release-pr.ts';
 import { newestMergedRelease, reconcileRelease, type MergedPull, type ReleaseRolloutDeps } from './release-rollout.ts';
@@ -21,6 +23,8 @@ export interface ResyncOutcome {
   released: number[];
   /** Tracked branches whose head had no `edgeship/train` check: their push was lost, and now trains. */
   trained: string[];
+  /** Drift events recorded but never taken (the app stopped in between): taken now. */
+  drift: number[];
   /** The merged release whose rollout is still going, for the rollout tick. */
   rollingOut?: MergedPull;
   /** Cluster training runs still going, for the training tick. */
@@ -37,11 +41,12 @@ export interface ResyncOutcome {
  *    branches, for the training tick to follow again (their Job or pipeline run is the truth).
  * 4. a recent head of a tracked branch with no `edgeship/train` check: its push was answered and
  *    lost; it trains now (train.paths still decides).
+ * 5. a drift event recorded within the cooldown but never taken: its training starts now.
  * The steps are idempotent; a resync with nothing unfinished changes nothing.
  */
 export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch: string): Promise<ResyncOutcome> {
   const { scm } = deps;
-  const outcome: ResyncOutcome = { deployed: [], released: [], trained: [], training: [] };
+  const outcome: ResyncOutcome = { deployed: [], released: [], trained: [], drift: [], training: [] };
   const head = await scm.branchHead(repo, defaultBranch);
   const config = head ? await readConfigAt(scm, repo, head) : undefined;
   if (!config) return outcome;
@@ -75,8 +80,22 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
     const result = await ensureReleasePr(deps, repo, run);
     if (typeof result === 'object') outcome.released.push(result.pullRequest);
   }
-  if (outcome.deployed.length + outcome.released.length + outcome.trained.length > 0) {
-    deps.log.info({ repo: `${repo.owner}/${repo.repo}`, deployed: outcome.deployed, released: outcome.released, trained: outcome.trained }, 'Resync finished unfinished work');
+  const cooldownMs = config.drift.cooldownMinutes * 60_000;
+  for (const event of await scm.listDeployments(repo, undefined, 30)) {
+    if (!event.environment.startsWith(driftEnvironment(config.model, '')) || (deps.now?.() ?? Date.now()) - Date.parse(event.createdAt) > cooldownMs) continue;
+    if ((await scm.deploymentState(repo, event.id)) !== 'queued') continue;
+    let evidence;
+    try {
+      evidence = parseEvidence((event.payload as { evidence?: unknown } | null)?.evidence, `drift event ${event.id} payload.evidence`);
+    } catch (error) {
+      await scm.setDeploymentStatus(repo, event.id, 'failure', messageOf(error));
+      continue;
+    }
+    await takeDriftEvent(deps, repo, { id: event.id, sha: /^[0-9a-f]{40}$/.test(event.ref) ? event.ref : (head as string), branch: defaultBranch, evidence });
+    outcome.drift.push(event.id);
+  }
+  if (outcome.deployed.length + outcome.released.length + outcome.trained.length + outcome.drift.length > 0) {
+    deps.log.info({ repo: `${repo.owner}/${repo.repo}`, deployed: outcome.deployed, released: outcome.released, trained: outcome.trained, drift: outcome.drift }, 'Resync finished unfinished work');
   }
   return outcome;
 }
