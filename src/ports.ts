@@ -295,6 +295,10 @@ export interface Scm {
   /** The user's role on the repository: admin, maintain, write, triage, read or none. */
   permissionOf(repo: RepoRef, user: string): Promise<string>;
   comment(repo: RepoRef, issue: number, body: string): Promise<void>;
+  /** Marks a comment as taken by this app (an 👀 reaction). */
+  markTaken(repo: RepoRef, commentId: number): Promise<void>;
+  /** `/edgeship` comments by people since `since`, oldest first, with whether anyone reacted 👀. */
+  recentCommands(repo: RepoRef, since: string): Promise<{ id: number; issue: number; body: string; user: string; marked: boolean }[]>;
   /** Whether a comment with this marker exists on the issue or PR. */
   hasComment(repo: RepoRef, issue: number, marker: string): Promise<boolean>;
   /** Adds the comment unless one with the same marker exists. */

@@ -8,7 +8,7 @@ import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
 import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry, RepoRef, Scm, TrainingCluster } from '../ports.ts';
 import { GitOpsError } from '../core/errors.ts';
 import { runCommand } from '../services/github/commands.ts';
-import { onDrift, type DriftEvidence } from '../services/github/drift.ts';
+import { recordDrift, takeDriftEvent, type DriftEvidence } from '../services/github/drift.ts';
 import { ensureReleasePr } from '../services/github/release-pr.ts';
 import { reconcileRelease } from '../services/github/release-rollout.ts';
 import { startTraining } from '../services/github/start-training.ts';
@@ -133,8 +133,10 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const { data: installation } = await (await app.auth()).rest.apps.getRepoInstallation({ ...repo });
       const octokit = await app.auth(installation.id);
       const { data: repository } = await octokit.rest.repos.get({ ...repo });
-      const scm = new GitHubScm(octokit, appId);
-      queue.add(key(repo), 'drift', () => onDrift({ scm, log, policy, ...training, onClusterRun: (run) => trainings.follow(installation.id, repo, run) }, repo, { branch: repository.default_branch, payload: evidence, now: Date.now() }));
+      const driftDeps = { scm: new GitHubScm(octokit, appId), log, policy, ...training, onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation.id, repo, run) };
+      // Recorded before the site gets its 202: acknowledged evidence is never lost.
+      const event = await recordDrift(driftDeps, repo, { branch: repository.default_branch, payload: evidence, now: Date.now() });
+      if (typeof event === 'object') queue.add(key(repo), 'drift', () => takeDriftEvent(driftDeps, repo, event));
     });
 
     app.on('push', async (context) => {
@@ -179,7 +181,9 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const { action, client_payload: payload, repository } = context.payload;
       if (action !== 'edgeship-drift') return;
       const repo = repoOf(context);
-      queue.add(key(repo), 'drift', () => onDrift(deps(context), repo, { branch: repository.default_branch, payload, now: Date.now() }));
+      // Recorded before the webhook is answered: acknowledged evidence is never lost.
+      const event = await recordDrift(deps(context), repo, { branch: repository.default_branch, payload, now: Date.now() });
+      if (typeof event === 'object') queue.add(key(repo), 'drift', () => takeDriftEvent(deps(context), repo, event));
     });
   };
 }

@@ -74,6 +74,8 @@ describe('the app\'s HTTP server, configured from the environment', () => {
     const env = Object.fromEntries((api.jobs.get(`ml/${jobName(key)}`)?.spec?.template.spec?.containers[0]?.env ?? []).map((entry) => [entry.name, entry.value]));
     expect(env).toMatchObject({ EDGESHIP_CALLBACK_URL: 'https://edgeship.example/api/edgeship/training', EDGESHIP_CALLBACK_TOKEN: callbackToken('callback-secret', key) });
 
+    // The watch connects on its own after the first Job; the failure must come after it does.
+    await expect.poll(() => api.watching(), WAIT).toBe(1);
     api.fail('ml', jobName(key), 'DeadlineExceeded');
     await expect.poll(() => trainCheck(sha)?.conclusion, WAIT).toBe('failure');
     expect(trainCheck(sha)?.output.summary).toContain('the Job ran longer than its deadline of 3600 s');

@@ -2,7 +2,9 @@ import { TEST_POLICY } from '../helpers/webhooks.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resyncAll } from '../../src/app/resync.ts';
 import { FakeGitHub, isWrite } from '../helpers/fake-github.ts';
-import { GITOPS_REPO, ReleaseWorld } from '../helpers/release-world.ts';
+import { WorkQueue } from '../../src/app/work-queue.ts';
+import { GITOPS_REPO, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
+import { example } from '../helpers/webhooks.ts';
 
 describe('resync', () => {
   let github: FakeGitHub;
@@ -73,6 +75,37 @@ describe('resync', () => {
     const drift = world.model.dispatches.filter((dispatch) => dispatch.inputs.reason === 'drift');
     expect(drift.map((dispatch) => JSON.parse(dispatch.inputs.context ?? '{}') as object)).toEqual([{ ...evidence, summary: 'drift at plant-north: temperature=0.4' }]);
     expect(world.model.deployments.find((deployment) => deployment.id === 5000)?.statuses.map((status) => status.state)).toEqual(['success']);
+  });
+
+  it('finishes a push, a command and a drift event whose webhooks were answered by an app that then stopped, each once', async () => {
+    await resync(); // the seed's push
+    // An app that answers webhooks and dies before its queue runs anything.
+    const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    const stopped = new (class extends WorkQueue {
+      override add(): void {}
+    })(log);
+    const dying = new ReleaseWorld(github, { queue: stopped });
+    dying.sha = world.sha;
+    const code = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(3)\n' });
+    await dying.app.receive('push', dying.pushed('main', world.sha));
+    world.model.comments.set(7, [{ id: 8100, body: '/edgeship retrain', user: { login: 'writer', type: 'User' }, created_at: new Date().toISOString() }]);
+    world.model.roles.set('writer', 'write');
+    const comment = example('issue_comment.created', MODEL_REPO);
+    Object.assign(comment.comment, { id: 8100, body: '/edgeship retrain', user: { ...comment.comment.user, login: 'writer', type: 'User' } });
+    Object.assign(comment.issue, { number: 7 });
+    await dying.app.receive('issue_comment.created', comment);
+    const dispatch = example('repository_dispatch', MODEL_REPO);
+    Object.assign(dispatch, { action: 'edgeship-drift', client_payload: { model: 'pump-forecaster', site: 'plant-north', features: [{ name: 'temperature', score: 0.5 }] } });
+    Object.assign(dispatch.repository, { default_branch: 'main' });
+    await dying.app.receive('repository_dispatch', dispatch);
+    expect(world.model.dispatches).toHaveLength(1);
+
+    // The restarted app's resync finishes all three, and a second resync adds nothing.
+    await resync();
+    await resync();
+    const runs = world.model.dispatches.slice(1).map((entry) => [entry.inputs.sha, entry.inputs.reason]);
+    expect(runs).toEqual([[code, 'push'], [code, 'drift'], [code, 'retrain']]);
+    expect(world.model.comments.get(7)?.filter((entry) => entry.body.includes('<!-- edgeship:command:8100 -->'))).toHaveLength(1);
   });
 
   it('skips an installation GitHub refuses (suspended) and resyncs the others', async () => {

@@ -14,7 +14,7 @@ interface Repo {
   cancelled: number[];
   artifacts: Map<number, { id: number; name: string; zip: Uint8Array }[]>;
   pulls: { number: number; head: { ref: string; sha: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; merge_commit_sha: string | null; html_url: string; labels: { id: number; name: string }[]; requested_teams?: unknown[] }[];
-  comments: Map<number, { id: number; body: string }[]>;
+  comments: Map<number, { id: number; body: string; user?: { login: string; type: string }; created_at?: string }[]>;
   deployments: { id: number; ref: string; environment: string; payload: unknown; created_at: string; statuses: { state: string; description: string }[] }[];
   /** Collaborators' roles by login. */
   roles: Map<string, string>;
@@ -50,6 +50,8 @@ export class FakeGitHub {
   readonly documents: string[] = [];
   /** Every answer the fake gave, to check against GitHub's published description. */
   readonly answers: { method: string; path: string; status: number; body: unknown }[] = [];
+  /** 👀 reactions by comment id. */
+  readonly eyes = new Map<number, number>();
   /** The clock of created_at times; tests move it. */
   now = () => new Date();
   /** Installations listed besides 42 whose tokens GitHub refuses (suspended). */
@@ -308,10 +310,30 @@ export class FakeGitHub {
       const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
       return [200, { permission, role_name: role, user: { login: match[3], role_name: role } }];
     });
-    route('get', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match) => [200, repoOf(match).comments.get(Number(match[3])) ?? []]);
+    const commentAnswer = (match: RegExpExecArray, issue: number, comment: Repo['comments'] extends Map<number, (infer C)[]> ? C : never) => ({
+      id: comment.id,
+      body: comment.body,
+      user: comment.user ?? { login: 'someone', type: 'User' },
+      created_at: comment.created_at ?? this.now().toISOString(),
+      updated_at: comment.created_at ?? this.now().toISOString(),
+      issue_url: `${API}/repos/${match[1]}/${match[2]}/issues/${issue}`,
+      reactions: { url: '', total_count: this.eyes.get(comment.id) ?? 0, '+1': 0, '-1': 0, laugh: 0, confused: 0, heart: 0, hooray: 0, eyes: this.eyes.get(comment.id) ?? 0, rocket: 0 },
+    });
+    route('get', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match) => [200, (repoOf(match).comments.get(Number(match[3])) ?? []).map((comment) => commentAnswer(match, Number(match[3]), comment))]);
+    route('get', new RegExp(`^${R}/issues/comments$`), (match, _body, url) => {
+      const since = Date.parse(url.searchParams.get('since') ?? '1970-01-01T00:00:00Z');
+      const all = [...repoOf(match).comments.entries()].flatMap(([issue, comments]) => comments.map((comment) => ({ issue, comment })));
+      return [200, all.filter(({ comment }) => Date.parse(comment.created_at ?? '') >= since).map(({ issue, comment }) => commentAnswer(match, issue, comment))];
+    });
+    // The comments a test delivers as webhooks exist on GitHub, though not in the fake's state:
+    // reactions are kept by comment id.
+    route('post', new RegExp(`^${R}/issues/comments/(\\d+)/reactions$`), (match, body) => {
+      if (body.content === 'eyes') this.eyes.set(Number(match[3]), (this.eyes.get(Number(match[3])) ?? 0) + 1);
+      return [201, { id: this.nextId++, content: body.content, user: { login: 'edgeship[bot]', type: 'Bot' }, created_at: this.now().toISOString() }];
+    });
     route('post', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match, body) => {
       const repo = repoOf(match);
-      const comment = { id: this.nextId++, body: String(body.body) };
+      const comment = { id: this.nextId++, body: String(body.body), user: { login: 'edgeship[bot]', type: 'Bot' }, created_at: this.now().toISOString() };
       repo.comments.set(Number(match[3]), [...(repo.comments.get(Number(match[3])) ?? []), comment]);
       return [201, comment];
     });

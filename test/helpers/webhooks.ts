@@ -46,7 +46,7 @@ export function testPolicy(extra: { registries?: string[]; kubeflow?: string[] }
 export const TEST_POLICY = testPolicy();
 
 /** A Probot with the edgeship app loaded, retries off, and the queue and rollouts exposed to drive. */
-export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor' | 'trainingFor' | 'trainingCallback' | 'policy' | 'storeFor'> = {}) {
+export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor' | 'trainingFor' | 'trainingCallback' | 'policy' | 'storeFor' | 'queue'> = {}) {
   const policy = options.policy ?? TEST_POLICY;
   const probot = new Probot({
     appId: 1,
@@ -57,7 +57,7 @@ export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'regis
   });
   const errors: unknown[] = [];
   const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
-  const queue = new WorkQueue(log);
+  const queue = options.queue ?? new WorkQueue(log);
   const rollouts = new ActiveRollouts();
   const trainings = new ActiveTrainings();
   void probot.load(edgeshipApp({ queue, rollouts, trainings, resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, appId: EDGESHIP_APP.id, ...options, policy }));

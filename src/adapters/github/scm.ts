@@ -240,6 +240,17 @@ export class GitHubScm implements Scm {
     return comments.some((comment) => comment.body?.includes(marker));
   }
 
+  async markTaken(repo: RepoRef, commentId: number): Promise<void> {
+    await this.octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: commentId, content: 'eyes' });
+  }
+
+  async recentCommands(repo: RepoRef, since: string) {
+    const { data } = await this.octokit.rest.issues.listCommentsForRepo({ ...repo, since, sort: 'created', direction: 'asc', per_page: 100 });
+    return data
+      .filter((comment) => comment.user?.type !== 'Bot' && (comment.body ?? '').trimStart().startsWith('/edgeship'))
+      .map((comment) => ({ id: comment.id, issue: Number(comment.issue_url.split('/').pop()), body: comment.body ?? '', user: comment.user?.login ?? '', marked: (comment.reactions?.eyes ?? 0) > 0 }));
+  }
+
   async ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void> {
     if (await this.hasComment(repo, issue, marker)) return;
     await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: `${body}\n\n${marker}` });

@@ -22,6 +22,7 @@ export interface CommandComment {
  * 2. check the author's permission through the collaborator API (not author_association);
  * 3. run the command (retrain here, the rollout commands in rollout-commands) and answer in a comment.
  * A comment whose answer (marked with its id) exists was taken already: a redelivery does nothing.
+ * Taking it adds 👀 first, so a resync after a crash takes only the commands nobody took.
  */
 export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps, repo: RepoRef, comment: CommandComment): Promise<string> {
   const command = parseCommand(comment.body);
@@ -31,6 +32,8 @@ export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps,
   const marker = commandMarker(comment.id);
   if (await scm.hasComment(repo, comment.issue, marker)) return 'already-answered';
   const answer = (body: string) => scm.ensureComment(repo, comment.issue, marker, body);
+  // Taken: a restart's resync leaves a marked command alone and takes an unmarked one.
+  await scm.markTaken(repo, comment.id);
   const role = await scm.permissionOf(repo, comment.user);
   if (!COMMAND_ROLES.has(role)) {
     await answer(`@${comment.user} edgeship commands need write, maintain or admin permission on this repository (yours: ${role}).`);

@@ -24,20 +24,29 @@ export type DriftEvidence = z.infer<typeof driftEvidenceSchema>;
 /** The deployment environment that records a model's drift events at a site: GitHub keeps the record. */
 export const driftEnvironment = (model: string, site: string) => `edgeship-drift/${model}/${site}`;
 
+/** A drift event recorded on GitHub, to take (start its training) off the answer path. */
+export interface DriftEvent {
+  id: number;
+  sha: string;
+  branch: string;
+  evidence: DriftEvidence;
+}
+
 /**
- * Starts re-training on drift evidence, at most once per model and site in a sliding cooldown:
+ * Records drift evidence before it is acknowledged, at most once per model and site in a sliding
+ * cooldown:
  * 1. read the config of the branch head; other models' evidence is not this repo's;
  * 2. the newest drift event of the model at the site (a GitHub deployment to
  *    `edgeship-drift/<model>/<site>`) younger than `drift.cooldownMinutes` means cooling down,
  *    whatever else trained in between;
- * 3. otherwise record the event (a deployment carrying the evidence) and start the training;
- *    the event's status says it was taken, so a resync after a crash takes an untaken one.
+ * 3. otherwise record the event: a deployment carrying the evidence, which a resync takes if the
+ *    app stops before `takeDriftEvent` marks it.
  */
-export async function onDrift(
-  deps: { scm: Scm; log: Logger } & ClusterTrainingDeps,
+export async function recordDrift(
+  deps: { scm: Scm; log: Logger },
   repo: RepoRef,
   input: { branch: string; payload: unknown; now: number },
-): Promise<TrainingStart | 'other-model' | 'cooling-down'> {
+): Promise<DriftEvent | 'not-a-model-repo' | 'other-model' | 'cooling-down'> {
   const evidence = parseEvidence(input.payload, 'edgeship-drift client_payload');
   const sha = await deps.scm.branchHead(repo, input.branch);
   if (!sha) throw new EdgeshipError(`${repo.owner}/${repo.repo} has no branch ${input.branch} to retrain`);
@@ -52,11 +61,11 @@ export async function onDrift(
   }
   deps.log.info({ model: evidence.model, site: evidence.site }, 'Drift evidence received');
   const id = await deps.scm.createDeployment(repo, sha, environment, `drift at ${evidence.site}`, { edgeship: 'drift', evidence });
-  return takeDriftEvent(deps, repo, { id, sha, branch: input.branch, evidence });
+  return { id, sha, branch: input.branch, evidence };
 }
 
 /** Starts the training a recorded drift event asks for, and marks the event taken. */
-export async function takeDriftEvent(deps: { scm: Scm; log: Logger } & ClusterTrainingDeps, repo: RepoRef, event: { id: number; sha: string; branch: string; evidence: DriftEvidence }): Promise<TrainingStart> {
+export async function takeDriftEvent(deps: { scm: Scm; log: Logger } & ClusterTrainingDeps, repo: RepoRef, event: DriftEvent): Promise<TrainingStart> {
   const { evidence } = event;
   const scores = evidence.features.map((feature) => `${feature.name}=${feature.score}`).join(', ');
   const started = await startTraining(deps, {

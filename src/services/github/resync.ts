@@ -4,6 +4,7 @@ import { isClusterBackend, type ActiveTraining, type ClusterTrainingDeps } from 
 import { startTraining } from './start-training.ts';
 import { driftEnvironment, parseEvidence, takeDriftEvent } from './drift.ts';
 import { messageOf } from '../../core/errors.ts';
+import { runCommand } from './commands.ts';
 import { readConfigAt } from './model-repo.ts';
 import { ensureReleasePr } from './release-pr.ts';
 import { newestMergedRelease, reconcileRelease, type MergedPull, type ReleaseRolloutDeps } from './release-rollout.ts';
@@ -25,6 +26,8 @@ export interface ResyncOutcome {
   trained: string[];
   /** Drift events recorded but never taken (the app stopped in between): taken now. */
   drift: number[];
+  /** `/edgeship` comments whose webhook was answered but that were never taken: taken now. */
+  commands: number[];
   /** The merged release whose rollout is still going, for the rollout tick. */
   rollingOut?: MergedPull;
   /** Cluster training runs still going, for the training tick. */
@@ -41,12 +44,13 @@ export interface ResyncOutcome {
  *    branches, for the training tick to follow again (their Job or pipeline run is the truth).
  * 4. a recent head of a tracked branch with no `edgeship/train` check: its push was answered and
  *    lost; it trains now (train.paths still decides).
- * 5. a drift event recorded within the cooldown but never taken: its training starts now.
+ * 5. a drift event recorded within the cooldown but never taken: its training starts now;
+ * 6. a recent `/edgeship` comment nobody took (no 👀, no answer): the command runs now.
  * The steps are idempotent; a resync with nothing unfinished changes nothing.
  */
 export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch: string): Promise<ResyncOutcome> {
   const { scm } = deps;
-  const outcome: ResyncOutcome = { deployed: [], released: [], trained: [], drift: [], training: [] };
+  const outcome: ResyncOutcome = { deployed: [], released: [], trained: [], drift: [], commands: [], training: [] };
   const head = await scm.branchHead(repo, defaultBranch);
   const config = head ? await readConfigAt(scm, repo, head) : undefined;
   if (!config) return outcome;
@@ -94,8 +98,14 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
     await takeDriftEvent(deps, repo, { id: event.id, sha: /^[0-9a-f]{40}$/.test(event.ref) ? event.ref : (head as string), branch: defaultBranch, evidence });
     outcome.drift.push(event.id);
   }
-  if (outcome.deployed.length + outcome.released.length + outcome.trained.length + outcome.drift.length > 0) {
-    deps.log.info({ repo: `${repo.owner}/${repo.repo}`, deployed: outcome.deployed, released: outcome.released, trained: outcome.trained, drift: outcome.drift }, 'Resync finished unfinished work');
+  for (const command of await scm.recentCommands(repo, new Date((deps.now?.() ?? Date.now()) - LOST_PUSH_WINDOW_MS).toISOString())) {
+    if (command.marked) continue;
+    await runCommand(deps, repo, { ...command, branch: defaultBranch });
+    outcome.commands.push(command.id);
+  }
+  if (outcome.deployed.length + outcome.released.length + outcome.trained.length + outcome.drift.length + outcome.commands.length > 0) {
+    const { deployed, released, trained, drift, commands } = outcome;
+    deps.log.info({ repo: `${repo.owner}/${repo.repo}`, deployed, released, trained, drift, commands }, 'Resync finished unfinished work');
   }
   return outcome;
 }
