@@ -262,6 +262,13 @@ describe('rollout commands', () => {
     expect(world.model.comments.get(payload.issue.number)?.filter((comment) => comment.body.includes('<!-- edgeship:command:777 -->'))).toHaveLength(1);
   });
 
+  it('acts on the release the default branch records, not on the release PR someone commented on last', async () => {
+    // An old release PR, closed unmerged, that GitHub now lists first (its update is the newest).
+    const old = world.model.pulls.length + 1;
+    world.model.pulls.push({ number: old, head: { ref: 'edgeship/release/pump-forecaster/1.0.1-abcdef0', sha: world.sha }, base: { ref: 'main' }, title: 'release(pump-forecaster): 1.0.1', body: '', state: 'closed', merged_at: new Date().toISOString(), merge_commit_sha: world.sha, html_url: `https://github.com/${MODEL_REPO}/pull/${old}`, labels: [], requested_teams: [] });
+    expect(await command('/edgeship promote')).toMatch(/^Sent pump-forecaster 1\.1\.0 to wave \*\*plants\*\*/);
+  });
+
   it('rolls one target back and holds it, then the whole release', async () => {
     await command('/edgeship promote');
     expect(await command('/edgeship rollback plant-north')).toMatch(/^Rolled plant-north back from 1\.1\.0 in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}\. It stays there \(held\)/);
