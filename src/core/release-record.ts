@@ -1,22 +1,27 @@
 import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
+import { dnsLabel } from './names.ts';
+import { digestString, pinnedReference, semverString } from './report-schema.ts';
 import { applyOwnedEdits, withHeader, type OwnedEdit } from './yaml-edit.ts';
 
 /** Path of a model's release record inside the GitOps repo. */
 export const releaseRecordPath = (directory: string, model: string) => `${directory.replace(/\/+$/, '')}/${model}/release.yaml`;
 
-const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/);
+// The record lives in the GitOps repo, which others can write: versions, references and names
+// are held to their grammar before they reach an overlay, a URL or a comment.
+const digest = digestString;
+const version = semverString;
 const placed = z.enum(['edge', 'offload', 'cloud']);
 
 const targetSchema = z
   .object({
     placement: placed,
-    version: z.string(),
+    version,
     digest,
-    offloadTo: z.string().optional(),
+    offloadTo: dnsLabel.optional(),
     /** What the target ran before the bot last changed its version: where a rollback goes. */
-    previous: z.object({ version: z.string(), digest, placement: placed, offloadTo: z.string().optional() }).optional(),
+    previous: z.object({ version, digest, placement: placed, offloadTo: dnsLabel.optional() }).optional(),
     /** A person's placement pin: every release keeps this placement. */
     pin: z.enum(['edge', 'offload']).optional(),
     /** A person's hold: the bot leaves this target as it is, with the reason. */
@@ -28,9 +33,9 @@ export const ROLLOUT_STATUSES = ['rolling-out', 'done', 'rolled-back', 'halted']
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 
 const recordSchema = z.object({
-  model: z.string(),
-  version: z.string(),
-  artifact: z.object({ reference: z.string(), digest }),
+  model: dnsLabel,
+  version,
+  artifact: z.object({ reference: pinnedReference, digest }),
   rollout: z
     .object({
       status: z.enum(ROLLOUT_STATUSES),
@@ -39,7 +44,7 @@ const recordSchema = z.object({
       reason: z.string().optional(),
     })
     .optional(),
-  targets: z.record(z.string(), targetSchema).default({}),
+  targets: z.record(dnsLabel, targetSchema).default({}),
 });
 
 export type ReleaseRecord = z.infer<typeof recordSchema>;

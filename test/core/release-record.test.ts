@@ -12,6 +12,14 @@ const update = (version: string, char: string, targets: Placed[]): RecordUpdate 
 const v1 = update('1.0.0', 'a', [{ name: 'site-a', choice: 'edge' }, { name: 'cloud', choice: 'cloud' }]);
 
 describe('release record', () => {
+  it.each([
+    ['version', (text: string) => text.replace('version: 1.0.0', 'version: "1.0.0\\r  image: evil"'), 'version: expected a semantic version such as 1.2.3'],
+    ['artifact reference', (text: string) => text.replace(/reference: \S+/, 'reference: "evil.io/x:latest"'), 'artifact.reference: expected an artifact reference pinned by digest'],
+    ['target name', (text: string) => text.replace('site-a:', '"../etc":'), 'targets.../etc: Invalid key in record'],
+  ])('refuses a record whose %s someone with access to the GitOps repo made hostile', (_what, edit, error) => {
+    expect(() => parseReleaseRecord(edit(writeReleaseRecord(undefined, v1)), 'r.yaml')).toThrow(`r.yaml: not an edgeship release record: ${error}`);
+  });
+
   it('is created with a header and reads back', () => {
     const text = writeReleaseRecord(undefined, v1);
     expect(text.startsWith('# Release record of pump, written by edgeship.')).toBe(true);
