@@ -1,4 +1,4 @@
-import { isSeq, parseDocument, stringify } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, stringify, type Document } from 'yaml';
 import type { Target } from './config.ts';
 import { GitOpsError } from './errors.ts';
 import { PINNED_REFERENCE, SEMVER } from './report-schema.ts';
@@ -28,6 +28,8 @@ export const overlayPath = (target: string, model: string) => `sites/${target}/$
 export const resourcesPatchPath = (target: string, model: string) => `sites/${target}/${model}/edgeship-resources.yaml`;
 
 const RESOURCES_PATCH = 'edgeship-resources.yaml';
+const BASE_PREFIX = '../../../base/';
+const MODEL_CONFIGMAP = 'edgeship-model';
 
 /**
  * The overlay of one model at one target. edgeship owns the first resource (the base, i.e. the
@@ -37,22 +39,58 @@ const RESOURCES_PATCH = 'edgeship-resources.yaml';
 export function writeOverlay(current: string | undefined, spec: OverlaySpec): string {
   const { model, target } = spec;
   assertOverlayValues(spec);
-  const literals = [
-    `EDGESHIP_MODEL=${spec.reference}`,
-    `EDGESHIP_MODEL_VERSION=${spec.version}`,
-    ...(spec.choice === 'offload' ? [`EDGESHIP_OFFLOAD_URL=${spec.offloadUrl ?? ''}`] : []),
-  ];
+  const literals = ownedLiterals(spec);
   // A new overlay is written whole; only an existing one goes through the YAML document.
-  if (current === undefined) return newOverlay(spec, literals);
-  const edits: OwnedEdit[] = [
-    [['resources', 0], `../../../base/${PLACEMENT_BASE[spec.choice]}`],
-    [['labels', 0, 'pairs', 'edgeship.io/version'], spec.version],
-    [['labels', 0, 'pairs', 'edgeship.io/placement'], spec.choice],
-    [['configMapGenerator', 0, 'literals', 0], literals[0]],
-    [['configMapGenerator', 0, 'literals', 1], literals[1]],
-    [['configMapGenerator', 0, 'literals', 2], literals[2]],
-  ];
-  return applyOwnedEdits(current, edits, overlayPath(target.name, model));
+  if (current === undefined) return newOverlay(spec, Object.entries(literals).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`])));
+  const where = overlayPath(target.name, model);
+  const document = parseDocument(current);
+  if (document.errors.length > 0) throw new GitOpsError(`${where}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
+  return applyOwnedEdits(current, ownedEdits(document, spec, literals, where), where);
+}
+
+/** The edgeship-model literals of a placement: an offload forwarder gets no model to load. */
+function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
+  return {
+    EDGESHIP_MODEL: spec.choice === 'offload' ? undefined : spec.reference,
+    EDGESHIP_MODEL_VERSION: spec.version,
+    EDGESHIP_OFFLOAD_URL: spec.choice === 'offload' ? (spec.offloadUrl ?? '') : undefined,
+  };
+}
+
+/**
+ * Where edgeship's parts of an overlay are, found by what they are, never by position: the base
+ * resource (`../../../base/…`), the labels entry with `edgeship.io/version`, the generator named
+ * `edgeship-model` and its literals by key. A person's own entries anywhere are left alone.
+ */
+function ownedEdits(document: Document, spec: OverlaySpec, literals: Record<string, string | undefined>, where: string): OwnedEdit[] {
+  const items = (path: (string | number)[]) => {
+    const node = document.getIn(path, true);
+    return isSeq(node) ? node.items.map((item) => item as unknown) : [];
+  };
+  const valueOf = (item: unknown) => (isScalar(item) ? String(item.value) : undefined);
+  const edits: OwnedEdit[] = [];
+  const resources = items(['resources']);
+  const base = resources.findIndex((item) => valueOf(item)?.startsWith(BASE_PREFIX));
+  edits.push([['resources', base < 0 ? resources.length : base], `${BASE_PREFIX}${PLACEMENT_BASE[spec.choice]}`]);
+  const labels = items(['labels']);
+  const versioned = labels.findIndex((item) => isMap(item) && (item.hasIn(['pairs', 'edgeship.io/version']) || item.hasIn(['pairs', 'edgeship.io/placement'])));
+  const labelIndex = versioned < 0 ? labels.length : versioned;
+  edits.push([['labels', labelIndex, 'pairs', 'edgeship.io/version'], spec.version], [['labels', labelIndex, 'pairs', 'edgeship.io/placement'], spec.choice]);
+  const generators = items(['configMapGenerator']);
+  const generator = generators.findIndex((item) => isMap(item) && item.get('name') === MODEL_CONFIGMAP);
+  if (generator < 0) throw new GitOpsError(`${where}: expected a configMapGenerator named ${MODEL_CONFIGMAP} (edgeship owns its literals), found none`);
+  const path = ['configMapGenerator', generator, 'literals'];
+  const present = items(path).map(valueOf);
+  let appended = present.length;
+  const removals: number[] = [];
+  for (const [key, value] of Object.entries(literals)) {
+    const index = present.findIndex((literal) => literal?.startsWith(`${key}=`));
+    if (value !== undefined) edits.push([[...path, index < 0 ? appended++ : index], `${key}=${value}`]);
+    else if (index >= 0) removals.push(index);
+  }
+  // Removed last and from the end, so the indexes of everything edited before stay right.
+  for (const index of removals.sort((a, b) => b - a)) edits.push([[...path, index], undefined]);
+  return edits;
 }
 
 /** Values pasted into kustomize must be what their grammar allows: a CR or a quote could add keys. */
@@ -72,9 +110,12 @@ function newOverlay(spec: OverlaySpec, literals: string[]): string {
         'resources:',
         `  - ../../../base/${PLACEMENT_BASE[spec.choice]}`,
         `nameSuffix: -${model}`,
+        // The model label selects: each model's Service reaches only its own pods at the site.
         'labels:',
         '  - pairs:',
         `      edgeship.io/model: ${model}`,
+        '    includeSelectors: true',
+        '  - pairs:',
         `      edgeship.io/version: ${spec.version}`,
         `      edgeship.io/placement: ${spec.choice}`,
         'configMapGenerator:',

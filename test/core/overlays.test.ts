@@ -8,7 +8,7 @@ const spec = (overrides: Partial<OverlaySpec> = {}): OverlaySpec => ({ model: 'p
 interface Overlay {
   resources: string[];
   nameSuffix: string;
-  labels: { pairs: Record<string, string> }[];
+  labels: { pairs: Record<string, string>; includeSelectors?: boolean }[];
   configMapGenerator: { name: string; behavior: string; literals: string[] }[];
   patches?: { path: string }[];
 }
@@ -19,7 +19,9 @@ describe('writeOverlay', () => {
     expect(overlay).toMatchObject({
       resources: ['../../../base/edge-inference'],
       nameSuffix: '-pump',
-      labels: [{ pairs: { 'edgeship.io/model': 'pump', 'edgeship.io/version': '1.0.0', 'edgeship.io/placement': 'edge' } }],
+      // The model label selects, so models at one site do not share traffic; the version does not
+      // (a Deployment's selector cannot change between releases).
+      labels: [{ pairs: { 'edgeship.io/model': 'pump' }, includeSelectors: true }, { pairs: { 'edgeship.io/version': '1.0.0', 'edgeship.io/placement': 'edge' } }],
       configMapGenerator: [{ name: 'edgeship-model', behavior: 'merge', literals: [`EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`, 'EDGESHIP_MODEL_VERSION=1.0.0'] }],
       patches: [{ path: 'edgeship-resources.yaml' }],
     });
@@ -30,11 +32,25 @@ describe('writeOverlay', () => {
     const offloaded = writeOverlay(edge, spec({ choice: 'offload', version: '1.1.0', offloadUrl: 'https://models.example/pump' }));
     expect(parse(offloaded)).toMatchObject({
       resources: ['../../../base/offload-forwarder'],
-      configMapGenerator: [{ literals: [expect.stringMatching(/^EDGESHIP_MODEL=/) as string, 'EDGESHIP_MODEL_VERSION=1.1.0', 'EDGESHIP_OFFLOAD_URL=https://models.example/pump'] }],
+      // The forwarder gets no model to load.
+      configMapGenerator: [{ literals: ['EDGESHIP_MODEL_VERSION=1.1.0', 'EDGESHIP_OFFLOAD_URL=https://models.example/pump'] }],
     });
     const back = parse(writeOverlay(offloaded, spec({ version: '1.2.0' }))) as Overlay;
     expect(back.resources).toEqual(['../../../base/edge-inference']);
-    expect(back.configMapGenerator[0]?.literals).toHaveLength(2);
+    expect(back.configMapGenerator[0]?.literals).toEqual(['EDGESHIP_MODEL_VERSION=1.2.0', `EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`]);
+  });
+
+  it('finds what it owns by name: a person\'s generator, resource or labels placed first are left alone', () => {
+    const human = writeOverlay(undefined, spec())
+      .replace('resources:\n', 'resources:\n  - extra-sidecar.yaml # metrics exporter\n')
+      .replace('labels:\n', 'labels:\n  - pairs: { team: pumps } # ours\n')
+      .replace('configMapGenerator:\n', 'configMapGenerator:\n  - name: site-settings # ours\n    literals: [EDGESHIP_MODEL_VERSION=site-default]\n');
+    const next = parse(writeOverlay(human, spec({ version: '1.0.1', reference: `ghcr.io/acme/pump@sha256:${'b'.repeat(64)}` }))) as Overlay;
+    expect(next.resources).toEqual(['extra-sidecar.yaml', '../../../base/edge-inference']);
+    expect(next.labels[0]).toEqual({ pairs: { team: 'pumps' } });
+    expect(next.configMapGenerator[0]).toEqual({ name: 'site-settings', literals: ['EDGESHIP_MODEL_VERSION=site-default'] });
+    expect(next.configMapGenerator[1]?.literals).toEqual([`EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'b'.repeat(64)}`, 'EDGESHIP_MODEL_VERSION=1.0.1']);
+    expect(next.labels[2]?.pairs).toEqual({ 'edgeship.io/version': '1.0.1', 'edgeship.io/placement': 'edge' });
   });
 
   it('keeps a person\'s comments, resources and patches, byte for byte on a version bump', () => {

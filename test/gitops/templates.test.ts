@@ -21,8 +21,8 @@ describe('templates/gitops', () => {
     const validate = await manifestValidator();
     const checked: string[] = [];
     for (const file of await yamlFiles(GITOPS)) {
-      // Kustomizations are not Kubernetes objects; the target inventory has its own schema (test/cli/inventory.test.ts).
-      if (file.endsWith('kustomization.yaml') || relative(GITOPS, file).startsWith('targets/')) continue;
+      // Kustomizations and their transformer configs are not Kubernetes objects; the target inventory has its own schema (test/cli/inventory.test.ts).
+      if (file.endsWith('kustomization.yaml') || file.endsWith('kustomizeconfig.yaml') || relative(GITOPS, file).startsWith('targets/')) continue;
       for (const document of parseAllDocuments(await readFile(file, 'utf8'))) {
         const manifest = document.toJS() as Record<string, unknown>;
         expect(() => validate(manifest), relative(GITOPS, file)).not.toThrow();
@@ -56,7 +56,9 @@ describe('templates/gitops', () => {
     for (const base of [...Object.values(PLACEMENT_BASE), 'cloud-serving']) {
       const kustomization = parse(await readFile(join(GITOPS, 'base', base, 'kustomization.yaml'), 'utf8')) as { resources: string[]; configMapGenerator: { name: string; literals: string[] }[] };
       for (const resource of kustomization.resources) expect(await readFile(join(GITOPS, 'base', base, resource), 'utf8')).toBeTruthy();
-      expect(kustomization.configMapGenerator[0]).toMatchObject({ name: 'edgeship-model', literals: expect.arrayContaining(['EDGESHIP_MODEL=', 'EDGESHIP_MODEL_VERSION=']) as string[] });
+      // The offload forwarder gets no model to load: it only forwards.
+      const literals = base === 'offload-forwarder' ? ['EDGESHIP_MODEL_VERSION=', 'EDGESHIP_OFFLOAD_URL='] : ['EDGESHIP_MODEL=', 'EDGESHIP_MODEL_VERSION='];
+      expect(kustomization.configMapGenerator[0]).toMatchObject({ name: 'edgeship-model', literals: expect.arrayContaining(literals) as string[] });
     }
   });
 

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
 import { ApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
@@ -40,6 +41,7 @@ export async function manifestValidator(): Promise<(manifest: Record<string, unk
   const byKind: Record<string, Validator> = {
     'apps/v1/Deployment': (manifest) => new Deployment(manifest).validate(),
     'v1/Service': (manifest) => new Service(manifest).validate(),
+    'v1/ConfigMap': (manifest) => new ConfigMap(manifest).validate(),
     'v1/ServiceAccount': (manifest) => new ServiceAccount(manifest).validate(),
     'rbac.authorization.k8s.io/v1/Role': (manifest) => new Role(manifest).validate(),
     'rbac.authorization.k8s.io/v1/RoleBinding': (manifest) => new RoleBinding(manifest as never).validate(),

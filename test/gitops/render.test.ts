@@ -1,0 +1,117 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { parseConfig } from '../../src/core/config-parse.ts';
+import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { planGitOpsChange } from '../../src/services/apply.ts';
+import { ROOT } from '../helpers/fixtures.ts';
+import { manifestValidator } from '../helpers/k8s-schemas.ts';
+import { evaluationReport, exampleConfigText } from '../helpers/release-world.ts';
+import { useTempDirs } from '../helpers/temp.ts';
+
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, string> };
+
+/** Real kustomize (kubectl v1.32: kustomize v5.5), as Argo CD builds an Application path. */
+function kustomize(directory: string): Manifest[] {
+  if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error) {
+    throw new Error('kubectl not found: these tests render the GitOps repo with real kustomize; install kubectl v1.32 or newer (README, Development)');
+  }
+  const text = execFileSync('kubectl', ['kustomize', directory], { encoding: 'utf8' });
+  return parseAllDocuments(text).map((document) => document.toJS() as Manifest).filter(Boolean);
+}
+
+/** The paths Argo CD renders: one Application per edge site (the ApplicationSet) and the cloud one. */
+async function applicationPaths(repo: string): Promise<string[]> {
+  const targets = await readdir(join(repo, 'targets'));
+  return targets.map((file) => join(repo, 'sites', file.replace(/\.yaml$/, ''))).sort();
+}
+
+const envFromConfigMaps = (manifest: Manifest): string[] =>
+  JSON.stringify(manifest.spec ?? {})
+    .match(/"configMapRef":\{"name":"[^"]+"/g)
+    ?.map((match) => match.slice('"configMapRef":{"name":"'.length, -1)) ?? [];
+
+const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) => Object.entries(selector).every(([key, value]) => labels[key] === value);
+
+/** Two models released twice each at the same sites, as edgeship writes them, onto a copy of the template. */
+async function releasedRepo(directory: string): Promise<string> {
+  const repo = join(directory, 'gitops');
+  await cp(join(ROOT, 'templates/gitops'), repo, { recursive: true });
+  const text = await exampleConfigText();
+  const base = await evaluationReport();
+  const digest = (char: string) => `sha256:${char.repeat(64)}`;
+  const release = (model: string, version: string, char: string, offload: boolean): EvaluationReport => ({
+    ...base,
+    model,
+    version: { ...base.version, version },
+    artifact: { reference: `ghcr.io/acme/models/${model}@${digest(char)}`, digest: digest(char) },
+    // The second release offloads substation-east: a structural change of its overlay.
+    placement: base.placement.map((decision) => (offload && decision.target === 'substation-east' ? { ...decision, choice: 'offload', offloadTo: 'cloud' } : decision)),
+  });
+  for (const model of ['pump-forecaster', 'vibration']) {
+    const config = parseConfig(text.replace(/^model: .*$/m, `model: ${model}`), 'edgeship.yml');
+    for (const [version, char, offload] of [['1.0.0', 'a', false], ['1.1.0', 'b', true]] as const) {
+      const writes = await planGitOpsChange(config, release(model, version, char, offload), { rollout: { status: 'done', waves: {} } })(async (path) => readFile(join(repo, path), 'utf8').catch(() => undefined));
+      for (const write of writes) {
+        await mkdir(dirname(join(repo, write.path)), { recursive: true });
+        await writeFile(join(repo, write.path), write.content);
+      }
+    }
+  }
+  return repo;
+}
+
+describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', () => {
+  const tempDir = useTempDirs();
+
+  it('renders every Application of the pristine template: each site path exists before any release', async () => {
+    const repo = join(ROOT, 'templates/gitops');
+    for (const path of await applicationPaths(repo)) expect(kustomize(path), path).toEqual([]);
+  });
+
+  it('renders two models released twice at the same sites into valid objects whose references resolve and whose Services select only their model', async () => {
+    const repo = await releasedRepo(await tempDir());
+    const validate = await manifestValidator();
+    const rendered = new Map((await applicationPaths(repo)).map((path) => [path.split('/').pop() ?? '', kustomize(path)]));
+    expect([...rendered.keys()]).toEqual(['cloud', 'plant-north', 'plant-south', 'substation-east']);
+    for (const [site, objects] of rendered) {
+      for (const object of objects) expect(() => validate(object as never), `${site}: ${object.kind} ${object.metadata.name}`).not.toThrow();
+      const configMaps = new Set(objects.filter((object) => object.kind === 'ConfigMap').map((object) => object.metadata.name));
+      // Every ConfigMap a workload or an InferenceService refers to is in the render (kustomize renamed both sides).
+      const referring = objects.filter((object) => ['Deployment', 'InferenceService'].includes(object.kind));
+      expect(referring.length, site).toBe(2);
+      for (const object of referring) {
+        expect(envFromConfigMaps(object), `${site}: ${object.kind} ${object.metadata.name}`).toHaveLength(1);
+        for (const name of envFromConfigMaps(object)) expect(configMaps, `${site}: ${object.metadata.name} → ${name}`).toContain(name);
+      }
+      // Every server runs the image base/serving-image sets, with liveness and readiness probes.
+      for (const object of referring) {
+        const containers = JSON.stringify(object.spec);
+        expect([...containers.matchAll(/"image":"([^"]+)"/g)].map((match) => match[1]), `${site}: ${object.metadata.name}`).toEqual(['ghcr.io/edgeship/edgeship-serving:1']);
+        expect(containers).toContain('"livenessProbe"');
+        expect(containers).toContain('"readinessProbe"');
+      }
+      // Each Service selects the pods of its own model's Deployment, and no other's.
+      const deployments = objects.filter((object) => object.kind === 'Deployment');
+      for (const service of objects.filter((object) => object.kind === 'Service')) {
+        const selector = (service.spec as { selector: Record<string, string> }).selector;
+        const selected = deployments.filter((deployment) => matches(selector, (deployment.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels));
+        expect(selected.map((deployment) => deployment.metadata.name), `${site}: Service ${service.metadata.name}`).toEqual([service.metadata.name]);
+      }
+    }
+    const east = rendered.get('substation-east') ?? [];
+    // Offloaded: the forwarder forwards and has no model to load.
+    const forwarders = east.filter((object) => object.kind === 'ConfigMap');
+    expect(forwarders.map((configMap) => Object.keys(configMap.data ?? {}).sort())).toEqual([
+      ['EDGESHIP_MODEL_VERSION', 'EDGESHIP_OFFLOAD_URL'],
+      ['EDGESHIP_MODEL_VERSION', 'EDGESHIP_OFFLOAD_URL'],
+    ]);
+    const cloud = rendered.get('cloud') ?? [];
+    expect(cloud.filter((object) => object.kind === 'ConfigMap').map((configMap) => configMap.data?.EDGESHIP_MODEL)).toEqual([
+      `ghcr.io/acme/models/pump-forecaster@sha256:${'b'.repeat(64)}`,
+      `ghcr.io/acme/models/vibration@sha256:${'b'.repeat(64)}`,
+    ]);
+  });
+});
