@@ -65,7 +65,7 @@ function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
 function ownedEdits(document: Document, spec: OverlaySpec, literals: Record<string, string | undefined>, where: string): OwnedEdit[] {
   const items = (path: (string | number)[]) => {
     const node = document.getIn(path, true);
-    return isSeq(node) ? node.items.map((item) => item as unknown) : [];
+    return isSeq(node) ? node.items.map((item) => item) : [];
   };
   const valueOf = (item: unknown) => (isScalar(item) ? String(item.value) : undefined);
   const edits: OwnedEdit[] = [];
