@@ -1,4 +1,5 @@
-import { isMap, isScalar, parseDocument, stringify, type Document, type Scalar } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isDeepStrictEqual } from 'node:util';
 import { GitOpsError } from './errors.ts';
 
 /** A bot-owned value at a path; undefined means the key must not exist. */
@@ -8,19 +9,25 @@ export type OwnedEdit = [path: (string | number)[], value: string | undefined];
  * Writes bot-owned values into YAML text and returns the new text. When every owned scalar
  * exists already, the new values are spliced into the original text at their source ranges, so
  * every other byte (comments, blank lines, quoting, order) stays as it was. Structural changes
- * (a new key, a removed one) fall back to editing the document, which keeps comments.
+ * (a new key or list item, a removed one) are spliced as whole lines in block collections, so
+ * inline comments, flow style and anchors elsewhere stay too; only what that cannot express
+ * falls back to editing the document.
  */
 export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: string): string {
   const document = parseDocument(current);
   if (document.errors.length > 0) throw new GitOpsError(`${what}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
   const spliced = splice(current, document, edits);
   if (spliced !== undefined) return spliced;
+  // What the edits mean, applied to the document in order; a line splice must mean the same.
+  const edited = document.clone();
   for (const [path, value] of edits) {
     if (value === undefined) {
-      if (document.hasIn(path)) document.deleteIn(path);
-    } else set(document, path, value, what);
+      if (edited.hasIn(path)) edited.deleteIn(path);
+    } else set(edited, path, value, what);
   }
-  const text = document.toString({ lineWidth: 0 });
+  const lines = spliceStructural(current, document, edits);
+  if (lines !== undefined && isDeepStrictEqual(parseDocument(lines).toJS(), edited.toJS())) return lines;
+  const text = edited.toString({ lineWidth: 0 });
   return text === current ? current : text;
 }
 
@@ -63,4 +70,115 @@ function set(document: Document, path: (string | number)[], value: string, what:
 /** YAML text with a header comment, one line per entry, as yaml itself prints one. */
 export function withHeader(text: string, header: string[]): string {
   return `${header.map((line) => `# ${line}`).join('\n')}\n\n${text}`;
+}
+
+interface TextEdit {
+  start: number;
+  end: number;
+  text: string;
+  order: number;
+}
+
+/**
+ * Structural edits as line splices: a removed leaf takes its line with it, new keys and list
+ * items become new lines after the last entry of their block collection, at its indentation.
+ * The caller checks that the result means what the edits mean; undefined when lines cannot say it.
+ */
+function spliceStructural(text: string, document: Document, edits: OwnedEdit[]): string | undefined {
+  const ops: TextEdit[] = [];
+  // New entries grouped by the existing collection they go into, in the order of the edits.
+  const groups = new Map<string, { collection: YAMLMap | YAMLSeq; tree: Map<string | number, unknown> }>();
+  for (const [path, value] of edits) {
+    const node = document.getIn(path, true) as Node | undefined;
+    if (value === undefined) {
+      if (node === undefined) continue;
+      const range = leafLine(text, document, path);
+      if (!range) return undefined;
+      ops.push({ ...range, text: '', order: ops.length });
+      continue;
+    }
+    if (node !== undefined) {
+      if (!isScalar(node) || !node.range || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') return undefined;
+      if (node.value !== value) ops.push({ start: node.range[0], end: node.range[1], text: scalarText(value, node.type), order: ops.length });
+      continue;
+    }
+    let depth = path.length - 1;
+    while (depth > 0 && !document.hasIn(path.slice(0, depth))) depth -= 1;
+    const collection = depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true);
+    if (!(isMap(collection) || isSeq(collection)) || collection.flow || collection.items.length === 0) return undefined;
+    const key = JSON.stringify(path.slice(0, depth));
+    const group = groups.get(key) ?? { collection, tree: new Map<string | number, unknown>() };
+    groups.set(key, group);
+    let tree = group.tree;
+    for (const part of path.slice(depth, -1)) {
+      if (!tree.has(part)) tree.set(part, new Map());
+      const next: unknown = tree.get(part);
+      if (!(next instanceof Map)) return undefined;
+      tree = next as Map<string | number, unknown>;
+    }
+    tree.set(path[path.length - 1]!, value);
+  }
+  for (const { collection, tree } of groups.values()) {
+    const insertion = appendAfter(text, collection, tree);
+    if (!insertion) return undefined;
+    ops.push({ ...insertion, order: ops.length });
+  }
+  const result = ops
+    .sort((a, b) => b.start - a.start || b.order - a.order)
+    .reduce((result, op) => result.slice(0, op.start) + op.text + result.slice(op.end), text);
+  return parseDocument(result).errors.length === 0 ? result : undefined;
+}
+
+const lineStart = (text: string, at: number) => text.lastIndexOf('\n', at - 1) + 1;
+/** The offset just past the newline that ends the line holding `at` (or the text's end). */
+const nextLine = (text: string, at: number) => {
+  const end = text.indexOf('\n', at);
+  return end < 0 ? text.length : end + 1;
+};
+
+/** The whole line of a scalar leaf in a block map or list, when the leaf has a line of its own. */
+function leafLine(text: string, document: Document, path: (string | number)[]): { start: number; end: number } | undefined {
+  const parent = document.getIn(path.slice(0, -1), true);
+  if (!(isMap(parent) || isSeq(parent)) || parent.flow || parent.items.length < 2) return undefined;
+  const last = path[path.length - 1];
+  const item = isMap(parent) ? (parent.items.find((pair) => isScalar(pair.key) && pair.key.value === last) as Pair<Scalar, unknown> | undefined) : undefined;
+  const first = isMap(parent) ? item?.key : (parent.items[last as number] as Node | undefined);
+  const value = isMap(parent) ? item?.value : first;
+  if (!first || !isScalar(value) || !first.range || !value.range) return undefined;
+  const start = lineStart(text, first.range[0]);
+  const lead = text.slice(start, first.range[0]);
+  if (!/^\s*(- )?$/.test(lead) || (isMap(parent) && lead.includes('-'))) return undefined;
+  return { start, end: nextLine(text, value.range[1]) };
+}
+
+/** New lines for `tree` after the last entry of a block collection, at its indentation. */
+function appendAfter(text: string, collection: YAMLMap | YAMLSeq, tree: Map<string | number, unknown>): { start: number; end: number; text: string } | undefined {
+  const last = collection.items[collection.items.length - 1] as Node | Pair<Node, Node>;
+  const lastNode = (isMap(collection) ? (last as Pair<Node, Node>).value ?? (last as Pair<Node, Node>).key : last) as Node | null;
+  const firstNode = (isMap(collection) ? (collection.items[0] as Pair<Node, Node>).key : collection.items[0]) as Node | null;
+  if (!lastNode?.range || !firstNode?.range) return undefined;
+  const column = firstNode.range[0] - lineStart(text, firstNode.range[0]);
+  const at = nextLine(text, Math.max(lastNode.range[1] - 1, 0));
+  const lines: string[] = [];
+  const render = (entries: Map<string | number, unknown>, indent: number, inSeq: boolean): boolean => {
+    for (const [key, value] of entries) {
+      if (inSeq) {
+        if (typeof value !== 'string') return false;
+        lines.push(`${' '.repeat(indent - 2)}- ${scalarText(value, 'PLAIN')}`);
+      } else if (typeof value === 'string') {
+        lines.push(`${' '.repeat(indent)}${stringify(key, { lineWidth: 0 }).trimEnd()}: ${scalarText(value, 'PLAIN')}`);
+      } else {
+        lines.push(`${' '.repeat(indent)}${stringify(key, { lineWidth: 0 }).trimEnd()}:`);
+        if (!render(value as Map<string | number, unknown>, indent + 2, false)) return false;
+      }
+    }
+    return true;
+  };
+  if (isSeq(collection)) {
+    const lead = text.slice(lineStart(text, firstNode.range[0]), firstNode.range[0]);
+    if (!/^\s*- $/.test(lead)) return undefined;
+    if (!render(tree, lead.length, true)) return undefined;
+  } else if (!render(tree, column, false)) return undefined;
+  const needsNewline = at === text.length && !text.endsWith('\n');
+  return { start: at, end: at, text: `${needsNewline ? '\n' : ''}${lines.join('\n')}\n` };
 }

@@ -62,6 +62,19 @@ describe('writeOverlay', () => {
     expect(next).toBe(human.replace(/1\.0\.0/g, '1.0.1').replace('a'.repeat(64), 'b'.repeat(64)));
   });
 
+  it('keeps every other line byte for byte when a placement change adds and removes keys: inline comments, flow style, anchors', () => {
+    const owned = (line: string) => /EDGESHIP_|edgeship\.io\/(version|placement)|\.\.\/base\//.test(line);
+    const human = writeOverlay(undefined, spec())
+      .replace('nameSuffix: -pump\n', 'nameSuffix: -pump # one suffix per model\nreplicas: &one [{ name: edgeship-inference, count: 1 }]\n')
+      .replace('      edgeship.io/model: pump\n', '      edgeship.io/model: pump # selects this model only\n')
+      .concat('commonAnnotations: { owner: site-team, copy: *one } # ours\n');
+    const offloaded = writeOverlay(human, spec({ choice: 'offload', version: '1.1.0', offloadUrl: 'https://models.example/pump' }));
+    expect(offloaded.split('\n').filter((line) => !owned(line))).toEqual(human.split('\n').filter((line) => !owned(line)));
+    expect(parse(offloaded)).toMatchObject({ resources: ['../../../base/offload-forwarder'], configMapGenerator: [{ literals: ['EDGESHIP_MODEL_VERSION=1.1.0', 'EDGESHIP_OFFLOAD_URL=https://models.example/pump'] }] });
+    const back = writeOverlay(offloaded, spec({ version: '1.2.0' }));
+    expect(back.split('\n').filter((line) => !owned(line))).toEqual(human.split('\n').filter((line) => !owned(line)));
+  });
+
   it('returns the same text when nothing changes', () => {
     const text = writeOverlay(undefined, spec());
     expect(writeOverlay(text, spec())).toBe(text);

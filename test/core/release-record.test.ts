@@ -68,6 +68,20 @@ describe('release record', () => {
     expect(parseReleaseRecord(next, 'r.yaml').targets).toMatchObject({ 'site-a': { offloadTo: 'cloud' }, 'site-b': { placement: 'edge', version: '1.1.0' } });
   });
 
+  it('keeps every other line byte for byte when a release adds previous and a new target, also in held targets', () => {
+    const human = writeReleaseRecord(undefined, v1)
+      .replace('targets:\n', 'owner: team-pumps # ours\nnotify: [ana, ben] # flow style stays\ntargets:\n')
+      .replace(/(  cloud:\n)/, '$1    hold: maintenance # until Friday\n');
+    const next = writeReleaseRecord(human, update('1.1.0', 'b', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }, { name: 'site-b', choice: 'edge' }]));
+    const added = next.split('\n').filter((line) => !human.split('\n').includes(line));
+    const removed = human.split('\n').filter((line) => !next.split('\n').includes(line));
+    expect(removed.every((line) => /version: 1\.0\.0|digest: |reference: |placement: edge/.test(line)), removed.join('\n')).toBe(true);
+    expect(next).toContain('owner: team-pumps # ours\nnotify: [ana, ben] # flow style stays\n');
+    expect(next).toContain('  cloud:\n    hold: maintenance # until Friday\n');
+    expect(added.join('\n')).toContain('    previous:\n      version: 1.0.0');
+    expect(parseReleaseRecord(next, 'r.yaml').targets).toMatchObject({ 'site-a': { placement: 'offload', offloadTo: 'cloud', previous: { version: '1.0.0' } }, 'site-b': { version: '1.1.0' }, cloud: { hold: 'maintenance' } });
+  });
+
   it('leaves targets outside the update alone (a rollout wave)', () => {
     const next = parseReleaseRecord(writeReleaseRecord(writeReleaseRecord(undefined, v1), update('1.1.0', 'b', [{ name: 'site-a', choice: 'edge' }])), 'r.yaml');
     expect(next.targets.cloud).toMatchObject({ version: '1.0.0', digest: digest('a') });

@@ -60,6 +60,8 @@ export class FakeGitHub {
   private nextId = 1000;
 
   constructor() {
+    // Read GitHub's description now, in the test's setup, not inside the first answer.
+    described();
     nock.disableNetConnect();
     this.intercept();
   }

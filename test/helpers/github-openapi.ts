@@ -18,17 +18,28 @@ interface Description {
  */
 export class GitHubOpenApi {
   private readonly description = require('@octokit/openapi/generated/api.github.com.json') as Description;
-  private readonly ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
+  private ajvInstance: Ajv | undefined;
   private readonly templates: { method: string; pattern: RegExp; template: string }[];
   private readonly compiled = new Map<string, ValidateFunction>();
 
-  constructor() {
+  /**
+   * The validator of every component schema, built on the first check only: the fake's answers
+   * need just the examples, and building this takes seconds.
+   */
+  private get ajv(): Ajv {
+    if (this.ajvInstance) return this.ajvInstance;
+    const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
     // Closed objects: a field GitHub does not send is a mismatch too, except where allOf composes
     // schemas (closing one part would refuse the others' fields).
     const composed = new Set([...JSON.stringify(this.description).matchAll(/"allOf":\[[^\]]*\]/g)].flatMap((match) => [...match[0].matchAll(/#\/components\/schemas\/([\w.-]+)/g)].map((ref) => ref[1] ?? '')));
     const schemas = (this.description.components as { schemas: Record<string, unknown> }).schemas;
     const closedSchemas = Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, composed.has(name) ? schema : closed(schema)]));
-    this.ajv.addSchema({ components: jsonSchemaOf({ ...this.description.components, schemas: closedSchemas }) }, 'github');
+    ajv.addSchema({ components: jsonSchemaOf({ ...this.description.components, schemas: closedSchemas }) }, 'github');
+    this.ajvInstance = ajv;
+    return ajv;
+  }
+
+  constructor() {
     this.templates = Object.entries(this.description.paths).flatMap(([template, operations]) =>
       Object.keys(operations).map((method) => ({
         method: method.toUpperCase(),
