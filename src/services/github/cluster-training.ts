@@ -72,6 +72,8 @@ export async function startClusterRun(
     const cancelled = await cluster.cancelSuperseded(config.model, run.branch, run.key);
     if (cancelled.length > 0) log.info({ model: config.model, branch: run.branch, cancelled }, 'Cancelled superseded training runs');
     const started = await cluster.start(full);
+    // Followed before the check run says so: a watch event that comes right after is not lost.
+    deps.onClusterRun?.({ sha: run.sha, branch: run.branch, key: run.key });
     await scm.ensureCheckRun(repo, {
       ...check,
       status: 'in_progress',
@@ -84,7 +86,6 @@ export async function startClusterRun(
     await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'Training could not start', summary: error.message });
     return 'start-failed';
   }
-  deps.onClusterRun?.({ sha: run.sha, branch: run.branch, key: run.key });
   return 'started';
 }
 
