@@ -54,7 +54,12 @@ export function inventoryToConfig(entries: { file: string; target: InventoryTarg
   const rollout = { waves: [...waves.values()].map(({ name, soakMinutes, targets: names }) => ({ name, soakMinutes, targets: names })) };
   // The config's cross-target rules, said of the inventory's files.
   for (const { file, target } of sorted) {
-    const { kind, memoryBudgetMb, offloadTo } = target.spec;
+    const { kind, memoryBudgetMb, offloadTo, site } = target.spec;
+    // Sites and targets are one concept: edgeship writes sites/<target name>, and the ApplicationSet
+    // renders sites/<site label> as the Application edgeship-<site label>.
+    if (site !== target.metadata.name) {
+      issues.push(`${file}: spec.site: expected "${target.metadata.name}" (the target's name: edgeship writes sites/${target.metadata.name}, and Argo CD renders the path of the site label; label the cluster edgeship.io/site=${target.metadata.name}), found "${site}"`);
+    }
     if (kind === 'edge' && memoryBudgetMb === undefined) issues.push(`${file}: spec.memoryBudgetMb: expected a memory budget for an edge target, found none`);
     if (offloadTo !== undefined && !sorted.some((other) => other.target.metadata.name === offloadTo && other.target.spec.kind === 'cloud')) {
       issues.push(`${file}: spec.offloadTo: expected the name of a cloud target in the inventory, found "${offloadTo}"`);

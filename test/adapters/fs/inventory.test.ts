@@ -23,6 +23,14 @@ describe('target inventory', () => {
     expect(() => parseInventoryFile(target('north', edge('{ order: 1, name: canary }')), 'targets/south.yaml')).toThrow('metadata.name: expected the file name without .yaml, found "north" (rename the file to north.yaml)');
   });
 
+  it('refuses a site label other than the target\'s name: nothing would write that Application\'s path, and two targets would share one Application', () => {
+    const north = { file: 'targets/plant-north.yaml', target: parseInventoryFile(target('plant-north', edge('{ order: 1, name: canary }').replace('site: s', 'site: north-plant')), 'targets/plant-north.yaml') };
+    const south = { file: 'targets/plant-south.yaml', target: parseInventoryFile(target('plant-south', edge('{ order: 1, name: canary }').replace('site: s', 'site: plant-north')), 'targets/plant-south.yaml') };
+    expect(() => inventoryToConfig([north, south])).toThrow(
+      'targets/plant-north.yaml: spec.site: expected "plant-north" (the target\'s name: edgeship writes sites/plant-north, and Argo CD renders the path of the site label; label the cluster edgeship.io/site=plant-north), found "north-plant"\n  - targets/plant-south.yaml: spec.site: expected "plant-south"',
+    );
+  });
+
   it('refuses targets that disagree on their wave, and an offloadTo that is not a cloud target', () => {
     const a = { file: 'targets/a.yaml', target: parseInventoryFile(target('a', edge('{ order: 1, name: canary, soakMinutes: 15 }')), 'targets/a.yaml') };
     const b = { file: 'targets/b.yaml', target: parseInventoryFile(target('b', edge('{ order: 1, name: first }', '  offloadTo: a\n')), 'targets/b.yaml') };
