@@ -86,7 +86,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const training = { ...(options.trainingFor && { trainingFor: options.trainingFor }), ...(options.trainingCallback && { callback: options.trainingCallback }) };
     // Installation ids by repo: the GitOps repo is written through its own installation.
     const installations = new Map<string, number>();
-    const scmFor = async (repo: RepoRef): Promise<Scm> => {
+    const installationOf = async (repo: RepoRef): Promise<number> => {
       const name = `${repo.owner}/${repo.repo}`.toLowerCase();
       let id = installations.get(name);
       if (id === undefined) {
@@ -97,8 +97,9 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
         id = data.id;
         installations.set(name, id);
       }
-      return new GitHubScm(await app.auth(id), appId);
+      return id;
     };
+    const scmFor = async (repo: RepoRef): Promise<Scm> => new GitHubScm(await app.auth(await installationOf(repo)), appId);
     const rolloutDeps = { policy, appId, scmFor, registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
     const deps = (context: Context) => {
       const installation = (context.payload as { installation?: { id: number } }).installation?.id;
@@ -130,10 +131,10 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     options.onTrainingNudge?.(follow);
     // Evidence from a site's token comes without a webhook: the repo's own installation acts on it.
     options.onDriftEvidence?.(async (repo, evidence) => {
-      const { data: installation } = await (await app.auth()).rest.apps.getRepoInstallation({ ...repo });
-      const octokit = await app.auth(installation.id);
+      const installation = await installationOf(repo);
+      const octokit = await app.auth(installation);
       const { data: repository } = await octokit.rest.repos.get({ ...repo });
-      const driftDeps = { scm: new GitHubScm(octokit, appId), log, policy, ...training, onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation.id, repo, run) };
+      const driftDeps = { scm: new GitHubScm(octokit, appId), log, policy, ...training, onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run) };
       // Recorded before the site gets its 202: acknowledged evidence is never lost.
       const event = await recordDrift(driftDeps, repo, { branch: repository.default_branch, payload: evidence, now: Date.now() });
       if (typeof event === 'object') queue.add(key(repo), 'drift', () => takeDriftEvent(driftDeps, repo, event));

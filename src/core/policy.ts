@@ -47,7 +47,10 @@ export class PolicyError extends EdgeshipError {
     /** The policy entry that would allow it, e.g. `kubeflow.endpoints`. */
     readonly entry: string,
   ) {
-    super(`${setting}: ${JSON.stringify(value)} is not allowed by the operator policy; the operator can add it to ${entry} in EDGESHIP_POLICY_FILE`);
+    // The value is a repo writer's: the message lands in check runs and comments (markdown), so
+    // the characters that would make a link, an image, HTML or emphasis of it are escaped.
+    const shown = JSON.stringify(value).replace(/[[\]()<>!`*_|~#]/g, (character) => `&#${character.charCodeAt(0)};`);
+    super(`${setting}: ${shown} is not allowed by the operator policy; the operator can add it to ${entry} in EDGESHIP_POLICY_FILE`);
   }
 }
 

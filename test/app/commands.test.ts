@@ -84,6 +84,13 @@ describe('comment commands and drift', () => {
     expect(JSON.parse(dispatches[0]?.inputs.context ?? '{}')).toMatchObject({ site: 'plant-north', summary: 'drift at plant-north: temperature=0.31' });
   });
 
+  it('retrains once when the same evidence arrives concurrently, as redeliveries and busy gateways send it', async () => {
+    await Promise.all(Array.from({ length: 10 }, () => app.receive('repository_dispatch', drift(evidence))));
+    await app.settle();
+    expect(github.repo(REPO).dispatches).toHaveLength(1);
+    expect(github.repo(REPO).deployments.map((deployment) => deployment.statuses.at(-1)?.state).sort()).toEqual(['inactive', 'inactive', 'inactive', 'inactive', 'inactive', 'inactive', 'inactive', 'inactive', 'inactive', 'success']);
+  });
+
   it('keeps the drift cooldown per site as a sliding window that a retrain in between does not reset', async () => {
     const hours = (count: number) => count * 60 * 60_000;
     // The first evidence was recorded five hours ago (the cooldown is six).

@@ -105,6 +105,12 @@ describe('the operator policy', () => {
     expect(() => allowRegistry(EMPTY_POLICY, 'ghcr.io', 'artifact reference')).toThrow('registries[].host');
   });
 
+  it('names a refused value without letting it become markdown in a check run', () => {
+    expect(() => checkTrainingPolicy(policy, 'acme/pump', kubernetes('{ namespace: ml, image: "ghcr.io/x/y![a](https://evil.example/p.png)<img>" }'))).toThrow(
+      'train.kubernetes.image: "ghcr.io/x/y&#33;&#91;a&#93;&#40;https://evil.example/p.png&#41;&#60;img&#62;" is not allowed',
+    );
+  });
+
   it('refuses a policy file that is not one, naming the field', () => {
     expect(operatorPolicySchema.safeParse({ gitops: { repos: ['not a repo'] } }).error?.issues[0]?.message).toBe('expected owner/name or owner/*, found "not a repo"');
     expect(operatorPolicySchema.safeParse({ kubeflow: { endpoints: ['ftp://x'] } }).success).toBe(false);

@@ -54,13 +54,22 @@ export async function recordDrift(
   if (!config) return 'not-a-model-repo';
   if (config.model !== evidence.model) return 'other-model';
   const environment = driftEnvironment(evidence.model, evidence.site);
+  const cooldownMs = config.drift.cooldownMinutes * 60_000;
   const [last] = await deps.scm.listDeployments(repo, environment, 1);
-  if (last && input.now - Date.parse(last.createdAt) < config.drift.cooldownMinutes * 60_000) {
+  if (last && input.now - Date.parse(last.createdAt) < cooldownMs) {
     deps.log.info({ model: evidence.model, site: evidence.site, last: last.createdAt }, 'Drift evidence within the cooldown');
     return 'cooling-down';
   }
-  deps.log.info({ model: evidence.model, site: evidence.site }, 'Drift evidence received');
   const id = await deps.scm.createDeployment(repo, sha, environment, `drift at ${evidence.site}`, { edgeship: 'drift', evidence });
+  // Deliveries that arrive together all pass the look above: the oldest event in the window
+  // wins, the others step aside (inactive), so one drift trains once.
+  const window = (await deps.scm.listDeployments(repo, environment, 20)).filter((event) => event.id === id || input.now - Date.parse(event.createdAt) < cooldownMs);
+  const first = Math.min(...window.map((event) => event.id));
+  if (first !== id) {
+    await deps.scm.setDeploymentStatus(repo, id, 'inactive', `drift event ${first} of the same window is retraining`);
+    return 'cooling-down';
+  }
+  deps.log.info({ model: evidence.model, site: evidence.site }, 'Drift evidence received');
   return { id, sha, branch: input.branch, evidence };
 }
 
