@@ -59,7 +59,8 @@ function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
 
 /**
  * Where edgeship's parts of an overlay are, found by what they are, never by position: the base
- * resource (`../../../base/…`), the labels entry with `edgeship.io/version`, the generator named
+ * resource (`../../../base/…`), the labels entry with `edgeship.io/version`, the selecting entry
+ * with `edgeship.io/model`, the generator named
  * `edgeship-model` and its literals by key. A person's own entries anywhere are left alone.
  */
 function ownedEdits(document: Document, spec: OverlaySpec, literals: Record<string, string | undefined>, where: string): OwnedEdit[] {
@@ -74,8 +75,13 @@ function ownedEdits(document: Document, spec: OverlaySpec, literals: Record<stri
   edits.push([['resources', base < 0 ? resources.length : base], `${BASE_PREFIX}${PLACEMENT_BASE[spec.choice]}`]);
   const labels = items(['labels']);
   const versioned = labels.findIndex((item) => isMap(item) && (item.hasIn(['pairs', 'edgeship.io/version']) || item.hasIn(['pairs', 'edgeship.io/placement'])));
-  const labelIndex = versioned < 0 ? labels.length : versioned;
+  const selecting = labels.findIndex((item, index) => index !== versioned && isMap(item) && item.hasIn(['pairs', 'edgeship.io/model']));
+  // The model label selects (its own entry); overlays from before it carry it in the version entry, without selecting.
+  const selectorIndex = selecting < 0 ? labels.length : selecting;
+  const labelIndex = versioned < 0 ? Math.max(labels.length, selectorIndex + 1) : versioned;
+  edits.push([['labels', selectorIndex, 'pairs', 'edgeship.io/model'], spec.model], [['labels', selectorIndex, 'includeSelectors'], true]);
   edits.push([['labels', labelIndex, 'pairs', 'edgeship.io/version'], spec.version], [['labels', labelIndex, 'pairs', 'edgeship.io/placement'], spec.choice]);
+  edits.push([['labels', labelIndex, 'pairs', 'edgeship.io/model'], undefined]);
   const generators = items(['configMapGenerator']);
   const generator = generators.findIndex((item) => isMap(item) && item.get('name') === MODEL_CONFIGMAP);
   if (generator < 0) throw new GitOpsError(`${where}: expected a configMapGenerator named ${MODEL_CONFIGMAP} (edgeship owns its literals), found none`);

@@ -2,8 +2,8 @@ import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type N
 import { isDeepStrictEqual } from 'node:util';
 import { GitOpsError } from './errors.ts';
 
-/** A bot-owned value at a path; undefined means the key must not exist. */
-export type OwnedEdit = [path: (string | number)[], value: string | undefined];
+/** A bot-owned value at a path (a string, or a flag such as includeSelectors); undefined means the key must not exist. */
+export type OwnedEdit = [path: (string | number)[], value: string | boolean | undefined];
 
 /**
  * Writes bot-owned values into YAML text and returns the new text. When every owned scalar
@@ -48,13 +48,14 @@ function splice(text: string, document: Document, edits: OwnedEdit[]): string | 
     .reduce((result, edit) => result.slice(0, edit.start) + edit.text + result.slice(edit.end), text);
 }
 
-function scalarText(value: string, style: Scalar['type']): string {
+function scalarText(value: string | boolean, style: Scalar['type']): string {
+  if (typeof value === 'boolean') return String(value);
   if (style === 'QUOTE_DOUBLE') return JSON.stringify(value);
   if (style === 'QUOTE_SINGLE') return `'${value.replace(/'/g, "''")}'`;
   return stringify(value, { lineWidth: 0 }).trimEnd();
 }
 
-function set(document: Document, path: (string | number)[], value: string, what: string): void {
+function set(document: Document, path: (string | number)[], value: string | boolean, what: string): void {
   const node = document.getIn(path, true);
   if (isScalar(node)) {
     if (node.value !== value) node.value = value;
@@ -159,26 +160,47 @@ function appendAfter(text: string, collection: YAMLMap | YAMLSeq, tree: Map<stri
   if (!lastNode?.range || !firstNode?.range) return undefined;
   const column = firstNode.range[0] - lineStart(text, firstNode.range[0]);
   const at = nextLine(text, Math.max(lastNode.range[1] - 1, 0));
-  const lines: string[] = [];
-  const render = (entries: Map<string | number, unknown>, indent: number, inSeq: boolean): boolean => {
+  const pad = (indent: number) => ' '.repeat(indent);
+  const leaf = (value: unknown) => (typeof value === 'string' || typeof value === 'boolean' ? scalarText(value, 'PLAIN') : undefined);
+  // A new mapping as block lines at `indent`; new lists inside new entries are left to the document edit.
+  const renderMap = (entries: Map<string | number, unknown>, indent: number): string[] | undefined => {
+    const out: string[] = [];
     for (const [key, value] of entries) {
-      if (inSeq) {
-        if (typeof value !== 'string') return false;
-        lines.push(`${' '.repeat(indent - 2)}- ${scalarText(value, 'PLAIN')}`);
-      } else if (typeof value === 'string') {
-        lines.push(`${' '.repeat(indent)}${stringify(key, { lineWidth: 0 }).trimEnd()}: ${scalarText(value, 'PLAIN')}`);
+      if (typeof key === 'number') return undefined;
+      const name = `${pad(indent)}${stringify(key, { lineWidth: 0 }).trimEnd()}:`;
+      if (value instanceof Map) {
+        const inner = renderMap(value as Map<string | number, unknown>, indent + 2);
+        if (!inner) return undefined;
+        out.push(name, ...inner);
       } else {
-        lines.push(`${' '.repeat(indent)}${stringify(key, { lineWidth: 0 }).trimEnd()}:`);
-        if (!render(value as Map<string | number, unknown>, indent + 2, false)) return false;
+        const text = leaf(value);
+        if (text === undefined) return undefined;
+        out.push(`${name} ${text}`);
       }
     }
-    return true;
+    return out;
   };
+  const lines: string[] = [];
   if (isSeq(collection)) {
     const lead = text.slice(lineStart(text, firstNode.range[0]), firstNode.range[0]);
     if (!/^\s*- $/.test(lead)) return undefined;
-    if (!render(tree, lead.length, true)) return undefined;
-  } else if (!render(tree, column, false)) return undefined;
+    const indent = lead.length;
+    for (const value of tree.values()) {
+      if (value instanceof Map) {
+        const inner = renderMap(value as Map<string | number, unknown>, indent);
+        if (!inner?.length) return undefined;
+        lines.push(`${pad(indent - 2)}- ${inner[0]!.slice(indent)}`, ...inner.slice(1));
+      } else {
+        const text = leaf(value);
+        if (text === undefined) return undefined;
+        lines.push(`${pad(indent - 2)}- ${text}`);
+      }
+    }
+  } else {
+    const inner = renderMap(tree, column);
+    if (!inner) return undefined;
+    lines.push(...inner);
+  }
   const needsNewline = at === text.length && !text.endsWith('\n');
   return { start: at, end: at, text: `${needsNewline ? '\n' : ''}${lines.join('\n')}\n` };
 }

@@ -75,6 +75,41 @@ describe('writeOverlay', () => {
     expect(back.split('\n').filter((line) => !owned(line))).toEqual(human.split('\n').filter((line) => !owned(line)));
   });
 
+  it('migrates an overlay written before per-model selectors: the model label moves to its own selecting entry, every other line stays', () => {
+    const legacy = [
+      '# pump at plant-north, written by edgeship.',
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources:',
+      '  - ../../../base/edge-inference',
+      'nameSuffix: -pump # one per model',
+      'labels:',
+      '  - pairs:',
+      '      edgeship.io/model: pump',
+      '      edgeship.io/version: 1.0.0',
+      '      edgeship.io/placement: edge',
+      'configMapGenerator:',
+      '  - name: edgeship-model',
+      '    behavior: merge',
+      '    literals:',
+      `      - EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`,
+      '      - EDGESHIP_MODEL_VERSION=1.0.0 # bumped by edgeship',
+      'patches:',
+      '  - path: edgeship-resources.yaml',
+      '',
+    ].join('\n');
+    const next = writeOverlay(legacy, spec({ version: '1.1.0' }));
+    expect((parse(next) as Overlay).labels).toEqual([
+      { pairs: { 'edgeship.io/version': '1.1.0', 'edgeship.io/placement': 'edge' } },
+      { pairs: { 'edgeship.io/model': 'pump' }, includeSelectors: true },
+    ]);
+    const untouched = (text: string) => text.split('\n').filter((line) => !/edgeship\.io\/|includeSelectors|- pairs:/.test(line)).map((line) => line.replace('1.1.0', '1.0.0'));
+    expect(untouched(next)).toEqual(untouched(legacy));
+    expect(next).toContain('EDGESHIP_MODEL_VERSION=1.1.0 # bumped by edgeship');
+    // Migrated once: the next release is a plain version bump.
+    expect(writeOverlay(next, spec({ version: '1.2.0' }))).toBe(next.replace(/1\.1\.0/g, '1.2.0'));
+  });
+
   it('returns the same text when nothing changes', () => {
     const text = writeOverlay(undefined, spec());
     expect(writeOverlay(text, spec())).toBe(text);

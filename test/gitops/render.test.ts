@@ -11,7 +11,7 @@ import { manifestValidator } from '../helpers/k8s-schemas.ts';
 import { evaluationReport, exampleConfigText } from '../helpers/release-world.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, string> };
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, string> };
 
 /** Real kustomize (kubectl v1.32: kustomize v5.5), as Argo CD builds an Application path. */
 function kustomize(directory: string): Manifest[] {
@@ -36,7 +36,7 @@ const envFromConfigMaps = (manifest: Manifest): string[] =>
 const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) => Object.entries(selector).every(([key, value]) => labels[key] === value);
 
 /** Two models released twice each at the same sites, as edgeship writes them, onto a copy of the template. */
-async function releasedRepo(directory: string): Promise<string> {
+async function releasedRepo(directory: string): Promise<{ repo: string; handEditedBefore: string }> {
   const repo = join(directory, 'gitops');
   await cp(join(ROOT, 'templates/gitops'), repo, { recursive: true });
   const text = await exampleConfigText();
@@ -50,21 +50,59 @@ async function releasedRepo(directory: string): Promise<string> {
     // The second release offloads substation-east: a structural change of its overlay.
     placement: base.placement.map((decision) => (offload && decision.target === 'substation-east' ? { ...decision, choice: 'offload', offloadTo: 'cloud' } : decision)),
   });
-  for (const model of ['pump-forecaster', 'vibration']) {
+  const write = async (model: string, version: string, char: string, offload: boolean) => {
     const config = parseConfig(text.replace(/^model: .*$/m, `model: ${model}`), 'edgeship.yml');
-    for (const [version, char, offload] of [['1.0.0', 'a', false], ['1.1.0', 'b', true]] as const) {
-      const writes = await planGitOpsChange(config, release(model, version, char, offload), { rollout: { status: 'done', waves: {} } })(async (path) => readFile(join(repo, path), 'utf8').catch(() => undefined));
-      for (const write of writes) {
-        await mkdir(dirname(join(repo, write.path)), { recursive: true });
-        await writeFile(join(repo, write.path), write.content);
-      }
+    const writes = await planGitOpsChange(config, release(model, version, char, offload), { rollout: { status: 'done', waves: {} } })(async (path) => readFile(join(repo, path), 'utf8').catch(() => undefined));
+    for (const { path, content } of writes) {
+      await mkdir(dirname(join(repo, path)), { recursive: true });
+      await writeFile(join(repo, path), content);
     }
-  }
-  return repo;
+  };
+  for (const model of MODELS) await write(model, '1.0.0', 'a', false);
+  const handEditedBefore = await handEdits(repo);
+  for (const model of MODELS) await write(model, '1.1.0', 'b', true);
+  return { repo, handEditedBefore };
+}
+
+const MODELS = ['pump-forecaster', 'vibration'];
+const HAND_EDITED = 'sites/substation-east/pump-forecaster/kustomization.yaml';
+const LEGACY = 'sites/plant-north/vibration/kustomization.yaml';
+/** Lines edgeship owns in an overlay; every other line is the site team's. */
+const ownedLine = (line: string) => /EDGESHIP_|edgeship\.io\/(version|placement)|\.\.\/base\//.test(line);
+
+/**
+ * What a site team adds between releases: their own generator before edgeship's, a resource, inline
+ * comments; and an overlay still in the shape edgeship wrote before per-model selectors.
+ */
+async function handEdits(repo: string): Promise<string> {
+  const edited = join(repo, HAND_EDITED);
+  const text = (await readFile(edited, 'utf8'))
+    .replace('resources:\n', 'resources:\n  - site-settings.yaml # the site team\'s own\n')
+    .replace(/^nameSuffix: (.*)$/m, 'nameSuffix: $1 # one per model')
+    .replace('configMapGenerator:\n', 'configMapGenerator:\n  - name: site-tuning # placed first on purpose\n    literals: [EDGESHIP_MODEL_VERSION=site-default]\n');
+  await writeFile(edited, text);
+  await writeFile(join(dirname(edited), 'site-settings.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: site-settings\ndata:\n  shift: night\n');
+  const legacy = join(repo, LEGACY);
+  const current = await readFile(legacy, 'utf8');
+  const old = current.replace(/ {2}- pairs:\n {6}edgeship\.io\/model: vibration\n {4}includeSelectors: true\n {2}- pairs:\n/, '  - pairs:\n      edgeship.io/model: vibration\n');
+  if (old === current) throw new Error(`${LEGACY}: the overlay no longer has the shape this test rewrites`);
+  await writeFile(legacy, old);
+  return text;
 }
 
 describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', () => {
   const tempDir = useTempDirs();
+
+  it('syncs every Application in the order the manifests need: prune last, retried with backoff', async () => {
+    for (const file of ['argocd/application-cloud.yaml', 'argocd/applicationset-edge.yaml']) {
+      const text = await readFile(join(ROOT, 'templates/gitops', file), 'utf8');
+      const definition = parseAllDocuments(text)[0]?.toJS() as { spec: { syncPolicy?: unknown; template?: { spec: { syncPolicy?: unknown } } } };
+      const policy = (definition.spec.template?.spec.syncPolicy ?? definition.spec.syncPolicy) as { syncOptions: string[]; retry: { limit: number; backoff: { factor: number } } };
+      expect(policy.syncOptions, file).toEqual(expect.arrayContaining(['PruneLast=true', 'ServerSideApply=true', 'CreateNamespace=true']));
+      expect(policy.retry.limit, file).toBeGreaterThan(1);
+      expect(policy.retry.backoff.factor, file).toBe(2);
+    }
+  });
 
   it('renders every Application of the pristine template: each site path exists before any release', async () => {
     const repo = join(ROOT, 'templates/gitops');
@@ -72,7 +110,7 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
   });
 
   it('renders two models released twice at the same sites into valid objects whose references resolve and whose Services select only their model', async () => {
-    const repo = await releasedRepo(await tempDir());
+    const { repo, handEditedBefore } = await releasedRepo(await tempDir());
     const validate = await manifestValidator();
     const rendered = new Map((await applicationPaths(repo)).map((path) => [path.split('/').pop() ?? '', kustomize(path)]));
     expect([...rendered.keys()]).toEqual(['cloud', 'plant-north', 'plant-south', 'substation-east']);
@@ -85,6 +123,10 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
       for (const object of referring) {
         expect(envFromConfigMaps(object), `${site}: ${object.kind} ${object.metadata.name}`).toHaveLength(1);
         for (const name of envFromConfigMaps(object)) expect(configMaps, `${site}: ${object.metadata.name} → ${name}`).toContain(name);
+      }
+      // The model's ConfigMap syncs in the wave before its server; the one it replaces is pruned last (after the servers roll).
+      for (const configMap of objects.filter((object) => object.metadata.name.startsWith('edgeship-model-'))) {
+        expect(configMap.metadata.annotations?.['argocd.argoproj.io/sync-wave'], `${site}: ${configMap.metadata.name}`).toBe('-1');
       }
       // Every server runs the image base/serving-image sets, with liveness and readiness probes.
       for (const object of referring) {
@@ -103,11 +145,18 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
     }
     const east = rendered.get('substation-east') ?? [];
     // Offloaded: the forwarder forwards and has no model to load.
-    const forwarders = east.filter((object) => object.kind === 'ConfigMap');
+    const forwarders = east.filter((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('edgeship-model-'));
     expect(forwarders.map((configMap) => Object.keys(configMap.data ?? {}).sort())).toEqual([
       ['EDGESHIP_MODEL_VERSION', 'EDGESHIP_OFFLOAD_URL'],
       ['EDGESHIP_MODEL_VERSION', 'EDGESHIP_OFFLOAD_URL'],
     ]);
+    // The site team's generator, resource and comments survived a release that added and removed keys.
+    expect(east.map((object) => `${object.kind} ${object.metadata.name}`)).toEqual(expect.arrayContaining(['ConfigMap site-settings-pump-forecaster', expect.stringMatching(/^ConfigMap site-tuning-pump-forecaster-/)]));
+    const after = await readFile(join(repo, HAND_EDITED), 'utf8');
+    expect(after.split('\n').filter((line) => !ownedLine(line))).toEqual(handEditedBefore.split('\n').filter((line) => !ownedLine(line)));
+    expect(after).toContain('EDGESHIP_OFFLOAD_URL=');
+    // The overlay from before per-model selectors was migrated: its model label selects (checked above for every Service).
+    expect(await readFile(join(repo, LEGACY), 'utf8')).toMatch(/edgeship\.io\/model: vibration\n {4}includeSelectors: true/);
     const cloud = rendered.get('cloud') ?? [];
     expect(cloud.filter((object) => object.kind === 'ConfigMap').map((configMap) => configMap.data?.EDGESHIP_MODEL)).toEqual([
       `ghcr.io/acme/models/pump-forecaster@sha256:${'b'.repeat(64)}`,
