@@ -124,6 +124,13 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
         expect(envFromConfigMaps(object), `${site}: ${object.kind} ${object.metadata.name}`).toHaveLength(1);
         for (const name of envFromConfigMaps(object)) expect(configMaps, `${site}: ${object.metadata.name} → ${name}`).toContain(name);
       }
+      // A Secret not in the render is the operator's (the drift Secret), and the pod starts without it.
+      const secrets = new Set(objects.filter((object) => object.kind === 'Secret').map((object) => object.metadata.name));
+      for (const object of referring) {
+        for (const [, name, optional] of JSON.stringify(object.spec).matchAll(/"secretRef":\{"name":"([^"]+)"(?:,"optional":(true|false))?\}/g)) {
+          expect(secrets.has(name!) || optional === 'true', `${site}: ${object.metadata.name} → Secret ${name}`).toBe(true);
+        }
+      }
       // The model's ConfigMap syncs in the wave before its server; the one it replaces is pruned last (after the servers roll).
       for (const configMap of objects.filter((object) => object.metadata.name.startsWith('edgeship-model-'))) {
         expect(configMap.metadata.annotations?.['argocd.argoproj.io/sync-wave'], `${site}: ${configMap.metadata.name}`).toBe('-1');
