@@ -1,11 +1,19 @@
-import type { TensorSpec } from '../core/contract.ts';
+import type { Dim, ModelContract, TensorSpec } from '../core/contract.ts';
 import { InferenceRequestError, type CheckedTensor } from '../core/oip.ts';
+import { DATATYPES, oipOf, writeValue, type OipDatatype } from '../core/tensor-types.ts';
 
-/** How EdgeX readings become the model's input: the input's name and the resource of each feature. */
+/**
+ * How EdgeX readings become the model's input: the input's name, the resource of each feature,
+ * and (for a window input) which axis holds time: `steps-features` is [batch, steps, features],
+ * `features-steps` is [batch, features, steps]; worked out from the shape when only one fits.
+ */
 export interface EdgexMapping {
   input: string;
   features: string[];
+  layout?: EdgexLayout;
 }
+
+export type EdgexLayout = 'steps-features' | 'features-steps';
 
 interface Reading {
   resourceName: string;
@@ -23,28 +31,31 @@ export function isEdgexEvent(body: unknown): boolean {
 
 /**
  * Turns EdgeX events into model inputs. Each event is one time step: one value per mapped
- * resource. A model that takes a window ([batch, steps, features]) gets the device's last
- * `steps` events; until a device has sent that many, `accept` says how many are buffered.
+ * resource. A model that takes a window gets the device's last `steps` events, laid out as its
+ * input is; until a device has sent that many, `accept` says how many are buffered.
  */
 export class EdgexWindows {
   private readonly rows = new Map<string, number[][]>();
+  private readonly spec: TensorSpec;
+  private readonly datatype: OipDatatype;
+  private readonly layout: EdgexLayout;
+  /** How many events the model needs per inference. */
+  readonly steps: number;
 
+  /** Throws, naming the input and its shape, when the mapping cannot fill the model's input. */
   constructor(
     private readonly mapping: EdgexMapping,
-    private readonly spec: TensorSpec,
+    contract: Pick<ModelContract, 'inputs'>,
     /** Devices whose windows are kept; the one heard from least recently goes first. */
     private readonly maxDevices = 10_000,
   ) {
-    const features = spec.shape.at(-1);
-    if (typeof features === 'number' && features !== mapping.features.length) {
-      throw new InferenceRequestError(400, `EdgeX mapping: input "${spec.name}" takes ${features} features, the mapping names ${mapping.features.length} (${mapping.features.join(', ')})`);
-    }
-  }
-
-  /** How many events the model needs per inference. */
-  get steps(): number {
-    const steps = this.spec.shape.length === 3 ? this.spec.shape[1] : 1;
-    return typeof steps === 'number' ? steps : 1;
+    const spec = contract.inputs.find((input) => input.name === mapping.input);
+    if (!spec) throw new InferenceRequestError(400, `EdgeX mapping: the model has no input "${mapping.input}" (its inputs: ${contract.inputs.map((input) => input.name).join(', ')})`);
+    const datatype = oipOf(spec.dtype);
+    if (!datatype || datatype === 'BYTES' || datatype === 'BOOL') throw new InferenceRequestError(400, `EdgeX mapping: input "${spec.name}" takes ${spec.dtype}, not numbers`);
+    this.spec = spec;
+    this.datatype = datatype;
+    [this.layout, this.steps] = layoutOf(spec, mapping);
   }
 
   accept(body: unknown): { device: string; input?: CheckedTensor; buffered: number } {
@@ -65,7 +76,38 @@ export class EdgexWindows {
     this.rows.set(device, rows);
     if (this.rows.size > this.maxDevices) this.rows.delete(this.rows.keys().next().value as string);
     if (rows.length < this.steps) return { device, buffered: rows.length };
-    const dims = this.spec.shape.length === 3 ? [1, this.steps, row.length] : [1, row.length];
-    return { device, buffered: rows.length, input: { name: this.spec.name, dtype: this.spec.dtype, dims, data: rows.flat() } };
+    return { device, buffered: rows.length, input: this.tensor(device, rows) };
   }
+
+  private tensor(device: string, rows: number[][]): CheckedTensor {
+    const features = this.mapping.features.length;
+    const rank = this.spec.shape.length;
+    const dims = rank === 2 ? [1, features] : this.layout === 'steps-features' ? [1, this.steps, features] : [1, features, this.steps];
+    const values = this.layout === 'steps-features' ? rows.flat() : this.mapping.features.flatMap((_, feature) => rows.map((row) => row[feature] as number));
+    const data = DATATYPES[this.datatype].make(values.length);
+    values.forEach((value, index) => {
+      const problem = writeValue(this.datatype, data, index, value);
+      if (problem) throw bad(`EdgeX event from ${device}: ${problem} for ${this.datatype} (input "${this.spec.name}"), found ${value}`);
+    });
+    return { name: this.spec.name, dtype: this.spec.dtype, dims, data };
+  }
+}
+
+const fits = (dim: Dim | undefined, size: number) => typeof dim !== 'number' || dim === size;
+
+/** Which axis of the input holds time, and how many steps it takes. */
+function layoutOf(spec: TensorSpec, mapping: EdgexMapping): [EdgexLayout, number] {
+  const features = mapping.features.length;
+  const shape = `input "${spec.name}" ${JSON.stringify(spec.shape.map((dim) => (typeof dim === 'number' ? dim : -1)))}`;
+  if (spec.shape.length === 2) {
+    if (!fits(spec.shape[1], features)) throw new InferenceRequestError(400, `EdgeX mapping: ${shape} takes ${String(spec.shape[1])} features, the mapping names ${features} (${mapping.features.join(', ')})`);
+    return ['steps-features', 1];
+  }
+  if (spec.shape.length !== 3) throw new InferenceRequestError(400, `EdgeX mapping: ${shape} is not [batch, features] or a window ([batch, steps, features] or [batch, features, steps])`);
+  const [, first, second] = spec.shape;
+  const candidates: [EdgexLayout, Dim | undefined, Dim | undefined][] = [['steps-features', second, first], ['features-steps', first, second]];
+  const possible = candidates.filter(([layout, featureAxis, stepAxis]) => (mapping.layout === undefined || mapping.layout === layout) && featureAxis === features && typeof stepAxis === 'number');
+  if (possible.length === 1) return [possible[0]![0], possible[0]![2] as number];
+  if (possible.length > 1) throw new InferenceRequestError(400, `EdgeX mapping: ${shape} has ${features} on both axes; say which holds the features with --edgex-layout steps-features or features-steps`);
+  throw new InferenceRequestError(400, `EdgeX mapping: ${shape} has no fixed axis of ${features} features (${mapping.features.join(', ')}) beside a fixed number of steps${mapping.layout ? ` in the layout ${mapping.layout}` : ''}`);
 }

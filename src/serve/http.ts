@@ -1,18 +1,44 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createGunzip, createInflate } from 'node:zlib';
 import { InferenceRequestError } from '../core/oip.ts';
+
+/**
+ * Reads a request body up to `limit` bytes, after decompression for `Content-Encoding: gzip` or
+ * `deflate` (413 beyond the limit, checked while inflating, so a small bomb stays small; 400 for
+ * a body that does not inflate; 415 for another encoding).
+ */
+export async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers['content-length'] ?? NaN);
+  if (declared > limit) throw new InferenceRequestError(413, `request body: ${declared} bytes, over the ${limit}-byte limit`);
+  const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (!['identity', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) throw new InferenceRequestError(415, `request body: Content-Encoding "${encoding}" is not supported (gzip, deflate or none)`);
+  const inflater = encoding === 'identity' ? undefined : encoding === 'deflate' ? createInflate() : createGunzip();
+  const source: AsyncIterable<Buffer> = inflater ? request.pipe(inflater) : request;
+  request.on('error', (error) => inflater?.destroy(error));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of source) {
+      size += chunk.length;
+      if (size > limit) throw new InferenceRequestError(413, `request body: over the ${limit}-byte limit${inflater ? ' once inflated' : ''}`);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    inflater?.destroy();
+    if (error instanceof InferenceRequestError) throw error;
+    if (inflater) throw new InferenceRequestError(400, `request body: not valid ${encoding} data: ${(error as Error).message}`);
+    throw error;
+  }
+  return Buffer.concat(chunks);
+}
 
 /** Reads a JSON body up to `limit` bytes: 413 beyond it, 400 when it is not JSON. */
 export async function readJson(request: IncomingMessage, limit: number): Promise<unknown> {
-  const declared = Number(request.headers['content-length'] ?? NaN);
-  if (declared > limit) throw new InferenceRequestError(413, `request body: ${declared} bytes, over the ${limit}-byte limit`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new InferenceRequestError(413, `request body: over the ${limit}-byte limit`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return parseJson(await readBody(request, limit));
+}
+
+function parseJson(bytes: Buffer): unknown {
+  const text = bytes.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -21,9 +47,32 @@ export async function readJson(request: IncomingMessage, limit: number): Promise
   }
 }
 
+/**
+ * An infer request body: JSON, or with `Inference-Header-Content-Length` (the binary tensor
+ * extension) a JSON header of that many bytes followed by the inputs' binary data.
+ */
+export async function readInferBody(request: IncomingMessage, limit: number): Promise<{ json: unknown; binary?: Buffer }> {
+  const bytes = await readBody(request, limit);
+  const header = request.headers['inference-header-content-length'];
+  if (header === undefined) return { json: parseJson(bytes) };
+  const length = Number(header);
+  if (!Number.isSafeInteger(length) || length < 0 || length > bytes.length) {
+    throw new InferenceRequestError(400, `Inference-Header-Content-Length: expected the JSON header's size in bytes (at most the body's ${bytes.length}), found "${String(header)}"`);
+  }
+  return { json: parseJson(bytes.subarray(0, length)), binary: bytes.subarray(length) };
+}
+
 export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
+}
+
+/** An infer answer: JSON, or the JSON header and the outputs' binary data after it. */
+export function sendInfer(response: ServerResponse, body: unknown, binary: Buffer[]): void {
+  if (binary.length === 0) return sendJson(response, 200, body);
+  const header = Buffer.from(JSON.stringify(body), 'utf8');
+  const payload = Buffer.concat([header, ...binary]);
+  response.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length), 'content-length': payload.length }).end(payload);
 }
 
 /** The OIP error body: `{ "error": "…" }`. */

@@ -19,6 +19,7 @@ export interface ServeFlags {
   maxBodyMb: string;
   edgexInput?: string;
   edgexFeatures?: string;
+  edgexLayout?: string;
   site?: string;
   driftRepo?: string;
   driftWebhook?: string;
@@ -46,12 +47,14 @@ export function offloadOf(flags: ServeFlags, env: NodeJS.ProcessEnv): { url: str
 
 /** The EdgeX mapping: flags, or the features of the model's reference statistics. */
 export function edgexOf(flags: ServeFlags, model: LoadedModel | undefined): EdgexMapping | undefined {
+  const layout = flags.edgexLayout;
+  if (layout !== undefined && layout !== 'steps-features' && layout !== 'features-steps') throw new EdgeshipError(`--edgex-layout: expected steps-features or features-steps, found "${layout}"`);
   const features = flags.edgexFeatures?.split(',').map((feature) => feature.trim()).filter(Boolean);
   const reference = model?.reference?.features;
-  if (features && features.length > 0) return { input: flags.edgexInput ?? reference?.[0]?.input ?? model?.worker.contract.inputs[0]?.name ?? '', features };
+  if (features && features.length > 0) return { input: flags.edgexInput ?? reference?.[0]?.input ?? model?.worker.contract.inputs[0]?.name ?? '', features, ...(layout && { layout }) };
   if (!reference) return undefined;
   const input = flags.edgexInput ?? reference[0]?.input ?? '';
-  return { input, features: reference.filter((feature) => feature.input === input).sort((a, b) => a.index - b.index).map((feature) => feature.name) };
+  return { input, features: reference.filter((feature) => feature.input === input).sort((a, b) => a.index - b.index).map((feature) => feature.name), ...(layout && { layout }) };
 }
 
 /** Drift monitoring for a model with reference statistics, sending evidence where the flags say. */

@@ -3,19 +3,25 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { checkInferRequest, inferResponse, InferenceRequestError, modelMetadata, oipDatatype, type CheckedRequest } from '../core/oip.ts';
+import { jsonValues } from '../core/tensor-types.ts';
 import { messageOf } from '../core/errors.ts';
 import type { Logger } from '../ports.ts';
 import type { DriftMonitor } from './drift.ts';
 import { EdgexWindows, isEdgexEvent, type EdgexMapping } from './edgex.ts';
-import { readJson, sendError, sendJson } from './http.ts';
+import { readInferBody, readJson, sendError, sendInfer, sendJson } from './http.ts';
 import { servingMetrics, type ServingMetrics } from './metrics.ts';
 import type { LoadedModel, ModelSource } from './model.ts';
+import { ModelVersions } from './repository.ts';
 
 export interface ServeOptions {
-  /** The local model; absent for a pure forwarder. */
+  /** The local model: what unversioned requests get. Absent for a pure forwarder. */
   model?: LoadedModel;
+  /** Older versions of the same model, kept while offloading sites still ask for them by version. */
+  retained?: LoadedModel[];
   /** The name clients use when there is no local model. */
   name?: string;
+  /** The version a forwarder was released with: it forwards to that version's route, so it never crosses contracts. */
+  version?: string;
   /** Forward infer requests to this cloud endpoint (same protocol); the local model, if any, is the fallback. */
   offload?: { url: string; timeoutMs: number };
   edgex?: EdgexMapping;
@@ -24,7 +30,7 @@ export interface ServeOptions {
   /** Drift monitoring of a loaded model. */
   driftFor?: (model: LoadedModel, metrics: ServingMetrics) => DriftMonitor | undefined;
   /**
-   * Loads another model for `POST /v2/repository/models/<name>/load`, for callers that send
+   * Loads and unloads models through the model repository extension, for callers that send
    * `Authorization: Bearer <token>`: anyone who could swap the model could serve anything.
    */
   load?: { token: string; model: (source: ModelSource) => Promise<LoadedModel> };
@@ -38,30 +44,43 @@ const routes = {
   ready: route('GET', /^\/v2\/health\/ready$/),
   server: route('GET', /^\/v2\/?$/),
   metrics: route('GET', /^\/metrics$/),
+  index: route('POST', /^\/v2\/repository\/index$/),
+  repository: route('POST', /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/),
   metadata: route('GET', new RegExp(`^${MODEL}$`)),
   modelReady: route('GET', new RegExp(`^${MODEL}/ready$`)),
+  stats: route('GET', new RegExp(`^${MODEL}/stats$`)),
   infer: route('POST', new RegExp(`^${MODEL}/infer$`)),
-  load: route('POST', /^\/v2\/repository\/models\/([^/]+)\/load$/),
+};
+
+const decode = (part: string | undefined, what: string) => {
+  try {
+    return decodeURIComponent(part ?? '');
+  } catch {
+    throw new InferenceRequestError(400, `${what} in the path: invalid %-encoding in "${part}"`);
+  }
 };
 
 /**
  * The Open Inference Protocol v2 REST server (KServe's v2 protocol): health, server and model
- * metadata, infer; Prometheus metrics; EdgeX events as an alternative infer body; offloading to
- * the cloud; a model swap that lets requests in flight finish on the old model. Inference runs
- * on a worker thread, so health checks answer while the model is busy. A request never crashes
- * the server: every failure is an OIP error body with a status.
+ * metadata, infer with every OIP datatype; the model repository, binary tensor data and
+ * statistics extensions; gzip bodies; Prometheus metrics; EdgeX events as an alternative infer
+ * body; offloading to the cloud by version. Inference runs on a worker thread, so health checks
+ * answer while the model is busy. A request never crashes the server or fails another request:
+ * everything is checked first, and every failure is an OIP error body with a status.
  */
 export class InferenceServer {
   readonly metrics = servingMetrics();
   private readonly server: Server;
-  private model: LoadedModel | undefined;
+  private readonly versions = new ModelVersions();
   private drift: DriftMonitor | undefined;
   private edgex: EdgexWindows | undefined;
   private inFlight = 0;
+  private closing = false;
   private idle: (() => void) | undefined;
 
   constructor(private readonly options: ServeOptions) {
     this.server = createServer((request, response) => void this.handle(request, response));
+    for (const model of options.retained ?? []) this.versions.add(model, false);
     if (options.model) this.install(options.model);
   }
 
@@ -71,7 +90,11 @@ export class InferenceServer {
   }
 
   get name(): string {
-    return this.model?.name ?? this.options.name ?? 'model';
+    return this.versions.current?.name ?? this.options.name ?? 'model';
+  }
+
+  private get model(): LoadedModel | undefined {
+    return this.versions.current;
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -79,39 +102,52 @@ export class InferenceServer {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** Stops taking connections, lets requests in flight finish, then stops the model. */
+  /**
+   * Stops taking connections, answers what was already read (with `Connection: close`, so
+   * keep-alive clients go elsewhere), closes every connection, then stops the models.
+   */
   async close(): Promise<void> {
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    this.server.closeAllConnections();
     await closed;
     await this.drift?.sending;
-    if (this.model) {
-      await this.model.worker.close();
-      await this.model.cleanup();
-    }
+    await Promise.all(this.versions.clear('the server stopped').map((model) => stop(model)));
   }
 
   /** Serves another model from now on; requests already running finish on the old one. */
   async swap(next: LoadedModel): Promise<void> {
     const previous = this.model;
-    this.install(next);
-    if (previous) {
-      await previous.worker.close();
-      await previous.cleanup();
+    const replaced = this.install(next);
+    // The previous current version stays only if it was retained for offloading sites.
+    const retained = new Set((this.options.retained ?? []).map((model) => model.version));
+    if (previous && previous !== next && previous.version !== next.version && !retained.has(previous.version)) {
+      this.versions.remove(previous.version);
+      await stop(previous);
     }
+    if (replaced && replaced !== next) await stop(replaced);
   }
 
-  private install(model: LoadedModel): void {
-    this.model = model;
+  private install(model: LoadedModel): LoadedModel | undefined {
+    const replaced = this.versions.add(model, true);
     this.drift = this.options.driftFor?.(model, this.metrics);
-    const spec = this.options.edgex && model.worker.contract.inputs.find((input) => input.name === this.options.edgex?.input);
-    if (this.options.edgex && !spec) throw new InferenceRequestError(400, `EdgeX mapping: the model has no input "${this.options.edgex.input}"`);
-    this.edgex = this.options.edgex && spec ? new EdgexWindows(this.options.edgex, spec) : undefined;
+    this.edgex = undefined;
+    if (this.options.edgex) {
+      try {
+        this.edgex = new EdgexWindows(this.options.edgex, model.worker.contract);
+      } catch (error) {
+        // EdgeX input is a convenience: without a mapping that fits, the server still serves OIP.
+        this.options.log.warn({ err: messageOf(error) }, 'EdgeX input is off');
+      }
+    }
+    return replaced;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.inFlight += 1;
+    if (this.closing) response.setHeader('connection', 'close');
     try {
       await this.dispatch(request, response);
     } catch (error) {
@@ -129,61 +165,75 @@ export class InferenceServer {
     const ready = Boolean(this.model) || Boolean(this.options.offload);
     if (routes.live(request, path)) return sendJson(response, 200, { live: true });
     if (routes.ready(request, path)) return sendJson(response, ready ? 200 : 503, { ready });
-    if (routes.server(request, path)) return sendJson(response, 200, { name: 'edgeship', version: VERSION, extensions: ['model_repository'] });
+    if (routes.server(request, path)) return sendJson(response, 200, { name: 'edgeship', version: VERSION, extensions: ['model_repository', 'binary_tensor_data', 'statistics'] });
     if (routes.metrics(request, path)) {
       const text = await this.metrics.registry.metrics();
       response.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text);
       return;
     }
-    const load = routes.load(request, path);
-    if (load) return this.reload(request, response, decodeURIComponent(load[1] ?? ''));
-    const match = routes.metadata(request, path) ?? routes.modelReady(request, path) ?? routes.infer(request, path);
+    if (routes.index(request, path)) return sendJson(response, 200, this.versions.index(this.name));
+    const repository = routes.repository(request, path);
+    if (repository) return this.repository(request, response, decode(repository[1], 'model name'), repository[2] as 'load' | 'unload');
+    const match = routes.metadata(request, path) ?? routes.modelReady(request, path) ?? routes.stats(request, path) ?? routes.infer(request, path);
     if (!match) throw new InferenceRequestError(404, `no route for ${request.method} ${path}`);
-    const [name, version] = [decodeURIComponent(match[1] ?? ''), match[2] && decodeURIComponent(match[2])];
-    if (name !== this.name || (version && this.model && version !== this.model.version)) {
-      throw new InferenceRequestError(404, `unknown model "${name}"${version ? ` version ${version}` : ''}; this server serves "${this.name}"${this.model ? ` version ${this.model.version}` : ''}`);
+    const name = decode(match[1], 'model name');
+    const version = match[2] === undefined ? undefined : decode(match[2], 'model version');
+    const model = this.versions.get(version);
+    const known = name === this.name && (model !== undefined || (!this.model && Boolean(this.options.offload)));
+    if (!known) {
+      const serving = this.versions.all.map((entry) => entry.version).join(', ');
+      throw new InferenceRequestError(404, `unknown model "${name}"${version ? ` version ${version}` : ''}; this server serves "${this.name}"${serving ? ` version ${serving}` : ''}`);
     }
     if (routes.modelReady(request, path)) return sendJson(response, ready ? 200 : 503, { name, ready });
+    if (routes.stats(request, path)) return sendJson(response, 200, this.versions.statistics(name, version));
     if (routes.metadata(request, path)) {
-      if (!this.model) throw new InferenceRequestError(503, `"${name}" is forwarded to ${this.options.offload?.url}; ask it for metadata`);
-      return sendJson(response, 200, modelMetadata(this.model, { ...this.model.worker.contract, opset: 0 }));
+      if (!model) throw new InferenceRequestError(503, `"${name}" is forwarded to ${this.options.offload?.url}; ask it for metadata`);
+      return sendJson(response, 200, modelMetadata({ name, versions: this.versions.all.map((entry) => entry.version) }, model.worker.contract));
     }
-    return this.infer(request, response);
+    return this.infer(request, response, model, version);
   }
 
-  private async infer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  private async infer(request: IncomingMessage, response: ServerResponse, model: LoadedModel | undefined, version: string | undefined): Promise<void> {
     const started = performance.now();
-    const model = this.model;
     const name = this.name;
+    const current = model === this.model;
     try {
-      const body = await readJson(request, this.options.maxBodyBytes ?? 16 * 2 ** 20);
+      const { json, binary } = await readInferBody(request, this.options.maxBodyBytes ?? 16 * 2 ** 20);
       let checked: CheckedRequest | undefined;
-      if (isEdgexEvent(body)) {
-        if (!this.edgex) throw new InferenceRequestError(400, 'request body: an EdgeX event, but this server has no EdgeX mapping (--edgex-features)');
-        const accepted = this.edgex.accept(body);
+      let forward: Forwarded | undefined = { body: json, binary };
+      if (isEdgexEvent(json)) {
+        if (!this.edgex) throw new InferenceRequestError(400, 'request body: an EdgeX event, but this server has no EdgeX mapping that fits the model (--edgex-features)');
+        const accepted = this.edgex.accept(json);
         if (!accepted.input) {
           this.metrics.requests.inc({ model: name, code: 202 });
           return sendJson(response, 202, { device: accepted.device, buffered: accepted.buffered, needed: this.edgex.steps });
         }
         checked = { inputs: [accepted.input], batch: 1 };
+        forward = { body: toOip(checked) };
       } else if (model) {
-        checked = checkInferRequest(body, { ...model.worker.contract, opset: 0 });
+        checked = checkInferRequest(json, model.worker.contract, binary);
       }
-      if (checked) this.drift?.observe(checked.inputs);
-      const forwarded = this.options.offload ? await this.forward(name, checked ? toOip(checked) : body, Boolean(model)) : undefined;
+      if (checked && current) this.drift?.observe(checked.inputs);
+      const forwarded = this.options.offload && current ? await this.forward(name, version ?? this.model?.version ?? this.options.version, forward, Boolean(model)) : undefined;
       if (forwarded) {
         this.metrics.routes.inc({ model: name, route: 'forwarded' });
         this.metrics.latency.observe({ model: name, route: 'forwarded' }, (performance.now() - started) / 1000);
         this.metrics.requests.inc({ model: name, code: forwarded.status });
-        return sendJson(response, forwarded.status, forwarded.body);
+        response.writeHead(forwarded.status, forwarded.headers).end(forwarded.body);
+        return;
       }
       if (!model || !checked) throw new InferenceRequestError(503, `"${name}" has no local model`);
-      const outputs = await model.worker.run(checked.inputs, checked.outputs);
+      const outputs = await model.worker.run(checked.inputs, checked.outputs).catch((error: unknown) => {
+        this.versions.record(model.version, 'fail', checked.batch, elapsedNs(started));
+        throw error;
+      });
+      this.versions.record(model.version, 'success', checked.batch, elapsedNs(started));
       this.metrics.routes.inc({ model: name, route: this.options.offload ? 'fallback' : 'local' });
       this.metrics.batch.observe({ model: name }, checked.batch);
       this.metrics.latency.observe({ model: name, route: 'local' }, (performance.now() - started) / 1000);
       this.metrics.requests.inc({ model: name, code: 200 });
-      return sendJson(response, 200, inferResponse(model, checked, outputs));
+      const answer = inferResponse(model, checked, outputs);
+      return sendInfer(response, answer.body, answer.binary);
     } catch (error) {
       this.metrics.requests.inc({ model: name, code: error instanceof InferenceRequestError ? error.status : 500 });
       throw error;
@@ -191,30 +241,49 @@ export class InferenceServer {
   }
 
   /**
-   * Forwards to the cloud. Undefined means "run it here": the cloud failed and there is a local
-   * model to fall back to. Without one, the failure is the answer (502, or 504 on timeout).
+   * Forwards to the cloud, to the route of the version this site was released with, the body as
+   * it came (binary data too). Undefined means "run it here": the cloud failed and there is a
+   * local model to fall back to. Without one, the failure is the answer (502, or 504 on timeout).
    */
-  private async forward(name: string, body: unknown, canFallBack: boolean): Promise<{ status: number; body: unknown } | undefined> {
+  private async forward(name: string, version: string | undefined, request: Forwarded, canFallBack: boolean): Promise<{ status: number; headers: Record<string, string>; body: Buffer } | undefined> {
     const { url, timeoutMs } = this.options.offload as NonNullable<ServeOptions['offload']>;
-    const target = `${url.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(name)}/infer`;
+    const target = `${url.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(name)}${version ? `/versions/${encodeURIComponent(version)}` : ''}/infer`;
+    const failed = (status: number, error: string) => ({ status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ error })) });
     try {
-      const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-      if (upstream.status < 500) return { status: upstream.status, body: await upstream.json() };
-      if (!canFallBack) return { status: 502, body: { error: `cloud endpoint ${url} answered ${upstream.status}` } };
+      const header = request.binary ? Buffer.from(JSON.stringify(request.body)) : undefined;
+      const body = header && request.binary ? Buffer.concat([header, request.binary]) : JSON.stringify(request.body);
+      const headers: Record<string, string> = { 'content-type': header ? 'application/octet-stream' : 'application/json', ...(header && { 'inference-header-content-length': String(header.length) }) };
+      const upstream = await fetch(target, { method: 'POST', headers, body, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
+      if (upstream.status < 500) {
+        const answer = Buffer.from(await upstream.arrayBuffer());
+        const passed = ['content-type', 'inference-header-content-length'].flatMap((key) => {
+          const value = upstream.headers.get(key);
+          return value === null ? [] : [[key, value] as const];
+        });
+        return { status: upstream.status, headers: Object.fromEntries(passed), body: answer };
+      }
+      if (!canFallBack) return failed(502, `cloud endpoint ${url} answered ${upstream.status}`);
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError';
       this.options.log.warn({ url, err: error }, 'Offload failed');
-      if (!canFallBack) return { status: timedOut ? 504 : 502, body: { error: `cloud endpoint ${url} ${timedOut ? `did not answer within ${timeoutMs} ms` : `is unreachable: ${messageOf(error)}`}` } };
+      if (!canFallBack) return failed(timedOut ? 504 : 502, `cloud endpoint ${url} ${timedOut ? `did not answer within ${timeoutMs} ms` : `is unreachable: ${messageOf(error)}`}`);
     }
     return undefined;
   }
 
-  private async reload(request: IncomingMessage, response: ServerResponse, name: string): Promise<void> {
+  /** The model repository extension's load and unload, for the admin token only. */
+  private async repository(request: IncomingMessage, response: ServerResponse, name: string, action: 'load' | 'unload'): Promise<void> {
     const load = this.options.load;
-    if (!load) throw new InferenceRequestError(404, 'this server does not load models on request (set EDGESHIP_ADMIN_TOKEN to allow it)');
+    if (!load) throw new InferenceRequestError(404, 'this server does not load or unload models on request (set EDGESHIP_ADMIN_TOKEN to allow it)');
     const given = Buffer.from(request.headers.authorization ?? '');
     const expected = Buffer.from(`Bearer ${load.token}`);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InferenceRequestError(401, 'loading a model needs Authorization: Bearer <EDGESHIP_ADMIN_TOKEN>');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InferenceRequestError(401, `${action === 'load' ? 'loading' : 'unloading'} a model needs Authorization: Bearer <EDGESHIP_ADMIN_TOKEN>`);
+    if (action === 'unload') {
+      if (name !== this.name) throw new InferenceRequestError(404, `unknown model "${name}"; this server serves "${this.name}"`);
+      await Promise.all(this.versions.clear(`unloaded on request`).map((model) => stop(model)));
+      this.drift = undefined;
+      return sendJson(response, 200, { name, state: 'UNAVAILABLE' });
+    }
     const body = (await readJson(request, 64 * 1024)) as { parameters?: { reference?: unknown } } | undefined;
     const reference = body?.parameters?.reference;
     if (typeof reference !== 'string') throw new InferenceRequestError(400, 'request body: expected {"parameters": {"reference": "<OCI reference or file>"}}');
@@ -224,11 +293,23 @@ export class InferenceServer {
   }
 }
 
+interface Forwarded {
+  body: unknown;
+  binary?: Buffer | undefined;
+}
+
+const elapsedNs = (started: number) => Math.round((performance.now() - started) * 1e6);
+
+async function stop(model: LoadedModel): Promise<void> {
+  await model.worker.close();
+  await model.cleanup();
+}
+
 /** A checked request back in OIP form, for forwarding. */
 function toOip(request: CheckedRequest) {
   return {
     ...(request.id !== undefined && { id: request.id }),
-    inputs: request.inputs.map((input) => ({ name: input.name, shape: input.dims, datatype: oipDatatype(input.dtype), data: Array.from(input.data) })),
+    inputs: request.inputs.map((input) => ({ name: input.name, shape: input.dims, datatype: oipDatatype(input.dtype), data: jsonValues(input.dtype, input.data) })),
     ...(request.outputs && { outputs: request.outputs.map((output) => ({ name: output })) }),
   };
 }

@@ -24,7 +24,7 @@ describe('checkInferRequest', () => {
     ['a fixed dimension of another size', input({ shape: [1, 3, 3] }), 'input "readings": expected shape [-1, 2, 3], found [1, 3, 3]'],
     ['a shape of another rank', input({ shape: [6] }), 'input "readings": expected shape [-1, 2, 3], found [6]'],
     ['too few values for the shape', input({ data: [1, 2, 3] }), 'input "readings": shape [1, 2, 3] holds 6 values, found 3'],
-    ['a value that is not a number', input({ data: [1, 2, 3, 4, 5, 'six'] }), 'input "readings": expected finite numbers in "data", found "six" at index 5'],
+    ['a value that is not a number', input({ data: [1, 2, 3, 4, 5, 'six'] }), 'input "readings": expected a finite number for FP32, found "six" at index 5'],
     ['an input given twice', { inputs: [input().inputs[0], input().inputs[0]] }, 'input "readings": given more than once'],
     ['an unknown output', { ...input(), outputs: [{ name: 'mean' }] }, 'output "mean": the model has no such output (its outputs: forecast)'],
   ])('refuses %s with a 400 naming it', (_case, body, message) => {
@@ -48,7 +48,7 @@ describe('checkInferRequest', () => {
 
 describe('inferResponse', () => {
   it('answers in OIP form, int64 as numbers', () => {
-    expect(inferResponse({ name: 'pump', version: '1.1.0' }, { id: 'x' }, [{ name: 'count', dtype: 'int64', dims: [1], data: BigInt64Array.from([7n]) }])).toEqual({
+    expect(inferResponse({ name: 'pump', version: '1.1.0' }, { id: 'x' }, [{ name: 'count', dtype: 'int64', dims: [1], data: BigInt64Array.from([7n]) }]).body).toEqual({
       model_name: 'pump',
       model_version: '1.1.0',
       id: 'x',

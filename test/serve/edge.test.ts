@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import type { ReferenceStats } from '../../src/core/drift.ts';
-import { batch, recorder, serving, silent } from './helpers.ts';
+import { loadModel } from '../../src/serve/model.ts';
+import { batch, MODEL_FILE, recorder, serving, silent } from './helpers.ts';
 
 /** `rows` windows whose readings visit every training decile equally often, as training data does. */
 async function likeTraining(rows: number) {
@@ -32,15 +33,20 @@ describe('edgeship serve at the edge', () => {
     return value;
   };
 
-  it('forwards infer requests to the cloud and counts them, falling back to the local model when the cloud is down', async () => {
-    const cloud = await serving({ version: '1.1.0' });
-    const edge = track(await serving({ offload: { url: cloud.base, timeoutMs: 2000 } }));
-    const forwarded = await edge.call('/v2/models/pump/infer', batch(1));
+  it('forwards infer requests to the cloud version the site was released with, and counts them, falling back to the local model when the cloud is down', async () => {
+    // The cloud target still runs 1.0.0 and also serves 1.1.0, which a canary site offloads to.
+    const cloud = await serving({ version: '1.0.0', retained: [await loadModel({ model: MODEL_FILE(), name: 'pump', version: '1.1.0' })] });
+    const canary = track(await serving({ version: '1.1.0', offload: { url: cloud.base, timeoutMs: 2000 } }));
+    const forwarded = await canary.call('/v2/models/pump/infer', batch(1));
     expect(forwarded).toMatchObject({ status: 200, body: { model_version: '1.1.0' } });
+    // A forwarder without a model asks for its own version too; the cloud's current one answers unversioned requests.
+    const forwarder = track(await serving({ model: undefined, name: 'pump', version: '1.1.0', offload: { url: cloud.base, timeoutMs: 2000 } }));
+    expect(await forwarder.call('/v2/models/pump/infer', batch(1))).toMatchObject({ status: 200, body: { model_version: '1.1.0' } });
+    expect(await cloud.call('/v2/models/pump/infer', batch(1))).toMatchObject({ status: 200, body: { model_version: '1.0.0' } });
     await cloud.stop();
-    const fallback = await edge.call('/v2/models/pump/infer', batch(1));
-    expect(fallback).toMatchObject({ status: 200, body: { model_version: '1.0.0' } });
-    const metrics = (await edge.call('/metrics')).body as unknown as string;
+    const fallback = await canary.call('/v2/models/pump/infer', batch(1));
+    expect(fallback).toMatchObject({ status: 200, body: { model_version: '1.1.0' } });
+    const metrics = (await canary.call('/metrics')).body as unknown as string;
     expect(metrics).toContain('edgeship_offload_requests_total{model="pump",route="forwarded"} 1');
     expect(metrics).toContain('edgeship_offload_requests_total{model="pump",route="fallback"} 1');
   });

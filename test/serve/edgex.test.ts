@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EdgexWindows, isEdgexEvent } from '../../src/serve/edgex.ts';
 
-const spec = { name: 'readings', dtype: 'float32', shape: ['batch', 2, 2] };
+const spec = { inputs: [{ name: 'readings', dtype: 'float32', shape: ['batch', 2, 2] }] };
 const event = (deviceName: string, a: number, b = 1) => ({ deviceName, readings: [{ resourceName: 'a', value: String(a) }, { resourceName: 'b', value: b }] });
 
 describe('EdgeX windows', () => {
@@ -12,19 +12,34 @@ describe('EdgeX windows', () => {
   });
 
   it('keeps the last steps of each device and forgets the one heard from least recently beyond the limit', () => {
-    const windows = new EdgexWindows({ input: 'readings', features: ['a', 'b'] }, spec, 2);
+    const windows = new EdgexWindows({ input: 'readings', features: ['a', 'b'], layout: 'steps-features' }, spec, 2);
     expect(windows.accept(event('d1', 1))).toEqual({ device: 'd1', buffered: 1 });
     expect(windows.accept(event('d2', 5))).toEqual({ device: 'd2', buffered: 1 });
-    expect(windows.accept(event('d1', 2)).input).toEqual({ name: 'readings', dtype: 'float32', dims: [1, 2, 2], data: [1, 1, 2, 1] });
-    expect(windows.accept(event('d1', 3)).input?.data).toEqual([2, 1, 3, 1]);
+    expect(windows.accept(event('d1', 2)).input).toEqual({ name: 'readings', dtype: 'float32', dims: [1, 2, 2], data: Float32Array.from([1, 1, 2, 1]) });
+    expect(windows.accept(event('d1', 3)).input?.data).toEqual(Float32Array.from([2, 1, 3, 1]));
     windows.accept(event('d3', 9)); // d2 is the least recent: forgotten
     expect(windows.accept(event('d2', 6))).toEqual({ device: 'd2', buffered: 1 }); // and now d1 goes
-    expect(windows.accept(event('d3', 10)).input?.data).toEqual([9, 1, 10, 1]);
+    expect(windows.accept(event('d3', 10)).input?.data).toEqual(Float32Array.from([9, 1, 10, 1]));
     expect(windows.accept(event('d1', 4))).toEqual({ device: 'd1', buffered: 1 });
   });
 
+  it('lays a window out as the input is: [batch, steps, features] or [batch, features, steps], or says which to choose', () => {
+    const channelsFirst = { inputs: [{ name: 'signal', dtype: 'float32', shape: ['batch', 3, 4] }] };
+    const windows = new EdgexWindows({ input: 'signal', features: ['x', 'y', 'z'] }, channelsFirst);
+    expect(windows.steps).toBe(4);
+    const sample = (step: number) => ({ deviceName: 'd', readings: ['x', 'y', 'z'].map((name, feature) => ({ resourceName: name, value: 10 * feature + step })) });
+    for (const step of [0, 1, 2]) expect(windows.accept(sample(step)).input).toBeUndefined();
+    // Feature by feature, each over its four steps.
+    expect(windows.accept(sample(3)).input).toEqual({ name: 'signal', dtype: 'float32', dims: [1, 3, 4], data: Float32Array.from([0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23]) });
+    const square = { inputs: [{ name: 'signal', dtype: 'float32', shape: ['batch', 3, 3] }] };
+    expect(() => new EdgexWindows({ input: 'signal', features: ['x', 'y', 'z'] }, square)).toThrow('has 3 on both axes; say which holds the features with --edgex-layout');
+    expect(new EdgexWindows({ input: 'signal', features: ['x', 'y', 'z'], layout: 'features-steps' }, square).steps).toBe(3);
+    const ints = new EdgexWindows({ input: 'level', features: ['x'] }, { inputs: [{ name: 'level', dtype: 'uint8', shape: ['batch', 1] }] });
+    expect(() => ints.accept({ deviceName: 'd', readings: [{ resourceName: 'x', value: '300' }] })).toThrow('EdgeX event from d: expected a value from 0 to 255 for UINT8 (input "level"), found 300');
+  });
+
   it('refuses a mapping that does not fit the input, and readings that are not numbers', () => {
-    expect(() => new EdgexWindows({ input: 'readings', features: ['a'] }, spec)).toThrow('EdgeX mapping: input "readings" takes 2 features, the mapping names 1 (a)');
-    expect(() => new EdgexWindows({ input: 'readings', features: ['a', 'b'] }, spec).accept(event('d', Number.NaN))).toThrow('EdgeX event from d: reading "a" is "NaN", expected a number');
+    expect(() => new EdgexWindows({ input: 'readings', features: ['a'] }, spec)).toThrow('EdgeX mapping: input "readings" [-1,2,2] has no fixed axis of 1 features (a) beside a fixed number of steps');
+    expect(() => new EdgexWindows({ input: 'readings', features: ['a', 'b'], layout: 'steps-features' }, spec).accept(event('d', Number.NaN))).toThrow('EdgeX event from d: reading "a" is "NaN", expected a number');
   });
 });

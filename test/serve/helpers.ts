@@ -14,7 +14,7 @@ export const MODEL_FILE = () => join(inject('exampleOutputs'), 'model.onnx');
 export async function serving(options: Partial<ServeOptions> & { version?: string } = {}) {
   const { version = '1.0.0', ...rest } = options;
   const model = rest.model === undefined && !('model' in rest) ? await loadModel({ model: MODEL_FILE(), name: 'pump', version }) : rest.model;
-  const server = new InferenceServer({ log: silent, ...(model && { model }), ...rest });
+  const server = new InferenceServer({ log: silent, version, ...(model && { model }), ...rest });
   const port = await server.listen(0, '127.0.0.1');
   const base = `http://127.0.0.1:${port}`;
   const call = async (path: string, body?: unknown, init: RequestInit = {}) => {

@@ -18,12 +18,12 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     const { call } = await start();
     expect(await call('/v2/health/live')).toEqual({ status: 200, body: { live: true } });
     expect(await call('/v2/health/ready')).toEqual({ status: 200, body: { ready: true } });
-    expect((await call('/v2')).body).toMatchObject({ name: 'edgeship', extensions: ['model_repository'] });
+    expect((await call('/v2')).body).toMatchObject({ name: 'edgeship', extensions: ['model_repository', 'binary_tensor_data', 'statistics'] });
     expect(await call('/v2/models/pump/versions/1.0.0/ready')).toEqual({ status: 200, body: { name: 'pump', ready: true } });
     expect((await call('/v2/models/pump')).body).toEqual({
       name: 'pump',
       versions: ['1.0.0'],
-      platform: 'onnxruntime_onnx',
+      platform: 'onnx_onnxv1',
       inputs: [{ name: 'readings', datatype: 'FP32', shape: [-1, 32, 3] }],
       outputs: [{ name: 'forecast', datatype: 'FP32', shape: [-1, 3] }],
     });

@@ -1,4 +1,5 @@
 import type { CheckedTensor, OutputTensor } from '../../core/oip.ts';
+import type { TensorData } from '../../core/tensor-types.ts';
 
 /** One request waiting for the model. */
 export interface Job {
@@ -34,22 +35,27 @@ export function takeBatch(queue: Job[], maxRows: number): Job[] {
   return batch;
 }
 
-/** The inputs of a batch as one request: each input's rows one after another. */
+/** The inputs of a batch as one request: each input's rows one after another, in one new array. */
 export function mergeInputs(batch: readonly Job[]): CheckedTensor[] {
   const [first] = batch;
   if (!first || batch.length === 1) return first?.inputs ?? [];
   const rows = batch.reduce((sum, job) => sum + job.rows, 0);
   return first.inputs.map((input, index) => {
     const parts = batch.map((job) => job.inputs[index]?.data ?? []);
-    const data = input.data instanceof Float32Array ? new Float32Array(parts.reduce((sum, part) => sum + part.length, 0)) : new Array<number>();
-    let offset = 0;
-    for (const part of parts) {
-      if (data instanceof Float32Array) data.set(part, offset);
-      else data.push(...Array.from(part));
-      offset += part.length;
-    }
-    return { ...input, dims: [rows, ...input.dims.slice(1)], data };
+    return { ...input, dims: [rows, ...input.dims.slice(1)], data: concat(input.data, parts) };
   });
+}
+
+function concat(like: TensorData, parts: ArrayLike<unknown>[]): TensorData {
+  if (Array.isArray(like)) return parts.flatMap((part) => Array.from(part as string[]));
+  const Typed = like.constructor as new (length: number) => Exclude<TensorData, string[]>;
+  const data = new Typed(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    (data as Float32Array).set(part as Float32Array, offset);
+    offset += part.length;
+  }
+  return data;
 }
 
 /** Each job's rows of the batch's outputs; undefined when an output is not batched by row. */
@@ -61,8 +67,7 @@ export function splitOutputs(batch: readonly Job[], outputs: readonly OutputTens
   return batch.map((job) => {
     const slices = outputs.map((output) => {
       const width = output.dims.slice(1).reduce((product, dim) => product * dim, 1);
-      const data = output.data as ArrayLike<number> & { slice(start: number, end: number): ArrayLike<number> };
-      return { ...output, dims: [job.rows, ...output.dims.slice(1)], data: data.slice(start * width, (start + job.rows) * width) };
+      return { ...output, dims: [job.rows, ...output.dims.slice(1)], data: output.data.slice(start * width, (start + job.rows) * width) };
     });
     start += job.rows;
     return slices;

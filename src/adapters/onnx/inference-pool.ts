@@ -5,7 +5,6 @@ import type { ModelContract } from '../../core/contract.ts';
 import { ModelValidationError } from '../../core/errors.ts';
 import type { CheckedTensor, OutputTensor } from '../../core/oip.ts';
 import { jobOf, mergeInputs, splitOutputs, takeBatch, type Job } from './batching.ts';
-import { typedArrayFor } from './tensors.ts';
 
 type WorkerMessage =
   | { kind: 'ready'; inputs: ModelContract['inputs']; outputs: ModelContract['outputs'] }
@@ -89,9 +88,11 @@ export class InferenceWorker {
           const split = splitOutputs(batch, outputs);
           if (split) batch.forEach((job, index) => job.resolve(split[index] ?? []));
           // An output without the batch rows: run each request on its own.
-          else for (const job of batch) await this.send(job.inputs, job.outputs).then(job.resolve, job.reject);
+          else await this.runAlone(batch);
         },
-        (error: Error) => batch.forEach((job) => job.reject(error)),
+        // A batch that fails may fail for one request in it: each runs again on its own, so one
+        // request never fails its neighbours.
+        async (error: Error) => (batch.length === 1 ? first.reject(error) : this.runAlone(batch)),
       )
       .finally(() => {
         this.busy = false;
@@ -100,13 +101,20 @@ export class InferenceWorker {
       });
   }
 
+  private async runAlone(batch: readonly Job[]): Promise<void> {
+    for (const job of batch) await this.send(job.inputs, job.outputs).then(job.resolve, job.reject);
+  }
+
+  /**
+   * Sends tensors to the thread. Their arrays are moved, not copied: a checked request's arrays
+   * are its own, made for this run (a merged batch's too), and nothing reads them afterwards.
+   */
   private send(inputs: CheckedTensor[], outputs?: string[]): Promise<OutputTensor[]> {
     const id = this.nextId++;
-    const tensors = inputs.map((input) => ({ ...input, data: typedArrayFor(input.dtype, input.data) }));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const buffers = tensors.map((tensor) => (tensor.data as { buffer: ArrayBuffer }).buffer);
-      this.worker.postMessage({ id, inputs: tensors, ...(outputs && { outputs }) }, buffers);
+      const buffers = inputs.flatMap((input) => (Array.isArray(input.data) ? [] : [input.data.buffer as ArrayBuffer]));
+      this.worker.postMessage({ id, inputs, ...(outputs && { outputs }) }, buffers);
     });
   }
 

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { specsOf, typedArrayFor } from './tensors.ts';
+import type { TensorData } from '../../core/tensor-types.ts';
+import { specsOf } from './tensors.ts';
 
 /**
  * The inference thread: one ONNX Runtime session, runs one at a time (ONNX Runtime uses its
@@ -8,7 +9,7 @@ import { specsOf, typedArrayFor } from './tensors.ts';
  */
 interface RunMessage {
   id: number;
-  inputs: { name: string; dtype: string; dims: number[]; data: ArrayLike<number> }[];
+  inputs: { name: string; dtype: string; dims: number[]; data: TensorData }[];
   outputs?: string[];
 }
 
@@ -23,9 +24,9 @@ try {
   port.on('message', (message: RunMessage) => {
     queue = queue.then(async () => {
       try {
-        const feeds = Object.fromEntries(message.inputs.map((input) => [input.name, new ort.Tensor(input.dtype as 'float32', typedArrayFor(input.dtype, input.data), input.dims)]));
+        const feeds = Object.fromEntries(message.inputs.map((input) => [input.name, new ort.Tensor(input.dtype as 'float32', input.data as Float32Array, input.dims)]));
         const results = await (message.outputs ? session.run(feeds, message.outputs) : session.run(feeds));
-        const outputs = Object.entries(results).map(([name, tensor]) => ({ name, dtype: tensor.type, dims: [...tensor.dims], data: tensor.data as ArrayLike<number> }));
+        const outputs = Object.entries(results).map(([name, tensor]) => ({ name, dtype: tensor.type, dims: [...tensor.dims], data: tensor.data }));
         port.postMessage({ kind: 'result', id: message.id, outputs });
       } catch (error) {
         port.postMessage({ kind: 'error', id: message.id, message: (error as Error).message });

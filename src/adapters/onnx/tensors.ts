@@ -16,15 +16,6 @@ const ARRAYS = {
   bool: Uint8Array,
 } as const;
 
-/** A typed array of ONNX Runtime's type for the values, e.g. Float32Array for float32. */
-export function typedArrayFor(dtype: string, values: ArrayLike<number>): ort.Tensor['data'] {
-  if (dtype === 'int64') return BigInt64Array.from(Array.from(values, (value) => BigInt(Math.trunc(value))));
-  if (dtype === 'uint64') return BigUint64Array.from(Array.from(values, (value) => BigInt(Math.trunc(value))));
-  const ArrayType: (typeof ARRAYS)[keyof typeof ARRAYS] | undefined = ARRAYS[dtype as keyof typeof ARRAYS];
-  if (!ArrayType) throw new Error(`unsupported tensor type "${dtype}"`);
-  return values instanceof ArrayType ? values : ArrayType.from(values);
-}
-
 /** Contract tensors from ONNX Runtime's session metadata; unknown dims become null. */
 export function specsOf(metadata: readonly ort.InferenceSession.ValueMetadata[]): TensorSpec[] {
   return metadata.map((value) => {

@@ -28,6 +28,7 @@ export function registerServeCommand(program: Command): void {
     .option('--max-body-mb <mb>', 'largest request body', '16')
     .option('--edgex-input <name>', 'model input EdgeX events fill (default: the reference statistics\')')
     .option('--edgex-features <names>', 'comma-separated EdgeX resource names, in the input\'s feature order (default: the reference statistics\')')
+    .option('--edgex-layout <layout>', 'where a window input holds time: steps-features ([batch, steps, features]) or features-steps (default: worked out from the shape)')
     .option('--site <name>', 'site named in drift evidence (default: EDGESHIP_SITE)')
     .option('--drift-repo <owner/name>', 'send drift evidence as repository_dispatch to this model repo (token: EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN)', process.env.EDGESHIP_DRIFT_REPO)
     .option('--drift-webhook <url>', 'send drift evidence to this webhook instead', process.env.EDGESHIP_DRIFT_WEBHOOK)

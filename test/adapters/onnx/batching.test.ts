@@ -3,7 +3,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { jobOf, mergeInputs, splitOutputs, takeBatch, type Job } from '../../../src/adapters/onnx/batching.ts';
 import { InferenceWorker } from '../../../src/adapters/onnx/inference-pool.ts';
 
-const job = (rows: number, width = 2, outputs?: string[]): Job => jobOf([{ name: 'x', dtype: 'float32', dims: [rows, width], data: Array.from({ length: rows * width }, (_, index) => rows * 100 + index) }], outputs, () => undefined, () => undefined);
+const job = (rows: number, width = 2, outputs?: string[]): Job => jobOf([{ name: 'x', dtype: 'float32', dims: [rows, width], data: Float32Array.from({ length: rows * width }, (_, index) => rows * 100 + index) }], outputs, () => undefined, () => undefined);
 
 describe('dynamic batching', () => {
   it('batches queued requests of the same shape, in order, up to the row limit', () => {
@@ -17,20 +17,20 @@ describe('dynamic batching', () => {
 
   it('merges inputs row after row and gives each request its own rows back', () => {
     const batch = [job(1), job(2)];
-    expect(mergeInputs(batch)).toEqual([{ name: 'x', dtype: 'float32', dims: [3, 2], data: [100, 101, 200, 201, 202, 203] }]);
+    expect(mergeInputs(batch)).toEqual([{ name: 'x', dtype: 'float32', dims: [3, 2], data: Float32Array.from([100, 101, 200, 201, 202, 203]) }]);
     const outputs = [{ name: 'y', dtype: 'float32', dims: [3, 1], data: Float32Array.from([7, 8, 9]) }];
-    expect(splitOutputs(batch, outputs)?.map((parts) => parts.map((part) => [part.dims, Array.from(part.data)]))).toEqual([[[[1, 1], [7]]], [[[2, 1], [8, 9]]]]);
-    expect(splitOutputs(batch, [{ name: 'y', dtype: 'float32', dims: [1], data: [1] }])).toBeUndefined();
+    expect(splitOutputs(batch, outputs)?.map((parts) => parts.map((part) => [part.dims, Array.from(part.data as Float32Array)]))).toEqual([[[[1, 1], [7]]], [[[2, 1], [8, 9]]]]);
+    expect(splitOutputs(batch, [{ name: 'y', dtype: 'float32', dims: [1], data: Float32Array.from([1]) }])).toBeUndefined();
   });
 
   it('runs concurrent requests of the example model in fewer runs, each with its own answer', async () => {
     const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'));
     try {
-      const request = (level: number) => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: Array.from({ length: 96 }, (_, index) => level + (index % 3)) }];
+      const request = (level: number) => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: Float32Array.from({ length: 96 }, (_, index) => level + (index % 3)) }];
       const alone: number[][] = [];
-      for (const level of [40, 45, 50]) alone.push(Array.from((await worker.run(request(level)))[0]?.data ?? [], Number));
+      for (const level of [40, 45, 50]) alone.push(Array.from((await worker.run(request(level)))[0]?.data as Float32Array));
       const before = worker.runs;
-      const together = await Promise.all([40, 45, 50, 40, 45, 50, 40, 45].map(async (level) => Array.from((await worker.run(request(level)))[0]?.data ?? [], Number)));
+      const together = await Promise.all([40, 45, 50, 40, 45, 50, 40, 45].map(async (level) => Array.from((await worker.run(request(level)))[0]?.data as Float32Array)));
       expect(worker.runs - before).toBeLessThanOrEqual(2); // at most the first alone and the rest, queued behind it, as one batch
       together.forEach((answer, index) => answer.forEach((value, column) => expect(value).toBeCloseTo(alone[index % 3]?.[column] ?? NaN, 4)));
     } finally {
