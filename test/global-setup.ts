@@ -16,6 +16,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Directory with what model-repo-example's train.py wrote: model.onnx, metrics.json, … */
     exampleOutputs: string;
+    /** Directory with the small ONNX models test/fixtures/models/make_models.py writes. */
+    modelZoo: string;
   }
 }
 
@@ -39,4 +41,19 @@ export default async function setup(project: TestProject): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
   project.provide('exampleOutputs', cache);
+  project.provide('modelZoo', await modelZoo());
+}
+
+/** Models of every datatype and other layouts than the example's, cached by the script's hash. */
+async function modelZoo(): Promise<string> {
+  const script = join(ROOT, 'test/fixtures/models/make_models.py');
+  const hash = createHash('sha256').update(await readFile(script)).digest('hex').slice(0, 16);
+  const zoo = join(ROOT, 'node_modules', '.cache', 'edgeship-zoo', hash);
+  if (!existsSync(join(zoo, 'channels-first.onnx'))) {
+    await rm(zoo, { recursive: true, force: true });
+    await run(await findPython(), [script, `${zoo}.work`]);
+    await cp(`${zoo}.work`, zoo, { recursive: true });
+    await rm(`${zoo}.work`, { recursive: true, force: true });
+  }
+  return zoo;
 }

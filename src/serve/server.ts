@@ -77,8 +77,10 @@ export class InferenceServer {
   private inFlight = 0;
   private closing = false;
   private idle: (() => void) | undefined;
+  private servedName: string;
 
   constructor(private readonly options: ServeOptions) {
+    this.servedName = options.model?.name ?? options.name ?? 'model';
     this.server = createServer((request, response) => void this.handle(request, response));
     for (const model of options.retained ?? []) this.versions.add(model, false);
     if (options.model) this.install(options.model);
@@ -89,8 +91,9 @@ export class InferenceServer {
     return this.inFlight;
   }
 
+  /** The model's name: what clients use, also while it is unloaded. */
   get name(): string {
-    return this.versions.current?.name ?? this.options.name ?? 'model';
+    return this.servedName;
   }
 
   private get model(): LoadedModel | undefined {
@@ -132,6 +135,7 @@ export class InferenceServer {
 
   private install(model: LoadedModel): LoadedModel | undefined {
     const replaced = this.versions.add(model, true);
+    this.servedName = model.name;
     this.drift = this.options.driftFor?.(model, this.metrics);
     this.edgex = undefined;
     if (this.options.edgex) {

@@ -37,4 +37,19 @@ describe('dynamic batching', () => {
       await worker.close();
     }
   });
+
+  it('runs each request of a failed batch on its own, so one bad request fails no other', async () => {
+    const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'));
+    try {
+      const good = () => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(96).fill(45) }];
+      // What the server's checks would refuse: fewer values than the shape holds.
+      const bad = () => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(10) }];
+      const before = worker.runs;
+      const answers = await Promise.allSettled([good(), good(), bad(), good(), good()].map((inputs) => worker.run(inputs)));
+      expect(worker.runs - before).toBe(2); // the first alone, then the other four as one batch, which failed
+      expect(answers.map((answer) => answer.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    } finally {
+      await worker.close();
+    }
+  });
 });
