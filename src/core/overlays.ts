@@ -14,6 +14,8 @@ export interface OverlaySpec {
   version: string;
   /** The cloud endpoint an offloaded site forwards to. */
   offloadUrl?: string;
+  /** A cloud target's other versions: those offloading sites still forward to, by version. */
+  retained?: { version: string; reference: string }[];
 }
 
 /** Kustomize base for each placement: where the model runs decides which manifests deploy. */
@@ -54,6 +56,7 @@ function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
     EDGESHIP_MODEL: spec.choice === 'offload' ? undefined : spec.reference,
     EDGESHIP_MODEL_VERSION: spec.version,
     EDGESHIP_OFFLOAD_URL: spec.choice === 'offload' ? (spec.offloadUrl ?? '') : undefined,
+    EDGESHIP_RETAINED_MODELS: spec.choice === 'cloud' && spec.retained?.length ? spec.retained.map((entry) => `${entry.version}=${entry.reference}`).join(',') : undefined,
   };
 }
 
@@ -102,8 +105,10 @@ function ownedEdits(document: Document, spec: OverlaySpec, literals: Record<stri
 /** Values pasted into kustomize must be what their grammar allows: a CR or a quote could add keys. */
 function assertOverlayValues(spec: OverlaySpec): void {
   const where = overlayPath(spec.target.name, spec.model);
-  if (!SEMVER.test(spec.version)) throw new GitOpsError(`${where}: refusing version ${JSON.stringify(spec.version)}: expected a semantic version such as 1.2.3`);
-  if (!PINNED_REFERENCE.test(spec.reference)) throw new GitOpsError(`${where}: refusing artifact ${JSON.stringify(spec.reference)}: expected a reference pinned by digest`);
+  for (const { version, reference } of [{ version: spec.version, reference: spec.reference }, ...(spec.retained ?? [])]) {
+    if (!SEMVER.test(version)) throw new GitOpsError(`${where}: refusing version ${JSON.stringify(version)}: expected a semantic version such as 1.2.3`);
+    if (!PINNED_REFERENCE.test(reference)) throw new GitOpsError(`${where}: refusing artifact ${JSON.stringify(reference)}: expected a reference pinned by digest`);
+  }
   if (spec.offloadUrl !== undefined && !/^https?:\/\/[\w.:\[\]-]+(\/[\w./~%-]*)?$/.test(spec.offloadUrl)) throw new GitOpsError(`${where}: refusing offload URL ${JSON.stringify(spec.offloadUrl)}`);
 }
 

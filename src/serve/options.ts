@@ -1,4 +1,5 @@
 import { EdgeshipError } from '../core/errors.ts';
+import { PINNED_REFERENCE, SEMVER } from '../core/report-schema.ts';
 import type { Logger } from '../ports.ts';
 import { appSink, DriftMonitor, githubDispatchSink, webhookSink, type DriftSink } from './drift.ts';
 import type { EdgexMapping } from './edgex.ts';
@@ -15,6 +16,7 @@ export interface ServeFlags {
   threads?: string;
   offload?: boolean;
   offloadUrl?: string;
+  retained?: string;
   offloadTimeoutMs: string;
   maxBodyMb: string;
   edgexInput?: string;
@@ -43,6 +45,16 @@ export function offloadOf(flags: ServeFlags, env: NodeJS.ProcessEnv): { url: str
   if (!url) return undefined;
   if (!/^https?:\/\//.test(url)) throw new EdgeshipError(`--offload-url: expected an http(s) URL, found "${url}"`);
   return { url, timeoutMs: numberFlag('offload-timeout-ms', flags.offloadTimeoutMs, (value) => value > 0, 'a positive number of milliseconds') };
+}
+
+/** `--retained` / EDGESHIP_RETAINED_MODELS: `version=reference` pairs, each reference pinned by digest. */
+export function retainedOf(text: string | undefined): { version: string; reference: string }[] {
+  if (!text?.trim()) return [];
+  return text.split(',').map((pair) => {
+    const [version = '', reference = ''] = pair.trim().split(/=(.*)/s);
+    if (!SEMVER.test(version) || !PINNED_REFERENCE.test(reference)) throw new EdgeshipError(`--retained (EDGESHIP_RETAINED_MODELS): expected version=reference pinned by digest, found "${pair.trim()}"`);
+    return { version, reference };
+  });
 }
 
 /** The EdgeX mapping: flags, or the features of the model's reference statistics. */

@@ -1,3 +1,4 @@
+import semver from 'semver';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { overlayPath, resourcesPatch, resourcesPatchPath, siteKustomizationPath, writeOverlay, writeSiteKustomization, type OverlaySpec } from '../core/overlays.ts';
 import { parseReleaseRecord, releaseRecordPath, writeReleaseRecord, type RecordUpdate, type ReleaseRecord, type TargetWrite } from '../core/release-record.ts';
@@ -35,14 +36,42 @@ export async function recordAndOverlays(config: EdgeshipConfig, read: Read, curr
     if (!target) return [];
     const offloadUrl = write.offloadTo ? byName.get(write.offloadTo)?.endpoint : undefined;
     const spec: OverlaySpec = { model: config.model, target, choice: write.placement, reference, version: write.version, ...(offloadUrl && { offloadUrl }) };
-    return [{ spec, overlay: overlayPath(target.name, config.model), site: siteKustomizationPath(target.name) }];
+    return [spec];
   });
-  const paths = specs.flatMap((entry) => [entry.overlay, entry.site]);
+  const record = writeReleaseRecord(current.text, { ...update, targets: placements.map((placement) => placement.write) }, current.path);
+  retainOffloadedVersions(config, parseReleaseRecord(record, current.path), specs);
+  const entries = specs.map((spec) => ({ spec, overlay: overlayPath(spec.target.name, config.model), site: siteKustomizationPath(spec.target.name) }));
+  const paths = entries.flatMap((entry) => [entry.overlay, entry.site]);
   const files = new Map(await Promise.all(paths.map(async (file) => [file, await read(file)] as const)));
-  const writes: FileWrite[] = [{ path: current.path, content: writeReleaseRecord(current.text, { ...update, targets: placements.map((placement) => placement.write) }, current.path) }];
-  for (const { spec, overlay, site } of specs) {
+  const writes: FileWrite[] = [{ path: current.path, content: record }];
+  for (const { spec, overlay, site } of entries) {
     writes.push({ path: overlay, content: writeOverlay(files.get(overlay), spec) }, { path: site, content: writeSiteKustomization(files.get(site), spec.target.name, config.model) });
     if (spec.target.kind === 'edge') writes.push({ path: resourcesPatchPath(spec.target.name, config.model), content: resourcesPatch(spec) });
   }
   return writes;
+}
+
+/**
+ * Offloading never crosses contracts: a site forwards to the version it was released with, so
+ * each cloud target also serves every version an offloading site still runs (a canary wave's
+ * new one before the cloud's own wave, an old one while a site is held), until none does. Its
+ * overlay is written in every commit that changes that list, whatever wave the cloud is in; a
+ * held cloud target is left as it is.
+ */
+function retainOffloadedVersions(config: EdgeshipConfig, record: ReleaseRecord, specs: OverlaySpec[]): void {
+  const repository = record.artifact.reference.slice(0, record.artifact.reference.lastIndexOf('@'));
+  for (const cloud of config.targets.filter((target) => target.kind === 'cloud')) {
+    const own = record.targets[cloud.name];
+    if (!own || own.placement !== 'cloud' || own.hold) continue;
+    const retained = new Map<string, string>();
+    for (const entry of Object.values(record.targets)) {
+      if (entry.placement === 'offload' && entry.offloadTo === cloud.name && entry.version !== own.version) retained.set(entry.version, `${repository}@${entry.digest}`);
+    }
+    let spec = specs.find((candidate) => candidate.target.name === cloud.name);
+    if (!spec) {
+      spec = { model: config.model, target: cloud, choice: 'cloud', reference: `${repository}@${own.digest}`, version: own.version };
+      specs.push(spec);
+    }
+    spec.retained = [...retained].sort(([a], [b]) => semver.compare(a, b)).map(([version, reference]) => ({ version, reference }));
+  }
 }

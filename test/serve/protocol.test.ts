@@ -176,4 +176,19 @@ describe('edgeship serve speaks the Open Inference Protocol for every datatype',
     expect((await call('/v2/repository/models/ids/load', { parameters: { reference: 'ids-and-features.onnx' } }, admin)).status).toBe(200);
     expect(await index()).toEqual([{ name: 'ids', version: '2', state: 'READY' }]);
   });
+
+  it('offloads a breaking canary to the cloud version it was released with: answers of its own contract, not "no such input"', async () => {
+    // The cloud still runs 1.0.0 (the example's contract: readings) and also serves 2.0.0 (ids and x) for the canary.
+    const cloud = await serving({ version: '1.0.0', retained: [await zooModel('ids-and-features', 'pump', '2.0.0')] });
+    stops.push(cloud.stop);
+    const canary = await serving({ model: await zooModel('ids-and-features', 'pump', '2.0.0'), offload: { url: cloud.base, timeoutMs: 5000 } });
+    stops.push(canary.stop);
+    const request = { inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 4], data: [1, 2, 3, 4] }, { name: 'x', datatype: 'FP32', shape: [1, 4], data: [0, 0, 0, 0] }] };
+    const answer = await canary.call('/v2/models/pump/infer', request);
+    expect(answer).toMatchObject({ status: 200, body: { model_name: 'pump', model_version: '2.0.0' } });
+    expect((await canary.call('/metrics')).body).toContain('edgeship_offload_requests_total{model="pump",route="forwarded"} 1');
+    const metadata = await cloud.call('/v2/models/pump/versions/2.0.0');
+    expect(metadata.body).toMatchObject({ versions: ['2.0.0', '1.0.0'], inputs: [{ name: 'ids', datatype: 'INT64' }, { name: 'x', datatype: 'FP32' }] });
+    expect((await cloud.call('/v2/models/pump')).body).toMatchObject({ inputs: [{ name: 'readings' }] });
+  });
 });

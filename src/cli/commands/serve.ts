@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { EdgeshipError } from '../../core/errors.ts';
 import { loadModel, type LoadedModel } from '../../serve/model.ts';
-import { driftFor, edgexOf, numberFlag, offloadOf, type ServeFlags } from '../../serve/options.ts';
+import { driftFor, edgexOf, numberFlag, offloadOf, retainedOf, type ServeFlags } from '../../serve/options.ts';
 import { InferenceServer } from '../../serve/server.ts';
 
 /** JSON lines on stderr: what a container's log collector reads. */
@@ -22,6 +22,7 @@ export function registerServeCommand(program: Command): void {
     .option('--host <address>', 'address to listen on', process.env.EDGESHIP_HOST ?? '0.0.0.0')
     .option('--port <port>', 'port to listen on', process.env.PORT ?? '8080')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
+    .option('--retained <version=reference,...>', 'other versions to serve by version route, for offloading sites released with them (default: EDGESHIP_RETAINED_MODELS)')
     .option('--offload', 'forward infer requests to EDGESHIP_OFFLOAD_URL; the local model is the fallback')
     .option('--offload-url <url>', 'cloud endpoint to forward infer requests to')
     .option('--offload-timeout-ms <ms>', 'how long to wait for the cloud', '2000')
@@ -46,10 +47,13 @@ export function registerServeCommand(program: Command): void {
       const load = (next: { model: string; name?: string }): Promise<LoadedModel> =>
         loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }) });
       const model = source ? await load({ model: source, ...(flags.name && { name: flags.name }) }) : undefined;
+      const retained = await Promise.all(retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS).map((entry) => load({ model: entry.reference, name: model?.name ?? flags.name ?? 'model' }).then((loaded) => ({ ...loaded, version: entry.version }))));
       const edgex = edgexOf(flags, model);
       const server = new InferenceServer({
         ...(model && { model }),
         ...(flags.name && { name: flags.name }),
+        ...(version && { version }),
+        ...(retained.length > 0 && { retained }),
         ...(offload && { offload }),
         ...(edgex && { edgex }),
         maxBodyBytes: numberFlag('max-body-mb', flags.maxBodyMb, (value) => value > 0, 'a positive number of MiB') * 2 ** 20,
