@@ -1,6 +1,6 @@
 import type { ModelContract, TensorSpec } from './contract.ts';
 import { EdgeshipError } from './errors.ts';
-import { DATATYPES, fromBinary, jsonValues, oipDatatype, oipOf, toBinary, writeValue, type TensorData } from './tensor-types.ts';
+import { DATATYPES, fromBinary, jsonValues, oipDatatype, oipOf, toBinary, writeValue, writeValues, type TensorData } from './tensor-types.ts';
 
 export { oipDatatype };
 
@@ -138,9 +138,10 @@ function checkTensor(input: Record<string, unknown>, spec: TensorSpec, reader: {
     const problem = writeValue(datatype, data, index, raw);
     if (problem) throw bad(`${name}: ${problem} for ${datatype}, found ${JSON.stringify(raw ?? null)} at index ${index}`);
   };
-  if (!input.data.some(Array.isArray)) {
+  if (!Array.isArray(input.data[0])) {
     if (input.data.length !== count) throw bad(`${name}: shape ${shapeText(dims)} holds ${count} values, found ${input.data.length}`);
-    input.data.forEach(write);
+    const refused = writeValues(datatype, data, input.data);
+    if (refused >= 0) write(input.data[refused], refused);
   } else if (writeNested(input.data, dims, write) !== count) throw bad(`${name}: shape ${shapeText(dims)} holds ${count} values, found fewer`);
   return { name: spec.name, dtype: spec.dtype, dims, data };
 }

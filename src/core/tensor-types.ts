@@ -87,6 +87,29 @@ export function writeValue(datatype: OipDatatype, data: TensorData, index: numbe
   return undefined;
 }
 
+/**
+ * Writes a flat list of JSON values; returns the index of the first value `writeValue` would
+ * refuse, or -1. Floats and the integers of typed arrays take a tight loop: a batch of 32
+ * windows is thousands of values per request.
+ */
+export function writeValues(datatype: OipDatatype, data: TensorData, values: readonly unknown[]): number {
+  const type: Datatype = DATATYPES[datatype];
+  const { min, max } = type;
+  if ((type.kind === 'float' && datatype !== 'FP16') || type.kind === 'int') {
+    const target = data as Float32Array;
+    const whole = type.kind === 'int';
+    for (let index = 0; index < values.length; index += 1) {
+      const value = values[index];
+      // NaN fails both comparisons; JSON has no Infinity, but a caller might.
+      if (typeof value !== 'number' || !(value >= min && value <= max) || (whole && !Number.isInteger(value))) return index;
+      target[index] = value;
+    }
+    return -1;
+  }
+  for (let index = 0; index < values.length; index += 1) if (writeValue(datatype, data, index, values[index]) !== undefined) return index;
+  return -1;
+}
+
 const scratch = new DataView(new ArrayBuffer(2));
 const float16Bits = (value: number) => {
   setFloat16(scratch, 0, value, true);

@@ -34,8 +34,11 @@ export interface ModelSource {
   name?: string;
   version?: string;
   threads?: number;
+  /** Rows a dynamic batch may hold; 0 runs each request on its own. */
+  maxBatchRows?: number;
 }
 
+const workerOptions = (source: ModelSource) => ({ ...(source.threads && { threads: source.threads }), ...(source.maxBatchRows !== undefined && { maxBatchRows: source.maxBatchRows }) });
 const isReference = (model: string) => /@sha256:[a-f0-9]{64}$/.test(model) || model.startsWith('oci-layout:');
 
 /**
@@ -45,7 +48,7 @@ const isReference = (model: string) => /@sha256:[a-f0-9]{64}$/.test(model) || mo
 export async function loadModel(source: ModelSource): Promise<LoadedModel> {
   if (!isReference(source.model)) {
     const reference = await readReference(join(dirname(source.model), 'reference-stats.json'), false);
-    const worker = await InferenceWorker.open(source.model, source.threads ? { threads: source.threads } : {});
+    const worker = await InferenceWorker.open(source.model, workerOptions(source));
     return { name: source.name ?? basename(source.model).replace(/\.onnx$/, ''), version: source.version ?? '0', worker, ...(reference && { reference }), cleanup: async () => undefined };
   }
   const scratch = await mkdtemp(join(tmpdir(), 'edgeship-serve-'));
@@ -56,7 +59,7 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
     if (!modelFile) throw new ModelValidationError(`${source.model} has no model.onnx`);
     const config = (pulled.config ?? {}) as { model?: string; version?: string };
     const reference = pulled.files['reference-stats.json'] ? await readReference(pulled.files['reference-stats.json'], true) : undefined;
-    const worker = await InferenceWorker.open(modelFile, source.threads ? { threads: source.threads } : {});
+    const worker = await InferenceWorker.open(modelFile, workerOptions(source));
     return {
       name: source.name ?? config.model ?? 'model',
       version: source.version ?? config.version ?? '0',

@@ -14,11 +14,14 @@ export interface ServeFlags {
   host: string;
   port: string;
   threads?: string;
+  maxBatchRows: string;
   offload?: boolean;
   offloadUrl?: string;
   retained?: string;
   offloadTimeoutMs: string;
   maxBodyMb: string;
+  drainMs: string;
+  graceSeconds: string;
   edgexInput?: string;
   edgexFeatures?: string;
   edgexLayout?: string;

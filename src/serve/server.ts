@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { checkInferRequest, inferResponse, InferenceRequestError, modelMetadata, oipDatatype, type CheckedRequest } from '../core/oip.ts';
 import { jsonValues } from '../core/tensor-types.ts';
@@ -8,6 +8,7 @@ import { messageOf } from '../core/errors.ts';
 import type { Logger } from '../ports.ts';
 import type { DriftMonitor } from './drift.ts';
 import { EdgexWindows, isEdgexEvent, type EdgexMapping } from './edgex.ts';
+import { post } from './upstream.ts';
 import { readInferBody, readJson, sendError, sendInfer, sendJson } from './http.ts';
 import { servingMetrics, type ServingMetrics } from './metrics.ts';
 import type { LoadedModel, ModelSource } from './model.ts';
@@ -26,6 +27,12 @@ export interface ServeOptions {
   offload?: { url: string; timeoutMs: number };
   edgex?: EdgexMapping;
   maxBodyBytes?: number;
+  /**
+   * On close, how long keep-alive clients get to send their next request (answered with
+   * `Connection: close`) before their connections are closed: closing an idle keep-alive
+   * connection races a request the client is sending. 0 closes idle connections at once.
+   */
+  drainMs?: number;
   log: Logger;
   /** Drift monitoring of a loaded model. */
   driftFor?: (model: LoadedModel, metrics: ServingMetrics) => DriftMonitor | undefined;
@@ -82,6 +89,8 @@ export class InferenceServer {
   constructor(private readonly options: ServeOptions) {
     this.servedName = options.model?.name ?? options.name ?? 'model';
     this.server = createServer((request, response) => void this.handle(request, response));
+    // Tells close() when a connection ends, so draining does not wait for the timer.
+    this.server.on('connection', (socket) => socket.once('close', () => this.server.emit('connectionClosed')));
     for (const model of options.retained ?? []) this.versions.add(model, false);
     if (options.model) this.install(options.model);
   }
@@ -106,13 +115,27 @@ export class InferenceServer {
   }
 
   /**
-   * Stops taking connections, answers what was already read (with `Connection: close`, so
-   * keep-alive clients go elsewhere), closes every connection, then stops the models.
+   * Stops taking connections and answers what was already read, each answer with
+   * `Connection: close`, so keep-alive clients go elsewhere; once they have (or `drainMs` is
+   * over) and nothing is in flight, closes every connection, then stops the models.
    */
   async close(): Promise<void> {
     this.closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    const drainMs = this.options.drainMs ?? 0;
+    // http.Server#close also closes idle keep-alive connections at once (Node ≥ 19), which resets
+    // a request a client is sending on one: to drain, stop listening only (net.Server#close).
+    const closed = new Promise<void>((resolve) => (drainMs === 0 ? this.server : netClose(this.server)).close(() => resolve()));
+    if (drainMs === 0) this.server.closeIdleConnections();
+    else {
+      const gone = new Promise<void>((resolve) => {
+        const check = () => this.server.getConnections((_, count) => (count === 0 ? resolve() : undefined));
+        this.server.on('connectionClosed', check);
+        check();
+      });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+      clearTimeout(timer);
+    }
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     this.server.closeAllConnections();
     await closed;
@@ -257,14 +280,13 @@ export class InferenceServer {
       const header = request.binary ? Buffer.from(JSON.stringify(request.body)) : undefined;
       const body = header && request.binary ? Buffer.concat([header, request.binary]) : JSON.stringify(request.body);
       const headers: Record<string, string> = { 'content-type': header ? 'application/octet-stream' : 'application/json', ...(header && { 'inference-header-content-length': String(header.length) }) };
-      const upstream = await fetch(target, { method: 'POST', headers, body, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
+      const upstream = await post(target, headers, body, timeoutMs);
       if (upstream.status < 500) {
-        const answer = Buffer.from(await upstream.arrayBuffer());
         const passed = ['content-type', 'inference-header-content-length'].flatMap((key) => {
-          const value = upstream.headers.get(key);
-          return value === null ? [] : [[key, value] as const];
+          const value = upstream.headers[key];
+          return typeof value === 'string' ? [[key, value] as const] : [];
         });
-        return { status: upstream.status, headers: Object.fromEntries(passed), body: answer };
+        return { status: upstream.status, headers: Object.fromEntries(passed), body: upstream.body };
       }
       if (!canFallBack) return failed(502, `cloud endpoint ${url} answered ${upstream.status}`);
     } catch (error) {
@@ -301,6 +323,9 @@ interface Forwarded {
   body: unknown;
   binary?: Buffer | undefined;
 }
+
+/** The server with net.Server's close, which stops listening and leaves open connections alone. */
+const netClose = (server: Server) => ({ close: (done: () => void) => NetServer.prototype.close.call(server, () => done()) });
 
 const elapsedNs = (started: number) => Math.round((performance.now() - started) * 1e6);
 

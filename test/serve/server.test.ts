@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { InferenceWorker } from '../../src/adapters/onnx/inference-pool.ts';
 import { loadModel } from '../../src/serve/model.ts';
@@ -104,6 +105,46 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     expect((await Promise.all(inFlight)).map((answer) => answer.status)).toEqual([200, 200, 200]);
     await closed;
     await expect(call('/v2/health/live')).rejects.toThrow('fetch failed');
+    stops.length = 0;
+  });
+
+  it('shuts down under keep-alive load without resetting a request: each client is told to close, then connections go', async () => {
+    const { server, base } = await start({ drainMs: 60_000 });
+    const body = JSON.stringify(batch(1));
+    const answers: { status: number; close: boolean }[] = [];
+    const errors: string[] = [];
+    let closing: Promise<void> | undefined;
+    // Ten keep-alive clients, each sending its next request as soon as it has an answer, until told to close.
+    const client = () =>
+      new Promise<void>((done) => {
+        const agentOfClient = new Agent({ keepAlive: true, maxSockets: 1 });
+        const next = () => {
+          const request = httpRequest(`${base}/v2/models/pump/infer`, { method: 'POST', agent: agentOfClient, headers: { 'content-type': 'application/json' } }, (response) => {
+            response.resume();
+            response.on('end', () => {
+              const close = response.headers.connection === 'close';
+              answers.push({ status: response.statusCode ?? 0, close });
+              if (answers.length === 40) closing ??= server.close();
+              if (close) {
+                agentOfClient.destroy();
+                done();
+              } else next();
+            });
+          });
+          request.on('error', (error) => {
+            errors.push(error.message);
+            done();
+          });
+          request.end(body);
+        };
+        next();
+      });
+    await Promise.all(Array.from({ length: 10 }, client));
+    await closing;
+    expect(errors).toEqual([]);
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    expect(answers.filter((answer) => answer.close)).toHaveLength(10);
+    await expect(fetch(`${base}/v2/health/live`)).rejects.toThrow('fetch failed');
     stops.length = 0;
   });
 });

@@ -22,11 +22,14 @@ export function registerServeCommand(program: Command): void {
     .option('--host <address>', 'address to listen on', process.env.EDGESHIP_HOST ?? '0.0.0.0')
     .option('--port <port>', 'port to listen on', process.env.PORT ?? '8080')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
+    .option('--max-batch-rows <rows>', 'rows a dynamic batch of queued requests may hold; 0 runs each request on its own', '256')
     .option('--retained <version=reference,...>', 'other versions to serve by version route, for offloading sites released with them (default: EDGESHIP_RETAINED_MODELS)')
     .option('--offload', 'forward infer requests to EDGESHIP_OFFLOAD_URL; the local model is the fallback')
     .option('--offload-url <url>', 'cloud endpoint to forward infer requests to')
     .option('--offload-timeout-ms <ms>', 'how long to wait for the cloud', '2000')
     .option('--max-body-mb <mb>', 'largest request body', '16')
+    .option('--drain-ms <ms>', 'on SIGTERM, how long keep-alive clients get to send their last request (answered with Connection: close)', '3000')
+    .option('--grace-seconds <s>', 'on SIGTERM, exit after this long even with requests in flight (below the pod\'s terminationGracePeriodSeconds)', '25')
     .option('--edgex-input <name>', 'model input EdgeX events fill (default: the reference statistics\')')
     .option('--edgex-features <names>', 'comma-separated EdgeX resource names, in the input\'s feature order (default: the reference statistics\')')
     .option('--edgex-layout <layout>', 'where a window input holds time: steps-features ([batch, steps, features]) or features-steps (default: worked out from the shape)')
@@ -44,8 +47,9 @@ export function registerServeCommand(program: Command): void {
       if (!source && !offload) throw new EdgeshipError('--model: expected an OCI reference or a model.onnx path (or EDGESHIP_MODEL), found none');
       const threads = flags.threads ? numberFlag('threads', flags.threads, (value) => Number.isInteger(value) && value > 0, 'a whole number') : undefined;
       const version = flags.modelVersion ?? env.EDGESHIP_MODEL_VERSION;
+      const maxBatchRows = numberFlag('max-batch-rows', flags.maxBatchRows, (value) => Number.isInteger(value) && value >= 0, 'a whole number of rows (0: no batching)');
       const load = (next: { model: string; name?: string }): Promise<LoadedModel> =>
-        loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }) });
+        loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }), maxBatchRows });
       const model = source ? await load({ model: source, ...(flags.name && { name: flags.name }) }) : undefined;
       const retained = await Promise.all(retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS).map((entry) => load({ model: entry.reference, name: model?.name ?? flags.name ?? 'model' }).then((loaded) => ({ ...loaded, version: entry.version }))));
       const edgex = edgexOf(flags, model);
@@ -57,14 +61,20 @@ export function registerServeCommand(program: Command): void {
         ...(offload && { offload }),
         ...(edgex && { edgex }),
         maxBodyBytes: numberFlag('max-body-mb', flags.maxBodyMb, (value) => value > 0, 'a positive number of MiB') * 2 ** 20,
+        drainMs: numberFlag('drain-ms', flags.drainMs, (value) => value >= 0, 'milliseconds'),
         log,
         driftFor: driftFor(flags, env, log),
         ...(env.EDGESHIP_ADMIN_TOKEN && { load: { token: env.EDGESHIP_ADMIN_TOKEN, model: load } }),
       });
       const port = await server.listen(numberFlag('port', flags.port, (value) => Number.isInteger(value) && value >= 0 && value < 65536, 'a port number'), flags.host);
       log.info({ model: server.name, version: model?.version, digest: model?.digest, port, offload: offload?.url }, 'Serving over the Open Inference Protocol v2');
+      const graceMs = numberFlag('grace-seconds', flags.graceSeconds, (value) => value > 0, 'seconds') * 1000;
       const stop = (signal: string) => {
-        log.info({ signal }, 'Shutting down: finishing requests in flight');
+        log.info({ signal }, 'Shutting down: no new connections, finishing requests in flight');
+        setTimeout(() => {
+          log.warn({ inFlight: server.pending, graceMs }, 'Shutting down: grace period over, exiting with requests in flight');
+          process.exit(1);
+        }, graceMs).unref();
         void server.close().then(() => process.exit(0));
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
