@@ -5,7 +5,7 @@ export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'model-repo-example/', 'coverage/', '.demo/', '.scratch/', '.config/'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: resolve(import.meta.dirname, '..') } },
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['bin/*.js'] }, tsconfigRootDir: resolve(import.meta.dirname, '..') } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       // Fakes and adapters implement async ports without awaiting anything.

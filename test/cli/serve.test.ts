@@ -2,11 +2,14 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { CLI, TSX } from '../helpers/cli.ts';
+import { ROOT } from '../helpers/fixtures.ts';
+
+const BIN = join(ROOT, 'bin/edgeship.js');
 
 /** `edgeship serve` as the templates run it: arguments, EDGESHIP_* variables, SIGTERM to stop. */
 function serve(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', '--host', '127.0.0.1', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Through the package's bin, as `npx edgeship serve` runs it in a fresh clone (no build).
+  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const port = new Promise<number>((resolve, reject) => {
@@ -29,7 +32,19 @@ describe('edgeship serve from the command line', () => {
     server.child.kill('SIGTERM');
     const [code] = (await once(server.child, 'exit')) as [number];
     expect(code).toBe(0);
-    expect(server.stderr()).toContain('"message":"Shutting down: finishing requests in flight"');
+    expect(server.stderr()).toContain('"message":"Shutting down: no new connections, finishing requests in flight"');
+  });
+
+  it('serves OIP with one warning when the EdgeX mapping does not fit the model', async () => {
+    const server = serve(['--port', '0', '--edgex-features', 'temperature,vibration'], { EDGESHIP_MODEL: join(inject('exampleOutputs'), 'model.onnx') });
+    const port = await server.port;
+    expect((await fetch(`http://127.0.0.1:${port}/v2/health/ready`)).status).toBe(200);
+    const warnings = server.stderr().split('\n').filter((line) => line.includes('"level":"warn"'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('EdgeX input is off');
+    expect(warnings[0]).toContain('has no fixed axis of 2 features (temperature, vibration)');
+    server.child.kill('SIGTERM');
+    await once(server.child, 'exit');
   });
 
   it('refuses --offload without a cloud endpoint, naming the setting', async () => {
