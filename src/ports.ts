@@ -32,6 +32,10 @@ export interface ProfileOptions {
   warmup: number;
   /** Size used for symbolic dimensions of the inputs. */
   batch: number;
+  /** Rounds the runs are split into (5 by default): the p95 is the median of the rounds' p95s. */
+  rounds?: number;
+  /** Largest spread of the rounds' p95s, relative to their median, before they are measured again (0.5 by default). */
+  tolerance?: number;
   /** Running on the device the profile describes: no speed factor applies. */
   onDevice?: boolean;
 }

@@ -77,7 +77,9 @@ export const configSchema = z
       .strictObject({
         runs: z.number().int().min(10).max(100_000).default(300),
         warmup: z.number().int().min(0).default(20),
-        batch: z.number().int().positive().default(1).describe('Value for symbolic batch dimensions.'),
+        batch: z.number().int().positive().default(1).describe('Value for symbolic batch dimensions: the rows one request carries, as the targets serve it (latency budgets are per request).'),
+        rounds: z.number().int().min(3).max(50).default(5).describe('Rounds the runs are split into; the p95 is the median of the rounds\' p95s, with their range as its interval.'),
+        tolerance: z.number().positive().default(0.5).describe('Largest spread of the rounds\' p95s (relative to their median) before they are measured again.'),
       })
       .prefault({}),
     targets: z.array(targetSchema).min(1),

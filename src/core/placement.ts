@@ -1,5 +1,6 @@
 import type { EdgeshipConfig, Target } from './config.ts';
 import type { ProfileResult } from './profiling.ts';
+import type { P95Estimate } from './stats.ts';
 
 export type PlacementChoice = 'edge' | 'offload' | 'cloud' | 'blocked';
 
@@ -17,6 +18,8 @@ export const EDGE_ARCH = 'arm64';
 export interface PlacementDecision {
   target: string;
   kind: Target['kind'];
+  /** The hardware profile the target's numbers come from. */
+  profile?: string;
   choice: PlacementChoice;
   /** p95 the target's clients would see: on-device, or cloud p95 + RTT when offloaded. */
   p95Ms?: number;
@@ -31,6 +34,39 @@ export interface PlacementDecision {
 }
 
 const ms = (value: number) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
+
+/** Whether a latency fits its budget, and the rule that said so. */
+interface Verdict {
+  fits: boolean;
+  /** The p95 as the reason shows it: with its interval when there is one. */
+  text: string;
+  /** The interval alone, e.g. ` (0.48–0.60 ms over 5 rounds)`; empty without rounds. */
+  interval: string;
+  /** Set when the interval did not settle it: which rule decided. */
+  rule?: string;
+}
+
+/**
+ * A p95 against a budget. With an interval from rounds: it fits when the whole interval is
+ * within the budget and misfits when the whole interval is over it; an interval that straddles
+ * the budget keeps what is deployed (hysteresis: noise never flips a placement), and decides
+ * by the median only when nothing is deployed yet.
+ */
+function latencyVerdict(point: number, estimate: P95Estimate | undefined, offsetMs: number, budget: number, deployedFits: boolean | undefined): Verdict {
+  if (!estimate) return { fits: point <= budget, text: `p95 ${ms(point)}`, interval: '' };
+  const [low, high] = [estimate.lowMs + offsetMs, estimate.highMs + offsetMs];
+  const interval = ` (${ms(low)}–${ms(high)} over ${estimate.rounds} rounds${estimate.stable ? '' : ', rounds disagree'})`;
+  const text = `p95 ${ms(point)}${interval}`;
+  if (high <= budget) return { fits: true, text, interval };
+  if (low > budget) return { fits: false, text, interval };
+  if (deployedFits !== undefined) return { fits: deployedFits, text, interval, rule: `the interval straddles the ${ms(budget)} budget: the deployed placement stays (hysteresis)` };
+  return { fits: point <= budget, text, interval, rule: `the interval straddles the ${ms(budget)} budget and nothing is deployed: decided by the median` };
+}
+
+const withRule = (reason: string, verdicts: Verdict[]) => {
+  const rules = verdicts.flatMap((verdict) => (verdict.rule ? [verdict.rule] : []));
+  return rules.length > 0 ? `${reason}; ${rules.join('; ')}` : reason;
+};
 const mb = (value: number) => `${value.toFixed(1)} MiB`;
 
 /**
@@ -40,22 +76,29 @@ const mb = (value: number) => `${value.toFixed(1)} MiB`;
  * 2. otherwise offload to the cloud when the cloud p95 plus the site's RTT fits;
  * 3. otherwise blocked. Cloud targets serve when their own p95 fits.
  */
-export function planPlacement(config: EdgeshipConfig, results: ReadonlyMap<string, ProfileResult>, live: ReadonlyMap<string, LiveCapacity> = new Map()): PlacementDecision[] {
+export function planPlacement(
+  config: EdgeshipConfig,
+  results: ReadonlyMap<string, ProfileResult>,
+  live: ReadonlyMap<string, LiveCapacity> = new Map(),
+  /** What each target runs now (the release record): an uncertain measurement keeps it. */
+  deployed: Readonly<Record<string, PlacementChoice>> = {},
+): PlacementDecision[] {
   const clouds = config.targets.filter((target) => target.kind === 'cloud');
   return config.targets.map((target) => {
     const result = results.get(target.profile);
     if (!result) throw new Error(`No profile result for "${target.profile}" (target ${target.name})`);
-    return target.kind === 'cloud' ? placeCloud(target, result) : placeEdge(target, result, clouds, results, live.get(target.name));
+    return target.kind === 'cloud' ? placeCloud(target, result, deployed[target.name]) : placeEdge(target, result, clouds, results, live.get(target.name), deployed[target.name]);
   });
 }
 
-function placeCloud(target: Target, result: ProfileResult): PlacementDecision {
-  const p95 = result.estimated.p95Ms;
-  const base = { target: target.name, kind: target.kind, p95Ms: p95, latencyBudgetMs: target.latencyBudgetMs, memoryMb: result.peakMemoryMb };
-  if (p95 <= target.latencyBudgetMs) {
-    return { ...base, choice: 'cloud', reason: `p95 ${ms(p95)} on ${target.profile} fits the ${ms(target.latencyBudgetMs)} budget` };
-  }
-  return { ...base, choice: 'blocked', reason: `p95 ${ms(p95)} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget` };
+const p95Of = (result: ProfileResult) => result.p95?.p95Ms ?? result.estimated.p95Ms;
+
+function placeCloud(target: Target, result: ProfileResult, deployed: PlacementChoice | undefined): PlacementDecision {
+  const p95 = p95Of(result);
+  const base = { target: target.name, kind: target.kind, profile: target.profile, p95Ms: p95, latencyBudgetMs: target.latencyBudgetMs, memoryMb: result.peakMemoryMb };
+  const verdict = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === undefined ? undefined : deployed === 'cloud');
+  if (verdict.fits) return { ...base, choice: 'cloud', reason: withRule(`${verdict.text} on ${target.profile} fits the ${ms(target.latencyBudgetMs)} budget`, [verdict]) };
+  return { ...base, choice: 'blocked', reason: withRule(`${verdict.text} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`, [verdict]) };
 }
 
 function placeEdge(
@@ -64,8 +107,9 @@ function placeEdge(
   clouds: Target[],
   results: ReadonlyMap<string, ProfileResult>,
   live: LiveCapacity | undefined,
+  deployed: PlacementChoice | undefined,
 ): PlacementDecision {
-  const p95 = result.estimated.p95Ms;
+  const p95 = p95Of(result);
   const misfits: string[] = [];
   // The cluster's free memory counts when it is tighter than the target's budget.
   const clusterBinds = live?.source === 'cluster' && live.freeMemoryMb < (target.memoryBudgetMb ?? Infinity);
@@ -76,10 +120,12 @@ function placeEdge(
   else if (result.peakMemoryMb > result.memoryCeilingMb) {
     misfits.push(`needs ${mb(result.peakMemoryMb)}, over the ${mb(result.memoryCeilingMb)} a ${target.profile} has for the model`);
   }
-  if (p95 > target.latencyBudgetMs) misfits.push(`p95 ${ms(p95)} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`);
+  const local = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === undefined ? undefined : deployed === 'edge');
+  if (!local.fits) misfits.push(`${local.text} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`);
   const base = {
     target: target.name,
     kind: target.kind,
+    profile: target.profile,
     latencyBudgetMs: target.latencyBudgetMs,
     memoryMb: result.peakMemoryMb,
     ...(Number.isFinite(memoryBudget) && { memoryBudgetMb: Number(memoryBudget.toFixed(1)) }),
@@ -90,7 +136,7 @@ function placeEdge(
       ...base,
       choice: 'edge',
       p95Ms: p95,
-      reason: `fits on ${target.profile}: p95 ${ms(p95)} ≤ ${ms(target.latencyBudgetMs)}, ${mb(result.peakMemoryMb)} ≤ ${mb(memoryBudget)}`,
+      reason: withRule(`fits on ${target.profile}: ${local.text} ≤ ${ms(target.latencyBudgetMs)}, ${mb(result.peakMemoryMb)} ≤ ${mb(memoryBudget)}`, [local]),
     };
   }
   const cloud = target.offloadTo ? clouds.find((candidate) => candidate.name === target.offloadTo) : clouds[0];
@@ -98,12 +144,13 @@ function placeEdge(
   if (!cloud || !cloudResult) {
     return { ...base, choice: 'blocked', p95Ms: p95, reason: `${misfits.join('; ')}, and there is no cloud target to offload to` };
   }
-  const remote = cloudResult.estimated.p95Ms + target.rttMs;
-  const remoteText = `cloud p95 ${ms(cloudResult.estimated.p95Ms)} + RTT ${ms(target.rttMs)} = ${ms(remote)}`;
-  if (remote <= target.latencyBudgetMs) {
-    return { ...base, choice: 'offload', p95Ms: remote, offloadTo: cloud.name, reason: `on the edge it ${misfits.join(' and ')}; ${remoteText} fits` };
+  const remote = p95Of(cloudResult) + target.rttMs;
+  const away = latencyVerdict(remote, cloudResult.p95, target.rttMs, target.latencyBudgetMs, deployed === undefined ? undefined : deployed === 'offload');
+  const remoteText = `cloud p95 ${ms(p95Of(cloudResult))} + RTT ${ms(target.rttMs)} = ${ms(remote)}${away.interval}`;
+  if (away.fits) {
+    return { ...base, choice: 'offload', p95Ms: remote, offloadTo: cloud.name, reason: withRule(`on the edge it ${misfits.join(' and ')}; ${remoteText} fits`, [local, away]) };
   }
-  return { ...base, choice: 'blocked', p95Ms: p95, reason: `on the edge it ${misfits.join(' and ')}; offloading does not fit either (${remoteText})` };
+  return { ...base, choice: 'blocked', p95Ms: p95, reason: withRule(`on the edge it ${misfits.join(' and ')}; offloading does not fit either (${remoteText})`, [local, away]) };
 }
 
 function capacityText(live: LiveCapacity): string {

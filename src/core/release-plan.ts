@@ -3,7 +3,7 @@ import { diffContracts, type ContractDiff, type ModelContract } from './contract
 import { evaluateGates, gatesPassed, type GateResult } from './gates.ts';
 import type { GoldenResult } from './golden.ts';
 import { metricDeltas, type MetricDelta, type Metrics } from './metrics.ts';
-import { planPlacement, type LiveCapacity, type PlacementDecision } from './placement.ts';
+import { planPlacement, type LiveCapacity, type PlacementChoice, type PlacementDecision } from './placement.ts';
 import type { ProfileResult } from './profiling.ts';
 import { nextVersion, type NextVersion } from './version.ts';
 
@@ -24,6 +24,8 @@ export interface Baseline {
   digest: string;
   metrics: Metrics;
   contract: ModelContract;
+  /** Where each target runs it (the release record): an uncertain latency keeps it there. */
+  placements?: Record<string, PlacementChoice>;
 }
 
 export interface Provenance {
@@ -78,7 +80,7 @@ export interface PlanInputs {
 export function planRelease(inputs: PlanInputs): EvaluationReport {
   const { config, inspection, metrics, baseline } = inputs;
   const contractDiff = baseline ? diffContracts(baseline.contract, inspection.contract) : undefined;
-  const placement = planPlacement(config, new Map(inputs.profiles.map((result) => [result.profile, result])), inputs.live);
+  const placement = planPlacement(config, new Map(inputs.profiles.map((result) => [result.profile, result])), inputs.live, baseline?.placements);
   const gates = evaluateGates({ config, metrics, baselineMetrics: baseline?.metrics, golden: inputs.golden, contract: contractDiff, placement });
   const { primary, direction } = config.metrics;
   const value = metrics[primary] as number;

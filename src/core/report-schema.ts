@@ -28,6 +28,7 @@ const finite = z.number().refine(Number.isFinite, { error: 'expected a finite nu
 const placementSchema = z.looseObject({
   target: dnsLabel,
   kind: z.enum(['edge', 'cloud']),
+  profile: dnsLabel.optional(),
   choice: z.enum(['edge', 'offload', 'cloud', 'blocked']),
   offloadTo: dnsLabel.optional(),
   p95Ms: finite.optional(),
@@ -46,7 +47,12 @@ export const evaluationReportSchema = z.looseObject({
   baseline: z.looseObject({ version: semverString, reference: z.string().max(500), digest: digestString }).optional(),
   metrics: z.array(z.looseObject({ name: z.string().min(1).max(200), value: finite })),
   golden: z.looseObject({ passed: z.boolean() }),
-  profiles: z.array(z.looseObject({ profile: z.string().min(1).max(100) })),
+  profiles: z.array(
+    z.looseObject({
+      profile: z.string().min(1).max(100),
+      p95: z.looseObject({ p95Ms: finite, lowMs: finite, highMs: finite, rounds: z.number().int().positive(), spread: finite, stable: z.boolean(), remeasured: z.boolean().optional() }).optional(),
+    }),
+  ),
   placement: z.array(placementSchema),
   gates: z.array(z.looseObject({ passed: z.boolean() })),
   passed: z.boolean(),

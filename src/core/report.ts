@@ -67,7 +67,7 @@ function contractSection(report: EvaluationReport): string {
 
 function placementTable(report: EvaluationReport): string {
   const rows = report.placement.map((decision) => {
-    const latency = decision.p95Ms === undefined ? '–' : `${ms(decision.p95Ms)} / ${ms(decision.latencyBudgetMs)}`;
+    const latency = decision.p95Ms === undefined ? '–' : `${ms(decision.p95Ms)} / ${ms(decision.latencyBudgetMs)} (${Math.round((100 * decision.p95Ms) / decision.latencyBudgetMs)}%)`;
     const memory = decision.memoryMb === undefined ? '–' : `${decision.memoryMb.toFixed(1)} / ${decision.memoryBudgetMb === undefined ? '–' : decision.memoryBudgetMb} MiB`;
     const where = decision.offloadTo ? `${CHOICE_LABEL[decision.choice]} → ${decision.offloadTo}` : CHOICE_LABEL[decision.choice];
     return `| ${decision.target} | ${where} | ${latency} | ${memory} | ${decision.reason}${decision.capacity ? ` (capacity from ${decision.capacity})` : ''} |`;
@@ -76,16 +76,33 @@ function placementTable(report: EvaluationReport): string {
 }
 
 function profileTable(report: EvaluationReport): string {
-  const rows = report.profiles.map((result) =>
-    `| ${result.profile} | ${result.threads} | ${result.source === 'device' ? 'on device' : `×${result.speedFactor}`} | ${ms(result.estimated.p50Ms)} | ${ms(result.estimated.p95Ms)} | ${ms(result.estimated.p99Ms)} | ${result.peakMemoryMb.toFixed(1)} MiB | ${ms(result.sessionCreateMs)} |`,
-  );
+  const rows = report.profiles.map((result) => {
+    const p95 = result.p95 ? `${ms(result.p95.p95Ms)} (${ms(result.p95.lowMs)}–${ms(result.p95.highMs)})` : ms(result.estimated.p95Ms);
+    return `| ${result.profile} | ${result.threads} | ${result.source === 'device' ? 'on device' : `×${result.speedFactor}`} | ${ms(result.estimated.p50Ms)} | ${p95} | ${ms(result.estimated.p99Ms)} | ${result.peakMemoryMb.toFixed(1)} MiB | ${ms(result.sessionCreateMs)} |`;
+  });
+  const rounds = report.profiles.find((result) => result.p95)?.p95?.rounds;
   return [
-    `Batch ${report.profiles[0]?.batch ?? 1}, ${report.profiles[0]?.measured.runs ?? 0} runs per profile; emulated profiles: device latency = host latency × speed factor.`,
+    `Batch ${report.profiles[0]?.batch ?? 1} (rows per request, as the targets serve it), ${report.profiles[0]?.measured.runs ?? 0} runs per profile${rounds ? ` in ${rounds} rounds: p95 is the median of the rounds' p95s, with their range` : ''}; emulated profiles: device latency = host latency × speed factor.`,
     '',
     '| profile | threads | speed factor | p50 | p95 | p99 | peak memory | session create |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
+    ...latencyWarnings(report),
   ].join('\n');
+}
+
+/** What a reviewer should not miss: rounds that disagree, and a p99 over a target's budget. */
+function latencyWarnings(report: EvaluationReport): string[] {
+  const warnings = report.profiles.flatMap((result) =>
+    result.p95 && !result.p95.stable ? [`> [!WARNING]\n> The rounds on ${result.profile} disagree${result.p95.remeasured ? ' after measuring again' : ''}: p95 from ${ms(result.p95.lowMs)} to ${ms(result.p95.highMs)}; the machine was busy, and placements near a budget kept what is deployed.`] : [],
+  );
+  for (const decision of report.placement) {
+    const target = report.profiles.find((result) => result.profile === decision.profile);
+    if (decision.choice === 'edge' && target && target.estimated.p99Ms > decision.latencyBudgetMs) {
+      warnings.push(`> [!NOTE]\n> p99 on ${target.profile} is ${ms(target.estimated.p99Ms)}, over ${decision.target}'s ${ms(decision.latencyBudgetMs)} budget: about 1 request in 100 there takes longer.`);
+    }
+  }
+  return warnings.length > 0 ? ['', ...warnings] : [];
 }
 
 function artifactLines(report: EvaluationReport): string[] {

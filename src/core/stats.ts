@@ -39,3 +39,37 @@ export function scaleSummary(summary: LatencySummary, factor: number): LatencySu
     maxMs: summary.maxMs * factor,
   };
 }
+
+/**
+ * The p95 a profile reports, from rounds of runs: the median of the rounds' p95s, with the
+ * lowest and highest as its interval (with 5 rounds, the median of the rounds' distribution lies
+ * inside it with 94% confidence, whatever that distribution is) and their spread relative to it.
+ * One burst of load moves one round, not the estimate.
+ */
+export interface P95Estimate {
+  p95Ms: number;
+  lowMs: number;
+  highMs: number;
+  rounds: number;
+  /** (highest − lowest) ÷ estimate. */
+  spread: number;
+  /** Whether the spread is within the tolerance the rounds were measured with. */
+  stable: boolean;
+  /** Whether the rounds disagreed once and were measured again. */
+  remeasured?: boolean;
+}
+
+/** Confidence that the median lies between the lowest and highest of `rounds` values. */
+export const intervalConfidence = (rounds: number) => 1 - 2 * 0.5 ** rounds;
+
+export function estimateP95(rounds: readonly (readonly number[])[], tolerance: number): P95Estimate {
+  if (rounds.length === 0 || rounds.some((round) => round.length === 0)) throw new RangeError('an estimate needs rounds of samples');
+  const p95s = rounds.map((round) => percentile([...round].sort((a, b) => a - b), 95)).sort((a, b) => a - b);
+  const p95Ms = percentile(p95s, 50);
+  const lowMs = p95s[0] as number;
+  const highMs = p95s[p95s.length - 1] as number;
+  const spread = p95Ms > 0 ? (highMs - lowMs) / p95Ms : 0;
+  return { p95Ms, lowMs, highMs, rounds: rounds.length, spread, stable: spread <= tolerance };
+}
+
+export const scaleEstimate = (estimate: P95Estimate, factor: number): P95Estimate => ({ ...estimate, p95Ms: estimate.p95Ms * factor, lowMs: estimate.lowMs * factor, highMs: estimate.highMs * factor });

@@ -41,6 +41,7 @@ export async function resolveBaseline(deps: BaselineDeps, config: EdgeshipConfig
       digest: record.artifact.digest,
       metrics: parseMetrics(await read('metrics.json'), config.metrics.primary, `${record.artifact.reference} metrics.json`),
       contract: JSON.parse(await read('contract.json')) as ModelContract,
+      placements: Object.fromEntries(Object.entries(record.targets).map(([name, target]) => [name, target.placement])),
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -39,7 +39,7 @@ describe('renderReport', () => {
     report.artifact = { reference: `ghcr.io/org/demo@sha256:${'b'.repeat(64)}`, digest: `sha256:${'b'.repeat(64)}` };
     const markdown = renderReport(report);
     expect(report.version).toMatchObject({ version: '1.1.0', bump: 'minor' });
-    expect(markdown).toContain('| near | 🔵 offload → cloud | 7.85 ms / 10.0 ms |');
+    expect(markdown).toContain('| near | 🔵 offload → cloud | 7.85 ms / 10.0 ms (79%) |');
     await expect(markdown).toMatchFileSnapshot('__snapshots__/report.md');
   });
 

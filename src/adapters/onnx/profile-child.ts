@@ -16,12 +16,16 @@ export interface ProfileJob {
   runs: number;
   warmup: number;
   batch: number;
+  /** The runs are measured in this many rounds, one after another. */
+  rounds: number;
 }
 
 export interface ProfileMeasurement {
   sessionCreateMs: number;
   firstInferenceMs: number;
   latenciesMs: number[];
+  /** The latencies by round. */
+  rounds: number[][];
   baselineRssBytes: number;
   peakRssBytes: number;
 }
@@ -51,7 +55,9 @@ export async function measure(job: ProfileJob): Promise<ProfileMeasurement> {
     latenciesMs[index] = performance.now() - start;
   }
   await session.release();
-  return { sessionCreateMs, firstInferenceMs, latenciesMs, baselineRssBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  const size = Math.ceil(job.runs / Math.max(1, job.rounds));
+  const rounds = Array.from({ length: Math.ceil(job.runs / size) }, (_, round) => latenciesMs.slice(round * size, (round + 1) * size));
+  return { sessionCreateMs, firstInferenceMs, latenciesMs, rounds, baselineRssBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
 if (process.send) {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ModelValidationError } from '../../core/errors.ts';
 import type { HardwareProfile } from '../../core/profiles.ts';
 import type { ProfileResult } from '../../core/profiling.ts';
-import { scaleSummary, summarize } from '../../core/stats.ts';
+import { estimateP95, scaleEstimate, scaleSummary, summarize } from '../../core/stats.ts';
 import type { ModelProfiler, ProfileOptions } from '../../ports.ts';
 import type { ProfileJob, ProfileMeasurement } from './profile-child.ts';
 
@@ -19,8 +19,18 @@ export function forkModule(url: URL) {
 /** ModelProfiler that measures each profile in a fresh child process. */
 export class OnnxProfiler implements ModelProfiler {
   async profile(file: string, name: string, profile: HardwareProfile, options: ProfileOptions): Promise<ProfileResult> {
-    const job: ProfileJob = { file, threads: profile.threads, runs: options.runs, warmup: options.warmup, batch: options.batch };
+    const job: ProfileJob = { file, threads: profile.threads, runs: options.runs, warmup: options.warmup, batch: options.batch, rounds: options.rounds ?? 5 };
+    const tolerance = options.tolerance ?? 0.5;
     const measurement = await runChild(job);
+    let p95 = estimateP95(measurement.rounds, tolerance);
+    if (!p95.stable) {
+      // The rounds disagree (the machine got busy for a while): measure as many again and
+      // decide on all of them; the result says so, and whether they still disagree.
+      const again = await runChild(job);
+      measurement.rounds.push(...again.rounds);
+      measurement.latenciesMs.push(...again.latenciesMs);
+      p95 = { ...estimateP95(measurement.rounds, tolerance), remeasured: true };
+    }
     const measured = summarize(measurement.latenciesMs);
     const speedFactor = options.onDevice ? 1 : profile.speedFactor;
     return {
@@ -33,6 +43,7 @@ export class OnnxProfiler implements ModelProfiler {
       firstInferenceMs: measurement.firstInferenceMs * speedFactor,
       measured,
       estimated: scaleSummary(measured, speedFactor),
+      p95: scaleEstimate(p95, speedFactor),
       peakMemoryMb: Math.max(0, measurement.peakRssBytes - measurement.baselineRssBytes) / MIB,
       memoryCeilingMb: profile.memoryMb,
     };
