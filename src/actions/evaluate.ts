@@ -1,13 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as core from '@actions/core';
+import { readMeasured } from '../adapters/fs/measured.ts';
 import { GitRemoteRepo } from '../adapters/git/gitops-repo.ts';
 import { artifactStoreForReference, credentialsFromEnv } from '../adapters/oci/index.ts';
 import { OnnxInspector } from '../adapters/onnx/inspector.ts';
 import { OnnxProfiler } from '../adapters/onnx/profiler.ts';
 import { collectOutputs, LocalProcessBackend } from '../adapters/training/local-process.ts';
-import { ModelValidationError } from '../core/errors.ts';
-import type { ProfileResult } from '../core/profiling.ts';
 import { renderReport } from '../core/report.ts';
 import { ConsoleProgress } from '../cli/progress.ts';
 import { gitProvenance } from '../adapters/git/provenance.ts';
@@ -53,20 +51,3 @@ await runStep('evaluate', async () => {
   await core.summary.addRaw(renderReport(report)).write();
   if (!report.passed) core.warning(`${report.gates.filter((gate) => !gate.passed).map((gate) => gate.title).join('; ')}`, { title: `edgeship: ${report.model} ${report.version.version} fails its gates` });
 });
-
-/** Profile results the `profile` step wrote on devices; a missing directory means none ran. */
-async function readMeasured(directory: string): Promise<ProfileResult[]> {
-  const files = await readdir(directory).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [];
-    throw error;
-  });
-  const results: ProfileResult[] = [];
-  for (const file of files.filter((name) => name.endsWith('.json')).sort()) {
-    const result = JSON.parse(await readFile(join(directory, file), 'utf8')) as Partial<ProfileResult>;
-    if (typeof result.profile !== 'string' || result.source !== 'device' || typeof result.estimated?.p95Ms !== 'number') {
-      throw new ModelValidationError(`${join(directory, file)} is not a profile result measured on a device (from the edgeship profile step)`);
-    }
-    results.push(result as ProfileResult);
-  }
-  return results;
-}

@@ -43,7 +43,10 @@ export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promis
   for (const name of new Set(config.targets.map((target) => target.profile))) {
     const onDevice = input.measured?.find((result) => result.profile === name);
     if (onDevice) {
-      profiles.push(onDevice);
+      profiles.push(await deps.progress.step(`Measured on the device: ${name}`, async (note) => {
+        note(`p50 ${onDevice.estimated.p50Ms.toFixed(2)} ms · p95 ${onDevice.estimated.p95Ms.toFixed(2)} ms · peak ${onDevice.peakMemoryMb.toFixed(1)} MiB`);
+        return onDevice;
+      }));
       continue;
     }
     const profile = resolveProfile(name, config.profiles);

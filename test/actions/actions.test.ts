@@ -1,3 +1,4 @@
+import { simpleGit } from 'simple-git';
 import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -5,7 +6,7 @@ import { seedRepo, findPython } from '../../src/cli/demo-setup.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
 import { errorAnnotations, runAction } from '../helpers/action-runner.ts';
 import { startDyingProxy } from '../helpers/dying-proxy.ts';
-import { ROOT } from '../helpers/fixtures.ts';
+import { ROOT, withRoomyBudgets } from '../helpers/fixtures.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 
@@ -23,6 +24,10 @@ describe('GitHub Actions steps', () => {
   async function modelRepo(trained = true): Promise<string> {
     const repo = join(await tempDir(), 'model');
     await seedRepo(join(ROOT, 'model-repo-example'), repo, 'model');
+    // Gate verdicts of these flows must not depend on how busy this machine is.
+    const config = join(repo, '.github/edgeship.yml');
+    await writeFile(config, withRoomyBudgets(await readFile(config, 'utf8')));
+    await simpleGit(repo).raw(['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qam', 'roomy budgets']);
     if (trained) await cp(inject('exampleOutputs'), join(repo, 'out'), { recursive: true });
     return repo;
   }

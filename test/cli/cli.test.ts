@@ -5,7 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
 import { seedGitOpsRemote, seedRepo } from '../../src/cli/demo-setup.ts';
-import { ROOT } from '../helpers/fixtures.ts';
+import { ROOT, writeMeasured } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/registry.ts';
 import { startArgoCd } from '../helpers/argocd-server.ts';
 import { useTempDirs } from '../helpers/temp.ts';
@@ -24,15 +24,18 @@ describe('edgeship CLI', () => {
     await seedRepo(join(ROOT, 'model-repo-example'), repo, 'model');
     await cp(inject('exampleOutputs'), join(repo, 'out'), { recursive: true });
     const gitops = await seedGitOpsRemote(join(ROOT, 'templates/gitops'), root);
+    // Latency as the devices measured it: gate verdicts here must not depend on how busy this machine is.
+    const measured = await writeMeasured(join(root, 'measured'), ['jetson-orin-nano', 'jetson-xavier-nx', 'cloud-cpu']);
     const flags = ['--repo', repo, '--gitops', gitops, '--artifacts', `oci-layout:${join(root, 'oci')}`];
+    const evaluate = ['evaluate', ...flags, '--measured', measured];
     const gitopsLog = async () => (await simpleGit().raw(['--git-dir', gitops, 'log', '--format=%s', 'main'])).trim().split('\n');
-    return { root, repo, gitops, flags, gitopsLog };
+    return { root, repo, gitops, flags, evaluate, gitopsLog };
   }
 
   it('runs each step on its own: evaluate → publish → apply, then a re-evaluation against the deployed release', async () => {
-    const { repo, gitops, flags, gitopsLog } = await workspace();
-    const evaluated = await edgeship(['evaluate', ...flags, '--json'], repo);
-    expect(evaluated.stderr).toContain('✔ Profiling on jetson-xavier-nx');
+    const { repo, gitops, flags, evaluate, gitopsLog } = await workspace();
+    const evaluated = await edgeship([...evaluate, '--json'], repo);
+    expect(evaluated.stderr).toContain('✔ Measured on the device: jetson-xavier-nx');
     expect(evaluated.code).toBe(0);
     const report = JSON.parse(evaluated.stdout) as EvaluationReport;
     expect(report).toMatchObject({ model: 'pump-forecaster', passed: true, version: { version: '1.0.0' } });
@@ -61,7 +64,7 @@ describe('edgeship CLI', () => {
     expect(record).toMatchObject({ version: '1.0.0', artifact });
     expect(await edgeship(['apply', ...flags], repo)).toMatchObject({ stdout: 'nothing to change\n' });
 
-    const again = await edgeship(['evaluate', ...flags, '--json'], repo);
+    const again = await edgeship([...evaluate, '--json'], repo);
     const second = JSON.parse(again.stdout) as EvaluationReport;
     expect(second.baseline).toEqual({ version: '1.0.0', ...artifact });
     expect(second.version.version).toBe('1.0.1');
@@ -73,8 +76,8 @@ describe('edgeship CLI', () => {
   });
 
   it('steps a rollout from the command line, watching Argo CD through a kubeconfig', async () => {
-    const { root, repo, gitops, flags } = await workspace();
-    expect((await edgeship(['evaluate', ...flags], repo)).code).toBe(0);
+    const { root, repo, gitops, flags, evaluate } = await workspace();
+    expect((await edgeship(evaluate, repo)).code).toBe(0);
     expect((await edgeship(['publish', ...flags], repo)).code).toBe(0);
     expect((await edgeship(['apply', ...flags], repo)).code).toBe(0);
     const blind = await edgeship(['rollout', ...flags], repo);
@@ -98,8 +101,8 @@ describe('edgeship CLI', () => {
   });
 
   it('fails publishing to an unreachable registry with a clear error, and writes nothing', async () => {
-    const { repo, flags, gitopsLog } = await workspace();
-    expect((await edgeship(['evaluate', ...flags], repo)).code).toBe(0);
+    const { repo, flags, evaluate, gitopsLog } = await workspace();
+    expect((await edgeship(evaluate, repo)).code).toBe(0);
     const before = await readFile(join(repo, 'out/report.json'), 'utf8');
     const port = await freePort();
     const result = await edgeship(['publish', ...flags, '--artifacts', `127.0.0.1:${port}/models`], repo);

@@ -1,4 +1,4 @@
-import { cp } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { parseConfig } from '../../src/core/config-parse.ts';
@@ -41,3 +41,20 @@ export function profileResult(profile: string, p95Ms: number, peakMemoryMb = 30)
 
 /** How long expect.poll waits for asynchronous work (a watch, a queued look) on a loaded machine. */
 export const WAIT = { timeout: 10_000 };
+
+/**
+ * Profile results as the devices would measure them (edgeship profile --on-device --out), one
+ * file per profile in `directory`: what tests pass to evaluate, so no verdict depends on how
+ * fast this machine is today.
+ */
+export async function writeMeasured(directory: string, profiles: string[], p95Ms = 2): Promise<string> {
+  await mkdir(directory, { recursive: true });
+  for (const profile of profiles) await writeFile(join(directory, `${profile}.json`), JSON.stringify({ ...profileResult(profile, p95Ms), source: 'device' }));
+  return directory;
+}
+
+/**
+ * The example config with latency budgets no machine misses (a minute): for tests of a flow
+ * (train, evaluate, publish, call back) whose verdicts must not depend on how busy this machine is.
+ */
+export const withRoomyBudgets = (config: string) => config.replace(/latencyBudgetMs: \d+/g, 'latencyBudgetMs: 60000');

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { OnnxInspector } from '../../adapters/onnx/inspector.ts';
 import { OnnxProfiler } from '../../adapters/onnx/profiler.ts';
@@ -46,12 +47,18 @@ export function registerModelCommands(program: Command): void {
     .option('--runs <n>', 'timed runs', int, 300)
     .option('--warmup <n>', 'untimed runs first', int, 20)
     .option('--batch <n>', 'size of symbolic dimensions', int, 1)
+    .option('--on-device', 'this machine is the device the profile describes: no speed factor (for edgeship evaluate --measured)')
+    .option('--out <dir>', 'also write the result to <dir>/<profile>.json')
     .option('--json', 'machine-readable output')
-    .action(async (model: string, options: { profile: string; runs: number; warmup: number; batch: number; json?: boolean }) => {
+    .action(async (model: string, options: { profile: string; runs: number; warmup: number; batch: number; onDevice?: boolean; out?: string; json?: boolean }) => {
       const profile = resolveProfile(options.profile, {});
       const result = await new ConsoleProgress().step(`Profiling ${model} on ${options.profile}`, () =>
-        new OnnxProfiler().profile(model, options.profile, profile, { runs: options.runs, warmup: options.warmup, batch: options.batch }),
+        new OnnxProfiler().profile(model, options.profile, profile, { runs: options.runs, warmup: options.warmup, batch: options.batch, ...(options.onDevice && { onDevice: true }) }),
       );
+      if (options.out) {
+        await mkdir(options.out, { recursive: true });
+        await writeFile(join(options.out, `${options.profile}.json`), `${JSON.stringify(result, null, 2)}\n`);
+      }
       emit(Boolean(options.json), result, () => {
         const e = result.estimated;
         return `${options.profile}: p50 ${e.p50Ms.toFixed(3)} ms, p95 ${e.p95Ms.toFixed(3)} ms, p99 ${e.p99Ms.toFixed(3)} ms, peak ${result.peakMemoryMb.toFixed(1)} MiB, session ${result.sessionCreateMs.toFixed(1)} ms`;

@@ -6,6 +6,7 @@ import { ArtifactError } from '../../core/errors.ts';
 import { renderReport } from '../../core/report.ts';
 import { applyRelease } from '../../services/apply.ts';
 import { evaluateCheckout } from '../../services/evaluate-checkout.ts';
+import { readMeasured } from '../../adapters/fs/measured.ts';
 import { publish } from '../../services/publish.ts';
 import { releaseModel } from '../../services/release.ts';
 import { advanceRollout } from '../../services/rollout.ts';
@@ -47,7 +48,8 @@ export function registerReleaseCommands(program: Command): void {
     .option('--trigger <text>', 'why this run trained (the app passes drift evidence as the workflow\'s context input)')
     .option('--out <file>', 'where to write the report (default: <outputs>/report.json)')
     .option('--kubeconfig <file>', 'kubeconfig with the contexts targets name (targets[].context): place on their live capacity', process.env.EDGESHIP_CLUSTERS_KUBECONFIG)
-    .action(async (options: RepoOptions & { baseline: boolean; out?: string; trigger?: string; kubeconfig?: string }) => {
+    .option('--measured <dir>', 'profile results measured on the devices (edgeship profile --on-device --out): used instead of emulating those profiles')
+    .action(async (options: RepoOptions & { baseline: boolean; out?: string; trigger?: string; kubeconfig?: string; measured?: string }) => {
       const { directory, config } = await openModelRepo(options.repo);
       const capacity = options.kubeconfig ? new KubernetesCapacity(loadKubeconfig({ file: options.kubeconfig, names: { file: '--kubeconfig', context: '--context' } })) : undefined;
       const deps = { ...localDeps(directory, config, new ConsoleProgress(), options), ...(capacity && { capacity }) };
@@ -58,7 +60,8 @@ export function registerReleaseCommands(program: Command): void {
         trainedAt: new Date().toISOString(),
         ...(options.trigger && { trigger: options.trigger }),
       };
-      const report = await evaluateCheckout({ ...deps, ...(options.baseline && { baseline: deps }) }, { config, outputs, provenance });
+      const measured = options.measured ? await readMeasured(resolve(options.measured)) : [];
+      const report = await evaluateCheckout({ ...deps, ...(options.baseline && { baseline: deps }) }, { config, outputs, provenance, measured });
       await writeReportFile(options.out ?? join(outputs.directory, 'report.json'), report);
       emit(Boolean(options.json), report, () => renderReport(report));
       if (!report.passed) process.exitCode = 1;
