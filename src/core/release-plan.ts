@@ -26,6 +26,8 @@ export interface Baseline {
   contract: ModelContract;
   /** Where each target runs it (the release record): an uncertain latency keeps it there. */
   placements?: Record<string, PlacementChoice>;
+  /** sha256 of the deployed artifact's model.onnx: a candidate with the same bytes is nothing to release. */
+  modelSha256?: string;
 }
 
 export interface Provenance {
@@ -86,10 +88,15 @@ export function planRelease(inputs: PlanInputs): EvaluationReport {
   const value = metrics[primary] as number;
   const before = baseline?.metrics[primary];
   const improved = before !== undefined && (direction === 'maximize' ? value > before : value < before);
+  // The same bytes as the deployed model: retraining reproduced it (or nothing changed), and a new
+  // version of it would be a release of nothing.
+  const same = baseline?.modelSha256 !== undefined && baseline.modelSha256 === inspection.sha256;
   return {
     schemaVersion: 1,
     model: config.model,
-    version: nextVersion(baseline?.version, { breaking: contractDiff?.breaking ?? false, primaryImproved: improved, primary }),
+    version: same
+      ? { version: baseline.version, bump: 'none', reason: `the model is the deployed ${baseline.version} (same sha256): nothing to release` }
+      : nextVersion(baseline?.version, { breaking: contractDiff?.breaking ?? false, primaryImproved: improved, primary }),
     primary: { name: primary, direction, improved },
     candidate: inspection,
     ...(baseline && { baseline: { version: baseline.version, reference: baseline.reference, digest: baseline.digest } }),

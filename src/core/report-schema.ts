@@ -41,7 +41,7 @@ const placementSchema = z.looseObject({
 export const evaluationReportSchema = z.looseObject({
   schemaVersion: z.literal(1),
   model: dnsLabel,
-  version: z.looseObject({ version: semverString, bump: z.enum(['initial', 'major', 'minor', 'patch']), reason: z.string().max(2000) }),
+  version: z.looseObject({ version: semverString, bump: z.enum(['initial', 'major', 'minor', 'patch', 'none']), reason: z.string().max(2000) }),
   primary: z.looseObject({ name: z.string().min(1).max(200), direction: z.enum(['maximize', 'minimize']), improved: z.boolean() }),
   candidate: z.looseObject({ sha256: z.string().regex(/^[a-f0-9]{64}$/), sizeBytes: z.number().int().nonnegative(), contract: z.looseObject({}) }),
   baseline: z.looseObject({ version: semverString, reference: z.string().max(500), digest: digestString }).optional(),

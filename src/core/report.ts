@@ -7,12 +7,13 @@ const CHOICE_LABEL = { edge: '🟢 edge', offload: '🔵 offload', cloud: '☁�
 
 /** The release PR body: the evaluation report as markdown. */
 export function renderReport(report: EvaluationReport): string {
-  const verdict = report.passed ? '✅ all gates passed' : '❌ gates failed';
+  const failed = report.gates.filter((gate) => !gate.passed).map((gate) => gate.title);
+  const verdict = report.passed ? '✅ all gates passed' : `❌ failed: ${failed.join(', ')}`;
+  const release = report.version.bump === 'none' ? `➖ ${report.version.reason}` : `${report.version.bump} release: ${report.version.reason}`;
   return [
     `## ${report.model} ${report.version.version}`,
     '',
-    `${verdict} · ${report.version.bump} release: ${report.version.reason}` +
-      (report.baseline ? ` · deployed: ${report.baseline.version}` : ''),
+    `${verdict} · ${release}` + (report.baseline ? ` · deployed: ${report.baseline.version}` : ''),
     '',
     '### Metrics',
     metricsTable(report),

@@ -1,6 +1,7 @@
 import semver from 'semver';
 
-export type Bump = 'initial' | 'major' | 'minor' | 'patch';
+/** `none`: the candidate is the deployed model itself, so there is nothing to release. */
+export type Bump = 'initial' | 'major' | 'minor' | 'patch' | 'none';
 
 export interface NextVersion {
   version: string;

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +44,15 @@ export async function resolveBaseline(deps: BaselineDeps, config: EdgeshipConfig
       metrics: parseMetrics(await read('metrics.json'), config.metrics.primary, `${record.artifact.reference} metrics.json`),
       contract: JSON.parse(await read('contract.json')) as ModelContract,
       placements: Object.fromEntries(Object.entries(record.targets).map(([name, target]) => [name, target.placement])),
+      ...(pulled.files['model.onnx'] && { modelSha256: await sha256File(pulled.files['model.onnx']) }),
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -46,7 +46,7 @@ export async function releaseModel(deps: ReleaseDeps, input: ReleaseInput): Prom
   );
   const provenance: Provenance = { ...input.provenance, command: config.train.command, trainedAt: new Date().toISOString() };
   const report = await evaluateCheckout({ ...deps, baseline: deps }, { config, outputs, provenance });
-  if (!report.passed) return { report, markdown: renderReport(report) };
+  if (!report.passed || report.version.bump === 'none') return { report, markdown: renderReport(report) };
   report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, (note) =>
     publish(deps.store, outputs, report).then((pushed) => {
       note(pushed.reference);

@@ -67,12 +67,13 @@ describe('edgeship CLI', () => {
     const again = await edgeship([...evaluate, '--json'], repo);
     const second = JSON.parse(again.stdout) as EvaluationReport;
     expect(second.baseline).toEqual({ version: '1.0.0', ...artifact });
-    expect(second.version.version).toBe('1.0.1');
+    // The same model.onnx as the deployed 1.0.0: nothing to release.
+    expect(second.version).toMatchObject({ version: '1.0.0', bump: 'none' });
     expect(await gitopsLog()).toEqual(['release(pump-forecaster): 1.0.0', 'GitOps repo from the edgeship template']);
 
     const rendered = await edgeship(['report', join(repo, 'out/report.json')], repo);
-    expect(rendered.stdout).toContain('## pump-forecaster 1.0.1');
-    expect(rendered.stdout).toContain('· deployed: 1.0.0');
+    expect(rendered.stdout).toContain('## pump-forecaster 1.0.0');
+    expect(rendered.stdout).toContain('➖ the model is the deployed 1.0.0 (same sha256): nothing to release · deployed: 1.0.0');
   });
 
   it('steps a rollout from the command line, watching Argo CD through a kubeconfig', async () => {

@@ -56,7 +56,7 @@ describe('renderReport', () => {
   it('says so when gates fail and nothing is deployed', () => {
     const report = planRelease({ config: testConfig(), inspection, metrics: { f1: 0.3 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } });
     const markdown = renderReport(report);
-    expect(markdown).toContain('❌ gates failed · initial release: first release of this model');
+    expect(markdown).toContain('❌ failed: f1 ≥ 0.5 · initial release: first release of this model');
     expect(markdown).toContain('- [ ] **f1 ≥ 0.5**: f1 is 0.3, below the minimum 0.5');
     expect(markdown).toContain('First release: no deployed contract to compare with.');
     expect(markdown).toContain('- artifact: not published yet');

@@ -34,11 +34,11 @@ describe('releaseModel', () => {
       progress: silentProgress,
     };
     const run = () => releaseModel(deps, { directory: join(root, 'repo'), config: config(), provenance: { commit: 'abc123', branch: 'main' } });
-    return { run, store, gitops };
+    return { run, store, gitops, outputs };
   }
 
-  it('publishes and commits the first release as 1.0.0, then a re-run of the same model as a patch against it', async () => {
-    const { run, store, gitops } = await setup();
+  it('publishes and commits the first release as 1.0.0; the same model again is nothing to release, another one a patch against it', async () => {
+    const { run, store, gitops, outputs } = await setup();
     const first = await run();
     expect(first.report).toMatchObject({ passed: true, version: { version: '1.0.0', bump: 'initial' } });
     expect(store.pushes.map((push) => [push.tag, push.files.map((file) => file.name)])).toEqual([
@@ -47,6 +47,17 @@ describe('releaseModel', () => {
     const record = parseReleaseRecord(gitops.files.get('models/demo/release.yaml')!, 'release.yaml');
     expect(record).toMatchObject({ version: '1.0.0', artifact: first.report.artifact, targets: { near: { placement: 'edge' }, far: { placement: 'edge' }, cloud: { placement: 'cloud' } } });
 
+    // Retraining reproduced the deployed model byte for byte: no version, no push, no commit.
+    const same = await run();
+    expect(same.report.version).toEqual({ version: '1.0.0', bump: 'none', reason: 'the model is the deployed 1.0.0 (same sha256): nothing to release' });
+    expect(same.markdown).toContain('➖ the model is the deployed 1.0.0 (same sha256): nothing to release');
+    expect(same.commit).toBeUndefined();
+    expect(store.pushes).toHaveLength(1);
+    expect(gitops.commits).toHaveLength(1);
+
+    // Other bytes (here a doc string appended to the ModelProto), the same contract and metrics: a patch.
+    const model = join(outputs, 'model.onnx');
+    await writeFile(model, Buffer.concat([await readFile(model), Buffer.from([0x32, 0x01, 0x41])]));
     const second = await run();
     expect(second.report.baseline).toEqual({ version: '1.0.0', ...first.report.artifact });
     expect(second.report.version).toMatchObject({ version: '1.0.1', bump: 'patch' });
@@ -68,7 +79,7 @@ describe('releaseModel', () => {
     expect(outcome.report.passed).toBe(false);
     expect(outcome.report.gates.find((gate) => !gate.passed)?.id).toBe('placement');
     expect(outcome.commit).toBeUndefined();
-    expect(outcome.markdown).toContain('❌ gates failed');
+    expect(outcome.markdown).toMatch(/❌ failed: [^·]*placement/i);
     expect(store.pushes).toHaveLength(0);
     expect(gitops.commits).toHaveLength(0);
   });

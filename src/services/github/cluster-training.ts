@@ -89,7 +89,7 @@ export async function startClusterRun(
   return 'started';
 }
 
-export type FollowOutcome = { following: ActiveTraining } | 'replaced' | 'superseded' | 'failed' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
+export type FollowOutcome = 'unchanged' | { following: ActiveTraining } | 'replaced' | 'superseded' | 'failed' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
 
 /**
  * One look at a cluster run the app follows. While it runs, only the cluster is asked (the

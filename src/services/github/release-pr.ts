@@ -31,7 +31,7 @@ export interface ReleasePrDeps {
   scmFor?: GitopsAccess['scmFor'];
 }
 
-export type ReleasePrOutcome = 'not-a-training-run' | 'run-failed' | 'superseded' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
+export type ReleasePrOutcome = 'not-a-training-run' | 'run-failed' | 'superseded' | 'no-report' | 'unchanged' | { pullRequest: number; created: boolean; passed: boolean };
 
 /**
  * Turns a finished training run into the release PR:
@@ -93,7 +93,7 @@ export async function supersede(scm: Scm, repo: RepoRef, check: { name: string; 
  * The release PR of a finished run: plans the release against the deployed one, commits the
  * record to the release branch, ensures the PR, closes older ones, and reports the gates.
  */
-export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run: FinishedTraining): Promise<{ pullRequest: number; created: boolean; passed: boolean }> {
+export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run: FinishedTraining): Promise<'unchanged' | { pullRequest: number; created: boolean; passed: boolean }> {
   const { scm } = deps;
   const { config, evaluated } = run;
   const check = { name: TRAIN_CHECK, headSha: run.sha, ...(run.url && { detailsUrl: run.url }) };
@@ -119,6 +119,11 @@ export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run:
     ...(live && { live }),
   });
   report.artifact = evaluated.artifact;
+  if (report.version.bump === 'none') {
+    // Retraining reproduced the deployed model byte for byte: no version, no branch, no PR.
+    await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'neutral', title: `Nothing to release: the model is the deployed ${report.version.version}`, summary: `The trained model.onnx has the sha256 of the deployed ${report.version.version} (\`${report.candidate.sha256}\`), so no release PR was opened.` });
+    return 'unchanged';
+  }
 
   const branch = releaseBranch(config.model, report.version.version, run.sha);
   await scm.createBranch(repo, branch, run.sha);
