@@ -25,6 +25,7 @@ export function renderReport(report: EvaluationReport): string {
     contractSection(report),
     '',
     '### Placement',
+    ...latencyChart(report),
     placementTable(report),
     '',
     '### Latency by hardware profile',
@@ -39,14 +40,52 @@ export function renderReport(report: EvaluationReport): string {
 function metricsTable(report: EvaluationReport): string {
   const rows = report.metrics.map((metric) => {
     const name = metric.name === report.primary.name ? `**${metric.name}** (primary, ${report.primary.direction})` : metric.name;
-    return `| ${name} | ${num(metric.value)} | ${metric.baseline === undefined ? '–' : num(metric.baseline)} | ${delta(metric)} |`;
+    return `| ${name} | ${num(metric.value)} | ${metric.baseline === undefined ? '–' : num(metric.baseline)} | ${delta(metric, report)} |`;
   });
   return ['| metric | this release | deployed | Δ |', '|---|---:|---:|---:|', ...rows].join('\n');
 }
 
-function delta(metric: MetricDelta): string {
+function delta(metric: MetricDelta, report: EvaluationReport): string {
   if (metric.delta === undefined) return '–';
-  return `${metric.delta > 0 ? '+' : ''}${num(metric.delta)}`;
+  const share = metric.baseline ? ` (${metric.delta > 0 ? '+' : ''}${((100 * metric.delta) / Math.abs(metric.baseline)).toFixed(1)}%)` : '';
+  // Better or worse only where the direction is known: the primary metric's.
+  const primary = metric.name === report.primary.name && metric.delta !== 0;
+  const better = report.primary.direction === 'maximize' ? metric.delta > 0 : metric.delta < 0;
+  return `${metric.delta > 0 ? '+' : ''}${num(metric.delta)}${share}${primary ? (better ? ' ▲ better' : ' ▼ worse') : ''}`;
+}
+
+/**
+ * p95 against the budget, per target, as a chart GitHub draws in the PR (mermaid): bars for the
+ * p95 and the top of its interval as a share of the target's budget, a line at the budget.
+ */
+function latencyChart(report: EvaluationReport): string[] {
+  const placed = report.placement.filter((decision) => decision.p95Ms !== undefined && decision.latencyBudgetMs > 0);
+  if (placed.length === 0) return [];
+  const share = (value: number, budget: number) => Math.round((100 * value) / budget);
+  const high = (decision: (typeof placed)[number]) => {
+    const p95 = decision.p95Ms as number;
+    // An offloaded target sees the cloud's p95 plus its RTT: the cloud target's interval, shifted.
+    const source = decision.choice === 'offload' ? report.placement.find((candidate) => candidate.target === decision.offloadTo) : decision;
+    const estimate = report.profiles.find((result) => result.profile === source?.profile)?.p95;
+    if (!estimate) return p95;
+    return decision.choice === 'offload' ? p95 - estimate.p95Ms + estimate.highMs : estimate.highMs;
+  };
+  const bars = placed.map((decision) => share(decision.p95Ms as number, decision.latencyBudgetMs));
+  const tops = placed.map((decision) => share(high(decision), decision.latencyBudgetMs));
+  const top = Math.max(120, ...bars, ...tops);
+  return [
+    '```mermaid',
+    'xychart-beta',
+    '  title "p95 as a share of each target\'s latency budget"',
+    `  x-axis [${placed.map((decision) => `"${decision.target}"`).join(', ')}]`,
+    `  y-axis "% of budget" 0 --> ${Math.ceil(top / 10) * 10}`,
+    `  bar [${bars.join(', ')}]`,
+    `  bar [${tops.join(', ')}]`,
+    `  line [${placed.map(() => 100).join(', ')}]`,
+    '```',
+    'Bars: p95 where the target runs it, then the top of its interval; line: the budget (100%).',
+    '',
+  ];
 }
 
 function contractSection(report: EvaluationReport): string {
