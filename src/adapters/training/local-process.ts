@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TrainingError } from '../../core/errors.ts';
+import { gitProvenance } from '../git/provenance.ts';
 import type { TrainingBackend, TrainingOutputs, TrainingRequest } from '../../ports.ts';
 
 /** Files every training run must write into its outputs directory. */
@@ -11,6 +12,8 @@ export const TRAINING_OUTPUTS = { model: 'model.onnx', metrics: 'metrics.json', 
 /** Runs the training command in a shell on this machine (the local loop and CI runners). */
 export class LocalProcessBackend implements TrainingBackend {
   async train(request: TrainingRequest, onOutput: (line: string) => void): Promise<TrainingOutputs> {
+    // The commit trained, taken before training starts: a later evaluate names it, not whatever is checked out then.
+    const trainedFrom = { ...(await gitProvenance(request.directory)), trainedAt: new Date().toISOString() };
     const tail: string[] = [];
     const code = await new Promise<number | null>((done, fail) => {
       const child = spawn('sh', ['-c', request.command], { cwd: request.directory, env: { ...process.env, ...request.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -27,8 +30,22 @@ export class LocalProcessBackend implements TrainingBackend {
     if (code !== 0) {
       throw new TrainingError(`the training command \`${request.command}\` exited with ${code ?? 'a signal'}; its last output:\n${tail.join('\n')}`);
     }
-    return collectOutputs(resolve(request.directory, request.outputs));
+    const outputs = await collectOutputs(resolve(request.directory, request.outputs));
+    await writeFile(join(outputs.directory, TRAINED_FROM), `${JSON.stringify(trainedFrom, null, 2)}\n`);
+    return outputs;
   }
+}
+
+/** Written beside the outputs by a local training: the commit and branch trained, and when. */
+export const TRAINED_FROM = 'trained-from.json';
+
+/** What `trained-from.json` in `directory` says, when a local training wrote it. */
+export async function readTrainedFrom(directory: string): Promise<{ commit?: string; branch?: string; trainedAt?: string }> {
+  const text = await readFile(join(directory, TRAINED_FROM), 'utf8').catch(() => undefined);
+  if (text === undefined) return {};
+  const parsed = JSON.parse(text) as Record<string, unknown>;
+  const field = (key: string) => (typeof parsed[key] === 'string' && /^[\w./:+-]{1,200}$/.test(parsed[key]) ? { [key]: parsed[key] } : {});
+  return { ...field('commit'), ...field('branch'), ...field('trainedAt') };
 }
 
 /** The outputs in `directory`, or a TrainingError listing the missing files. */

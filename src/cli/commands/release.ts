@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { artifactStoreForReference, credentialsFromEnv } from '../../adapters/oci/index.ts';
-import { collectOutputs } from '../../adapters/training/local-process.ts';
+import { collectOutputs, readTrainedFrom } from '../../adapters/training/local-process.ts';
 import { ArtifactError } from '../../core/errors.ts';
 import { renderReport } from '../../core/report.ts';
 import { applyRelease } from '../../services/apply.ts';
@@ -54,10 +54,12 @@ export function registerReleaseCommands(program: Command): void {
       const capacity = options.kubeconfig ? new KubernetesCapacity(loadKubeconfig({ file: options.kubeconfig, names: { file: '--kubeconfig', context: '--context' } })) : undefined;
       const deps = { ...localDeps(directory, config, new ConsoleProgress(), options), ...(capacity && { capacity }) };
       const outputs = await collectOutputs(resolve(directory, config.train.outputs));
+      // The commit trained (recorded by edgeship train), else the checkout's.
       const provenance = {
         ...(await gitProvenance(directory)),
         command: config.train.command,
         trainedAt: new Date().toISOString(),
+        ...(await readTrainedFrom(outputs.directory)),
         ...(options.trigger && { trigger: options.trigger }),
       };
       const measured = options.measured ? await readMeasured(resolve(options.measured)) : [];

@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalProcessBackend } from '../../../src/adapters/training/local-process.ts';
+import { simpleGit } from 'simple-git';
+import { LocalProcessBackend, readTrainedFrom } from '../../../src/adapters/training/local-process.ts';
 import { TrainingError } from '../../../src/core/errors.ts';
 import { useTempDirs } from '../../helpers/temp.ts';
 
@@ -16,6 +17,20 @@ describe('LocalProcessBackend', () => {
     const outputs = await backend.train({ directory: dir, command, outputs: 'out', env: { EXTRA: '1' } }, (line) => lines.push(line));
     expect(lines).toEqual(['wrote model.onnx', 'wrote metrics.json', 'wrote golden.json', 'wrote reference-stats.json']);
     expect(outputs).toEqual({ directory: join(dir, 'out'), model: join(dir, 'out/model.onnx'), metrics: join(dir, 'out/metrics.json'), golden: join(dir, 'out/golden.json'), reference: join(dir, 'out/reference-stats.json') });
+  });
+
+  it('records the commit it trained beside the outputs, so a later evaluate names that commit', async () => {
+    const dir = await tempDir();
+    const git = simpleGit(dir);
+    await git.init(['--initial-branch=main']);
+    await writeFile(join(dir, 'train.sh'), 'mkdir -p out && touch out/model.onnx out/metrics.json out/golden.json out/reference-stats.json\n');
+    await git.add('.').raw(['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'train']);
+    const trained = (await git.revparse(['HEAD'])).trim();
+    const outputs = await backend.train({ directory: dir, command: 'sh train.sh', outputs: 'out' }, () => undefined);
+    // A commit after training does not change what was trained.
+    await git.raw(['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'later']);
+    expect(await readTrainedFrom(outputs.directory)).toMatchObject({ commit: trained, branch: 'main', trainedAt: expect.stringMatching(/^\d{4}-/) as string });
+    expect(await readTrainedFrom(await tempDir())).toEqual({});
   });
 
   it('passes the environment to the command', async () => {
