@@ -5,7 +5,8 @@ export type Command =
   | { name: 'promote' }
   | { name: 'rollback'; target?: string }
   | { name: 'pin'; target: string; placement: 'edge' | 'offload' }
-  | { name: 'unpin'; target: string };
+  | { name: 'unpin'; target: string }
+  | { name: 'allow-breaking' };
 
 export const COMMAND_HELP = [
   '| command | what it does |',
@@ -16,6 +17,7 @@ export const COMMAND_HELP = [
   '| `/edgeship rollback <target>` | rolls one target back and holds it there; the other targets go on |',
   '| `/edgeship pin <target> edge\\|offload` | keeps the target on that placement, now and in every release |',
   '| `/edgeship unpin <target>` | lets releases place the target again |',
+  '| `/edgeship allow-breaking` | on a release PR whose contract breaks clients: allows it for this release, recorded in the release |',
   '| `/edgeship help` | this list |',
   '',
   'Commands need write, maintain or admin permission on the repository.',
@@ -33,7 +35,7 @@ export function parseCommand(body: string): Command | { error: string } | undefi
   const [, name = 'help', ...args] = line.split(/\s+/);
   const [first, second, ...extra] = args;
   const target = first !== undefined && TARGET.test(first) ? first : undefined;
-  if ((name === 'help' || name === 'retrain' || name === 'promote') && args.length === 0) return { name };
+  if ((name === 'help' || name === 'retrain' || name === 'promote' || name === 'allow-breaking') && args.length === 0) return { name };
   if (name === 'rollback' && args.length === 0) return { name };
   if (name === 'rollback' && target && args.length === 1) return { name, target };
   if (name === 'unpin' && target && args.length === 1) return { name, target };

@@ -69,7 +69,7 @@ export const configSchema = z
         golden: z
           .strictObject({ atol: z.number().nonnegative().default(1e-4), rtol: z.number().nonnegative().default(1e-3) })
           .prefault({}),
-        allowBreakingContract: z.boolean().default(false).describe('Allow a major release that breaks clients.'),
+        allowBreakingContract: z.boolean().default(false).describe('Local loop only: allow a major release that breaks clients. On GitHub each breaking release is allowed on its PR with /edgeship allow-breaking.'),
       })
       .prefault({}),
     profiles: z.record(dnsLabel, hardwareProfileSchema).default({}).describe('Hardware profiles besides the built-in ones.'),

@@ -18,6 +18,19 @@ export interface GateInputs {
   golden: GoldenResult;
   contract?: ContractDiff;
   placement: PlacementDecision[];
+  /**
+   * Whether gates.allowBreakingContract counts: in the local loop it does (with a warning in the
+   * report); on GitHub a breaking change is approved per release, on its PR.
+   */
+  configMayAllowBreaking?: boolean;
+}
+
+/** Who allowed a breaking change for one release, and where. */
+export interface BreakingApproval {
+  by: string;
+  at: string;
+  /** The PR (or comment) it was allowed in, e.g. `#12`. */
+  where: string;
 }
 
 const fmt = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(1) : Number(value.toPrecision(4)).toString());
@@ -71,16 +84,24 @@ function goldenGate({ config, golden }: GateInputs): GateResult {
   return { id: 'golden', title, passed: false, reason: detail };
 }
 
-function contractGate({ config, contract }: GateInputs): GateResult {
-  const title = 'Contract compatible with deployed clients';
+const CONTRACT_TITLE = 'Contract compatible with deployed clients';
+const breakingList = (contract: ContractDiff) => contract.changes.filter((change) => change.severity === 'breaking').map((change) => change.detail).join('; ');
+
+function contractGate({ config, contract, configMayAllowBreaking = true }: GateInputs): GateResult {
+  const title = CONTRACT_TITLE;
   if (!contract) return { id: 'contract', title, passed: true, reason: 'nothing deployed to compare with' };
-  const breaking = contract.changes.filter((change) => change.severity === 'breaking');
-  if (breaking.length === 0) {
+  if (!contract.breaking) {
     return { id: 'contract', title, passed: true, reason: contract.changes.length === 0 ? 'unchanged' : 'changes are compatible' };
   }
-  const list = breaking.map((change) => change.detail).join('; ');
-  if (config.gates.allowBreakingContract) return { id: 'contract', title, passed: true, reason: `breaking (${list}), allowed by gates.allowBreakingContract` };
-  return { id: 'contract', title, passed: false, reason: `breaking: ${list}; set gates.allowBreakingContract: true to release it as a major version` };
+  const list = breakingList(contract);
+  if (config.gates.allowBreakingContract && configMayAllowBreaking) return { id: 'contract', title, passed: true, reason: `breaking (${list}), allowed by gates.allowBreakingContract (local loop)` };
+  const local = config.gates.allowBreakingContract ? ' (gates.allowBreakingContract counts in the local loop only)' : '';
+  return { id: 'contract', title, passed: false, reason: `breaking: ${list}; approve it for this release with \`/edgeship allow-breaking\` on its PR${local}` };
+}
+
+/** The gates of a release whose breaking change someone allowed: the contract gate passes, saying who. */
+export function allowBreaking(gates: readonly GateResult[], contract: ContractDiff, approval: BreakingApproval): GateResult[] {
+  return gates.map((gate) => (gate.id === 'contract' ? { ...gate, passed: true, reason: `breaking (${breakingList(contract)}), allowed by @${approval.by} in ${approval.where}` } : gate));
 }
 
 function placementGate({ placement }: GateInputs): GateResult {

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 
 /** Prefix of every release branch of a model, for finding its open release PRs. */
-export const releaseBranchPrefix = (model: string) => `edgeship/release/${model}/`;
+/** Where every release branch lives. */
+export const RELEASE_BRANCH_ROOT = 'edgeship/release/';
+export const releaseBranchPrefix = (model: string) => `${RELEASE_BRANCH_ROOT}${model}/`;
 
 /** Deterministic release branch: the same model, version and commit always give the same name. */
 export const releaseBranch = (model: string, version: string, sha: string) => `${releaseBranchPrefix(model)}${version}-${sha.slice(0, 7)}`;

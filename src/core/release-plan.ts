@@ -1,6 +1,6 @@
 import type { EdgeshipConfig } from './config.ts';
 import { diffContracts, type ContractDiff, type ModelContract } from './contract.ts';
-import { evaluateGates, gatesPassed, type GateResult } from './gates.ts';
+import { evaluateGates, gatesPassed, type BreakingApproval, type GateResult } from './gates.ts';
 import type { GoldenResult } from './golden.ts';
 import { metricDeltas, type MetricDelta, type Metrics } from './metrics.ts';
 import { planPlacement, type LiveCapacity, type PlacementChoice, type PlacementDecision } from './placement.ts';
@@ -58,6 +58,8 @@ export interface EvaluationReport {
   provenance: Provenance;
   /** Set once the artifact is published. */
   artifact?: { reference: string; digest: string };
+  /** Approvals given on the release PR: a breaking change allowed for this release. */
+  approvals?: { breaking?: BreakingApproval };
 }
 
 export interface PlanInputs {
@@ -70,6 +72,8 @@ export interface PlanInputs {
   provenance: Provenance;
   /** Live capacity of edge clusters by target, where it could be read. */
   live?: ReadonlyMap<string, LiveCapacity>;
+  /** False on GitHub, where a breaking change is approved per release on its PR, not by config. */
+  configMayAllowBreaking?: boolean;
 }
 
 /**
@@ -83,7 +87,7 @@ export function planRelease(inputs: PlanInputs): EvaluationReport {
   const { config, inspection, metrics, baseline } = inputs;
   const contractDiff = baseline ? diffContracts(baseline.contract, inspection.contract) : undefined;
   const placement = planPlacement(config, new Map(inputs.profiles.map((result) => [result.profile, result])), inputs.live, baseline?.placements);
-  const gates = evaluateGates({ config, metrics, baselineMetrics: baseline?.metrics, golden: inputs.golden, contract: contractDiff, placement });
+  const gates = evaluateGates({ config, metrics, baselineMetrics: baseline?.metrics, golden: inputs.golden, contract: contractDiff, placement, ...(inputs.configMayAllowBreaking !== undefined && { configMayAllowBreaking: inputs.configMayAllowBreaking }) });
   const { primary, direction } = config.metrics;
   const value = metrics[primary] as number;
   const before = baseline?.metrics[primary];

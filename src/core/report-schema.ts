@@ -58,6 +58,11 @@ export const evaluationReportSchema = z.looseObject({
   passed: z.boolean(),
   provenance: z.looseObject({ commit: sha.optional(), branch: branchName.optional(), trainedAt: z.string().max(100) }),
   artifact: z.strictObject({ reference: pinnedReference, digest: digestString }).optional(),
+  approvals: z
+    .strictObject({
+      breaking: z.strictObject({ by: strict(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub login'), at: z.string().max(100), where: strict(/^#\d{1,10}$/, 'a PR number such as #12') }).optional(),
+    })
+    .optional(),
 }).refine((report) => !report.artifact || report.artifact.reference.endsWith(`@${report.artifact.digest}`), {
   error: 'artifact.reference must be pinned by artifact.digest',
   path: ['artifact', 'reference'],

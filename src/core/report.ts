@@ -14,6 +14,7 @@ export function renderReport(report: EvaluationReport): string {
     `## ${report.model} ${report.version.version}`,
     '',
     `${verdict} · ${release}` + (report.baseline ? ` · deployed: ${report.baseline.version}` : ''),
+    ...breakingBanner(report),
     '',
     '### Metrics',
     metricsTable(report),
@@ -35,6 +36,16 @@ export function renderReport(report: EvaluationReport): string {
     ...artifactLines(report),
     '',
   ].join('\n');
+}
+
+/** A breaking change that was let through: clients must change, and the reviewer must see it first. */
+function breakingBanner(report: EvaluationReport): string[] {
+  const contract = report.gates.find((gate) => gate.id === 'contract');
+  if (!report.contractDiff?.breaking || !contract?.passed) return [];
+  const approval = report.approvals?.breaking;
+  const who = approval ? `allowed by @${approval.by} in ${approval.where}` : 'allowed by gates.allowBreakingContract in the local loop';
+  const breaking = report.contractDiff.changes.filter((change) => change.severity === 'breaking').map((change) => change.detail).join('; ');
+  return ['', `> [!WARNING]`, `> **Breaking change, ${who}.** Clients of ${report.baseline?.version ?? 'the deployed release'} must change before they reach ${report.version.version}: ${breaking}.`];
 }
 
 function metricsTable(report: EvaluationReport): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateGates, gatesPassed, type GateInputs } from '../../src/core/gates.ts';
+import { allowBreaking, evaluateGates, gatesPassed, type GateInputs } from '../../src/core/gates.ts';
 import type { GoldenResult } from '../../src/core/golden.ts';
 import { testConfig } from '../helpers/fixtures.ts';
 
@@ -19,7 +19,7 @@ describe('evaluateGates', () => {
     [{ metrics: { f1: 0.4 } }, 'threshold:f1', 'f1 is 0.4, below the minimum 0.5'],
     [{ metrics: { f1: 0.8 }, baselineMetrics: { f1: 0.9 } }, 'regression', '0.9 → 0.8 is 11.11% worse than deployed'],
     [{ golden: { ...golden, passed: false, mismatches: 1, worst: { sample: 1, output: 'y', index: 2, expected: 1, actual: 2 } } }, 'golden', '1 of 6 values differ; worst: sample 1 y[2] expected 1, got 2'],
-    [{ contract: { breaking: true, changes: [{ severity: 'breaking', detail: 'input "x" removed' }] } }, 'contract', 'breaking: input "x" removed; set gates.allowBreakingContract: true to release it as a major version'],
+    [{ contract: { breaking: true, changes: [{ severity: 'breaking', detail: 'input "x" removed' }] } }, 'contract', 'breaking: input "x" removed; approve it for this release with `/edgeship allow-breaking` on its PR'],
     [{ placement: [{ target: 'near', kind: 'edge', choice: 'blocked', latencyBudgetMs: 10, reason: 'too slow' }] }, 'placement', 'blocked: near (too slow)'],
   ] as const)('fails with a reason (%#)', (overrides, id, reason) => {
     const gates = evaluateGates(inputs(overrides as Partial<GateInputs>));
@@ -46,6 +46,10 @@ describe('evaluateGates', () => {
     const config = testConfig();
     const allowing = { ...config, gates: { ...config.gates, allowBreakingContract: true } };
     const contract = { breaking: true, changes: [{ severity: 'breaking' as const, detail: 'input "x" removed' }] };
-    expect(gate(evaluateGates(inputs({ config: allowing, contract })), 'contract')).toMatchObject({ passed: true, reason: expect.stringContaining('allowed by gates.allowBreakingContract') as string });
+    expect(gate(evaluateGates(inputs({ config: allowing, contract })), 'contract')).toMatchObject({ passed: true, reason: expect.stringContaining('allowed by gates.allowBreakingContract (local loop)') as string });
+    // On GitHub the flag does not count: each breaking release is approved on its PR.
+    const onGitHub = evaluateGates(inputs({ config: allowing, contract, configMayAllowBreaking: false }));
+    expect(gate(onGitHub, 'contract')).toMatchObject({ passed: false, reason: expect.stringContaining('(gates.allowBreakingContract counts in the local loop only)') as string });
+    expect(gate(allowBreaking(onGitHub, contract, { by: 'octocat', at: '2026-11-29T12:00:00Z', where: '#7' }), 'contract')).toEqual({ id: 'contract', title: 'Contract compatible with deployed clients', passed: true, reason: 'breaking (input "x" removed), allowed by @octocat in #7' });
   });
 });

@@ -3,6 +3,7 @@ import type { RepoRef } from '../../ports.ts';
 import { runRolloutCommand, type RolloutCommandDeps } from './rollout-commands.ts';
 import type { ClusterTrainingDeps } from './cluster-training.ts';
 import { startTraining } from './start-training.ts';
+import { approveBreaking } from './breaking-approval.ts';
 
 /** The marker of the answer to comment `id`: present once the command was taken. */
 export const commandMarker = (id: number) => `<!-- edgeship:command:${id} -->`;
@@ -46,6 +47,10 @@ export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps,
   if (command.name === 'help') {
     await answer(COMMAND_HELP);
     return 'help';
+  }
+  if (command.name === 'allow-breaking') {
+    await answer(await approveBreaking(scm, repo, comment.issue, comment.user));
+    return command.name;
   }
   if (command.name !== 'retrain') {
     await answer(await runRolloutCommand(deps, repo, comment.branch, `as @${comment.user} asked in #${comment.issue}`, command));

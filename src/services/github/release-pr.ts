@@ -115,6 +115,8 @@ export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run:
     golden: evaluated.golden,
     profiles: evaluated.profiles,
     provenance: { ...evaluated.provenance, commit: run.sha, branch: run.branch, ...(run.url && { runUrl: run.url }) },
+    // A breaking change is approved per release on its PR (/edgeship allow-breaking), not by config.
+    configMayAllowBreaking: false,
     ...(baseline && { baseline }),
     ...(live && { live }),
   });
@@ -134,19 +136,25 @@ export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run:
   for (const older of await scm.listPullRequests(repo, releaseBranchPrefix(config.model))) {
     if (older.number !== pull.number) await scm.closePullRequest(repo, older.number, `Superseded by #${pull.number} (${report.version.version} from ${run.sha.slice(0, 7)}).`);
   }
-  const prHead = recorded?.sha ?? (await scm.branchHead(repo, branch));
+  await reportGates(scm, repo, recorded?.sha ?? (await scm.branchHead(repo, branch)) ?? run.sha, report, record, pull.url);
+  await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'success', title: `Release PR #${pull.number}`, summary: `${title} is ready for review: ${pull.url}` });
+  return { pullRequest: pull.number, created: pull.created, passed: report.passed };
+}
+
+/**
+ * The gate verdict as this app's `edgeship/gates` check run on the release branch head, with
+ * the digest of the record written there: what merging that head may deploy (release-integrity.ts).
+ */
+export async function reportGates(scm: Scm, repo: RepoRef, headSha: string, report: EvaluationReport, record: string, detailsUrl: string): Promise<void> {
   const failed = report.gates.filter((gate) => !gate.passed);
   await scm.ensureCheckRun(repo, {
     name: GATES_CHECK,
-    headSha: prHead ?? run.sha,
+    headSha,
     status: 'completed',
     conclusion: report.passed ? 'success' : 'failure',
     title: report.passed ? `All ${report.gates.length} gates passed` : `${failed.length} of ${report.gates.length} gates failed`,
     summary: report.gates.map((gate) => `- ${gate.passed ? '✅' : '❌'} **${gate.title}**: ${gate.reason}`).join('\n'),
-    detailsUrl: pull.url,
-    // What merging this head may deploy: the digest of the record the app wrote (release-integrity.ts).
+    detailsUrl,
     externalId: recordDigest(record),
   });
-  await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'success', title: `Release PR #${pull.number}`, summary: `${title} is ready for review: ${pull.url}` });
-  return { pullRequest: pull.number, created: pull.created, passed: report.passed };
 }

@@ -1,0 +1,75 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { recordDigest } from '../../src/core/release-integrity.ts';
+import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { FakeGitHub } from '../helpers/fake-github.ts';
+import { MemoryStore } from '../helpers/fakes.ts';
+import { evaluationReport, GITOPS_REPO, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
+import { useTempDirs } from '../helpers/temp.ts';
+import { example } from '../helpers/webhooks.ts';
+
+/** A world whose deployed release is the example model with one more input: the candidate drops it, a breaking change. */
+async function breakingWorld(scratch: string) {
+  const store = new MemoryStore(join(scratch, 'store'));
+  const report = await evaluationReport();
+  const outputs = inject('exampleOutputs');
+  const contract = { ...report.candidate.contract, inputs: [...report.candidate.contract.inputs, { name: 'mask', dtype: 'bool', shape: ['batch'] }] };
+  await writeFile(join(scratch, 'contract.json'), JSON.stringify(contract));
+  // Other bytes than the candidate's (a doc string appended to the ModelProto): a new release, not the same model.
+  await writeFile(join(scratch, 'model.onnx'), Buffer.concat([await readFile(join(outputs, 'model.onnx')), Buffer.from([0x32, 0x01, 0x41])]));
+  const files = [join(scratch, 'model.onnx'), join(outputs, 'metrics.json'), join(scratch, 'contract.json')].map((path) => ({ name: path.split('/').pop() ?? '', mediaType: 'application/octet-stream', path }));
+  const artifact = await store.push({ name: 'pump-forecaster', tag: '1.0.0', files, config: {} });
+  const github = new FakeGitHub();
+  const world = await new ReleaseWorld(github, { storeFor: () => store }).seed();
+  await world.deployed({ ...report, artifact });
+  world.model.roles.set('writer', 'write').set('reader', 'read');
+  return { github, world };
+}
+
+describe('a breaking change is approved per release, on its PR', () => {
+  const tempDir = useTempDirs();
+
+  it('fails the contract gate until someone with write access says /edgeship allow-breaking; the approval is recorded and the merge deploys it', async () => {
+    const { github, world } = await breakingWorld(await tempDir());
+    const runId = await world.finishRun();
+    await world.app.receive('workflow_run.completed', world.runCompleted(runId, world.sha, 'success', MODEL_REPO));
+    await world.app.settle();
+    const [pull] = world.model.pulls;
+    expect(pull).toMatchObject({ number: 1, title: 'release(pump-forecaster): 2.0.0' });
+    const gatesOf = (head: string) => world.model.checkRuns.find((check) => check.name === 'edgeship/gates' && check.head_sha === head);
+    const before = world.model.branches.get(pull!.head.ref)!;
+    expect(gatesOf(before)).toMatchObject({ conclusion: 'failure' });
+    expect(gatesOf(before)?.output?.summary).toContain('approve it for this release with `/edgeship allow-breaking` on its PR');
+
+    let id = 9500;
+    const say = async (body: string, user: string) => {
+      const payload = example('issue_comment.created', MODEL_REPO);
+      Object.assign(payload.comment, { id: id++, body, user: { ...payload.comment.user, login: user, type: 'User' } });
+      Object.assign(payload.issue, { number: 1 });
+      Object.assign(payload.repository, { default_branch: 'main' });
+      await world.app.receive('issue_comment.created', payload);
+      await world.app.settle();
+      return (world.model.comments.get(1)?.at(-1)?.body ?? '').replace(/\n\n<!-- edgeship:command:\d+ -->$/, '');
+    };
+    expect(await say('/edgeship allow-breaking', 'reader')).toContain('edgeship commands need write, maintain or admin permission');
+    expect(world.model.branches.get(pull!.head.ref)).toBe(before);
+
+    expect(await say('/edgeship allow-breaking', 'writer')).toMatch(/^@writer allowed the breaking change of release\(pump-forecaster\): 2\.0\.0 for this release; it is recorded in the release \([0-9a-f]{7}\), and every gate passes now/);
+    const head = world.model.branches.get(pull!.head.ref)!;
+    expect(head).not.toBe(before);
+    const recordText = github.file(MODEL_REPO, pull!.head.ref, '.edgeship/release.json')!;
+    const record = JSON.parse(recordText) as EvaluationReport;
+    expect(record).toMatchObject({ passed: true, approvals: { breaking: { by: 'writer', where: '#1' } } });
+    expect(record.gates.find((gate) => gate.id === 'contract')?.reason).toBe('breaking (input "mask" removed), allowed by @writer in #1');
+    expect(gatesOf(head)).toMatchObject({ conclusion: 'success', external_id: recordDigest(recordText) });
+    expect(world.model.pulls[0]?.body).toContain('> **Breaking change, allowed by @writer in #1.** Clients of 1.0.0 must change before they reach 2.0.0: input "mask" removed.');
+    expect(await say('/edgeship allow-breaking', 'writer')).toBe('The breaking change of release(pump-forecaster): 2.0.0 was already allowed by @writer in #1.');
+
+    const mergeSha = github.merge(MODEL_REPO, 1);
+    await world.app.receive('pull_request.closed', world.merged(1, mergeSha));
+    await world.app.settle();
+    expect(github.file(GITOPS_REPO, 'main', 'models/pump-forecaster/release.yaml')).toMatch(/^version: 2\.0\.0$/m);
+    github.done();
+  });
+});
