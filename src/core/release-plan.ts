@@ -103,7 +103,7 @@ export function planRelease(inputs: PlanInputs): EvaluationReport {
       : nextVersion(baseline?.version, { breaking: contractDiff?.breaking ?? false, primaryImproved: improved, primary }),
     primary: { name: primary, direction, improved },
     candidate: inspection,
-    ...(baseline && { baseline: { version: baseline.version, reference: baseline.reference, digest: baseline.digest } }),
+    ...(baseline && { baseline: { version: baseline.version, reference: baseline.reference, digest: baseline.digest, ...(baseline.placements && { placements: baseline.placements }) } }),
     metrics: metricDeltas(metrics, baseline?.metrics),
     ...(contractDiff && { contractDiff }),
     golden: inputs.golden,

@@ -117,13 +117,17 @@ function contractSection(report: EvaluationReport): string {
 }
 
 function placementTable(report: EvaluationReport): string {
+  const deployed = report.baseline?.placements;
   const rows = report.placement.map((decision) => {
     const latency = decision.p95Ms === undefined ? '–' : `${ms(decision.p95Ms)} / ${ms(decision.latencyBudgetMs)} (${Math.round((100 * decision.p95Ms) / decision.latencyBudgetMs)}%)`;
     const memory = decision.memoryMb === undefined ? '–' : `${decision.memoryMb.toFixed(1)} / ${decision.memoryBudgetMb === undefined ? '–' : decision.memoryBudgetMb} MiB`;
     const where = decision.offloadTo ? `${CHOICE_LABEL[decision.choice]} → ${decision.offloadTo}` : CHOICE_LABEL[decision.choice];
-    return `| ${decision.target} | ${where} | ${latency} | ${memory} | ${decision.reason}${decision.capacity ? ` (capacity from ${decision.capacity})` : ''} |`;
+    // Deployed → new, so a change of placement is the first thing a reviewer reads.
+    const before = deployed?.[decision.target];
+    const placement = deployed ? `${before ?? 'new target'} → ${where}${before !== undefined && before !== decision.choice ? ' (changes)' : ''}` : where;
+    return `| ${decision.target} | ${placement} | ${latency} | ${memory} | ${decision.reason}${decision.capacity ? ` (capacity from ${decision.capacity})` : ''} |`;
   });
-  return ['| target | placement | p95 / budget | memory / budget | reason |', '|---|---|---:|---:|---|', ...rows].join('\n');
+  return [`| target | ${deployed ? 'deployed → new placement' : 'placement'} | p95 / budget | memory / budget | reason |`, '|---|---|---:|---:|---|', ...rows].join('\n');
 }
 
 function profileTable(report: EvaluationReport): string {

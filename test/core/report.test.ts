@@ -53,6 +53,15 @@ describe('renderReport', () => {
     expect(markdown).toMatch(/\| far \|.*\(capacity from inventory \(cluster far did not answer: connect ECONNREFUSED\)\) \|/);
   });
 
+  it('shows each target\'s deployed and new placement, marking a change', () => {
+    const report = planRelease({ config: testConfig(), inspection, metrics: { f1: 0.689, mae: 0.1 }, golden, profiles, baseline: { ...baseline, placements: { near: 'edge', far: 'edge' } }, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } });
+    const markdown = renderReport(report);
+    expect(markdown).toContain('| target | deployed → new placement |');
+    expect(markdown).toContain('| near | edge → 🔵 offload → cloud (changes) |');
+    expect(markdown).toContain('| far | edge → 🟢 edge |');
+    expect(markdown).toContain('| cloud | new target → ☁️ cloud |');
+  });
+
   it('says so when gates fail and nothing is deployed', () => {
     const report = planRelease({ config: testConfig(), inspection, metrics: { f1: 0.3 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } });
     const markdown = renderReport(report);
