@@ -28,7 +28,8 @@ export interface ContractDiff {
 /**
  * Compares the candidate's contract with the deployed one from a client's point of view.
  * Inputs may widen (a fixed dim becoming symbolic) but not narrow; outputs may narrow but not
- * widen. A rename shows as a removal plus an addition, which breaks clients either way.
+ * widen. A removed and an added tensor of the same dtype and shape, the only such pair, are a
+ * rename (which breaks clients too).
  */
 export function diffContracts(baseline: ModelContract, candidate: ModelContract): ContractDiff {
   const changes = [
@@ -48,8 +49,23 @@ function diffSide(side: 'input' | 'output', before: TensorSpec[], after: TensorS
   const changes: ContractChange[] = [];
   const afterByName = new Map(after.map((tensor) => [tensor.name, tensor]));
   const beforeNames = new Set(before.map((tensor) => tensor.name));
+  const removed = before.filter((tensor) => !afterByName.has(tensor.name));
+  const added = after.filter((tensor) => !beforeNames.has(tensor.name));
+  const signature = (tensor: TensorSpec) => `${tensor.dtype} ${formatShape(tensor.shape)}`;
+  const alike = (list: TensorSpec[], tensor: TensorSpec) => list.filter((candidate) => signature(candidate) === signature(tensor));
+  const renamed = new Map<string, TensorSpec>();
+  for (const old of removed) {
+    const [only, ...more] = alike(added, old);
+    if (only && more.length === 0 && alike(removed, only).length === 1) renamed.set(old.name, only);
+  }
+  const renamedTo = new Set([...renamed.values()].map((tensor) => tensor.name));
   for (const old of before) {
     const next = afterByName.get(old.name);
+    const rename = renamed.get(old.name);
+    if (rename) {
+      changes.push({ severity: 'breaking', tensor: old.name, detail: `${side} "${old.name}" renamed to "${rename.name}" (${signature(rename)})` });
+      continue;
+    }
     if (!next) {
       changes.push({ severity: 'breaking', tensor: old.name, detail: `${side} "${old.name}" removed` });
       continue;
@@ -60,11 +76,11 @@ function diffSide(side: 'input' | 'output', before: TensorSpec[], after: TensorS
     const shapeChange = diffShape(side, old, next);
     if (shapeChange) changes.push(shapeChange);
   }
-  for (const added of after.filter((tensor) => !beforeNames.has(tensor.name))) {
+  for (const tensor of added.filter((candidate) => !renamedTo.has(candidate.name))) {
     changes.push({
       severity: side === 'input' ? 'breaking' : 'compatible',
-      tensor: added.name,
-      detail: `${side} "${added.name}" added (${added.dtype} ${formatShape(added.shape)})`,
+      tensor: tensor.name,
+      detail: `${side} "${tensor.name}" added (${tensor.dtype} ${formatShape(tensor.shape)})`,
     });
   }
   return changes;

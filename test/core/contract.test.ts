@@ -8,7 +8,8 @@ const base = contract([tensor('readings', ['batch', 32, 3])]);
 describe('diffContracts', () => {
   it.each([
     ['identical', base, false, []],
-    ['a renamed input', contract([tensor('values', ['batch', 32, 3])]), true, ['input "readings" removed', 'input "values" added (float32 [batch, 32, 3])']],
+    ['a renamed input', contract([tensor('values', ['batch', 32, 3])]), true, ['input "readings" renamed to "values" (float32 [batch, 32, 3])']],
+    ['a removed input and an added one of another shape', contract([tensor('values', ['batch', 16, 3])]), true, ['input "readings" removed', 'input "values" added (float32 [batch, 16, 3])']],
     ['an input dtype change', contract([tensor('readings', ['batch', 32, 3], 'float16')]), true, ['input "readings" dtype float32 → float16']],
     ['a fixed input dim changed', contract([tensor('readings', ['batch', 64, 3])]), true, ['input "readings" shape [batch, 32, 3] → [batch, 64, 3]']],
     ['an input rank change', contract([tensor('readings', ['batch', 96])]), true, ['input "readings" shape [batch, 32, 3] → [batch, 96]']],
