@@ -8,6 +8,7 @@ import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
 import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry, RepoRef, Scm, TrainingCluster } from '../ports.ts';
 import { GitOpsError } from '../core/errors.ts';
 import { runCommand } from '../services/github/commands.ts';
+import { ALLOW_BREAKING_LABEL, approveBreakingByLabel } from '../services/github/breaking-approval.ts';
 import { recordDrift, takeDriftEvent, type DriftEvidence } from '../services/github/drift.ts';
 import { ensureReleasePr } from '../services/github/release-pr.ts';
 import { reconcileRelease } from '../services/github/release-rollout.ts';
@@ -167,6 +168,14 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const merged = { number: pull.number, headRef: pull.head.ref, headSha: pull.head.sha, base: pull.base.ref, mergeSha: pull.merge_commit_sha };
       const installation = context.payload.installation?.id;
       queue.add(key(repo), 'deploy', async () => rollouts.update(installation, repo, merged, await reconcileRelease(deps(context), repo, merged)));
+    });
+
+    // The edgeship:allow-breaking label on a release PR is /edgeship allow-breaking by whoever added it.
+    app.on('pull_request.labeled', async (context) => {
+      const { label, pull_request: pull, sender } = context.payload;
+      if (label?.name !== ALLOW_BREAKING_LABEL || sender.type === 'Bot' || pull.head.repo?.full_name !== context.payload.repository.full_name) return;
+      const repo = repoOf(context);
+      queue.add(key(repo), 'command', () => approveBreakingByLabel(deps(context).scm, repo, pull.number, sender.login));
     });
 
     app.on('issue_comment.created', async (context) => {

@@ -72,4 +72,28 @@ describe('a breaking change is approved per release, on its PR', () => {
     expect(github.file(GITOPS_REPO, 'main', 'models/pump-forecaster/release.yaml')).toMatch(/^version: 2\.0\.0$/m);
     github.done();
   });
+
+  it('takes the edgeship:allow-breaking label as the same approval, from a labeller with write access only', async () => {
+    const { github, world } = await breakingWorld(await tempDir());
+    world.model.roles.set('triager', 'triage');
+    const runId = await world.finishRun();
+    await world.app.receive('workflow_run.completed', world.runCompleted(runId, world.sha, 'success', MODEL_REPO));
+    await world.app.settle();
+    const branch = world.model.pulls[0]!.head.ref;
+    const label = async (user: string) => {
+      const payload = example('pull_request.labeled', MODEL_REPO);
+      Object.assign(payload, { label: { ...payload.label, name: 'edgeship:allow-breaking' }, sender: { ...payload.sender, login: user, type: 'User' } });
+      Object.assign(payload.pull_request, { number: 1, head: { ...payload.pull_request.head, ref: branch, repo: { ...payload.pull_request.head.repo, full_name: MODEL_REPO } } });
+      await world.app.receive('pull_request.labeled', payload);
+      await world.app.settle();
+      return world.model.comments.get(1)?.at(-1)?.body ?? '';
+    };
+    const before = world.model.branches.get(branch);
+    // Labelling needs only triage on GitHub: that is not enough to ship a breaking change.
+    expect(await label('triager')).toContain('@triager the `edgeship:allow-breaking` label allows a breaking change only from someone with write, maintain or admin permission (yours: triage)');
+    expect(world.model.branches.get(branch)).toBe(before);
+    expect(await label('writer')).toMatch(/^@writer allowed the breaking change of release\(pump-forecaster\): 2\.0\.0 for this release/);
+    expect(JSON.parse(github.file(MODEL_REPO, branch, '.edgeship/release.json')!)).toMatchObject({ passed: true, approvals: { breaking: { by: 'writer', where: '#1' } } });
+    github.done();
+  });
 });

@@ -1,3 +1,4 @@
+import { COMMAND_ROLES } from '../../core/commands.ts';
 import { allowBreaking, gatesPassed } from '../../core/gates.ts';
 import { RELEASE_BRANCH_ROOT, RELEASE_LABEL, RELEASE_RECORD_FILE, GATES_CHECK } from '../../core/release-branch.ts';
 import { refuseMerge } from '../../core/release-integrity.ts';
@@ -7,6 +8,22 @@ import { parseEvaluationReport } from '../../core/report-schema.ts';
 import type { RepoRef, Scm } from '../../ports.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
 import { reportGates } from './release-pr.ts';
+
+/** The label that allows a release PR's breaking change, as `/edgeship allow-breaking` does. */
+export const ALLOW_BREAKING_LABEL = 'edgeship:allow-breaking';
+
+/**
+ * The label path: labelling needs only triage permission on GitHub, so the labeller's permission
+ * is checked as for a command; the answer is a comment on the PR either way.
+ */
+export async function approveBreakingByLabel(scm: Scm, repo: RepoRef, issue: number, user: string): Promise<string> {
+  const role = await scm.permissionOf(repo, user);
+  const answer = COMMAND_ROLES.has(role)
+    ? await approveBreaking(scm, repo, issue, user)
+    : `@${user} the \`${ALLOW_BREAKING_LABEL}\` label allows a breaking change only from someone with write, maintain or admin permission (yours: ${role}); nothing was approved.`;
+  await scm.ensureComment(repo, issue, `<!-- edgeship:allow-breaking:${user} -->`, answer);
+  return answer;
+}
 
 /**
  * `/edgeship allow-breaking` on a release PR: someone with write access allows this release's
