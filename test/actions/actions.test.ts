@@ -6,7 +6,7 @@ import { seedRepo } from '../../src/cli/demo-setup.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
 import { errorAnnotations, runAction } from '../helpers/action-runner.ts';
 import { startDyingProxy } from '../helpers/dying-proxy.ts';
-import { ROOT, withRoomyBudgets } from '../helpers/fixtures.ts';
+import { ROOT, flowConfig } from '../helpers/fixtures.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 
@@ -26,7 +26,7 @@ describe('GitHub Actions steps', () => {
     await seedRepo(join(ROOT, 'model-repo-example'), repo, 'model');
     // Gate verdicts of these flows must not depend on how busy this machine is.
     const config = join(repo, '.github/edgeship.yml');
-    await writeFile(config, withRoomyBudgets(await readFile(config, 'utf8')));
+    await writeFile(config, flowConfig(await readFile(config, 'utf8')));
     await simpleGit(repo).raw(['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qam', 'roomy budgets']);
     if (trained) await cp(inject('exampleOutputs'), join(repo, 'out'), { recursive: true });
     return repo;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RegistryStore } from '../../src/adapters/oci/registry-store.ts';
 import { seedRepo } from '../../src/cli/demo-setup.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
-import { ROOT, withRoomyBudgets } from '../helpers/fixtures.ts';
+import { ROOT, flowConfig } from '../helpers/fixtures.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 import { runEdgeship } from '../helpers/cli.ts';
@@ -46,7 +46,7 @@ describe('edgeship cloud-run', () => {
   async function modelRepo(command: string) {
     const repo = join(await tempDir(), 'model-repo');
     await seedRepo(join(ROOT, 'model-repo-example'), repo, 'model');
-    const config = withRoomyBudgets(await readFile(join(repo, '.github/edgeship.yml'), 'utf8'))
+    const config = flowConfig(await readFile(join(repo, '.github/edgeship.yml'), 'utf8'))
       .replace('  backend: github-actions\n', '  backend: kubernetes\n  kubernetes: { namespace: ml, image: "ghcr.io/acme/pump-train:1" }\n')
       .replace(/  command: .*\n/, `  command: ${JSON.stringify(command)}\n`)
       .replace('repository: ghcr.io/edgeship-demo/models', `repository: ${registry.address}/models`);

@@ -59,7 +59,7 @@ describe('releaseModel', () => {
     const model = join(outputs, 'model.onnx');
     await writeFile(model, Buffer.concat([await readFile(model), Buffer.from([0x32, 0x01, 0x41])]));
     const second = await run();
-    expect(second.report.baseline).toEqual({ version: '1.0.0', ...first.report.artifact });
+    expect(second.report.baseline).toEqual({ version: '1.0.0', ...first.report.artifact, placements: { near: 'edge', far: 'edge', cloud: 'cloud' } });
     expect(second.report.version).toMatchObject({ version: '1.0.1', bump: 'patch' });
     expect(second.report.contractDiff).toEqual({ breaking: false, changes: [] });
     expect(second.report.metrics.find((metric) => metric.name === 'anomaly_f1')?.delta).toBe(0);
