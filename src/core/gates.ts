@@ -85,7 +85,8 @@ function goldenGate({ config, golden }: GateInputs): GateResult {
 }
 
 const CONTRACT_TITLE = 'Contract compatible with deployed clients';
-const breakingList = (contract: ContractDiff) => contract.changes.filter((change) => change.severity === 'breaking').map((change) => change.detail).join('; ');
+/** The breaking changes of a contract diff, as one sentence. */
+export const breakingList = (contract: ContractDiff) => contract.changes.filter((change) => change.severity === 'breaking').map((change) => change.detail).join('; ');
 
 function contractGate({ config, contract, configMayAllowBreaking = true }: GateInputs): GateResult {
   const title = CONTRACT_TITLE;

@@ -1,5 +1,6 @@
 import { inert } from './markdown.ts';
 import { formatShape, type TensorSpec } from './contract.ts';
+import { breakingList } from './gates.ts';
 import type { MetricDelta } from './metrics.ts';
 import type { EvaluationReport } from './release-plan.ts';
 
@@ -44,8 +45,7 @@ function breakingBanner(report: EvaluationReport): string[] {
   if (!report.contractDiff?.breaking || !contract?.passed) return [];
   const approval = report.approvals?.breaking;
   const who = approval ? `allowed by @${approval.by} in ${approval.where}` : 'allowed by gates.allowBreakingContract in the local loop';
-  const breaking = report.contractDiff.changes.filter((change) => change.severity === 'breaking').map((change) => change.detail).join('; ');
-  return ['', `> [!WARNING]`, `> **Breaking change, ${who}.** Clients of ${report.baseline?.version ?? 'the deployed release'} must change before they reach ${report.version.version}: ${breaking}.`];
+  return ['', `> [!WARNING]`, `> **Breaking change, ${who}.** Clients of ${report.baseline?.version ?? 'the deployed release'} must change before they reach ${report.version.version}: ${breakingList(report.contractDiff)}.`];
 }
 
 function metricsTable(report: EvaluationReport): string {

@@ -1,28 +1,17 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordDigest } from '../../src/core/release-integrity.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
-import { FakeGitHub } from '../helpers/fake-github.ts';
-import { MemoryStore } from '../helpers/fakes.ts';
-import { evaluationReport, GITOPS_REPO, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
+import { deployedWorld, GITOPS_REPO, MODEL_REPO } from '../helpers/release-world.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 import { example } from '../helpers/webhooks.ts';
 
 /** A world whose deployed release is the example model with one more input: the candidate drops it, a breaking change. */
 async function breakingWorld(scratch: string) {
-  const store = new MemoryStore(join(scratch, 'store'));
-  const report = await evaluationReport();
-  const outputs = inject('exampleOutputs');
-  const contract = { ...report.candidate.contract, inputs: [...report.candidate.contract.inputs, { name: 'mask', dtype: 'bool', shape: ['batch'] }] };
-  await writeFile(join(scratch, 'contract.json'), JSON.stringify(contract));
-  // Other bytes than the candidate's (a doc string appended to the ModelProto): a new release, not the same model.
-  await writeFile(join(scratch, 'model.onnx'), Buffer.concat([await readFile(join(outputs, 'model.onnx')), Buffer.from([0x32, 0x01, 0x41])]));
-  const files = [join(scratch, 'model.onnx'), join(outputs, 'metrics.json'), join(scratch, 'contract.json')].map((path) => ({ name: path.split('/').pop() ?? '', mediaType: 'application/octet-stream', path }));
-  const artifact = await store.push({ name: 'pump-forecaster', tag: '1.0.0', files, config: {} });
-  const github = new FakeGitHub();
-  const world = await new ReleaseWorld(github, { storeFor: () => store }).seed();
-  await world.deployed({ ...report, artifact });
+  const { github, world } = await deployedWorld(scratch, {
+    contract: (contract) => ({ ...contract, inputs: [...contract.inputs, { name: 'mask', dtype: 'bool', shape: ['batch'] }] }),
+    // Other bytes than the candidate's (a doc string appended to the ModelProto): a new release, not the same model.
+    modelBytes: (bytes) => Buffer.concat([bytes, Buffer.from([0x32, 0x01, 0x41])]),
+  });
   world.model.roles.set('writer', 'write').set('reader', 'read');
   return { github, world };
 }

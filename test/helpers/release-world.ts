@@ -1,16 +1,17 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { zipSync } from 'fflate';
 import { inject } from 'vitest';
 import { OnnxInspector } from '../../src/adapters/onnx/inspector.ts';
 import { collectOutputs } from '../../src/adapters/training/local-process.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
+import type { ModelContract } from '../../src/core/contract.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
 import { recordDigest } from '../../src/core/release-integrity.ts';
 import { planGitOpsChange } from '../../src/services/apply.ts';
 import { evaluate } from '../../src/services/evaluate.ts';
-import { fakeProfiler, silentProgress } from './fakes.ts';
-import type { FakeGitHub } from './fake-github.ts';
+import { fakeProfiler, MemoryStore, silentProgress } from './fakes.ts';
+import { FakeGitHub } from './fake-github.ts';
 import { ROOT } from './fixtures.ts';
 import { example, testProbot } from './webhooks.ts';
 
@@ -121,4 +122,24 @@ export class ReleaseWorld {
     this.github.addArtifact(MODEL_REPO, runId, 'edgeship-report', zipSync({ 'report.json': Buffer.from(JSON.stringify(await evaluationReport())) }));
     return runId;
   }
+}
+
+/**
+ * A world whose GitOps repo runs the example release as 1.0.0, its artifact (model.onnx,
+ * metrics.json, contract.json) in a store the app reads the baseline from. `deployed` may
+ * change the model bytes or the contract of that artifact.
+ */
+export async function deployedWorld(scratch: string, deployed: { modelBytes?: (bytes: Buffer) => Buffer; contract?: (contract: ModelContract) => ModelContract } = {}) {
+  const store = new MemoryStore(join(scratch, 'store'));
+  const report = await evaluationReport();
+  const outputs = inject('exampleOutputs');
+  await writeFile(join(scratch, 'contract.json'), JSON.stringify(deployed.contract?.(report.candidate.contract) ?? report.candidate.contract));
+  const model = await readFile(join(outputs, 'model.onnx'));
+  await writeFile(join(scratch, 'model.onnx'), deployed.modelBytes?.(model) ?? model);
+  const files = [join(scratch, 'model.onnx'), join(outputs, 'metrics.json'), join(scratch, 'contract.json')].map((path) => ({ name: basename(path), mediaType: 'application/octet-stream', path }));
+  const artifact = await store.push({ name: 'pump-forecaster', tag: '1.0.0', files, config: {} });
+  const github = new FakeGitHub();
+  const world = await new ReleaseWorld(github, { storeFor: () => store }).seed();
+  await world.deployed({ ...report, artifact });
+  return { github, world, report };
 }
