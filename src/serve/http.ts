@@ -12,6 +12,7 @@ export async function readBody(request: IncomingMessage, limit: number): Promise
   if (declared > limit) throw new InferenceRequestError(413, `request body: ${declared} bytes, over the ${limit}-byte limit`);
   const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (!['identity', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) throw new InferenceRequestError(415, `request body: Content-Encoding "${encoding}" is not supported (gzip, deflate or none)`);
+  if (encoding === 'identity') return readPlain(request, limit);
   const inflater = encoding === 'identity' ? undefined : encoding === 'deflate' ? createInflate() : createGunzip();
   const source: AsyncIterable<Buffer> = inflater ? request.pipe(inflater) : request;
   request.on('error', (error) => inflater?.destroy(error));
@@ -30,6 +31,24 @@ export async function readBody(request: IncomingMessage, limit: number): Promise
     throw error;
   }
   return Buffer.concat(chunks);
+}
+
+/** A body without content coding, by events: an async iterator costs a promise per chunk. */
+function readPlain(request: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else {
+        request.pause();
+        reject(new InferenceRequestError(413, `request body: over the ${limit}-byte limit`));
+      }
+    });
+    request.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
 }
 
 /** Reads a JSON body up to `limit` bytes: 413 beyond it, 400 when it is not JSON. */

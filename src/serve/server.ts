@@ -188,7 +188,7 @@ export class InferenceServer {
   }
 
   private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const path = pathOf(request.url);
     const ready = Boolean(this.model) || Boolean(this.options.offload);
     if (routes.live(request, path)) return sendJson(response, 200, { live: true });
     if (routes.ready(request, path)) return sendJson(response, ready ? 200 : 503, { ready });
@@ -322,6 +322,13 @@ export class InferenceServer {
 interface Forwarded {
   body: unknown;
   binary?: Buffer | undefined;
+}
+
+/** The path of a request target (origin form, or absolute form as a proxy may send it), without the query. */
+function pathOf(target = '/'): string {
+  const path = target.startsWith('/') ? target : new URL(target, 'http://localhost').pathname;
+  const query = path.search(/[?#]/);
+  return query === -1 ? path : path.slice(0, query);
 }
 
 /** The server with net.Server's close, which stops listening and leaves open connections alone. */

@@ -13,6 +13,13 @@ type WorkerMessage =
   | { kind: 'error'; id: number; message: string };
 
 /**
+ * Batches the thread holds at once: one running and one waiting, so the thread starts the next
+ * run as soon as one ends instead of waiting for the event loop to answer and send again (at
+ * batch 32, +20% throughput on a 2-core machine; bench/serving.ts).
+ */
+const PIPELINE = 2;
+
+/**
  * A model loaded in a worker thread, so inference never blocks the event loop that answers
  * health checks. `close` waits for the runs in flight before it stops the thread, which is how
  * a new model replaces an old one without dropping requests.
@@ -20,7 +27,8 @@ type WorkerMessage =
 export class InferenceWorker {
   private nextId = 1;
   private readonly queue: Job[] = [];
-  private busy = false;
+  /** Batches sent to the thread and not yet answered: at most PIPELINE. */
+  private sent = 0;
   /** Runs of the model so far: fewer than requests when requests were batched. */
   runs = 0;
   private readonly pending = new Map<number, { resolve: (outputs: OutputTensor[]) => void; reject: (error: Error) => void }>();
@@ -77,9 +85,9 @@ export class InferenceWorker {
   }
 
   private pump(): void {
-    if (this.busy || this.queue.length === 0) return;
+    if (this.sent >= PIPELINE || this.queue.length === 0) return;
     const batch = this.maxBatchRows > 0 ? takeBatch(this.queue, this.maxBatchRows) : this.queue.splice(0, 1);
-    this.busy = true;
+    this.sent += 1;
     this.runs += 1;
     const first = batch[0] as Job;
     this.send(mergeInputs(batch), first.outputs)
@@ -95,7 +103,7 @@ export class InferenceWorker {
         async (error: Error) => (batch.length === 1 ? first.reject(error) : this.runAlone(batch)),
       )
       .finally(() => {
-        this.busy = false;
+        this.sent -= 1;
         this.pump();
         if (this.inFlight === 0) this.drained?.();
       });
