@@ -26,6 +26,8 @@ export interface Baseline {
   contract: ModelContract;
   /** Where each target runs it (the release record): an uncertain latency keeps it there. */
   placements?: Record<string, PlacementChoice>;
+  /** The primary metric of the releases before, oldest first (the release record's history). */
+  history?: { version: string; value: number }[];
   /** sha256 of the deployed artifact's model.onnx: a candidate with the same bytes is nothing to release. */
   modelSha256?: string;
 }
@@ -103,7 +105,7 @@ export function planRelease(inputs: PlanInputs): EvaluationReport {
       : nextVersion(baseline?.version, { breaking: contractDiff?.breaking ?? false, primaryImproved: improved, primary }),
     primary: { name: primary, direction, improved },
     candidate: inspection,
-    ...(baseline && { baseline: { version: baseline.version, reference: baseline.reference, digest: baseline.digest, ...(baseline.placements && { placements: baseline.placements }) } }),
+    ...(baseline && { baseline: { version: baseline.version, reference: baseline.reference, digest: baseline.digest, ...(baseline.placements && { placements: baseline.placements }), ...(baseline.history?.length && { history: baseline.history }) } }),
     metrics: metricDeltas(metrics, baseline?.metrics),
     ...(contractDiff && { contractDiff }),
     golden: inputs.golden,

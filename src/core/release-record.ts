@@ -1,3 +1,4 @@
+import semver from 'semver';
 import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
@@ -29,6 +30,11 @@ const targetSchema = z
   })
   .loose();
 
+const historySchema = z.object({ metric: z.string().regex(/^[\w.:/-]{1,100}$/, 'a metric name'), value: z.number().finite(), released: z.string().max(40) }).loose();
+
+/** Releases the record's history keeps. */
+export const HISTORY_LENGTH = 10;
+
 export const ROLLOUT_STATUSES = ['rolling-out', 'done', 'rolled-back', 'halted'] as const;
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 
@@ -45,6 +51,8 @@ const recordSchema = z.object({
     })
     .optional(),
   targets: z.record(dnsLabel, targetSchema).default({}),
+  /** The primary metric of the last releases, by version: the report's trend. */
+  history: z.record(version, historySchema).default({}),
 });
 
 export type ReleaseRecord = z.infer<typeof recordSchema>;
@@ -62,8 +70,8 @@ export interface TargetWrite {
 /** The changes one commit makes to a record; whatever is absent stays as it is. */
 export interface RecordUpdate {
   model: string;
-  /** The release being rolled out (the record's version and artifact). */
-  release?: { version: string; reference: string; digest: string };
+  /** The release being rolled out (the record's version and artifact), with its primary metric for the history. */
+  release?: { version: string; reference: string; digest: string; primary?: { metric: string; value: number } };
   targets?: TargetWrite[];
   rollout?: { status: RolloutStatus; waves?: Record<string, string>; reason?: string };
   /** A person's pins and holds, from a command; null removes one. */
@@ -87,7 +95,7 @@ export const targetReference = (record: Pick<ReleaseRecord, 'artifact'>, targetD
 
 const HEADER = (model: string) => [
   `Release record of ${model}, written by edgeship.`,
-  'edgeship owns version, artifact, rollout and targets.<name>.{placement,version,digest,offloadTo,previous};',
+  'edgeship owns version, artifact, rollout, history and targets.<name>.{placement,version,digest,offloadTo,previous};',
   'targets.<name>.pin (edge|offload) and targets.<name>.hold (a reason) are yours: edgeship respects them;',
   'everything else here, comments included, is yours and is kept as it is.',
 ];
@@ -105,6 +113,7 @@ export function writeReleaseRecord(current: string | undefined, update: RecordUp
   const edits: OwnedEdit[] = [];
   if (update.release) {
     edits.push([['version'], update.release.version], [['artifact', 'reference'], update.release.reference], [['artifact', 'digest'], update.release.digest]);
+    edits.push(...historyEdits(record, update.release));
   }
   if (update.rollout) {
     edits.push([['rollout', 'status'], update.rollout.status], [['rollout', 'reason'], update.rollout.reason]);
@@ -134,6 +143,29 @@ export function writeReleaseRecord(current: string | undefined, update: RecordUp
   return applyOwnedEdits(current, edits, file);
 }
 
+/** The release's primary metric into the history, which keeps the last HISTORY_LENGTH releases. */
+function historyEdits(record: ReleaseRecord, release: NonNullable<RecordUpdate['release']>): OwnedEdit[] {
+  const { primary } = release;
+  if (!primary || record.history[release.version]) return [];
+  const kept = Object.keys(record.history).sort(semver.compare).slice(-(HISTORY_LENGTH - 1));
+  const dropped = Object.keys(record.history).filter((entry) => !kept.includes(entry));
+  const path = (...keys: string[]) => ['history', release.version, ...keys];
+  return [
+    ...dropped.map((entry): OwnedEdit => [['history', entry], undefined]),
+    [path('metric'), primary.metric],
+    [path('value'), primary.value],
+    [path('released'), new Date().toISOString()],
+  ];
+}
+
+/** The history as a list, oldest first: the entries of one metric. */
+export function historyOf(record: ReleaseRecord, metric: string): { version: string; value: number }[] {
+  return Object.entries(record.history)
+    .filter(([, entry]) => entry.metric === metric)
+    .sort(([a], [b]) => semver.compare(a, b))
+    .map(([version, entry]) => ({ version, value: entry.value }));
+}
+
 /** A new record, written whole. */
 function newRecord(update: RecordUpdate, file: string): string {
   if (!update.release) throw new GitOpsError(`${file} does not exist yet; only a release can create it`);
@@ -151,6 +183,7 @@ function newRecord(update: RecordUpdate, file: string): string {
     artifact: { reference: update.release.reference, digest: update.release.digest },
     ...(update.rollout && { rollout: { status: update.rollout.status, waves: update.rollout.waves ?? {}, ...(update.rollout.reason && { reason: update.rollout.reason }) } }),
     ...(Object.keys(targets).length > 0 && { targets }),
+    ...(update.release.primary && { history: { [update.release.version]: { ...update.release.primary, released: new Date().toISOString() } } }),
   };
   return withHeader(stringify(record, { lineWidth: 0 }), HEADER(update.model));
 }

@@ -18,6 +18,7 @@ export function renderReport(report: EvaluationReport): string {
     ...breakingBanner(report),
     '',
     '### Metrics',
+    ...trendChart(report),
     metricsTable(report),
     '',
     '### Gates',
@@ -54,6 +55,28 @@ function metricsTable(report: EvaluationReport): string {
     return `| ${name} | ${num(metric.value)} | ${metric.baseline === undefined ? '–' : num(metric.baseline)} | ${delta(metric, report)} |`;
   });
   return ['| metric | this release | deployed | Δ |', '|---|---:|---:|---:|', ...rows].join('\n');
+}
+
+/**
+ * The primary metric over the last releases and this one, as a mermaid line chart: whether a
+ * small Δ continues a slide is what a table of two values hides.
+ */
+function trendChart(report: EvaluationReport): string[] {
+  const history = report.baseline?.history ?? [];
+  const current = report.metrics.find((metric) => metric.name === report.primary.name);
+  if (history.length === 0 || !current) return [];
+  const points = [...history.filter((entry) => entry.version !== report.version.version), { version: report.version.version, value: current.value }];
+  const label = (version: string) => (version === report.version.version ? `${version} (this)` : version);
+  return [
+    '```mermaid',
+    'xychart-beta',
+    `  title "${chartText(report.primary.name)} over the last ${points.length} releases (${report.primary.direction === 'maximize' ? 'higher' : 'lower'} is better)"`,
+    `  x-axis [${points.map((point) => `"${label(point.version)}"`).join(', ')}]`,
+    `  y-axis "${chartText(report.primary.name)}"`,
+    `  line [${points.map((point) => chartNumber(point.value)).join(', ')}]`,
+    '```',
+    '',
+  ];
 }
 
 function delta(metric: MetricDelta, report: EvaluationReport): string {
@@ -184,6 +207,15 @@ function describeTrigger(trigger: string): string {
     // not JSON: a plain sentence
   }
   return trigger;
+}
+
+/** Text inside a mermaid string: the metric name comes from the repo's config, so nothing that ends the string or the fence. */
+const chartText = (text: string) => text.replace(/[^\w .:/()%-]/g, '').slice(0, 60);
+
+/** A number as mermaid reads it: no exponent. */
+function chartNumber(value: number): string {
+  const text = num(value);
+  return /e/i.test(text) ? value.toFixed(12).replace(/\.?0+$/, '') : text;
 }
 
 function num(value: number): string {

@@ -2,8 +2,9 @@ import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type N
 import { isDeepStrictEqual } from 'node:util';
 import { GitOpsError } from './errors.ts';
 
-/** A bot-owned value at a path (a string, or a flag such as includeSelectors); undefined means the key must not exist. */
-export type OwnedEdit = [path: (string | number)[], value: string | boolean | undefined];
+/** A bot-owned value at a path (a string, a number, or a flag such as includeSelectors); undefined means the key must not exist. */
+export type OwnedEdit = [path: (string | number)[], value: OwnedValue | undefined];
+type OwnedValue = string | number | boolean;
 
 /**
  * Writes bot-owned values into YAML text and returns the new text. When every owned scalar
@@ -48,14 +49,14 @@ function splice(text: string, document: Document, edits: OwnedEdit[]): string | 
     .reduce((result, edit) => result.slice(0, edit.start) + edit.text + result.slice(edit.end), text);
 }
 
-function scalarText(value: string | boolean, style: Scalar['type']): string {
-  if (typeof value === 'boolean') return String(value);
+function scalarText(value: OwnedValue, style: Scalar['type']): string {
+  if (typeof value !== 'string') return String(value);
   if (style === 'QUOTE_DOUBLE') return JSON.stringify(value);
   if (style === 'QUOTE_SINGLE') return `'${value.replace(/'/g, "''")}'`;
   return stringify(value, { lineWidth: 0 }).trimEnd();
 }
 
-function set(document: Document, path: (string | number)[], value: string | boolean, what: string): void {
+function set(document: Document, path: (string | number)[], value: OwnedValue, what: string): void {
   const node = document.getIn(path, true);
   if (isScalar(node)) {
     if (node.value !== value) node.value = value;
@@ -161,7 +162,7 @@ function appendAfter(text: string, collection: YAMLMap | YAMLSeq, tree: Map<stri
   const column = firstNode.range[0] - lineStart(text, firstNode.range[0]);
   const at = nextLine(text, Math.max(lastNode.range[1] - 1, 0));
   const pad = (indent: number) => ' '.repeat(indent);
-  const leaf = (value: unknown) => (typeof value === 'string' || typeof value === 'boolean' ? scalarText(value, 'PLAIN') : undefined);
+  const leaf = (value: unknown) => (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? scalarText(value, 'PLAIN') : undefined);
   // A new mapping as block lines at `indent`; new lists inside new entries are left to the document edit.
   const renderMap = (entries: Map<string | number, unknown>, indent: number): string[] | undefined => {
     const out: string[] = [];

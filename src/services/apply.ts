@@ -41,7 +41,9 @@ export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationRepor
       const offloadTo = placement === 'offload' ? offloadTargetOf(config, decision.target, decision.offloadTo) : undefined;
       return [{ write: { name: decision.target, placement, version, digest: artifact.digest, ...(offloadTo && { offloadTo }) }, reference: artifact.reference }];
     });
-    return recordAndOverlays(config, read, current, { model: config.model, release: { version, reference: artifact.reference, digest: artifact.digest }, rollout }, placements);
+    const primary = report.metrics.find((metric) => metric.name === report.primary.name);
+    const release = { version, reference: artifact.reference, digest: artifact.digest, ...(primary && { primary: { metric: primary.name, value: primary.value } }) };
+    return recordAndOverlays(config, read, current, { model: config.model, release, rollout }, placements);
   };
 }
 

@@ -7,7 +7,7 @@ import type { EdgeshipConfig } from '../core/config.ts';
 import type { ModelContract } from '../core/contract.ts';
 import { ArtifactError } from '../core/errors.ts';
 import { parseMetrics } from '../core/metrics.ts';
-import { parseReleaseRecord, releaseRecordPath } from '../core/release-record.ts';
+import { historyOf, parseReleaseRecord, releaseRecordPath } from '../core/release-record.ts';
 import type { Baseline } from '../core/release-plan.ts';
 import type { ArtifactStore, GitOpsRepo } from '../ports.ts';
 
@@ -44,6 +44,7 @@ export async function resolveBaseline(deps: BaselineDeps, config: EdgeshipConfig
       metrics: parseMetrics(await read('metrics.json'), config.metrics.primary, `${record.artifact.reference} metrics.json`),
       contract: JSON.parse(await read('contract.json')) as ModelContract,
       placements: Object.fromEntries(Object.entries(record.targets).map(([name, target]) => [name, target.placement])),
+      history: historyOf(record, config.metrics.primary),
       ...(pulled.files['model.onnx'] && { modelSha256: await sha256File(pulled.files['model.onnx']) }),
     };
   } finally {

@@ -66,7 +66,7 @@ describe('edgeship CLI', () => {
 
     const again = await edgeship([...evaluate, '--json'], repo);
     const second = JSON.parse(again.stdout) as EvaluationReport;
-    expect(second.baseline).toEqual({ version: '1.0.0', ...artifact, placements: { 'plant-north': 'edge', 'plant-south': 'edge', 'substation-east': 'edge', cloud: 'cloud' } });
+    expect(second.baseline).toEqual({ version: '1.0.0', ...artifact, placements: { 'plant-north': 'edge', 'plant-south': 'edge', 'substation-east': 'edge', cloud: 'cloud' }, history: [{ version: '1.0.0', value: report.metrics.find((metric) => metric.name === 'anomaly_f1')?.value }] });
     // The same model.onnx as the deployed 1.0.0: nothing to release.
     expect(second.version).toMatchObject({ version: '1.0.0', bump: 'none' });
     expect(await gitopsLog()).toEqual(['release(pump-forecaster): 1.0.0', 'GitOps repo from the edgeship template']);

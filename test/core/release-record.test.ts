@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GitOpsError } from '../../src/core/errors.ts';
-import { parseReleaseRecord, releaseRecordPath, targetReference, writeReleaseRecord, type RecordUpdate, type TargetWrite } from '../../src/core/release-record.ts';
+import { historyOf, HISTORY_LENGTH, parseReleaseRecord, releaseRecordPath, targetReference, writeReleaseRecord, type RecordUpdate, type TargetWrite } from '../../src/core/release-record.ts';
 
 const digest = (char: string) => `sha256:${char.repeat(64)}`;
 type Placed = { name: string; choice: TargetWrite['placement']; offloadTo?: string };
@@ -103,6 +103,24 @@ describe('release record', () => {
   it('names the file when a record is broken', () => {
     expect(() => parseReleaseRecord('model: pump\nversion: [', 'models/pump/release.yaml')).toThrow(/models\/pump\/release\.yaml: invalid YAML/);
     expect(() => parseReleaseRecord('model: pump\nversion: 1.0.0\nartifact: { reference: x, digest: md5:1 }\n', 'models/pump/release.yaml')).toThrow(GitOpsError);
+  });
+
+  it('keeps the primary metric of the last releases, oldest first, for the report\'s trend', () => {
+    const released = (version: string, value: number): RecordUpdate => ({ ...update(version, 'a', []), release: { version, reference: `ghcr.io/org/pump@${digest('a')}`, digest: digest('a'), primary: { metric: 'f1', value } } });
+    let text = writeReleaseRecord(undefined, released('1.0.0', 0.5));
+    const human = text.replace('artifact:', '# our note\nartifact:');
+    text = writeReleaseRecord(human, released('1.1.0', 0.61));
+    expect(text).toContain('# our note\n');
+    for (let minor = 2; minor <= 12; minor += 1) text = writeReleaseRecord(text, released(`1.${minor}.0`, 0.5 + minor / 100));
+    // Applied again, a release does not count twice.
+    text = writeReleaseRecord(text, released('1.12.0', 0.99));
+    const history = historyOf(parseReleaseRecord(text, 'r.yaml'), 'f1');
+    expect(history).toHaveLength(HISTORY_LENGTH);
+    expect(history[0]).toEqual({ version: '1.3.0', value: 0.53 });
+    expect(history.at(-1)).toEqual({ version: '1.12.0', value: 0.62 });
+    // Another metric's entries (the primary metric was changed) are not this metric's trend.
+    expect(historyOf(parseReleaseRecord(text, 'r.yaml'), 'mae')).toEqual([]);
+    expect(() => parseReleaseRecord(text.replace('value: 0.62', 'value: "<img src=x>"'), 'r.yaml')).toThrow('r.yaml: not an edgeship release record: history.1.12.0.value');
   });
 
   it('puts the record under the GitOps path', () => {

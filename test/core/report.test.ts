@@ -62,6 +62,17 @@ describe('renderReport', () => {
     expect(markdown).toContain('| cloud | new target → ☁️ cloud |');
   });
 
+  it('charts the primary metric over the last releases and this one', () => {
+    const history = [{ version: '0.9.0', value: 0.52 }, { version: '1.0.0', value: 0.58 }];
+    const markdown = renderReport(planRelease({ config: testConfig(), inspection, metrics: { f1: 0.689, mae: 0.1 }, golden, profiles, baseline: { ...baseline, history }, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } }));
+    const chart = markdown.slice(markdown.indexOf('### Metrics'), markdown.indexOf('| metric |'));
+    expect(chart).toContain('title "f1 over the last 3 releases (higher is better)"');
+    expect(chart).toContain('x-axis ["0.9.0", "1.0.0", "1.1.0 (this)"]');
+    expect(chart).toContain('line [0.52, 0.58, 0.689]');
+    // Without a history (the first release, or records written before it), no chart.
+    expect(renderReport(planRelease({ config: testConfig(), inspection, metrics: { f1: 0.7 }, golden, profiles, baseline, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } }))).not.toContain('over the last');
+  });
+
   it('says so when gates fail and nothing is deployed', () => {
     const report = planRelease({ config: testConfig(), inspection, metrics: { f1: 0.3 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } });
     const markdown = renderReport(report);

@@ -59,7 +59,12 @@ describe('releaseModel', () => {
     const model = join(outputs, 'model.onnx');
     await writeFile(model, Buffer.concat([await readFile(model), Buffer.from([0x32, 0x01, 0x41])]));
     const second = await run();
-    expect(second.report.baseline).toEqual({ version: '1.0.0', ...first.report.artifact, placements: { near: 'edge', far: 'edge', cloud: 'cloud' } });
+    const f1 = first.report.metrics.find((metric) => metric.name === 'anomaly_f1')?.value;
+    expect(second.report.baseline).toEqual({ version: '1.0.0', ...first.report.artifact, placements: { near: 'edge', far: 'edge', cloud: 'cloud' }, history: [{ version: '1.0.0', value: f1 }] });
+    // The second release's report charts latency against the budget and the primary metric's trend.
+    expect(second.markdown).toContain('title "p95 as a share of each target\'s latency budget"');
+    expect(second.markdown).toContain(`x-axis ["1.0.0", "1.0.1 (this)"]`);
+    expect(second.markdown).toContain(`line [${Number(f1?.toPrecision(4))}, ${Number(f1?.toPrecision(4))}]`);
     expect(second.report.version).toMatchObject({ version: '1.0.1', bump: 'patch' });
     expect(second.report.contractDiff).toEqual({ breaking: false, changes: [] });
     expect(second.report.metrics.find((metric) => metric.name === 'anomaly_f1')?.delta).toBe(0);
