@@ -21,6 +21,7 @@ export const targetSchema = z.strictObject({
   offloadTo: dnsLabel.optional().describe('Cloud target to offload to; defaults to the first cloud target.'),
   endpoint: z.url().optional().describe('Cloud targets: the URL edge sites reach the model at when they offload.'),
   context: z.string().min(1).optional().describe('Edge targets: kubeconfig context of the site\'s cluster, for placement on its live capacity.'),
+  batch: z.number().int().positive().optional().describe('Rows one request carries at this target, which its latency is profiled at; profiling.batch by default.'),
 });
 
 const waveSchema = z.strictObject({
@@ -184,6 +185,24 @@ function checkTrainingBackend(config: z.infer<typeof configSchema>, ctx: z.Refin
       message: `expected a registry (registry/namespace) that the ${backend} run pushes to and the app reads from, found "${config.artifacts.repository}"`,
     });
   }
+}
+
+/** The rows one request carries at a target: what its latency is profiled at. */
+export const batchOf = (config: Pick<EdgeshipConfig, 'profiling'>, target: Pick<Target, 'batch'>) => target.batch ?? config.profiling.batch;
+
+/**
+ * Each hardware profile and batch the placement needs a latency for: every target's own, and
+ * for an edge site the cloud it may offload to at the site's batch (its requests are forwarded
+ * as they are).
+ */
+export function profilingNeeds(config: EdgeshipConfig): { profile: string; batch: number }[] {
+  const clouds = config.targets.filter((target) => target.kind === 'cloud');
+  const needs = config.targets.flatMap((target) => {
+    const own = { profile: target.profile, batch: batchOf(config, target) };
+    const cloud = target.kind === 'edge' ? (clouds.find((candidate) => candidate.name === target.offloadTo) ?? clouds[0]) : undefined;
+    return cloud ? [own, { profile: cloud.profile, batch: own.batch }] : [own];
+  });
+  return needs.filter((need, index) => needs.findIndex((other) => other.profile === need.profile && other.batch === need.batch) === index);
 }
 
 /** The rollout waves, defaulting to a single wave with every target. */

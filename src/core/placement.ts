@@ -1,4 +1,4 @@
-import type { EdgeshipConfig, Target } from './config.ts';
+import { batchOf, type EdgeshipConfig, type Target } from './config.ts';
 import type { ProfileResult } from './profiling.ts';
 import type { P95Estimate } from './stats.ts';
 
@@ -20,6 +20,8 @@ export interface PlacementDecision {
   kind: Target['kind'];
   /** The hardware profile the target's numbers come from. */
   profile?: string;
+  /** Rows per request the target's numbers were measured at. */
+  batch?: number;
   choice: PlacementChoice;
   /** p95 the target's clients would see: on-device, or cloud p95 + RTT when offloaded. */
   p95Ms?: number;
@@ -78,24 +80,31 @@ const mb = (value: number) => `${value.toFixed(1)} MiB`;
  */
 export function planPlacement(
   config: EdgeshipConfig,
-  results: ReadonlyMap<string, ProfileResult>,
+  /** A result for each of profilingNeeds(config). */
+  results: readonly ProfileResult[],
   live: ReadonlyMap<string, LiveCapacity> = new Map(),
   /** What each target runs now (the release record): an uncertain measurement keeps it. */
   deployed: Readonly<Record<string, PlacementChoice>> = {},
 ): PlacementDecision[] {
   const clouds = config.targets.filter((target) => target.kind === 'cloud');
   return config.targets.map((target) => {
-    const result = results.get(target.profile);
-    if (!result) throw new Error(`No profile result for "${target.profile}" (target ${target.name})`);
+    const batch = batchOf(config, target);
+    const result = resultFor(results, target.profile, batch, target.name);
     return target.kind === 'cloud' ? placeCloud(target, result, deployed[target.name]) : placeEdge(target, result, clouds, results, live.get(target.name), deployed[target.name]);
   });
+}
+
+function resultFor(results: readonly ProfileResult[], profile: string, batch: number, target: string): ProfileResult {
+  const result = results.find((candidate) => candidate.profile === profile && candidate.batch === batch);
+  if (!result) throw new Error(`No profile result for "${profile}" at batch ${batch} (target ${target})`);
+  return result;
 }
 
 const p95Of = (result: ProfileResult) => result.p95?.p95Ms ?? result.estimated.p95Ms;
 
 function placeCloud(target: Target, result: ProfileResult, deployed: PlacementChoice | undefined): PlacementDecision {
   const p95 = p95Of(result);
-  const base = { target: target.name, kind: target.kind, profile: target.profile, p95Ms: p95, latencyBudgetMs: target.latencyBudgetMs, memoryMb: result.peakMemoryMb };
+  const base = { target: target.name, kind: target.kind, profile: target.profile, batch: result.batch, p95Ms: p95, latencyBudgetMs: target.latencyBudgetMs, memoryMb: result.peakMemoryMb };
   const verdict = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === undefined ? undefined : deployed === 'cloud');
   if (verdict.fits) return { ...base, choice: 'cloud', reason: withRule(`${verdict.text} on ${target.profile} fits the ${ms(target.latencyBudgetMs)} budget`, [verdict]) };
   return { ...base, choice: 'blocked', reason: withRule(`${verdict.text} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`, [verdict]) };
@@ -105,7 +114,7 @@ function placeEdge(
   target: Target,
   result: ProfileResult,
   clouds: Target[],
-  results: ReadonlyMap<string, ProfileResult>,
+  results: readonly ProfileResult[],
   live: LiveCapacity | undefined,
   deployed: PlacementChoice | undefined,
 ): PlacementDecision {
@@ -126,6 +135,7 @@ function placeEdge(
     target: target.name,
     kind: target.kind,
     profile: target.profile,
+    batch: result.batch,
     latencyBudgetMs: target.latencyBudgetMs,
     memoryMb: result.peakMemoryMb,
     ...(Number.isFinite(memoryBudget) && { memoryBudgetMb: Number(memoryBudget.toFixed(1)) }),
@@ -140,7 +150,8 @@ function placeEdge(
     };
   }
   const cloud = target.offloadTo ? clouds.find((candidate) => candidate.name === target.offloadTo) : clouds[0];
-  const cloudResult = cloud ? results.get(cloud.profile) : undefined;
+  // The site's requests reach the cloud as they are: the cloud's latency at the site's batch.
+  const cloudResult = cloud ? resultFor(results, cloud.profile, result.batch, target.name) : undefined;
   if (!cloud || !cloudResult) {
     return { ...base, choice: 'blocked', p95Ms: p95, reason: `${misfits.join('; ')}, and there is no cloud target to offload to` };
   }

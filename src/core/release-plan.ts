@@ -88,7 +88,7 @@ export interface PlanInputs {
 export function planRelease(inputs: PlanInputs): EvaluationReport {
   const { config, inspection, metrics, baseline } = inputs;
   const contractDiff = baseline ? diffContracts(baseline.contract, inspection.contract) : undefined;
-  const placement = planPlacement(config, new Map(inputs.profiles.map((result) => [result.profile, result])), inputs.live, baseline?.placements);
+  const placement = planPlacement(config, inputs.profiles, inputs.live, baseline?.placements);
   const gates = evaluateGates({ config, metrics, baselineMetrics: baseline?.metrics, golden: inputs.golden, contract: contractDiff, placement, ...(inputs.configMayAllowBreaking !== undefined && { configMayAllowBreaking: inputs.configMayAllowBreaking }) });
   const { primary, direction } = config.metrics;
   const value = metrics[primary] as number;

@@ -100,7 +100,7 @@ function latencyChart(report: EvaluationReport): string[] {
     const p95 = decision.p95Ms as number;
     // An offloaded target sees the cloud's p95 plus its RTT: the cloud target's interval, shifted.
     const source = decision.choice === 'offload' ? report.placement.find((candidate) => candidate.target === decision.offloadTo) : decision;
-    const estimate = report.profiles.find((result) => result.profile === source?.profile)?.p95;
+    const estimate = (source && resultOf(report, source.profile, decision.batch))?.p95;
     if (!estimate) return p95;
     return decision.choice === 'offload' ? p95 - estimate.p95Ms + estimate.highMs : estimate.highMs;
   };
@@ -154,13 +154,14 @@ function placementTable(report: EvaluationReport): string {
 }
 
 function profileTable(report: EvaluationReport): string {
+  const batches = new Set(report.profiles.map((result) => result.batch));
   const rows = report.profiles.map((result) => {
     const p95 = result.p95 ? `${ms(result.p95.p95Ms)} (${ms(result.p95.lowMs)}–${ms(result.p95.highMs)})` : ms(result.estimated.p95Ms);
-    return `| ${result.profile} | ${result.threads} | ${result.source === 'device' ? 'on device' : `×${result.speedFactor}`} | ${ms(result.estimated.p50Ms)} | ${p95} | ${ms(result.estimated.p99Ms)} | ${result.peakMemoryMb.toFixed(1)} MiB | ${ms(result.sessionCreateMs)} |`;
+    return `| ${result.profile}${batches.size > 1 ? ` @ batch ${result.batch}` : ''} | ${result.threads} | ${result.source === 'device' ? 'on device' : `×${result.speedFactor}`} | ${ms(result.estimated.p50Ms)} | ${p95} | ${ms(result.estimated.p99Ms)} | ${result.peakMemoryMb.toFixed(1)} MiB | ${ms(result.sessionCreateMs)} |`;
   });
   const rounds = report.profiles.find((result) => result.p95)?.p95?.rounds;
   return [
-    `Batch ${report.profiles[0]?.batch ?? 1} (rows per request, as the targets serve it), ${report.profiles[0]?.measured.runs ?? 0} runs per profile${rounds ? ` in ${rounds} rounds: p95 is the median of the rounds' p95s, with their range` : ''}; emulated profiles: device latency = host latency × speed factor.`,
+    `${batches.size > 1 ? 'Batch per row' : `Batch ${report.profiles[0]?.batch ?? 1}`} (rows per request, as the targets serve it), ${report.profiles[0]?.measured.runs ?? 0} runs per profile${rounds ? ` in ${rounds} rounds: p95 is the median of the rounds' p95s, with their range` : ''}; emulated profiles: device latency = host latency × speed factor.`,
     '',
     '| profile | threads | speed factor | p50 | p95 | p99 | peak memory | session create |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -169,13 +170,17 @@ function profileTable(report: EvaluationReport): string {
   ].join('\n');
 }
 
+/** The profile result a decision's numbers came from (reports from before per-target batches have one per profile). */
+const resultOf = (report: EvaluationReport, profile: string | undefined, batch: number | undefined) =>
+  report.profiles.find((result) => result.profile === profile && (batch === undefined || result.batch === batch));
+
 /** What a reviewer should not miss: rounds that disagree, and a p99 over a target's budget. */
 function latencyWarnings(report: EvaluationReport): string[] {
   const warnings = report.profiles.flatMap((result) =>
     result.p95 && !result.p95.stable ? [`> [!WARNING]\n> The rounds on ${result.profile} disagree${result.p95.remeasured ? ' after measuring again' : ''}: p95 from ${ms(result.p95.lowMs)} to ${ms(result.p95.highMs)}; the machine was busy, and placements near a budget kept what is deployed.`] : [],
   );
   for (const decision of report.placement) {
-    const target = report.profiles.find((result) => result.profile === decision.profile);
+    const target = resultOf(report, decision.profile, decision.batch);
     if (decision.choice === 'edge' && target && target.estimated.p99Ms > decision.latencyBudgetMs) {
       warnings.push(`> [!NOTE]\n> p99 on ${target.profile} is ${ms(target.estimated.p99Ms)}, over ${decision.target}'s ${ms(decision.latencyBudgetMs)} budget: about 1 request in 100 there takes longer.`);
     }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { EdgeshipConfig } from '../core/config.ts';
+import { profilingNeeds, type EdgeshipConfig } from '../core/config.ts';
 import { ModelValidationError } from '../core/errors.ts';
 import { compareGolden, goldenFileSchema, type GoldenFile, type GoldenResult } from '../core/golden.ts';
 import { parseMetrics } from '../core/metrics.ts';
@@ -40,10 +40,10 @@ export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promis
   const inspection = await deps.progress.step('Inspecting the ONNX contract', () => deps.inspector.inspect(outputs.model));
   const golden = await deps.progress.step('Checking golden samples', () => checkGolden(deps.inspector, outputs.model, outputs.golden, config.gates.golden));
   const profiles: ProfileResult[] = [];
-  for (const name of new Set(config.targets.map((target) => target.profile))) {
-    const onDevice = input.measured?.find((result) => result.profile === name);
+  for (const { profile: name, batch } of profilingNeeds(config)) {
+    const onDevice = input.measured?.find((result) => result.profile === name && result.batch === batch);
     if (onDevice) {
-      profiles.push(await deps.progress.step(`Measured on the device: ${name}`, async (note) => {
+      profiles.push(await deps.progress.step(`Measured on the device: ${name} at batch ${batch}`, async (note) => {
         note(`p50 ${onDevice.estimated.p50Ms.toFixed(2)} ms · p95 ${onDevice.estimated.p95Ms.toFixed(2)} ms · peak ${onDevice.peakMemoryMb.toFixed(1)} MiB`);
         return onDevice;
       }));
@@ -51,8 +51,8 @@ export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promis
     }
     const profile = resolveProfile(name, config.profiles);
     profiles.push(
-      await deps.progress.step(`Profiling on ${name} (${profile.threads} threads, ${config.profiling.runs} runs)`, async (note) => {
-        const result = await deps.profiler.profile(outputs.model, name, profile, config.profiling);
+      await deps.progress.step(`Profiling on ${name} at batch ${batch} (${profile.threads} threads, ${config.profiling.runs} runs)`, async (note) => {
+        const result = await deps.profiler.profile(outputs.model, name, profile, { ...config.profiling, batch });
         note(`p50 ${result.estimated.p50Ms.toFixed(2)} ms · p95 ${result.estimated.p95Ms.toFixed(2)} ms · peak ${result.peakMemoryMb.toFixed(1)} MiB`);
         return result;
       }),

@@ -36,7 +36,7 @@ describe('placement a reviewer can trust', () => {
   // near: edge, Xavier NX, 1 ms budget; its p95 is 0.43 ms when the machine is quiet.
   const config = testConfig().targets.map((target) => (target.name === 'near' ? { ...target, latencyBudgetMs: 1, rttMs: 0.1 } : target));
   const plan = (xavierResult: ProfileResult, deployed = {}) =>
-    planPlacement({ ...testConfig(), targets: config }, new Map([['jetson-xavier-nx', xavierResult], ['jetson-orin-nano', profileResult('jetson-orin-nano', 5)], ['cloud-cpu', profileResult('cloud-cpu', 0.5)]]), new Map(), deployed).find((decision) => decision.target === 'near');
+    planPlacement({ ...testConfig(), targets: config }, [xavierResult, profileResult('jetson-orin-nano', 5), profileResult('cloud-cpu', 0.5)], new Map(), deployed).find((decision) => decision.target === 'near');
 
   it('places one model the same way in 10 evaluations with bursts of load, where a single p95 flips', () => {
     const seeds = Array.from({ length: 10 }, (_, index) => 7 + index * 7919);

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { profilingNeeds } from '../../src/core/config.ts';
 import { planPlacement, type LiveCapacity } from '../../src/core/placement.ts';
 import type { ProfileResult } from '../../src/core/profiling.ts';
 import { profileResult, testConfig } from '../helpers/fixtures.ts';
 
-const results = (xavier: number, orin: number, cloud: number, memory = 30) =>
-  new Map<string, ProfileResult>([
-    ['jetson-xavier-nx', profileResult('jetson-xavier-nx', xavier, memory)],
-    ['jetson-orin-nano', profileResult('jetson-orin-nano', orin, memory)],
-    ['cloud-cpu', profileResult('cloud-cpu', cloud, memory)],
-  ]);
+const results = (xavier: number, orin: number, cloud: number, memory = 30): ProfileResult[] => [
+  profileResult('jetson-xavier-nx', xavier, memory),
+  profileResult('jetson-orin-nano', orin, memory),
+  profileResult('cloud-cpu', cloud, memory),
+];
 
 describe('planPlacement', () => {
   const config = testConfig();
@@ -34,7 +34,7 @@ describe('planPlacement', () => {
   });
 
   it('offloads when the model exceeds the memory ceiling of the device, whatever the budget says', () => {
-    const small = new Map([...results(5, 5, 5)].map(([name, result]) => [name, { ...result, memoryCeilingMb: 20 }]));
+    const small = results(5, 5, 5).map((result) => ({ ...result, memoryCeilingMb: 20 }));
     const [near] = planPlacement(config, small);
     expect(near).toMatchObject({ choice: 'offload' });
     expect(near?.reason).toMatch(/needs 30\.0 MiB, over the 20\.0 MiB a jetson-xavier-nx has for the model/);
@@ -60,6 +60,32 @@ describe('planPlacement', () => {
     const targets = [{ ...config.targets[0]!, offloadTo: 'cloud-2' }, config.targets[2]!, second];
     const [near] = planPlacement({ ...config, targets }, results(50, 1, 5));
     expect(near).toMatchObject({ choice: 'offload', offloadTo: 'cloud-2', p95Ms: 3 });
+  });
+});
+
+describe('latency per request at each target\'s batch', () => {
+  // near serves batches of 8 rows; the others one row per request.
+  const config = { ...testConfig(), targets: testConfig().targets.map((target) => (target.name === 'near' ? { ...target, batch: 8 } : target)) };
+  const at = (result: ProfileResult, batch: number) => ({ ...result, batch });
+
+  it('profiles each target at its batch, and the cloud a site offloads to at the site\'s batch too', () => {
+    expect(profilingNeeds(config)).toEqual([
+      { profile: 'jetson-xavier-nx', batch: 8 },
+      { profile: 'cloud-cpu', batch: 8 },
+      { profile: 'jetson-orin-nano', batch: 1 },
+      { profile: 'cloud-cpu', batch: 1 },
+    ]);
+    expect(profilingNeeds(testConfig())).toHaveLength(3);
+  });
+
+  it('places on the numbers measured at the target\'s batch', () => {
+    // At batch 1 everything fits; at 8 rows the Xavier NX takes 12 ms and the cloud 6 ms.
+    const measured = [...results(5, 5, 5), at(profileResult('jetson-xavier-nx', 12), 8), at(profileResult('cloud-cpu', 6), 8)];
+    const [near, far, cloud] = planPlacement(config, measured);
+    expect(near).toMatchObject({ choice: 'offload', batch: 8, p95Ms: 8, reason: expect.stringContaining('cloud p95 6.00 ms + RTT 2.00 ms = 8.00 ms fits') as string });
+    expect(far).toMatchObject({ choice: 'edge', batch: 1 });
+    expect(cloud).toMatchObject({ choice: 'cloud', batch: 1, p95Ms: 5 });
+    expect(() => planPlacement(config, results(5, 5, 5))).toThrow('No profile result for "jetson-xavier-nx" at batch 8 (target near)');
   });
 });
 
