@@ -2,8 +2,9 @@
  * `npm run bench`: the profiler against a bare session.run loop with the same session options
  * (ratio of p50s, aim ≤ 1.05), and event-loop lag while profiling (p99, aim ≤ 50 ms).
  * Rounds alternate between the two so drift in machine speed hits both alike. Then the GitHub
- * App figures (bench/github.ts), the GitOps writer (bench/gitops.ts) and serving (bench/serving.ts).
- * `npm run bench -- profiler`, `-- github`, `-- gitops` or `-- serving` runs one part.
+ * App figures (bench/github.ts), the GitOps writer (bench/gitops.ts), serving (bench/serving.ts) and
+ * placement on a busy machine (bench/placement.ts). `npm run bench -- profiler`, `-- github`,
+ * `-- gitops`, `-- serving` or `-- placement` runs one part.
  */
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
@@ -14,6 +15,7 @@ import { percentile } from '../src/core/stats.ts';
 import { githubBench } from './github.ts';
 import { gitopsBench } from './gitops.ts';
 import { servingBench } from './serving.ts';
+import { placementBench } from './placement.ts';
 import { benchModels } from './models.ts';
 
 const ROUNDS = 5;
@@ -78,3 +80,4 @@ if (!only || only === 'profiler') await main();
 if (!only || only === 'github') await githubBench();
 if (!only || only === 'gitops') await gitopsBench();
 if (!only || only === 'serving') await servingBench();
+if (!only || only === 'placement') await placementBench();
