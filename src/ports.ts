@@ -61,6 +61,12 @@ export interface PushRequest {
   /** The artifact's config blob: a JSON summary (model, version, contract, metrics). */
   config: object;
   annotations?: Record<string, string>;
+  /**
+   * The tag is a version, published once: an existing tag must hold this artifact, or one whose
+   * config has the same `identity` value (the same model published before, then returned as it
+   * is); anything else is refused. Without it, the tag moves.
+   */
+  immutable?: { identity: string };
 }
 
 export interface PushedArtifact {

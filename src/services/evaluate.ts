@@ -42,6 +42,10 @@ export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promis
   const profiles: ProfileResult[] = [];
   for (const { profile: name, batch } of profilingNeeds(config)) {
     const onDevice = input.measured?.find((result) => result.profile === name && result.batch === batch);
+    const elsewhere = input.measured?.find((result) => result.profile === name);
+    if (!onDevice && elsewhere) {
+      throw new ModelValidationError(`measured results: ${name} was measured on the device at batch ${elsewhere.batch}, but a target needs it at batch ${batch} (targets[].batch or profiling.batch); measure again with edgeship profile --on-device --batch ${batch}`);
+    }
     if (onDevice) {
       profiles.push(await deps.progress.step(`Measured on the device: ${name} at batch ${batch}`, async (note) => {
         note(`p50 ${onDevice.estimated.p50Ms.toFixed(2)} ms · p95 ${onDevice.estimated.p95Ms.toFixed(2)} ms · peak ${onDevice.peakMemoryMb.toFixed(1)} MiB`);

@@ -37,6 +37,8 @@ export async function publish(store: ArtifactStore, outputs: TrainingOutputs, re
       'org.opencontainers.image.created': report.provenance.trainedAt,
       ...(report.provenance.commit && { 'org.opencontainers.image.revision': report.provenance.commit }),
     },
+    // Published again (a retried release), the same model keeps its artifact; another one is refused.
+    immutable: { identity: 'modelSha256' },
   });
 }
 

@@ -25,7 +25,7 @@ describe('edgeship CLI', () => {
     await cp(inject('exampleOutputs'), join(repo, 'out'), { recursive: true });
     const gitops = await seedGitOpsRemote(join(ROOT, 'templates/gitops'), root);
     // Latency as the devices measured it: gate verdicts here must not depend on how busy this machine is.
-    const measured = await writeMeasured(join(root, 'measured'), ['jetson-orin-nano', 'jetson-xavier-nx', 'cloud-cpu']);
+    const measured = await writeMeasured(join(root, 'measured'), ['jetson-orin-nano', 'jetson-xavier-nx', 'cloud-cpu'], { batch: 64 });
     const flags = ['--repo', repo, '--gitops', gitops, '--artifacts', `oci-layout:${join(root, 'oci')}`];
     const evaluate = ['evaluate', ...flags, '--measured', measured];
     const gitopsLog = async () => (await simpleGit().raw(['--git-dir', gitops, 'log', '--format=%s', 'main'])).trim().split('\n');

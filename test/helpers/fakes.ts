@@ -1,7 +1,8 @@
 import { cp, mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { ArtifactError } from '../../src/core/errors.ts';
 import type { HardwareProfile } from '../../src/core/profiles.ts';
-import type { ArtifactStore, GitOpsChange, GitOpsRepo, ModelProfiler, PulledArtifact, PushedArtifact, PushRequest, TrainingBackend } from '../../src/ports.ts';
+import type { ArtifactStore, GitOpsChange, GitOpsRepo, ModelProfiler, ProfileOptions, PulledArtifact, PushedArtifact, PushRequest, TrainingBackend } from '../../src/ports.ts';
 import { collectOutputs } from '../../src/adapters/training/local-process.ts';
 import { silentProgress } from '../../src/cli/progress.ts';
 import { profileResult } from './fixtures.ts';
@@ -22,7 +23,7 @@ export function fakeTraining(source: () => string): TrainingBackend & { runs: nu
 
 /** A profiler that reports a fixed p95 per profile name (ms). */
 export function fakeProfiler(p95: Record<string, number>): ModelProfiler {
-  return { profile: async (_file: string, name: string, _profile: HardwareProfile) => profileResult(name, p95[name] ?? 1) };
+  return { profile: async (_file: string, name: string, _profile: HardwareProfile, options: ProfileOptions) => ({ ...profileResult(name, p95[name] ?? 1), batch: options.batch }) };
 }
 
 /** An in-memory artifact store that keeps the files it was given. */
@@ -33,6 +34,14 @@ export class MemoryStore implements ArtifactStore {
 
   async push(request: PushRequest): Promise<PushedArtifact> {
     if (this.failWith) throw this.failWith;
+    // A version tag never moves, as in the real stores: the same model gets the published artifact.
+    const tagged = [...this.artifacts].find(([, artifact]) => artifact.request.name === request.name && artifact.request.tag === request.tag);
+    if (tagged && request.immutable) {
+      const key = request.immutable.identity;
+      const same = (tagged[1].request.config as Record<string, unknown>)[key] === (request.config as Record<string, unknown>)[key];
+      if (!same) throw new ArtifactError(`${request.name}:${request.tag} is already published as ${tagged[0]} with another model`);
+      return { digest: tagged[0], reference: `memory.test/${request.name}@${tagged[0]}` };
+    }
     const digest = `sha256:${String(this.pushes.length + 1).padStart(64, '0')}`;
     const copies = join(this.scratch, digest.slice(7));
     await mkdir(copies, { recursive: true });

@@ -47,9 +47,9 @@ export const WAIT = { timeout: 10_000 };
  * file per profile in `directory`: what tests pass to evaluate, so no verdict depends on how
  * fast this machine is today.
  */
-export async function writeMeasured(directory: string, profiles: string[], p95Ms = 2): Promise<string> {
+export async function writeMeasured(directory: string, profiles: string[], options: { p95Ms?: number; batch: number }): Promise<string> {
   await mkdir(directory, { recursive: true });
-  for (const profile of profiles) await writeFile(join(directory, `${profile}.json`), JSON.stringify({ ...profileResult(profile, p95Ms), source: 'device' }));
+  for (const profile of profiles) await writeFile(join(directory, `${profile}.json`), JSON.stringify({ ...profileResult(profile, options.p95Ms ?? 2), batch: options.batch, source: 'device' }));
   return directory;
 }
 

@@ -30,6 +30,22 @@ export async function prepareArtifact(request: PushRequest): Promise<PreparedArt
   return { blobs: [config, ...layers], manifest };
 }
 
+/**
+ * What to do with an immutable tag that exists: nothing, when it holds the prepared artifact or
+ * the same model (`identity` in its config); otherwise a refusal naming both digests.
+ */
+export function checkExistingTag(request: PushRequest, prepared: PreparedArtifact, existing: { digest: string; config: unknown }, where: string): 'same' | 'equivalent' {
+  if (existing.digest === prepared.manifest.digest) return 'same';
+  const key = request.immutable?.identity ?? '';
+  const theirs = (existing.config as Record<string, unknown> | null)?.[key];
+  const ours = (request.config as Record<string, unknown>)[key];
+  if (theirs !== undefined && theirs === ours) return 'equivalent';
+  throw new ArtifactError(
+    `${where}: ${request.name}:${request.tag} is already published as ${existing.digest} with another model (${key} ${String(theirs)}, this one ${String(ours)}); ` +
+      'a version tag never moves: release this model under a new version, or delete the tag if that version was never deployed',
+  );
+}
+
 /** Throws unless `bytes` hash to `digest`. */
 export function verify(bytes: Uint8Array, digest: string, what: string): void {
   const actual = sha256(bytes);

@@ -3,7 +3,7 @@ import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ArtifactError } from '../../core/errors.ts';
 import type { ArtifactStore, PulledArtifact, PushedArtifact, PushRequest } from '../../ports.ts';
-import { materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
+import { checkExistingTag, materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
 import { MANIFEST_MEDIA_TYPE, parseManifest, titleOf } from './manifest.ts';
 import { formatReference, parseReference } from './reference.ts';
 
@@ -26,6 +26,15 @@ export class LayoutStore implements ArtifactStore {
   async push(request: PushRequest): Promise<PushedArtifact> {
     const directory = resolve(this.root, request.name);
     const prepared = await prepareArtifact(request);
+    const reference = (digest: string) => formatReference({ kind: 'layout', directory, digest });
+    if (request.immutable) {
+      const digest = (await readIndex(directory)).manifests.find((entry) => entry.annotations?.[REF_NAME] === request.tag)?.digest;
+      if (digest) {
+        const manifest = parseManifest(await this.readBlob(directory, digest), `${directory} ${request.tag}`);
+        const config = JSON.parse((await this.readBlob(directory, manifest.config.digest)).toString('utf8')) as unknown;
+        if (checkExistingTag(request, prepared, { digest, config }, directory) === 'equivalent') return { digest, reference: reference(digest) };
+      }
+    }
     await mkdir(join(directory, 'blobs', 'sha256'), { recursive: true });
     await atomicWrite(join(directory, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     for (const blob of prepared.blobs) await this.writeBlob(directory, blob.descriptor.digest, blob.bytes);
@@ -39,7 +48,7 @@ export class LayoutStore implements ArtifactStore {
       annotations: { [REF_NAME]: request.tag },
     });
     await atomicWrite(join(directory, 'index.json'), JSON.stringify(index, null, 2));
-    return { digest: prepared.manifest.digest, reference: formatReference({ kind: 'layout', directory, digest: prepared.manifest.digest }) };
+    return { digest: prepared.manifest.digest, reference: reference(prepared.manifest.digest) };
   }
 
   async pull(text: string, destination: string): Promise<PulledArtifact> {

@@ -1,6 +1,6 @@
 import { ArtifactError } from '../../core/errors.ts';
 import type { ArtifactStore, PulledArtifact, PushedArtifact, PushRequest } from '../../ports.ts';
-import { materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
+import { checkExistingTag, materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
 import { MANIFEST_MEDIA_TYPE, parseManifest, sha256, titleOf } from './manifest.ts';
 import { formatReference, parseReference } from './reference.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.ts';
@@ -22,6 +22,12 @@ export class RegistryStore implements ArtifactStore {
     const repository = this.namespace ? `${this.namespace}/${request.name}` : request.name;
     const scope = `repository:${repository}:pull,push`;
     const prepared = await prepareArtifact(request);
+    if (request.immutable) {
+      const existing = await this.existing(repository, request.tag, scope);
+      if (existing && checkExistingTag(request, prepared, existing, this.client.registry) === 'equivalent') {
+        return { digest: existing.digest, reference: formatReference({ kind: 'registry', registry: this.client.registry, repository, digest: existing.digest }) };
+      }
+    }
     for (const blob of prepared.blobs) {
       const { digest } = blob.descriptor;
       const head = await this.client.request({ method: 'HEAD', path: `/v2/${repository}/blobs/${digest}`, scope, expect: [200, 404] });
@@ -57,6 +63,22 @@ export class RegistryStore implements ArtifactStore {
     }
     const digest = prepared.manifest.digest;
     return { digest, reference: formatReference({ kind: 'registry', registry: this.client.registry, repository, digest }) };
+  }
+
+  /** The manifest digest and config a tag holds, if it exists. */
+  private async existing(repository: string, tag: string, scope: string): Promise<{ digest: string; config: unknown } | undefined> {
+    const response = await this.client.request({ method: 'GET', path: `/v2/${repository}/manifests/${tag}`, scope, headers: { accept: MANIFEST_MEDIA_TYPE }, expect: [200, 404] });
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    const bytes = await this.client.readCapped(response, `manifest of ${repository}:${tag}`);
+    const digest = sha256(bytes);
+    const manifest = parseManifest(bytes, `${repository}:${tag}`);
+    const blob = await this.client.request({ method: 'GET', path: `/v2/${repository}/blobs/${manifest.config.digest}`, scope, expect: [200] });
+    const config = await this.client.readCapped(blob, `config of ${repository}:${tag}`);
+    verify(config, manifest.config.digest, `config of ${repository}:${tag}`);
+    return { digest, config: JSON.parse(config.toString('utf8')) as unknown };
   }
 
   async pull(text: string, destination: string): Promise<PulledArtifact> {

@@ -43,6 +43,19 @@ function storeContract(name: string, make: () => Promise<ArtifactStore>) {
       expect((await store.push(request())).digest).toBe((await store.push(request())).digest);
     });
 
+    it('never moves a version tag: the same model again gets the published artifact, another model is refused', async () => {
+      const store = await make();
+      const version = (model: string, trainedAt: string): PushRequest => ({ ...request('5.0.0'), config: { model: 'pump', version: '5.0.0', modelSha256: model, trainedAt }, immutable: { identity: 'modelSha256' } });
+      const first = await store.push(version('a'.repeat(64), 'monday'));
+      // Evaluated again (another trainedAt, so another config and digest), the same model: the published artifact.
+      expect(await store.push(version('a'.repeat(64), 'tuesday'))).toEqual(first);
+      await expect(store.push(version('b'.repeat(64), 'tuesday'))).rejects.toThrow(/pump:5\.0\.0 is already published as sha256:[a-f0-9]{64} with another model \(modelSha256 a{64}, this one b{64}\); a version tag never moves/);
+      // The tag still holds the first model: pushing it again is no conflict.
+      expect(await store.push(version('a'.repeat(64), 'monday'))).toEqual(first);
+      // Without `immutable`, a tag moves (report tags of a run are rewritten).
+      expect((await store.push({ ...version('b'.repeat(64), 'x'), immutable: undefined } as PushRequest)).digest).not.toBe(first.digest);
+    });
+
     it('fails to pull an unknown digest and leaves the destination empty', async () => {
       const store = await make();
       const pushed = await store.push(request());
