@@ -67,11 +67,10 @@ export class GitRemoteRepo implements GitOpsRepo {
         await git.push('origin', `HEAD:refs/heads/${this.options.branch}`);
         return { sha, files: changed };
       } catch (error) {
-        const text = messageOf(error);
-        const conflict = /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(text);
-        if (!conflict || attempt >= attempts) {
+        const refused = pushRefusal(messageOf(error));
+        if (!refused.conflict || attempt >= attempts) {
           await git.reset(['--hard', `origin/${this.options.branch}`]).catch(() => undefined);
-          throw new GitOpsError(`cannot push to ${this.options.remote} (${this.options.branch})${conflict ? ` after ${attempt} attempts` : ''}: ${text.split('\n')[0]}`, { cause: error });
+          throw new GitOpsError(`cannot push to ${this.options.remote} (${this.options.branch})${refused.conflict ? ` after ${attempt} attempts` : ''}: ${refused.reason}`, { cause: error });
         }
       }
     }
@@ -114,6 +113,27 @@ export class GitRemoteRepo implements GitOpsRepo {
     if (inside.startsWith('..') || resolve(inside) === inside) throw new GitOpsError(`"${path}" is outside the GitOps repo`);
     return file;
   }
+}
+
+/**
+ * Why git refused a push, from its output: the ref's status line (`! [rejected] … (fetch first)`)
+ * and the remote's error. Only someone else's commit landing first (a compare-and-swap conflict)
+ * is worth trying again; a remote that refuses (a checked-out branch, a hook, permissions) says
+ * the same the next time.
+ */
+export function pushRefusal(output: string): { conflict: boolean; reason: string } {
+  const lines = output.split('\n').map((line) => line.trim());
+  // `! [rejected] HEAD -> main (fetch first)`, or with --porcelain (simple-git) `!<tab>HEAD:refs/heads/main<tab>[rejected] (fetch first)`.
+  const line = lines.find((candidate) => /^!\s/.test(candidate));
+  const bracket = line && /\[[a-z ]+\]/.exec(line)?.[0];
+  const why = line && /\([^)]*\)$/.exec(line)?.[0];
+  const status = bracket ? `${bracket}${why ? ` ${why}` : ''}` : undefined;
+  const remote = lines.find((line) => /^remote: (error|fatal):/.test(line))?.replace(/^remote: /, '');
+  const conflict = /^\[rejected\] \((fetch first|non-fast-forward|stale info)\)|\((failed to update ref|cannot lock ref)/.test(status ?? '') || /cannot lock ref/.test(output);
+  const checkedOut = /branch is currently checked out/.test(output);
+  const hint = checkedOut ? ' (the GitOps repo must be a bare repository, e.g. git clone --bare <dir> <dir>.git, or a hosted remote: a push cannot update the branch checked out in a working copy)' : '';
+  const reason = [status, remote && !checkedOut ? remote : undefined].filter(Boolean).join('; ') || (lines.find((line) => line !== '') ?? 'git gave no reason');
+  return { conflict, reason: `${reason}${hint}` };
 }
 
 async function inBatches<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<void> {

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { describe, expect, it } from 'vitest';
-import { GitRemoteRepo } from '../../../src/adapters/git/gitops-repo.ts';
+import { GitRemoteRepo, pushRefusal } from '../../../src/adapters/git/gitops-repo.ts';
 import { GitOpsError } from '../../../src/core/errors.ts';
 import { useTempDirs } from '../../helpers/temp.ts';
 
@@ -74,6 +74,35 @@ describe('GitRemoteRepo', () => {
     const { bare } = await remote(root);
     const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
     await expect(repo.apply(async () => [{ path: '../escape.yaml', content: 'x' }], 'x')).rejects.toThrow(/"\.\.\/escape\.yaml" is outside the GitOps repo/);
+  });
+
+  it('says why a push was refused, with the fix, and does not retry what will not change: a non-bare GitOps repo', async () => {
+    const root = await tempDir();
+    const { bare } = await remote(root);
+    const working = join(root, 'working-copy');
+    await simpleGit(IDENTITY).clone(bare, working);
+    const repo = new GitRemoteRepo({ remote: working, branch: 'main', workdir: join(root, 'work'), attempts: 5 });
+    let calls = 0;
+    const error = await repo.apply(async () => (calls += 1) && [{ path: 'models/pump/release.yaml', content: 'version: 1.0.0\n' }], 'release').catch((caught: unknown) => caught as Error);
+    expect(error).toBeInstanceOf(GitOpsError);
+    expect((error as Error).message).toBe(`cannot push to ${working} (main): [remote rejected] (branch is currently checked out) (the GitOps repo must be a bare repository, e.g. git clone --bare <dir> <dir>.git, or a hosted remote: a push cannot update the branch checked out in a working copy)`);
+    expect(calls).toBe(1);
+    // Nothing half-done stays in the local clone: the next change starts from the remote's head.
+    expect(await repo.read('models/pump/release.yaml')).toBeUndefined();
+  });
+
+  it.each([
+    ['someone pushed first', ' ! [rejected]        HEAD -> main (fetch first)\nerror: failed to push some refs to \'x\'', true],
+    ['a racing push to a local remote', ' ! [remote rejected] HEAD -> main (failed to update ref)', true],
+    ['someone pushed first (porcelain)', 'To x\n!\tHEAD:refs/heads/main\t[rejected] (fetch first)\nDone', true],
+    ['a hook refused it', 'remote: error: GH006: Protected branch update failed for refs/heads/main.\n ! [remote rejected] HEAD -> main (protected branch hook declined)', false],
+  ])('tells a conflict (%s) from a refusal', (_case, output, conflict) => {
+    expect(pushRefusal(output).conflict).toBe(conflict);
+    expect(pushRefusal(output).reason).toMatch(/^\[(remote )?rejected\] \(/);
+  });
+
+  it('names the hook\'s reason when a remote refuses', () => {
+    expect(pushRefusal('remote: error: GH006: Protected branch update failed for refs/heads/main.\n ! [remote rejected] HEAD -> main (protected branch hook declined)').reason).toBe('[remote rejected] (protected branch hook declined); error: GH006: Protected branch update failed for refs/heads/main.');
   });
 
   it('names the remote it cannot read', async () => {
