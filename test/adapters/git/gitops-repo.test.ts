@@ -83,7 +83,10 @@ describe('GitRemoteRepo', () => {
     await simpleGit(IDENTITY).clone(bare, working);
     const repo = new GitRemoteRepo({ remote: working, branch: 'main', workdir: join(root, 'work'), attempts: 5 });
     let calls = 0;
-    const error = await repo.apply(async () => (calls += 1) && [{ path: 'models/pump/release.yaml', content: 'version: 1.0.0\n' }], 'release').catch((caught: unknown) => caught as Error);
+    const error = await repo.apply(async () => {
+      calls += 1;
+      return [{ path: 'models/pump/release.yaml', content: 'version: 1.0.0\n' }];
+    }, 'release').catch((caught: unknown) => caught as Error);
     expect(error).toBeInstanceOf(GitOpsError);
     expect((error as Error).message).toBe(`cannot push to ${working} (main): [remote rejected] (branch is currently checked out) (the GitOps repo must be a bare repository, e.g. git clone --bare <dir> <dir>.git, or a hosted remote: a push cannot update the branch checked out in a working copy)`);
     expect(calls).toBe(1);
