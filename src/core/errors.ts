@@ -3,6 +3,11 @@ export class EdgeshipError extends Error {
   override readonly name: string = 'EdgeshipError';
 }
 
+/** A command line that cannot run as given: a flag's value, a target the config does not have. */
+export class UsageError extends EdgeshipError {
+  override readonly name = 'UsageError';
+}
+
 /** A config file is missing, not YAML, or breaks the schema. `issues` say where and what. */
 export class ConfigError extends EdgeshipError {
   override readonly name = 'ConfigError';

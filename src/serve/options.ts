@@ -1,4 +1,4 @@
-import { EdgeshipError } from '../core/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { PINNED_REFERENCE, SEMVER } from '../core/report-schema.ts';
 import type { Logger } from '../ports.ts';
 import { appSink, DriftMonitor, githubDispatchSink, webhookSink, type DriftSink } from './drift.ts';
@@ -37,16 +37,16 @@ export interface ServeFlags {
 /** A number flag, or an error naming the flag, what it expects and what it got. */
 export function numberFlag(flag: string, text: string, rule: (value: number) => boolean, expected: string): number {
   const value = Number(text);
-  if (!Number.isFinite(value) || !rule(value)) throw new EdgeshipError(`--${flag}: expected ${expected}, found "${text}"`);
+  if (!Number.isFinite(value) || !rule(value)) throw new UsageError(`--${flag}: expected ${expected}, found "${text}"`);
   return value;
 }
 
 /** The offload target: `--offload-url`, or `--offload` with EDGESHIP_OFFLOAD_URL. */
 export function offloadOf(flags: ServeFlags, env: NodeJS.ProcessEnv): { url: string; timeoutMs: number } | undefined {
   const url = flags.offloadUrl ?? (flags.offload ? env.EDGESHIP_OFFLOAD_URL : undefined);
-  if (flags.offload && !url) throw new EdgeshipError('--offload: expected the cloud endpoint in EDGESHIP_OFFLOAD_URL or --offload-url, found none');
+  if (flags.offload && !url) throw new UsageError('--offload: expected the cloud endpoint in EDGESHIP_OFFLOAD_URL or --offload-url, found none');
   if (!url) return undefined;
-  if (!/^https?:\/\//.test(url)) throw new EdgeshipError(`--offload-url: expected an http(s) URL, found "${url}"`);
+  if (!/^https?:\/\//.test(url)) throw new UsageError(`--offload-url: expected an http(s) URL, found "${url}"`);
   return { url, timeoutMs: numberFlag('offload-timeout-ms', flags.offloadTimeoutMs, (value) => value > 0, 'a positive number of milliseconds') };
 }
 
@@ -55,7 +55,7 @@ export function retainedOf(text: string | undefined): { version: string; referen
   if (!text?.trim()) return [];
   return text.split(',').map((pair) => {
     const [version = '', reference = ''] = pair.trim().split(/=(.*)/s);
-    if (!SEMVER.test(version) || !PINNED_REFERENCE.test(reference)) throw new EdgeshipError(`--retained (EDGESHIP_RETAINED_MODELS): expected version=reference pinned by digest, found "${pair.trim()}"`);
+    if (!SEMVER.test(version) || !PINNED_REFERENCE.test(reference)) throw new UsageError(`--retained (EDGESHIP_RETAINED_MODELS): expected version=reference pinned by digest, found "${pair.trim()}"`);
     return { version, reference };
   });
 }
@@ -63,7 +63,7 @@ export function retainedOf(text: string | undefined): { version: string; referen
 /** The EdgeX mapping: flags, or the features of the model's reference statistics. */
 export function edgexOf(flags: ServeFlags, model: LoadedModel | undefined): EdgexMapping | undefined {
   const layout = flags.edgexLayout;
-  if (layout !== undefined && layout !== 'steps-features' && layout !== 'features-steps') throw new EdgeshipError(`--edgex-layout: expected steps-features or features-steps, found "${layout}"`);
+  if (layout !== undefined && layout !== 'steps-features' && layout !== 'features-steps') throw new UsageError(`--edgex-layout: expected steps-features or features-steps, found "${layout}"`);
   const features = flags.edgexFeatures?.split(',').map((feature) => feature.trim()).filter(Boolean);
   const reference = model?.reference?.features;
   if (features && features.length > 0) return { input: flags.edgexInput ?? reference?.[0]?.input ?? model?.worker.contract.inputs[0]?.name ?? '', features, ...(layout && { layout }) };
@@ -76,17 +76,17 @@ export function edgexOf(flags: ServeFlags, model: LoadedModel | undefined): Edge
 export function driftFor(flags: ServeFlags, env: NodeJS.ProcessEnv, log: Logger): (model: LoadedModel, metrics: ServingMetrics) => DriftMonitor | undefined {
   let sink: DriftSink | undefined;
   if (flags.driftRepo && env.EDGESHIP_DRIFT_URL) {
-    if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo)) throw new EdgeshipError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
-    if (!/^https?:\/\//.test(env.EDGESHIP_DRIFT_URL)) throw new EdgeshipError(`EDGESHIP_DRIFT_URL: expected the app's http(s) URL, found "${env.EDGESHIP_DRIFT_URL}"`);
-    if (!env.EDGESHIP_DRIFT_TOKEN) throw new EdgeshipError('EDGESHIP_DRIFT_URL: expected the site token in EDGESHIP_DRIFT_TOKEN (edgeship site-token), found none');
+    if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo)) throw new UsageError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
+    if (!/^https?:\/\//.test(env.EDGESHIP_DRIFT_URL)) throw new UsageError(`EDGESHIP_DRIFT_URL: expected the app's http(s) URL, found "${env.EDGESHIP_DRIFT_URL}"`);
+    if (!env.EDGESHIP_DRIFT_TOKEN) throw new UsageError('EDGESHIP_DRIFT_URL: expected the site token in EDGESHIP_DRIFT_TOKEN (edgeship site-token), found none');
     sink = appSink(env.EDGESHIP_DRIFT_URL, flags.driftRepo, env.EDGESHIP_DRIFT_TOKEN);
   } else if (flags.driftRepo) {
-    if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo)) throw new EdgeshipError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
+    if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo)) throw new UsageError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
     const token = env.EDGESHIP_GITHUB_TOKEN ?? env.GITHUB_TOKEN;
-    if (!token) throw new EdgeshipError('--drift-repo: expected a token in EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN to send repository_dispatch, found none');
+    if (!token) throw new UsageError('--drift-repo: expected a token in EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN to send repository_dispatch, found none');
     sink = githubDispatchSink(flags.driftRepo, token, env.GITHUB_API_URL ?? 'https://api.github.com');
   } else if (flags.driftWebhook) {
-    if (!/^https?:\/\//.test(flags.driftWebhook)) throw new EdgeshipError(`--drift-webhook: expected an http(s) URL, found "${flags.driftWebhook}"`);
+    if (!/^https?:\/\//.test(flags.driftWebhook)) throw new UsageError(`--drift-webhook: expected an http(s) URL, found "${flags.driftWebhook}"`);
     sink = webhookSink(flags.driftWebhook);
   }
   const rule = {

@@ -9,7 +9,7 @@ import { offloadTargetOf, readRecord, recordAndOverlays, type Placement } from '
 export interface ReleaseScope {
   /** Targets to write; every target by default. */
   targets?: readonly string[];
-  /** The rollout state to record; by default every wave is marked as sent now. */
+  /** The rollout state to record; by default the waves the targets cover are marked as sent now (every wave without targets). */
   rollout?: RecordUpdate['rollout'];
 }
 
@@ -31,7 +31,11 @@ export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationRepor
     if (current.record && semver.valid(current.record.version) && semver.gt(current.record.version, version)) return [];
     // Applied again, a release keeps its rollout: when each wave went out and how it ended.
     const before = current.record?.version === version ? current.record.rollout : undefined;
-    const rollout = scope.rollout ?? { status: before?.status ?? 'rolling-out', waves: Object.fromEntries(wavesOf(config).map((wave) => [wave.name, before?.waves[wave.name] ?? now])), ...(before?.reason && { reason: before.reason }) };
+    // A wave counts as sent only when every target of it was written: otherwise the rollout would
+    // take its other targets for hand edits.
+    const covered = wavesOf(config).filter((wave) => !scope.targets || wave.targets.every((target) => scope.targets?.includes(target)));
+    const waves = { ...before?.waves, ...Object.fromEntries(covered.map((wave) => [wave.name, before?.waves[wave.name] ?? now])) };
+    const rollout = scope.rollout ?? { status: before?.status ?? 'rolling-out', waves, ...(before?.reason && { reason: before.reason }) };
     const marks = current.record?.targets ?? {};
     const placements = report.placement.flatMap((decision): Placement[] => {
       const mark = marks[decision.target];

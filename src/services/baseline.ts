@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +5,7 @@ import type { EdgeshipConfig } from '../core/config.ts';
 import type { ModelContract } from '../core/contract.ts';
 import { ArtifactError } from '../core/errors.ts';
 import { parseMetrics } from '../core/metrics.ts';
+import { sha256File } from './file-hash.ts';
 import { historyOf, parseReleaseRecord, releaseRecordPath } from '../core/release-record.ts';
 import type { Baseline } from '../core/release-plan.ts';
 import type { ArtifactStore, GitOpsRepo } from '../ports.ts';
@@ -50,10 +49,4 @@ export async function resolveBaseline(deps: BaselineDeps, config: EdgeshipConfig
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

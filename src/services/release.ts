@@ -2,7 +2,7 @@ import type { EdgeshipConfig } from '../core/config.ts';
 import type { EvaluationReport, Provenance } from '../core/release-plan.ts';
 import { renderReport } from '../core/report.ts';
 import type { ArtifactStore, GitOpsRepo, Progress, TrainingBackend } from '../ports.ts';
-import { applyRelease } from './apply.ts';
+import { startRollout } from './rollout.ts';
 import type { EvaluateDeps } from './evaluate.ts';
 import { evaluateCheckout } from './evaluate-checkout.ts';
 import { publish } from './publish.ts';
@@ -30,6 +30,8 @@ export interface ReleaseOutcome {
   commit?: { sha: string; files: string[] };
 }
 
+const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
+
 /**
  * The release loop for one model, as the local loop and CI runners run it:
  * 1. train with the configured command;
@@ -37,7 +39,8 @@ export interface ReleaseOutcome {
  * 3. evaluate against it;
  * 4. stop here when a gate fails: nothing is published or committed;
  * 5. publish the artifact, pinned by digest;
- * 6. commit the release to the GitOps repo.
+ * 6. commit the release to the GitOps repo: its first wave when the config has waves
+ *    (`edgeship rollout` sends the next ones), else every target.
  */
 export async function releaseModel(deps: ReleaseDeps, input: ReleaseInput): Promise<ReleaseOutcome> {
   const { config } = input;
@@ -53,6 +56,8 @@ export async function releaseModel(deps: ReleaseDeps, input: ReleaseInput): Prom
       return pushed;
     }),
   );
-  const commit = await deps.progress.step('Committing to the GitOps repo', () => applyRelease(deps.gitops, config, report));
-  return { report, markdown: renderReport(report), ...(commit && { commit }) };
+  const started = await deps.progress.step(config.rollout ? 'Committing the release and its first wave to the GitOps repo' : 'Committing to the GitOps repo', () =>
+    startRollout({ gitops: deps.gitops, log: SILENT, promoteHint: '`edgeship rollout --promote`' }, config, report),
+  );
+  return { report, markdown: renderReport(report), ...(started.commit && { commit: started.commit }) };
 }

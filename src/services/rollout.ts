@@ -14,6 +14,8 @@ export interface RolloutDeps {
   fleet?: FleetStatus;
   log: Logger;
   now?: () => number;
+  /** How a person sends the next wave where edgeship cannot watch health: a PR comment, or the CLI's flag. */
+  promoteHint?: string;
 }
 
 export type RolloutAction = RolloutStep | { kind: 'superseded'; by: string } | { kind: 'finished'; status: RolloutStatus };
@@ -26,7 +28,7 @@ export interface RolloutResult {
   commit?: { sha: string; files: string[] };
 }
 
-const NO_FLEET = 'edgeship cannot read Argo CD here, so it does not watch health: `/edgeship promote` sends the next wave';
+const noFleet = (hint = '`/edgeship promote`') => `edgeship cannot read Argo CD here, so it does not watch health: ${hint} sends the next wave, and after the last one finishes the rollout`;
 
 /**
  * One step of a release's rollout, level-triggered from the GitOps repo and Argo CD:
@@ -61,10 +63,12 @@ export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, 
 
   let step = planRollout({ waves, version, states, now, applied });
   const nextWave = waves.find((wave) => !applied.has(wave.name) && wave.targets.some((target) => !states.get(target)?.skip));
-  if (options.promote && step.kind === 'wait' && nextWave) {
-    step = { kind: 'apply-wave', wave: nextWave.name, targets: nextWave.targets.filter((target) => !states.get(target)?.skip) };
+  if (options.promote && step.kind === 'wait') {
+    // Promoted past the last wave, the rollout is done: a person vouched for what edgeship cannot see.
+    const skipped = config.targets.map((target) => target.name).filter((target) => states.get(target)?.skip);
+    step = nextWave ? { kind: 'apply-wave', wave: nextWave.name, targets: nextWave.targets.filter((target) => !states.get(target)?.skip) } : { kind: 'done', skipped };
   } else if (!deps.fleet && !options.promote && (step.kind === 'wait' || (step.kind === 'apply-wave' && applied.size > 0))) {
-    step = { kind: 'wait', wave: step.kind === 'wait' ? step.wave : ([...applied].pop() ?? step.wave), reason: NO_FLEET };
+    step = { kind: 'wait', wave: step.kind === 'wait' ? step.wave : ([...applied].pop() ?? step.wave), reason: noFleet(deps.promoteHint) };
   }
   switch (step.kind) {
     case 'apply-wave': {
@@ -98,6 +102,19 @@ export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, 
     case 'wait':
       return result(step, 'rolling-out', undefined);
   }
+}
+
+/**
+ * A release's first GitOps commit, as the app makes it on a merge: with rollout waves, the
+ * release record and the first wave (advanceRollout sends the next ones); without, every target.
+ */
+export async function startRollout(deps: Omit<RolloutDeps, 'fleet'>, config: EdgeshipConfig, report: EvaluationReport): Promise<{ commit?: { sha: string; files: string[] }; result?: RolloutResult }> {
+  if (!config.rollout) {
+    const commit = await applyRelease(deps.gitops, config, report);
+    return commit ? { commit } : {};
+  }
+  const result = await advanceRollout(deps, config, report);
+  return { result, ...(result.commit && { commit: result.commit }) };
 }
 
 /**

@@ -49,7 +49,8 @@ describe('edgeship CLI', () => {
     const artifact = JSON.parse(published.stdout) as { reference: string; digest: string };
     expect(artifact.reference).toMatch(/^oci-layout:.*\/oci\/pump-forecaster@sha256:[a-f0-9]{64}$/);
 
-    const applied = await edgeship(['apply', ...flags], repo);
+    // Every wave at once (the staged path is the rollout test's).
+    const applied = await edgeship(['apply', ...flags, '--all-waves'], repo);
     expect(applied.stdout).toMatch(/^committed [a-f0-9]{40} \(models\/pump-forecaster\/release\.yaml, sites\//);
     const files = (await simpleGit().raw(['--git-dir', gitops, 'show', '--name-only', '--format=', 'main'])).trim().split('\n').sort();
     expect(files).toEqual([
@@ -62,7 +63,7 @@ describe('edgeship CLI', () => {
     ]);
     const record = parseReleaseRecord(await simpleGit().raw(['--git-dir', gitops, 'show', 'main:models/pump-forecaster/release.yaml']), 'release.yaml');
     expect(record).toMatchObject({ version: '1.0.0', artifact });
-    expect(await edgeship(['apply', ...flags], repo)).toMatchObject({ stdout: 'nothing to change\n' });
+    expect(await edgeship(['apply', ...flags, '--all-waves'], repo)).toMatchObject({ stdout: 'nothing to change\n' });
 
     const again = await edgeship([...evaluate, '--json'], repo);
     const second = JSON.parse(again.stdout) as EvaluationReport;
@@ -80,9 +81,12 @@ describe('edgeship CLI', () => {
     const { root, repo, gitops, flags, evaluate } = await workspace();
     expect((await edgeship(evaluate, repo)).code).toBe(0);
     expect((await edgeship(['publish', ...flags], repo)).code).toBe(0);
-    expect((await edgeship(['apply', ...flags], repo)).code).toBe(0);
+    // As the app on a merge: the release and its first wave.
+    const applied = await edgeship(['apply', ...flags], repo);
+    expect(applied).toMatchObject({ code: 0, stdout: expect.stringMatching(/^pump-forecaster 1\.0\.0: sent wave canary \(substation-east\) in [0-9a-f]{40}\n/) as string });
     const blind = await edgeship(['rollout', ...flags], repo);
-    expect(blind.stdout).toMatch(/^pump-forecaster 1\.0\.0: waiting in wave cloud: edgeship cannot read Argo CD here/);
+    expect(blind.stdout).toMatch(/^pump-forecaster 1\.0\.0: waiting in wave canary: edgeship cannot read Argo CD here, so it does not watch health: `edgeship rollout --promote` sends the next wave/);
+    expect(blind.stdout).not.toContain('by hand');
 
     const head = (await simpleGit().raw(['--git-dir', gitops, 'rev-parse', 'main'])).trim();
     const argo = await startArgoCd((name) => ({ sync: 'Synced', health: name === 'edgeship-substation-east' ? 'Degraded' : 'Healthy', phase: 'Succeeded', revision: head }));
@@ -95,7 +99,7 @@ describe('edgeship CLI', () => {
       expect(parseReleaseRecord(await simpleGit().raw(['--git-dir', gitops, 'show', 'main:models/pump-forecaster/release.yaml']), 'release.yaml').rollout).toMatchObject({ status: 'halted' });
       expect((await edgeship(['rollout', ...flags, '--kubeconfig', kubeconfig], repo)).stdout).toMatch(/^pump-forecaster 1\.0\.0: the rollout has ended: halted/);
       const wrong = await edgeship(['rollout', ...flags, '--kubeconfig', kubeconfig, '--context', 'prod'], repo);
-      expect(wrong).toMatchObject({ code: 1, stderr: expect.stringContaining('--context: expected a context of') as string });
+      expect(wrong).toMatchObject({ code: 2, stderr: expect.stringContaining('--context: expected a context of') as string });
     } finally {
       await argo.stop();
     }
@@ -107,7 +111,7 @@ describe('edgeship CLI', () => {
     const before = await readFile(join(repo, 'out/report.json'), 'utf8');
     const port = await freePort();
     const result = await edgeship(['publish', ...flags, '--artifacts', `127.0.0.1:${port}/models`], repo);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toContain(`error: cannot reach the registry 127.0.0.1:${port} (ECONNREFUSED)`);
     expect(await readFile(join(repo, 'out/report.json'), 'utf8')).toBe(before);
     expect((await edgeship(['apply', ...flags], repo)).stderr).toMatch(/has no published artifact; publish before applying/);
@@ -119,7 +123,7 @@ describe('edgeship CLI', () => {
     const path = join(repo, '.github/edgeship.yml');
     await writeFile(path, (await readFile(path, 'utf8')).replace('model: pump-forecaster', 'model: ../../etc'));
     const result = await edgeship(['evaluate', ...flags], repo);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain(`error: ${path} is not a valid edgeship config:`);
     expect(result.stderr).toMatch(/model \(line 2\): expected a DNS label .*found "\.\.\/\.\.\/etc"/);
     expect(await gitopsLog()).toHaveLength(1);

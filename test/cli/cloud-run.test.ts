@@ -78,7 +78,7 @@ describe('edgeship cloud-run', () => {
     const { repo, sha } = await modelRepo('echo "CUDA error: out of memory" >&2; exit 3');
     callbacks.length = 0;
     const result = await cloudRun(env(repo, sha), await tempDir());
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/error: .*exit(ed)? (with )?(code )?3/);
     expect(callbacks).toHaveLength(1);
   });

@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import { messageOf, UsageError } from '../../core/errors.ts';
 
 export interface KubeconfigSource {
   /** A kubeconfig file; without it, the pod's service account. */
@@ -17,12 +17,12 @@ export function loadKubeconfig(source: KubeconfigSource): KubeConfig {
     else kubeconfig.loadFromCluster();
   } catch (error) {
     const where = source.file ? `${source.names.file}=${source.file}` : 'the in-cluster service account';
-    throw new EdgeshipError(`${where}: expected a readable kubeconfig, found: ${messageOf(error).split('\n')[0]}`, { cause: error });
+    throw new UsageError(`${where}: expected a readable kubeconfig, found: ${messageOf(error).split('\n')[0]}`, { cause: error });
   }
   if (source.context) {
     if (!kubeconfig.getContextObject(source.context)) {
       const contexts = kubeconfig.getContexts().map((entry) => entry.name).join(', ');
-      throw new EdgeshipError(`${source.names.context}: expected a context of ${source.file ?? 'the kubeconfig'} (${contexts}), found "${source.context}"`);
+      throw new UsageError(`${source.names.context}: expected a context of ${source.file ?? 'the kubeconfig'} (${contexts}), found "${source.context}"`);
     }
     kubeconfig.setCurrentContext(source.context);
   }

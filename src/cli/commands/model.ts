@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { OnnxInspector } from '../../adapters/onnx/inspector.ts';
 import { OnnxProfiler } from '../../adapters/onnx/profiler.ts';
 import { diffContracts, formatShape, type ModelContract } from '../../core/contract.ts';
@@ -9,7 +9,17 @@ import { checkGolden } from '../../services/evaluate.ts';
 import { emit } from '../output.ts';
 import { ConsoleProgress } from '../progress.ts';
 
-const int = (value: string) => Number.parseInt(value, 10);
+/** A whole-number flag: commander names the flag and the value when this throws. */
+const whole = (least: number) => (value: string) => {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(number) || number < least) throw new InvalidArgumentError(`expected a whole number of at least ${least}, found "${value}"`);
+  return number;
+};
+const tolerance = (value: string) => {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0) throw new InvalidArgumentError(`expected a number ≥ 0, found "${value}"`);
+  return number;
+};
 
 export function registerModelCommands(program: Command): void {
   program
@@ -44,9 +54,9 @@ export function registerModelCommands(program: Command): void {
     .command('profile <model>')
     .description('Measure latency percentiles and peak memory under a hardware profile')
     .option('--profile <name>', `hardware profile (${Object.keys(BUILTIN_PROFILES).join(', ')})`, 'cloud-cpu')
-    .option('--runs <n>', 'timed runs', int, 300)
-    .option('--warmup <n>', 'untimed runs first', int, 20)
-    .option('--batch <n>', 'size of symbolic dimensions', int, 1)
+    .option('--runs <n>', 'timed runs', whole(10), 300)
+    .option('--warmup <n>', 'untimed runs first', whole(0), 20)
+    .option('--batch <n>', 'size of symbolic dimensions', whole(1), 1)
     .option('--on-device', 'this machine is the device the profile describes: no speed factor (for edgeship evaluate --measured)')
     .option('--out <dir>', 'also write the result to <dir>/<profile>.json')
     .option('--json', 'machine-readable output')
@@ -68,8 +78,8 @@ export function registerModelCommands(program: Command): void {
   program
     .command('golden <model> <golden>')
     .description('Run the model on golden inputs and compare with the framework outputs; exits 1 on mismatch')
-    .option('--atol <x>', 'absolute tolerance', Number, 1e-4)
-    .option('--rtol <x>', 'relative tolerance', Number, 1e-3)
+    .option('--atol <x>', 'absolute tolerance', tolerance, 1e-4)
+    .option('--rtol <x>', 'relative tolerance', tolerance, 1e-3)
     .option('--json', 'machine-readable output')
     .action(async (model: string, goldenPath: string, options: { atol: number; rtol: number; json?: boolean }) => {
       const result = await checkGolden(new OnnxInspector(), model, goldenPath, options);

@@ -2,18 +2,21 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { artifactStoreForReference, credentialsFromEnv } from '../../adapters/oci/index.ts';
 import { collectOutputs, readTrainedFrom } from '../../adapters/training/local-process.ts';
-import { ArtifactError } from '../../core/errors.ts';
+import { ArtifactError, UsageError } from '../../core/errors.ts';
 import { renderReport } from '../../core/report.ts';
 import { applyRelease } from '../../services/apply.ts';
 import { evaluateCheckout } from '../../services/evaluate-checkout.ts';
 import { readMeasured } from '../../adapters/fs/measured.ts';
+import { sha256File } from '../../services/file-hash.ts';
 import { publish } from '../../services/publish.ts';
 import { releaseModel } from '../../services/release.ts';
-import { advanceRollout } from '../../services/rollout.ts';
+import { advanceRollout, startRollout, type RolloutResult } from '../../services/rollout.ts';
+import { readRecord } from '../../services/gitops-writes.ts';
+import type { EvaluationReport } from '../../core/release-plan.ts';
 import { ArgoCdApplications } from '../../adapters/k8s/argocd.ts';
 import { loadKubeconfig } from '../../adapters/k8s/kubeconfig.ts';
 import { KubernetesCapacity } from '../../adapters/k8s/cluster-capacity.ts';
-import { readReportFile, writeReportFile } from '../../services/report-file.ts';
+import { readCurrentReport, readReportFile, writeReportFile } from '../../services/report-file.ts';
 import { localDeps, type Overrides } from '../context.ts';
 import { emit } from '../output.ts';
 import { ConsoleProgress } from '../progress.ts';
@@ -31,6 +34,30 @@ const withRepo = (command: Command) =>
     .option('--gitops <remote>', 'GitOps repo path or URL (overrides gitops.repo)')
     .option('--artifacts <location>', 'registry[/namespace] or oci-layout:<dir> (overrides artifacts.repository)')
     .option('--json', 'machine-readable output');
+
+const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
+const PROMOTE_HINT = '`edgeship rollout --promote`';
+const NEXT = 'next: `edgeship rollout` (with --kubeconfig to watch Argo CD, or --promote to send the next wave yourself)';
+
+/** Comma-separated target names, each one of the config's. */
+function targetList(text: string, known: string[]): string[] {
+  const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !known.includes(name));
+  if (names.length === 0 || unknown.length > 0) throw new UsageError(`--targets: expected names of targets in the config (${known.join(', ')}), found "${text}"`);
+  return names;
+}
+
+function rolloutText(report: EvaluationReport, result: RolloutResult): string {
+  const { action } = result;
+  const headline =
+    action.kind === 'apply-wave' ? `sent wave ${action.wave} (${action.targets.join(', ')}) in ${result.commit?.sha ?? 'no new commit'}`
+      : action.kind === 'wait' ? `waiting in wave ${action.wave}: ${action.reason}`
+        : action.kind === 'rollback' ? `rolled ${action.targets.join(', ')} back in ${result.commit?.sha ?? 'no new commit'}: ${action.reason}`
+          : action.kind === 'halt' ? `halted in wave ${action.wave}: ${action.reason}`
+            : action.kind === 'done' ? 'rolled out to every wave'
+              : action.kind === 'superseded' ? `superseded by ${action.by}` : `the rollout has ended: ${action.status}`;
+  return [`${report.model} ${report.version.version}: ${headline}`, ...result.statuses.map((entry) => `  ${entry.state.padEnd(11)} ${entry.target.padEnd(20)} ${entry.description}`)].join('\n');
+}
 
 export function registerReleaseCommands(program: Command): void {
   withRepo(program.command('train').description('Run the training command of the config here'))
@@ -74,7 +101,7 @@ export function registerReleaseCommands(program: Command): void {
     .description('Print the gate verdicts of a report.json; exits 1 when a gate failed')
     .option('--json', 'machine-readable output')
     .action(async (path: string, options: { json?: boolean }) => {
-      const report = await readReportFile(path);
+      const report = await readCurrentReport(path);
       emit(Boolean(options.json), report.gates, () => report.gates.map((gate) => `${gate.passed ? '✔' : '✖'} ${gate.title}: ${gate.reason}`).join('\n'));
       if (!report.passed) process.exitCode = 1;
     });
@@ -82,7 +109,7 @@ export function registerReleaseCommands(program: Command): void {
   program
     .command('report <report>')
     .description('Render a report.json as the release PR body (markdown)')
-    .action(async (path: string) => void process.stdout.write(renderReport(await readReportFile(path))));
+    .action(async (path: string) => void process.stdout.write(renderReport(await readCurrentReport(path))));
 
   withRepo(program.command('publish').description('Push the evaluated model as an OCI artifact pinned by digest'))
     .option('--report <file>', 'report.json from evaluate (default: <outputs>/report.json)')
@@ -91,7 +118,8 @@ export function registerReleaseCommands(program: Command): void {
       const { directory, config } = await openModelRepo(options.repo);
       const outputs = await collectOutputs(resolve(directory, config.train.outputs));
       const reportPath = options.report ?? join(outputs.directory, 'report.json');
-      const report = await readReportFile(reportPath);
+      const report = await readCurrentReport(reportPath);
+      if (report.candidate.sha256 !== (await sha256File(outputs.model))) throw new UsageError(`${reportPath} is not the report of ${outputs.model}: it was trained again after this report; run edgeship evaluate`);
       if (!report.passed && !options.force) throw new ArtifactError(`${reportPath}: gates failed; fix them or pass --force to publish anyway`);
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       report.artifact = await deps.progress.step(`Publishing ${report.model} ${report.version.version}`, () => publish(deps.store, outputs, report));
@@ -109,15 +137,28 @@ export function registerReleaseCommands(program: Command): void {
       emit(Boolean(options.json), { digest: pulled.digest, files: pulled.files }, () => `${pulled.digest}\n${Object.values(pulled.files).join('\n')}`);
     });
 
-  withRepo(program.command('apply').description('Commit a published release to the GitOps repo'))
+  withRepo(program.command('apply').description('Commit a published release to the GitOps repo: its first wave (`edgeship rollout` sends the next ones), the targets named, or every wave'))
     .option('--report <file>', 'report.json with a published artifact (default: <outputs>/report.json)')
-    .option('--targets <names>', 'comma-separated targets (default: all)')
-    .action(async (options: RepoOptions & { report?: string; targets?: string }) => {
+    .option('--targets <names>', 'comma-separated targets: only these, and only the waves they cover count as sent')
+    .option('--all-waves', 'every target at once, every wave marked as sent (no staged rollout)')
+    .action(async (options: RepoOptions & { report?: string; targets?: string; allWaves?: boolean }) => {
       const { directory, config } = await openModelRepo(options.repo);
       const report = await readReportFile(options.report ?? join(directory, config.train.outputs, 'report.json'));
+      const targets = options.targets === undefined ? undefined : targetList(options.targets, config.targets.map((target) => target.name));
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
-      const commit = await applyRelease(deps.gitops, config, report, options.targets ? { targets: options.targets.split(',') } : {});
-      emit(Boolean(options.json), commit ?? null, () => (commit ? `committed ${commit.sha} (${commit.files.join(', ')})` : 'nothing to change'));
+      if (targets || options.allWaves || !config.rollout) {
+        const commit = await applyRelease(deps.gitops, config, report, targets ? { targets } : {});
+        emit(Boolean(options.json), commit ?? null, () => (commit ? `committed ${commit.sha} (${commit.files.join(', ')})` : 'nothing to change'));
+        return;
+      }
+      // As the app does on a merge: the release and its first wave; `edgeship rollout` takes it from there.
+      const { record } = await readRecord(config, (file) => deps.gitops.read(file));
+      if (record?.version === report.version.version) {
+        emit(Boolean(options.json), null, () => `${report.model} ${report.version.version} is applied already; \`edgeship rollout\` takes its next step`);
+        return;
+      }
+      const { result } = await startRollout({ gitops: deps.gitops, log: SILENT, promoteHint: PROMOTE_HINT }, config, report);
+      emit(Boolean(options.json), result ?? null, () => (result ? `${rolloutText(report, result)}\n${NEXT}` : 'nothing to change'));
     });
 
   withRepo(program.command('rollout').description('Take the next step of a release\'s rollout: send a wave, wait, roll back or finish'))
@@ -134,19 +175,8 @@ export function registerReleaseCommands(program: Command): void {
         ? loadKubeconfig({ file: options.kubeconfig, ...(options.context && { context: options.context }), names: { file: '--kubeconfig', context: '--context' } })
         : undefined;
       const fleet = kubeconfig ? new ArgoCdApplications(kubeconfig, options.argocdNamespace) : undefined;
-      const log = { debug() {}, info() {}, warn() {}, error() {} };
-      const result = await advanceRollout({ gitops: deps.gitops, log, ...(fleet && { fleet }) }, config, report, { promote: Boolean(options.promote) });
-      emit(Boolean(options.json), result, () => {
-        const { action } = result;
-        const headline =
-          action.kind === 'apply-wave' ? `sent wave ${action.wave} (${action.targets.join(', ')}) in ${result.commit?.sha ?? 'no new commit'}`
-            : action.kind === 'wait' ? `waiting in wave ${action.wave}: ${action.reason}`
-              : action.kind === 'rollback' ? `rolled ${action.targets.join(', ')} back in ${result.commit?.sha ?? 'no new commit'}: ${action.reason}`
-                : action.kind === 'halt' ? `halted in wave ${action.wave}: ${action.reason}`
-                  : action.kind === 'done' ? 'rolled out to every wave'
-                    : action.kind === 'superseded' ? `superseded by ${action.by}` : `the rollout has ended: ${action.status}`;
-        return [`${report.model} ${report.version.version}: ${headline}`, ...result.statuses.map((entry) => `  ${entry.state.padEnd(11)} ${entry.target.padEnd(20)} ${entry.description}`)].join('\n');
-      });
+      const result = await advanceRollout({ gitops: deps.gitops, log: SILENT, promoteHint: PROMOTE_HINT, ...(fleet && { fleet }) }, config, report, { promote: Boolean(options.promote) });
+      emit(Boolean(options.json), result, () => rolloutText(report, result));
     });
 
   withRepo(program.command('release').description('Train, evaluate, publish and commit to the GitOps repo'))
@@ -154,7 +184,9 @@ export function registerReleaseCommands(program: Command): void {
       const { directory, config } = await openModelRepo(options.repo);
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       const outcome = await releaseModel(deps, { directory, config, provenance: await gitProvenance(directory) });
-      emit(Boolean(options.json), outcome, () => outcome.markdown);
+      // The report it decided on, passed or not, for gates, report and publish to read.
+      await writeReportFile(join(directory, config.train.outputs, 'report.json'), outcome.report);
+      emit(Boolean(options.json), outcome, () => `${outcome.markdown}${outcome.commit && config.rollout ? `\n${NEXT}` : ''}`);
       if (!outcome.report.passed) process.exitCode = 1;
     });
 }
