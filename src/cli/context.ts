@@ -23,7 +23,7 @@ export function localDeps(directory: string, config: EdgeshipConfig, progress: P
     inspector: new OnnxInspector(),
     profiler: new OnnxProfiler(),
     training: new LocalProcessBackend(),
-    store: artifactStoreFor(overrides.artifacts ?? process.env.EDGESHIP_ARTIFACTS ?? config.artifacts.repository, options, directory),
+    store: artifactStoreFor(overrides.artifacts ?? (process.env.EDGESHIP_ARTIFACTS || config.artifacts.repository), options, directory),
     storeFor: (reference: string): ArtifactStore => artifactStoreForReference(reference, options),
     gitops: gitopsRepo(directory, config, overrides.gitops),
     progress,
@@ -32,7 +32,8 @@ export function localDeps(directory: string, config: EdgeshipConfig, progress: P
 
 /** The GitOps repo for local use: a path or git URL, cloned under the model repo's `.edgeship/`. */
 export function gitopsRepo(directory: string, config: EdgeshipConfig, override?: string) {
-  const remoteText = override ?? process.env.EDGESHIP_GITOPS ?? config.gitops.repo;
+  // An empty variable counts as unset, as in a shell.
+  const remoteText = override ?? (process.env.EDGESHIP_GITOPS || config.gitops.repo);
   const local = !/^[a-z]+:\/\/|^git@/.test(remoteText);
   const remote = local && !isAbsolute(remoteText) ? resolve(directory, remoteText) : remoteText;
   const key = createHash('sha256').update(remote).digest('hex').slice(0, 12);

@@ -5,6 +5,7 @@ import { ConfigError, EdgeshipError, UsageError } from '../core/errors.ts';
 import { registerCloudRunCommand } from './commands/cloud-run.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerInitCommand } from './commands/init.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerReleaseCommands } from './commands/release.ts';
 import { registerServeCommand } from './commands/serve.ts';
@@ -27,6 +28,7 @@ Exit codes:
   1  a verdict said no: a gate failed (evaluate, gates, release), a breaking contract (diff), a golden mismatch (golden)
   2  the command line or the config is wrong
   3  it failed while running (a registry, the GitOps repo, training…)`);
+registerInitCommand(program);
 registerConfigCommands(program);
 registerModelCommands(program);
 registerReleaseCommands(program);

@@ -136,7 +136,7 @@ function checkReferences(config: z.infer<typeof configSchema>, ctx: z.Refinement
       ctx.addIssue({
         code: 'custom',
         path: ['targets', index, 'profile'],
-        message: `expected one of ${[...profiles].join(', ')}, found "${target.profile}"`,
+        message: `expected a built-in profile (${Object.keys(BUILTIN_PROFILES).join(', ')}) or one declared under profiles: in this file${Object.keys(config.profiles).length > 0 ? ` (${Object.keys(config.profiles).join(', ')})` : ''}, found "${target.profile}"`,
       });
     }
     if (target.kind === 'edge' && target.memoryBudgetMb === undefined) {

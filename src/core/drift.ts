@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ModelContract } from './contract.ts';
 
 /** `reference-stats.json`: per-feature statistics of the training inputs, with decile bins. */
 export const referenceStatsSchema = z.object({
@@ -19,6 +20,23 @@ export const referenceStatsSchema = z.object({
 });
 
 export type ReferenceStats = z.infer<typeof referenceStatsSchema>;
+
+/**
+ * Problems of reference statistics against the model they describe: each feature reads an input
+ * the model has, at an index inside the input's last dimension, with edges in ascending order.
+ */
+export function referenceProblems(stats: ReferenceStats, contract: Pick<ModelContract, 'inputs'>): string[] {
+  return stats.features.flatMap((feature, index) => {
+    const where = `features[${index}] ("${feature.name}")`;
+    const input = contract.inputs.find((spec) => spec.name === feature.input);
+    if (!input) return [`${where}.input: expected an input of the model (${contract.inputs.map((spec) => spec.name).join(', ')}), found "${feature.input}"`];
+    const last = input.shape.at(-1);
+    const problems: string[] = [];
+    if (typeof last === 'number' && feature.index >= last) problems.push(`${where}.index: expected below ${last} (the last dimension of "${input.name}"), found ${feature.index}`);
+    if (feature.edges.some((edge, at) => at > 0 && edge < (feature.edges[at - 1] as number))) problems.push(`${where}.edges: expected ascending bin edges`);
+    return problems;
+  });
+}
 export type ReferenceFeature = ReferenceStats['features'][number];
 
 /** The bin of a value: how many edges are at or below it (numpy's searchsorted, side right). */

@@ -96,8 +96,10 @@ function contractGate({ config, contract, configMayAllowBreaking = true }: GateI
   }
   const list = breakingList(contract);
   if (config.gates.allowBreakingContract && configMayAllowBreaking) return { id: 'contract', title, passed: true, reason: `breaking (${list}), allowed by gates.allowBreakingContract (local loop)` };
-  const local = config.gates.allowBreakingContract ? ' (gates.allowBreakingContract counts in the local loop only)' : '';
-  return { id: 'contract', title, passed: false, reason: `breaking: ${list}; approve it for this release with \`/edgeship allow-breaking\` on its PR${local}` };
+  const how = configMayAllowBreaking
+    ? 'approve it with `gates: { allowBreakingContract: true }` in .github/edgeship.yml for this release (the local loop; on GitHub, `/edgeship allow-breaking` on its PR), and set it back after'
+    : `approve it for this release with \`/edgeship allow-breaking\` on its PR${config.gates.allowBreakingContract ? ' (gates.allowBreakingContract counts in the local loop only)' : ''}`;
+  return { id: 'contract', title, passed: false, reason: `breaking: ${list}; ${how}` };
 }
 
 /** The gates of a release whose breaking change someone allowed: the contract gate passes, saying who. */

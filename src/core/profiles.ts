@@ -13,33 +13,4 @@ export const hardwareProfileSchema = z.strictObject({
   speedFactor: z.number().positive().default(1).describe('Device latency divided by host latency.'),
 });
 
-export type HardwareProfile = z.infer<typeof hardwareProfileSchema>;
-
-/** Profiles every config can name without declaring them. */
-export const BUILTIN_PROFILES: Readonly<Record<string, HardwareProfile>> = {
-  'jetson-xavier-nx': {
-    description: 'NVIDIA Jetson Xavier NX, 6-core Carmel ARM CPU, 8 GB shared memory (CPU inference)',
-    threads: 2,
-    memoryMb: 1024,
-    speedFactor: 4,
-  },
-  'jetson-orin-nano': {
-    description: 'NVIDIA Jetson Orin Nano, 6-core Cortex-A78AE, 8 GB shared memory (CPU inference)',
-    threads: 2,
-    memoryMb: 1024,
-    speedFactor: 2.5,
-  },
-  'cloud-cpu': {
-    description: 'Cloud server CPU (Xeon class), inference pod with 2 cores',
-    threads: 2,
-    memoryMb: 8192,
-    speedFactor: 1,
-  },
-};
-
-/** The named profile from the config, else the built-in one. */
-export function resolveProfile(name: string, declared: Record<string, HardwareProfile>): HardwareProfile {
-  const profile = declared[name] ?? BUILTIN_PROFILES[name];
-  if (!profile) throw new Error(`Unknown hardware profile "${name}"`);
-  return profile;
-}
+export { BUILTIN_PROFILES, resolveProfile, type HardwareProfile } from './builtin-profiles.ts';

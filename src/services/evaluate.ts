@@ -5,6 +5,7 @@ import { compareGolden, goldenFileSchema, type GoldenFile, type GoldenResult } f
 import { parseMetrics } from '../core/metrics.ts';
 import { resolveProfile } from '../core/profiles.ts';
 import type { ProfileResult } from '../core/profiling.ts';
+import { readReferenceStats } from './outputs-check.ts';
 import { planRelease, type Baseline, type EvaluationReport, type Provenance } from '../core/release-plan.ts';
 import type { ClusterCapacity, ModelInspector, ModelProfiler, Progress, TrainingOutputs } from '../ports.ts';
 
@@ -38,6 +39,8 @@ export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promis
   const { config, outputs } = input;
   const metrics = parseMetrics(await readText(outputs.metrics), config.metrics.primary, outputs.metrics);
   const inspection = await deps.progress.step('Inspecting the ONNX contract', () => deps.inspector.inspect(outputs.model));
+  // Drift monitoring at the edge reads these: a mistake here must stop the release, not the server.
+  await readReferenceStats(outputs.reference, inspection.contract);
   const golden = await deps.progress.step('Checking golden samples', () => checkGolden(deps.inspector, outputs.model, outputs.golden, config.gates.golden));
   const profiles: ProfileResult[] = [];
   for (const { profile: name, batch } of profilingNeeds(config)) {
@@ -78,7 +81,7 @@ async function readText(path: string): Promise<string> {
   });
 }
 
-async function readGolden(path: string): Promise<GoldenFile> {
+export async function readGolden(path: string): Promise<GoldenFile> {
   let data: unknown;
   try {
     data = JSON.parse(await readText(path));

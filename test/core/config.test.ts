@@ -57,7 +57,7 @@ describe('parseConfig', () => {
     ['a bad enum', VALID.replace('kind: edge', 'kind: fog'), /targets\[0\]\.kind \(line 6\): expected one of "edge", "cloud", found "fog"/],
     ['a model name that escapes the GitOps path', VALID.replace('model: pump', 'model: ../../etc'), /model \(line 1\): expected a DNS label .* found "\.\.\/\.\.\/etc"/],
     ['a GitOps path with ..', VALID.replace('{ repo: org/gitops }', '{ repo: org/gitops, path: ../outside }'), /gitops\.path .*no '\.\.'/],
-    ['an unknown profile', VALID.replace('profile: jetson-xavier-nx', 'profile: jetson-tx9'), /targets\[0\]\.profile \(line \d+\): expected one of .*jetson-xavier-nx.*, found "jetson-tx9"/],
+    ['an unknown profile', VALID.replace('profile: jetson-xavier-nx', 'profile: jetson-tx9'), /targets\[0\]\.profile \(line \d+\): expected a built-in profile \(.*jetson-xavier-nx.*\) or one declared under profiles: in this file, found "jetson-tx9"/],
     ['an edge target without a memory budget', VALID.replace('    memoryBudgetMb: 256\n', ''), /targets\[0\]\.memoryBudgetMb: expected a memory budget/],
     ['offloadTo naming an edge target', VALID.replace('latencyBudgetMs: 10', 'latencyBudgetMs: 10\n    offloadTo: site-a'), /targets\[0\]\.offloadTo \(line \d+\): expected the name of a cloud target, found "site-a"/],
     ['a duplicate target', VALID.replace('name: cloud', 'name: site-a'), /targets\[1\]\.name \(line \d+\): duplicate target name "site-a"/],

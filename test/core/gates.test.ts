@@ -19,7 +19,8 @@ describe('evaluateGates', () => {
     [{ metrics: { f1: 0.4 } }, 'threshold:f1', 'f1 is 0.4, below the minimum 0.5'],
     [{ metrics: { f1: 0.8 }, baselineMetrics: { f1: 0.9 } }, 'regression', '0.9 → 0.8 is 11.11% worse than deployed'],
     [{ golden: { ...golden, passed: false, mismatches: 1, worst: { sample: 1, output: 'y', index: 2, expected: 1, actual: 2 } } }, 'golden', '1 of 6 values differ; worst: sample 1 y[2] expected 1, got 2'],
-    [{ contract: { breaking: true, changes: [{ severity: 'breaking', detail: 'input "x" removed' }] } }, 'contract', 'breaking: input "x" removed; approve it for this release with `/edgeship allow-breaking` on its PR'],
+    [{ contract: { breaking: true, changes: [{ severity: 'breaking', detail: 'input "x" removed' }] }, configMayAllowBreaking: false }, 'contract', 'breaking: input "x" removed; approve it for this release with `/edgeship allow-breaking` on its PR'],
+    [{ contract: { breaking: true, changes: [{ severity: 'breaking', detail: 'input "x" removed' }] } }, 'contract', 'breaking: input "x" removed; approve it with `gates: { allowBreakingContract: true }` in .github/edgeship.yml for this release (the local loop; on GitHub, `/edgeship allow-breaking` on its PR), and set it back after'],
     [{ placement: [{ target: 'near', kind: 'edge', choice: 'blocked', latencyBudgetMs: 10, reason: 'too slow' }] }, 'placement', 'blocked: near (too slow)'],
   ] as const)('fails with a reason (%#)', (overrides, id, reason) => {
     const gates = evaluateGates(inputs(overrides as Partial<GateInputs>));

@@ -2,14 +2,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { checkoutCommit } from '../../adapters/git/checkout.ts';
-import { callJson } from '../../adapters/http/json-api.ts';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
-import { cloudRun } from '../../services/cloud-run.ts';
-import { localDeps } from '../context.ts';
 import { emit } from '../output.ts';
+import { modules } from '../lazy.ts';
 import { ConsoleProgress } from '../progress.ts';
-import { openModelRepo } from '../repo.ts';
 
 interface CloudRunOptions {
   repoUrl?: string;
@@ -45,6 +41,7 @@ export function registerCloudRunCommand(program: Command): void {
       const missing = (['repoUrl', 'sha', 'runKey'] as const).filter((name) => !options[name]);
       if (missing.length > 0) throw new EdgeshipError(`cloud-run: expected ${missing.map((name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} (or EDGESHIP_REPO_URL, EDGESHIP_SHA, EDGESHIP_RUN_KEY), found none`);
       const [repoUrl, sha, key] = [options.repoUrl as string, options.sha as string, options.runKey as string];
+      const { checkoutCommit, cloudRun, localDeps, openModelRepo } = await modules(import('../../adapters/git/checkout.ts'), import('../../services/cloud-run.ts'), import('../context.ts'), import('../repo.ts'));
       try {
         const directory = options.workdir ?? (await mkdtemp(join(tmpdir(), 'edgeship-run-')));
         const progress = new ConsoleProgress();
@@ -62,6 +59,7 @@ export function registerCloudRunCommand(program: Command): void {
 
 /** Tells the app the run ended, so it need not wait for its next look; a failure only warns. */
 async function callBack(url: string, token: string, key: string): Promise<void> {
+  const { callJson } = await import('../../adapters/http/json-api.ts');
   await callJson(
     { method: 'POST', url, body: { runKey: key }, token },
     { unreachable: `the app at ${url} is unreachable`, failed: ({ status, text }) => new EdgeshipError(`${status} ${text.slice(0, 200)}`) },

@@ -1,17 +1,43 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { loadConfig } from '../../adapters/fs/config-file.ts';
-import { readInventory } from '../../adapters/fs/inventory-files.ts';
-import { configJsonSchema } from '../../core/config-json-schema.ts';
-import { wavesOf } from '../../core/config.ts';
-import { stringify } from 'yaml';
+import type { EdgeshipConfig } from '../../core/config.ts';
+import { ModelValidationError } from '../../core/errors.ts';
+import { modules } from '../lazy.ts';
 import { emit } from '../output.ts';
 
 /** The training workflow template every model repo uses. */
 export const WORKFLOW_TEMPLATE = fileURLToPath(new URL('../../../templates/workflows/edgeship-train.yml', import.meta.url));
 export const WORKFLOW_PATH = '.github/workflows/edgeship-train.yml';
+
+/** The training outputs, checked as a release reads them; lines to print, or an error naming the file and field. */
+async function checkOutputs(directory: string, config: EdgeshipConfig): Promise<string[]> {
+  const { collectOutputs, OnnxInspector, parseMetrics, readGolden, readReferenceStats } = await modules(
+    import('../../adapters/training/local-process.ts'),
+    import('../../adapters/onnx/inspector.ts'),
+    import('../../core/metrics.ts'),
+    import('../../services/evaluate.ts'),
+    import('../../services/outputs-check.ts'),
+  );
+  const outputs = await collectOutputs(directory).catch(() => undefined);
+  if (!outputs) return [`· no training outputs in ${directory} yet: train, then validate again`];
+  const inspection = await new OnnxInspector().inspect(outputs.model);
+  const metrics = parseMetrics(await readFile(outputs.metrics, 'utf8'), config.metrics.primary, outputs.metrics);
+  const golden = await readGolden(outputs.golden);
+  const missing = golden.samples.flatMap((sample, index) => [
+    ...inspection.contract.inputs.filter((spec) => !(spec.name in sample.inputs)).map((spec) => `samples[${index}].inputs: expected "${spec.name}", an input of the model`),
+    ...Object.keys(sample.outputs).filter((name) => !inspection.contract.outputs.some((spec) => spec.name === name)).map((name) => `samples[${index}].outputs.${name}: the model has no such output`),
+  ]);
+  if (missing.length > 0) throw new ModelValidationError(`${outputs.golden}: ${missing.join('; ')}`);
+  const stats = await readReferenceStats(outputs.reference, inspection.contract);
+  return [
+    `✔ ${outputs.model}: opset ${inspection.contract.opset}, ${inspection.contract.inputs.length} inputs, ${inspection.contract.outputs.length} outputs`,
+    `✔ ${outputs.metrics}: ${Object.keys(metrics).length} metrics, ${config.metrics.primary} = ${metrics[config.metrics.primary]}`,
+    `✔ ${outputs.golden}: ${golden.samples.length} samples`,
+    `✔ ${outputs.reference}: ${stats.features.length} features from ${stats.count} rows`,
+  ];
+}
 
 export function registerConfigCommands(program: Command): void {
   program
@@ -31,21 +57,25 @@ export function registerConfigCommands(program: Command): void {
     .argument('<dir>', 'the inventory directory, or a GitOps repo checkout with targets/')
     .option('--json', 'print JSON')
     .action(async (dir: string, options: { json?: boolean }) => {
+      const [{ readInventory }, { stringify }] = await Promise.all([import('../../adapters/fs/inventory-files.ts'), import('yaml')]);
       const config = await readInventory(dir);
       emit(Boolean(options.json), config, () => `# From ${dir}: paste into .github/edgeship.yml.\n${stringify(config, { lineWidth: 0 })}`);
     });
 
   program
     .command('validate')
-    .description('Validate .github/edgeship.yml of a model repo')
+    .description('Validate .github/edgeship.yml of a model repo, and the training outputs when they exist (model.onnx, metrics.json, golden.json, reference-stats.json)')
     .option('--repo <dir>', 'model repo checkout', '.')
     .option('--json', 'print the parsed config as JSON')
     .action(async (options: { repo: string; json?: boolean }) => {
+      const { loadConfig, wavesOf } = await modules(import('../../adapters/fs/config-file.ts'), import('../../core/config.ts'));
       const config = await loadConfig(options.repo);
+      const outputs = await checkOutputs(resolve(options.repo, config.train.outputs), config);
       emit(Boolean(options.json), config, () =>
         [
           `✔ ${config.model}: ${config.targets.length} targets, ${wavesOf(config).length} waves, primary metric ${config.metrics.primary} (${config.metrics.direction})`,
           ...config.targets.map((target) => `  ${target.kind.padEnd(5)} ${target.name} on ${target.profile}, p95 ≤ ${target.latencyBudgetMs} ms`),
+          ...outputs,
         ].join('\n'),
       );
     });
@@ -55,6 +85,7 @@ export function registerConfigCommands(program: Command): void {
     .description('Print the JSON Schema of .github/edgeship.yml')
     .option('--out <file>', 'write it to a file instead')
     .action(async (options: { out?: string }) => {
+      const { configJsonSchema } = await import('../../core/config-json-schema.ts');
       const text = `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
       if (!options.out) return void process.stdout.write(text);
       await mkdir(dirname(options.out), { recursive: true });

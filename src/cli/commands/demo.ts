@@ -2,12 +2,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { PlacementDecision } from '../../core/placement.ts';
-import { releaseModel, type ReleaseOutcome } from '../../services/release.ts';
-import { localDeps } from '../context.ts';
-import { commitParams, findPython, freshDirectory, seedGitOpsRemote, seedRepo, showCommit } from '../demo-setup.ts';
+import type { ReleaseOutcome } from '../../services/release.ts';
+import { modules } from '../lazy.ts';
 import { ConsoleProgress } from '../progress.ts';
-import { gitProvenance } from '../../adapters/git/provenance.ts';
-import { openModelRepo } from '../repo.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -21,6 +18,13 @@ export function registerDemoCommand(program: Command): void {
     .option('--dir <dir>', 'where to create the demo repos (wiped first)', '.demo')
     .option('--artifacts <location>', 'registry[/namespace] to publish to (default: an OCI layout in --dir)')
     .action(async (options: { dir: string; artifacts?: string }) => {
+      const { releaseModel, localDeps, commitParams, findPython, freshDirectory, seedGitOpsRemote, seedRepo, gitProvenance, openModelRepo } = await modules(
+        import('../../services/release.ts'),
+        import('../context.ts'),
+        import('../demo-setup.ts'),
+        import('../../adapters/git/provenance.ts'),
+        import('../repo.ts'),
+      );
       const out = (text = '') => process.stdout.write(`${text}\n`);
       const progress = new ConsoleProgress();
       const root = resolve(options.dir);
@@ -61,6 +65,7 @@ export function registerDemoCommand(program: Command): void {
 }
 
 async function printCommit(out: (text?: string) => void, gitops: string, outcome: ReleaseOutcome): Promise<void> {
+  const { showCommit } = await import('../demo-setup.ts');
   if (!outcome.commit) {
     out(outcome.report.passed ? 'GitOps repo already up to date.' : 'Gates failed: nothing published, nothing committed.');
     return;

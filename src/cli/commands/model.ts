@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { OnnxInspector } from '../../adapters/onnx/inspector.ts';
-import { OnnxProfiler } from '../../adapters/onnx/profiler.ts';
+import type { ModelInspector } from '../../ports.ts';
 import { diffContracts, formatShape, type ModelContract } from '../../core/contract.ts';
-import { BUILTIN_PROFILES, resolveProfile } from '../../core/profiles.ts';
-import { checkGolden } from '../../services/evaluate.ts';
+import { BUILTIN_PROFILES, resolveProfile } from '../../core/builtin-profiles.ts';
 import { emit } from '../output.ts';
 import { ConsoleProgress } from '../progress.ts';
+
+/** ONNX Runtime's inspector, loaded when a command needs it, so the others start fast. */
+const inspector = async (): Promise<ModelInspector> => new (await import('../../adapters/onnx/inspector.ts')).OnnxInspector();
 
 /** A whole-number flag: commander names the flag and the value when this throws. */
 const whole = (least: number) => (value: string) => {
@@ -27,7 +28,7 @@ export function registerModelCommands(program: Command): void {
     .description('Show the contract of an ONNX model: inputs, outputs, opset, size, sha256')
     .option('--json', 'machine-readable output')
     .action(async (model: string, options: { json?: boolean }) => {
-      const inspection = await new OnnxInspector().inspect(model);
+      const inspection = await (await inspector()).inspect(model);
       emit(Boolean(options.json), inspection, () =>
         [
           `${model}: opset ${inspection.contract.opset}, IR ${inspection.irVersion}, ${inspection.producer || 'unknown producer'}, ${inspection.sizeBytes} bytes`,
@@ -62,6 +63,7 @@ export function registerModelCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (model: string, options: { profile: string; runs: number; warmup: number; batch: number; onDevice?: boolean; out?: string; json?: boolean }) => {
       const profile = resolveProfile(options.profile, {});
+      const { OnnxProfiler } = await import('../../adapters/onnx/profiler.ts');
       const result = await new ConsoleProgress().step(`Profiling ${model} on ${options.profile}`, () =>
         new OnnxProfiler().profile(model, options.profile, profile, { runs: options.runs, warmup: options.warmup, batch: options.batch, ...(options.onDevice && { onDevice: true }) }),
       );
@@ -82,7 +84,8 @@ export function registerModelCommands(program: Command): void {
     .option('--rtol <x>', 'relative tolerance', tolerance, 1e-3)
     .option('--json', 'machine-readable output')
     .action(async (model: string, goldenPath: string, options: { atol: number; rtol: number; json?: boolean }) => {
-      const result = await checkGolden(new OnnxInspector(), model, goldenPath, options);
+      const { checkGolden } = await import('../../services/evaluate.ts');
+      const result = await checkGolden(await inspector(), model, goldenPath, options);
       emit(Boolean(options.json), result, () =>
         result.passed
           ? `✔ ${result.compared} values over ${result.samples} samples match, max |Δ| ${result.maxAbsError.toExponential(2)}`
@@ -93,6 +96,6 @@ export function registerModelCommands(program: Command): void {
 }
 
 async function contractOf(path: string): Promise<ModelContract> {
-  if (path.endsWith('.onnx')) return (await new OnnxInspector().inspect(path)).contract;
+  if (path.endsWith('.onnx')) return (await (await inspector()).inspect(path)).contract;
   return JSON.parse(await readFile(path, 'utf8')) as ModelContract;
 }

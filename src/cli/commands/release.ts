@@ -1,27 +1,32 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { artifactStoreForReference, credentialsFromEnv } from '../../adapters/oci/index.ts';
-import { collectOutputs, readTrainedFrom } from '../../adapters/training/local-process.ts';
 import { ArtifactError, UsageError } from '../../core/errors.ts';
-import { renderReport } from '../../core/report.ts';
-import { applyRelease } from '../../services/apply.ts';
-import { evaluateCheckout } from '../../services/evaluate-checkout.ts';
-import { readMeasured } from '../../adapters/fs/measured.ts';
-import { sha256File } from '../../services/file-hash.ts';
-import { publish } from '../../services/publish.ts';
-import { releaseModel } from '../../services/release.ts';
-import { advanceRollout, startRollout, type RolloutResult } from '../../services/rollout.ts';
-import { readRecord } from '../../services/gitops-writes.ts';
 import type { EvaluationReport } from '../../core/release-plan.ts';
-import { ArgoCdApplications } from '../../adapters/k8s/argocd.ts';
-import { loadKubeconfig } from '../../adapters/k8s/kubeconfig.ts';
-import { KubernetesCapacity } from '../../adapters/k8s/cluster-capacity.ts';
-import { readCurrentReport, readReportFile, writeReportFile } from '../../services/report-file.ts';
-import { localDeps, type Overrides } from '../context.ts';
+import type { RolloutResult } from '../../services/rollout.ts';
+import type { Overrides } from '../context.ts';
+import { modules } from '../lazy.ts';
 import { emit } from '../output.ts';
 import { ConsoleProgress } from '../progress.ts';
-import { gitProvenance } from '../../adapters/git/provenance.ts';
-import { openModelRepo } from '../repo.ts';
+
+/** The release engine these commands run, loaded when one runs. */
+const engine = () =>
+  modules(
+    import('../../adapters/oci/index.ts'),
+    import('../../adapters/training/local-process.ts'),
+    import('../../core/report.ts'),
+    import('../../services/apply.ts'),
+    import('../../services/evaluate-checkout.ts'),
+    import('../../adapters/fs/measured.ts'),
+    import('../../services/file-hash.ts'),
+    import('../../services/publish.ts'),
+    import('../../services/release.ts'),
+    import('../../services/rollout.ts'),
+    import('../../services/gitops-writes.ts'),
+    import('../../services/report-file.ts'),
+    import('../context.ts'),
+    import('../../adapters/git/provenance.ts'),
+    import('../repo.ts'),
+  );
 
 interface RepoOptions extends Overrides {
   repo: string;
@@ -36,6 +41,22 @@ const withRepo = (command: Command) =>
     .option('--json', 'machine-readable output');
 
 const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The Kubernetes adapters, loaded only by the commands that talk to a cluster: the Kubernetes
+ * client takes over a second to load, which every other command would pay at start-up.
+ */
+const k8s = {
+  names: { file: '--kubeconfig', context: '--context' },
+  async capacity(file: string) {
+    const [{ KubernetesCapacity }, { loadKubeconfig }] = await Promise.all([import('../../adapters/k8s/cluster-capacity.ts'), import('../../adapters/k8s/kubeconfig.ts')]);
+    return new KubernetesCapacity(loadKubeconfig({ file, names: this.names }));
+  },
+  async argocd(file: string, context: string | undefined, namespace: string) {
+    const [{ ArgoCdApplications }, { loadKubeconfig }] = await Promise.all([import('../../adapters/k8s/argocd.ts'), import('../../adapters/k8s/kubeconfig.ts')]);
+    return new ArgoCdApplications(loadKubeconfig({ file, ...(context && { context }), names: this.names }), namespace);
+  },
+};
 const PROMOTE_HINT = '`edgeship rollout --promote`';
 const NEXT = 'next: `edgeship rollout` (with --kubeconfig to watch Argo CD, or --promote to send the next wave yourself)';
 
@@ -62,6 +83,7 @@ function rolloutText(report: EvaluationReport, result: RolloutResult): string {
 export function registerReleaseCommands(program: Command): void {
   withRepo(program.command('train').description('Run the training command of the config here'))
     .action(async (options: RepoOptions) => {
+      const { localDeps, openModelRepo } = await engine();
       const { directory, config } = await openModelRepo(options.repo);
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       const outputs = await deps.progress.step(`Training ${config.model}`, (note) =>
@@ -77,8 +99,9 @@ export function registerReleaseCommands(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig with the contexts targets name (targets[].context): place on their live capacity', process.env.EDGESHIP_CLUSTERS_KUBECONFIG)
     .option('--measured <dir>', 'profile results measured on the devices (edgeship profile --on-device --out): used instead of emulating those profiles')
     .action(async (options: RepoOptions & { baseline: boolean; out?: string; trigger?: string; kubeconfig?: string; measured?: string }) => {
+      const { collectOutputs, readTrainedFrom, renderReport, evaluateCheckout, readMeasured, writeReportFile, localDeps, gitProvenance, openModelRepo } = await engine();
       const { directory, config } = await openModelRepo(options.repo);
-      const capacity = options.kubeconfig ? new KubernetesCapacity(loadKubeconfig({ file: options.kubeconfig, names: { file: '--kubeconfig', context: '--context' } })) : undefined;
+      const capacity = options.kubeconfig ? await k8s.capacity(options.kubeconfig) : undefined;
       const deps = { ...localDeps(directory, config, new ConsoleProgress(), options), ...(capacity && { capacity }) };
       const outputs = await collectOutputs(resolve(directory, config.train.outputs));
       // The commit trained (recorded by edgeship train), else the checkout's.
@@ -101,6 +124,7 @@ export function registerReleaseCommands(program: Command): void {
     .description('Print the gate verdicts of a report.json; exits 1 when a gate failed')
     .option('--json', 'machine-readable output')
     .action(async (path: string, options: { json?: boolean }) => {
+      const { readCurrentReport } = await engine();
       const report = await readCurrentReport(path);
       emit(Boolean(options.json), report.gates, () => report.gates.map((gate) => `${gate.passed ? '✔' : '✖'} ${gate.title}: ${gate.reason}`).join('\n'));
       if (!report.passed) process.exitCode = 1;
@@ -109,12 +133,16 @@ export function registerReleaseCommands(program: Command): void {
   program
     .command('report <report>')
     .description('Render a report.json as the release PR body (markdown)')
-    .action(async (path: string) => void process.stdout.write(renderReport(await readCurrentReport(path))));
+    .action(async (path: string) => {
+      const { renderReport, readCurrentReport } = await engine();
+      process.stdout.write(renderReport(await readCurrentReport(path)));
+    });
 
   withRepo(program.command('publish').description('Push the evaluated model as an OCI artifact pinned by digest'))
     .option('--report <file>', 'report.json from evaluate (default: <outputs>/report.json)')
     .option('--force', 'publish even though a gate failed')
     .action(async (options: RepoOptions & { report?: string; force?: boolean }) => {
+      const { collectOutputs, sha256File, publish, readCurrentReport, writeReportFile, localDeps, openModelRepo } = await engine();
       const { directory, config } = await openModelRepo(options.repo);
       const outputs = await collectOutputs(resolve(directory, config.train.outputs));
       const reportPath = options.report ?? join(outputs.directory, 'report.json');
@@ -132,6 +160,7 @@ export function registerReleaseCommands(program: Command): void {
     .description('Pull an artifact and verify every digest')
     .option('--json', 'machine-readable output')
     .action(async (reference: string, directory: string, options: { json?: boolean }) => {
+      const { artifactStoreForReference, credentialsFromEnv } = await engine();
       const credentials = credentialsFromEnv();
       const pulled = await artifactStoreForReference(reference, credentials ? { credentials } : {}).pull(reference, resolve(directory));
       emit(Boolean(options.json), { digest: pulled.digest, files: pulled.files }, () => `${pulled.digest}\n${Object.values(pulled.files).join('\n')}`);
@@ -142,6 +171,7 @@ export function registerReleaseCommands(program: Command): void {
     .option('--targets <names>', 'comma-separated targets: only these, and only the waves they cover count as sent')
     .option('--all-waves', 'every target at once, every wave marked as sent (no staged rollout)')
     .action(async (options: RepoOptions & { report?: string; targets?: string; allWaves?: boolean }) => {
+      const { applyRelease, startRollout, readRecord, readReportFile, localDeps, openModelRepo } = await engine();
       const { directory, config } = await openModelRepo(options.repo);
       const report = await readReportFile(options.report ?? join(directory, config.train.outputs, 'report.json'));
       const targets = options.targets === undefined ? undefined : targetList(options.targets, config.targets.map((target) => target.name));
@@ -168,19 +198,18 @@ export function registerReleaseCommands(program: Command): void {
     .option('--argocd-namespace <name>', 'namespace of the Argo CD Applications', 'argocd')
     .option('--promote', 'send the next wave without waiting for health and soak')
     .action(async (options: RepoOptions & { report?: string; kubeconfig?: string; context?: string; argocdNamespace: string; promote?: boolean }) => {
+      const { advanceRollout, readReportFile, localDeps, openModelRepo } = await engine();
       const { directory, config } = await openModelRepo(options.repo);
       const report = await readReportFile(options.report ?? join(directory, config.train.outputs, 'report.json'));
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
-      const kubeconfig = options.kubeconfig
-        ? loadKubeconfig({ file: options.kubeconfig, ...(options.context && { context: options.context }), names: { file: '--kubeconfig', context: '--context' } })
-        : undefined;
-      const fleet = kubeconfig ? new ArgoCdApplications(kubeconfig, options.argocdNamespace) : undefined;
+      const fleet = options.kubeconfig ? await k8s.argocd(options.kubeconfig, options.context, options.argocdNamespace) : undefined;
       const result = await advanceRollout({ gitops: deps.gitops, log: SILENT, promoteHint: PROMOTE_HINT, ...(fleet && { fleet }) }, config, report, { promote: Boolean(options.promote) });
       emit(Boolean(options.json), result, () => rolloutText(report, result));
     });
 
   withRepo(program.command('release').description('Train, evaluate, publish and commit to the GitOps repo'))
     .action(async (options: RepoOptions) => {
+      const { releaseModel, writeReportFile, localDeps, gitProvenance, openModelRepo } = await engine();
       const { directory, config } = await openModelRepo(options.repo);
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       const outcome = await releaseModel(deps, { directory, config, provenance: await gitProvenance(directory) });

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { EdgeshipError } from '../../core/errors.ts';
-import { loadModel, type LoadedModel } from '../../serve/model.ts';
-import { driftFor, edgexOf, numberFlag, offloadOf, retainedOf, type ServeFlags } from '../../serve/options.ts';
-import { InferenceServer } from '../../serve/server.ts';
+import type { LoadedModel } from '../../serve/model.ts';
+import type { ServeFlags } from '../../serve/options.ts';
 
 /** JSON lines on stderr: what a container's log collector reads. */
 const log = {
@@ -41,6 +40,8 @@ export function registerServeCommand(program: Command): void {
     .option('--drift-window <values>', 'values per feature in a window', '2000')
     .option('--drift-cooldown-minutes <minutes>', 'at most one evidence per this many minutes', '360')
     .action(async (flags: ServeFlags) => {
+      // Loaded when the server starts, so other commands start fast.
+      const [{ loadModel }, { driftFor, edgexOf, numberFlag, offloadOf, retainedOf }, { InferenceServer }] = await Promise.all([import('../../serve/model.ts'), import('../../serve/options.ts'), import('../../serve/server.ts')]);
       const env = process.env;
       const source = flags.model ?? env.EDGESHIP_MODEL;
       const offload = offloadOf(flags, env);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EdgeshipError } from '../../core/errors.ts';
+import { EdgeshipError, UsageError } from '../../core/errors.ts';
 import { siteDriftToken } from '../../core/training-run.ts';
 
 /**
@@ -17,7 +17,7 @@ export function registerSiteTokenCommand(program: Command): void {
     .action((options: { repo: string; model: string; site: string }) => {
       const secret = process.env.EDGESHIP_DRIFT_SECRET;
       if (!secret) throw new EdgeshipError('site-token: expected the app\'s EDGESHIP_DRIFT_SECRET in the environment, found none');
-      if (!/^[\w.-]+\/[\w.-]+$/.test(options.repo)) throw new EdgeshipError(`--repo: expected owner/name, found "${options.repo}"`);
+      if (!/^[\w.-]+\/[\w.-]+$/.test(options.repo)) throw new UsageError(`--repo: expected owner/name, found "${options.repo}"`);
       process.stdout.write(`${siteDriftToken(secret, options.repo, options.model, options.site)}\n`);
     });
 }

@@ -1,0 +1,76 @@
+import { stringify } from 'yaml';
+import type { EdgeshipConfig } from './config.ts';
+import { formatShape, type ModelContract } from './contract.ts';
+import { UsageError } from './errors.ts';
+
+export interface InitInput {
+  model: string;
+  /** The command that trains and writes the outputs. */
+  command: string;
+  /** Where the command writes model.onnx, metrics.json, golden.json and reference-stats.json. */
+  outputs: string;
+  gitops: string;
+  contract: ModelContract;
+  /** The model's metrics (metrics.json), for the primary metric and thresholds. */
+  metrics?: Record<string, number>;
+  primary?: string;
+  /** Targets and waves from the GitOps repo's inventory. */
+  inventory: Pick<EdgeshipConfig, 'targets'> & { rollout?: EdgeshipConfig['rollout'] };
+}
+
+/** Metric names where lower is better; anything else is taken as higher-is-better (and said so in a comment). */
+const LOWER_IS_BETTER = /(loss|error|mae|mse|rmse|mape|latency|perplexity|wer|cer)/i;
+
+/** Thresholds start this much worse than the model's metrics today. */
+const SLACK = 0.1;
+
+/**
+ * A first `.github/edgeship.yml` for a model, with comments that say what each part does and
+ * where the numbers came from: the contract (as a comment: it is read from the model at every
+ * release), the primary metric and thresholds from metrics.json, the targets and waves of the
+ * GitOps repo's inventory.
+ */
+export function initConfigText(input: InitInput): string {
+  const metrics = Object.entries(input.metrics ?? {});
+  const primary = input.primary ?? metrics[0]?.[0];
+  if (!primary) throw new UsageError('--primary: expected the metric that decides whether a release is better (or --metrics with metrics.json), found neither');
+  if (input.metrics && !(primary in input.metrics)) throw new UsageError(`--primary: expected a metric of metrics.json (${metrics.map(([name]) => name).join(', ')}), found "${primary}"`);
+  const direction = (name: string) => (LOWER_IS_BETTER.test(name) ? 'minimize' : 'maximize');
+  const thresholds = Object.fromEntries(
+    metrics.map(([name, value]) => {
+      const bound = direction(name) === 'minimize' ? { max: round(value * (1 + SLACK)) } : { min: round(value * (1 - SLACK)) };
+      return [name, bound];
+    }),
+  );
+  const tensor = (kind: string) => (spec: ModelContract['inputs'][number]) => `#   ${kind} ${spec.name}: ${spec.dtype} ${formatShape(spec.shape)}`;
+  const block = (value: unknown) => stringify(value, { lineWidth: 0 }).trimEnd();
+  return [
+    `# edgeship config of ${input.model}, written by edgeship init. Schema: docs/edgeship.schema.json in the edgeship repo;`,
+    '# `edgeship validate` checks it, and the training outputs when they exist.',
+    `model: ${input.model}`,
+    '',
+    '# The model as edgeship read it; every release reads it again from model.onnx and compares:',
+    `#   opset ${input.contract.opset}`,
+    ...input.contract.inputs.map(tensor('input ')),
+    ...input.contract.outputs.map(tensor('output')),
+    '',
+    '# The command writes model.onnx, metrics.json, golden.json and reference-stats.json into outputs',
+    '# (README, "Your own model"). The app runs it in the workflow edgeship init wrote.',
+    block({ train: { command: input.command, outputs: input.outputs } }),
+    '',
+    `# ${direction(primary) === 'minimize' ? 'Lower' : 'Higher'} ${primary} is better${input.metrics ? '' : '; no metrics.json was given, so no thresholds yet'}.`,
+    block({ metrics: { primary, direction: direction(primary) } }),
+    '',
+    ...(metrics.length > 0
+      ? [`# Thresholds start ${SLACK * 100}% worse than this model's metrics.json; a release that misses one is blocked.`, block({ gates: { thresholds, maxRegression: 0.02 } }), '']
+      : []),
+    '# From the GitOps repo\'s inventory (targets/*.yaml): `edgeship inventory <gitops checkout>` prints it again.',
+    block({ targets: input.inventory.targets }),
+    '',
+    ...(input.inventory.rollout ? [block({ rollout: input.inventory.rollout }), ''] : []),
+    block({ gitops: { repo: input.gitops } }),
+    '',
+  ].join('\n');
+}
+
+const round = (value: number) => Number(value.toPrecision(3));
