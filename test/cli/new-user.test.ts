@@ -59,7 +59,6 @@ describe('a new user releases their own model with the CLI', () => {
     const edgeship = async (...args: string[]) => {
       const result = await runEdgeship(args, { cwd: repo, env: { ...process.env, EDGESHIP_GITOPS: '' } });
       said.push(result.stdout, result.stderr);
-      if (process.env.EDGESHIP_TEST_DEBUG) console.log(args.join(' '), result);
       return result;
     };
     const record = async () => parseReleaseRecord(await simpleGit().raw(['--git-dir', gitops, 'show', 'main:models/sensor-model/release.yaml']), 'release.yaml');
@@ -126,5 +125,6 @@ describe('a new user releases their own model with the CLI', () => {
     expect(Object.values(done.targets).map((target) => target.version)).toEqual(['2.0.0', '2.0.0', '2.0.0', '2.0.0']);
     // Nothing the CLI wrote itself was ever reported as a person's edit.
     expect(said.join('\n')).not.toMatch(/by hand/);
-  });
+    // About 20 commands, each a process of its own: minutes on a busy machine.
+  }, 240_000);
 });
