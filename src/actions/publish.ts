@@ -1,5 +1,7 @@
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import * as core from '@actions/core';
+import { CONFIG_PATH, loadConfig } from '../adapters/fs/config-file.ts';
 import { artifactStoreFor } from '../adapters/oci/index.ts';
 import { parseReference } from '../adapters/oci/reference.ts';
 import { collectOutputs } from '../adapters/training/local-process.ts';
@@ -7,6 +9,20 @@ import { ArtifactError } from '../core/errors.ts';
 import { publish } from '../services/publish.ts';
 import { readReportFile, writeReportFile } from '../services/report-file.ts';
 import { blame, input, InputError, requiredInput, runStep } from './action-io.ts';
+
+/** The registry the model repo's config names (artifacts.repository), unless it is a local OCI layout. */
+async function configuredRegistry(repo: string): Promise<string | undefined> {
+  if (!existsSync(join(repo, CONFIG_PATH))) return undefined;
+  const config = await blame('repo', () => loadConfig(repo));
+  return config.artifacts.repository.startsWith('oci-layout:') ? undefined : config.artifacts.repository;
+}
+
+/** GHCR of the repository's owner, the default on GitHub. */
+function ghcr(): string {
+  const owner = process.env.GITHUB_REPOSITORY_OWNER;
+  if (!owner) throw new InputError('registry', 'expected registry[/namespace], artifacts.repository in .github/edgeship.yml, or GITHUB_REPOSITORY_OWNER for GHCR; found none');
+  return `ghcr.io/${owner}`;
+}
 
 /**
  * The `publish` step: pushes the evaluated model as an OCI artifact (GHCR by default, with the
@@ -16,7 +32,7 @@ import { blame, input, InputError, requiredInput, runStep } from './action-io.ts
 await runStep('publish', async () => {
   const reportPath = resolve(requiredInput('report'));
   const report = await blame('report', () => readReportFile(reportPath));
-  const location = requiredInput('registry').toLowerCase(); // GHCR names are lowercase; owners may not be
+  const location = (input('registry') || (await configuredRegistry(input('repo', '.'))) || ghcr()).toLowerCase(); // GHCR names are lowercase; owners may not be
   if (!location.startsWith('oci-layout:')) {
     try {
       parseReference(`${location}/${report.model}`);

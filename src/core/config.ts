@@ -197,11 +197,14 @@ export const batchOf = (config: Pick<EdgeshipConfig, 'profiling'>, target: Pick<
  */
 export function profilingNeeds(config: EdgeshipConfig): { profile: string; batch: number }[] {
   const clouds = config.targets.filter((target) => target.kind === 'cloud');
-  const needs = config.targets.flatMap((target) => {
-    const own = { profile: target.profile, batch: batchOf(config, target) };
-    const cloud = target.kind === 'edge' ? (clouds.find((candidate) => candidate.name === target.offloadTo) ?? clouds[0]) : undefined;
-    return cloud ? [own, { profile: cloud.profile, batch: own.batch }] : [own];
-  });
+  // Each target's own first, in the config's order, then the clouds at the sites' batches.
+  const needs = [
+    ...config.targets.map((target) => ({ profile: target.profile, batch: batchOf(config, target) })),
+    ...config.targets.flatMap((target) => {
+      const cloud = target.kind === 'edge' ? (clouds.find((candidate) => candidate.name === target.offloadTo) ?? clouds[0]) : undefined;
+      return cloud ? [{ profile: cloud.profile, batch: batchOf(config, target) }] : [];
+    }),
+  ];
   return needs.filter((need, index) => needs.findIndex((other) => other.profile === need.profile && other.batch === need.batch) === index);
 }
 

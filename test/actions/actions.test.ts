@@ -57,6 +57,13 @@ describe('GitHub Actions steps', () => {
     expect((await readdir(reported.outputs.directory!)).sort()).toEqual(['report.json', 'run-key']);
     expect(await readFile(join(reported.outputs.directory!, 'run-key'), 'utf8')).toBe('pump-forecaster-abc\n');
     expect(reported.summary).toContain('run key `pump-forecaster-abc`');
+
+    // Without a registry input, the registry the config names (artifacts.repository).
+    const config = join(repo, '.github/edgeship.yml');
+    await writeFile(config, (await readFile(config, 'utf8')).replace(/^ {2}repository: .*$/m, `  repository: ${registry.address}/team`));
+    const configured = await runAction('publish', { report: evaluated.outputs.report!, repo, username: USER.username, token: USER.password });
+    expect(configured.code).toBe(0);
+    expect(configured.outputs.reference).toBe(`${registry.address}/team/pump-forecaster@${configured.outputs.digest}`);
   });
 
   it('train runs the config\'s training command; profile measures on the device; evaluate uses that result', async () => {
@@ -157,7 +164,7 @@ describe('GitHub Actions steps', () => {
       const before_tags = await tags();
       const proxy = await startDyingProxy(registry.address, 1);
       try {
-        const result = await runAction('publish', { report: path, registry: `${proxy.address}/models`, username: USER.username, token: USER.password });
+        const result = await runAction('publish', { report: path, registry: `${proxy.address}/fresh`, username: USER.username, token: USER.password });
         expect(result.code).toBe(1);
         expect(errorAnnotations(result.stdout)[0]?.title).toBe('edgeship publish: input "registry"');
       } finally {

@@ -71,9 +71,9 @@ describe('latency per request at each target\'s batch', () => {
   it('profiles each target at its batch, and the cloud a site offloads to at the site\'s batch too', () => {
     expect(profilingNeeds(config)).toEqual([
       { profile: 'jetson-xavier-nx', batch: 8 },
-      { profile: 'cloud-cpu', batch: 8 },
       { profile: 'jetson-orin-nano', batch: 1 },
       { profile: 'cloud-cpu', batch: 1 },
+      { profile: 'cloud-cpu', batch: 8 },
     ]);
     expect(profilingNeeds(testConfig())).toHaveLength(3);
   });
