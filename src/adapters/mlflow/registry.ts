@@ -9,6 +9,16 @@ interface ModelVersion {
 }
 
 export const DIGEST_TAG = 'edgeship.digest';
+const PAGE = 1000;
+
+/**
+ * A model version's source as MLflow takes it: a URI with a scheme. MLflow (≥ 2.3) refuses a
+ * source without one as a local path outside any run's artifacts; an OCI reference pinned by
+ * digest becomes `oci://<reference>`, as KServe's storage URIs name one.
+ */
+export function sourceUri(reference: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(reference) && !/^[^/]+:\d+\//.test(reference) ? reference : `oci://${reference}`;
+}
 
 /**
  * The MLflow Model Registry over its REST API (2.0): a model version per release, found again
@@ -31,14 +41,21 @@ export class MlflowRegistry implements ModelRegistry {
     const existing = await this.versionOf(release.model, release.digest);
     if (existing) return existing;
     const tags = Object.entries({ [DIGEST_TAG]: release.digest, 'edgeship.version': release.version, ...release.tags }).map(([key, value]) => ({ key, value }));
-    const created = (await this.call('POST', 'model-versions/create', { name: release.model, source: release.source, tags, description: `${release.model} ${release.version}` })) as { model_version: ModelVersion };
+    const created = (await this.call('POST', 'model-versions/create', { name: release.model, source: sourceUri(release.source), tags, description: `${release.model} ${release.version}` })) as { model_version: ModelVersion };
     return created.model_version.version;
   }
 
+  /** The version tagged with the digest, searched page by page: a model can have any number of versions. */
   async versionOf(model: string, digest: string): Promise<string | undefined> {
-    const query = new URLSearchParams({ filter: `name='${model.replace(/'/g, "\\'")}'`, max_results: '1000' });
-    const found = (await this.call('GET', `model-versions/search?${query.toString()}`)) as { model_versions?: ModelVersion[] };
-    return found.model_versions?.find((version) => version.tags?.some((tag) => tag.key === DIGEST_TAG && tag.value === digest))?.version;
+    let token: string | undefined;
+    do {
+      const query = new URLSearchParams({ filter: `name='${model.replace(/'/g, "\\'")}'`, max_results: String(PAGE), ...(token && { page_token: token }) });
+      const page = (await this.call('GET', `model-versions/search?${query.toString()}`)) as { model_versions?: ModelVersion[]; next_page_token?: string };
+      const found = page.model_versions?.find((version) => version.tags?.some((tag) => tag.key === DIGEST_TAG && tag.value === digest));
+      if (found) return found.version;
+      token = page.next_page_token || undefined;
+    } while (token);
+    return undefined;
   }
 
   async setAlias(model: string, alias: string, version: string): Promise<void> {
