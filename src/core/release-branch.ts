@@ -24,6 +24,9 @@ export function runKey(model: string, sha: string, reason = 'push'): string {
   return `${model}-${sha.slice(0, 12)}-${createHash('sha256').update(`${model}\n${sha}\n${reason}`).digest('hex').slice(0, 8)}`;
 }
 
+/** The model a run key belongs to (runKey's shape), or undefined for anything else. */
+export const modelOfRunKey = (key: string) => /^([a-z0-9-]+)-[0-9a-f]{12}-[0-9a-f]{8}$/.exec(key)?.[1];
+
 /** Parses a release branch back into its parts, or undefined for any other branch. */
 export function parseReleaseBranch(branch: string): { model: string; version: string; shortSha: string } | undefined {
   const match = /^edgeship\/release\/([a-z0-9-]+)\/(\d+\.\d+\.\d+[^/]*)-([0-9a-f]{7})$/.exec(branch);

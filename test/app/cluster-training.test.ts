@@ -13,7 +13,7 @@ import { jobName, kubeflowRunName } from '../../src/core/training-run.ts';
 import { publishReport } from '../../src/services/publish.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
 import { startJobsApi } from '../helpers/k8s-jobs-server.ts';
-import { startKfp } from '../helpers/kfp-server.ts';
+import { PIPELINE_INPUTS, startKfp } from '../helpers/kfp-server.ts';
 import { testPolicy } from '../helpers/webhooks.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { evaluationReport, exampleConfigText, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
@@ -222,7 +222,7 @@ describe('training on a cluster through the app', () => {
   });
 
   it('fails edgeship/train with Kubeflow\'s message when the run fails, and says so when it is deleted', async () => {
-    const kfp = await startKfp({ token: 'kfp-token', pipelines: { 'train-pump': ['v1'] } });
+    const kfp = await startKfp({ token: 'kfp-token', pipelines: { 'train-pump': ['v1'] }, inputs: PIPELINE_INPUTS });
     try {
       const text = (await exampleConfigText())
         .replace('  backend: github-actions\n', `  backend: kubeflow\n  kubeflow: { endpoint: "${kfp.endpoint}", pipelineId: train-pump }\n`)
@@ -234,7 +234,7 @@ describe('training on a cluster through the app', () => {
       kfp.setState(kubeflowRunName(trainCheck()?.external_id ?? ''), 'FAILED', 'train-op: exit status 1: CUDA out of memory');
       await kubeflow.app.follow();
       expect(trainCheck()).toMatchObject({ conclusion: 'failure', output: { title: 'Training failed' } });
-      expect(trainCheck()?.output.summary).toContain('the pipeline run failed: train-op: exit status 1: CUDA out of memory.');
+      expect(trainCheck()?.output.summary).toContain('the pipeline run failed: train: train-op: exit status 1: CUDA out of memory.');
 
       const retrained = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(5)\n' });
       await kubeflow.app.receive('push', world.push(retrained));
@@ -250,7 +250,7 @@ describe('training on a cluster through the app', () => {
   });
 
   it('trains on Kubeflow Pipelines the same way', async () => {
-    const kfp = await startKfp({ token: 'kfp-token', pipelines: { 'train-pump': ['v1'] } });
+    const kfp = await startKfp({ token: 'kfp-token', pipelines: { 'train-pump': ['v1'] }, inputs: PIPELINE_INPUTS });
     try {
       const text = (await exampleConfigText())
         .replace('  backend: github-actions\n', `  backend: kubeflow\n  kubeflow: { endpoint: "${kfp.endpoint}", pipelineId: train-pump, experimentId: pumps }\n`)

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { EdgeshipError } from '../../core/errors.ts';
 import type { KubeflowTraining } from '../../core/training-config.ts';
+import { modelOfRunKey } from '../../core/release-branch.ts';
 import { kubeflowRunName, type ClusterRun, type ClusterRunState } from '../../core/training-run.ts';
 import type { StartedRun, TrainingCluster } from '../../ports.ts';
 import { callJson } from '../http/json-api.ts';
@@ -12,10 +13,15 @@ interface KfpRun {
   state?: string;
   error?: { code?: number; message?: string };
   runtime_config?: { parameters?: Record<string, unknown> };
+  /** Each task of the run: a failed one carries why (the run's own `error` says only that it could not be read). */
+  run_details?: { task_details?: { display_name?: string; state?: string; error?: { message?: string } }[] };
 }
 
-const UNFINISHED = new Set(['RUNTIME_STATE_UNSPECIFIED', 'PENDING', 'RUNNING', 'PAUSED']);
-const FAILED: Record<string, string> = { FAILED: 'the pipeline run failed', CANCELED: 'the pipeline run was cancelled', CANCELING: 'the pipeline run is being cancelled', SKIPPED: 'the pipeline run was skipped' };
+/** States a run can still leave: CANCELING may yet end SUCCEEDED, FAILED or CANCELED. */
+const UNFINISHED = new Set(['RUNTIME_STATE_UNSPECIFIED', 'PENDING', 'RUNNING', 'PAUSED', 'CANCELING']);
+const FAILED: Record<string, string> = { FAILED: 'the pipeline run failed', CANCELED: 'the pipeline run was cancelled', SKIPPED: 'the pipeline run was skipped' };
+/** The experiment runs go to in a multi-user profile namespace, when the config names no experiment. */
+const EXPERIMENT = 'edgeship';
 
 /** Where the token of the pod's service account for KFP is, as the KFP SDK reads it. */
 export const KFP_TOKEN_PATH = process.env.KF_PIPELINES_SA_TOKEN_PATH ?? '/var/run/secrets/kubeflow/pipelines/token';
@@ -65,13 +71,15 @@ export class KubeflowPipelines implements TrainingCluster {
       context: run.context?.slice(0, 1000) ?? '',
       ...(run.callback && { callback_url: run.callback.url, callback_token: run.callback.token }),
     };
+    // Only fields of a v2beta1 Run: KFP ≥ 2.14 refuses others. In multi-user KFP a run's
+    // namespace is its experiment's.
+    const experiment = await this.experimentId();
     const body = {
       display_name: name,
       description: `edgeship training of ${run.model} at ${run.repo}@${run.sha.slice(0, 7)} (${run.reason})`,
       pipeline_version_reference: { pipeline_id: this.spec.pipelineId, ...(this.spec.pipelineVersionId && { pipeline_version_id: this.spec.pipelineVersionId }) },
       runtime_config: { parameters },
-      ...(this.spec.experimentId && { experiment_id: this.spec.experimentId }),
-      ...(this.spec.namespace && { namespace: this.spec.namespace }),
+      ...(experiment && { experiment_id: experiment }),
       ...(this.spec.serviceAccount && { service_account: this.spec.serviceAccount }),
     };
     const created = (await this.call('POST', 'runs', body)) as KfpRun;
@@ -85,16 +93,39 @@ export class KubeflowPipelines implements TrainingCluster {
     const state = found.state ?? 'RUNTIME_STATE_UNSPECIFIED';
     if (UNFINISHED.has(state)) return { phase: 'running', ...(url && { url }) };
     if (state === 'SUCCEEDED') return { phase: 'succeeded', ...(url && { url }) };
-    const reason = `${FAILED[state] ?? `the pipeline run ended as ${state}`}${found.error?.message ? `: ${found.error.message}` : ''}`;
+    const why = await this.failureOf(found);
+    const reason = `${FAILED[state] ?? `the pipeline run ended as ${state}`}${why ? `: ${why}` : ''}`;
     return { phase: 'failed', reason, ...(url && { url }) };
+  }
+
+  /** Why a run failed: its failed tasks' errors (from the run itself: a list leaves details out). */
+  private async failureOf(run: KfpRun): Promise<string | undefined> {
+    const full = run.run_details ? run : ((await this.call('GET', `runs/${encodeURIComponent(run.run_id)}`)) as KfpRun);
+    const tasks = (full.run_details?.task_details ?? []).filter((task) => task.error?.message && task.state !== 'SUCCEEDED');
+    const messages = tasks.map((task) => `${task.display_name ? `${task.display_name}: ` : ''}${task.error?.message ?? ''}`);
+    return messages.length > 0 ? messages.join('; ').slice(0, 1000) : full.error?.message;
+  }
+
+  /** The configured experiment, or in a profile namespace edgeship's own there (created once). */
+  private async experimentId(): Promise<string | undefined> {
+    if (this.spec.experimentId || !this.spec.namespace) return this.spec.experimentId;
+    const filter = JSON.stringify({ predicates: [{ key: 'display_name', operation: 'EQUALS', string_value: EXPERIMENT }] });
+    const query = new URLSearchParams({ filter, namespace: this.spec.namespace, page_size: '1' });
+    const found = (await this.call('GET', `experiments?${query.toString()}`)) as { experiments?: { experiment_id: string }[] };
+    if (found.experiments?.[0]) return found.experiments[0].experiment_id;
+    const created = (await this.call('POST', 'experiments', { display_name: EXPERIMENT, description: 'Training runs started by edgeship', namespace: this.spec.namespace })) as { experiment_id: string };
+    return created.experiment_id;
   }
 
   async cancelSuperseded(model: string, branch: string, keep: string): Promise<string[]> {
     const cancelled: string[] = [];
+    // KFP filters have no prefix match: the substring finds other models' runs too (pump and
+    // pump-forecaster), so each run's key must name this model exactly.
     for (const run of await this.list(kubeflowRunName(`${model}-`), 'IS_SUBSTRING')) {
       const parameters = run.runtime_config?.parameters ?? {};
       const key = parameters.run_key;
-      if (typeof key !== 'string' || key === keep || parameters.branch !== branch || !UNFINISHED.has(run.state ?? '')) continue;
+      if (typeof key !== 'string' || modelOfRunKey(key) !== model || key === keep || parameters.branch !== branch) continue;
+      if (!UNFINISHED.has(run.state ?? '') || run.state === 'CANCELING') continue;
       await this.call('POST', `runs/${encodeURIComponent(run.run_id)}:terminate`, {});
       cancelled.push(key);
     }

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeflowPipelines } from '../../../src/adapters/kubeflow/pipelines.ts';
 import { kubeflowTrainingSchema } from '../../../src/core/training-config.ts';
 import { kubeflowRunName } from '../../../src/core/training-run.ts';
-import { startKfp } from '../../helpers/kfp-server.ts';
+import { PIPELINE_INPUTS, startKfp } from '../../helpers/kfp-server.ts';
 import { freePort } from '../../helpers/registry.ts';
 import { useTempDirs } from '../../helpers/temp.ts';
 
@@ -18,7 +18,7 @@ describe('KubeflowPipelines', () => {
   let pipelines: KubeflowPipelines;
   const spec = (overrides: object = {}) => kubeflowTrainingSchema.parse({ endpoint: kfp.endpoint, pipelineId: 'train-pump', experimentId: 'exp-1', parameters: { epochs: 30 }, ...overrides });
   beforeEach(async () => {
-    kfp = await startKfp({ token: 'kfp-token', pipelines: { 'train-pump': ['v1', 'v2'] } });
+    kfp = await startKfp({ token: 'kfp-token', pipelines: { 'train-pump': ['v1', 'v2'] }, inputs: [...PIPELINE_INPUTS, 'epochs'] });
     pipelines = new KubeflowPipelines(spec(), { token: 'kfp-token' });
   });
   afterEach(async () => kfp.stop());
@@ -47,7 +47,9 @@ describe('KubeflowPipelines', () => {
     expect(await pipelines.state(run(A).key)).toMatchObject({ phase: 'succeeded', url: expect.stringContaining('/#/runs/details/') as string });
     await pipelines.start(run(B));
     kfp.setState(kubeflowRunName(run(B).key), 'FAILED', 'train-op: exit status 1: CUDA out of memory');
-    expect(await pipelines.state(run(B).key)).toMatchObject({ phase: 'failed', reason: 'the pipeline run failed: train-op: exit status 1: CUDA out of memory' });
+    expect(await pipelines.state(run(B).key)).toMatchObject({ phase: 'failed', reason: 'the pipeline run failed: train: train-op: exit status 1: CUDA out of memory' });
+    // The run's own error stays empty: the reason is in its task details, read from the run itself.
+    expect(kfp.byName(kubeflowRunName(run(B).key))?.error).toBeUndefined();
     kfp.runs.clear();
     expect(await pipelines.state(run(A).key)).toEqual({ phase: 'missing' });
   });
@@ -62,6 +64,45 @@ describe('KubeflowPipelines', () => {
     expect(kfp.byName(kubeflowRunName(run(A).key))?.state).toBe('CANCELING');
     expect(kfp.byName(kubeflowRunName(run('d'.repeat(40)).key))?.state).toBe('PENDING');
     expect(kfp.requests.filter((request) => request.path.endsWith(':terminate'))).toHaveLength(1);
+  });
+
+  it('follows a cancelled run through CANCELING to however it ends', async () => {
+    await pipelines.start(run(A));
+    const name = kubeflowRunName(run(A).key);
+    kfp.setState(name, 'CANCELING');
+    expect(await pipelines.state(run(A).key)).toMatchObject({ phase: 'running' });
+    kfp.setState(name, 'SUCCEEDED');
+    expect(await pipelines.state(run(A).key)).toMatchObject({ phase: 'succeeded' });
+  });
+
+  it('cancels only the same model\'s runs, also when another model\'s name starts with it', async () => {
+    const other = { ...run(A), key: `pump-forecaster-${A.slice(0, 12)}-1a2b3c4d`, model: 'pump-forecaster' };
+    await pipelines.start(other);
+    await pipelines.start(run(A));
+    await pipelines.start(run(B));
+    expect(await pipelines.cancelSuperseded('pump', 'main', run(B).key)).toEqual([run(A).key]);
+    expect(kfp.byName(kubeflowRunName(other.key))?.state).toBe('PENDING');
+  });
+
+  it('starts runs in a multi-user namespace through an experiment there, with only v2beta1 fields', async () => {
+    const strict = await startKfp({ token: 'kfp-token', pipelines: { 'train-pump': ['v1'] }, inputs: [...PIPELINE_INPUTS, 'epochs'], multiUser: true });
+    try {
+      const namespaced = new KubeflowPipelines(kubeflowTrainingSchema.parse({ endpoint: strict.endpoint, pipelineId: 'train-pump', namespace: 'team-pumps', parameters: { epochs: 30 } }), { token: 'kfp-token' });
+      await namespaced.start(run(A));
+      await namespaced.start(run(B));
+      const [experiment, ...more] = [...strict.experiments.values()];
+      expect(experiment).toMatchObject({ display_name: 'edgeship', namespace: 'team-pumps' });
+      expect(more).toEqual([]);
+      expect([...strict.runs.values()].map((created) => created.experiment_id)).toEqual([experiment?.experiment_id, experiment?.experiment_id]);
+      const posted = strict.requests.filter((request) => request.method === 'POST' && request.path === '/apis/v2beta1/runs');
+      expect(posted.every((request) => !('namespace' in (request.body ?? {})))).toBe(true);
+      // What KFP ≥ 2.14 answers a field a run does not have, and a parameter the pipeline does not declare.
+      const refused = await fetch(`${strict.endpoint}/apis/v2beta1/runs`, { method: 'POST', headers: { authorization: 'Bearer kfp-token' }, body: JSON.stringify({ display_name: 'x', namespace: 'team-pumps', pipeline_version_reference: { pipeline_id: 'train-pump' } }) });
+      expect(refused.status).toBe(400);
+      await expect(new KubeflowPipelines(kubeflowTrainingSchema.parse({ endpoint: strict.endpoint, pipelineId: 'train-pump', namespace: 'team-pumps', parameters: { lr: 0.1 } }), { token: 'kfp-token' }).start(run('c'.repeat(40)))).rejects.toThrow('parameter(s) provided are not used in the pipeline: [lr]');
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('names an unknown pipeline, a refused token and an unreachable API', async () => {
