@@ -63,7 +63,7 @@ export async function startKfp(options: { token: string; pipelines: Record<strin
       if (request.headers.authorization !== `Bearer ${options.token}`) return fail(response, 401, 16, 'Unauthenticated: Request header error: there is no user identity header.');
       if (url.pathname === '/apis/v2beta1/experiments') {
         if (request.method === 'POST' && body) {
-          const experiment = { experiment_id: randomUUID(), display_name: String(body.display_name ?? ''), namespace: String(body.namespace ?? '') };
+          const experiment = { experiment_id: randomUUID(), display_name: typeof body.display_name === 'string' ? body.display_name : '', namespace: typeof body.namespace === 'string' ? body.namespace : '' };
           experiments.set(experiment.experiment_id, experiment);
           return ok(response, experiment);
         }
