@@ -114,7 +114,10 @@ export async function startKfp(options: { token: string; pipelines: Record<strin
         const found = [...runs.values()]
           .filter((run) => predicates.every((p) => p.key === 'display_name' && (p.operation === 'EQUALS' ? run.display_name === p.string_value : p.operation === 'IS_SUBSTRING' ? run.display_name.includes(p.string_value ?? '') : false)))
           .sort((a, b) => b.created_at.localeCompare(a.created_at));
-        return ok(response, found.length > 0 ? { runs: found.map(({ run_details: _details, ...listed }) => listed), total_size: found.length } : {});
+        const size = Number(url.searchParams.get('page_size') ?? 20);
+        const start = Number(url.searchParams.get('page_token') ?? 0);
+        const page = found.slice(start, start + size).map(({ run_details: _details, ...listed }) => listed);
+        return ok(response, page.length > 0 ? { runs: page, total_size: found.length, ...(start + size < found.length && { next_page_token: String(start + size) }) } : {});
       }
       const run = id ? runs.get(id) : undefined;
       if (!run) return fail(response, 404, 5, `Failed to get a run: ResourceNotFoundError: Run ${id ?? ''} not found`);

@@ -139,16 +139,23 @@ export class KubeflowPipelines implements TrainingCluster {
 
   /** The newest run created under the key's name. */
   private async find(key: string): Promise<KfpRun | undefined> {
-    return (await this.list(kubeflowRunName(key), 'EQUALS'))[0];
+    return (await this.list(kubeflowRunName(key), 'EQUALS', 1))[0];
   }
 
-  private async list(name: string, operation: 'EQUALS' | 'IS_SUBSTRING'): Promise<KfpRun[]> {
+  /** Runs by display name, newest first, page by page (up to `limit`). */
+  private async list(name: string, operation: 'EQUALS' | 'IS_SUBSTRING', limit = Infinity): Promise<KfpRun[]> {
     const filter = JSON.stringify({ predicates: [{ key: 'display_name', operation, string_value: name }] });
-    const query = new URLSearchParams({ filter, page_size: '100', sort_by: 'created_at desc' });
-    if (this.spec.experimentId) query.set('experiment_id', this.spec.experimentId);
-    if (this.spec.namespace) query.set('namespace', this.spec.namespace);
-    const page = (await this.call('GET', `runs?${query.toString()}`)) as { runs?: KfpRun[] };
-    return page.runs ?? [];
+    const runs: KfpRun[] = [];
+    let token: string | undefined;
+    do {
+      const query = new URLSearchParams({ filter, page_size: '100', sort_by: 'created_at desc', ...(token && { page_token: token }) });
+      if (this.spec.experimentId) query.set('experiment_id', this.spec.experimentId);
+      if (this.spec.namespace) query.set('namespace', this.spec.namespace);
+      const page = (await this.call('GET', `runs?${query.toString()}`)) as { runs?: KfpRun[]; next_page_token?: string };
+      runs.push(...(page.runs ?? []));
+      token = page.next_page_token || undefined;
+    } while (token && runs.length < limit);
+    return runs;
   }
 
   private async token(): Promise<string | undefined> {

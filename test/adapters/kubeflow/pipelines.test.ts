@@ -80,6 +80,12 @@ describe('KubeflowPipelines', () => {
     await pipelines.start(other);
     await pipelines.start(run(A));
     await pipelines.start(run(B));
+    // More runs than one page holds, all finished: the unfinished one is found on a later page.
+    for (let index = 0; index < 150; index += 1) {
+      const sha = index.toString(16).padStart(40, 'e');
+      await pipelines.start(run(sha));
+      kfp.setState(kubeflowRunName(run(sha).key), 'SUCCEEDED');
+    }
     expect(await pipelines.cancelSuperseded('pump', 'main', run(B).key)).toEqual([run(A).key]);
     expect(kfp.byName(kubeflowRunName(other.key))?.state).toBe('PENDING');
   });
