@@ -51,6 +51,16 @@ export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationRepor
   };
 }
 
+/** Targets listed one by one in a commit message up to this many; beyond, counted per placement. */
+const LISTED = 20;
+
+function placementSummary(placed: readonly { target: string; choice: string }[]): string {
+  if (placed.length <= LISTED) return placed.map((decision) => `${decision.target}=${decision.choice}`).join(', ');
+  const counts = new Map<string, number>();
+  for (const decision of placed) counts.set(decision.choice, (counts.get(decision.choice) ?? 0) + 1);
+  return `${placed.length} targets: ${[...counts].map(([choice, count]) => `${count} ${choice}`).join(', ')}`;
+}
+
 /** Apply: one commit in the GitOps repo, none when nothing changes. Refuses a release whose gates failed. */
 export async function applyRelease(gitops: GitOpsRepo, config: EdgeshipConfig, report: EvaluationReport, scope: ReleaseScope = {}) {
   if (!report.passed) {
@@ -59,6 +69,6 @@ export async function applyRelease(gitops: GitOpsRepo, config: EdgeshipConfig, r
   }
   const change = planGitOpsChange(config, report, scope);
   const placed = report.placement.filter((decision) => !scope.targets || scope.targets.includes(decision.target));
-  const summary = placed.map((decision) => `${decision.target}=${decision.choice}`).join(', ');
+  const summary = placementSummary(placed);
   return gitops.apply(change, `release(${report.model}): ${report.version.version}\n\n${summary}\nartifact: ${report.artifact?.reference}`);
 }

@@ -60,7 +60,9 @@ export class GitRemoteRepo implements GitOpsRepo {
       await inBatches(files, ({ file, content }) => writeFile(file, content));
       const changed = pending.map((write) => write.path).sort();
       if (changed.length === 0) return undefined;
-      await git.add(changed);
+      // Every change in the clone is ours (sync() reset and cleaned it): staged with one short
+      // command, not one argument per file, which a release to thousands of sites would overflow.
+      await git.add(['-A', '.']);
       await git.commit(message);
       const sha = (await git.revparse(['HEAD'])).trim();
       try {
