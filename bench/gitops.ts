@@ -33,7 +33,7 @@ function fleet(size: number): { config: EdgeshipConfig; report: EvaluationReport
     ...(target.kind === 'edge' && index % 10 === 0 && { offloadTo: 'cloud' }),
     reason: 'bench',
   }));
-  const report = { model: 'pump', version: { version: '1.0.0', bump: 'initial', reason: 'bench' }, placement, passed: true, gates: [], artifact: { reference: `ghcr.io/acme/pump@${digest}`, digest } } as unknown as EvaluationReport;
+  const report = { model: 'pump', version: { version: '1.0.0', bump: 'initial', reason: 'bench' }, placement, passed: true, gates: [], metrics: [{ name: 'f1', value: 0.9 }], primary: { name: 'f1', direction: 'maximize', improved: true }, artifact: { reference: `ghcr.io/acme/pump@${digest}`, digest } } as unknown as EvaluationReport;
   return { config, report };
 }
 
