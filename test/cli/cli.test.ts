@@ -89,7 +89,7 @@ describe('edgeship CLI', () => {
     expect(blind.stdout).not.toContain('by hand');
 
     const head = (await simpleGit().raw(['--git-dir', gitops, 'rev-parse', 'main'])).trim();
-    const argo = await startArgoCd((name) => ({ sync: 'Synced', health: name === 'edgeship-substation-east' ? 'Degraded' : 'Healthy', phase: 'Succeeded', revision: head }));
+    const argo = await startArgoCd((name) => ({ sync: 'Synced', health: name === 'edgeship-substation-east' ? 'Degraded' : 'Healthy', phase: 'Succeeded', revision: head }), ['plant-north', 'plant-south', 'substation-east', 'cloud'].map((target) => `edgeship-${target}`));
     try {
       const kubeconfig = join(root, 'kubeconfig');
       await writeFile(kubeconfig, argo.kubeconfig.exportConfig());

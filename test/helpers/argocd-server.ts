@@ -18,7 +18,7 @@ function application(name: string, status: AppStatus): object {
   const app = {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
-    metadata: { name, namespace: 'argocd' },
+    metadata: { name, namespace: 'argocd', labels: { 'edgeship.io/site': name.replace(/^edgeship-/, '') } },
     spec: { project: 'default', source: { repoURL: 'https://github.com/acme/gitops.git', targetRevision: 'main', path: `sites/${name.replace(/^edgeship-/, '')}` }, destination: { server: 'https://kubernetes.default.svc', namespace: 'edgeship' } },
     status: {
       sync: { status: status.sync, revision: status.revision ?? 'abc123' },
@@ -31,12 +31,15 @@ function application(name: string, status: AppStatus): object {
 }
 
 /**
- * A loopback Kubernetes API that serves Argo CD Applications. With scripts, each GET of an
- * Application moves it one step along its script (the last step repeats), like Argo CD
- * reconciling; with a function, the status is whatever it answers at the time (undefined: 404).
+ * A loopback Kubernetes API that serves Argo CD Applications, one by name or as a list (with a
+ * label selector on edgeship.io/site, `limit` and `continue`, as the API server pages). With
+ * scripts, each read of an Application moves it one step along its script (the last step
+ * repeats), like Argo CD reconciling; with a function, the status is whatever it answers at the
+ * time for each of `names` (undefined: no such Application). `requests` counts the calls.
  */
-export async function startArgoCd(scripts: Record<string, AppStatus[]> | ((name: string) => AppStatus | undefined)) {
+export async function startArgoCd(scripts: Record<string, AppStatus[]> | ((name: string) => AppStatus | undefined), names: string[] = [], options: { pageSize?: number } = {}) {
   const served: Record<string, number> = {};
+  const requests: string[] = [];
   const statusOf = (name: string): AppStatus | undefined => {
     if (typeof scripts === 'function') return scripts(name);
     const script = scripts[name];
@@ -46,6 +49,26 @@ export async function startArgoCd(scripts: Record<string, AppStatus[]> | ((name:
     return script[step];
   };
   const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const url = new URL(req.url ?? '/', 'http://kubernetes');
+    if (url.pathname === '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications') {
+      const selector = url.searchParams.get('labelSelector');
+      if (selector !== null && selector !== 'edgeship.io/site') {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'BadRequest', code: 400 }));
+        return;
+      }
+      const all = (typeof scripts === 'function' ? names : Object.keys(scripts)).sort();
+      const start = Number(url.searchParams.get('continue') ?? 0);
+      // The client's limit, or the server's own page size (what an API server may impose).
+      const limit = Number(url.searchParams.get('limit') ?? options.pageSize ?? all.length) || all.length;
+      const items = all.slice(start, start + limit).flatMap((name) => {
+        const status = statusOf(name);
+        return status ? [application(name, status)] : [];
+      });
+      const more = start + limit < all.length;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationList', metadata: { resourceVersion: '1', ...(more && { continue: String(start + limit) }) }, items }));
+      return;
+    }
     const match = /^\/apis\/argoproj\.io\/v1alpha1\/namespaces\/argocd\/applications\/([^/?]+)/.exec(req.url ?? '');
     const status = match ? statusOf(match[1] as string) : undefined;
     if (!match || !status) {
@@ -56,7 +79,7 @@ export async function startArgoCd(scripts: Record<string, AppStatus[]> | ((name:
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { kubeconfig: kubeconfigFor(`http://127.0.0.1:${port}`), stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { kubeconfig: kubeconfigFor(`http://127.0.0.1:${port}`), requests, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 /** A kubeconfig with one context for the API server at `server`. */

@@ -37,9 +37,9 @@ async function fleetWorld(root: string) {
   await writeFile(join(seed, 'README.md'), '# GitOps\n');
   await simpleGit(seed, HUMAN).add('.').commit('seed').push('origin', 'HEAD:main');
   const apps = new Map<string, AppStatus>();
-  const argo = await startArgoCd((name) => apps.get(name.replace(/^edgeship-/, '')));
-  const clock = { now: Date.parse('2026-11-26T12:00:00Z') };
   const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
+  const argo = await startArgoCd((name) => apps.get(name.replace(/^edgeship-/, '')), config.targets.map((target) => `edgeship-${target.name}`));
+  const clock = { now: Date.parse('2026-11-26T12:00:00Z') };
   const base = await evaluationReport();
   const gitops = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'edgeship') });
   const deps = { gitops, fleet: new ArgoCdApplications(argo.kubeconfig), log: silent, now: () => clock.now };

@@ -47,6 +47,32 @@ describe('ArgoCdApplications', () => {
     }
   });
 
+  it('reads a fleet of 10,000 Applications with one list, not a request per target', async () => {
+    const names = Array.from({ length: 10_000 }, (_, index) => `site-${index}`);
+    const argo = await startArgoCd((name) => ({ sync: 'Synced', health: name.endsWith('-7') ? 'Degraded' : 'Healthy', revision: 'c0ffee1' }), names.map((name) => `edgeship-${name}`));
+    try {
+      const states = await new ArgoCdApplications(argo.kubeconfig).states([...names, 'gone']);
+      expect(states.size).toBe(10_001);
+      expect(states.get('site-7')).toMatchObject({ health: 'Degraded' });
+      expect(states.get('site-9999')).toMatchObject({ sync: 'Synced', health: 'Healthy' });
+      expect(states.get('gone')).toEqual({ sync: 'Unknown', health: 'Missing' });
+      expect(argo.requests).toEqual(['GET /apis/argoproj.io/v1alpha1/namespaces/argocd/applications?labelSelector=edgeship.io%2Fsite']);
+    } finally {
+      await argo.stop();
+    }
+  });
+
+  it('follows the API server\'s pages when it pages a list', async () => {
+    const argo = await startArgoCd({ 'edgeship-north': [{ sync: 'Synced', health: 'Healthy' }], 'edgeship-south': [{ sync: 'Synced', health: 'Degraded' }] }, [], { pageSize: 1 });
+    try {
+      const states = await new ArgoCdApplications(argo.kubeconfig).states(['north', 'south']);
+      expect(states.get('south')).toMatchObject({ health: 'Degraded' });
+      expect(argo.requests).toHaveLength(2);
+    } finally {
+      await argo.stop();
+    }
+  });
+
   it('reports a target without an Application as Missing', async () => {
     const argo = await startArgoCd({});
     try {
