@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_TRAIN_PATHS } from './train-paths.ts';
-import { dnsLabel, repoPath } from './names.ts';
+import { dnsLabel, labelKey, repoPath } from './names.ts';
 import { BUILTIN_PROFILES, hardwareProfileSchema } from './profiles.ts';
 import { kubeflowTrainingSchema, kubernetesTrainingSchema } from './training-config.ts';
 
@@ -22,13 +23,19 @@ export const targetSchema = z.strictObject({
   endpoint: z.url().optional().describe('Cloud targets: the URL edge sites reach the model at when they offload.'),
   context: z.string().min(1).optional().describe('Edge targets: kubeconfig context of the site\'s cluster, for placement on its live capacity.'),
   batch: z.number().int().positive().optional().describe('Rows one request carries at this target, which its latency is profiled at; profiling.batch by default.'),
+  labels: z.record(labelKey, z.string().max(63)).optional().describe('Labels waves select targets by (region, hardware, ring…), as the inventory\'s metadata.labels.'),
 });
 
-const waveSchema = z.strictObject({
-  name: z.string().min(1),
-  targets: z.array(dnsLabel).min(1),
-  soakMinutes: z.number().nonnegative().default(10).describe('Minutes a wave stays Healthy before the next.'),
-});
+const waveSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    targets: z.array(dnsLabel).min(1).optional().describe('The targets of this wave, by name.'),
+    selector: z.record(labelKey, z.string()).optional().describe('Or: the targets whose labels have all of these values.'),
+    percent: z.number().gt(0).max(100).optional().describe('With a selector: this share of the matching targets, counted with the waves before (1, then 10, then 100), the same targets every release (ordered by a hash of the name).'),
+    soakMinutes: z.number().nonnegative().default(10).describe('Minutes a wave stays Healthy before the next.'),
+  })
+  .refine((wave) => (wave.targets === undefined) !== (wave.selector === undefined), { error: 'expected `targets` or `selector`, one of them' })
+  .refine((wave) => wave.percent === undefined || wave.selector !== undefined, { error: 'expected `percent` only with a `selector`' });
 
 /** `.github/edgeship.yml` of a model repo. */
 export const configSchema = z
@@ -120,7 +127,8 @@ export const configSchema = z
 
 export type EdgeshipConfig = z.infer<typeof configSchema>;
 export type Target = EdgeshipConfig['targets'][number];
-export type Wave = NonNullable<EdgeshipConfig['rollout']>['waves'][number];
+/** A wave with its targets resolved (wavesOf): by name, or by selector and share. */
+export type Wave = Omit<NonNullable<EdgeshipConfig['rollout']>['waves'][number], 'targets'> & { targets: string[] };
 
 /** Cross-field rules zod cannot express field by field. */
 function checkReferences(config: z.infer<typeof configSchema>, ctx: z.RefinementCtx): void {
@@ -155,8 +163,16 @@ function checkReferences(config: z.infer<typeof configSchema>, ctx: z.Refinement
     }
   });
   const seen = new Set<string>();
+  const resolved = config.rollout ? resolveWaves(config.targets, config.rollout.waves) : [];
   config.rollout?.waves.forEach((wave, waveIndex) => {
-    wave.targets.forEach((name, index) => {
+    if (wave.selector) {
+      if (!config.targets.some((target) => matches(target, wave.selector ?? {}))) {
+        ctx.addIssue({ code: 'custom', path: ['rollout', 'waves', waveIndex, 'selector'], message: `expected labels of at least one target (targets[].labels), found none matching ${JSON.stringify(wave.selector)}` });
+      }
+      for (const name of resolved[waveIndex]?.targets ?? []) seen.add(name);
+      return;
+    }
+    (wave.targets ?? []).forEach((name, index) => {
       const path = ['rollout', 'waves', waveIndex, 'targets', index];
       if (!byName.has(name)) ctx.addIssue({ code: 'custom', path, message: `expected a target name, found "${name}"` });
       if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `target "${name}" is in more than one wave` });
@@ -208,7 +224,30 @@ export function profilingNeeds(config: EdgeshipConfig): { profile: string; batch
   return needs.filter((need, index) => needs.findIndex((other) => other.profile === need.profile && other.batch === need.batch) === index);
 }
 
-/** The rollout waves, defaulting to a single wave with every target. */
+/** The rollout waves with their targets, defaulting to a single wave with every target. */
 export function wavesOf(config: EdgeshipConfig): Wave[] {
-  return config.rollout?.waves ?? [{ name: 'all', targets: config.targets.map((target) => target.name), soakMinutes: 0 }];
+  return config.rollout ? resolveWaves(config.targets, config.rollout.waves) : [{ name: 'all', targets: config.targets.map((target) => target.name), soakMinutes: 0 }];
+}
+
+const matches = (target: Pick<Target, 'labels'>, selector: Record<string, string>) => Object.entries(selector).every(([key, value]) => target.labels?.[key] === value);
+
+/** Where a target stands in every percentage wave: a hash of its name, so a share picks the same targets every release and spreads over the fleet. */
+const rank = (name: string) => createHash('sha256').update(name).digest('hex');
+
+/**
+ * Each wave's targets: its names, or the targets its selector matches, in rank order, up to its
+ * share of them counted with the waves before (a wave of 10% after one of 1% of the same
+ * selector adds the next 9%), leaving out targets an earlier wave has.
+ */
+function resolveWaves(targets: readonly Target[], waves: readonly NonNullable<EdgeshipConfig['rollout']>['waves'][number][]): Wave[] {
+  const taken = new Set<string>();
+  return waves.map((wave) => {
+    let names = wave.targets ?? [];
+    if (wave.selector) {
+      const matching = targets.filter((target) => matches(target, wave.selector ?? {})).map((target) => target.name).sort((a, b) => rank(a).localeCompare(rank(b)));
+      names = matching.slice(0, Math.ceil((matching.length * (wave.percent ?? 100)) / 100)).filter((name) => !taken.has(name));
+    }
+    for (const name of names) taken.add(name);
+    return { ...wave, targets: names };
+  });
 }

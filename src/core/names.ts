@@ -18,3 +18,10 @@ export const repoPath = z
   .refine((value) => !value.startsWith('/') && !value.split(/[\\/]/).includes('..'), {
     error: (issue) => `expected a relative path inside the repo (no leading '/', no '..'), found ${JSON.stringify(issue.input)}`,
   });
+
+/** A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
+export const labelKey = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, {
+    error: (issue) => `expected a label key such as region or edgeship.io/ring, found ${JSON.stringify(issue.input)}`,
+  });

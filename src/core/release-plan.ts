@@ -1,4 +1,4 @@
-import type { EdgeshipConfig } from './config.ts';
+import { wavesOf, type EdgeshipConfig } from './config.ts';
 import { diffContracts, type ContractDiff, type ModelContract } from './contract.ts';
 import { evaluateGates, gatesPassed, type BreakingApproval, type GateResult } from './gates.ts';
 import type { GoldenResult } from './golden.ts';
@@ -18,6 +18,14 @@ export interface ModelInspection {
 }
 
 /** The release currently deployed, read from the GitOps repo and its artifact. */
+/** A rollout wave in the report: its targets, and the selector and share that chose them. */
+export interface WaveSummary {
+  name: string;
+  targets: string[];
+  selector?: Record<string, string>;
+  percent?: number;
+}
+
 export interface Baseline {
   version: string;
   reference: string;
@@ -55,6 +63,8 @@ export interface EvaluationReport {
   golden: GoldenResult;
   profiles: ProfileResult[];
   placement: PlacementDecision[];
+  /** The rollout's waves as the config resolves them (absent without rollout waves). */
+  waves?: WaveSummary[];
   gates: GateResult[];
   passed: boolean;
   provenance: Provenance;
@@ -111,6 +121,7 @@ export function planRelease(inputs: PlanInputs): EvaluationReport {
     golden: inputs.golden,
     profiles: inputs.profiles,
     placement,
+    ...(config.rollout && { waves: wavesOf(config).map((wave) => ({ name: wave.name, targets: wave.targets, ...(wave.selector && { selector: wave.selector }), ...(wave.percent !== undefined && { percent: wave.percent }) })) }),
     gates,
     passed: gatesPassed(gates),
     provenance: inputs.provenance,

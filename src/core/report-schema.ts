@@ -54,6 +54,7 @@ export const evaluationReportSchema = z.looseObject({
     }),
   ),
   placement: z.array(placementSchema),
+  waves: z.array(z.looseObject({ name: z.string().max(200), targets: z.array(dnsLabel), selector: z.record(z.string().max(317), z.string().max(63)).optional(), percent: finite.optional() })).optional(),
   gates: z.array(z.looseObject({ passed: z.boolean() })),
   passed: z.boolean(),
   provenance: z.looseObject({ commit: sha.optional(), branch: branchName.optional(), trainedAt: z.string().max(100) }),

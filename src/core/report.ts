@@ -30,6 +30,7 @@ export function renderReport(report: EvaluationReport): string {
     '### Placement',
     ...latencyChart(report),
     placementTable(report),
+    ...wavesLine(report),
     '',
     '### Latency by hardware profile',
     profileTable(report),
@@ -120,6 +121,17 @@ function latencyChart(report: EvaluationReport): string[] {
     'Bars: p95 where the target runs it, then the top of its interval; line: the budget (100%).',
     '',
   ];
+}
+
+/** The rollout's waves, in order, with who is in each: names for a few, a count and the selector that chose them for more. */
+function wavesLine(report: EvaluationReport): string[] {
+  if (!report.waves?.length) return [];
+  const waves = report.waves.map((wave) => {
+    const chosen = wave.selector ? ` (${Object.entries(wave.selector).map(([key, value]) => `${inert(key)}=${inert(value)}`).join(', ')}${wave.percent !== undefined ? `, ${wave.percent}%` : ''})` : '';
+    const who = wave.targets.length <= 3 ? wave.targets.join(', ') || 'no targets' : `${wave.targets.length} targets`;
+    return `**${inert(wave.name)}**${chosen}: ${who}`;
+  });
+  return ['', `Rollout: ${waves.join(' → ')}.`];
 }
 
 function contractSection(report: EvaluationReport): string {

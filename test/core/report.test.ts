@@ -73,6 +73,18 @@ describe('renderReport', () => {
     expect(renderReport(planRelease({ config: testConfig(), inspection, metrics: { f1: 0.7 }, golden, profiles, baseline, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } }))).not.toContain('over the last');
   });
 
+  it('names the rollout waves, with the selector and share that chose a wave and its count', () => {
+    const config = testConfig();
+    const waves = [
+      { name: 'canary', targets: ['near'], soakMinutes: 10 },
+      { name: 'eu', selector: { region: 'eu' }, percent: 50, soakMinutes: 10 },
+      { name: 'rest', targets: ['cloud'], soakMinutes: 10 },
+    ];
+    const labelled = { ...config, rollout: { waves }, targets: config.targets.map((target) => (target.name === 'far' ? { ...target, labels: { region: 'eu' } } : target)) };
+    const markdown = renderReport(planRelease({ config: labelled, inspection, metrics: { f1: 0.7 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } }));
+    expect(markdown).toContain('Rollout: **canary**: near → **eu** (region=eu, 50%): far → **rest**: cloud.');
+  });
+
   it('says so when gates fail and nothing is deployed', () => {
     const report = planRelease({ config: testConfig(), inspection, metrics: { f1: 0.3 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } });
     const markdown = renderReport(report);
