@@ -14,6 +14,10 @@ import type { EdgeshipConfig, Target } from '../src/core/config.ts';
 import { parseConfig } from '../src/core/config-parse.ts';
 import type { EvaluationReport } from '../src/core/release-plan.ts';
 import { applyRelease, planGitOpsChange } from '../src/services/apply.ts';
+import { GitHubScm } from '../src/adapters/github/scm.ts';
+import { ScmBranchRepo } from '../src/services/scm-branch-repo.ts';
+import { FakeGitHub } from '../test/helpers/fake-github.ts';
+import { testProbot } from '../test/helpers/webhooks.ts';
 
 const SIZES = [{ targets: 1000, rounds: 3 }, { targets: 10_000, rounds: 1 }];
 const IDENTITY = { config: ['user.name=bench', 'user.email=bench@edgeship.dev'] };
@@ -64,6 +68,30 @@ async function plainWrite(root: string, files: { path: string; content: string }
 
 export async function gitopsBench(): Promise<void> {
   for (const size of SIZES) await releaseBench(size.targets, size.rounds);
+  await githubRelease(10_000);
+}
+
+/** The same release through the GitHub App's path (GitHubScm against the fake GitHub): calls by kind and request bytes. */
+async function githubRelease(size: number): Promise<void> {
+  const github = new FakeGitHub();
+  try {
+    github.commit('acme/gitops', 'main', { 'README.md': '# GitOps\n' });
+    const { config, report } = fleet(size);
+    const repo = new ScmBranchRepo(new GitHubScm(await testProbot().probot.auth(42)), { owner: 'acme', repo: 'gitops' }, 'main');
+    const started = performance.now();
+    const commit = await repo.apply(planGitOpsChange(config, report), 'release(pump): 1.0.0');
+    const elapsed = performance.now() - started;
+    const calls = github.calls.filter((call) => !call.path.includes('access_tokens'));
+    const kinds = new Map<string, number>();
+    for (const call of calls) {
+      const kind = call.path === '/graphql' ? (call.mutation ? 'GraphQL mutation' : 'GraphQL query') : `${call.method} ${call.path.replace(/^\/repos\/[^/]+\/[^/]+/, '').replace(/\/[0-9a-f]{40}$/, '/{sha}')}`;
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    const bytes = calls.reduce((sum, call) => sum + (call.bytes ?? 0), 0);
+    console.log(`\nGitHub: a release across ${size + 1} targets through the app's path, ${commit?.files.length ?? 0} files in one commit in ${elapsed.toFixed(0)} ms: ${calls.length} calls (${[...kinds].map(([kind, count]) => `${count} ${kind}`).join(', ')}), ${(bytes / 2 ** 20).toFixed(1)} MiB of request bodies, the largest ${((Math.max(...calls.map((call) => call.bytes ?? 0))) / 2 ** 20).toFixed(1)} MiB`);
+  } finally {
+    github.done();
+  }
 }
 
 async function releaseBench(size: number, rounds: number): Promise<void> {

@@ -18,6 +18,8 @@ interface Repo {
   deployments: { id: number; ref: string; environment: string; payload: unknown; created_at: string; statuses: { state: string; description: string }[] }[];
   /** Collaborators' roles by login. */
   roles: Map<string, string>;
+  /** Trees by sha (the Git Data API), each a path → content map. */
+  trees: Map<string, Map<string, string>>;
 }
 
 export interface Call {
@@ -25,6 +27,8 @@ export interface Call {
   path: string;
   /** A GraphQL call that writes. */
   mutation?: boolean;
+  /** Bytes of the request body. */
+  bytes?: number;
 }
 
 const API = 'https://api.github.com';
@@ -69,7 +73,7 @@ export class FakeGitHub {
   repo(fullName: string): Repo {
     let repo = this.repos.get(fullName);
     if (!repo) {
-      repo = { commits: new Map(), parents: new Map(), dates: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map() };
+      repo = { commits: new Map(), parents: new Map(), dates: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map(), trees: new Map() };
       this.repos.set(fullName, repo);
     }
     return repo;
@@ -170,7 +174,8 @@ export class FakeGitHub {
         const url = new URL(uri, API);
         const decoded = decodeURIComponent(url.pathname);
         const parsed = (typeof body === 'string' && body ? JSON.parse(body) : body ?? {}) as Record<string, unknown>;
-        this.calls.push({ method: method.toUpperCase(), path: decoded, ...(decoded === '/graphql' && { mutation: /^\s*mutation/.test(String(parsed.query)) }) });
+        const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body ? Buffer.byteLength(JSON.stringify(body)) : 0;
+        this.calls.push({ method: method.toUpperCase(), path: decoded, bytes, ...(decoded === '/graphql' && { mutation: /^\s*mutation/.test(String(parsed.query)) }) });
         if (decoded === '/graphql') this.documents.push(String(parsed.query));
         const match = path.exec(url.pathname) ?? path.exec(decoded);
         const [status, own, headers] = handler(match as RegExpExecArray, parsed, url);
@@ -221,6 +226,60 @@ export class FakeGitHub {
       if (repo.branches.has(branch)) return [422, { message: 'Reference already exists' }];
       repo.branches.set(branch, String(body.sha));
       return [201, { ref: body.ref, object: { sha: body.sha } }];
+    });
+    // The Git Data API: commits and trees by sha, and a ref update that must fast-forward unless forced.
+    const apiOf = (match: RegExpExecArray) => `https://api.github.com/repos/${match[1]}/${match[2]}`;
+    const treeOf = (repo: Repo, files: Map<string, string>) => {
+      const sha = sha1(`tree\n${JSON.stringify([...files].sort(([a], [b]) => a.localeCompare(b)))}`);
+      repo.trees.set(sha, files);
+      return sha;
+    };
+    const gitCommit = (match: RegExpExecArray, sha: string, message: string) => {
+      const repo = repoOf(match);
+      const parent = repo.parents.get(sha);
+      const date = repo.dates.get(sha) ?? new Date().toISOString();
+      const person = { name: 'edgeship[bot]', email: 'edgeship[bot]@users.noreply.github.com', date };
+      return {
+        sha, node_id: `C_${sha.slice(0, 12)}`, url: `${apiOf(match)}/git/commits/${sha}`, html_url: `https://github.com/${match[1]}/${match[2]}/commit/${sha}`,
+        author: person, committer: person, message,
+        tree: { sha: treeOf(repo, repo.commits.get(sha) ?? new Map<string, string>()), url: `${apiOf(match)}/git/trees/${sha}` },
+        parents: parent ? [{ sha: parent, url: `${apiOf(match)}/git/commits/${parent}`, html_url: `https://github.com/${match[1]}/${match[2]}/commit/${parent}` }] : [],
+        verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
+      };
+    };
+    route('get', new RegExp(`^${R}/git/commits/([0-9a-f]{40})$`), (match) => (repoOf(match).commits.has(match[3] as string) ? [200, gitCommit(match, match[3] as string, '')] : notFound));
+    route('post', new RegExp(`^${R}/git/trees$`), (match, body) => {
+      const repo = repoOf(match);
+      const base = typeof body.base_tree === 'string' ? repo.trees.get(body.base_tree) : new Map<string, string>();
+      if (!base) return [422, { message: 'Invalid tree info' }];
+      const entries = body.tree as { path: string; mode: string; type: string; content: string }[];
+      const files = new Map(base);
+      for (const entry of entries) files.set(entry.path, entry.content);
+      const sha = treeOf(repo, files);
+      return [201, { sha, url: `${apiOf(match)}/git/trees/${sha}`, truncated: false, tree: entries.map((entry) => ({ path: entry.path, mode: entry.mode, type: entry.type, sha: sha1(`blob\n${entry.content}`), size: Buffer.byteLength(entry.content), url: `${apiOf(match)}/git/blobs/${sha1(`blob\n${entry.content}`)}` })) }];
+    });
+    route('post', new RegExp(`^${R}/git/commits$`), (match, body) => {
+      const repo = repoOf(match);
+      const files = repo.trees.get(String(body.tree));
+      if (!files) return [422, { message: 'Tree SHA does not exist' }];
+      const [parent] = body.parents as string[];
+      const sha = sha1(`${parent ?? ''}\n${String(body.tree)}\n${this.nextId++}`);
+      repo.commits.set(sha, new Map(files));
+      repo.parents.set(sha, parent);
+      repo.dates.set(sha, new Date().toISOString());
+      return [201, gitCommit(match, sha, String(body.message))];
+    });
+    route('patch', new RegExp(`^${R}/git/refs/(.+)$`), (match, body) => {
+      const repo = repoOf(match);
+      const branch = decodeURIComponent(match[3] as string).replace(/^heads\//, '');
+      const head = repo.branches.get(branch);
+      if (!head) return [422, { message: 'Reference does not exist' }];
+      const sha = String(body.sha);
+      let ancestor: string | undefined = sha;
+      while (ancestor && ancestor !== head) ancestor = repo.parents.get(ancestor);
+      if (!body.force && ancestor !== head) return [422, { message: 'Update is not a fast forward' }];
+      repo.branches.set(branch, sha);
+      return [200, { ref: `refs/heads/${branch}`, node_id: `REF_${sha.slice(0, 12)}`, url: `${apiOf(match)}/git/refs/heads/${branch}`, object: { type: 'commit', sha, url: `${apiOf(match)}/git/commits/${sha}` } }];
     });
     route('post', /^\/graphql$/, (_match, body) => {
       if (String(body.query).includes('object(expression:')) return [200, this.readBlobs(body.variables as Record<string, string>)];

@@ -3,6 +3,7 @@ import { GitHubScm } from '../../src/adapters/github/scm.ts';
 import { GitOpsError } from '../../src/core/errors.ts';
 import { ScmBranchRepo } from '../../src/services/scm-branch-repo.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
+import { GitHubOpenApi } from '../helpers/github-openapi.ts';
 import { testProbot } from '../helpers/webhooks.ts';
 
 const GITOPS = { owner: 'acme', repo: 'gitops' };
@@ -32,6 +33,36 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
     expect(github.file('acme/gitops', 'main', sites[7] as string)).toBe('resources: []\n');
     expect(github.calls.filter((call) => call.path === '/graphql' && !call.mutation)).toHaveLength(3);
     expect(github.count('GET', /\/contents\//)).toBe(0);
+  });
+
+  it('commits a release to thousands of sites as one compare-and-swap commit through the Git Data API, in few calls', async () => {
+    const sites = Array.from({ length: 2500 }, (_, index) => `sites/site-${index}/pump/kustomization.yaml`);
+    const repo = new ScmBranchRepo(scm, GITOPS, 'main');
+    const before = github.calls.length;
+    const commit = await repo.apply(async () => sites.map((path, index) => ({ path, content: `resources:\n  - ../../../base/edge\n# site ${index}\n` })), 'release(pump): 1.0.0');
+    expect(commit?.files).toHaveLength(2500);
+    expect(github.file('acme/gitops', 'main', 'sites/site-2499/pump/kustomization.yaml')).toBe('resources:\n  - ../../../base/edge\n# site 2499\n');
+    expect(github.file('acme/gitops', 'main', 'README.md')).toBe('# GitOps\n');
+    const writes = github.calls.slice(before).filter((call) => call.method !== 'GET' && !(call.path === '/graphql' && !call.mutation) && !call.path.includes('access_tokens'));
+    // Three trees of at most 1,000 files, each on the one before, one commit, one ref update; no createCommitOnBranch.
+    expect(writes.map((call) => `${call.method} ${call.path.replace('/repos/acme/gitops', '')}`)).toEqual(['POST /git/trees', 'POST /git/trees', 'POST /git/trees', 'POST /git/commits', 'PATCH /git/refs/heads/main']);
+    expect(new GitHubOpenApi().check(github.answers)).toEqual([]);
+  });
+
+  it('takes a large commit for stale when the branch moved, and applies the change again on the new head', async () => {
+    const sites = Array.from({ length: 600 }, (_, index) => `sites/site-${index}/pump/kustomization.yaml`);
+    const repo = new ScmBranchRepo(scm, GITOPS, 'main');
+    let raced = false;
+    const commit = await repo.apply(async () => {
+      if (!raced) {
+        raced = true;
+        github.commit('acme/gitops', 'main', { 'log.txt': 'human\n' });
+      }
+      return sites.map((path) => ({ path, content: 'resources: []\n' }));
+    }, 'release(pump): 1.0.0');
+    expect(commit?.files).toHaveLength(600);
+    expect(github.file('acme/gitops', 'main', 'log.txt')).toBe('human\n');
+    expect(github.count('PATCH', /\/git\/refs\/heads\/main$/)).toBe(2);
   });
 
   it('re-reads and re-applies when another commit lands between read and write', async () => {

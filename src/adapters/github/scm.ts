@@ -12,11 +12,37 @@ const FILES_PER_QUERY = 100;
 export const ZIP_LIMITS = { zipBytes: 32 * 1024 ** 2, entries: 64, entryBytes: 16 * 1024 ** 2, totalBytes: 64 * 1024 ** 2 };
 
 /** Scm over GitHub's REST and GraphQL APIs, with an installation's octokit. */
+/** What one createCommitOnBranch request carries at most; beyond, the Git Data API. */
+const ONE_REQUEST = { files: 500, bytes: 4 * 2 ** 20 };
+const TREE_CHUNK = 1000;
+const TREE_BYTES = 4 * 2 ** 20;
+
+/** Files in groups of at most TREE_CHUNK entries and about TREE_BYTES bytes: one tree request each. */
+function treeChunks(files: readonly FileWrite[]): FileWrite[][] {
+  const chunks: FileWrite[][] = [];
+  let chunk: FileWrite[] = [];
+  let size = 0;
+  for (const file of files) {
+    const bytes = Buffer.byteLength(file.content);
+    if (chunk.length > 0 && (chunk.length >= TREE_CHUNK || size + bytes > TREE_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(file);
+    size += bytes;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 export class GitHubScm implements Scm {
   /** `appId`: this app's id, so checks are read only from the runs this app made (not a workflow token's). */
   constructor(
     private readonly octokit: Octokit,
     private readonly appId?: number,
+    /** Above these, a commit goes through the Git Data API (see commitOnBranch). */
+    private readonly oneRequest = ONE_REQUEST,
   ) {}
 
   async readFile(repo: RepoRef, path: string, ref: string): Promise<string | undefined> {
@@ -143,7 +169,17 @@ export class GitHubScm implements Scm {
     });
   }
 
+  /**
+   * One commit on a branch whose head must still be `expectedHead` (compare-and-swap); 'stale'
+   * when someone else moved it. A change of a few files is one createCommitOnBranch request; a
+   * release to a large fleet (thousands of files, megabytes) goes through the Git Data API
+   * instead, within its request limits: trees of at most TREE_CHUNK entries or TREE_BYTES bytes,
+   * each on the one before (`base_tree`), one commit whose parent is `expectedHead`, and a
+   * non-forced ref update, which GitHub refuses unless it fast-forwards from that head.
+   */
   async commitOnBranch(repo: RepoRef, branch: string, expectedHead: string, files: FileWrite[], message: string): Promise<{ sha: string } | 'stale'> {
+    const bytes = files.reduce((sum, file) => sum + Buffer.byteLength(file.content), 0);
+    if (files.length > this.oneRequest.files || bytes > this.oneRequest.bytes) return this.commitByGitData(repo, branch, expectedHead, files, message);
     const [headline = '', ...rest] = message.split('\n');
     try {
       const result = await this.octokit.graphql<{ createCommitOnBranch: { commit: { oid: string } } }>(
@@ -162,6 +198,24 @@ export class GitHubScm implements Scm {
       if (/expectedHeadOid|expected branch to point to/i.test(messageOf(error))) return 'stale';
       throw error;
     }
+  }
+
+  private async commitByGitData(repo: RepoRef, branch: string, expectedHead: string, files: FileWrite[], message: string): Promise<{ sha: string } | 'stale'> {
+    const git = this.octokit.rest.git;
+    let tree = (await git.getCommit({ ...repo, commit_sha: expectedHead })).data.tree.sha;
+    for (const chunk of treeChunks(files)) {
+      const entries = chunk.map((file) => ({ path: file.path, mode: '100644' as const, type: 'blob' as const, content: file.content }));
+      tree = (await git.createTree({ ...repo, base_tree: tree, tree: entries })).data.sha;
+    }
+    const commit = (await git.createCommit({ ...repo, message, tree, parents: [expectedHead] })).data.sha;
+    try {
+      await git.updateRef({ ...repo, ref: `heads/${branch}`, sha: commit, force: false });
+    } catch (error) {
+      // "Update is not a fast forward": the branch moved since expectedHead.
+      if ((error as { status?: number }).status === 422) return 'stale';
+      throw error;
+    }
+    return { sha: commit };
   }
 
   async ensurePullRequest(repo: RepoRef, spec: PullRequestSpec): Promise<PullRequestInfo & { created: boolean }> {
