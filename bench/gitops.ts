@@ -115,7 +115,8 @@ async function releaseBench(size: number, rounds: number): Promise<void> {
       written = commit?.files.length ?? 0;
       message = await simpleGit(join(root, 'work')).raw(['log', '-1', '--format=%B']);
     } finally {
-      await rm(root, { recursive: true, force: true });
+      // git may still be packing in the background after a large commit.
+      await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;

@@ -47,6 +47,8 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
     // Three trees of at most 1,000 files, each on the one before, one commit, one ref update; no createCommitOnBranch.
     expect(writes.map((call) => `${call.method} ${call.path.replace('/repos/acme/gitops', '')}`)).toEqual(['POST /git/trees', 'POST /git/trees', 'POST /git/trees', 'POST /git/commits', 'PATCH /git/refs/heads/main']);
     expect(new GitHubOpenApi().check(github.answers)).toEqual([]);
+    // The files are read in batches of 100 paths, not one query per file.
+    expect(github.calls.slice(before).filter((call) => call.path === '/graphql' && !call.mutation)).toHaveLength(25);
   });
 
   it('takes a large commit for stale when the branch moved, and applies the change again on the new head', async () => {
