@@ -14,6 +14,9 @@ export interface Logger {
   error(fields: object, message: string): void;
 }
 
+/** A logger that drops everything: for the CLI's steps, which say what they did in their output. */
+export const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
 /** Shows long work to a person; `note` adds a line under the running step. */
 export interface Progress {
   step<T>(title: string, work: (note: (line: string) => void) => Promise<T>): Promise<T>;

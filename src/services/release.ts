@@ -1,7 +1,7 @@
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { EvaluationReport, Provenance } from '../core/release-plan.ts';
 import { renderReport } from '../core/report.ts';
-import type { ArtifactStore, GitOpsRepo, Progress, TrainingBackend } from '../ports.ts';
+import { SILENT, type ArtifactStore, type GitOpsRepo, type Progress, type TrainingBackend } from '../ports.ts';
 import { startRollout } from './rollout.ts';
 import type { EvaluateDeps } from './evaluate.ts';
 import { evaluateCheckout } from './evaluate-checkout.ts';
@@ -29,8 +29,6 @@ export interface ReleaseOutcome {
   /** The GitOps commit; absent when gates failed or nothing changed. */
   commit?: { sha: string; files: string[] };
 }
-
-const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * The release loop for one model, as the local loop and CI runners run it:

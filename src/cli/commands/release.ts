@@ -4,6 +4,7 @@ import { ArtifactError, UsageError } from '../../core/errors.ts';
 import type { EvaluationReport } from '../../core/release-plan.ts';
 import type { RolloutResult } from '../../services/rollout.ts';
 import type { Overrides } from '../context.ts';
+import { SILENT } from '../../ports.ts';
 import { modules } from '../lazy.ts';
 import { emit } from '../output.ts';
 import { ConsoleProgress } from '../progress.ts';
@@ -40,7 +41,6 @@ const withRepo = (command: Command) =>
     .option('--artifacts <location>', 'registry[/namespace] or oci-layout:<dir> (overrides artifacts.repository)')
     .option('--json', 'machine-readable output');
 
-const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * The Kubernetes adapters, loaded only by the commands that talk to a cluster: the Kubernetes
