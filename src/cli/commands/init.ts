@@ -6,6 +6,7 @@ import { ConfigError, messageOf, UsageError } from '../../core/errors.ts';
 import { modules } from '../lazy.ts';
 import { WORKFLOW_PATH, WORKFLOW_TEMPLATE } from './config.ts';
 
+/** adapters/fs/config-file.ts's CONFIG_PATH, named here so registering the command does not load zod. */
 const CONFIG_PATH = '.github/edgeship.yml';
 
 interface InitOptions {
