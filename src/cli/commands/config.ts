@@ -1,9 +1,8 @@
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { EdgeshipConfig } from '../../core/config.ts';
-import { ModelValidationError } from '../../core/errors.ts';
 import { modules } from '../lazy.ts';
 import { emit } from '../output.ts';
 
@@ -11,30 +10,20 @@ import { emit } from '../output.ts';
 export const WORKFLOW_TEMPLATE = fileURLToPath(new URL('../../../templates/workflows/edgeship-train.yml', import.meta.url));
 export const WORKFLOW_PATH = '.github/workflows/edgeship-train.yml';
 
-/** The training outputs, checked as a release reads them; lines to print, or an error naming the file and field. */
+/** The training outputs, checked (services/outputs-check.ts) and said one line each. */
 async function checkOutputs(directory: string, config: EdgeshipConfig): Promise<string[]> {
-  const { collectOutputs, OnnxInspector, parseMetrics, readGolden, readReferenceStats } = await modules(
+  const { collectOutputs, OnnxInspector, checkTrainingOutputs } = await modules(
     import('../../adapters/training/local-process.ts'),
     import('../../adapters/onnx/inspector.ts'),
-    import('../../core/metrics.ts'),
-    import('../../services/evaluate.ts'),
     import('../../services/outputs-check.ts'),
   );
   const outputs = await collectOutputs(directory).catch(() => undefined);
   if (!outputs) return [`· no training outputs in ${directory} yet: train, then validate again`];
-  const inspection = await new OnnxInspector().inspect(outputs.model);
-  const metrics = parseMetrics(await readFile(outputs.metrics, 'utf8'), config.metrics.primary, outputs.metrics);
-  const golden = await readGolden(outputs.golden);
-  const missing = golden.samples.flatMap((sample, index) => [
-    ...inspection.contract.inputs.filter((spec) => !(spec.name in sample.inputs)).map((spec) => `samples[${index}].inputs: expected "${spec.name}", an input of the model`),
-    ...Object.keys(sample.outputs).filter((name) => !inspection.contract.outputs.some((spec) => spec.name === name)).map((name) => `samples[${index}].outputs.${name}: the model has no such output`),
-  ]);
-  if (missing.length > 0) throw new ModelValidationError(`${outputs.golden}: ${missing.join('; ')}`);
-  const stats = await readReferenceStats(outputs.reference, inspection.contract);
+  const { contract, metrics, samples, stats } = await checkTrainingOutputs(new OnnxInspector(), outputs, config);
   return [
-    `✔ ${outputs.model}: opset ${inspection.contract.opset}, ${inspection.contract.inputs.length} inputs, ${inspection.contract.outputs.length} outputs`,
+    `✔ ${outputs.model}: opset ${contract.opset}, ${contract.inputs.length} inputs, ${contract.outputs.length} outputs`,
     `✔ ${outputs.metrics}: ${Object.keys(metrics).length} metrics, ${config.metrics.primary} = ${metrics[config.metrics.primary]}`,
-    `✔ ${outputs.golden}: ${golden.samples.length} samples`,
+    `✔ ${outputs.golden}: ${samples} samples`,
     `✔ ${outputs.reference}: ${stats.features.length} features from ${stats.count} rows`,
   ];
 }
