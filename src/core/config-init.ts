@@ -42,7 +42,9 @@ export function initConfigText(input: InitInput): string {
       return [name, bound];
     }),
   );
-  const tensor = (kind: string) => (spec: ModelContract['inputs'][number]) => `#   ${kind} ${spec.name}: ${spec.dtype} ${formatShape(spec.shape)}`;
+  // Names come from the model file: a line break in one would end the comment and write YAML.
+  const comment = (text: string) => text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ');
+  const tensor = (kind: string) => (spec: ModelContract['inputs'][number]) => comment(`#   ${kind} ${spec.name}: ${spec.dtype} ${formatShape(spec.shape)}`);
   const block = (value: unknown) => stringify(value, { lineWidth: 0 }).trimEnd();
   return [
     `# edgeship config of ${input.model}, written by edgeship init. Schema: docs/edgeship.schema.json in the edgeship repo;`,
@@ -58,7 +60,7 @@ export function initConfigText(input: InitInput): string {
     '# (README, "Your own model"). The app runs it in the workflow edgeship init wrote.',
     block({ train: { command: input.command, outputs: input.outputs } }),
     '',
-    `# ${direction(primary) === 'minimize' ? 'Lower' : 'Higher'} ${primary} is better${input.metrics ? '' : '; no metrics.json was given, so no thresholds yet'}.`,
+    comment(`# ${direction(primary) === 'minimize' ? 'Lower' : 'Higher'} ${primary} is better${input.metrics ? '' : '; no metrics.json was given, so no thresholds yet'}.`),
     block({ metrics: { primary, direction: direction(primary) } }),
     '',
     ...(metrics.length > 0

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/core/config-parse.ts';
+import { parseReleaseRecord } from '../../src/core/release-record.ts';
+import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { planGitOpsChange } from '../../src/services/apply.ts';
+import { evaluationReport, exampleConfigText } from '../helpers/release-world.ts';
+
+const digest = `sha256:${'a'.repeat(64)}`;
+
+describe('applying some targets', () => {
+  it('marks as sent only the waves whose every target it wrote, so the rollout never takes the others for hand edits', async () => {
+    const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
+    const report: EvaluationReport = { ...(await evaluationReport()), artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${digest}`, digest } };
+    const waves = async (targets?: string[]) => {
+      const writes = await planGitOpsChange(config, report, targets ? { targets } : {})(async () => undefined);
+      const record = writes.find((write) => write.path.endsWith('release.yaml'));
+      return Object.keys(parseReleaseRecord(record?.content ?? '', 'release.yaml').rollout?.waves ?? {});
+    };
+    // canary: substation-east; plants: plant-north, plant-south; cloud: cloud.
+    expect(await waves(['substation-east', 'plant-north'])).toEqual(['canary']);
+    expect(await waves(['plant-north', 'plant-south', 'cloud'])).toEqual(['plants', 'cloud']);
+    expect(await waves()).toEqual(['canary', 'plants', 'cloud']);
+  });
+});
