@@ -6,6 +6,8 @@ export interface Job {
   inputs: CheckedTensor[];
   outputs?: string[];
   rows: number;
+  /** Its shape past the batch dimension and the outputs it asks for: jobs with equal keys batch. */
+  key: string;
   resolve: (outputs: OutputTensor[]) => void;
   reject: (error: Error) => void;
 }
@@ -13,7 +15,7 @@ export interface Job {
 const rowsOf = (inputs: readonly CheckedTensor[]) => inputs[0]?.dims[0] ?? 1;
 const shapeKey = (job: Pick<Job, 'inputs' | 'outputs'>) => JSON.stringify([job.inputs.map((input) => [input.name, input.dims.slice(1)]), job.outputs ?? null]);
 
-export const jobOf = (inputs: CheckedTensor[], outputs: string[] | undefined, resolve: Job['resolve'], reject: Job['reject']): Job => ({ inputs, ...(outputs && { outputs }), rows: rowsOf(inputs), resolve, reject });
+export const jobOf = (inputs: CheckedTensor[], outputs: string[] | undefined, resolve: Job['resolve'], reject: Job['reject']): Job => ({ inputs, ...(outputs && { outputs }), rows: rowsOf(inputs), key: shapeKey({ inputs, ...(outputs && { outputs }) }), resolve, reject });
 
 /**
  * Dynamic batching, as Triton does it: the requests that queued while the model was busy and
@@ -21,18 +23,22 @@ export const jobOf = (inputs: CheckedTensor[], outputs: string[] | undefined, re
  * of up to `maxRows` rows. Takes them off the front of the queue, in order.
  */
 export function takeBatch(queue: Job[], maxRows: number): Job[] {
-  const first = queue.shift();
-  if (!first) return [];
-  const batch = [first];
-  const key = shapeKey(first);
+  return queue.splice(0, nextBatch(queue, maxRows).jobs);
+}
+
+/** The batch takeBatch would take now, without taking it: how many jobs, how many rows. */
+export function nextBatch(queue: readonly Job[], maxRows: number): { jobs: number; rows: number } {
+  const first = queue[0];
+  if (!first) return { jobs: 0, rows: 0 };
+  let jobs = 1;
   let rows = first.rows;
-  while (queue.length > 0) {
-    const next = queue[0] as Job;
-    if (shapeKey(next) !== key || rows + next.rows > maxRows) break;
-    batch.push(queue.shift() as Job);
+  for (let index = 1; index < queue.length; index += 1) {
+    const next = queue[index] as Job;
+    if (next.key !== first.key || rows + next.rows > maxRows) break;
+    jobs += 1;
     rows += next.rows;
   }
-  return batch;
+  return { jobs, rows };
 }
 
 /** The inputs of a batch as one request: each input's rows one after another, in one new array. */

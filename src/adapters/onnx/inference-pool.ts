@@ -4,12 +4,13 @@ import { Worker } from 'node:worker_threads';
 import type { ModelContract } from '../../core/contract.ts';
 import { ModelValidationError } from '../../core/errors.ts';
 import type { CheckedTensor, OutputTensor } from '../../core/oip.ts';
-import { jobOf, mergeInputs, splitOutputs, takeBatch, type Job } from './batching.ts';
+import { jobOf, mergeInputs, nextBatch, splitOutputs, takeBatch, type Job } from './batching.ts';
+import { INLINE_MAX_MS, InlineSession, RunCosts } from './inline-session.ts';
 
 type WorkerMessage =
   | { kind: 'ready'; inputs: ModelContract['inputs']; outputs: ModelContract['outputs'] }
   | { kind: 'failed'; message: string }
-  | { kind: 'result'; id: number; outputs: OutputTensor[] }
+  | { kind: 'result'; id: number; outputs: OutputTensor[]; ms: number; rows: number }
   | { kind: 'error'; id: number; message: string };
 
 /**
@@ -23,6 +24,9 @@ const PIPELINE = 2;
  * A model loaded in a worker thread, so inference never blocks the event loop that answers
  * health checks. `close` waits for the runs in flight before it stops the thread, which is how
  * a new model replaces an old one without dropping requests.
+ *
+ * A small model also gets a session on the main thread (InlineSession): a batch whose size ran
+ * in under 0.2 ms runs there, so a tiny model does not pay more to reach the thread than to run.
  */
 export class InferenceWorker {
   private nextId = 1;
@@ -31,6 +35,8 @@ export class InferenceWorker {
   private sent = 0;
   /** Runs of the model so far: fewer than requests when requests were batched. */
   runs = 0;
+  /** Of those, the runs on the main thread. */
+  inlineRuns = 0;
   private readonly pending = new Map<number, { resolve: (outputs: OutputTensor[]) => void; reject: (error: Error) => void }>();
   private drained: (() => void) | undefined;
 
@@ -39,11 +45,14 @@ export class InferenceWorker {
     readonly contract: Pick<ModelContract, 'inputs' | 'outputs'>,
     /** Rows a dynamic batch may hold; 0 when the model's tensors have no batch dimension. */
     private readonly maxBatchRows: number,
+    private readonly inline: InlineSession | undefined,
+    private readonly costs: RunCosts,
   ) {
     worker.on('message', (message: WorkerMessage) => {
       if (message.kind !== 'result' && message.kind !== 'error') return;
       const pending = this.pending.get(message.id);
       this.pending.delete(message.id);
+      if (message.kind === 'result') this.costs.record(message.rows, message.ms);
       if (message.kind === 'result') pending?.resolve(message.outputs);
       else pending?.reject(new Error(message.message));
     });
@@ -51,8 +60,11 @@ export class InferenceWorker {
     worker.on('exit', () => this.failAll(new Error('the inference thread stopped')));
   }
 
-  /** Loads the model in a new thread; a file ONNX Runtime cannot load fails here, naming it. */
-  static async open(file: string, options: { threads?: number; maxBatchRows?: number } = {}): Promise<InferenceWorker> {
+  /**
+   * Loads the model in a new thread; a file ONNX Runtime cannot load fails here, naming it.
+   * `inlineMaxMs`: how fast a batch size must have run to run on the main thread (0: never).
+   */
+  static async open(file: string, options: { threads?: number; maxBatchRows?: number; inlineMaxMs?: number } = {}): Promise<InferenceWorker> {
     const typescript = import.meta.url.endsWith('.ts');
     const url = new URL(`./inference-worker${typescript ? '.ts' : '.js'}`, import.meta.url);
     // Worker threads do not take --import: from TypeScript sources, the thread registers tsx itself.
@@ -65,12 +77,14 @@ export class InferenceWorker {
       throw new ModelValidationError(`${file}: ONNX Runtime cannot load it: ${message.kind === 'failed' ? message.message : 'no answer'}`);
     }
     const batched = [...message.inputs, ...message.outputs].every((spec) => spec.shape.length > 0 && typeof spec.shape[0] !== 'number');
-    return new InferenceWorker(worker, { inputs: message.inputs, outputs: message.outputs }, batched ? (options.maxBatchRows ?? 256) : 0);
+    const inlineMaxMs = options.inlineMaxMs ?? INLINE_MAX_MS;
+    const inline = inlineMaxMs > 0 ? await InlineSession.open(file) : undefined;
+    return new InferenceWorker(worker, { inputs: message.inputs, outputs: message.outputs }, batched ? (options.maxBatchRows ?? 256) : 0, inline, new RunCosts(inlineMaxMs));
   }
 
   /** Requests waiting or running. */
   get inFlight(): number {
-    return this.queue.length + this.pending.size;
+    return this.queue.length + this.sent + (this.inline?.busy ? 1 : 0);
   }
 
   /**
@@ -84,29 +98,51 @@ export class InferenceWorker {
     });
   }
 
+  /**
+   * Starts the next batch: on the main thread when its size ran in under 0.2 ms there or in the
+   * thread (no hop, and the thread's core stays free for the HTTP work), else in the thread when
+   * it has room. A batch that is not cheap waits for the thread.
+   */
   private pump(): void {
-    if (this.sent >= PIPELINE || this.queue.length === 0) return;
+    if (this.queue.length === 0) return;
+    const inline = this.inline;
+    if (inline && this.costs.cheap(this.nextRows())) {
+      // A cheap batch waits for the main thread rather than pay the hop: by then more may have queued to run with it.
+      if (!inline.busy) this.dispatch((inputs, outputs, rows) => inline.run(inputs, outputs, this.costs, rows), false);
+    } else if (this.sent < PIPELINE) this.dispatch((inputs, outputs) => this.send(inputs, outputs), true);
+  }
+
+  /** Rows of the batch the queue would give now. */
+  private nextRows(): number {
+    return this.maxBatchRows === 0 ? (this.queue[0]?.rows ?? 0) : nextBatch(this.queue, this.maxBatchRows).rows;
+  }
+
+  private dispatch(run: (inputs: CheckedTensor[], outputs: string[] | undefined, rows: number) => Promise<OutputTensor[]>, threaded: boolean): void {
     const batch = this.maxBatchRows > 0 ? takeBatch(this.queue, this.maxBatchRows) : this.queue.splice(0, 1);
-    this.sent += 1;
+    if (threaded) this.sent += 1;
+    else this.inlineRuns += 1;
     this.runs += 1;
     const first = batch[0] as Job;
-    this.send(mergeInputs(batch), first.outputs)
-      .then(
-        async (outputs) => {
-          const split = splitOutputs(batch, outputs);
-          if (split) batch.forEach((job, index) => job.resolve(split[index] ?? []));
-          // An output without the batch rows: run each request on its own.
-          else await this.runAlone(batch);
-        },
-        // A batch that fails may fail for one request in it: each runs again on its own, so one
-        // request never fails its neighbours.
-        async (error: Error) => (batch.length === 1 ? first.reject(error) : this.runAlone(batch)),
-      )
-      .finally(() => {
-        this.sent -= 1;
-        this.pump();
-        if (this.inFlight === 0) this.drained?.();
-      });
+    const done = () => {
+      if (threaded) this.sent -= 1;
+      this.pump();
+      if (this.inFlight === 0) this.drained?.();
+    };
+    run(mergeInputs(batch), first.outputs, batch.length === 1 ? first.rows : batch.reduce((sum, job) => sum + job.rows, 0)).then(
+      (outputs) => {
+        const split = splitOutputs(batch, outputs);
+        if (!split) return void this.runAlone(batch).finally(done); // an output without the batch rows
+        batch.forEach((job, index) => job.resolve(split[index] ?? []));
+        done();
+      },
+      // A batch that fails may fail for one request in it: each runs again on its own, so one
+      // request never fails its neighbours.
+      (error: Error) => {
+        if (batch.length > 1) return void this.runAlone(batch).finally(done);
+        first.reject(error);
+        done();
+      },
+    );
   }
 
   private async runAlone(batch: readonly Job[]): Promise<void> {
@@ -129,7 +165,7 @@ export class InferenceWorker {
   /** Waits for the requests waiting and running, then stops the thread. */
   async close(): Promise<void> {
     while (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    await this.worker.terminate();
+    await Promise.all([this.worker.terminate(), this.inline?.release()]);
   }
 
   private failAll(error: Error): void {

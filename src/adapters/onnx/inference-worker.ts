@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { TensorData } from '../../core/tensor-types.ts';
@@ -25,9 +26,11 @@ try {
     queue = queue.then(async () => {
       try {
         const feeds = Object.fromEntries(message.inputs.map((input) => [input.name, new ort.Tensor(input.dtype as 'float32', input.data as Float32Array, input.dims)]));
+        const started = performance.now();
         const results = await (message.outputs ? session.run(feeds, message.outputs) : session.run(feeds));
+        const ms = performance.now() - started;
         const outputs = Object.entries(results).map(([name, tensor]) => ({ name, dtype: tensor.type, dims: [...tensor.dims], data: tensor.data }));
-        port.postMessage({ kind: 'result', id: message.id, outputs });
+        port.postMessage({ kind: 'result', id: message.id, outputs, ms, rows: message.inputs[0]?.dims[0] ?? 1 });
       } catch (error) {
         port.postMessage({ kind: 'error', id: message.id, message: (error as Error).message });
       }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { jobOf, mergeInputs, splitOutputs, takeBatch, type Job } from '../../../src/adapters/onnx/batching.ts';
 import { InferenceWorker } from '../../../src/adapters/onnx/inference-pool.ts';
+import { RunCosts } from '../../../src/adapters/onnx/inline-session.ts';
 
 const job = (rows: number, width = 2, outputs?: string[]): Job => jobOf([{ name: 'x', dtype: 'float32', dims: [rows, width], data: Float32Array.from({ length: rows * width }, (_, index) => rows * 100 + index) }], outputs, () => undefined, () => undefined);
 
@@ -24,7 +25,7 @@ describe('dynamic batching', () => {
   });
 
   it('runs concurrent requests of the example model in fewer runs, each with its own answer', async () => {
-    const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'));
+    const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'), { inlineMaxMs: 0 });
     try {
       const request = (level: number) => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: Float32Array.from({ length: 96 }, (_, index) => level + (index % 3)) }];
       const alone: number[][] = [];
@@ -40,7 +41,7 @@ describe('dynamic batching', () => {
   });
 
   it('runs each request of a failed batch on its own, so one bad request fails no other', async () => {
-    const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'));
+    const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'), { inlineMaxMs: 0 });
     try {
       const good = () => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(96).fill(45) }];
       // What the server's checks would refuse: fewer values than the shape holds.
@@ -52,6 +53,37 @@ describe('dynamic batching', () => {
       expect(answers.map((answer) => answer.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     } finally {
       await worker.close();
+    }
+  });
+
+  it('runs a batch size on the main thread only once it has run, and only while its median run time is under the limit', () => {
+    const costs = new RunCosts(0.2);
+    expect(costs.cheap(1)).toBe(false);
+    for (const ms of [0.05, 0.06, 9, 0.05]) costs.record(1, ms);
+    expect(costs.cheap(1)).toBe(true); // one preempted run does not move the median
+    for (let index = 0; index < 15; index += 1) costs.record(1, 0.5);
+    expect(costs.cheap(1)).toBe(false);
+    expect(costs.cheap(2)).toBe(false);
+  });
+
+  it('runs cheap batches on the main thread after the thread measured them, with the same answers and no failed neighbours', async () => {
+    const file = join(inject('exampleOutputs'), 'model.onnx');
+    const threaded = await InferenceWorker.open(file, { inlineMaxMs: 0 });
+    // A limit no run exceeds, so where each batch runs does not depend on this machine's speed.
+    const worker = await InferenceWorker.open(file, { inlineMaxMs: Number.POSITIVE_INFINITY });
+    try {
+      const request = (level: number) => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: Float32Array.from({ length: 96 }, (_, index) => level + (index % 3)) }];
+      const answer = async (runner: InferenceWorker, level: number) => Array.from((await runner.run(request(level)))[0]?.data as Float32Array);
+      await answer(worker, 40);
+      expect([worker.runs, worker.inlineRuns]).toEqual([1, 0]); // the thread measured batch 1 first
+      for (const level of [40, 45, 50]) expect(await answer(worker, level)).toEqual(await answer(threaded, level));
+      expect(worker.inlineRuns).toBe(3);
+      const bad = [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(10) }];
+      const answers = await Promise.allSettled([worker.run(request(45)), worker.run(bad), worker.run(request(50))]);
+      expect(answers.map((entry) => entry.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      await vi.waitFor(() => expect(worker.inFlight).toBe(0)); // nothing left counted as running
+    } finally {
+      await Promise.all([worker.close(), threaded.close()]);
     }
   });
 });
