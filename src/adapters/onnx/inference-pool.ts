@@ -26,7 +26,7 @@ const PIPELINE = 2;
  * a new model replaces an old one without dropping requests.
  *
  * A small model also gets a session on the main thread (InlineSession): a batch whose size ran
- * in under 0.2 ms runs there, so a tiny model does not pay more to reach the thread than to run.
+ * in under 0.1 ms runs there, so a tiny model does not pay more to reach the thread than to run.
  */
 export class InferenceWorker {
   private nextId = 1;
@@ -99,7 +99,7 @@ export class InferenceWorker {
   }
 
   /**
-   * Starts the next batch: on the main thread when its size ran in under 0.2 ms there or in the
+   * Starts the next batch: on the main thread when its size ran in under 0.1 ms there or in the
    * thread (no hop, and the thread's core stays free for the HTTP work), else in the thread when
    * it has room. A batch that is not cheap waits for the thread.
    */

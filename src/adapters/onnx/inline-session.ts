@@ -6,7 +6,7 @@ import type { CheckedTensor, OutputTensor } from '../../core/oip.ts';
 /** Models up to this size may get a second session on the main thread (it doubles their memory). */
 export const INLINE_MAX_BYTES = 16 * 2 ** 20;
 /** A batch runs on the main thread only when runs of its size took at most this long. */
-export const INLINE_MAX_MS = 0.2;
+export const INLINE_MAX_MS = 0.1;
 
 /** Runs of each size the estimate looks back on. */
 const WINDOW = 15;
@@ -41,7 +41,7 @@ export class RunCosts {
  * A second session of a small model on the main thread, for the batches that take less time to
  * run than to hand to the inference thread and back: on a 2-core machine the hop costs ~25 µs of
  * CPU a request (~50 µs of latency when the thread sleeps), and a 24-unit GRU runs one in ~45 µs.
- * Blocking the event loop for at most 0.2 ms keeps health checks fast. One intra-op thread, one
+ * Blocking the event loop for about 0.1 ms at a time keeps health checks fast. One intra-op thread, one
  * run at a time.
  */
 export class InlineSession {
@@ -66,7 +66,7 @@ export class InlineSession {
       (results) => {
         this.busy = false;
         costs.record(rows, performance.now() - started);
-        return Object.entries(results).map(([name, tensor]) => ({ name, dtype: tensor.type, dims: tensor.dims, data: tensor.data as OutputTensor['data'] }));
+        return Object.entries(results).map(([name, tensor]) => ({ name, dtype: tensor.type, dims: tensor.dims, data: tensor.data }));
       },
       (error: unknown) => {
         this.busy = false;
