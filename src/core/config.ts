@@ -244,7 +244,8 @@ function resolveWaves(targets: readonly Target[], waves: readonly NonNullable<Ed
   return waves.map((wave) => {
     let names = wave.targets ?? [];
     if (wave.selector) {
-      const matching = targets.filter((target) => matches(target, wave.selector ?? {})).map((target) => target.name).sort((a, b) => rank(a).localeCompare(rank(b)));
+      const ranked = targets.filter((target) => matches(target, wave.selector ?? {})).map((target) => ({ name: target.name, rank: rank(target.name) }));
+      const matching = ranked.sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0)).map((target) => target.name);
       names = matching.slice(0, Math.ceil((matching.length * (wave.percent ?? 100)) / 100)).filter((name) => !taken.has(name));
     }
     for (const name of names) taken.add(name);

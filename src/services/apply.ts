@@ -26,6 +26,7 @@ export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationRepor
   if (!artifact) throw new GitOpsError(`${report.model} ${report.version.version} has no published artifact; publish before applying`);
   const version = report.version.version;
   const now = new Date().toISOString();
+  const scoped = scope.targets && new Set(scope.targets);
   return async (read) => {
     const current = await readRecord(config, read);
     if (current.record && semver.valid(current.record.version) && semver.gt(current.record.version, version)) return [];
@@ -33,13 +34,13 @@ export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationRepor
     const before = current.record?.version === version ? current.record.rollout : undefined;
     // A wave counts as sent only when every target of it was written: otherwise the rollout would
     // take its other targets for hand edits.
-    const covered = wavesOf(config).filter((wave) => !scope.targets || wave.targets.every((target) => scope.targets?.includes(target)));
+    const covered = wavesOf(config).filter((wave) => !scoped || wave.targets.every((target) => scoped.has(target)));
     const waves = { ...before?.waves, ...Object.fromEntries(covered.map((wave) => [wave.name, before?.waves[wave.name] ?? now])) };
     const rollout = scope.rollout ?? { status: before?.status ?? 'rolling-out', waves, ...(before?.reason && { reason: before.reason }) };
     const marks = current.record?.targets ?? {};
     const placements = report.placement.flatMap((decision): Placement[] => {
       const mark = marks[decision.target];
-      if ((scope.targets && !scope.targets.includes(decision.target)) || mark?.hold) return [];
+      if ((scoped && !scoped.has(decision.target)) || mark?.hold) return [];
       const placement = mark?.pin ?? (decision.choice === 'blocked' ? undefined : decision.choice);
       if (!placement) return [];
       const offloadTo = placement === 'offload' ? offloadTargetOf(config, decision.target, decision.offloadTo) : undefined;
@@ -68,7 +69,8 @@ export async function applyRelease(gitops: GitOpsRepo, config: EdgeshipConfig, r
     throw new GitOpsError(`${report.model} ${report.version.version} failed its gates (${failed.join(', ')}); it is not applied`);
   }
   const change = planGitOpsChange(config, report, scope);
-  const placed = report.placement.filter((decision) => !scope.targets || scope.targets.includes(decision.target));
+  const scoped = scope.targets && new Set(scope.targets);
+  const placed = report.placement.filter((decision) => !scoped || scoped.has(decision.target));
   const summary = placementSummary(placed);
   return gitops.apply(change, `release(${report.model}): ${report.version.version}\n\n${summary}\nartifact: ${report.artifact?.reference}`);
 }

@@ -135,12 +135,13 @@ async function observe(deps: RolloutDeps, config: EdgeshipConfig, report: Evalua
     return atRevision.get(revision) as Promise<ReleaseRecord | undefined>;
   };
   const waveOf = new Map(wavesOf(config).flatMap((wave) => wave.targets.map((target) => [target, wave.name] as const)));
+  const decisions = new Map(report.placement.map((decision) => [decision.target, decision]));
   const entries = await Promise.all(
     names.map(async (name): Promise<[string, TargetState]> => {
       const entry = record?.targets[name];
       const wave = waveOf.get(name) ?? '';
       const sentAt = current?.rollout?.waves[wave];
-      const decision = report.placement.find((candidate) => candidate.target === name);
+      const decision = decisions.get(name);
       const skip = entry?.hold
         ? `held by a person: ${entry.hold}`
         : sentAt && entry && entry.version !== version
