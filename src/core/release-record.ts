@@ -1,10 +1,10 @@
 import semver from 'semver';
-import { parseDocument, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
 import { dnsLabel } from './names.ts';
 import { digestString, pinnedReference, semverString } from './report-schema.ts';
-import { applyOwnedEdits, withHeader, type OwnedEdit } from './yaml-edit.ts';
+import { applyOwnedEdits, parseYaml, withHeader, type OwnedEdit } from './yaml-edit.ts';
 
 /** Path of a model's release record inside the GitOps repo. */
 export const releaseRecordPath = (directory: string, model: string) => `${directory.replace(/\/+$/, '')}/${model}/release.yaml`;
@@ -80,7 +80,7 @@ export interface RecordUpdate {
 
 /** Reads the deployed release from a record's text; `file` names it in errors. */
 export function parseReleaseRecord(text: string, file: string): ReleaseRecord {
-  const document = parseDocument(text);
+  const document = parseYaml(text);
   if (document.errors.length > 0) throw new GitOpsError(`${file}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
   const result = recordSchema.safeParse(document.toJS());
   if (!result.success) {

@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, stringify, visit, YAMLParseError, type Document, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
 import { GitOpsError } from './errors.ts';
 
@@ -15,27 +15,115 @@ type OwnedValue = string | number | boolean;
  * falls back to editing the document.
  */
 export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: string): string {
-  const document = parseDocument(current);
+  const document = parseYaml(current);
   if (document.errors.length > 0) throw new GitOpsError(`${what}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
   const spliced = splice(current, document, edits);
   if (spliced !== undefined) return spliced;
-  // What the edits mean, applied to the document in order; a line splice must mean the same.
+  // What the edits mean, applied to the data in order; a line splice must mean the same. (A copy
+  // through JSON: toJS gives an alias the anchor's own object, which an edit must not change twice;
+  // what JSON cannot hold only makes the check fail, and the document edit below is used instead.)
+  const expected: unknown = JSON.parse(JSON.stringify(document.toJS()) ?? 'null');
+  for (const [path, value] of edits) setPlain(expected, path, value);
+  const lines = spliceStructural(current, document, edits);
+  if (lines !== undefined && isDeepStrictEqual(parseYaml(lines).toJS(), expected)) return lines;
   const edited = document.clone();
   for (const [path, value] of edits) {
     if (value === undefined) {
       if (edited.hasIn(path)) edited.deleteIn(path);
     } else set(edited, path, value, what);
   }
-  const lines = spliceStructural(current, document, edits);
-  if (lines !== undefined && isDeepStrictEqual(parseDocument(lines).toJS(), edited.toJS())) return lines;
   const text = edited.toString({ lineWidth: 0 });
   return text === current ? current : text;
+}
+
+/**
+ * parseDocument, with duplicate keys found in one pass: yaml's own check compares each key with
+ * every key before it, which costs seconds on a release record of 10,000 targets.
+ */
+export function parseYaml(text: string): Document {
+  const document = parseDocument(text, { uniqueKeys: false });
+  if (document.errors.length > 0) return document;
+  visit(document, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(key)) {
+          const at = isScalar(pair.key) && pair.key.range ? pair.key.range[0] : 0;
+          document.errors.push(new YAMLParseError([at, at + 1], 'DUPLICATE_KEY', `Map keys must be unique: "${String(key)}" appears twice`));
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return document;
+}
+
+/** Each map's pairs by key, built once per map: YAMLMap.get searches its pairs one by one. */
+const indexes = new WeakMap<YAMLMap, Map<unknown, Pair>>();
+
+function pairsOf(map: YAMLMap): Map<unknown, Pair> {
+  let index = indexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const pair of map.items) {
+      const key = isScalar(pair.key) ? pair.key.value : pair.key;
+      if (!index.has(key)) index.set(key, pair);
+    }
+    indexes.set(map, index);
+  }
+  return index;
+}
+
+/** document.getIn(path, true) through the key indexes, for a document that is read, not edited. */
+function nodeAt(document: Document, path: readonly (string | number)[]): unknown {
+  let node: unknown = document.contents;
+  for (const key of path) {
+    if (isMap(node)) node = pairsOf(node).get(key)?.value;
+    else if (isSeq(node) && typeof key === 'number') node = node.items[key];
+    else return undefined;
+    if (node === undefined || node === null) return undefined;
+  }
+  return node;
+}
+
+/** Sets (or deletes, for undefined) a value in plain data, as document.setIn does in a document. */
+function setPlain(data: unknown, path: readonly (string | number)[], value: OwnedValue | undefined): void {
+  let node = data as Record<string | number, unknown>;
+  for (const [index, key] of path.slice(0, -1).entries()) {
+    if (node[key] === undefined || node[key] === null) {
+      if (value === undefined) return;
+      node[key] = typeof path[index + 1] === 'number' ? [] : {};
+    }
+    if (typeof node[key] !== 'object') return;
+    node = node[key] as Record<string | number, unknown>;
+  }
+  const last = path[path.length - 1] as string | number;
+  // A list item goes with the items after it moving up, as YAMLSeq#delete does.
+  if (value === undefined && Array.isArray(node) && typeof last === 'number') node.splice(last, 1);
+  else if (value === undefined) delete node[last];
+  else node[last] = value;
+}
+
+/** Text with edits made at once, each piece copied once (applied one by one, a large file is copied per edit). */
+function applyTextEdits(text: string, edits: readonly { start: number; end: number; text: string; order?: number }[]): string {
+  const sorted = [...edits].sort((a, b) => a.start - b.start || (a.order ?? 0) - (b.order ?? 0));
+  const pieces: string[] = [];
+  let cursor = 0;
+  for (const edit of sorted) {
+    pieces.push(text.slice(cursor, Math.max(cursor, edit.start)), edit.text);
+    cursor = Math.max(cursor, edit.end);
+  }
+  pieces.push(text.slice(cursor));
+  return pieces.join('');
 }
 
 function splice(text: string, document: Document, edits: OwnedEdit[]): string | undefined {
   const replacements: { start: number; end: number; text: string }[] = [];
   for (const [path, value] of edits) {
-    const node = document.getIn(path, true);
+    const node = nodeAt(document, path);
     if (value === undefined) {
       if (node !== undefined) return undefined;
       continue;
@@ -44,9 +132,7 @@ function splice(text: string, document: Document, edits: OwnedEdit[]): string | 
     if (node.value === value) continue;
     replacements.push({ start: node.range[0], end: node.range[1], text: scalarText(value, node.type) });
   }
-  return replacements
-    .sort((a, b) => b.start - a.start)
-    .reduce((result, edit) => result.slice(0, edit.start) + edit.text + result.slice(edit.end), text);
+  return applyTextEdits(text, replacements);
 }
 
 function scalarText(value: OwnedValue, style: Scalar['type']): string {
@@ -91,7 +177,7 @@ function spliceStructural(text: string, document: Document, edits: OwnedEdit[]):
   // New entries grouped by the existing collection they go into, in the order of the edits.
   const groups = new Map<string, { collection: YAMLMap | YAMLSeq; tree: Map<string | number, unknown> }>();
   for (const [path, value] of edits) {
-    const node = document.getIn(path, true) as Node | undefined;
+    const node = nodeAt(document, path) as Node | undefined;
     if (value === undefined) {
       if (node === undefined) continue;
       const range = leafLine(text, document, path);
@@ -105,8 +191,8 @@ function spliceStructural(text: string, document: Document, edits: OwnedEdit[]):
       continue;
     }
     let depth = path.length - 1;
-    while (depth > 0 && !document.hasIn(path.slice(0, depth))) depth -= 1;
-    const collection = depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true);
+    while (depth > 0 && nodeAt(document, path.slice(0, depth)) === undefined) depth -= 1;
+    const collection = depth === 0 ? document.contents : nodeAt(document, path.slice(0, depth));
     if (!(isMap(collection) || isSeq(collection)) || collection.flow || collection.items.length === 0) return undefined;
     const key = JSON.stringify(path.slice(0, depth));
     const group = groups.get(key) ?? { collection, tree: new Map<string | number, unknown>() };
@@ -125,10 +211,8 @@ function spliceStructural(text: string, document: Document, edits: OwnedEdit[]):
     if (!insertion) return undefined;
     ops.push({ ...insertion, order: ops.length });
   }
-  const result = ops
-    .sort((a, b) => b.start - a.start || b.order - a.order)
-    .reduce((result, op) => result.slice(0, op.start) + op.text + result.slice(op.end), text);
-  return parseDocument(result).errors.length === 0 ? result : undefined;
+  const result = applyTextEdits(text, ops);
+  return parseYaml(result).errors.length === 0 ? result : undefined;
 }
 
 const lineStart = (text: string, at: number) => text.lastIndexOf('\n', at - 1) + 1;
@@ -140,10 +224,10 @@ const nextLine = (text: string, at: number) => {
 
 /** The whole line of a scalar leaf in a block map or list, when the leaf has a line of its own. */
 function leafLine(text: string, document: Document, path: (string | number)[]): { start: number; end: number } | undefined {
-  const parent = document.getIn(path.slice(0, -1), true);
+  const parent = nodeAt(document, path.slice(0, -1));
   if (!(isMap(parent) || isSeq(parent)) || parent.flow || parent.items.length < 2) return undefined;
   const last = path[path.length - 1];
-  const item = isMap(parent) ? (parent.items.find((pair) => isScalar(pair.key) && pair.key.value === last) as Pair<Scalar, unknown> | undefined) : undefined;
+  const item = isMap(parent) ? (pairsOf(parent).get(last) as Pair<Scalar, unknown> | undefined) : undefined;
   const first = isMap(parent) ? item?.key : (parent.items[last as number] as Node | undefined);
   const value = isMap(parent) ? item?.value : first;
   if (!first || !isScalar(value) || !first.range || !value.range) return undefined;

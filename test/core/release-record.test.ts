@@ -105,6 +105,17 @@ describe('release record', () => {
     expect(() => parseReleaseRecord('model: pump\nversion: 1.0.0\nartifact: { reference: x, digest: md5:1 }\n', 'models/pump/release.yaml')).toThrow(GitOpsError);
   });
 
+  it('refuses a record that names a target twice, and edits each of 2,000 targets', () => {
+    const text = writeReleaseRecord(undefined, v1);
+    const twice = text.replace(/^targets:\n/m, (head) => `${head}  site-a:\n    version: 0.9.0\n`);
+    expect(() => parseReleaseRecord(twice, 'models/pump/release.yaml')).toThrow('models/pump/release.yaml: invalid YAML: Map keys must be unique: "site-a" appears twice');
+    const many = { ...v1, targets: Array.from({ length: 2000 }, (_, index) => ({ ...v1.targets?.[0], name: `site-${index}` }) as NonNullable<RecordUpdate['targets']>[number]) };
+    const fleet = writeReleaseRecord(undefined, many);
+    const next = writeReleaseRecord(fleet, { ...many, release: { ...v1.release!, version: '1.0.1' }, targets: many.targets.map((target) => ({ ...target, version: '1.0.1' })) });
+    const record = parseReleaseRecord(next, 'release.yaml');
+    expect([record.version, Object.keys(record.targets).length, record.targets['site-1999']?.version, record.targets['site-1999']?.previous?.version]).toEqual(['1.0.1', 2000, '1.0.1', '1.0.0']);
+  });
+
   it('keeps the primary metric of the last releases, oldest first, for the report\'s trend', () => {
     const released = (version: string, value: number): RecordUpdate => ({ ...update(version, 'a', []), release: { version, reference: `ghcr.io/org/pump@${digest('a')}`, digest: digest('a'), primary: { metric: 'f1', value } } });
     let text = writeReleaseRecord(undefined, released('1.0.0', 0.5));
