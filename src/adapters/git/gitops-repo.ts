@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { GitOpsError, messageOf } from '../../core/errors.ts';
-import type { GitOpsChange, GitOpsRepo } from '../../ports.ts';
+import type { FileWrite, GitOpsChange, GitOpsRepo } from '../../ports.ts';
+import { BlobReader } from './cat-file.ts';
+import { commitFiles } from './fast-import.ts';
 
 export interface GitRemoteOptions {
   /** URL or path of the GitOps remote. */
@@ -17,12 +19,14 @@ export interface GitRemoteOptions {
 }
 
 const BOT = { name: 'edgeship[bot]', email: 'edgeship@users.noreply.github.com' };
-const WRITE_BATCH = 64;
+/** The private ref each commit is built on before it is pushed. */
+const PENDING = 'refs/edgeship/pending';
 
 /**
- * GitOpsRepo over any git remote with simple-git: fetch, reset to the remote head, apply the
- * change, commit, push. A rejected push means someone else committed first: fetch again and
- * re-apply, never force.
+ * GitOpsRepo over any git remote: fetch, read at the remote head, write the change as one
+ * commit on top of it (git fast-import, no working tree), push that commit to the branch. The
+ * push is not forced, so it is a compare-and-swap: a rejected push means someone else
+ * committed first; fetch again and re-apply.
  */
 export class GitRemoteRepo implements GitOpsRepo {
   private git: SimpleGit | undefined;
@@ -30,13 +34,18 @@ export class GitRemoteRepo implements GitOpsRepo {
   constructor(private readonly options: GitRemoteOptions) {}
 
   async read(path: string): Promise<string | undefined> {
-    await this.sync();
-    return this.readLocal(path);
+    const { head } = await this.sync();
+    const reader = new BlobReader(this.options.workdir);
+    try {
+      return await reader.read(head, checkPath(path));
+    } finally {
+      reader.close();
+    }
   }
 
   async readAt(path: string, revision: string): Promise<string | undefined> {
-    const git = await this.sync();
-    this.resolveInside(path);
+    const { git } = await this.sync();
+    checkPath(path);
     // An unknown commit or a file the commit lacks reads as absent, like a missing file.
     return git.show([`${revision}:${path}`]).catch(() => undefined);
   }
@@ -44,77 +53,64 @@ export class GitRemoteRepo implements GitOpsRepo {
   async apply(change: GitOpsChange, message: string): Promise<{ sha: string; files: string[] } | undefined> {
     const attempts = this.options.attempts ?? 5;
     for (let attempt = 1; ; attempt += 1) {
-      const git = await this.sync();
-      const reads = new Map<string, Promise<string | undefined>>();
-      const read = (path: string) => {
-        if (!reads.has(path)) reads.set(path, this.readLocal(path));
-        return reads.get(path) as Promise<string | undefined>;
-      };
-      const writes = await change(read);
-      const differs = await Promise.all(writes.map(async (write) => (await read(write.path)) !== write.content));
-      const pending = writes.filter((_, index) => differs[index]);
-      const files = pending.map((write) => ({ file: this.resolveInside(write.path), content: write.content }));
-      // Each directory once, then the files concurrently: a release to a large fleet writes
-      // thousands of small files, and one mkdir per file costs more than the writes.
-      await inBatches([...new Set(files.map(({ file }) => dirname(file)))], (directory) => mkdir(directory, { recursive: true }));
-      await inBatches(files, ({ file, content }) => writeFile(file, content));
-      const changed = pending.map((write) => write.path).sort();
-      if (changed.length === 0) return undefined;
-      // Every change in the clone is ours (sync() reset and cleaned it): staged with one short
-      // command, not one argument per file, which a release to thousands of sites would overflow.
-      await git.add(['-A', '.']);
-      await git.commit(message);
-      const sha = (await git.revparse(['HEAD'])).trim();
+      const { git, head } = await this.sync();
+      const reader = new BlobReader(this.options.workdir);
+      let pending: FileWrite[];
       try {
-        await git.push('origin', `HEAD:refs/heads/${this.options.branch}`);
-        return { sha, files: changed };
+        const reads = new Map<string, Promise<string | undefined>>();
+        const read = (path: string) => {
+          if (!reads.has(path)) reads.set(path, reader.read(head, checkPath(path)));
+          return reads.get(path) as Promise<string | undefined>;
+        };
+        const writes = await change(read);
+        const differs = await Promise.all(writes.map(async (write) => (await read(write.path)) !== write.content));
+        pending = writes.filter((_, index) => differs[index]);
+      } finally {
+        reader.close();
+      }
+      if (pending.length === 0) return undefined;
+      const sha = await commitFiles(this.options.workdir, { ref: PENDING, parent: head, author: this.options.author ?? BOT, message, files: pending });
+      try {
+        await git.push('origin', `${sha}:refs/heads/${this.options.branch}`);
+        return { sha, files: pending.map((write) => write.path).sort() };
       } catch (error) {
         const refused = pushRefusal(messageOf(error));
         if (!refused.conflict || attempt >= attempts) {
-          await git.reset(['--hard', `origin/${this.options.branch}`]).catch(() => undefined);
           throw new GitOpsError(`cannot push to ${this.options.remote} (${this.options.branch})${refused.conflict ? ` after ${attempt} attempts` : ''}: ${refused.reason}`, { cause: error });
         }
       }
     }
   }
 
-  /** Clones once, then fetches and resets to the remote branch so every change starts from its head. */
-  private async sync(): Promise<SimpleGit> {
+  /** Clones once (without a working tree), then fetches: every read and change starts from the remote's head. */
+  private async sync(): Promise<{ git: SimpleGit; head: string }> {
     const { workdir, remote, branch } = this.options;
     try {
       if (!this.git) {
-        if (!existsSync(resolve(workdir, '.git'))) {
+        if (!existsSync(join(workdir, '.git'))) {
           await mkdir(dirname(workdir), { recursive: true });
-          await simpleGit().clone(remote, workdir, ['--branch', branch]);
+          await simpleGit().clone(remote, workdir, ['--branch', branch, '--no-checkout']);
         }
-        const author = this.options.author ?? BOT;
-        this.git = simpleGit(workdir, { config: [`user.name=${author.name}`, `user.email=${author.email}`] });
+        this.git = simpleGit(workdir);
       }
-      await this.git.fetch('origin', branch);
-      await this.git.checkout(['-B', branch, `origin/${branch}`]);
-      await this.git.reset(['--hard', `origin/${branch}`]);
-      await this.git.clean('f', ['-d']);
-      return this.git;
+      await this.git.fetch('origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`);
+      return { git: this.git, head: (await this.git.revparse([`refs/remotes/origin/${branch}`])).trim() };
     } catch (error) {
       throw new GitOpsError(`cannot read the GitOps repo ${remote} (branch ${branch}): ${messageOf(error).split('\n')[0]}`, { cause: error });
     }
   }
+}
 
-  private async readLocal(path: string): Promise<string | undefined> {
-    try {
-      return await readFile(this.resolveInside(path), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+/**
+ * A path the change may write: relative, inside the repo, each segment a name (no `.`, `..` or
+ * empty segment), no line break or leading quote (fast-import's path syntax).
+ */
+function checkPath(path: string): string {
+  const segments = path.split('/');
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..') || /[\n\r\\]/.test(path) || path.startsWith('"')) {
+    throw new GitOpsError(`"${path}" is outside the GitOps repo (expected a relative path of names joined by /)`);
   }
-
-  private resolveInside(path: string): string {
-    const file = resolve(this.options.workdir, path);
-    const inside = relative(this.options.workdir, file);
-    if (inside.startsWith('..') || resolve(inside) === inside) throw new GitOpsError(`"${path}" is outside the GitOps repo`);
-    return file;
-  }
+  return path;
 }
 
 /**
@@ -136,8 +132,4 @@ export function pushRefusal(output: string): { conflict: boolean; reason: string
   const hint = checkedOut ? ' (the GitOps repo must be a bare repository, e.g. git clone --bare <dir> <dir>.git, or a hosted remote: a push cannot update the branch checked out in a working copy)' : '';
   const reason = [status, remote && !checkedOut ? remote : undefined].filter(Boolean).join('; ') || (lines.find((line) => line !== '') ?? 'git gave no reason');
   return { conflict, reason: `${reason}${hint}` };
-}
-
-async function inBatches<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<void> {
-  for (let start = 0; start < items.length; start += WRITE_BATCH) await Promise.all(items.slice(start, start + WRITE_BATCH).map(work));
 }

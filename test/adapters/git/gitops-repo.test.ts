@@ -69,11 +69,32 @@ describe('GitRemoteRepo', () => {
     expect(await log()).toEqual(['edgeship[bot]|bot', 'Human|human', 'edgeship[bot]|a', 'Human|seed']);
   });
 
+  it('writes and reads many files in one commit, byte for byte: several lines, UTF-8, spaces in names', async () => {
+    const root = await tempDir();
+    const { bare, log, show } = await remote(root);
+    const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
+    const files = Array.from({ length: 300 }, (_, index) => ({ path: `sites/site ${index}/kustomization.yaml`, content: `# Zürich ${index} — ü\nname: site-${index}\n\n` }));
+    const commit = await repo.apply(async () => files, 'release(pump): 300 sites');
+    expect(commit?.files).toHaveLength(300);
+    expect(await show('sites/site 7/kustomization.yaml')).toBe(files[7]?.content);
+    // Read back concurrently through one reader, a directory reading as absent.
+    const again = await repo.apply(async (read) => {
+      const texts = await Promise.all(files.map((file) => read(file.path)));
+      expect(texts).toEqual(files.map((file) => file.content));
+      expect(await read('sites/site 7')).toBeUndefined();
+      return files;
+    }, 'nothing new');
+    expect(again).toBeUndefined();
+    expect(await log()).toEqual(['edgeship[bot]|release(pump): 300 sites', 'Human|seed']);
+  });
+
   it('refuses paths outside the repo', async () => {
     const root = await tempDir();
     const { bare } = await remote(root);
     const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
-    await expect(repo.apply(async () => [{ path: '../escape.yaml', content: 'x' }], 'x')).rejects.toThrow(/"\.\.\/escape\.yaml" is outside the GitOps repo/);
+    for (const path of ['../escape.yaml', '/etc/passwd', 'sites/./x.yaml', 'sites//x.yaml', 'a\nM 100644 inline b']) {
+      await expect(repo.apply(async () => [{ path, content: 'x' }], 'x')).rejects.toThrow(`"${path}" is outside the GitOps repo`);
+    }
   });
 
   it('says why a push was refused, with the fix, and does not retry what will not change: a non-bare GitOps repo', async () => {
