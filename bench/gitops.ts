@@ -18,21 +18,14 @@ import { ScmBranchRepo } from '../src/services/scm-branch-repo.ts';
 import { FakeGitHub } from '../test/helpers/fake-github.ts';
 import { testProbot } from '../test/helpers/webhooks.ts';
 import { fleet } from '../test/helpers/fleet.ts';
+import { gitopsRemote } from '../test/helpers/gitops-remote.ts';
 import { rolloutTickBench } from './rollout-tick.ts';
 
 const SIZES = [{ targets: 1000, rounds: 3 }, { targets: 10_000, rounds: 1 }];
 const IDENTITY = { config: ['user.name=bench', 'user.email=bench@edgeship.dev'] };
 
 /** A bare GitOps repo with one commit; each side gets its own, so neither finds the other's objects there. */
-async function remote(root: string, name: string): Promise<string> {
-  const seed = join(root, `${name}-seed`);
-  await simpleGit(IDENTITY).init(['--initial-branch=main', seed]);
-  await writeFile(join(seed, 'README.md'), '# GitOps\n');
-  await simpleGit(seed, IDENTITY).add('.').commit('seed');
-  const bare = join(root, `${name}.git`);
-  await simpleGit().clone(seed, bare, ['--bare']);
-  return bare;
-}
+const remote = async (root: string, name: string) => (await gitopsRemote(root, name)).bare;
 
 /** Baseline: the same files, already rendered, written the same way (directories once, files concurrently), then the same add, commit and push. */
 async function plainWrite(root: string, files: { path: string; content: string }[]): Promise<number> {

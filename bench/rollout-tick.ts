@@ -4,18 +4,17 @@
  * GitOps head, Healthy). Each tick of advanceRollout, as the app's rollout timer runs it, should
  * read the fleet with one list, whatever its size.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { simpleGit } from 'simple-git';
 import { GitRemoteRepo } from '../src/adapters/git/gitops-repo.ts';
 import { ArgoCdApplications } from '../src/adapters/k8s/argocd.ts';
 import { advanceRollout, startRollout } from '../src/services/rollout.ts';
 import { startArgoCd } from '../test/helpers/argocd-server.ts';
 import { fleet } from '../test/helpers/fleet.ts';
+import { gitopsRemote } from '../test/helpers/gitops-remote.ts';
 
-const IDENTITY = { config: ['user.name=bench', 'user.email=bench@edgeship.dev'] };
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export async function rolloutTickBench(size: number): Promise<void> {
@@ -24,12 +23,7 @@ export async function rolloutTickBench(size: number): Promise<void> {
   let head = '';
   const argo = await startArgoCd(() => ({ sync: 'Synced', health: 'Healthy', revision: head, phase: 'Succeeded' }), config.targets.map((target) => `edgeship-${target.name}`));
   try {
-    const bare = join(root, 'gitops.git');
-    await simpleGit().init(['--bare', '--initial-branch=main', bare]);
-    const seed = join(root, 'seed');
-    await simpleGit().clone(bare, seed);
-    await writeFile(join(seed, 'README.md'), '# GitOps\n');
-    await simpleGit(seed, IDENTITY).add('.').commit('seed').push('origin', 'HEAD:main');
+    const { bare } = await gitopsRemote(root);
     const clock = { now: Date.parse('2026-11-29T12:00:00Z') };
     const deps = { gitops: new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') }), log: silent, now: () => clock.now };
     const started = await startRollout(deps, config, report);

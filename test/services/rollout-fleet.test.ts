@@ -1,6 +1,4 @@
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { simpleGit } from 'simple-git';
 import { describe, expect, it } from 'vitest';
 import { GitRemoteRepo } from '../../src/adapters/git/gitops-repo.ts';
 import { ArgoCdApplications } from '../../src/adapters/k8s/argocd.ts';
@@ -8,9 +6,9 @@ import { wavesOf } from '../../src/core/config.ts';
 import { advanceRollout, startRollout } from '../../src/services/rollout.ts';
 import { startArgoCd } from '../helpers/argocd-server.ts';
 import { fleet } from '../helpers/fleet.ts';
+import { gitopsRemote } from '../helpers/gitops-remote.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 
-const HUMAN = { config: ['user.name=Operator', 'user.email=ops@example.com'] };
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 describe('a rollout across 10,000 sites', () => {
@@ -19,12 +17,7 @@ describe('a rollout across 10,000 sites', () => {
   it('reads Argo CD with one list per tick, whatever the fleet size, and sends the waves by share', async () => {
     const root = await tempDir();
     const { config, report } = fleet(10_000, { waves: true });
-    const bare = join(root, 'gitops.git');
-    await simpleGit().init(['--bare', '--initial-branch=main', bare]);
-    const seed = join(root, 'seed');
-    await simpleGit().clone(bare, seed);
-    await writeFile(join(seed, 'README.md'), '# GitOps\n');
-    await simpleGit(seed, HUMAN).add('.').commit('seed').push('origin', 'HEAD:main');
+    const { bare } = await gitopsRemote(root);
     let head = '';
     const argo = await startArgoCd(() => ({ sync: 'Synced', health: 'Healthy', revision: head, phase: 'Succeeded' }), config.targets.map((target) => `edgeship-${target.name}`));
     try {

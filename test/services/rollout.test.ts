@@ -11,6 +11,7 @@ import { applyRelease } from '../../src/services/apply.ts';
 import { advanceRollout, type RolloutResult } from '../../src/services/rollout.ts';
 import { startArgoCd, type AppStatus } from '../helpers/argocd-server.ts';
 import { evaluationReport, exampleConfigText } from '../helpers/release-world.ts';
+import { gitopsRemote } from '../helpers/gitops-remote.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 
 const HUMAN = { config: ['user.name=Operator', 'user.email=ops@example.com'] };
@@ -30,12 +31,7 @@ const byState = (result: RolloutResult) => Object.fromEntries(result.statuses.ma
  * Argo CD whose Applications the test moves along: `sync` is Argo CD syncing the head commit.
  */
 async function fleetWorld(root: string) {
-  const bare = join(root, 'gitops.git');
-  await simpleGit().init(['--bare', '--initial-branch=main', bare]);
-  const seed = join(root, 'seed');
-  await simpleGit().clone(bare, seed);
-  await writeFile(join(seed, 'README.md'), '# GitOps\n');
-  await simpleGit(seed, HUMAN).add('.').commit('seed').push('origin', 'HEAD:main');
+  const { bare, seed } = await gitopsRemote(root);
   const apps = new Map<string, AppStatus>();
   const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
   const argo = await startArgoCd((name) => apps.get(name.replace(/^edgeship-/, '')), config.targets.map((target) => `edgeship-${target.name}`));
