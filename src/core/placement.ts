@@ -49,20 +49,28 @@ interface Verdict {
 }
 
 /**
- * A p95 against a budget. With an interval from rounds: it fits when the whole interval is
- * within the budget and misfits when the whole interval is over it; an interval that straddles
- * the budget keeps what is deployed (hysteresis: noise never flips a placement), and decides
- * by the median only when nothing is deployed yet.
+ * A p95 against a budget. With an interval from rounds and nothing deployed: it fits when the
+ * whole interval is within the budget, misfits when the whole interval is over it, and the
+ * median decides an interval that straddles it. Against what is deployed (hysteresis), the
+ * verdict changes only when the whole interval is beyond the budget by the margin
+ * (`profiling.margin`): under it by that share to start fitting, over it to stop; anything
+ * nearer keeps the deployed placement, so noise never flips one.
  */
-function latencyVerdict(point: number, estimate: P95Estimate | undefined, offsetMs: number, budget: number, deployedFits: boolean | undefined): Verdict {
+function latencyVerdict(point: number, estimate: P95Estimate | undefined, offsetMs: number, budget: number, deployedFits: boolean | undefined, margin: number): Verdict {
   if (!estimate) return { fits: point <= budget, text: `p95 ${ms(point)}`, interval: '' };
   const [low, high] = [estimate.lowMs + offsetMs, estimate.highMs + offsetMs];
   const interval = ` (${ms(low)}–${ms(high)} over ${estimate.rounds} rounds${estimate.stable ? '' : ', rounds disagree'})`;
   const text = `p95 ${ms(point)}${interval}`;
-  if (high <= budget) return { fits: true, text, interval };
-  if (low > budget) return { fits: false, text, interval };
-  if (deployedFits !== undefined) return { fits: deployedFits, text, interval, rule: `the interval straddles the ${ms(budget)} budget: the deployed placement stays (hysteresis)` };
-  return { fits: point <= budget, text, interval, rule: `the interval straddles the ${ms(budget)} budget and nothing is deployed: decided by the median` };
+  if (deployedFits === undefined) {
+    if (high <= budget) return { fits: true, text, interval };
+    if (low > budget) return { fits: false, text, interval };
+    return { fits: point <= budget, text, interval, rule: `the interval straddles the ${ms(budget)} budget and nothing is deployed: decided by the median` };
+  }
+  const share = `${Math.round(margin * 100)}%`;
+  if (deployedFits && low > budget * (1 + margin)) return { fits: false, text, interval, rule: `the whole interval is over the ${ms(budget)} budget by more than the ${share} margin: the deployed placement changes` };
+  if (!deployedFits && high <= budget / (1 + margin)) return { fits: true, text, interval, rule: `the whole interval is under the ${ms(budget)} budget by more than the ${share} margin: the deployed placement changes` };
+  if (deployedFits ? high <= budget : low > budget) return { fits: deployedFits, text, interval };
+  return { fits: deployedFits, text, interval, rule: `the interval is not beyond the ${ms(budget)} budget by the ${share} margin: the deployed placement stays (hysteresis)` };
 }
 
 const withRule = (reason: string, verdicts: Verdict[]) => {
@@ -87,10 +95,11 @@ export function planPlacement(
   deployed: Readonly<Record<string, PlacementChoice>> = {},
 ): PlacementDecision[] {
   const clouds = config.targets.filter((target) => target.kind === 'cloud');
+  const margin = config.profiling.margin;
   return config.targets.map((target) => {
     const batch = batchOf(config, target);
     const result = resultFor(results, target.profile, batch, target.name);
-    return target.kind === 'cloud' ? placeCloud(target, result, deployed[target.name]) : placeEdge(target, result, clouds, results, live.get(target.name), deployed[target.name]);
+    return target.kind === 'cloud' ? placeCloud(target, result, deployed[target.name], margin) : placeEdge(target, result, clouds, results, live.get(target.name), deployed[target.name], margin);
   });
 }
 
@@ -102,10 +111,11 @@ function resultFor(results: readonly ProfileResult[], profile: string, batch: nu
 
 const p95Of = (result: ProfileResult) => result.p95?.p95Ms ?? result.estimated.p95Ms;
 
-function placeCloud(target: Target, result: ProfileResult, deployed: PlacementChoice | undefined): PlacementDecision {
+function placeCloud(target: Target, result: ProfileResult, deployed: PlacementChoice | undefined, margin: number): PlacementDecision {
   const p95 = p95Of(result);
   const base = { target: target.name, kind: target.kind, profile: target.profile, batch: result.batch, p95Ms: p95, latencyBudgetMs: target.latencyBudgetMs, memoryMb: result.peakMemoryMb };
-  const verdict = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === undefined ? undefined : deployed === 'cloud');
+  // Hysteresis holds a serving placement; a blocked one is left as soon as the plain rule allows.
+  const verdict = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === 'cloud' ? true : undefined, margin);
   if (verdict.fits) return { ...base, choice: 'cloud', reason: withRule(`${verdict.text} on ${target.profile} fits the ${ms(target.latencyBudgetMs)} budget`, [verdict]) };
   return { ...base, choice: 'blocked', reason: withRule(`${verdict.text} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`, [verdict]) };
 }
@@ -117,6 +127,7 @@ function placeEdge(
   results: readonly ProfileResult[],
   live: LiveCapacity | undefined,
   deployed: PlacementChoice | undefined,
+  margin: number,
 ): PlacementDecision {
   const p95 = p95Of(result);
   const misfits: string[] = [];
@@ -129,7 +140,8 @@ function placeEdge(
   else if (result.peakMemoryMb > result.memoryCeilingMb) {
     misfits.push(`needs ${mb(result.peakMemoryMb)}, over the ${mb(result.memoryCeilingMb)} a ${target.profile} has for the model`);
   }
-  const local = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === undefined ? undefined : deployed === 'edge');
+  // Between edge and offload, either way only by the margin; from blocked, by the plain rule.
+  const local = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === 'edge' ? true : deployed === 'offload' ? false : undefined, margin);
   if (!local.fits) misfits.push(`${local.text} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`);
   const base = {
     target: target.name,
@@ -156,7 +168,7 @@ function placeEdge(
     return { ...base, choice: 'blocked', p95Ms: p95, reason: `${misfits.join('; ')}, and there is no cloud target to offload to` };
   }
   const remote = p95Of(cloudResult) + target.rttMs;
-  const away = latencyVerdict(remote, cloudResult.p95, target.rttMs, target.latencyBudgetMs, deployed === undefined ? undefined : deployed === 'offload');
+  const away = latencyVerdict(remote, cloudResult.p95, target.rttMs, target.latencyBudgetMs, deployed === 'offload' ? true : undefined, margin);
   const remoteText = `cloud p95 ${ms(p95Of(cloudResult))} + RTT ${ms(target.rttMs)} = ${ms(remote)}${away.interval}`;
   if (away.fits) {
     return { ...base, choice: 'offload', p95Ms: remote, offloadTo: cloud.name, reason: withRule(`on the edge it ${misfits.join(' and ')}; ${remoteText} fits`, [local, away]) };

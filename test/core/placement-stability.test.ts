@@ -50,15 +50,29 @@ describe('placement a reviewer can trust', () => {
   it('keeps the deployed placement while the interval straddles the budget, and says which rule decided', () => {
     const straddling: ProfileResult = { ...profileResult('jetson-xavier-nx', 0.98), p95: { p95Ms: 0.98, lowMs: 0.9, highMs: 1.1, rounds: 5, spread: 0.2, stable: true } };
     expect(plan(straddling, { near: 'offload' })).toMatchObject({ choice: 'offload' });
-    expect(plan(straddling, { near: 'offload' })?.reason).toContain('the interval straddles the 1.00 ms budget: the deployed placement stays (hysteresis)');
+    expect(plan(straddling, { near: 'offload' })?.reason).toContain('the interval is not beyond the 1.00 ms budget by the 20% margin: the deployed placement stays (hysteresis)');
     expect(plan(straddling, { near: 'edge' })).toMatchObject({ choice: 'edge' });
     expect(plan(straddling, { near: 'edge' })?.reason).toContain('(hysteresis)');
     expect(plan(straddling)).toMatchObject({ choice: 'edge' });
     expect(plan(straddling)?.reason).toContain('nothing is deployed: decided by the median');
-    // Clearly over the budget: the placement changes whatever is deployed.
-    const over: ProfileResult = { ...profileResult('jetson-xavier-nx', 1.4), p95: { p95Ms: 1.4, lowMs: 1.2, highMs: 1.6, rounds: 5, spread: 0.29, stable: true } };
+    // Clearly over the budget (beyond the 20% margin): the placement changes whatever is deployed.
+    const over: ProfileResult = { ...profileResult('jetson-xavier-nx', 1.4), p95: { p95Ms: 1.4, lowMs: 1.3, highMs: 1.6, rounds: 5, spread: 0.21, stable: true } };
     expect(plan(over, { near: 'edge' })).toMatchObject({ choice: 'offload' });
-    expect(plan(over, { near: 'edge' })?.reason).toContain('p95 1.40 ms (1.20 ms–1.60 ms over 5 rounds) on jetson-xavier-nx exceeds the 1.00 ms budget');
+    expect(plan(over, { near: 'edge' })?.reason).toContain('p95 1.40 ms (1.30 ms–1.60 ms over 5 rounds) on jetson-xavier-nx exceeds the 1.00 ms budget');
+    expect(plan(over, { near: 'edge' })?.reason).toContain('the whole interval is over the 1.00 ms budget by more than the 20% margin: the deployed placement changes');
+  });
+
+  it('changes a deployed placement only when the whole interval is beyond the budget by the margin, either way', () => {
+    const at = (low: number, high: number): ProfileResult => ({ ...profileResult('jetson-xavier-nx', (low + high) / 2), p95: { p95Ms: (low + high) / 2, lowMs: low, highMs: high, rounds: 5, spread: (high - low) / ((low + high) / 2), stable: true } });
+    // Over the 1 ms budget, but not by 20%: a deployed edge placement stays; nothing deployed, it goes.
+    expect(plan(at(1.1, 1.3), { near: 'edge' })).toMatchObject({ choice: 'edge' });
+    expect(plan(at(1.1, 1.3))).toMatchObject({ choice: 'offload' });
+    expect(plan(at(1.25, 1.5), { near: 'edge' })).toMatchObject({ choice: 'offload' });
+    // Back from offload only when the whole interval is under 1 / 1.2 of the budget.
+    expect(plan(at(0.8, 0.9), { near: 'offload' })).toMatchObject({ choice: 'offload' });
+    expect(plan(at(0.7, 0.8), { near: 'offload' })).toMatchObject({ choice: 'edge' });
+    // A blocked target takes a placement that fits by the plain rule.
+    expect(plan(at(0.8, 0.9), { near: 'blocked' })).toMatchObject({ choice: 'edge' });
   });
 
   it('estimates the p95 as the median of the rounds\' p95s, with their range and whether they agree', () => {
