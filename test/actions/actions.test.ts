@@ -1,12 +1,8 @@
-import { simpleGit } from 'simple-git';
 import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { seedRepo } from '../../src/cli/demo-setup.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
-import { errorAnnotations, runAction } from '../helpers/action-runner.ts';
-import { startDyingProxy } from '../helpers/dying-proxy.ts';
-import { ROOT, flowConfig } from '../helpers/fixtures.ts';
+import { actionModelRepo, errorAnnotations, runAction } from '../helpers/action-runner.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 
@@ -20,17 +16,7 @@ describe('GitHub Actions steps', () => {
   });
   afterAll(async () => registry?.stop());
 
-  /** A model repo from model-repo-example, with training outputs unless `trained` is false. */
-  async function modelRepo(trained = true): Promise<string> {
-    const repo = join(await tempDir(), 'model');
-    await seedRepo(join(ROOT, 'model-repo-example'), repo, 'model');
-    // Gate verdicts of these flows must not depend on how busy this machine is.
-    const config = join(repo, '.github/edgeship.yml');
-    await writeFile(config, flowConfig(await readFile(config, 'utf8')));
-    await simpleGit(repo).raw(['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qam', 'roomy budgets']);
-    if (trained) await cp(inject('exampleOutputs'), join(repo, 'out'), { recursive: true });
-    return repo;
-  }
+  const modelRepo = async (trained = true) => actionModelRepo(join(await tempDir(), 'model'), trained);
   const readReport = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as EvaluationReport;
   const tags = async () => {
     const response = await fetch(`http://${registry.address}/v2/models/pump-forecaster/tags/list`, { headers: { authorization: `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}` } });
@@ -138,48 +124,4 @@ describe('GitHub Actions steps', () => {
     expect(result.outputs).toEqual({});
   });
 
-  describe('publish failures leave nothing half-published referenced', () => {
-    async function evaluatedReport(): Promise<{ path: string; before: string }> {
-      const repo = await modelRepo();
-      const { outputs } = await runAction('evaluate', { repo });
-      return { path: outputs.report!, before: await readFile(outputs.report!, 'utf8') };
-    }
-
-    it.each([
-      ['a wrong token', () => ({ registry: `${registry.address}/models`, username: USER.username, token: 'wrong' }), 'token', /refused the credentials/],
-      ['a registry reference that is not valid', () => ({ registry: 'not a registry', token: USER.password }), 'registry', /"not a registry\/pump-forecaster" is not a valid artifact reference/],
-      ['a registry that is not there', () => ({ registry: '127.0.0.1:9/models', token: USER.password }), 'registry', /cannot reach the registry 127\.0\.0\.1:9/],
-    ])('%s', async (_case, inputs, input, message) => {
-      const { path, before } = await evaluatedReport();
-      const result = await runAction('publish', { report: path, username: USER.username, ...inputs() });
-      expect(result.code).toBe(1);
-      const [annotation] = errorAnnotations(result.stdout);
-      expect(annotation?.title).toBe(`edgeship publish: input "${input}"`);
-      expect(annotation?.message).toMatch(message);
-      expect(await readFile(path, 'utf8')).toBe(before);
-    });
-
-    it('a registry that goes away mid-upload', async () => {
-      const { path, before } = await evaluatedReport();
-      const before_tags = await tags();
-      const proxy = await startDyingProxy(registry.address, 1);
-      try {
-        const result = await runAction('publish', { report: path, registry: `${proxy.address}/fresh`, username: USER.username, token: USER.password });
-        expect(result.code).toBe(1);
-        expect(errorAnnotations(result.stdout)[0]?.title).toBe('edgeship publish: input "registry"');
-      } finally {
-        await proxy.stop();
-      }
-      expect(await readFile(path, 'utf8')).toBe(before);
-      expect(await tags()).toEqual(before_tags);
-    });
-  });
-
-  it('report refuses a report that was never published, naming the input', async () => {
-    const repo = await modelRepo();
-    const { outputs } = await runAction('evaluate', { repo });
-    const result = await runAction('report', { report: outputs.report!, 'run-key': 'k' });
-    expect(result.code).toBe(1);
-    expect(errorAnnotations(result.stdout)).toEqual([{ title: 'edgeship report: input "report"', message: expect.stringMatching(/has no published artifact; run the publish step before report$/) as string }]);
-  });
 });

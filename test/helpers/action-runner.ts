@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { simpleGit } from 'simple-git';
+import { inject } from 'vitest';
+import { seedRepo } from '../../src/cli/demo-setup.ts';
 import { TSX } from './cli.ts';
-import { ROOT } from './fixtures.ts';
+import { ROOT, flowConfig } from './fixtures.ts';
 
 const exec = promisify(execFile);
 
@@ -49,4 +52,15 @@ export async function runAction(name: string, inputs: Record<string, string>, en
     stdout = failed.stdout;
   }
   return { code, stdout, outputs: parseOutputs(await readFile(outputFile, 'utf8')), summary: await readFile(summaryFile, 'utf8') };
+}
+
+/** A model repo at `repo` from model-repo-example, with the example's training outputs in out/ unless `trained` is false. */
+export async function actionModelRepo(repo: string, trained = true): Promise<string> {
+  await seedRepo(join(ROOT, 'model-repo-example'), repo, 'model');
+  // Gate verdicts of these flows must not depend on how busy this machine is.
+  const config = join(repo, '.github/edgeship.yml');
+  await writeFile(config, flowConfig(await readFile(config, 'utf8')));
+  await simpleGit(repo).raw(['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qam', 'roomy budgets']);
+  if (trained) await cp(inject('exampleOutputs'), join(repo, 'out'), { recursive: true });
+  return repo;
 }
