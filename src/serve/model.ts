@@ -36,9 +36,15 @@ export interface ModelSource {
   threads?: number;
   /** Rows a dynamic batch may hold; 0 runs each request on its own. */
   maxBatchRows?: number;
+  /** How fast a batch size must have run to run on the main thread; 0 loads the model on the inference thread only. */
+  inlineMaxMs?: number;
 }
 
-const workerOptions = (source: ModelSource) => ({ ...(source.threads && { threads: source.threads }), ...(source.maxBatchRows !== undefined && { maxBatchRows: source.maxBatchRows }) });
+const workerOptions = (source: ModelSource) => ({
+  ...(source.threads && { threads: source.threads }),
+  ...(source.maxBatchRows !== undefined && { maxBatchRows: source.maxBatchRows }),
+  ...(source.inlineMaxMs !== undefined && { inlineMaxMs: source.inlineMaxMs }),
+});
 const isReference = (model: string) => /@sha256:[a-f0-9]{64}$/.test(model) || model.startsWith('oci-layout:');
 
 /**

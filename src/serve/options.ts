@@ -15,6 +15,7 @@ export interface ServeFlags {
   port: string;
   threads?: string;
   maxBatchRows: string;
+  inlineMaxMs: string;
   offload?: boolean;
   offloadUrl?: string;
   retained?: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { driftFor, offloadOf, type ServeFlags } from '../../src/serve/options.ts';
 import { silent } from './helpers.ts';
 
-const FLAGS: ServeFlags = { host: '0.0.0.0', port: '8080', offloadTimeoutMs: '2000', maxBodyMb: '16', maxBatchRows: '256', drainMs: '3000', graceSeconds: '25', driftThreshold: '0.2', driftWindows: '3', driftWindow: '2000', driftCooldownMinutes: '360' };
+const FLAGS: ServeFlags = { host: '0.0.0.0', port: '8080', offloadTimeoutMs: '2000', maxBodyMb: '16', maxBatchRows: '256', inlineMaxMs: '0.1', drainMs: '3000', graceSeconds: '25', driftThreshold: '0.2', driftWindows: '3', driftWindow: '2000', driftCooldownMinutes: '360' };
 
 describe('edgeship serve settings', () => {
   it('takes the offload endpoint from the flag or, with --offload, from EDGESHIP_OFFLOAD_URL as the templates set it', () => {

@@ -22,7 +22,8 @@ export class BlobReader {
       for (const waiting of this.waiting.splice(0)) waiting.reject(error);
     };
     this.child.on('error', fail);
-    this.child.on('exit', (code) => fail(new Error(`git cat-file exited (${code ?? 'signal'})`)));
+    // 'close', not 'exit': by then every answer git wrote has been read.
+    this.child.on('close', (code) => fail(new Error(`git cat-file exited (${code ?? 'signal'})`)));
     this.child.stdin.on('error', fail);
   }
 

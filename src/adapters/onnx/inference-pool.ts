@@ -52,9 +52,9 @@ export class InferenceWorker {
       if (message.kind !== 'result' && message.kind !== 'error') return;
       const pending = this.pending.get(message.id);
       this.pending.delete(message.id);
-      if (message.kind === 'result') this.costs.record(message.rows, message.ms);
-      if (message.kind === 'result') pending?.resolve(message.outputs);
-      else pending?.reject(new Error(message.message));
+      if (message.kind === 'error') return pending?.reject(new Error(message.message));
+      this.costs.record(message.rows, message.ms);
+      pending?.resolve(message.outputs);
     });
     worker.on('error', (error) => this.failAll(error));
     worker.on('exit', () => this.failAll(new Error('the inference thread stopped')));

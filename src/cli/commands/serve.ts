@@ -22,6 +22,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on', process.env.PORT ?? '8080')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
     .option('--max-batch-rows <rows>', 'rows a dynamic batch of queued requests may hold; 0 runs each request on its own', '256')
+    .option('--inline-max-ms <ms>', 'a model up to 16 MiB also loads on the main thread and runs there the batch sizes that ran in under this long; 0 loads it once, on the inference thread only', '0.1')
     .option('--retained <version=reference,...>', 'other versions to serve by version route, for offloading sites released with them (default: EDGESHIP_RETAINED_MODELS)')
     .option('--offload', 'forward infer requests to EDGESHIP_OFFLOAD_URL; the local model is the fallback')
     .option('--offload-url <url>', 'cloud endpoint to forward infer requests to')
@@ -49,8 +50,9 @@ export function registerServeCommand(program: Command): void {
       const threads = flags.threads ? numberFlag('threads', flags.threads, (value) => Number.isInteger(value) && value > 0, 'a whole number') : undefined;
       const version = flags.modelVersion ?? env.EDGESHIP_MODEL_VERSION;
       const maxBatchRows = numberFlag('max-batch-rows', flags.maxBatchRows, (value) => Number.isInteger(value) && value >= 0, 'a whole number of rows (0: no batching)');
+      const inlineMaxMs = numberFlag('inline-max-ms', flags.inlineMaxMs, (value) => value >= 0 && value <= 10, 'milliseconds from 0 to 10 (0: never on the main thread)');
       const load = (next: { model: string; name?: string }): Promise<LoadedModel> =>
-        loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }), maxBatchRows });
+        loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }), maxBatchRows, inlineMaxMs });
       const model = source ? await load({ model: source, ...(flags.name && { name: flags.name }) }) : undefined;
       const retained = await Promise.all(retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS).map((entry) => load({ model: entry.reference, name: model?.name ?? flags.name ?? 'model' }).then((loaded) => ({ ...loaded, version: entry.version }))));
       const edgex = edgexOf(flags, model);
