@@ -34,18 +34,21 @@ export class GitRemoteRepo implements GitOpsRepo {
   constructor(private readonly options: GitRemoteOptions) {}
 
   async read(path: string): Promise<string | undefined> {
+    checkPath(path);
     const { head } = await this.sync();
     const reader = new BlobReader(this.options.workdir);
     try {
-      return await reader.read(head, checkPath(path));
+      return await reader.read(head, path);
     } finally {
       reader.close();
     }
   }
 
+  /** `revision` comes from the cluster (the commit Argo CD synced): only a commit id reaches git. */
   async readAt(path: string, revision: string): Promise<string | undefined> {
-    const { git } = await this.sync();
     checkPath(path);
+    if (!/^[0-9a-f]{7,64}$/.test(revision)) return undefined;
+    const { git } = await this.sync();
     // An unknown commit or a file the commit lacks reads as absent, like a missing file.
     return git.show([`${revision}:${path}`]).catch(() => undefined);
   }

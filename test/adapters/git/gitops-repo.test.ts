@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +86,18 @@ describe('GitRemoteRepo', () => {
     }, 'nothing new');
     expect(again).toBeUndefined();
     expect(await log()).toEqual(['edgeship[bot]|release(pump): 300 sites', 'Human|seed']);
+  });
+
+  it('reads a file at a commit Argo CD names, and nothing for a revision that is not a commit id', async () => {
+    const root = await tempDir();
+    const { bare } = await remote(root);
+    const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
+    const commit = await repo.apply(async () => [{ path: 'a.yaml', content: 'x: 1\n' }], 'a');
+    expect(await repo.readAt('a.yaml', commit?.sha ?? '')).toBe('x: 1\n');
+    const planted = join(root, 'planted');
+    expect(await repo.readAt('a.yaml', `--output=${planted}`)).toBeUndefined();
+    expect(await repo.readAt('a.yaml', 'main~1')).toBeUndefined();
+    expect((await readdir(root)).filter((name) => name.startsWith('planted'))).toEqual([]);
   });
 
   it('refuses paths outside the repo', async () => {
