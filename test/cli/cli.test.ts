@@ -1,36 +1,18 @@
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
-import { seedGitOpsRemote, seedRepo } from '../../src/cli/demo-setup.ts';
-import { ROOT, writeMeasured } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/registry.ts';
-import { startArgoCd } from '../helpers/argocd-server.ts';
 import { useTempDirs } from '../helpers/temp.ts';
-import { runEdgeship } from '../helpers/cli.ts';
+import { cliWorkspace, edgeship } from '../helpers/cli-workspace.ts';
 
-/** Runs the CLI as a user would, without the artifact and GitOps overrides of this shell. */
-const edgeship = (args: string[], cwd: string) => runEdgeship(args, { cwd, env: { ...process.env, EDGESHIP_ARTIFACTS: '', EDGESHIP_GITOPS: '' } });
 
 describe('edgeship CLI', () => {
   const tempDir = useTempDirs();
 
-  /** A model repo from model-repo-example with training already done, and a GitOps remote. */
-  async function workspace() {
-    const root = await tempDir();
-    const repo = join(root, 'model-repo');
-    await seedRepo(join(ROOT, 'model-repo-example'), repo, 'model');
-    await cp(inject('exampleOutputs'), join(repo, 'out'), { recursive: true });
-    const gitops = await seedGitOpsRemote(join(ROOT, 'templates/gitops'), root);
-    // Latency as the devices measured it: gate verdicts here must not depend on how busy this machine is.
-    const measured = await writeMeasured(join(root, 'measured'), ['jetson-orin-nano', 'jetson-xavier-nx', 'cloud-cpu'], { batch: 64 });
-    const flags = ['--repo', repo, '--gitops', gitops, '--artifacts', `oci-layout:${join(root, 'oci')}`];
-    const evaluate = ['evaluate', ...flags, '--measured', measured];
-    const gitopsLog = async () => (await simpleGit().raw(['--git-dir', gitops, 'log', '--format=%s', 'main'])).trim().split('\n');
-    return { root, repo, gitops, flags, evaluate, gitopsLog };
-  }
+  const workspace = async () => cliWorkspace(await tempDir());
 
   it('runs each step on its own: evaluate → publish → apply, then a re-evaluation against the deployed release', async () => {
     const { repo, gitops, flags, evaluate, gitopsLog } = await workspace();
@@ -75,34 +57,6 @@ describe('edgeship CLI', () => {
     const rendered = await edgeship(['report', join(repo, 'out/report.json')], repo);
     expect(rendered.stdout).toContain('## pump-forecaster 1.0.0');
     expect(rendered.stdout).toContain('➖ the model is the deployed 1.0.0 (same sha256): nothing to release · deployed: 1.0.0');
-  });
-
-  it('steps a rollout from the command line, watching Argo CD through a kubeconfig', async () => {
-    const { root, repo, gitops, flags, evaluate } = await workspace();
-    expect((await edgeship(evaluate, repo)).code).toBe(0);
-    expect((await edgeship(['publish', ...flags], repo)).code).toBe(0);
-    // As the app on a merge: the release and its first wave.
-    const applied = await edgeship(['apply', ...flags], repo);
-    expect(applied).toMatchObject({ code: 0, stdout: expect.stringMatching(/^pump-forecaster 1\.0\.0: sent wave canary \(substation-east\) in [0-9a-f]{40}\n/) as string });
-    const blind = await edgeship(['rollout', ...flags], repo);
-    expect(blind.stdout).toMatch(/^pump-forecaster 1\.0\.0: waiting in wave canary: edgeship cannot read Argo CD here, so it does not watch health: `edgeship rollout --promote` sends the next wave/);
-    expect(blind.stdout).not.toContain('by hand');
-
-    const head = (await simpleGit().raw(['--git-dir', gitops, 'rev-parse', 'main'])).trim();
-    const argo = await startArgoCd((name) => ({ sync: 'Synced', health: name === 'edgeship-substation-east' ? 'Degraded' : 'Healthy', phase: 'Succeeded', revision: head }), ['plant-north', 'plant-south', 'substation-east', 'cloud'].map((target) => `edgeship-${target}`));
-    try {
-      const kubeconfig = join(root, 'kubeconfig');
-      await writeFile(kubeconfig, argo.kubeconfig.exportConfig());
-      const halted = await edgeship(['rollout', ...flags, '--kubeconfig', kubeconfig], repo);
-      expect(halted.stdout).toContain('pump-forecaster 1.0.0: halted in wave canary: substation-east is Degraded; it ran no earlier release to roll back to');
-      expect(halted.stdout).toMatch(/ {2}failure {5}substation-east {6}Degraded after the sync/);
-      expect(parseReleaseRecord(await simpleGit().raw(['--git-dir', gitops, 'show', 'main:models/pump-forecaster/release.yaml']), 'release.yaml').rollout).toMatchObject({ status: 'halted' });
-      expect((await edgeship(['rollout', ...flags, '--kubeconfig', kubeconfig], repo)).stdout).toMatch(/^pump-forecaster 1\.0\.0: the rollout has ended: halted/);
-      const wrong = await edgeship(['rollout', ...flags, '--kubeconfig', kubeconfig, '--context', 'prod'], repo);
-      expect(wrong).toMatchObject({ code: 2, stderr: expect.stringContaining('--context: expected a context of') as string });
-    } finally {
-      await argo.stop();
-    }
   });
 
   it('fails publishing to an unreachable registry with a clear error, and writes nothing', async () => {
