@@ -28,13 +28,13 @@ const SIZES = [{ targets: 1000, rounds: 3 }, { targets: 10_000, rounds: 1 }];
 const remote = async (root: string, name: string) => (await gitopsRemote(root, name)).bare;
 
 /** The floor: the same files, already rendered, committed by the same fast-import and pushed the same way. */
-async function plainWrite(root: string, files: { path: string; content: string }[]): Promise<number> {
-  const plain = join(root, 'plain');
-  await simpleGit().clone(await remote(root, 'plain'), plain, ['--no-checkout']);
-  const git = simpleGit(plain);
+async function floorCommit(root: string, files: { path: string; content: string }[]): Promise<number> {
+  const clone = join(root, 'floor');
+  await simpleGit().clone(await remote(root, 'floor'), clone, ['--no-checkout']);
+  const git = simpleGit(clone);
   const parent = (await git.revparse(['origin/main'])).trim();
   const started = performance.now();
-  const sha = await commitFiles(plain, { ref: 'refs/heads/plain', parent, author: { name: 'bench', email: 'bench@edgeship.dev' }, message: 'plain', files });
+  const sha = await commitFiles(clone, { ref: 'refs/heads/floor', parent, author: { name: 'bench', email: 'bench@edgeship.dev' }, message: 'floor', files });
   await git.push('origin', `${sha}:refs/heads/main`);
   return performance.now() - started;
 }
@@ -87,7 +87,7 @@ async function releaseBench(size: number, rounds: number): Promise<void> {
     // Alternating rounds on fresh repos, baseline first, so caches favour neither side.
     const root = await mkdtemp(join(tmpdir(), 'edgeship-bench-gitops-'));
     try {
-      baseline.push(await plainWrite(root, files));
+      baseline.push(await floorCommit(root, files));
       const remoteDir = await remote(root, 'gitops');
       const applied = await applyInChild(size, remoteDir, join(root, 'work'));
       ours.push(applied.ms);
