@@ -54,7 +54,8 @@ interface Verdict {
  * median decides an interval that straddles it. Against what is deployed (hysteresis), the
  * verdict changes only when the whole interval is beyond the budget by the margin
  * (`profiling.margin`): under it by that share to start fitting, over it to stop; anything
- * nearer keeps the deployed placement, so noise never flips one.
+ * nearer keeps the deployed placement, so noise never flips one. Rounds that still disagree after
+ * measuring again widen the margin by their spread.
  */
 function latencyVerdict(point: number, estimate: P95Estimate | undefined, offsetMs: number, budget: number, deployedFits: boolean | undefined, margin: number): Verdict {
   if (!estimate) return { fits: point <= budget, text: `p95 ${ms(point)}`, interval: '' };
@@ -66,11 +67,15 @@ function latencyVerdict(point: number, estimate: P95Estimate | undefined, offset
     if (low > budget) return { fits: false, text, interval };
     return { fits: point <= budget, text, interval, rule: `the interval straddles the ${ms(budget)} budget and nothing is deployed: decided by the median` };
   }
-  const share = `${Math.round(margin * 100)}%`;
-  if (deployedFits && low > budget * (1 + margin)) return { fits: false, text, interval, rule: `the whole interval is over the ${ms(budget)} budget by more than the ${share} margin: the deployed placement changes` };
-  if (!deployedFits && high <= budget / (1 + margin)) return { fits: true, text, interval, rule: `the whole interval is under the ${ms(budget)} budget by more than the ${share} margin: the deployed placement changes` };
+  // Rounds that still disagree after measuring again say the machine was busy, not what the model
+  // costs: the margin widens by their spread, so only a change far beyond the noise moves a placement.
+  const wide = estimate.stable ? margin : (1 + margin) * (1 + estimate.spread) - 1;
+  const share = `${Math.round(wide * 100)}%`;
+  const why = estimate.stable ? '' : ` (the rounds still disagree by ${Math.round(estimate.spread * 100)}%, which widens the ${Math.round(margin * 100)}% margin)`;
+  const beyond = deployedFits ? low > budget * (1 + wide) : high <= budget / (1 + wide);
+  if (beyond) return { fits: !deployedFits, text, interval, rule: `the whole interval is ${deployedFits ? 'over' : 'under'} the ${ms(budget)} budget by more than the ${share} margin${why}: the deployed placement changes` };
   if (deployedFits ? high <= budget : low > budget) return { fits: deployedFits, text, interval };
-  return { fits: deployedFits, text, interval, rule: `the interval is not beyond the ${ms(budget)} budget by the ${share} margin: the deployed placement stays (hysteresis)` };
+  return { fits: deployedFits, text, interval, rule: `the interval is not beyond the ${ms(budget)} budget by the ${share} margin${why}: the deployed placement stays (hysteresis)` };
 }
 
 const withRule = (reason: string, verdicts: Verdict[]) => {
@@ -158,7 +163,7 @@ function placeEdge(
       ...base,
       choice: 'edge',
       p95Ms: p95,
-      reason: withRule(`fits on ${target.profile}: ${local.text} ≤ ${ms(target.latencyBudgetMs)}, ${mb(result.peakMemoryMb)} ≤ ${mb(memoryBudget)}`, [local]),
+      reason: withRule(`fits on ${target.profile}: ${local.text} ${p95 <= target.latencyBudgetMs ? '≤' : 'against'} ${ms(target.latencyBudgetMs)}, ${mb(result.peakMemoryMb)} ≤ ${mb(memoryBudget)}`, [local]),
     };
   }
   const cloud = target.offloadTo ? clouds.find((candidate) => candidate.name === target.offloadTo) : clouds[0];

@@ -75,6 +75,23 @@ describe('placement a reviewer can trust', () => {
     expect(plan(at(0.8, 0.9), { near: 'blocked' })).toMatchObject({ choice: 'edge' });
   });
 
+  it('widens the margin by the spread of rounds that still disagree, so a busy machine does not move a placement', () => {
+    const unsettled = (low: number, high: number): ProfileResult => {
+      const p95Ms = (low + high) / 2;
+      return { ...profileResult('jetson-xavier-nx', p95Ms), p95: { p95Ms, lowMs: low, highMs: high, rounds: 10, spread: (high - low) / p95Ms, stable: false, remeasured: true } };
+    };
+    // All ten rounds over the budget by 30% or more, but they disagree by 124%: the margin is 168%.
+    const busy = plan(unsettled(1.3, 5.5), { near: 'edge' });
+    expect(busy).toMatchObject({ choice: 'edge' });
+    expect(busy?.reason).toContain('the interval is not beyond the 1.00 ms budget by the 168% margin (the rounds still disagree by 124%, which widens the 20% margin): the deployed placement stays (hysteresis)');
+    // Far beyond even the widened margin: the placement changes, and the reason says why.
+    const slow = plan(unsettled(4, 9), { near: 'edge' });
+    expect(slow).toMatchObject({ choice: 'offload' });
+    expect(slow?.reason).toContain('over the 1.00 ms budget by more than the 112% margin (the rounds still disagree by 77%');
+    // Nothing deployed: no hysteresis, the plain rule.
+    expect(plan(unsettled(1.3, 5.5))).toMatchObject({ choice: 'offload' });
+  });
+
   it('estimates the p95 as the median of the rounds\' p95s, with their range and whether they agree', () => {
     // Each round: 18 runs of 1 ms and two slow ones, so its p95 is the slow value.
     const rounds = [2, 3, 2.5, 9, 2.2].map((slow) => [...Array<number>(18).fill(1), slow, slow]);
