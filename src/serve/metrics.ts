@@ -17,6 +17,11 @@ export function servingMetrics() {
     batch: new Histogram({ name: 'edgeship_inference_batch_size', help: 'Rows per infer request.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] }),
     routes: new Counter({ name: 'edgeship_offload_requests_total', help: 'Infer requests run locally, forwarded to the cloud, or run locally because the cloud failed.', labelNames: ['model', 'route'], registers: [registry] }),
     drift: new Gauge({ name: 'edgeship_drift_psi', help: 'Population stability index of the last full window of each input feature.', labelNames: ['model', 'feature'], registers: [registry] }),
+    adaptivePath: new Gauge({ name: 'edgeship_adaptive_path', help: 'An adaptive site: 1 for the path requests take now (local or cloud) and the reason.', labelNames: ['model', 'path', 'reason'], registers: [registry] }),
+    adaptiveEstimate: new Gauge({ name: 'edgeship_adaptive_estimate_seconds', help: 'An adaptive site: the expected latency of each path (recent p95; local with its queue).', labelNames: ['model', 'path'], registers: [registry] }),
+    adaptiveSignal: new Gauge({ name: 'edgeship_adaptive_signal_ratio', help: 'An adaptive site: the gateway signals routing decides on (CPU and memory pressure, CPU throttling, the CPU share local inference would take).', labelNames: ['model', 'signal'], registers: [registry] }),
+    adaptiveSwitches: new Counter({ name: 'edgeship_adaptive_switches_total', help: 'An adaptive site: switches between the local model and the cloud, by the path taken and the reason.', labelNames: ['model', 'to', 'reason'], registers: [registry] }),
+    adaptiveProbes: new Counter({ name: 'edgeship_adaptive_probes_total', help: 'An adaptive site: shadow requests sent to the path not in use (answers discarded) to keep its estimate fresh.', labelNames: ['model', 'path'], registers: [registry] }),
     evidence: new Counter({ name: 'edgeship_drift_evidence_total', help: 'Drift evidence sent, by outcome.', labelNames: ['model', 'outcome'], registers: [registry] }),
   };
 }

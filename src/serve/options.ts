@@ -1,7 +1,9 @@
+import { ADAPTIVE_DEFAULTS } from '../core/adaptive-routing.ts';
 import { UsageError } from '../core/errors.ts';
 import { PINNED_REFERENCE, SEMVER } from '../core/report-schema.ts';
 import type { Logger } from '../ports.ts';
 import { appSink, DriftMonitor, githubDispatchSink, webhookSink, type DriftSink } from './drift.ts';
+import type { RouterOptions } from './adaptive.ts';
 import type { EdgexMapping } from './edgex.ts';
 import type { LoadedModel } from './model.ts';
 import type { ServingMetrics } from './metrics.ts';
@@ -20,6 +22,11 @@ export interface ServeFlags {
   offloadUrl?: string;
   retained?: string;
   offloadTimeoutMs: string;
+  adaptive?: boolean;
+  latencyBudgetMs?: string;
+  maxLocalCpu?: string;
+  probeShare: string;
+  dwellSeconds: string;
   maxBodyMb: string;
   drainMs: string;
   graceSeconds: string;
@@ -49,6 +56,28 @@ export function offloadOf(flags: ServeFlags, env: NodeJS.ProcessEnv): { url: str
   if (!url) return undefined;
   if (!/^https?:\/\//.test(url)) throw new UsageError(`--offload-url: expected an http(s) URL, found "${url}"`);
   return { url, timeoutMs: numberFlag('offload-timeout-ms', flags.offloadTimeoutMs, (value) => value > 0, 'a positive number of milliseconds') };
+}
+
+/**
+ * Adaptive offloading (`--adaptive`): the local model and the offload endpoint, chosen per
+ * request within the target's latency budget (`--latency-budget-ms` or EDGESHIP_LATENCY_BUDGET_MS)
+ * and the CPU ceiling (`--max-local-cpu` or EDGESHIP_MAX_LOCAL_CPU).
+ */
+export function adaptiveOf(flags: ServeFlags, env: NodeJS.ProcessEnv, hasModel: boolean, hasOffload: boolean): RouterOptions | undefined {
+  if (!flags.adaptive) return undefined;
+  if (!hasModel) throw new UsageError('--adaptive: expected a local model (--model or EDGESHIP_MODEL) to run when the cloud is not the better path, found none');
+  if (!hasOffload) throw new UsageError('--adaptive: expected the cloud endpoint in EDGESHIP_OFFLOAD_URL or --offload-url, found none');
+  const budget = flags.latencyBudgetMs ?? env.EDGESHIP_LATENCY_BUDGET_MS;
+  if (budget === undefined) throw new UsageError('--adaptive: expected the target\'s latency budget in --latency-budget-ms or EDGESHIP_LATENCY_BUDGET_MS, found none');
+  return {
+    ...ADAPTIVE_DEFAULTS,
+    budgetMs: numberFlag('latency-budget-ms', budget, (value) => value > 0, 'a positive number of milliseconds'),
+    maxLocalCpu: numberFlag('max-local-cpu', flags.maxLocalCpu ?? env.EDGESHIP_MAX_LOCAL_CPU ?? String(ADAPTIVE_DEFAULTS.maxLocalCpu), (value) => value > 0 && value <= 1, 'a share of the gateway\'s CPU above 0 and at most 1'),
+    probeShare: numberFlag('probe-share', flags.probeShare, (value) => value >= 0 && value <= 0.5, 'a share of requests from 0 to 0.5'),
+    dwellMs: numberFlag('dwell-seconds', flags.dwellSeconds, (value) => value >= 0, 'seconds') * 1000,
+    windowMs: 10_000,
+    failHoldMs: 5_000,
+  };
 }
 
 /** `--retained` / EDGESHIP_RETAINED_MODELS: `version=reference` pairs, each reference pinned by digest. */

@@ -8,6 +8,7 @@ import { messageOf } from '../core/errors.ts';
 import type { Logger } from '../ports.ts';
 import type { DriftMonitor } from './drift.ts';
 import { EdgexWindows, isEdgexEvent, type EdgexMapping } from './edgex.ts';
+import type { AdaptiveRouter } from './adaptive.ts';
 import { post } from './upstream.ts';
 import { readInferBody, readJson, sendError, sendInfer, sendJson } from './http.ts';
 import { servingMetrics, type ServingMetrics } from './metrics.ts';
@@ -25,6 +26,10 @@ export interface ServeOptions {
   version?: string;
   /** Forward infer requests to this cloud endpoint (same protocol); the local model, if any, is the fallback. */
   offload?: { url: string; timeoutMs: number };
+  /** An adaptive site: the local model and the offload endpoint, chosen per request by this router. */
+  adaptive?: AdaptiveRouter;
+  /** The registry to report in (the adaptive router's too); a new one by default. */
+  metrics?: ServingMetrics;
   edgex?: EdgexMapping;
   maxBodyBytes?: number;
   /**
@@ -76,7 +81,7 @@ const decode = (part: string | undefined, what: string) => {
  * everything is checked first, and every failure is an OIP error body with a status.
  */
 export class InferenceServer {
-  readonly metrics = servingMetrics();
+  readonly metrics: ServingMetrics;
   private readonly server: Server;
   private readonly versions = new ModelVersions();
   private drift: DriftMonitor | undefined;
@@ -87,6 +92,7 @@ export class InferenceServer {
   private servedName: string;
 
   constructor(private readonly options: ServeOptions) {
+    this.metrics = options.metrics ?? servingMetrics();
     this.servedName = options.model?.name ?? options.name ?? 'model';
     this.server = createServer((request, response) => void this.handle(request, response));
     // Tells close() when a connection ends, so draining does not wait for the timer.
@@ -241,7 +247,14 @@ export class InferenceServer {
         checked = checkInferRequest(json, model.worker.contract, binary);
       }
       if (checked && current) this.drift?.observe(checked.inputs);
-      const forwarded = this.options.offload && current ? await this.forward(name, version ?? this.model?.version ?? this.options.version, forward, Boolean(model)) : undefined;
+      const target = version ?? this.model?.version ?? this.options.version;
+      // An adaptive site decides per request; a shadow on the other path keeps that path measured.
+      const router = this.options.adaptive && current && model && checked ? this.options.adaptive : undefined;
+      const routed = router?.route();
+      if (router && routed?.probe && model && checked) this.shadow(router, routed.path === 'local' ? 'cloud' : 'local', name, target, forward, model, checked);
+      let forwarded: Awaited<ReturnType<InferenceServer['forward']>>;
+      if (router && routed?.path === 'cloud') forwarded = await router.timeCloud(() => this.forward(name, target, forward, true), (answer) => answer !== undefined);
+      else if (this.options.offload && current && !router) forwarded = await this.forward(name, target, forward, Boolean(model));
       if (forwarded) {
         this.metrics.routes.inc({ model: name, route: 'forwarded' });
         this.metrics.latency.observe({ model: name, route: 'forwarded' }, (performance.now() - started) / 1000);
@@ -250,12 +263,13 @@ export class InferenceServer {
         return;
       }
       if (!model || !checked) throw new InferenceRequestError(503, `"${name}" has no local model`);
-      const outputs = await model.worker.run(checked.inputs, checked.outputs).catch((error: unknown) => {
+      const run = () => model.worker.run(checked.inputs, checked.outputs);
+      const outputs = await (router ? router.timeLocal(run) : run()).catch((error: unknown) => {
         this.versions.record(model.version, 'fail', checked.batch, elapsedNs(started));
         throw error;
       });
       this.versions.record(model.version, 'success', checked.batch, elapsedNs(started));
-      this.metrics.routes.inc({ model: name, route: this.options.offload ? 'fallback' : 'local' });
+      this.metrics.routes.inc({ model: name, route: this.options.offload && routed?.path !== 'local' ? 'fallback' : 'local' });
       this.metrics.batch.observe({ model: name }, checked.batch);
       this.metrics.latency.observe({ model: name, route: 'local' }, (performance.now() - started) / 1000);
       this.metrics.requests.inc({ model: name, code: 200 });
@@ -295,6 +309,12 @@ export class InferenceServer {
       if (!canFallBack) return failed(timedOut ? 504 : 502, `cloud endpoint ${url} ${timedOut ? `did not answer within ${timeoutMs} ms` : `is unreachable: ${messageOf(error)}`}`);
     }
     return undefined;
+  }
+
+  /** Sends a copy of a request to the path not in use and records how long it took; the answer is dropped. */
+  private shadow(router: AdaptiveRouter, path: 'local' | 'cloud', name: string, version: string | undefined, request: Forwarded, model: LoadedModel, checked: CheckedRequest): void {
+    const done = path === 'local' ? router.timeLocal(() => model.worker.run(checked.inputs, checked.outputs), true) : router.timeCloud(() => this.forward(name, version, request, true), (answer) => answer !== undefined, true);
+    done.catch((error: unknown) => this.options.log.debug({ err: messageOf(error), path }, 'Adaptive probe failed'));
   }
 
   /** The model repository extension's load and unload, for the admin token only. */

@@ -21,7 +21,7 @@ async function likeTraining(rows: number) {
   return { inputs: [{ name: 'readings', shape: [rows, 32, 3], datatype: 'FP32', data: data.flat() }] };
 }
 
-const FLAGS: ServeFlags = { host: '127.0.0.1', port: '0', offloadTimeoutMs: '2000', maxBodyMb: '16', maxBatchRows: '256', inlineMaxMs: '0.1', drainMs: '3000', graceSeconds: '25', driftThreshold: '0.2', driftWindows: '2', driftWindow: '320', driftCooldownMinutes: '60', site: 'plant-north' };
+const FLAGS: ServeFlags = { host: '127.0.0.1', port: '0', offloadTimeoutMs: '2000', maxBodyMb: '16', maxBatchRows: '256', inlineMaxMs: '0.1', drainMs: '3000', graceSeconds: '25', driftThreshold: '0.2', driftWindows: '2', driftWindow: '320', driftCooldownMinutes: '60', site: 'plant-north', probeShare: '0.05', dwellSeconds: '15' };
 
 describe('edgeship serve at the edge', () => {
   const stops: (() => Promise<void>)[] = [];

@@ -27,6 +27,11 @@ export function registerServeCommand(program: Command): void {
     .option('--offload', 'forward infer requests to EDGESHIP_OFFLOAD_URL; the local model is the fallback')
     .option('--offload-url <url>', 'cloud endpoint to forward infer requests to')
     .option('--offload-timeout-ms <ms>', 'how long to wait for the cloud', '2000')
+    .option('--adaptive', 'decide per request between the local model and the offload endpoint, within the latency budget')
+    .option('--latency-budget-ms <ms>', 'adaptive: the target\'s latency budget (default: EDGESHIP_LATENCY_BUDGET_MS)')
+    .option('--max-local-cpu <share>', 'adaptive: share of the gateway\'s CPU (all cores = 1) inference may take (default: EDGESHIP_MAX_LOCAL_CPU, else 0.5)')
+    .option('--probe-share <share>', 'adaptive: share of requests also sent to the path not in use, answers discarded, to keep it measured', '0.05')
+    .option('--dwell-seconds <s>', 'adaptive: least time on a path before switching again (unless it fails outright)', '15')
     .option('--max-body-mb <mb>', 'largest request body', '16')
     .option('--drain-ms <ms>', 'on SIGTERM, how long keep-alive clients get to send their last request (answered with Connection: close)', '3000')
     .option('--grace-seconds <s>', 'on SIGTERM, exit after this long even with requests in flight (below the pod\'s terminationGracePeriodSeconds)', '25')
@@ -42,7 +47,14 @@ export function registerServeCommand(program: Command): void {
     .option('--drift-cooldown-minutes <minutes>', 'at most one evidence per this many minutes', '360')
     .action(async (flags: ServeFlags) => {
       // Loaded when the server starts, so other commands start fast.
-      const [{ loadModel }, { driftFor, edgexOf, numberFlag, offloadOf, retainedOf }, { InferenceServer }] = await Promise.all([import('../../serve/model.ts'), import('../../serve/options.ts'), import('../../serve/server.ts')]);
+      const [{ loadModel }, { adaptiveOf, driftFor, edgexOf, numberFlag, offloadOf, retainedOf }, { InferenceServer }, { AdaptiveRouter }, { GatewayPressure }] = await Promise.all([
+        import('../../serve/model.ts'),
+        import('../../serve/options.ts'),
+        import('../../serve/server.ts'),
+        import('../../serve/adaptive.ts'),
+        import('../../serve/gateway-pressure.ts'),
+      ]);
+      const { servingMetrics } = await import('../../serve/metrics.ts');
       const env = process.env;
       const source = flags.model ?? env.EDGESHIP_MODEL;
       const offload = offloadOf(flags, env);
@@ -55,8 +67,14 @@ export function registerServeCommand(program: Command): void {
         loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }), maxBatchRows, inlineMaxMs });
       const model = source ? await load({ model: source, ...(flags.name && { name: flags.name }) }) : undefined;
       const retained = await Promise.all(retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS).map((entry) => load({ model: entry.reference, name: model?.name ?? flags.name ?? 'model' }).then((loaded) => ({ ...loaded, version: entry.version }))));
+      const adaptive = adaptiveOf(flags, env, Boolean(model), Boolean(offload));
       const edgex = edgexOf(flags, model);
+      const metrics = servingMetrics();
+      const pressure = new GatewayPressure();
+      const router = adaptive && model ? new AdaptiveRouter(adaptive, { now: () => performance.now(), pressure: () => pressure.sample(), metrics, model: model.name, log }) : undefined;
       const server = new InferenceServer({
+        metrics,
+        ...(router && { adaptive: router }),
         ...(model && { model }),
         ...(flags.name && { name: flags.name }),
         ...(version && { version }),
@@ -70,7 +88,7 @@ export function registerServeCommand(program: Command): void {
         ...(env.EDGESHIP_ADMIN_TOKEN && { load: { token: env.EDGESHIP_ADMIN_TOKEN, model: load } }),
       });
       const port = await server.listen(numberFlag('port', flags.port, (value) => Number.isInteger(value) && value >= 0 && value < 65536, 'a port number'), flags.host);
-      log.info({ model: server.name, version: model?.version, digest: model?.digest, port, offload: offload?.url }, 'Serving over the Open Inference Protocol v2');
+      log.info({ model: server.name, version: model?.version, digest: model?.digest, port, offload: offload?.url, ...(adaptive && { adaptive: { budgetMs: adaptive.budgetMs, maxLocalCpu: adaptive.maxLocalCpu } }) }, 'Serving over the Open Inference Protocol v2');
       const graceMs = numberFlag('grace-seconds', flags.graceSeconds, (value) => value > 0, 'seconds') * 1000;
       const stop = (signal: string) => {
         log.info({ signal }, 'Shutting down: no new connections, finishing requests in flight');

@@ -1,0 +1,130 @@
+/**
+ * The per-request offloading decision of an `adaptive` site, as a pure function of live
+ * estimates: which path (the local model or the cloud endpoint of the same version) is expected
+ * to answer within the target's budget without starving the gateway's other services. Kept free
+ * of clocks and I/O so every rule is tested with injected estimates.
+ */
+
+export type AdaptivePath = 'local' | 'cloud';
+
+/** Why the router is on its path: a fixed set, so metrics labels stay few. */
+export type AdaptiveReason =
+  | 'start'
+  | 'local-over-budget'
+  | 'cpu-pressure'
+  | 'memory-pressure'
+  | 'cpu-throttled'
+  | 'local-cpu-ceiling'
+  | 'cloud-failing'
+  | 'cloud-over-budget'
+  | 'local-fits';
+
+export interface AdaptiveSettings {
+  budgetMs: number;
+  /** Share of the gateway's CPU (all cores = 1) inference may use. */
+  maxLocalCpu: number;
+  /** Share of time some task waited for CPU (PSI) from which the gateway counts as busy. */
+  cpuPressure: number;
+  /** Share of time some task waited for memory (PSI) from which the gateway counts as busy. */
+  memoryPressure: number;
+  /** Share of time the container's CPU quota was exhausted from which it counts as throttled. */
+  throttled: number;
+  /** Hysteresis: a path is taken back only once every signal is inside its limit by this share. */
+  margin: number;
+  /** Least time on a path before another switch, unless the path is failing outright. */
+  dwellMs: number;
+}
+
+export const ADAPTIVE_DEFAULTS: Omit<AdaptiveSettings, 'budgetMs'> = {
+  maxLocalCpu: 0.5,
+  cpuPressure: 0.4,
+  memoryPressure: 0.1,
+  throttled: 0.2,
+  margin: 0.2,
+  dwellMs: 15_000,
+};
+
+/** What the router knows at the moment of a decision. */
+export interface AdaptiveEstimates {
+  /** Expected local latency (recent p95 and the queue ahead), or undefined with no recent samples. */
+  localMs: number | undefined;
+  /** Recent p95 of cloud round trips, or undefined with no recent samples. */
+  cloudMs: number | undefined;
+  /** Whether the cloud failed or timed out recently. */
+  cloudFailing: boolean;
+  /** PSI "some" shares over the last sampling interval (0–1), undefined where the kernel has none. */
+  cpuPressure: number | undefined;
+  memoryPressure: number | undefined;
+  /** Share of the last interval the cgroup's CPU quota was exhausted, undefined without a quota. */
+  throttled: number | undefined;
+  /** The share of the gateway's CPU inference would take if every request ran locally. */
+  localCpu: number | undefined;
+}
+
+export interface AdaptiveState {
+  path: AdaptivePath;
+  reason: AdaptiveReason;
+  /** When the router took this path (ms, the caller's clock). */
+  since: number;
+}
+
+export interface AdaptiveDecision extends AdaptiveState {
+  /** Whether this decision changed the path. */
+  switched: boolean;
+  /** One line for the decision log: the estimates and the rule that decided. */
+  why: string;
+}
+
+interface Signal {
+  reason: Exclude<AdaptiveReason, 'start' | 'cloud-failing' | 'cloud-over-budget' | 'local-fits'>;
+  value: number | undefined;
+  limit: number;
+  text: string;
+}
+
+const ms = (value: number | undefined) => (value === undefined ? 'unknown' : `${value.toFixed(2)} ms`);
+const pct = (value: number | undefined) => (value === undefined ? 'n/a' : `${Math.round(value * 100)}%`);
+
+/** The signals that make the local path a bad choice, each with its limit. */
+function signalsOf(estimates: AdaptiveEstimates, settings: AdaptiveSettings): Signal[] {
+  return [
+    { reason: 'local-over-budget', value: estimates.localMs, limit: settings.budgetMs, text: `local ${ms(estimates.localMs)} against the ${ms(settings.budgetMs)} budget` },
+    { reason: 'cpu-pressure', value: estimates.cpuPressure, limit: settings.cpuPressure, text: `CPU pressure ${pct(estimates.cpuPressure)} (limit ${pct(settings.cpuPressure)})` },
+    { reason: 'memory-pressure', value: estimates.memoryPressure, limit: settings.memoryPressure, text: `memory pressure ${pct(estimates.memoryPressure)} (limit ${pct(settings.memoryPressure)})` },
+    { reason: 'cpu-throttled', value: estimates.throttled, limit: settings.throttled, text: `CPU throttled ${pct(estimates.throttled)} of the time (limit ${pct(settings.throttled)})` },
+    { reason: 'local-cpu-ceiling', value: estimates.localCpu, limit: settings.maxLocalCpu, text: `inference would take ${pct(estimates.localCpu)} of the gateway's CPU (maxLocalCpu ${pct(settings.maxLocalCpu)})` },
+  ];
+}
+
+/**
+ * The path for the next request. From local, the router leaves for the cloud when a signal is
+ * over its limit and the cloud is known to answer within the budget; from the cloud, it comes
+ * back once every signal is under its limit by the margin, or when the cloud no longer fits and
+ * local is expected to be faster. A switch waits out the dwell time (at most 60 s ÷ dwell
+ * switches a minute) unless the path in use is failing outright: a failing cloud, or a local
+ * estimate over twice the budget.
+ */
+export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, settings: AdaptiveSettings, now: number): AdaptiveDecision {
+  const stay = (why: string): AdaptiveDecision => ({ ...state, switched: false, why });
+  const go = (path: AdaptivePath, reason: AdaptiveReason, why: string): AdaptiveDecision => ({ path, reason, since: now, switched: true, why });
+  const dwelt = now - state.since >= settings.dwellMs;
+  const signals = signalsOf(estimates, settings);
+  const cloudFits = !estimates.cloudFailing && estimates.cloudMs !== undefined && estimates.cloudMs <= settings.budgetMs;
+  const cloudText = estimates.cloudFailing ? 'the cloud is failing' : `cloud ${ms(estimates.cloudMs)}`;
+  if (state.path === 'local') {
+    const over = signals.find((signal) => signal.value !== undefined && signal.value > signal.limit);
+    if (!over) return stay(`every signal within its limit (${signals[0]?.text}, ${cloudText})`);
+    if (!cloudFits) return stay(`${over.text}, but ${estimates.cloudFailing ? 'the cloud is failing' : `the cloud (${ms(estimates.cloudMs)}) is not known to fit the budget`}: staying local`);
+    const severe = over.reason === 'local-over-budget' && (estimates.localMs as number) > 2 * settings.budgetMs;
+    if (!dwelt && !severe) return stay(`${over.text}; ${cloudText} fits, switching once ${Math.round(settings.dwellMs / 1000)} s on this path are over`);
+    return go('cloud', over.reason, `${over.text}; ${cloudText} fits: to the cloud`);
+  }
+  if (estimates.cloudFailing) return go('local', 'cloud-failing', 'the cloud is failing: back to local');
+  const cloudOver = estimates.cloudMs !== undefined && estimates.cloudMs > settings.budgetMs;
+  const localFaster = estimates.localMs !== undefined && (estimates.cloudMs === undefined || estimates.localMs < estimates.cloudMs);
+  if (cloudOver && localFaster && dwelt) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(settings.budgetMs)} budget and local (${ms(estimates.localMs)}) is faster: back to local`);
+  const blocking = signals.find((signal) => signal.value === undefined ? signal.reason === 'local-over-budget' : signal.value > signal.limit / (1 + settings.margin));
+  if (blocking) return stay(`${blocking.value === undefined ? 'no recent local latency' : `${blocking.text}, not inside the limit by the ${pct(settings.margin)} margin`}: staying in the cloud`);
+  if (!dwelt) return stay(`every signal inside its limit by the margin; back to local once ${Math.round(settings.dwellMs / 1000)} s on this path are over`);
+  return go('local', 'local-fits', `every signal inside its limit by the ${pct(settings.margin)} margin (${signals[0]?.text}): back to local`);
+}

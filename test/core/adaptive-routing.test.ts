@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { ADAPTIVE_DEFAULTS, decide, type AdaptiveEstimates, type AdaptiveState } from '../../src/core/adaptive-routing.ts';
+
+const SETTINGS = { ...ADAPTIVE_DEFAULTS, budgetMs: 10 };
+const CALM: AdaptiveEstimates = { localMs: 4, cloudMs: 7, cloudFailing: false, cpuPressure: 0.05, memoryPressure: 0, throttled: undefined, localCpu: 0.2 };
+const LOCAL: AdaptiveState = { path: 'local', reason: 'start', since: 0 };
+const CLOUD: AdaptiveState = { path: 'cloud', reason: 'cpu-pressure', since: 0 };
+/** Long enough on the path for a switch. */
+const LATER = 60_000;
+
+describe('adaptive routing: per request, local or the cloud of the same version', () => {
+  it.each([
+    ['calm gateway, local within budget', LOCAL, CALM, 'local', 'start'],
+    ['local over the budget, cloud fits', LOCAL, { ...CALM, localMs: 14 }, 'cloud', 'local-over-budget'],
+    ['CPU pressure over its limit', LOCAL, { ...CALM, cpuPressure: 0.6 }, 'cloud', 'cpu-pressure'],
+    ['memory pressure over its limit', LOCAL, { ...CALM, memoryPressure: 0.3 }, 'cloud', 'memory-pressure'],
+    ['the container CPU-throttled', LOCAL, { ...CALM, throttled: 0.5 }, 'cloud', 'cpu-throttled'],
+    ['inference would take more than maxLocalCpu', LOCAL, { ...CALM, localCpu: 0.7 }, 'cloud', 'local-cpu-ceiling'],
+    ['local over the budget, but the cloud does not fit either', LOCAL, { ...CALM, localMs: 14, cloudMs: 12 }, 'local', 'start'],
+    ['pressure, but the cloud is failing', LOCAL, { ...CALM, cpuPressure: 0.9, cloudFailing: true }, 'local', 'start'],
+    ['pressure, and the cloud not measured yet', LOCAL, { ...CALM, cpuPressure: 0.9, cloudMs: undefined }, 'local', 'start'],
+    ['cloud, pressure gone by the margin', CLOUD, { ...CALM, cpuPressure: 0.3 }, 'local', 'local-fits'],
+    ['cloud, pressure under the limit but not by the margin', CLOUD, { ...CALM, cpuPressure: 0.35 }, 'cloud', 'cpu-pressure'],
+    ['cloud, local latency under the budget but not by the margin', CLOUD, { ...CALM, localMs: 9 }, 'cloud', 'cpu-pressure'],
+    ['cloud, no recent local latency', CLOUD, { ...CALM, localMs: undefined }, 'cloud', 'cpu-pressure'],
+    ['cloud failing', CLOUD, { ...CALM, cpuPressure: 0.9, cloudFailing: true }, 'local', 'cloud-failing'],
+    ['cloud over the budget, local faster', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 12 }, 'local', 'cloud-over-budget'],
+    ['cloud over the budget, local slower still', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 30 }, 'cloud', 'cpu-pressure'],
+  ])('%s', (_, state, estimates, path, reason) => {
+    const decision = decide(state, estimates, SETTINGS, LATER);
+    expect({ path: decision.path, reason: decision.reason }).toEqual({ path, reason });
+    expect(decision.switched).toBe(path !== state.path);
+    expect(decision.why.length).toBeGreaterThan(10);
+  });
+
+  it('waits out the dwell time before switching, unless the path in use fails outright', () => {
+    const justSwitched = { ...LOCAL, since: LATER - 1000 };
+    // Over the budget by a little: wait.
+    const waiting = decide(justSwitched, { ...CALM, localMs: 14 }, SETTINGS, LATER);
+    expect(waiting).toMatchObject({ path: 'local', switched: false });
+    expect(waiting.why).toContain('switching once 15 s on this path are over');
+    // Over twice the budget: at once.
+    expect(decide(justSwitched, { ...CALM, localMs: 25 }, SETTINGS, LATER)).toMatchObject({ path: 'cloud', switched: true, since: LATER });
+    // Back from the cloud: only after the dwell time, except when the cloud fails.
+    const inCloud = { ...CLOUD, since: LATER - 1000 };
+    expect(decide(inCloud, CALM, SETTINGS, LATER)).toMatchObject({ path: 'cloud', switched: false });
+    expect(decide(inCloud, { ...CALM, cloudFailing: true }, SETTINGS, LATER)).toMatchObject({ path: 'local', reason: 'cloud-failing' });
+  });
+
+  it('switches fewer than 5 times a minute when the signals flap every 100 ms', () => {
+    let state: AdaptiveState = LOCAL;
+    let switches = 0;
+    for (let now = 0; now < 10 * 60_000; now += 100) {
+      // Pressure on and off every other decision: the worst case for flapping.
+      const estimates = { ...CALM, cpuPressure: (now / 100) % 2 === 0 ? 0.9 : 0.05 };
+      const decision = decide(state, estimates, SETTINGS, now);
+      if (decision.switched) switches += 1;
+      state = decision;
+    }
+    expect(switches / 10).toBeLessThan(5);
+    expect(switches).toBeGreaterThan(0);
+  });
+
+  it('names the estimates and the rule in its reason', () => {
+    expect(decide(LOCAL, { ...CALM, localCpu: 0.7 }, SETTINGS, LATER).why).toBe("inference would take 70% of the gateway's CPU (maxLocalCpu 50%); cloud 7.00 ms fits: to the cloud");
+    expect(decide(CLOUD, { ...CALM, cpuPressure: 0.35 }, SETTINGS, LATER).why).toBe('CPU pressure 35% (limit 40%), not inside the limit by the 20% margin: staying in the cloud');
+  });
+});
