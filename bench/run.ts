@@ -3,8 +3,9 @@
  * (ratio of p50s, aim ≤ 1.05), and event-loop lag while profiling (p99, aim ≤ 50 ms).
  * Rounds alternate between the two so drift in machine speed hits both alike. Then the GitHub
  * App figures (bench/github.ts), the GitOps writer (bench/gitops.ts), serving (bench/serving.ts) and
- * placement on a busy machine (bench/placement.ts), CLI start-up (bench/cli.ts). `npm run bench --
- * profiler`, `-- github`, `-- gitops`, `-- serving`, `-- placement` or `-- cli` runs one part.
+ * placement on a busy machine (bench/placement.ts), CLI start-up (bench/cli.ts), adaptive offloading
+ * on a busy gateway (bench/adaptive.ts). `npm run bench --
+ * profiler`, `-- github`, `-- gitops`, `-- serving`, `-- placement`, `-- cli` or `-- adaptive` runs one part.
  */
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
@@ -17,6 +18,7 @@ import { gitopsBench } from './gitops.ts';
 import { servingBench } from './serving.ts';
 import { placementBench } from './placement.ts';
 import { cliBench } from './cli.ts';
+import { adaptiveBench } from './adaptive.ts';
 import { benchModels } from './models.ts';
 
 const ROUNDS = 5;
@@ -83,3 +85,4 @@ if (!only || only === 'gitops') await gitopsBench();
 if (!only || only === 'serving') await servingBench();
 if (!only || only === 'placement') await placementBench();
 if (!only || only === 'cli') await cliBench();
+if (!only || only === 'adaptive') await adaptiveBench();

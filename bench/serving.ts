@@ -16,6 +16,7 @@ import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
 import { freePort } from '../test/helpers/registry.ts';
 import { benchModels } from './models.ts';
+import { serveChild, stopChild } from './serve-child.ts';
 
 const SECONDS = 5;
 const THREADS = 1;
@@ -55,22 +56,7 @@ async function minimal(file: string): Promise<{ url: string; child: ChildProcess
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-/** `edgeship serve` in a child process; resolves once it answers ready. */
-async function serve(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = fork(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)), ['serve', '--host', '127.0.0.1', '--port', String(port), '--threads', String(THREADS), ...args], {
-    execArgv: ['--import', import.meta.resolve('tsx')],
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    const ready = await fetch(`${url}/v2/health/ready`).then((response) => response.ok, () => false);
-    if (ready) return { url, child };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill();
-  throw new Error(`edgeship serve ${args.join(' ')} did not become ready`);
-}
+const serve = (args: string[]) => serveChild(['--threads', String(THREADS), ...args]);
 
 async function load(url: string, body: string, connections: number) {
   const result = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections, duration: SECONDS });
@@ -78,10 +64,7 @@ async function load(url: string, body: string, connections: number) {
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
-const stop = async (child: ChildProcess) => {
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-};
+const stop = stopChild;
 
 export async function servingBench(): Promise<void> {
   const models = await benchModels();

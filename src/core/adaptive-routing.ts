@@ -99,8 +99,8 @@ function signalsOf(estimates: AdaptiveEstimates, settings: AdaptiveSettings): Si
 /**
  * The path for the next request. From local, the router leaves for the cloud when a signal is
  * over its limit and the cloud is known to answer within the budget; from the cloud, it comes
- * back once every signal is under its limit by the margin, or when the cloud no longer fits and
- * local is expected to be faster. A switch waits out the dwell time (at most 60 s ÷ dwell
+ * back once every signal is under its limit by the margin, or when the cloud no longer fits, the
+ * gateway is not under pressure and local is expected to be faster by the margin. A switch waits out the dwell time (at most 60 s ÷ dwell
  * switches a minute) unless the path in use is failing outright: a failing cloud, or a local
  * estimate over twice the budget.
  */
@@ -120,9 +120,12 @@ export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, setti
     return go('cloud', over.reason, `${over.text}; ${cloudText} fits: to the cloud`);
   }
   if (estimates.cloudFailing) return go('local', 'cloud-failing', 'the cloud is failing: back to local');
+  // A slow cloud sends requests back only to a calm gateway where local is faster by the margin:
+  // under pressure, local would be slower still and starve the gateway's other services.
+  const pressed = signals.find((signal) => signal.reason !== 'local-over-budget' && signal.value !== undefined && signal.value > signal.limit);
   const cloudOver = estimates.cloudMs !== undefined && estimates.cloudMs > settings.budgetMs;
-  const localFaster = estimates.localMs !== undefined && (estimates.cloudMs === undefined || estimates.localMs < estimates.cloudMs);
-  if (cloudOver && localFaster && dwelt) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(settings.budgetMs)} budget and local (${ms(estimates.localMs)}) is faster: back to local`);
+  const localFaster = estimates.localMs !== undefined && estimates.cloudMs !== undefined && estimates.localMs * (1 + settings.margin) < estimates.cloudMs;
+  if (cloudOver && localFaster && !pressed && dwelt) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(settings.budgetMs)} budget and local (${ms(estimates.localMs)}) is faster by more than the ${pct(settings.margin)} margin: back to local`);
   const blocking = signals.find((signal) => signal.value === undefined ? signal.reason === 'local-over-budget' : signal.value > signal.limit / (1 + settings.margin));
   if (blocking) return stay(`${blocking.value === undefined ? 'no recent local latency' : `${blocking.text}, not inside the limit by the ${pct(settings.margin)} margin`}: staying in the cloud`);
   if (!dwelt) return stay(`every signal inside its limit by the margin; back to local once ${Math.round(settings.dwellMs / 1000)} s on this path are over`);

@@ -54,13 +54,13 @@ export interface RouterDeps {
 }
 
 const DECIDE_EVERY_MS = 100;
-const SAMPLE_EVERY_MS = 1000;
+const SAMPLE_EVERY_MS = 250;
 const LOG_EVERY_MS = 60_000;
 
 /**
  * Routes each infer request of an `adaptive` site to the local model or to the cloud endpoint of
  * the same version. Estimates are kept cheaply: latencies in two small rings, the gateway's
- * pressure sampled once a second, the path decided at most every 100 ms (core/adaptive-routing.ts
+ * pressure sampled four times a second, the path decided at most every 100 ms (core/adaptive-routing.ts
  * holds the rules). Shadow probes (answers discarded) keep the path not in use measured. Metrics
  * show the share routed each way, the estimates and the reason; the log says each switch and,
  * once a minute, a summary.

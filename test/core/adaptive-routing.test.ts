@@ -24,8 +24,10 @@ describe('adaptive routing: per request, local or the cloud of the same version'
     ['cloud, local latency under the budget but not by the margin', CLOUD, { ...CALM, localMs: 9 }, 'cloud', 'cpu-pressure'],
     ['cloud, no recent local latency', CLOUD, { ...CALM, localMs: undefined }, 'cloud', 'cpu-pressure'],
     ['cloud failing', CLOUD, { ...CALM, cpuPressure: 0.9, cloudFailing: true }, 'local', 'cloud-failing'],
-    ['cloud over the budget, local faster', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 12 }, 'local', 'cloud-over-budget'],
-    ['cloud over the budget, local slower still', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 30 }, 'cloud', 'cpu-pressure'],
+    ['cloud over the budget, local faster by the margin, the gateway calm', CLOUD, { ...CALM, cloudMs: 15, localMs: 12 }, 'local', 'cloud-over-budget'],
+    ['cloud over the budget, local faster, but under CPU pressure', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 12 }, 'cloud', 'cpu-pressure'],
+    ['cloud over the budget, local faster but not by the margin', CLOUD, { ...CALM, cpuPressure: 0.35, cloudMs: 15, localMs: 13 }, 'cloud', 'cpu-pressure'],
+    ['cloud over the budget, local slower still', CLOUD, { ...CALM, cloudMs: 15, localMs: 30 }, 'cloud', 'cpu-pressure'],
   ])('%s', (_, state, estimates, path, reason) => {
     const decision = decide(state, estimates, SETTINGS, LATER);
     expect({ path: decision.path, reason: decision.reason }).toEqual({ path, reason });
