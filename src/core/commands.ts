@@ -4,7 +4,7 @@ export type Command =
   | { name: 'retrain' }
   | { name: 'promote' }
   | { name: 'rollback'; target?: string }
-  | { name: 'pin'; target: string; placement: 'edge' | 'offload' }
+  | { name: 'pin'; target: string; placement: 'edge' | 'offload' | 'adaptive' }
   | { name: 'unpin'; target: string }
   | { name: 'allow-breaking' };
 
@@ -15,7 +15,7 @@ export const COMMAND_HELP = [
   '| `/edgeship promote` | sends the next wave of the current rollout now, without waiting for health and soak |',
   '| `/edgeship rollback` | rolls every target of the current release back to what it ran before; no further waves |',
   '| `/edgeship rollback <target>` | rolls one target back and holds it there; the other targets go on |',
-  '| `/edgeship pin <target> edge\\|offload` | keeps the target on that placement, now and in every release |',
+  '| `/edgeship pin <target> edge\\|offload\\|adaptive` | keeps the target on that placement, now and in every release |',
   '| `/edgeship unpin <target>` | lets releases place the target again |',
   '| `/edgeship allow-breaking` | on a release PR whose contract breaks clients: allows it for this release, recorded in the release |',
   '| `/edgeship help` | this list |',
@@ -39,8 +39,8 @@ export function parseCommand(body: string): Command | { error: string } | undefi
   if (name === 'rollback' && args.length === 0) return { name };
   if (name === 'rollback' && target && args.length === 1) return { name, target };
   if (name === 'unpin' && target && args.length === 1) return { name, target };
-  if (name === 'pin' && target && (second === 'edge' || second === 'offload') && extra.length === 0) return { name, target, placement: second };
-  if (name === 'pin') return { error: `\`${line}\`: expected \`/edgeship pin <target> edge|offload\`.` };
+  if (name === 'pin' && target && (second === 'edge' || second === 'offload' || second === 'adaptive') && extra.length === 0) return { name, target, placement: second };
+  if (name === 'pin') return { error: `\`${line}\`: expected \`/edgeship pin <target> edge|offload|adaptive\`.` };
   return { error: `\`${line}\` is not an edgeship command.` };
 }
 

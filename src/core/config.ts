@@ -23,6 +23,8 @@ export const targetSchema = z.strictObject({
   endpoint: z.url().optional().describe('Cloud targets: the URL edge sites reach the model at when they offload.'),
   context: z.string().min(1).optional().describe('Edge targets: kubeconfig context of the site\'s cluster, for placement on its live capacity.'),
   batch: z.number().int().positive().optional().describe('Rows one request carries at this target, which its latency is profiled at; profiling.batch by default.'),
+  adaptive: z.boolean().optional().describe('Edge targets: when both the model here and the cloud fit the budget, place it `adaptive`: the site runs the model and decides per request, from live latency and the gateway\'s pressure, whether to forward to the cloud of the same version.'),
+  maxLocalCpu: z.number().gt(0).max(1).optional().describe('Adaptive edge targets: share of the gateway\'s CPU (all cores = 1) inference may take before requests go to the cloud; 0.5 by default.'),
   labels: z.record(labelKey, z.string().max(63)).optional().describe('Labels waves select targets by (region, hardware, ring…), as the inventory\'s metadata.labels.'),
 });
 

@@ -22,6 +22,7 @@ export interface OverlaySpec {
 export const PLACEMENT_BASE = {
   edge: 'edge-inference',
   offload: 'offload-forwarder',
+  adaptive: 'adaptive-inference',
   cloud: 'cloud-kserve',
 } as const satisfies Record<OverlaySpec['choice'], string>;
 
@@ -50,12 +51,18 @@ export function writeOverlay(current: string | undefined, spec: OverlaySpec): st
   return applyOwnedEdits(current, ownedEdits(document, spec, literals, where), where);
 }
 
-/** The edgeship-model literals of a placement: an offload forwarder gets no model to load. */
+/**
+ * The edgeship-model literals of a placement: an offload forwarder gets no model to load; an
+ * adaptive site gets the model, the cloud endpoint and what it decides by (the budget, the CPU ceiling).
+ */
 function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
+  const adaptive = spec.choice === 'adaptive';
   return {
     EDGESHIP_MODEL: spec.choice === 'offload' ? undefined : spec.reference,
     EDGESHIP_MODEL_VERSION: spec.version,
-    EDGESHIP_OFFLOAD_URL: spec.choice === 'offload' ? (spec.offloadUrl ?? '') : undefined,
+    EDGESHIP_OFFLOAD_URL: spec.choice === 'offload' || adaptive ? (spec.offloadUrl ?? '') : undefined,
+    EDGESHIP_LATENCY_BUDGET_MS: adaptive ? String(spec.target.latencyBudgetMs) : undefined,
+    EDGESHIP_MAX_LOCAL_CPU: adaptive && spec.target.maxLocalCpu !== undefined ? String(spec.target.maxLocalCpu) : undefined,
     EDGESHIP_RETAINED_MODELS: spec.choice === 'cloud' && spec.retained?.length ? spec.retained.map((entry) => `${entry.version}=${entry.reference}`).join(',') : undefined,
   };
 }

@@ -2,7 +2,7 @@ import { batchOf, type EdgeshipConfig, type Target } from './config.ts';
 import type { ProfileResult } from './profiling.ts';
 import type { P95Estimate } from './stats.ts';
 
-export type PlacementChoice = 'edge' | 'offload' | 'cloud' | 'blocked';
+export type PlacementChoice = 'edge' | 'offload' | 'adaptive' | 'cloud' | 'blocked';
 
 /**
  * What an edge cluster has room for, read live (its nodes' allocatable memory minus the memory
@@ -146,7 +146,7 @@ function placeEdge(
     misfits.push(`needs ${mb(result.peakMemoryMb)}, over the ${mb(result.memoryCeilingMb)} a ${target.profile} has for the model`);
   }
   // Between edge and offload, either way only by the margin; from blocked, by the plain rule.
-  const local = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === 'edge' ? true : deployed === 'offload' ? false : undefined, margin);
+  const local = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === 'edge' || deployed === 'adaptive' ? true : deployed === 'offload' ? false : undefined, margin);
   if (!local.fits) misfits.push(`${local.text} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`);
   const base = {
     target: target.name,
@@ -158,23 +158,23 @@ function placeEdge(
     ...(Number.isFinite(memoryBudget) && { memoryBudgetMb: Number(memoryBudget.toFixed(1)) }),
     ...(live && { capacity: capacityText(live) }),
   };
-  if (misfits.length === 0) {
-    return {
-      ...base,
-      choice: 'edge',
-      p95Ms: p95,
-      reason: withRule(`fits on ${target.profile}: ${local.text} ${p95 <= target.latencyBudgetMs ? '≤' : 'against'} ${ms(target.latencyBudgetMs)}, ${mb(result.peakMemoryMb)} ≤ ${mb(memoryBudget)}`, [local]),
-    };
-  }
   const cloud = target.offloadTo ? clouds.find((candidate) => candidate.name === target.offloadTo) : clouds[0];
   // The site's requests reach the cloud as they are: the cloud's latency at the site's batch.
   const cloudResult = cloud ? resultFor(results, cloud.profile, result.batch, target.name) : undefined;
-  if (!cloud || !cloudResult) {
+  const remote = cloudResult ? p95Of(cloudResult) + target.rttMs : undefined;
+  const away = cloudResult && remote !== undefined ? latencyVerdict(remote, cloudResult.p95, target.rttMs, target.latencyBudgetMs, deployed === 'offload' || deployed === 'adaptive' ? true : undefined, margin) : undefined;
+  const remoteText = cloudResult && away ? `cloud p95 ${ms(p95Of(cloudResult))} + RTT ${ms(target.rttMs)} = ${ms(remote as number)}${away.interval}` : '';
+  if (misfits.length === 0) {
+    const fits = `fits on ${target.profile}: ${local.text} ${p95 <= target.latencyBudgetMs ? '≤' : 'against'} ${ms(target.latencyBudgetMs)}, ${mb(result.peakMemoryMb)} ≤ ${mb(memoryBudget)}`;
+    // Both paths fit: an adaptive target runs the model and decides per request which answers in time.
+    if (target.adaptive && cloud && away?.fits) {
+      return { ...base, choice: 'adaptive', p95Ms: p95, offloadTo: cloud.name, reason: withRule(`${fits}; ${remoteText} fits too: the site decides per request (adaptive)`, [local, away]) };
+    }
+    return { ...base, choice: 'edge', p95Ms: p95, reason: withRule(fits, [local]) };
+  }
+  if (!cloud || !cloudResult || !away) {
     return { ...base, choice: 'blocked', p95Ms: p95, reason: `${misfits.join('; ')}, and there is no cloud target to offload to` };
   }
-  const remote = p95Of(cloudResult) + target.rttMs;
-  const away = latencyVerdict(remote, cloudResult.p95, target.rttMs, target.latencyBudgetMs, deployed === 'offload' ? true : undefined, margin);
-  const remoteText = `cloud p95 ${ms(p95Of(cloudResult))} + RTT ${ms(target.rttMs)} = ${ms(remote)}${away.interval}`;
   if (away.fits) {
     return { ...base, choice: 'offload', p95Ms: remote, offloadTo: cloud.name, reason: withRule(`on the edge it ${misfits.join(' and ')}; ${remoteText} fits`, [local, away]) };
   }

@@ -13,7 +13,7 @@ export const releaseRecordPath = (directory: string, model: string) => `${direct
 // are held to their grammar before they reach an overlay, a URL or a comment.
 const digest = digestString;
 const version = semverString;
-const placed = z.enum(['edge', 'offload', 'cloud']);
+const placed = z.enum(['edge', 'offload', 'adaptive', 'cloud']);
 
 const targetSchema = z
   .object({
@@ -24,7 +24,7 @@ const targetSchema = z
     /** What the target ran before the bot last changed its version: where a rollback goes. */
     previous: z.object({ version, digest, placement: placed, offloadTo: dnsLabel.optional() }).optional(),
     /** A person's placement pin: every release keeps this placement. */
-    pin: z.enum(['edge', 'offload']).optional(),
+    pin: z.enum(['edge', 'offload', 'adaptive']).optional(),
     /** A person's hold: the bot leaves this target as it is, with the reason. */
     hold: z.string().optional(),
   })
@@ -75,7 +75,7 @@ export interface RecordUpdate {
   targets?: TargetWrite[];
   rollout?: { status: RolloutStatus; waves?: Record<string, string>; reason?: string };
   /** A person's pins and holds, from a command; null removes one. */
-  marks?: { name: string; pin?: 'edge' | 'offload' | null; hold?: string | null }[];
+  marks?: { name: string; pin?: 'edge' | 'offload' | 'adaptive' | null; hold?: string | null }[];
 }
 
 /** Reads the deployed release from a record's text; `file` names it in errors. */
@@ -96,7 +96,7 @@ export const targetReference = (record: Pick<ReleaseRecord, 'artifact'>, targetD
 const HEADER = (model: string) => [
   `Release record of ${model}, written by edgeship.`,
   'edgeship owns version, artifact, rollout, history and targets.<name>.{placement,version,digest,offloadTo,previous};',
-  'targets.<name>.pin (edge|offload) and targets.<name>.hold (a reason) are yours: edgeship respects them;',
+  'targets.<name>.pin (edge|offload|adaptive) and targets.<name>.hold (a reason) are yours: edgeship respects them;',
   'everything else here, comments included, is yours and is kept as it is.',
 ];
 

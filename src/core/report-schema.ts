@@ -29,7 +29,7 @@ const placementSchema = z.looseObject({
   target: dnsLabel,
   kind: z.enum(['edge', 'cloud']),
   profile: dnsLabel.optional(),
-  choice: z.enum(['edge', 'offload', 'cloud', 'blocked']),
+  choice: z.enum(['edge', 'offload', 'adaptive', 'cloud', 'blocked']),
   offloadTo: dnsLabel.optional(),
   p95Ms: finite.optional(),
   latencyBudgetMs: finite,
@@ -44,7 +44,7 @@ export const evaluationReportSchema = z.looseObject({
   version: z.looseObject({ version: semverString, bump: z.enum(['initial', 'major', 'minor', 'patch', 'none']), reason: z.string().max(2000) }),
   primary: z.looseObject({ name: z.string().min(1).max(200), direction: z.enum(['maximize', 'minimize']), improved: z.boolean() }),
   candidate: z.looseObject({ sha256: z.string().regex(/^[a-f0-9]{64}$/), sizeBytes: z.number().int().nonnegative(), contract: z.looseObject({}) }),
-  baseline: z.looseObject({ version: semverString, reference: z.string().max(500), digest: digestString, placements: z.record(dnsLabel, z.enum(['edge', 'offload', 'cloud', 'blocked'])).optional(), history: z.array(z.object({ version: semverString, value: z.number().finite() })).max(100).optional() }).optional(),
+  baseline: z.looseObject({ version: semverString, reference: z.string().max(500), digest: digestString, placements: z.record(dnsLabel, z.enum(['edge', 'offload', 'adaptive', 'cloud', 'blocked'])).optional(), history: z.array(z.object({ version: semverString, value: z.number().finite() })).max(100).optional() }).optional(),
   metrics: z.array(z.looseObject({ name: z.string().min(1).max(200), value: finite })),
   golden: z.looseObject({ passed: z.boolean() }),
   profiles: z.array(

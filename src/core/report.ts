@@ -4,7 +4,7 @@ import { breakingList } from './gates.ts';
 import type { MetricDelta } from './metrics.ts';
 import type { EvaluationReport } from './release-plan.ts';
 
-const CHOICE_LABEL = { edge: '🟢 edge', offload: '🔵 offload', cloud: '☁️ cloud', blocked: '⛔ blocked' } as const;
+const CHOICE_LABEL = { edge: '🟢 edge', offload: '🔵 offload', adaptive: '🟣 adaptive', cloud: '☁️ cloud', blocked: '⛔ blocked' } as const;
 
 /** The release PR body: the evaluation report as markdown. */
 export function renderReport(report: EvaluationReport): string {

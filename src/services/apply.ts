@@ -43,7 +43,7 @@ export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationRepor
       if ((scoped && !scoped.has(decision.target)) || mark?.hold) return [];
       const placement = mark?.pin ?? (decision.choice === 'blocked' ? undefined : decision.choice);
       if (!placement) return [];
-      const offloadTo = placement === 'offload' ? offloadTargetOf(config, decision.target, decision.offloadTo) : undefined;
+      const offloadTo = placement === 'offload' || placement === 'adaptive' ? offloadTargetOf(config, decision.target, decision.offloadTo) : undefined;
       return [{ write: { name: decision.target, placement, version, digest: artifact.digest, ...(offloadTo && { offloadTo }) }, reference: artifact.reference }];
     });
     const primary = report.metrics.find((metric) => metric.name === report.primary.name);

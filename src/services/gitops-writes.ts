@@ -53,7 +53,7 @@ export async function recordAndOverlays(config: EdgeshipConfig, read: Read, curr
 
 /**
  * Offloading never crosses contracts: a site forwards to the version it was released with, so
- * each cloud target also serves every version an offloading site still runs (a canary wave's
+ * each cloud target also serves every version an offloading or adaptive site still runs (a canary wave's
  * new one before the cloud's own wave, an old one while a site is held), until none does. Its
  * overlay is written in every commit that changes that list, whatever wave the cloud is in; a
  * held cloud target is left as it is.
@@ -65,7 +65,7 @@ function retainOffloadedVersions(config: EdgeshipConfig, record: ReleaseRecord, 
     if (!own || own.placement !== 'cloud' || own.hold) continue;
     const retained = new Map<string, string>();
     for (const entry of Object.values(record.targets)) {
-      if (entry.placement === 'offload' && entry.offloadTo === cloud.name && entry.version !== own.version) retained.set(entry.version, `${repository}@${entry.digest}`);
+      if ((entry.placement === 'offload' || entry.placement === 'adaptive') && entry.offloadTo === cloud.name && entry.version !== own.version) retained.set(entry.version, `${repository}@${entry.digest}`);
     }
     let spec = specs.find((candidate) => candidate.target.name === cloud.name);
     if (!spec) {

@@ -41,19 +41,19 @@ export async function rollBack(gitops: GitOpsRepo, config: EdgeshipConfig, reque
 }
 
 /** One commit that pins a target's placement (or removes the pin) and places it so now. */
-export async function pinPlacement(gitops: GitOpsRepo, config: EdgeshipConfig, target: string, pin: 'edge' | 'offload' | null, message: string) {
+export async function pinPlacement(gitops: GitOpsRepo, config: EdgeshipConfig, target: string, pin: 'edge' | 'offload' | 'adaptive' | null, message: string) {
   const configured = config.targets.find((candidate) => candidate.name === target);
   if (!configured) throw new GitOpsError(`there is no target "${target}" in .github/edgeship.yml (targets: ${config.targets.map((candidate) => candidate.name).join(', ')})`);
-  if (pin && configured.kind !== 'edge') throw new GitOpsError(`${target} is a cloud target; only edge sites can be pinned to edge or offload`);
+  if (pin && configured.kind !== 'edge') throw new GitOpsError(`${target} is a cloud target; only edge sites can be pinned to edge, offload or adaptive`);
   const offloadTo = configured.offloadTo ?? config.targets.find((candidate) => candidate.kind === 'cloud')?.name;
-  if (pin === 'offload' && !offloadTo) throw new GitOpsError(`${target} cannot offload: .github/edgeship.yml has no cloud target`);
+  if ((pin === 'offload' || pin === 'adaptive') && !offloadTo) throw new GitOpsError(`${target} cannot ${pin === 'offload' ? 'offload' : 'be adaptive'}: .github/edgeship.yml has no cloud target`);
   return gitops.apply(async (read) => {
     const current = await readRecord(config, read);
     const entry = current.record?.targets[target];
     if (!current.record || !entry) throw new GitOpsError(`${current.path} has no release of ${config.model} at ${target} yet; pin it after its first release`);
     const placements: Placement[] = [];
     if (pin && entry.placement !== pin) {
-      const write = { name: target, placement: pin, version: entry.version, digest: entry.digest, ...(pin === 'offload' && offloadTo && { offloadTo }) };
+      const write = { name: target, placement: pin, version: entry.version, digest: entry.digest, ...((pin === 'offload' || pin === 'adaptive') && offloadTo && { offloadTo }) };
       placements.push({ write, reference: targetReference(current.record, entry.digest) });
     }
     return recordAndOverlays(config, read, current, { model: config.model, marks: [{ name: target, pin }] }, placements);

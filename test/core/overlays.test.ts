@@ -27,6 +27,19 @@ describe('writeOverlay', () => {
     });
   });
 
+  it('switches a site to adaptive with the model, the cloud URL, the budget and the CPU ceiling, and back to edge', () => {
+    const edge = writeOverlay(undefined, spec());
+    const adaptive = writeOverlay(edge, spec({ choice: 'adaptive', target: { ...site, maxLocalCpu: 0.3 }, version: '1.1.0', offloadUrl: 'https://models.example/pump' }));
+    expect(parse(adaptive)).toMatchObject({
+      resources: ['../../../base/adaptive-inference'],
+      labels: [{}, { pairs: { 'edgeship.io/placement': 'adaptive' } }],
+      configMapGenerator: [{ literals: [`EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`, 'EDGESHIP_MODEL_VERSION=1.1.0', 'EDGESHIP_OFFLOAD_URL=https://models.example/pump', 'EDGESHIP_LATENCY_BUDGET_MS=25', 'EDGESHIP_MAX_LOCAL_CPU=0.3'] }],
+    });
+    const back = parse(writeOverlay(adaptive, spec({ version: '1.2.0' }))) as Overlay;
+    expect(back.resources).toEqual(['../../../base/edge-inference']);
+    expect(back.configMapGenerator[0]?.literals).toEqual([`EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`, 'EDGESHIP_MODEL_VERSION=1.2.0']);
+  });
+
   it('switches an offloaded site to the forwarder with the cloud URL, and back', () => {
     const edge = writeOverlay(undefined, spec());
     const offloaded = writeOverlay(edge, spec({ choice: 'offload', version: '1.1.0', offloadUrl: 'https://models.example/pump' }));

@@ -47,8 +47,12 @@ async function releasedRepo(directory: string): Promise<{ repo: string; handEdit
     model,
     version: { ...base.version, version },
     artifact: { reference: `ghcr.io/acme/models/${model}@${digest(char)}`, digest: digest(char) },
-    // The second release offloads substation-east: a structural change of its overlay.
-    placement: base.placement.map((decision) => (offload && decision.target === 'substation-east' ? { ...decision, choice: 'offload', offloadTo: 'cloud' } : decision)),
+    // The second release offloads substation-east and makes plant-south adaptive: structural changes of their overlays.
+    placement: base.placement.map((decision) => {
+      if (offload && decision.target === 'substation-east') return { ...decision, choice: 'offload', offloadTo: 'cloud' };
+      if (offload && decision.target === 'plant-south') return { ...decision, choice: 'adaptive', offloadTo: 'cloud' };
+      return decision;
+    }),
   });
   const write = async (model: string, version: string, char: string, offload: boolean) => {
     const config = parseConfig(text.replace(/^model: .*$/m, `model: ${model}`), 'edgeship.yml');
@@ -157,6 +161,12 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
       ['EDGESHIP_MODEL_VERSION', 'EDGESHIP_OFFLOAD_URL'],
       ['EDGESHIP_MODEL_VERSION', 'EDGESHIP_OFFLOAD_URL'],
     ]);
+    // Adaptive: the model to run, the cloud endpoint of its version and the budget it decides by.
+    const south = rendered.get('plant-south') ?? [];
+    const adaptive = south.filter((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('edgeship-model-'));
+    expect(adaptive.map((configMap) => Object.keys(configMap.data ?? {}).sort())).toEqual(Array(2).fill(['EDGESHIP_LATENCY_BUDGET_MS', 'EDGESHIP_MODEL', 'EDGESHIP_MODEL_VERSION', 'EDGESHIP_OFFLOAD_URL']));
+    expect(adaptive[0]?.data).toMatchObject({ EDGESHIP_OFFLOAD_URL: expect.stringMatching(/^https:\/\//) as string, EDGESHIP_LATENCY_BUDGET_MS: expect.stringMatching(/^\d+(\.\d+)?$/) as string });
+    for (const deployment of south.filter((object) => object.kind === 'Deployment')) expect(JSON.stringify(deployment.spec)).toContain('"args":["serve","--port","8080","--adaptive"]');
     // The site team's generator, resource and comments survived a release that added and removed keys.
     expect(east.map((object) => `${object.kind} ${object.metadata.name}`)).toEqual(expect.arrayContaining(['ConfigMap site-settings-pump-forecaster', expect.stringMatching(/^ConfigMap site-tuning-pump-forecaster-/)]));
     const after = await readFile(join(repo, HAND_EDITED), 'utf8');

@@ -32,6 +32,8 @@ describe('templates/gitops', () => {
     expect(checked).toEqual([
       'argocd/application-cloud.yaml: Application',
       'argocd/applicationset-edge.yaml: ApplicationSet',
+      'base/adaptive-inference/deployment.yaml: Deployment',
+      'base/adaptive-inference/service.yaml: Service',
       'base/cloud-kserve/inferenceservice.yaml: InferenceService',
       'base/cloud-serving/deployment.yaml: Deployment',
       'base/cloud-serving/service.yaml: Service',
@@ -65,7 +67,9 @@ describe('templates/gitops', () => {
   it('keeps the clients\' address when a site is offloaded: both edge bases name their Service alike', async () => {
     const edge = parse(await readFile(join(GITOPS, 'base/edge-inference/service.yaml'), 'utf8')) as { metadata: { name: string } };
     const offload = parse(await readFile(join(GITOPS, 'base/offload-forwarder/service.yaml'), 'utf8')) as { metadata: { name: string } };
+    const adaptive = parse(await readFile(join(GITOPS, 'base/adaptive-inference/service.yaml'), 'utf8')) as { metadata: { name: string } };
     expect(offload.metadata.name).toBe(edge.metadata.name);
+    expect(adaptive.metadata.name).toBe(edge.metadata.name);
   });
 
   it('generates resources patches that give a valid Deployment when merged onto the base', async () => {

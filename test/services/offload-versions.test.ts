@@ -39,6 +39,27 @@ describe('offloading never crosses contracts', () => {
     expect(cloudLiterals(files)).toEqual([`EDGESHIP_MODEL=ghcr.io/acme/models/pump-forecaster@${digest('b')}`, 'EDGESHIP_MODEL_VERSION=2.0.0']);
   });
 
+  it('keeps the version an adaptive canary site forwards to on the cloud too', async () => {
+    const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
+    const base = await evaluationReport();
+    const files = new Map<string, string>();
+    const release = async (version: string, char: string, targets?: string[]) => {
+      const report: EvaluationReport = {
+        ...base,
+        version: { ...base.version, version },
+        artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${digest(char)}`, digest: digest(char) },
+        placement: base.placement.map((decision) => (decision.target === 'plant-north' ? { ...decision, choice: 'adaptive', offloadTo: 'cloud' } : decision)),
+      };
+      const writes = await planGitOpsChange(config, report, { ...(targets && { targets }), rollout: { status: 'rolling-out', waves: {} } })(async (path) => files.get(path));
+      for (const write of writes) files.set(write.path, write.content);
+    };
+    await release('1.0.0', 'a');
+    await release('2.0.0', 'b', ['plant-north']);
+    expect(cloudLiterals(files)).toContain(`EDGESHIP_RETAINED_MODELS=2.0.0=ghcr.io/acme/models/pump-forecaster@${digest('b')}`);
+    const north = (parse(files.get('sites/plant-north/pump-forecaster/kustomization.yaml') ?? '') as { configMapGenerator: { literals: string[] }[] }).configMapGenerator[0]?.literals ?? [];
+    expect(north).toEqual(expect.arrayContaining([`EDGESHIP_MODEL=ghcr.io/acme/models/pump-forecaster@${digest('b')}`, 'EDGESHIP_MODEL_VERSION=2.0.0', expect.stringMatching(/^EDGESHIP_OFFLOAD_URL=https:\/\//) as string]));
+  });
+
   it('refuses a retained list that is not version=reference pinned by digest', () => {
     expect(() => retainedOf('2.0.0=ghcr.io/acme/pump:latest')).toThrow('--retained (EDGESHIP_RETAINED_MODELS): expected version=reference pinned by digest, found "2.0.0=ghcr.io/acme/pump:latest"');
     expect(retainedOf(' ')).toEqual([]);
