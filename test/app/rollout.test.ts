@@ -290,8 +290,8 @@ describe('rollout commands', () => {
     expect(record().targets['plant-north']).toMatchObject({ placement: 'offload', version: '1.1.0' });
     expect(await command('/edgeship unpin plant-north')).toMatch(/^Unpinned plant-north in .*: the next release places it again\.$/);
     expect(record().targets['plant-north']).not.toHaveProperty('pin');
-    expect(await command('/edgeship pin cloud edge')).toBe('Not done: cloud is a cloud target; only edge sites can be pinned to edge or offload.');
+    expect(await command('/edgeship pin cloud edge')).toBe('Not done: cloud is a cloud target; only edge sites can be pinned to edge, offload or adaptive.');
     expect(await command('/edgeship pin nowhere edge')).toMatch(/^Not done: there is no target "nowhere" in \.github\/edgeship\.yml/);
-    expect(await command('/edgeship pin plant-north somewhere')).toMatch(/expected `\/edgeship pin <target> edge\|offload`/);
+    expect(await command('/edgeship pin plant-north somewhere')).toMatch(/expected `\/edgeship pin <target> edge\|offload\|adaptive`/);
   });
 });
