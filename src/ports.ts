@@ -76,6 +76,27 @@ export interface PushedArtifact {
   /** Reference pinned by digest, e.g. `registry.example/models/pump@sha256:…`. */
   reference: string;
   digest: string;
+  /** The container images of the release, next to the artifact: a KServe modelcar, a self-contained serving image. */
+  packages?: { modelcar?: PushedImage; image?: PushedImage };
+}
+
+export interface PushedImage {
+  reference: string;
+  digest: string;
+  /** `os/architecture` of each image (one per platform of the base's index). */
+  platforms: string[];
+}
+
+/** A container image: a base image on the store's registry, pinned by digest, plus one layer of files. */
+export interface ImageRequest {
+  name: string;
+  tag: string;
+  base: string;
+  files: { path: string; bytes: Uint8Array }[];
+  /** RFC 3339; the release's, so the same release gives the same digest. */
+  created: string;
+  labels: Record<string, string>;
+  createdBy: string;
 }
 
 export interface PulledArtifact {
@@ -91,6 +112,8 @@ export interface ArtifactStore {
   push(request: PushRequest): Promise<PushedArtifact>;
   /** Downloads an artifact into `directory`, verifying every digest; nothing is left there on failure. */
   pull(reference: string, directory: string): Promise<PulledArtifact>;
+  /** Pushes a container image assembled registry-side; only registries can. */
+  pushImage?(request: ImageRequest): Promise<PushedImage>;
 }
 
 export interface FileWrite {

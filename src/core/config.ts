@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_TRAIN_PATHS } from './train-paths.ts';
+import { pinnedReference } from './report-schema.ts';
 import { dnsLabel, labelKey, repoPath } from './names.ts';
 import { BUILTIN_PROFILES, hardwareProfileSchema } from './profiles.ts';
 import { kubeflowTrainingSchema, kubernetesTrainingSchema } from './training-config.ts';
@@ -123,6 +124,14 @@ export const configSchema = z
           .min(1)
           .default('oci-layout:.edgeship/oci')
           .describe('Where artifacts go: `registry/namespace` or `oci-layout:<dir>`.'),
+        modelcar: z
+          .strictObject({ base: pinnedReference.describe('A minimal image with `sh` and `sleep` (busybox), on the artifacts registry, pinned by digest.') })
+          .optional()
+          .describe('Also push a KServe modelcar: the base image plus a layer with the model at /models/model.onnx, for `oci://` storage URIs.'),
+        image: z
+          .strictObject({ base: pinnedReference.describe('The serving image (an index for several platforms), on the artifacts registry, pinned by digest.') })
+          .optional()
+          .describe('Also push a self-contained serving image: the serving image plus a layer with the model at /models, for sites that start with no registry reachable.'),
       })
       .prefault({}),
   })

@@ -25,6 +25,9 @@ const sha = strict(/^[0-9a-f]{40}$/, 'a commit sha (40 hex digits)');
 const branchName = strict(/^(?!.*\.\.)(?!\/)[\w./-]{1,200}$/, 'a branch name');
 const finite = z.number().refine(Number.isFinite, { error: 'expected a finite number' });
 
+/** A container image of a release: pinned by digest, with the platforms it has. */
+const packageSchema = z.strictObject({ reference: pinnedReference, digest: digestString, platforms: z.array(z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'os/architecture')).max(20) });
+
 const placementSchema = z.looseObject({
   target: dnsLabel,
   kind: z.enum(['edge', 'cloud']),
@@ -58,7 +61,13 @@ export const evaluationReportSchema = z.looseObject({
   gates: z.array(z.looseObject({ passed: z.boolean() })),
   passed: z.boolean(),
   provenance: z.looseObject({ commit: sha.optional(), branch: branchName.optional(), trainedAt: z.string().max(100) }),
-  artifact: z.strictObject({ reference: pinnedReference, digest: digestString }).optional(),
+  artifact: z
+    .strictObject({
+      reference: pinnedReference,
+      digest: digestString,
+      packages: z.strictObject({ modelcar: packageSchema.optional(), image: packageSchema.optional() }).optional(),
+    })
+    .optional(),
   approvals: z
     .strictObject({
       breaking: z.strictObject({ by: strict(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub login'), at: z.string().max(100), where: strict(/^#\d{1,10}$/, 'a PR number such as #12') }).optional(),

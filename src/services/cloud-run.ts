@@ -37,7 +37,7 @@ export async function cloudRun(deps: CloudRunDeps, input: CloudRunInput): Promis
   );
   const provenance = { commit: input.sha, branch: input.branch, command: config.train.command, trainedAt: new Date().toISOString(), ...(input.context && { trigger: input.context }) };
   const report = await evaluateCheckout(deps, { config, outputs, provenance });
-  report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, () => publish(deps.store, outputs, report));
+  report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, () => publish(deps.store, outputs, report, config.artifacts));
   const stored = await deps.progress.step('Storing the report for the app', () => publishReport(deps.store, report, input.key, outputs.directory));
   return { report, stored };
 }

@@ -1,7 +1,8 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvaluationReport } from '../core/release-plan.ts';
 import { MEDIA_TYPES } from '../core/artifact.ts';
+import { ArtifactError } from '../core/errors.ts';
 import { reportTag } from '../core/training-run.ts';
 import type { ArtifactStore, PushedArtifact, TrainingOutputs } from '../ports.ts';
 
@@ -9,11 +10,11 @@ import type { ArtifactStore, PushedArtifact, TrainingOutputs } from '../ports.ts
  * Publishes the model artifact: the ONNX file with its metrics, contract, golden samples and
  * reference statistics, tagged with the version and pinned by the manifest digest.
  */
-export async function publish(store: ArtifactStore, outputs: TrainingOutputs, report: EvaluationReport): Promise<PushedArtifact> {
+export async function publish(store: ArtifactStore, outputs: TrainingOutputs, report: EvaluationReport, images: ImageSettings = {}): Promise<PushedArtifact> {
   const contract = join(outputs.directory, 'contract.json');
   await writeFile(contract, `${JSON.stringify(report.candidate.contract, null, 2)}\n`);
   const file = (name: keyof typeof MEDIA_TYPES, path: string) => ({ name, mediaType: MEDIA_TYPES[name], path });
-  return store.push({
+  const artifact = await store.push({
     name: report.model,
     tag: report.version.version,
     files: [
@@ -40,6 +41,53 @@ export async function publish(store: ArtifactStore, outputs: TrainingOutputs, re
     // Published again (a retried release), the same model keeps its artifact; another one is refused.
     immutable: { identity: 'modelSha256' },
   });
+  if (!images.modelcar && !images.image) return artifact;
+  return { ...artifact, packages: await publishImages(store, outputs, report, artifact, contract, images) };
+}
+
+/** `artifacts.modelcar` and `artifacts.image` of the config: the base of each image to push. */
+export interface ImageSettings {
+  modelcar?: { base: string } | undefined;
+  image?: { base: string } | undefined;
+}
+
+/**
+ * The release's container images, next to its artifact: a KServe modelcar (a minimal base plus
+ * the model at /models/model.onnx, which KServe's `oci://` storage mounts) and a self-contained
+ * serving image (the serving image plus the same layer, which `edgeship serve` finds when
+ * EDGESHIP_MODEL is not set). The layer is built reproducibly, and the images are dated by the
+ * release, so publishing the same release again gives the same digests.
+ */
+async function publishImages(store: ArtifactStore, outputs: TrainingOutputs, report: EvaluationReport, artifact: PushedArtifact, contract: string, images: ImageSettings): Promise<NonNullable<PushedArtifact['packages']>> {
+  if (!store.pushImage) throw new ArtifactError('artifacts.modelcar / artifacts.image: container images are assembled on a registry; set artifacts.repository to registry/namespace (found a local OCI layout)');
+  const files = await Promise.all(
+    (
+      [
+        ['models/model.onnx', outputs.model],
+        ['models/contract.json', contract],
+        ['models/metrics.json', outputs.metrics],
+        ['models/reference-stats.json', outputs.reference],
+      ] as const
+    ).map(async ([path, source]) => ({ path, bytes: await readFile(source) })),
+  );
+  const labels = {
+    'org.opencontainers.image.title': report.model,
+    'org.opencontainers.image.version': report.version.version,
+    'io.edgeship.artifact': artifact.reference,
+    ...(report.provenance.commit && { 'org.opencontainers.image.revision': report.provenance.commit }),
+  };
+  const push = (kind: 'modelcar' | 'image', base: string) =>
+    (store.pushImage as NonNullable<ArtifactStore['pushImage']>)({ name: report.model, tag: `${report.version.version}-${kind === 'modelcar' ? 'modelcar' : 'serving'}`, base, files, created: createdOf(report), labels, createdBy: `edgeship publish: ${report.model} ${report.version.version} at /models` });
+  return {
+    ...(images.modelcar && { modelcar: await push('modelcar', images.modelcar.base) }),
+    ...(images.image && { image: await push('image', images.image.base) }),
+  };
+}
+
+/** The release's time in RFC 3339, or the epoch when training did not say. */
+function createdOf(report: EvaluationReport): string {
+  const time = Date.parse(report.provenance.trainedAt);
+  return new Date(Number.isNaN(time) ? 0 : time).toISOString();
 }
 
 export const REPORT_MEDIA_TYPE = 'application/vnd.edgeship.report.v1+json';

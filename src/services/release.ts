@@ -49,7 +49,7 @@ export async function releaseModel(deps: ReleaseDeps, input: ReleaseInput): Prom
   const report = await evaluateCheckout({ ...deps, baseline: deps }, { config, outputs, provenance });
   if (!report.passed || report.version.bump === 'none') return { report, markdown: renderReport(report) };
   report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, (note) =>
-    publish(deps.store, outputs, report).then((pushed) => {
+    publish(deps.store, outputs, report, config.artifacts).then((pushed) => {
       note(pushed.reference);
       return pushed;
     }),

@@ -1,8 +1,11 @@
 import { ArtifactError } from '../../core/errors.ts';
-import type { ArtifactStore, PulledArtifact, PushedArtifact, PushRequest } from '../../ports.ts';
+import type { ArtifactStore, ImageRequest, PulledArtifact, PushedArtifact, PushedImage, PushRequest } from '../../ports.ts';
+import { appendLayer } from './image-assembly.ts';
+import { imageLayer } from './image-layer.ts';
 import { checkExistingTag, materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
 import { MANIFEST_MEDIA_TYPE, parseManifest, sha256, titleOf } from './manifest.ts';
 import { formatReference, parseReference } from './reference.ts';
+import { ensureBlob, writeManifest } from './registry-blobs.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.ts';
 
 /** ArtifactStore over an OCI registry (distribution API), e.g. GHCR or `docker-registry`. */
@@ -28,41 +31,26 @@ export class RegistryStore implements ArtifactStore {
         return { digest: existing.digest, reference: formatReference({ kind: 'registry', registry: this.client.registry, repository, digest: existing.digest }) };
       }
     }
-    for (const blob of prepared.blobs) {
-      const { digest } = blob.descriptor;
-      const head = await this.client.request({ method: 'HEAD', path: `/v2/${repository}/blobs/${digest}`, scope, expect: [200, 404] });
-      if (head.status === 200) continue;
-      const start = await this.client.request({ method: 'POST', path: `/v2/${repository}/blobs/uploads/`, scope, expect: [202] });
-      const location = start.headers.get('location');
-      if (!location) throw new ArtifactError(`${this.client.registry} started an upload without a Location header`);
-      const url = new URL(location, `http://${this.client.registry}`);
-      url.searchParams.set('digest', digest);
-      const target = /^https?:\/\//.test(location) ? url.toString() : `${url.pathname}${url.search}`;
-      await this.client.request({
-        method: 'PUT',
-        path: target,
-        scope,
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.bytes.length) },
-        body: blob.bytes,
-        expect: [201],
-      });
-    }
+    for (const blob of prepared.blobs) await ensureBlob(this.client, repository, blob.bytes, blob.descriptor.digest);
     // The manifest goes last: until it exists, nothing refers to the blobs just uploaded.
-    const put = await this.client.request({
-      method: 'PUT',
-      path: `/v2/${repository}/manifests/${request.tag}`,
-      scope,
-      headers: { 'content-type': MANIFEST_MEDIA_TYPE },
-      body: prepared.manifest.bytes,
-      expect: [201],
-    });
-    await put.body?.cancel();
-    const answered = put.headers.get('docker-content-digest');
-    if (answered && answered !== prepared.manifest.digest) {
-      throw new ArtifactError(`${this.client.registry} stored the manifest as ${answered}, expected ${prepared.manifest.digest}`);
-    }
+    await writeManifest(this.client, repository, request.tag, MANIFEST_MEDIA_TYPE, prepared.manifest.bytes);
     const digest = prepared.manifest.digest;
     return { digest, reference: formatReference({ kind: 'registry', registry: this.client.registry, repository, digest }) };
+  }
+
+  /**
+   * A container image: `request.base` (on this registry, pinned by digest: credentials never go
+   * to a registry a repo names) plus one layer with the files, in the model's repository.
+   */
+  async pushImage(request: ImageRequest): Promise<PushedImage> {
+    const base = parseReference(request.base);
+    if (base.kind !== 'registry' || base.registry !== this.client.registry || !base.digest) {
+      throw new ArtifactError(`base image ${request.base}: expected an image on ${this.client.registry} (where artifacts go) pinned by digest; copy it there first (skopeo copy)`);
+    }
+    const repository = this.namespace ? `${this.namespace}/${request.name}` : request.name;
+    const layer = await imageLayer(request.files);
+    const image = await appendLayer(this.client, { base: { repository: base.repository, digest: base.digest }, repository, tag: request.tag, layer, created: request.created, labels: request.labels, createdBy: request.createdBy });
+    return { digest: image.digest, platforms: image.platforms, reference: formatReference({ kind: 'registry', registry: this.client.registry, repository, digest: image.digest }) };
   }
 
   /** The manifest digest and config a tag holds, if it exists. */

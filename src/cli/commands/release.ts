@@ -150,7 +150,7 @@ export function registerReleaseCommands(program: Command): void {
       if (report.candidate.sha256 !== (await sha256File(outputs.model))) throw new UsageError(`${reportPath} is not the report of ${outputs.model}: it was trained again after this report; run edgeship evaluate`);
       if (!report.passed && !options.force) throw new ArtifactError(`${reportPath}: gates failed; fix them or pass --force to publish anyway`);
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
-      report.artifact = await deps.progress.step(`Publishing ${report.model} ${report.version.version}`, () => publish(deps.store, outputs, report));
+      report.artifact = await deps.progress.step(`Publishing ${report.model} ${report.version.version}`, () => publish(deps.store, outputs, report, config.artifacts));
       await writeReportFile(reportPath, report);
       emit(Boolean(options.json), report.artifact, () => report.artifact?.reference ?? '');
     });
