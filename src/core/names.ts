@@ -4,9 +4,10 @@ import { z } from 'zod';
  * Model and target names become path segments in the GitOps repo and Kubernetes object names,
  * so they are DNS labels: nothing like `../` can escape the directory they are written to.
  */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const dnsLabel = z
   .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+  .regex(DNS_LABEL, {
     error: (issue) =>
       `expected a DNS label (lowercase letters, digits and '-', at most 63 characters), found ${JSON.stringify(issue.input)}`,
   });

@@ -1,5 +1,9 @@
 import { ADAPTIVE_DEFAULTS } from '../core/adaptive-routing.ts';
-import { UsageError } from '../core/errors.ts';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { messageOf, UsageError } from '../core/errors.ts';
+import { DNS_LABEL } from '../core/names.ts';
 import { PINNED_REFERENCE, SEMVER } from '../core/report-schema.ts';
 import type { Logger } from '../ports.ts';
 import { appSink, DriftMonitor, githubDispatchSink, webhookSink, type DriftSink } from './drift.ts';
@@ -78,6 +82,26 @@ export function adaptiveOf(flags: ServeFlags, env: NodeJS.ProcessEnv, hasModel: 
     windowMs: 10_000,
     failHoldMs: 5_000,
   };
+}
+
+/**
+ * The model a self-contained serving image carries (`publish` with `artifacts.image`): model.onnx
+ * and edgeship.json (model name and version) in `directory`, or undefined when there is none.
+ */
+export async function imageModelOf(directory: string): Promise<{ file: string; name: string; version: string } | undefined> {
+  const file = join(directory, 'model.onnx');
+  if (!existsSync(file)) return undefined;
+  const about = join(directory, 'edgeship.json');
+  let parsed: { model?: unknown; version?: unknown };
+  try {
+    parsed = JSON.parse(await readFile(about, 'utf8')) as typeof parsed;
+  } catch (error) {
+    throw new UsageError(`${about}: expected the image's model name and version as JSON, found ${messageOf(error)}`);
+  }
+  if (typeof parsed.model !== 'string' || !DNS_LABEL.test(parsed.model) || typeof parsed.version !== 'string' || !SEMVER.test(parsed.version)) {
+    throw new UsageError(`${about}: expected {"model": <name>, "version": <semver>}, found ${JSON.stringify(parsed).slice(0, 200)}`);
+  }
+  return { file, name: parsed.model, version: parsed.version };
 }
 
 /** `--retained` / EDGESHIP_RETAINED_MODELS: `version=reference` pairs, each reference pinned by digest. */

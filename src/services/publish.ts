@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import type { EvaluationReport } from '../core/release-plan.ts';
 import { MEDIA_TYPES } from '../core/artifact.ts';
 import { ArtifactError } from '../core/errors.ts';
+
+/** The file in a release's images that names the model and version at /models. */
+export const IMAGE_MODEL_FILE = 'models/edgeship.json';
 import { reportTag } from '../core/training-run.ts';
 import type { ArtifactStore, PushedArtifact, TrainingOutputs } from '../ports.ts';
 
@@ -60,7 +63,7 @@ export interface ImageSettings {
  */
 async function publishImages(store: ArtifactStore, outputs: TrainingOutputs, report: EvaluationReport, artifact: PushedArtifact, contract: string, images: ImageSettings): Promise<NonNullable<PushedArtifact['packages']>> {
   if (!store.pushImage) throw new ArtifactError('artifacts.modelcar / artifacts.image: container images are assembled on a registry; set artifacts.repository to registry/namespace (found a local OCI layout)');
-  const files = await Promise.all(
+  const files: { path: string; bytes: Uint8Array }[] = await Promise.all(
     (
       [
         ['models/model.onnx', outputs.model],
@@ -70,6 +73,9 @@ async function publishImages(store: ArtifactStore, outputs: TrainingOutputs, rep
       ] as const
     ).map(async ([path, source]) => ({ path, bytes: await readFile(source) })),
   );
+  // What the image holds, for `edgeship serve` to name the model it finds there.
+  const about = Buffer.from(`${JSON.stringify({ model: report.model, version: report.version.version, artifact: artifact.reference }, null, 2)}\n`);
+  files.push({ path: IMAGE_MODEL_FILE, bytes: about });
   const labels = {
     'org.opencontainers.image.title': report.model,
     'org.opencontainers.image.version': report.version.version,

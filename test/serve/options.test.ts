@@ -1,5 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adaptiveOf, driftFor, offloadOf, type ServeFlags } from '../../src/serve/options.ts';
+import { adaptiveOf, driftFor, imageModelOf, offloadOf, type ServeFlags } from '../../src/serve/options.ts';
 import { silent } from './helpers.ts';
 
 const FLAGS: ServeFlags = { host: '0.0.0.0', port: '8080', offloadTimeoutMs: '2000', maxBodyMb: '16', maxBatchRows: '256', inlineMaxMs: '0.1', drainMs: '3000', graceSeconds: '25', driftThreshold: '0.2', driftWindows: '3', driftWindow: '2000', driftCooldownMinutes: '360', probeShare: '0.05', dwellSeconds: '15' };
@@ -14,6 +17,18 @@ describe('edgeship serve settings', () => {
     expect(adaptiveOf(FLAGS, { EDGESHIP_LATENCY_BUDGET_MS: '5' }, true, true)).toBeUndefined();
     expect(adaptiveOf({ ...FLAGS, adaptive: true }, { EDGESHIP_LATENCY_BUDGET_MS: '5', EDGESHIP_MAX_LOCAL_CPU: '0.25' }, true, true)).toMatchObject({ budgetMs: 5, maxLocalCpu: 0.25, probeShare: 0.05, dwellMs: 15_000 });
     expect(adaptiveOf({ ...FLAGS, adaptive: true, latencyBudgetMs: '8' }, { EDGESHIP_LATENCY_BUDGET_MS: '5' }, true, true)).toMatchObject({ budgetMs: 8, maxLocalCpu: 0.5 });
+  });
+
+  it('finds no model in an image that carries none, and refuses one whose edgeship.json does not name it', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'edgeship-image-'));
+    try {
+      await expect(imageModelOf(directory)).resolves.toBeUndefined();
+      await writeFile(join(directory, 'model.onnx'), 'onnx');
+      await writeFile(join(directory, 'edgeship.json'), '{"model": "../pump", "version": "1.0.0"}');
+      await expect(imageModelOf(directory)).rejects.toThrow(`${join(directory, 'edgeship.json')}: expected {"model": <name>, "version": <semver>}, found {"model":"../pump","version":"1.0.0"}`);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it.each([

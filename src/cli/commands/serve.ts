@@ -15,7 +15,7 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('Serve a model over the Open Inference Protocol v2 (KServe v2 REST), at the edge or in the cloud')
-    .option('--model <reference|file>', 'OCI reference pinned by digest, or a model.onnx path (default: EDGESHIP_MODEL)')
+    .option('--model <reference|file>', 'OCI reference pinned by digest, or a model.onnx path (default: EDGESHIP_MODEL, else the model a self-contained image carries at /models)')
     .option('--name <name>', 'model name clients use (default: the artifact\'s model)')
     .option('--model-version <version>', 'version to report (default: the artifact\'s, or EDGESHIP_MODEL_VERSION)')
     .option('--host <address>', 'address to listen on', process.env.EDGESHIP_HOST ?? '0.0.0.0')
@@ -47,7 +47,7 @@ export function registerServeCommand(program: Command): void {
     .option('--drift-cooldown-minutes <minutes>', 'at most one evidence per this many minutes', '360')
     .action(async (flags: ServeFlags) => {
       // Loaded when the server starts, so other commands start fast.
-      const [{ loadModel }, { adaptiveOf, driftFor, edgexOf, numberFlag, offloadOf, retainedOf }, { InferenceServer }, { AdaptiveRouter }, { GatewayPressure }] = await Promise.all([
+      const [{ loadModel }, { adaptiveOf, driftFor, edgexOf, imageModelOf, numberFlag, offloadOf, retainedOf }, { InferenceServer }, { AdaptiveRouter }, { GatewayPressure }] = await Promise.all([
         import('../../serve/model.ts'),
         import('../../serve/options.ts'),
         import('../../serve/server.ts'),
@@ -56,16 +56,19 @@ export function registerServeCommand(program: Command): void {
       ]);
       const { servingMetrics } = await import('../../serve/metrics.ts');
       const env = process.env;
-      const source = flags.model ?? env.EDGESHIP_MODEL;
+      // A self-contained serving image carries its model at /models: used when none is named.
+      const inImage = flags.model || env.EDGESHIP_MODEL ? undefined : await imageModelOf(env.EDGESHIP_MODEL_DIR ?? '/models');
+      const source = flags.model ?? env.EDGESHIP_MODEL ?? inImage?.file;
       const offload = offloadOf(flags, env);
       if (!source && !offload) throw new EdgeshipError('--model: expected an OCI reference or a model.onnx path (or EDGESHIP_MODEL), found none');
       const threads = flags.threads ? numberFlag('threads', flags.threads, (value) => Number.isInteger(value) && value > 0, 'a whole number') : undefined;
-      const version = flags.modelVersion ?? env.EDGESHIP_MODEL_VERSION;
+      const version = flags.modelVersion ?? env.EDGESHIP_MODEL_VERSION ?? inImage?.version;
       const maxBatchRows = numberFlag('max-batch-rows', flags.maxBatchRows, (value) => Number.isInteger(value) && value >= 0, 'a whole number of rows (0: no batching)');
       const inlineMaxMs = numberFlag('inline-max-ms', flags.inlineMaxMs, (value) => value >= 0 && value <= 10, 'milliseconds from 0 to 10 (0: never on the main thread)');
       const load = (next: { model: string; name?: string }): Promise<LoadedModel> =>
         loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }), maxBatchRows, inlineMaxMs });
-      const model = source ? await load({ model: source, ...(flags.name && { name: flags.name }) }) : undefined;
+      const name = flags.name ?? inImage?.name;
+      const model = source ? await load({ model: source, ...(name && { name }) }) : undefined;
       const retained = await Promise.all(retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS).map((entry) => load({ model: entry.reference, name: model?.name ?? flags.name ?? 'model' }).then((loaded) => ({ ...loaded, version: entry.version }))));
       const adaptive = adaptiveOf(flags, env, Boolean(model), Boolean(offload));
       const edgex = edgexOf(flags, model);

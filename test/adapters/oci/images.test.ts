@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
@@ -11,6 +11,8 @@ import { ensureBlob, writeManifest } from '../../../src/adapters/oci/registry-bl
 import { RegistryClient } from '../../../src/adapters/oci/registry-client.ts';
 import { RegistryStore } from '../../../src/adapters/oci/registry-store.ts';
 import { collectOutputs } from '../../../src/adapters/training/local-process.ts';
+import { imageModelOf } from '../../../src/serve/options.ts';
+import { loadModel } from '../../../src/serve/model.ts';
 import { publish } from '../../../src/services/publish.ts';
 import { inject } from 'vitest';
 import { ociSpec } from '../../helpers/oci-spec.ts';
@@ -103,8 +105,17 @@ describe('the model as a container image', () => {
     expect(layers.map((layer) => sha256(gunzipSync(layer)))).toEqual(config.rootfs.diff_ids);
     expect([...(await layerFiles(layers[0] as Buffer)).keys()]).toEqual(['bin/base-amd64']);
     const files = await layerFiles(layers[1] as Buffer);
-    expect([...files.keys()]).toEqual(['models/contract.json', 'models/metrics.json', 'models/model.onnx', 'models/reference-stats.json']);
+    expect([...files.keys()]).toEqual(['models/contract.json', 'models/edgeship.json', 'models/metrics.json', 'models/model.onnx', 'models/reference-stats.json']);
     expect(files.get('models/model.onnx')?.equals(await readFile(outputs.model))).toBe(true);
+    // What `edgeship serve` finds in an image without EDGESHIP_MODEL: the model, named and versioned.
+    const root = await tempDir();
+    await mkdir(join(root, 'models'));
+    for (const [path, bytes] of files) await writeFile(join(root, path), bytes);
+    const found = await imageModelOf(join(root, 'models'));
+    expect(found).toEqual({ file: join(root, 'models/model.onnx'), name: 'pump-forecaster', version: report.version.version });
+    const served = await loadModel({ model: found?.file ?? '', name: found?.name ?? '', version: found?.version ?? '' });
+    expect(served.reference?.features.length).toBeGreaterThan(0);
+    await served.worker.close();
 
     // The serving image: one image per platform of the base's index, under one index.
     const raw = JSON.parse(await skopeo('inspect', '--tls-verify=false', '--raw', `docker://${image?.reference}`)) as { manifests: { platform: { os: string; architecture: string } }[] };
