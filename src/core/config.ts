@@ -25,6 +25,10 @@ export const targetSchema = z.strictObject({
   context: z.string().min(1).optional().describe('Edge targets: kubeconfig context of the site\'s cluster, for placement on its live capacity.'),
   batch: z.number().int().positive().optional().describe('Rows one request carries at this target, which its latency is profiled at; profiling.batch by default.'),
   adaptive: z.boolean().optional().describe('Edge targets: when both the model here and the cloud fit the budget, place it `adaptive`: the site runs the model and decides per request, from live latency and the gateway\'s pressure, whether to forward to the cloud of the same version.'),
+  package: z
+    .enum(['artifact', 'modelcar', 'image'])
+    .optional()
+    .describe('What the target deploys: the artifact the server pulls (default); for a cloud target, the KServe modelcar (artifacts.modelcar); for an edge target, the self-contained serving image (artifacts.image).'),
   maxLocalCpu: z.number().gt(0).max(1).optional().describe('Adaptive edge targets: share of the gateway\'s CPU (all cores = 1) inference may take before requests go to the cloud; 0.5 by default.'),
   labels: z.record(labelKey, z.string().max(63)).optional().describe('Labels waves select targets by (region, hardware, ring…), as the inventory\'s metadata.labels.'),
 });
@@ -161,6 +165,11 @@ function checkReferences(config: z.infer<typeof configSchema>, ctx: z.Refinement
     }
     if (target.kind === 'edge' && target.memoryBudgetMb === undefined) {
       ctx.addIssue({ code: 'custom', path: ['targets', index, 'memoryBudgetMb'], message: 'expected a memory budget for an edge target, found none' });
+    }
+    if (target.package === 'modelcar' || target.package === 'image') {
+      const kind = target.package === 'modelcar' ? 'cloud' : 'edge';
+      if (target.kind !== kind) ctx.addIssue({ code: 'custom', path: ['targets', index, 'package'], message: `expected ${target.package === 'modelcar' ? 'modelcar only on a cloud target (KServe mounts it)' : 'image only on an edge target'}, found it on ${target.kind} target "${target.name}"` });
+      else if (!config.artifacts[target.package]) ctx.addIssue({ code: 'custom', path: ['targets', index, 'package'], message: `expected artifacts.${target.package}.base (the base image to build the ${target.package} from), found none` });
     }
   });
   config.targets.forEach((target, index) => {

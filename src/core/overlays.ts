@@ -16,6 +16,8 @@ export interface OverlaySpec {
   offloadUrl?: string;
   /** A cloud target's other versions: those offloading sites still forward to, by version. */
   retained?: { version: string; reference: string }[];
+  /** The container image deployed instead of pulling the artifact: a modelcar (cloud) or a serving image with the model (edge). */
+  package?: string;
 }
 
 /** Kustomize base for each placement: where the model runs decides which manifests deploy. */
@@ -33,6 +35,8 @@ export const resourcesPatchPath = (target: string, model: string) => `sites/${ta
 const RESOURCES_PATCH = 'edgeship-resources.yaml';
 const BASE_PREFIX = '../../../base/';
 const MODEL_CONFIGMAP = 'edgeship-model';
+/** Where KServe's storage initializer puts (or a modelcar mounts) the model of STORAGE_URI. */
+const KSERVE_MODEL_DIR = '/mnt/models';
 
 /**
  * The overlay of one model at one target. edgeship owns the first resource (the base, i.e. the
@@ -57,8 +61,11 @@ export function writeOverlay(current: string | undefined, spec: OverlaySpec): st
  */
 function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
   const adaptive = spec.choice === 'adaptive';
+  // A packaged model is in the pod's filesystem: a modelcar at /mnt/models, a serving image at /models.
+  const packaged = spec.package !== undefined && spec.choice !== 'offload';
   return {
-    EDGESHIP_MODEL: spec.choice === 'offload' ? undefined : spec.reference,
+    EDGESHIP_MODEL: spec.choice === 'offload' || packaged ? undefined : spec.reference,
+    EDGESHIP_MODEL_DIR: packaged ? (spec.choice === 'cloud' ? KSERVE_MODEL_DIR : '/models') : undefined,
     EDGESHIP_MODEL_VERSION: spec.version,
     EDGESHIP_OFFLOAD_URL: spec.choice === 'offload' || adaptive ? (spec.offloadUrl ?? '') : undefined,
     EDGESHIP_LATENCY_BUDGET_MS: adaptive ? String(spec.target.latencyBudgetMs) : undefined,
@@ -104,9 +111,30 @@ function ownedEdits(document: Document, spec: OverlaySpec, literals: Record<stri
     if (value !== undefined) edits.push([[...path, index < 0 ? appended++ : index], `${key}=${value}`]);
     else if (index >= 0) removals.push(index);
   }
+  // The package patch: found by what it patches, added, updated or removed.
+  const patches = items(['patches']);
+  const patchOf = (item: unknown) => (isMap(item) ? valueOf(item.get('patch', true)) : undefined);
+  const owned = patches.findIndex((item) => OWNED_PATCH.test(patchOf(item) ?? ''));
+  const wanted = packagePatch(spec);
+  if (wanted) edits.push([['patches', owned < 0 ? patches.length : owned, 'target', 'kind'], wanted.kind], [['patches', owned < 0 ? patches.length : owned, 'patch'], wanted.patch]);
+  else if (owned >= 0) edits.push([['patches', owned], undefined]);
   // Removed last and from the end, so the indexes of everything edited before stay right.
   for (const index of removals.sort((a, b) => b - a)) edits.push([[...path, index], undefined]);
   return edits;
+}
+
+/** The inline JSON patches edgeship owns: found again by what they patch. */
+const OWNED_PATCH = /STORAGE_URI|\/spec\/template\/spec\/containers\/0\/image/;
+
+/**
+ * How a target deploys its package: KServe's storage initializer mounts a modelcar given as the
+ * predictor's STORAGE_URI (KServe reads it from the container's env, not from a ConfigMap); an
+ * edge site runs the serving image that carries the model.
+ */
+function packagePatch(spec: OverlaySpec): { kind: string; patch: string } | undefined {
+  if (spec.package === undefined || spec.choice === 'offload') return undefined;
+  if (spec.choice === 'cloud') return { kind: 'InferenceService', patch: JSON.stringify([{ op: 'add', path: '/spec/predictor/containers/0/env', value: [{ name: 'STORAGE_URI', value: `oci://${spec.package}` }] }]) };
+  return { kind: 'Deployment', patch: JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: spec.package }]) };
 }
 
 /** Values pasted into kustomize must be what their grammar allows: a CR or a quote could add keys. */
@@ -116,6 +144,7 @@ function assertOverlayValues(spec: OverlaySpec): void {
     if (!SEMVER.test(version)) throw new GitOpsError(`${where}: refusing version ${JSON.stringify(version)}: expected a semantic version such as 1.2.3`);
     if (!PINNED_REFERENCE.test(reference)) throw new GitOpsError(`${where}: refusing artifact ${JSON.stringify(reference)}: expected a reference pinned by digest`);
   }
+  if (spec.package !== undefined && (!PINNED_REFERENCE.test(spec.package) || spec.package.startsWith('oci-layout:'))) throw new GitOpsError(`${where}: refusing image ${JSON.stringify(spec.package)}: expected an image on a registry pinned by digest`);
   if (spec.offloadUrl !== undefined && !/^https?:\/\/[\w.:\[\]-]+(\/[\w./~%-]*)?$/.test(spec.offloadUrl)) throw new GitOpsError(`${where}: refusing offload URL ${JSON.stringify(spec.offloadUrl)}`);
 }
 
@@ -141,11 +170,17 @@ function newOverlay(spec: OverlaySpec, literals: string[]): string {
         '    behavior: merge',
         '    literals:',
         ...literals.map((literal) => `      - ${stringify(literal, { lineWidth: 0 }).trimEnd()}`),
-        ...(target.kind === 'edge' ? ['patches:', `  - path: ${RESOURCES_PATCH}`] : []),
+        ...patchLines(spec),
         '',
       ].join('\n'),
       [`${model} at ${target.name}, written by edgeship.`, 'edgeship owns resources[0], the edgeship.io labels and the edgeship-model literals;', 'add your own resources, patches and comments: they are kept.'],
   );
+}
+
+function patchLines(spec: OverlaySpec): string[] {
+  const packaged = packagePatch(spec);
+  const lines = [...(spec.target.kind === 'edge' ? [`  - path: ${RESOURCES_PATCH}`] : []), ...(packaged ? ['  - target:', `      kind: ${packaged.kind}`, `    patch: ${stringify(packaged.patch, { lineWidth: 0 }).trimEnd()}`] : [])];
+  return lines.length > 0 ? ['patches:', ...lines] : [];
 }
 
 /**

@@ -51,6 +51,13 @@ export interface Provenance {
 }
 
 /** Everything a release PR shows and a release commit needs: the output of `evaluate`. */
+/** A container image of a release (a modelcar, a serving image), pinned by digest. */
+export interface PackageImage {
+  reference: string;
+  digest: string;
+  platforms: string[];
+}
+
 export interface EvaluationReport {
   schemaVersion: 1;
   model: string;
@@ -69,7 +76,7 @@ export interface EvaluationReport {
   passed: boolean;
   provenance: Provenance;
   /** Set once the artifact is published. */
-  artifact?: { reference: string; digest: string };
+  artifact?: { reference: string; digest: string; packages?: { modelcar?: PackageImage; image?: PackageImage } };
   /** Approvals given on the release PR: a breaking change allowed for this release. */
   approvals?: { breaking?: BreakingApproval };
 }

@@ -21,8 +21,10 @@ const targetSchema = z
     version,
     digest,
     offloadTo: dnsLabel.optional(),
+    /** The container image the target deploys instead of pulling the artifact (a modelcar, a serving image), pinned by digest. */
+    package: pinnedReference.optional(),
     /** What the target ran before the bot last changed its version: where a rollback goes. */
-    previous: z.object({ version, digest, placement: placed, offloadTo: dnsLabel.optional() }).optional(),
+    previous: z.object({ version, digest, placement: placed, offloadTo: dnsLabel.optional(), package: pinnedReference.optional() }).optional(),
     /** A person's placement pin: every release keeps this placement. */
     pin: z.enum(['edge', 'offload', 'adaptive']).optional(),
     /** A person's hold: the bot leaves this target as it is, with the reason. */
@@ -65,6 +67,8 @@ export interface TargetWrite {
   version: string;
   digest: string;
   offloadTo?: string;
+  /** The container image deployed instead of the artifact, pinned by digest. */
+  package?: string;
 }
 
 /** The changes one commit makes to a record; whatever is absent stays as it is. */
@@ -95,7 +99,7 @@ export const targetReference = (record: Pick<ReleaseRecord, 'artifact'>, targetD
 
 const HEADER = (model: string) => [
   `Release record of ${model}, written by edgeship.`,
-  'edgeship owns version, artifact, rollout, history and targets.<name>.{placement,version,digest,offloadTo,previous};',
+  'edgeship owns version, artifact, rollout, history and targets.<name>.{placement,version,digest,offloadTo,package,previous};',
   'targets.<name>.pin (edge|offload|adaptive) and targets.<name>.hold (a reason) are yours: edgeship respects them;',
   'everything else here, comments included, is yours and is kept as it is.',
 ];
@@ -132,9 +136,10 @@ export function writeReleaseRecord(current: string | undefined, update: RecordUp
         [path('previous', 'digest'), now.digest],
         [path('previous', 'placement'), now.placement],
         [path('previous', 'offloadTo'), now.offloadTo],
+        [path('previous', 'package'), now.package],
       );
     }
-    edits.push([path('placement'), target.placement], [path('version'), target.version], [path('digest'), target.digest], [path('offloadTo'), target.offloadTo]);
+    edits.push([path('placement'), target.placement], [path('version'), target.version], [path('digest'), target.digest], [path('offloadTo'), target.offloadTo], [path('package'), target.package]);
   }
   for (const mark of update.marks ?? []) {
     if (mark.pin !== undefined) edits.push([['targets', mark.name, 'pin'], mark.pin ?? undefined]);
@@ -172,7 +177,7 @@ function newRecord(update: RecordUpdate, file: string): string {
   const targets = Object.fromEntries(
     (update.targets ?? []).map((target) => [
       target.name,
-      { placement: target.placement, version: target.version, digest: target.digest, ...(target.offloadTo && { offloadTo: target.offloadTo }) },
+      { placement: target.placement, version: target.version, digest: target.digest, ...(target.offloadTo && { offloadTo: target.offloadTo }), ...(target.package && { package: target.package }) },
     ]),
   );
   const record = {

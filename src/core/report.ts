@@ -205,6 +205,10 @@ function artifactLines(report: EvaluationReport): string[] {
     `- model: \`model.onnx\`, ${(report.candidate.sizeBytes / 1024).toFixed(1)} KiB, sha256 \`${report.candidate.sha256}\``,
     report.artifact ? `- artifact: \`${report.artifact.reference}\`` : '- artifact: not published yet',
   ];
+  // References and platforms passed the report schema's grammar: pinned references, os/arch names.
+  const packages = report.artifact?.packages;
+  if (packages?.modelcar) lines.push(`- KServe modelcar: \`${packages.modelcar.reference}\` (${packages.modelcar.platforms.join(', ')})`);
+  if (packages?.image) lines.push(`- serving image with the model: \`${packages.image.reference}\` (${packages.image.platforms.join(', ')})`);
   const { provenance } = report;
   // Every provenance value came from outside (a run, a branch, drift evidence from a site): shown as inert text.
   if (provenance.commit) lines.push(`- trained from ${provenance.branch ? `${inert(provenance.branch)} @ ` : ''}${inert(provenance.commit)}`);

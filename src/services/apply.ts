@@ -44,7 +44,8 @@ export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationRepor
       const placement = mark?.pin ?? (decision.choice === 'blocked' ? undefined : decision.choice);
       if (!placement) return [];
       const offloadTo = placement === 'offload' || placement === 'adaptive' ? offloadTargetOf(config, decision.target, decision.offloadTo) : undefined;
-      return [{ write: { name: decision.target, placement, version, digest: artifact.digest, ...(offloadTo && { offloadTo }) }, reference: artifact.reference }];
+      const packaged = packageOf(config, decision.target, placement, artifact);
+      return [{ write: { name: decision.target, placement, version, digest: artifact.digest, ...(offloadTo && { offloadTo }), ...(packaged && { package: packaged }) }, reference: artifact.reference }];
     });
     const primary = report.metrics.find((metric) => metric.name === report.primary.name);
     const release = { version, reference: artifact.reference, digest: artifact.digest, ...(primary && { primary: { metric: primary.name, value: primary.value } }) };
@@ -73,4 +74,18 @@ export async function applyRelease(gitops: GitOpsRepo, config: EdgeshipConfig, r
   const placed = report.placement.filter((decision) => !scoped || scoped.has(decision.target));
   const summary = placementSummary(placed);
   return gitops.apply(change, `release(${report.model}): ${report.version.version}\n\n${summary}\nartifact: ${report.artifact?.reference}`);
+}
+
+/**
+ * The container image a target deploys instead of pulling the artifact (`targets[].package`): the
+ * release's modelcar for a cloud target, its serving image for an edge site that runs the model.
+ */
+function packageOf(config: EdgeshipConfig, name: string, placement: string, artifact: NonNullable<EvaluationReport['artifact']>): string | undefined {
+  const wanted = config.targets.find((target) => target.name === name)?.package;
+  if (wanted !== 'modelcar' && wanted !== 'image') return undefined;
+  // A site that forwards every request runs no model: its image would be the forwarder's.
+  if (placement === 'offload') return undefined;
+  const pushed = artifact.packages?.[wanted];
+  if (!pushed) throw new GitOpsError(`${name}: targets[].package is ${wanted}, but release ${artifact.reference} has no ${wanted} image: publish it with artifacts.${wanted} set`);
+  return pushed.reference;
 }

@@ -35,7 +35,7 @@ export async function recordAndOverlays(config: EdgeshipConfig, read: Read, curr
     const target = byName.get(write.name);
     if (!target) return [];
     const offloadUrl = write.offloadTo ? byName.get(write.offloadTo)?.endpoint : undefined;
-    const spec: OverlaySpec = { model: config.model, target, choice: write.placement, reference, version: write.version, ...(offloadUrl && { offloadUrl }) };
+    const spec: OverlaySpec = { model: config.model, target, choice: write.placement, reference, version: write.version, ...(offloadUrl && { offloadUrl }), ...(write.package && { package: write.package }) };
     return [spec];
   });
   const record = writeReleaseRecord(current.text, { ...update, targets: placements.map((placement) => placement.write) }, current.path);

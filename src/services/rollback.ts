@@ -30,7 +30,7 @@ export async function rollBack(gitops: GitOpsRepo, config: EdgeshipConfig, reque
     const placements = request.targets.flatMap((name): Placement[] => {
       const previous = record.targets[name]?.previous;
       if (!previous || record.targets[name]?.version !== request.version) return [];
-      const write = { name, placement: previous.placement, version: previous.version, digest: previous.digest, ...(previous.offloadTo && { offloadTo: previous.offloadTo }) };
+      const write = { name, placement: previous.placement, version: previous.version, digest: previous.digest, ...(previous.offloadTo && { offloadTo: previous.offloadTo }), ...(previous.package && { package: previous.package }) };
       return [{ write, reference: targetReference(record, previous.digest) }];
     });
     const marks = request.hold ? request.targets.map((name) => ({ name, hold: request.hold ?? null })) : [];
@@ -53,7 +53,7 @@ export async function pinPlacement(gitops: GitOpsRepo, config: EdgeshipConfig, t
     if (!current.record || !entry) throw new GitOpsError(`${current.path} has no release of ${config.model} at ${target} yet; pin it after its first release`);
     const placements: Placement[] = [];
     if (pin && entry.placement !== pin) {
-      const write = { name: target, placement: pin, version: entry.version, digest: entry.digest, ...((pin === 'offload' || pin === 'adaptive') && offloadTo && { offloadTo }) };
+      const write = { name: target, placement: pin, version: entry.version, digest: entry.digest, ...((pin === 'offload' || pin === 'adaptive') && offloadTo && { offloadTo }), ...(pin !== 'offload' && entry.package && { package: entry.package }) };
       placements.push({ write, reference: targetReference(current.record, entry.digest) });
     }
     return recordAndOverlays(config, read, current, { model: config.model, marks: [{ name: target, pin }] }, placements);

@@ -40,6 +40,19 @@ describe('writeOverlay', () => {
     expect(back.configMapGenerator[0]?.literals).toEqual([`EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`, 'EDGESHIP_MODEL_VERSION=1.2.0']);
   });
 
+  it('runs the serving image that carries the model when the target takes the package, and the artifact again when it does not', () => {
+    const image = `ghcr.io/acme/pump@sha256:${'d'.repeat(64)}`;
+    const packaged = writeOverlay(writeOverlay(undefined, spec()), spec({ version: '1.1.0', package: image }));
+    expect(parse(packaged)).toMatchObject({
+      patches: [{ path: 'edgeship-resources.yaml' }, { target: { kind: 'Deployment' }, patch: JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }]) }],
+      configMapGenerator: [{ literals: ['EDGESHIP_MODEL_VERSION=1.1.0', 'EDGESHIP_MODEL_DIR=/models'] }],
+    });
+    const back = parse(writeOverlay(packaged, spec({ version: '1.2.0' }))) as Overlay;
+    expect(back.patches).toEqual([{ path: 'edgeship-resources.yaml' }]);
+    expect(back.configMapGenerator[0]?.literals).toEqual(['EDGESHIP_MODEL_VERSION=1.2.0', `EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`]);
+    expect(() => writeOverlay(undefined, spec({ package: 'ghcr.io/acme/pump:latest' }))).toThrow('refusing image "ghcr.io/acme/pump:latest": expected an image on a registry pinned by digest');
+  });
+
   it('switches an offloaded site to the forwarder with the cloud URL, and back', () => {
     const edge = writeOverlay(undefined, spec());
     const offloaded = writeOverlay(edge, spec({ choice: 'offload', version: '1.1.0', offloadUrl: 'https://models.example/pump' }));

@@ -20,6 +20,18 @@ describe('release record', () => {
     expect(() => parseReleaseRecord(edit(writeReleaseRecord(undefined, v1)), 'r.yaml')).toThrow(`r.yaml: not an edgeship release record: ${error}`);
   });
 
+  it('names the image a target deploys, and keeps the one it ran before for a rollback', () => {
+    const image = (char: string) => `ghcr.io/org/pump@${digest(char)}`;
+    const packaged = (version: string, char: string, imageChar: string): RecordUpdate => ({ ...update(version, char, []), targets: [{ name: 'site-a', placement: 'edge', version, digest: digest(char), package: image(imageChar) }] });
+    const first = writeReleaseRecord(undefined, packaged('1.0.0', 'a', 'c'));
+    expect(parseReleaseRecord(first, 'r.yaml').targets['site-a']).toMatchObject({ package: image('c') });
+    const second = parseReleaseRecord(writeReleaseRecord(first, packaged('1.1.0', 'b', 'd')), 'r.yaml');
+    expect(second.targets['site-a']).toMatchObject({ package: image('d'), previous: { version: '1.0.0', package: image('c') } });
+    // Back to the artifact: the package goes.
+    expect(parseReleaseRecord(writeReleaseRecord(writeReleaseRecord(first, packaged('1.1.0', 'b', 'd')), update('1.2.0', 'e', [{ name: 'site-a', choice: 'edge' }])), 'r.yaml').targets['site-a']).not.toHaveProperty('package');
+    expect(() => parseReleaseRecord(first.replace(image('c'), 'ghcr.io/org/pump:latest'), 'r.yaml')).toThrow('targets.site-a.package: expected an artifact reference pinned by digest');
+  });
+
   it('is created with a header and reads back', () => {
     const text = writeReleaseRecord(undefined, v1);
     expect(text.startsWith('# Release record of pump, written by edgeship.')).toBe(true);

@@ -94,6 +94,15 @@ describe('renderReport', () => {
     expect(markdown).toContain('- artifact: not published yet');
   });
 
+  it('names the images published next to the artifact, with their platforms', () => {
+    const report = planRelease({ config: testConfig(), inspection, metrics: { f1: 0.7 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } });
+    const pinned = (char: string) => `ghcr.io/acme/demo@sha256:${char.repeat(64)}`;
+    report.artifact = { reference: pinned('a'), digest: `sha256:${'a'.repeat(64)}`, packages: { modelcar: { reference: pinned('b'), digest: `sha256:${'b'.repeat(64)}`, platforms: ['linux/amd64'] }, image: { reference: pinned('c'), digest: `sha256:${'c'.repeat(64)}`, platforms: ['linux/amd64', 'linux/arm64'] } } };
+    const markdown = renderReport(report);
+    expect(markdown).toContain(`- KServe modelcar: \`${pinned('b')}\` (linux/amd64)`);
+    expect(markdown).toContain(`- serving image with the model: \`${pinned('c')}\` (linux/amd64, linux/arm64)`);
+  });
+
   it('shows what triggered the run: drift evidence by its summary, anything else as it is', () => {
     const plan = (trigger: string) =>
       renderReport(planRelease({ config: testConfig(), inspection, metrics: { f1: 0.7 }, golden, profiles, provenance: { trainedAt: '2026-11-26T07:00:00.000Z', trigger } }));

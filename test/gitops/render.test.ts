@@ -42,11 +42,18 @@ async function releasedRepo(directory: string): Promise<{ repo: string; handEdit
   const text = await exampleConfigText();
   const base = await evaluationReport();
   const digest = (char: string) => `sha256:${char.repeat(64)}`;
+  // The second release of vibration ships as images: a modelcar in the cloud, the serving image with the model at plant-north.
+  const packaged = (model: string, offload: boolean) => offload && model === 'vibration';
+  const image = (model: string, kind: string, char: string) => ({ reference: `ghcr.io/acme/models/${model}@${digest(char)}`, digest: digest(char), platforms: kind === 'image' ? ['linux/amd64', 'linux/arm64'] : ['linux/amd64'] });
   const release = (model: string, version: string, char: string, offload: boolean): EvaluationReport => ({
     ...base,
     model,
     version: { ...base.version, version },
-    artifact: { reference: `ghcr.io/acme/models/${model}@${digest(char)}`, digest: digest(char) },
+    artifact: {
+      reference: `ghcr.io/acme/models/${model}@${digest(char)}`,
+      digest: digest(char),
+      ...(packaged(model, offload) && { packages: { modelcar: image(model, 'modelcar', 'c'), image: image(model, 'image', 'd') } }),
+    },
     // The second release offloads substation-east and makes plant-south adaptive: structural changes of their overlays.
     placement: base.placement.map((decision) => {
       if (offload && decision.target === 'substation-east') return { ...decision, choice: 'offload', offloadTo: 'cloud' };
@@ -56,6 +63,7 @@ async function releasedRepo(directory: string): Promise<{ repo: string; handEdit
   });
   const write = async (model: string, version: string, char: string, offload: boolean) => {
     const config = parseConfig(text.replace(/^model: .*$/m, `model: ${model}`), 'edgeship.yml');
+    if (packaged(model, offload)) config.targets = config.targets.map((target) => (target.name === 'cloud' ? { ...target, package: 'modelcar' } : target.name === 'plant-north' ? { ...target, package: 'image' } : target));
     const writes = await planGitOpsChange(config, release(model, version, char, offload), { rollout: { status: 'done', waves: {} } })(async (path) => readFile(join(repo, path), 'utf8').catch(() => undefined));
     for (const { path, content } of writes) {
       await mkdir(dirname(join(repo, path)), { recursive: true });
@@ -139,10 +147,11 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
       for (const configMap of objects.filter((object) => object.metadata.name.startsWith('edgeship-model-'))) {
         expect(configMap.metadata.annotations?.['argocd.argoproj.io/sync-wave'], `${site}: ${configMap.metadata.name}`).toBe('-1');
       }
-      // Every server runs the image base/serving-image sets, with liveness and readiness probes.
+      // Every server runs the image base/serving-image sets (or the serving image with its model), with liveness and readiness probes.
       for (const object of referring) {
         const containers = JSON.stringify(object.spec);
-        expect([...containers.matchAll(/"image":"([^"]+)"/g)].map((match) => match[1]), `${site}: ${object.metadata.name}`).toEqual(['ghcr.io/edgeship/edgeship-serving:1']);
+        const image = site === 'plant-north' && object.metadata.name.endsWith('-vibration') ? `ghcr.io/acme/models/vibration@sha256:${'d'.repeat(64)}` : 'ghcr.io/edgeship/edgeship-serving:1';
+        expect([...containers.matchAll(/"image":"([^"]+)"/g)].map((match) => match[1]), `${site}: ${object.metadata.name}`).toEqual([image]);
         expect(containers).toContain('"livenessProbe"');
         expect(containers).toContain('"readinessProbe"');
       }
@@ -175,9 +184,16 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
     // The overlay from before per-model selectors was migrated: its model label selects (checked above for every Service).
     expect(await readFile(join(repo, LEGACY), 'utf8')).toMatch(/edgeship\.io\/model: vibration\n {4}includeSelectors: true/);
     const cloud = rendered.get('cloud') ?? [];
-    expect(cloud.filter((object) => object.kind === 'ConfigMap').map((configMap) => configMap.data?.EDGESHIP_MODEL)).toEqual([
-      `ghcr.io/acme/models/pump-forecaster@sha256:${'b'.repeat(64)}`,
-      `ghcr.io/acme/models/vibration@sha256:${'b'.repeat(64)}`,
+    expect(cloud.filter((object) => object.kind === 'ConfigMap').map((configMap) => [configMap.data?.EDGESHIP_MODEL, configMap.data?.EDGESHIP_MODEL_DIR])).toEqual([
+      [`ghcr.io/acme/models/pump-forecaster@sha256:${'b'.repeat(64)}`, undefined],
+      // The modelcar: KServe mounts it at /mnt/models, where the server finds the model.
+      ['', '/mnt/models'],
     ]);
+    const storage = (object: Manifest) => JSON.stringify(object.spec).match(/"name":"STORAGE_URI","value":"([^"]+)"/)?.[1];
+    expect(cloud.filter((object) => object.kind === 'InferenceService').map(storage)).toEqual([undefined, `oci://ghcr.io/acme/models/vibration@sha256:${'c'.repeat(64)}`]);
+    // The serving image with the model at plant-north: the Deployment runs it, pinned by digest.
+    const north = rendered.get('plant-north') ?? [];
+    const images = north.filter((object) => object.kind === 'Deployment').map((object) => [...JSON.stringify(object.spec).matchAll(/"image":"([^"]+)"/g)].map((match) => match[1]));
+    expect(images).toEqual([['ghcr.io/edgeship/edgeship-serving:1'], [`ghcr.io/acme/models/vibration@sha256:${'d'.repeat(64)}`]]);
   });
 });

@@ -58,7 +58,7 @@ export function registerServeCommand(program: Command): void {
       const env = process.env;
       // A self-contained serving image carries its model at /models: used when none is named.
       const inImage = flags.model || env.EDGESHIP_MODEL ? undefined : await imageModelOf(env.EDGESHIP_MODEL_DIR ?? '/models');
-      const source = flags.model ?? env.EDGESHIP_MODEL ?? inImage?.file;
+      const source = flags.model || env.EDGESHIP_MODEL || inImage?.file;
       const offload = offloadOf(flags, env);
       if (!source && !offload) throw new EdgeshipError('--model: expected an OCI reference or a model.onnx path (or EDGESHIP_MODEL), found none');
       const threads = flags.threads ? numberFlag('threads', flags.threads, (value) => Number.isInteger(value) && value > 0, 'a whole number') : undefined;
