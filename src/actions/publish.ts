@@ -6,15 +6,15 @@ import { artifactStoreFor } from '../adapters/oci/index.ts';
 import { parseReference } from '../adapters/oci/reference.ts';
 import { collectOutputs } from '../adapters/training/local-process.ts';
 import { ArtifactError } from '../core/errors.ts';
-import { publish } from '../services/publish.ts';
+import { publish, type ImageSettings } from '../services/publish.ts';
 import { readReportFile, writeReportFile } from '../services/report-file.ts';
 import { blame, input, InputError, requiredInput, runStep } from './action-io.ts';
 
-/** The registry the model repo's config names (artifacts.repository), unless it is a local OCI layout. */
-async function configuredRegistry(repo: string): Promise<string | undefined> {
-  if (!existsSync(join(repo, CONFIG_PATH))) return undefined;
-  const config = await blame('repo', () => loadConfig(repo));
-  return config.artifacts.repository.startsWith('oci-layout:') ? undefined : config.artifacts.repository;
+/** The model repo's artifacts settings: the registry (unless a local OCI layout) and the images to push. */
+async function configuredArtifacts(repo: string): Promise<{ registry?: string; images: ImageSettings }> {
+  if (!existsSync(join(repo, CONFIG_PATH))) return { images: {} };
+  const { artifacts } = await blame('repo', () => loadConfig(repo));
+  return { ...(!artifacts.repository.startsWith('oci-layout:') && { registry: artifacts.repository }), images: { modelcar: artifacts.modelcar, image: artifacts.image } };
 }
 
 /** GHCR of the repository's owner, the default on GitHub. */
@@ -32,7 +32,8 @@ function ghcr(): string {
 await runStep('publish', async () => {
   const reportPath = resolve(requiredInput('report'));
   const report = await blame('report', () => readReportFile(reportPath));
-  const location = (input('registry') || (await configuredRegistry(input('repo', '.'))) || ghcr()).toLowerCase(); // GHCR names are lowercase; owners may not be
+  const configured = await configuredArtifacts(input('repo', '.'));
+  const location = (input('registry') || configured.registry || ghcr()).toLowerCase(); // GHCR names are lowercase; owners may not be
   if (!location.startsWith('oci-layout:')) {
     try {
       parseReference(`${location}/${report.model}`);
@@ -43,7 +44,7 @@ await runStep('publish', async () => {
   const token = input('token');
   const store = artifactStoreFor(location, token ? { credentials: { username: input('username', 'edgeship'), password: token } } : {});
   const outputs = await blame('report', () => collectOutputs(dirname(reportPath)));
-  const pushed = await publish(store, outputs, report).catch((error: unknown) => {
+  const pushed = await publish(store, outputs, report, configured.images).catch((error: unknown) => {
     if (error instanceof ArtifactError) throw new InputError(/credentials|401|403/.test(error.message) ? 'token' : 'registry', error.message, { cause: error });
     throw error;
   });
