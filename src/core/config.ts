@@ -200,6 +200,14 @@ function checkReferences(config: z.infer<typeof configSchema>, ctx: z.Refinement
       seen.add(name);
     });
   });
+  for (const kind of ['modelcar', 'image'] as const) {
+    const base = config.artifacts[kind]?.base;
+    if (!base) continue;
+    // Images are assembled on the registry artifacts go to, with its credentials, from a base there.
+    const registry = config.artifacts.repository.split('/')[0];
+    if (config.artifacts.repository.startsWith('oci-layout:')) ctx.addIssue({ code: 'custom', path: ['artifacts', kind], message: `expected artifacts.repository to be a registry (registry/namespace) to assemble the ${kind} on, found "${config.artifacts.repository}"` });
+    else if (base.split('/')[0] !== registry) ctx.addIssue({ code: 'custom', path: ['artifacts', kind, 'base'], message: `expected a base image on ${registry} (where artifacts go: credentials go nowhere else), found "${base}"` });
+  }
   if (config.rollout) {
     const missing = config.targets.filter((target) => !seen.has(target.name)).map((target) => target.name);
     if (missing.length > 0) {

@@ -102,6 +102,11 @@ export class AdaptiveRouter {
     return this.state.path;
   }
 
+  /** Whether a shadow probe is still running (at most one is). */
+  get probeInFlight(): boolean {
+    return this.probing;
+  }
+
   /** The path for this request, and whether to shadow it on the other path. */
   route(): { path: AdaptivePath; probe: boolean } {
     const now = this.deps.now();

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ADAPTIVE_DEFAULTS } from '../../src/core/adaptive-routing.ts';
 import { AdaptiveRouter } from '../../src/serve/adaptive.ts';
 import { GatewayPressure, type PressureSample } from '../../src/serve/gateway-pressure.ts';
@@ -31,7 +31,11 @@ async function adaptiveSite(cloudStatus = 200) {
     infer,
     measure,
     metrics: () => fetch(`${edge.base}/metrics`).then((answer) => answer.text()),
-    at: (ms: number) => (clock = ms),
+    /** Moves the clock, once the probe in flight (if any) is done: it would otherwise count the jump as its latency. */
+    at: async (ms: number) => {
+      await vi.waitFor(() => expect(router.probeInFlight).toBe(false), { timeout: 30_000 });
+      clock = ms;
+    },
     press: (next: Partial<PressureSample>) => (pressure = { ...pressure, ...next }),
     stop: async () => {
       await edge.stop();
@@ -49,7 +53,7 @@ describe('adaptive offloading at the edge', () => {
   it('runs locally while the gateway is calm, probes the cloud of its own version, leaves under pressure and comes back after the dwell time', async () => {
     const site = await adaptiveSite();
     stops.push(site.stop);
-    site.at(16_000);
+    await site.at(16_000);
     for (let index = 0; index < 10; index += 1) expect((await site.infer()).id).toBe('golden-0');
     await site.measure('cloudMs');
     // Probes (answers dropped) went to the route of the version this site was released with.
@@ -57,7 +61,7 @@ describe('adaptive offloading at the edge', () => {
     expect(new Set(site.cloud.received.map((request) => request.url))).toEqual(new Set(['/v2/models/pump/versions/1.0.0/infer']));
 
     site.press({ cpu: 0.9 });
-    site.at(17_100);
+    await site.at(17_100);
     expect((await site.infer()).id).toBe('from-the-cloud');
     expect(site.router.path).toBe('cloud');
     let metrics = await site.metrics();
@@ -69,11 +73,11 @@ describe('adaptive offloading at the edge', () => {
     // In the cloud, local probes keep the local estimate fresh; calm again, it stays until the dwell time is over.
     for (let index = 0; index < 10; index += 1) expect((await site.infer()).id).toBe('from-the-cloud');
     site.press({ cpu: 0.05 });
-    site.at(25_000);
+    await site.at(25_000);
     expect((await site.infer()).id).toBe('from-the-cloud');
-    site.at(32_200);
+    await site.at(32_200);
     await site.measure('localMs');
-    site.at(33_300);
+    await site.at(33_300);
     expect((await site.infer()).id).toBe('golden-0');
     metrics = await site.metrics();
     expect(metrics).toContain('edgeship_adaptive_path{model="pump",path="local",reason="local-fits"} 1');
@@ -84,11 +88,11 @@ describe('adaptive offloading at the edge', () => {
   it('answers from the local model when the cloud fails, and goes back to local at once', async () => {
     const site = await adaptiveSite(503);
     stops.push(site.stop);
-    site.at(16_000);
+    await site.at(16_000);
     for (let index = 0; index < 10; index += 1) await site.infer();
     // The cloud never answered well: it is not known to fit, so pressure does not send requests there.
     site.press({ cpu: 0.9 });
-    site.at(17_100);
+    await site.at(17_100);
     expect((await site.infer()).id).toBe('golden-0');
     expect(site.router.path).toBe('local');
     expect(site.router.estimates(17_100)).toMatchObject({ cloudFailing: true, cpuPressure: 0.9 });

@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
@@ -78,9 +78,16 @@ describe('the model as a container image', () => {
   });
   afterAll(async () => registry.stop());
 
+  /** The example's training outputs, copied: publishing writes contract.json beside them. */
+  const exampleOutputs = async () => {
+    const directory = await tempDir();
+    await cp(inject('exampleOutputs'), directory, { recursive: true });
+    return collectOutputs(directory);
+  };
+
   it('pushes a modelcar and a multi-arch serving image next to the artifact, that skopeo reads back as valid OCI images holding the model at /models', async () => {
     const store = new RegistryStore(`${registry.address}/models`);
-    const outputs = await collectOutputs(inject('exampleOutputs'));
+    const outputs = await exampleOutputs();
     const report = await evaluationReport();
     const pushed = await publish(store, outputs, report, { modelcar: { base: bases.modelcar }, image: { base: bases.image } });
     const { modelcar, image } = pushed.packages ?? {};
@@ -134,7 +141,7 @@ describe('the model as a container image', () => {
 
   it('refuses a base image on another registry, where the credentials must not go, and images without a registry', async () => {
     const store = new RegistryStore(`${registry.address}/models`);
-    const outputs = await collectOutputs(inject('exampleOutputs'));
+    const outputs = await exampleOutputs();
     const report = await evaluationReport();
     await expect(publish(store, outputs, report, { modelcar: { base: `registry.example/base/busybox@sha256:${'a'.repeat(64)}` } })).rejects.toThrow(
       `base image registry.example/base/busybox@sha256:${'a'.repeat(64)}: expected an image on ${registry.address} (where artifacts go) pinned by digest; copy it there first (skopeo copy)`,
