@@ -10,21 +10,27 @@ const digest = (char: string) => `sha256:${char.repeat(64)}`;
 const CLOUD = 'sites/cloud/pump-forecaster/kustomization.yaml';
 const cloudLiterals = (files: Map<string, string>) => (parse(files.get(CLOUD) ?? '') as { configMapGenerator: { literals: string[] }[] }).configMapGenerator[0]?.literals ?? [];
 
+/** Releases of pump-forecaster into an in-memory GitOps repo, with `site` placed `choice` (forwarding to the cloud). */
+async function gitopsWorld(site: string, choice: 'offload' | 'adaptive') {
+  const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
+  const base = await evaluationReport();
+  const files = new Map<string, string>();
+  const release = async (version: string, char: string, targets?: string[]) => {
+    const report: EvaluationReport = {
+      ...base,
+      version: { ...base.version, version },
+      artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${digest(char)}`, digest: digest(char) },
+      placement: base.placement.map((decision) => (decision.target === site ? { ...decision, choice, offloadTo: 'cloud' } : decision)),
+    };
+    const writes = await planGitOpsChange(config, report, { ...(targets && { targets }), rollout: { status: 'rolling-out', waves: {} } })(async (path) => files.get(path));
+    for (const write of writes) files.set(write.path, write.content);
+  };
+  return { files, release };
+}
+
 describe('offloading never crosses contracts', () => {
   it('has the cloud target serve the version each offloading site was released with, from its canary wave until no site runs it', async () => {
-    const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
-    const base = await evaluationReport();
-    const files = new Map<string, string>();
-    const release = async (version: string, char: string, targets?: string[]) => {
-      const report: EvaluationReport = {
-        ...base,
-        version: { ...base.version, version },
-        artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${digest(char)}`, digest: digest(char) },
-        placement: base.placement.map((decision) => (decision.target === 'substation-east' ? { ...decision, choice: 'offload', offloadTo: 'cloud' } : decision)),
-      };
-      const writes = await planGitOpsChange(config, report, { ...(targets && { targets }), rollout: { status: 'rolling-out', waves: {} } })(async (path) => files.get(path));
-      for (const write of writes) files.set(write.path, write.content);
-    };
+    const { files, release } = await gitopsWorld('substation-east', 'offload');
     await release('1.0.0', 'a');
     expect(cloudLiterals(files)).toEqual([`EDGESHIP_MODEL=ghcr.io/acme/models/pump-forecaster@${digest('a')}`, 'EDGESHIP_MODEL_VERSION=1.0.0']);
     // The canary wave: substation-east offloads 2.0.0 while the cloud's own wave is still to come.
@@ -40,19 +46,7 @@ describe('offloading never crosses contracts', () => {
   });
 
   it('keeps the version an adaptive canary site forwards to on the cloud too', async () => {
-    const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
-    const base = await evaluationReport();
-    const files = new Map<string, string>();
-    const release = async (version: string, char: string, targets?: string[]) => {
-      const report: EvaluationReport = {
-        ...base,
-        version: { ...base.version, version },
-        artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${digest(char)}`, digest: digest(char) },
-        placement: base.placement.map((decision) => (decision.target === 'plant-north' ? { ...decision, choice: 'adaptive', offloadTo: 'cloud' } : decision)),
-      };
-      const writes = await planGitOpsChange(config, report, { ...(targets && { targets }), rollout: { status: 'rolling-out', waves: {} } })(async (path) => files.get(path));
-      for (const write of writes) files.set(write.path, write.content);
-    };
+    const { files, release } = await gitopsWorld('plant-north', 'adaptive');
     await release('1.0.0', 'a');
     await release('2.0.0', 'b', ['plant-north']);
     expect(cloudLiterals(files)).toContain(`EDGESHIP_RETAINED_MODELS=2.0.0=ghcr.io/acme/models/pump-forecaster@${digest('b')}`);
