@@ -99,8 +99,10 @@ function signalsOf(estimates: AdaptiveEstimates, settings: AdaptiveSettings): Si
 /**
  * The path for the next request. From local, the router leaves for the cloud when a signal is
  * over its limit and the cloud is known to answer within the budget; from the cloud, it comes
- * back once every signal is under its limit by the margin, or when the cloud no longer fits, the
- * gateway is not under pressure and local is expected to be faster by the margin. A switch waits out the dwell time (at most 60 s ÷ dwell
+ * back once every signal is under its limit by the margin; when the cloud no longer fits and local
+ * does (by the margin, under the CPU ceiling), at once if the cloud misses by the margin; or, both
+ * over the budget, when the gateway is calm and local is faster by the margin. The cloud must fit
+ * by the margin to be left for. A switch waits out the dwell time (at most 60 s ÷ dwell
  * switches a minute) unless the path in use is failing outright: a failing cloud, or a local
  * estimate over twice the budget.
  */
@@ -109,21 +111,32 @@ export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, setti
   const go = (path: AdaptivePath, reason: AdaptiveReason, why: string): AdaptiveDecision => ({ path, reason, since: now, switched: true, why });
   const dwelt = now - state.since >= settings.dwellMs;
   const signals = signalsOf(estimates, settings);
-  const cloudFits = !estimates.cloudFailing && estimates.cloudMs !== undefined && estimates.cloudMs <= settings.budgetMs;
+  // Hysteresis on the cloud too: it must fit by the margin to be left for, and miss by it to be left at once.
+  const cloudFits = !estimates.cloudFailing && estimates.cloudMs !== undefined && estimates.cloudMs <= settings.budgetMs / (1 + settings.margin);
   const cloudText = estimates.cloudFailing ? 'the cloud is failing' : `cloud ${ms(estimates.cloudMs)}`;
   if (state.path === 'local') {
     const over = signals.find((signal) => signal.value !== undefined && signal.value > signal.limit);
     if (!over) return stay(`every signal within its limit (${signals[0]?.text}, ${cloudText})`);
-    if (!cloudFits) return stay(`${over.text}, but ${estimates.cloudFailing ? 'the cloud is failing' : `the cloud (${ms(estimates.cloudMs)}) is not known to fit the budget`}: staying local`);
+    if (!cloudFits) return stay(`${over.text}, but ${estimates.cloudFailing ? 'the cloud is failing' : `the cloud (${ms(estimates.cloudMs)}) is not known to fit the budget by the ${pct(settings.margin)} margin`}: staying local`);
+    // A cloud that just missed the budget is not tried again for pressure alone for four dwell times.
+    const burnt = state.reason === 'cloud-over-budget' && now - state.since < 4 * settings.dwellMs;
+    if (burnt && over.reason !== 'local-over-budget') return stay(`${over.text}, but the cloud missed the budget ${Math.round((now - state.since) / 1000)} s ago: staying local for ${Math.round((4 * settings.dwellMs) / 1000)} s after that`);
     const severe = over.reason === 'local-over-budget' && (estimates.localMs as number) > 2 * settings.budgetMs;
     if (!dwelt && !severe) return stay(`${over.text}; ${cloudText} fits, switching once ${Math.round(settings.dwellMs / 1000)} s on this path are over`);
     return go('cloud', over.reason, `${over.text}; ${cloudText} fits: to the cloud`);
   }
   if (estimates.cloudFailing) return go('local', 'cloud-failing', 'the cloud is failing: back to local');
-  // A slow cloud sends requests back only to a calm gateway where local is faster by the margin:
-  // under pressure, local would be slower still and starve the gateway's other services.
-  const pressed = signals.find((signal) => signal.reason !== 'local-over-budget' && signal.value !== undefined && signal.value > signal.limit);
+  // The budget comes first: a cloud that no longer answers in time sends requests back to a local
+  // path that does (by the margin), whatever the pressure, as long as inference stays under the
+  // CPU ceiling; at once when the cloud misses by the margin. Pressure was a reason to leave only
+  // while the cloud met the budget.
   const cloudOver = estimates.cloudMs !== undefined && estimates.cloudMs > settings.budgetMs;
+  const ceiling = signals.find((signal) => signal.reason === 'local-cpu-ceiling' && signal.value !== undefined && signal.value > signal.limit);
+  const localFits = estimates.localMs !== undefined && estimates.localMs <= settings.budgetMs / (1 + settings.margin);
+  const cloudMisses = estimates.cloudMs !== undefined && estimates.cloudMs > settings.budgetMs * (1 + settings.margin);
+  if (cloudOver && localFits && !ceiling && (cloudMisses || dwelt)) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(settings.budgetMs)} budget and local (${ms(estimates.localMs)}) is within it by the ${pct(settings.margin)} margin: back to local`);
+  // Both over the budget: the faster path, by the margin, on a calm gateway only.
+  const pressed = signals.find((signal) => signal.reason !== 'local-over-budget' && signal.value !== undefined && signal.value > signal.limit);
   const localFaster = estimates.localMs !== undefined && estimates.cloudMs !== undefined && estimates.localMs * (1 + settings.margin) < estimates.cloudMs;
   if (cloudOver && localFaster && !pressed && dwelt) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(settings.budgetMs)} budget and local (${ms(estimates.localMs)}) is faster by more than the ${pct(settings.margin)} margin: back to local`);
   const blocking = signals.find((signal) => signal.value === undefined ? signal.reason === 'local-over-budget' : signal.value > signal.limit / (1 + settings.margin));

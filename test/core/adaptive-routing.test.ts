@@ -24,8 +24,10 @@ describe('adaptive routing: per request, local or the cloud of the same version'
     ['cloud, local latency under the budget but not by the margin', CLOUD, { ...CALM, localMs: 9 }, 'cloud', 'cpu-pressure'],
     ['cloud, no recent local latency', CLOUD, { ...CALM, localMs: undefined }, 'cloud', 'cpu-pressure'],
     ['cloud failing', CLOUD, { ...CALM, cpuPressure: 0.9, cloudFailing: true }, 'local', 'cloud-failing'],
-    ['cloud over the budget, local faster by the margin, the gateway calm', CLOUD, { ...CALM, cloudMs: 15, localMs: 12 }, 'local', 'cloud-over-budget'],
-    ['cloud over the budget, local faster, but under CPU pressure', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 12 }, 'cloud', 'cpu-pressure'],
+    ['cloud over the budget, local within it by the margin, under CPU pressure', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 8 }, 'local', 'cloud-over-budget'],
+    ['cloud over the budget, local within it, but over the CPU ceiling', CLOUD, { ...CALM, cpuPressure: 0.9, localCpu: 0.7, cloudMs: 15, localMs: 8 }, 'cloud', 'cpu-pressure'],
+    ['both over the budget, local faster by the margin, the gateway calm', CLOUD, { ...CALM, cloudMs: 15, localMs: 12 }, 'local', 'cloud-over-budget'],
+    ['both over the budget, local faster, but under CPU pressure', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 12 }, 'cloud', 'cpu-pressure'],
     ['cloud over the budget, local faster but not by the margin', CLOUD, { ...CALM, cpuPressure: 0.35, cloudMs: 15, localMs: 13 }, 'cloud', 'cpu-pressure'],
     ['cloud over the budget, local slower still', CLOUD, { ...CALM, cloudMs: 15, localMs: 30 }, 'cloud', 'cpu-pressure'],
   ])('%s', (_, state, estimates, path, reason) => {
@@ -43,10 +45,16 @@ describe('adaptive routing: per request, local or the cloud of the same version'
     expect(waiting.why).toContain('switching once 15 s on this path are over');
     // Over twice the budget: at once.
     expect(decide(justSwitched, { ...CALM, localMs: 25 }, SETTINGS, LATER)).toMatchObject({ path: 'cloud', switched: true, since: LATER });
-    // Back from the cloud: only after the dwell time, except when the cloud fails.
+    // Back from the cloud: only after the dwell time, except when the cloud fails or misses the budget local meets.
     const inCloud = { ...CLOUD, since: LATER - 1000 };
     expect(decide(inCloud, CALM, SETTINGS, LATER)).toMatchObject({ path: 'cloud', switched: false });
     expect(decide(inCloud, { ...CALM, cloudFailing: true }, SETTINGS, LATER)).toMatchObject({ path: 'local', reason: 'cloud-failing' });
+    expect(decide(inCloud, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 8 }, SETTINGS, LATER)).toMatchObject({ path: 'local', reason: 'cloud-over-budget' });
+    expect(decide(inCloud, { ...CALM, cpuPressure: 0.9, cloudMs: 11, localMs: 8 }, SETTINGS, LATER)).toMatchObject({ path: 'cloud', switched: false });
+    // Back because the cloud missed the budget: pressure alone does not send requests there for 60 s.
+    const burnt = { path: 'local' as const, reason: 'cloud-over-budget' as const, since: LATER - 20_000 };
+    expect(decide(burnt, { ...CALM, cpuPressure: 0.9 }, SETTINGS, LATER)).toMatchObject({ path: 'local', switched: false });
+    expect(decide(burnt, { ...CALM, cpuPressure: 0.9 }, SETTINGS, LATER + 40_000)).toMatchObject({ path: 'cloud', reason: 'cpu-pressure' });
   });
 
   it('switches fewer than 5 times a minute when the signals flap every 100 ms', () => {
@@ -55,6 +63,20 @@ describe('adaptive routing: per request, local or the cloud of the same version'
     for (let now = 0; now < 10 * 60_000; now += 100) {
       // Pressure on and off every other decision: the worst case for flapping.
       const estimates = { ...CALM, cpuPressure: (now / 100) % 2 === 0 ? 0.9 : 0.05 };
+      const decision = decide(state, estimates, SETTINGS, now);
+      if (decision.switched) switches += 1;
+      state = decision;
+    }
+    expect(switches / 10).toBeLessThan(5);
+    expect(switches).toBeGreaterThan(0);
+  });
+
+  it('switches fewer than 5 times a minute under steady pressure when the cloud\'s estimate swings across the budget', () => {
+    let state: AdaptiveState = LOCAL;
+    let switches = 0;
+    for (let now = 0; now < 10 * 60_000; now += 100) {
+      // Pressure all along; the cloud 6 ms for a second, then 13 ms for a second (budget 10 ms).
+      const estimates = { ...CALM, cpuPressure: 0.9, cloudMs: Math.floor(now / 1000) % 2 === 0 ? 6 : 13 };
       const decision = decide(state, estimates, SETTINGS, now);
       if (decision.switched) switches += 1;
       state = decision;
