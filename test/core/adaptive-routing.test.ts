@@ -57,30 +57,25 @@ describe('adaptive routing: per request, local or the cloud of the same version'
     expect(decide(burnt, { ...CALM, cpuPressure: 0.9 }, SETTINGS, LATER + 40_000)).toMatchObject({ path: 'cloud', reason: 'cpu-pressure' });
   });
 
-  it('switches fewer than 5 times a minute when the signals flap every 100 ms', () => {
+  /** Switches over 10 minutes of decisions every 100 ms, with the estimates `at` gives for each moment. */
+  const switchesIn10Minutes = (at: (now: number) => AdaptiveEstimates) => {
     let state: AdaptiveState = LOCAL;
     let switches = 0;
     for (let now = 0; now < 10 * 60_000; now += 100) {
-      // Pressure on and off every other decision: the worst case for flapping.
-      const estimates = { ...CALM, cpuPressure: (now / 100) % 2 === 0 ? 0.9 : 0.05 };
-      const decision = decide(state, estimates, SETTINGS, now);
+      const decision = decide(state, at(now), SETTINGS, now);
       if (decision.switched) switches += 1;
       state = decision;
     }
-    expect(switches / 10).toBeLessThan(5);
-    expect(switches).toBeGreaterThan(0);
-  });
+    return switches;
+  };
 
-  it('switches fewer than 5 times a minute under steady pressure when the cloud\'s estimate swings across the budget', () => {
-    let state: AdaptiveState = LOCAL;
-    let switches = 0;
-    for (let now = 0; now < 10 * 60_000; now += 100) {
-      // Pressure all along; the cloud 6 ms for a second, then 13 ms for a second (budget 10 ms).
-      const estimates = { ...CALM, cpuPressure: 0.9, cloudMs: Math.floor(now / 1000) % 2 === 0 ? 6 : 13 };
-      const decision = decide(state, estimates, SETTINGS, now);
-      if (decision.switched) switches += 1;
-      state = decision;
-    }
+  it.each([
+    // Pressure on and off every other decision: the worst case for flapping.
+    ['the signals flap every 100 ms', (now: number) => ({ ...CALM, cpuPressure: (now / 100) % 2 === 0 ? 0.9 : 0.05 })],
+    // Pressure all along; the cloud 6 ms for a second, then 13 ms for a second (budget 10 ms).
+    ["the cloud's estimate swings across the budget under steady pressure", (now: number) => ({ ...CALM, cpuPressure: 0.9, cloudMs: Math.floor(now / 1000) % 2 === 0 ? 6 : 13 })],
+  ])('switches fewer than 5 times a minute when %s', (_, at) => {
+    const switches = switchesIn10Minutes(at);
     expect(switches / 10).toBeLessThan(5);
     expect(switches).toBeGreaterThan(0);
   });
