@@ -13,6 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { percentile } from '../src/core/stats.ts';
 import { benchModels } from './models.ts';
@@ -181,7 +182,7 @@ export async function adaptiveBench(): Promise<void> {
         `switches ${adaptive.switchesPerMinute.toFixed(1)} a minute (aim < 5)`,
     );
   } finally {
-    spawnSync('taskset', ['-cp', `0-${Math.max(1, (await import('node:os')).availableParallelism() - 1)}`, String(process.pid)]);
+    spawnSync('taskset', ['-cp', `0-${Math.max(1, availableParallelism() - 1)}`, String(process.pid)]);
     agent.destroy();
     await proxy.close();
     await stopChild(cloud.child);

@@ -62,7 +62,8 @@ export interface ImageSettings {
  * release, so publishing the same release again gives the same digests.
  */
 async function publishImages(store: ArtifactStore, outputs: TrainingOutputs, report: EvaluationReport, artifact: PushedArtifact, contract: string, images: ImageSettings): Promise<NonNullable<PushedArtifact['packages']>> {
-  if (!store.pushImage) throw new ArtifactError('artifacts.modelcar / artifacts.image: container images are assembled on a registry; set artifacts.repository to registry/namespace (found a local OCI layout)');
+  const pushImage = store.pushImage?.bind(store);
+  if (!pushImage) throw new ArtifactError('artifacts.modelcar / artifacts.image: container images are assembled on a registry; set artifacts.repository to registry/namespace (found a local OCI layout)');
   const files: { path: string; bytes: Uint8Array }[] = await Promise.all(
     (
       [
@@ -83,7 +84,7 @@ async function publishImages(store: ArtifactStore, outputs: TrainingOutputs, rep
     ...(report.provenance.commit && { 'org.opencontainers.image.revision': report.provenance.commit }),
   };
   const push = (kind: 'modelcar' | 'image', base: string) =>
-    (store.pushImage as NonNullable<ArtifactStore['pushImage']>)({ name: report.model, tag: `${report.version.version}-${kind === 'modelcar' ? 'modelcar' : 'serving'}`, base, files, created: createdOf(report), labels, createdBy: `edgeship publish: ${report.model} ${report.version.version} at /models` });
+    pushImage({ name: report.model, tag: `${report.version.version}-${kind === 'modelcar' ? 'modelcar' : 'serving'}`, base, files, created: createdOf(report), labels, createdBy: `edgeship publish: ${report.model} ${report.version.version} at /models` });
   return {
     ...(images.modelcar && { modelcar: await push('modelcar', images.modelcar.base) }),
     ...(images.image && { image: await push('image', images.image.base) }),

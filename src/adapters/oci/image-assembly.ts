@@ -99,7 +99,14 @@ export async function appendLayer(client: RegistryClient, request: AppendRequest
   return { digest: made.digest, mediaType: made.mediaType, platforms: [made.platform] };
 }
 
-const platformOf = (entry: Descriptor) => [entry.platform?.os, entry.platform?.architecture, entry.platform?.variant].filter(Boolean).join('/');
+/** `os/architecture[/variant]`, held to that grammar: the base image is a repo writer's choice, and the name reaches the report. */
+function platformName(parts: (string | undefined)[], where: string): string {
+  const name = parts.filter(Boolean).join('/');
+  if (!/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(name)) throw new ArtifactError(`${where}: expected a platform such as linux/arm64, found ${JSON.stringify(name).slice(0, 80)}`);
+  return name;
+}
+
+const platformOf = (entry: Descriptor) => platformName([entry.platform?.os, entry.platform?.architecture, entry.platform?.variant], 'platform of a base image index entry');
 
 /** One platform's image with the layer appended; written by digest (an index refers to it). */
 async function extend(client: RegistryClient, request: AppendRequest, fetched: FetchedManifest, where: string) {
@@ -127,5 +134,5 @@ async function extend(client: RegistryClient, request: AppendRequest, fetched: F
     JSON.stringify({ schemaVersion: 2, mediaType, config: { mediaType: docker ? manifest.config.mediaType : OCI_CONFIG, digest: configDigest, size: configBytes.length }, layers: [...manifest.layers, layer], ...(manifest.annotations && { annotations: manifest.annotations }) }),
   );
   const digest = await writeManifest(client, request.repository, sha256(bytes), mediaType, bytes);
-  return { digest, mediaType, size: bytes.length, bytes, platform: [config.os, config.architecture].filter(Boolean).join('/') };
+  return { digest, mediaType, size: bytes.length, bytes, platform: platformName([config.os, config.architecture], `config of ${where}`) };
 }

@@ -146,5 +146,8 @@ describe('the model as a container image', () => {
     await expect(publish(store, outputs, report, { modelcar: { base: `registry.example/base/busybox@sha256:${'a'.repeat(64)}` } })).rejects.toThrow(
       `base image registry.example/base/busybox@sha256:${'a'.repeat(64)}: expected an image on ${registry.address} (where artifacts go) pinned by digest; copy it there first (skopeo copy)`,
     );
+    // A platform name from the base reaches the report: held to os/architecture.
+    const odd = await pushBase(new RegistryClient(registry.address), 'base/odd', [['linux', 'amd64'], ['linux', 'ARM64_v8']]);
+    await expect(publish(store, outputs, report, { image: { base: `${registry.address}/base/odd@${odd}` } })).rejects.toThrow('platform of a base image index entry: expected a platform such as linux/arm64, found "linux/ARM64_v8"');
   });
 });
