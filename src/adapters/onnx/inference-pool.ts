@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { ModelContract } from '../../core/contract.ts';
 import { ModelValidationError } from '../../core/errors.ts';
@@ -20,12 +21,26 @@ type WorkerMessage =
  */
 const PIPELINE = 2;
 
+/** The longest the main thread runs cheap batches without giving the event loop a turn. */
+const FLUSH_MS = 1;
+
+const rowsOf = (jobs: readonly Job[]) => (jobs.length === 1 ? (jobs[0] as Job).rows : jobs.reduce((sum, job) => sum + job.rows, 0));
+
+/** Settles a job with what `run` returns or throws. */
+function settle(job: Job, run: () => OutputTensor[]): void {
+  try {
+    job.resolve(run());
+  } catch (error) {
+    job.reject(error as Error);
+  }
+}
+
 /**
  * A model loaded in a worker thread, so inference never blocks the event loop that answers
  * health checks. `close` waits for the runs in flight before it stops the thread, which is how
  * a new model replaces an old one without dropping requests.
  *
- * A small model also gets a session on the main thread (InlineSession): a batch whose size ran
+ * A small model also gets a session on the main thread (InlineSession): a batch whose size runs
  * in under 0.1 ms runs there, so a tiny model does not pay more to reach the thread than to run.
  */
 export class InferenceWorker {
@@ -39,6 +54,8 @@ export class InferenceWorker {
   inlineRuns = 0;
   private readonly pending = new Map<number, { resolve: (outputs: OutputTensor[]) => void; reject: (error: Error) => void }>();
   private drained: (() => void) | undefined;
+  /** A flush of cheap batches is queued (setImmediate). */
+  private flushing = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -84,7 +101,7 @@ export class InferenceWorker {
 
   /** Requests waiting or running. */
   get inFlight(): number {
-    return this.queue.length + this.sent + (this.inline?.busy ? 1 : 0);
+    return this.queue.length + this.sent;
   }
 
   /**
@@ -99,17 +116,45 @@ export class InferenceWorker {
   }
 
   /**
-   * Starts the next batch: on the main thread when its size ran in under 0.1 ms there or in the
-   * thread (no hop, and the thread's core stays free for the HTTP work), else in the thread when
-   * it has room. A batch that is not cheap waits for the thread.
+   * Starts the next batch: a cheap one (its size runs in under 0.1 ms) on the main thread, once
+   * the event loop has read what arrived (a setImmediate, so the requests read in one turn run
+   * as one batch); any other in the thread when it has room.
    */
   private pump(): void {
     if (this.queue.length === 0) return;
-    const inline = this.inline;
-    if (inline && this.costs.cheap(this.nextRows())) {
-      // A cheap batch waits for the main thread rather than pay the hop: by then more may have queued to run with it.
-      if (!inline.busy) this.dispatch((inputs, outputs, rows) => inline.run(inputs, outputs, this.costs, rows), false);
-    } else if (this.sent < PIPELINE) this.dispatch((inputs, outputs) => this.send(inputs, outputs), true);
+    if (this.inline && this.costs.cheap(this.nextRows())) {
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => this.flush());
+      }
+    } else if (this.sent < PIPELINE) this.dispatch();
+  }
+
+  /**
+   * Runs the cheap batches at the head of the queue on the main thread, one after another, for
+   * at most FLUSH_MS before the event loop gets a turn (health checks wait no longer than that).
+   */
+  private flush(): void {
+    this.flushing = false;
+    const inline = this.inline as InlineSession;
+    const started = performance.now();
+    while (this.queue.length > 0 && this.costs.cheap(this.nextRows()) && performance.now() - started < FLUSH_MS) {
+      const batch = this.take();
+      this.inlineRuns += 1;
+      const run = (jobs: readonly Job[]) => inline.run(mergeInputs(jobs), jobs[0]?.outputs, this.costs, rowsOf(jobs));
+      try {
+        const split = splitOutputs(batch, run(batch));
+        if (split) batch.forEach((job, index) => job.resolve(split[index] ?? []));
+        else for (const job of batch) settle(job, () => run([job])); // an output without the batch rows
+      } catch (error) {
+        // A batch that fails may fail for one request in it: each runs again on its own, so one
+        // request never fails its neighbours.
+        if (batch.length === 1) batch[0]?.reject(error as Error);
+        else for (const job of batch) settle(job, () => run([job]));
+      }
+    }
+    this.pump();
+    if (this.inFlight === 0) this.drained?.();
   }
 
   /** Rows of the batch the queue would give now. */
@@ -117,26 +162,28 @@ export class InferenceWorker {
     return this.maxBatchRows === 0 ? (this.queue[0]?.rows ?? 0) : nextBatch(this.queue, this.maxBatchRows).rows;
   }
 
-  private dispatch(run: (inputs: CheckedTensor[], outputs: string[] | undefined, rows: number) => Promise<OutputTensor[]>, threaded: boolean): void {
-    const batch = this.maxBatchRows > 0 ? takeBatch(this.queue, this.maxBatchRows) : this.queue.splice(0, 1);
-    if (threaded) this.sent += 1;
-    else this.inlineRuns += 1;
+  private take(): Job[] {
     this.runs += 1;
+    return this.maxBatchRows > 0 ? takeBatch(this.queue, this.maxBatchRows) : this.queue.splice(0, 1);
+  }
+
+  /** Sends the next batch to the thread. */
+  private dispatch(): void {
+    const batch = this.take();
+    this.sent += 1;
     const first = batch[0] as Job;
     const done = () => {
-      if (threaded) this.sent -= 1;
+      this.sent -= 1;
       this.pump();
       if (this.inFlight === 0) this.drained?.();
     };
-    run(mergeInputs(batch), first.outputs, batch.length === 1 ? first.rows : batch.reduce((sum, job) => sum + job.rows, 0)).then(
+    this.send(mergeInputs(batch), first.outputs).then(
       (outputs) => {
         const split = splitOutputs(batch, outputs);
         if (!split) return void this.runAlone(batch).finally(done); // an output without the batch rows
         batch.forEach((job, index) => job.resolve(split[index] ?? []));
         done();
       },
-      // A batch that fails may fail for one request in it: each runs again on its own, so one
-      // request never fails its neighbours.
       (error: Error) => {
         if (batch.length > 1) return void this.runAlone(batch).finally(done);
         first.reject(error);
@@ -165,7 +212,8 @@ export class InferenceWorker {
   /** Waits for the requests waiting and running, then stops the thread. */
   async close(): Promise<void> {
     while (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    await Promise.all([this.worker.terminate(), this.inline?.release()]);
+    this.inline?.release();
+    await this.worker.terminate();
   }
 
   private failAll(error: Error): void {

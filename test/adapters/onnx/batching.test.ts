@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { describe, expect, inject, it, vi } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { jobOf, mergeInputs, splitOutputs, takeBatch, type Job } from '../../../src/adapters/onnx/batching.ts';
 import { InferenceWorker } from '../../../src/adapters/onnx/inference-pool.ts';
 import { RunCosts } from '../../../src/adapters/onnx/inline-session.ts';
@@ -56,17 +56,24 @@ describe('dynamic batching', () => {
     }
   });
 
-  it('runs a batch size on the main thread only once it has run, and only while its median run time is under the limit', () => {
+  it('runs a batch size on the main thread only once sizes up to it have run three times, and only while its expected run time is under the limit', () => {
     const costs = new RunCosts(0.2);
     expect(costs.cheap(1)).toBe(false);
-    for (const ms of [0.05, 0.06, 9, 0.05]) costs.record(1, ms);
+    for (const ms of [0.05, 9]) costs.record(1, ms);
+    expect(costs.cheap(1)).toBe(false); // two runs, one of them cold: not yet
+    costs.record(1, 0.06);
     expect(costs.cheap(1)).toBe(true); // one preempted run does not move the median
+    expect(costs.estimate(3)).toBeCloseTo(0.18); // never run: the smaller size scaled by the rows
+    expect(costs.cheap(4)).toBe(false);
+    for (const ms of [0.9, 0.8, 0.9]) costs.record(3, ms); // slow runs of 3 rows, e.g. on a busy thread
+    expect(costs.cheap(3)).toBe(true); // what 1 row implies bounds them
     for (let index = 0; index < 15; index += 1) costs.record(1, 0.5);
     expect(costs.cheap(1)).toBe(false);
     expect(costs.cheap(2)).toBe(false);
+    expect(costs.cheap(3)).toBe(false);
   });
 
-  it('runs cheap batches on the main thread after the thread measured them, with the same answers and no failed neighbours', async () => {
+  it('runs cheap batches on the main thread once the thread measured them, with the same answers and no failed neighbours', async () => {
     const file = join(inject('exampleOutputs'), 'model.onnx');
     const threaded = await InferenceWorker.open(file, { inlineMaxMs: 0 });
     // A limit no run exceeds, so where each batch runs does not depend on this machine's speed.
@@ -74,14 +81,18 @@ describe('dynamic batching', () => {
     try {
       const request = (level: number) => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: Float32Array.from({ length: 96 }, (_, index) => level + (index % 3)) }];
       const answer = async (runner: InferenceWorker, level: number) => Array.from((await runner.run(request(level)))[0]?.data as Float32Array);
-      await answer(worker, 40);
-      expect([worker.runs, worker.inlineRuns]).toEqual([1, 0]); // the thread measured batch 1 first
+      for (const level of [40, 45, 50]) await answer(worker, level);
+      expect([worker.runs, worker.inlineRuns]).toEqual([3, 0]); // the thread measured batch 1 three times first
       for (const level of [40, 45, 50]) expect(await answer(worker, level)).toEqual(await answer(threaded, level));
       expect(worker.inlineRuns).toBe(3);
+      // Requests read in one turn of the event loop run as one batch, on the main thread.
+      const together = await Promise.all([40, 45, 50].map((level) => worker.run(request(level))));
+      expect(worker.inlineRuns).toBe(4);
+      expect(together.map((outputs) => outputs[0]?.dims)).toEqual([[1, 3], [1, 3], [1, 3]]);
       const bad = [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(10) }];
       const answers = await Promise.allSettled([worker.run(request(45)), worker.run(bad), worker.run(request(50))]);
       expect(answers.map((entry) => entry.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      await vi.waitFor(() => expect(worker.inFlight).toBe(0)); // nothing left counted as running
+      expect(worker.inFlight).toBe(0); // nothing left counted as running
     } finally {
       await Promise.all([worker.close(), threaded.close()]);
     }
