@@ -1,15 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/registry.ts';
+import { builtCli } from './built.ts';
 
 /**
- * `edgeship serve` in a child process, as it runs in a pod; with `cpu`, pinned to that core by
- * taskset (two "machines" on one host). Resolves once it answers ready.
+ * `edgeship serve` in a child process, built as it runs in a pod (bench/built.ts); with `cpu`,
+ * pinned to that core by taskset (two "machines" on one host). Resolves once it answers ready.
  */
 export async function serveChild(args: string[], options: { cpu?: number; stderr?: (line: string) => void } = {}): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const command = [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)), 'serve', '--host', '127.0.0.1', '--port', String(port), ...args];
+  const command = [process.execPath, await builtCli(), 'serve', '--host', '127.0.0.1', '--port', String(port), ...args];
   const child = options.cpu === undefined ? spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('taskset', ['-c', String(options.cpu), ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {
     for (const line of text.split('\n')) if (line) options.stderr?.(line);

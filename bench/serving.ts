@@ -10,17 +10,20 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
+import { percentile } from '../src/core/stats.ts';
 import { freePort } from '../test/helpers/registry.ts';
 import { benchModels } from './models.ts';
+import { builtScript } from './built.ts';
 import { serveChild, stopChild } from './serve-child.ts';
 
 const SECONDS = 5;
 const THREADS = 1;
 const CONNECTIONS = 4;
+/** Alternated rounds of edgeship and the minimal server per model and batch. */
+const PAIRS = 4;
 
 function requestBody(rows: number): string {
   let state = 7;
@@ -48,17 +51,25 @@ async function bare(file: string, rows: number): Promise<{ rps: number; p99: num
   return { rps: samples.length / SECONDS, p99: samples[Math.floor(samples.length * 0.99)] ?? NaN };
 }
 
-/** The minimal server in a child process; resolves once it listens. */
+/** The minimal server in a child process, compiled like edgeship's; resolves once it listens. */
 async function minimal(file: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = fork(fileURLToPath(new URL('minimal-server.ts', import.meta.url)), [file, String(port), String(THREADS)], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const child = fork(await builtScript('minimal-server.ts'), [file, String(port), String(THREADS)], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   await once(child, 'message');
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
 const serve = (args: string[]) => serveChild(['--threads', String(THREADS), ...args]);
 
-async function load(url: string, body: string, connections: number) {
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+
+async function load(url: string, body: string, connections: number): Promise<Load> {
   const result = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections, duration: SECONDS });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
@@ -68,7 +79,7 @@ const stop = stopChild;
 
 export async function servingBench(): Promise<void> {
   const models = await benchModels();
-  console.log(`\nServing (${THREADS} ONNX Runtime thread, ${SECONDS} s each, autocannon on loopback, ${CONNECTIONS} connections):`);
+  console.log(`\nServing, the built CLI as a pod runs it (${THREADS} ONNX Runtime thread, ${PAIRS} alternated pairs of ${SECONDS} s, autocannon on loopback, ${CONNECTIONS} connections; req/s are medians, ÷minimal the median of the pairs' ratios):`);
   console.log('model                 batch  bare runs/s  minimal req/s  edgeship req/s  ÷minimal  ÷bare   p99 ms minimal/edgeship');
   for (const model of models) {
     const server = await serve(['--model', model.file, '--name', 'pump']);
@@ -80,15 +91,19 @@ export async function servingBench(): Promise<void> {
         const plain = `${floor.url}/v2/models/pump/infer`;
         await load(infer, body, CONNECTIONS); // warm-up
         await load(plain, body, CONNECTIONS);
-        // Alternated, so a change in the machine's speed hits both alike.
-        const ours = [await load(infer, body, CONNECTIONS)];
-        const least = [await load(plain, body, CONNECTIONS)];
-        ours.push(await load(infer, body, CONNECTIONS));
-        least.push(await load(plain, body, CONNECTIONS));
+        // Alternated pairs, so a change in the machine's speed hits both alike; the ratio is the
+        // median of the pairs' ratios.
+        const ours: Load[] = [];
+        const least: Load[] = [];
+        for (let pair = 0; pair < PAIRS; pair += 1) {
+          ours.push(await load(infer, body, CONNECTIONS));
+          least.push(await load(plain, body, CONNECTIONS));
+        }
         const baseline = await bare(model.file, batch);
-        const rps = (runs: { rps: number }[]) => runs.reduce((sum, run) => sum + run.rps, 0) / runs.length;
-        const p99 = (runs: { p99: number }[]) => Math.max(...runs.map((run) => run.p99));
-        console.log(`${model.name.padEnd(22)}${String(batch).padEnd(7)}${baseline.rps.toFixed(0).padEnd(13)}${rps(least).toFixed(0).padEnd(15)}${rps(ours).toFixed(0).padEnd(16)}${(rps(ours) / rps(least)).toFixed(2).padEnd(10)}${(rps(ours) / baseline.rps).toFixed(2).padEnd(8)}${p99(least)}/${p99(ours)}`);
+        const rps = (runs: Load[]) => median(runs.map((run) => run.rps));
+        const ratio = median(ours.map((run, pair) => run.rps / (least[pair] as Load).rps));
+        const p99 = (runs: Load[]) => Math.max(...runs.map((run) => run.p99));
+        console.log(`${model.name.padEnd(22)}${String(batch).padEnd(7)}${baseline.rps.toFixed(0).padEnd(13)}${rps(least).toFixed(0).padEnd(15)}${rps(ours).toFixed(0).padEnd(16)}${ratio.toFixed(2).padEnd(10)}${(rps(ours) / baseline.rps).toFixed(2).padEnd(8)}${p99(least)}/${p99(ours)}`);
       }
     } finally {
       await Promise.all([stop(server.child), stop(floor.child)]);
