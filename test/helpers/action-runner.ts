@@ -32,7 +32,10 @@ export function parseOutputs(text: string): Record<string, string> {
   return outputs;
 }
 
-/** Runs an action's entry point as the runner would: INPUT_* variables, output and summary files. */
+/**
+ * Runs an action's entry point as the runner would (action.yml runs the sources through tsx):
+ * INPUT_* variables, output and summary files.
+ */
 export async function runAction(name: string, inputs: Record<string, string>, env: Record<string, string> = {}): Promise<StepResult> {
   const dir = await mkdtemp(join(tmpdir(), `edgeship-action-${name}-`));
   const outputFile = join(dir, 'output');
