@@ -58,27 +58,28 @@ export async function readJson(request: IncomingMessage, limit: number): Promise
 
 function parseJson(bytes: Buffer): unknown {
   const text = bytes.toString('utf8');
-  if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
+    if (text.trim() === '') return undefined;
     throw new InferenceRequestError(400, `request body: invalid JSON: ${(error as Error).message}`);
   }
 }
 
 /**
  * An infer request body: JSON, or with `Inference-Header-Content-Length` (the binary tensor
- * extension) a JSON header of that many bytes followed by the inputs' binary data.
+ * extension) a JSON header of that many bytes followed by the inputs' binary data. `bytes` is
+ * the whole body as it came (after decompression), for forwarding.
  */
-export async function readInferBody(request: IncomingMessage, limit: number): Promise<{ json: unknown; binary?: Buffer }> {
+export async function readInferBody(request: IncomingMessage, limit: number): Promise<{ json: unknown; binary?: Buffer; bytes: Buffer; headerLength?: number }> {
   const bytes = await readBody(request, limit);
   const header = request.headers['inference-header-content-length'];
-  if (header === undefined) return { json: parseJson(bytes) };
+  if (header === undefined) return { json: parseJson(bytes), bytes };
   const length = Number(header);
   if (!Number.isSafeInteger(length) || length < 0 || length > bytes.length) {
     throw new InferenceRequestError(400, `Inference-Header-Content-Length: expected the JSON header's size in bytes (at most the body's ${bytes.length}), found "${String(header)}"`);
   }
-  return { json: parseJson(bytes.subarray(0, length)), binary: bytes.subarray(length) };
+  return { json: parseJson(bytes.subarray(0, length)), binary: bytes.subarray(length), bytes, headerLength: length };
 }
 
 export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

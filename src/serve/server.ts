@@ -231,9 +231,10 @@ export class InferenceServer {
     const name = this.name;
     const current = model === this.model;
     try {
-      const { json, binary } = await readInferBody(request, this.options.maxBodyBytes ?? 16 * 2 ** 20);
+      const { json, binary, bytes, headerLength } = await readInferBody(request, this.options.maxBodyBytes ?? 16 * 2 ** 20);
       let checked: CheckedRequest | undefined;
-      let forward: Forwarded | undefined = { body: json, binary };
+      // Forwarded as it came (decompressed): the bytes the client sent, not JSON written again.
+      let forward: Forwarded = { bytes, ...(headerLength !== undefined && { headerLength }) };
       if (isEdgexEvent(json)) {
         if (!this.edgex) throw new InferenceRequestError(400, 'request body: an EdgeX event, but this server has no EdgeX mapping that fits the model (--edgex-features)');
         const accepted = this.edgex.accept(json);
@@ -242,7 +243,7 @@ export class InferenceServer {
           return sendJson(response, 202, { device: accepted.device, buffered: accepted.buffered, needed: this.edgex.steps });
         }
         checked = { inputs: [accepted.input], batch: 1 };
-        forward = { body: toOip(checked) };
+        forward = { bytes: Buffer.from(JSON.stringify(toOip(checked))) };
       } else if (model) {
         checked = checkInferRequest(json, model.worker.contract, binary);
       }
@@ -291,10 +292,9 @@ export class InferenceServer {
     const target = `${url.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(name)}${version ? `/versions/${encodeURIComponent(version)}` : ''}/infer`;
     const failed = (status: number, error: string) => ({ status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ error })) });
     try {
-      const header = request.binary ? Buffer.from(JSON.stringify(request.body)) : undefined;
-      const body = header && request.binary ? Buffer.concat([header, request.binary]) : JSON.stringify(request.body);
-      const headers: Record<string, string> = { 'content-type': header ? 'application/octet-stream' : 'application/json', ...(header && { 'inference-header-content-length': String(header.length) }) };
-      const upstream = await post(target, headers, body, timeoutMs);
+      const { headerLength } = request;
+      const headers: Record<string, string> = headerLength === undefined ? { 'content-type': 'application/json' } : { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) };
+      const upstream = await post(target, headers, request.bytes, timeoutMs);
       if (upstream.status < 500) {
         const passed = ['content-type', 'inference-header-content-length'].flatMap((key) => {
           const value = upstream.headers[key];
@@ -339,9 +339,10 @@ export class InferenceServer {
   }
 }
 
+/** An infer request body to forward: JSON, or with `headerLength` a JSON header and binary tensor data. */
 interface Forwarded {
-  body: unknown;
-  binary?: Buffer | undefined;
+  bytes: Buffer;
+  headerLength?: number;
 }
 
 /** The path of a request target (origin form, or absolute form as a proxy may send it), without the query. */

@@ -4,6 +4,7 @@ import { githubDispatchSink } from '../../src/serve/drift.ts';
 import { driftFor, type ServeFlags } from '../../src/serve/options.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { inject } from 'vitest';
 import type { ReferenceStats } from '../../src/core/drift.ts';
 import { loadModel } from '../../src/serve/model.ts';
@@ -49,6 +50,24 @@ describe('edgeship serve at the edge', () => {
     const metrics = (await canary.call('/metrics')).body as unknown as string;
     expect(metrics).toContain('edgeship_offload_requests_total{model="pump",route="forwarded"} 1');
     expect(metrics).toContain('edgeship_offload_requests_total{model="pump",route="fallback"} 1');
+  });
+
+  it('forwards a body as the client sent it: binary tensor data with its header length, gzip JSON inflated', async () => {
+    const cloud = track(await serving({ version: '1.1.0' }));
+    const forwarder = track(await serving({ model: undefined, name: 'pump', version: '1.1.0', offload: { url: cloud.base, timeoutMs: 2000 } }));
+    const readings = Float32Array.from({ length: 96 }, (_, index) => 40 + (index % 7));
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'readings', datatype: 'FP32', shape: [1, 32, 3], parameters: { binary_data_size: readings.byteLength } }], parameters: { binary_data_output: true } }));
+    const binary = { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) }, body: Buffer.concat([header, Buffer.from(readings.buffer)]) };
+    const answer = async (base: string, init: RequestInit) => {
+      const response = await fetch(`${base}/v2/models/pump/infer`, init);
+      return { status: response.status, length: response.headers.get('inference-header-content-length'), bytes: Buffer.from(await response.arrayBuffer()) };
+    };
+    const direct = await answer(cloud.base, binary);
+    expect(direct.status).toBe(200);
+    expect(await answer(forwarder.base, binary)).toEqual(direct);
+    const json = JSON.stringify({ inputs: [{ name: 'readings', datatype: 'FP32', shape: [1, 32, 3], data: Array.from(readings) }] });
+    const zipped = await answer(forwarder.base, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(json) });
+    expect(zipped).toEqual(await answer(cloud.base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json }));
   });
 
   it('without a local model, answers 504 when the cloud is too slow and 502 when it is unreachable', async () => {
