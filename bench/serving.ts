@@ -23,7 +23,7 @@ const SECONDS = 5;
 const THREADS = 1;
 const CONNECTIONS = 4;
 /** Alternated rounds of edgeship and the minimal server per model and batch. */
-const PAIRS = 4;
+const PAIRS = 6;
 
 function requestBody(rows: number): string {
   let state = 7;

@@ -197,19 +197,17 @@ export interface OutputTensor {
  */
 export function inferResponse(model: { name: string; version: string }, request: Pick<CheckedRequest, 'id' | 'binaryOutputs'>, outputs: OutputTensor[]) {
   const binary: Buffer[] = [];
-  const asBinary = (name: string) => request.binaryOutputs === 'all' || (request.binaryOutputs?.includes(name) ?? false);
-  const body = {
-    model_name: model.name,
-    model_version: model.version,
-    ...(request.id !== undefined && { id: request.id }),
-    outputs: outputs.map((output) => {
-      const head = { name: output.name, datatype: oipDatatype(output.dtype), shape: [...output.dims] };
-      if (!asBinary(output.name)) return { ...head, data: jsonValues(output.dtype, output.data) };
-      const bytes = toBinary(output.dtype, output.data);
-      binary.push(bytes);
-      return { ...head, parameters: { binary_data_size: bytes.length } };
-    }),
-  };
+  const { binaryOutputs } = request;
+  // Written out rather than spread: this runs for every answer.
+  const tensors = outputs.map((output) => {
+    const datatype = oipDatatype(output.dtype);
+    const shape = Array.from(output.dims);
+    if (binaryOutputs === undefined || (binaryOutputs !== 'all' && !binaryOutputs.includes(output.name))) return { name: output.name, datatype, shape, data: jsonValues(output.dtype, output.data) };
+    const bytes = toBinary(output.dtype, output.data);
+    binary.push(bytes);
+    return { name: output.name, datatype, shape, parameters: { binary_data_size: bytes.length } };
+  });
+  const body = request.id === undefined ? { model_name: model.name, model_version: model.version, outputs: tensors } : { model_name: model.name, model_version: model.version, id: request.id, outputs: tensors };
   return { body, binary };
 }
 
