@@ -46,9 +46,9 @@ export const ADAPTIVE_DEFAULTS: Omit<AdaptiveSettings, 'budgetMs'> = {
 
 /** What the router knows at the moment of a decision. */
 export interface AdaptiveEstimates {
-  /** Expected local latency (recent p95 and the queue ahead), or undefined with no recent samples. */
+  /** Expected local latency (recent p99 and the queue ahead), or undefined with no recent samples. */
   localMs: number | undefined;
-  /** Recent p95 of cloud round trips, or undefined with no recent samples. */
+  /** Recent p99 of cloud round trips, or undefined with no recent samples. */
   cloudMs: number | undefined;
   /** Whether the cloud failed or timed out recently. */
   cloudFailing: boolean;

@@ -53,6 +53,8 @@ export interface RouterDeps {
   log: Logger;
 }
 
+/** Each path is judged by its recent p99: the budget is to hold for 99 requests in 100, not 95. */
+const ESTIMATE_PERCENTILE = 99;
 const DECIDE_EVERY_MS = 100;
 const SAMPLE_EVERY_MS = 250;
 const LOG_EVERY_MS = 60_000;
@@ -160,12 +162,12 @@ export class AdaptiveRouter {
 
   /** The estimates the rules decide on, as of `now`. */
   estimates(now = this.deps.now()): AdaptiveEstimates {
-    const p95 = this.local.percentile(95, now);
+    const tail = this.local.percentile(ESTIMATE_PERCENTILE, now);
     const p50 = this.local.percentile(50, now);
     return {
       // A request that joins the local queue waits for those ahead of it.
-      localMs: p95 === undefined || p50 === undefined ? undefined : Math.max(p95, (this.localInFlight + 1) * p50),
-      cloudMs: this.cloud.percentile(95, now),
+      localMs: tail === undefined || p50 === undefined ? undefined : Math.max(tail, (this.localInFlight + 1) * p50),
+      cloudMs: this.cloud.percentile(ESTIMATE_PERCENTILE, now),
       cloudFailing: now - this.cloudFailedAt < this.options.failHoldMs,
       cpuPressure: this.pressure?.cpu,
       memoryPressure: this.pressure?.memory,

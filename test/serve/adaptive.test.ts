@@ -50,6 +50,16 @@ describe('adaptive offloading at the edge', () => {
     await Promise.all(stops.splice(0).map((stop) => stop()));
   });
 
+  it('judges a path by its recent p99: two slow answers in a hundred count, as the budget is to hold for 99 in 100', async () => {
+    let clock = 0;
+    const calm: PressureSample = { cpu: 0, memory: 0, throttled: undefined, ownCpu: 0, intervalMs: 1000 };
+    const router = new AdaptiveRouter({ ...ADAPTIVE_DEFAULTS, budgetMs: 50, probeShare: 0, windowMs: 10_000, failHoldMs: 5_000 }, { now: () => clock, pressure: () => calm, metrics: servingMetrics(), model: 'pump', log: silent });
+    for (let index = 0; index < 100; index += 1) {
+      await router.timeCloud(() => Promise.resolve((clock += index % 50 === 49 ? 80 : 5)), () => true);
+    }
+    expect(router.estimates(clock).cloudMs).toBe(80);
+  });
+
   it('runs locally while the gateway is calm, probes the cloud of its own version, leaves under pressure and comes back after the dwell time', async () => {
     const site = await adaptiveSite();
     stops.push(site.stop);
