@@ -3,10 +3,10 @@
  * loopback against two baselines on the same model with the same threads, measured in the same
  * run: the minimal server any HTTP server is bounded by (bench/minimal-server.ts: node:http,
  * JSON.parse, session.run, in a child process too, same connections), and a bare in-process
- * session.run loop (before and after the pairs, averaged); at batch 1 and 32 (aim ≥ 0.9 of the minimal server at both, ≥ 0.9 of bare
- * at batch 32 on the larger model). Then health answers while 1,000 connections infer (p99, aim
- * < 100 ms), and the cost of offloading: an edge forwarder in front of the cloud server against
- * calling the cloud server directly.
+ * session.run loop (before and after the pairs, averaged); at batch 1 and 32 (aim ≥ 0.9 of the
+ * minimal server at both, ≥ 0.9 of bare at batch 32 on the larger model). Then health answers
+ * while 1,000 connections infer (p99, aim < 100 ms), and the cost of offloading: an edge
+ * forwarder in front of the cloud server against calling the cloud server directly.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
