@@ -101,6 +101,11 @@ export class InferenceServer {
     if (options.model) this.install(options.model);
   }
 
+  /** Whether the server still takes connections. */
+  get listening(): boolean {
+    return this.server.listening;
+  }
+
   /** Requests being answered now. */
   get pending(): number {
     return this.inFlight;

@@ -104,7 +104,7 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     release();
     expect((await Promise.all(inFlight)).map((answer) => answer.status)).toEqual([200, 200, 200]);
     await closed;
-    await expect(call('/v2/health/live')).rejects.toThrow('fetch failed');
+    expect(server.listening).toBe(false);
     stops.length = 0;
   });
 
@@ -144,7 +144,8 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     expect(errors).toEqual([]);
     expect(answers.every((answer) => answer.status === 200)).toBe(true);
     expect(answers.filter((answer) => answer.close)).toHaveLength(10);
-    await expect(fetch(`${base}/v2/health/live`)).rejects.toThrow('fetch failed');
+    // Not a connection attempt: once the port is free, another server may be given it.
+    expect(server.listening).toBe(false);
     stops.length = 0;
   });
 });
