@@ -12,12 +12,6 @@ export default defineConfig({
     // git, child processes and loopback servers, so the second worker fills the gaps
     // (npm test 336 s → 226 s on this 2-core machine).
     maxWorkers: Math.max(2, availableParallelism() - 1),
-    // Each worker keeps its modules between files instead of importing probot, Octokit, the
-    // Kubernetes client and ONNX Runtime again for every one of the 73 files (npm test 242 s →
-    // 191 s here). Nothing a file changes outlives it: no module mocks, no stubbed globals or
-    // environment, metrics in registries of their own, and nock's patch of http taken off after
-    // each file that loaded it (test/helpers/per-file.ts).
-    isolate: false,
     // A guard against hangs, not a speed verdict: long enough for a machine whose cores are all busy.
     testTimeout: 180_000,
     hookTimeout: 180_000,
