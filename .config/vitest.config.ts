@@ -7,7 +7,6 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
-    setupFiles: ['test/helpers/per-file.ts'],
     // Two files at a time even on 2 cores (vitest's default would be one): most tests wait on
     // git, child processes and loopback servers, so the second worker fills the gaps
     // (npm test 336 s → 226 s on this 2-core machine).

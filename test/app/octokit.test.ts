@@ -10,11 +10,7 @@ const API = 'https://api.github.com';
 const octokit = () => new EdgeshipOctokit({ auth: 'ghs_test', throttle: { retryAfterBaseValue: 1, fallbackSecondaryRateRetryAfter: 1 }, retry: { retryAfterBaseValue: 1 } });
 
 describe('EdgeshipOctokit', () => {
-  beforeEach(() => {
-    // Off after an earlier file in this worker (test/helpers/per-file.ts).
-    if (!nock.isActive()) nock.activate();
-    nock.disableNetConnect();
-  });
+  beforeEach(() => nock.disableNetConnect());
   afterEach(() => {
     expect(nock.pendingMocks()).toEqual([]);
     nock.cleanAll();

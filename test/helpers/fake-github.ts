@@ -66,8 +66,6 @@ export class FakeGitHub {
   constructor() {
     // Read GitHub's description now, in the test's setup, not inside the first answer.
     described();
-    // Off after an earlier file in this worker (test/helpers/per-file.ts).
-    if (!nock.isActive()) nock.activate();
     nock.disableNetConnect();
     this.intercept();
   }
