@@ -70,6 +70,15 @@ describe('edgeship serve at the edge', () => {
     expect(zipped).toEqual(await answer(cloud.base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json }));
   });
 
+  it('forwards the JSON text the client wrote, byte for byte, not the parsed request written again', async () => {
+    const cloud = track(await recorder(() => [200, { model_name: 'pump', outputs: [] }]));
+    const forwarder = track(await serving({ model: undefined, name: 'pump', version: '1.1.0', offload: { url: cloud.url, timeoutMs: 2000 } }));
+    // Spacing and "40.0" that JSON.stringify would not write.
+    const text = `{ "inputs": [ { "name": "readings", "datatype": "FP32", "shape": [1, 32, 3], "data": [${Array.from({ length: 96 }, () => '40.0').join(', ')}] } ] }`;
+    expect((await forwarder.call('/v2/models/pump/infer', text)).status).toBe(200);
+    expect(cloud.received.map((request) => request.raw)).toEqual([text]);
+  });
+
   it('without a local model, answers 504 when the cloud is too slow and 502 when it is unreachable', async () => {
     const slow = track(await recorder(() => 'hang'));
     const forwarder = track(await serving({ model: undefined, name: 'pump', offload: { url: slow.url, timeoutMs: 200 } }));

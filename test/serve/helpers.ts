@@ -45,13 +45,13 @@ export function batch(rows: number, values: [number, number, number] = [46, 2.6,
 
 /** A loopback HTTP server that records requests and answers with `reply`. */
 export async function recorder(reply: (request: IncomingMessage, body: string) => [number, unknown] | 'hang') {
-  const received: { method: string; url: string; headers: IncomingMessage['headers']; body: unknown }[] = [];
+  const received: { method: string; url: string; headers: IncomingMessage['headers']; body: unknown; raw: string }[] = [];
   const hanging: ServerResponse[] = [];
   const server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
-      received.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: body ? (JSON.parse(body) as unknown) : undefined });
+      received.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: body ? (JSON.parse(body) as unknown) : undefined, raw: body });
       const answer = reply(request, body);
       if (answer === 'hang') {
         hanging.push(response);
