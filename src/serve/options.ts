@@ -19,6 +19,7 @@ export interface ServeFlags {
   modelVersion?: string;
   host: string;
   port: string;
+  healthPort?: string;
   threads?: string;
   maxBatchRows: string;
   inlineMaxMs: string;

@@ -49,6 +49,13 @@ export interface ServeOptions {
 }
 
 const VERSION = '1';
+/**
+ * Connections the kernel may hold before they are accepted (capped by net.core.somaxconn, 4096
+ * since Linux 5.4). Node's 511 overflows when a thousand clients connect at once: a connection
+ * dropped there (a probe's too) waits a second for the SYN to be sent again.
+ */
+const BACKLOG = 4096;
+const HEALTH_ROUTES = 'GET /v2/health/live, /v2/health/ready, /metrics';
 const route = (method: string, pattern: RegExp) => (request: IncomingMessage, path: string) => (request.method === method ? pattern.exec(path) : null);
 const MODEL = '/v2/models/([^/]+)(?:/versions/([^/]+))?';
 const routes = {
@@ -83,6 +90,7 @@ const decode = (part: string | undefined, what: string) => {
 export class InferenceServer {
   readonly metrics: ServingMetrics;
   private readonly server: Server;
+  private health: Server | undefined;
   private readonly versions = new ModelVersions();
   private drift: DriftMonitor | undefined;
   private edgex: EdgexWindows | undefined;
@@ -121,8 +129,18 @@ export class InferenceServer {
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
-    return (this.server.address() as AddressInfo).port;
+    return listenOn(this.server, port, host);
+  }
+
+  /**
+   * Also answers liveness, readiness and metrics on a port of their own, for the kubelet and
+   * Prometheus. Node accepts one connection per turn of the event loop, in order: while a
+   * thousand inference clients connect at once, a probe on the shared port waits behind all of
+   * them (1–2 s measured), on its own port it is accepted in the next turn.
+   */
+  async listenHealth(port: number, host = '127.0.0.1'): Promise<number> {
+    this.health = createServer((request, response) => void this.handleHealth(request, response));
+    return listenOn(this.health, port, host);
   }
 
   /**
@@ -150,6 +168,8 @@ export class InferenceServer {
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     this.server.closeAllConnections();
     await closed;
+    // Probes answer until the end: a liveness failure while draining would restart the pod.
+    await new Promise<void>((resolve) => (this.health ? this.health.close(() => resolve()) : resolve()));
     await this.drift?.sending;
     await Promise.all(this.versions.clear('the server stopped').map((model) => stop(model)));
   }
@@ -198,17 +218,35 @@ export class InferenceServer {
     }
   }
 
-  private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = pathOf(request.url);
-    const ready = Boolean(this.model) || Boolean(this.options.offload);
-    if (routes.live(request, path)) return sendJson(response, 200, { live: true });
-    if (routes.ready(request, path)) return sendJson(response, ready ? 200 : 503, { ready });
-    if (routes.server(request, path)) return sendJson(response, 200, { name: 'edgeship', version: VERSION, extensions: ['model_repository', 'binary_tensor_data', 'statistics'] });
-    if (routes.metrics(request, path)) {
+  private get ready(): boolean {
+    return Boolean(this.model) || Boolean(this.options.offload);
+  }
+
+  /** Liveness, readiness and metrics: what both ports answer. Undefined for any other route. */
+  private async probe(request: IncomingMessage, response: ServerResponse, path: string): Promise<true | undefined> {
+    if (routes.live(request, path)) sendJson(response, 200, { live: true });
+    else if (routes.ready(request, path)) sendJson(response, this.ready ? 200 : 503, { ready: this.ready });
+    else if (routes.metrics(request, path)) {
       const text = await this.metrics.registry.metrics();
       response.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text);
-      return;
+    } else return undefined;
+    return true;
+  }
+
+  private async handleHealth(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = pathOf(request.url);
+    try {
+      if (!(await this.probe(request, response, path))) sendError(response, 404, `no route for ${request.method} ${path} on the health port (${HEALTH_ROUTES})`);
+    } catch (error) {
+      this.options.log.error({ err: error, url: request.url }, 'Health request failed');
+      if (!response.headersSent) sendError(response, 500, messageOf(error));
     }
+  }
+
+  private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = pathOf(request.url);
+    if (await this.probe(request, response, path)) return;
+    if (routes.server(request, path)) return sendJson(response, 200, { name: 'edgeship', version: VERSION, extensions: ['model_repository', 'binary_tensor_data', 'statistics'] });
     if (routes.index(request, path)) return sendJson(response, 200, this.versions.index(this.name));
     const repository = routes.repository(request, path);
     if (repository) return this.repository(request, response, decode(repository[1], 'model name'), repository[2] as 'load' | 'unload');
@@ -222,7 +260,7 @@ export class InferenceServer {
       const serving = this.versions.all.map((entry) => entry.version).join(', ');
       throw new InferenceRequestError(404, `unknown model "${name}"${version ? ` version ${version}` : ''}; this server serves "${this.name}"${serving ? ` version ${serving}` : ''}`);
     }
-    if (routes.modelReady(request, path)) return sendJson(response, ready ? 200 : 503, { name, ready });
+    if (routes.modelReady(request, path)) return sendJson(response, this.ready ? 200 : 503, { name, ready: this.ready });
     if (routes.stats(request, path)) return sendJson(response, 200, this.versions.statistics(name, version));
     if (routes.metadata(request, path)) {
       if (!model) throw new InferenceRequestError(503, `"${name}" is forwarded to ${this.options.offload?.url}; ask it for metadata`);
@@ -355,6 +393,17 @@ function pathOf(target = '/'): string {
   const path = target.startsWith('/') ? target : new URL(target, 'http://localhost').pathname;
   const query = path.search(/[?#]/);
   return query === -1 ? path : path.slice(0, query);
+}
+
+async function listenOn(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog: BACKLOG }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
 }
 
 /** The server with net.Server's close, which stops listening and leaves open connections alone. */

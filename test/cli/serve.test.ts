@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../helpers/fixtures.ts';
@@ -23,11 +24,14 @@ function serve(args: string[], env: Record<string, string>) {
 }
 
 describe('edgeship serve from the command line', () => {
-  it('serves EDGESHIP_MODEL on the port it is given and stops cleanly on SIGTERM', async () => {
-    const server = serve(['--port', '0'], { EDGESHIP_MODEL: join(inject('exampleOutputs'), 'model.onnx'), EDGESHIP_MODEL_VERSION: '1.4.0' });
+  it('serves EDGESHIP_MODEL on the port it is given, probes on EDGESHIP_HEALTH_PORT, and stops cleanly on SIGTERM', async () => {
+    const server = serve(['--port', '0'], { EDGESHIP_MODEL: join(inject('exampleOutputs'), 'model.onnx'), EDGESHIP_MODEL_VERSION: '1.4.0', EDGESHIP_HEALTH_PORT: '0' });
     const port = await server.port;
     const ready = await fetch(`http://127.0.0.1:${port}/v2/models/model/ready`);
     expect(ready.status).toBe(200);
+    const { healthPort } = JSON.parse(server.stderr().split('\n').find((line) => line.includes('Serving over')) ?? '{}') as { healthPort?: number };
+    expect(healthPort).toBeGreaterThan(0);
+    expect(await (await fetch(`http://127.0.0.1:${healthPort}/v2/health/ready`)).json()).toEqual({ ready: true });
     expect(await (await fetch(`http://127.0.0.1:${port}/v2/models/model`)).json()).toMatchObject({ versions: ['1.4.0'] });
     server.child.kill('SIGTERM');
     const [code] = (await once(server.child, 'exit')) as [number];
@@ -50,5 +54,20 @@ describe('edgeship serve from the command line', () => {
   it('refuses --offload without a cloud endpoint, naming the setting', async () => {
     const server = serve(['--port', '0', '--offload'], { EDGESHIP_MODEL: '', EDGESHIP_OFFLOAD_URL: '' });
     await expect(server.port).rejects.toThrow('--offload: expected the cloud endpoint in EDGESHIP_OFFLOAD_URL or --offload-url, found none');
+  });
+
+  it('exits naming --health-port when that port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const server = serve(['--port', '0', '--health-port', String(port)], { EDGESHIP_MODEL: join(inject('exampleOutputs'), 'model.onnx') });
+      await expect(server.port).rejects.toThrow('--health-port: cannot listen');
+      const code = server.child.exitCode ?? ((await once(server.child, 'exit')) as [number])[0];
+      expect(code).not.toBe(0);
+      expect(server.stderr()).toContain(`--health-port: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE`);
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -154,6 +154,7 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
         expect([...containers.matchAll(/"image":"([^"]+)"/g)].map((match) => match[1]), `${site}: ${object.metadata.name}`).toEqual([image]);
         expect(containers).toContain('"livenessProbe"');
         expect(containers).toContain('"readinessProbe"');
+        expect(probePorts(object), `${site}: ${object.metadata.name} probes the health port it opens`).toEqual(['8081', '8081']);
       }
       // Each Service selects the pods of its own model's Deployment, and no other's.
       const deployments = objects.filter((object) => object.kind === 'Deployment');
@@ -175,7 +176,7 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
     const adaptive = south.filter((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('edgeship-model-'));
     expect(adaptive.map((configMap) => Object.keys(configMap.data ?? {}).sort())).toEqual(Array(2).fill(['EDGESHIP_LATENCY_BUDGET_MS', 'EDGESHIP_MODEL', 'EDGESHIP_MODEL_VERSION', 'EDGESHIP_OFFLOAD_URL']));
     expect(adaptive[0]?.data).toMatchObject({ EDGESHIP_OFFLOAD_URL: expect.stringMatching(/^https:\/\//) as string, EDGESHIP_LATENCY_BUDGET_MS: expect.stringMatching(/^\d+(\.\d+)?$/) as string });
-    for (const deployment of south.filter((object) => object.kind === 'Deployment')) expect(JSON.stringify(deployment.spec)).toContain('"args":["serve","--port","8080","--adaptive"]');
+    for (const deployment of south.filter((object) => object.kind === 'Deployment')) expect(JSON.stringify(deployment.spec)).toContain('"args":["serve","--port","8080","--health-port","8081","--adaptive"]');
     // The site team's generator, resource and comments survived a release that added and removed keys.
     expect(east.map((object) => `${object.kind} ${object.metadata.name}`)).toEqual(expect.arrayContaining(['ConfigMap site-settings-pump-forecaster', expect.stringMatching(/^ConfigMap site-tuning-pump-forecaster-/)]));
     const after = await readFile(join(repo, HAND_EDITED), 'utf8');
@@ -197,3 +198,23 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
     expect(images).toEqual([['ghcr.io/edgeship/edgeship-serving:1'], [`ghcr.io/acme/models/vibration@sha256:${'d'.repeat(64)}`]]);
   });
 });
+
+/** The ports a server's liveness and readiness probes go to, by number, if its args open them. */
+function probePorts(object: { spec?: unknown }): string[] {
+  const spec = object.spec as { template?: { spec: { containers: Container[] } }; predictor?: { containers: Container[] } };
+  const [container] = spec.template?.spec.containers ?? spec.predictor?.containers ?? [];
+  if (!container) return [];
+  const opened = container.args?.[container.args.indexOf('--health-port') + 1];
+  return [container.livenessProbe, container.readinessProbe].map((probe) => {
+    const port = probe?.httpGet.port;
+    const number = typeof port === 'number' ? port : container.ports?.find((entry) => entry.name === port)?.containerPort;
+    return String(number) === opened ? String(number) : `${String(port)}, not the --health-port ${String(opened)}`;
+  });
+}
+
+interface Container {
+  args?: string[];
+  ports?: { name?: string; containerPort: number }[];
+  livenessProbe?: { httpGet: { port: number | string } };
+  readinessProbe?: { httpGet: { port: number | string } };
+}

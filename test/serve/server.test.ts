@@ -1,4 +1,5 @@
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent, get, request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { InferenceWorker } from '../../src/adapters/onnx/inference-pool.ts';
 import { loadModel } from '../../src/serve/model.ts';
@@ -66,6 +67,30 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     expect(await call('/v2/health/ready')).toEqual({ status: 200, body: { ready: true } });
     expect(worker.inFlight).toBe(1); // answered while ONNX Runtime was still running the batch
     expect((await big).status).toBe(200);
+  });
+
+  it('answers probes on its health port ahead of inference clients still waiting to be accepted', async () => {
+    const { server, base, call } = await start();
+    const healthPort = await server.listenHealth(0, '127.0.0.1');
+    const health = `http://127.0.0.1:${healthPort}`;
+    expect(await probe(`${health}/v2/health/live`)).toEqual({ status: 200, body: '{"live":true}' });
+    expect(await probe(`${health}/v2/health/ready`)).toEqual({ status: 200, body: '{"ready":true}' });
+    expect((await probe(`${health}/metrics`)).body).toContain('edgeship_inference_requests_total');
+    expect(await probe(`${health}/v2/models/pump/infer`)).toEqual({ status: 404, body: expect.stringContaining('on the health port (GET /v2/health/live, /v2/health/ready, /metrics)') as string });
+    // 300 clients have connected (the kernel completed their handshakes) and wait to be accepted:
+    // Node accepts one connection per turn of the event loop. A probe on the inference port
+    // waits behind them; one on the health port is accepted in the next turn.
+    const crowd = await Promise.all(Array.from({ length: 300 }, () => new Promise<Socket>((resolve, reject) => {
+      const socket = connect(Number(new URL(base).port), '127.0.0.1', () => resolve(socket)).on('error', reject);
+    })));
+    const answered: string[] = [];
+    await Promise.all([
+      probe(`${base}/v2/health/live`).then(() => answered.push('inference port')),
+      probe(`${health}/v2/health/live`).then(() => answered.push('health port')),
+    ]);
+    expect(answered).toEqual(['health port', 'inference port']);
+    for (const socket of crowd) socket.destroy();
+    expect((await call('/v2/health/live')).status).toBe(200);
   });
 
   it('swaps to another model without dropping requests in flight', async () => {
@@ -149,3 +174,13 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     stops.length = 0;
   });
 });
+
+/** A GET on a new connection, as the kubelet probes. */
+function probe(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EdgeshipError } from '../../core/errors.ts';
+import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import type { LoadedModel } from '../../serve/model.ts';
 import type { ServeFlags } from '../../serve/options.ts';
 
@@ -20,6 +20,7 @@ export function registerServeCommand(program: Command): void {
     .option('--model-version <version>', 'version to report (default: the artifact\'s, or EDGESHIP_MODEL_VERSION)')
     .option('--host <address>', 'address to listen on', process.env.EDGESHIP_HOST ?? '0.0.0.0')
     .option('--port <port>', 'port to listen on', process.env.PORT ?? '8080')
+    .option('--health-port <port>', 'also answer /v2/health/live, /v2/health/ready and /metrics on this port, where probes never wait behind inference clients (default: EDGESHIP_HEALTH_PORT)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
     .option('--max-batch-rows <rows>', 'rows a dynamic batch of queued requests may hold; 0 runs each request on its own', '256')
     .option('--inline-max-ms <ms>', 'a model up to 16 MiB also loads on the main thread and runs there the batch sizes that ran in under this long; 0 loads it once, on the inference thread only', '0.1')
@@ -90,8 +91,15 @@ export function registerServeCommand(program: Command): void {
         driftFor: driftFor(flags, env, log),
         ...(env.EDGESHIP_ADMIN_TOKEN && { load: { token: env.EDGESHIP_ADMIN_TOKEN, model: load } }),
       });
-      const port = await server.listen(numberFlag('port', flags.port, (value) => Number.isInteger(value) && value >= 0 && value < 65536, 'a port number'), flags.host);
-      log.info({ model: server.name, version: model?.version, digest: model?.digest, port, offload: offload?.url, ...(adaptive && { adaptive: { budgetMs: adaptive.budgetMs, maxLocalCpu: adaptive.maxLocalCpu } }) }, 'Serving over the Open Inference Protocol v2');
+      const isPort = (value: number) => Number.isInteger(value) && value >= 0 && value < 65536;
+      const healthFlag = flags.healthPort ?? env.EDGESHIP_HEALTH_PORT;
+      const wantedHealthPort = healthFlag === undefined ? undefined : numberFlag('health-port', healthFlag, isPort, 'a port number');
+      const port = await server.listen(numberFlag('port', flags.port, isPort, 'a port number'), flags.host);
+      const healthPort = wantedHealthPort === undefined ? undefined : await server.listenHealth(wantedHealthPort, flags.host).catch(async (error: unknown) => {
+        await server.close();
+        throw new EdgeshipError(`--health-port: cannot listen on ${flags.host}:${wantedHealthPort}: ${messageOf(error)}`);
+      });
+      log.info({ model: server.name, version: model?.version, digest: model?.digest, port, ...(healthPort !== undefined && { healthPort }), offload: offload?.url, ...(adaptive && { adaptive: { budgetMs: adaptive.budgetMs, maxLocalCpu: adaptive.maxLocalCpu } }) }, 'Serving over the Open Inference Protocol v2');
       const graceMs = numberFlag('grace-seconds', flags.graceSeconds, (value) => value > 0, 'seconds') * 1000;
       const stop = (signal: string) => {
         log.info({ signal }, 'Shutting down: no new connections, finishing requests in flight');
