@@ -20,21 +20,26 @@ export const jobOf = (inputs: CheckedTensor[], outputs: string[] | undefined, re
 /**
  * Dynamic batching, as Triton does it: the requests that queued while the model was busy and
  * have the same shape past the batch dimension (and ask for the same outputs) run as one batch
- * of up to `maxRows` rows. Takes them off the front of the queue, in order.
+ * of up to `maxRows` rows, while `grows` agrees to each larger size. Takes them off the front of
+ * the queue, in order.
  */
-export function takeBatch(queue: Job[], maxRows: number): Job[] {
-  return queue.splice(0, nextBatch(queue, maxRows).jobs);
+export function takeBatch(queue: Job[], maxRows: number, grows: Grows = always): Job[] {
+  return queue.splice(0, nextBatch(queue, maxRows, grows).jobs);
 }
 
+/** Whether a batch of `rows` rows should take in the next job and become `next` rows. */
+export type Grows = (rows: number, next: number) => boolean;
+const always: Grows = () => true;
+
 /** The batch takeBatch would take now, without taking it: how many jobs, how many rows. */
-export function nextBatch(queue: readonly Job[], maxRows: number): { jobs: number; rows: number } {
+export function nextBatch(queue: readonly Job[], maxRows: number, grows: Grows = always): { jobs: number; rows: number } {
   const first = queue[0];
   if (!first) return { jobs: 0, rows: 0 };
   let jobs = 1;
   let rows = first.rows;
   for (let index = 1; index < queue.length; index += 1) {
     const next = queue[index] as Job;
-    if (next.key !== first.key || rows + next.rows > maxRows) break;
+    if (next.key !== first.key || rows + next.rows > maxRows || !grows(rows, rows + next.rows)) break;
     jobs += 1;
     rows += next.rows;
   }

@@ -56,6 +56,8 @@ export class InferenceWorker {
   private drained: (() => void) | undefined;
   /** A flush of cheap batches is queued (setImmediate). */
   private flushing = false;
+  /** A batch grows while a row costs no more in the larger batch, as measured. */
+  private readonly grows = (rows: number, next: number) => this.costs.grows(rows, next);
 
   private constructor(
     private readonly worker: Worker,
@@ -159,12 +161,12 @@ export class InferenceWorker {
 
   /** Rows of the batch the queue would give now. */
   private nextRows(): number {
-    return this.maxBatchRows === 0 ? (this.queue[0]?.rows ?? 0) : nextBatch(this.queue, this.maxBatchRows).rows;
+    return this.maxBatchRows === 0 ? (this.queue[0]?.rows ?? 0) : nextBatch(this.queue, this.maxBatchRows, this.grows).rows;
   }
 
   private take(): Job[] {
     this.runs += 1;
-    return this.maxBatchRows > 0 ? takeBatch(this.queue, this.maxBatchRows) : this.queue.splice(0, 1);
+    return this.maxBatchRows > 0 ? takeBatch(this.queue, this.maxBatchRows, this.grows) : this.queue.splice(0, 1);
   }
 
   /** Sends the next batch to the thread. */

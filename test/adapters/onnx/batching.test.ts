@@ -16,6 +16,23 @@ describe('dynamic batching', () => {
     expect(takeBatch([job(1, 2, ['a']), job(1, 2, ['b'])], 8)).toHaveLength(1);
   });
 
+  it('grows a batch only while a row costs no more in the larger batch, trying sizes not measured yet', () => {
+    const costs = new RunCosts();
+    const grows = (rows: number, next: number) => costs.grows(rows, next);
+    const queue = () => [job(32), job(32), job(32), job(32)];
+    expect(takeBatch(queue(), 256, grows)).toHaveLength(4); // nothing measured: batch as much as fits
+    // Per row: 105 µs at 32 and 64 rows, 117 at 96 (as GRU 128×2 on one thread grows slower).
+    for (const [rows, perRow] of [[32, 0.105], [64, 0.105], [96, 0.117]] as const) for (let run = 0; run < 3; run += 1) costs.record(rows, rows * perRow);
+    expect(takeBatch(queue(), 256, grows).map((entry) => entry.rows)).toEqual([32, 32]);
+    expect(costs.grows(64, 96)).toBe(false);
+    expect(costs.grows(32, 64)).toBe(true);
+    expect(costs.grows(96, 128)).toBe(true); // 128 never ran: tried
+    // A model whose rows get cheaper in larger batches batches all the way.
+    const small = new RunCosts();
+    for (const [rows, ms] of [[32, 0.35], [64, 0.66], [96, 0.95], [128, 1.25]] as const) for (let run = 0; run < 3; run += 1) small.record(rows, ms);
+    expect(takeBatch(queue(), 256, (rows, next) => small.grows(rows, next))).toHaveLength(4);
+  });
+
   it('merges inputs row after row and gives each request its own rows back', () => {
     const batch = [job(1), job(2)];
     expect(mergeInputs(batch)).toEqual([{ name: 'x', dtype: 'float32', dims: [3, 2], data: Float32Array.from([100, 101, 200, 201, 202, 203]) }]);
