@@ -15,6 +15,8 @@ const WINDOW = 15;
 const SETTLED = 3;
 /** How much more a row may cost in a larger batch before the batch stops growing. */
 const MERGE_TOLERANCE = 0.05;
+/** One batch in this many that would not grow grows anyway, to measure the larger size again. */
+const RETRY_EVERY = 50;
 
 /**
  * Run times by batch rows: the median of the last runs of each size on either path, so a cold
@@ -25,6 +27,8 @@ const MERGE_TOLERANCE = 0.05;
  */
 export class RunCosts {
   private readonly recent = new Map<number, { samples: number[]; runs: number; median: number }>();
+  /** Batches that did not grow, for the occasional one that does. */
+  private refused = 0;
 
   constructor(private readonly maxMs = INLINE_MAX_MS) {}
 
@@ -34,7 +38,7 @@ export class RunCosts {
     size.samples.push(ms);
     if (size.samples.length > WINDOW) size.samples.shift();
     // The median moves slowly: worked out again every few runs, not on each.
-    if (size.runs++ % 4 === 0 || size.runs === SETTLED) size.median = [...size.samples].sort((a, b) => a - b)[Math.floor(size.samples.length / 2)] as number;
+    if (size.runs++ % 4 === 0 || size.runs === SETTLED || size.runs === WINDOW) size.median = [...size.samples].sort((a, b) => a - b)[Math.floor(size.samples.length / 2)] as number;
   }
 
   /** The expected time of a run of `rows` rows, in ms; undefined before anything comparable ran. */
@@ -55,14 +59,18 @@ export class RunCosts {
    * caches (GRU 128×2, one thread: 105 µs a row at 32 rows, 117 at 128, 128 at 256).
    */
   grows(rows: number, next: number): boolean {
-    const small = this.settled(rows);
-    const large = this.settled(next);
-    return small === undefined || large === undefined || large / next <= (small / rows) * (1 + MERGE_TOLERANCE);
+    const small = this.judged(rows);
+    const large = this.judged(next);
+    if (small === undefined || large === undefined || large / next <= (small / rows) * (1 + MERGE_TOLERANCE)) return true;
+    // Now and then it grows anyway, so the larger size's figure stays current.
+    this.refused += 1;
+    return this.refused % RETRY_EVERY === 0;
   }
 
-  private settled(rows: number): number | undefined {
+  /** A size's median once a whole window of its runs is in: first runs of a new shape are slow. */
+  private judged(rows: number): number | undefined {
     const size = this.recent.get(rows);
-    return size && size.runs >= SETTLED ? size.median : undefined;
+    return size && size.samples.length >= WINDOW ? size.median : undefined;
   }
 
   /** Whether runs of `rows` rows are cheap enough to block the event loop for. */
