@@ -3,7 +3,7 @@
  * loopback against two baselines on the same model with the same threads, measured in the same
  * run: the minimal server any HTTP server is bounded by (bench/minimal-server.ts: node:http,
  * JSON.parse, session.run, in a child process too, same connections), and a bare in-process
- * session.run loop (before and after the pairs, averaged); at batch 1 and 32 (aim ≥ 0.9 of the
+ * session.run loop, in alternated rounds; at batch 1 and 32 (aim ≥ 0.9 of the
  * minimal server at both, ≥ 0.9 of bare at batch 32 on the larger model). Then health answers
  * while 1,000 connections infer (p99, aim < 100 ms), and the cost of offloading: an edge
  * forwarder in front of the cloud server against calling the cloud server directly.
@@ -35,21 +35,23 @@ function requestBody(rows: number): string {
   return JSON.stringify({ inputs: [{ name: 'readings', shape: [rows, 32, 3], datatype: 'FP32', data }] });
 }
 
-async function bare(file: string, rows: number): Promise<{ rps: number; p99: number }> {
+/** A bare in-process session.run loop on `file` at `rows` rows: one session, the same feeds each run. */
+async function bareLoop(file: string, rows: number): Promise<{ round: () => Promise<number>; release: () => Promise<void> }> {
   const session = await ort.InferenceSession.create(file, { intraOpNumThreads: THREADS, graphOptimizationLevel: 'all' });
   const parsed = JSON.parse(requestBody(rows)) as { inputs: { data: number[] }[] };
   const feeds = { readings: new ort.Tensor('float32', Float32Array.from(parsed.inputs[0]?.data ?? []), [rows, 32, 3]) };
   for (let index = 0; index < 50; index += 1) await session.run(feeds);
-  const samples: number[] = [];
-  const end = performance.now() + SECONDS * 1000;
-  while (performance.now() < end) {
-    const start = performance.now();
-    await session.run(feeds);
-    samples.push(performance.now() - start);
-  }
-  await session.release();
-  samples.sort((a, b) => a - b);
-  return { rps: samples.length / SECONDS, p99: samples[Math.floor(samples.length * 0.99)] ?? NaN };
+  /** Runs for SECONDS; runs a second. */
+  const round = async () => {
+    let runs = 0;
+    const end = performance.now() + SECONDS * 1000;
+    while (performance.now() < end) {
+      await session.run(feeds);
+      runs += 1;
+    }
+    return runs / SECONDS;
+  };
+  return { round, release: () => session.release() };
 }
 
 /** The minimal server in a child process, compiled like edgeship's; resolves once it listens. */
@@ -80,7 +82,7 @@ const stop = stopChild;
 
 export async function servingBench(): Promise<void> {
   const models = await benchModels();
-  console.log(`\nServing, the built CLI as a pod runs it (${THREADS} ONNX Runtime thread, ${PAIRS} alternated pairs of ${SECONDS} s, autocannon on loopback, ${CONNECTIONS} connections; req/s are medians, ÷minimal the median of the pairs' ratios):`);
+  console.log(`\nServing, the built CLI as a pod runs it (${THREADS} ONNX Runtime thread, ${PAIRS} alternated rounds of ${SECONDS} s each of edgeship, the minimal server and the bare loop; autocannon on loopback, ${CONNECTIONS} connections; figures are medians, ÷minimal and ÷bare the medians of the rounds' ratios):`);
   console.log('model                 batch  bare runs/s  minimal req/s  edgeship req/s  ÷minimal  ÷bare   p99 ms minimal/edgeship');
   for (const model of models) {
     const server = await serve(['--model', model.file, '--name', 'pump']);
@@ -92,22 +94,26 @@ export async function servingBench(): Promise<void> {
         const plain = `${floor.url}/v2/models/pump/infer`;
         await load(infer, body, CONNECTIONS); // warm-up
         await load(plain, body, CONNECTIONS);
-        // Alternated pairs, so a change in the machine's speed hits both alike; the ratio is the
-        // median of the pairs' ratios.
+        // Alternated rounds (edgeship, the minimal server, the bare loop), so a change in the
+        // machine's speed hits all three alike; each ratio is the median of the rounds' ratios.
         const ours: Load[] = [];
         const least: Load[] = [];
-        // The bare loop before and after the pairs: its figure is the mean of the two.
-        const before = await bare(model.file, batch);
-        for (let pair = 0; pair < PAIRS; pair += 1) {
-          ours.push(await load(infer, body, CONNECTIONS));
-          least.push(await load(plain, body, CONNECTIONS));
+        const bares: number[] = [];
+        const loop = await bareLoop(model.file, batch);
+        try {
+          for (let pair = 0; pair < PAIRS; pair += 1) {
+            ours.push(await load(infer, body, CONNECTIONS));
+            least.push(await load(plain, body, CONNECTIONS));
+            bares.push(await loop.round());
+          }
+        } finally {
+          await loop.release();
         }
-        const after = await bare(model.file, batch);
-        const baseline = { rps: (before.rps + after.rps) / 2 };
         const rps = (runs: Load[]) => median(runs.map((run) => run.rps));
         const ratio = median(ours.map((run, pair) => run.rps / (least[pair] as Load).rps));
+        const ofBare = median(ours.map((run, pair) => run.rps / (bares[pair] as number)));
         const p99 = (runs: Load[]) => Math.max(...runs.map((run) => run.p99));
-        console.log(`${model.name.padEnd(22)}${String(batch).padEnd(7)}${baseline.rps.toFixed(0).padEnd(13)}${rps(least).toFixed(0).padEnd(15)}${rps(ours).toFixed(0).padEnd(16)}${ratio.toFixed(2).padEnd(10)}${(rps(ours) / baseline.rps).toFixed(2).padEnd(8)}${p99(least)}/${p99(ours)}`);
+        console.log(`${model.name.padEnd(22)}${String(batch).padEnd(7)}${median(bares).toFixed(0).padEnd(13)}${rps(least).toFixed(0).padEnd(15)}${rps(ours).toFixed(0).padEnd(16)}${ratio.toFixed(2).padEnd(10)}${ofBare.toFixed(2).padEnd(8)}${p99(least)}/${p99(ours)}`);
       }
     } finally {
       await Promise.all([stop(server.child), stop(floor.child)]);
