@@ -14,6 +14,7 @@ import { readInferBody, readJson, sendError, sendInfer, sendJson } from './http.
 import { servingMetrics, type ServingMetrics } from './metrics.ts';
 import type { LoadedModel, ModelSource } from './model.ts';
 import { ModelVersions } from './repository.ts';
+import { HealthPort } from './health.ts';
 
 export interface ServeOptions {
   /** The local model: what unversioned requests get. Absent for a pure forwarder. */
@@ -55,7 +56,6 @@ const VERSION = '1';
  * dropped there (a probe's too) waits a second for the SYN to be sent again.
  */
 const BACKLOG = 4096;
-const HEALTH_ROUTES = 'GET /v2/health/live, /v2/health/ready, /metrics';
 const route = (method: string, pattern: RegExp) => (request: IncomingMessage, path: string) => (request.method === method ? pattern.exec(path) : null);
 const MODEL = '/v2/models/([^/]+)(?:/versions/([^/]+))?';
 const routes = {
@@ -90,7 +90,7 @@ const decode = (part: string | undefined, what: string) => {
 export class InferenceServer {
   readonly metrics: ServingMetrics;
   private readonly server: Server;
-  private health: Server | undefined;
+  private health: HealthPort | undefined;
   private readonly versions = new ModelVersions();
   private drift: DriftMonitor | undefined;
   private edgex: EdgexWindows | undefined;
@@ -133,14 +133,15 @@ export class InferenceServer {
   }
 
   /**
-   * Also answers liveness, readiness and metrics on a port of their own, for the kubelet and
-   * Prometheus. Node accepts one connection per turn of the event loop, in order: while a
-   * thousand inference clients connect at once, a probe on the shared port waits behind all of
-   * them (1–2 s measured), on its own port it is accepted in the next turn.
+   * Also answers liveness, readiness and metrics on a port of their own, served by a thread of
+   * its own (HealthPort): Node accepts one connection per turn of the event loop, in order, so
+   * while a thousand inference clients connect at once a probe on the shared port waits behind
+   * them (1.5-2.4 s measured), and a turn of the main thread can take ~100 ms.
    */
-  async listenHealth(port: number, host = '127.0.0.1'): Promise<number> {
-    this.health = createServer((request, response) => void this.handleHealth(request, response));
-    return listenOn(this.health, port, host);
+  async listenHealth(port: number, host = '127.0.0.1', stallMs?: number): Promise<number> {
+    const sources = { ready: () => this.ready, metrics: async () => ({ contentType: this.metrics.registry.contentType, text: await this.metrics.registry.metrics() }) };
+    this.health = await HealthPort.open(port, host, sources, stallMs);
+    return this.health.port;
   }
 
   /**
@@ -169,7 +170,7 @@ export class InferenceServer {
     this.server.closeAllConnections();
     await closed;
     // Probes answer until the end: a liveness failure while draining would restart the pod.
-    await new Promise<void>((resolve) => (this.health ? this.health.close(() => resolve()) : resolve()));
+    await this.health?.close();
     await this.drift?.sending;
     await Promise.all(this.versions.clear('the server stopped').map((model) => stop(model)));
   }
@@ -222,7 +223,7 @@ export class InferenceServer {
     return Boolean(this.model) || Boolean(this.options.offload);
   }
 
-  /** Liveness, readiness and metrics: what both ports answer. Undefined for any other route. */
+  /** Liveness, readiness and metrics; undefined for any other route. */
   private async probe(request: IncomingMessage, response: ServerResponse, path: string): Promise<true | undefined> {
     if (routes.live(request, path)) sendJson(response, 200, { live: true });
     else if (routes.ready(request, path)) sendJson(response, this.ready ? 200 : 503, { ready: this.ready });
@@ -231,16 +232,6 @@ export class InferenceServer {
       response.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text);
     } else return undefined;
     return true;
-  }
-
-  private async handleHealth(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = pathOf(request.url);
-    try {
-      if (!(await this.probe(request, response, path))) sendError(response, 404, `no route for ${request.method} ${path} on the health port (${HEALTH_ROUTES})`);
-    } catch (error) {
-      this.options.log.error({ err: error, url: request.url }, 'Health request failed');
-      if (!response.headersSent) sendError(response, 500, messageOf(error));
-    }
   }
 
   private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {

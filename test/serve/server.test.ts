@@ -1,5 +1,11 @@
 import { Agent, get, request as httpRequest } from 'node:http';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { InferenceWorker } from '../../src/adapters/onnx/inference-pool.ts';
 import { loadModel } from '../../src/serve/model.ts';
@@ -93,6 +99,26 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     expect((await call('/v2/health/live')).status).toBe(200);
   });
 
+  it('answers on its health port from a thread of its own while the main thread is blocked, and no longer calls it live once it stands still', async () => {
+    const { server } = await start();
+    const healthPort = await server.listenHealth(0, '127.0.0.1', 300);
+    const marker = join(await mkdtemp(join(tmpdir(), 'edgeship-health-')), 'answers.json');
+    // A prober in another process; this process's main thread (the server's) blocks until the
+    // prober has its answers, which only the health thread can give meanwhile.
+    const prober = spawn(process.execPath, ['-e', PROBER, String(healthPort), marker], { stdio: 'ignore' });
+    const exited = once(prober, 'exit');
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    const end = Date.now() + 120_000;
+    while (!existsSync(marker) && Date.now() < end) Atomics.wait(pause, 0, 0, 20);
+    const answers = JSON.parse(await readFile(marker, 'utf8')) as { ready: { status: number; body: string }; stalled: { status: number; body: string } };
+    expect(answers.ready).toEqual({ status: 200, body: '{"ready":true}' });
+    expect(answers.stalled.status).toBe(503);
+    expect(answers.stalled.body).toMatch(/^\{"live":false,"error":"the main thread has not run for \d+ ms"\}$/);
+    await exited;
+    // The main thread runs again: live again.
+    await vi.waitFor(async () => expect(await probe(`http://127.0.0.1:${healthPort}/v2/health/live`)).toEqual({ status: 200, body: '{"live":true}' }), { timeout: 20_000, interval: 50 });
+  });
+
   it('swaps to another model without dropping requests in flight', async () => {
     const { server, call } = await start();
     const inFlight = Array.from({ length: 20 }, () => call('/v2/models/pump/infer', batch(64)));
@@ -184,3 +210,20 @@ function probe(url: string): Promise<{ status: number; body: string }> {
     }).on('error', reject);
   });
 }
+
+/** Asks the health port (argv[1]) for readiness, then for liveness until it is refused; writes both answers to argv[2]. */
+const PROBER = `
+const http = require('node:http');
+const fs = require('node:fs');
+const [port, marker] = process.argv.slice(1);
+const get = (path) => new Promise((resolve, reject) => http.get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
+  let body = '';
+  response.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () => resolve({ status: response.statusCode, body }));
+}).on('error', reject));
+(async () => {
+  const ready = await get('/v2/health/ready');
+  let stalled = await get('/v2/health/live');
+  while (stalled.status === 200) stalled = await get('/v2/health/live');
+  fs.writeFileSync(marker, JSON.stringify({ ready, stalled }));
+})();
+`;

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { threadOf } from '../worker-thread.ts';
 import type { ModelContract } from '../../core/contract.ts';
 import { ModelValidationError } from '../../core/errors.ts';
 import type { CheckedTensor, OutputTensor } from '../../core/oip.ts';
@@ -84,12 +84,7 @@ export class InferenceWorker {
    * `inlineMaxMs`: how fast a batch size must have run to run on the main thread (0: never).
    */
   static async open(file: string, options: { threads?: number; maxBatchRows?: number; inlineMaxMs?: number } = {}): Promise<InferenceWorker> {
-    const typescript = import.meta.url.endsWith('.ts');
-    const url = new URL(`./inference-worker${typescript ? '.ts' : '.js'}`, import.meta.url);
-    // Worker threads do not take --import: from TypeScript sources, the thread registers tsx itself.
-    const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`;
-    const workerData = { file, threads: options.threads };
-    const worker = typescript ? new Worker(bootstrap, { eval: true, workerData }) : new Worker(fileURLToPath(url), { workerData });
+    const worker = threadOf(new URL('./inference-worker', import.meta.url), { file, threads: options.threads });
     const [message] = (await once(worker, 'message')) as [WorkerMessage];
     if (message.kind !== 'ready') {
       await worker.terminate();
