@@ -35,8 +35,18 @@ async function kserveValidator(): Promise<Validator> {
   };
 }
 
-/** Validates a manifest against the real schema of its kind; unknown kinds are an error. */
-export async function manifestValidator(): Promise<(manifest: Record<string, unknown>) => void> {
+let built: Promise<Validator> | undefined;
+
+/**
+ * Validates a manifest against the real schema of its kind; unknown kinds are an error. Built
+ * once per test file: compiling the KServe CRD's schema takes seconds.
+ */
+export function manifestValidator(): Promise<Validator> {
+  built ??= buildValidator();
+  return built;
+}
+
+async function buildValidator(): Promise<Validator> {
   const kserve = await kserveValidator();
   const byKind: Record<string, Validator> = {
     'apps/v1/Deployment': (manifest) => new Deployment(manifest).validate(),
