@@ -129,7 +129,14 @@ export class InferenceServer {
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    return listenOn(this.server, port, host);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ port, host, backlog: BACKLOG }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as AddressInfo).port;
   }
 
   /**
@@ -223,21 +230,16 @@ export class InferenceServer {
     return Boolean(this.model) || Boolean(this.options.offload);
   }
 
-  /** Liveness, readiness and metrics; undefined for any other route. */
-  private async probe(request: IncomingMessage, response: ServerResponse, path: string): Promise<true | undefined> {
-    if (routes.live(request, path)) sendJson(response, 200, { live: true });
-    else if (routes.ready(request, path)) sendJson(response, this.ready ? 200 : 503, { ready: this.ready });
-    else if (routes.metrics(request, path)) {
-      const text = await this.metrics.registry.metrics();
-      response.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text);
-    } else return undefined;
-    return true;
-  }
-
   private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = pathOf(request.url);
-    if (await this.probe(request, response, path)) return;
+    if (routes.live(request, path)) return sendJson(response, 200, { live: true });
+    if (routes.ready(request, path)) return sendJson(response, this.ready ? 200 : 503, { ready: this.ready });
     if (routes.server(request, path)) return sendJson(response, 200, { name: 'edgeship', version: VERSION, extensions: ['model_repository', 'binary_tensor_data', 'statistics'] });
+    if (routes.metrics(request, path)) {
+      const text = await this.metrics.registry.metrics();
+      response.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text);
+      return;
+    }
     if (routes.index(request, path)) return sendJson(response, 200, this.versions.index(this.name));
     const repository = routes.repository(request, path);
     if (repository) return this.repository(request, response, decode(repository[1], 'model name'), repository[2] as 'load' | 'unload');
@@ -384,17 +386,6 @@ function pathOf(target = '/'): string {
   const path = target.startsWith('/') ? target : new URL(target, 'http://localhost').pathname;
   const query = path.search(/[?#]/);
   return query === -1 ? path : path.slice(0, query);
-}
-
-async function listenOn(server: Server, port: number, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host, backlog: BACKLOG }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return (server.address() as AddressInfo).port;
 }
 
 /** The server with net.Server's close, which stops listening and leaves open connections alone. */
