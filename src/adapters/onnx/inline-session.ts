@@ -15,7 +15,7 @@ const WINDOW = 15;
 const SETTLED = 3;
 /** How much more a row may cost in a larger batch before the batch stops growing. */
 const MERGE_TOLERANCE = 0.05;
-/** One batch in this many that would not grow grows anyway, to measure the larger size again. */
+/** A size a batch would not grow to is tried again once this many runs went by without it. */
 const RETRY_EVERY = 50;
 
 /**
@@ -26,15 +26,17 @@ const RETRY_EVERY = 50;
  * an upper bound. With nothing measured, no size is cheap: the inference thread measures first.
  */
 export class RunCosts {
-  private readonly recent = new Map<number, { samples: number[]; runs: number; median: number }>();
-  /** Batches that did not grow, for the occasional one that does. */
-  private refused = 0;
+  private readonly recent = new Map<number, { samples: number[]; runs: number; median: number; last: number }>();
+  /** Runs recorded, of every size. */
+  private runs = 0;
 
   constructor(private readonly maxMs = INLINE_MAX_MS) {}
 
   record(rows: number, ms: number): void {
+    this.runs += 1;
     let size = this.recent.get(rows);
-    if (!size) this.recent.set(rows, (size = { samples: [], runs: 0, median: ms }));
+    if (!size) this.recent.set(rows, (size = { samples: [], runs: 0, median: ms, last: 0 }));
+    size.last = this.runs;
     size.samples.push(ms);
     if (size.samples.length > WINDOW) size.samples.shift();
     // The median moves slowly: worked out again every few runs, not on each.
@@ -62,9 +64,8 @@ export class RunCosts {
     const small = this.judged(rows);
     const large = this.judged(next);
     if (small === undefined || large === undefined || large / next <= (small / rows) * (1 + MERGE_TOLERANCE)) return true;
-    // Now and then it grows anyway, so the larger size's figure stays current.
-    this.refused += 1;
-    return this.refused % RETRY_EVERY === 0;
+    // Once other sizes ran RETRY_EVERY times since it last ran, it is tried again, so its figure stays current.
+    return this.runs - (this.recent.get(next)?.last ?? 0) >= RETRY_EVERY;
   }
 
   /** A size's median once a whole window of its runs is in: first runs of a new shape are slow. */
