@@ -92,7 +92,8 @@ export function registerServeCommand(program: Command): void {
         ...(env.EDGESHIP_ADMIN_TOKEN && { load: { token: env.EDGESHIP_ADMIN_TOKEN, model: load } }),
       });
       const isPort = (value: number) => Number.isInteger(value) && value >= 0 && value < 65536;
-      const healthFlag = flags.healthPort ?? env.EDGESHIP_HEALTH_PORT;
+      // An empty EDGESHIP_HEALTH_PORT is unset, not port 0 (a random port no probe would find).
+      const healthFlag = flags.healthPort ?? (env.EDGESHIP_HEALTH_PORT || undefined);
       const wantedHealthPort = healthFlag === undefined ? undefined : numberFlag('health-port', healthFlag, isPort, 'a port number');
       const port = await server.listen(numberFlag('port', flags.port, isPort, 'a port number'), flags.host);
       const healthPort = wantedHealthPort === undefined ? undefined : await server.listenHealth(wantedHealthPort, flags.host).catch(async (error: unknown) => {
