@@ -20,7 +20,7 @@ import { percentile } from '../src/core/stats.ts';
 import { benchModels } from './models.ts';
 import { serveChild, stopChild } from './serve-child.ts';
 
-const RATE = 200;
+const RATE = Number(process.env.RATE ?? 200);
 const DELAY_MS = 2;
 const HOG_THREADS = Number(process.env.HOG ?? 4);
 const HOG_NICE = Number(process.env.HOG_NICE ?? 5);

@@ -15,6 +15,7 @@ export type AdaptiveReason =
   | 'memory-pressure'
   | 'cpu-throttled'
   | 'local-cpu-ceiling'
+  | 'local-overloaded'
   | 'cloud-failing'
   | 'cloud-over-budget'
   | 'local-fits';
@@ -59,6 +60,13 @@ export interface AdaptiveEstimates {
   throttled: number | undefined;
   /** The share of the gateway's CPU inference would take if every request ran locally. */
   localCpu: number | undefined;
+  /**
+   * While requests go to the cloud: the share of the local path's capacity they would take if
+   * they came back (request rate × a lone local run's median time, as probes measure it, 1 = full).
+   * A lone probe measures an idle path; under load the queue adds to it, without bound past 1.
+   * Undefined while requests run locally: their latencies already include the queue.
+   */
+  localLoad: number | undefined;
 }
 
 export interface AdaptiveState {
@@ -93,54 +101,63 @@ function signalsOf(estimates: AdaptiveEstimates, settings: AdaptiveSettings): Si
     { reason: 'memory-pressure', value: estimates.memoryPressure, limit: settings.memoryPressure, text: `memory pressure ${pct(estimates.memoryPressure)} (limit ${pct(settings.memoryPressure)})` },
     { reason: 'cpu-throttled', value: estimates.throttled, limit: settings.throttled, text: `CPU throttled ${pct(estimates.throttled)} of the time (limit ${pct(settings.throttled)})` },
     { reason: 'local-cpu-ceiling', value: estimates.localCpu, limit: settings.maxLocalCpu, text: `inference would take ${pct(estimates.localCpu)} of the gateway's CPU (maxLocalCpu ${pct(settings.maxLocalCpu)})` },
+    { reason: 'local-overloaded', value: estimates.localLoad, limit: 1, text: `every request run locally would take ${pct(estimates.localLoad)} of the local path's capacity` },
   ];
 }
 
 /**
  * The path for the next request. From local, the router leaves for the cloud when a signal is
- * over its limit and the cloud is known to answer within the budget; from the cloud, it comes
- * back once every signal is under its limit by the margin; when the cloud no longer fits and local
- * does (by the margin, under the CPU ceiling), at once if the cloud misses by the margin; or, both
- * over the budget, when the gateway is calm and local is faster by the margin. The cloud must fit
- * by the margin to be left for. A switch waits out the dwell time (at most 60 s ÷ dwell
- * switches a minute) unless the path in use is failing outright: a failing cloud, or a local
- * estimate over twice the budget.
+ * over its limit and the cloud is known to answer within the budget by the margin, or, local
+ * being over the budget, when the cloud is faster by the margin. From the cloud, it comes back
+ * once every signal is inside its limit by the margin (a local path the whole request rate would
+ * overload counts as over); when the cloud no longer fits and local does (by the margin, under
+ * the CPU ceiling), at once if the cloud misses by the margin; or, both over the budget, when the
+ * gateway is calm and local is faster by the margin. A switch waits out the dwell time (at most
+ * 60 s ÷ dwell switches a minute) unless the path in use is failing outright: a failing cloud, or
+ * a local estimate over twice the budget.
  */
 export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, settings: AdaptiveSettings, now: number): AdaptiveDecision {
   const stay = (why: string): AdaptiveDecision => ({ ...state, switched: false, why });
   const go = (path: AdaptivePath, reason: AdaptiveReason, why: string): AdaptiveDecision => ({ path, reason, since: now, switched: true, why });
+  const { budgetMs, margin } = settings;
+  const { localMs, cloudMs } = estimates;
   const dwelt = now - state.since >= settings.dwellMs;
   const signals = signalsOf(estimates, settings);
+  const over = (signal: Signal, limit = signal.limit) => signal.value !== undefined && signal.value > limit;
   // Hysteresis on the cloud too: it must fit by the margin to be left for, and miss by it to be left at once.
-  const cloudFits = !estimates.cloudFailing && estimates.cloudMs !== undefined && estimates.cloudMs <= settings.budgetMs / (1 + settings.margin);
-  const cloudText = estimates.cloudFailing ? 'the cloud is failing' : `cloud ${ms(estimates.cloudMs)}`;
+  const cloudFits = !estimates.cloudFailing && cloudMs !== undefined && cloudMs <= budgetMs / (1 + margin);
+  const cloudText = estimates.cloudFailing ? 'the cloud is failing' : `cloud ${ms(cloudMs)}`;
   if (state.path === 'local') {
-    const over = signals.find((signal) => signal.value !== undefined && signal.value > signal.limit);
-    if (!over) return stay(`every signal within its limit (${signals[0]?.text}, ${cloudText})`);
-    if (!cloudFits) return stay(`${over.text}, but ${estimates.cloudFailing ? 'the cloud is failing' : `the cloud (${ms(estimates.cloudMs)}) is not known to fit the budget by the ${pct(settings.margin)} margin`}: staying local`);
+    const reason = signals.find((signal) => over(signal));
+    if (!reason) return stay(`every signal within its limit (${signals[0]?.text}, ${cloudText})`);
+    // Local over the budget, the cloud too: the faster of the two, by the margin.
+    const cloudFaster = reason.reason === 'local-over-budget' && !estimates.cloudFailing && cloudMs !== undefined && cloudMs * (1 + margin) < (localMs as number);
+    if (!cloudFits && !cloudFaster) return stay(`${reason.text}, but ${estimates.cloudFailing ? 'the cloud is failing' : `the cloud (${ms(cloudMs)}) is not known to fit the budget by the ${pct(margin)} margin, nor to be faster by it`}: staying local`);
     // A cloud that just missed the budget is not tried again for pressure alone for four dwell times.
     const burnt = state.reason === 'cloud-over-budget' && now - state.since < 4 * settings.dwellMs;
-    if (burnt && over.reason !== 'local-over-budget') return stay(`${over.text}, but the cloud missed the budget ${Math.round((now - state.since) / 1000)} s ago: staying local for ${Math.round((4 * settings.dwellMs) / 1000)} s after that`);
-    const severe = over.reason === 'local-over-budget' && (estimates.localMs as number) > 2 * settings.budgetMs;
-    if (!dwelt && !severe) return stay(`${over.text}; ${cloudText} fits, switching once ${Math.round(settings.dwellMs / 1000)} s on this path are over`);
-    return go('cloud', over.reason, `${over.text}; ${cloudText} fits: to the cloud`);
+    if (burnt && reason.reason !== 'local-over-budget') return stay(`${reason.text}, but the cloud missed the budget ${Math.round((now - state.since) / 1000)} s ago: staying local for ${Math.round((4 * settings.dwellMs) / 1000)} s after that`);
+    const severe = reason.reason === 'local-over-budget' && (localMs as number) > 2 * budgetMs;
+    const better = cloudFits ? `${cloudText} fits` : `${cloudText} is faster by more than the ${pct(margin)} margin`;
+    if (!dwelt && !severe) return stay(`${reason.text}; ${better}, switching once ${Math.round(settings.dwellMs / 1000)} s on this path are over`);
+    return go('cloud', reason.reason, `${reason.text}; ${better}: to the cloud`);
   }
   if (estimates.cloudFailing) return go('local', 'cloud-failing', 'the cloud is failing: back to local');
   // The budget comes first: a cloud that no longer answers in time sends requests back to a local
-  // path that does (by the margin), whatever the pressure, as long as inference stays under the
-  // CPU ceiling; at once when the cloud misses by the margin. Pressure was a reason to leave only
-  // while the cloud met the budget.
-  const cloudOver = estimates.cloudMs !== undefined && estimates.cloudMs > settings.budgetMs;
-  const ceiling = signals.find((signal) => signal.reason === 'local-cpu-ceiling' && signal.value !== undefined && signal.value > signal.limit);
-  const localFits = estimates.localMs !== undefined && estimates.localMs <= settings.budgetMs / (1 + settings.margin);
-  const cloudMisses = estimates.cloudMs !== undefined && estimates.cloudMs > settings.budgetMs * (1 + settings.margin);
-  if (cloudOver && localFits && !ceiling && (cloudMisses || dwelt)) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(settings.budgetMs)} budget and local (${ms(estimates.localMs)}) is within it by the ${pct(settings.margin)} margin: back to local`);
+  // path that does (by the margin, the whole request rate included), whatever the pressure, as
+  // long as inference stays under the CPU ceiling; at once when the cloud misses by the margin.
+  // Pressure was a reason to leave only while the cloud met the budget.
+  const cloudOver = cloudMs !== undefined && cloudMs > budgetMs;
+  const ceiling = signals.find((signal) => signal.reason === 'local-cpu-ceiling' && over(signal));
+  const overloaded = signals.find((signal) => signal.reason === 'local-overloaded' && over(signal, signal.limit / (1 + margin)));
+  const localFits = localMs !== undefined && localMs <= budgetMs / (1 + margin) && !overloaded;
+  const cloudMisses = cloudMs !== undefined && cloudMs > budgetMs * (1 + margin);
+  if (cloudOver && localFits && !ceiling && (cloudMisses || dwelt)) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(budgetMs)} budget and local (${ms(localMs)}) is within it by the ${pct(margin)} margin: back to local`);
   // Both over the budget: the faster path, by the margin, on a calm gateway only.
-  const pressed = signals.find((signal) => signal.reason !== 'local-over-budget' && signal.value !== undefined && signal.value > signal.limit);
-  const localFaster = estimates.localMs !== undefined && estimates.cloudMs !== undefined && estimates.localMs * (1 + settings.margin) < estimates.cloudMs;
-  if (cloudOver && localFaster && !pressed && dwelt) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(settings.budgetMs)} budget and local (${ms(estimates.localMs)}) is faster by more than the ${pct(settings.margin)} margin: back to local`);
-  const blocking = signals.find((signal) => signal.value === undefined ? signal.reason === 'local-over-budget' : signal.value > signal.limit / (1 + settings.margin));
-  if (blocking) return stay(`${blocking.value === undefined ? 'no recent local latency' : `${blocking.text}, not inside the limit by the ${pct(settings.margin)} margin`}: staying in the cloud`);
+  const pressed = signals.find((signal) => signal.reason !== 'local-over-budget' && over(signal));
+  const localFaster = localMs !== undefined && cloudMs !== undefined && localMs * (1 + margin) < cloudMs && !overloaded;
+  if (cloudOver && localFaster && !pressed && dwelt) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(budgetMs)} budget and local (${ms(localMs)}) is faster by more than the ${pct(margin)} margin: back to local`);
+  const blocking = signals.find((signal) => (signal.value === undefined ? signal.reason === 'local-over-budget' : over(signal, signal.limit / (1 + margin))));
+  if (blocking) return stay(`${blocking.value === undefined ? 'no recent local latency' : `${blocking.text}, not inside the limit by the ${pct(margin)} margin`}: staying in the cloud`);
   if (!dwelt) return stay(`every signal inside its limit by the margin; back to local once ${Math.round(settings.dwellMs / 1000)} s on this path are over`);
-  return go('local', 'local-fits', `every signal inside its limit by the ${pct(settings.margin)} margin (${signals[0]?.text}): back to local`);
+  return go('local', 'local-fits', `every signal inside its limit by the ${pct(margin)} margin (${signals[0]?.text}): back to local`);
 }

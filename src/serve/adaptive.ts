@@ -173,6 +173,9 @@ export class AdaptiveRouter {
       memoryPressure: this.pressure?.memory,
       throttled: this.pressure?.throttled,
       localCpu: this.cpuPerRequest === undefined ? undefined : this.cpuPerRequest * this.rate,
+      // In the cloud, local runs are probes, one at a time: the idle path's time, which the whole
+      // rate would queue behind. (Batching may serve more; this errs towards staying in the cloud.)
+      localLoad: this.state.path === 'cloud' && p50 !== undefined ? (this.rate * p50) / 1000 : undefined,
     };
   }
 
@@ -193,8 +196,11 @@ export class AdaptiveRouter {
     const { metrics, model } = this.deps;
     const estimates = this.estimates(now);
     for (const [path, value] of [['local', estimates.localMs], ['cloud', estimates.cloudMs]] as const) if (value !== undefined) metrics.adaptiveEstimate.set({ model, path }, value / 1000);
-    const signals = { cpu_pressure: estimates.cpuPressure, memory_pressure: estimates.memoryPressure, cpu_throttled: estimates.throttled, local_cpu: estimates.localCpu };
-    for (const [signal, value] of Object.entries(signals)) if (value !== undefined) metrics.adaptiveSignal.set({ model, signal }, value);
+    const signals = { cpu_pressure: estimates.cpuPressure, memory_pressure: estimates.memoryPressure, cpu_throttled: estimates.throttled, local_cpu: estimates.localCpu, local_load: estimates.localLoad };
+    for (const [signal, value] of Object.entries(signals)) {
+      if (value === undefined) metrics.adaptiveSignal.remove({ model, signal });
+      else metrics.adaptiveSignal.set({ model, signal }, value);
+    }
     if (now - this.loggedAt >= LOG_EVERY_MS) {
       const total = this.routed.local + this.routed.cloud;
       this.deps.log.info({ model, path: this.state.path, reason: this.state.reason, localShare: total ? Number((this.routed.local / total).toFixed(3)) : null, ...estimates, why: this.last?.why }, 'Adaptive offloading');

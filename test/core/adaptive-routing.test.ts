@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ADAPTIVE_DEFAULTS, decide, type AdaptiveEstimates, type AdaptiveState } from '../../src/core/adaptive-routing.ts';
 
 const SETTINGS = { ...ADAPTIVE_DEFAULTS, budgetMs: 10 };
-const CALM: AdaptiveEstimates = { localMs: 4, cloudMs: 7, cloudFailing: false, cpuPressure: 0.05, memoryPressure: 0, throttled: undefined, localCpu: 0.2 };
+const CALM: AdaptiveEstimates = { localMs: 4, cloudMs: 7, cloudFailing: false, cpuPressure: 0.05, memoryPressure: 0, throttled: undefined, localCpu: 0.2, localLoad: undefined };
 const LOCAL: AdaptiveState = { path: 'local', reason: 'start', since: 0 };
 const CLOUD: AdaptiveState = { path: 'cloud', reason: 'cpu-pressure', since: 0 };
 /** Long enough on the path for a switch. */
@@ -17,16 +17,23 @@ describe('adaptive routing: per request, local or the cloud of the same version'
     ['the container CPU-throttled', LOCAL, { ...CALM, throttled: 0.5 }, 'cloud', 'cpu-throttled'],
     ['inference would take more than maxLocalCpu', LOCAL, { ...CALM, localCpu: 0.7 }, 'cloud', 'local-cpu-ceiling'],
     ['local over the budget, but the cloud does not fit either', LOCAL, { ...CALM, localMs: 14, cloudMs: 12 }, 'local', 'start'],
+    ['local over the budget, the cloud too but faster by the margin', LOCAL, { ...CALM, localMs: 30, cloudMs: 12 }, 'cloud', 'local-over-budget'],
+    ['local over the budget, the cloud faster, but failing', LOCAL, { ...CALM, localMs: 30, cloudMs: 12, cloudFailing: true }, 'local', 'start'],
     ['pressure, but the cloud is failing', LOCAL, { ...CALM, cpuPressure: 0.9, cloudFailing: true }, 'local', 'start'],
     ['pressure, and the cloud not measured yet', LOCAL, { ...CALM, cpuPressure: 0.9, cloudMs: undefined }, 'local', 'start'],
     ['cloud, pressure gone by the margin', CLOUD, { ...CALM, cpuPressure: 0.3 }, 'local', 'local-fits'],
     ['cloud, pressure under the limit but not by the margin', CLOUD, { ...CALM, cpuPressure: 0.35 }, 'cloud', 'cpu-pressure'],
     ['cloud, local latency under the budget but not by the margin', CLOUD, { ...CALM, localMs: 9 }, 'cloud', 'cpu-pressure'],
     ['cloud, no recent local latency', CLOUD, { ...CALM, localMs: undefined }, 'cloud', 'cpu-pressure'],
+    ['cloud, calm, but the whole rate would overload local (lone probes fit)', CLOUD, { ...CALM, localLoad: 1.4 }, 'cloud', 'cpu-pressure'],
+    ['cloud, calm, the whole rate would load local under the limit but not by the margin', CLOUD, { ...CALM, localLoad: 0.9 }, 'cloud', 'cpu-pressure'],
+    ['cloud, calm, the whole rate would load local inside the limit by the margin', CLOUD, { ...CALM, localLoad: 0.6 }, 'local', 'local-fits'],
     ['cloud failing', CLOUD, { ...CALM, cpuPressure: 0.9, cloudFailing: true }, 'local', 'cloud-failing'],
     ['cloud over the budget, local within it by the margin, under CPU pressure', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 8 }, 'local', 'cloud-over-budget'],
+    ['cloud over the budget, local within it, but the whole rate would overload it', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 8, localLoad: 1.4 }, 'cloud', 'cpu-pressure'],
     ['cloud over the budget, local within it, but over the CPU ceiling', CLOUD, { ...CALM, cpuPressure: 0.9, localCpu: 0.7, cloudMs: 15, localMs: 8 }, 'cloud', 'cpu-pressure'],
     ['both over the budget, local faster by the margin, the gateway calm', CLOUD, { ...CALM, cloudMs: 15, localMs: 12 }, 'local', 'cloud-over-budget'],
+    ['both over the budget, local faster, but the whole rate would overload it', CLOUD, { ...CALM, cloudMs: 15, localMs: 12, localLoad: 1.4 }, 'cloud', 'cpu-pressure'],
     ['both over the budget, local faster, but under CPU pressure', CLOUD, { ...CALM, cpuPressure: 0.9, cloudMs: 15, localMs: 12 }, 'cloud', 'cpu-pressure'],
     ['cloud over the budget, local faster but not by the margin', CLOUD, { ...CALM, cpuPressure: 0.35, cloudMs: 15, localMs: 13 }, 'cloud', 'cpu-pressure'],
     ['cloud over the budget, local slower still', CLOUD, { ...CALM, cloudMs: 15, localMs: 30 }, 'cloud', 'cpu-pressure'],

@@ -60,6 +60,44 @@ describe('adaptive offloading at the edge', () => {
     expect(router.estimates(clock).cloudMs).toBe(80);
   });
 
+  it('stays in the cloud while lone local probes fit but the whole request rate would overload local, and comes back once it would not', async () => {
+    let clock = 0;
+    let pressure: PressureSample = { cpu: 0.9, memory: 0, throttled: undefined, ownCpu: 0, intervalMs: 1000 };
+    const metrics = servingMetrics();
+    const router = new AdaptiveRouter({ ...ADAPTIVE_DEFAULTS, budgetMs: 50, probeShare: 0, windowMs: 10_000, failHoldMs: 5_000 }, { now: () => clock, pressure: () => pressure, metrics, model: 'pump', log: silent });
+    /** `count` runs on a path, each taking `ms` of the test's clock. */
+    const run = async (path: 'local' | 'cloud', ms: number, count: number) => {
+      const one = async () => void (clock += ms);
+      for (let index = 0; index < count; index += 1) await (path === 'local' ? router.timeLocal(one) : router.timeCloud(one, () => true));
+    };
+    /** 100 requests in the sampling interval that ends at `ms`: 100 a second, as the pressure sample spans 1 s. */
+    const requestsUntil = (ms: number) => {
+      for (let index = 0; index < 100; index += 1) router.route();
+      clock = ms;
+      return router.route().path;
+    };
+    clock = 16_000;
+    await run('local', 5, 5);
+    await run('cloud', 10, 5);
+    expect(requestsUntil(16_300)).toBe('cloud');
+
+    // Calm again, past the dwell time; each lone local probe took 30 ms, within the 50 ms budget by the margin.
+    pressure = { ...pressure, cpu: 0.02 };
+    clock = 31_000;
+    await run('local', 30, 10);
+    await run('cloud', 10, 5);
+    expect(requestsUntil(32_000)).toBe('cloud');
+    expect(router.estimates().localLoad).toBeCloseTo(3, 5);
+    expect(await metrics.registry.getSingleMetricAsString('edgeship_adaptive_signal_ratio')).toMatch(/signal="local_load"\} 3$/m);
+
+    // The probes take 2 ms now: 100 requests a second would load local to 20%.
+    await run('local', 2, 30);
+    expect(requestsUntil(33_000)).toBe('local');
+    expect(await metrics.registry.getSingleMetricAsString('edgeship_adaptive_switches_total')).toContain('to="local",reason="local-fits"} 1');
+    requestsUntil(33_300);
+    expect(await metrics.registry.getSingleMetricAsString('edgeship_adaptive_signal_ratio')).not.toContain('local_load');
+  });
+
   it('runs locally while the gateway is calm, probes the cloud of its own version, leaves under pressure and comes back after the dwell time', async () => {
     const site = await adaptiveSite();
     stops.push(site.stop);
