@@ -74,6 +74,11 @@ export interface AdaptiveState {
   reason: AdaptiveReason;
   /** When the router took this path (ms, the caller's clock). */
   since: number;
+  /**
+   * How long this path is held before a switch nothing forces (the dwell time unless said): twice
+   * the last hold, up to four dwell times, when the path before was left within twice its hold.
+   */
+  holdMs?: number;
 }
 
 export interface AdaptiveDecision extends AdaptiveState {
@@ -112,16 +117,28 @@ function signalsOf(estimates: AdaptiveEstimates, settings: AdaptiveSettings): Si
  * once every signal is inside its limit by the margin (a local path the whole request rate would
  * overload counts as over); when the cloud no longer fits and local does (by the margin, under
  * the CPU ceiling), at once if the cloud misses by the margin; or, both over the budget, when the
- * gateway is calm and local is faster by the margin. A switch waits out the dwell time (at most
- * 60 s ÷ dwell switches a minute) unless the path in use is failing outright: a failing cloud, or
- * a local estimate over twice the budget.
+ * gateway is calm and local is faster by the margin. A switch waits out the path's hold (the
+ * dwell time, doubled up to four dwell times when the path before was left soon after it was
+ * taken) unless the path in use is failing outright: a failing cloud, a cloud over the budget by
+ * the margin, or a local estimate over twice the budget.
  */
 export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, settings: AdaptiveSettings, now: number): AdaptiveDecision {
-  const stay = (why: string): AdaptiveDecision => ({ ...state, switched: false, why });
-  const go = (path: AdaptivePath, reason: AdaptiveReason, why: string): AdaptiveDecision => ({ path, reason, since: now, switched: true, why });
-  const { budgetMs, margin } = settings;
+  const { budgetMs, margin, dwellMs } = settings;
   const { localMs, cloudMs } = estimates;
-  const dwelt = now - state.since >= settings.dwellMs;
+  const held = state.holdMs ?? dwellMs;
+  const dwelt = now - state.since >= held;
+  const stay = (why: string): AdaptiveDecision => ({ ...state, switched: false, why });
+  // Damping: leaving a path soon after taking it (within twice its hold) doubles the next hold.
+  const quick = state.reason !== 'start' && now - state.since < 2 * held;
+  const holdMs = quick ? Math.min(2 * held, 4 * dwellMs) : dwellMs;
+  const go = (path: AdaptivePath, reason: AdaptiveReason, why: string): AdaptiveDecision => ({
+    path,
+    reason,
+    since: now,
+    holdMs,
+    switched: true,
+    why: holdMs > dwellMs ? `${why} (held ${Math.round(holdMs / 1000)} s: the last path was left after ${Math.round((now - state.since) / 1000)} s)` : why,
+  });
   const signals = signalsOf(estimates, settings);
   const over = (signal: Signal, limit = signal.limit) => signal.value !== undefined && signal.value > limit;
   // Hysteresis on the cloud too: it must fit by the margin to be left for, and miss by it to be left at once.
@@ -134,11 +151,11 @@ export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, setti
     const cloudFaster = reason.reason === 'local-over-budget' && !estimates.cloudFailing && cloudMs !== undefined && cloudMs * (1 + margin) < (localMs as number);
     if (!cloudFits && !cloudFaster) return stay(`${reason.text}, but ${estimates.cloudFailing ? 'the cloud is failing' : `the cloud (${ms(cloudMs)}) is not known to fit the budget by the ${pct(margin)} margin, nor to be faster by it`}: staying local`);
     // A cloud that just missed the budget is not tried again for pressure alone for four dwell times.
-    const burnt = state.reason === 'cloud-over-budget' && now - state.since < 4 * settings.dwellMs;
-    if (burnt && reason.reason !== 'local-over-budget') return stay(`${reason.text}, but the cloud missed the budget ${Math.round((now - state.since) / 1000)} s ago: staying local for ${Math.round((4 * settings.dwellMs) / 1000)} s after that`);
+    const burnt = state.reason === 'cloud-over-budget' && now - state.since < 4 * dwellMs;
+    if (burnt && reason.reason !== 'local-over-budget') return stay(`${reason.text}, but the cloud missed the budget ${Math.round((now - state.since) / 1000)} s ago: staying local for ${Math.round((4 * dwellMs) / 1000)} s after that`);
     const severe = reason.reason === 'local-over-budget' && (localMs as number) > 2 * budgetMs;
     const better = cloudFits ? `${cloudText} fits` : `${cloudText} is faster by more than the ${pct(margin)} margin`;
-    if (!dwelt && !severe) return stay(`${reason.text}; ${better}, switching once ${Math.round(settings.dwellMs / 1000)} s on this path are over`);
+    if (!dwelt && !severe) return stay(`${reason.text}; ${better}, switching once ${Math.round(held / 1000)} s on this path are over`);
     return go('cloud', reason.reason, `${reason.text}; ${better}: to the cloud`);
   }
   if (estimates.cloudFailing) return go('local', 'cloud-failing', 'the cloud is failing: back to local');
@@ -158,6 +175,6 @@ export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, setti
   if (cloudOver && localFaster && !pressed && dwelt) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(budgetMs)} budget and local (${ms(localMs)}) is faster by more than the ${pct(margin)} margin: back to local`);
   const blocking = signals.find((signal) => (signal.value === undefined ? signal.reason === 'local-over-budget' : over(signal, signal.limit / (1 + margin))));
   if (blocking) return stay(`${blocking.value === undefined ? 'no recent local latency' : `${blocking.text}, not inside the limit by the ${pct(margin)} margin`}: staying in the cloud`);
-  if (!dwelt) return stay(`every signal inside its limit by the margin; back to local once ${Math.round(settings.dwellMs / 1000)} s on this path are over`);
+  if (!dwelt) return stay(`every signal inside its limit by the margin; back to local once ${Math.round(held / 1000)} s on this path are over`);
   return go('local', 'local-fits', `every signal inside its limit by the ${pct(margin)} margin (${signals[0]?.text}): back to local`);
 }

@@ -214,7 +214,7 @@ export class AdaptiveRouter {
     const decision = decide(this.state, this.estimates(now), this.options, now);
     this.last = decision;
     if (!decision.switched) return;
-    this.state = { path: decision.path, reason: decision.reason, since: decision.since };
+    this.state = { path: decision.path, reason: decision.reason, since: decision.since, holdMs: decision.holdMs };
     this.deps.metrics.adaptiveSwitches.inc({ model: this.deps.model, to: decision.path, reason: decision.reason });
     this.deps.log.info({ model: this.deps.model, to: decision.path, reason: decision.reason, why: decision.why }, 'Adaptive offloading switched');
     this.publishPath();

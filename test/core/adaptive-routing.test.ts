@@ -64,6 +64,22 @@ describe('adaptive routing: per request, local or the cloud of the same version'
     expect(decide(burnt, { ...CALM, cpuPressure: 0.9 }, SETTINGS, LATER + 40_000)).toMatchObject({ path: 'cloud', reason: 'cpu-pressure' });
   });
 
+  it('holds a path twice as long after leaving the one before soon after taking it, up to four dwell times, and 15 s again after a long stay', () => {
+    // Back in local 5 s after leaving it: local is at three times the budget, so it leaves at once.
+    const back = { path: 'local' as const, reason: 'local-fits' as const, since: LATER - 5_000 };
+    const left = decide(back, { ...CALM, localMs: 30 }, SETTINGS, LATER);
+    expect(left).toMatchObject({ path: 'cloud', reason: 'local-over-budget', holdMs: 30_000 });
+    expect(left.why).toContain('(held 30 s: the last path was left after 5 s)');
+    // Calm: the cloud is held 30 s, not 15.
+    expect(decide(left, CALM, SETTINGS, LATER + 20_000)).toMatchObject({ path: 'cloud', switched: false });
+    const again = decide(left, CALM, SETTINGS, LATER + 30_000);
+    expect(again).toMatchObject({ path: 'local', reason: 'local-fits', holdMs: 60_000 });
+    // Doubling stops at four dwell times.
+    expect(decide({ ...again, holdMs: 60_000 }, { ...CALM, localMs: 30 }, SETTINGS, LATER + 31_000)).toMatchObject({ path: 'cloud', holdMs: 60_000 });
+    // A path kept for twice its hold or longer: the next is held for the dwell time again.
+    expect(decide(again, { ...CALM, localMs: 30 }, SETTINGS, LATER + 30_000 + 120_000)).toMatchObject({ path: 'cloud', holdMs: 15_000 });
+  });
+
   /** Switches over 10 minutes of decisions every 100 ms, with the estimates `at` gives for each moment. */
   const switchesIn10Minutes = (at: (now: number) => AdaptiveEstimates) => {
     let state: AdaptiveState = LOCAL;
@@ -81,6 +97,8 @@ describe('adaptive routing: per request, local or the cloud of the same version'
     ['the signals flap every 100 ms', (now: number) => ({ ...CALM, cpuPressure: (now / 100) % 2 === 0 ? 0.9 : 0.05 })],
     // Pressure all along; the cloud 6 ms for a second, then 13 ms for a second (budget 10 ms).
     ["the cloud's estimate swings across the budget under steady pressure", (now: number) => ({ ...CALM, cpuPressure: 0.9, cloudMs: Math.floor(now / 1000) % 2 === 0 ? 6 : 13 })],
+    // Local 5 ms for a second, then 30 ms (three times the budget) for a second; the cloud 12 ms: over the budget, but faster than local at its worst.
+    ['local swings across the budget and the cloud, over it too, is faster than local at its worst', (now: number) => ({ ...CALM, localMs: Math.floor(now / 1000) % 2 === 0 ? 5 : 30, cloudMs: 12 })],
   ])('switches fewer than 5 times a minute when %s', (_, at) => {
     const switches = switchesIn10Minutes(at);
     expect(switches / 10).toBeLessThan(5);
