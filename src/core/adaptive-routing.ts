@@ -76,7 +76,8 @@ export interface AdaptiveState {
   since: number;
   /**
    * How long this path is held before a switch nothing forces (the dwell time unless said): twice
-   * the last hold, up to four dwell times, when the path before was left within twice its hold.
+   * the last hold, up to four dwell times, when the path before was left before its hold was
+   * over; the last hold again when it was kept less than twice its hold.
    */
   holdMs?: number;
 }
@@ -118,9 +119,10 @@ function signalsOf(estimates: AdaptiveEstimates, settings: AdaptiveSettings): Si
  * overload counts as over); when the cloud no longer fits and local does (by the margin, under
  * the CPU ceiling), at once if the cloud misses by the margin; or, both over the budget, when the
  * gateway is calm and local is faster by the margin. A switch waits out the path's hold (the
- * dwell time, doubled up to four dwell times when the path before was left soon after it was
- * taken) unless the path in use is failing outright: a failing cloud, a cloud over the budget by
- * the margin, or a local estimate over twice the budget.
+ * dwell time; doubled, up to four dwell times, when the path before was left before its hold was
+ * over; the dwell time again once a path is kept twice its hold) unless the path in use is
+ * failing outright: a failing cloud, a cloud over the budget by the margin, or a local estimate
+ * over twice the budget.
  */
 export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, settings: AdaptiveSettings, now: number): AdaptiveDecision {
   const { budgetMs, margin, dwellMs } = settings;
@@ -128,16 +130,19 @@ export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, setti
   const held = state.holdMs ?? dwellMs;
   const dwelt = now - state.since >= held;
   const stay = (why: string): AdaptiveDecision => ({ ...state, switched: false, why });
-  // Damping: leaving a path soon after taking it (within twice its hold) doubles the next hold.
-  const quick = state.reason !== 'start' && now - state.since < 2 * held;
-  const holdMs = quick ? Math.min(2 * held, 4 * dwellMs) : dwellMs;
+  // Damping: a path left before its hold was over (it failed outright soon after it was taken)
+  // doubles the hold of the next; the hold stays until a path is kept for twice its hold.
+  const kept = now - state.since;
+  const quick = state.reason !== 'start' && kept < held;
+  const holdMs = quick ? Math.min(2 * held, 4 * dwellMs) : kept >= 2 * held ? dwellMs : held;
+  const damped = quick ? `the last path was left ${Math.round(kept / 1000)} s after it was taken, before its ${Math.round(held / 1000)} s hold was over` : `as the last path, kept ${Math.round(kept / 1000)} s, under twice its hold`;
   const go = (path: AdaptivePath, reason: AdaptiveReason, why: string): AdaptiveDecision => ({
     path,
     reason,
     since: now,
     holdMs,
     switched: true,
-    why: holdMs > dwellMs ? `${why} (held ${Math.round(holdMs / 1000)} s: the last path was left after ${Math.round((now - state.since) / 1000)} s)` : why,
+    why: holdMs > dwellMs ? `${why} (held ${Math.round(holdMs / 1000)} s: ${damped})` : why,
   });
   const signals = signalsOf(estimates, settings);
   const over = (signal: Signal, limit = signal.limit) => signal.value !== undefined && signal.value > limit;

@@ -64,20 +64,24 @@ describe('adaptive routing: per request, local or the cloud of the same version'
     expect(decide(burnt, { ...CALM, cpuPressure: 0.9 }, SETTINGS, LATER + 40_000)).toMatchObject({ path: 'cloud', reason: 'cpu-pressure' });
   });
 
-  it('holds a path twice as long after leaving the one before soon after taking it, up to four dwell times, and 15 s again after a long stay', () => {
-    // Back in local 5 s after leaving it: local is at three times the budget, so it leaves at once.
+  it('holds a path twice as long after the one before was left before its hold was over, up to four dwell times, and 15 s again once a path is kept twice its hold', () => {
+    // Back in local 5 s ago: local is at three times the budget, so it leaves at once.
     const back = { path: 'local' as const, reason: 'local-fits' as const, since: LATER - 5_000 };
     const left = decide(back, { ...CALM, localMs: 30 }, SETTINGS, LATER);
     expect(left).toMatchObject({ path: 'cloud', reason: 'local-over-budget', holdMs: 30_000 });
-    expect(left.why).toContain('(held 30 s: the last path was left after 5 s)');
+    expect(left.why).toContain('(held 30 s: the last path was left 5 s after it was taken, before its 15 s hold was over)');
     // Calm: the cloud is held 30 s, not 15.
     expect(decide(left, CALM, SETTINGS, LATER + 20_000)).toMatchObject({ path: 'cloud', switched: false });
-    const again = decide(left, CALM, SETTINGS, LATER + 30_000);
-    expect(again).toMatchObject({ path: 'local', reason: 'local-fits', holdMs: 60_000 });
+    // The cloud misses the budget by the margin 10 s in: back at once, and local is held 60 s.
+    const forced = decide(left, { ...CALM, cloudMs: 13, localMs: 5 }, SETTINGS, LATER + 10_000);
+    expect(forced).toMatchObject({ path: 'local', reason: 'cloud-over-budget', holdMs: 60_000 });
     // Doubling stops at four dwell times.
-    expect(decide({ ...again, holdMs: 60_000 }, { ...CALM, localMs: 30 }, SETTINGS, LATER + 31_000)).toMatchObject({ path: 'cloud', holdMs: 60_000 });
-    // A path kept for twice its hold or longer: the next is held for the dwell time again.
-    expect(decide(again, { ...CALM, localMs: 30 }, SETTINGS, LATER + 30_000 + 120_000)).toMatchObject({ path: 'cloud', holdMs: 15_000 });
+    expect(decide(forced, { ...CALM, localMs: 30 }, SETTINGS, LATER + 11_000)).toMatchObject({ path: 'cloud', holdMs: 60_000 });
+    // A path kept for its hold, but not twice that: the next keeps the hold; kept twice its hold, the next is held for the dwell time again.
+    const keptHold = decide(forced, { ...CALM, localMs: 30 }, SETTINGS, LATER + 10_000 + 60_000);
+    expect(keptHold).toMatchObject({ path: 'cloud', holdMs: 60_000 });
+    expect(keptHold.why).toContain('(held 60 s: as the last path, kept 60 s, under twice its hold)');
+    expect(decide(forced, { ...CALM, localMs: 30 }, SETTINGS, LATER + 10_000 + 120_000)).toMatchObject({ path: 'cloud', holdMs: 15_000 });
   });
 
   /** Switches over 10 minutes of decisions every 100 ms, with the estimates `at` gives for each moment. */
