@@ -128,22 +128,17 @@ export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, setti
   const { budgetMs, margin, dwellMs } = settings;
   const { localMs, cloudMs } = estimates;
   const held = state.holdMs ?? dwellMs;
-  const dwelt = now - state.since >= held;
-  const stay = (why: string): AdaptiveDecision => ({ ...state, switched: false, why });
-  // Damping: a path left before its hold was over (it failed outright soon after it was taken)
-  // doubles the hold of the next; the hold stays until a path is kept for twice its hold.
   const kept = now - state.since;
-  const quick = state.reason !== 'start' && kept < held;
-  const holdMs = quick ? Math.min(2 * held, 4 * dwellMs) : kept >= 2 * held ? dwellMs : held;
-  const damped = quick ? `the last path was left ${Math.round(kept / 1000)} s after it was taken, before its ${Math.round(held / 1000)} s hold was over` : `as the last path, kept ${Math.round(kept / 1000)} s, under twice its hold`;
-  const go = (path: AdaptivePath, reason: AdaptiveReason, why: string): AdaptiveDecision => ({
-    path,
-    reason,
-    since: now,
-    holdMs,
-    switched: true,
-    why: holdMs > dwellMs ? `${why} (held ${Math.round(holdMs / 1000)} s: ${damped})` : why,
-  });
+  const dwelt = kept >= held;
+  const stay = (why: string): AdaptiveDecision => ({ ...state, switched: false, why });
+  const go = (path: AdaptivePath, reason: AdaptiveReason, why: string): AdaptiveDecision => {
+    // Damping: a path left before its hold was over (it failed outright soon after it was taken)
+    // doubles the hold of the next; the hold stays until a path is kept for twice its hold.
+    const quick = state.reason !== 'start' && kept < held;
+    const holdMs = quick ? Math.min(2 * held, 4 * dwellMs) : kept >= 2 * held ? dwellMs : held;
+    const damped = quick ? `the last path was left ${Math.round(kept / 1000)} s after it was taken, before its ${Math.round(held / 1000)} s hold was over` : `as the last path, kept ${Math.round(kept / 1000)} s, under twice its hold`;
+    return { path, reason, since: now, holdMs, switched: true, why: holdMs > dwellMs ? `${why} (held ${Math.round(holdMs / 1000)} s: ${damped})` : why };
+  };
   const signals = signalsOf(estimates, settings);
   const over = (signal: Signal, limit = signal.limit) => signal.value !== undefined && signal.value > limit;
   // Hysteresis on the cloud too: it must fit by the margin to be left for, and miss by it to be left at once.
@@ -156,8 +151,8 @@ export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, setti
     const cloudFaster = reason.reason === 'local-over-budget' && !estimates.cloudFailing && cloudMs !== undefined && cloudMs * (1 + margin) < (localMs as number);
     if (!cloudFits && !cloudFaster) return stay(`${reason.text}, but ${estimates.cloudFailing ? 'the cloud is failing' : `the cloud (${ms(cloudMs)}) is not known to fit the budget by the ${pct(margin)} margin, nor to be faster by it`}: staying local`);
     // A cloud that just missed the budget is not tried again for pressure alone for four dwell times.
-    const burnt = state.reason === 'cloud-over-budget' && now - state.since < 4 * dwellMs;
-    if (burnt && reason.reason !== 'local-over-budget') return stay(`${reason.text}, but the cloud missed the budget ${Math.round((now - state.since) / 1000)} s ago: staying local for ${Math.round((4 * dwellMs) / 1000)} s after that`);
+    const burnt = state.reason === 'cloud-over-budget' && kept < 4 * dwellMs;
+    if (burnt && reason.reason !== 'local-over-budget') return stay(`${reason.text}, but the cloud missed the budget ${Math.round(kept / 1000)} s ago: staying local for ${Math.round((4 * dwellMs) / 1000)} s after that`);
     const severe = reason.reason === 'local-over-budget' && (localMs as number) > 2 * budgetMs;
     const better = cloudFits ? `${cloudText} fits` : `${cloudText} is faster by more than the ${pct(margin)} margin`;
     if (!dwelt && !severe) return stay(`${reason.text}; ${better}, switching once ${Math.round(held / 1000)} s on this path are over`);
