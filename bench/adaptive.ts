@@ -193,13 +193,14 @@ export async function adaptiveBench(): Promise<void> {
     for (const [name, result] of [['static edge', fixed], ['adaptive', adaptive]] as const) {
       console.log(name.padEnd(12) + result.phases.map((phase) => `${phase.p99.toFixed(2)} (${phase.settled.toFixed(2)}), ${phase.localShare === undefined ? '–' : phase.localShare.toFixed(2)}`.padEnd(42)).join(''));
     }
-    const hogPhase = (result: typeof fixed) => result.phases.find((phase) => phase.name === 'hog');
+    const phaseOf = (result: typeof fixed, name: string) => result.phases.find((phase) => phase.name === name);
+    const hogPhase = (result: typeof fixed) => phaseOf(result, 'hog');
     const ops = (value: number | undefined) => (value === undefined ? 'unknown' : value.toFixed(0));
     console.log(
       `While the hog ran: adaptive p99 ${hogPhase(adaptive)?.p99.toFixed(2)} ms, ${hogPhase(adaptive)?.settled.toFixed(2)} ms after the first ${SETTLE_S} s, against the ${budget} ms budget (static edge ${hogPhase(fixed)?.p99.toFixed(2)} ms); ` +
         `switches ${adaptive.switchesPerMinute.toFixed(1)} a minute (aim < 5); the hog's work: ${ops(adaptive.hogOpsPerSecond)} bogo ops/s beside adaptive, ${ops(fixed.hogOpsPerSecond)} beside the static edge`,
     );
-    const share = (result: typeof fixed, name: string) => result.phases.find((phase) => phase.name === name)?.localShare ?? NaN;
+    const share = (result: typeof fixed, name: string) => phaseOf(result, name)?.localShare ?? NaN;
     const aims = [
       [`adaptive p99 within the budget while the hog ran`, (hogPhase(adaptive)?.p99 ?? Infinity) <= budget],
       [`local share falling while it ran (${share(adaptive, 'calm').toFixed(2)} -> ${share(adaptive, 'hog').toFixed(2)})`, share(adaptive, 'hog') < share(adaptive, 'calm')],
