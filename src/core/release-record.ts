@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { stringify } from 'yaml';
+import { stringify, type Document } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
 import { dnsLabel } from './names.ts';
@@ -82,8 +82,15 @@ export interface RecordUpdate {
   marks?: { name: string; pin?: 'edge' | 'offload' | 'adaptive' | null; hold?: string | null }[];
 }
 
-/** Reads the deployed release from a record's text; `file` names it in errors. */
-export function parseReleaseRecord(text: string, file: string): ReleaseRecord {
+/** A record's text with its YAML document and its value: parsed once, then read and edited from here. */
+export interface ParsedRecord {
+  text: string;
+  document: Document;
+  record: ReleaseRecord;
+}
+
+/** Reads a record's text into its document and value; `file` names it in errors. */
+export function readReleaseRecord(text: string, file: string): ParsedRecord {
   const document = parseYaml(text);
   if (document.errors.length > 0) throw new GitOpsError(`${file}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
   const result = recordSchema.safeParse(document.toJS());
@@ -91,7 +98,12 @@ export function parseReleaseRecord(text: string, file: string): ReleaseRecord {
     const issue = result.error.issues[0];
     throw new GitOpsError(`${file}: not an edgeship release record: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}`);
   }
-  return result.data;
+  return { text, document, record: result.data };
+}
+
+/** Reads the deployed release from a record's text; `file` names it in errors. */
+export function parseReleaseRecord(text: string, file: string): ReleaseRecord {
+  return readReleaseRecord(text, file).record;
 }
 
 /** The artifact reference a target runs: the record's repository at the target's digest. */
@@ -105,15 +117,16 @@ const HEADER = (model: string) => [
 ];
 
 /**
- * Writes an update into a record and returns the new text; `undefined` creates the record.
+ * Writes an update into a record (its text, or the text as readReleaseRecord parsed it) and
+ * returns the new text; `undefined` creates the record.
  * Only bot-owned fields change (see applyOwnedEdits: in place when they exist, so every other
  * byte stays). A target whose version changes keeps what it ran as `previous`, the rollback
  * target. Targets not in the update are left as they are, which is how a wave updates some
  * sites and not others.
  */
-export function writeReleaseRecord(current: string | undefined, update: RecordUpdate, file = `release record of ${update.model}`): string {
+export function writeReleaseRecord(current: string | ParsedRecord | undefined, update: RecordUpdate, file = `release record of ${update.model}`): string {
   if (current === undefined) return newRecord(update, file);
-  const record = parseReleaseRecord(current, file);
+  const { text, document, record } = typeof current === 'string' ? readReleaseRecord(current, file) : current;
   const edits: OwnedEdit[] = [];
   if (update.release) {
     edits.push([['version'], update.release.version], [['artifact', 'reference'], update.release.reference], [['artifact', 'digest'], update.release.digest]);
@@ -145,7 +158,45 @@ export function writeReleaseRecord(current: string | undefined, update: RecordUp
     if (mark.pin !== undefined) edits.push([['targets', mark.name, 'pin'], mark.pin ?? undefined]);
     if (mark.hold !== undefined) edits.push([['targets', mark.name, 'hold'], mark.hold ?? undefined]);
   }
-  return applyOwnedEdits(current, edits, file);
+  return applyOwnedEdits(text, edits, file, document);
+}
+
+/**
+ * The artifact and targets a record has once the update is written, computed without writing
+ * and parsing it again (a fleet's record is large): what writeReleaseRecord's edits mean for them.
+ */
+export function recordAfter(record: ReleaseRecord | undefined, update: RecordUpdate): Pick<ReleaseRecord, 'artifact' | 'targets'> {
+  const artifact = update.release ? { reference: update.release.reference, digest: update.release.digest } : record?.artifact;
+  if (!artifact) throw new GitOpsError(`the release record of ${update.model} does not exist yet; only a release can create it`);
+  const targets: ReleaseRecord['targets'] = { ...record?.targets };
+  for (const write of update.targets ?? []) {
+    const now = targets[write.name];
+    // A person's keys stay; edgeship's are written anew, offloadTo and package only when the write has them.
+    const { previous, pin, hold, ...rest }: Partial<RecordTarget> = now ?? {};
+    delete rest.offloadTo;
+    delete rest.package;
+    const before = now && now.version !== write.version ? { version: now.version, digest: now.digest, placement: now.placement, ...(now.offloadTo && { offloadTo: now.offloadTo }), ...(now.package && { package: now.package }) } : previous;
+    targets[write.name] = {
+      ...rest,
+      placement: write.placement,
+      version: write.version,
+      digest: write.digest,
+      ...(write.offloadTo && { offloadTo: write.offloadTo }),
+      ...(write.package && { package: write.package }),
+      ...(before && { previous: before }),
+      ...(pin && { pin }),
+      ...(hold !== undefined && { hold }),
+    };
+  }
+  for (const mark of update.marks ?? []) {
+    const entry = targets[mark.name];
+    if (!entry) continue;
+    const { pin, hold, ...rest } = entry;
+    const nextPin = mark.pin === undefined ? pin : (mark.pin ?? undefined);
+    const nextHold = mark.hold === undefined ? hold : (mark.hold ?? undefined);
+    targets[mark.name] = { ...rest, ...(nextPin && { pin: nextPin }), ...(nextHold !== undefined && { hold: nextHold }) };
+  }
+  return { artifact, targets };
 }
 
 /** The release's primary metric into the history, which keeps the last HISTORY_LENGTH releases. */

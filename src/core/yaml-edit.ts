@@ -12,10 +12,10 @@ type OwnedValue = string | number | boolean;
  * every other byte (comments, blank lines, quoting, order) stays as it was. Structural changes
  * (a new key or list item, a removed one) are spliced as whole lines in block collections, so
  * inline comments, flow style and anchors elsewhere stay too; only what that cannot express
- * falls back to editing the document.
+ * falls back to editing the document. `document` is `current` parsed by parseYaml, when the
+ * caller parsed it already (it is read, not changed).
  */
-export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: string): string {
-  const document = parseYaml(current);
+export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: string, document: Document = parseYaml(current)): string {
   if (document.errors.length > 0) throw new GitOpsError(`${what}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
   const spliced = splice(current, document, edits);
   if (spliced !== undefined) return spliced;

@@ -1,7 +1,7 @@
 import semver from 'semver';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { overlayPath, resourcesPatch, resourcesPatchPath, siteKustomizationPath, writeOverlay, writeSiteKustomization, type OverlaySpec } from '../core/overlays.ts';
-import { parseReleaseRecord, releaseRecordPath, writeReleaseRecord, type RecordUpdate, type ReleaseRecord, type TargetWrite } from '../core/release-record.ts';
+import { readReleaseRecord, recordAfter, releaseRecordPath, writeReleaseRecord, type ParsedRecord, type RecordUpdate, type ReleaseRecord, type TargetWrite } from '../core/release-record.ts';
 import type { FileWrite } from '../ports.ts';
 
 type Read = (path: string) => Promise<string | undefined>;
@@ -12,11 +12,13 @@ export interface Placement {
   reference: string;
 }
 
-/** The record of the config's model as it is, parsed; undefined before the first release. */
-export async function readRecord(config: EdgeshipConfig, read: Read): Promise<{ path: string; text?: string; record?: ReleaseRecord }> {
+/** The record of the config's model as it is, parsed; `parsed` and `record` are absent before the first release. */
+export async function readRecord(config: EdgeshipConfig, read: Read): Promise<{ path: string; text?: string; record?: ReleaseRecord; parsed?: ParsedRecord }> {
   const path = releaseRecordPath(config.gitops.path, config.model);
   const text = await read(path);
-  return { path, ...(text !== undefined && { text, record: parseReleaseRecord(text, path) }) };
+  if (text === undefined) return { path };
+  const parsed = readReleaseRecord(text, path);
+  return { path, text, record: parsed.record, parsed };
 }
 
 /** The cloud endpoint an offloaded target forwards to. */
@@ -29,7 +31,7 @@ export function offloadTargetOf(config: EdgeshipConfig, target: string, chosen?:
  * (its base is the placement), the resources patch of an edge site and the model's entry in the
  * site's kustomization. Every file is read up front and at once: a large fleet has thousands.
  */
-export async function recordAndOverlays(config: EdgeshipConfig, read: Read, current: { path: string; text?: string }, update: RecordUpdate, placements: Placement[]): Promise<FileWrite[]> {
+export async function recordAndOverlays(config: EdgeshipConfig, read: Read, current: { path: string; parsed?: ParsedRecord }, update: RecordUpdate, placements: Placement[]): Promise<FileWrite[]> {
   const byName = new Map(config.targets.map((target) => [target.name, target]));
   const specs = placements.flatMap(({ write, reference }) => {
     const target = byName.get(write.name);
@@ -38,8 +40,9 @@ export async function recordAndOverlays(config: EdgeshipConfig, read: Read, curr
     const spec: OverlaySpec = { model: config.model, target, choice: write.placement, reference, version: write.version, ...(offloadUrl && { offloadUrl }), ...(write.package && { package: write.package }) };
     return [spec];
   });
-  const record = writeReleaseRecord(current.text, { ...update, targets: placements.map((placement) => placement.write) }, current.path);
-  retainOffloadedVersions(config, parseReleaseRecord(record, current.path), specs);
+  const recordUpdate = { ...update, targets: placements.map((placement) => placement.write) };
+  const record = writeReleaseRecord(current.parsed, recordUpdate, current.path);
+  retainOffloadedVersions(config, recordAfter(current.parsed?.record, recordUpdate), specs);
   const entries = specs.map((spec) => ({ spec, overlay: overlayPath(spec.target.name, config.model), site: siteKustomizationPath(spec.target.name) }));
   const paths = entries.flatMap((entry) => [entry.overlay, entry.site]);
   const files = new Map(await Promise.all(paths.map(async (file) => [file, await read(file)] as const)));
@@ -58,7 +61,7 @@ export async function recordAndOverlays(config: EdgeshipConfig, read: Read, curr
  * overlay is written in every commit that changes that list, whatever wave the cloud is in; a
  * held cloud target is left as it is.
  */
-function retainOffloadedVersions(config: EdgeshipConfig, record: ReleaseRecord, specs: OverlaySpec[]): void {
+function retainOffloadedVersions(config: EdgeshipConfig, record: Pick<ReleaseRecord, 'artifact' | 'targets'>, specs: OverlaySpec[]): void {
   const repository = record.artifact.reference.slice(0, record.artifact.reference.lastIndexOf('@'));
   for (const cloud of config.targets.filter((target) => target.kind === 'cloud')) {
     const own = record.targets[cloud.name];

@@ -1,17 +1,19 @@
+import { CONFLICT, untilSwapped, type SwapRetry } from '../core/compare-and-swap.ts';
 import { GitOpsError } from '../core/errors.ts';
 import type { GitOpsChange, GitOpsRepo, RepoRef, Scm } from '../ports.ts';
 
 /**
  * GitOpsRepo over a branch on the forge: each change is one verified commit made with
  * compare-and-swap on the branch head (GitHub's createCommitOnBranch with expectedHeadOid).
- * When the head moved on, the change is re-read and re-applied on the new head; never forced.
+ * When the head moved on, the change is re-read and re-applied on the new head, after a jittered
+ * wait, until a deadline (core/compare-and-swap); never forced.
  */
 export class ScmBranchRepo implements GitOpsRepo {
   constructor(
     private readonly scm: Scm,
     private readonly repo: RepoRef,
     private readonly branch: string,
-    private readonly attempts = 5,
+    private readonly retry?: SwapRetry,
   ) {}
 
   async read(path: string): Promise<string | undefined> {
@@ -23,7 +25,7 @@ export class ScmBranchRepo implements GitOpsRepo {
   }
 
   async apply(change: GitOpsChange, message: string): Promise<{ sha: string; files: string[] } | undefined> {
-    for (let attempt = 1; attempt <= this.attempts; attempt += 1) {
+    return untilSwapped(`${this.repo.owner}/${this.repo.repo}@${this.branch}`, async () => {
       const head = await this.scm.branchHead(this.repo, this.branch);
       if (!head) throw new GitOpsError(`${this.repo.owner}/${this.repo.repo} has no branch ${this.branch}`);
       const read = batchedReader((paths) => this.scm.readFiles(this.repo, paths, head));
@@ -34,9 +36,8 @@ export class ScmBranchRepo implements GitOpsRepo {
       const writes = changes.filter((write, index) => current[index] !== write.content);
       if (writes.length === 0) return undefined;
       const result = await this.scm.commitOnBranch(this.repo, this.branch, head, writes, message);
-      if (result !== 'stale') return { sha: result.sha, files: writes.map((write) => write.path) };
-    }
-    throw new GitOpsError(`${this.repo.owner}/${this.repo.repo}@${this.branch} kept moving; gave up after ${this.attempts} attempts`);
+      return result === 'stale' ? CONFLICT : { sha: result.sha, files: writes.map((write) => write.path) };
+    }, this.retry);
   }
 }
 

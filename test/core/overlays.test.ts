@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Target } from '../../src/core/config.ts';
-import { writeOverlay, writeSiteKustomization, type OverlaySpec } from '../../src/core/overlays.ts';
+import { editOverlay, writeOverlay, writeSiteKustomization, type OverlaySpec } from '../../src/core/overlays.ts';
 
 const site: Target = { name: 'plant-north', kind: 'edge', profile: 'jetson-orin-nano', latencyBudgetMs: 25, memoryBudgetMb: 256, rttMs: 35 };
 const spec = (overrides: Partial<OverlaySpec> = {}): OverlaySpec => ({ model: 'pump', target: site, choice: 'edge', reference: `ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`, version: '1.0.0', ...overrides });
@@ -134,6 +134,36 @@ describe('writeOverlay', () => {
     expect(next).toContain('EDGESHIP_MODEL_VERSION=1.1.0 # bumped by edgeship');
     // Migrated once: the next release is a plain version bump.
     expect(writeOverlay(next, spec({ version: '1.2.0' }))).toBe(next.replace(/1\.1\.0/g, '1.2.0'));
+  });
+
+  const cloudTarget: Target = { name: 'cloud', kind: 'cloud', profile: 'cloud-cpu', latencyBudgetMs: 50, endpoint: 'https://models.example/pump' };
+  const url = 'https://models.example/pump';
+  const next = (overrides: Partial<OverlaySpec>) => spec({ version: '1.1.0', reference: `ghcr.io/acme/pump@sha256:${'b'.repeat(64)}`, ...overrides });
+  const image = `ghcr.io/acme/pump-serving@sha256:${'c'.repeat(64)}`;
+  it.each<[string, OverlaySpec, OverlaySpec]>([
+    ['a version bump at the edge', spec(), next({})],
+    ['edge to offload', spec(), next({ choice: 'offload', offloadUrl: url })],
+    ['offload to edge', spec({ choice: 'offload', offloadUrl: url }), next({})],
+    ['offload to offload, a new cloud URL', spec({ choice: 'offload', offloadUrl: url }), next({ choice: 'offload', offloadUrl: 'https://other.example/pump' })],
+    ['edge to adaptive', spec(), next({ choice: 'adaptive', offloadUrl: url, target: { ...site, maxLocalCpu: 0.5 } })],
+    ['adaptive, a new budget', spec({ choice: 'adaptive', offloadUrl: url }), next({ choice: 'adaptive', offloadUrl: url, target: { ...site, latencyBudgetMs: 40 } })],
+    ['edge to a serving image', spec(), next({ package: image })],
+    ['a serving image to the next', spec({ package: image }), next({ package: image.replace('c'.repeat(64), 'd'.repeat(64)) })],
+    ['the cloud with versions retained', spec({ target: cloudTarget, choice: 'cloud' }), next({ target: cloudTarget, choice: 'cloud', retained: [{ version: '1.0.0', reference: `ghcr.io/acme/pump@sha256:${'a'.repeat(64)}` }] })],
+    ['the cloud with a modelcar', spec({ target: cloudTarget, choice: 'cloud' }), next({ target: cloudTarget, choice: 'cloud', package: image })],
+  ])('writes an overlay nobody edited (%s) as the careful path writes it, byte for byte', (_case, before, after) => {
+    const untouched = writeOverlay(undefined, before);
+    expect(writeOverlay(untouched, after)).toBe(editOverlay(untouched, after));
+  });
+
+  it('takes the careful path for an overlay a person edited, even on a line edgeship owns', () => {
+    const base = writeOverlay(undefined, spec());
+    const commented = base.replace('edgeship.io/version: 1.0.0', 'edgeship.io/version: 1.0.0 # pinned by hand?');
+    expect(writeOverlay(commented, next({}))).toContain('edgeship.io/version: 1.1.0 # pinned by hand?');
+    const flow = base.replace('edgeship.io/placement: edge', 'edgeship.io/placement: "edge"');
+    expect(writeOverlay(flow, next({}))).toBe(editOverlay(flow, next({})));
+    const broken = base.replace('edgeship.io/version: 1.0.0', 'edgeship.io/version: [1.0.0');
+    expect(() => writeOverlay(broken, next({}))).toThrow(/sites\/plant-north\/pump\/kustomization\.yaml: invalid YAML/);
   });
 
   it('returns the same text when nothing changes', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GitOpsError } from '../../src/core/errors.ts';
-import { historyOf, HISTORY_LENGTH, parseReleaseRecord, releaseRecordPath, targetReference, writeReleaseRecord, type RecordUpdate, type TargetWrite } from '../../src/core/release-record.ts';
+import { historyOf, HISTORY_LENGTH, parseReleaseRecord, recordAfter, releaseRecordPath, targetReference, writeReleaseRecord, type RecordUpdate, type TargetWrite } from '../../src/core/release-record.ts';
 
 const digest = (char: string) => `sha256:${char.repeat(64)}`;
 type Placed = { name: string; choice: TargetWrite['placement']; offloadTo?: string };
@@ -30,6 +30,20 @@ describe('release record', () => {
     // Back to the artifact: the package goes.
     expect(parseReleaseRecord(writeReleaseRecord(writeReleaseRecord(first, packaged('1.1.0', 'b', 'd')), update('1.2.0', 'e', [{ name: 'site-a', choice: 'edge' }])), 'r.yaml').targets['site-a']).not.toHaveProperty('package');
     expect(() => parseReleaseRecord(first.replace(image('c'), 'ghcr.io/org/pump:latest'), 'r.yaml')).toThrow('targets.site-a.package: expected an artifact reference pinned by digest');
+  });
+
+  it.each<[string, RecordUpdate[], RecordUpdate]>([
+    ['a first release', [], v1],
+    ['a new version, keeping what ran before', [v1], update('1.1.0', 'b', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }, { name: 'site-b', choice: 'edge' }])],
+    ['the same version again', [v1], v1],
+    ['an offloading site back at the edge', [update('1.0.0', 'a', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }])], update('1.1.0', 'b', [{ name: 'site-a', choice: 'edge' }])],
+    ['a pin and a hold set', [v1], { model: 'pump', marks: [{ name: 'site-a', pin: 'offload', hold: 'maintenance' }] }],
+    ['a pin kept and a hold lifted through a release', [v1, { model: 'pump', marks: [{ name: 'site-a', pin: 'edge', hold: 'x' }] }], { ...update('1.1.0', 'b', [{ name: 'site-a', choice: 'edge' }]), marks: [{ name: 'site-a', hold: null }] }],
+  ])('knows what the record holds after %s without writing it', (_case, before, next) => {
+    const text = before.reduce<string | undefined>((current, step) => writeReleaseRecord(current, step), undefined);
+    const record = text === undefined ? undefined : parseReleaseRecord(text, 'r.yaml');
+    const written = parseReleaseRecord(writeReleaseRecord(text, next), 'r.yaml');
+    expect(recordAfter(record, next)).toEqual({ artifact: written.artifact, targets: written.targets });
   });
 
   it('is created with a header and reads back', () => {

@@ -102,14 +102,15 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
     expect(github.calls.filter((call) => call.path === '/graphql' && call.mutation)).toHaveLength(0);
   });
 
-  it('gives up, naming the branch, when it never stops moving', async () => {
-    const repo = new ScmBranchRepo(scm, GITOPS, 'main', 3);
+  it('gives up at its deadline, naming the branch and the attempts, when it never stops moving', async () => {
+    const repo = new ScmBranchRepo(scm, GITOPS, 'main', { deadlineMs: 300, minWaitMs: 10, maxWaitMs: 40 });
     const change = async (read: (path: string) => Promise<string | undefined>) => {
       github.commit('acme/gitops', 'main', { [`noise-${Math.random()}`]: 'x' });
       return append('log.txt', 'bot')(read);
     };
     const error = await repo.apply(change, 'bot').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(GitOpsError);
-    expect((error as Error).message).toBe('acme/gitops@main kept moving; gave up after 3 attempts');
+    expect((error as Error).message).toMatch(/^acme\/gitops@main kept moving: others committed first in each of (\d+) attempts over [\d.]+ s; try again when fewer writers share the branch$/);
+    expect(Number(/each of (\d+)/.exec((error as Error).message)?.[1])).toBeGreaterThan(2);
   });
 });

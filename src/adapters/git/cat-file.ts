@@ -1,4 +1,5 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { promisify } from 'node:util';
 
 /**
  * Reads blobs from a repository through one `git cat-file --batch`: requests are written as
@@ -27,12 +28,15 @@ export class BlobReader {
     this.child.stdin.on('error', fail);
   }
 
-  /** The blob `<revision>:<path>` as text. */
-  read(revision: string, path: string): Promise<string | undefined> {
+  /**
+   * A blob as text, by any name git takes: a blob id, or `<revision>:<path>` (which makes git
+   * walk the trees from the root again for each read: slow in a tree of thousands of entries).
+   */
+  read(name: string): Promise<string | undefined> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      this.child.stdin.write(`${revision}:${path}\n`);
+      this.child.stdin.write(`${name}\n`);
     });
   }
 
@@ -59,4 +63,26 @@ export class BlobReader {
       this.waiting.shift()?.resolve(found[1] === 'blob' ? content.toString('utf8') : undefined);
     }
   }
+}
+
+/** Blob ids by path: the whole tree of a commit. */
+export type TreeIndex = ReadonlyMap<string, string>;
+
+/**
+ * Every file of a commit with its blob id, from one `git ls-tree -r`: tens of milliseconds for a
+ * fleet of 10,000 sites, after which a read by blob id costs git no tree walk. Submodules and
+ * symlinks are left out: the GitOps repo's files are blobs.
+ */
+export async function treeIndex(directory: string, revision: string): Promise<TreeIndex> {
+  const { stdout } = await promisify(execFile)('git', ['ls-tree', '-r', '-z', '--full-tree', revision], { cwd: directory, maxBuffer: 2 ** 30, encoding: 'buffer' });
+  const index = new Map<string, string>();
+  let start = 0;
+  for (let end = stdout.indexOf(0, start); end !== -1; start = end + 1, end = stdout.indexOf(0, start)) {
+    // `<mode> SP <type> SP <id> TAB <path>`
+    const entry = stdout.toString('utf8', start, end);
+    const tab = entry.indexOf('\t');
+    const [mode, type, id] = entry.slice(0, tab).split(' ');
+    if (type === 'blob' && mode !== '120000' && id) index.set(entry.slice(tab + 1), id);
+  }
+  return index;
 }

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { CONFLICT, untilSwapped, type SwapRetry } from '../../core/compare-and-swap.ts';
 import { GitOpsError, messageOf } from '../../core/errors.ts';
 import type { FileWrite, GitOpsChange, GitOpsRepo } from '../../ports.ts';
-import { BlobReader } from './cat-file.ts';
+import { BlobReader, treeIndex, type TreeIndex } from './cat-file.ts';
 import { commitFiles } from './fast-import.ts';
 
 export interface GitRemoteOptions {
@@ -14,8 +15,8 @@ export interface GitRemoteOptions {
   /** Directory for edgeship's own clone. */
   workdir: string;
   author?: { name: string; email: string };
-  /** Attempts before giving up on a remote that keeps moving. */
-  attempts?: number;
+  /** How long to keep trying while others keep pushing first, and the waits between (core/compare-and-swap). */
+  retry?: SwapRetry;
 }
 
 const BOT = { name: 'edgeship[bot]', email: 'edgeship@users.noreply.github.com' };
@@ -26,10 +27,15 @@ const PENDING = 'refs/edgeship/pending';
  * GitOpsRepo over any git remote: fetch, read at the remote head, write the change as one
  * commit on top of it (git fast-import, no working tree), push that commit to the branch. The
  * push is not forced, so it is a compare-and-swap: a rejected push means someone else
- * committed first; fetch again and re-apply.
+ * committed first; fetch again and re-apply, after a jittered wait, until a deadline.
+ *
+ * Files are read by blob id through the head's tree index, listed once per head: a read by
+ * `<head>:<path>` makes git decode every tree on the path again, and a fleet's `sites` tree has
+ * an entry per site (20,000 reads by path over 10,000 sites took 24 s; by id, 0.14 s).
  */
 export class GitRemoteRepo implements GitOpsRepo {
   private git: SimpleGit | undefined;
+  private index: { head: string; files: Promise<TreeIndex> } | undefined;
 
   constructor(private readonly options: GitRemoteOptions) {}
 
@@ -38,7 +44,7 @@ export class GitRemoteRepo implements GitOpsRepo {
     const { head } = await this.sync();
     const reader = new BlobReader(this.options.workdir);
     try {
-      return await reader.read(head, path);
+      return await this.reading(head, reader)(path);
     } finally {
       reader.close();
     }
@@ -54,15 +60,16 @@ export class GitRemoteRepo implements GitOpsRepo {
   }
 
   async apply(change: GitOpsChange, message: string): Promise<{ sha: string; files: string[] } | undefined> {
-    const attempts = this.options.attempts ?? 5;
-    for (let attempt = 1; ; attempt += 1) {
+    const { remote, branch } = this.options;
+    return untilSwapped(`${remote} (${branch})`, async () => {
       const { git, head } = await this.sync();
       const reader = new BlobReader(this.options.workdir);
       let pending: FileWrite[];
       try {
         const reads = new Map<string, Promise<string | undefined>>();
+        const byId = this.reading(head, reader);
         const read = (path: string) => {
-          if (!reads.has(path)) reads.set(path, reader.read(head, checkPath(path)));
+          if (!reads.has(path)) reads.set(path, byId(checkPath(path)));
           return reads.get(path) as Promise<string | undefined>;
         };
         const writes = await change(read);
@@ -74,15 +81,30 @@ export class GitRemoteRepo implements GitOpsRepo {
       if (pending.length === 0) return undefined;
       const sha = await commitFiles(this.options.workdir, { ref: PENDING, parent: head, author: this.options.author ?? BOT, message, files: pending });
       try {
-        await git.push('origin', `${sha}:refs/heads/${this.options.branch}`);
+        await git.push('origin', `${sha}:refs/heads/${branch}`);
         return { sha, files: pending.map((write) => write.path).sort() };
       } catch (error) {
         const refused = pushRefusal(messageOf(error));
-        if (!refused.conflict || attempt >= attempts) {
-          throw new GitOpsError(`cannot push to ${this.options.remote} (${this.options.branch})${refused.conflict ? ` after ${attempt} attempts` : ''}: ${refused.reason}`, { cause: error });
-        }
+        if (refused.conflict) return CONFLICT;
+        throw new GitOpsError(`cannot push to ${remote} (${branch}): ${refused.reason}`, { cause: error });
       }
+    }, this.options.retry);
+  }
+
+  /** Reads at `head` by blob id, through the head's tree index (listed once per head). */
+  private reading(head: string, reader: BlobReader): (path: string) => Promise<string | undefined> {
+    if (this.index?.head !== head) {
+      const files = treeIndex(this.options.workdir, head).catch((error: unknown) => {
+        this.index = undefined;
+        throw new GitOpsError(`cannot list the files of ${head.slice(0, 7)} in ${this.options.remote}: ${messageOf(error).split('\n')[0]}`, { cause: error });
+      });
+      this.index = { head, files };
     }
+    const { files } = this.index;
+    return async (path) => {
+      const id = (await files).get(path);
+      return id === undefined ? undefined : reader.read(id);
+    };
   }
 
   /** Clones once (without a working tree), then fetches: every read and change starts from the remote's head. */

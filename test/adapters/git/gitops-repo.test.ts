@@ -69,6 +69,32 @@ describe('GitRemoteRepo', () => {
     expect(await log()).toEqual(['edgeship[bot]|bot', 'Human|human', 'edgeship[bot]|a', 'Human|seed']);
   });
 
+  it('lands eight concurrent writers to one branch, each on the others\' commits, with jittered retries', async () => {
+    const root = await tempDir();
+    const { bare, log, show } = await remote(root);
+    // Eight replicas or processes, each with its own clone, each appending its line to one file.
+    const writers = Array.from({ length: 8 }, (_, index) => new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, `work-${index}`) }));
+    const results = await Promise.all(
+      writers.map((repo, index) => repo.apply(async (read) => [{ path: 'list.txt', content: `${(await read('list.txt')) ?? ''}writer ${index}\n` }], `writer ${index}`)),
+    );
+    expect(results.every((result) => result !== undefined)).toBe(true);
+    expect((await show('list.txt')).trim().split('\n').sort()).toEqual(Array.from({ length: 8 }, (_, index) => `writer ${index}`));
+    expect(await log()).toHaveLength(9);
+  });
+
+  it('reads what the head has after each commit: the tree index follows the head', async () => {
+    const root = await tempDir();
+    const { bare } = await remote(root);
+    const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
+    const other = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'other') });
+    await repo.apply(async () => [{ path: 'sites/a/k.yaml', content: 'one\n' }], 'one');
+    expect(await repo.read('sites/a/k.yaml')).toBe('one\n');
+    await other.apply(async () => [{ path: 'sites/a/k.yaml', content: 'two\n' }, { path: 'sites/b/k.yaml', content: 'b\n' }], 'two');
+    expect(await repo.read('sites/a/k.yaml')).toBe('two\n');
+    expect(await repo.read('sites/b/k.yaml')).toBe('b\n');
+    expect(await repo.read('sites/a')).toBeUndefined();
+  });
+
   it('writes and reads many files in one commit, byte for byte: several lines, UTF-8, spaces in names', async () => {
     const root = await tempDir();
     const { bare, log, show } = await remote(root);
@@ -114,7 +140,7 @@ describe('GitRemoteRepo', () => {
     const { bare } = await remote(root);
     const working = join(root, 'working-copy');
     await simpleGit(IDENTITY).clone(bare, working);
-    const repo = new GitRemoteRepo({ remote: working, branch: 'main', workdir: join(root, 'work'), attempts: 5 });
+    const repo = new GitRemoteRepo({ remote: working, branch: 'main', workdir: join(root, 'work') });
     let calls = 0;
     const error = await repo.apply(async () => {
       calls += 1;
