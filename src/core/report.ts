@@ -105,18 +105,19 @@ function latencyChart(report: EvaluationReport): string[] {
     if (!estimate) return p95;
     return decision.choice === 'offload' ? p95 - estimate.p95Ms + estimate.highMs : estimate.highMs;
   };
-  const bars = placed.map((decision) => share(decision.p95Ms as number, decision.latencyBudgetMs));
-  const tops = placed.map((decision) => share(high(decision), decision.latencyBudgetMs));
+  const points = grouped(placed, (decision) => `${share(decision.p95Ms as number, decision.latencyBudgetMs)} ${share(high(decision), decision.latencyBudgetMs)}`, (decision) => decision.target).slice(0, MAX_ROWS);
+  const bars = points.map(({ first }) => share(first.p95Ms as number, first.latencyBudgetMs));
+  const tops = points.map(({ first }) => share(high(first), first.latencyBudgetMs));
   const top = Math.max(120, ...bars, ...tops);
   return [
     '```mermaid',
     'xychart-beta',
     '  title "p95 as a share of each target\'s latency budget"',
-    `  x-axis [${placed.map((decision) => `"${decision.target}"`).join(', ')}]`,
+    `  x-axis [${points.map(({ names }) => `"${names.replace(/"/g, "'")}"`).join(', ')}]`,
     `  y-axis "% of budget" 0 --> ${Math.ceil(top / 10) * 10}`,
     `  bar [${bars.join(', ')}]`,
     `  bar [${tops.join(', ')}]`,
-    `  line [${placed.map(() => 100).join(', ')}]`,
+    `  line [${points.map(() => 100).join(', ')}]`,
     '```',
     'Bars: p95 where the target runs it, then the top of its interval; line: the budget (100%).',
     '',
@@ -151,18 +152,39 @@ function contractSection(report: EvaluationReport): string {
   return [...table, '', `Changes since ${report.baseline?.version}:`, ...diff.changes.map((change) => `- ${change.severity === 'breaking' ? '**breaking**' : 'compatible'}: ${change.detail}`)].join('\n');
 }
 
+/** Rows the placement table and the chart show at most; a fleet's targets group into far fewer. */
+const MAX_ROWS = 40;
+
+/**
+ * Items whose key is the same, in order of first appearance, each group named by its targets:
+ * a fleet of 10,000 sites on a few profiles is a few rows, not 10,000.
+ */
+function grouped<T>(items: readonly T[], key: (item: T) => string, target: (item: T) => string): { first: T; names: string }[] {
+  const groups = new Map<string, { first: T; targets: string[] }>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.targets.push(target(item));
+    else groups.set(key(item), { first: item, targets: [target(item)] });
+  }
+  return [...groups.values()].map(({ first, targets }) => ({ first, names: targets.length <= 3 ? targets.join(', ') : `${targets.length.toLocaleString('en-US')} targets (${targets.slice(0, 3).join(', ')}, …)` }));
+}
+
+/** Rows past MAX_ROWS are counted, not shown: the release proposal holds every target's decision. */
+const capped = (rows: string[]) => (rows.length <= MAX_ROWS ? rows : [...rows.slice(0, MAX_ROWS), `| … and ${rows.length - MAX_ROWS} more rows: every target's decision is in \`.edgeship/release.json\` on the release branch | | | | |`]);
+
 function placementTable(report: EvaluationReport): string {
   const deployed = report.baseline?.placements;
-  const rows = report.placement.map((decision) => {
+  const cells = (decision: EvaluationReport['placement'][number]) => {
     const latency = decision.p95Ms === undefined ? '–' : `${ms(decision.p95Ms)} / ${ms(decision.latencyBudgetMs)} (${Math.round((100 * decision.p95Ms) / decision.latencyBudgetMs)}%)`;
     const memory = decision.memoryMb === undefined ? '–' : `${decision.memoryMb.toFixed(1)} / ${decision.memoryBudgetMb === undefined ? '–' : decision.memoryBudgetMb} MiB`;
     const where = decision.offloadTo ? `${CHOICE_LABEL[decision.choice]} → ${decision.offloadTo}` : CHOICE_LABEL[decision.choice];
     // Deployed → new, so a change of placement is the first thing a reviewer reads.
     const before = deployed?.[decision.target];
     const placement = deployed ? `${before ?? 'new target'} → ${where}${before !== undefined && before !== decision.choice ? ' (changes)' : ''}` : where;
-    return `| ${decision.target} | ${placement} | ${latency} | ${memory} | ${decision.reason}${decision.capacity ? ` (capacity from ${decision.capacity})` : ''} |`;
-  });
-  return [`| target | ${deployed ? 'deployed → new placement' : 'placement'} | p95 / budget | memory / budget | reason |`, '|---|---|---:|---:|---|', ...rows].join('\n');
+    return `${placement} | ${latency} | ${memory} | ${decision.reason}${decision.capacity ? ` (capacity from ${decision.capacity})` : ''} |`;
+  };
+  const rows = grouped(report.placement, cells, (decision) => decision.target).map(({ first, names }) => `| ${names} | ${cells(first)}`);
+  return [`| target | ${deployed ? 'deployed → new placement' : 'placement'} | p95 / budget | memory / budget | reason |`, '|---|---|---:|---:|---|', ...capped(rows)].join('\n');
 }
 
 function profileTable(report: EvaluationReport): string {
@@ -191,11 +213,13 @@ function latencyWarnings(report: EvaluationReport): string[] {
   const warnings = report.profiles.flatMap((result) =>
     result.p95 && !result.p95.stable ? [`> [!WARNING]\n> The rounds on ${result.profile} disagree${result.p95.remeasured ? ' after measuring again' : ''}: p95 from ${ms(result.p95.lowMs)} to ${ms(result.p95.highMs)}; the machine was busy, and placements near a budget kept what is deployed.`] : [],
   );
-  for (const decision of report.placement) {
+  const overP99 = report.placement.filter((decision) => {
     const target = resultOf(report, decision.profile, decision.batch);
-    if (decision.choice === 'edge' && target && target.estimated.p99Ms > decision.latencyBudgetMs) {
-      warnings.push(`> [!NOTE]\n> p99 on ${target.profile} is ${ms(target.estimated.p99Ms)}, over ${decision.target}'s ${ms(decision.latencyBudgetMs)} budget: about 1 request in 100 there takes longer.`);
-    }
+    return decision.choice === 'edge' && target !== undefined && target.estimated.p99Ms > decision.latencyBudgetMs;
+  });
+  for (const { first, names } of grouped(overP99, (decision) => `${decision.profile} ${decision.batch} ${decision.latencyBudgetMs}`, (decision) => decision.target).slice(0, MAX_ROWS)) {
+    const target = resultOf(report, first.profile, first.batch);
+    if (target) warnings.push(`> [!NOTE]\n> p99 on ${target.profile} is ${ms(target.estimated.p99Ms)}, over the ${ms(first.latencyBudgetMs)} budget of ${names}: about 1 request in 100 there takes longer.`);
   }
   return warnings.length > 0 ? ['', ...warnings] : [];
 }

@@ -16,6 +16,8 @@ export interface TargetState {
   healthySince?: number;
   /** Why edgeship leaves this target alone: a person's hold or hand edit, or a blocked placement. */
   skip?: string;
+  /** Which of those it is, for counts. */
+  skipKind?: 'held' | 'changed-by-hand' | 'blocked';
 }
 
 export type RolloutStep =
@@ -82,10 +84,14 @@ export function planRollout(input: RolloutInput): RolloutStep {
 /** A GitHub deployment state, mirrored from a target's state in the rollout. */
 export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'inactive';
 
+/** What sets a target apart from its wave, for the fleet's exceptions. */
+export type FleetException = 'degraded' | 'sync-failed' | 'rolled-back' | NonNullable<TargetState['skipKind']>;
+
 export interface TargetStatus {
   target: string;
   state: DeploymentState;
   description: string;
+  exception?: FleetException;
 }
 
 export interface StatusInput extends RolloutInput {
@@ -105,10 +111,10 @@ export function targetStatuses(input: StatusInput): TargetStatus[] {
     const soakedByLater = input.waves.slice(index + 1).some((later) => input.applied.has(later.name)) || input.status === 'done';
     return wave.targets.map((target): TargetStatus => {
       const state = input.states.get(target) ?? unknown(target);
-      const at = (description: string, status: DeploymentState) => ({ target, state: status, description });
-      if (state.skip) return at(state.skip, 'inactive');
+      const at = (description: string, status: DeploymentState, exception?: FleetException): TargetStatus => ({ target, state: status, description, ...(exception && { exception }) });
+      if (state.skip) return at(state.skip, 'inactive', state.skipKind);
       if (state.version === input.version) {
-        if (failedOf(state)) return at(state.syncFailed ? 'Argo CD failed to sync it' : 'Degraded after the sync', 'failure');
+        if (failedOf(state)) return state.syncFailed ? at('Argo CD failed to sync it', 'failure', 'sync-failed') : at('Degraded after the sync', 'failure', 'degraded');
         const soaked = (state.healthySince ?? Infinity) + wave.soakMinutes * 60_000 <= input.now;
         if (readyOf(state) && (soaked || soakedByLater)) return at('Synced and Healthy', 'success');
         // A finished rollout stays a success through later syncs; only a failure changes that.
@@ -116,7 +122,7 @@ export function targetStatuses(input: StatusInput): TargetStatus[] {
         if (final) return at(`${state.sync}/${state.health} when the rollout stopped: ${input.reason ?? input.status}`, 'inactive');
         return at(readyOf(state) ? `Synced and Healthy; soaking for ${wave.soakMinutes} min (wave ${wave.name})` : `${state.sync}/${state.health} (wave ${wave.name})`, 'in_progress');
       }
-      if (final && input.applied.has(wave.name)) return at(`rolled back to ${state.version ?? 'nothing'}: ${input.reason ?? input.status}`, 'failure');
+      if (final && input.applied.has(wave.name)) return at(`rolled back to ${state.version ?? 'nothing'}: ${input.reason ?? input.status}`, 'failure', 'rolled-back');
       if (final) return at(`not rolled out: ${input.reason ?? input.status}`, 'inactive');
       return at(`waits for wave ${wave.name}`, 'queued');
     });

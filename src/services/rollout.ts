@@ -25,6 +25,8 @@ export interface RolloutResult {
   status: RolloutStatus;
   reason?: string;
   statuses: TargetStatus[];
+  /** Targets a person pinned to a placement in the release record. */
+  pinned: string[];
   commit?: { sha: string; files: string[] };
 }
 
@@ -45,7 +47,7 @@ export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, 
   const version = report.version.version;
   const { path, record } = await readRecord(config, (file) => deps.gitops.read(file));
   if (record && record.version !== version && semver.valid(record.version) && semver.gt(record.version, version)) {
-    return { action: { kind: 'superseded', by: record.version }, status: 'done', statuses: [] };
+    return { action: { kind: 'superseded', by: record.version }, status: 'done', statuses: [], pinned: [] };
   }
   const current = record?.version === version ? record : undefined;
   const states = await observe(deps, config, report, record, path, now);
@@ -57,6 +59,7 @@ export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, 
     status: final,
     ...(reason && { reason }),
     statuses: targetStatuses({ waves, version, states, now, status: final, applied, ...(reason && { reason }) }),
+    pinned: Object.entries(record?.targets ?? {}).flatMap(([name, entry]) => (entry.pin ? [name] : [])),
     ...(commit && { commit }),
   });
   if (status !== 'rolling-out') return result({ kind: 'finished', status }, status, current?.rollout?.reason);
@@ -142,13 +145,13 @@ async function observe(deps: RolloutDeps, config: EdgeshipConfig, report: Evalua
       const wave = waveOf.get(name) ?? '';
       const sentAt = current?.rollout?.waves[wave];
       const decision = decisions.get(name);
-      const skip = entry?.hold
-        ? `held by a person: ${entry.hold}`
+      const [skip, skipKind] = entry?.hold
+        ? [`held by a person: ${entry.hold}`, 'held' as const]
         : sentAt && entry && entry.version !== version
-          ? `changed by hand in the GitOps repo to ${entry.version} after wave ${wave}; edgeship leaves it`
+          ? [`changed by hand in the GitOps repo to ${entry.version} after wave ${wave}; edgeship leaves it`, 'changed-by-hand' as const]
           : decision?.choice === 'blocked' && !entry?.pin
-            ? `blocked: ${decision.reason}`
-            : undefined;
+            ? [`blocked: ${decision.reason}`, 'blocked' as const]
+            : [];
       const seen = fleet.get(name) ?? { sync: 'Unknown' as const, health: 'Unknown' as const };
       let sync = seen.sync;
       if (sync === 'Synced' && entry?.version === version && seen.revision) {
@@ -164,7 +167,7 @@ async function observe(deps: RolloutDeps, config: EdgeshipConfig, report: Evalua
         ...(entry?.previous && { previous: entry.previous.version }),
         ...(seen.syncFailed && entry?.version === version && { syncFailed: true }),
         ...(Number.isFinite(since) && since <= now && { healthySince: since }),
-        ...(skip && { skip }),
+        ...(skip && { skip, skipKind }),
       };
       return [name, state];
     }),

@@ -50,7 +50,7 @@ describe('a repo writer cannot', () => {
       await world.app.receive('pull_request.closed', world.merged(number, mergeSha));
       await world.app.settle();
       expect(world.model.comments.get(number)?.[0]?.body).toContain(`edgeship did not deploy #${number}: the PR head ${head.slice(0, 7)} is not a release commit edgeship wrote`);
-      expect(world.model.deployments.filter((deployment) => deployment.ref === mergeSha).map((deployment) => deployment.statuses[0]?.state)).toEqual(['failure', 'failure', 'failure', 'failure']);
+      expect(world.model.deployments.filter((deployment) => deployment.ref === mergeSha).map((deployment) => [deployment.environment, deployment.statuses[0]?.state])).toEqual(['canary', 'plants', 'cloud'].map((wave) => [`pump-forecaster/${wave}`, 'failure']));
     }
     expect([...github.repo(GITOPS_REPO).commits.values()].some((files) => files.has('models/pump-forecaster/release.yaml'))).toBe(false);
   });

@@ -52,13 +52,15 @@ describe('the GitHub App release flow', () => {
     expect(github.file(GITOPS_REPO, 'main', 'sites/plant-north/pump-forecaster/kustomization.yaml')).toBeUndefined();
     expect(deployed).toMatchObject({ version: '1.0.0', artifact: { digest: DIGEST }, rollout: { status: 'rolling-out' }, targets: { 'substation-east': { placement: 'edge' } } });
     expect(Object.keys(deployed.targets)).toEqual(['substation-east']);
+    // One deployment per wave, its status the wave's state with its counts.
     expect(model.deployments.map((deployment) => [deployment.environment, deployment.ref, deployment.statuses.map((status) => status.state)])).toEqual([
-      ['substation-east', mergeSha, ['in_progress']],
+      ['pump-forecaster/canary', mergeSha, ['in_progress']],
       // A deployment without a status is queued.
-      ['plant-north', mergeSha, []],
-      ['plant-south', mergeSha, []],
-      ['cloud', mergeSha, []],
+      ['pump-forecaster/plants', mergeSha, []],
+      ['pump-forecaster/cloud', mergeSha, []],
     ]);
+    expect(model.deployments[0]?.statuses[0]?.description).toBe('1.0.0 to 1 target: 1 rolling out');
+    expect(model.deployments[0]?.payload).toMatchObject({ model: 'pump-forecaster', version: '1.0.0', wave: 'canary', targets: 1, placements: { edge: 1 } });
     const gitopsHead = github.repo(GITOPS_REPO).branches.get('main')!;
     expect(model.comments.get(1)?.[0]?.body).toContain(`https://github.com/${GITOPS_REPO}/commit/${gitopsHead}`);
 
@@ -75,7 +77,7 @@ describe('the GitHub App release flow', () => {
       'POST /repos/model/actions/workflows/edgeship-train.yml/dispatches',
       'POST /repos/model/check-runs',
       'POST /repos/model/check-runs',
-      ...Array<string>(4).fill('POST /repos/model/deployments'),
+      ...Array<string>(3).fill('POST /repos/model/deployments'),
       'POST /repos/model/deployments/:id/statuses',
       'POST /repos/model/git/refs',
       'POST /repos/model/issues/:id/comments',
@@ -181,7 +183,7 @@ describe('the GitHub App release flow', () => {
     expect(model.pulls).toHaveLength(1);
     expect(github.count('POST', /^\/graphql$/)).toBeGreaterThanOrEqual(2);
     expect(github.repo(GITOPS_REPO).commits.size).toBe(2); // the seed and one release commit
-    expect(model.deployments.map((deployment) => deployment.environment)).toEqual(['substation-east', 'plant-north', 'plant-south', 'cloud']);
+    expect(model.deployments.map((deployment) => deployment.environment)).toEqual(['pump-forecaster/canary', 'pump-forecaster/plants', 'pump-forecaster/cloud']);
     expect(model.comments.get(1)).toHaveLength(1);
   });
 });

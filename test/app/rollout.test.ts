@@ -77,9 +77,11 @@ describe('the app rolls a merged release out', () => {
     expect(github.calls.length - start).toBeLessThanOrEqual(2 * oneStep);
   });
 
-  it('sends each wave once the last is Synced and Healthy through its soak, mirroring every target in its deployment', async () => {
+  const W = (wave: string) => `pump-forecaster/${wave}`;
+
+  it('sends each wave once the last is Synced and Healthy through its soak, mirroring each wave in its deployment', async () => {
     const number = await merge();
-    expect(states()).toEqual({ 'substation-east': 'in_progress', 'plant-north': 'queued', 'plant-south': 'queued', cloud: 'queued' });
+    expect(states()).toEqual({ [W('canary')]: 'in_progress', [W('plants')]: 'queued', [W('cloud')]: 'queued' });
     expect(world.app.rollouts.list()).toHaveLength(1);
 
     await world.app.tick(); // Argo CD has not synced the release yet
@@ -87,7 +89,7 @@ describe('the app rolls a merged release out', () => {
     fleet.sync();
     clock.now += 15 * MIN;
     await world.app.tick();
-    expect(states()).toEqual({ 'substation-east': 'success', 'plant-north': 'in_progress', 'plant-south': 'in_progress', cloud: 'queued' });
+    expect(states()).toEqual({ [W('canary')]: 'success', [W('plants')]: 'in_progress', [W('cloud')]: 'queued' });
     fleet.sync();
     clock.now += 10 * MIN;
     await world.app.tick();
@@ -95,16 +97,17 @@ describe('the app rolls a merged release out', () => {
     clock.now += 10 * MIN;
     await world.app.tick();
 
-    expect(states()).toEqual({ 'substation-east': 'success', 'plant-north': 'success', 'plant-south': 'success', cloud: 'success' });
+    expect(states()).toEqual({ [W('canary')]: 'success', [W('plants')]: 'success', [W('cloud')]: 'success' });
     expect(record().rollout?.status).toBe('done');
     expect(world.app.rollouts.list()).toHaveLength(0);
-    const deployment = world.model.deployments.find((entry) => entry.environment === 'plant-north');
-    expect(deployment?.statuses.map((status) => status.state)).toEqual(['in_progress', 'success']);
+    // A status only when the wave's state changes: not on every tick that finds it the same.
+    const deployment = world.model.deployments.find((entry) => entry.environment === W('plants'));
+    expect(deployment?.statuses).toEqual([{ state: 'in_progress', description: '1.1.0 to 2 targets: 2 rolling out' }, { state: 'success', description: '1.1.0 to 2 targets: 2 healthy' }]);
     expect(comments(number)).toEqual([
-      expect.stringMatching(/^Sent pump-forecaster 1\.1\.0 to wave \*\*canary\*\* \(substation-east\) in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}\. The next wave follows/),
-      expect.stringMatching(/^Sent pump-forecaster 1\.1\.0 to wave \*\*plants\*\* \(plant-north, plant-south\)/),
-      expect.stringMatching(/^Sent pump-forecaster 1\.1\.0 to wave \*\*cloud\*\* \(cloud\) in .*\.\n\n<!--/),
-      expect.stringMatching(/^Rolled pump-forecaster 1\.1\.0 out to every wave\.\n\n\| target \| state \| why \|/),
+      expect.stringMatching(/^Sent pump-forecaster 1\.1\.0 to wave \*\*canary\*\* \(substation-east: 1 edge\) in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}\. The next wave follows/),
+      expect.stringMatching(/^Sent pump-forecaster 1\.1\.0 to wave \*\*plants\*\* \(plant-north, plant-south: \d edge/),
+      expect.stringMatching(/^Sent pump-forecaster 1\.1\.0 to wave \*\*cloud\*\* \(cloud: 1 cloud\) in .*\.\n\n<!--/),
+      expect.stringMatching(/^Rolled pump-forecaster 1\.1\.0 out to every wave\.\n\n\| wave \| targets \| failed \| rolling out \| healthy \| waiting \| left alone \| placement \|/),
     ]);
     await world.app.tick();
     expect(comments(number)).toHaveLength(4);
@@ -118,11 +121,12 @@ describe('the app rolls a merged release out', () => {
     fleet.sync((target) => (target === 'plant-north' ? 'Degraded' : 'Healthy'));
     await world.app.tick();
 
-    expect(states()).toEqual({ 'substation-east': 'success', 'plant-north': 'failure', 'plant-south': 'inactive', cloud: 'inactive' });
+    expect(states()).toEqual({ [W('canary')]: 'success', [W('plants')]: 'failure', [W('cloud')]: 'inactive' });
     expect(record()).toMatchObject({ rollout: { status: 'rolled-back', reason: 'plant-north is Degraded' }, targets: { 'plant-north': { version: '1.0.0', digest: digest('a') }, cloud: { version: '1.0.0' } } });
     expect(github.file(GITOPS_REPO, 'main', 'sites/plant-north/pump-forecaster/kustomization.yaml')).toContain('EDGESHIP_MODEL_VERSION=1.0.0');
     expect(comments(number).at(-1)).toMatch(/^Rolled plant-north back in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}: plant-north is Degraded\. No further waves go out\./);
-    expect(comments(number).at(-1)).toContain('| plant-north | failure | rolled back to 1.0.0: plant-north is Degraded |');
+    expect(comments(number).at(-1)).toContain('| plants | 2 | 1 |  |  |  | 1 |');
+    expect(comments(number).at(-1)).toContain('- **Rolled back** (1): `plant-north`');
     expect(world.app.rollouts.list()).toHaveLength(0);
   });
 });

@@ -136,7 +136,7 @@ describe('writeOverlay', () => {
     expect(writeOverlay(next, spec({ version: '1.2.0' }))).toBe(next.replace(/1\.1\.0/g, '1.2.0'));
   });
 
-  const cloudTarget: Target = { name: 'cloud', kind: 'cloud', profile: 'cloud-cpu', latencyBudgetMs: 50, endpoint: 'https://models.example/pump' };
+  const cloudTarget: Target = { name: 'cloud', kind: 'cloud', profile: 'cloud-cpu', latencyBudgetMs: 50, rttMs: 0, endpoint: 'https://models.example/pump' };
   const url = 'https://models.example/pump';
   const next = (overrides: Partial<OverlaySpec>) => spec({ version: '1.1.0', reference: `ghcr.io/acme/pump@sha256:${'b'.repeat(64)}`, ...overrides });
   const image = `ghcr.io/acme/pump-serving@sha256:${'c'.repeat(64)}`;

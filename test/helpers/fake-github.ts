@@ -8,7 +8,7 @@ interface Repo {
   parents: Map<string, string | undefined>;
   dates: Map<string, string>;
   branches: Map<string, string>;
-  checkRuns: { id: number; app: { id: number; slug: string }; head_sha: string; name: string; status: string; conclusion: string | null; external_id: string | null; output: { title: string; summary: string; text?: string }; details_url?: string }[];
+  checkRuns: { id: number; app: { id: number; slug: string }; head_sha: string; name: string; status: string; conclusion: string | null; external_id: string | null; output: { title: string; summary: string; text?: string | null }; details_url?: string | null }[];
   dispatches: { workflow: string; ref: string; inputs: Record<string, string> }[];
   runs: { id: number; head_sha: string; head_branch: string; status: string; conclusion: string | null; workflow: string; path: string; html_url: string }[];
   cancelled: number[];
@@ -60,6 +60,17 @@ export class FakeGitHub {
   now = () => new Date();
   /** Installations listed besides 42 whose tokens GitHub refuses (suspended). */
   readonly suspended = new Set<number>();
+  /**
+   * GitHub's documented secondary limits on content-creating requests per installation; a test
+   * may lower them to make the app meet them. Past one, a write is answered 403 with retry-after.
+   */
+  readonly limits = { perMinute: 80, perHour: 500 };
+  /** The retry-after of each 403 the secondary limits answered, in seconds. */
+  readonly throttled: number[] = [];
+  /** Simulated time for the secondary limits, in ms: it moves on by each retry-after the fake tells a client to wait. */
+  private simulatedMs = 0;
+  /** When each accepted content-creating request came, in simulated ms. */
+  private readonly writesAt: number[] = [];
   private readonly repos = new Map<string, Repo>();
   private nextId = 1000;
 
@@ -157,6 +168,32 @@ export class FakeGitHub {
     return { data: { repository: Object.fromEntries(fields) } };
   }
 
+  /**
+   * Seconds a content-creating request must wait under the secondary limits (80 a minute and 500
+   * an hour per installation, in simulated time), or undefined when it may go now and is counted.
+   */
+  private secondaryLimit(): number | undefined {
+    const now = this.simulatedMs;
+    const since = (ms: number) => this.writesAt.filter((at) => at > now - ms);
+    const [minute, hour] = [since(60_000), since(3_600_000)];
+    const free = [minute.length >= this.limits.perMinute ? (minute[minute.length - this.limits.perMinute] as number) + 60_000 : undefined, hour.length >= this.limits.perHour ? (hour[hour.length - this.limits.perHour] as number) + 3_600_000 : undefined];
+    const until = Math.max(...free.map((at) => at ?? -Infinity));
+    if (until === -Infinity) {
+      this.writesAt.push(now);
+      return undefined;
+    }
+    const seconds = Math.max(1, Math.ceil((until - now) / 1000));
+    this.throttled.push(seconds);
+    // The client is told to wait: simulated time passes as it does.
+    this.simulatedMs += seconds * 1000;
+    return seconds;
+  }
+
+  /** The simulated seconds the secondary limits made clients wait. */
+  get waitedSeconds(): number {
+    return this.throttled.reduce((sum, seconds) => sum + seconds, 0);
+  }
+
   count(method: string, pattern: RegExp): number {
     return this.calls.filter((call) => call.method === method && pattern.test(call.path)).length;
   }
@@ -175,8 +212,15 @@ export class FakeGitHub {
         const decoded = decodeURIComponent(url.pathname);
         const parsed = (typeof body === 'string' && body ? JSON.parse(body) : body ?? {}) as Record<string, unknown>;
         const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body ? Buffer.byteLength(JSON.stringify(body)) : 0;
-        this.calls.push({ method: method.toUpperCase(), path: decoded, bytes, ...(decoded === '/graphql' && { mutation: /^\s*mutation/.test(String(parsed.query)) }) });
+        const call = { method: method.toUpperCase(), path: decoded, bytes, ...(decoded === '/graphql' && { mutation: /^\s*mutation/.test(String(parsed.query)) }) };
+        this.calls.push(call);
         if (decoded === '/graphql') this.documents.push(String(parsed.query));
+        const wait = isWrite(call) ? this.secondaryLimit() : undefined;
+        if (wait !== undefined) {
+          const limited = { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' };
+          this.answers.push({ method: call.method, path: url.pathname, status: 403, body: limited });
+          return [403, limited, { 'retry-after': String(wait) }] as [number, unknown, Record<string, string>];
+        }
         const match = path.exec(url.pathname) ?? path.exec(decoded);
         const [status, own, headers] = handler(match as RegExpExecArray, parsed, url);
         // What the fake does not model comes from GitHub's own example of the answer.
@@ -188,6 +232,30 @@ export class FakeGitHub {
     const R = '/repos/([^/]+)/([^/]+)';
     const repoOf = (match: RegExpExecArray) => this.repo(`${match[1]}/${match[2]}`);
     const notFound: [number, unknown] = [404, { message: 'Not Found' }];
+    /** One page of a list as GitHub pages it: per_page up to 100 (30 by default), a Link header to the next and last pages. */
+    const paged = <T>(url: URL, items: readonly T[]): { items: T[]; headers: Record<string, string> } => {
+      const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30)));
+      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+      const last = Math.max(1, Math.ceil(items.length / perPage));
+      const at = (number: number) => {
+        const link = new URL(url.href.replace(/^https?:\/\/[^/]+/, API));
+        link.searchParams.set('page', String(number));
+        link.searchParams.set('per_page', String(perPage));
+        return link.href;
+      };
+      const links = [...(page < last ? [`<${at(page + 1)}>; rel="next"`, `<${at(last)}>; rel="last"`] : []), ...(page > 1 ? [`<${at(1)}>; rel="first"`, `<${at(page - 1)}>; rel="prev"`] : [])];
+      return { items: items.slice((page - 1) * perPage, page * perPage), headers: links.length > 0 ? { link: links.join(', ') } : {} };
+    };
+    /** GitHub's 422 for a text over its limit, or undefined when every field is within it. */
+    const tooLong = (resource: string, fields: [name: string, value: unknown, limit: number][]): [number, unknown] | undefined => {
+      const over = fields.find(([, value, limit]) => typeof value === 'string' && value.length > limit);
+      if (!over) return undefined;
+      const [field, , limit] = over;
+      return [422, { message: 'Validation Failed', errors: [{ resource, code: 'custom', field, message: `${field} is too long (maximum is ${limit} characters)` }], documentation_url: 'https://docs.github.com/rest' }];
+    };
+    const output = (body: Record<string, unknown>) => (body.output ?? {}) as { title?: unknown; summary?: unknown; text?: unknown };
+    // GitHub answers an output without text with `text: null`, not with its example's text.
+    const checkOutput = (given: unknown) => ({ text: null, ...(given as object) }) as Repo['checkRuns'][number]['output'];
 
     route('post', /^\/app\/installations\/(\d+)\/access_tokens$/, (match) => this.suspended.has(Number(match[1])) ? [403, { message: 'This installation has been suspended' }] : [201, { token: 'ghs_test', expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {} }]);
     route('get', /^\/app\/installations$/, () => [200, [...[...this.suspended].map((id) => ({ id, account: { login: `suspended-${id}` } })), { id: 42, account: { login: 'acme' } }]]);
@@ -202,13 +270,14 @@ export class FakeGitHub {
     });
     route('get', new RegExp(`^${R}/installation$`), (match) => (this.repos.has(`${match[1]}/${match[2]}`) ? [200, { id: 42, account: { login: match[1] }, app_id: EDGESHIP_APP.id }] : notFound));
     route('get', new RegExp(`^${R}$`), (match) => (this.repos.has(`${match[1]}/${match[2]}`) ? [200, { name: match[2], full_name: `${match[1]}/${match[2]}`, owner: { login: match[1] }, default_branch: 'main' }] : notFound));
-    route('get', /^\/installation\/repositories$/, () => {
+    route('get', /^\/installation\/repositories$/, (_match, _body, url) => {
       const repositories = [...this.repos.keys()].map((fullName) => {
         const [owner, name] = fullName.split('/') as [string, string];
         const branches = this.repo(fullName).branches;
         return { name, full_name: fullName, owner: { login: owner }, default_branch: branches.has('main') ? 'main' : [...branches.keys()][0] };
       });
-      return [200, { total_count: repositories.length, repositories }];
+      const { items, headers } = paged(url, repositories);
+      return [200, { total_count: repositories.length, repositories: items }, headers];
     });
     route('get', new RegExp(`^${R}/contents/(.+)$`), (match, _body, url) => {
       const repo = repoOf(match);
@@ -296,18 +365,23 @@ export class FakeGitHub {
     route('get', new RegExp(`^${R}/commits/([^/]+)/check-runs$`), (match, _body, url) => {
       const appId = url.searchParams.get('app_id');
       const runs = repoOf(match).checkRuns.filter((run) => run.head_sha === match[3] && run.name === url.searchParams.get('check_name') && (!appId || run.app.id === Number(appId))).reverse();
-      return [200, { total_count: runs.length, check_runs: runs }];
+      const { items, headers } = paged(url, runs);
+      return [200, { total_count: runs.length, check_runs: items }, headers];
     });
     route('post', new RegExp(`^${R}/check-runs$`), (match, body) => {
+      const refused = tooLong('CheckRun', [['name', body.name, 255], ['summary', output(body).summary, 65_535], ['text', output(body).text, 65_535]]);
+      if (refused) return refused;
       // Check runs belong to the app whose token made them: in these tests, app 1 (edgeship).
-      const run = { id: this.nextId++, app: EDGESHIP_APP, head_sha: String(body.head_sha), name: String(body.name), status: String(body.status), conclusion: (body.conclusion as string) ?? null, external_id: (body.external_id as string) ?? null, output: body.output as Repo['checkRuns'][number]['output'], ...(typeof body.details_url === 'string' && { details_url: body.details_url }) };
+      const run = { id: this.nextId++, app: EDGESHIP_APP, head_sha: String(body.head_sha), name: String(body.name), status: String(body.status), conclusion: (body.conclusion as string) ?? null, external_id: (body.external_id as string) ?? null, output: checkOutput(body.output), details_url: typeof body.details_url === 'string' ? body.details_url : null };
       repoOf(match).checkRuns.push(run);
       return [201, run];
     });
     route('patch', new RegExp(`^${R}/check-runs/(\\d+)$`), (match, body) => {
+      const refused = tooLong('CheckRun', [['summary', output(body).summary, 65_535], ['text', output(body).text, 65_535]]);
+      if (refused) return refused;
       const run = repoOf(match).checkRuns.find((candidate) => candidate.id === Number(match[3]));
       if (!run) return notFound;
-      Object.assign(run, { status: body.status ?? run.status, conclusion: body.conclusion ?? run.conclusion, external_id: body.external_id ?? run.external_id, output: body.output ?? run.output, details_url: body.details_url ?? run.details_url });
+      Object.assign(run, { status: body.status ?? run.status, conclusion: body.conclusion ?? run.conclusion, external_id: body.external_id ?? run.external_id, output: body.output ? checkOutput(body.output) : run.output, details_url: body.details_url ?? run.details_url });
       return [200, run];
     });
     route('post', new RegExp(`^${R}/actions/workflows/([^/]+)/dispatches$`), (match, body) => {
@@ -316,7 +390,8 @@ export class FakeGitHub {
     });
     route('get', new RegExp(`^${R}/actions/workflows/([^/]+)/runs$`), (match, _body, url) => {
       const runs = repoOf(match).runs.filter((run) => run.workflow === match[3] && run.head_branch === url.searchParams.get('branch')).reverse();
-      return [200, { total_count: runs.length, workflow_runs: runs }];
+      const { items, headers } = paged(url, runs);
+      return [200, { total_count: runs.length, workflow_runs: items }, headers];
     });
     route('post', new RegExp(`^${R}/actions/runs/(\\d+)/cancel$`), (match) => {
       const repo = repoOf(match);
@@ -344,9 +419,12 @@ export class FakeGitHub {
       // An open PR's head follows its branch, as on GitHub; a closed one keeps the head it had.
       for (const pull of repo.pulls) if (pull.state === 'open') pull.head.sha = repo.branches.get(pull.head.ref) ?? pull.head.sha;
       const pulls = repo.pulls.filter((pull) => (!head || pull.head.ref === head) && (state === 'all' || pull.state === state)).reverse();
-      return [200, pulls];
+      const { items, headers } = paged(url, pulls);
+      return [200, items, headers];
     });
     route('post', new RegExp(`^${R}/pulls$`), (match, body) => {
+      const refused = tooLong('PullRequest', [['title', body.title, 256], ['body', body.body, 65_536]]);
+      if (refused) return refused;
       const repo = repoOf(match);
       if (repo.pulls.some((pull) => pull.head.ref === body.head && pull.state === 'open')) return [422, { message: 'A pull request already exists' }];
       const number = repo.pulls.length + 1;
@@ -355,6 +433,8 @@ export class FakeGitHub {
       return [201, pull];
     });
     route('patch', new RegExp(`^${R}/pulls/(\\d+)$`), (match, body) => {
+      const refused = tooLong('PullRequest', [['title', body.title, 256], ['body', body.body, 65_536]]);
+      if (refused) return refused;
       const pull = repoOf(match).pulls.find((candidate) => candidate.number === Number(match[3]));
       if (!pull) return notFound;
       Object.assign(pull, { title: body.title ?? pull.title, body: body.body ?? pull.body, state: body.state ?? pull.state });
@@ -380,11 +460,15 @@ export class FakeGitHub {
       issue_url: `${API}/repos/${match[1]}/${match[2]}/issues/${issue}`,
       reactions: { url: '', total_count: this.eyes.get(comment.id) ?? 0, '+1': 0, '-1': 0, laugh: 0, confused: 0, heart: 0, hooray: 0, eyes: this.eyes.get(comment.id) ?? 0, rocket: 0 },
     });
-    route('get', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match) => [200, (repoOf(match).comments.get(Number(match[3])) ?? []).map((comment) => commentAnswer(match, Number(match[3]), comment))]);
+    route('get', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match, _body, url) => {
+      const { items, headers } = paged(url, repoOf(match).comments.get(Number(match[3])) ?? []);
+      return [200, items.map((comment) => commentAnswer(match, Number(match[3]), comment)), headers];
+    });
     route('get', new RegExp(`^${R}/issues/comments$`), (match, _body, url) => {
       const since = Date.parse(url.searchParams.get('since') ?? '1970-01-01T00:00:00Z');
       const all = [...repoOf(match).comments.entries()].flatMap(([issue, comments]) => comments.map((comment) => ({ issue, comment })));
-      return [200, all.filter(({ comment }) => Date.parse(comment.created_at ?? '') >= since).map(({ issue, comment }) => commentAnswer(match, issue, comment))];
+      const { items, headers } = paged(url, all.filter(({ comment }) => Date.parse(comment.created_at ?? '') >= since));
+      return [200, items.map(({ issue, comment }) => commentAnswer(match, issue, comment)), headers];
     });
     // The comments a test delivers as webhooks exist on GitHub, though not in the fake's state:
     // reactions are kept by comment id.
@@ -393,6 +477,8 @@ export class FakeGitHub {
       return [201, { id: this.nextId++, content: body.content, user: { login: 'edgeship[bot]', type: 'Bot' }, created_at: this.now().toISOString() }];
     });
     route('post', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match, body) => {
+      const refused = tooLong('IssueComment', [['body', body.body, 65_536]]);
+      if (refused) return refused;
       const repo = repoOf(match);
       const comment = { id: this.nextId++, body: String(body.body), user: { login: 'edgeship[bot]', type: 'Bot' }, created_at: this.now().toISOString() };
       repo.comments.set(Number(match[3]), [...(repo.comments.get(Number(match[3])) ?? []), comment]);
@@ -403,19 +489,26 @@ export class FakeGitHub {
       // The statuses are the fake's own bookkeeping: GitHub lists them at /statuses, not on the deployment.
       const ref = url.searchParams.get('ref');
       const matching = repoOf(match).deployments.filter((deployment) => (!ref || deployment.ref === ref) && (!environment || deployment.environment === environment));
-      // Newest first, one page, as GitHub lists them.
-      return [200, matching.reverse().slice(0, Number(url.searchParams.get('per_page') ?? 30)).map(deploymentAnswer)];
+      // Newest first, as GitHub lists them.
+      const { items, headers } = paged(url, matching.reverse());
+      return [200, items.map(deploymentAnswer), headers];
     });
-    route('get', new RegExp(`^${R}/deployments/(\\d+)/statuses$`), (match) => {
+    route('get', new RegExp(`^${R}/deployments/(\\d+)/statuses$`), (match, _body, url) => {
       const deployment = repoOf(match).deployments.find((candidate) => candidate.id === Number(match[3]));
-      return deployment ? [200, [...deployment.statuses].reverse()] : notFound;
+      if (!deployment) return notFound;
+      const { items, headers } = paged(url, [...deployment.statuses].reverse());
+      return [200, items, headers];
     });
     route('post', new RegExp(`^${R}/deployments$`), (match, body) => {
+      const refused = tooLong('Deployment', [['description', body.description, 140]]);
+      if (refused) return refused;
       const deployment = { id: this.nextId++, ref: String(body.ref), environment: String(body.environment), payload: body.payload, created_at: this.now().toISOString(), statuses: [] };
       repoOf(match).deployments.push(deployment);
       return [201, deploymentAnswer(deployment)];
     });
     route('post', new RegExp(`^${R}/deployments/(\\d+)/statuses$`), (match, body) => {
+      const refused = tooLong('DeploymentStatus', [['description', body.description, 140]]);
+      if (refused) return refused;
       const deployment = repoOf(match).deployments.find((candidate) => candidate.id === Number(match[3]));
       if (!deployment) return notFound;
       deployment.statuses.push({ state: String(body.state), description: String(body.description) });

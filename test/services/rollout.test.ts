@@ -172,8 +172,8 @@ describe('rollout', () => {
     const plants = await advance();
     expect(plants.action).toEqual({ kind: 'apply-wave', wave: 'plants', targets: ['plant-south'] });
     const states = Object.fromEntries(plants.statuses.map((entry) => [entry.target, entry]));
-    expect(states['plant-north']).toEqual({ target: 'plant-north', state: 'inactive', description: 'held by a person: sensor recalibration until Friday' });
-    expect(states['substation-east']).toMatchObject({ state: 'inactive', description: 'changed by hand in the GitOps repo to 1.0.0 after wave canary; edgeship leaves it' });
+    expect(states['plant-north']).toEqual({ target: 'plant-north', state: 'inactive', description: 'held by a person: sensor recalibration until Friday', exception: 'held' });
+    expect(states['substation-east']).toMatchObject({ state: 'inactive', description: 'changed by hand in the GitOps repo to 1.0.0 after wave canary; edgeship leaves it', exception: 'changed-by-hand' });
     const record = await world.record();
     expect(record.targets['plant-north']).toMatchObject({ version: '1.0.0', hold: 'sensor recalibration until Friday' });
     expect(record.targets['substation-east']).toMatchObject({ version: '1.0.0' });

@@ -1,12 +1,22 @@
 import { unzipSync } from 'fflate';
 import type { ProbotOctokit } from 'probot';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import { fitWithin, GITHUB_LIMITS } from '../../core/github-limits.ts';
 import type { CheckRunUpdate, DeploymentSpec, FileWrite, PullRequestInfo, PullRequestSpec, RepoRef, Scm } from '../../ports.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
 const ACTIVE_RUN = new Set(['queued', 'in_progress', 'waiting', 'requested', 'pending']);
 const FILES_PER_QUERY = 100;
+/** GitHub's largest page. */
+const PAGE = 100;
+/** Closed pull requests read at most, newest updated first: the releases a resync can still act on. */
+const RECENT_CLOSED = 300;
+
+const title = (text: string) => fitWithin(text, GITHUB_LIMITS.title);
+const body = (text: string) => fitWithin(text, GITHUB_LIMITS.body);
+const checkOutput = (text: string) => fitWithin(text, GITHUB_LIMITS.checkOutput);
+const deploymentText = (text: string) => fitWithin(text, GITHUB_LIMITS.deploymentDescription);
 
 /** What the app inflates of a run's report artifact: a report is kilobytes, these leave room and stop bombs. */
 export const ZIP_LIMITS = { zipBytes: 32 * 1024 ** 2, entries: 64, entryBytes: 16 * 1024 ** 2, totalBytes: 64 * 1024 ** 2 };
@@ -97,20 +107,39 @@ export class GitHubScm implements Scm {
   }
 
   async findCheckRun(repo: RepoRef, sha: string, name: string) {
-    const { data } = await this.octokit.rest.checks.listForRef({ ...repo, ref: sha, check_name: name, filter: 'latest', ...(this.appId !== undefined && { app_id: this.appId }) });
-    const run = data.check_runs.find((candidate) => this.appId === undefined || candidate.app?.id === this.appId);
+    const run = await this.latestCheckRun(repo, sha, name);
     return run && { id: run.id, status: run.status, conclusion: run.conclusion, externalId: run.external_id };
   }
 
+  private async latestCheckRun(repo: RepoRef, sha: string, name: string) {
+    const runs = await this.octokit.paginate(this.octokit.rest.checks.listForRef, { ...repo, ref: sha, check_name: name, filter: 'latest', per_page: PAGE, ...(this.appId !== undefined && { app_id: this.appId }) });
+    return runs.find((candidate) => this.appId === undefined || candidate.app?.id === this.appId);
+  }
+
+  /** Creates the check run, or updates it when it says something else: a replayed event writes nothing. */
   async ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void> {
-    const existingId = check.id ?? (await this.findCheckRun(repo, check.headSha, check.name))?.id;
+    const existing = check.id === undefined ? await this.latestCheckRun(repo, check.headSha, check.name) : undefined;
+    const output = { title: title(check.title), summary: checkOutput(check.summary), ...(check.text && { text: checkOutput(check.text) }) };
+    if (
+      existing &&
+      existing.status === check.status &&
+      existing.conclusion === (check.conclusion ?? null) &&
+      (check.externalId === undefined || existing.external_id === check.externalId) &&
+      (check.detailsUrl === undefined || existing.details_url === check.detailsUrl) &&
+      existing.output.title === output.title &&
+      existing.output.summary === output.summary &&
+      (existing.output.text ?? undefined) === output.text
+    ) {
+      return;
+    }
+    const existingId = check.id ?? existing?.id;
     const body = {
       status: check.status,
       ...(check.conclusion && { conclusion: check.conclusion }),
       ...(check.status === 'completed' && { completed_at: new Date().toISOString() }),
       ...(check.detailsUrl && { details_url: check.detailsUrl }),
       ...(check.externalId && { external_id: check.externalId }),
-      output: { title: check.title, summary: check.summary, ...(check.text && { text: check.text }) },
+      output,
     };
     if (existingId !== undefined) await this.octokit.rest.checks.update({ ...repo, check_run_id: existingId, ...body });
     else await this.octokit.rest.checks.create({ ...repo, name: check.name, head_sha: check.headSha, ...body });
@@ -121,8 +150,13 @@ export class GitHubScm implements Scm {
   }
 
   async cancelSupersededRuns(repo: RepoRef, workflow: string, branch: string, keepSha: string): Promise<number> {
-    const { data } = await this.octokit.rest.actions.listWorkflowRuns({ ...repo, workflow_id: workflow, branch, per_page: 30 });
-    const stale = data.workflow_runs.filter((run) => ACTIVE_RUN.has(run.status ?? '') && run.head_sha !== keepSha);
+    // Newest first: paged until a page holds no unfinished run, since older runs finished long ago.
+    const runs = await this.octokit.paginate(this.octokit.rest.actions.listWorkflowRuns, { ...repo, workflow_id: workflow, branch, per_page: PAGE }, (response, done) => {
+      const page = response.data;
+      if (!page.some((run) => ACTIVE_RUN.has(run.status ?? ''))) done();
+      return page;
+    });
+    const stale = runs.filter((run) => ACTIVE_RUN.has(run.status ?? '') && run.head_sha !== keepSha);
     for (const run of stale) {
       // A run that finished meanwhile answers 409; there is nothing left to cancel then.
       await this.octokit.rest.actions.cancelWorkflowRun({ ...repo, run_id: run.id }).catch((error: { status?: number }) => {
@@ -163,7 +197,9 @@ export class GitHubScm implements Scm {
     }
   }
 
+  /** Looks first: a replayed event costs a read, not a content-creating request. */
   async createBranch(repo: RepoRef, branch: string, sha: string): Promise<void> {
+    if ((await this.branchHead(repo, branch)) !== undefined) return;
     await this.octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha }).catch((error: { status?: number; message?: string }) => {
       if (!(error.status === 422 && /already exists/i.test(error.message ?? ''))) throw error;
     });
@@ -222,12 +258,12 @@ export class GitHubScm implements Scm {
     const { data } = await this.octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${spec.head}`, state: 'all', per_page: 5 });
     const existing = data[0];
     if (existing) {
-      if (existing.state === 'open' && (existing.body !== spec.body || existing.title !== spec.title)) {
-        await this.octokit.rest.pulls.update({ ...repo, pull_number: existing.number, title: spec.title, body: spec.body });
+      if (existing.state === 'open' && (existing.body !== body(spec.body) || existing.title !== title(spec.title))) {
+        await this.octokit.rest.pulls.update({ ...repo, pull_number: existing.number, title: title(spec.title), body: body(spec.body) });
       }
       return { ...pullInfo(existing), created: false };
     }
-    const created = await this.octokit.rest.pulls.create({ ...repo, head: spec.head, base: spec.base, title: spec.title, body: spec.body });
+    const created = await this.octokit.rest.pulls.create({ ...repo, head: spec.head, base: spec.base, title: title(spec.title), body: body(spec.body) });
     if (spec.labels.length > 0) await this.octokit.rest.issues.addLabels({ ...repo, issue_number: created.data.number, labels: spec.labels });
     return { ...pullInfo(created.data), created: true };
   }
@@ -238,9 +274,15 @@ export class GitHubScm implements Scm {
     return pull && pullInfo(pull);
   }
 
+  /** Every open one; of the closed, the RECENT_CLOSED updated last. */
   async listPullRequests(repo: RepoRef, headPrefix: string, state: 'open' | 'closed' = 'open'): Promise<PullRequestInfo[]> {
-    const { data } = await this.octokit.rest.pulls.list({ ...repo, state, sort: 'updated', direction: 'desc', per_page: 50 });
-    return data.filter((pull) => pull.head.ref.startsWith(headPrefix)).map(pullInfo);
+    let read = 0;
+    const pulls = await this.octokit.paginate(this.octokit.rest.pulls.list, { ...repo, state, sort: 'updated', direction: 'desc', per_page: PAGE }, (response, done) => {
+      read += response.data.length;
+      if (state === 'closed' && read >= RECENT_CLOSED) done();
+      return response.data;
+    });
+    return pulls.filter((pull) => pull.head.ref.startsWith(headPrefix)).map(pullInfo);
   }
 
   async latestRun(repo: RepoRef, workflow: string, branch: string) {
@@ -250,12 +292,17 @@ export class GitHubScm implements Scm {
   }
 
   async listDeployments(repo: RepoRef, environment: string | undefined, limit: number) {
-    const { data } = await this.octokit.rest.repos.listDeployments({ ...repo, ...(environment && { environment }), per_page: limit });
-    return data.map((deployment) => ({ id: deployment.id, environment: deployment.environment, ref: deployment.ref, createdAt: deployment.created_at, payload: deployment.payload }));
+    let read = 0;
+    const deployments = await this.octokit.paginate(this.octokit.rest.repos.listDeployments, { ...repo, ...(environment && { environment }), per_page: Math.min(limit, PAGE) }, (response, done) => {
+      read += response.data.length;
+      if (read >= limit) done();
+      return response.data;
+    });
+    return deployments.slice(0, limit).map((deployment) => ({ id: deployment.id, environment: deployment.environment, ref: deployment.ref, createdAt: deployment.created_at, payload: deployment.payload }));
   }
 
   async createDeployment(repo: RepoRef, ref: string, environment: string, description: string, payload: object): Promise<number> {
-    const created = await this.octokit.rest.repos.createDeployment({ ...repo, ref, environment, description, payload: payload as Record<string, unknown>, auto_merge: false, required_contexts: [], production_environment: false, transient_environment: true });
+    const created = await this.octokit.rest.repos.createDeployment({ ...repo, ref, environment, description: deploymentText(description), payload: payload as Record<string, unknown>, auto_merge: false, required_contexts: [], production_environment: false, transient_environment: true });
     if (!('id' in created.data)) throw new EdgeshipError(`GitHub did not create the deployment to ${environment}: ${created.data.message ?? ''}`);
     return created.data.id;
   }
@@ -266,16 +313,16 @@ export class GitHubScm implements Scm {
   }
 
   async setDeploymentStatus(repo: RepoRef, id: number, state: 'in_progress' | 'success' | 'failure' | 'inactive', description: string): Promise<void> {
-    await this.octokit.rest.repos.createDeploymentStatus({ ...repo, deployment_id: id, state, description: description.slice(0, 140) });
+    await this.octokit.rest.repos.createDeploymentStatus({ ...repo, deployment_id: id, state, description: deploymentText(description) });
   }
 
   async deploymentEnvironments(repo: RepoRef, ref: string): Promise<string[]> {
-    const { data } = await this.octokit.rest.repos.listDeployments({ ...repo, ref, per_page: 100 });
-    return data.map((deployment) => deployment.environment);
+    const deployments = await this.octokit.paginate(this.octokit.rest.repos.listDeployments, { ...repo, ref, per_page: PAGE });
+    return deployments.map((deployment) => deployment.environment);
   }
 
   async closePullRequest(repo: RepoRef, number: number, comment: string): Promise<void> {
-    await this.octokit.rest.issues.createComment({ ...repo, issue_number: number, body: comment });
+    await this.octokit.rest.issues.createComment({ ...repo, issue_number: number, body: body(comment) });
     await this.octokit.rest.pulls.update({ ...repo, pull_number: number, state: 'closed' });
   }
 
@@ -285,12 +332,12 @@ export class GitHubScm implements Scm {
     return response ? (response.data.role_name ?? response.data.permission) : 'none';
   }
 
-  async comment(repo: RepoRef, issue: number, body: string): Promise<void> {
-    await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body });
+  async comment(repo: RepoRef, issue: number, text: string): Promise<void> {
+    await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: body(text) });
   }
 
   async hasComment(repo: RepoRef, issue: number, marker: string): Promise<boolean> {
-    const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: 100 });
+    const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: PAGE });
     return comments.some((comment) => comment.body?.includes(marker));
   }
 
@@ -299,19 +346,20 @@ export class GitHubScm implements Scm {
   }
 
   async recentCommands(repo: RepoRef, since: string) {
-    const { data } = await this.octokit.rest.issues.listCommentsForRepo({ ...repo, since, sort: 'created', direction: 'asc', per_page: 100 });
-    return data
+    const comments = await this.octokit.paginate(this.octokit.rest.issues.listCommentsForRepo, { ...repo, since, sort: 'created', direction: 'asc', per_page: PAGE });
+    return comments
       .filter((comment) => comment.user?.type !== 'Bot' && (comment.body ?? '').trimStart().startsWith('/edgeship'))
       .map((comment) => ({ id: comment.id, issue: Number(comment.issue_url.split('/').pop()), body: comment.body ?? '', user: comment.user?.login ?? '', marked: (comment.reactions?.eyes ?? 0) > 0 }));
   }
 
-  async ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void> {
+  async ensureComment(repo: RepoRef, issue: number, marker: string, text: string): Promise<void> {
     if (await this.hasComment(repo, issue, marker)) return;
-    await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: `${body}\n\n${marker}` });
+    // The marker is what finds the comment again: a cut leaves it whole.
+    await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: `${fitWithin(text, GITHUB_LIMITS.body - marker.length - 2)}\n\n${marker}` });
   }
 
   async ensureDeployments(repo: RepoRef, ref: string, deployments: DeploymentSpec[]): Promise<void> {
-    const { data: existing } = await this.octokit.rest.repos.listDeployments({ ...repo, ref, per_page: 100 });
+    const existing = await this.octokit.paginate(this.octokit.rest.repos.listDeployments, { ...repo, ref, per_page: PAGE });
     for (const deployment of deployments) {
       let id = existing.find((candidate) => candidate.environment === deployment.environment)?.id;
       if (id !== undefined) {
@@ -322,7 +370,7 @@ export class GitHubScm implements Scm {
           ...repo,
           ref,
           environment: deployment.environment,
-          description: deployment.description,
+          description: deploymentText(deployment.description),
           payload: deployment.payload as Record<string, unknown>,
           auto_merge: false,
           required_contexts: [],
@@ -336,7 +384,7 @@ export class GitHubScm implements Scm {
         ...repo,
         deployment_id: id,
         state: deployment.status.state,
-        description: deployment.status.description.slice(0, 140),
+        description: deploymentText(deployment.status.description),
         ...(deployment.status.url && { log_url: deployment.status.url }),
       });
     }

@@ -6,13 +6,14 @@ import { PolicyError, type OperatorPolicy } from '../../core/policy.ts';
 import { GitOpsError } from '../../core/errors.ts';
 import { parseEvaluationReport } from '../../core/report-schema.ts';
 import type { EdgeshipConfig } from '../../core/config.ts';
-import type { FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
+import type { DeploymentSpec, FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
+import { exceptionLines, NAMES_SHOWN, placementWords, summarizeFleet, targetsInWords, waveDescription, waveTable, type FleetSummary } from '../../core/fleet-summary.ts';
 import { parseReleaseRecord, releaseRecordPath } from '../../core/release-record.ts';
 import { messageOf } from '../../core/errors.ts';
 import { inert, maskSecrets } from '../../core/markdown.ts';
 import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
-import { commitUrl, openGitops, readConfigAt, type GitopsAccess } from './model-repo.ts';
+import { commitUrl, fileUrl, openGitops, readConfigAt, type GitopsAccess } from './model-repo.ts';
 
 export interface MergedPull {
   number: number;
@@ -89,8 +90,11 @@ export class ReleaseRefused extends EdgeshipError {
 /**
  * Moves a merged release's rollout one step and mirrors it on GitHub:
  * 1. advance the rollout (core/rollout through services/rollout): send a wave, wait, roll back…;
- * 2. one deployment per target environment whose status mirrors the target's state;
- * 3. a comment on the PR for each wave sent and when the rollout ends.
+ * 2. one deployment per wave (environment `<model>/<wave>`) whose status is the wave's state and
+ *    whose description counts its targets by state: a status is written only when that state changes;
+ * 3. a comment on the PR for each wave sent and when the rollout ends: counts per wave and the
+ *    exceptions by name (the first few of each; the release record has every site).
+ * What it writes to GitHub grows with the waves, not with the sites.
  * Idempotent: the merge, resync, the rollout tick and `/edgeship promote` all call it.
  */
 export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean } = {}): Promise<RolloutResult | 'not-a-release' | 'refused'> {
@@ -113,19 +117,9 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
   const version = report.version.version;
   const sha = result.commit?.sha ?? (await gitopsScm.branchHead(gitopsRef, config.gitops.branch)) ?? '';
   const url = commitUrl(gitopsRef, sha);
-  await scm.ensureDeployments(
-    repo,
-    pull.mergeSha,
-    result.statuses.map((status) => {
-      const decision = report.placement.find((candidate) => candidate.target === status.target);
-      return {
-        environment: status.target,
-        description: `${model} ${version}: ${decision?.choice ?? 'not placed'}`,
-        payload: { model, version, digest: report.artifact?.digest, placement: decision?.choice },
-        status: { state: status.state, description: status.description, url },
-      };
-    }),
-  );
+  const recordLink = `[the release record](${fileUrl(gitopsRef, sha, releaseRecordPath(config.gitops.path, model))})`;
+  const summary = summarizeFleet({ waves: wavesOf(config), statuses: result.statuses, placement: new Map(report.placement.map((decision) => [decision.target, decision.choice])), pinned: new Set(result.pinned) });
+  await scm.ensureDeployments(repo, pull.mergeSha, waveDeployments(model, version, report.artifact?.digest, summary, url));
   const { action } = result;
   if (action.kind === 'apply-wave' && result.commit) {
     const waves = wavesOf(config);
@@ -135,21 +129,22 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
       : fleet
         ? ' The next wave follows once this one is Synced and Healthy through its soak time.'
         : ' edgeship cannot read Argo CD from here, so it does not watch health: `/edgeship promote` sends the next wave.';
+    const sent = summary.waves.find((wave) => wave.wave === action.wave);
     await scm.ensureComment(
       repo,
       pull.number,
       `<!-- edgeship:wave:${model}:${version}:${action.wave} -->`,
-      `Sent ${model} ${version} to wave **${action.wave}** (${action.targets.join(', ')}) in ${url}.${next}`,
+      `Sent ${model} ${version} to wave **${action.wave}** (${targetsInWords(action.targets)}${sent ? `: ${placementWords(sent)}` : ''}) in ${url}.${next}`,
     );
   }
   if (action.kind === 'rollback' || action.kind === 'halt' || action.kind === 'done') {
-    const lines = result.statuses.map((status) => `| ${status.target} | ${status.state} | ${status.description} |`);
     const headline = action.kind === 'done'
-      ? `Rolled ${model} ${version} out to every wave${action.skipped.length > 0 ? `, leaving ${action.skipped.join(', ')} alone` : ''}.`
+      ? `Rolled ${model} ${version} out to every wave${action.skipped.length > 0 ? `, leaving ${targetsInWords(action.skipped)} alone` : ''}.`
       : action.kind === 'rollback'
-        ? `Rolled ${action.targets.join(', ')} back in ${url}: ${action.reason}. No further waves go out.`
-        : `Stopped the rollout of ${model} ${version}: ${action.reason}. No further waves go out.`;
-    await scm.ensureComment(repo, pull.number, `<!-- edgeship:rollout-end:${model}:${version} -->`, [headline, '', '| target | state | why |', '|---|---|---|', ...lines].join('\n'));
+        ? `Rolled ${targetsInWords(action.targets)} back in ${url}: ${inert(action.reason, 2000)}. No further waves go out.`
+        : `Stopped the rollout of ${model} ${version}: ${inert(action.reason, 2000)}. No further waves go out.`;
+    const body = [headline, '', ...waveTable(summary), '', ...exceptionLines(summary, { names: NAMES_SHOWN, rest: `every site is in ${recordLink}` })].join('\n');
+    await scm.ensureComment(repo, pull.number, `<!-- edgeship:rollout-end:${model}:${version} -->`, body);
   }
   // The registry only mirrors the GitOps repo: when it fails (or the policy refuses its URI), the
   // rollout goes on and the next reconcile tries again.
@@ -188,6 +183,19 @@ async function refuseDeployment(scm: Scm, repo: RepoRef, pull: MergedPull, refus
   await scm.ensureDeployments(
     repo,
     pull.mergeSha,
-    refusal.config.targets.map((target) => ({ environment: target.name, description: 'refused: not a release edgeship evaluated', payload: {}, status: { state: 'failure' as const, description: `Not deployed: ${refusal.reason}` } })),
+    wavesOf(refusal.config).map((wave) => ({ environment: waveEnvironment(refusal.config.model, wave.name), description: 'refused: not a release edgeship evaluated', payload: {}, status: { state: 'failure' as const, description: `Not deployed: ${refusal.reason}` } })),
   );
+}
+
+/** The GitHub environment of a wave: one per model and wave, so GitHub's Environments page lists a release's waves. */
+export const waveEnvironment = (model: string, wave: string) => `${model}/${wave}`;
+
+/** One deployment per wave, its status the wave's state and its counts (see core/fleet-summary). */
+function waveDeployments(model: string, version: string, digest: string | undefined, summary: FleetSummary, url: string): DeploymentSpec[] {
+  return summary.waves.map((wave) => ({
+    environment: waveEnvironment(model, wave.wave),
+    description: `${model} ${version}, wave ${wave.wave}`,
+    payload: { model, version, digest, wave: wave.wave, targets: wave.targets, placements: wave.placements },
+    status: { state: wave.state, description: waveDescription(version, wave), url },
+  }));
 }

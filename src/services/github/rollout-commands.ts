@@ -1,4 +1,5 @@
 import type { Command } from '../../core/commands.ts';
+import { targetsInWords } from '../../core/fleet-summary.ts';
 import { GitOpsError } from '../../core/errors.ts';
 import { parseReleaseRecord, releaseRecordPath } from '../../core/release-record.ts';
 import type { RepoRef } from '../../ports.ts';
@@ -43,7 +44,7 @@ export async function runRolloutCommand(deps: RolloutCommandDeps, repo: RepoRef,
         const result = await reconcile(true);
         if (typeof result !== 'object') return 'Nothing to promote.';
         const { action } = result;
-        if (action.kind === 'apply-wave') return `Sent ${config.model} ${version} to wave **${action.wave}** (${action.targets.join(', ')}) in ${link(result.commit?.sha)}, ${asked}.`;
+        if (action.kind === 'apply-wave') return `Sent ${config.model} ${version} to wave **${action.wave}** (${targetsInWords(action.targets)}) in ${link(result.commit?.sha)}, ${asked}.`;
         if (action.kind === 'finished' || action.kind === 'superseded') return `Nothing to promote: the rollout of ${config.model} ${version} has ${action.kind === 'finished' ? `ended (${action.status})` : `been superseded by ${action.by}`}.`;
         return `Nothing to promote: every wave of ${config.model} ${version} has the release (${action.kind === 'wait' ? action.reason : action.kind}).`;
       }
@@ -54,7 +55,7 @@ export async function runRolloutCommand(deps: RolloutCommandDeps, repo: RepoRef,
         if (!record || record.version !== version) return `Nothing to roll back: the GitOps repo has ${record ? `${config.model} ${record.version}` : `no release of ${config.model}`}, not ${version}.`;
         const atRelease = Object.entries(record.targets).filter(([, entry]) => entry.version === version && entry.previous).map(([name]) => name);
         if (command.target && !atRelease.includes(command.target)) {
-          return `Nothing to roll back at ${command.target}: ${record.targets[command.target] ? `it runs ${record.targets[command.target]?.version} and nothing earlier is recorded for it` : 'it is not a target of this release'} (targets at ${version}: ${atRelease.join(', ') || 'none'}).`;
+          return `Nothing to roll back at ${command.target}: ${record.targets[command.target] ? `it runs ${record.targets[command.target]?.version} and nothing earlier is recorded for it` : 'it is not a target of this release'} (targets at ${version}: ${targetsInWords(atRelease) || 'none'}).`;
         }
         const targets = command.target ? [command.target] : atRelease;
         if (targets.length === 0) return `Nothing to roll back: no target runs ${version} with an earlier release recorded.`;
@@ -63,12 +64,12 @@ export async function runRolloutCommand(deps: RolloutCommandDeps, repo: RepoRef,
           version,
           targets,
           reason,
-          message: `rollback(${config.model}): ${version} at ${targets.join(', ')}\n\n${reason}`,
+          message: `rollback(${config.model}): ${version} at ${targetsInWords(targets)}\n\n${reason}`,
           ...(command.target ? { hold: `rolled back ${reason}` } : { status: 'rolled-back' as const }),
         });
         await reconcile();
         const held = command.target ? ` It stays there (held) while the other targets go on; remove \`hold\` from its entry in ${path} to release it.` : ' No further waves go out.';
-        return `Rolled ${targets.join(', ')} back from ${version} in ${link(commit?.sha)}.${held}`;
+        return `Rolled ${targetsInWords(targets)} back from ${version} in ${link(commit?.sha)}.${held}`;
       }
       case 'pin':
       case 'unpin': {
