@@ -44,8 +44,8 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
     expect(github.file('acme/gitops', 'main', 'sites/site-2499/pump/kustomization.yaml')).toBe('resources:\n  - ../../../base/edge\n# site 2499\n');
     expect(github.file('acme/gitops', 'main', 'README.md')).toBe('# GitOps\n');
     const writes = github.calls.slice(before).filter((call) => call.method !== 'GET' && !(call.path === '/graphql' && !call.mutation) && !call.path.includes('access_tokens'));
-    // Three trees of at most 1,000 files, each on the one before, one commit, one ref update; no createCommitOnBranch.
-    expect(writes.map((call) => `${call.method} ${call.path.replace('/repos/acme/gitops', '')}`)).toEqual(['POST /git/trees', 'POST /git/trees', 'POST /git/trees', 'POST /git/commits', 'PATCH /git/refs/heads/main']);
+    // Two trees of at most 2,000 files, the second on the first, one commit, one ref update; no createCommitOnBranch.
+    expect(writes.map((call) => `${call.method} ${call.path.replace('/repos/acme/gitops', '')}`)).toEqual(['POST /git/trees', 'POST /git/trees', 'POST /git/commits', 'PATCH /git/refs/heads/main']);
     expect(new GitHubOpenApi().check(github.answers)).toEqual([]);
     // The files are read in batches of 100 paths, not one query per file.
     expect(github.calls.slice(before).filter((call) => call.path === '/graphql' && !call.mutation)).toHaveLength(25);

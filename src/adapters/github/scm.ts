@@ -24,7 +24,8 @@ export const ZIP_LIMITS = { zipBytes: 32 * 1024 ** 2, entries: 64, entryBytes: 1
 /** Scm over GitHub's REST and GraphQL APIs, with an installation's octokit. */
 /** What one createCommitOnBranch request carries at most; beyond, the Git Data API. */
 const ONE_REQUEST = { files: 500, bytes: 4 * 2 ** 20 };
-const TREE_CHUNK = 1000;
+/** Entries per tree request: GitHub documents no cap, and TREE_BYTES bounds the request's size. */
+const TREE_CHUNK = 2000;
 const TREE_BYTES = 4 * 2 ** 20;
 
 /** Files in groups of at most TREE_CHUNK entries and about TREE_BYTES bytes: one tree request each. */
