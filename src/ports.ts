@@ -339,6 +339,12 @@ export interface Scm {
   hasComment(repo: RepoRef, issue: number, marker: string): Promise<boolean>;
   /** Adds the comment unless one with the same marker exists. */
   ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void>;
+  /** The open issue with this label and title, if any (paged through every open issue with the label). */
+  findIssue(repo: RepoRef, label: string, title: string): Promise<{ number: number; url: string } | undefined>;
+  /** An issue's body now, and who edited it last (absent when nobody edited it since it was opened). */
+  readIssue(repo: RepoRef, number: number): Promise<{ body: string; editor?: { login: string; bot: boolean } }>;
+  createIssue(repo: RepoRef, title: string, body: string, labels: string[]): Promise<{ number: number; url: string }>;
+  updateIssue(repo: RepoRef, number: number, body: string): Promise<void>;
   /**
    * One deployment of `ref` per environment, created where missing, each with the status; a
    * deployment whose latest status already has that state gets none (a new deployment without

@@ -60,3 +60,12 @@ export async function pinPlacement(gitops: GitOpsRepo, config: EdgeshipConfig, t
     return recordAndOverlays(config, read, current, { model: config.model, marks: [{ name: target, pin }] }, placements);
   }, message);
 }
+
+/** One commit that lifts a person's hold on a target: the rollout takes it again from the next step. */
+export async function releaseHold(gitops: GitOpsRepo, config: EdgeshipConfig, target: string, message: string) {
+  return gitops.apply(async (read) => {
+    const current = await readRecord(config, read);
+    if (current.record?.targets[target]?.hold === undefined) return [];
+    return recordAndOverlays(config, read, current, { model: config.model, marks: [{ name: target, hold: null }] }, []);
+  }, message);
+}

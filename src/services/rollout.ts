@@ -27,6 +27,13 @@ export interface RolloutResult {
   statuses: TargetStatus[];
   /** Targets a person pinned to a placement in the release record. */
   pinned: string[];
+  /** Targets a person holds, with the reason, in the order of the config. */
+  holds: { target: string; reason: string }[];
+  /** Targets by the version the GitOps repo has for them after this step ('none' where it has none). */
+  versions: Record<string, number>;
+  /** Waves that got this release, in order, and the one a promote would send next. */
+  sent: string[];
+  next?: string;
   commit?: { sha: string; files: string[] };
 }
 
@@ -47,7 +54,7 @@ export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, 
   const version = report.version.version;
   const { path, record } = await readRecord(config, (file) => deps.gitops.read(file));
   if (record && record.version !== version && semver.valid(record.version) && semver.gt(record.version, version)) {
-    return { action: { kind: 'superseded', by: record.version }, status: 'done', statuses: [], pinned: [] };
+    return { action: { kind: 'superseded', by: record.version }, status: 'done', statuses: [], pinned: [], holds: [], versions: {}, sent: [] };
   }
   const current = record?.version === version ? record : undefined;
   const states = await observe(deps, config, report, record, path, now);
@@ -60,6 +67,13 @@ export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, 
     ...(reason && { reason }),
     statuses: targetStatuses({ waves, version, states, now, status: final, applied, ...(reason && { reason }) }),
     pinned: Object.entries(record?.targets ?? {}).flatMap(([name, entry]) => (entry.pin ? [name] : [])),
+    holds: config.targets.flatMap((target) => {
+      const hold = record?.targets[target.name]?.hold;
+      return hold === undefined ? [] : [{ target: target.name, reason: hold }];
+    }),
+    versions: countVersions(states),
+    sent: waves.filter((wave) => applied.has(wave.name)).map((wave) => wave.name),
+    ...(final === 'rolling-out' && { next: waves.find((wave) => !applied.has(wave.name) && wave.targets.some((target) => !states.get(target)?.skip))?.name }),
     ...(commit && { commit }),
   });
   if (status !== 'rolling-out') return result({ kind: 'finished', status }, status, current?.rollout?.reason);
@@ -105,6 +119,12 @@ export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, 
     case 'wait':
       return result(step, 'rolling-out', undefined);
   }
+}
+
+function countVersions(states: ReadonlyMap<string, TargetState>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const state of states.values()) counts[state.version ?? 'none'] = (counts[state.version ?? 'none'] ?? 0) + 1;
+  return counts;
 }
 
 /**

@@ -9,6 +9,7 @@ function textsOf(github: FakeGitHub): { where: string; text: string; limit: numb
   return [
     ...repo.pulls.flatMap((pull) => [{ where: `PR #${pull.number} body`, text: pull.body, limit: GITHUB_LIMITS.body }, { where: `PR #${pull.number} title`, text: pull.title, limit: GITHUB_LIMITS.title }]),
     ...[...repo.comments].flatMap(([issue, comments]) => comments.map((comment) => ({ where: `comment on #${issue}`, text: comment.body, limit: GITHUB_LIMITS.body }))),
+    ...repo.issues.map((issue) => ({ where: `issue #${issue.number} body`, text: issue.body, limit: GITHUB_LIMITS.body })),
     ...repo.checkRuns.flatMap((run) => [{ where: `${run.name} summary`, text: run.output.summary, limit: GITHUB_LIMITS.checkOutput }, { where: `${run.name} text`, text: run.output.text ?? '', limit: GITHUB_LIMITS.checkOutput }]),
     ...repo.deployments.flatMap((deployment) => deployment.statuses.map((status) => ({ where: `${deployment.environment} status`, text: status.description, limit: GITHUB_LIMITS.deploymentDescription }))),
   ];
@@ -41,7 +42,7 @@ describe('a release to 10,000 sites through the app', () => {
     const end = model.comments.get(1)?.at(-1)?.body ?? '';
     expect(end).toMatch(/^Rolled pump-forecaster 1\.0\.0 out to every wave\./);
     expect(end).toContain('| rest | 9,000 |');
-    expect(end).toMatch(/- \*\*Offloaded to the cloud\*\* \(1,000\): (`site-\d+0`, ){9}`site-\d+0` and 990 more \(every site is in \[the release record\]\(https:\/\/github\.com\/acme\/gitops\/blob\/[0-9a-f]{40}\/models\/pump-forecaster\/release\.yaml\)\)/);
+    expect(end).toMatch(/- \*\*Offloaded to the cloud\*\* \(1,000\): (`site-\d+0`, ){9}`site-\d+0` and 990 more \(every site is in \[the release record\]\(https:\/\/github\.com\/acme\/gitops\/blob\/main\/models\/pump-forecaster\/release\.yaml\)\)/);
     expect(ticks).toBeLessThanOrEqual(4);
 
     // A tick over the finished fleet writes nothing.

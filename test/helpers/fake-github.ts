@@ -20,6 +20,8 @@ interface Repo {
   roles: Map<string, string>;
   /** Trees by sha (the Git Data API), each a path → content map. */
   trees: Map<string, Map<string, string>>;
+  /** Issues (not PRs); numbered with the PRs, as on GitHub. `editor` is who edited the body last. */
+  issues: { number: number; title: string; body: string; labels: string[]; state: string; editor?: { login: string; bot: boolean } }[];
 }
 
 export interface Call {
@@ -84,7 +86,7 @@ export class FakeGitHub {
   repo(fullName: string): Repo {
     let repo = this.repos.get(fullName);
     if (!repo) {
-      repo = { commits: new Map(), parents: new Map(), dates: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map(), trees: new Map() };
+      repo = { commits: new Map(), parents: new Map(), dates: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map(), trees: new Map(), issues: [] };
       this.repos.set(fullName, repo);
     }
     return repo;
@@ -107,6 +109,20 @@ export class FakeGitHub {
   file(fullName: string, ref: string, path: string): string | undefined {
     const repo = this.repo(fullName);
     return repo.commits.get(repo.branches.get(ref) ?? ref)?.get(path);
+  }
+
+  /** The next issue or PR number of a repository: they share one sequence on GitHub. */
+  nextNumber(fullName: string): number {
+    const repo = this.repo(fullName);
+    return repo.pulls.length + repo.issues.length + 1;
+  }
+
+  /** A person edits an issue's body (ticks a box), as GitHub records it: they are its last editor. */
+  editIssue(fullName: string, number: number, edit: (body: string) => string, login: string): void {
+    const issue = this.repo(fullName).issues.find((candidate) => candidate.number === number);
+    if (!issue) throw new Error(`no issue #${number}`);
+    issue.body = edit(issue.body);
+    issue.editor = { login, bot: false };
   }
 
   addRun(fullName: string, run: { head_sha: string; head_branch: string; status: string; workflow: string; conclusion?: string }): number {
@@ -352,6 +368,12 @@ export class FakeGitHub {
     });
     route('post', /^\/graphql$/, (_match, body) => {
       if (String(body.query).includes('object(expression:')) return [200, this.readBlobs(body.variables as Record<string, string>)];
+      if (String(body.query).includes('issue(number:')) {
+        const variables = body.variables as { owner: string; name: string; number: number };
+        const issue = this.repo(`${variables.owner}/${variables.name}`).issues.find((candidate) => candidate.number === variables.number);
+        const editor = issue?.editor && { __typename: issue.editor.bot ? 'Bot' : 'User', login: issue.editor.login };
+        return [200, { data: { repository: { issue: issue ? { body: issue.body, editor: editor ?? null } : null } } }];
+      }
       const input = (body.variables as { input: { branch: { repositoryNameWithOwner: string; branchName: string }; expectedHeadOid: string; fileChanges: { additions: { path: string; contents: string }[] } } }).input;
       const repo = this.repo(input.branch.repositoryNameWithOwner);
       const head = repo.branches.get(input.branch.branchName);
@@ -427,7 +449,7 @@ export class FakeGitHub {
       if (refused) return refused;
       const repo = repoOf(match);
       if (repo.pulls.some((pull) => pull.head.ref === body.head && pull.state === 'open')) return [422, { message: 'A pull request already exists' }];
-      const number = repo.pulls.length + 1;
+      const number = this.nextNumber(`${match[1]}/${match[2]}`);
       const pull = { number, head: { ref: String(body.head), sha: repo.branches.get(String(body.head)) ?? '' }, base: { ref: String(body.base) }, title: String(body.title), body: String(body.body), state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${match[1]}/${match[2]}/pull/${number}`, labels: [] as { id: number; name: string }[], requested_teams: [] };
       repo.pulls.push(pull);
       return [201, pull];
@@ -483,6 +505,40 @@ export class FakeGitHub {
       const comment = { id: this.nextId++, body: String(body.body), user: { login: 'edgeship[bot]', type: 'Bot' }, created_at: this.now().toISOString() };
       repo.comments.set(Number(match[3]), [...(repo.comments.get(Number(match[3])) ?? []), comment]);
       return [201, comment];
+    });
+    const issueAnswer = (match: RegExpExecArray, issue: Repo['issues'][number]) => ({
+      id: issue.number + 500_000,
+      number: issue.number,
+      title: issue.title,
+      body: issue.body,
+      state: issue.state,
+      html_url: `https://github.com/${match[1]}/${match[2]}/issues/${issue.number}`,
+      labels: issue.labels.map((name) => ({ id: 1, node_id: `LA_${name}`, url: `${API}/repos/${match[1]}/${match[2]}/labels/${encodeURIComponent(name)}`, name, description: null, color: 'ededed', default: false })),
+      user: { login: 'edgeship[bot]', type: 'Bot' },
+      // An issue has no pull_request key (GitHub's example is a PR's, whose key says so).
+      pull_request: undefined,
+    });
+    route('get', new RegExp(`^${R}/issues$`), (match, _body, url) => {
+      const labels = url.searchParams.get('labels')?.split(',') ?? [];
+      const state = url.searchParams.get('state') ?? 'open';
+      const issues = repoOf(match).issues.filter((issue) => labels.every((label) => issue.labels.includes(label)) && (state === 'all' || issue.state === state)).reverse();
+      const { items, headers } = paged(url, issues);
+      return [200, items.map((issue) => issueAnswer(match, issue)), headers];
+    });
+    route('post', new RegExp(`^${R}/issues$`), (match, body) => {
+      const refused = tooLong('Issue', [['title', body.title, 256], ['body', body.body, 65_536]]);
+      if (refused) return refused;
+      const issue = { number: this.nextNumber(`${match[1]}/${match[2]}`), title: String(body.title), body: String(body.body ?? ''), labels: (body.labels as string[] | undefined) ?? [], state: 'open' };
+      repoOf(match).issues.push(issue);
+      return [201, issueAnswer(match, issue)];
+    });
+    route('patch', new RegExp(`^${R}/issues/(\\d+)$`), (match, body) => {
+      const refused = tooLong('Issue', [['title', body.title, 256], ['body', body.body, 65_536]]);
+      if (refused) return refused;
+      const issue = repoOf(match).issues.find((candidate) => candidate.number === Number(match[3]));
+      if (!issue) return notFound;
+      Object.assign(issue, { body: body.body ?? issue.body, title: body.title ?? issue.title, state: body.state ?? issue.state, editor: { login: EDGESHIP_APP.slug, bot: true } });
+      return [200, issueAnswer(match, issue)];
     });
     route('get', new RegExp(`^${R}/deployments$`), (match, _body, url) => {
       const environment = url.searchParams.get('environment');

@@ -40,9 +40,10 @@ export async function fleetConfigText(size: number): Promise<string> {
   return example.replace(/^targets:[\s\S]*?(?=^gitops:)/m, `${[...targets, '', ...waves].join('\n')}\n\n`).replace('repo: edgeship-demo/gitops', `repo: ${FLEET_GITOPS_REPO}`);
 }
 
-/** Argo CD that syncs the GitOps head when told, every Application Healthy from then on. */
-class SyncingFleet implements FleetStatus {
+/** Argo CD that syncs the GitOps head when told, every Application Healthy from then on but those `degraded` names. */
+export class SyncingFleet implements FleetStatus {
   private synced: { revision: string; since: number } | undefined;
+  readonly degraded = new Set<string>();
   constructor(private readonly clock: { now: number }) {}
 
   sync(revision: string): void {
@@ -50,8 +51,9 @@ class SyncingFleet implements FleetStatus {
   }
 
   async states(targets: string[]): Promise<Map<string, FleetState>> {
-    const state: FleetState = this.synced ? { sync: 'Synced', health: 'Healthy', revision: this.synced.revision, healthySince: this.synced.since } : { sync: 'Unknown', health: 'Missing' };
-    return new Map(targets.map((target) => [target, state]));
+    const { synced } = this;
+    const state: FleetState = synced ? { sync: 'Synced', health: 'Healthy', revision: synced.revision, healthySince: synced.since } : { sync: 'Unknown', health: 'Missing' };
+    return new Map(targets.map((target) => [target, this.degraded.has(target) && synced ? { sync: 'Synced', health: 'Degraded', revision: synced.revision } : state]));
   }
 }
 
@@ -67,7 +69,7 @@ export interface FleetReleaseResult {
  */
 export class FleetRelease {
   readonly clock = { now: Date.parse('2026-12-07T09:00:00Z') };
-  private readonly fleet = new SyncingFleet(this.clock);
+  readonly fleet = new SyncingFleet(this.clock);
   readonly app: ReturnType<typeof testProbot>;
 
   constructor(
@@ -81,6 +83,24 @@ export class FleetRelease {
   }
 
   async run(): Promise<FleetReleaseResult> {
+    const report = await this.start();
+    let ticks = 0;
+    while (this.rolloutStatus() !== 'done') {
+      if (++ticks > 10) throw new Error(`the rollout did not finish in 10 ticks: ${this.rolloutStatus() ?? 'no release record'}`);
+      await this.tick();
+    }
+    return { ticks, report };
+  }
+
+  /** Argo CD syncs the GitOps head, the soak passes, and the app's rollout timer fires once. */
+  async tick(): Promise<void> {
+    this.fleet.sync(this.github.repo(FLEET_GITOPS_REPO).branches.get('main') ?? '');
+    this.clock.now += SOAK_MS;
+    await this.app.tick();
+  }
+
+  /** Push, training, the release PR and its merge: the first wave goes out. */
+  async start(): Promise<EvaluationReport> {
     const { github, app } = this;
     const configText = await fleetConfigText(this.size);
     const sha = github.commit(FLEET_MODEL_REPO, 'main', { '.github/edgeship.yml': configText, 'train.py': 'print(1)\n' });
@@ -115,15 +135,7 @@ export class FleetRelease {
     Object.assign(pushed, { ...moved, deleted: false, created: false, head_commit: { ...pushed.head_commit, id: moved.after, ...moved.commits[0] }, commits: moved.commits.map((commit) => ({ ...pushed.head_commit, ...commit })) });
     await app.receive('push', pushed);
     await app.settle();
-
-    let ticks = 0;
-    while (this.rolloutStatus() !== 'done') {
-      if (++ticks > 10) throw new Error(`the rollout did not finish in 10 ticks: ${this.rolloutStatus() ?? 'no release record'}`);
-      this.fleet.sync(github.repo(FLEET_GITOPS_REPO).branches.get('main') ?? '');
-      this.clock.now += SOAK_MS;
-      await app.tick();
-    }
-    return { ticks, report: published };
+    return published;
   }
 
   /** One more tick over the finished rollout: what a fleet that does not change costs. */
@@ -132,7 +144,7 @@ export class FleetRelease {
     await this.app.tick();
   }
 
-  private rolloutStatus(): string | undefined {
+  rolloutStatus(): string | undefined {
     const text = this.github.file(FLEET_GITOPS_REPO, 'main', RECORD);
     return text === undefined ? undefined : parseReleaseRecord(text, RECORD).rollout?.status;
   }

@@ -111,7 +111,7 @@ export class ReleaseWorld {
     const head = this.github.commit(MODEL_REPO, branch, { ...Object.fromEntries(this.github.repo(MODEL_REPO).commits.get(this.sha) ?? []), '.edgeship/release.json': record });
     // As the app records the release it wrote: its gates check run on the head carries the record's digest.
     this.github.addCheckRun(MODEL_REPO, { head_sha: head, name: 'edgeship/gates', external_id: recordDigest(record) });
-    const number = this.model.pulls.length + 1;
+    const number = this.github.nextNumber(MODEL_REPO);
     this.model.pulls.push({ number, head: { ref: branch, sha: head }, base: { ref: 'main' }, title: `release(${report.model}): ${report.version.version}`, body: '', state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${MODEL_REPO}/pull/${number}`, labels: [], requested_teams: [] });
     return { number, mergeSha: this.github.merge(MODEL_REPO, number) };
   }

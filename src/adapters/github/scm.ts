@@ -359,6 +359,32 @@ export class GitHubScm implements Scm {
     await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: `${fitWithin(text, GITHUB_LIMITS.body - marker.length - 2)}\n\n${marker}` });
   }
 
+  async findIssue(repo: RepoRef, label: string, wanted: string) {
+    const issues = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { ...repo, labels: label, state: 'open', per_page: PAGE });
+    const issue = issues.find((candidate) => !candidate.pull_request && candidate.title === wanted);
+    return issue && { number: issue.number, url: issue.html_url };
+  }
+
+  /** GraphQL, for the issue's last editor, which REST does not tell. */
+  async readIssue(repo: RepoRef, number: number) {
+    const data = await this.octokit.graphql<{ repository: { issue: { body: string; editor: { __typename: string; login: string } | null } | null } | null }>(
+      `query($owner: String!, $name: String!, $number: Int!) { repository(owner: $owner, name: $name) { issue(number: $number) { body editor { __typename login } } } }`,
+      { owner: repo.owner, name: repo.repo, number },
+    );
+    const issue = data.repository?.issue;
+    if (!issue) throw new EdgeshipError(`${repo.owner}/${repo.repo}#${number} is not an issue the app can read`);
+    return { body: issue.body, ...(issue.editor && { editor: { login: issue.editor.login, bot: issue.editor.__typename === 'Bot' } }) };
+  }
+
+  async createIssue(repo: RepoRef, text: string, content: string, labels: string[]) {
+    const { data } = await this.octokit.rest.issues.create({ ...repo, title: title(text), body: body(content), labels });
+    return { number: data.number, url: data.html_url };
+  }
+
+  async updateIssue(repo: RepoRef, number: number, content: string): Promise<void> {
+    await this.octokit.rest.issues.update({ ...repo, issue_number: number, body: body(content) });
+  }
+
   async ensureDeployments(repo: RepoRef, ref: string, deployments: DeploymentSpec[]): Promise<void> {
     const existing = await this.octokit.paginate(this.octokit.rest.repos.listDeployments, { ...repo, ref, per_page: PAGE });
     for (const deployment of deployments) {

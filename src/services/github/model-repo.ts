@@ -40,4 +40,4 @@ export async function openGitops(deps: GitopsAccess, config: EdgeshipConfig) {
 }
 
 export const commitUrl = (repo: RepoRef, sha: string) => `https://github.com/${repo.owner}/${repo.repo}/commit/${sha}`;
-export const fileUrl = (repo: RepoRef, sha: string, path: string) => `https://github.com/${repo.owner}/${repo.repo}/blob/${sha}/${path}`;
+export const fileUrl = (repo: RepoRef, revision: string, path: string) => `https://github.com/${repo.owner}/${repo.repo}/blob/${revision}/${path}`;

@@ -13,6 +13,7 @@ import { messageOf } from '../../core/errors.ts';
 import { inert, maskSecrets } from '../../core/markdown.ts';
 import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
+import { actOnDashboard, openDashboard, writeDashboard } from './fleet-dashboard.ts';
 import { commitUrl, fileUrl, openGitops, readConfigAt, type GitopsAccess } from './model-repo.ts';
 
 export interface MergedPull {
@@ -94,6 +95,8 @@ export class ReleaseRefused extends EdgeshipError {
  *    whose description counts its targets by state: a status is written only when that state changes;
  * 3. a comment on the PR for each wave sent and when the rollout ends: counts per wave and the
  *    exceptions by name (the first few of each; the release record has every site).
+ * 4. the fleet dashboard issue (fleet-dashboard.ts): its ticked boxes act first (a promote in this
+ *    step), and it is written when what it shows changed.
  * What it writes to GitHub grows with the waves, not with the sites.
  * Idempotent: the merge, resync, the rollout tick and `/edgeship promote` all call it.
  */
@@ -111,13 +114,16 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
   }
   const { config, report, gitopsRef, gitops, gitopsScm } = loaded;
   const fleet = deps.fleetFor?.(config);
-  const result = await advanceRollout({ gitops, log: deps.log, ...(fleet && { fleet }), ...(deps.now && { now: deps.now }) }, config, report, options);
+  const board = await openDashboard(scm, repo, config.model);
+  const acts = await actOnDashboard(gitops, config, report.version.version, wavesOf(config), board);
+  const result = await advanceRollout({ gitops, log: deps.log, ...(fleet && { fleet }), ...(deps.now && { now: deps.now }) }, config, report, { promote: options.promote || acts.promote });
   if (result.action.kind === 'superseded') return result;
   const { model } = report;
   const version = report.version.version;
   const sha = result.commit?.sha ?? (await gitopsScm.branchHead(gitopsRef, config.gitops.branch)) ?? '';
   const url = commitUrl(gitopsRef, sha);
-  const recordLink = `[the release record](${fileUrl(gitopsRef, sha, releaseRecordPath(config.gitops.path, model))})`;
+  // On the branch, not at a commit: a link that moved with every GitOps commit would rewrite the dashboard each time.
+  const recordLink = `[the release record](${fileUrl(gitopsRef, config.gitops.branch, releaseRecordPath(config.gitops.path, model))})`;
   const summary = summarizeFleet({ waves: wavesOf(config), statuses: result.statuses, placement: new Map(report.placement.map((decision) => [decision.target, decision.choice])), pinned: new Set(result.pinned) });
   await scm.ensureDeployments(repo, pull.mergeSha, waveDeployments(model, version, report.artifact?.digest, summary, url));
   const { action } = result;
@@ -146,6 +152,9 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
     const body = [headline, '', ...waveTable(summary), '', ...exceptionLines(summary, { names: NAMES_SHOWN, rest: `every site is in ${recordLink}` })].join('\n');
     await scm.ensureComment(repo, pull.number, `<!-- edgeship:rollout-end:${model}:${version} -->`, body);
   }
+  if (acts.promote) acts.answers.push(promoteAnswer(board?.by, result));
+  const dashboard = { model, version, status: result.status, pull: { number: pull.number }, summary, versions: result.versions, sentWaves: result.sent, holds: result.holds, recordLink, ...(result.next && { nextWave: result.next }) };
+  await writeDashboard(scm, repo, dashboard, board, acts.answers);
   // The registry only mirrors the GitOps repo: when it fails (or the policy refuses its URI), the
   // rollout goes on and the next reconcile tries again.
   let registry: ModelRegistry | undefined;
@@ -185,6 +194,12 @@ async function refuseDeployment(scm: Scm, repo: RepoRef, pull: MergedPull, refus
     pull.mergeSha,
     wavesOf(refusal.config).map((wave) => ({ environment: waveEnvironment(refusal.config.model, wave.name), description: 'refused: not a release edgeship evaluated', payload: {}, status: { state: 'failure' as const, description: `Not deployed: ${refusal.reason}` } })),
   );
+}
+
+function promoteAnswer(by: string | undefined, result: RolloutResult): string {
+  const { action } = result;
+  if (action.kind === 'apply-wave') return `@${by ?? 'someone'}: sent wave **${action.wave}** (${targetsInWords(action.targets)}) now, without waiting for health and soak.`;
+  return `@${by ?? 'someone'}: nothing to promote: ${action.kind === 'wait' ? action.reason : `the rollout is ${result.status}`}.`;
 }
 
 /** The GitHub environment of a wave: one per model and wave, so GitHub's Environments page lists a release's waves. */

@@ -1,0 +1,89 @@
+/**
+ * The fleet dashboard: one issue per model in the model repo, in the spirit of Renovate's
+ * Dependency Dashboard. It shows the release rolling out and what the fleet runs, each wave's
+ * counts and the exceptions by name, and boxes a person ticks to act: promote the next wave,
+ * roll a wave back, release a hold. Rendering and reading the boxes are pure; the bot writes the
+ * issue only when what it shows changed.
+ */
+import { exceptionLines, NAMES_SHOWN, waveTable, type FleetSummary } from './fleet-summary.ts';
+import { GITHUB_LIMITS, fitWithin } from './github-limits.ts';
+import { inert } from './markdown.ts';
+
+/** The label that finds a model's dashboard among the repo's issues. */
+export const DASHBOARD_LABEL = 'edgeship:fleet';
+export const dashboardTitle = (model: string) => `edgeship fleet: ${model}`;
+const marker = (model: string) => `<!-- edgeship:dashboard:${model} -->`;
+
+/** What a ticked box asks for. */
+export type DashboardAction = { kind: 'promote'; wave: string } | { kind: 'rollback'; wave: string } | { kind: 'release-hold'; target: string };
+
+export interface DashboardInput {
+  model: string;
+  version: string;
+  /** The rollout's state: rolling-out, done, rolled-back, halted. */
+  status: string;
+  /** Where the release came from: the merged release PR. */
+  pull: { number: number; url?: string };
+  summary: FleetSummary;
+  /** Targets by the version the GitOps repo has for them ("none" where it has none). */
+  versions: Record<string, number>;
+  /** The wave a promote would send, when there is one. */
+  nextWave?: string;
+  /** Waves that got this release: each can be rolled back. */
+  sentWaves: string[];
+  /** Held targets with the reason, in wave order. */
+  holds: { target: string; reason: string }[];
+  /** A link to the release record, where every site is. */
+  recordLink: string;
+}
+
+const BOX = /^- \[( |x|X)\] <!-- edgeship:(promote|rollback|release-hold):([a-z0-9][a-z0-9.-]{0,62}) -->/gm;
+
+/** The action of each ticked box in a dashboard's body. */
+export function tickedActions(body: string): DashboardAction[] {
+  return [...body.matchAll(BOX)].flatMap((match): DashboardAction[] => {
+    if (match[1] === ' ') return [];
+    const [kind, name] = [match[2], match[3] as string];
+    return kind === 'release-hold' ? [{ kind, target: name }] : [{ kind: kind as 'promote' | 'rollback', wave: name }];
+  });
+}
+
+const boxOf = (action: DashboardAction) => `<!-- edgeship:${action.kind}:${action.kind === 'release-hold' ? action.target : action.wave} -->`;
+
+/** The dashboard's body, every box unticked. */
+export function renderDashboard(input: DashboardInput): string {
+  const box = (action: DashboardAction, text: string) => `- [ ] ${boxOf(action)} ${text}`;
+  const exceptions = exceptionLines(input.summary, { names: NAMES_SHOWN, rest: `every site is in ${input.recordLink}` });
+  const total = Object.values(input.versions).reduce((sum, count) => sum + count, 0);
+  const versions = Object.entries(input.versions).sort(([, a], [, b]) => b - a);
+  const holds = input.holds.slice(0, NAMES_SHOWN);
+  const rolling = input.status === 'rolling-out';
+  const boxes = [
+    ...(rolling && input.nextWave ? [box({ kind: 'promote', wave: input.nextWave }, `Promote: send ${input.version} to wave **${inert(input.nextWave, 63)}** now, without waiting for health and soak`)] : []),
+    ...(rolling ? input.sentWaves.map((wave) => box({ kind: 'rollback', wave }, `Roll wave **${inert(wave, 63)}** back to what it ran before ${input.version}, and send no further waves`)) : []),
+    ...holds.map((hold) => box({ kind: 'release-hold', target: hold.target }, `Release the hold on \`${inert(hold.target, 63)}\` (${inert(hold.reason, 200)})`)),
+  ];
+  const lines = [
+    `**${inert(input.model, 63)} ${input.version}** is ${input.status === 'rolling-out' ? 'rolling out' : input.status} (from #${input.pull.number}). ${versions.map(([version, count]) => `${count.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} targets run ${version === 'none' ? 'no release yet' : `**${version}**`}`).join('; ')}.`,
+    '',
+    '### Waves',
+    ...waveTable(input.summary),
+    '',
+    '```mermaid',
+    `pie showData title Versions across ${total.toLocaleString('en-US')} targets`,
+    ...versions.map(([version, count]) => `  "${version}" : ${count}`),
+    '```',
+    '',
+    '### Exceptions',
+    ...(exceptions.length > 0 ? exceptions : ['None: every target is where the rollout put it.']),
+    '',
+    '### Act',
+    'Tick a box: edgeship acts on it once, within one rollout tick, for people with write access to this repository.',
+    '',
+    ...(boxes.length > 0 ? boxes : [`Nothing to act on: the rollout of ${input.version} is ${input.status}.`]),
+    ...(input.holds.length > holds.length ? [`- ${input.holds.length - holds.length} more held targets: remove \`hold\` from their entries in ${input.recordLink}`] : []),
+    '',
+    marker(input.model),
+  ];
+  return fitWithin(lines.join('\n'), GITHUB_LIMITS.body);
+}

@@ -1,0 +1,79 @@
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { wavesOf } from '../../src/core/config.ts';
+import { parseConfig } from '../../src/core/config-parse.ts';
+import { DASHBOARD_LABEL } from '../../src/core/dashboard.ts';
+import { parseReleaseRecord } from '../../src/core/release-record.ts';
+import { FakeGitHub, isWrite } from '../helpers/fake-github.ts';
+import { FLEET_GITOPS_REPO, FLEET_MODEL_REPO, fleetConfigText, FleetRelease } from '../helpers/fleet-release.ts';
+
+const RECORD = 'models/pump-forecaster/release.yaml';
+
+describe('the fleet dashboard of a 10,000-site fleet', () => {
+  let github: FakeGitHub;
+  beforeEach(() => {
+    github = new FakeGitHub();
+  });
+  afterEach(() => github.done());
+
+  it('counts each wave, names a degraded site, writes nothing on an unchanged tick, and acts on a writer\'s tick once and on a reader\'s never', { timeout: 300_000 }, async () => {
+    const world = new FleetRelease(github, 10_000, inject('exampleOutputs'));
+    const [, ten] = wavesOf(parseConfig(await fleetConfigText(10_000), 'edgeship.yml'));
+    await world.start();
+    const model = github.repo(FLEET_MODEL_REPO);
+    const board = () => {
+      const [issue, ...more] = model.issues;
+      expect(more).toEqual([]);
+      expect(issue).toMatchObject({ title: 'edgeship fleet: pump-forecaster', labels: [DASHBOARD_LABEL], state: 'open' });
+      return issue!;
+    };
+    const sentWaves = () => Object.keys(parseReleaseRecord(github.file(FLEET_GITOPS_REPO, 'main', RECORD)!, RECORD).rollout?.waves ?? {});
+    const answers = () => model.comments.get(board().number)?.map((comment) => comment.body) ?? [];
+
+    // The canary went out with the merge.
+    expect(board().body).toContain('| canary | 101 |  | 101 |  |  |  | 92 edge, 9 offload |');
+    expect(board().body).toContain('| ten | 900 |  |  |  | 900 |  |');
+    expect(board().body).toContain('- [ ] <!-- edgeship:promote:ten --> Promote: send 1.0.0 to wave **ten** now');
+    expect(board().body).toMatch(/pie showData title Versions across 10,001 targets\n {2}"none" : 9900\n {2}"1\.0\.0" : 101/);
+    expect(board().body.length).toBeLessThan(60_000);
+
+    // A tick that finds the fleet as it was writes nothing at all.
+    let before = github.calls.length;
+    await world.app.tick();
+    expect(github.calls.slice(before).filter(isWrite)).toEqual([]);
+
+    // A reader's tick is undone with a short answer; nothing is sent.
+    model.roles.set('reader', 'read');
+    model.roles.set('writer', 'write');
+    const tick = (login: string) => github.editIssue(FLEET_MODEL_REPO, board().number, (body) => body.replace('- [ ] <!-- edgeship:promote:ten -->', '- [x] <!-- edgeship:promote:ten -->'), login);
+    tick('reader');
+    await world.app.tick();
+    expect(sentWaves()).toEqual(['canary']);
+    expect(answers()).toEqual([expect.stringMatching(/^@reader: the boxes of the fleet dashboard act for people with write, maintain or admin permission on this repository \(yours: read\)/)]);
+    expect(board().body).toContain('- [ ] <!-- edgeship:promote:ten -->');
+
+    // A writer's tick sends the next wave, once.
+    tick('writer');
+    await world.app.tick();
+    expect(sentWaves()).toEqual(['canary', 'ten']);
+    expect(answers().at(-1)).toMatch(/^@writer: sent wave \*\*ten\*\* \(900 targets: .* and 890 more\) now/);
+    expect(board().body).toContain('| ten | 900 |  | 900 |  |  |  |');
+    expect(board().body).toContain('- [ ] <!-- edgeship:promote:rest -->');
+    before = github.calls.length;
+    await world.app.tick();
+    expect(sentWaves()).toEqual(['canary', 'ten']);
+    expect(github.calls.slice(before).filter(isWrite)).toEqual([]);
+
+    // One site of wave ten turns Degraded: it is rolled back, counted and named.
+    const site = ten!.targets[0]!;
+    world.fleet.degraded.add(site);
+    await world.tick();
+    const body = board().body;
+    // A first release has nothing to roll back to: the rollout halts.
+    expect(body).toContain(`**pump-forecaster 1.0.0** is halted`);
+    expect(body).toContain('| ten | 900 | 1 |  |');
+    expect(body).toContain(`- **Degraded** (1): \`${site}\``);
+    expect(body).not.toContain('edgeship:promote:');
+    expect(body).toContain('Nothing to act on: the rollout of 1.0.0 is halted.');
+    expect(body.length).toBeLessThan(60_000);
+  });
+});
