@@ -11,7 +11,8 @@ import { runCommand } from '../services/github/commands.ts';
 import { ALLOW_BREAKING_LABEL, approveBreakingByLabel } from '../services/github/breaking-approval.ts';
 import { recordDrift, takeDriftEvent, type DriftEvidence } from '../services/github/drift.ts';
 import { ensureReleasePr } from '../services/github/release-pr.ts';
-import { reconcileRelease } from '../services/github/release-rollout.ts';
+import { reconcileCurrentRelease, reconcileRelease } from '../services/github/release-rollout.ts';
+import { DASHBOARD_LABEL } from '../core/dashboard.ts';
 import { startTraining } from '../services/github/start-training.ts';
 import { resyncAll, tickRollouts, tickTrainings } from './resync.ts';
 import { ActiveRollouts } from './rollouts.ts';
@@ -64,9 +65,9 @@ const DEFAULT_ROLLOUT_MS = 60_000;
 const DEFAULT_TRAINING_MS = 30_000;
 
 /** The webhook events the app subscribes to; app.yml lists the same. */
-export const HANDLED_EVENTS = ['issue_comment', 'pull_request', 'push', 'repository_dispatch', 'workflow_run'] as const;
+export const HANDLED_EVENTS = ['issue_comment', 'issues', 'pull_request', 'push', 'repository_dispatch', 'workflow_run'] as const;
 
-const repoOf = (context: Context<'push' | 'workflow_run' | 'pull_request' | 'issue_comment' | 'repository_dispatch'>) => context.repo();
+const repoOf = (context: Context<'push' | 'workflow_run' | 'pull_request' | 'issue_comment' | 'issues' | 'repository_dispatch'>) => context.repo();
 
 /**
  * The edgeship GitHub App. Handlers are guard clauses and one queued service call: the webhook
@@ -185,6 +186,18 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const command = { id: comment.id, issue: issue.number, body: comment.body, user: comment.user?.login ?? '', branch: repository.default_branch };
       const installation = context.payload.installation?.id;
       queue.add(key(repo), 'command', () => runCommand({ ...deps(context), onRollout: (merged, result) => rollouts.update(installation, repo, merged, result) }, repo, command));
+    });
+
+    // A person's edit of a fleet dashboard (a ticked box): the current release's rollout step acts on it now.
+    app.on('issues.edited', async (context) => {
+      const { issue, sender, repository, changes } = context.payload;
+      if (sender.type === 'Bot' || !changes.body || !issue.labels?.some((label) => label.name === DASHBOARD_LABEL)) return;
+      const repo = repoOf(context);
+      const installation = context.payload.installation?.id;
+      queue.add(key(repo), 'dashboard', async () => {
+        const step = await reconcileCurrentRelease(deps(context), repo, repository.default_branch);
+        if (step) rollouts.update(installation, repo, step.pull, step.result);
+      });
     });
 
     app.on('repository_dispatch', async (context) => {

@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/core/config-parse.ts';
 import { DASHBOARD_LABEL } from '../../src/core/dashboard.ts';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import { FakeGitHub, isWrite } from '../helpers/fake-github.ts';
+import { example } from '../helpers/webhooks.ts';
 import { FLEET_GITOPS_REPO, FLEET_MODEL_REPO, fleetConfigText, FleetRelease } from '../helpers/fleet-release.ts';
 
 const RECORD = 'models/pump-forecaster/release.yaml';
@@ -75,5 +76,38 @@ describe('the fleet dashboard of a 10,000-site fleet', () => {
     expect(body).not.toContain('edgeship:promote:');
     expect(body).toContain('Nothing to act on: the rollout of 1.0.0 is halted.');
     expect(body.length).toBeLessThan(60_000);
+  });
+
+  it('releases a hold from its box when the rollout is over, on the webhook of the edit', async () => {
+    const world = new FleetRelease(github, 20, inject('exampleOutputs'));
+    await world.run();
+    const model = github.repo(FLEET_MODEL_REPO);
+    model.roles.set('writer', 'write');
+    // A person holds site-3 in the GitOps repo after the rollout.
+    const record = github.file(FLEET_GITOPS_REPO, 'main', RECORD)!;
+    github.commit(FLEET_GITOPS_REPO, 'main', { [RECORD]: record.replace(/( {2}site-3:\n)/, '$1    hold: sensor maintenance\n') });
+    const [issue] = model.issues;
+    const edited = (login: string) => {
+      const payload = example('issues.edited', FLEET_MODEL_REPO);
+      Object.assign(payload, { changes: { body: { from: '' } }, sender: { ...payload.sender, login, type: 'User' } });
+      Object.assign(payload.issue, { number: issue!.number, labels: [{ ...payload.issue.labels?.[0], name: DASHBOARD_LABEL }] });
+      Object.assign(payload.repository, { default_branch: 'main' });
+      return payload;
+    };
+    // Any person's edit brings the dashboard up to date: it now offers to release the hold.
+    await world.app.receive('issues.edited', edited('writer'));
+    await world.app.settle();
+    expect(issue!.body).toContain('- [ ] <!-- edgeship:release-hold:site-3 --> Release the hold on `site-3` (sensor maintenance)');
+    github.editIssue(FLEET_MODEL_REPO, issue!.number, (body) => body.replace('- [ ] <!-- edgeship:release-hold:site-3 -->', '- [x] <!-- edgeship:release-hold:site-3 -->'), 'writer');
+    await world.app.receive('issues.edited', edited('writer'));
+    await world.app.settle();
+    expect(parseReleaseRecord(github.file(FLEET_GITOPS_REPO, 'main', RECORD)!, RECORD).targets['site-3']?.hold).toBeUndefined();
+    expect(model.comments.get(issue!.number)?.at(-1)?.body).toMatch(/^@writer: released the hold on `site-3` \([0-9a-f]{7}\)/);
+    expect(issue!.body).not.toContain('edgeship:release-hold:site-3');
+    // The bot's own edit of the dashboard is delivered too, and does nothing.
+    const before = github.calls.length;
+    await world.app.receive('issues.edited', Object.assign(edited('edgeship[bot]'), { sender: { ...edited('x').sender, login: 'edgeship[bot]', type: 'Bot' } }));
+    await world.app.settle();
+    expect(github.calls.length).toBe(before);
   });
 });

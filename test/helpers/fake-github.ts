@@ -528,7 +528,7 @@ export class FakeGitHub {
     route('post', new RegExp(`^${R}/issues$`), (match, body) => {
       const refused = tooLong('Issue', [['title', body.title, 256], ['body', body.body, 65_536]]);
       if (refused) return refused;
-      const issue = { number: this.nextNumber(`${match[1]}/${match[2]}`), title: String(body.title), body: String(body.body ?? ''), labels: (body.labels as string[] | undefined) ?? [], state: 'open' };
+      const issue = { number: this.nextNumber(`${match[1]}/${match[2]}`), title: String(body.title), body: typeof body.body === 'string' ? body.body : '', labels: (body.labels as string[] | undefined) ?? [], state: 'open' };
       repoOf(match).issues.push(issue);
       return [201, issueAnswer(match, issue)];
     });

@@ -14,7 +14,7 @@ import { EDGESHIP_APP } from './fake-github.ts';
 const require = createRequire(import.meta.url);
 const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: Record<string, unknown>[] }[];
 
-type EventName = 'push' | 'workflow_run.completed' | 'pull_request.closed' | 'pull_request.labeled' | 'issue_comment.created' | 'repository_dispatch';
+type EventName = 'push' | 'workflow_run.completed' | 'pull_request.closed' | 'pull_request.labeled' | 'issue_comment.created' | 'issues.edited' | 'repository_dispatch';
 export type Payload<E extends EventName> = EmitterWebhookEvent<E>['payload'];
 
 /** A copy of a real webhook payload from @octokit/webhooks-examples, pointed at a repository. */

@@ -77,6 +77,14 @@ export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull:
   }
 }
 
+/** The rollout step of the model's current release (its newest merged release PR), when the default branch has one. */
+export async function reconcileCurrentRelease(deps: ReleaseRolloutDeps, repo: RepoRef, defaultBranch: string) {
+  const head = await deps.scm.branchHead(repo, defaultBranch);
+  const config = head ? await readConfigAt(deps.scm, repo, head) : undefined;
+  const pull = config && (await newestMergedRelease(deps.scm, repo, config.model, defaultBranch));
+  return pull ? { pull, result: await reconcileRelease(deps, repo, pull) } : undefined;
+}
+
 /** A merged PR that is not a release the app evaluated: it deploys nothing. */
 export class ReleaseRefused extends EdgeshipError {
   override readonly name = 'ReleaseRefused';
