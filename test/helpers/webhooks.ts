@@ -46,14 +46,14 @@ export function testPolicy(extra: { registries?: string[]; kubeflow?: string[] }
 export const TEST_POLICY = testPolicy();
 
 /** A Probot with the edgeship app loaded, retries off, and the queue and rollouts exposed to drive. */
-export function testProbot(options: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor' | 'trainingFor' | 'trainingCallback' | 'policy' | 'storeFor' | 'queue'> = {}) {
+export function testProbot({ Octokit, ...options }: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor' | 'trainingFor' | 'trainingCallback' | 'policy' | 'storeFor' | 'queue'> & { Octokit?: typeof ProbotOctokit } = {}) {
   const policy = options.policy ?? TEST_POLICY;
   const probot = new Probot({
     appId: 1,
     privateKey,
     logLevel: 'fatal',
     // Function defaults run last, so they win over Probot's own throttle options.
-    Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } })),
+    Octokit: Octokit ?? ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } })),
   });
   const errors: unknown[] = [];
   const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
