@@ -413,7 +413,8 @@ export class FakeGitHub {
     route('get', new RegExp(`^${R}/actions/workflows/([^/]+)/runs$`), (match, _body, url) => {
       const runs = repoOf(match).runs.filter((run) => run.workflow === match[3] && run.head_branch === url.searchParams.get('branch')).reverse();
       const { items, headers } = paged(url, runs);
-      return [200, { total_count: runs.length, workflow_runs: items }, headers];
+      // `workflow` is the fake's own bookkeeping: GitHub's run names its workflow by path and id.
+      return [200, { total_count: runs.length, workflow_runs: items.map((run) => Object.fromEntries(Object.entries(run).filter(([key]) => key !== 'workflow'))) }, headers];
     });
     route('post', new RegExp(`^${R}/actions/runs/(\\d+)/cancel$`), (match) => {
       const repo = repoOf(match);

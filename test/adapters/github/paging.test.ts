@@ -1,0 +1,69 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GitHubScm } from '../../../src/adapters/github/scm.ts';
+import { FakeGitHub } from '../../helpers/fake-github.ts';
+import { GitHubOpenApi } from '../../helpers/github-openapi.ts';
+import { testProbot } from '../../helpers/webhooks.ts';
+
+const NAME = 'acme/pump-model';
+const REPO = { owner: 'acme', repo: 'pump-model' };
+const SHA = 'a'.repeat(40);
+
+/** Every list the app reads goes past GitHub's first page (30 by default, 100 at most). */
+describe('GitHubScm pages every list', () => {
+  let github: FakeGitHub;
+  let scm: GitHubScm;
+  const model = () => github.repo(NAME);
+  const pages = (path: RegExp) => github.calls.filter((call) => call.method === 'GET' && path.test(call.path)).length;
+
+  beforeEach(async () => {
+    github = new FakeGitHub();
+    github.commit(NAME, 'main', { 'README.md': 'x' });
+    scm = new GitHubScm(await testProbot().probot.auth(42));
+  });
+  afterEach(() => {
+    expect(new GitHubOpenApi().check(github.answers)).toEqual([]);
+    github.done();
+  });
+
+  const deployment = (index: number, environment: string, ref = SHA) => ({ id: 10_000 + index, ref, environment, payload: {}, created_at: new Date(Date.UTC(2026, 0, 1, 0, index)).toISOString(), statuses: [] as { state: string; description: string }[] });
+
+  it('deployments: the newest `limit` across pages, and an environment found on the third page is not made again', async () => {
+    model().deployments.push(deployment(0, 'pump/canary'), ...Array.from({ length: 250 }, (_, index) => deployment(index + 1, `drift/site-${index}`)));
+    const listed = await scm.listDeployments(REPO, undefined, 180);
+    expect(listed).toHaveLength(180);
+    expect(listed[0]?.environment).toBe('drift/site-249');
+    expect(pages(/\/deployments$/)).toBe(2);
+    expect((await scm.deploymentEnvironments(REPO, SHA)).length).toBe(251);
+    await scm.ensureDeployments(REPO, SHA, [{ environment: 'pump/canary', description: 'pump 1.0.0, wave canary', payload: {}, status: { state: 'in_progress', description: '1.0.0 to 1 target: 1 rolling out' } }]);
+    expect(model().deployments.filter((entry) => entry.environment === 'pump/canary')).toHaveLength(1);
+    expect(model().deployments[0]?.statuses).toEqual([{ state: 'in_progress', description: '1.0.0 to 1 target: 1 rolling out' }]);
+  });
+
+  it('comments: a marker on the 150th comment is found, so the comment is not posted again; commands since a time, all of them', async () => {
+    const at = (index: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, index)).toISOString();
+    model().comments.set(7, Array.from({ length: 150 }, (_, index) => ({ id: 20_000 + index, body: index === 149 ? 'done <!-- edgeship:wave:pump:1.0.0:canary -->' : `/edgeship promote ${index}`, user: { login: 'writer', type: 'User' }, created_at: at(index) })));
+    expect(await scm.hasComment(REPO, 7, '<!-- edgeship:wave:pump:1.0.0:canary -->')).toBe(true);
+    await scm.ensureComment(REPO, 7, '<!-- edgeship:wave:pump:1.0.0:canary -->', 'again');
+    expect(model().comments.get(7)).toHaveLength(150);
+    expect(await scm.recentCommands(REPO, at(0))).toHaveLength(149);
+  });
+
+  it('pull requests: every open one, and the 300 closed ones updated last', async () => {
+    const pull = (number: number, state: string) => ({ number, head: { ref: `edgeship/release/pump/1.0.${number}-abcdef0`, sha: SHA }, base: { ref: 'main' }, title: `release ${number}`, body: '', state, merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${NAME}/pull/${number}`, labels: [], requested_teams: [] });
+    model().pulls.push(...Array.from({ length: 130 }, (_, index) => pull(index + 1, 'open')), ...Array.from({ length: 420 }, (_, index) => pull(index + 131, 'closed')));
+    expect(await scm.listPullRequests(REPO, 'edgeship/release/pump/', 'open')).toHaveLength(130);
+    expect(await scm.listPullRequests(REPO, 'edgeship/release/pump/', 'closed')).toHaveLength(300);
+  });
+
+  it('issues: the dashboard found among 150 labelled issues, on the second page', async () => {
+    model().issues.push({ number: 1, title: 'edgeship fleet: pump', body: 'x', labels: ['edgeship:fleet'], state: 'open' }, ...Array.from({ length: 150 }, (_, index) => ({ number: index + 2, title: `other ${index}`, body: '', labels: ['edgeship:fleet'], state: 'open' })));
+    expect(await scm.findIssue(REPO, 'edgeship:fleet', 'edgeship fleet: pump')).toEqual({ number: 1, url: `https://github.com/${NAME}/issues/1` });
+    expect(pages(/\/issues$/)).toBe(2);
+  });
+
+  it('workflow runs: unfinished runs on the second page are cancelled too', async () => {
+    for (let index = 0; index < 130; index += 1) github.addRun(NAME, { head_sha: index === 0 ? SHA : 'b'.repeat(40), head_branch: 'main', status: index < 5 || index > 120 ? 'in_progress' : 'completed', workflow: 'train.yml' });
+    // Newest first: runs 121-129 on the first page, runs 1-4 (and 0, the one kept) on the second.
+    expect(await scm.cancelSupersededRuns(REPO, 'train.yml', 'main', SHA)).toBe(13);
+  });
+});
