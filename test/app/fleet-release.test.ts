@@ -1,19 +1,6 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { GITHUB_LIMITS } from '../../src/core/github-limits.ts';
 import { FakeGitHub, isWrite } from '../helpers/fake-github.ts';
-import { FLEET_MODEL_REPO, FleetRelease } from '../helpers/fleet-release.ts';
-
-/** Every text the app left on the model repo, with the limit GitHub holds it to. */
-function textsOf(github: FakeGitHub): { where: string; text: string; limit: number }[] {
-  const repo = github.repo(FLEET_MODEL_REPO);
-  return [
-    ...repo.pulls.flatMap((pull) => [{ where: `PR #${pull.number} body`, text: pull.body, limit: GITHUB_LIMITS.body }, { where: `PR #${pull.number} title`, text: pull.title, limit: GITHUB_LIMITS.title }]),
-    ...[...repo.comments].flatMap(([issue, comments]) => comments.map((comment) => ({ where: `comment on #${issue}`, text: comment.body, limit: GITHUB_LIMITS.body }))),
-    ...repo.issues.map((issue) => ({ where: `issue #${issue.number} body`, text: issue.body, limit: GITHUB_LIMITS.body })),
-    ...repo.checkRuns.flatMap((run) => [{ where: `${run.name} summary`, text: run.output.summary, limit: GITHUB_LIMITS.checkOutput }, { where: `${run.name} text`, text: run.output.text ?? '', limit: GITHUB_LIMITS.checkOutput }]),
-    ...repo.deployments.flatMap((deployment) => deployment.statuses.map((status) => ({ where: `${deployment.environment} status`, text: status.description, limit: GITHUB_LIMITS.deploymentDescription }))),
-  ];
-}
+import { FleetRelease, textsOf } from '../helpers/fleet-release.ts';
 
 describe('a release to 10,000 sites through the app', () => {
   let github: FakeGitHub;
@@ -28,7 +15,7 @@ describe('a release to 10,000 sites through the app', () => {
     const writes = github.calls.filter(isWrite);
     expect(writes.length).toBeLessThanOrEqual(60);
     expect(github.throttled).toEqual([]);
-    const model = github.repo(FLEET_MODEL_REPO);
+    const model = github.repo('acme/pump-model');
     // One deployment per wave; a status each time a wave's state changed.
     expect(model.deployments.map((deployment) => [deployment.environment, deployment.statuses.map((status) => status.state)])).toEqual([
       ['pump-forecaster/canary', ['in_progress', 'success']],

@@ -15,6 +15,7 @@ import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
 import { evaluate } from '../../src/services/evaluate.ts';
 import type { FleetState, FleetStatus } from '../../src/ports.ts';
+import { GITHUB_LIMITS } from '../../src/core/github-limits.ts';
 import type { FakeGitHub } from './fake-github.ts';
 import { fakeProfiler, silentProgress } from './fakes.ts';
 import { ROOT } from './fixtures.ts';
@@ -148,4 +149,16 @@ export class FleetRelease {
     const text = this.github.file(FLEET_GITOPS_REPO, 'main', RECORD);
     return text === undefined ? undefined : parseReleaseRecord(text, RECORD).rollout?.status;
   }
+}
+
+/** Every text the app left on the model repo, with the limit GitHub holds it to. */
+export function textsOf(github: FakeGitHub): { where: string; text: string; limit: number }[] {
+  const repo = github.repo(FLEET_MODEL_REPO);
+  return [
+    ...repo.pulls.flatMap((pull) => [{ where: `PR #${pull.number} body`, text: pull.body, limit: GITHUB_LIMITS.body }, { where: `PR #${pull.number} title`, text: pull.title, limit: GITHUB_LIMITS.title }]),
+    ...[...repo.comments].flatMap(([issue, comments]) => comments.map((comment) => ({ where: `comment on #${issue}`, text: comment.body, limit: GITHUB_LIMITS.body }))),
+    ...repo.issues.map((issue) => ({ where: `issue #${issue.number} body`, text: issue.body, limit: GITHUB_LIMITS.body })),
+    ...repo.checkRuns.flatMap((run) => [{ where: `${run.name} summary`, text: run.output.summary, limit: GITHUB_LIMITS.checkOutput }, { where: `${run.name} text`, text: run.output.text ?? '', limit: GITHUB_LIMITS.checkOutput }]),
+    ...repo.deployments.flatMap((deployment) => deployment.statuses.map((status) => ({ where: `${deployment.environment} status`, text: status.description, limit: GITHUB_LIMITS.deploymentDescription }))),
+  ];
 }
