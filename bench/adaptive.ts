@@ -22,15 +22,16 @@ import { performance } from 'node:perf_hooks';
 import { percentile } from '../src/core/stats.ts';
 import { benchModel } from './models.ts';
 import { serveChild, stopChild } from './serve-child.ts';
+import { sized } from './mode.ts';
 
 const RATE = Number(process.env.RATE ?? 15);
 const DELAY_MS = 2;
 const HOG_THREADS = Number(process.env.HOG ?? 4);
 const HOG_NICE = Number(process.env.HOG_NICE ?? 5);
 const PHASES = [
-  { name: 'calm', seconds: 15, hog: false },
-  { name: 'hog', seconds: 30, hog: true },
-  { name: 'after', seconds: 25, hog: false },
+  { name: 'calm', seconds: sized(15, 2), hog: false },
+  { name: 'hog', seconds: sized(30, 3), hog: true },
+  { name: 'after', seconds: sized(25, 2), hog: false },
 ] as const;
 
 const ROWS = Number(process.env.ROWS ?? 32);
@@ -103,7 +104,7 @@ async function routes(edge: string): Promise<{ local: number; cloud: number; swi
 
 const p99 = (answers: { at: number; ms: number }[]) => percentile(answers.map((answer) => answer.ms).sort((a, b) => a - b), 99);
 /** Seconds of each calm calibration: at 15 req/s, 150 answers, so the p99 is not the slowest one. */
-const CALIBRATION_S = 10;
+const CALIBRATION_S = sized(10, 2);
 /** Seconds a switch may take: the settled p99 leaves them out. */
 const SETTLE_S = 3;
 

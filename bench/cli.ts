@@ -9,9 +9,10 @@ import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { benchModels } from './models.ts';
+import { sized } from './mode.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RUNS = 5;
+const RUNS = sized(5, 1);
 
 function median(command: string[]): number {
   const times: number[] = [];

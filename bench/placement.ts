@@ -16,9 +16,10 @@ import { planPlacement, type PlacementChoice } from '../src/core/placement.ts';
 import { resolveProfile } from '../src/core/profiles.ts';
 import type { ProfileResult } from '../src/core/profiling.ts';
 import { benchModels } from './models.ts';
+import { sized } from './mode.ts';
 
-const EVALUATIONS = 10;
-const OPTIONS = { runs: 300, warmup: 20, batch: 1, rounds: 5, tolerance: 0.5 };
+const EVALUATIONS = sized(10, 2);
+const OPTIONS = { runs: sized(300, 30), warmup: sized(20, 2), batch: 1, rounds: sized(5, 2), tolerance: 0.5 };
 
 async function measure(file: string, config: EdgeshipConfig): Promise<ProfileResult[]> {
   const profiler = new OnnxProfiler();

@@ -5,7 +5,8 @@
  * App figures (bench/github.ts), the GitOps writer (bench/gitops.ts), serving (bench/serving.ts) and
  * placement on a busy machine (bench/placement.ts), CLI start-up (bench/cli.ts), adaptive offloading
  * on a busy gateway (bench/adaptive.ts). `npm run bench --
- * profiler`, `-- github`, `-- gitops`, `-- serving`, `-- placement`, `-- cli` or `-- adaptive` runs one part.
+ * profiler`, `-- github`, `-- gitops`, `-- serving`, `-- placement`, `-- cli` or `-- adaptive` runs one part;
+ * `--smoke` runs each at small sizes for seconds (bench/mode.ts), as CI does.
  */
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
@@ -20,12 +21,13 @@ import { placementBench } from './placement.ts';
 import { cliBench } from './cli.ts';
 import { adaptiveBench } from './adaptive.ts';
 import { benchModels } from './models.ts';
+import { sized } from './mode.ts';
 
-const ROUNDS = 5;
-const RUNS = 300;
-const WARMUP = 20;
+const ROUNDS = sized(5, 1);
+const RUNS = sized(300, 20);
+const WARMUP = sized(20, 2);
 const THREADS = 2;
-const BATCHES = [1, 64];
+const BATCHES = sized([1, 64], [1]);
 
 async function bareP50(file: string, batch: number): Promise<number> {
   const session = await ort.InferenceSession.create(file, sessionOptions(THREADS));
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   const profile = { threads: THREADS, memoryMb: 4096, speedFactor: 1 };
   const rows: string[][] = [];
   const lags: { p99: number; max: number }[] = [];
-  for (const model of await benchModels()) {
+  for (const model of (await benchModels()).slice(0, sized(2, 1))) {
     for (const batch of BATCHES) {
       const bare: number[] = [];
       const ours: number[] = [];
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
   console.log(`\nEvent-loop lag while profiling (worst of ${lags.length} profiling calls): p99 ${worstP99.toFixed(2)} ms, max ${worstMax.toFixed(2)} ms (aim p99 ≤ 50 ms)`);
 }
 
-const only = process.argv[2];
+const only = process.argv.slice(2).find((argument) => !argument.startsWith('--'));
 if (!only || only === 'profiler') await main();
 if (!only || only === 'github') await githubBench();
 if (!only || only === 'gitops') await gitopsBench();

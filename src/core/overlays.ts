@@ -35,6 +35,8 @@ export const resourcesPatchPath = (target: string, model: string) => `sites/${ta
 const RESOURCES_PATCH = 'edgeship-resources.yaml';
 const BASE_PREFIX = '../../../base/';
 const MODEL_CONFIGMAP = 'edgeship-model';
+/** The predictor's container in base/cloud-kserve. */
+const KSERVE_CONTAINER = 'kserve-container';
 /** Where KServe's storage initializer puts (or a modelcar mounts) the model of STORAGE_URI. */
 const KSERVE_MODEL_DIR = '/mnt/models';
 
@@ -161,7 +163,12 @@ const OWNED_PATCH = /STORAGE_URI|\/spec\/template\/spec\/containers\/0\/image/;
  */
 function packagePatch(spec: OverlaySpec): { kind: string; patch: string } | undefined {
   if (spec.package === undefined || spec.choice === 'offload') return undefined;
-  if (spec.choice === 'cloud') return { kind: 'InferenceService', patch: JSON.stringify([{ op: 'add', path: '/spec/predictor/containers/0/env', value: [{ name: 'STORAGE_URI', value: `oci://${spec.package}` }] }]) };
+  // A strategic-merge patch (JSON is YAML), merged by name through the merge keys base/cloud-kserve
+  // declares: only the STORAGE_URI entry is edgeship's, a site team's own env stays.
+  if (spec.choice === 'cloud') {
+    const predictor = { containers: [{ name: KSERVE_CONTAINER, env: [{ name: 'STORAGE_URI', value: `oci://${spec.package}` }] }] };
+    return { kind: 'InferenceService', patch: JSON.stringify({ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: { name: 'edgeship-inference' }, spec: { predictor } }) };
+  }
   return { kind: 'Deployment', patch: JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: spec.package }]) };
 }
 

@@ -79,6 +79,9 @@ async function releasedRepo(directory: string): Promise<{ repo: string; handEdit
 const MODELS = ['pump-forecaster', 'vibration'];
 const HAND_EDITED = 'sites/substation-east/pump-forecaster/kustomization.yaml';
 const LEGACY = 'sites/plant-north/vibration/kustomization.yaml';
+const CLOUD_VIBRATION = 'sites/cloud/vibration/kustomization.yaml';
+/** A site team's own env on the cloud predictor: a strategic-merge patch, as they write one for a Deployment. */
+const TEAM_ENV_PATCH = ['  - target:', '      kind: InferenceService', '    patch: |-', '      apiVersion: serving.kserve.io/v1beta1', '      kind: InferenceService', '      metadata:', '        name: edgeship-inference', '      spec:', '        predictor:', '          containers:', '            - name: kserve-container', '              env:', '                - name: OMP_NUM_THREADS', '                  value: "2"'].join('\n');
 /** Lines edgeship owns in an overlay; every other line is the site team's. */
 const ownedLine = (line: string) => /EDGESHIP_|edgeship\.io\/(version|placement)|\.\.\/base\//.test(line);
 
@@ -99,6 +102,8 @@ async function handEdits(repo: string): Promise<string> {
   const old = current.replace(/ {2}- pairs:\n {6}edgeship\.io\/model: vibration\n {4}includeSelectors: true\n {2}- pairs:\n/, '  - pairs:\n      edgeship.io/model: vibration\n');
   if (old === current) throw new Error(`${LEGACY}: the overlay no longer has the shape this test rewrites`);
   await writeFile(legacy, old);
+  const cloud = join(repo, CLOUD_VIBRATION);
+  await writeFile(cloud, `${(await readFile(cloud, 'utf8')).trimEnd()}\npatches:\n${TEAM_ENV_PATCH}\n`);
   return text;
 }
 
@@ -192,6 +197,12 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
     ]);
     const storage = (object: Manifest) => JSON.stringify(object.spec).match(/"name":"STORAGE_URI","value":"([^"]+)"/)?.[1];
     expect(cloud.filter((object) => object.kind === 'InferenceService').map(storage)).toEqual([undefined, `oci://ghcr.io/acme/models/vibration@sha256:${'c'.repeat(64)}`]);
+    // The site team's env patch and edgeship's modelcar both hold: merged by name, the container otherwise whole.
+    const predictor = cloud.find((object) => object.kind === 'InferenceService' && object.metadata.name.endsWith('-vibration'))?.spec as { predictor: { containers: { name: string; image: string; args: string[]; env?: { name: string; value: string }[] }[] } };
+    expect(predictor.predictor.containers).toHaveLength(1);
+    expect(predictor.predictor.containers[0]).toMatchObject({ name: 'kserve-container', args: ['serve', '--port', '8080', '--health-port', '8081'] });
+    expect(predictor.predictor.containers[0]?.env?.map((entry) => entry.name).sort()).toEqual(['OMP_NUM_THREADS', 'STORAGE_URI']);
+    expect(await readFile(join(repo, CLOUD_VIBRATION), 'utf8')).toContain(TEAM_ENV_PATCH);
     // The serving image with the model at plant-north: the Deployment runs it, pinned by digest.
     const north = rendered.get('plant-north') ?? [];
     const images = north.filter((object) => object.kind === 'Deployment').map((object) => [...JSON.stringify(object.spec).matchAll(/"image":"([^"]+)"/g)].map((match) => match[1]));
