@@ -17,15 +17,20 @@ type OwnedValue = string | number | boolean;
  */
 export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: string, document: Document = parseYaml(current)): string {
   if (document.errors.length > 0) throw new GitOpsError(`${what}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
-  const spliced = splice(current, document, edits);
+  const plain = plainTexts();
+  const spliced = splice(current, document, edits, plain);
   if (spliced !== undefined) return spliced;
   // What the edits mean, applied to the data in order; a line splice must mean the same. (A copy
   // through JSON: toJS gives an alias the anchor's own object, which an edit must not change twice;
   // what JSON cannot hold only makes the check fail, and the document edit below is used instead.)
   const expected: unknown = JSON.parse(JSON.stringify(document.toJS()) ?? 'null');
   for (const [path, value] of edits) setPlain(expected, path, value);
-  const lines = spliceStructural(current, document, edits);
-  if (lines !== undefined && isDeepStrictEqual(parseYaml(lines).toJS(), expected)) return lines;
+  const lines = spliceStructural(current, document, edits, plain);
+  if (lines !== undefined) {
+    // One parse says both that the lines are YAML and that they mean what the edits mean.
+    const reparsed = parseYaml(lines);
+    if (reparsed.errors.length === 0 && isDeepStrictEqual(reparsed.toJS(), expected)) return lines;
+  }
   const edited = document.clone();
   for (const [path, value] of edits) {
     if (value === undefined) {
@@ -120,7 +125,7 @@ function applyTextEdits(text: string, edits: readonly { start: number; end: numb
   return pieces.join('');
 }
 
-function splice(text: string, document: Document, edits: OwnedEdit[]): string | undefined {
+function splice(text: string, document: Document, edits: OwnedEdit[], plain: PlainText): string | undefined {
   const replacements: { start: number; end: number; text: string }[] = [];
   for (const [path, value] of edits) {
     const node = nodeAt(document, path);
@@ -130,16 +135,35 @@ function splice(text: string, document: Document, edits: OwnedEdit[]): string | 
     }
     if (!isScalar(node) || !node.range || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') return undefined;
     if (node.value === value) continue;
-    replacements.push({ start: node.range[0], end: node.range[1], text: scalarText(value, node.type) });
+    replacements.push({ start: node.range[0], end: node.range[1], text: scalarText(value, node.type, plain) });
   }
   return applyTextEdits(text, replacements);
 }
 
-function scalarText(value: OwnedValue, style: Scalar['type']): string {
+function scalarText(value: OwnedValue, style: Scalar['type'], plain: PlainText): string {
   if (typeof value !== 'string') return String(value);
   if (style === 'QUOTE_DOUBLE') return JSON.stringify(value);
   if (style === 'QUOTE_SINGLE') return `'${value.replace(/'/g, "''")}'`;
-  return stringify(value, { lineWidth: 0 }).trimEnd();
+  return plain(value);
+}
+
+/** yaml's own rendering of a string as a scalar (quoted where YAML needs it). */
+type PlainText = (text: string) => string;
+
+/**
+ * PlainText, remembered for the edits of one document: a fleet's record repeats the same keys and
+ * values thousands of times, and each yaml.stringify builds a document.
+ */
+function plainTexts(): PlainText {
+  const seen = new Map<string, string>();
+  return (text) => {
+    let rendered = seen.get(text);
+    if (rendered === undefined) {
+      rendered = stringify(text, { lineWidth: 0 }).trimEnd();
+      seen.set(text, rendered);
+    }
+    return rendered;
+  };
 }
 
 function set(document: Document, path: (string | number)[], value: OwnedValue, what: string): void {
@@ -170,9 +194,9 @@ interface TextEdit {
 /**
  * Structural edits as line splices: a removed leaf takes its line with it, new keys and list
  * items become new lines after the last entry of their block collection, at its indentation.
- * The caller checks that the result means what the edits mean; undefined when lines cannot say it.
+ * The caller checks that the result is YAML and means what the edits mean; undefined when lines cannot say it.
  */
-function spliceStructural(text: string, document: Document, edits: OwnedEdit[]): string | undefined {
+function spliceStructural(text: string, document: Document, edits: OwnedEdit[], plain: PlainText): string | undefined {
   const ops: TextEdit[] = [];
   // New entries grouped by the existing collection they go into, in the order of the edits.
   const groups = new Map<string, { collection: YAMLMap | YAMLSeq; tree: Map<string | number, unknown> }>();
@@ -187,7 +211,7 @@ function spliceStructural(text: string, document: Document, edits: OwnedEdit[]):
     }
     if (node !== undefined) {
       if (!isScalar(node) || !node.range || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') return undefined;
-      if (node.value !== value) ops.push({ start: node.range[0], end: node.range[1], text: scalarText(value, node.type), order: ops.length });
+      if (node.value !== value) ops.push({ start: node.range[0], end: node.range[1], text: scalarText(value, node.type, plain), order: ops.length });
       continue;
     }
     let depth = path.length - 1;
@@ -207,12 +231,11 @@ function spliceStructural(text: string, document: Document, edits: OwnedEdit[]):
     tree.set(path[path.length - 1]!, value);
   }
   for (const { collection, tree } of groups.values()) {
-    const insertion = appendAfter(text, collection, tree);
+    const insertion = appendAfter(text, collection, tree, plain);
     if (!insertion) return undefined;
     ops.push({ ...insertion, order: ops.length });
   }
-  const result = applyTextEdits(text, ops);
-  return parseYaml(result).errors.length === 0 ? result : undefined;
+  return applyTextEdits(text, ops);
 }
 
 const lineStart = (text: string, at: number) => text.lastIndexOf('\n', at - 1) + 1;
@@ -238,7 +261,7 @@ function leafLine(text: string, document: Document, path: (string | number)[]): 
 }
 
 /** New lines for `tree` after the last entry of a block collection, at its indentation. */
-function appendAfter(text: string, collection: YAMLMap | YAMLSeq, tree: Map<string | number, unknown>): { start: number; end: number; text: string } | undefined {
+function appendAfter(text: string, collection: YAMLMap | YAMLSeq, tree: Map<string | number, unknown>, plain: PlainText): { start: number; end: number; text: string } | undefined {
   const last = collection.items[collection.items.length - 1] as Node | Pair<Node, Node>;
   const lastNode = (isMap(collection) ? (last as Pair<Node, Node>).value ?? (last as Pair<Node, Node>).key : last) as Node | null;
   const firstNode = (isMap(collection) ? (collection.items[0] as Pair<Node, Node>).key : collection.items[0]) as Node | null;
@@ -246,13 +269,13 @@ function appendAfter(text: string, collection: YAMLMap | YAMLSeq, tree: Map<stri
   const column = firstNode.range[0] - lineStart(text, firstNode.range[0]);
   const at = nextLine(text, Math.max(lastNode.range[1] - 1, 0));
   const pad = (indent: number) => ' '.repeat(indent);
-  const leaf = (value: unknown) => (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? scalarText(value, 'PLAIN') : undefined);
+  const leaf = (value: unknown) => (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? scalarText(value, 'PLAIN', plain) : undefined);
   // A new mapping as block lines at `indent`; new lists inside new entries are left to the document edit.
   const renderMap = (entries: Map<string | number, unknown>, indent: number): string[] | undefined => {
     const out: string[] = [];
     for (const [key, value] of entries) {
       if (typeof key === 'number') return undefined;
-      const name = `${pad(indent)}${stringify(key, { lineWidth: 0 }).trimEnd()}:`;
+      const name = `${pad(indent)}${plain(key)}:`;
       if (value instanceof Map) {
         const inner = renderMap(value as Map<string | number, unknown>, indent + 2);
         if (!inner) return undefined;

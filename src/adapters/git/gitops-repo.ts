@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -73,8 +74,12 @@ export class GitRemoteRepo implements GitOpsRepo {
           return reads.get(path) as Promise<string | undefined>;
         };
         const writes = await change(read);
-        const differs = await Promise.all(writes.map(async (write) => (await read(write.path)) !== write.content));
-        pending = writes.filter((_, index) => differs[index]);
+        // Unchanged files are found by blob id, as git names the content: no read back needed.
+        const index = await this.indexOf(head);
+        pending = writes.filter((write) => {
+          const id = index.get(checkPath(write.path));
+          return id === undefined || id !== blobId(write.content, id.length === 64 ? 'sha256' : 'sha1');
+        });
       } finally {
         reader.close();
       }
@@ -93,6 +98,14 @@ export class GitRemoteRepo implements GitOpsRepo {
 
   /** Reads at `head` by blob id, through the head's tree index (listed once per head). */
   private reading(head: string, reader: BlobReader): (path: string) => Promise<string | undefined> {
+    return async (path) => {
+      const id = (await this.indexOf(head)).get(path);
+      return id === undefined ? undefined : reader.read(id);
+    };
+  }
+
+  /** The tree index of `head`, listed once per head. */
+  private indexOf(head: string): Promise<TreeIndex> {
     if (this.index?.head !== head) {
       const files = treeIndex(this.options.workdir, head).catch((error: unknown) => {
         this.index = undefined;
@@ -100,11 +113,7 @@ export class GitRemoteRepo implements GitOpsRepo {
       });
       this.index = { head, files };
     }
-    const { files } = this.index;
-    return async (path) => {
-      const id = (await files).get(path);
-      return id === undefined ? undefined : reader.read(id);
-    };
+    return this.index.files;
   }
 
   /** Clones once (without a working tree), then fetches: every read and change starts from the remote's head. */
@@ -124,6 +133,12 @@ export class GitRemoteRepo implements GitOpsRepo {
       throw new GitOpsError(`cannot read the GitOps repo ${remote} (branch ${branch}): ${messageOf(error).split('\n')[0]}`, { cause: error });
     }
   }
+}
+
+/** The id git gives a blob of this content: the hash of `blob <bytes>\0<content>`, SHA-1 or SHA-256 as the repository's object format. */
+function blobId(content: string, algorithm: 'sha1' | 'sha256'): string {
+  const bytes = Buffer.from(content, 'utf8');
+  return createHash(algorithm).update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 }
 
 /**

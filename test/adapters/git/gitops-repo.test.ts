@@ -69,6 +69,22 @@ describe('GitRemoteRepo', () => {
     expect(await log()).toEqual(['edgeship[bot]|bot', 'Human|human', 'edgeship[bot]|a', 'Human|seed']);
   });
 
+  it('finds unchanged files by blob id in SHA-1 and SHA-256 repositories alike: a repeat commits nothing', async () => {
+    for (const format of ['sha1', 'sha256']) {
+      const root = await tempDir();
+      const seed = join(root, 'seed');
+      const bare = join(root, 'gitops.git');
+      await simpleGit().init(['--initial-branch=main', `--object-format=${format}`, seed]);
+      await writeFile(join(seed, 'README.md'), '# GitOps\n');
+      await simpleGit(seed, IDENTITY).add('.').commit('seed');
+      await simpleGit().clone(seed, bare, ['--bare']);
+      const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
+      const files = [{ path: 'sites/a/k.yaml', content: 'resources: [pump] # ü\n' }, { path: 'README.md', content: '# GitOps\n' }];
+      expect((await repo.apply(async () => files, 'first'))?.files, format).toEqual(['sites/a/k.yaml']);
+      expect(await repo.apply(async () => files, 'again'), format).toBeUndefined();
+    }
+  });
+
   it('lands eight concurrent writers to one branch, each on the others\' commits, with jittered retries', async () => {
     const root = await tempDir();
     const { bare, log, show } = await remote(root);
