@@ -293,6 +293,12 @@ export interface Scm {
   /** Many files at one ref in few calls; a missing file maps to undefined. */
   readFiles(repo: RepoRef, paths: readonly string[], ref: string): Promise<Map<string, string | undefined>>;
   branchHead(repo: RepoRef, branch: string): Promise<string | undefined>;
+  defaultBranch(repo: RepoRef): Promise<string>;
+  /**
+   * The review a merge into `branch` needs, as the repo's rulesets say (`GET /rules/branches/{branch}`):
+   * the approving reviews required and the ruleset's source; undefined when none is required.
+   */
+  reviewRule(repo: RepoRef, branch: string): Promise<{ reviews: number; source: string } | undefined>;
   /** A commit's date and the files it changed against its first parent (undefined when GitHub does not list them all). */
   commitChanges(repo: RepoRef, sha: string): Promise<{ date: string; files: string[] | undefined }>;
   /** The latest check run of this name on this commit. */

@@ -149,7 +149,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       // GitHub lists each pushed commit's files (up to 2,048 commits); without the list, the push trains.
       const listed = payload.commits.length > 0 && payload.commits.length < 2048;
       const changedFiles = listed ? [...new Set(payload.commits.flatMap((commit) => [...(commit.added ?? []), ...(commit.modified ?? []), ...(commit.removed ?? [])]))] : undefined;
-      const trigger = { repo, sha: payload.after, branch: payload.ref.slice('refs/heads/'.length), reason: 'push' as const, ...(changedFiles && { changedFiles }) };
+      const trigger = { repo, sha: payload.after, branch: payload.ref.slice('refs/heads/'.length), defaultBranch: payload.repository.default_branch, reason: 'push' as const, ...(changedFiles && { changedFiles }) };
       queue.add(key(repo), 'start-training', () => startTraining(deps(context), trigger));
     });
 

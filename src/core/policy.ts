@@ -31,6 +31,12 @@ export const operatorPolicySchema = z.strictObject({
   registries: z.array(z.strictObject({ host, tokenRealms: z.array(url).default([]) })).default([]),
   gitops: z.strictObject({ repos: z.array(repoPattern).default([]) }).prefault({}),
   training: z.array(trainingRule).default([]),
+  /**
+   * Model repos whose releases deploy from a branch that requires no review before a merge (a
+   * repo one person maintains, say). Everywhere else a release deploys only when its PR merged
+   * into a branch a ruleset protects with required approving reviews.
+   */
+  unreviewedDeploys: z.array(repoPattern).default([]),
 });
 
 export type OperatorPolicy = z.infer<typeof operatorPolicySchema>;
@@ -100,6 +106,9 @@ export function realmAllowed(policy: OperatorPolicy, registryHost: string, realm
 }
 
 /** The GitOps repo of a config, when the policy lets the app write there. */
+/** Whether the operator lets this model repo deploy from a branch that requires no review. */
+export const unreviewedDeployAllowed = (policy: OperatorPolicy, repo: string): boolean => matchesRepo(policy.unreviewedDeploys, repo);
+
 export function allowGitopsRepo(policy: OperatorPolicy, repo: string): string {
   if (!matchesRepo(policy.gitops.repos, repo)) throw new PolicyError('gitops.repo', repo, 'gitops.repos');
   return repo;

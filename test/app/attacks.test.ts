@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { zipSync } from 'fflate';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflateRaw } from 'node:zlib';
 import nock from 'nock';
@@ -53,6 +54,57 @@ describe('a repo writer cannot', () => {
       expect(world.model.deployments.filter((deployment) => deployment.ref === mergeSha).map((deployment) => [deployment.environment, deployment.statuses[0]?.state])).toEqual(['canary', 'plants', 'cloud'].map((wave) => [`pump-forecaster/${wave}`, 'failure']));
     }
     expect([...github.repo(GITOPS_REPO).commits.values()].some((files) => files.has('models/pump-forecaster/release.yaml'))).toBe(false);
+  });
+
+  /** The writer's branch with its own config: pushed, and a finished run of it, as the writer can start one. */
+  const trainOn = async (world: ReleaseWorld, branch: string, config: string) => {
+    const sha = github.commit(MODEL_REPO, branch, { ...Object.fromEntries(world.model.commits.get(world.sha) ?? []), '.github/edgeship.yml': config });
+    await world.app.receive('push', world.push(sha, `refs/heads/${branch}`));
+    await world.app.settle();
+    const runId = github.addRun(MODEL_REPO, { head_sha: sha, head_branch: branch, status: 'completed', workflow: WORKFLOW });
+    github.addArtifact(MODEL_REPO, runId, 'edgeship-report', zipSync({ 'report.json': Buffer.from(JSON.stringify(await evaluationReport())) }));
+    const completed = world.runCompleted(runId, sha);
+    completed.workflow_run.head_branch = branch;
+    await world.app.receive('workflow_run.completed', completed);
+    await world.app.settle();
+    return sha;
+  };
+  const tracking = (text: string, branches: string) => text.replace('branches: [main]', `branches: [${branches}]`);
+  const released = () => [...github.repo(GITOPS_REPO).commits.values()].some((files) => files.has('models/pump-forecaster/release.yaml'));
+
+  it('train or release from a branch whose own config tracks it: only the default branch\'s config says which branches train', async () => {
+    const world = await new ReleaseWorld(github).seed();
+    const sha = await trainOn(world, 'evil', tracking(await exampleConfigText(), 'evil'));
+    expect(world.model.dispatches).toEqual([]);
+    expect(world.model.checkRuns.filter((run) => run.head_sha === sha)).toEqual([]);
+    expect(world.model.pulls).toEqual([]);
+    expect(released()).toBe(false);
+  });
+
+  it('deploy a release merged into a tracked branch that requires no review; the operator may allow it, and the PR says which rule let it deploy', async () => {
+    // The default branch tracks `evil` too, but no ruleset requires a review there (the fake's main requires one).
+    for (const policy of [TEST_POLICY, operatorPolicySchema.parse({ ...TEST_POLICY, unreviewedDeploys: ['acme/pump-model'] })]) {
+      github.done();
+      github = new FakeGitHub();
+      const world = await new ReleaseWorld(github, { policy }).seed();
+      const config = tracking(await exampleConfigText(), 'main, evil');
+      world.sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': config });
+      await trainOn(world, 'evil', config);
+      expect(world.model.dispatches.map((dispatch) => dispatch.ref)).toEqual(['evil']);
+      const [pull] = world.model.pulls;
+      expect(pull?.base.ref).toBe('evil');
+      const mergeSha = github.merge(MODEL_REPO, pull!.number);
+      await world.app.receive('pull_request.closed', world.merged(pull!.number, mergeSha));
+      await world.app.settle();
+      const said = world.model.comments.get(pull!.number)?.map((comment) => comment.body) ?? [];
+      if (policy === TEST_POLICY) {
+        expect(said).toEqual([expect.stringContaining(`edgeship did not deploy #${pull!.number}: \`evil\` requires no approving review before a merge, so no one but its writer need have read this release: add a ruleset that requires a pull request review on \`evil\`, or let acme/pump-model deploy without one in the operator's policy (unreviewedDeploys)`)]);
+        expect(released()).toBe(false);
+      } else {
+        expect(said[0]).toContain("It deploys because the operator's policy lets acme/pump-model deploy from `evil` without a required review (unreviewedDeploys).");
+        expect(released()).toBe(true);
+      }
+    }
   });
 
   it('change the release record on the app\'s own release branch before merging it', async () => {

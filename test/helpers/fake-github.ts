@@ -20,6 +20,8 @@ interface Repo {
   roles: Map<string, string>;
   /** Trees by sha (the Git Data API), each a path → content map. */
   trees: Map<string, Map<string, string>>;
+  /** Approving reviews a ruleset requires before a merge, by branch (`main`: 1 unless a test says otherwise). */
+  reviewRules: Map<string, number>;
   /** Issues (not PRs); numbered with the PRs, as on GitHub. `editor` is who edited the body last. */
   issues: { number: number; title: string; body: string; labels: string[]; state: string; editor?: { login: string; bot: boolean } }[];
 }
@@ -86,7 +88,7 @@ export class FakeGitHub {
   repo(fullName: string): Repo {
     let repo = this.repos.get(fullName);
     if (!repo) {
-      repo = { commits: new Map(), parents: new Map(), dates: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map(), trees: new Map(), issues: [] };
+      repo = { commits: new Map(), parents: new Map(), dates: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map(), trees: new Map(), issues: [], reviewRules: new Map([['main', 1]]) };
       this.repos.set(fullName, repo);
     }
     return repo;
@@ -284,8 +286,14 @@ export class FakeGitHub {
       const date = repo.dates.get(match[3] as string);
       return [200, { sha: match[3], commit: { author: { date }, committer: { date } }, files: changed.map((filename) => ({ filename, status: !parent.has(filename) ? 'added' : !tree.has(filename) ? 'removed' : 'modified' })) }];
     });
+    // Rulesets' rules for a branch: a pull_request rule where the repo requires reviews there.
+    route('get', new RegExp(`^${R}/rules/branches/(.+)$`), (match) => {
+      const reviews = repoOf(match).reviewRules.get(decodeURIComponent(match[3] as string));
+      const rule = { type: 'pull_request', ruleset_source_type: 'Repository', ruleset_source: `${match[1]}/${match[2]}`, ruleset_id: 7, parameters: { required_approving_review_count: reviews ?? 0, dismiss_stale_reviews_on_push: true, require_code_owner_review: false, require_last_push_approval: true, required_review_thread_resolution: false, allowed_merge_methods: ['merge', 'squash', 'rebase'] } };
+      return [200, reviews === undefined ? [] : [rule]];
+    });
     route('get', new RegExp(`^${R}/installation$`), (match) => (this.repos.has(`${match[1]}/${match[2]}`) ? [200, { id: 42, account: { login: match[1] }, app_id: EDGESHIP_APP.id }] : notFound));
-    route('get', new RegExp(`^${R}$`), (match) => (this.repos.has(`${match[1]}/${match[2]}`) ? [200, { name: match[2], full_name: `${match[1]}/${match[2]}`, owner: { login: match[1] }, default_branch: 'main' }] : notFound));
+    route('get', new RegExp(`^${R}$`), (match) => (this.repos.has(`${match[1]}/${match[2]}`) ? [200, { name: match[2], full_name: `${match[1]}/${match[2]}`, owner: { login: match[1] }, default_branch: 'main', language: null, template_repository: null, fork: false, parent: undefined, source: undefined }] : notFound));
     route('get', /^\/installation\/repositories$/, (_match, _body, url) => {
       const repositories = [...this.repos.keys()].map((fullName) => {
         const [owner, name] = fullName.split('/') as [string, string];

@@ -24,7 +24,8 @@ export function example<E extends EventName>(event: E, fullName: string, install
   if (!found) throw new Error(`no ${event} example`);
   const payload = structuredClone(found) as { repository: { owner: object }; installation?: object };
   const [owner, repo] = fullName.split('/') as [string, string];
-  payload.repository = { ...payload.repository, full_name: fullName, name: repo, owner: { ...payload.repository.owner, login: owner } } as typeof payload.repository;
+  // The fake GitHub's repos have `main` as their default branch, as new GitHub repos do.
+  payload.repository = { ...payload.repository, full_name: fullName, name: repo, owner: { ...payload.repository.owner, login: owner }, default_branch: 'main' } as typeof payload.repository;
   payload.installation = { id: installation, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=' };
   return payload as unknown as Payload<E>;
 }

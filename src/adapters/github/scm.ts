@@ -100,6 +100,16 @@ export class GitHubScm implements Scm {
     return response?.data.object.sha;
   }
 
+  async defaultBranch(repo: RepoRef): Promise<string> {
+    return (await this.octokit.rest.repos.get({ ...repo })).data.default_branch;
+  }
+
+  async reviewRule(repo: RepoRef, branch: string) {
+    const rules = await this.octokit.paginate(this.octokit.rest.repos.getBranchRules, { ...repo, branch, per_page: PAGE });
+    const reviews = rules.flatMap((rule) => (rule.type === 'pull_request' && rule.parameters ? [{ reviews: rule.parameters.required_approving_review_count, source: rule.ruleset_source ?? 'a ruleset' }] : []));
+    return reviews.filter((rule) => rule.reviews > 0).sort((a, b) => b.reviews - a.reviews)[0];
+  }
+
   async commitChanges(repo: RepoRef, sha: string): Promise<{ date: string; files: string[] | undefined }> {
     const { data } = await this.octokit.rest.repos.getCommit({ ...repo, ref: sha, per_page: 300 });
     const files = data.files ?? [];

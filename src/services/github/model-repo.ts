@@ -30,6 +30,24 @@ export interface GitopsAccess {
 }
 
 /**
+ * Whether a branch trains and releases: it is in `train.branches` of the config on the repo's
+ * default branch, which only a merge there changes; never the branch's own config (a writer's
+ * branch cannot track itself). A push to the default branch itself reads `pushed`, its config.
+ */
+export async function trackedBranch(scm: Scm, repo: RepoRef, branch: string, pushed?: EdgeshipConfig, defaultBranch?: string): Promise<boolean> {
+  const main = defaultBranch ?? (await scm.defaultBranch(repo));
+  if (branch === main && pushed) return pushed.train.branches.includes(branch);
+  const head = await scm.branchHead(repo, main);
+  let standing: EdgeshipConfig | undefined;
+  try {
+    standing = head ? await readConfigAt(scm, repo, head) : undefined;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+  }
+  return standing?.train.branches.includes(branch) ?? false;
+}
+
+/**
  * The GitOps repo of a config, allowed by the policy, written through its own installation.
  * Throws a GitOpsAccessError when the policy does not allow it or the app is not installed there.
  */

@@ -9,7 +9,7 @@ import { parseEvaluationReport } from '../../core/report-schema.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
 import type { ArtifactStore, ClusterCapacity, Logger, RepoRef, Scm } from '../../ports.ts';
 import { resolveBaseline } from '../baseline.ts';
-import { openGitops, readConfigAt, type GitopsAccess } from './model-repo.ts';
+import { openGitops, readConfigAt, trackedBranch, type GitopsAccess } from './model-repo.ts';
 
 export interface CompletedRun {
   id: number;
@@ -35,7 +35,8 @@ export type ReleasePrOutcome = 'not-a-training-run' | 'run-failed' | 'superseded
 
 /**
  * Turns a finished training run into the release PR:
- * 1. ignore runs of other workflows; fail `edgeship/train` with the log link when the run failed;
+ * 1. ignore runs of other workflows and of branches the default branch's config does not track;
+ *    fail `edgeship/train` with the log link when the run failed;
  * 2. ignore a run whose commit is no longer the head of its branch (the newer run wins);
  * 3. read the evaluation report the run uploaded and the deployed release from the GitOps repo;
  * 4. plan the release against that baseline;
@@ -45,7 +46,7 @@ export type ReleasePrOutcome = 'not-a-training-run' | 'run-failed' | 'superseded
 export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: CompletedRun): Promise<ReleasePrOutcome> {
   const { scm } = deps;
   const config = await readConfigAt(scm, repo, run.headSha);
-  if (!config || !run.path.endsWith(`/${config.train.workflow}`) || !config.train.branches.includes(run.headBranch)) return 'not-a-training-run';
+  if (!config || !run.path.endsWith(`/${config.train.workflow}`) || !(await trackedBranch(scm, repo, run.headBranch, config))) return 'not-a-training-run';
   const check = { name: TRAIN_CHECK, headSha: run.headSha, detailsUrl: run.url };
   if (run.conclusion !== 'success') {
     await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'Training failed', summary: `The training run ended as \`${run.conclusion ?? 'unknown'}\`. [Logs](${run.url})` });

@@ -2,7 +2,7 @@ import { wavesOf } from '../../core/config.ts';
 import { EdgeshipError } from '../../core/errors.ts';
 import { GATES_CHECK, parseReleaseBranch, RELEASE_RECORD_FILE, releaseBranch } from '../../core/release-branch.ts';
 import { refuseMerge } from '../../core/release-integrity.ts';
-import { PolicyError, type OperatorPolicy } from '../../core/policy.ts';
+import { PolicyError, unreviewedDeployAllowed, type OperatorPolicy } from '../../core/policy.ts';
 import { GitOpsError } from '../../core/errors.ts';
 import { parseEvaluationReport } from '../../core/report-schema.ts';
 import type { EdgeshipConfig } from '../../core/config.ts';
@@ -14,7 +14,7 @@ import { inert, maskSecrets } from '../../core/markdown.ts';
 import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
 import { actOnDashboard, openDashboard, writeDashboard } from './fleet-dashboard.ts';
-import { commitUrl, fileUrl, openGitops, readConfigAt, type GitopsAccess } from './model-repo.ts';
+import { commitUrl, fileUrl, openGitops, readConfigAt, trackedBranch, type GitopsAccess } from './model-repo.ts';
 
 export interface MergedPull {
   number: number;
@@ -69,8 +69,9 @@ export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull:
   if (report.provenance.branch !== undefined && report.provenance.branch !== pull.base) {
     throw new ReleaseRefused(`the PR merged into \`${pull.base}\`, but the release was trained from \`${report.provenance.branch}\``, config);
   }
+  const because = await deployableInto(deps, repo, pull.base, config);
   try {
-    return { config, report, ...(await openGitops(deps, config)) };
+    return { config, report, because, ...(await openGitops(deps, config)) };
   } catch (error) {
     if (error instanceof PolicyError || error instanceof GitOpsError) throw new ReleaseRefused(error.message, config);
     throw error;
@@ -83,6 +84,23 @@ export async function reconcileCurrentRelease(deps: ReleaseRolloutDeps, repo: Re
   const config = head ? await readConfigAt(deps.scm, repo, head) : undefined;
   const pull = config && (await newestMergedRelease(deps.scm, repo, config.model, defaultBranch));
   return pull ? { pull, result: await reconcileRelease(deps, repo, pull) } : undefined;
+}
+
+/**
+ * Why a merge into `base` may deploy: the default branch's config tracks `base`, and a ruleset
+ * requires approving reviews before a merge into it, or the operator lets this repo deploy
+ * without one (policy `unreviewedDeploys`). Anything else is refused, with the fix.
+ */
+async function deployableInto(deps: GitopsAccess, repo: RepoRef, base: string, config: EdgeshipConfig): Promise<string> {
+  const name = `${repo.owner}/${repo.repo}`;
+  if (!(await trackedBranch(deps.scm, repo, base, config))) throw new ReleaseRefused(`\`${base}\` is not a branch that .github/edgeship.yml on the default branch tracks (train.branches)`, config);
+  const rule = await deps.scm.reviewRule(repo, base);
+  if (rule) return `\`${base}\` requires ${rule.reviews} approving review${rule.reviews === 1 ? '' : 's'} before a merge (a ruleset of ${rule.source})`;
+  if (unreviewedDeployAllowed(deps.policy, name)) return `the operator's policy lets ${name} deploy from \`${base}\` without a required review (unreviewedDeploys)`;
+  throw new ReleaseRefused(
+    `\`${base}\` requires no approving review before a merge, so no one but its writer need have read this release: add a ruleset that requires a pull request review on \`${base}\`, or let ${name} deploy without one in the operator's policy (unreviewedDeploys)`,
+    config,
+  );
 }
 
 /** A merged PR that is not a release the app evaluated: it deploys nothing. */
@@ -120,7 +138,7 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
     deps.log.warn({ pull: pull.number, reason: error.reason }, 'Merged release refused');
     return 'refused';
   }
-  const { config, report, gitopsRef, gitops, gitopsScm } = loaded;
+  const { config, report, gitopsRef, gitops, gitopsScm, because } = loaded;
   const fleet = deps.fleetFor?.(config);
   const board = await openDashboard(scm, repo, config.model);
   const acts = await actOnDashboard(gitops, config, report.version.version, wavesOf(config), board);
@@ -148,7 +166,7 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
       repo,
       pull.number,
       `<!-- edgeship:wave:${model}:${version}:${action.wave} -->`,
-      `Sent ${model} ${version} to wave **${action.wave}** (${targetsInWords(action.targets)}${sent ? `: ${placementWords(sent)}` : ''}) in ${url}.${next}`,
+      `Sent ${model} ${version} to wave **${action.wave}** (${targetsInWords(action.targets)}${sent ? `: ${placementWords(sent)}` : ''}) in ${url}.${next}${action.wave === waves[0]?.name ? ` It deploys because ${because}.` : ''}`,
     );
   }
   if (action.kind === 'rollback' || action.kind === 'halt' || action.kind === 'done') {
@@ -195,7 +213,7 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
 
 /** A refused merge: a PR comment that says why and a failed deployment per target of the config; no GitOps write. */
 async function refuseDeployment(scm: Scm, repo: RepoRef, pull: MergedPull, refusal: ReleaseRefused): Promise<void> {
-  const why = `edgeship did not deploy #${pull.number}: ${refusal.reason}. Only a release PR that edgeship opened, unchanged, merged into the branch it was trained from, deploys; push to a tracked branch to get one.`;
+  const why = `edgeship did not deploy #${pull.number}: ${refusal.reason}. Only a release PR that edgeship opened, unchanged, merged after review into the tracked branch it was trained from, deploys; push to a tracked branch to get one.`;
   await scm.ensureComment(repo, pull.number, `<!-- edgeship:refused:${pull.mergeSha} -->`, why);
   await scm.ensureDeployments(
     repo,

@@ -70,13 +70,13 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
     if (!sha) continue;
     if (isClusterBackend(config)) {
       const check = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
-      if (!check && (await trainLostPush(deps, repo, branch, sha))) outcome.trained.push(branch);
+      if (!check && (await trainLostPush(deps, repo, defaultBranch, branch, sha))) outcome.trained.push(branch);
       else if (check?.status !== 'completed' && check?.externalId) outcome.training.push({ sha, branch, key: check.externalId });
       continue;
     }
     const run = await scm.latestRun(repo, config.train.workflow, branch);
     if (run?.headSha !== sha) {
-      if (!(await scm.findCheckRun(repo, sha, TRAIN_CHECK)) && (await trainLostPush(deps, repo, branch, sha))) outcome.trained.push(branch);
+      if (!(await scm.findCheckRun(repo, sha, TRAIN_CHECK)) && (await trainLostPush(deps, repo, defaultBranch, branch, sha))) outcome.trained.push(branch);
       continue;
     }
     if (run.status !== 'completed' || run.conclusion !== 'success') continue;
@@ -115,9 +115,9 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
  * and stopped before acting. Start what the push would have started, with the files the commit
  * changed, so a release merge still does not train.
  */
-async function trainLostPush(deps: ResyncDeps, repo: RepoRef, branch: string, sha: string): Promise<boolean> {
+async function trainLostPush(deps: ResyncDeps, repo: RepoRef, defaultBranch: string, branch: string, sha: string): Promise<boolean> {
   const changes = await deps.scm.commitChanges(repo, sha);
   if ((deps.now?.() ?? Date.now()) - Date.parse(changes.date) > LOST_PUSH_WINDOW_MS) return false;
-  const started = await startTraining(deps, { repo, sha, branch, reason: 'push', ...(changes.files && { changedFiles: changes.files }) });
+  const started = await startTraining(deps, { repo, sha, branch, defaultBranch, reason: 'push', ...(changes.files && { changedFiles: changes.files }) });
   return started === 'started';
 }

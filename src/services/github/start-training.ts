@@ -4,12 +4,14 @@ import { changeTrains } from '../../core/train-paths.ts';
 import { runKey, TRAIN_CHECK } from '../../core/release-branch.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { isClusterBackend, startClusterRun, type ClusterTrainingDeps } from './cluster-training.ts';
-import { readConfigAt } from './model-repo.ts';
+import { readConfigAt, trackedBranch } from './model-repo.ts';
 
 export interface TrainingTrigger {
   repo: RepoRef;
   sha: string;
   branch: string;
+  /** The repo's default branch, when the event names it: its config says which branches train (model-repo.ts). */
+  defaultBranch?: string;
   reason: 'push' | 'retrain' | 'drift';
   /** Drift evidence or a comment link, passed to the run. */
   context?: string;
@@ -24,7 +26,8 @@ export type TrainingStart = 'paths-unchanged' | 'not-allowed' | 'started' | 'alr
 /**
  * Starts training for a commit:
  * 1. read `.github/edgeship.yml` at the commit; a broken config fails `edgeship/train` with the fix;
- * 2. skip untracked branches, and pushes that change no file of `train.paths` (a release merge);
+ * 2. skip branches the default branch's config does not track (a writer's branch cannot track
+ *    itself), and pushes that change no file of `train.paths` (a release merge);
  * 3. skip when the check run already carries this run key (a redelivered event, running or done);
  *    fail it when the operator policy does not allow the cluster training the config asks for;
  * 4. open `edgeship/train` in progress, cancel older unfinished runs on the branch, dispatch the
@@ -50,7 +53,7 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
     return 'invalid-config';
   }
   if (!config) return 'not-a-model-repo';
-  if (trigger.reason === 'push' && !config.train.branches.includes(trigger.branch)) return 'untracked-branch';
+  if (trigger.reason === 'push' && !(await trackedBranch(scm, repo, trigger.branch, config, trigger.defaultBranch))) return 'untracked-branch';
   const key = runKey(config.model, sha, `${trigger.reason}:${trigger.occurrence ?? ''}`);
   const existing = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
   if (existing?.externalId === key) return 'already-started';
