@@ -11,9 +11,10 @@ const MAX_BODY = 64 * 1024;
  * Drift evidence from edge servers: `POST /api/edgeship/drift` with `{"repo": "owner/name", …evidence}`
  * and `Authorization: Bearer <site token>`, the token `edgeship site-token` derives from
  * EDGESHIP_DRIFT_SECRET for that repo, model and site (checked in constant time). The evidence
- * is parsed strictly and handed to `receive`, which queues the retraining.
+ * is parsed strictly and handed to `receive`, which queues the retraining; evidence the app does
+ * not take (a site that is not a target of the model, another model) is answered 403 with why.
  */
-export function driftEndpoint(secret: string, receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<void>) {
+export function driftEndpoint(secret: string, receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<string | undefined>) {
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== DRIFT_PATH) return false;
     const answer = (status: number, body: object) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -49,7 +50,7 @@ export function driftEndpoint(secret: string, receive: (repo: RepoRef, evidence:
       const given = Buffer.from(request.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return answer(401, { error: 'expected Authorization: Bearer <the site token of this repo, model and site>' });
       receive({ owner: match[1] as string, repo: match[2] as string }, parsed.data).then(
-        () => answer(202, { accepted: true }),
+        (refused) => (refused === undefined ? answer(202, { accepted: true }) : answer(403, { error: refused })),
         () => answer(503, { error: 'the app cannot reach the repository now; send again later' }),
       );
     });

@@ -13,6 +13,7 @@ import { recordDrift, takeDriftEvent, type DriftEvidence } from '../services/git
 import { ensureReleasePr } from '../services/github/release-pr.ts';
 import { reconcileCurrentRelease, reconcileRelease } from '../services/github/release-rollout.ts';
 import { DASHBOARD_LABEL } from '../core/dashboard.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
 import { startTraining } from '../services/github/start-training.ts';
 import { resyncAll, tickRollouts, tickTrainings } from './resync.ts';
 import { ActiveRollouts } from './rollouts.ts';
@@ -57,7 +58,8 @@ export interface AppOptions {
   /** Receives the function that looks at the cluster training runs now (for watches and callbacks). */
   onTrainingNudge?: (nudge: () => Promise<number>) => void;
   /** Receives the function that queues drift evidence an edge site sent to /api/edgeship/drift. */
-  onDriftEvidence?: (receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<void>) => void;
+  /** Receives the function that records drift evidence a site posted; it answers the refusal's reason, or nothing when the evidence was taken. */
+  onDriftEvidence?: (receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<string | undefined>) => void;
 }
 
 const DEFAULT_RESYNC_MS = 15 * 60_000;
@@ -83,6 +85,8 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const maxBytes = options.maxBlobBytes ?? (process.env.EDGESHIP_MAX_BLOB_BYTES ? Number(process.env.EDGESHIP_MAX_BLOB_BYTES) : undefined);
     const storeFor = options.storeFor ?? ((reference: string) => policyStoreForReference(reference, policy, 'artifact reference', { ...(credentials && { credentials }), ...(maxBytes && { maxBytes }) }));
     const rollouts = options.rollouts ?? new ActiveRollouts();
+    // Drift evidence of one model and site is recorded one post at a time.
+    const driftLock = new KeyedLock();
     const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(allowMlflowUri(policy, config.registry.mlflow.trackingUri), process.env.MLFLOW_TRACKING_TOKEN) : undefined));
     const trainings = options.trainings ?? new ActiveTrainings();
     const training = { ...(options.trainingFor && { trainingFor: options.trainingFor }), ...(options.trainingCallback && { callback: options.trainingCallback }) };
@@ -136,10 +140,12 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const installation = await installationOf(repo);
       const octokit = await app.auth(installation);
       const { data: repository } = await octokit.rest.repos.get({ ...repo });
-      const driftDeps = { scm: new GitHubScm(octokit, appId), log, policy, ...training, onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run) };
+      const driftDeps = { scm: new GitHubScm(octokit, appId), log, policy, lock: driftLock, ...training, onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run) };
       // Recorded before the site gets its 202: acknowledged evidence is never lost.
       const event = await recordDrift(driftDeps, repo, { branch: repository.default_branch, payload: evidence, now: Date.now() });
+      if (typeof event === 'object' && 'refused' in event) return event.refused;
       if (typeof event === 'object') queue.add(key(repo), 'drift', () => takeDriftEvent(driftDeps, repo, event));
+      return undefined;
     });
 
     app.on('push', async (context) => {
@@ -205,8 +211,9 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       if (action !== 'edgeship-drift') return;
       const repo = repoOf(context);
       // Recorded before the webhook is answered: acknowledged evidence is never lost.
-      const event = await recordDrift(deps(context), repo, { branch: repository.default_branch, payload, now: Date.now() });
-      if (typeof event === 'object') queue.add(key(repo), 'drift', () => takeDriftEvent(deps(context), repo, event));
+      const event = await recordDrift({ ...deps(context), lock: driftLock }, repo, { branch: repository.default_branch, payload, now: Date.now() });
+      if (typeof event === 'object' && 'refused' in event) context.log.warn({ reason: event.refused }, 'Drift evidence refused');
+      else if (typeof event === 'object') queue.add(key(repo), 'drift', () => takeDriftEvent(deps(context), repo, event));
     });
   };
 }

@@ -84,11 +84,18 @@ describe('comment commands and drift', () => {
     expect(JSON.parse(dispatches[0]?.inputs.context ?? '{}')).toMatchObject({ site: 'plant-north', summary: 'drift at plant-north: temperature=0.31' });
   });
 
-  it('retrains once when the same evidence arrives concurrently, as redeliveries and busy gateways send it', async () => {
-    await Promise.all(Array.from({ length: 10 }, () => app.receive('repository_dispatch', drift(evidence))));
+  it('records and retrains once when the same evidence arrives 60 times at once, as redeliveries and busy gateways send it', async () => {
+    await Promise.all(Array.from({ length: 60 }, () => app.receive('repository_dispatch', drift(evidence))));
     await app.settle();
     expect(github.repo(REPO).dispatches).toHaveLength(1);
-    expect(github.repo(REPO).deployments.map((deployment) => deployment.statuses.at(-1)?.state).sort()).toEqual(['inactive', 'inactive', 'inactive', 'inactive', 'inactive', 'inactive', 'inactive', 'inactive', 'inactive', 'success']);
+    expect(github.repo(REPO).deployments.map((deployment) => [deployment.environment, deployment.statuses.map((status) => status.state)])).toEqual([['edgeship-drift/pump-forecaster/plant-north', ['success']]]);
+  });
+
+  it('records nothing for a site that is not a target of the model', async () => {
+    await Promise.all(Array.from({ length: 30 }, (_, index) => app.receive('repository_dispatch', drift({ ...evidence, site: `stranger-${index}` }))));
+    await app.settle();
+    expect(github.repo(REPO).dispatches).toEqual([]);
+    expect(github.repo(REPO).deployments).toEqual([]);
   });
 
   it('keeps the drift cooldown per site as a sliding window that a retrain in between does not reset', async () => {

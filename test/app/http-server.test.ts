@@ -101,6 +101,16 @@ describe('the app\'s HTTP server, configured from the environment', () => {
     await expect.poll(() => world.model.dispatches.length, WAIT).toBe(1);
     expect(world.model.dispatches[0]).toMatchObject({ workflow: 'edgeship-train.yml', ref: 'main', inputs: { sha: world.sha, reason: 'drift' } });
     expect(JSON.parse(world.model.dispatches[0]?.inputs.context ?? '{}')).toMatchObject({ site: 'plant-north', summary: 'drift at plant-north: temperature=0.41' });
+    // 60 posts at once with one site's token: recorded once, trained once, each answered.
+    const concurrent = await Promise.all(Array.from({ length: 60 }, () => post({ ...evidence, site: 'plant-south' }, siteDriftToken('drift-secret', MODEL_REPO, 'pump-forecaster', 'plant-south'))));
+    expect(new Set(concurrent.map((response) => response.status))).toEqual(new Set([202]));
+    await expect.poll(() => world.model.dispatches.length, WAIT).toBe(2);
+    expect(world.model.deployments.filter((deployment) => deployment.environment.endsWith('/plant-south'))).toHaveLength(1);
+    // A token for a site that is not a target of the model is a valid token, but its evidence is refused.
+    const stranger = await post({ ...evidence, site: 'stranger' }, siteDriftToken('drift-secret', MODEL_REPO, 'pump-forecaster', 'stranger'));
+    expect(stranger.status).toBe(403);
+    expect(await stranger.json()).toEqual({ error: 'stranger is not a target of pump-forecaster in .github/edgeship.yml of acme/pump-model' });
+    expect(world.model.deployments.filter((deployment) => deployment.environment.endsWith('/stranger'))).toEqual([]);
   });
 
   it('refuses an unsigned 100 MiB webhook body with 413 before reading it, and one without a length with 411', async () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EdgeshipError } from '../../core/errors.ts';
 import { dnsLabel } from '../../core/names.ts';
 import { semverString } from '../../core/report-schema.ts';
+import type { KeyedLock } from '../../core/keyed-lock.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { readConfigAt } from './model-repo.ts';
 import type { ClusterTrainingDeps } from './cluster-training.ts';
@@ -34,25 +35,40 @@ export interface DriftEvent {
 
 /**
  * Records drift evidence before it is acknowledged, at most once per model and site in a sliding
- * cooldown:
- * 1. read the config of the branch head; other models' evidence is not this repo's;
+ * cooldown (one at a time per model and site in this process; with several replicas, deliveries
+ * that reach two of them at once are settled by step 4):
+ * 1. read the config of the branch head; other models' evidence, and sites that are not targets
+ *    of the model, are refused with the reason;
  * 2. the newest drift event of the model at the site (a GitHub deployment to
  *    `edgeship-drift/<model>/<site>`) younger than `drift.cooldownMinutes` means cooling down,
  *    whatever else trained in between;
  * 3. otherwise record the event: a deployment carrying the evidence, which a resync takes if the
- *    app stops before `takeDriftEvent` marks it.
+ *    app stops before `takeDriftEvent` marks it;
+ * 4. of events recorded together (by other replicas), the oldest in the window wins.
  */
 export async function recordDrift(
-  deps: { scm: Scm; log: Logger },
+  deps: { scm: Scm; log: Logger; lock: KeyedLock },
   repo: RepoRef,
   input: { branch: string; payload: unknown; now: number },
-): Promise<DriftEvent | 'not-a-model-repo' | 'other-model' | 'cooling-down'> {
+): Promise<DriftEvent | DriftRefusal | 'cooling-down'> {
   const evidence = parseEvidence(input.payload, 'edgeship-drift client_payload');
+  // One look-then-record at a time per model and site: evidence posted together records once.
+  return deps.lock.run(`${repo.owner}/${repo.repo}:${evidence.model}:${evidence.site}`, () => recordOnce(deps, repo, input, evidence));
+}
+
+/** Evidence the app does not record, and why (the site's answer is 403 with the reason). */
+export interface DriftRefusal {
+  refused: string;
+}
+
+async function recordOnce(deps: { scm: Scm; log: Logger }, repo: RepoRef, input: { branch: string; now: number }, evidence: DriftEvidence): Promise<DriftEvent | DriftRefusal | 'cooling-down'> {
   const sha = await deps.scm.branchHead(repo, input.branch);
   if (!sha) throw new EdgeshipError(`${repo.owner}/${repo.repo} has no branch ${input.branch} to retrain`);
   const config = await readConfigAt(deps.scm, repo, sha);
-  if (!config) return 'not-a-model-repo';
-  if (config.model !== evidence.model) return 'other-model';
+  const name = `${repo.owner}/${repo.repo}`;
+  if (!config) return { refused: `${name} has no .github/edgeship.yml on ${input.branch}` };
+  if (config.model !== evidence.model) return { refused: `${name} releases model ${config.model}, not ${evidence.model}` };
+  if (!config.targets.some((target) => target.name === evidence.site)) return { refused: `${evidence.site} is not a target of ${evidence.model} in .github/edgeship.yml of ${name}` };
   const environment = driftEnvironment(evidence.model, evidence.site);
   const cooldownMs = config.drift.cooldownMinutes * 60_000;
   const [last] = await deps.scm.listDeployments(repo, environment, 1);
