@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { artifactStoreForReference, credentialsFromEnv } from '../adapters/oci/index.ts';
+import { LAYOUT_PREFIX, parseReference } from '../adapters/oci/reference.ts';
 import { InferenceWorker } from '../adapters/onnx/inference-pool.ts';
 import { referenceStatsSchema, type ReferenceStats } from '../core/drift.ts';
 import type { ModelContract } from '../core/contract.ts';
@@ -38,6 +39,12 @@ export interface ModelSource {
   maxBatchRows?: number;
   /** How fast a batch size must have run to run on the main thread; 0 loads the model on the inference thread only. */
   inlineMaxMs?: number;
+  /**
+   * Registry hosts that get EDGESHIP_REGISTRY_USERNAME/PASSWORD: those of the models the server
+   * was started with and EDGESHIP_REGISTRY_HOSTS. A model on any other registry is pulled without
+   * them, so a load naming an attacker's registry learns nothing.
+   */
+  credentialHosts?: readonly string[];
 }
 
 const workerOptions = (source: ModelSource) => ({
@@ -59,7 +66,7 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
   }
   const scratch = await mkdtemp(join(tmpdir(), 'edgeship-serve-'));
   try {
-    const credentials = credentialsFromEnv();
+    const credentials = source.credentialHosts?.includes(registryOf(source.model) ?? '') ? credentialsFromEnv() : undefined;
     const pulled = await artifactStoreForReference(source.model, credentials ? { credentials } : {}).pull(source.model, join(scratch, 'artifact'));
     const modelFile = pulled.files['model.onnx'];
     if (!modelFile) throw new ModelValidationError(`${source.model} has no model.onnx`);
@@ -78,6 +85,13 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
     await rm(scratch, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The registry host of a reference (`registry.local:5000` of `registry.local:5000/models/pump@sha256:…`); none for a layout or a file. */
+export function registryOf(reference: string): string | undefined {
+  if (!isReference(reference) || reference.startsWith(LAYOUT_PREFIX)) return undefined;
+  const parsed = parseReference(reference);
+  return parsed.kind === 'registry' ? parsed.registry : undefined;
 }
 
 async function readReference(file: string, required: boolean): Promise<ReferenceStats | undefined> {

@@ -11,6 +11,7 @@ import type { RouterOptions } from './adaptive.ts';
 import type { EdgexMapping } from './edgex.ts';
 import type { LoadedModel } from './model.ts';
 import type { ServingMetrics } from './metrics.ts';
+import { registryOf } from './model.ts';
 
 /** `edgeship serve` flags; the GitOps templates set most of them through EDGESHIP_* variables. */
 export interface ServeFlags {
@@ -152,4 +153,14 @@ export function driftFor(flags: ServeFlags, env: NodeJS.ProcessEnv, log: Logger)
   const cooldownMs = numberFlag('drift-cooldown-minutes', flags.driftCooldownMinutes, (value) => value >= 0, 'minutes') * 60_000;
   const site = flags.site ?? env.EDGESHIP_SITE ?? 'unknown-site';
   return (model, metrics) => (model.reference ? new DriftMonitor({ model: model.name, version: model.version, site, reference: model.reference, window, rule, cooldownMs, ...(sink && { sink }), metrics, log }) : undefined);
+}
+
+/**
+ * The registries `edgeship serve` sends EDGESHIP_REGISTRY_USERNAME/PASSWORD to: those of the
+ * models it starts with (its own environment names them) and EDGESHIP_REGISTRY_HOSTS
+ * (comma-separated hosts), never one that a load through the admin API names.
+ */
+export function credentialHostsOf(startedWith: readonly (string | undefined)[], env: NodeJS.ProcessEnv): string[] {
+  const named = (env.EDGESHIP_REGISTRY_HOSTS ?? '').split(',').map((host) => host.trim());
+  return [...new Set([...startedWith.map((reference) => (reference ? registryOf(reference) : undefined)), ...named].filter((host): host is string => Boolean(host)))];
 }

@@ -48,7 +48,7 @@ export function registerServeCommand(program: Command): void {
     .option('--drift-cooldown-minutes <minutes>', 'at most one evidence per this many minutes', '360')
     .action(async (flags: ServeFlags) => {
       // Loaded when the server starts, so other commands start fast.
-      const [{ loadModel }, { adaptiveOf, driftFor, edgexOf, imageModelOf, numberFlag, offloadOf, retainedOf }, { InferenceServer }, { AdaptiveRouter }, { GatewayPressure }] = await Promise.all([
+      const [{ loadModel }, { adaptiveOf, credentialHostsOf, driftFor, edgexOf, imageModelOf, numberFlag, offloadOf, retainedOf }, { InferenceServer }, { AdaptiveRouter }, { GatewayPressure }] = await Promise.all([
         import('../../serve/model.ts'),
         import('../../serve/options.ts'),
         import('../../serve/server.ts'),
@@ -66,11 +66,13 @@ export function registerServeCommand(program: Command): void {
       const version = flags.modelVersion ?? env.EDGESHIP_MODEL_VERSION ?? inImage?.version;
       const maxBatchRows = numberFlag('max-batch-rows', flags.maxBatchRows, (value) => Number.isInteger(value) && value >= 0, 'a whole number of rows (0: no batching)');
       const inlineMaxMs = numberFlag('inline-max-ms', flags.inlineMaxMs, (value) => value >= 0 && value <= 10, 'milliseconds from 0 to 10 (0: never on the main thread)');
+      const retainedModels = retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS);
+      const credentialHosts = credentialHostsOf([source, ...retainedModels.map((entry) => entry.reference)], env);
       const load = (next: { model: string; name?: string }): Promise<LoadedModel> =>
-        loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }), maxBatchRows, inlineMaxMs });
+        loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }), maxBatchRows, inlineMaxMs, credentialHosts });
       const name = flags.name ?? inImage?.name;
       const model = source ? await load({ model: source, ...(name && { name }) }) : undefined;
-      const retained = await Promise.all(retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS).map((entry) => load({ model: entry.reference, name: model?.name ?? flags.name ?? 'model' }).then((loaded) => ({ ...loaded, version: entry.version }))));
+      const retained = await Promise.all(retainedModels.map((entry) => load({ model: entry.reference, name: model?.name ?? flags.name ?? 'model' }).then((loaded) => ({ ...loaded, version: entry.version }))));
       const adaptive = adaptiveOf(flags, env, Boolean(model), Boolean(offload));
       const edgex = edgexOf(flags, model);
       const metrics = servingMetrics();
