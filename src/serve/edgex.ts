@@ -22,6 +22,11 @@ interface Reading {
 
 const bad = (message: string) => new InferenceRequestError(400, message);
 
+/** A device name as EdgeX allows one (RFC 3986 unreserved characters), at most this long. */
+const DEVICE_NAME = /^[A-Za-z0-9._~-]{1,128}$/;
+/** Values the windows of all devices hold together (about 64 MiB): the least recently heard devices go first past it. */
+const MAX_BUFFERED_VALUES = 8 * 2 ** 20;
+
 /** Whether a body is an EdgeX core-data event (an AddEventRequest or a bare Event). */
 export function isEdgexEvent(body: unknown): boolean {
   if (typeof body !== 'object' || body === null) return false;
@@ -36,6 +41,8 @@ export function isEdgexEvent(body: unknown): boolean {
  */
 export class EdgexWindows {
   private readonly rows = new Map<string, number[][]>();
+  /** Values the windows hold, all devices together. */
+  private values = 0;
   private readonly spec: TensorSpec;
   private readonly datatype: OipDatatype;
   private readonly layout: EdgexLayout;
@@ -48,6 +55,8 @@ export class EdgexWindows {
     contract: Pick<ModelContract, 'inputs'>,
     /** Devices whose windows are kept; the one heard from least recently goes first. */
     private readonly maxDevices = 10_000,
+    /** Values all windows hold together; past it, the devices heard from least recently go first. */
+    private readonly maxValues = MAX_BUFFERED_VALUES,
   ) {
     const spec = contract.inputs.find((input) => input.name === mapping.input);
     if (!spec) throw new InferenceRequestError(400, `EdgeX mapping: the model has no input "${mapping.input}" (its inputs: ${contract.inputs.map((input) => input.name).join(', ')})`);
@@ -62,6 +71,7 @@ export class EdgexWindows {
     const event = ((body as { event?: unknown }).event ?? body) as { deviceName?: unknown; readings: unknown[] };
     const device = event.deviceName;
     if (typeof device !== 'string') throw bad('EdgeX event: expected "deviceName"');
+    if (!DEVICE_NAME.test(device)) throw bad(`EdgeX event: expected a deviceName of 1 to 128 letters, digits, - . _ or ~ (as EdgeX names devices), found ${device.length} characters${device.length <= 128 ? ` (${JSON.stringify(device)})` : ''}`);
     const readings = event.readings.filter((reading): reading is Reading => typeof reading === 'object' && reading !== null && 'resourceName' in reading);
     const row = this.mapping.features.map((feature) => {
       const reading = readings.find((candidate) => candidate.resourceName === feature);
@@ -70,11 +80,17 @@ export class EdgexWindows {
       if (!Number.isFinite(value)) throw bad(`EdgeX event from ${device}: reading "${feature}" is ${JSON.stringify(reading.value)}, expected a number`);
       return value;
     });
-    const rows = [...(this.rows.get(device) ?? []), row].slice(-this.steps);
+    const before = this.rows.get(device) ?? [];
+    const rows = [...before, row].slice(-this.steps);
     // Re-inserted, so the map's order is least recently heard from first.
     this.rows.delete(device);
     this.rows.set(device, rows);
-    if (this.rows.size > this.maxDevices) this.rows.delete(this.rows.keys().next().value as string);
+    this.values += (rows.length - before.length) * row.length;
+    while (this.rows.size > 1 && (this.rows.size > this.maxDevices || this.values > this.maxValues)) {
+      const [oldest, dropped] = this.rows.entries().next().value as [string, number[][]];
+      this.rows.delete(oldest);
+      this.values -= dropped.length * row.length;
+    }
     if (rows.length < this.steps) return { device, buffered: rows.length };
     return { device, buffered: rows.length, input: this.tensor(device, rows) };
   }

@@ -17,6 +17,11 @@ import { ModelVersions } from './repository.ts';
 import { HealthPort } from './health.ts';
 
 export interface ServeOptions {
+  /** How long a client may take to send its headers, and its whole request (10 s and 30 s by default). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** How often those are checked (2 s by default). */
+  timeoutCheckMs?: number;
   /** The local model: what unversioned requests get. Absent for a pure forwarder. */
   model?: LoadedModel;
   /** Older versions of the same model, kept while offloading sites still ask for them by version. */
@@ -102,7 +107,12 @@ export class InferenceServer {
   constructor(private readonly options: ServeOptions) {
     this.metrics = options.metrics ?? servingMetrics();
     this.servedName = options.model?.name ?? options.name ?? 'model';
-    this.server = createServer((request, response) => void this.handle(request, response));
+    // Node looks at those timeouts every connectionsCheckingInterval (30 s by its default).
+    this.server = createServer({ connectionsCheckingInterval: options.timeoutCheckMs ?? 2_000 }, (request, response) => void this.handle(request, response));
+    // As the app's server: a client that trickles its headers or body does not hold a connection
+    // for Node's minutes (60 s for headers, 300 s for the request).
+    this.server.headersTimeout = options.headersTimeoutMs ?? 10_000;
+    this.server.requestTimeout = options.requestTimeoutMs ?? 30_000;
     // Tells close() when a connection ends, so draining does not wait for the timer.
     this.server.on('connection', (socket) => socket.once('close', () => this.server.emit('connectionClosed')));
     for (const model of options.retained ?? []) this.versions.add(model, false);

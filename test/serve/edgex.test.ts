@@ -23,6 +23,20 @@ describe('EdgeX windows', () => {
     expect(windows.accept(event('d1', 4))).toEqual({ device: 'd1', buffered: 1 });
   });
 
+  it('refuses device names EdgeX would not give, without echoing a long one, and bounds what all windows hold together', () => {
+    const windows = new EdgexWindows({ input: 'readings', features: ['a', 'b'], layout: 'steps-features' }, spec, 10_000, 6);
+    expect(() => windows.accept(event('x'.repeat(256 * 1024), 1))).toThrow(/^EdgeX event: expected a deviceName of 1 to 128 letters, digits, - \. _ or ~ \(as EdgeX names devices\), found 262144 characters$/);
+    expect(() => windows.accept(event('pump 7<img>', 1))).toThrow('found 11 characters ("pump 7<img>")');
+    expect(() => windows.accept(event('', 1))).toThrow('found 0 characters');
+    // Six values at most: three devices of one row (two values) each; a fourth pushes out the least recent.
+    for (const device of ['d1', 'd2', 'd3']) windows.accept(event(device, 1));
+    windows.accept(event('d4', 1));
+    expect(windows.accept(event('d1', 2))).toEqual({ device: 'd1', buffered: 1 });
+    // A device's own second row counts too: d3 (the least recent now) goes.
+    expect(windows.accept(event('d4', 2)).input?.data).toEqual(Float32Array.from([1, 1, 2, 1]));
+    expect(windows.accept(event('d3', 5))).toEqual({ device: 'd3', buffered: 1 });
+  });
+
   it('lays a window out as the input is: [batch, steps, features] or [batch, features, steps], or says which to choose', () => {
     const channelsFirst = { inputs: [{ name: 'signal', dtype: 'float32', shape: ['batch', 3, 4] }] };
     const windows = new EdgexWindows({ input: 'signal', features: ['x', 'y', 'z'] }, channelsFirst);

@@ -119,6 +119,19 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     await vi.waitFor(async () => expect(await probe(`http://127.0.0.1:${healthPort}/v2/health/live`)).toEqual({ status: 200, body: '{"live":true}' }), { timeout: 20_000, interval: 50 });
   });
 
+  it('closes a connection that trickles its headers, as the app does, instead of holding it for Node\'s minutes', async () => {
+    const { base } = await start({ headersTimeoutMs: 300, requestTimeoutMs: 600, timeoutCheckMs: 100 });
+    const socket = connect(Number(new URL(base).port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('POST /v2/models/pump/infer HTTP/1.1\r\nHost: x\r\n');
+    const trickle = setInterval(() => socket.write('X-Slow: 1\r\n'), 50);
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    await once(socket, 'close');
+    clearInterval(trickle);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
   it('swaps to another model without dropping requests in flight', async () => {
     const { server, call } = await start();
     const inFlight = Array.from({ length: 20 }, () => call('/v2/models/pump/infer', batch(64)));
