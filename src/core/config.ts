@@ -35,7 +35,7 @@ export const targetSchema = z.strictObject({
 
 const waveSchema = z
   .strictObject({
-    name: z.string().min(1),
+    name: dnsLabel.describe('Wave name: a DNS label, as it reaches GitHub environments, comments and markers.'),
     targets: z.array(dnsLabel).min(1).optional().describe('The targets of this wave, by name.'),
     selector: z.record(labelKey, z.string()).optional().describe('Or: the targets whose labels have all of these values.'),
     percent: z.number().gt(0).max(100).optional().describe('With a selector: this share of the matching targets, counted with the waves before (1, then 10, then 100), the same targets every release (ordered by a hash of the name).'),

@@ -51,6 +51,9 @@ describe('waves by selector and share', () => {
   it('refuses a selector that matches nothing, a wave with both targets and a selector, and a share without a selector', () => {
     expect(() => parseConfig(fleet(3, '    - { name: mars, selector: { region: mars } }\n    - { name: all, selector: { ring: main } }\n    - { name: early, selector: { ring: early } }'), 'fleet.yml')).toThrow(/rollout\.waves\[0\]\.selector.*expected labels of at least one target \(targets\[\]\.labels\), found none matching \{"region":"mars"\}/);
     expect(() => parseConfig(fleet(3, '    - { name: both, targets: [site-0], selector: { region: eu } }'), 'fleet.yml')).toThrow(/expected `targets` or `selector`, one of them/);
+    // A wave's name reaches GitHub environments, comments and markers: a DNS label, nothing that renders.
+    expect(() => parseConfig(fleet(3, '    - { name: "<img src=x onerror=alert(1)>", selector: { ring: main } }'), 'fleet.yml')).toThrow(/rollout\.waves\[0\]\.name.*expected a DNS label/);
+    expect(() => parseConfig(fleet(3, '    - { name: "[x](https://evil.example) -->", selector: { ring: main } }'), 'fleet.yml')).toThrow(/rollout\.waves\[0\]\.name/);
     expect(() => parseConfig(fleet(3, '    - { name: share, targets: [site-0], percent: 10 }'), 'fleet.yml')).toThrow(/expected `percent` only with a `selector`/);
   });
 });
