@@ -33,6 +33,22 @@ describe('resync', () => {
     expect(world.model.pulls).toHaveLength(1);
   });
 
+  it('posts the comment of a wave whose commit landed when the app died before commenting, once', async () => {
+    await world.app.receive('workflow_run.completed', world.runCompleted(await world.finishRun()));
+    await world.app.settle();
+    const mergeSha = github.merge(MODEL_REPO, 1);
+    // The wave's GitOps commit lands; the comment after it does not (the process died there).
+    github.failOnce.push({ method: 'POST', path: /\/issues\/1\/comments$/ });
+    await world.app.receive('pull_request.closed', world.merged(1, mergeSha));
+    await expect(world.app.settle()).rejects.toThrow();
+    world.app.errors.splice(0);
+    expect(github.repo(GITOPS_REPO).commits.size).toBe(2);
+    expect(world.model.comments.get(1) ?? []).toEqual([]);
+    await resync();
+    await resync();
+    expect(world.model.comments.get(1)?.map((comment) => comment.body)).toEqual([expect.stringMatching(/^Sent pump-forecaster 1\.0\.0 to wave \*\*canary\*\* \(substation-east: 1 edge\) in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}\./)]);
+  });
+
   it('finishes a merged release whose deploy step never ran, once', async () => {
     await world.app.receive('workflow_run.completed', world.runCompleted(await world.finishRun()));
     await world.app.settle();

@@ -69,6 +69,8 @@ export class FakeGitHub {
    * may lower them to make the app meet them. Past one, a write is answered 403 with retry-after.
    */
   readonly limits = { perMinute: 80, perHour: 500 };
+  /** Requests to answer with a 500 once each, as a GitHub that fails (or an app that dies) at that point. */
+  readonly failOnce: { method: string; path: RegExp }[] = [];
   /** The retry-after of each 403 the secondary limits answered, in seconds. */
   readonly throttled: number[] = [];
   /** Simulated time for the secondary limits, in ms: it moves on by each retry-after the fake tells a client to wait. */
@@ -233,6 +235,13 @@ export class FakeGitHub {
         const call = { method: method.toUpperCase(), path: decoded, bytes, ...(decoded === '/graphql' && { mutation: /^\s*mutation/.test(String(parsed.query)) }) };
         this.calls.push(call);
         if (decoded === '/graphql') this.documents.push(String(parsed.query));
+        const failing = this.failOnce.findIndex((failure) => failure.method === call.method && failure.path.test(decoded));
+        if (failing >= 0) {
+          this.failOnce.splice(failing, 1);
+          const failed = { message: 'Server Error' };
+          this.answers.push({ method: call.method, path: url.pathname, status: 500, body: failed });
+          return [500, failed] as [number, unknown];
+        }
         const wait = isWrite(call) ? this.secondaryLimit() : undefined;
         if (wait !== undefined) {
           const limited = { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' };

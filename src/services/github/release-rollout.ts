@@ -124,9 +124,11 @@ export class ReleaseRefused extends EdgeshipError {
  * 4. the fleet dashboard issue (fleet-dashboard.ts): its ticked boxes act first (a promote in this
  *    step), and it is written when what it shows changed.
  * What it writes to GitHub grows with the waves, not with the sites.
- * Idempotent: the merge, resync, the rollout tick and `/edgeship promote` all call it.
+ * Idempotent: the merge, resync, the rollout tick and `/edgeship promote` all call it; the resync
+ * (`recover`) also posts the comment of any sent wave that has none, as after a crash between a
+ * wave's commit and its comment.
  */
-export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean } = {}): Promise<RolloutResult | 'not-a-release' | 'refused'> {
+export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean; recover?: boolean } = {}): Promise<RolloutResult | 'not-a-release' | 'refused'> {
   const { scm } = deps;
   if (!parseReleaseBranch(pull.headRef)) return 'not-a-release';
   let loaded;
@@ -153,21 +155,26 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
   const summary = summarizeFleet({ waves: wavesOf(config), statuses: result.statuses, placement: new Map(report.placement.map((decision) => [decision.target, decision.choice])), pinned: new Set(result.pinned) });
   await scm.ensureDeployments(repo, pull.mergeSha, waveDeployments(model, version, report.artifact?.digest, summary, url));
   const { action } = result;
-  if (action.kind === 'apply-wave' && result.commit) {
-    const waves = wavesOf(config);
-    const more = waves.findIndex((wave) => wave.name === action.wave) < waves.length - 1;
+  const waves = wavesOf(config);
+  const waveComment = async (name: string, targets: readonly string[]) => {
+    const more = waves.findIndex((wave) => wave.name === name) < waves.length - 1;
     const next = !more
       ? ''
       : fleet
         ? ' The next wave follows once this one is Synced and Healthy through its soak time.'
         : ' edgeship cannot read Argo CD from here, so it does not watch health: `/edgeship promote` sends the next wave.';
-    const sent = summary.waves.find((wave) => wave.wave === action.wave);
+    const sent = summary.waves.find((wave) => wave.wave === name);
     await scm.ensureComment(
       repo,
       pull.number,
-      `<!-- edgeship:wave:${model}:${version}:${action.wave} -->`,
-      `Sent ${model} ${version} to wave **${action.wave}** (${targetsInWords(action.targets)}${sent ? `: ${placementWords(sent)}` : ''}) in ${url}.${next}${action.wave === waves[0]?.name ? ` It deploys because ${because}.` : ''}`,
+      `<!-- edgeship:wave:${model}:${version}:${name} -->`,
+      `Sent ${model} ${version} to wave **${name}** (${targetsInWords(targets)}${sent ? `: ${placementWords(sent)}` : ''}) in ${url}.${next}${name === waves[0]?.name ? ` It deploys because ${because}.` : ''}`,
     );
+  };
+  if (action.kind === 'apply-wave' && result.commit) await waveComment(action.wave, action.targets);
+  // The resync says what a crash between a wave's commit and its comment left unsaid, once (by marker).
+  if (options.recover) {
+    for (const name of result.sent) if (!(action.kind === 'apply-wave' && action.wave === name)) await waveComment(name, waves.find((wave) => wave.name === name)?.targets ?? []);
   }
   if (action.kind === 'rollback' || action.kind === 'halt' || action.kind === 'done') {
     const headline = action.kind === 'done'
