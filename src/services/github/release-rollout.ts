@@ -6,14 +6,15 @@ import { PolicyError, unreviewedDeployAllowed, type OperatorPolicy } from '../..
 import { GitOpsError } from '../../core/errors.ts';
 import { parseEvaluationReport } from '../../core/report-schema.ts';
 import type { EdgeshipConfig } from '../../core/config.ts';
-import type { DeploymentSpec, FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
-import { exceptionLines, NAMES_SHOWN, placementWords, summarizeFleet, targetsInWords, waveDescription, waveTable, type FleetSummary } from '../../core/fleet-summary.ts';
+import type { FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
+import { summarizeFleet } from '../../core/fleet-summary.ts';
 import { parseReleaseRecord, releaseRecordPath } from '../../core/release-record.ts';
 import { messageOf } from '../../core/errors.ts';
 import { inert, maskSecrets } from '../../core/markdown.ts';
 import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
 import { actOnDashboard, openDashboard, writeDashboard } from './fleet-dashboard.ts';
+import { ensureEndComment, ensureWaveComment, promoteAnswer, waveDeployments, waveEnvironment, type RolloutNews } from './rollout-comments.ts';
 import { commitUrl, fileUrl, openGitops, readConfigAt, trackedBranch, type GitopsAccess } from './model-repo.ts';
 
 export interface MergedPull {
@@ -142,51 +143,35 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
   }
   const { config, report, gitopsRef, gitops, gitopsScm, because } = loaded;
   const fleet = deps.fleetFor?.(config);
+  const waves = wavesOf(config);
   const board = await openDashboard(scm, repo, config.model);
-  const acts = await actOnDashboard(gitops, config, report.version.version, wavesOf(config), board);
+  const acts = await actOnDashboard(gitops, config, report.version.version, waves, board);
   const result = await advanceRollout({ gitops, log: deps.log, ...(fleet && { fleet }), ...(deps.now && { now: deps.now }) }, config, report, { promote: options.promote || acts.promote });
   if (result.action.kind === 'superseded') return result;
   const { model } = report;
   const version = report.version.version;
   const sha = result.commit?.sha ?? (await gitopsScm.branchHead(gitopsRef, config.gitops.branch)) ?? '';
-  const url = commitUrl(gitopsRef, sha);
-  // On the branch, not at a commit: a link that moved with every GitOps commit would rewrite the dashboard each time.
-  const recordLink = `[the release record](${fileUrl(gitopsRef, config.gitops.branch, releaseRecordPath(config.gitops.path, model))})`;
-  const summary = summarizeFleet({ waves: wavesOf(config), statuses: result.statuses, placement: new Map(report.placement.map((decision) => [decision.target, decision.choice])), pinned: new Set(result.pinned) });
-  await scm.ensureDeployments(repo, pull.mergeSha, waveDeployments(model, version, report.artifact?.digest, summary, url));
-  const { action } = result;
-  const waves = wavesOf(config);
-  const waveComment = async (name: string, targets: readonly string[]) => {
-    const more = waves.findIndex((wave) => wave.name === name) < waves.length - 1;
-    const next = !more
-      ? ''
-      : fleet
-        ? ' The next wave follows once this one is Synced and Healthy through its soak time.'
-        : ' edgeship cannot read Argo CD from here, so it does not watch health: `/edgeship promote` sends the next wave.';
-    const sent = summary.waves.find((wave) => wave.wave === name);
-    await scm.ensureComment(
-      repo,
-      pull.number,
-      `<!-- edgeship:wave:${model}:${version}:${name} -->`,
-      `Sent ${model} ${version} to wave **${name}** (${targetsInWords(targets)}${sent ? `: ${placementWords(sent)}` : ''}) in ${url}.${next}${name === waves[0]?.name ? ` It deploys because ${because}.` : ''}`,
-    );
+  const news: RolloutNews = {
+    model,
+    version,
+    waves,
+    summary: summarizeFleet({ waves, statuses: result.statuses, placement: new Map(report.placement.map((decision) => [decision.target, decision.choice])), pinned: new Set(result.pinned) }),
+    url: commitUrl(gitopsRef, sha),
+    // On the branch, not at a commit: a link that moved with every GitOps commit would rewrite the dashboard each time.
+    recordLink: `[the release record](${fileUrl(gitopsRef, config.gitops.branch, releaseRecordPath(config.gitops.path, model))})`,
+    watched: fleet !== undefined,
+    because,
   };
-  if (action.kind === 'apply-wave' && result.commit) await waveComment(action.wave, action.targets);
+  await scm.ensureDeployments(repo, pull.mergeSha, waveDeployments(news, report.artifact?.digest));
+  const { action } = result;
+  if (action.kind === 'apply-wave' && result.commit) await ensureWaveComment(scm, repo, pull.number, news, action.wave, action.targets);
   // The resync says what a crash between a wave's commit and its comment left unsaid, once (by marker).
   if (options.recover) {
-    for (const name of result.sent) if (!(action.kind === 'apply-wave' && action.wave === name)) await waveComment(name, waves.find((wave) => wave.name === name)?.targets ?? []);
+    for (const name of result.sent) if (!(action.kind === 'apply-wave' && action.wave === name)) await ensureWaveComment(scm, repo, pull.number, news, name, waves.find((wave) => wave.name === name)?.targets ?? []);
   }
-  if (action.kind === 'rollback' || action.kind === 'halt' || action.kind === 'done') {
-    const headline = action.kind === 'done'
-      ? `Rolled ${model} ${version} out to every wave${action.skipped.length > 0 ? `, leaving ${targetsInWords(action.skipped)} alone` : ''}.`
-      : action.kind === 'rollback'
-        ? `Rolled ${targetsInWords(action.targets)} back in ${url}: ${inert(action.reason, 2000)}. No further waves go out.`
-        : `Stopped the rollout of ${model} ${version}: ${inert(action.reason, 2000)}. No further waves go out.`;
-    const body = [headline, '', ...waveTable(summary), '', ...exceptionLines(summary, { names: NAMES_SHOWN, rest: `every site is in ${recordLink}` })].join('\n');
-    await scm.ensureComment(repo, pull.number, `<!-- edgeship:rollout-end:${model}:${version} -->`, body);
-  }
+  if (action.kind === 'rollback' || action.kind === 'halt' || action.kind === 'done') await ensureEndComment(scm, repo, pull.number, news, action);
   if (acts.promote) acts.answers.push(promoteAnswer(board?.by, result));
-  const dashboard = { model, version, status: result.status, pull: { number: pull.number }, summary, versions: result.versions, sentWaves: result.sent, holds: result.holds, recordLink, ...(result.next && { nextWave: result.next }) };
+  const dashboard = { model, version, status: result.status, pull: { number: pull.number }, summary: news.summary, versions: result.versions, sentWaves: result.sent, holds: result.holds, recordLink: news.recordLink, ...(result.next && { nextWave: result.next }) };
   await writeDashboard(scm, repo, dashboard, board, acts.answers);
   // The registry only mirrors the GitOps repo: when it fails (or the policy refuses its URI), the
   // rollout goes on and the next reconcile tries again.
@@ -227,23 +212,4 @@ async function refuseDeployment(scm: Scm, repo: RepoRef, pull: MergedPull, refus
     pull.mergeSha,
     wavesOf(refusal.config).map((wave) => ({ environment: waveEnvironment(refusal.config.model, wave.name), description: 'refused: not a release edgeship evaluated', payload: {}, status: { state: 'failure' as const, description: `Not deployed: ${refusal.reason}` } })),
   );
-}
-
-function promoteAnswer(by: string | undefined, result: RolloutResult): string {
-  const { action } = result;
-  if (action.kind === 'apply-wave') return `@${by ?? 'someone'}: sent wave **${action.wave}** (${targetsInWords(action.targets)}) now, without waiting for health and soak.`;
-  return `@${by ?? 'someone'}: nothing to promote: ${action.kind === 'wait' ? action.reason : `the rollout is ${result.status}`}.`;
-}
-
-/** The GitHub environment of a wave: one per model and wave, so GitHub's Environments page lists a release's waves. */
-export const waveEnvironment = (model: string, wave: string) => `${model}/${wave}`;
-
-/** One deployment per wave, its status the wave's state and its counts (see core/fleet-summary). */
-function waveDeployments(model: string, version: string, digest: string | undefined, summary: FleetSummary, url: string): DeploymentSpec[] {
-  return summary.waves.map((wave) => ({
-    environment: waveEnvironment(model, wave.wave),
-    description: `${model} ${version}, wave ${wave.wave}`,
-    payload: { model, version, digest, wave: wave.wave, targets: wave.targets, placements: wave.placements },
-    status: { state: wave.state, description: waveDescription(version, wave), url },
-  }));
 }
