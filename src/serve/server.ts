@@ -330,8 +330,9 @@ export class InferenceServer {
 
   /**
    * Forwards to the cloud, to the route of the version this site was released with, the body as
-   * it came (binary data too). Undefined means "run it here": the cloud failed and there is a
-   * local model to fall back to. Without one, the failure is the answer (502, or 504 on timeout).
+   * it came (binary data too). Undefined means "run it here": the cloud failed (unreachable, a 5xx,
+   * or a 404 for the version) and there is a local model to fall back to. Without one, the failure
+   * is the answer (502, or 504 on timeout).
    */
   private async forward(name: string, version: string | undefined, request: Forwarded, canFallBack: boolean): Promise<{ status: number; headers: Record<string, string>; body: Buffer } | undefined> {
     const { url, timeoutMs } = this.options.offload as NonNullable<ServeOptions['offload']>;
@@ -341,7 +342,8 @@ export class InferenceServer {
       const { headerLength } = request;
       const headers: Record<string, string> = headerLength === undefined ? { 'content-type': 'application/json' } : { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) };
       const upstream = await post(target, headers, request.bytes, timeoutMs);
-      if (upstream.status < 500) {
+      // A 404 says the cloud lacks this site's version (or model): it cannot answer, as a 5xx cannot.
+      if (upstream.status < 500 && upstream.status !== 404) {
         const passed = ['content-type', 'inference-header-content-length'].flatMap((key) => {
           const value = upstream.headers[key];
           return typeof value === 'string' ? [[key, value] as const] : [];

@@ -52,6 +52,17 @@ describe('edgeship serve at the edge', () => {
     expect(metrics).toContain('edgeship_offload_requests_total{model="pump",route="fallback"} 1');
   });
 
+  it('answers locally when the cloud lacks the site\'s version (404), and says so without a local model', async () => {
+    // A cloud that no longer serves 1.1.0: its version route answers 404.
+    const cloud = track(await serving({ version: '1.0.0' }));
+    const site = track(await serving({ version: '1.1.0', offload: { url: cloud.base, timeoutMs: 2000 } }));
+    const answers = await Promise.all(Array.from({ length: 20 }, () => site.call('/v2/models/pump/infer', batch(1))));
+    expect(answers.map((answer) => [answer.status, answer.body.model_version])).toEqual(Array(20).fill([200, '1.1.0']));
+    expect((await site.call('/metrics')).body as unknown as string).toContain('edgeship_offload_requests_total{model="pump",route="fallback"} 20');
+    const forwarder = track(await serving({ model: undefined, name: 'pump', version: '1.1.0', offload: { url: cloud.base, timeoutMs: 2000 } }));
+    expect(await forwarder.call('/v2/models/pump/infer', batch(1))).toEqual({ status: 502, body: { error: `cloud endpoint ${cloud.base} answered 404` } });
+  });
+
   it('forwards a body as the client sent it: binary tensor data with its header length, gzip JSON inflated', async () => {
     const cloud = track(await serving({ version: '1.1.0' }));
     const forwarder = track(await serving({ model: undefined, name: 'pump', version: '1.1.0', offload: { url: cloud.base, timeoutMs: 2000 } }));

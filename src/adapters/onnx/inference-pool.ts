@@ -174,7 +174,17 @@ export class InferenceWorker {
       this.pump();
       if (this.inFlight === 0) this.drained?.();
     };
-    this.send(mergeInputs(batch), first.outputs).then(
+    let merged: CheckedTensor[];
+    try {
+      merged = mergeInputs(batch);
+    } catch (error) {
+      // Every request of a batch that cannot be assembled is answered, and its slot freed.
+      for (const job of batch) job.reject(error as Error);
+      return done();
+    }
+    // A merged batch's arrays are the pool's own, made for this run: moved. A lone request's are
+    // the caller's, which may run them again (an adaptive probe, then the local answer): copied.
+    this.send(merged, first.outputs, batch.length > 1).then(
       (outputs) => {
         const split = splitOutputs(batch, outputs);
         if (!split) return void this.runAlone(batch).finally(done); // an output without the batch rows
@@ -190,19 +200,24 @@ export class InferenceWorker {
   }
 
   private async runAlone(batch: readonly Job[]): Promise<void> {
-    for (const job of batch) await this.send(job.inputs, job.outputs).then(job.resolve, job.reject);
+    for (const job of batch) await this.send(job.inputs, job.outputs, false).then(job.resolve, job.reject);
   }
 
   /**
-   * Sends tensors to the thread. Their arrays are moved, not copied: a checked request's arrays
-   * are its own, made for this run (a merged batch's too), and nothing reads them afterwards.
+   * Sends tensors to the thread: moved when `move` (arrays nothing reads afterwards), copied
+   * otherwise. A failure to post (a detached array) rejects, never throws past the caller.
    */
-  private send(inputs: CheckedTensor[], outputs?: string[]): Promise<OutputTensor[]> {
+  private send(inputs: CheckedTensor[], outputs: string[] | undefined, move: boolean): Promise<OutputTensor[]> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const buffers = inputs.flatMap((input) => (Array.isArray(input.data) ? [] : [input.data.buffer as ArrayBuffer]));
-      this.worker.postMessage({ id, inputs, ...(outputs && { outputs }) }, buffers);
+      const buffers = move ? inputs.flatMap((input) => (Array.isArray(input.data) ? [] : [input.data.buffer as ArrayBuffer])) : [];
+      try {
+        this.worker.postMessage({ id, inputs, ...(outputs && { outputs }) }, buffers);
+      } catch (error) {
+        this.pending.delete(id);
+        reject(error as Error);
+      }
     });
   }
 

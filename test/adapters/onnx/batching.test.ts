@@ -74,6 +74,22 @@ describe('dynamic batching', () => {
     }
   });
 
+  it('runs the same request twice, alone and in a batch, as an adaptive probe and then the local answer do: nothing hangs, both answer alike', async () => {
+    const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'), { inlineMaxMs: 0 });
+    try {
+      const inputs = [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: Float32Array.from({ length: 96 }, (_, index) => 40 + (index % 3)) }];
+      const first = Array.from((await worker.run(inputs))[0]?.data as Float32Array);
+      // The same tensors again, alone and queued with others (merged into a batch).
+      const neighbour = () => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(96).fill(45) }];
+      const again = await Promise.all([worker.run(inputs), worker.run(neighbour()), worker.run(neighbour()), worker.run(inputs), worker.run(neighbour())]);
+      for (const answer of [again[0], again[3]]) expect(Array.from(answer?.[0]?.data as Float32Array)).toEqual(first);
+      expect(Array.from(inputs[0]?.data ?? [])).toHaveLength(96);
+      expect(worker.inFlight).toBe(0);
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('runs each request of a failed batch on its own, so one bad request fails no other', async () => {
     const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'), { inlineMaxMs: 0 });
     try {
