@@ -216,7 +216,7 @@ export class InferenceWorker {
         this.worker.postMessage({ id, inputs, ...(outputs && { outputs }) }, buffers);
       } catch (error) {
         this.pending.delete(id);
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
   }
