@@ -12,6 +12,8 @@ import type { CheckedTensor, OutputTensor } from '../core/oip.ts';
 /** What runs the model: InferenceWorker, a worker thread with an ONNX Runtime session. */
 export interface ModelRunner {
   readonly contract: Pick<ModelContract, 'inputs' | 'outputs'>;
+  /** Whether requests share runs (rows a batch may hold, 0 when each runs alone) and why, as proven at load. */
+  readonly batching?: { rows: number; why: string };
   run(inputs: CheckedTensor[], outputs?: string[]): Promise<OutputTensor[]>;
   /** Waits for the runs in flight, then stops. */
   close(): Promise<void>;

@@ -3,8 +3,9 @@ import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { threadOf } from '../worker-thread.ts';
 import type { ModelContract } from '../../core/contract.ts';
-import { ModelValidationError } from '../../core/errors.ts';
+import { messageOf, ModelValidationError } from '../../core/errors.ts';
 import type { CheckedTensor, OutputTensor } from '../../core/oip.ts';
+import { batchDimension, probeRow, rowsAgree } from './batch-safety.ts';
 import { jobOf, mergeInputs, nextBatch, splitOutputs, takeBatch, type Job } from './batching.ts';
 import { INLINE_MAX_MS, InlineSession, RunCosts } from './inline-session.ts';
 
@@ -50,6 +51,8 @@ export class InferenceWorker {
   private sent = 0;
   /** Runs of the model so far: fewer than requests when requests were batched. */
   runs = 0;
+  /** Whether requests share runs (rows a batch may hold, 0 when not) and why, from the check at load. */
+  batching: { rows: number; why: string } = { rows: 0, why: 'not checked yet' };
   /** Of those, the runs on the main thread. */
   inlineRuns = 0;
   private readonly pending = new Map<number, { resolve: (outputs: OutputTensor[]) => void; reject: (error: Error) => void }>();
@@ -62,8 +65,8 @@ export class InferenceWorker {
   private constructor(
     private readonly worker: Worker,
     readonly contract: Pick<ModelContract, 'inputs' | 'outputs'>,
-    /** Rows a dynamic batch may hold; 0 when the model's tensors have no batch dimension. */
-    private readonly maxBatchRows: number,
+    /** Rows a dynamic batch may hold; 0 while unproven, or when requests must run alone. */
+    private maxBatchRows: number,
     private readonly inline: InlineSession | undefined,
     private readonly costs: RunCosts,
   ) {
@@ -90,10 +93,35 @@ export class InferenceWorker {
       await worker.terminate();
       throw new ModelValidationError(`${file}: ONNX Runtime cannot load it: ${message.kind === 'failed' ? message.message : 'no answer'}`);
     }
-    const batched = [...message.inputs, ...message.outputs].every((spec) => spec.shape.length > 0 && typeof spec.shape[0] !== 'number');
     const inlineMaxMs = options.inlineMaxMs ?? INLINE_MAX_MS;
     const inline = inlineMaxMs > 0 ? await InlineSession.open(file) : undefined;
-    return new InferenceWorker(worker, { inputs: message.inputs, outputs: message.outputs }, batched ? (options.maxBatchRows ?? 256) : 0, inline, new RunCosts(inlineMaxMs));
+    const pool = new InferenceWorker(worker, { inputs: message.inputs, outputs: message.outputs }, 0, inline, new RunCosts(inlineMaxMs));
+    const maxRows = options.maxBatchRows ?? 256;
+    pool.batching = maxRows === 0 ? { rows: 0, why: 'batching is off (--max-batch-rows 0)' } : await pool.batchingProof(maxRows);
+    pool.maxBatchRows = pool.batching.rows;
+    return pool;
+  }
+
+  /**
+   * Whether requests may share runs of this model, proven at load: every input and output leads
+   * with the same batch dimension, and a merged run of two distinct rows answers each row as its
+   * run alone does. Otherwise each request runs on its own, and `batching.why` says why.
+   */
+  private async batchingProof(maxRows: number): Promise<InferenceWorker['batching']> {
+    const dimension = batchDimension(this.contract.inputs, this.contract.outputs);
+    if ('refused' in dimension) return { rows: 0, why: dimension.refused };
+    const rows = [1, 2].map((seed) => this.contract.inputs.map((spec) => probeRow(spec, seed)));
+    if (rows.some((row) => row.some((tensor) => tensor === undefined))) return { rows: 0, why: 'an input of a type the check cannot make rows of' };
+    const [a, b] = rows as CheckedTensor[][] as [CheckedTensor[], CheckedTensor[]];
+    const jobs = [a, b].map((inputs) => jobOf(inputs, undefined, () => undefined, () => undefined));
+    try {
+      const alone = [await this.send(a, undefined, false), await this.send(b, undefined, false)];
+      const merged = splitOutputs(jobs, await this.send(mergeInputs(jobs), undefined, true));
+      if (!merged || !rowsAgree(alone, merged)) return { rows: 0, why: 'a merged run of two rows does not answer each row as its run alone does (the rows depend on each other)' };
+    } catch (error) {
+      return { rows: 0, why: `the check's rows did not run (${messageOf(error)})` };
+    }
+    return { rows: maxRows, why: `every input and output leads with "${dimension.name}", and merged runs answer each row as alone` };
   }
 
   /** Requests waiting or running. */

@@ -102,7 +102,7 @@ export function registerServeCommand(program: Command): void {
         await server.close();
         throw new EdgeshipError(`--health-port: cannot listen on ${flags.host}:${wantedHealthPort}: ${messageOf(error)}`);
       });
-      log.info({ model: server.name, version: model?.version, digest: model?.digest, port, ...(healthPort !== undefined && { healthPort }), offload: offload?.url, ...(adaptive && { adaptive: { budgetMs: adaptive.budgetMs, maxLocalCpu: adaptive.maxLocalCpu } }) }, 'Serving over the Open Inference Protocol v2');
+      log.info({ model: server.name, version: model?.version, digest: model?.digest, batching: model?.worker.batching, port, ...(healthPort !== undefined && { healthPort }), offload: offload?.url, ...(adaptive && { adaptive: { budgetMs: adaptive.budgetMs, maxLocalCpu: adaptive.maxLocalCpu } }) }, 'Serving over the Open Inference Protocol v2');
       const graceMs = numberFlag('grace-seconds', flags.graceSeconds, (value) => value > 0, 'seconds') * 1000;
       const stop = (signal: string) => {
         log.info({ signal }, 'Shutting down: no new connections, finishing requests in flight');
