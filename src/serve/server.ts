@@ -313,7 +313,7 @@ export class InferenceServer {
       const run = () => model.worker.run(checked.inputs, checked.outputs);
       const outputs = await (router ? router.timeLocal(run) : run()).catch((error: unknown) => {
         this.versions.record(model.version, 'fail', checked.batch, elapsedNs(started));
-        throw error;
+        throw valuesRefused(error, model.worker.contract.inputs) ?? error;
       });
       this.versions.record(model.version, 'success', checked.batch, elapsedNs(started));
       this.metrics.routes.inc({ model: name, route: this.options.offload && routed?.path !== 'local' ? 'fallback' : 'local' });
@@ -417,4 +417,17 @@ function toOip(request: CheckedRequest) {
     inputs: request.inputs.map((input) => ({ name: input.name, shape: input.dims, datatype: oipDatatype(input.dtype), data: jsonValues(input.dtype, input.data) })),
     ...(request.outputs && { outputs: request.outputs.map((output) => ({ name: output })) }),
   };
+}
+
+/**
+ * A request the model could not run because of its values, which the checks against the contract
+ * cannot see (an index outside an embedding's range): the client's error, a 400 naming the
+ * integer inputs that hold indices. Anything else stays a server error.
+ */
+function valuesRefused(error: unknown, inputs: readonly { name: string; dtype: string }[]): InferenceRequestError | undefined {
+  const message = messageOf(error);
+  if (!/out of (data )?bounds|out of range|must be within/i.test(message)) return undefined;
+  const status = /Status Message: (.*)$/s.exec(message)?.[1]?.trim() ?? message;
+  const indices = inputs.filter((input) => /int/.test(input.dtype)).map((input) => `"${input.name}"`);
+  return new InferenceRequestError(400, `the model cannot run on these values${indices.length > 0 ? ` (an index in input ${indices.join(' or ')} is outside its range?)` : ''}: ${status}`);
 }

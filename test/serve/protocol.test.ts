@@ -107,6 +107,15 @@ describe('edgeship serve speaks the Open Inference Protocol for every datatype',
     });
   });
 
+  it('answers an index outside an embedding with a 400 naming the input, and its neighbours with their rows', async () => {
+    const { call } = await start('embedding', 'emb');
+    const ask = (id: number) => call('/v2/models/emb/infer', { inputs: [{ name: 'ids', datatype: 'INT64', shape: [1], data: [id] }] });
+    const answers = await Promise.all([0, 7, 2, 1, -9, 2].map(ask));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 400, 200, 200, 400, 200]);
+    expect(answers[1]?.body.error).toMatch(/^the model cannot run on these values \(an index in input "ids" is outside its range\?\): indices element out of data bounds, idx=7 must be within the inclusive range \[-3,2\]$/);
+    expect((answers[2]?.body.outputs as { data: number[] }[])[0]?.data).toEqual([4, 5]);
+  });
+
   it('carries tensors as binary data both ways, every bit of an int64 included, and takes gzip bodies', async () => {
     const { base } = await start('ids-and-features', 'ids');
     const ids = BigInt64Array.from([2n ** 62n + 1n, -(2n ** 62n) - 3n, 7n, 8n]);

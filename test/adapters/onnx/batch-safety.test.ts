@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { InferenceWorker } from '../../../src/adapters/onnx/inference-pool.ts';
-import type { CheckedTensor } from '../../../src/core/oip.ts';
+import type { CheckedTensor, OutputTensor } from '../../../src/core/oip.ts';
 
 const zoo = (name: string) => join(inject('modelZoo'), name);
 
@@ -9,7 +9,7 @@ const zoo = (name: string) => join(inject('modelZoo'), name);
 const request = (name: string, rows: number, width: number, seed: number): CheckedTensor[] => [{ name, dtype: 'float32', dims: [rows, width], data: Float32Array.from({ length: rows * width }, (_, index) => seed * 1000 + index) }];
 
 /** An answer as text, 64-bit integers included. */
-const text = (outputs: readonly { dims: number[]; data: ArrayLike<unknown> }[] | undefined) => JSON.stringify(outputs?.map((output) => [output.dims, Array.from(output.data, String)]));
+const text = (outputs: readonly OutputTensor[] | undefined) => JSON.stringify(outputs?.map((output) => [output.dims, Array.from(output.data as ArrayLike<unknown>, String)]));
 
 /** Hundreds of concurrent requests, each compared with the same request run alone: how many differ. */
 async function concurrentMatchesAlone(worker: InferenceWorker, requests: CheckedTensor[][]): Promise<number> {
