@@ -7,8 +7,8 @@ import { BEAT_MS, SLOT, type HealthReply, type HealthRequest, type HealthStarted
 /** The health port's thread (see HealthPort): GET /v2/health/live, /v2/health/ready, /metrics. */
 const port = parentPort;
 if (!port) throw new Error('health-thread runs as a worker thread');
-const settings = workerData as { port: number; host: string; state: Int32Array; stallMs: number };
-const { state, stallMs } = settings;
+const settings = workerData as { port: number; host: string; state: Int32Array; stallMs: number; stuckMs: number };
+const { state, stallMs, stuckMs } = settings;
 
 // When the main thread's beat last moved, by this thread's clock.
 let beat = Atomics.load(state, SLOT.beat);
@@ -35,8 +35,10 @@ const server = createServer((request, response) => {
   if (request.method !== 'GET') return send(response, 405, { error: `${request.method} ${path}: the health port answers GET only` });
   if (path === '/v2/health/live') {
     const still = performance.now() - moved;
-    if (still < stallMs) return send(response, 200, { live: true });
-    return send(response, 503, { live: false, error: `the main thread has not run for ${Math.round(still)} ms` });
+    if (still >= stallMs) return send(response, 503, { live: false, error: `the main thread has not run for ${Math.round(still)} ms` });
+    const waited = Atomics.load(state, SLOT.stuck);
+    if (waited >= stuckMs) return send(response, 503, { live: false, error: `a request has waited ${waited} ms for the model (limit ${stuckMs} ms)` });
+    return send(response, 200, { live: true });
   }
   if (path === '/v2/health/ready') {
     const ready = Atomics.load(state, SLOT.ready) === 1;

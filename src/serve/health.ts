@@ -3,7 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { threadOf } from '../adapters/worker-thread.ts';
 
 /** Slots of the state the main thread shares with the health thread. */
-export const SLOT = { ready: 0, beat: 1 } as const;
+export const SLOT = { ready: 0, beat: 1, stuck: 2 } as const;
 /** How often the main thread beats and publishes readiness. */
 export const BEAT_MS = 250;
 
@@ -14,6 +14,8 @@ export type HealthStarted = { kind: 'listening'; port: number } | { kind: 'faile
 
 export interface HealthSources {
   ready: () => boolean;
+  /** How long the oldest request has waited for the model, in ms. */
+  stuckMs: () => number;
   metrics: () => Promise<{ contentType: string; text: string }>;
 }
 
@@ -22,7 +24,8 @@ export interface HealthSources {
  * event loop, so a probe never waits for a turn of the main thread's (while a thousand clients
  * connect at once, one turn takes up to ~100 ms and a probe on the inference port 1.5-2.4 s).
  * Liveness still follows the main thread: it is live while the main thread's heartbeat moves,
- * and answers 503 once it has stood still for `stallMs`. Metrics are asked of the main thread.
+ * and answers 503 once it has stood still for `stallMs`, or once a request has waited for the
+ * model for `stuckMs` (the inference pool is stuck). Metrics are asked of the main thread.
  */
 export class HealthPort {
   private constructor(
@@ -31,14 +34,15 @@ export class HealthPort {
     readonly port: number,
   ) {}
 
-  static async open(port: number, host: string, sources: HealthSources, stallMs = 10_000): Promise<HealthPort> {
-    const state = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  static async open(port: number, host: string, sources: HealthSources, stallMs = 10_000, stuckMs = 60_000): Promise<HealthPort> {
+    const state = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
     const publish = () => {
       Atomics.store(state, SLOT.ready, sources.ready() ? 1 : 0);
+      Atomics.store(state, SLOT.stuck, Math.min(2 ** 31 - 1, Math.round(sources.stuckMs())));
       Atomics.add(state, SLOT.beat, 1);
     };
     publish();
-    const worker = threadOf(new URL('./health-thread', import.meta.url), { port, host, state, stallMs });
+    const worker = threadOf(new URL('./health-thread', import.meta.url), { port, host, state, stallMs, stuckMs });
     worker.on('message', (message: HealthRequest | HealthStarted) => {
       if (message.kind !== 'metrics') return;
       sources.metrics().then(

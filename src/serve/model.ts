@@ -14,6 +14,8 @@ export interface ModelRunner {
   readonly contract: Pick<ModelContract, 'inputs' | 'outputs'>;
   /** Whether requests share runs (rows a batch may hold, 0 when each runs alone) and why, as proven at load. */
   readonly batching?: { rows: number; why: string };
+  /** How long the oldest request waiting or running has been in it, in ms (0 when none is). */
+  oldestMs?(): number;
   run(inputs: CheckedTensor[], outputs?: string[]): Promise<OutputTensor[]>;
   /** Waits for the runs in flight, then stops. */
   close(): Promise<void>;

@@ -17,6 +17,12 @@ import { ModelVersions } from './repository.ts';
 import { HealthPort } from './health.ts';
 
 export interface ServeOptions {
+  /**
+   * How long a request may wait for the local model before it is answered 504 (30 s by default),
+   * and how long one may have waited before liveness says 503 so the pod restarts (60 s).
+   */
+  deadlineMs?: number;
+  stuckMs?: number;
   /** How long a client may take to send its headers, and its whole request (10 s and 30 s by default). */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -119,6 +125,18 @@ export class InferenceServer {
     if (options.model) this.install(options.model);
   }
 
+  /** How long the oldest request has waited for any loaded model, in ms. */
+  private oldestRequestMs(): number {
+    return Math.max(0, ...this.versions.all.map((model) => model.worker.oldestMs?.() ?? 0));
+  }
+
+  /** Why the server is not live: a request has waited for the model past `stuckMs` (the pool is stuck). */
+  private stuck(): string | undefined {
+    const oldest = this.oldestRequestMs();
+    const limit = this.options.stuckMs ?? 60_000;
+    return oldest >= limit ? `a request has waited ${Math.round(oldest)} ms for the model (limit ${limit} ms)` : undefined;
+  }
+
   /** Whether the server still takes connections. */
   get listening(): boolean {
     return this.server.listening;
@@ -156,8 +174,8 @@ export class InferenceServer {
    * them (1.5-2.4 s measured), and a turn of the main thread can take ~100 ms.
    */
   async listenHealth(port: number, host = '127.0.0.1', stallMs?: number): Promise<number> {
-    const sources = { ready: () => this.ready, metrics: async () => ({ contentType: this.metrics.registry.contentType, text: await this.metrics.registry.metrics() }) };
-    this.health = await HealthPort.open(port, host, sources, stallMs);
+    const sources = { ready: () => this.ready, stuckMs: () => this.oldestRequestMs(), metrics: async () => ({ contentType: this.metrics.registry.contentType, text: await this.metrics.registry.metrics() }) };
+    this.health = await HealthPort.open(port, host, sources, stallMs, this.options.stuckMs ?? 60_000);
     return this.health.port;
   }
 
@@ -242,7 +260,10 @@ export class InferenceServer {
 
   private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = pathOf(request.url);
-    if (routes.live(request, path)) return sendJson(response, 200, { live: true });
+    if (routes.live(request, path)) {
+      const stuck = this.stuck();
+      return stuck ? sendJson(response, 503, { live: false, error: stuck }) : sendJson(response, 200, { live: true });
+    }
     if (routes.ready(request, path)) return sendJson(response, this.ready ? 200 : 503, { ready: this.ready });
     if (routes.server(request, path)) return sendJson(response, 200, { name: 'edgeship', version: VERSION, extensions: ['model_repository', 'binary_tensor_data', 'statistics'] });
     if (routes.metrics(request, path)) {
@@ -310,7 +331,7 @@ export class InferenceServer {
         return;
       }
       if (!model || !checked) throw new InferenceRequestError(503, `"${name}" has no local model`);
-      const run = () => model.worker.run(checked.inputs, checked.outputs);
+      const run = () => withDeadline(model.worker.run(checked.inputs, checked.outputs), this.options.deadlineMs ?? 30_000);
       const outputs = await (router ? router.timeLocal(run) : run()).catch((error: unknown) => {
         this.versions.record(model.version, 'fail', checked.batch, elapsedNs(started));
         throw valuesRefused(error, model.worker.contract.inputs) ?? error;
@@ -430,4 +451,13 @@ function valuesRefused(error: unknown, inputs: readonly { name: string; dtype: s
   const status = /Status Message: (.*)$/s.exec(message)?.[1]?.trim() ?? message;
   const indices = inputs.filter((input) => /int/.test(input.dtype)).map((input) => `"${input.name}"`);
   return new InferenceRequestError(400, `the model cannot run on these values${indices.length > 0 ? ` (an index in input ${indices.join(' or ')} is outside its range?)` : ''}: ${status}`);
+}
+
+/** `work`, or a 504 once `ms` have passed: a request never waits for the model without end. */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new InferenceRequestError(504, `the model did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

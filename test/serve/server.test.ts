@@ -132,6 +132,29 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
   });
 
+  it('answers a request the model never finishes with a 504 by its deadline, and stops calling itself live while one waits past the limit', async () => {
+    const real = await loadModel({ model: MODEL_FILE(), name: 'pump', version: '1.0.0' });
+    // A pool that never answers (a wedged inference thread), as the server sees it.
+    let since: number | undefined;
+    const stuck = {
+      ...real,
+      worker: {
+        contract: real.worker.contract,
+        run: () => ((since ??= performance.now()), new Promise<never>(() => undefined)),
+        oldestMs: () => (since === undefined ? 0 : performance.now() - since),
+        close: () => real.worker.close(),
+      },
+    };
+    const { call, server } = await start({ model: stuck, deadlineMs: 200, stuckMs: 400 });
+    const healthPort = await server.listenHealth(0);
+    expect(await call('/v2/health/live')).toEqual({ status: 200, body: { live: true } });
+    expect(await call('/v2/models/pump/infer', batch(1))).toEqual({ status: 504, body: { error: 'the model did not answer within 200 ms' } });
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${healthPort}/v2/health/live`)).status, { timeout: 5000 }).toBe(503);
+    const live = await call('/v2/health/live');
+    expect(live.status).toBe(503);
+    expect(live.body.error).toMatch(/^a request has waited \d+ ms for the model \(limit 400 ms\)$/);
+  });
+
   it('swaps to another model without dropping requests in flight', async () => {
     const { server, call } = await start();
     const inFlight = Array.from({ length: 20 }, () => call('/v2/models/pump/infer', batch(64)));

@@ -56,6 +56,8 @@ export class InferenceWorker {
   /** Of those, the runs on the main thread. */
   inlineRuns = 0;
   private readonly pending = new Map<number, { resolve: (outputs: OutputTensor[]) => void; reject: (error: Error) => void }>();
+  /** When each request now waiting or running came in (performance.now()), in order. */
+  private readonly arrivals = new Map<Job, number>();
   private drained: (() => void) | undefined;
   /** A flush of cheap batches is queued (setImmediate). */
   private flushing = false;
@@ -135,9 +137,28 @@ export class InferenceWorker {
    */
   run(inputs: CheckedTensor[], outputs?: string[]): Promise<OutputTensor[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push(jobOf(inputs, outputs, resolve, reject));
+      const job: Job = jobOf(
+        inputs,
+        outputs,
+        (answer) => {
+          this.arrivals.delete(job);
+          resolve(answer);
+        },
+        (error) => {
+          this.arrivals.delete(job);
+          reject(error);
+        },
+      );
+      this.arrivals.set(job, performance.now());
+      this.queue.push(job);
       this.pump();
     });
+  }
+
+  /** How long the oldest request waiting or running has been in the pool, in ms (0 when none is). */
+  oldestMs(): number {
+    const [first] = this.arrivals.values();
+    return first === undefined ? 0 : performance.now() - first;
   }
 
   /**

@@ -90,6 +90,21 @@ describe('dynamic batching', () => {
     }
   });
 
+  it('knows how long its oldest request has waited, and nothing once all are answered', async () => {
+    const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'), { inlineMaxMs: 0 });
+    try {
+      expect(worker.oldestMs()).toBe(0);
+      const running = worker.run([{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(96).fill(45) }]);
+      // Blocked, the main thread cannot take the answer yet: the request still waits.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      expect(worker.oldestMs()).toBeGreaterThanOrEqual(5);
+      await running;
+      expect(worker.oldestMs()).toBe(0);
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('runs each request of a failed batch on its own, so one bad request fails no other', async () => {
     const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'), { inlineMaxMs: 0 });
     try {
