@@ -35,6 +35,7 @@ export interface ServeFlags {
   dwellSeconds: string;
   maxBodyMb: string;
   drainMs: string;
+  shutdownDelaySeconds?: string;
   graceSeconds: string;
   edgexInput?: string;
   edgexFeatures?: string;

@@ -23,6 +23,8 @@ export interface ServeOptions {
    */
   deadlineMs?: number;
   stuckMs?: number;
+  /** On close, how long to keep taking connections while readiness says 503 (the time endpoints take to drop the pod). */
+  shutdownDelayMs?: number;
   /** How long a client may take to send its headers, and its whole request (10 s and 30 s by default). */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -180,12 +182,18 @@ export class InferenceServer {
   }
 
   /**
-   * Stops taking connections and answers what was already read, each answer with
-   * `Connection: close`, so keep-alive clients go elsewhere; once they have (or `drainMs` is
-   * over) and nothing is in flight, closes every connection, then stops the models.
+   * Says it is not ready and, for `shutdownDelayMs`, keeps taking connections (the endpoints
+   * still send some while they drop the pod); then stops taking connections and answers what was
+   * already read, each answer with `Connection: close`, so keep-alive clients go elsewhere; once
+   * they have (or `drainMs` is over) and nothing is in flight, closes every connection, then
+   * stops the models.
    */
   async close(): Promise<void> {
     this.closing = true;
+    // Not ready from now on, but still listening until the endpoints have let the pod go: a
+    // connection accepted by the kernel and not yet by the server is reset when the listener closes.
+    const delayMs = this.options.shutdownDelayMs ?? 0;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const drainMs = this.options.drainMs ?? 0;
     // http.Server#close also closes idle keep-alive connections at once (Node ≥ 19), which resets
     // a request a client is sending on one: to drain, stop listening only (net.Server#close).
@@ -255,7 +263,7 @@ export class InferenceServer {
   }
 
   private get ready(): boolean {
-    return Boolean(this.model) || Boolean(this.options.offload);
+    return !this.closing && (Boolean(this.model) || Boolean(this.options.offload));
   }
 
   private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {

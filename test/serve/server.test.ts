@@ -178,6 +178,27 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } })).toMatchObject({ status: 404, body: { error: expect.stringContaining('EDGESHIP_ADMIN_TOKEN') as string } });
   });
 
+  it('says it is not ready on close but keeps taking connections for the shutdown delay, then stops: requests sent meanwhile are answered, none reset', async () => {
+    const { server, call, base } = await start({ shutdownDelayMs: 600, drainMs: 200 });
+    const healthPort = await server.listenHealth(0);
+    const heavy = async () => {
+      const answer = await fetch(`${base}/v2/models/pump/infer`, { method: 'POST', body: JSON.stringify(batch(256)), headers: { connection: 'close' } });
+      await answer.arrayBuffer();
+      return answer.status;
+    };
+    // 40 large requests on connections of their own, the close right behind them.
+    const first = Array.from({ length: 40 }, heavy);
+    const closed = server.close();
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${healthPort}/v2/health/ready`)).status, { timeout: 2000 }).toBe(503);
+    // During the delay the endpoints may still send new connections: they are answered too.
+    const meanwhile = Array.from({ length: 10 }, heavy);
+    expect(await Promise.all([...first, ...meanwhile])).toEqual(Array(50).fill(200));
+    await closed;
+    expect(server.listening).toBe(false);
+    await expect(call('/v2/health/ready')).rejects.toThrow();
+    stops.length = 0;
+  });
+
   it('finishes requests in flight when it shuts down', async () => {
     // A model that answers when the test says so: three requests are surely in flight.
     const real = await loadModel({ model: MODEL_FILE(), name: 'pump', version: '1.0.0' });

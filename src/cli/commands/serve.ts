@@ -34,6 +34,7 @@ export function registerServeCommand(program: Command): void {
     .option('--probe-share <share>', 'adaptive: share of requests also sent to the path not in use, answers discarded, to keep it measured', '0.05')
     .option('--dwell-seconds <s>', 'adaptive: least time on a path before switching again (unless it fails outright)', '15')
     .option('--max-body-mb <mb>', 'largest request body', '16')
+    .option('--shutdown-delay-seconds <s>', 'on SIGTERM, how long to keep taking connections while readiness says 503, so the endpoints drop the pod before it stops listening', '5')
     .option('--drain-ms <ms>', 'on SIGTERM, how long keep-alive clients get to send their last request (answered with Connection: close)', '3000')
     .option('--grace-seconds <s>', 'on SIGTERM, exit after this long even with requests in flight (below the pod\'s terminationGracePeriodSeconds)', '25')
     .option('--edgex-input <name>', 'model input EdgeX events fill (default: the reference statistics\')')
@@ -89,6 +90,7 @@ export function registerServeCommand(program: Command): void {
         ...(edgex && { edgex }),
         maxBodyBytes: numberFlag('max-body-mb', flags.maxBodyMb, (value) => value > 0, 'a positive number of MiB') * 2 ** 20,
         drainMs: numberFlag('drain-ms', flags.drainMs, (value) => value >= 0, 'milliseconds'),
+        shutdownDelayMs: numberFlag('shutdown-delay-seconds', flags.shutdownDelaySeconds ?? '5', (value) => value >= 0, 'seconds') * 1000,
         log,
         driftFor: driftFor(flags, env, log),
         ...(env.EDGESHIP_ADMIN_TOKEN && { load: { token: env.EDGESHIP_ADMIN_TOKEN, model: load } }),
