@@ -104,8 +104,9 @@ export class GitHubScm implements Scm {
     return (await this.octokit.rest.repos.get({ ...repo })).data.default_branch;
   }
 
+  /** A GitHub without rulesets (an older GitHub Enterprise Server) answers 404: no rule is known then. */
   async reviewRule(repo: RepoRef, branch: string) {
-    const rules = await this.octokit.paginate(this.octokit.rest.repos.getBranchRules, { ...repo, branch, per_page: PAGE });
+    const rules = (await this.octokit.paginate(this.octokit.rest.repos.getBranchRules, { ...repo, branch, per_page: PAGE }).catch(notFound)) ?? [];
     const reviews = rules.flatMap((rule) => (rule.type === 'pull_request' && rule.parameters ? [{ reviews: rule.parameters.required_approving_review_count, source: rule.ruleset_source ?? 'a ruleset' }] : []));
     return reviews.filter((rule) => rule.reviews > 0).sort((a, b) => b.reviews - a.reviews)[0];
   }
