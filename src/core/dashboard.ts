@@ -37,22 +37,44 @@ export interface DashboardInput {
   recordLink: string;
 }
 
-const BOX = /^- \[( |x|X)\] <!-- edgeship:(promote|rollback|release-hold):([a-z0-9][a-z0-9.-]{0,62}) -->/gm;
+/** A ticked box, and who ticked it when the bot kept the tick in a body it wrote. */
+export interface TickedBox {
+  action: DashboardAction;
+  by?: string;
+}
 
-/** The action of each ticked box in a dashboard's body. */
-export function tickedActions(body: string): DashboardAction[] {
-  return [...body.matchAll(BOX)].flatMap((match): DashboardAction[] => {
+/** A GitHub login, as the bot writes it into a kept box. */
+const LOGIN = /^[A-Za-z0-9-]{1,39}$/;
+const BOX = /^- \[( |x|X)\] <!-- edgeship:(promote|rollback|release-hold):([a-z0-9][a-z0-9.-]{0,62}) -->(?: <!-- edgeship:by:([A-Za-z0-9-]{1,39}) -->)?/gm;
+
+/**
+ * The ticked boxes of a dashboard's body, with the login a kept box names. That login counts only
+ * in a body the bot wrote last (the caller knows who edited it): a person can type one too.
+ */
+export function tickedBoxes(body: string): TickedBox[] {
+  return [...body.matchAll(BOX)].flatMap((match): TickedBox[] => {
     if (match[1] === ' ') return [];
-    const [kind, name] = [match[2], match[3] as string];
-    return kind === 'release-hold' ? [{ kind, target: name }] : [{ kind: kind as 'promote' | 'rollback', wave: name }];
+    const [kind, name, by] = [match[2], match[3] as string, match[4]];
+    const action: DashboardAction = kind === 'release-hold' ? { kind, target: name } : { kind: kind as 'promote' | 'rollback', wave: name };
+    return [{ action, ...(by && { by }) }];
   });
 }
 
+/** The action of each ticked box in a dashboard's body. */
+export const tickedActions = (body: string): DashboardAction[] => tickedBoxes(body).map((box) => box.action);
+
 const boxOf = (action: DashboardAction) => `<!-- edgeship:${action.kind}:${action.kind === 'release-hold' ? action.target : action.wave} -->`;
 
-/** The dashboard's body, every box unticked. */
-export function renderDashboard(input: DashboardInput): string {
-  const box = (action: DashboardAction, text: string) => `- [ ] ${boxOf(action)} ${text}`;
+/**
+ * The dashboard's body: every box unticked but those `kept`, ticks a person made while the bot
+ * was acting on others, written ticked with who made them, so the next step acts on them as theirs.
+ */
+export function renderDashboard(input: DashboardInput, kept: readonly TickedBox[] = []): string {
+  const keep = new Map(kept.map((box) => [boxOf(box.action), box.by]));
+  const box = (action: DashboardAction, text: string) => {
+    const by = keep.get(boxOf(action));
+    return keep.has(boxOf(action)) && by && LOGIN.test(by) ? `- [x] ${boxOf(action)} <!-- edgeship:by:${by} --> ${text}` : `- [ ] ${boxOf(action)} ${text}`;
+  };
   const exceptions = exceptionLines(input.summary, { names: NAMES_SHOWN, rest: `every site is in ${input.recordLink}` });
   const total = Object.values(input.versions).reduce((sum, count) => sum + count, 0);
   const versions = Object.entries(input.versions).sort(([, a], [, b]) => b - a);

@@ -110,4 +110,43 @@ describe('the fleet dashboard of a 10,000-site fleet', () => {
     await world.app.settle();
     expect(github.calls.length).toBe(before);
   });
+
+  it('acts on a tick once, and keeps as theirs a box another person ticks while it acts', async () => {
+    const world = new FleetRelease(github, 20, inject('exampleOutputs'));
+    await world.start();
+    const model = github.repo(FLEET_MODEL_REPO);
+    model.roles.set('writer', 'write');
+    model.roles.set('other', 'write');
+    const [issue] = model.issues;
+    const tick = (box: string, login: string) => github.editIssue(FLEET_MODEL_REPO, issue!.number, (body) => body.replace(`- [ ] <!-- edgeship:${box} -->`, `- [x] <!-- edgeship:${box} -->`), login);
+    const sent = () => Object.keys(parseReleaseRecord(github.file(FLEET_GITOPS_REPO, 'main', RECORD)!, RECORD).rollout?.waves ?? {});
+    tick('promote:ten', 'writer');
+    // While the step acts on it (after the app read the issue, before it writes), another writer ticks a rollback.
+    let issueReads = 0;
+    let ticked = false;
+    github.beforeAnswer = (_call, body) => {
+      if (typeof body.query !== 'string' || !body.query.includes('issue(number:')) return;
+      issueReads += 1;
+      if (issueReads === 2) {
+        ticked = true;
+        tick('rollback:canary', 'other');
+      }
+    };
+    await world.app.tick();
+    github.beforeAnswer = undefined;
+    expect(ticked).toBe(true);
+    expect(sent()).toEqual(['canary', 'ten']);
+    // The promote is done and unticked; the rollback stays ticked, as the other writer's, for the next step.
+    expect(issue!.body).toContain('- [ ] <!-- edgeship:promote:rest -->');
+    expect(issue!.body).toContain('- [x] <!-- edgeship:rollback:canary --> <!-- edgeship:by:other -->');
+    expect(issue!.editor).toEqual({ login: 'edgeship', bot: true });
+    await world.app.tick();
+    // The next step rolls the canary back as the other writer asked, and promotes nothing more.
+    expect(model.comments.get(issue!.number)?.map((comment) => comment.body)).toEqual([
+      expect.stringMatching(/^@writer: sent wave \*\*ten\*\*/),
+      expect.stringMatching(/^@other: (rolled wave \*\*canary\*\*|nothing to roll back in wave \*\*canary\*\*)/),
+    ]);
+    expect(sent()).toEqual(['canary', 'ten']);
+    expect(issue!.body).not.toContain('[x]');
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tickedActions } from '../../src/core/dashboard.ts';
+import { tickedActions, tickedBoxes } from '../../src/core/dashboard.ts';
 
 describe('tickedActions', () => {
   it.each([
@@ -13,5 +13,10 @@ describe('tickedActions', () => {
     ['two boxes, one ticked', '- [ ] <!-- edgeship:promote:rest --> a\n- [x] <!-- edgeship:rollback:ten --> b', [{ kind: 'rollback', wave: 'ten' }]],
   ])('reads %s', (_case, body, actions) => {
     expect(tickedActions(body)).toEqual(actions);
+  });
+
+  it('reads who a kept box names, and names no one for a login outside GitHub\'s grammar', () => {
+    expect(tickedBoxes('- [x] <!-- edgeship:rollback:ten --> <!-- edgeship:by:octo-cat --> Roll')).toEqual([{ action: { kind: 'rollback', wave: 'ten' }, by: 'octo-cat' }]);
+    expect(tickedBoxes('- [x] <!-- edgeship:rollback:ten --> <!-- edgeship:by:a b --> Roll')).toEqual([{ action: { kind: 'rollback', wave: 'ten' } }]);
   });
 });

@@ -69,6 +69,8 @@ export class FakeGitHub {
    * may lower them to make the app meet them. Past one, a write is answered 403 with retry-after.
    */
   readonly limits = { perMinute: 80, perHour: 500 };
+  /** Called with each request before it is answered: a test's way to act at that moment (a person's edit between two reads). */
+  beforeAnswer: ((call: Call, body: Record<string, unknown>) => void) | undefined;
   /** Requests to answer with a 500 once each, as a GitHub that fails (or an app that dies) at that point. */
   readonly failOnce: { method: string; path: RegExp }[] = [];
   /** The retry-after of each 403 the secondary limits answered, in seconds. */
@@ -235,6 +237,7 @@ export class FakeGitHub {
         const call = { method: method.toUpperCase(), path: decoded, bytes, ...(decoded === '/graphql' && { mutation: /^\s*mutation/.test(String(parsed.query)) }) };
         this.calls.push(call);
         if (decoded === '/graphql') this.documents.push(String(parsed.query));
+        this.beforeAnswer?.(call, parsed);
         const failing = this.failOnce.findIndex((failure) => failure.method === call.method && failure.path.test(decoded));
         if (failing >= 0) {
           this.failOnce.splice(failing, 1);

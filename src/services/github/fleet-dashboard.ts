@@ -1,41 +1,56 @@
 import { COMMAND_ROLES } from '../../core/commands.ts';
 import type { EdgeshipConfig, Wave } from '../../core/config.ts';
-import { DASHBOARD_LABEL, dashboardTitle, renderDashboard, tickedActions, type DashboardAction, type DashboardInput } from '../../core/dashboard.ts';
+import { DASHBOARD_LABEL, dashboardTitle, renderDashboard, tickedBoxes, type DashboardAction, type DashboardInput, type TickedBox } from '../../core/dashboard.ts';
 import { targetsInWords } from '../../core/fleet-summary.ts';
 import type { GitOpsRepo, RepoRef, Scm } from '../../ports.ts';
 import { releaseHold, rollBack } from '../rollback.ts';
+
+/** A box a person ticked, who ticked it, and whether they may act (write, maintain or admin, as for `/edgeship` commands). */
+export interface AskedBox {
+  action: DashboardAction;
+  by: string;
+  role: string;
+  allowed: boolean;
+}
 
 /** The model's dashboard as the rollout step found it, and what its ticked boxes ask. */
 export interface OpenDashboard {
   number: number;
   body: string;
-  /** Boxes a person ticked since the bot last wrote the issue. */
-  asked: DashboardAction[];
-  /** Who ticked them, and whether that person may act (write, maintain or admin, as for `/edgeship` commands). */
-  by?: string;
-  role?: string;
-  allowed: boolean;
+  asked: AskedBox[];
 }
 
 const keyOf = (action: DashboardAction) => `${action.kind}:${action.kind === 'release-hold' ? action.target : action.wave}`;
 
 /**
- * Reads the model's dashboard and what its boxes ask. Only a person's edit counts: the boxes are
- * read when the issue's last editor is not a bot, so a box the bot itself wrote never acts.
+ * The ticked boxes of a body and who ticked each: a person's edit makes every ticked box theirs;
+ * in a body the bot wrote last, only the boxes it kept ticked for someone count, as that person's.
  */
+function attributed(body: string, editor: { login: string; bot: boolean } | undefined): TickedBox[] {
+  if (!editor) return [];
+  if (!editor.bot) return tickedBoxes(body).map((box) => ({ action: box.action, by: editor.login }));
+  return tickedBoxes(body).filter((box) => box.by !== undefined);
+}
+
+/** Reads the model's dashboard and what its ticked boxes ask, each with its author's permission. */
 export async function openDashboard(scm: Scm, repo: RepoRef, model: string): Promise<OpenDashboard | undefined> {
   const found = await scm.findIssue(repo, DASHBOARD_LABEL, dashboardTitle(model));
   if (!found) return undefined;
   const { body, editor } = await scm.readIssue(repo, found.number);
-  const asked = editor && !editor.bot ? tickedActions(body) : [];
-  if (!editor || asked.length === 0) return { number: found.number, body, asked: [], allowed: false };
-  const role = await scm.permissionOf(repo, editor.login);
-  return { number: found.number, body, asked, by: editor.login, role, allowed: COMMAND_ROLES.has(role) };
+  const boxes = attributed(body, editor);
+  const roles = new Map<string, string>();
+  for (const by of new Set(boxes.map((box) => box.by as string))) roles.set(by, await scm.permissionOf(repo, by));
+  const asked = boxes.map((box) => {
+    const role = roles.get(box.by as string) ?? 'none';
+    return { action: box.action, by: box.by as string, role, allowed: COMMAND_ROLES.has(role) };
+  });
+  return { number: found.number, body, asked };
 }
 
 export interface DashboardActs {
-  /** Send the next wave in this step. */
+  /** Send the next wave in this step, as this person asked. */
   promote: boolean;
+  promotedBy?: string;
   /** Answers to post on the dashboard issue, one per ticked box. */
   answers: string[];
 }
@@ -47,16 +62,18 @@ export interface DashboardActs {
  */
 export async function actOnDashboard(gitops: GitOpsRepo, config: EdgeshipConfig, version: string, waves: readonly Wave[], board: OpenDashboard | undefined): Promise<DashboardActs> {
   const acts: DashboardActs = { promote: false, answers: [] };
-  if (!board || board.asked.length === 0) return acts;
-  const who = `@${board.by ?? 'someone'}`;
-  if (!board.allowed) {
-    acts.answers.push(`${who}: the boxes of the fleet dashboard act for people with write, maintain or admin permission on this repository (yours: ${board.role ?? 'none'}), so edgeship unticked them.`);
-    return acts;
-  }
-  const asked = `as ${who} asked on the fleet dashboard #${board.number}`;
-  for (const action of board.asked) {
+  const refused = new Set<string>();
+  for (const { action, by, role, allowed } of board?.asked ?? []) {
+    const who = `@${by}`;
+    if (!allowed) {
+      if (!refused.has(by)) acts.answers.push(`${who}: the boxes of the fleet dashboard act for people with write, maintain or admin permission on this repository (yours: ${role}), so edgeship unticked them.`);
+      refused.add(by);
+      continue;
+    }
+    const asked = `as ${who} asked on the fleet dashboard #${board?.number}`;
     if (action.kind === 'promote') {
       acts.promote = true;
+      acts.promotedBy = by;
       continue;
     }
     if (action.kind === 'release-hold') {
@@ -72,9 +89,9 @@ export async function actOnDashboard(gitops: GitOpsRepo, config: EdgeshipConfig,
 }
 
 /**
- * Writes the dashboard when what it shows changed: the first time it opens the issue. Before it
- * writes it reads the issue again; boxes a person ticked meanwhile are left for the next step to
- * act on (the issue is not written over them).
+ * Writes the dashboard when what it shows changed: the first time it opens the issue. After
+ * acting on ticks it always writes, so no handled box stays ticked to act again; it reads the
+ * issue again first, and boxes a person ticked meanwhile stay ticked, as theirs, for the next step.
  */
 export async function writeDashboard(scm: Scm, repo: RepoRef, input: DashboardInput, board: OpenDashboard | undefined, answers: readonly string[]): Promise<void> {
   if (!board) {
@@ -82,11 +99,10 @@ export async function writeDashboard(scm: Scm, repo: RepoRef, input: DashboardIn
     return;
   }
   for (const answer of answers) await scm.comment(repo, board.number, answer);
-  const body = renderDashboard(input);
-  if (body === board.body && board.asked.length === 0) return;
+  if (board.asked.length === 0 && renderDashboard(input) === board.body) return;
   const now = await scm.readIssue(repo, board.number);
-  const handled = new Set(board.asked.map(keyOf));
-  const fresh = now.editor && !now.editor.bot ? tickedActions(now.body).filter((action) => !handled.has(keyOf(action))) : [];
-  if (fresh.length > 0 || body === now.body) return;
-  await scm.updateIssue(repo, board.number, body);
+  const handled = new Set(board.asked.map((box) => keyOf(box.action)));
+  const kept = attributed(now.body, now.editor).filter((box) => !handled.has(keyOf(box.action)));
+  const body = renderDashboard(input, kept);
+  if (body !== now.body) await scm.updateIssue(repo, board.number, body);
 }

@@ -170,7 +170,7 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
     for (const name of result.sent) if (!(action.kind === 'apply-wave' && action.wave === name)) await ensureWaveComment(scm, repo, pull.number, news, name, waves.find((wave) => wave.name === name)?.targets ?? []);
   }
   if (action.kind === 'rollback' || action.kind === 'halt' || action.kind === 'done') await ensureEndComment(scm, repo, pull.number, news, action);
-  if (acts.promote) acts.answers.push(promoteAnswer(board?.by, result));
+  if (acts.promote) acts.answers.push(promoteAnswer(acts.promotedBy, result));
   const dashboard = { model, version, status: result.status, pull: { number: pull.number }, summary: news.summary, versions: result.versions, sentWaves: result.sent, holds: result.holds, recordLink: news.recordLink, ...(result.next && { nextWave: result.next }) };
   await writeDashboard(scm, repo, dashboard, board, acts.answers);
   // The registry only mirrors the GitOps repo: when it fails (or the policy refuses its URI), the
