@@ -233,8 +233,8 @@ export interface RepoRef {
 export type CheckConclusion = 'success' | 'failure' | 'neutral' | 'cancelled' | 'action_required';
 
 export interface CheckRunUpdate {
-  /** The check run to update, when the caller already found it. */
-  id?: number;
+  /** The check run to update, when the caller already found it; null when it knows there is none. */
+  id?: number | null;
   name: string;
   headSha: string;
   status: 'queued' | 'in_progress' | 'completed';
@@ -310,8 +310,8 @@ export interface Scm {
   cancelSupersededRuns(repo: RepoRef, workflow: string, branch: string, keepSha: string): Promise<number>;
   /** The files of a run's artifact by name, or undefined when the run has no such artifact. */
   downloadArtifact(repo: RepoRef, runId: number, name: string): Promise<Record<string, Uint8Array> | undefined>;
-  /** Creates the branch at `sha`; an existing branch is left as it is. */
-  createBranch(repo: RepoRef, branch: string, sha: string): Promise<void>;
+  /** Creates the branch at `sha` ('created'); an existing branch is left as it is ('exists'). */
+  createBranch(repo: RepoRef, branch: string, sha: string): Promise<'created' | 'exists'>;
   /**
    * One commit with the files on top of `expectedHead`; 'stale' when the branch moved on, so the
    * caller can re-read and re-apply.

@@ -2,7 +2,7 @@ import type { ApplicationFunction, Context, Probot } from 'probot';
 import { credentialsFromEnv, policyStoreForReference } from '../adapters/oci/index.ts';
 import { policyFromEnv } from '../adapters/fs/policy-file.ts';
 import { allowMlflowUri, type OperatorPolicy } from '../core/policy.ts';
-import { GitHubScm } from '../adapters/github/scm.ts';
+import { commitContents, GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
 import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry, RepoRef, Scm, TrainingCluster } from '../ports.ts';
@@ -105,13 +105,15 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       }
       return id;
     };
-    const scmFor = async (repo: RepoRef): Promise<Scm> => new GitHubScm(await app.auth(await installationOf(repo)), appId);
-    const rolloutDeps = { policy, appId, scmFor, registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
+    const contents = commitContents();
+    const scmFor = async (repo: RepoRef): Promise<Scm> => new GitHubScm(await app.auth(await installationOf(repo)), appId, { contents });
+    const rolloutDeps = { policy, appId, scmFor, contents, registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
     const deps = (context: Context) => {
       const installation = (context.payload as { installation?: { id: number } }).installation?.id;
       const repo = context.repo();
+      const defaultBranch = (context.payload as { repository?: { default_branch?: string } }).repository?.default_branch;
       return {
-        scm: new GitHubScm(context.octokit, appId),
+        scm: new GitHubScm(context.octokit, appId, { contents, ...(defaultBranch && { defaultBranch: { repo, branch: defaultBranch } }) }),
         log: context.log as unknown as Logger,
         storeFor,
         ...rolloutDeps,
@@ -140,7 +142,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const installation = await installationOf(repo);
       const octokit = await app.auth(installation);
       const { data: repository } = await octokit.rest.repos.get({ ...repo });
-      const driftDeps = { scm: new GitHubScm(octokit, appId), log, policy, lock: driftLock, ...training, onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run) };
+      const driftDeps = { scm: new GitHubScm(octokit, appId, { contents, defaultBranch: { repo, branch: repository.default_branch } }), log, policy, lock: driftLock, ...training, onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run) };
       // Recorded before the site gets its 202: acknowledged evidence is never lost.
       const event = await recordDrift(driftDeps, repo, { branch: repository.default_branch, payload: evidence, now: Date.now() });
       if (typeof event === 'object' && 'refused' in event) return event.refused;

@@ -1,5 +1,5 @@
 import type { Probot } from 'probot';
-import { GitHubScm } from '../adapters/github/scm.ts';
+import { GitHubScm, type CommitContents } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { OperatorPolicy } from '../core/policy.ts';
 import type { ArtifactStore, FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../ports.ts';
@@ -23,6 +23,8 @@ export interface LoopDeps extends ClusterTrainingDeps {
   scmFor?: (repo: RepoRef) => Promise<Scm>;
   /** This app's id: only its own check runs count. */
   appId?: number | undefined;
+  /** Files read at commits, shared by the app's events and loops. */
+  contents?: CommitContents;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (refer
       const repo = { owner: repository.owner.login, repo: repository.name };
       queue.add(`${repo.owner}/${repo.repo}`, 'resync', async () => {
         const onClusterRun = (run: Parameters<ActiveTrainings['follow']>[2]) => trainings?.follow(installation.id, repo, run);
-        const outcome = await resyncRepo({ ...services, scm: new GitHubScm(installationOctokit, services.appId), onClusterRun }, repo, repository.default_branch);
+        const outcome = await resyncRepo({ ...services, scm: new GitHubScm(installationOctokit, services.appId, { ...(services.contents && { contents: services.contents }), defaultBranch: { repo, branch: repository.default_branch } }), onClusterRun }, repo, repository.default_branch);
         if (outcome.rollingOut) rollouts.track(installation.id, repo, outcome.rollingOut);
         for (const run of outcome.training) trainings?.follow(installation.id, repo, run);
       });
@@ -67,7 +69,7 @@ export async function tickRollouts(app: Probot, deps: LoopDeps): Promise<number>
   const active = rollouts.list();
   for (const { installation, repo, pull } of active) {
     const octokit = await app.auth(installation);
-    queue.addOnce(`${repo.owner}/${repo.repo}`, `rollout #${pull.number}`, async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit, services.appId) }, repo, pull)));
+    queue.addOnce(`${repo.owner}/${repo.repo}`, `rollout #${pull.number}`, async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }) }, repo, pull)));
   }
   return active.length;
 }
@@ -78,7 +80,7 @@ export async function tickTrainings(app: Probot, deps: LoopDeps & { trainings: A
   const active = trainings.list();
   for (const { installation, repo, run } of active) {
     const octokit = await app.auth(installation);
-    queue.addOnce(`${repo.owner}/${repo.repo}`, `training ${run.key}`, async () => trainings.update(repo, run, await followClusterRun({ ...services, scm: new GitHubScm(octokit, services.appId) }, repo, run)));
+    queue.addOnce(`${repo.owner}/${repo.repo}`, `training ${run.key}`, async () => trainings.update(repo, run, await followClusterRun({ ...services, scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }) }, repo, run)));
   }
   return active.length;
 }

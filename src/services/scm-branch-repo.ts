@@ -14,6 +14,8 @@ export class ScmBranchRepo implements GitOpsRepo {
     private readonly repo: RepoRef,
     private readonly branch: string,
     private readonly retry?: SwapRetry,
+    /** The branch's head as the caller just made it: the first attempt trusts it instead of reading (compare-and-swap still checks it). */
+    private knownHead?: string,
   ) {}
 
   async read(path: string): Promise<string | undefined> {
@@ -26,7 +28,8 @@ export class ScmBranchRepo implements GitOpsRepo {
 
   async apply(change: GitOpsChange, message: string): Promise<{ sha: string; files: string[] } | undefined> {
     return untilSwapped(`${this.repo.owner}/${this.repo.repo}@${this.branch}`, async () => {
-      const head = await this.scm.branchHead(this.repo, this.branch);
+      const head = this.knownHead ?? (await this.scm.branchHead(this.repo, this.branch));
+      this.knownHead = undefined;
       if (!head) throw new GitOpsError(`${this.repo.owner}/${this.repo.repo} has no branch ${this.branch}`);
       const read = batchedReader((paths) => this.scm.readFiles(this.repo, paths, head));
       const changes = await change(read);

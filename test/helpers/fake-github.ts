@@ -33,6 +33,8 @@ export interface Call {
   mutation?: boolean;
   /** Bytes of the request body. */
   bytes?: number;
+  /** A download from the storage host GitHub redirects artifacts to: not an API request, and no rate limit counts it. */
+  storage?: true;
 }
 
 const API = 'https://api.github.com';
@@ -44,6 +46,9 @@ export const EDGESHIP_APP = { id: 1, slug: 'edgeship' };
 export const ACTIONS_APP = { id: 15368, slug: 'github-actions' };
 
 /** A call that creates or changes something: not a GET, not a GraphQL query, not a token. */
+/** The API requests the app made: not its installation tokens, not artifact downloads from the storage host. */
+export const apiCalls = (calls: readonly Call[]) => calls.filter((call) => !call.storage && !call.path.includes('access_tokens'));
+
 export const isWrite = (call: Call) => call.method !== 'GET' && !(call.path === '/graphql' && !call.mutation) && !call.path.includes('access_tokens');
 const BLOBS = 'https://pipelines.actions.githubusercontent.com';
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
@@ -451,7 +456,7 @@ export class FakeGitHub {
     route('get', new RegExp(`^${R}/actions/artifacts/(\\d+)/zip$`), (match) => [302, '', { location: `${BLOBS}/artifacts/${match[1]}/${match[2]}/${match[3]}.zip` }]);
     nock(BLOBS).persist().get(/^\/artifacts\/([^/]+)\/([^/]+)\/(\d+)\.zip$/).reply((uri) => {
       const [, owner, name, id] = /^\/artifacts\/([^/]+)\/([^/]+)\/(\d+)\.zip$/.exec(uri) as RegExpExecArray;
-      this.calls.push({ method: 'GET', path: uri });
+      this.calls.push({ method: 'GET', path: uri, storage: true });
       const artifact = [...this.repo(`${owner}/${name}`).artifacts.values()].flat().find((candidate) => candidate.id === Number(id));
       return artifact ? [200, Buffer.from(artifact.zip), { 'content-type': 'application/zip' }] : [404, ''];
     });

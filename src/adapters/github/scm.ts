@@ -1,4 +1,5 @@
 import { unzipSync } from 'fflate';
+import { LRUCache } from 'lru-cache';
 import type { ProbotOctokit } from 'probot';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import { fitWithin, GITHUB_LIMITS } from '../../core/github-limits.ts';
@@ -47,16 +48,49 @@ function treeChunks(files: readonly FileWrite[]): FileWrite[][] {
   return chunks;
 }
 
+export interface GitHubScmOptions {
+  /** What the event already says: the default branch of its repository (the payload's `repository.default_branch`). */
+  defaultBranch?: { repo: RepoRef; branch: string };
+  /** Files read at a commit sha, kept across events (commitContents): a commit never changes. */
+  contents?: CommitContents;
+  /** Above these, a commit goes through the Git Data API (see commitOnBranch). */
+  oneRequest?: typeof ONE_REQUEST;
+}
+
+/** Files at commits, by repository, sha and path; `null` is a file the commit does not have. */
+export type CommitContents = LRUCache<string, { text: string | null }>;
+
+/** A cache of files at commits for one app, bounded by the characters it holds. */
+export const commitContents = (maxChars = 16 * 2 ** 20): CommitContents => new LRUCache({ maxSize: maxChars, sizeCalculation: (entry) => Math.max(1, entry.text?.length ?? 1) });
+
+const COMMIT_SHA = /^[0-9a-f]{40}$/;
+const repoKey = (repo: RepoRef) => `${repo.owner}/${repo.repo}`.toLowerCase();
+
 export class GitHubScm implements Scm {
+  private readonly oneRequest: typeof ONE_REQUEST;
+  private readonly defaultBranches = new Map<string, string>();
+
   /** `appId`: this app's id, so checks are read only from the runs this app made (not a workflow token's). */
   constructor(
     private readonly octokit: Octokit,
     private readonly appId?: number,
-    /** Above these, a commit goes through the Git Data API (see commitOnBranch). */
-    private readonly oneRequest = ONE_REQUEST,
-  ) {}
+    private readonly options: GitHubScmOptions = {},
+  ) {
+    this.oneRequest = options.oneRequest ?? ONE_REQUEST;
+    if (options.defaultBranch) this.defaultBranches.set(repoKey(options.defaultBranch.repo), options.defaultBranch.branch);
+  }
 
+  /** A file at a commit sha is read from GitHub once per app; at a branch, every time. */
   async readFile(repo: RepoRef, path: string, ref: string): Promise<string | undefined> {
+    const key = COMMIT_SHA.test(ref) ? `${repoKey(repo)}@${ref}:${path}` : undefined;
+    const cached = key === undefined ? undefined : this.options.contents?.get(key);
+    if (cached) return cached.text ?? undefined;
+    const text = await this.fetchFile(repo, path, ref);
+    if (key !== undefined) this.options.contents?.set(key, { text: text ?? null });
+    return text;
+  }
+
+  private async fetchFile(repo: RepoRef, path: string, ref: string): Promise<string | undefined> {
     const response = await this.octokit.rest.repos.getContent({ ...repo, path, ref }).catch(notFound);
     if (!response) return undefined;
     const data = response.data;
@@ -68,6 +102,19 @@ export class GitHubScm implements Scm {
 
   async readFiles(repo: RepoRef, paths: readonly string[], ref: string): Promise<Map<string, string | undefined>> {
     const files = new Map<string, string | undefined>();
+    const atCommit = COMMIT_SHA.test(ref) ? this.options.contents : undefined;
+    const unread: string[] = [];
+    for (const path of paths) {
+      const cached = atCommit?.get(`${repoKey(repo)}@${ref}:${path}`);
+      if (cached) files.set(path, cached.text ?? undefined);
+      else unread.push(path);
+    }
+    await this.queryFiles(repo, unread, ref, files);
+    if (atCommit) for (const path of unread) atCommit.set(`${repoKey(repo)}@${ref}:${path}`, { text: files.get(path) ?? null });
+    return files;
+  }
+
+  private async queryFiles(repo: RepoRef, paths: readonly string[], ref: string, files: Map<string, string | undefined>): Promise<void> {
     for (let start = 0; start < paths.length; start += FILES_PER_QUERY) {
       const chunk = paths.slice(start, start + FILES_PER_QUERY);
       const variables = Object.fromEntries(chunk.map((path, index) => [`e${index}`, `${ref}:${path}`]));
@@ -88,11 +135,10 @@ export class GitHubScm implements Scm {
         chunk.map(async (path, index) => {
           const blob = data.repository?.[`f${index}`];
           // GraphQL gives up on large or binary blobs; the contents API reads those.
-          files.set(path, !blob ? undefined : blob.isTruncated || blob.isBinary || blob.text === null ? await this.readFile(repo, path, ref) : blob.text);
+          files.set(path, !blob ? undefined : blob.isTruncated || blob.isBinary || blob.text === null ? await this.fetchFile(repo, path, ref) : blob.text);
         }),
       );
     }
-    return files;
   }
 
   async branchHead(repo: RepoRef, branch: string): Promise<string | undefined> {
@@ -100,8 +146,13 @@ export class GitHubScm implements Scm {
     return response?.data.object.sha;
   }
 
+  /** The event's word for its own repository, else GitHub's, once per Scm (an event's life). */
   async defaultBranch(repo: RepoRef): Promise<string> {
-    return (await this.octokit.rest.repos.get({ ...repo })).data.default_branch;
+    const known = this.defaultBranches.get(repoKey(repo));
+    if (known !== undefined) return known;
+    const branch = (await this.octokit.rest.repos.get({ ...repo })).data.default_branch;
+    this.defaultBranches.set(repoKey(repo), branch);
+    return branch;
   }
 
   /** A GitHub without rulesets (an older GitHub Enterprise Server) answers 404: no rule is known then. */
@@ -130,6 +181,7 @@ export class GitHubScm implements Scm {
 
   /** Creates the check run, or updates it when it says something else: a replayed event writes nothing. */
   async ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void> {
+    // `id: null`: the caller knows there is none (it just made the commit, or looked).
     const existing = check.id === undefined ? await this.latestCheckRun(repo, check.headSha, check.name) : undefined;
     const output = { title: title(check.title), summary: checkOutput(check.summary), ...(check.text && { text: checkOutput(check.text) }) };
     if (
@@ -210,11 +262,15 @@ export class GitHubScm implements Scm {
   }
 
   /** Looks first: a replayed event costs a read, not a content-creating request. */
-  async createBranch(repo: RepoRef, branch: string, sha: string): Promise<void> {
-    if ((await this.branchHead(repo, branch)) !== undefined) return;
-    await this.octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha }).catch((error: { status?: number; message?: string }) => {
-      if (!(error.status === 422 && /already exists/i.test(error.message ?? ''))) throw error;
-    });
+  async createBranch(repo: RepoRef, branch: string, sha: string): Promise<'created' | 'exists'> {
+    if ((await this.branchHead(repo, branch)) !== undefined) return 'exists';
+    return this.octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha }).then(
+      () => 'created' as const,
+      (error: { status?: number; message?: string }) => {
+        if (error.status === 422 && /already exists/i.test(error.message ?? '')) return 'exists' as const;
+        throw error;
+      },
+    );
   }
 
   /**

@@ -9,9 +9,12 @@ export const CONFIG_PATH = '.github/edgeship.yml';
 
 /** The config of a model repo at a commit; undefined when the repo has none (not a model repo). */
 export async function readConfigAt(scm: Scm, repo: RepoRef, sha: string): Promise<EdgeshipConfig | undefined> {
-  const text = await scm.readFile(repo, CONFIG_PATH, sha);
-  return text === undefined ? undefined : parseConfig(text, `${repo.owner}/${repo.repo}:${CONFIG_PATH}@${sha.slice(0, 7)}`);
+  return configOf(repo, sha, await scm.readFile(repo, CONFIG_PATH, sha));
 }
+
+/** The config file's text as read at a commit, parsed; undefined when there was none. */
+export const configOf = (repo: RepoRef, sha: string, text: string | undefined): EdgeshipConfig | undefined =>
+  text === undefined ? undefined : parseConfig(text, `${repo.owner}/${repo.repo}:${CONFIG_PATH}@${sha.slice(0, 7)}`);
 
 /** The GitOps repo of a config as owner and name, when the operator policy lets the app write there. */
 export function gitopsRepoOf(config: EdgeshipConfig, policy: OperatorPolicy): RepoRef {

@@ -129,15 +129,16 @@ export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run:
   }
 
   const branch = releaseBranch(config.model, report.version.version, run.sha);
-  await scm.createBranch(repo, branch, run.sha);
+  const created = (await scm.createBranch(repo, branch, run.sha)) === 'created';
   const record = `${JSON.stringify(report, null, 2)}\n`;
   const title = `release(${config.model}): ${report.version.version}`;
-  const recorded = await new ScmBranchRepo(scm, repo, branch).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], title);
+  const recorded = await new ScmBranchRepo(scm, repo, branch, undefined, created ? run.sha : undefined).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], title);
   const pull = await scm.ensurePullRequest(repo, { head: branch, base: run.branch, title, body: renderReport(report), labels: [RELEASE_LABEL] });
   for (const older of await scm.listPullRequests(repo, releaseBranchPrefix(config.model))) {
     if (older.number !== pull.number) await scm.closePullRequest(repo, older.number, `Superseded by #${pull.number} (${report.version.version} from ${run.sha.slice(0, 7)}).`);
   }
-  await reportGates(scm, repo, recorded?.sha ?? (await scm.branchHead(repo, branch)) ?? run.sha, report, record, pull.url);
+  // A commit made just now has no check runs yet: nothing to look for.
+  await reportGates(scm, repo, recorded?.sha ?? (await scm.branchHead(repo, branch)) ?? run.sha, report, record, pull.url, recorded ? null : undefined);
   await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'success', title: `Release PR #${pull.number}`, summary: `${title} is ready for review: ${pull.url}` });
   return { pullRequest: pull.number, created: pull.created, passed: report.passed };
 }
@@ -146,9 +147,10 @@ export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run:
  * The gate verdict as this app's `edgeship/gates` check run on the release branch head, with
  * the digest of the record written there: what merging that head may deploy (release-integrity.ts).
  */
-export async function reportGates(scm: Scm, repo: RepoRef, headSha: string, report: EvaluationReport, record: string, detailsUrl: string): Promise<void> {
+export async function reportGates(scm: Scm, repo: RepoRef, headSha: string, report: EvaluationReport, record: string, detailsUrl: string, id?: null): Promise<void> {
   const failed = report.gates.filter((gate) => !gate.passed);
   await scm.ensureCheckRun(repo, {
+    ...(id === null && { id }),
     name: GATES_CHECK,
     headSha,
     status: 'completed',

@@ -15,7 +15,7 @@ import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
 import { actOnDashboard, openDashboard, writeDashboard } from './fleet-dashboard.ts';
 import { ensureEndComment, ensureWaveComment, promoteAnswer, waveDeployments, waveEnvironment, type RolloutNews } from './rollout-comments.ts';
-import { commitUrl, fileUrl, openGitops, readConfigAt, trackedBranch, type GitopsAccess } from './model-repo.ts';
+import { commitUrl, CONFIG_PATH, configOf, fileUrl, openGitops, readConfigAt, trackedBranch, type GitopsAccess } from './model-repo.ts';
 
 export interface MergedPull {
   number: number;
@@ -62,7 +62,9 @@ export async function newestMergedRelease(scm: Scm, repo: RepoRef, model: string
  */
 export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull: MergedPull) {
   const { scm } = deps;
-  const [config, recordText, gates] = await Promise.all([readConfigAt(scm, repo, pull.mergeSha), scm.readFile(repo, RELEASE_RECORD_FILE, pull.mergeSha), scm.findCheckRun(repo, pull.headSha, GATES_CHECK)]);
+  const [files, gates] = await Promise.all([scm.readFiles(repo, [CONFIG_PATH, RELEASE_RECORD_FILE], pull.mergeSha), scm.findCheckRun(repo, pull.headSha, GATES_CHECK)]);
+  const config = configOf(repo, pull.mergeSha, files.get(CONFIG_PATH));
+  const recordText = files.get(RELEASE_RECORD_FILE);
   if (!config || recordText === undefined) throw new EdgeshipError(`#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_RECORD_FILE : '.github/edgeship.yml'}`);
   const refused = refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, recordText });
   if (refused) throw new ReleaseRefused(refused, config);

@@ -22,10 +22,14 @@ export interface RolloutNews {
 /** The GitHub environment of a wave: one per model and wave, so GitHub's Environments page lists a release's waves. */
 export const waveEnvironment = (model: string, wave: string) => `${model}/${wave}`;
 
-/** One deployment per wave, its status the wave's state and its counts (core/fleet-summary). */
+/**
+ * One deployment per wave that has started, its status the wave's state and its counts
+ * (core/fleet-summary). A wave still queued has none yet: GitHub's Environments page shows the
+ * waves sent, and a wave costs its writes when it goes out.
+ */
 export function waveDeployments(news: RolloutNews, digest: string | undefined): DeploymentSpec[] {
   const { model, version } = news;
-  return news.summary.waves.map((wave) => ({
+  return news.summary.waves.filter((wave) => wave.state !== 'queued').map((wave) => ({
     environment: waveEnvironment(model, wave.wave),
     description: `${model} ${version}, wave ${wave.wave}`,
     payload: { model, version, digest, wave: wave.wave, targets: wave.targets, placements: wave.placements },

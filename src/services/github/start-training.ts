@@ -59,14 +59,14 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
   if (existing?.externalId === key) return 'already-started';
   if (trigger.reason === 'push' && !changeTrains(config.train.paths, trigger.changedFiles)) {
     // Recorded as a neutral check, so a resync knows this head was looked at and not trained on purpose.
-    await scm.ensureCheckRun(repo, { name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'neutral', externalId: key, title: 'Not trained', summary: `This push changed no file that \`train.paths\` (${config.train.paths.join(', ')}) trains on, such as the merge of a release PR.` });
+    await scm.ensureCheckRun(repo, { id: existing?.id ?? null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'neutral', externalId: key, title: 'Not trained', summary: `This push changed no file that \`train.paths\` (${config.train.paths.join(', ')}) trains on, such as the merge of a release PR.` });
     return 'paths-unchanged';
   }
   try {
     checkTrainingPolicy(deps.policy, `${repo.owner}/${repo.repo}`, config);
   } catch (error) {
     if (!(error instanceof PolicyError)) throw error;
-    await scm.ensureCheckRun(repo, { ...(existing && { id: existing.id }), name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'failure', externalId: key, title: 'Not allowed by the operator policy', summary: `Training did not start. ${error.message}.` });
+    await scm.ensureCheckRun(repo, { id: existing?.id ?? null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'failure', externalId: key, title: 'Not allowed by the operator policy', summary: `Training did not start. ${error.message}.` });
     return 'not-allowed';
   }
   if (isClusterBackend(config)) {
@@ -74,7 +74,7 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
     return startClusterRun(deps, repo, config, run, existing?.id);
   }
   await scm.ensureCheckRun(repo, {
-    ...(existing && { id: existing.id }),
+    id: existing?.id ?? null,
     name: TRAIN_CHECK,
     headSha: sha,
     status: 'in_progress',
