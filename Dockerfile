@@ -2,7 +2,7 @@
 # The edgeship serving image the GitOps templates run (ghcr.io/edgeship/edgeship-serving), for
 # amd64 clouds and arm64 Jetson-class gateways:
 #   docker buildx build --platform linux/amd64,linux/arm64 -t ghcr.io/edgeship/edgeship-serving:1 --push .
-# onnxruntime-node ships CPU binaries for both; .npmrc skips its CUDA download.
+# onnxruntime-node ships CPU binaries for both; ONNXRUNTIME_NODE_INSTALL=skip skips its CUDA download.
 
 # TypeScript is compiled once, on the build machine's own platform.
 FROM --platform=$BUILDPLATFORM node:20-bookworm-slim AS build
@@ -18,7 +18,7 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
 # `edgeship` on PATH: training images built FROM this one run `edgeship cloud-run` as a Job.
 RUN chmod +x dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/edgeship

@@ -253,10 +253,37 @@ export function profilingNeeds(config: EdgeshipConfig): { profile: string; batch
   return needs.filter((need, index) => needs.findIndex((other) => other.profile === need.profile && other.batch === need.batch) === index);
 }
 
-/** The rollout waves with their targets, defaulting to a single wave with every target. */
+const resolvedWaves = new WeakMap<EdgeshipConfig, readonly Wave[]>();
+
+/**
+ * The rollout waves with their targets, defaulting to a single wave with every target. Resolved
+ * once per config (a fleet's waves hash every target's name), handed out as a copy.
+ */
 export function wavesOf(config: EdgeshipConfig): Wave[] {
-  return config.rollout ? resolveWaves(config.targets, config.rollout.waves) : [{ name: 'all', targets: config.targets.map((target) => target.name), soakMinutes: 0 }];
+  let waves = resolvedWaves.get(config);
+  if (!waves) {
+    waves = config.rollout ? resolveWaves(config.targets, config.rollout.waves) : [{ name: 'all', targets: config.targets.map((target) => target.name), soakMinutes: 0 }];
+    resolvedWaves.set(config, waves);
+  }
+  return waves.map((wave) => ({ ...wave, targets: [...wave.targets] }));
 }
+
+const targetIndexes = new WeakMap<EdgeshipConfig, { byName: ReadonlyMap<string, Target>; cloud: Target | undefined }>();
+
+function targetIndex(config: EdgeshipConfig) {
+  let index = targetIndexes.get(config);
+  if (!index) {
+    index = { byName: new Map(config.targets.map((target) => [target.name, target])), cloud: config.targets.find((target) => target.kind === 'cloud') };
+    targetIndexes.set(config, index);
+  }
+  return index;
+}
+
+/** The config's target of that name, found in a map made once per config (a fleet has thousands). */
+export const targetNamed = (config: EdgeshipConfig, name: string): Target | undefined => targetIndex(config).byName.get(name);
+
+/** The config's first cloud target: where a site offloads when it names none. */
+export const firstCloudTarget = (config: EdgeshipConfig): Target | undefined => targetIndex(config).cloud;
 
 const matches = (target: Pick<Target, 'labels'>, selector: Record<string, string>) => Object.entries(selector).every(([key, value]) => target.labels?.[key] === value);
 

@@ -60,7 +60,7 @@ export function editOverlay(current: string, spec: OverlaySpec): string {
   const where = overlayPath(spec.target.name, spec.model);
   const document = parseYaml(current);
   if (document.errors.length > 0) throw new GitOpsError(`${where}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
-  return applyOwnedEdits(current, ownedEdits(document, spec, ownedLiterals(spec), where), where, document);
+  return applyOwnedEdits(current, ownedEdits(document, spec, ownedLiterals(spec), where), where, { document });
 }
 
 const literalLines = (spec: OverlaySpec) => Object.entries(ownedLiterals(spec)).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]));

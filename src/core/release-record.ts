@@ -1,10 +1,10 @@
 import semver from 'semver';
-import { stringify, type Document } from 'yaml';
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
 import { dnsLabel } from './names.ts';
 import { digestString, pinnedReference, semverString } from './report-schema.ts';
-import { applyOwnedEdits, parseYaml, withHeader, type OwnedEdit } from './yaml-edit.ts';
+import { applyOwnedEdits, parseYaml, withHeader, type HandedYaml, type OwnedEdit } from './yaml-edit.ts';
 
 /** Path of a model's release record inside the GitOps repo. */
 export const releaseRecordPath = (directory: string, model: string) => `${directory.replace(/\/+$/, '')}/${model}/release.yaml`;
@@ -85,20 +85,22 @@ export interface RecordUpdate {
 /** A record's text with its YAML document and its value: parsed once, then read and edited from here. */
 export interface ParsedRecord {
   text: string;
-  document: Document;
   record: ReleaseRecord;
+  /** The parsed text, for writeReleaseRecord to hand to applyOwnedEdits (which lets go of it): a record is written once. */
+  handed: HandedYaml;
 }
 
 /** Reads a record's text into its document and value; `file` names it in errors. */
 export function readReleaseRecord(text: string, file: string): ParsedRecord {
   const document = parseYaml(text);
   if (document.errors.length > 0) throw new GitOpsError(`${file}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
-  const result = recordSchema.safeParse(document.toJS());
+  const data: unknown = document.toJS();
+  const result = recordSchema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new GitOpsError(`${file}: not an edgeship release record: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}`);
   }
-  return { text, document, record: result.data };
+  return { text, record: result.data, handed: { document, data } };
 }
 
 /** Reads the deployed release from a record's text; `file` names it in errors. */
@@ -126,7 +128,7 @@ const HEADER = (model: string) => [
  */
 export function writeReleaseRecord(current: string | ParsedRecord | undefined, update: RecordUpdate, file = `release record of ${update.model}`): string {
   if (current === undefined) return newRecord(update, file);
-  const { text, document, record } = typeof current === 'string' ? readReleaseRecord(current, file) : current;
+  const { text, record, handed } = typeof current === 'string' ? readReleaseRecord(current, file) : current;
   const edits: OwnedEdit[] = [];
   if (update.release) {
     edits.push([['version'], update.release.version], [['artifact', 'reference'], update.release.reference], [['artifact', 'digest'], update.release.digest]);
@@ -158,7 +160,7 @@ export function writeReleaseRecord(current: string | ParsedRecord | undefined, u
     if (mark.pin !== undefined) edits.push([['targets', mark.name, 'pin'], mark.pin ?? undefined]);
     if (mark.hold !== undefined) edits.push([['targets', mark.name, 'hold'], mark.hold ?? undefined]);
   }
-  return applyOwnedEdits(text, edits, file, document);
+  return applyOwnedEdits(text, edits, file, handed);
 }
 
 /**

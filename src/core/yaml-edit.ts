@@ -15,23 +15,16 @@ type OwnedValue = string | number | boolean;
  * falls back to editing the document. `document` is `current` parsed by parseYaml, when the
  * caller parsed it already (it is read, not changed).
  */
-export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: string, document: Document = parseYaml(current)): string {
-  if (document.errors.length > 0) throw new GitOpsError(`${what}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
-  const plain = plainTexts();
-  const spliced = splice(current, document, edits, plain);
-  if (spliced !== undefined) return spliced;
-  // What the edits mean, applied to the data in order; a line splice must mean the same. (A copy
-  // through JSON: toJS gives an alias the anchor's own object, which an edit must not change twice;
-  // what JSON cannot hold only makes the check fail, and the document edit below is used instead.)
-  const expected: unknown = JSON.parse(JSON.stringify(document.toJS()) ?? 'null');
-  for (const [path, value] of edits) setPlain(expected, path, value);
-  const lines = spliceStructural(current, document, edits, plain);
-  if (lines !== undefined) {
-    // One parse says both that the lines are YAML and that they mean what the edits mean.
-    const reparsed = parseYaml(lines);
-    if (reparsed.errors.length === 0 && isDeepStrictEqual(reparsed.toJS(), expected)) return lines;
+export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: string, handed: HandedYaml = { document: parseYaml(current) }): string {
+  const attempt = spliceLines(current, edits, what, handed);
+  if (typeof attempt === 'string') return attempt;
+  if (attempt) {
+    // One parse says both that the lines are YAML and that they mean what the edits mean. The
+    // document of `current` was let go first: a fleet's record is a large tree to hold twice.
+    const reparsed = parseYaml(attempt.lines);
+    if (reparsed.errors.length === 0 && isDeepStrictEqual(reparsed.toJS(), attempt.expected)) return attempt.lines;
   }
-  const edited = document.clone();
+  const edited = (handed.document ?? parseYaml(current)).clone();
   for (const [path, value] of edits) {
     if (value === undefined) {
       if (edited.hasIn(path)) edited.deleteIn(path);
@@ -42,6 +35,44 @@ export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: strin
 }
 
 /**
+ * `current` parsed, handed to applyOwnedEdits, which lets go of what it no longer needs: the
+ * document once the edits are lines, and `data`, the document's toJS, which it changes. `data` is
+ * given only when nothing else holds it (zod, say, builds objects of its own for the keys it knows,
+ * and edits write only those).
+ */
+export interface HandedYaml {
+  document?: Document | undefined;
+  data?: unknown;
+}
+
+/** The edits as spliced text (every owned scalar existed), or as lines to check against what the edits mean. */
+function spliceLines(current: string, edits: OwnedEdit[], what: string, handed: HandedYaml): string | { lines: string; expected: unknown } | undefined {
+  const document = handed.document ?? parseYaml(current);
+  if (document.errors.length > 0) throw new GitOpsError(`${what}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
+  const plain = plainTexts();
+  const spliced = splice(current, document, edits, plain);
+  if (spliced !== undefined) return spliced;
+  // What the edits mean, applied to the data in order; a line splice must mean the same. The
+  // handed data when the document has no alias; else a copy through JSON (toJS gives an alias the
+  // anchor's own object, which an edit must not change twice; what JSON cannot hold only makes the
+  // check fail, and the document edit is used instead).
+  const handedData = hasAliases(document) ? undefined : handed.data;
+  handed.data = undefined;
+  const expected: unknown = handedData ?? JSON.parse(JSON.stringify(document.toJS()) ?? 'null');
+  for (const [path, value] of edits) setPlain(expected, path, value);
+  const lines = spliceStructural(current, document, edits, plain);
+  if (lines === undefined) return undefined;
+  handed.document = undefined;
+  return { lines, expected };
+}
+
+const aliased = new WeakSet<Document>();
+
+/** Whether a document parseYaml read has an alias (`*name`) anywhere; any other document counts as having one. */
+const hasAliases = (document: Document) => aliased.has(document) || !parsed.has(document);
+const parsed = new WeakSet<Document>();
+
+/**
  * parseDocument, with duplicate keys found in one pass: yaml's own check compares each key with
  * every key before it, which costs seconds on a release record of 10,000 targets.
  */
@@ -49,6 +80,9 @@ export function parseYaml(text: string): Document {
   const document = parseDocument(text, { uniqueKeys: false });
   if (document.errors.length > 0) return document;
   visit(document, {
+    Alias() {
+      aliased.add(document);
+    },
     Map(_, map) {
       const seen = new Set<unknown>();
       for (const pair of map.items) {
@@ -63,6 +97,7 @@ export function parseYaml(text: string): Document {
       return undefined;
     },
   });
+  parsed.add(document);
   return document;
 }
 

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { wavesOf, type EdgeshipConfig } from '../core/config.ts';
+import { targetNamed, wavesOf, type EdgeshipConfig } from '../core/config.ts';
 import { GitOpsError } from '../core/errors.ts';
 import type { RecordUpdate } from '../core/release-record.ts';
 import type { EvaluationReport } from '../core/release-plan.ts';
@@ -81,7 +81,7 @@ export async function applyRelease(gitops: GitOpsRepo, config: EdgeshipConfig, r
  * release's modelcar for a cloud target, its serving image for an edge site that runs the model.
  */
 function packageOf(config: EdgeshipConfig, name: string, placement: string, artifact: NonNullable<EvaluationReport['artifact']>): string | undefined {
-  const wanted = config.targets.find((target) => target.name === name)?.package;
+  const wanted = targetNamed(config, name)?.package;
   if (wanted !== 'modelcar' && wanted !== 'image') return undefined;
   // A site that forwards every request runs no model: its image would be the forwarder's.
   if (placement === 'offload') return undefined;

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import type { EdgeshipConfig } from '../core/config.ts';
+import { firstCloudTarget, targetNamed, type EdgeshipConfig } from '../core/config.ts';
 import { overlayPath, resourcesPatch, resourcesPatchPath, siteKustomizationPath, writeOverlay, writeSiteKustomization, type OverlaySpec } from '../core/overlays.ts';
 import { readReleaseRecord, recordAfter, releaseRecordPath, writeReleaseRecord, type ParsedRecord, type RecordUpdate, type ReleaseRecord, type TargetWrite } from '../core/release-record.ts';
 import type { FileWrite } from '../ports.ts';
@@ -23,7 +23,7 @@ export async function readRecord(config: EdgeshipConfig, read: Read): Promise<{ 
 
 /** The cloud endpoint an offloaded target forwards to. */
 export function offloadTargetOf(config: EdgeshipConfig, target: string, chosen?: string): string | undefined {
-  return chosen ?? config.targets.find((candidate) => candidate.name === target)?.offloadTo ?? config.targets.find((candidate) => candidate.kind === 'cloud')?.name;
+  return chosen ?? targetNamed(config, target)?.offloadTo ?? firstCloudTarget(config)?.name;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { EdgeshipConfig } from '../core/config.ts';
+import { firstCloudTarget, targetNamed, type EdgeshipConfig } from '../core/config.ts';
 import { GitOpsError } from '../core/errors.ts';
 import { targetsInWords } from '../core/fleet-summary.ts';
 import { targetReference, type RolloutStatus } from '../core/release-record.ts';
@@ -43,10 +43,10 @@ export async function rollBack(gitops: GitOpsRepo, config: EdgeshipConfig, reque
 
 /** One commit that pins a target's placement (or removes the pin) and places it so now. */
 export async function pinPlacement(gitops: GitOpsRepo, config: EdgeshipConfig, target: string, pin: 'edge' | 'offload' | 'adaptive' | null, message: string) {
-  const configured = config.targets.find((candidate) => candidate.name === target);
+  const configured = targetNamed(config, target);
   if (!configured) throw new GitOpsError(`there is no target "${target}" in .github/edgeship.yml (targets: ${targetsInWords(config.targets.map((candidate) => candidate.name))})`);
   if (pin && configured.kind !== 'edge') throw new GitOpsError(`${target} is a cloud target; only edge sites can be pinned to edge, offload or adaptive`);
-  const offloadTo = configured.offloadTo ?? config.targets.find((candidate) => candidate.kind === 'cloud')?.name;
+  const offloadTo = configured.offloadTo ?? firstCloudTarget(config)?.name;
   if ((pin === 'offload' || pin === 'adaptive') && !offloadTo) throw new GitOpsError(`${target} cannot ${pin === 'offload' ? 'offload' : 'be adaptive'}: .github/edgeship.yml has no cloud target`);
   return gitops.apply(async (read) => {
     const current = await readRecord(config, read);

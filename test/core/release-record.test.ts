@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GitOpsError } from '../../src/core/errors.ts';
-import { historyOf, HISTORY_LENGTH, parseReleaseRecord, recordAfter, releaseRecordPath, targetReference, writeReleaseRecord, type RecordUpdate, type TargetWrite } from '../../src/core/release-record.ts';
+import { historyOf, HISTORY_LENGTH, parseReleaseRecord, readReleaseRecord, recordAfter, releaseRecordPath, targetReference, writeReleaseRecord, type RecordUpdate, type TargetWrite } from '../../src/core/release-record.ts';
 
 const digest = (char: string) => `sha256:${char.repeat(64)}`;
 type Placed = { name: string; choice: TargetWrite['placement']; offloadTo?: string };
@@ -106,6 +106,23 @@ describe('release record', () => {
     expect(next).toContain('  cloud:\n    hold: maintenance # until Friday\n');
     expect(added.join('\n')).toContain('    previous:\n      version: 1.0.0');
     expect(parseReleaseRecord(next, 'r.yaml').targets).toMatchObject({ 'site-a': { placement: 'offload', offloadTo: 'cloud', previous: { version: '1.0.0' } }, 'site-b': { version: '1.1.0' }, cloud: { hold: 'maintenance' } });
+  });
+
+  it('writes the same from a record parsed once as from its text, also twice from one parse and with anchors', () => {
+    const text = writeReleaseRecord(undefined, v1);
+    const next = update('1.1.0', 'b', [{ name: 'site-a', choice: 'offload', offloadTo: 'cloud' }, { name: 'cloud', choice: 'cloud' }]);
+    const expected = writeReleaseRecord(text, next);
+    const parsed = readReleaseRecord(text, 'r.yaml');
+    // The first write takes the parse (and changes its data); the second reads the text again.
+    expect(writeReleaseRecord(parsed, next)).toBe(expected);
+    expect(writeReleaseRecord(parsed, next)).toBe(expected);
+    expect(parsed.record.targets['site-a']).toMatchObject({ version: '1.0.0', placement: 'edge' });
+    expect(parsed.record.targets['site-a']?.previous).toBeUndefined();
+    // With an alias the parse's data is not taken (toJS shares the anchor's object): the same text still.
+    const withAlias = `${text}extra: &shared { note: kept }\nmore: *shared\n`;
+    const fromParse = writeReleaseRecord(readReleaseRecord(withAlias, 'r.yaml'), next);
+    expect(fromParse).toBe(writeReleaseRecord(withAlias, next));
+    expect(fromParse).toContain('extra: &shared { note: kept }\nmore: *shared\n');
   });
 
   it('leaves targets outside the update alone (a rollout wave)', () => {
