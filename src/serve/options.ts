@@ -21,6 +21,7 @@ export interface ServeFlags {
   host: string;
   port: string;
   healthPort?: string;
+  grpcPort?: string;
   threads?: string;
   maxBatchRows: string;
   inlineMaxMs: string;

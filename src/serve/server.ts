@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { checkInferRequest, inferResponse, InferenceRequestError, modelMetadata, oipDatatype, type CheckedRequest } from '../core/oip.ts';
+import { checkInferRequest, inferResponse, InferenceRequestError, modelMetadata, oipDatatype, type CheckedRequest, type OutputTensor } from '../core/oip.ts';
 import { jsonValues } from '../core/tensor-types.ts';
 import { messageOf } from '../core/errors.ts';
 import type { Logger } from '../ports.ts';
@@ -15,6 +15,10 @@ import { servingMetrics, type ServingMetrics } from './metrics.ts';
 import type { LoadedModel, ModelSource } from './model.ts';
 import { ModelVersions } from './repository.ts';
 import { HealthPort } from './health.ts';
+import { GrpcOip } from './grpc/server.ts';
+
+/** The largest infer request (REST body or gRPC message) by default. */
+const MAX_BODY_BYTES = 16 * 2 ** 20;
 
 export interface ServeOptions {
   /**
@@ -104,6 +108,7 @@ export class InferenceServer {
   readonly metrics: ServingMetrics;
   private readonly server: Server;
   private health: HealthPort | undefined;
+  private grpc: GrpcOip | undefined;
   private readonly versions = new ModelVersions();
   private drift: DriftMonitor | undefined;
   private edgex: EdgexWindows | undefined;
@@ -170,6 +175,15 @@ export class InferenceServer {
   }
 
   /**
+   * Also speaks the Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this
+   * port: KServe's convention is HTTP on 8080 and gRPC on 8081.
+   */
+  async listenGrpc(port: number, host = '127.0.0.1'): Promise<number> {
+    this.grpc = await GrpcOip.open(this, port, host, { maxMessageBytes: this.options.maxBodyBytes ?? MAX_BODY_BYTES, log: this.options.log });
+    return this.grpc.port;
+  }
+
+  /**
    * Also answers liveness, readiness and metrics on a port of their own, served by a thread of
    * its own (HealthPort): Node accepts one connection per turn of the event loop, in order, so
    * while a thousand inference clients connect at once a probe on the shared port waits behind
@@ -198,6 +212,8 @@ export class InferenceServer {
     // http.Server#close also closes idle keep-alive connections at once (Node ≥ 19), which resets
     // a request a client is sending on one: to drain, stop listening only (net.Server#close).
     const closed = new Promise<void>((resolve) => (drainMs === 0 ? this.server : netClose(this.server)).close(() => resolve()));
+    // gRPC takes no new calls either; those in flight finish (within the drain and a run's deadline).
+    const grpcClosed = this.grpc?.close(drainMs + (this.options.deadlineMs ?? 30_000));
     if (drainMs === 0) this.server.closeIdleConnections();
     else {
       const gone = new Promise<void>((resolve) => {
@@ -212,6 +228,7 @@ export class InferenceServer {
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     this.server.closeAllConnections();
     await closed;
+    await grpcClosed;
     // Probes answer until the end: a liveness failure while draining would restart the pod.
     await this.health?.close();
     await this.drift?.sending;
@@ -248,21 +265,24 @@ export class InferenceServer {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    this.inFlight += 1;
     if (this.closing) response.setHeader('connection', 'close');
-    try {
-      await this.dispatch(request, response);
-    } catch (error) {
-      const status = error instanceof InferenceRequestError ? error.status : 500;
-      if (status === 500) this.options.log.error({ err: error, url: request.url }, 'Request failed');
-      if (!response.headersSent) sendError(response, status, messageOf(error));
-    } finally {
-      this.inFlight -= 1;
-      if (this.inFlight === 0) this.idle?.();
-    }
+    await this.track(async () => {
+      try {
+        await this.dispatch(request, response);
+      } catch (error) {
+        const status = error instanceof InferenceRequestError ? error.status : 500;
+        if (status === 500) this.options.log.error({ err: error, url: request.url }, 'Request failed');
+        if (!response.headersSent) sendError(response, status, messageOf(error));
+      }
+    });
   }
 
-  private get ready(): boolean {
+  /** Why the server is not live, or undefined when it is. */
+  notLive(): string | undefined {
+    return this.stuck();
+  }
+
+  get ready(): boolean {
     return !this.closing && (Boolean(this.model) || Boolean(this.options.offload));
   }
 
@@ -273,7 +293,7 @@ export class InferenceServer {
       return stuck ? sendJson(response, 503, { live: false, error: stuck }) : sendJson(response, 200, { live: true });
     }
     if (routes.ready(request, path)) return sendJson(response, this.ready ? 200 : 503, { ready: this.ready });
-    if (routes.server(request, path)) return sendJson(response, 200, { name: 'edgeship', version: VERSION, extensions: ['model_repository', 'binary_tensor_data', 'statistics'] });
+    if (routes.server(request, path)) return sendJson(response, 200, this.serverMetadata());
     if (routes.metrics(request, path)) {
       const text = await this.metrics.registry.metrics();
       response.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text);
@@ -286,27 +306,71 @@ export class InferenceServer {
     if (!match) throw new InferenceRequestError(404, `no route for ${request.method} ${path}`);
     const name = decode(match[1], 'model name');
     const version = match[2] === undefined ? undefined : decode(match[2], 'model version');
+    const model = this.resolve(name, version);
+    if (routes.modelReady(request, path)) return sendJson(response, this.ready ? 200 : 503, { name, ready: this.ready });
+    if (routes.stats(request, path)) return sendJson(response, 200, this.versions.statistics(name, version));
+    if (routes.metadata(request, path)) return sendJson(response, 200, this.metadataOf(name, model));
+    return this.infer(request, response, model, version);
+  }
+
+  /** The loaded model a request names (its version, or the current one; none on a site that forwards every request); a 404 when this server does not serve it. */
+  resolve(name: string, version: string | undefined): LoadedModel | undefined {
     const model = this.versions.get(version);
     const known = name === this.name && (model !== undefined || (!this.model && Boolean(this.options.offload)));
     if (!known) {
       const serving = this.versions.all.map((entry) => entry.version).join(', ');
       throw new InferenceRequestError(404, `unknown model "${name}"${version ? ` version ${version}` : ''}; this server serves "${this.name}"${serving ? ` version ${serving}` : ''}`);
     }
-    if (routes.modelReady(request, path)) return sendJson(response, this.ready ? 200 : 503, { name, ready: this.ready });
-    if (routes.stats(request, path)) return sendJson(response, 200, this.versions.statistics(name, version));
-    if (routes.metadata(request, path)) {
-      if (!model) throw new InferenceRequestError(503, `"${name}" is forwarded to ${this.options.offload?.url}; ask it for metadata`);
-      return sendJson(response, 200, modelMetadata({ name, versions: this.versions.all.map((entry) => entry.version) }, model.worker.contract));
+    return model;
+  }
+
+  /** A model's OIP metadata; a site that forwards every request sends the client to the cloud (503). */
+  metadataOf(name: string, model: LoadedModel | undefined) {
+    if (!model) throw new InferenceRequestError(503, `"${name}" is forwarded to ${this.options.offload?.url}; ask it for metadata`);
+    return modelMetadata({ name, versions: this.versions.all.map((entry) => entry.version) }, model.worker.contract);
+  }
+
+  serverMetadata() {
+    return { name: 'edgeship', version: VERSION, extensions: ['model_repository', 'binary_tensor_data', 'statistics'] };
+  }
+
+  /** Counts a request in flight while it runs, so close() answers it before stopping. */
+  async track<T>(work: () => Promise<T>): Promise<T> {
+    this.inFlight += 1;
+    try {
+      return await work();
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) this.idle?.();
     }
-    return this.infer(request, response, model, version);
   }
 
   private async infer(request: IncomingMessage, response: ServerResponse, model: LoadedModel | undefined, version: string | undefined): Promise<void> {
     const started = performance.now();
+    const body = await readInferBody(request, this.options.maxBodyBytes ?? MAX_BODY_BYTES).catch((error: unknown) => {
+      this.metrics.requests.inc({ model: this.name, code: error instanceof InferenceRequestError ? error.status : 500 });
+      throw error;
+    });
+    const answer = await this.answer(body, model, version, started);
+    if (answer.kind === 'edgex') return sendJson(response, 202, answer.body);
+    if (answer.kind === 'forwarded') {
+      response.writeHead(answer.status, answer.headers).end(answer.body);
+      return;
+    }
+    const { body: json, binary } = inferResponse(answer.model, answer.checked, answer.outputs);
+    return sendInfer(response, json, binary);
+  }
+
+  /**
+   * One infer request as either transport brought it (REST, or gRPC in OIP form: serve/grpc):
+   * checked against the model, routed (adaptive, offload, local), run, measured. `body` is the
+   * request as JSON with its binary tensor data, and the bytes to forward as they are.
+   */
+  async answer(body: InferBody, model: LoadedModel | undefined, version: string | undefined, started = performance.now()): Promise<InferAnswer> {
     const name = this.name;
     const current = model === this.model;
     try {
-      const { json, binary, bytes, headerLength } = await readInferBody(request, this.options.maxBodyBytes ?? 16 * 2 ** 20);
+      const { json, binary, bytes, headerLength } = body;
       let checked: CheckedRequest | undefined;
       // Forwarded as it came (decompressed): the bytes the client sent, not JSON written again.
       let forward: Forwarded = { bytes, ...(headerLength !== undefined && { headerLength }) };
@@ -315,7 +379,7 @@ export class InferenceServer {
         const accepted = this.edgex.accept(json);
         if (!accepted.input) {
           this.metrics.requests.inc({ model: name, code: 202 });
-          return sendJson(response, 202, { device: accepted.device, buffered: accepted.buffered, needed: this.edgex.steps });
+          return { kind: 'edgex', body: { device: accepted.device, buffered: accepted.buffered, needed: this.edgex.steps } };
         }
         checked = { inputs: [accepted.input], batch: 1 };
         forward = { bytes: Buffer.from(JSON.stringify(toOip(checked))) };
@@ -335,8 +399,7 @@ export class InferenceServer {
         this.metrics.routes.inc({ model: name, route: 'forwarded' });
         this.metrics.latency.observe({ model: name, route: 'forwarded' }, (performance.now() - started) / 1000);
         this.metrics.requests.inc({ model: name, code: forwarded.status });
-        response.writeHead(forwarded.status, forwarded.headers).end(forwarded.body);
-        return;
+        return { kind: 'forwarded', ...forwarded };
       }
       if (!model || !checked) throw new InferenceRequestError(503, `"${name}" has no local model`);
       const run = () => withDeadline(model.worker.run(checked.inputs, checked.outputs), this.options.deadlineMs ?? 30_000);
@@ -349,8 +412,7 @@ export class InferenceServer {
       this.metrics.batch.observe({ model: name }, checked.batch);
       this.metrics.latency.observe({ model: name, route: 'local' }, (performance.now() - started) / 1000);
       this.metrics.requests.inc({ model: name, code: 200 });
-      const answer = inferResponse(model, checked, outputs);
-      return sendInfer(response, answer.body, answer.binary);
+      return { kind: 'local', model, checked, outputs };
     } catch (error) {
       this.metrics.requests.inc({ model: name, code: error instanceof InferenceRequestError ? error.status : 500 });
       throw error;
@@ -421,6 +483,18 @@ interface Forwarded {
   bytes: Buffer;
   headerLength?: number;
 }
+
+/** An infer request: its JSON (the header, with binary tensor data after it) and its bytes as they came. */
+export interface InferBody extends Forwarded {
+  json: unknown;
+  binary?: Buffer;
+}
+
+/** What answered an infer request: an EdgeX event buffered (202), the cloud's answer, or the local model's outputs. */
+export type InferAnswer =
+  | { kind: 'edgex'; body: { device: string; buffered: number; needed: number } }
+  | { kind: 'forwarded'; status: number; headers: Record<string, string>; body: Buffer }
+  | { kind: 'local'; model: LoadedModel; checked: CheckedRequest; outputs: OutputTensor[] };
 
 /** The path of a request target (origin form, or absolute form as a proxy may send it), without the query. */
 function pathOf(target = '/'): string {

@@ -159,7 +159,12 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
         expect([...containers.matchAll(/"image":"([^"]+)"/g)].map((match) => match[1]), `${site}: ${object.metadata.name}`).toEqual([image]);
         expect(containers).toContain('"livenessProbe"');
         expect(containers).toContain('"readinessProbe"');
-        expect(probePorts(object), `${site}: ${object.metadata.name} probes the health port it opens`).toEqual(['8081', '8081']);
+        expect(probePorts(object), `${site}: ${object.metadata.name} probes the health port it opens`).toEqual(['8082', '8082']);
+        if (object.kind === 'Deployment') expect(grpcPort(object), `${site}: ${object.metadata.name} names the gRPC port it opens`).toBe('8081');
+      }
+      // Each Service sends gRPC (h2c) to the pods' grpc port.
+      for (const service of objects.filter((object) => object.kind === 'Service')) {
+        expect((service.spec as { ports: unknown[] }).ports, `${site}: ${service.metadata.name}`).toContainEqual({ name: 'grpc', port: 8081, targetPort: 'grpc', appProtocol: 'kubernetes.io/h2c' });
       }
       // Each Service selects the pods of its own model's Deployment, and no other's.
       const deployments = objects.filter((object) => object.kind === 'Deployment');
@@ -181,7 +186,7 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
     const adaptive = south.filter((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('edgeship-model-'));
     expect(adaptive.map((configMap) => Object.keys(configMap.data ?? {}).sort())).toEqual(Array(2).fill(['EDGESHIP_LATENCY_BUDGET_MS', 'EDGESHIP_MODEL', 'EDGESHIP_MODEL_VERSION', 'EDGESHIP_OFFLOAD_URL']));
     expect(adaptive[0]?.data).toMatchObject({ EDGESHIP_OFFLOAD_URL: expect.stringMatching(/^https:\/\//) as string, EDGESHIP_LATENCY_BUDGET_MS: expect.stringMatching(/^\d+(\.\d+)?$/) as string });
-    for (const deployment of south.filter((object) => object.kind === 'Deployment')) expect(JSON.stringify(deployment.spec)).toContain('"args":["serve","--port","8080","--health-port","8081","--adaptive"]');
+    for (const deployment of south.filter((object) => object.kind === 'Deployment')) expect(JSON.stringify(deployment.spec)).toContain('"args":["serve","--port","8080","--grpc-port","8081","--health-port","8082","--adaptive"]');
     // The site team's generator, resource and comments survived a release that added and removed keys.
     expect(east.map((object) => `${object.kind} ${object.metadata.name}`)).toEqual(expect.arrayContaining(['ConfigMap site-settings-pump-forecaster', expect.stringMatching(/^ConfigMap site-tuning-pump-forecaster-/)]));
     const after = await readFile(join(repo, HAND_EDITED), 'utf8');
@@ -200,7 +205,7 @@ describe('the GitOps repo rendered with real kustomize, as Argo CD builds it', (
     // The site team's env patch and edgeship's modelcar both hold: merged by name, the container otherwise whole.
     const predictor = cloud.find((object) => object.kind === 'InferenceService' && object.metadata.name.endsWith('-vibration'))?.spec as { predictor: { containers: { name: string; image: string; args: string[]; env?: { name: string; value: string }[] }[] } };
     expect(predictor.predictor.containers).toHaveLength(1);
-    expect(predictor.predictor.containers[0]).toMatchObject({ name: 'kserve-container', args: ['serve', '--port', '8080', '--health-port', '8081'] });
+    expect(predictor.predictor.containers[0]).toMatchObject({ name: 'kserve-container', args: ['serve', '--port', '8080', '--grpc-port', '8081', '--health-port', '8082'] });
     expect(predictor.predictor.containers[0]?.env?.map((entry) => entry.name).sort()).toEqual(['OMP_NUM_THREADS', 'STORAGE_URI']);
     expect(await readFile(join(repo, CLOUD_VIBRATION), 'utf8')).toContain(TEAM_ENV_PATCH);
     // The serving image with the model at plant-north: the Deployment runs it, pinned by digest.
@@ -221,6 +226,14 @@ function probePorts(object: { spec?: unknown }): string[] {
     const number = typeof port === 'number' ? port : container.ports?.find((entry) => entry.name === port)?.containerPort;
     return String(number) === opened ? String(number) : `${String(port)}, not the --health-port ${String(opened)}`;
   });
+}
+
+/** The container port named grpc, when it is the one the server's --grpc-port opens. */
+function grpcPort(object: { spec?: unknown }): string {
+  const [container] = (object.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers;
+  const opened = container?.args?.[container.args.indexOf('--grpc-port') + 1];
+  const named = container?.ports?.find((entry) => entry.name === 'grpc')?.containerPort;
+  return String(named) === opened ? opened : `${String(named)}, not the --grpc-port ${String(opened)}`;
 }
 
 interface Container {

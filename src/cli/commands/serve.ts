@@ -20,6 +20,7 @@ export function registerServeCommand(program: Command): void {
     .option('--model-version <version>', 'version to report (default: the artifact\'s, or EDGESHIP_MODEL_VERSION)')
     .option('--host <address>', 'address to listen on', process.env.EDGESHIP_HOST ?? '0.0.0.0')
     .option('--port <port>', 'port to listen on', process.env.PORT ?? '8080')
+    .option('--grpc-port <port>', 'also speak the Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this port; KServe\'s is 8081 (default: EDGESHIP_GRPC_PORT)')
     .option('--health-port <port>', 'also answer /v2/health/live, /v2/health/ready and /metrics on this port, where probes never wait behind inference clients (default: EDGESHIP_HEALTH_PORT)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
     .option('--max-batch-rows <rows>', 'rows a dynamic batch of queued requests may hold; 0 runs each request on its own', '256')
@@ -104,7 +105,13 @@ export function registerServeCommand(program: Command): void {
         await server.close();
         throw new EdgeshipError(`--health-port: cannot listen on ${flags.host}:${wantedHealthPort}: ${messageOf(error)}`);
       });
-      log.info({ model: server.name, version: model?.version, digest: model?.digest, batching: model?.worker.batching, port, ...(healthPort !== undefined && { healthPort }), offload: offload?.url, ...(adaptive && { adaptive: { budgetMs: adaptive.budgetMs, maxLocalCpu: adaptive.maxLocalCpu } }) }, 'Serving over the Open Inference Protocol v2');
+      const grpcFlag = flags.grpcPort ?? (env.EDGESHIP_GRPC_PORT || undefined);
+      const wantedGrpcPort = grpcFlag === undefined ? undefined : numberFlag('grpc-port', grpcFlag, isPort, 'a port number');
+      const grpcPort = wantedGrpcPort === undefined ? undefined : await server.listenGrpc(wantedGrpcPort, flags.host).catch(async (error: unknown) => {
+        await server.close();
+        throw new EdgeshipError(`--grpc-port: cannot listen on ${flags.host}:${wantedGrpcPort}: ${messageOf(error)}`);
+      });
+      log.info({ model: server.name, version: model?.version, digest: model?.digest, batching: model?.worker.batching, port, ...(grpcPort !== undefined && { grpcPort }), ...(healthPort !== undefined && { healthPort }), offload: offload?.url, ...(adaptive && { adaptive: { budgetMs: adaptive.budgetMs, maxLocalCpu: adaptive.maxLocalCpu } }) }, 'Serving over the Open Inference Protocol v2');
       const graceMs = numberFlag('grace-seconds', flags.graceSeconds, (value) => value > 0, 'seconds') * 1000;
       const stop = (signal: string) => {
         log.info({ signal }, 'Shutting down: no new connections, finishing requests in flight');
