@@ -20,6 +20,7 @@ import { benchModels } from './models.ts';
 import { builtScript } from './built.ts';
 import { serveChild, stopChild } from './serve-child.ts';
 import { sized } from './mode.ts';
+import { grpcLoad, rawRequestOf } from './grpc-load.ts';
 
 const SECONDS = sized(5, 1);
 const THREADS = 1;
@@ -121,6 +122,7 @@ export async function servingBench(): Promise<void> {
     }
   }
   console.log('(aim: ÷minimal ≥ 0.9 at batch 1 and 32; ÷bare ≥ 0.9 at batch 32 on the larger model)');
+  await grpcBesideRest(models[0]?.file);
   await healthUnderLoad(models[0]?.file);
   const [model] = models;
   if (!model) return;
@@ -134,6 +136,34 @@ export async function servingBench(): Promise<void> {
     console.log(`\nOffload of ${model.name} at batch 1, one connection: direct to the cloud server ${direct.rps.toFixed(0)} req/s, p99 ${direct.p99} ms; through an edge forwarder ${forwarded.rps.toFixed(0)} req/s, p99 ${forwarded.p99} ms (${(forwarded.rps / direct.rps).toFixed(2)} of direct throughput)`);
   } finally {
     await Promise.all([stop(cloud.child), stop(edge.child)]);
+  }
+}
+
+/**
+ * The same server over gRPC (raw_input_contents, one channel, `n` calls in flight) beside REST
+ * (JSON, autocannon, `n` connections), in alternated rounds, at 1 and CONNECTIONS at a time.
+ */
+async function grpcBesideRest(file: string | undefined): Promise<void> {
+  if (!file) return;
+  const grpcPort = await freePort();
+  const server = await serve(['--model', file, '--name', 'pump', '--grpc-port', String(grpcPort)]);
+  try {
+    console.log(`\nOIP over gRPC beside REST, batch 1 (${PAIRS} alternated rounds of ${SECONDS} s; gRPC: a grpc-js client in the bench process, raw_input_contents; REST: autocannon, JSON):`);
+    console.log('in flight  REST req/s  gRPC req/s  gRPC÷REST  p99 ms REST/gRPC');
+    const body = requestBody(1);
+    const request = rawRequestOf(body);
+    for (const inFlight of [1, CONNECTIONS]) {
+      const rest: Load[] = [];
+      const overGrpc: { rps: number; p99: number }[] = [];
+      for (let pair = 0; pair < PAIRS; pair += 1) {
+        rest.push(await load(`${server.url}/v2/models/pump/infer`, body, inFlight));
+        overGrpc.push(await grpcLoad(`127.0.0.1:${grpcPort}`, request, inFlight, SECONDS));
+      }
+      const ratio = median(overGrpc.map((run, pair) => run.rps / (rest[pair] as Load).rps));
+      console.log(`${String(inFlight).padEnd(11)}${median(rest.map((run) => run.rps)).toFixed(0).padEnd(12)}${median(overGrpc.map((run) => run.rps)).toFixed(0).padEnd(12)}${ratio.toFixed(2).padEnd(11)}${Math.max(...rest.map((run) => run.p99))}/${Math.max(...overGrpc.map((run) => run.p99)).toFixed(1)}`);
+    }
+  } finally {
+    await stop(server.child);
   }
 }
 

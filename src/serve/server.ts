@@ -370,10 +370,11 @@ export class InferenceServer {
     const name = this.name;
     const current = model === this.model;
     try {
-      const { json, binary, bytes, headerLength } = body;
+      const { json, binary } = body;
       let checked: CheckedRequest | undefined;
-      // Forwarded as it came (decompressed): the bytes the client sent, not JSON written again.
-      let forward: Forwarded = { bytes, ...(headerLength !== undefined && { headerLength }) };
+      // Forwarded as it came (decompressed): the bytes the client sent, not JSON written again
+      // (gRPC's are written when read, so only for a request that is forwarded).
+      let forward: Forwarded = body;
       if (isEdgexEvent(json)) {
         if (!this.edgex) throw new InferenceRequestError(400, 'request body: an EdgeX event, but this server has no EdgeX mapping that fits the model (--edgex-features)');
         const accepted = this.edgex.accept(json);

@@ -88,10 +88,12 @@ export function inferBodyOf(request: GrpcInferRequest): { body: InferBody; raw: 
     ...(outputs.length > 0 && { outputs }),
     parameters: { ...parametersOf(request.parameters), ...(raw.length > 0 && { binary_data_output: true }) },
   };
-  if (raw.length === 0) return { body: { json, bytes: Buffer.from(JSON.stringify(json)) }, raw: false };
-  const header = Buffer.from(JSON.stringify(json));
-  const binary = Buffer.concat(raw);
-  return { body: { json, binary, bytes: Buffer.concat([header, binary]), headerLength: header.length }, raw: true };
+  // Written only when the request is forwarded: a local run needs the JSON and the binary data alone.
+  let header: Buffer | undefined;
+  const headerOf = () => (header ??= Buffer.from(JSON.stringify(json)));
+  if (raw.length === 0) return { body: { json, get bytes() { return headerOf(); } }, raw: false };
+  const binary = raw.length === 1 ? (raw[0] as Buffer) : Buffer.concat(raw);
+  return { body: { json, binary, get bytes() { return Buffer.concat([headerOf(), binary]); }, get headerLength() { return headerOf().length; } }, raw: true };
 }
 
 /** An input's typed values, from the field of its datatype (a value in another field is not there). */
