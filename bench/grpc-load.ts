@@ -1,8 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { fromJSON } from '@grpc/proto-loader';
 import { performance } from 'node:perf_hooks';
-import protobuf from 'protobufjs';
-import { INFERENCE_PROTO } from '../src/serve/grpc/inference-proto.ts';
+import { inferenceService } from '../src/serve/grpc/server.ts';
 
 type Infer = (request: object, callback: (error: grpc.ServiceError | null) => void) => void;
 
@@ -11,9 +9,8 @@ type Infer = (request: object, callback: (error: grpc.ServiceError | null) => vo
  * as gRPC clients send them) for `seconds`; calls a second and the p99 in ms. Any failed call fails the bench.
  */
 export async function grpcLoad(address: string, request: object, inFlight: number, seconds: number): Promise<{ rps: number; p99: number }> {
-  const definition = fromJSON(protobuf.parse(INFERENCE_PROTO, { keepCase: true }).root.toJSON(), { keepCase: true, longs: Number, defaults: true, oneofs: true });
-  const { inference } = grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
-  const stub = new inference.GRPCInferenceService(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { ModelInfer: Infer };
+  const Service = inferenceService();
+  const stub = new Service(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { ModelInfer: Infer };
   const call = () => new Promise<void>((resolve, reject) => stub.ModelInfer(request, (error) => (error ? reject(error) : resolve())));
   try {
     for (let index = 0; index < 20; index += 1) await call();

@@ -1,16 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
-import { fromJSON } from '@grpc/proto-loader';
-import protobuf from 'protobufjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { INFERENCE_PROTO } from '../../src/serve/grpc/inference-proto.ts';
+import { inferenceService } from '../../src/serve/grpc/server.ts';
 import { goldenRequest, recorder, serving } from './helpers.ts';
 
 type Infer = (request: object, callback: (error: grpc.ServiceError | null, response: { id: string; model_version: string; raw_output_contents: Buffer[]; outputs: { name: string }[] }) => void) => void;
 
 function client(port: number) {
-  const definition = fromJSON(protobuf.parse(INFERENCE_PROTO, { keepCase: true }).root.toJSON(), { keepCase: true, longs: Number, defaults: true, oneofs: true });
-  const { inference } = grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
-  const stub = new inference.GRPCInferenceService(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { ModelInfer: Infer };
+  const Service = inferenceService();
+  const stub = new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { ModelInfer: Infer };
   const infer = (request: object) =>
     new Promise<{ status: grpc.status; details: string; response?: Parameters<Parameters<Infer>[1]>[1] }>((resolve) =>
       stub.ModelInfer(request, (error, response) => resolve(error ? { status: error.code, details: error.details } : { status: grpc.status.OK, details: '', response })),

@@ -20,12 +20,16 @@ const CODES: Record<number, grpc.status> = {
   504: grpc.status.DEADLINE_EXCEEDED,
 };
 
-const service = () => {
+/**
+ * inference.GRPCInferenceService from the proto: its `service` for a server, and a client
+ * constructor. keepCase: the fields as the protocol names them (model_name, raw_input_contents);
+ * int64 as numbers, as the REST side has them.
+ */
+export function inferenceService(): grpc.ServiceClientConstructor {
   const root = protobuf.parse(INFERENCE_PROTO, { keepCase: true }).root;
-  // keepCase: the fields as the protocol names them (model_name, raw_input_contents); int64 as numbers, as the REST side has them.
   const definition = fromJSON(root.toJSON(), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
-  return (grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } }).inference.GRPCInferenceService.service;
-};
+  return (grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } }).inference.GRPCInferenceService;
+}
 
 type Unary<Request, Response> = (call: grpc.ServerUnaryCall<Request, Response>, callback: grpc.sendUnaryData<Response>) => void;
 
@@ -43,7 +47,7 @@ export class GrpcOip {
 
   static async open(inference: InferenceServer, port: number, host: string, options: { maxMessageBytes: number; log: Logger }): Promise<GrpcOip> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes, 'grpc.max_send_message_length': options.maxMessageBytes });
-    server.addService(service(), handlers(inference, options.log));
+    server.addService(inferenceService().service, handlers(inference, options.log));
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, actual) => (error ? reject(error) : resolve(actual)));
     });
