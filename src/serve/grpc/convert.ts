@@ -156,15 +156,21 @@ export function outputsOfAnswer(status: number, headers: Record<string, string>,
   const outputs = (parsed.outputs ?? []).map((output): OutputTensor => {
     const datatype = output.datatype as OipDatatype;
     if (!Object.hasOwn(DATATYPES, datatype)) throw new InferenceRequestError(502, `the cloud answered output "${output.name}" with datatype ${output.datatype}, which OIP has not`);
-    const count = output.shape.reduce((product, dim) => product * dim, 1);
+    // The cloud is the operator's, but its answer is still checked before anything is allocated for it.
+    const shape: unknown = output.shape;
+    if (!Array.isArray(shape) || !shape.every((dim) => Number.isSafeInteger(dim) && (dim as number) >= 0)) throw new InferenceRequestError(502, `the cloud answered output "${output.name}" with shape ${JSON.stringify(shape)}`);
+    const count = (shape as number[]).reduce((product, dim) => product * dim, 1);
     let data: TensorData | string;
     const size = output.parameters?.binary_data_size;
+    const values = output.data ?? [];
     if (size !== undefined) {
-      data = fromBinary(datatype, body.subarray(offset, offset + size), count);
+      data = Number.isSafeInteger(size) && size >= 0 ? fromBinary(datatype, body.subarray(offset, offset + size), count) : `binary_data_size ${JSON.stringify(size)}`;
       offset += size;
+    } else if (!Array.isArray(values) || values.length !== count) {
+      data = `${Array.isArray(values) ? values.length : 'no'} values for shape [${(shape as number[]).join(', ')}]`;
     } else {
       data = DATATYPES[datatype].make(count);
-      if (writeValues(datatype, data, output.data ?? []) >= 0 || (output.data ?? []).length !== count) data = `${(output.data ?? []).length} values that do not fit shape [${output.shape.join(', ')}]`;
+      if (writeValues(datatype, data, values) >= 0) data = `values that are not ${datatype}`;
     }
     if (typeof data === 'string') throw new InferenceRequestError(502, `the cloud answered output "${output.name}" with ${data}`);
     return { name: output.name, dtype: DATATYPES[datatype].ort, dims: output.shape, data };
