@@ -10,6 +10,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
@@ -141,31 +142,47 @@ export async function servingBench(): Promise<void> {
 
 /**
  * The same server over gRPC (raw_input_contents, one channel, `n` calls in flight) beside REST
- * (JSON, autocannon, `n` connections), in alternated rounds, at 1 and CONNECTIONS at a time.
+ * (JSON, autocannon, `n` connections), in alternated rounds, at 1 and CONNECTIONS at a time. A
+ * grpc-js client in this process sends far fewer calls a second than autocannon, so beside the
+ * rates the server's own CPU time per request (from /proc) compares what each transport costs it.
  */
 async function grpcBesideRest(file: string | undefined): Promise<void> {
   if (!file) return;
   const grpcPort = await freePort();
   const server = await serve(['--model', file, '--name', 'pump', '--grpc-port', String(grpcPort)]);
+  const cpuMs = () => processCpuMs(server.child.pid ?? 0);
   try {
     console.log(`\nOIP over gRPC beside REST, batch 1 (${PAIRS} alternated rounds of ${SECONDS} s; gRPC: a grpc-js client in the bench process, raw_input_contents; REST: autocannon, JSON):`);
-    console.log('in flight  REST req/s  gRPC req/s  gRPC÷REST  p99 ms REST/gRPC');
+    console.log('in flight  REST req/s  gRPC req/s  server CPU ms/request REST/gRPC  p99 ms REST/gRPC');
     const body = requestBody(1);
     const request = rawRequestOf(body);
     for (const inFlight of [1, CONNECTIONS]) {
-      const rest: Load[] = [];
-      const overGrpc: { rps: number; p99: number }[] = [];
+      const rest: (Load & { cpu: number })[] = [];
+      const overGrpc: { rps: number; p99: number; cpu: number }[] = [];
       for (let pair = 0; pair < PAIRS; pair += 1) {
-        rest.push(await load(`${server.url}/v2/models/pump/infer`, body, inFlight));
-        overGrpc.push(await grpcLoad(`127.0.0.1:${grpcPort}`, request, inFlight, SECONDS));
+        let before = cpuMs();
+        const restRun = await load(`${server.url}/v2/models/pump/infer`, body, inFlight);
+        rest.push({ ...restRun, cpu: (cpuMs() - before) / (restRun.rps * SECONDS) });
+        before = cpuMs();
+        const grpcRun = await grpcLoad(`127.0.0.1:${grpcPort}`, request, inFlight, SECONDS);
+        overGrpc.push({ ...grpcRun, cpu: (cpuMs() - before) / (grpcRun.rps * SECONDS) });
       }
-      const ratio = median(overGrpc.map((run, pair) => run.rps / (rest[pair] as Load).rps));
-      console.log(`${String(inFlight).padEnd(11)}${median(rest.map((run) => run.rps)).toFixed(0).padEnd(12)}${median(overGrpc.map((run) => run.rps)).toFixed(0).padEnd(12)}${ratio.toFixed(2).padEnd(11)}${Math.max(...rest.map((run) => run.p99))}/${Math.max(...overGrpc.map((run) => run.p99)).toFixed(1)}`);
+      const cpu = (runs: { cpu: number }[]) => median(runs.map((run) => run.cpu)).toFixed(3);
+      console.log(`${String(inFlight).padEnd(11)}${median(rest.map((run) => run.rps)).toFixed(0).padEnd(12)}${median(overGrpc.map((run) => run.rps)).toFixed(0).padEnd(12)}${`${cpu(rest)}/${cpu(overGrpc)}`.padEnd(34)}${Math.max(...rest.map((run) => run.p99))}/${Math.max(...overGrpc.map((run) => run.p99)).toFixed(1)}`);
     }
   } finally {
     await stop(server.child);
   }
 }
+
+/** CPU time (user and system) a process has used, in ms, from /proc (Linux). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** USER_HZ: the unit of /proc's CPU times, 100 on Linux for every architecture edgeship runs on. */
+const CLOCK_TICKS = 100;
 
 /**
  * Health answers while 1,000 connections send batch-32 infer requests, from their first second

@@ -46,7 +46,8 @@ export class GrpcOip {
   ) {}
 
   static async open(inference: InferenceServer, port: number, host: string, options: { maxMessageBytes: number; log: Logger }): Promise<GrpcOip> {
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes, 'grpc.max_send_message_length': options.maxMessageBytes });
+    // Channelz (gRPC's introspection service) is not served, so it need not count every call.
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes, 'grpc.max_send_message_length': options.maxMessageBytes, 'grpc.enable_channelz': 0 });
     server.addService(inferenceService().service, handlers(inference, options.log));
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, actual) => (error ? reject(error) : resolve(actual)));
