@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -37,6 +38,31 @@ describe('edgeship serve from the command line', () => {
     const [code] = (await once(server.child, 'exit')) as [number];
     expect(code).toBe(0);
     expect(server.stderr()).toContain('"message":"Shutting down: no new connections, finishing requests in flight"');
+  });
+
+  it('answers all of 40 requests of batch 1,024 in flight when SIGTERM comes 400 ms in: no reset', async () => {
+    const server = serve(['--port', '0', '--shutdown-delay-seconds', '1'], { EDGESHIP_MODEL: join(inject('exampleOutputs'), 'model.onnx') });
+    const port = await server.port;
+    const rows = 1024;
+    const body = JSON.stringify({ inputs: [{ name: 'readings', shape: [rows, 32, 3], datatype: 'FP32', data: Array.from({ length: rows * 96 }, (_, index) => 40 + (index % 17)) }] });
+    const send = () =>
+      new Promise<number | string>((resolve) => {
+        // A connection of its own each, as 40 clients: nothing to reuse, nothing to reset quietly.
+        const request = httpRequest(`http://127.0.0.1:${port}/v2/models/model/infer`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+          response.on('error', (error) => resolve(error.message));
+        });
+        request.on('error', (error) => resolve(error.message));
+        request.end(body);
+      });
+    const answers = Promise.all(Array.from({ length: 40 }, send));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    server.child.kill('SIGTERM');
+    const results = await answers;
+    expect(results.filter((result) => result !== 200)).toEqual([]);
+    const [code] = (await once(server.child, 'exit')) as [number];
+    expect(code).toBe(0);
   });
 
   it('serves OIP with one warning when the EdgeX mapping does not fit the model', async () => {
