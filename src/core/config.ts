@@ -105,6 +105,14 @@ export const configSchema = z
       branch: z.string().min(1).default('main'),
       path: repoPath.default('models').describe('Directory of the release records in the GitOps repo.'),
     }),
+    serving: z
+      .strictObject({
+        batching: z
+          .boolean()
+          .default(true)
+          .describe('Let the server run queued requests of this model as one batch where that cannot mix rows (it checks at load); false runs each request on its own, for a model whose answers must never share a run.'),
+      })
+      .prefault({}),
     drift: z
       .strictObject({
         cooldownMinutes: z.number().positive().default(360).describe('At most one drift-triggered training per model in this many minutes.'),

@@ -18,6 +18,8 @@ export interface OverlaySpec {
   retained?: { version: string; reference: string }[];
   /** The container image deployed instead of pulling the artifact: a modelcar (cloud) or a serving image with the model (edge). */
   package?: string;
+  /** false: the server runs each request on its own (the config's `serving.batching`). */
+  batching?: false;
 }
 
 /** Kustomize base for each placement: where the model runs decides which manifests deploy. */
@@ -100,6 +102,8 @@ function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
     EDGESHIP_OFFLOAD_URL: spec.choice === 'offload' || adaptive ? (spec.offloadUrl ?? '') : undefined,
     EDGESHIP_LATENCY_BUDGET_MS: adaptive ? String(spec.target.latencyBudgetMs) : undefined,
     EDGESHIP_MAX_LOCAL_CPU: adaptive && spec.target.maxLocalCpu !== undefined ? String(spec.target.maxLocalCpu) : undefined,
+    // A forwarder runs no model: nothing to batch.
+    EDGESHIP_MAX_BATCH_ROWS: spec.batching === false && spec.choice !== 'offload' ? '0' : undefined,
     EDGESHIP_RETAINED_MODELS: spec.choice === 'cloud' && spec.retained?.length ? spec.retained.map((entry) => `${entry.version}=${entry.reference}`).join(',') : undefined,
   };
 }

@@ -23,7 +23,7 @@ export interface ServeFlags {
   healthPort?: string;
   grpcPort?: string;
   threads?: string;
-  maxBatchRows: string;
+  maxBatchRows?: string;
   inlineMaxMs: string;
   offload?: boolean;
   offloadUrl?: string;

@@ -21,6 +21,9 @@ export async function readRecord(config: EdgeshipConfig, read: Read): Promise<{ 
   return { path, text, record: parsed.record, parsed };
 }
 
+/** The config's serving.batching as an overlay says it: only when it is off. */
+const batchingOf = (config: EdgeshipConfig): Pick<OverlaySpec, 'batching'> => (config.serving.batching ? {} : { batching: false });
+
 /** The cloud endpoint an offloaded target forwards to. */
 export function offloadTargetOf(config: EdgeshipConfig, target: string, chosen?: string): string | undefined {
   return chosen ?? targetNamed(config, target)?.offloadTo ?? firstCloudTarget(config)?.name;
@@ -37,7 +40,7 @@ export async function recordAndOverlays(config: EdgeshipConfig, read: Read, curr
     const target = byName.get(write.name);
     if (!target) return [];
     const offloadUrl = write.offloadTo ? byName.get(write.offloadTo)?.endpoint : undefined;
-    const spec: OverlaySpec = { model: config.model, target, choice: write.placement, reference, version: write.version, ...(offloadUrl && { offloadUrl }), ...(write.package && { package: write.package }) };
+    const spec: OverlaySpec = { model: config.model, target, choice: write.placement, reference, version: write.version, ...(offloadUrl && { offloadUrl }), ...(write.package && { package: write.package }), ...batchingOf(config) };
     return [spec];
   });
   const recordUpdate = { ...update, targets: placements.map((placement) => placement.write) };
@@ -72,7 +75,7 @@ function retainOffloadedVersions(config: EdgeshipConfig, record: Pick<ReleaseRec
     }
     let spec = specs.find((candidate) => candidate.target.name === cloud.name);
     if (!spec) {
-      spec = { model: config.model, target: cloud, choice: 'cloud', reference: `${repository}@${own.digest}`, version: own.version };
+      spec = { model: config.model, target: cloud, choice: 'cloud', reference: `${repository}@${own.digest}`, version: own.version, ...batchingOf(config) };
       specs.push(spec);
     }
     spec.retained = [...retained].sort(([a], [b]) => semver.compare(a, b)).map(([version, reference]) => ({ version, reference }));

@@ -66,8 +66,10 @@ describe('edgeship serve from the command line', () => {
   });
 
   it('serves OIP with one warning when the EdgeX mapping does not fit the model', async () => {
-    const server = serve(['--port', '0', '--edgex-features', 'temperature,vibration'], { EDGESHIP_MODEL: join(inject('exampleOutputs'), 'model.onnx') });
+    // EDGESHIP_MAX_BATCH_ROWS=0 is what an overlay of a model with serving.batching: false sets.
+    const server = serve(['--port', '0', '--edgex-features', 'temperature,vibration'], { EDGESHIP_MODEL: join(inject('exampleOutputs'), 'model.onnx'), EDGESHIP_MAX_BATCH_ROWS: '0' });
     const port = await server.port;
+    expect(server.stderr()).toContain('"batching":{"rows":0,"why":"batching is off');
     expect((await fetch(`http://127.0.0.1:${port}/v2/health/ready`)).status).toBe(200);
     const warnings = server.stderr().split('\n').filter((line) => line.includes('"level":"warn"'));
     expect(warnings).toHaveLength(1);

@@ -40,6 +40,16 @@ describe('writeOverlay', () => {
     expect(back.configMapGenerator[0]?.literals).toEqual([`EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`, 'EDGESHIP_MODEL_VERSION=1.2.0']);
   });
 
+  it('turns batching off where the model runs when the config says serving.batching: false, and on again after', () => {
+    const literals = (text: string) => (parse(text) as Overlay).configMapGenerator[0]?.literals ?? [];
+    const off = writeOverlay(undefined, spec({ batching: false }));
+    expect(literals(off)).toEqual([`EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`, 'EDGESHIP_MODEL_VERSION=1.0.0', 'EDGESHIP_MAX_BATCH_ROWS=0']);
+    // A second release over it keeps it off; a forwarder runs no model, so it has nothing to turn off.
+    expect(literals(writeOverlay(off, spec({ batching: false, version: '1.1.0' })))).toContain('EDGESHIP_MAX_BATCH_ROWS=0');
+    expect(literals(writeOverlay(off, spec({ batching: false, choice: 'offload', offloadUrl: 'https://models.example/pump' })))).not.toContain('EDGESHIP_MAX_BATCH_ROWS=0');
+    expect(literals(writeOverlay(off, spec({ version: '1.1.0' })))).toEqual([`EDGESHIP_MODEL=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`, 'EDGESHIP_MODEL_VERSION=1.1.0']);
+  });
+
   it('runs the serving image that carries the model when the target takes the package, and the artifact again when it does not', () => {
     const image = `ghcr.io/acme/pump@sha256:${'d'.repeat(64)}`;
     const packaged = writeOverlay(writeOverlay(undefined, spec()), spec({ version: '1.1.0', package: image }));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { overlayPath } from '../../src/core/overlays.ts';
 import { planGitOpsChange } from '../../src/services/apply.ts';
 import { evaluationReport, exampleConfigText } from '../helpers/release-world.ts';
 
@@ -20,5 +21,19 @@ describe('applying some targets', () => {
     expect(await waves(['substation-east', 'plant-north'])).toEqual(['canary']);
     expect(await waves(['plant-north', 'plant-south', 'cloud'])).toEqual(['plants', 'cloud']);
     expect(await waves()).toEqual(['canary', 'plants', 'cloud']);
+  });
+
+  it("writes the config's serving.batching: false into the overlay of every target that runs the model, the cloud's too", async () => {
+    const text = `${await exampleConfigText()}serving:\n  batching: false\n`;
+    const config = parseConfig(text, 'edgeship.yml');
+    const report: EvaluationReport = { ...(await evaluationReport()), artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${digest}`, digest } };
+    const overlays = (await planGitOpsChange(config, report)(async () => undefined)).filter((write) => write.path === overlayPath(write.path.split('/')[1] ?? '', config.model));
+    expect(overlays.map((overlay) => overlay.path.split('/')[1]).sort()).toEqual(['cloud', 'plant-north', 'plant-south', 'substation-east']);
+    for (const overlay of overlays) {
+      const offloaded = overlay.content.includes('base/offload-forwarder');
+      expect(overlay.content.includes('EDGESHIP_MAX_BATCH_ROWS=0'), overlay.path).toBe(!offloaded);
+    }
+    const defaults = await planGitOpsChange(parseConfig(await exampleConfigText(), 'edgeship.yml'), report)(async () => undefined);
+    expect(defaults.some((write) => write.content.includes('EDGESHIP_MAX_BATCH_ROWS'))).toBe(false);
   });
 });

@@ -99,7 +99,7 @@ export class InferenceWorker {
     const inline = inlineMaxMs > 0 ? await InlineSession.open(file) : undefined;
     const pool = new InferenceWorker(worker, { inputs: message.inputs, outputs: message.outputs }, 0, inline, new RunCosts(inlineMaxMs));
     const maxRows = options.maxBatchRows ?? 256;
-    pool.batching = maxRows === 0 ? { rows: 0, why: 'batching is off (--max-batch-rows 0)' } : await pool.batchingProof(maxRows);
+    pool.batching = maxRows === 0 ? { rows: 0, why: 'batching is off (--max-batch-rows 0, or EDGESHIP_MAX_BATCH_ROWS=0 from the config\'s serving.batching: false)' } : await pool.batchingProof(maxRows);
     pool.maxBatchRows = pool.batching.rows;
     return pool;
   }

@@ -23,7 +23,7 @@ export function registerServeCommand(program: Command): void {
     .option('--grpc-port <port>', 'also speak the Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this port; KServe\'s is 8081 (default: EDGESHIP_GRPC_PORT)')
     .option('--health-port <port>', 'also answer /v2/health/live, /v2/health/ready and /metrics on this port, where probes never wait behind inference clients (default: EDGESHIP_HEALTH_PORT)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
-    .option('--max-batch-rows <rows>', 'rows a dynamic batch of queued requests may hold; 0 runs each request on its own', '256')
+    .option('--max-batch-rows <rows>', 'rows a dynamic batch of queued requests may hold; 0 runs each request on its own (default: EDGESHIP_MAX_BATCH_ROWS, which the config\'s serving.batching: false sets to 0, else 256)')
     .option('--inline-max-ms <ms>', 'a model up to 16 MiB also loads on the main thread and runs there the batch sizes that ran in under this long; 0 loads it once, on the inference thread only', '0.1')
     .option('--retained <version=reference,...>', 'other versions to serve by version route, for offloading sites released with them (default: EDGESHIP_RETAINED_MODELS)')
     .option('--offload', 'forward infer requests to EDGESHIP_OFFLOAD_URL; the local model is the fallback')
@@ -66,7 +66,7 @@ export function registerServeCommand(program: Command): void {
       if (!source && !offload) throw new EdgeshipError('--model: expected an OCI reference or a model.onnx path (or EDGESHIP_MODEL), found none');
       const threads = flags.threads ? numberFlag('threads', flags.threads, (value) => Number.isInteger(value) && value > 0, 'a whole number') : undefined;
       const version = flags.modelVersion ?? env.EDGESHIP_MODEL_VERSION ?? inImage?.version;
-      const maxBatchRows = numberFlag('max-batch-rows', flags.maxBatchRows, (value) => Number.isInteger(value) && value >= 0, 'a whole number of rows (0: no batching)');
+      const maxBatchRows = numberFlag(flags.maxBatchRows === undefined && env.EDGESHIP_MAX_BATCH_ROWS ? 'EDGESHIP_MAX_BATCH_ROWS' : 'max-batch-rows', flags.maxBatchRows ?? (env.EDGESHIP_MAX_BATCH_ROWS || '256'), (value) => Number.isInteger(value) && value >= 0, 'a whole number of rows (0: no batching)');
       const inlineMaxMs = numberFlag('inline-max-ms', flags.inlineMaxMs, (value) => value >= 0 && value <= 10, 'milliseconds from 0 to 10 (0: never on the main thread)');
       const retainedModels = retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS);
       const credentialHosts = credentialHostsOf([source, ...retainedModels.map((entry) => entry.reference)], env);
