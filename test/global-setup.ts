@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { findPython } from '../src/cli/demo-setup.ts';
 import { builtProject } from './helpers/build.ts';
+import { modelZoo } from './helpers/model-zoo.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -48,16 +49,3 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide('built', await builtProject());
 }
 
-/** Models of every datatype and other layouts than the example's, cached by the script's hash. */
-async function modelZoo(): Promise<string> {
-  const script = join(ROOT, 'test/fixtures/models/make_models.py');
-  const hash = createHash('sha256').update(await readFile(script)).digest('hex').slice(0, 16);
-  const zoo = join(ROOT, 'node_modules', '.cache', 'edgeship-zoo', hash);
-  if (!existsSync(join(zoo, 'channels-first.onnx')) || !existsSync(join(zoo, 'ids-and-features-renamed.onnx')) || !existsSync(join(zoo, 'embedding.onnx'))) {
-    await rm(zoo, { recursive: true, force: true });
-    await run(await findPython(), [script, `${zoo}.work`]);
-    await cp(`${zoo}.work`, zoo, { recursive: true });
-    await rm(`${zoo}.work`, { recursive: true, force: true });
-  }
-  return zoo;
-}
