@@ -42,7 +42,8 @@ function settle(job: Job, run: () => OutputTensor[]): void {
  * a new model replaces an old one without dropping requests.
  *
  * A small model also gets a session on the main thread (InlineSession): a batch whose size runs
- * in under 0.1 ms runs there, so a tiny model does not pay more to reach the thread than to run.
+ * in under 0.1 ms runs there, so a tiny model does not pay more to reach the thread than to run;
+ * under 0.3 ms when it is all that waits and the thread is free (one client at a time).
  */
 export class InferenceWorker {
   private nextId = 1;
@@ -168,7 +169,7 @@ export class InferenceWorker {
    */
   private pump(): void {
     if (this.queue.length === 0) return;
-    if (this.inline && this.costs.cheap(this.nextRows())) {
+    if (this.inline && this.costs.cheap(this.nextRows(), this.idle())) {
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => this.flush());
@@ -184,7 +185,7 @@ export class InferenceWorker {
     this.flushing = false;
     const inline = this.inline as InlineSession;
     const started = performance.now();
-    while (this.queue.length > 0 && this.costs.cheap(this.nextRows()) && performance.now() - started < FLUSH_MS) {
+    while (this.queue.length > 0 && this.costs.cheap(this.nextRows(), this.idle()) && performance.now() - started < FLUSH_MS) {
       const batch = this.take();
       this.inlineRuns += 1;
       const run = (jobs: readonly Job[]) => inline.run(mergeInputs(jobs), jobs[0]?.outputs, this.costs, rowsOf(jobs));
@@ -201,6 +202,11 @@ export class InferenceWorker {
     }
     this.pump();
     if (this.inFlight === 0) this.drained?.();
+  }
+
+  /** Only one batch waits and the inference thread runs none. */
+  private idle(): boolean {
+    return this.sent === 0 && this.nextRows() === rowsOf(this.queue);
   }
 
   /** Rows of the batch the queue would give now. */
