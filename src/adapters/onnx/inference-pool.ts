@@ -7,7 +7,7 @@ import { messageOf, ModelValidationError } from '../../core/errors.ts';
 import type { CheckedTensor, OutputTensor } from '../../core/oip.ts';
 import { batchDimension, probeRow, rowsAgree } from './batch-safety.ts';
 import { jobOf, mergeInputs, nextBatch, splitOutputs, takeBatch, type Job } from './batching.ts';
-import { INLINE_MAX_MS, InlineSession, RunCosts } from './inline-session.ts';
+import { IDLE_INLINE_MAX_MS, INLINE_MAX_MS, InlineSession, RunCosts } from './inline-session.ts';
 
 type WorkerMessage =
   | { kind: 'ready'; inputs: ModelContract['inputs']; outputs: ModelContract['outputs'] }
@@ -23,7 +23,7 @@ type WorkerMessage =
 const PIPELINE = 2;
 
 /** The longest the main thread runs cheap batches without giving the event loop a turn. */
-const FLUSH_MS = 1;
+const FLUSH_MS = IDLE_INLINE_MAX_MS;
 
 const rowsOf = (jobs: readonly Job[]) => (jobs.length === 1 ? (jobs[0] as Job).rows : jobs.reduce((sum, job) => sum + job.rows, 0));
 
@@ -43,7 +43,7 @@ function settle(job: Job, run: () => OutputTensor[]): void {
  *
  * A small model also gets a session on the main thread (InlineSession): a batch whose size runs
  * in under 0.1 ms runs there, so a tiny model does not pay more to reach the thread than to run;
- * under 0.3 ms when it is all that waits and the thread is free (one client at a time).
+ * under 1 ms when it is all that waits and the thread is free (one client at a time).
  */
 export class InferenceWorker {
   private nextId = 1;

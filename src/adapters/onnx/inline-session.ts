@@ -10,10 +10,11 @@ export const INLINE_MAX_BYTES = 16 * 2 ** 20;
 export const INLINE_MAX_MS = 0.1;
 
 /**
- * How much longer a run may block the event loop when nothing else waits for it. One client at a
- * time, GRU 24×1 at batch 1 (~0.1 ms a run): 1,195 req/s through the thread, 2,155 run here.
+ * How long a run may block the event loop when nothing else waits for it: as long as a flush of
+ * cheap batches may (inference-pool's FLUSH_MS). One client at a time, GRU 24×1 at batch 1
+ * (~0.1 ms a run): 1,195 req/s through the thread, 2,155 run here.
  */
-const IDLE_FACTOR = 3;
+export const IDLE_INLINE_MAX_MS = 1;
 
 /** Runs of each size the estimate looks back on. */
 const WINDOW = 15;
@@ -82,12 +83,13 @@ export class RunCosts {
 
   /**
    * Whether runs of `rows` rows are cheap enough to block the event loop for: under the limit, or
-   * under IDLE_FACTOR times it when `idle` (nothing else waits, and the inference thread is free:
-   * a lone client then waits for the hop to the thread and back, which costs more than the run).
+   * under IDLE_INLINE_MAX_MS when `idle` (nothing else waits, and the inference thread is free: a
+   * lone client then waits for the hop to the thread and back, which costs more than the run).
+   * A limit of 0 never runs anything here.
    */
   cheap(rows: number, idle = false): boolean {
     const expected = this.estimate(rows);
-    return expected !== undefined && expected <= this.maxMs * (idle ? IDLE_FACTOR : 1);
+    return expected !== undefined && this.maxMs > 0 && expected <= (idle ? Math.max(this.maxMs, IDLE_INLINE_MAX_MS) : this.maxMs);
   }
 }
 
