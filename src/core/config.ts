@@ -95,7 +95,7 @@ export const configSchema = z
         batch: z.number().int().positive().default(1).describe('Value for symbolic batch dimensions: the rows one request carries, as the targets serve it (latency budgets are per request).'),
         rounds: z.number().int().min(3).max(50).default(5).describe('Rounds the runs are split into; the p95 is the median of the rounds\' p95s, with their range as its interval.'),
         tolerance: z.number().positive().default(0.5).describe('Largest spread of the rounds\' p95s (relative to their median) before they are measured again.'),
-        margin: z.number().min(0).max(1).default(0.2).describe('Against the deployed placement, how far (a share of the budget) the whole p95 interval must be beyond a latency budget before a placement changes.'),
+        margin: z.number().min(0).max(1).default(0.2).describe('The band around a latency budget in which a deployed placement stays: a path that serves keeps serving while its p95 is within budget × (1 + margin), and a path that does not serve starts only when the whole p95 interval is under budget ÷ (1 + margin).'),
       })
       .prefault({}),
     targets: z.array(targetSchema).min(1),

@@ -49,33 +49,38 @@ interface Verdict {
 }
 
 /**
- * A p95 against a budget. With an interval from rounds and nothing deployed: it fits when the
- * whole interval is within the budget, misfits when the whole interval is over it, and the
- * median decides an interval that straddles it. Against what is deployed (hysteresis), the
- * verdict changes only when the whole interval is beyond the budget by the margin
- * (`profiling.margin`): under it by that share to start fitting, over it to stop; anything
- * nearer keeps the deployed placement, so noise never flips one. Rounds that still disagree after
- * measuring again widen the margin by their spread.
+ * A p95 against a budget, where `point` is the p95 placement decides on and the interval (from
+ * rounds) its uncertainty. Nothing deployed: it fits when the whole interval is within the budget,
+ * misfits when the whole interval is over it, and the median decides an interval that straddles
+ * it. Against what is deployed (hysteresis), with `margin` the share `profiling.margin`:
+ * - a path that serves keeps serving while its p95 is within the budget plus the margin, and
+ *   stops as soon as the p95 is beyond that, however much the rounds disagree: no target is
+ *   ever placed on a path whose estimate is over budget by more than the margin;
+ * - a path that does not serve starts only when the whole interval is under the budget by the
+ *   margin (at most budget ÷ (1 + margin)).
+ * So a placement changes only on a move across the band around the budget, not on noise in it.
  */
 function latencyVerdict(point: number, estimate: P95Estimate | undefined, offsetMs: number, budget: number, deployedFits: boolean | undefined, margin: number): Verdict {
-  if (!estimate) return { fits: point <= budget, text: `p95 ${ms(point)}`, interval: '' };
-  const [low, high] = [estimate.lowMs + offsetMs, estimate.highMs + offsetMs];
-  const interval = ` (${ms(low)}–${ms(high)} over ${estimate.rounds} rounds${estimate.stable ? '' : ', rounds disagree'})`;
+  const [low, high] = estimate ? [estimate.lowMs + offsetMs, estimate.highMs + offsetMs] : [point, point];
+  const disagree = estimate && !estimate.stable ? `, rounds disagree by ${Math.round(estimate.spread * 100)}%` : '';
+  const interval = estimate ? ` (${ms(low)}–${ms(high)} over ${estimate.rounds} rounds${disagree})` : '';
   const text = `p95 ${ms(point)}${interval}`;
   if (deployedFits === undefined) {
     if (high <= budget) return { fits: true, text, interval };
     if (low > budget) return { fits: false, text, interval };
     return { fits: point <= budget, text, interval, rule: `the interval straddles the ${ms(budget)} budget and nothing is deployed: decided by the median` };
   }
-  // Rounds that still disagree after measuring again say the machine was busy, not what the model
-  // costs: the margin widens by their spread, so only a change far beyond the noise moves a placement.
-  const wide = estimate.stable ? margin : (1 + margin) * (1 + estimate.spread) - 1;
-  const share = `${Math.round(wide * 100)}%`;
-  const why = estimate.stable ? '' : ` (the rounds still disagree by ${Math.round(estimate.spread * 100)}%, which widens the ${Math.round(margin * 100)}% margin)`;
-  const beyond = deployedFits ? low > budget * (1 + wide) : high <= budget / (1 + wide);
-  if (beyond) return { fits: !deployedFits, text, interval, rule: `the whole interval is ${deployedFits ? 'over' : 'under'} the ${ms(budget)} budget by more than the ${share} margin${why}: the deployed placement changes` };
-  if (deployedFits ? high <= budget : low > budget) return { fits: deployedFits, text, interval };
-  return { fits: deployedFits, text, interval, rule: `the interval is not beyond the ${ms(budget)} budget by the ${share} margin${why}: the deployed placement stays (hysteresis)` };
+  const share = `${Math.round(margin * 100)}%`;
+  if (deployedFits) {
+    const ceiling = budget * (1 + margin);
+    if (point > ceiling) return { fits: false, text, interval, rule: `the p95 is over the ${ms(budget)} budget by more than the ${share} margin (${ms(ceiling)}): the deployed placement changes` };
+    if (high > budget) return { fits: true, text, interval, rule: `the p95 is within the ${ms(budget)} budget plus the ${share} margin (${ms(ceiling)}): the deployed placement stays (hysteresis)` };
+    return { fits: true, text, interval };
+  }
+  const floor = budget / (1 + margin);
+  if (high <= floor) return { fits: true, text, interval, rule: `the whole interval is under the ${ms(budget)} budget by the ${share} margin (${ms(floor)}): the deployed placement changes` };
+  if (low > budget) return { fits: false, text, interval };
+  return { fits: false, text, interval, rule: `the interval is not under the ${ms(budget)} budget by the ${share} margin (${ms(floor)}): the deployed placement stays (hysteresis)` };
 }
 
 const withRule = (reason: string, verdicts: Verdict[]) => {
@@ -86,10 +91,14 @@ const mb = (value: number) => `${value.toFixed(1)} MiB`;
 
 /**
  * Decides where the model runs for each target:
- * 1. edge when the model's peak memory fits the site's budget and its p95 on the site's
- *    hardware profile fits the site's latency budget;
- * 2. otherwise offload to the cloud when the cloud p95 plus the site's RTT fits;
- * 3. otherwise blocked. Cloud targets serve when their own p95 fits.
+ * 1. a cloud target serves when its own p95 fits its budget, else it is blocked;
+ * 2. an edge site runs the model when its peak memory fits the site's budget and its p95 on the
+ *    site's hardware profile fits the site's latency budget (adaptive when the site asks and
+ *    offloading fits too);
+ * 3. otherwise it offloads to its cloud target when that target serves and the cloud p95 plus
+ *    the site's RTT fits;
+ * 4. otherwise blocked.
+ * Against what is deployed, each path keeps by the margin (see latencyVerdict).
  */
 export function planPlacement(
   config: EdgeshipConfig,
@@ -99,12 +108,18 @@ export function planPlacement(
   /** What each target runs now (the release record): an uncertain measurement keeps it. */
   deployed: Readonly<Record<string, PlacementChoice>> = {},
 ): PlacementDecision[] {
-  const clouds = config.targets.filter((target) => target.kind === 'cloud');
   const margin = config.profiling.margin;
+  const clouds = new Map(
+    config.targets
+      .filter((target) => target.kind === 'cloud')
+      .map((target) => [target.name, { target, decision: placeCloud(target, resultFor(results, target.profile, batchOf(config, target), target.name), deployed[target.name], margin) }]),
+  );
   return config.targets.map((target) => {
-    const batch = batchOf(config, target);
-    const result = resultFor(results, target.profile, batch, target.name);
-    return target.kind === 'cloud' ? placeCloud(target, result, deployed[target.name], margin) : placeEdge(target, result, clouds, results, live.get(target.name), deployed[target.name], margin);
+    const own = clouds.get(target.name);
+    if (own) return own.decision;
+    const result = resultFor(results, target.profile, batchOf(config, target), target.name);
+    const cloud = target.offloadTo ? clouds.get(target.offloadTo) : clouds.values().next().value;
+    return placeEdge(target, result, cloud, results, live.get(target.name), deployed[target.name], margin);
   });
 }
 
@@ -125,10 +140,24 @@ function placeCloud(target: Target, result: ProfileResult, deployed: PlacementCh
   return { ...base, choice: 'blocked', reason: withRule(`${verdict.text} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`, [verdict]) };
 }
 
+/** What offloading a site to its cloud target would give, or why it cannot. */
+type Remote = { cloud: string; verdict: Verdict; p95Ms: number; text: string } | { cloud?: string; unavailable: string };
+
+function remoteOf(target: Target, batch: number, cloud: { target: Target; decision: PlacementDecision } | undefined, results: readonly ProfileResult[], keeps: boolean | undefined, margin: number): Remote {
+  if (!cloud) return { unavailable: 'there is no cloud target to offload to' };
+  // A cloud target that does not serve is no destination, whatever its numbers at the site's batch.
+  if (cloud.decision.choice === 'blocked') return { cloud: cloud.target.name, unavailable: `the cloud target ${cloud.target.name} it would offload to is blocked itself` };
+  // The site's requests reach the cloud as they are: the cloud's latency at the site's batch.
+  const result = resultFor(results, cloud.target.profile, batch, target.name);
+  const p95Ms = p95Of(result) + target.rttMs;
+  const verdict = latencyVerdict(p95Ms, result.p95, target.rttMs, target.latencyBudgetMs, keeps, margin);
+  return { cloud: cloud.target.name, verdict, p95Ms, text: `cloud p95 ${ms(p95Of(result))} + RTT ${ms(target.rttMs)} = ${verdict.text.replace(/^p95 /, '')}` };
+}
+
 function placeEdge(
   target: Target,
   result: ProfileResult,
-  clouds: Target[],
+  cloud: { target: Target; decision: PlacementDecision } | undefined,
   results: readonly ProfileResult[],
   live: LiveCapacity | undefined,
   deployed: PlacementChoice | undefined,
@@ -140,14 +169,18 @@ function placeEdge(
   const clusterBinds = live?.source === 'cluster' && live.freeMemoryMb < (target.memoryBudgetMb ?? Infinity);
   const memoryBudget = clusterBinds ? live.freeMemoryMb : (target.memoryBudgetMb ?? Infinity);
   const budgetText = clusterBinds ? `${mb(memoryBudget)} free on the cluster` : `${mb(memoryBudget)} memory budget`;
-  if (live?.source === 'cluster' && !live.arches.includes(EDGE_ARCH)) misfits.push(`would find no ${EDGE_ARCH} node on the cluster (found ${live.arches.join(', ') || 'no ready nodes'})`);
-  if (result.peakMemoryMb > memoryBudget) misfits.push(`needs ${mb(result.peakMemoryMb)}, over the ${budgetText}`);
+  if (live?.source === 'cluster' && !live.arches.includes(EDGE_ARCH)) misfits.push(`the cluster has no ${EDGE_ARCH} node (found ${live.arches.join(', ') || 'no ready nodes'})`);
+  if (result.peakMemoryMb > memoryBudget) misfits.push(`the model needs ${mb(result.peakMemoryMb)}, over the ${budgetText}`);
   else if (result.peakMemoryMb > result.memoryCeilingMb) {
-    misfits.push(`needs ${mb(result.peakMemoryMb)}, over the ${mb(result.memoryCeilingMb)} a ${target.profile} has for the model`);
+    misfits.push(`the model needs ${mb(result.peakMemoryMb)}, over the ${mb(result.memoryCeilingMb)} a ${target.profile} has for it`);
   }
-  // Between edge and offload, either way only by the margin; from blocked, by the plain rule.
-  const local = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === 'edge' || deployed === 'adaptive' ? true : deployed === 'offload' ? false : undefined, margin);
-  if (!local.fits) misfits.push(`${local.text} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`);
+  const remote = remoteOf(target, result.batch, cloud, results, deployed === 'offload' || deployed === 'adaptive' ? true : undefined, margin);
+  const away = 'verdict' in remote ? remote.verdict : undefined;
+  // Between edge and offload, either way only by the margin; from blocked, or from an offload
+  // that no longer serves, by the plain rule.
+  const keepsLocal = deployed === 'edge' || deployed === 'adaptive' ? true : deployed === 'offload' && away?.fits ? false : undefined;
+  const local = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, keepsLocal, margin);
+  if (!local.fits) misfits.push(`the model's ${local.text} on ${target.profile} ${p95 > target.latencyBudgetMs ? 'exceeds' : 'is not under'} the ${ms(target.latencyBudgetMs)} budget${p95 > target.latencyBudgetMs ? '' : ' by the margin'}`);
   const base = {
     target: target.name,
     kind: target.kind,
@@ -158,27 +191,21 @@ function placeEdge(
     ...(Number.isFinite(memoryBudget) && { memoryBudgetMb: Number(memoryBudget.toFixed(1)) }),
     ...(live && { capacity: capacityText(live) }),
   };
-  const cloud = target.offloadTo ? clouds.find((candidate) => candidate.name === target.offloadTo) : clouds[0];
-  // The site's requests reach the cloud as they are: the cloud's latency at the site's batch.
-  const cloudResult = cloud ? resultFor(results, cloud.profile, result.batch, target.name) : undefined;
-  const remote = cloudResult ? p95Of(cloudResult) + target.rttMs : undefined;
-  const away = cloudResult && remote !== undefined ? latencyVerdict(remote, cloudResult.p95, target.rttMs, target.latencyBudgetMs, deployed === 'offload' || deployed === 'adaptive' ? true : undefined, margin) : undefined;
-  const remoteText = cloudResult && away ? `cloud p95 ${ms(p95Of(cloudResult))} + RTT ${ms(target.rttMs)} = ${ms(remote as number)}${away.interval}` : '';
   if (misfits.length === 0) {
     const fits = `fits on ${target.profile}: ${local.text} ${p95 <= target.latencyBudgetMs ? '≤' : 'against'} ${ms(target.latencyBudgetMs)}, ${mb(result.peakMemoryMb)} ≤ ${mb(memoryBudget)}`;
     // Both paths fit: an adaptive target runs the model and decides per request which answers in time.
-    if (target.adaptive && cloud && away?.fits) {
-      return { ...base, choice: 'adaptive', p95Ms: p95, offloadTo: cloud.name, reason: withRule(`${fits}; ${remoteText} fits too: the site decides per request (adaptive)`, [local, away]) };
+    if (target.adaptive && 'verdict' in remote && remote.verdict.fits) {
+      return { ...base, choice: 'adaptive', p95Ms: p95, offloadTo: remote.cloud, reason: withRule(`${fits}; ${remote.text} fits too: the site decides per request (adaptive)`, [local, remote.verdict]) };
     }
     return { ...base, choice: 'edge', p95Ms: p95, reason: withRule(fits, [local]) };
   }
-  if (!cloud || !cloudResult || !away) {
-    return { ...base, choice: 'blocked', p95Ms: p95, reason: `${misfits.join('; ')}, and there is no cloud target to offload to` };
+  const here = `at ${target.name}, ${misfits.join(' and ')}`;
+  const sign = (value: number) => (value <= target.latencyBudgetMs ? '≤' : 'against');
+  if (!('verdict' in remote)) return { ...base, choice: 'blocked', p95Ms: p95, reason: withRule(`${here}, and ${remote.unavailable}`, [local]) };
+  if (remote.verdict.fits) {
+    return { ...base, choice: 'offload', p95Ms: remote.p95Ms, offloadTo: remote.cloud, reason: withRule(`${here}; offloading fits: ${remote.text} ${sign(remote.p95Ms)} ${ms(target.latencyBudgetMs)}`, [local, remote.verdict]) };
   }
-  if (away.fits) {
-    return { ...base, choice: 'offload', p95Ms: remote, offloadTo: cloud.name, reason: withRule(`on the edge it ${misfits.join(' and ')}; ${remoteText} fits`, [local, away]) };
-  }
-  return { ...base, choice: 'blocked', p95Ms: p95, reason: withRule(`on the edge it ${misfits.join(' and ')}; offloading does not fit either (${remoteText})`, [local, away]) };
+  return { ...base, choice: 'blocked', p95Ms: p95, reason: withRule(`${here}; offloading does not fit either: ${remote.text} exceeds the ${ms(target.latencyBudgetMs)} budget`, [local, remote.verdict]) };
 }
 
 function capacityText(live: LiveCapacity): string {

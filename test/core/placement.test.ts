@@ -24,7 +24,7 @@ describe('planPlacement', () => {
   it('offloads when the edge is too slow and cloud p95 + RTT fits', () => {
     const [near] = planPlacement(config, results(12, 5, 6));
     expect(near).toMatchObject({ choice: 'offload', offloadTo: 'cloud', p95Ms: 8 });
-    expect(near?.reason).toBe('on the edge it p95 12.0 ms on jetson-xavier-nx exceeds the 10.0 ms budget; cloud p95 6.00 ms + RTT 2.00 ms = 8.00 ms fits');
+    expect(near?.reason).toBe('at near, the model\'s p95 12.0 ms on jetson-xavier-nx exceeds the 10.0 ms budget; offloading fits: cloud p95 6.00 ms + RTT 2.00 ms = 8.00 ms ≤ 10.0 ms');
   });
 
   it('offloads when the model does not fit in memory', () => {
@@ -37,13 +37,13 @@ describe('planPlacement', () => {
     const small = results(5, 5, 5).map((result) => ({ ...result, memoryCeilingMb: 20 }));
     const [near] = planPlacement(config, small);
     expect(near).toMatchObject({ choice: 'offload' });
-    expect(near?.reason).toMatch(/needs 30\.0 MiB, over the 20\.0 MiB a jetson-xavier-nx has for the model/);
+    expect(near?.reason).toMatch(/the model needs 30\.0 MiB, over the 20\.0 MiB a jetson-xavier-nx has for it/);
   });
 
   it('blocks when neither the edge nor offloading fits, with both reasons', () => {
     const [, far] = planPlacement(config, results(5, 60, 5));
     expect(far?.choice).toBe('blocked');
-    expect(far?.reason).toMatch(/exceeds the 50\.0 ms budget; offloading does not fit either \(cloud p95 5\.00 ms \+ RTT 80\.0 ms = 85\.0 ms\)/);
+    expect(far?.reason).toMatch(/exceeds the 50\.0 ms budget; offloading does not fit either: cloud p95 5\.00 ms \+ RTT 80\.0 ms = 85\.0 ms exceeds the 50\.0 ms budget$/);
   });
 
   it('blocks a cloud target over its budget', () => {
@@ -82,7 +82,7 @@ describe('latency per request at each target\'s batch', () => {
     // At batch 1 everything fits; at 8 rows the Xavier NX takes 12 ms and the cloud 6 ms.
     const measured = [...results(5, 5, 5), at(profileResult('jetson-xavier-nx', 12), 8), at(profileResult('cloud-cpu', 6), 8)];
     const [near, far, cloud] = planPlacement(config, measured);
-    expect(near).toMatchObject({ choice: 'offload', batch: 8, p95Ms: 8, reason: expect.stringContaining('cloud p95 6.00 ms + RTT 2.00 ms = 8.00 ms fits') as string });
+    expect(near).toMatchObject({ choice: 'offload', batch: 8, p95Ms: 8, reason: expect.stringContaining('offloading fits: cloud p95 6.00 ms + RTT 2.00 ms = 8.00 ms ≤ 10.0 ms') as string });
     expect(far).toMatchObject({ choice: 'edge', batch: 1 });
     expect(cloud).toMatchObject({ choice: 'cloud', batch: 1, p95Ms: 5 });
     expect(() => planPlacement(config, results(5, 5, 5))).toThrow('No profile result for "jetson-xavier-nx" at batch 8 (target near)');
@@ -95,8 +95,8 @@ describe('planPlacement on live cluster capacity', () => {
 
   it.each<[string, LiveCapacity, string, string]>([
     ['keeps the budget when the cluster has more room', cluster(900), 'edge', 'fits on jetson-xavier-nx: p95 5.00 ms ≤ 10.0 ms, 30.0 MiB ≤ 100.0 MiB'],
-    ['offloads when the cluster has less free memory than the budget', cluster(20), 'offload', 'on the edge it needs 30.0 MiB, over the 20.0 MiB free on the cluster; cloud p95 5.00 ms + RTT 2.00 ms = 7.00 ms fits'],
-    ['offloads when the cluster has no node the edge base runs on', cluster(900, ['amd64']), 'offload', 'on the edge it would find no arm64 node on the cluster (found amd64); cloud p95 5.00 ms + RTT 2.00 ms = 7.00 ms fits'],
+    ['offloads when the cluster has less free memory than the budget', cluster(20), 'offload', 'at near, the model needs 30.0 MiB, over the 20.0 MiB free on the cluster; offloading fits: cloud p95 5.00 ms + RTT 2.00 ms = 7.00 ms ≤ 10.0 ms'],
+    ['offloads when the cluster has no node the edge base runs on', cluster(900, ['amd64']), 'offload', 'at near, the cluster has no arm64 node (found amd64); offloading fits: cloud p95 5.00 ms + RTT 2.00 ms = 7.00 ms ≤ 10.0 ms'],
     ['falls back to the inventory when the cluster does not answer', { source: 'inventory', reason: 'cluster near did not answer: connect ECONNREFUSED' }, 'edge', 'fits on jetson-xavier-nx: p95 5.00 ms ≤ 10.0 ms, 30.0 MiB ≤ 100.0 MiB'],
   ])('%s', (_case, live, choice, reason) => {
     const [near] = planPlacement(config, results(5, 5, 5), new Map([['near', live]]));
