@@ -54,6 +54,7 @@ export const evaluationReportSchema = z.looseObject({
     z.looseObject({
       profile: z.string().min(1).max(100),
       p95: z.looseObject({ p95Ms: finite, lowMs: finite, highMs: finite, rounds: z.number().int().positive(), spread: finite, stable: z.boolean(), remeasured: z.boolean().optional() }).optional(),
+      calibration: z.looseObject({ nominalRunMs: finite, hostRunMs: finite, spread: finite, stable: z.boolean() }).optional(),
     }),
   ),
   placement: z.array(placementSchema),

@@ -194,8 +194,11 @@ function profileTable(report: EvaluationReport): string {
     return `| ${result.profile}${batches.size > 1 ? ` @ batch ${result.batch}` : ''} | ${result.threads} | ${result.source === 'device' ? 'on device' : `×${result.speedFactor}`} | ${ms(result.estimated.p50Ms)} | ${p95} | ${ms(result.estimated.p99Ms)} | ${result.peakMemoryMb.toFixed(1)} MiB | ${ms(result.sessionCreateMs)} |`;
   });
   const rounds = report.profiles.find((result) => result.p95)?.p95?.rounds;
+  const calibrated = report.profiles.flatMap((result) => (result.calibration ? [result.calibration] : []));
+  const hostSpeed = calibrated.length > 0 ? `; this host ran it at ${Math.round((100 * calibrated.reduce((sum, calibration) => sum + calibration.nominalRunMs / calibration.hostRunMs, 0)) / calibrated.length)}% of the nominal host's speed` : '';
+  const emulation = calibrated.length > 0 ? `device latency = host latency × (nominal ÷ host time of a reference workload measured beside each round) × speed factor${hostSpeed}` : 'device latency = host latency × speed factor';
   return [
-    `${batches.size > 1 ? 'Batch per row' : `Batch ${report.profiles[0]?.batch ?? 1}`} (rows per request, as the targets serve it), ${report.profiles[0]?.measured.runs ?? 0} runs per profile${rounds ? ` in ${rounds} rounds: p95 is the median of the rounds' p95s, with their range` : ''}; emulated profiles: device latency = host latency × speed factor.`,
+    `${batches.size > 1 ? 'Batch per row' : `Batch ${report.profiles[0]?.batch ?? 1}`} (rows per request, as the targets serve it), ${report.profiles[0]?.measured.runs ?? 0} runs per profile${rounds ? ` in ${rounds} rounds: p95 is the median of the rounds' p95s, with their range` : ''}; emulated profiles: ${emulation}.`,
     '',
     '| profile | threads | speed factor | p50 | p95 | p99 | peak memory | session create |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -211,7 +214,10 @@ const resultOf = (report: EvaluationReport, profile: string | undefined, batch: 
 /** What a reviewer should not miss: rounds that disagree, and a p99 over a target's budget. */
 function latencyWarnings(report: EvaluationReport): string[] {
   const warnings = report.profiles.flatMap((result) =>
-    result.p95 && !result.p95.stable ? [`> [!WARNING]\n> The rounds on ${result.profile} disagree${result.p95.remeasured ? ' after measuring again' : ''}: p95 from ${ms(result.p95.lowMs)} to ${ms(result.p95.highMs)}; the machine was busy, and placements near a budget kept what is deployed.`] : [],
+    [
+      ...(result.p95 && !result.p95.stable ? [`> [!WARNING]\n> The rounds on ${result.profile} disagree${result.p95.remeasured ? ' after measuring again' : ''}: p95 from ${ms(result.p95.lowMs)} to ${ms(result.p95.highMs)}; the machine was busy, and placements near a budget kept what is deployed.`] : []),
+      ...(result.calibration && !result.calibration.stable ? [`> [!WARNING]\n> The reference workload on ${result.profile} varied by ${Math.round(result.calibration.spread * 100)}% between rounds: the host's load changed within a round, so the calibration itself is uncertain.`] : []),
+    ],
   );
   const overP99 = report.placement.filter((decision) => {
     const target = resultOf(report, decision.profile, decision.batch);
@@ -221,7 +227,8 @@ function latencyWarnings(report: EvaluationReport): string[] {
     const target = resultOf(report, first.profile, first.batch);
     if (target) warnings.push(`> [!NOTE]\n> p99 on ${target.profile} is ${ms(target.estimated.p99Ms)}, over the ${ms(first.latencyBudgetMs)} budget of ${names}: about 1 request in 100 there takes longer.`);
   }
-  return warnings.length > 0 ? ['', ...warnings] : [];
+  // A blank line between alerts: GitHub merges adjacent quoted lines into one alert, and shows the second `[!NOTE]` as text.
+  return warnings.flatMap((warning) => ['', warning]);
 }
 
 function artifactLines(report: EvaluationReport): string[] {

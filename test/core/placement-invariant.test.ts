@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planPlacement, type PlacementChoice, type PlacementDecision } from '../../src/core/placement.ts';
+import { planPlacement, type PlacementChoice } from '../../src/core/placement.ts';
 import type { ProfileResult } from '../../src/core/profiling.ts';
 import { profileResult, testConfig } from '../helpers/fixtures.ts';
 
@@ -69,7 +69,7 @@ describe('the placement invariant', () => {
           if (decision.choice === 'edge' || decision.choice === 'adaptive' || decision.choice === 'cloud') check(within(local, target.latencyBudgetMs), 'runs the model over budget beyond the margin');
           if (decision.choice === 'offload' || decision.choice === 'adaptive') {
             check(within(remote, target.latencyBudgetMs), 'offloads over budget beyond the margin');
-            check((byName.get(decision.offloadTo ?? '') as PlacementDecision | undefined)?.choice === 'cloud', 'offloads to a cloud target that does not serve');
+            check(byName.get(decision.offloadTo ?? '')?.choice === 'cloud', 'offloads to a cloud target that does not serve');
           }
           for (const claim of claims(decision.reason)) {
             const slack = rounding(claim.left) + rounding(claim.right);

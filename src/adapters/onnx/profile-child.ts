@@ -5,10 +5,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
+import { REFERENCE, referenceInput, referenceModel } from './reference-model.ts';
 import { specsOf, syntheticTensor } from './tensors.ts';
 
 /** Shortest warm-up, whatever the configured count. */
 const MIN_WARMUP_MS = 250;
+/**
+ * Blocks of the reference workload measured just before and just after each round's model runs,
+ * each block as many back-to-back runs as take about as long as one run of the model, so that
+ * what stalls a run of the model (a preempted thread, a busy core) stalls a block as often.
+ */
+const REFERENCE_BLOCKS = 8;
 
 export interface ProfileJob {
   file: string;
@@ -26,6 +33,11 @@ export interface ProfileMeasurement {
   latenciesMs: number[];
   /** The latencies by round. */
   rounds: number[][];
+  /**
+   * The reference workload, measured beside each round: the median of its blocks, divided by the
+   * runs in a block (the median holds whatever the block's length; a p95 of short blocks does not).
+   */
+  reference: { runsPerBlock: number; runMsByRound: number[] };
   baselineRssBytes: number;
   peakRssBytes: number;
 }
@@ -36,6 +48,10 @@ export function sessionOptions(threads: number): ort.InferenceSession.SessionOpt
 }
 
 export async function measure(job: ProfileJob): Promise<ProfileMeasurement> {
+  // The reference session exists before the baseline, so its memory is not counted as the model's.
+  const reference = await ort.InferenceSession.create(referenceModel(), sessionOptions(job.threads));
+  const referenceFeeds = { x: new ort.Tensor('float32', referenceInput(), [REFERENCE.rows, REFERENCE.width]) };
+  const referenceRun = await timed(reference, referenceFeeds, MIN_WARMUP_MS / 2);
   const baselineRssBytes = process.memoryUsage.rss();
   const created = performance.now();
   const session = await ort.InferenceSession.create(job.file, sessionOptions(job.threads));
@@ -46,18 +62,56 @@ export async function measure(job: ProfileJob): Promise<ProfileMeasurement> {
   const firstInferenceMs = performance.now() - first;
   // A fresh process runs its JavaScript cold: warm up for a minimum time as well as a count,
   // so sub-millisecond models are not measured with the JIT still compiling the loop.
-  const warmUntil = performance.now() + MIN_WARMUP_MS;
-  for (let index = 0; index < job.warmup || performance.now() < warmUntil; index += 1) await session.run(feeds);
-  const latenciesMs = new Array<number>(job.runs);
-  for (let index = 0; index < job.runs; index += 1) {
-    const start = performance.now();
-    await session.run(feeds);
-    latenciesMs[index] = performance.now() - start;
+  const modelRun = await timed(session, feeds, MIN_WARMUP_MS, job.warmup);
+  const runsPerBlock = Math.max(1, Math.round(modelRun / referenceRun));
+  const size = Math.ceil(job.runs / Math.max(1, job.rounds));
+  const latenciesMs: number[] = [];
+  const rounds: number[][] = [];
+  const runMsByRound: number[] = [];
+  while (latenciesMs.length < job.runs) {
+    const blocks = await referenceBlocks(reference, referenceFeeds, runsPerBlock);
+    const round: number[] = [];
+    for (let index = 0; index < size && latenciesMs.length < job.runs; index += 1) {
+      const start = performance.now();
+      await session.run(feeds);
+      round.push(performance.now() - start);
+      latenciesMs.push(round[round.length - 1] as number);
+    }
+    blocks.push(...(await referenceBlocks(reference, referenceFeeds, runsPerBlock)));
+    rounds.push(round);
+    runMsByRound.push(median(blocks));
   }
   await session.release();
-  const size = Math.ceil(job.runs / Math.max(1, job.rounds));
-  const rounds = Array.from({ length: Math.ceil(job.runs / size) }, (_, round) => latenciesMs.slice(round * size, (round + 1) * size));
-  return { sessionCreateMs, firstInferenceMs, latenciesMs, rounds, baselineRssBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  await reference.release();
+  return { sessionCreateMs, firstInferenceMs, latenciesMs, rounds, reference: { runsPerBlock, runMsByRound }, baselineRssBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return ((sorted[Math.floor((sorted.length - 1) / 2)] as number) + (sorted[Math.ceil((sorted.length - 1) / 2)] as number)) / 2;
+};
+
+/** Runs a session for at least `minMs` and `count` runs; the median of the last half of them. */
+async function timed(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, minMs: number, count = 0): Promise<number> {
+  const times: number[] = [];
+  const until = performance.now() + minMs;
+  while (times.length < count || performance.now() < until) {
+    const start = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - start);
+  }
+  return median(times.slice(Math.floor(times.length / 2)));
+}
+
+/** The time of one reference run in each of REFERENCE_BLOCKS blocks of `runs` runs. */
+async function referenceBlocks(reference: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs: number): Promise<number[]> {
+  const blocks: number[] = [];
+  for (let block = 0; block < REFERENCE_BLOCKS; block += 1) {
+    const start = performance.now();
+    for (let run = 0; run < runs; run += 1) await reference.run(feeds);
+    blocks.push((performance.now() - start) / runs);
+  }
+  return blocks;
 }
 
 if (process.send) {

@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { calibrate, nominalReferenceRunMs } from '../../core/calibration.ts';
 import { ModelValidationError } from '../../core/errors.ts';
 import type { HardwareProfile } from '../../core/profiles.ts';
 import type { ProfileResult } from '../../core/profiling.ts';
@@ -22,28 +23,38 @@ export class OnnxProfiler implements ModelProfiler {
     const job: ProfileJob = { file, threads: profile.threads, runs: options.runs, warmup: options.warmup, batch: options.batch, rounds: options.rounds ?? 5 };
     const tolerance = options.tolerance ?? 0.5;
     const measurement = await runChild(job);
-    let p95 = estimateP95(measurement.rounds, tolerance);
+    // Emulated profiles are calibrated against the reference measured beside each round; a
+    // device measures itself, so its numbers are its own.
+    const nominal = nominalReferenceRunMs(profile.threads);
+    const calibrated = () => (options.onDevice ? { rounds: measurement.rounds, calibration: undefined } : calibrate(measurement.rounds, measurement.reference.runMsByRound, nominal, tolerance));
+    let { rounds, calibration } = calibrated();
+    let p95 = estimateP95(rounds, tolerance);
     if (!p95.stable) {
       // The rounds disagree (the machine got busy for a while): measure as many again and
       // decide on all of them; the result says so, and whether they still disagree.
       const again = await runChild(job);
       measurement.rounds.push(...again.rounds);
       measurement.latenciesMs.push(...again.latenciesMs);
-      p95 = { ...estimateP95(measurement.rounds, tolerance), remeasured: true };
+      measurement.reference.runMsByRound.push(...again.reference.runMsByRound);
+      ({ rounds, calibration } = calibrated());
+      p95 = { ...estimateP95(rounds, tolerance), remeasured: true };
     }
     const measured = summarize(measurement.latenciesMs);
     const speedFactor = options.onDevice ? 1 : profile.speedFactor;
+    // Times outside the rounds (session creation, the first run) scale by the whole run's reference.
+    const hostScale = calibration ? calibration.nominalRunMs / calibration.hostRunMs : 1;
     return {
       profile: name,
       source: options.onDevice ? 'device' : 'emulated',
       threads: profile.threads,
       speedFactor,
       batch: options.batch,
-      sessionCreateMs: measurement.sessionCreateMs * speedFactor,
-      firstInferenceMs: measurement.firstInferenceMs * speedFactor,
+      sessionCreateMs: measurement.sessionCreateMs * hostScale * speedFactor,
+      firstInferenceMs: measurement.firstInferenceMs * hostScale * speedFactor,
       measured,
-      estimated: scaleSummary(measured, speedFactor),
+      estimated: scaleSummary(summarize(rounds.flat()), speedFactor),
       p95: scaleEstimate(p95, speedFactor),
+      ...(calibration && { calibration }),
       peakMemoryMb: Math.max(0, measurement.peakRssBytes - measurement.baselineRssBytes) / MIB,
       memoryCeilingMb: profile.memoryMb,
     };

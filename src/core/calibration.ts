@@ -1,0 +1,42 @@
+/**
+ * How the profiler takes the host's load out of its numbers: beside each round of a model's runs
+ * it times a fixed reference workload (in the same process, with the same threads), and scales
+ * the round by how much slower or faster the reference ran than on the nominal host. A host that
+ * is twice as slow for a minute then gives the same device estimate; the speed factors of the
+ * hardware profiles are device time ÷ nominal host time.
+ */
+export interface Calibration {
+  /** One reference run on the nominal host, at the profile's threads. */
+  nominalRunMs: number;
+  /** One reference run on this host: the median over the rounds. */
+  hostRunMs: number;
+  /** (slowest − fastest round's reference) ÷ hostRunMs. */
+  spread: number;
+  /** Whether the reference held within the tolerance across rounds (the load changed slower than a round). */
+  stable: boolean;
+}
+
+/**
+ * One run of the reference workload (adapters/onnx/reference-model.ts) on the nominal host, a
+ * 2-vCPU x86-64 VM, quiet, by ONNX Runtime intra-op threads. The reference is too small to gain
+ * from a third thread, so more threads count as two.
+ */
+const NOMINAL_RUN_MS: Readonly<Record<number, number>> = { 1: 0.145, 2: 0.22 };
+
+export const nominalReferenceRunMs = (threads: number) => NOMINAL_RUN_MS[Math.min(2, Math.max(1, Math.round(threads)))] as number;
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return ((sorted[Math.floor((sorted.length - 1) / 2)] as number) + (sorted[Math.ceil((sorted.length - 1) / 2)] as number)) / 2;
+};
+
+/** Each round's latencies scaled to the nominal host by the reference measured beside it. */
+export function calibrate(rounds: readonly (readonly number[])[], referenceRunMs: readonly number[], nominalRunMs: number, tolerance: number): { rounds: number[][]; calibration: Calibration } {
+  if (referenceRunMs.length !== rounds.length || referenceRunMs.some((value) => !(value > 0))) throw new RangeError(`calibration needs one positive reference time per round, found ${referenceRunMs.length} for ${rounds.length} rounds`);
+  const hostRunMs = median(referenceRunMs);
+  const spread = (Math.max(...referenceRunMs) - Math.min(...referenceRunMs)) / hostRunMs;
+  return {
+    rounds: rounds.map((round, index) => round.map((latency) => (latency * nominalRunMs) / (referenceRunMs[index] as number))),
+    calibration: { nominalRunMs, hostRunMs, spread, stable: spread <= tolerance },
+  };
+}
