@@ -11,6 +11,19 @@ export interface EdgexMapping {
   input: string;
   features: string[];
   layout?: EdgexLayout;
+  /**
+   * The model's other inputs, each one value per request: a number (a constant the operator
+   * names) or the name of an EdgeX resource whose reading in the event fills it.
+   */
+  values?: Record<string, number | string>;
+}
+
+/** How one of the model's other inputs is filled per event. */
+interface OtherInput {
+  spec: TensorSpec;
+  datatype: OipDatatype;
+  dims: number[];
+  value: number | string;
 }
 
 export type EdgexLayout = 'steps-features' | 'features-steps';
@@ -46,6 +59,7 @@ export class EdgexWindows {
   private readonly spec: TensorSpec;
   private readonly datatype: OipDatatype;
   private readonly layout: EdgexLayout;
+  private readonly others: OtherInput[];
   /** How many events the model needs per inference. */
   readonly steps: number;
 
@@ -65,9 +79,12 @@ export class EdgexWindows {
     this.spec = spec;
     this.datatype = datatype;
     [this.layout, this.steps] = layoutOf(spec, mapping);
+    this.others = contract.inputs.filter((input) => input.name !== mapping.input).map((input) => otherInput(input, mapping.values?.[input.name]));
+    const unknown = Object.keys(mapping.values ?? {}).filter((name) => !contract.inputs.some((input) => input.name === name && name !== mapping.input));
+    if (unknown.length > 0) throw new InferenceRequestError(400, `EdgeX mapping: --edgex-value names ${unknown.map((name) => `"${name}"`).join(', ')}, which the model has no other input of (its inputs: ${contract.inputs.map((input) => input.name).join(', ')})`);
   }
 
-  accept(body: unknown): { device: string; input?: CheckedTensor; buffered: number } {
+  accept(body: unknown): { device: string; inputs?: CheckedTensor[]; buffered: number } {
     const event = ((body as { event?: unknown }).event ?? body) as { deviceName?: unknown; readings: unknown[] };
     const device = event.deviceName;
     if (typeof device !== 'string') throw bad('EdgeX event: expected "deviceName"');
@@ -92,7 +109,22 @@ export class EdgexWindows {
       this.values -= dropped.length * row.length;
     }
     if (rows.length < this.steps) return { device, buffered: rows.length };
-    return { device, buffered: rows.length, input: this.tensor(device, rows) };
+    return { device, buffered: rows.length, inputs: [this.tensor(device, rows), ...this.others.map((other) => this.other(device, other, readings))] };
+  }
+
+  private other(device: string, other: OtherInput, readings: Reading[]): CheckedTensor {
+    let value: number;
+    if (typeof other.value === 'number') value = other.value;
+    else {
+      const reading = readings.find((candidate) => candidate.resourceName === other.value);
+      if (!reading) throw bad(`EdgeX event from ${device}: no reading of "${other.value}" (the model's input "${other.spec.name}" takes it)`);
+      value = Number(reading.value);
+      if (!Number.isFinite(value)) throw bad(`EdgeX event from ${device}: reading "${String(other.value)}" is ${JSON.stringify(reading.value)}, expected a number`);
+    }
+    const data = DATATYPES[other.datatype].make(1);
+    const problem = writeValue(other.datatype, data, 0, value);
+    if (problem) throw bad(`EdgeX event from ${device}: ${problem} for ${other.datatype} (input "${other.spec.name}"), found ${value}`);
+    return { name: other.spec.name, dtype: other.spec.dtype, dims: other.dims, data };
   }
 
   private tensor(device: string, rows: number[][]): CheckedTensor {
@@ -107,6 +139,18 @@ export class EdgexWindows {
     });
     return { name: this.spec.name, dtype: this.spec.dtype, dims, data };
   }
+}
+
+/** One of the model's other inputs as one value per request, or why EdgeX events cannot fill it. */
+function otherInput(spec: TensorSpec, value: number | string | undefined): OtherInput {
+  if (value === undefined) throw new InferenceRequestError(400, `EdgeX mapping: the model's input "${spec.name}" is not filled by the events; name its value with --edgex-value ${spec.name}=<number or resource name>`);
+  const datatype = oipOf(spec.dtype);
+  if (!datatype || datatype === 'BYTES') throw new InferenceRequestError(400, `EdgeX mapping: input "${spec.name}" takes ${spec.dtype}, not numbers`);
+  // One value per request: [batch] or [batch, 1, ...]; a batch of one.
+  if (spec.shape.length === 0 || spec.shape.slice(1).some((dim) => dim !== 1)) {
+    throw new InferenceRequestError(400, `EdgeX mapping: input "${spec.name}" ${JSON.stringify(spec.shape.map((dim) => (typeof dim === 'number' ? dim : -1)))} holds more than one value per request; --edgex-value fills inputs of shape [batch] or [batch, 1]`);
+  }
+  return { spec, datatype, dims: [1, ...spec.shape.slice(1).map(() => 1)], value };
 }
 
 const fits = (dim: Dim | undefined, size: number) => typeof dim !== 'number' || dim === size;

@@ -41,6 +41,7 @@ export interface ServeFlags {
   edgexInput?: string;
   edgexFeatures?: string;
   edgexLayout?: string;
+  edgexValue?: string;
   site?: string;
   driftRepo?: string;
   driftWebhook?: string;
@@ -123,11 +124,26 @@ export function edgexOf(flags: ServeFlags, model: LoadedModel | undefined): Edge
   const layout = flags.edgexLayout;
   if (layout !== undefined && layout !== 'steps-features' && layout !== 'features-steps') throw new UsageError(`--edgex-layout: expected steps-features or features-steps, found "${layout}"`);
   const features = flags.edgexFeatures?.split(',').map((feature) => feature.trim()).filter(Boolean);
+  const values = edgexValuesOf(flags.edgexValue);
+  const extra: Pick<EdgexMapping, 'layout' | 'values'> = { ...(layout && { layout }), ...(values && { values }) };
   const reference = model?.reference?.features;
-  if (features && features.length > 0) return { input: flags.edgexInput ?? reference?.[0]?.input ?? model?.worker.contract.inputs[0]?.name ?? '', features, ...(layout && { layout }) };
+  if (features && features.length > 0) return { input: flags.edgexInput ?? reference?.[0]?.input ?? model?.worker.contract.inputs[0]?.name ?? '', features, ...extra };
   if (!reference) return undefined;
   const input = flags.edgexInput ?? reference[0]?.input ?? '';
-  return { input, features: reference.filter((feature) => feature.input === input).sort((a, b) => a.index - b.index).map((feature) => feature.name), ...(layout && { layout }) };
+  return { input, features: reference.filter((feature) => feature.input === input).sort((a, b) => a.index - b.index).map((feature) => feature.name), ...extra };
+}
+
+/** `--edgex-value input=number|resource,...`: how the model's other inputs are filled. */
+function edgexValuesOf(flag: string | undefined): Record<string, number | string> | undefined {
+  if (flag === undefined) return undefined;
+  const entries = flag.split(',').map((pair) => {
+    const match = /^\s*([A-Za-z_][\w.:/-]{0,127})\s*=\s*(\S{1,128})\s*$/.exec(pair);
+    if (!match) throw new UsageError(`--edgex-value: expected input=number or input=resource, found "${pair.trim()}"`);
+    const [, input = '', value = ''] = match;
+    const number = Number(value);
+    return [input, value !== '' && Number.isFinite(number) ? number : value] as const;
+  });
+  return Object.fromEntries(entries);
 }
 
 /** Drift monitoring for a model with reference statistics, sending evidence where the flags say. */

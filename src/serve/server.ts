@@ -378,11 +378,11 @@ export class InferenceServer {
       if (isEdgexEvent(json)) {
         if (!this.edgex) throw new InferenceRequestError(400, 'request body: an EdgeX event, but this server has no EdgeX mapping that fits the model (--edgex-features)');
         const accepted = this.edgex.accept(json);
-        if (!accepted.input) {
+        if (!accepted.inputs) {
           this.metrics.requests.inc({ model: name, code: 202 });
           return { kind: 'edgex', body: { device: accepted.device, buffered: accepted.buffered, needed: this.edgex.steps } };
         }
-        checked = { inputs: [accepted.input], batch: 1 };
+        checked = { inputs: accepted.inputs, batch: 1 };
         forward = { bytes: Buffer.from(JSON.stringify(toOip(checked))) };
       } else if (model) {
         checked = checkInferRequest(json, model.worker.contract, binary);

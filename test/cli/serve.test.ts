@@ -5,6 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../helpers/fixtures.ts';
+import { modelZoo } from '../helpers/model-zoo.ts';
 
 const BIN = join(ROOT, 'bin/edgeship.js');
 
@@ -77,6 +78,38 @@ describe('edgeship serve from the command line', () => {
     expect(warnings[0]).toContain('has no fixed axis of 2 features (temperature, vibration)');
     server.child.kill('SIGTERM');
     await once(server.child, 'exit');
+  });
+
+  it('serves a model with a second input: EdgeX off with one warning naming it, or on with the value the operator names', async () => {
+    const model = join(await modelZoo(), 'window-and-id.onnx');
+    const event = (device: string, step: number) => ({ deviceName: device, readings: [...['a', 'b', 'c', 'd'].map((name, channel) => ({ resourceName: name, value: String(channel + step) })), { resourceName: 'SensorId', value: '7' }] });
+    const post = (port: number, body: unknown) => fetch(`http://127.0.0.1:${port}/v2/models/model/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const off = serve(['--port', '0', '--name', 'model', '--edgex-features', 'a,b,c,d'], { EDGESHIP_MODEL: model });
+    const offPort = await off.port;
+    const warnings = off.stderr().split('\n').filter((line) => line.includes('"level":"warn"'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('EdgeX input is off');
+    expect(warnings[0]).toContain('the model\'s input \\"sensor_id\\" is not filled by the events; name its value with --edgex-value sensor_id=<number or resource name>');
+    // Events are refused as such (400), never a 500; OIP requests are served.
+    const refused = await post(offPort, event('pump-1', 0));
+    expect(refused.status).toBe(400);
+    const oip = await post(offPort, { inputs: [{ name: 'window', datatype: 'FP32', shape: [1, 4, 8], data: Array<number>(32).fill(1) }, { name: 'sensor_id', datatype: 'INT64', shape: [1], data: [5] }] });
+    expect(((await oip.json()) as { outputs: { name: string; data: number[] }[] }).outputs.find((output) => output.name === 'score')?.data).toEqual([37]);
+    off.child.kill('SIGTERM');
+    await once(off.child, 'exit');
+
+    const on = serve(['--port', '0', '--name', 'model', '--edgex-features', 'a,b,c,d', '--edgex-value', 'sensor_id=SensorId'], { EDGESHIP_MODEL: model });
+    const onPort = await on.port;
+    expect(on.stderr()).not.toContain('EdgeX input is off');
+    for (let step = 0; step < 7; step += 1) expect((await post(onPort, event('pump-1', step))).status).toBe(202);
+    const full = await post(onPort, event('pump-1', 7));
+    expect(full.status).toBe(200);
+    // Channels 0..3 over steps 0..7: sum over channels and steps of (channel + step) = 8·6 + 4·28 = 160, plus the id 7.
+    const outputs = ((await full.json()) as { outputs: { name: string; data: number[] }[] }).outputs;
+    expect(outputs.find((output) => output.name === 'score')?.data).toEqual([167]);
+    expect(outputs.find((output) => output.name === 'sensor')?.data).toEqual([7]);
+    on.child.kill('SIGTERM');
+    await once(on.child, 'exit');
   });
 
   it('refuses --offload without a cloud endpoint, naming the setting', async () => {

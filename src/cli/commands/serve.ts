@@ -40,6 +40,7 @@ export function registerServeCommand(program: Command): void {
     .option('--grace-seconds <s>', 'on SIGTERM, exit after this long even with requests in flight (below the pod\'s terminationGracePeriodSeconds)', '25')
     .option('--edgex-input <name>', 'model input EdgeX events fill (default: the reference statistics\')')
     .option('--edgex-features <names>', 'comma-separated EdgeX resource names, in the input\'s feature order (default: the reference statistics\')')
+    .option('--edgex-value <input=value,...>', 'the model\'s other inputs for EdgeX events, one value per request: a number, or the EdgeX resource whose reading fills it')
     .option('--edgex-layout <layout>', 'where a window input holds time: steps-features ([batch, steps, features]) or features-steps (default: worked out from the shape)')
     .option('--site <name>', 'site named in drift evidence (default: EDGESHIP_SITE)')
     .option('--drift-repo <owner/name>', 'send drift evidence as repository_dispatch to this model repo (token: EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN)', process.env.EDGESHIP_DRIFT_REPO)
