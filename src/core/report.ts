@@ -70,6 +70,7 @@ function trendChart(report: EvaluationReport): string[] {
   const label = (version: string) => (version === report.version.version ? `${version} (this)` : version);
   return [
     '```mermaid',
+    chartTheme([CHART_COLORS.value]),
     'xychart-beta',
     `  title "${chartText(report.primary.name)} over the last ${points.length} releases (${report.primary.direction === 'maximize' ? 'higher' : 'lower'} is better)"`,
     `  x-axis [${points.map((point) => `"${label(point.version)}"`).join(', ')}]`,
@@ -111,15 +112,17 @@ function latencyChart(report: EvaluationReport): string[] {
   const top = Math.max(120, ...bars, ...tops);
   return [
     '```mermaid',
+    chartTheme([CHART_COLORS.range, CHART_COLORS.value, CHART_COLORS.limit]),
     'xychart-beta',
     '  title "p95 as a share of each target\'s latency budget"',
     `  x-axis [${points.map(({ names }) => `"${names.replace(/"/g, "'")}"`).join(', ')}]`,
     `  y-axis "% of budget" 0 --> ${Math.ceil(top / 10) * 10}`,
+    // Bars of one x overlap, drawn in order: the top of the interval (never lower) first, so the p95 in front of it shows.
+    `  bar [${tops.map((value, index) => Math.max(value, bars[index] as number)).join(', ')}]`,
     `  bar [${bars.join(', ')}]`,
-    `  bar [${tops.join(', ')}]`,
     `  line [${points.map(() => 100).join(', ')}]`,
     '```',
-    'Bars: p95 where the target runs it, then the top of its interval; line: the budget (100%).',
+    'Dark blue: the p95 where the target runs it; grey above it: up to the top of its interval; red line: the budget (100%).',
     '',
   ];
 }
@@ -260,6 +263,16 @@ function describeTrigger(trigger: string): string {
   }
   return trigger;
 }
+
+/**
+ * Colours of the charts, set in each chart rather than left to the viewer's mermaid theme (whose
+ * default draws a line in #ECECFF on white): each at least 3:1 against white, as WCAG asks of
+ * graphics, and told apart by hue as well as lightness.
+ */
+export const CHART_COLORS = { value: '#1d4ed8', range: '#64748b', limit: '#dc2626' } as const;
+
+/** A mermaid init directive giving the chart's series these colours, in the order they are declared. */
+const chartTheme = (palette: readonly string[]) => `%%{init: ${JSON.stringify({ theme: 'base', themeVariables: { xyChart: { backgroundColor: '#ffffff', plotColorPalette: palette.join(', ') } } })}}%%`;
 
 /** Text inside a mermaid string: the metric name comes from the repo's config, so nothing that ends the string or the fence. */
 const chartText = (text: string) => text.replace(/[^\w .:/()%-]/g, '').slice(0, 60);
