@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, EdgeshipError, UsageError } from '../core/errors.ts';
+import { ConfigError, EdgeshipError, GatesFailedError, UsageError } from '../core/errors.ts';
 import { registerCloudRunCommand } from './commands/cloud-run.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerDemoCommand } from './commands/demo.ts';
@@ -45,7 +45,7 @@ try {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else if (error instanceof EdgeshipError) {
     process.stderr.write(`error: ${error.message}\n`);
-    process.exitCode = error instanceof ConfigError || error instanceof UsageError ? EXIT.usage : EXIT.failure;
+    process.exitCode = error instanceof GatesFailedError ? EXIT.verdict : error instanceof ConfigError || error instanceof UsageError ? EXIT.usage : EXIT.failure;
   } else {
     // Not an error edgeship raises on purpose: a bug, reported with where it happened.
     process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n(this is a bug in edgeship: please report it with the command you ran)\n`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_TRAIN_PATHS } from './train-paths.ts';
-import { pinnedReference } from './report-schema.ts';
+import { pinnedReference, SEMVER } from './report-schema.ts';
 import { dnsLabel, labelKey, repoPath } from './names.ts';
 import { BUILTIN_PROFILES, hardwareProfileSchema } from './profiles.ts';
 import { kubeflowTrainingSchema, kubernetesTrainingSchema } from './training-config.ts';
@@ -84,7 +84,7 @@ export const configSchema = z
         golden: z
           .strictObject({ atol: z.number().nonnegative().default(1e-4), rtol: z.number().nonnegative().default(1e-3) })
           .prefault({}),
-        allowBreakingContract: z.boolean().default(false).describe('Local loop only: allow a major release that breaks clients. On GitHub each breaking release is allowed on its PR with /edgeship allow-breaking.'),
+        allowBreakingContract: z.union([z.boolean(), z.string().regex(SEMVER, 'expected the version it allows, e.g. "2.0.0"')]).default(false).describe('Local loop only: the version of the one breaking release to allow, e.g. "2.0.0" (the next major); the next breaking change needs its own. On GitHub each breaking release is allowed on its PR with /edgeship allow-breaking.'),
       })
       .prefault({}),
     profiles: z.record(dnsLabel, hardwareProfileSchema).default({}).describe('Hardware profiles besides the built-in ones.'),

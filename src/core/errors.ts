@@ -32,7 +32,16 @@ export class ArtifactError extends EdgeshipError {
 
 /** The GitOps repo could not be read or written. */
 export class GitOpsError extends EdgeshipError {
-  override readonly name = 'GitOpsError';
+  override readonly name: string = 'GitOpsError';
+}
+
+/**
+ * A release whose gates failed, refused before anything is written to the GitOps repo or the
+ * registry: a verdict (the CLI exits 1), not a failure. A GitOpsError, so every caller that
+ * refuses a write refuses this one the same way.
+ */
+export class GatesFailedError extends GitOpsError {
+  override readonly name = 'GatesFailedError';
 }
 
 /** The training command or backend failed. */

@@ -18,6 +18,8 @@ export interface GateInputs {
   golden: GoldenResult;
   contract?: ContractDiff;
   placement: PlacementDecision[];
+  /** The version this release becomes: what gates.allowBreakingContract has to name to allow it. */
+  version?: string;
   /**
    * Whether gates.allowBreakingContract counts: in the local loop it does (with a warning in the
    * report); on GitHub a breaking change is approved per release, on its PR.
@@ -88,17 +90,21 @@ const CONTRACT_TITLE = 'Contract compatible with deployed clients';
 /** The breaking changes of a contract diff, as one sentence. */
 export const breakingList = (contract: ContractDiff) => contract.changes.filter((change) => change.severity === 'breaking').map((change) => change.detail).join('; ');
 
-function contractGate({ config, contract, configMayAllowBreaking = true }: GateInputs): GateResult {
+function contractGate({ config, contract, version, configMayAllowBreaking = true }: GateInputs): GateResult {
   const title = CONTRACT_TITLE;
   if (!contract) return { id: 'contract', title, passed: true, reason: 'nothing deployed to compare with' };
   if (!contract.breaking) {
     return { id: 'contract', title, passed: true, reason: contract.changes.length === 0 ? 'unchanged' : 'changes are compatible' };
   }
   const list = breakingList(contract);
-  if (config.gates.allowBreakingContract && configMayAllowBreaking) return { id: 'contract', title, passed: true, reason: `breaking (${list}), allowed by gates.allowBreakingContract (local loop)` };
+  const allowed = config.gates.allowBreakingContract;
+  const becomes = version ?? 'the next major version';
+  if (configMayAllowBreaking && allowed !== false && allowed === version) return { id: 'contract', title, passed: true, reason: `breaking (${list}), allowed for ${allowed} by gates.allowBreakingContract (local loop)` };
+  // An approval names the version it lets through, so it cannot stay on for the next breaking change.
+  const stale = !configMayAllowBreaking || allowed === false ? '' : allowed === true ? ' (gates.allowBreakingContract: true allows no release: it names the version it allows, so that it lets one through)' : ` (gates.allowBreakingContract allows ${allowed}, not ${becomes})`;
   const how = configMayAllowBreaking
-    ? 'approve it with `gates: { allowBreakingContract: true }` in .github/edgeship.yml for this release (the local loop; on GitHub, `/edgeship allow-breaking` on its PR), and set it back after'
-    : `approve it for this release with \`/edgeship allow-breaking\` on its PR${config.gates.allowBreakingContract ? ' (gates.allowBreakingContract counts in the local loop only)' : ''}`;
+    ? `approve it with \`gates: { allowBreakingContract: "${becomes}" }\` in .github/edgeship.yml${stale} (the local loop; on GitHub, \`/edgeship allow-breaking\` on its PR)`
+    : `approve it for this release with \`/edgeship allow-breaking\` on its PR${allowed !== false ? ' (gates.allowBreakingContract counts in the local loop only)' : ''}`;
   return { id: 'contract', title, passed: false, reason: `breaking: ${list}; ${how}` };
 }
 

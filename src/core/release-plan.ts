@@ -106,7 +106,6 @@ export function planRelease(inputs: PlanInputs): EvaluationReport {
   const { config, inspection, metrics, baseline } = inputs;
   const contractDiff = baseline ? diffContracts(baseline.contract, inspection.contract) : undefined;
   const placement = planPlacement(config, inputs.profiles, inputs.live, baseline?.placements);
-  const gates = evaluateGates({ config, metrics, baselineMetrics: baseline?.metrics, golden: inputs.golden, contract: contractDiff, placement, ...(inputs.configMayAllowBreaking !== undefined && { configMayAllowBreaking: inputs.configMayAllowBreaking }) });
   const { primary, direction } = config.metrics;
   const value = metrics[primary] as number;
   const before = baseline?.metrics[primary];
@@ -114,12 +113,14 @@ export function planRelease(inputs: PlanInputs): EvaluationReport {
   // The same bytes as the deployed model: retraining reproduced it (or nothing changed), and a new
   // version of it would be a release of nothing.
   const same = baseline?.modelSha256 !== undefined && baseline.modelSha256 === inspection.sha256;
+  const version: NextVersion = same
+    ? { version: baseline.version, bump: 'none', reason: `the model is the deployed ${baseline.version} (same sha256): nothing to release` }
+    : nextVersion(baseline?.version, { breaking: contractDiff?.breaking ?? false, primaryImproved: improved, primary });
+  const gates = evaluateGates({ config, metrics, baselineMetrics: baseline?.metrics, golden: inputs.golden, contract: contractDiff, placement, version: version.version, ...(inputs.configMayAllowBreaking !== undefined && { configMayAllowBreaking: inputs.configMayAllowBreaking }) });
   return {
     schemaVersion: 1,
     model: config.model,
-    version: same
-      ? { version: baseline.version, bump: 'none', reason: `the model is the deployed ${baseline.version} (same sha256): nothing to release` }
-      : nextVersion(baseline?.version, { breaking: contractDiff?.breaking ?? false, primaryImproved: improved, primary }),
+    version,
     primary: { name: primary, direction, improved },
     candidate: inspection,
     ...(baseline && { baseline: { version: baseline.version, reference: baseline.reference, digest: baseline.digest, ...(baseline.placements && { placements: baseline.placements }), ...(baseline.history?.length && { history: baseline.history }) } }),

@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { targetNamed, wavesOf, type EdgeshipConfig } from '../core/config.ts';
-import { GitOpsError } from '../core/errors.ts';
+import { GatesFailedError, GitOpsError } from '../core/errors.ts';
 import type { RecordUpdate } from '../core/release-record.ts';
 import type { EvaluationReport } from '../core/release-plan.ts';
 import type { GitOpsChange, GitOpsRepo } from '../ports.ts';
@@ -66,8 +66,8 @@ function placementSummary(placed: readonly { target: string; choice: string }[])
 /** Apply: one commit in the GitOps repo, none when nothing changes. Refuses a release whose gates failed. */
 export async function applyRelease(gitops: GitOpsRepo, config: EdgeshipConfig, report: EvaluationReport, scope: ReleaseScope = {}) {
   if (!report.passed) {
-    const failed = report.gates.filter((gate) => !gate.passed).map((gate) => gate.id);
-    throw new GitOpsError(`${report.model} ${report.version.version} failed its gates (${failed.join(', ')}); it is not applied`);
+    const failed = report.gates.filter((gate) => !gate.passed).map((gate) => `${gate.title}: ${gate.reason}`);
+    throw new GatesFailedError(`${report.model} ${report.version.version} failed its gates, so it is not applied:\n${failed.map((line) => `  - ${line}`).join('\n')}\nFix what they name and release again (\`edgeship gates <report.json>\` lists them)`);
   }
   const change = planGitOpsChange(config, report, scope);
   const scoped = scope.targets && new Set(scope.targets);

@@ -16,14 +16,19 @@ const AUTHOR = ['-c', 'user.name=Data Scientist', '-c', 'user.email=ds@example.c
 /**
  * What the user's training writes, for two versions of a model with an int64 input and an fp32
  * one: the model, its metrics, golden samples (the framework's outputs for a few inputs) and
- * reference statistics. Version 2 renames the output "y" to "score": a breaking change.
+ * reference statistics. Version 2 renames the output "y" to "score": a breaking change; version 3
+ * renames it back: another.
  */
 async function prepare(repo: string): Promise<void> {
   const zoo = inject('modelZoo');
   const ids = [1, 2, 3, 4, 5, 6, 7, 8];
   const x = [0.5, 0.25, 0.125, 1, 2, 4, 8, 16];
   const y = ids.map((id, index) => id + (x[index] as number));
-  const versions = { v1: { file: 'ids-and-features.onnx', output: 'y', metrics: { accuracy: 0.9, val_loss: 0.3 } }, v2: { file: 'ids-and-features-renamed.onnx', output: 'score', metrics: { accuracy: 0.92, val_loss: 0.28 } } };
+  const versions = {
+    v1: { file: 'ids-and-features.onnx', output: 'y', metrics: { accuracy: 0.9, val_loss: 0.3 } },
+    v2: { file: 'ids-and-features-renamed.onnx', output: 'score', metrics: { accuracy: 0.92, val_loss: 0.28 } },
+    v3: { file: 'ids-and-features.onnx', output: 'y', metrics: { accuracy: 0.93, val_loss: 0.27 } },
+  };
   for (const [version, model] of Object.entries(versions)) {
     const directory = join(repo, 'prepared', version);
     await mkdir(directory, { recursive: true });
@@ -106,12 +111,17 @@ describe('a new user releases their own model with the CLI', () => {
     const blocked = await edgeship('release');
     expect(blocked.code).toBe(1);
     expect(blocked.stdout).toContain('❌ failed: Contract compatible with deployed clients');
-    expect(blocked.stdout).toContain('approve it with `gates: { allowBreakingContract: true }` in .github/edgeship.yml for this release');
+    expect(blocked.stdout).toContain('approve it with `gates: { allowBreakingContract: "2.0.0" }` in .github/edgeship.yml');
     expect((await edgeship('gates', 'out/report.json')).code).toBe(1);
+    // Applying it anyway is a verdict too (exit 1), naming each failed gate and the way out.
+    const refused = await edgeship('apply');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('sensor-model 2.0.0 failed its gates, so it is not applied:\n  - Contract compatible with deployed clients: breaking: output "y" renamed to "score"');
+    expect(refused.stderr).toContain('Fix what they name and release again (`edgeship gates <report.json>` lists them)');
     expect((await record()).version).toBe('1.0.0');
 
     // Approved for this release: the flag, then evaluate, publish and apply step by step.
-    await writeFile(join(repo, '.github/edgeship.yml'), config.replace('  maxRegression: 0.02', '  maxRegression: 0.02\n  allowBreakingContract: true'));
+    await writeFile(join(repo, '.github/edgeship.yml'), config.replace('  maxRegression: 0.02', '  maxRegression: 0.02\n  allowBreakingContract: "2.0.0"'));
     const evaluated = await edgeship('evaluate');
     expect(evaluated.code).toBe(0);
     expect(evaluated.stdout).toContain('## sensor-model 2.0.0');
@@ -123,6 +133,14 @@ describe('a new user releases their own model with the CLI', () => {
     const done = await record();
     expect(done).toMatchObject({ version: '2.0.0', rollout: { status: 'done' } });
     expect(Object.values(done.targets).map((target) => target.version)).toEqual(['2.0.0', '2.0.0', '2.0.0', '2.0.0']);
+    // Version 3 renames the output back: breaking again, and the approval of 2.0.0 left in the
+    // config does not let it through.
+    await writeFile(join(repo, 'version'), 'v3\n');
+    await commit('rename score back to y');
+    const again = await edgeship('release');
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain('approve it with `gates: { allowBreakingContract: "3.0.0" }` in .github/edgeship.yml (gates.allowBreakingContract allows 2.0.0, not 3.0.0)');
+    expect((await record()).version).toBe('2.0.0');
     // Nothing the CLI wrote itself was ever reported as a person's edit.
     expect(said.join('\n')).not.toMatch(/by hand/);
     // About 20 commands, each a process of its own: minutes on a busy machine.

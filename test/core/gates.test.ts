@@ -20,7 +20,7 @@ describe('evaluateGates', () => {
     [{ metrics: { f1: 0.8 }, baselineMetrics: { f1: 0.9 } }, 'regression', '0.9 → 0.8 is 11.11% worse than deployed'],
     [{ golden: { ...golden, passed: false, mismatches: 1, worst: { sample: 1, output: 'y', index: 2, expected: 1, actual: 2 } } }, 'golden', '1 of 6 values differ; worst: sample 1 y[2] expected 1, got 2'],
     [{ contract: { breaking: true, changes: [{ severity: 'breaking', detail: 'input "x" removed' }] }, configMayAllowBreaking: false }, 'contract', 'breaking: input "x" removed; approve it for this release with `/edgeship allow-breaking` on its PR'],
-    [{ contract: { breaking: true, changes: [{ severity: 'breaking', detail: 'input "x" removed' }] } }, 'contract', 'breaking: input "x" removed; approve it with `gates: { allowBreakingContract: true }` in .github/edgeship.yml for this release (the local loop; on GitHub, `/edgeship allow-breaking` on its PR), and set it back after'],
+    [{ contract: { breaking: true, changes: [{ severity: 'breaking', detail: 'input "x" removed' }] }, version: '2.0.0' }, 'contract', 'breaking: input "x" removed; approve it with `gates: { allowBreakingContract: "2.0.0" }` in .github/edgeship.yml (the local loop; on GitHub, `/edgeship allow-breaking` on its PR)'],
     [{ placement: [{ target: 'near', kind: 'edge', choice: 'blocked', latencyBudgetMs: 10, reason: 'too slow' }] }, 'placement', 'blocked: near (too slow)'],
   ] as const)('fails with a reason (%#)', (overrides, id, reason) => {
     const gates = evaluateGates(inputs(overrides as Partial<GateInputs>));
@@ -43,13 +43,20 @@ describe('evaluateGates', () => {
     expect(gate(evaluateGates(inputs({ metrics: { other: 1 } })), 'threshold:f1')).toMatchObject({ passed: false, reason: 'metrics.json has no "f1"' });
   });
 
-  it('lets allowBreakingContract through, saying so', () => {
+  it('lets the one breaking release allowBreakingContract names through, saying so, and no other', () => {
     const config = testConfig();
-    const allowing = { ...config, gates: { ...config.gates, allowBreakingContract: true } };
+    const allowing = (allowed: string | boolean) => ({ ...config, gates: { ...config.gates, allowBreakingContract: allowed } });
     const contract = { breaking: true, changes: [{ severity: 'breaking' as const, detail: 'input "x" removed' }] };
-    expect(gate(evaluateGates(inputs({ config: allowing, contract })), 'contract')).toMatchObject({ passed: true, reason: expect.stringContaining('allowed by gates.allowBreakingContract (local loop)') as string });
+    expect(gate(evaluateGates(inputs({ config: allowing('2.0.0'), contract, version: '2.0.0' })), 'contract')).toMatchObject({ passed: true, reason: 'breaking (input "x" removed), allowed for 2.0.0 by gates.allowBreakingContract (local loop)' });
+    // Left in the config, it does not let the next breaking change through.
+    expect(gate(evaluateGates(inputs({ config: allowing('2.0.0'), contract, version: '3.0.0' })), 'contract')).toMatchObject({
+      passed: false,
+      reason: 'breaking: input "x" removed; approve it with `gates: { allowBreakingContract: "3.0.0" }` in .github/edgeship.yml (gates.allowBreakingContract allows 2.0.0, not 3.0.0) (the local loop; on GitHub, `/edgeship allow-breaking` on its PR)',
+    });
+    // `true` would stay on for every breaking change after: it allows none, and says what to write.
+    expect(gate(evaluateGates(inputs({ config: allowing(true), contract, version: '2.0.0' })), 'contract')).toMatchObject({ passed: false, reason: expect.stringContaining('`gates: { allowBreakingContract: "2.0.0" }` in .github/edgeship.yml (gates.allowBreakingContract: true allows no release') as string });
     // On GitHub the flag does not count: each breaking release is approved on its PR.
-    const onGitHub = evaluateGates(inputs({ config: allowing, contract, configMayAllowBreaking: false }));
+    const onGitHub = evaluateGates(inputs({ config: allowing('2.0.0'), contract, version: '2.0.0', configMayAllowBreaking: false }));
     expect(gate(onGitHub, 'contract')).toMatchObject({ passed: false, reason: expect.stringContaining('(gates.allowBreakingContract counts in the local loop only)') as string });
     expect(gate(allowBreaking(onGitHub, contract, { by: 'octocat', at: '2026-11-29T12:00:00Z', where: '#7' }), 'contract')).toEqual({ id: 'contract', title: 'Contract compatible with deployed clients', passed: true, reason: 'breaking (input "x" removed), allowed by @octocat in #7' });
   });

@@ -7,9 +7,12 @@ import { profileResult, testConfig } from '../helpers/fixtures.ts';
 const inspection: ModelInspection = {
   sha256: 'c'.repeat(64),
   sizeBytes: 4096,
+  irVersion: 8,
+  producer: 'pytorch 2.4',
+  metadata: {},
   contract: { inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 3] }], outputs: [{ name: 'y', dtype: 'float32', shape: ['batch'] }], opset: 17 },
 };
-const baseline: Baseline = { version: '1.0.0', reference: 'oci-layout:/tmp/oci:demo@sha256:' + 'a'.repeat(64), digest: 'sha256:' + 'a'.repeat(64), metrics: { f1: 0.6 }, contract: inspection.contract, history: [{ version: '0.9.0', value: 0.5 }, { version: '1.0.0', value: 0.6 }] };
+const baseline: Baseline = { version: '1.0.0', reference: `ghcr.io/org/demo@sha256:${'a'.repeat(64)}`, digest: `sha256:${'a'.repeat(64)}`, metrics: { f1: 0.6 }, contract: inspection.contract, history: [{ version: '0.9.0', value: 0.5 }, { version: '1.0.0', value: 0.6 }] };
 const golden = { passed: true, samples: 1, compared: 1, mismatches: 0, maxAbsError: 0, problems: [] };
 const withInterval = (result: ProfileResult, low: number, high: number): ProfileResult => ({ ...result, p95: { p95Ms: result.estimated.p95Ms, lowMs: low, highMs: high, rounds: 5, spread: (high - low) / result.estimated.p95Ms, stable: true } });
 

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ArtifactError, UsageError } from '../../core/errors.ts';
+import { GatesFailedError, UsageError } from '../../core/errors.ts';
 import type { EvaluationReport } from '../../core/release-plan.ts';
 import type { RolloutResult } from '../../services/rollout.ts';
 import type { Overrides } from '../context.ts';
@@ -148,7 +148,7 @@ export function registerReleaseCommands(program: Command): void {
       const reportPath = options.report ?? join(outputs.directory, 'report.json');
       const report = await readCurrentReport(reportPath);
       if (report.candidate.sha256 !== (await sha256File(outputs.model))) throw new UsageError(`${reportPath} is not the report of ${outputs.model}: it was trained again after this report; run edgeship evaluate`);
-      if (!report.passed && !options.force) throw new ArtifactError(`${reportPath}: gates failed; fix them or pass --force to publish anyway`);
+      if (!report.passed && !options.force) throw new GatesFailedError(`${reportPath}: gates failed (\`edgeship gates ${reportPath}\` lists them); fix them, or pass --force to publish anyway`);
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       report.artifact = await deps.progress.step(`Publishing ${report.model} ${report.version.version}`, () => publish(deps.store, outputs, report, config.artifacts));
       await writeReportFile(reportPath, report);
