@@ -15,27 +15,43 @@ export interface Overrides {
   artifacts?: string;
 }
 
+/**
+ * Where the GitOps repo and the artifacts are, and what a relative path there is relative to: the
+ * directory the command runs in for a flag or variable the user typed, the model repo for the
+ * values of its config.
+ */
+export function locationsOf(directory: string, config: EdgeshipConfig, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()) {
+  // An empty variable counts as unset, as in a shell.
+  const typed = (flag: string | undefined, variable: string | undefined) => flag ?? (variable || undefined);
+  const gitops = typed(overrides.gitops, env.EDGESHIP_GITOPS);
+  const artifacts = typed(overrides.artifacts, env.EDGESHIP_ARTIFACTS);
+  return {
+    gitops: gitops === undefined ? { text: config.gitops.repo, base: directory } : { text: gitops, base: cwd },
+    artifacts: artifacts === undefined ? { text: config.artifacts.repository, base: directory } : { text: artifacts, base: cwd },
+  };
+}
+
 /** The local adapters behind every port, for a model repo checked out at `directory`. */
 export function localDeps(directory: string, config: EdgeshipConfig, progress: Progress, overrides: Overrides = {}): ReleaseDeps {
   const credentials = credentialsFromEnv();
   const options = credentials ? { credentials } : {};
+  const locations = locationsOf(directory, config, overrides);
   return {
     inspector: new OnnxInspector(),
     profiler: new OnnxProfiler(),
     training: new LocalProcessBackend(),
-    store: artifactStoreFor(overrides.artifacts ?? (process.env.EDGESHIP_ARTIFACTS || config.artifacts.repository), options, directory),
+    store: artifactStoreFor(locations.artifacts.text, options, locations.artifacts.base),
     storeFor: (reference: string): ArtifactStore => artifactStoreForReference(reference, options),
-    gitops: gitopsRepo(directory, config, overrides.gitops),
+    gitops: gitopsRepo(directory, config, overrides),
     progress,
   };
 }
 
 /** The GitOps repo for local use: a path or git URL, cloned under the model repo's `.edgeship/`. */
-export function gitopsRepo(directory: string, config: EdgeshipConfig, override?: string) {
-  // An empty variable counts as unset, as in a shell.
-  const remoteText = override ?? (process.env.EDGESHIP_GITOPS || config.gitops.repo);
-  const local = !/^[a-z]+:\/\/|^git@/.test(remoteText);
-  const remote = local && !isAbsolute(remoteText) ? resolve(directory, remoteText) : remoteText;
+export function gitopsRepo(directory: string, config: EdgeshipConfig, overrides: Overrides = {}) {
+  const { text, base } = locationsOf(directory, config, overrides).gitops;
+  const local = !/^[a-z]+:\/\/|^git@/.test(text);
+  const remote = local && !isAbsolute(text) ? resolve(base, text) : text;
   const key = createHash('sha256').update(remote).digest('hex').slice(0, 12);
   return new GitRemoteRepo({ remote, branch: config.gitops.branch, workdir: join(directory, '.edgeship', 'gitops', key) });
 }

@@ -1,7 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { describe, expect, it } from 'vitest';
+import { locationsOf } from '../../src/cli/context.ts';
+import { openModelRepo } from '../../src/cli/repo.ts';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
 import { freePort } from '../helpers/registry.ts';
@@ -57,6 +59,21 @@ describe('edgeship CLI', () => {
     const rendered = await edgeship(['report', join(repo, 'out/report.json')], repo);
     expect(rendered.stdout).toContain('## pump-forecaster 1.0.0');
     expect(rendered.stdout).toContain('➖ the model is the deployed 1.0.0 (same sha256): nothing to release · deployed: 1.0.0');
+  });
+
+  it('reads a relative --gitops and --artifacts from the directory the command runs in, and the config\'s from the model repo', async () => {
+    const { root, repo, gitops, evaluate, gitopsLog } = await workspace();
+    expect((await edgeship(evaluate, repo)).code).toBe(0);
+    // From the workspace's root, naming everything relative to it, as a user in a shell would.
+    const typed = ['--repo', relative(root, repo), '--gitops', relative(root, gitops), '--artifacts', 'oci-layout:typed-oci'];
+    const published = await edgeship(['publish', ...typed, '--json'], root);
+    expect(published.code).toBe(0);
+    expect((JSON.parse(published.stdout) as { reference: string }).reference.startsWith(`oci-layout:${join(root, 'typed-oci')}/`)).toBe(true);
+    expect((await edgeship(['apply', ...typed, '--all-waves'], root)).code).toBe(0);
+    expect((await gitopsLog())[0]).toBe('release(pump-forecaster): 1.0.0');
+    // The config's own values stay relative to the model repo.
+    const { config } = await openModelRepo(repo);
+    expect(locationsOf(repo, { ...config, gitops: { ...config.gitops, repo: '../gitops.git' } }, {}, {}, '/elsewhere').gitops).toEqual({ text: '../gitops.git', base: repo });
   });
 
   it('fails publishing to an unreachable registry with a clear error, and writes nothing', async () => {
