@@ -12,6 +12,27 @@ export function inert(text: string, maxLength = 300): string {
   return capped.replace(SPECIAL, (character) => `&#${character.charCodeAt(0)};`);
 }
 
+/**
+ * One line of text as inline code: nothing in it is markdown or HTML, and it needs no escaping,
+ * so a reader (and a terminal) sees it as it is. The delimiter is longer than any run of backticks in it.
+ */
+export function codeSpan(text: string, maxLength = 300): string {
+  const line = text.replace(/[\r\n\t\u2028\u2029]+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '');
+  const capped = line.length > maxLength ? `${line.slice(0, maxLength)}…` : line;
+  const longest = Math.max(0, ...[...capped.matchAll(/`+/g)].map((match) => match[0].length));
+  const tick = '`'.repeat(longest + 1);
+  // A space on each side when the text starts or ends with a backtick (CommonMark strips one of each).
+  const pad = capped.startsWith('`') || capped.endsWith('`') ? ' ' : '';
+  return `${tick}${pad}${capped}${pad}${tick}`;
+}
+
+/**
+ * Markdown written for GitHub, for a terminal: the character references inert() wrote become the
+ * characters again (in one pass, so an escaped `&` stays what it was), since a terminal renders no
+ * markdown; control characters were removed when the text was made inert.
+ */
+export const forTerminal = (markdown: string) => markdown.replace(/&#(\d{1,7});/g, (_, code: string) => String.fromCodePoint(Number(code)));
+
 /** A fenced block that no line of `text` can close: the fence is longer than any run of backticks in it. */
 export function fenced(text: string, maxLength = 4000): string {
   const capped = text.length > maxLength ? `${text.slice(0, maxLength)}\n…` : text;

@@ -1,4 +1,4 @@
-import { inert } from './markdown.ts';
+import { codeSpan, inert } from './markdown.ts';
 import { formatShape, type TensorSpec } from './contract.ts';
 import { breakingList } from './gates.ts';
 import type { MetricDelta } from './metrics.ts';
@@ -248,7 +248,7 @@ function artifactLines(report: EvaluationReport): string[] {
   if (provenance.commit) lines.push(`- trained from ${provenance.branch ? `${inert(provenance.branch)} @ ` : ''}${inert(provenance.commit)}`);
   if (provenance.runUrl) lines.push(`- run: ${inert(provenance.runUrl)}`);
   if (provenance.trigger) lines.push(`- trigger: ${inert(describeTrigger(provenance.trigger))}`);
-  if (provenance.command) lines.push(`- command: ${inert(provenance.command)}`);
+  if (provenance.command) lines.push(`- command: ${codeSpan(provenance.command)}`);
   lines.push(`- trained at ${inert(provenance.trainedAt)}`);
   return lines;
 }

@@ -141,6 +141,10 @@ describe('a new user releases their own model with the CLI', () => {
     expect(again.code).toBe(1);
     expect(again.stdout).toContain('approve it with `gates: { allowBreakingContract: "3.0.0" }` in .github/edgeship.yml (gates.allowBreakingContract allows 2.0.0, not 3.0.0)');
     expect((await record()).version).toBe('2.0.0');
+    // What the terminal showed carries no HTML character references, and the command is code.
+    expect(said.join('\n')).not.toMatch(/&#\d+;/);
+    expect(evaluated.stdout).toContain('- command: `sh train.sh`');
+    expect(evaluated.stdout).toMatch(/- trained at \d{4}-\d\d-\d\dT\d\d:\d\d:/);
     // Nothing the CLI wrote itself was ever reported as a person's edit.
     expect(said.join('\n')).not.toMatch(/by hand/);
     // About 20 commands, each a process of its own: minutes on a busy machine.

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { forTerminal } from '../../core/markdown.ts';
 import type { PlacementDecision } from '../../core/placement.ts';
 import type { ReleaseOutcome } from '../../services/release.ts';
 import { modules } from '../lazy.ts';
@@ -44,13 +45,13 @@ export function registerDemoCommand(program: Command): void {
 
       out('# Release 1: the first model');
       const first = await release();
-      out(first.markdown);
+      out(forTerminal(first.markdown));
       await printCommit(out, gitops, first);
 
       await commitParams(modelRepo, LARGER_MODEL, 'Larger forecaster: 2 GRU layers of 64');
       out(`# Release 2: a larger model (${JSON.stringify(LARGER_MODEL)})`);
       const second = await release();
-      out(second.markdown);
+      out(forTerminal(second.markdown));
       await printCommit(out, gitops, second);
 
       out('# What changed');

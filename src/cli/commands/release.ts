@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { GatesFailedError, UsageError } from '../../core/errors.ts';
+import { forTerminal } from '../../core/markdown.ts';
 import type { EvaluationReport } from '../../core/release-plan.ts';
 import type { RolloutResult } from '../../services/rollout.ts';
 import type { Overrides } from '../context.ts';
@@ -115,7 +116,7 @@ export function registerReleaseCommands(program: Command): void {
       const measured = options.measured ? await readMeasured(resolve(options.measured)) : [];
       const report = await evaluateCheckout({ ...deps, ...(options.baseline && { baseline: deps }) }, { config, outputs, provenance, measured });
       await writeReportFile(options.out ?? join(outputs.directory, 'report.json'), report);
-      emit(Boolean(options.json), report, () => renderReport(report));
+      emit(Boolean(options.json), report, () => forTerminal(renderReport(report)));
       if (!report.passed) process.exitCode = 1;
     });
 
@@ -215,7 +216,7 @@ export function registerReleaseCommands(program: Command): void {
       const outcome = await releaseModel(deps, { directory, config, provenance: await gitProvenance(directory) });
       // The report it decided on, passed or not, for gates, report and publish to read.
       await writeReportFile(join(directory, config.train.outputs, 'report.json'), outcome.report);
-      emit(Boolean(options.json), outcome, () => `${outcome.markdown}${outcome.commit && config.rollout ? `\n${NEXT}` : ''}`);
+      emit(Boolean(options.json), outcome, () => `${forTerminal(outcome.markdown)}${outcome.commit && config.rollout ? `\n${NEXT}` : ''}`);
       if (!outcome.report.passed) process.exitCode = 1;
     });
 }
