@@ -95,7 +95,8 @@ function delta(metric: MetricDelta, report: EvaluationReport): string {
  * p95 and the top of its interval as a share of the target's budget, a line at the budget.
  */
 function latencyChart(report: EvaluationReport): string[] {
-  const placed = report.placement.filter((decision) => decision.p95Ms !== undefined && decision.latencyBudgetMs > 0);
+  // A blocked target runs nowhere: no path's share of its budget would be what its clients see.
+  const placed = report.placement.filter((decision) => decision.choice !== 'blocked' && decision.p95Ms !== undefined && decision.latencyBudgetMs > 0);
   if (placed.length === 0) return [];
   const share = (value: number, budget: number) => Math.round((100 * value) / budget);
   const high = (decision: (typeof placed)[number]) => {
@@ -178,7 +179,8 @@ const capped = (rows: string[]) => (rows.length <= MAX_ROWS ? rows : [...rows.sl
 function placementTable(report: EvaluationReport): string {
   const deployed = report.baseline?.placements;
   const cells = (decision: EvaluationReport['placement'][number]) => {
-    const latency = decision.p95Ms === undefined ? '–' : `${ms(decision.p95Ms)} / ${ms(decision.latencyBudgetMs)} (${Math.round((100 * decision.p95Ms) / decision.latencyBudgetMs)}%)`;
+    // A blocked target serves from nowhere, so no p95 is its own (the reason gives each path's).
+    const latency = decision.choice === 'blocked' ? `– / ${ms(decision.latencyBudgetMs)}` : decision.p95Ms === undefined ? '–' : `${ms(decision.p95Ms)} / ${ms(decision.latencyBudgetMs)} (${Math.round((100 * decision.p95Ms) / decision.latencyBudgetMs)}%)`;
     const memory = decision.memoryMb === undefined ? '–' : `${decision.memoryMb.toFixed(1)} / ${decision.memoryBudgetMb === undefined ? '–' : decision.memoryBudgetMb} MiB`;
     const where = decision.offloadTo ? `${CHOICE_LABEL[decision.choice]} → ${decision.offloadTo}` : CHOICE_LABEL[decision.choice];
     // Deployed → new, so a change of placement is the first thing a reviewer reads.

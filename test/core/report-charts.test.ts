@@ -79,3 +79,13 @@ describe('the report\'s charts', () => {
     for (const alert of alerts) expect(alert.match(/\[!(NOTE|WARNING)\]/g)).toHaveLength(1);
   });
 });
+
+describe('a blocked target in the report', () => {
+  it('shows no p95 as its own: not a share of its budget in the table, no bar in the chart', () => {
+    // near: the model needs 150 MiB of its 100 (blocked there), and the cloud target misses its own budget.
+    const markdown = renderReport(planRelease({ config: testConfig(), inspection, metrics: { f1: 0.7 }, golden, profiles: [profileResult('jetson-xavier-nx', 0.1, 150), profileResult('jetson-orin-nano', 5), profileResult('cloud-cpu', 25)], provenance: { trainedAt: '2026-12-07T07:00:00.000Z' } }));
+    expect(markdown).toMatch(/\| near \| ⛔ blocked \| – \/ 10\.0 ms \| 150\.0 \/ 100 MiB \| at near, the model needs 150\.0 MiB, over the 100\.0 MiB memory budget, and the cloud target cloud it would offload to is blocked itself \|/);
+    expect(markdown).not.toContain('(1%)');
+    expect(charts(markdown)[0]?.body).toContain('x-axis ["far"]');
+  });
+});
