@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { locationsOf } from '../../src/cli/context.ts';
 import { openModelRepo } from '../../src/cli/repo.ts';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import { ROOT } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/registry.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 import { cliWorkspace, edgeship } from '../helpers/cli-workspace.ts';
@@ -74,6 +76,24 @@ describe('edgeship CLI', () => {
     // The config's own values stay relative to the model repo.
     const { config } = await openModelRepo(repo);
     expect(locationsOf(repo, { ...config, gitops: { ...config.gitops, repo: '../gitops.git' } }, {}, {}, '/elsewhere').gitops).toEqual({ text: '../gitops.git', base: repo });
+  });
+
+  it('says in one line, in a clone whose npm packages are not installed yet, how to install them', async () => {
+    const clone = await tempDir();
+    await mkdir(join(clone, 'bin'));
+    await copyFile(join(ROOT, 'bin/edgeship.js'), join(clone, 'bin/edgeship.js'));
+    const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      execFile(process.execPath, [join(clone, 'bin/edgeship.js'), '--help'], { cwd: clone }, (error, _stdout, stderr) => done({ code: error ? (error.code as number) : 0, stderr }));
+    });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe(`error: edgeship's npm packages are not installed in ${clone}/ (no package "tsx"): run \`bash .ci/setup\` there (or \`ONNXRUNTIME_NODE_INSTALL=skip npm ci\`), then try again\n`);
+  });
+
+  it('installs without a project config key npm does not know, which npm would warn about on every call', async () => {
+    const npmrc = await readFile(join(ROOT, '.npmrc'), 'utf8');
+    expect(npmrc).not.toMatch(/onnxruntime/i);
+    // The install script of onnxruntime-node reads the variable instead, in setup and in the image.
+    for (const file of ['.ci/setup', 'Dockerfile']) expect(await readFile(join(ROOT, file), 'utf8')).toContain('ONNXRUNTIME_NODE_INSTALL=skip');
   });
 
   it('fails publishing to an unreachable registry with a clear error, and writes nothing', async () => {
