@@ -19,6 +19,7 @@ import { resyncAll, tickRollouts, tickTrainings } from './resync.ts';
 import { ActiveRollouts } from './rollouts.ts';
 import { ActiveTrainings } from './trainings.ts';
 import { WorkQueue } from './work-queue.ts';
+import type { LeaderDuties } from '../adapters/k8s/leader-election.ts';
 
 export interface AppOptions {
   /** The operator's policy; EDGESHIP_POLICY_FILE by default (the empty policy without it). */
@@ -57,9 +58,13 @@ export interface AppOptions {
   trainingEveryMs?: number;
   /** Receives the function that looks at the cluster training runs now (for watches and callbacks). */
   onTrainingNudge?: (nudge: () => Promise<number>) => void;
-  /** Receives the function that queues drift evidence an edge site sent to /api/edgeship/drift. */
   /** Receives the function that records drift evidence a site posted; it answers the refusal's reason, or nothing when the evidence was taken. */
   onDriftEvidence?: (receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<string | undefined>) => void;
+  /**
+   * Who runs the timed work (the resync, rollout ticks, looks at training runs): with replicas,
+   * the one that leads (adapters/k8s/leader-election.ts); without, this process alone.
+   */
+  schedule?: { run(duties: LeaderDuties): void };
 }
 
 const DEFAULT_RESYNC_MS = 15 * 60_000;
@@ -123,20 +128,35 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       };
     };
     const key = (repo: { owner: string; repo: string }) => `${repo.owner}/${repo.repo}`;
-    const resyncEvery = options.resyncEveryMs ?? DEFAULT_RESYNC_MS;
-    if (resyncEvery > 0) {
-      const resync = () => void resyncAll(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps }).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
-      setTimeout(resync, 0).unref();
-      setInterval(resync, resyncEvery).unref();
-    }
     const tick = () => tickRollouts(app, { queue, rollouts, log, ...rolloutDeps }).catch((error: unknown) => (log.error({ err: error }, 'Rollout tick failed'), 0));
-    const rolloutEvery = options.rolloutEveryMs ?? DEFAULT_ROLLOUT_MS;
-    if (rolloutEvery > 0) setInterval(() => void tick(), rolloutEvery).unref();
-    options.onNudge?.(tick);
     const follow = () => tickTrainings(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps, ...training }).catch((error: unknown) => (log.error({ err: error }, 'Training tick failed'), 0));
-    const trainingEvery = options.trainingEveryMs ?? DEFAULT_TRAINING_MS;
-    if (trainingEvery > 0) setInterval(() => void follow(), trainingEvery).unref();
-    options.onTrainingNudge?.(follow);
+    const resync = () => void resyncAll(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps }).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
+    // The timed work runs on one replica: started when it leads, stopped when it stops leading.
+    const timers: NodeJS.Timeout[] = [];
+    let leading = false;
+    const duties: LeaderDuties = {
+      start: () => {
+        leading = true;
+        const resyncEvery = options.resyncEveryMs ?? DEFAULT_RESYNC_MS;
+        // A new leader resyncs first: it learns the rollouts and runs the last one left going.
+        if (resyncEvery > 0) timers.push(setTimeout(resync, 0), setInterval(resync, resyncEvery));
+        const rolloutEvery = options.rolloutEveryMs ?? DEFAULT_ROLLOUT_MS;
+        if (rolloutEvery > 0) timers.push(setInterval(() => void tick(), rolloutEvery));
+        const trainingEvery = options.trainingEveryMs ?? DEFAULT_TRAINING_MS;
+        if (trainingEvery > 0) timers.push(setInterval(() => void follow(), trainingEvery));
+        for (const timer of timers) timer.unref();
+      },
+      stop: () => {
+        leading = false;
+        for (const timer of timers.splice(0)) clearTimeout(timer);
+      },
+    };
+    if (options.schedule) options.schedule.run(duties);
+    else duties.start();
+    // A nudge (an Argo CD notification, a run's callback) steps what this replica can step; with
+    // replicas, only the leader ticks, and a follower's nudge waits for the leader's next tick.
+    options.onNudge?.(async () => (leading ? tick() : 0));
+    options.onTrainingNudge?.(async () => (leading ? follow() : 0));
     // Evidence from a site's token comes without a webhook: the repo's own installation acts on it.
     options.onDriftEvidence?.(async (repo, evidence) => {
       const installation = await installationOf(repo);

@@ -47,7 +47,7 @@ export function testPolicy(extra: { registries?: string[]; kubeflow?: string[] }
 export const TEST_POLICY = testPolicy();
 
 /** A Probot with the edgeship app loaded, retries off, and the queue and rollouts exposed to drive. */
-export function testProbot({ Octokit, ...options }: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor' | 'trainingFor' | 'trainingCallback' | 'policy' | 'storeFor' | 'queue'> & { Octokit?: typeof ProbotOctokit } = {}) {
+export function testProbot({ Octokit, ...options }: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor' | 'trainingFor' | 'trainingCallback' | 'policy' | 'storeFor' | 'queue' | 'schedule' | 'resyncEveryMs'> & { Octokit?: typeof ProbotOctokit } = {}) {
   const policy = options.policy ?? TEST_POLICY;
   const probot = new Probot({
     appId: 1,
