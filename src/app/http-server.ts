@@ -5,6 +5,7 @@ import { KubernetesCapacity } from '../adapters/k8s/cluster-capacity.ts';
 import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
 import { argoCdWebhook } from './argocd-webhook.ts';
 import { driftEndpoint } from './drift-endpoint.ts';
+import { probes } from './probes.ts';
 import { fleetFromEnv } from './fleet.ts';
 import { edgeshipApp, type AppOptions } from './index.ts';
 import { trainingCallback, trainingFromEnv, TRAINING_CALLBACK_PATH } from './training.ts';
@@ -24,6 +25,7 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
  * - EDGESHIP_POLICY_FILE: the operator policy (core/policy.ts);
  * - EDGESHIP_DRIFT_SECRET: drift evidence from edge sites at /api/edgeship/drift, each with its
  *   site token (`edgeship site-token`).
+ * - /healthz (liveness) and /readyz (readiness: the app can reach GitHub with its key).
  * Webhook bodies over 25 MiB, or without a length, are refused before a byte of them is read;
  * slow headers and bodies time out. `extra` lets tests set the loops' intervals.
  */
@@ -55,8 +57,10 @@ export async function appServer(probot: Probot, env: NodeJS.ProcessEnv, extra: A
     ...extra,
   });
   const middleware = await createNodeMiddleware(app, { probot, webhooksPath: WEBHOOKS_PATH });
+  // Readiness: the app's own key lists one installation (a JWT call, no installation token).
+  const probe = probes(async () => (await probot.auth()).rest.apps.listInstallations({ per_page: 1 }));
   const server = createServer((request, response) => {
-    if (refuseLargeWebhook(request, response) || argocd?.(request, response) || callback?.(request, response) || drift?.(request, response)) return;
+    if (refuseLargeWebhook(request, response) || probe(request, response) || argocd?.(request, response) || callback?.(request, response) || drift?.(request, response)) return;
     void middleware(request, response, () => {
       response.writeHead(404).end();
     });

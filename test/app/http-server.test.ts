@@ -56,6 +56,16 @@ describe('the app\'s HTTP server, configured from the environment', () => {
     github.done();
   });
 
+  it('answers the pod\'s probes: liveness while it serves, readiness once it reaches GitHub with its key', async () => {
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${url}/readyz`);
+    expect([ready.status, await ready.text()]).toEqual([200, 'ready\n']);
+    expect(github.count('GET', /^\/app\/installations$/)).toBe(1);
+    // Probes within 10 s reuse the answer: replicas probing every few seconds cost GitHub nothing more.
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(github.count('GET', /^\/app\/installations$/)).toBe(1);
+  });
+
   const deliver = async (event: string, payload: object) => {
     const body = JSON.stringify(payload);
     const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
