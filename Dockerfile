@@ -3,6 +3,8 @@
 # amd64 clouds and arm64 Jetson-class gateways:
 #   docker buildx build --platform linux/amd64,linux/arm64 -t ghcr.io/edgeship/edgeship-serving:1 --push .
 # onnxruntime-node ships CPU binaries for both; ONNXRUNTIME_NODE_INSTALL=skip skips its CUDA download.
+# The same image runs `edgeship serve` (the default), `edgeship cloud-run` (training Jobs) and the
+# GitHub App itself (`node dist/app/server.js`, as templates/app's Deployment runs it).
 
 # TypeScript is compiled once, on the build machine's own platform.
 FROM --platform=$BUILDPLATFORM node:20-bookworm-slim AS build

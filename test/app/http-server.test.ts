@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appServer } from '../../src/app/http-server.ts';
 import { callbackToken, jobName, siteDriftToken } from '../../src/core/training-run.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
-import { WAIT } from '../helpers/fixtures.ts';
+import { builtFile } from '../helpers/cli.ts';
+import { ROOT, WAIT } from '../helpers/fixtures.ts';
 import { postWithToken } from '../helpers/handler-server.ts';
 import { startJobsApi } from '../helpers/k8s-jobs-server.ts';
 import { exampleConfigText, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
@@ -158,6 +159,17 @@ describe('npm start', () => {
     });
     expect(code).toBe(2);
     expect(stderr).toContain('edgeship: not starting; set WEBHOOK_SECRET (the secret set on the GitHub App\'s webhook; without it anyone could send events), PRIVATE_KEY or PRIVATE_KEY_PATH');
+  });
+
+  it('runs the built app, as the image and templates/app run it (dist/app/server.js)', async () => {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [builtFile('app/server.js')], { env: { PATH: process.env.PATH ?? '', APP_ID: '1', WEBHOOK_SECRET: SECRET } });
+      let text = '';
+      child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      child.on('close', (exitCode) => resolve({ code: exitCode, stderr: text }));
+    });
+    expect([code, stderr]).toEqual([2, 'edgeship: not starting; set PRIVATE_KEY or PRIVATE_KEY_PATH (the GitHub App\'s private key).\n']);
+    expect((JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start).toBe('node dist/app/server.js');
   });
 
   it('stops taking webhooks on SIGTERM and exits once its queue is done', async () => {

@@ -6,6 +6,8 @@ import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/App
 import { ApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
@@ -53,6 +55,8 @@ async function buildValidator(): Promise<Validator> {
     'v1/Service': (manifest) => new Service(manifest).validate(),
     'v1/ConfigMap': (manifest) => new ConfigMap(manifest).validate(),
     'v1/ServiceAccount': (manifest) => new ServiceAccount(manifest).validate(),
+    'v1/Namespace': (manifest) => new Namespace(manifest).validate(),
+    'policy/v1/PodDisruptionBudget': (manifest) => new PodDisruptionBudget(manifest).validate(),
     'rbac.authorization.k8s.io/v1/Role': (manifest) => new Role(manifest).validate(),
     'rbac.authorization.k8s.io/v1/RoleBinding': (manifest) => new RoleBinding(manifest as never).validate(),
     'batch/v1/Job': (manifest) => new Job(manifest).validate(),
