@@ -131,7 +131,7 @@ export async function githubBench(): Promise<void> {
   const dispatch = Object.assign(example('repository_dispatch', MODEL), { action: 'other' });
 
   const queue = new WorkQueue(silent);
-  const ours = await serve(edgeshipApp({ queue, resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, policy: TEST_POLICY }));
+  const ours = await serve(edgeshipApp({ queue, resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, redeliverEveryMs: 0, policy: TEST_POLICY }));
   const bare = await serve((app) => void app.onAny(async () => undefined));
   const events: [string, object][] = [['push', push], ['workflow_run', run], ['issue_comment', comment], ['repository_dispatch', dispatch]];
 

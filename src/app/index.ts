@@ -15,6 +15,7 @@ import { reconcileCurrentRelease, reconcileRelease } from '../services/github/re
 import { DASHBOARD_LABEL } from '../core/dashboard.ts';
 import { KeyedLock } from '../core/keyed-lock.ts';
 import { startTraining } from '../services/github/start-training.ts';
+import { redeliverFailed } from './redeliveries.ts';
 import { resyncAll, tickRollouts, tickTrainings } from './resync.ts';
 import { ActiveRollouts } from './rollouts.ts';
 import { ActiveTrainings } from './trainings.ts';
@@ -54,6 +55,8 @@ export interface AppOptions {
   trainingCallback?: { url: string; secret: string };
   /** The cluster training runs followed; tests pass their own to step them. */
   trainings?: ActiveTrainings;
+  /** Milliseconds between sweeps for webhooks GitHub failed to deliver (at most 5 minutes); 0 turns them off. */
+  redeliverEveryMs?: number;
   /** Milliseconds between looks at the cluster training runs; 0 turns them off. */
   trainingEveryMs?: number;
   /** Receives the function that looks at the cluster training runs now (for watches and callbacks). */
@@ -61,7 +64,7 @@ export interface AppOptions {
   /** Receives the function that records drift evidence a site posted; it answers the refusal's reason, or nothing when the evidence was taken. */
   onDriftEvidence?: (receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<string | undefined>) => void;
   /**
-   * Who runs the timed work (the resync, rollout ticks, looks at training runs): with replicas,
+   * Who runs the timed work (the resync, rollout ticks, looks at training runs, the redelivery sweep): with replicas,
    * the one that leads (adapters/k8s/leader-election.ts); without, this process alone.
    */
   schedule?: { run(duties: LeaderDuties): void };
@@ -70,6 +73,7 @@ export interface AppOptions {
 const DEFAULT_RESYNC_MS = 15 * 60_000;
 const DEFAULT_ROLLOUT_MS = 60_000;
 const DEFAULT_TRAINING_MS = 30_000;
+const DEFAULT_REDELIVERY_MS = 4 * 60_000;
 
 /** The webhook events the app subscribes to; app.yml lists the same. */
 export const HANDLED_EVENTS = ['issue_comment', 'issues', 'pull_request', 'push', 'repository_dispatch', 'workflow_run'] as const;
@@ -130,6 +134,8 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const key = (repo: { owner: string; repo: string }) => `${repo.owner}/${repo.repo}`;
     const tick = () => tickRollouts(app, { queue, rollouts, log, ...rolloutDeps }).catch((error: unknown) => (log.error({ err: error }, 'Rollout tick failed'), 0));
     const follow = () => tickTrainings(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps, ...training }).catch((error: unknown) => (log.error({ err: error }, 'Training tick failed'), 0));
+    const asked = new Set<string>();
+    const redeliver = () => void redeliverFailed(app, { log, asked }).catch((error: unknown) => log.error({ err: error }, 'Redelivery sweep failed'));
     const resync = () => void resyncAll(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps }).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
     // The timed work runs on one replica: started when it leads, stopped when it stops leading.
     const timers: NodeJS.Timeout[] = [];
@@ -144,6 +150,8 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
         if (rolloutEvery > 0) timers.push(setInterval(() => void tick(), rolloutEvery));
         const trainingEvery = options.trainingEveryMs ?? DEFAULT_TRAINING_MS;
         if (trainingEvery > 0) timers.push(setInterval(() => void follow(), trainingEvery));
+        const redeliverEvery = options.redeliverEveryMs ?? DEFAULT_REDELIVERY_MS;
+        if (redeliverEvery > 0) timers.push(setTimeout(redeliver, 0), setInterval(redeliver, redeliverEvery));
         for (const timer of timers) timer.unref();
       },
       stop: () => {

@@ -27,7 +27,7 @@ describe('Argo CD notifications', () => {
 
   it('get from the app the same step the rollout tick takes', async () => {
     let nudge: (() => Promise<number>) | undefined;
-    await new Probot({ appId: 1, privateKey, logLevel: 'fatal' }).load(edgeshipApp({ resyncEveryMs: 0, rolloutEveryMs: 0, onNudge: (given) => (nudge = given) }));
+    await new Probot({ appId: 1, privateKey, logLevel: 'fatal' }).load(edgeshipApp({ resyncEveryMs: 0, rolloutEveryMs: 0, redeliverEveryMs: 0, onNudge: (given) => (nudge = given) }));
     expect(await nudge?.()).toBe(0); // no rollout going: nothing to step
   });
 });

@@ -46,7 +46,7 @@ describe('the app\'s HTTP server, configured from the environment', () => {
       EDGESHIP_ARGOCD_WEBHOOK_TOKEN: 'argo-token',
       EDGESHIP_DRIFT_SECRET: 'drift-secret',
     };
-    server = await appServer(probot, env, { resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0 });
+    server = await appServer(probot, env, { resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, redeliverEveryMs: 0 });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

@@ -88,7 +88,7 @@ describe('the training callback', () => {
 
   it('gets from the app the same look the training tick takes', async () => {
     let nudge: (() => Promise<number>) | undefined;
-    await new Probot({ appId: 1, privateKey, logLevel: 'fatal' }).load(edgeshipApp({ resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, onTrainingNudge: (given) => (nudge = given) }));
+    await new Probot({ appId: 1, privateKey, logLevel: 'fatal' }).load(edgeshipApp({ resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, redeliverEveryMs: 0, onTrainingNudge: (given) => (nudge = given) }));
     expect(await nudge?.()).toBe(0); // no run followed: nothing to look at
   });
 });

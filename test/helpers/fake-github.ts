@@ -43,6 +43,21 @@ let description: GitHubOpenApi | undefined;
 export const described = () => (description ??= new GitHubOpenApi());
 /** The app these tests run as; the GitHub Actions app is another. */
 export const EDGESHIP_APP = { id: 1, slug: 'edgeship' };
+
+/** One webhook delivery, with the fields GitHub's hook-delivery-item has. */
+export interface HookDelivery {
+  id: number;
+  guid: string;
+  delivered_at: string;
+  redelivery: boolean;
+  duration: number;
+  status: string;
+  status_code: number;
+  event: string;
+  action: string | null;
+  installation_id: number | null;
+  repository_id: number | null;
+}
 export const ACTIONS_APP = { id: 15368, slug: 'github-actions' };
 
 /** A call that creates or changes something: not a GET, not a GraphQL query, not a token. */
@@ -69,6 +84,30 @@ export class FakeGitHub {
   now = () => new Date();
   /** Installations listed besides 42 whose tokens GitHub refuses (suspended). */
   readonly suspended = new Set<number>();
+  /** The app's webhook deliveries as GitHub lists them (GET /app/hook/deliveries), newest first. */
+  readonly deliveries: HookDelivery[] = [];
+  /** Delivery ids the app asked GitHub to deliver again. */
+  readonly redeliveries: number[] = [];
+
+  /** A delivery GitHub made (or failed to make: `statusCode` 0 when nothing answered), `minutesAgo` before now. */
+  delivered(guid: string, event: string, statusCode: number, minutesAgo: number, redelivery = false): HookDelivery {
+    const delivery = {
+      id: 90_000_000 + this.deliveries.length,
+      guid,
+      delivered_at: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+      redelivery,
+      duration: 0.2,
+      status: statusCode === 0 ? 'Connection refused' : statusCode < 300 ? 'OK' : `Invalid HTTP Response: ${statusCode}`,
+      status_code: statusCode,
+      event,
+      action: null,
+      installation_id: 42,
+      repository_id: 1,
+    };
+    this.deliveries.push(delivery);
+    this.deliveries.sort((a, b) => Date.parse(b.delivered_at) - Date.parse(a.delivered_at));
+    return delivery;
+  }
   /**
    * GitHub's documented secondary limits on content-creating requests per installation; a test
    * may lower them to make the app meet them. Past one, a write is answered 403 with retry-after.
@@ -293,6 +332,20 @@ export class FakeGitHub {
     const checkOutput = (given: unknown) => ({ text: null, ...(given as object) }) as Repo['checkRuns'][number]['output'];
 
     route('post', /^\/app\/installations\/(\d+)\/access_tokens$/, (match) => this.suspended.has(Number(match[1])) ? [403, { message: 'This installation has been suspended' }] : [201, { token: 'ghs_test', expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {} }]);
+    // Deliveries page by cursor, as GitHub's do: a Link to the next page carries `cursor`.
+    route('get', /^\/app\/hook\/deliveries$/, (_match, _body, url) => {
+      const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30)));
+      const offset = Number(/^v1_(\d+)$/.exec(url.searchParams.get('cursor') ?? '')?.[1] ?? 0);
+      const items = this.deliveries.slice(offset, offset + perPage);
+      const next: Record<string, string> = offset + perPage < this.deliveries.length ? { link: `<${API}/app/hook/deliveries?per_page=${perPage}&cursor=v1_${offset + perPage}>; rel="next"` } : {};
+      return [200, items, next];
+    });
+    route('post', /^\/app\/hook\/deliveries\/(\d+)\/attempts$/, (match) => {
+      const delivery = this.deliveries.find((candidate) => candidate.id === Number(match[1]));
+      if (!delivery) return [404, { message: 'Not Found' }];
+      this.redeliveries.push(delivery.id);
+      return [202, {}];
+    });
     route('get', /^\/app\/installations$/, () => [200, [...[...this.suspended].map((id) => ({ id, account: { login: `suspended-${id}` } })), { id: 42, account: { login: 'acme' } }]]);
     route('get', new RegExp(`^${R}/commits/([0-9a-f]{40})$`), (match) => {
       const repo = repoOf(match);

@@ -61,7 +61,7 @@ export function testProbot({ Octokit, ...options }: Pick<AppOptions, 'fleetFor' 
   const queue = options.queue ?? new WorkQueue(log);
   const rollouts = new ActiveRollouts();
   const trainings = new ActiveTrainings();
-  void probot.load(edgeshipApp({ queue, rollouts, trainings, resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, appId: EDGESHIP_APP.id, ...options, policy }));
+  void probot.load(edgeshipApp({ queue, rollouts, trainings, resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, redeliverEveryMs: 0, appId: EDGESHIP_APP.id, ...options, policy }));
   let delivery = 0;
   const receive = async <E extends EventName>(event: E, payload: Payload<E>, id = `delivery-${++delivery}`) => {
     await probot.receive({ id, name: event.split('.')[0], payload } as EmitterWebhookEvent);
