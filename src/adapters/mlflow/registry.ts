@@ -1,4 +1,5 @@
-import { EdgeshipError } from '../../core/errors.ts';
+import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import { maskSecrets } from '../../core/markdown.ts';
 import { callJson } from '../http/json-api.ts';
 import type { ModelRegistry, RegistryRelease } from '../../ports.ts';
 
@@ -63,6 +64,16 @@ export class MlflowRegistry implements ModelRegistry {
   }
 
   private async call(method: 'GET' | 'POST', path: string, body?: object): Promise<unknown> {
+    try {
+      return await this.callUnmasked(method, path, body);
+    } catch (error) {
+      // What leaves the adapter never carries the token, whatever MLflow or a proxy echoed back.
+      if (!this.token || !messageOf(error).includes(this.token)) throw error;
+      throw new MlflowError(maskSecrets(messageOf(error), [this.token]), error instanceof MlflowError ? error.code : undefined);
+    }
+  }
+
+  private async callUnmasked(method: 'GET' | 'POST', path: string, body?: object): Promise<unknown> {
     return callJson(
       { method, url: `${this.api}/${path}`, ...(body && { body }), ...(this.token && { token: this.token }) },
       {

@@ -10,7 +10,7 @@ import type { FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../por
 import { summarizeFleet } from '../../core/fleet-summary.ts';
 import { parseReleaseRecord, releaseRecordPath } from '../../core/release-record.ts';
 import { messageOf } from '../../core/errors.ts';
-import { inert, maskSecrets } from '../../core/markdown.ts';
+import { inert } from '../../core/markdown.ts';
 import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
 import { actOnDashboard, openDashboard, writeDashboard } from './fleet-dashboard.ts';
@@ -197,7 +197,7 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
         repo,
         pull.number,
         `<!-- edgeship:registry-failed:${model}:${version} -->`,
-        `Could not mirror ${model} ${version} to the model registry (${inert(maskSecrets(messageOf(error), [process.env.MLFLOW_TRACKING_TOKEN]))}). The GitOps repo is the source of truth and the rollout goes on; edgeship tries again at the next reconcile.`,
+        `Could not mirror ${model} ${version} to the model registry (${inert(messageOf(error))}). The GitOps repo is the source of truth and the rollout goes on; edgeship tries again at the next reconcile.`,
       );
     }
   }

@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIGEST_TAG, MlflowRegistry, sourceUri } from '../../../src/adapters/mlflow/registry.ts';
+import { DIGEST_TAG, MlflowRegistry, sourceUri, type MlflowError } from '../../../src/adapters/mlflow/registry.ts';
 import { startMlflow } from '../../helpers/mlflow-server.ts';
 import { freePort } from '../../helpers/registry.ts';
 
@@ -54,6 +56,19 @@ describe('MlflowRegistry against the MLflow 2.0 REST API', () => {
     expect(await registry.ensureVersion(release)).toBe('1');
     await expect(registry.setAlias('pump-forecaster', 'production', '7')).rejects.toThrow('MLflow POST registered-models/alias: 404 RESOURCE_DOES_NOT_EXIST Model version 7 of pump-forecaster not found');
     expect(mlflow.calls.filter((call) => call.endsWith('registered-models/alias'))).toHaveLength(1);
+  });
+
+  it('never lets its token out in an error, even when the server echoes it back', async () => {
+    const echo = createServer((request, response) => response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error_code: 'UNAUTHENTICATED', message: `bad credentials: ${request.headers.authorization}` })));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    try {
+      const registry = new MlflowRegistry(`http://127.0.0.1:${(echo.address() as AddressInfo).port}`, 'mlflow-secret-token');
+      const error = await registry.ensureVersion(release).then(() => undefined, (caught: unknown) => caught as MlflowError);
+      expect(error?.message).toBe('MLflow POST registered-models/create: 401 UNAUTHENTICATED bad credentials: Bearer ***');
+      expect(error?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
   });
 
   it('says so when MLflow is unreachable', async () => {
