@@ -23,4 +23,13 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // Settings are read once, by a composition module, and passed in: nothing else reads the
+    // environment. The CLI, the Actions steps and serve still read it in their own front ends.
+    files: ['src/**/*.ts'],
+    ignores: ['src/compose/**', 'src/app/server.ts', 'src/cli/**', 'src/actions/**', 'src/serve/**'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read settings in a composition module (src/compose/) and pass them in.' }],
+    },
+  },
 );

@@ -25,12 +25,12 @@ await runStep('evaluate', async () => {
   const outputsDirectory = resolve(directory, input('outputs', config.train.outputs));
   if (booleanInput('train', false)) {
     await blame('train', () =>
-      progress.step(`Training ${config.model}`, (note) => new LocalProcessBackend().train({ directory, command: config.train.command, outputs: input('outputs', config.train.outputs) }, note)),
+      progress.step(`Training ${config.model}`, (note) => new LocalProcessBackend(process.env).train({ directory, command: config.train.command, outputs: input('outputs', config.train.outputs) }, note)),
     );
   }
   const outputs = await blame('outputs', () => collectOutputs(outputsDirectory));
   const gitops = input('gitops');
-  const credentials = credentialsFromEnv();
+  const credentials = credentialsFromEnv(process.env);
   const baseline = gitops && {
     gitops: new GitRemoteRepo({ remote: gitops, branch: config.gitops.branch, workdir: join(process.env.RUNNER_TEMP ?? directory, 'edgeship-gitops') }),
     storeFor: (reference: string) => artifactStoreForReference(reference, credentials ? { credentials } : {}),

@@ -1,21 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { policyFromEnv } from '../adapters/fs/policy-file.ts';
+import { readPolicyFile } from '../adapters/fs/policy-file.ts';
+import type { AppSettings } from '../compose/app-settings.ts';
 import { createNodeMiddleware, type Probot } from 'probot';
 import { KubernetesCapacity } from '../adapters/k8s/cluster-capacity.ts';
 import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
 import { argoCdWebhook } from './argocd-webhook.ts';
 import { driftEndpoint } from './drift-endpoint.ts';
 import { probes } from './probes.ts';
-import { fleetFromEnv } from './fleet.ts';
+import { fleetFrom } from './fleet.ts';
 import { edgeshipApp, type AppOptions } from './index.ts';
-import { trainingCallback, trainingFromEnv, TRAINING_CALLBACK_PATH } from './training.ts';
+import { trainingCallback, trainingFrom, TRAINING_CALLBACK_PATH } from './training.ts';
 
 export const WEBHOOKS_PATH = '/api/github/webhooks';
 /** GitHub caps webhook payloads at 25 MB; anything larger is not GitHub's and is refused unread. */
 export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
 /**
- * The app's HTTP server, configured from the environment:
+ * The app's HTTP server, configured from its settings (compose/app-settings.ts):
  * - GitHub webhooks at /api/github/webhooks;
  * - Argo CD access (fleet.ts) and, with EDGESHIP_ARGOCD_WEBHOOK_TOKEN, Argo CD Notifications at
  *   /api/edgeship/argocd;
@@ -29,28 +30,31 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
  * Webhook bodies over 25 MiB, or without a length, are refused before a byte of them is read;
  * slow headers and bodies time out. `extra` lets tests set the loops' intervals.
  */
-export async function appServer(probot: Probot, env: NodeJS.ProcessEnv, extra: AppOptions = {}): Promise<Server> {
-  const policy = policyFromEnv(env);
-  const fleetFor = fleetFromEnv(env);
-  const clusters = env.EDGESHIP_CLUSTERS_KUBECONFIG;
+export async function appServer(probot: Probot, settings: AppSettings, extra: AppOptions = {}): Promise<Server> {
+  const policy = readPolicyFile(settings.policyFile);
+  const fleetFor = fleetFrom(settings.argocd);
+  const clusters = settings.clustersKubeconfig;
   const capacity = clusters ? new KubernetesCapacity(loadKubeconfig({ file: clusters, names: { file: 'EDGESHIP_CLUSTERS_KUBECONFIG', context: '-' } })) : undefined;
 
   let nudgeRollouts: () => Promise<number> = async () => 0;
   let followTrainings: () => Promise<number> = async () => 0;
-  const argocd = env.EDGESHIP_ARGOCD_WEBHOOK_TOKEN ? argoCdWebhook(env.EDGESHIP_ARGOCD_WEBHOOK_TOKEN, () => nudgeRollouts()) : undefined;
+  const argocd = settings.argocd.webhookToken ? argoCdWebhook(settings.argocd.webhookToken, () => nudgeRollouts()) : undefined;
   let receiveDrift: Parameters<NonNullable<AppOptions['onDriftEvidence']>>[0] = async () => undefined;
-  const drift = env.EDGESHIP_DRIFT_SECRET ? driftEndpoint(env.EDGESHIP_DRIFT_SECRET, (repo, evidence) => receiveDrift(repo, evidence)) : undefined;
-  const secret = env.EDGESHIP_TRAINING_CALLBACK_SECRET;
+  const drift = settings.driftSecret ? driftEndpoint(settings.driftSecret, (repo, evidence) => receiveDrift(repo, evidence)) : undefined;
+  const secret = settings.training.callbackSecret;
   const callback = secret ? trainingCallback(secret, () => followTrainings()) : undefined;
-  const callbackUrl = secret && env.EDGESHIP_PUBLIC_URL ? `${env.EDGESHIP_PUBLIC_URL.replace(/\/+$/, '')}${TRAINING_CALLBACK_PATH}` : undefined;
+  const callbackUrl = secret && settings.training.publicUrl ? `${settings.training.publicUrl.replace(/\/+$/, '')}${TRAINING_CALLBACK_PATH}` : undefined;
 
   const app = edgeshipApp({
     onNudge: (nudge) => (nudgeRollouts = nudge),
     onTrainingNudge: (nudge) => (followTrainings = nudge),
     onDriftEvidence: (receive) => (receiveDrift = receive),
     policy,
-    ...(env.APP_ID && { appId: Number(env.APP_ID) }),
-    trainingFor: trainingFromEnv(env, () => void followTrainings(), policy, probot.log),
+    ...(settings.appId && { appId: settings.appId }),
+    ...(settings.registryCredentials && { credentials: settings.registryCredentials }),
+    ...(settings.maxBlobBytes && { maxBlobBytes: settings.maxBlobBytes }),
+    ...(settings.mlflowToken && { mlflowToken: settings.mlflowToken }),
+    trainingFor: trainingFrom(settings.training, () => void followTrainings(), policy, probot.log),
     ...(secret && callbackUrl && { trainingCallback: { url: callbackUrl, secret } }),
     ...(fleetFor && { fleetFor }),
     ...(capacity && { capacity }),

@@ -1,7 +1,6 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
-import { credentialsFromEnv, policyStoreForReference } from '../adapters/oci/index.ts';
-import { policyFromEnv } from '../adapters/fs/policy-file.ts';
-import { allowMlflowUri, type OperatorPolicy } from '../core/policy.ts';
+import { policyStoreForReference } from '../adapters/oci/index.ts';
+import { allowMlflowUri, EMPTY_POLICY, type OperatorPolicy } from '../core/policy.ts';
 import { commitContents, GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
@@ -23,12 +22,16 @@ import { WorkQueue } from './work-queue.ts';
 import type { LeaderDuties } from '../adapters/k8s/leader-election.ts';
 
 export interface AppOptions {
-  /** The operator's policy; EDGESHIP_POLICY_FILE by default (the empty policy without it). */
+  /** The operator's policy (EDGESHIP_POLICY_FILE); the empty policy without one. */
   policy?: OperatorPolicy;
-  /** This app's id, so only its own check runs count (APP_ID by default). */
+  /** This app's id, so only its own check runs count (APP_ID). */
   appId?: number;
   /** Largest artifact blob the app reads, in bytes (EDGESHIP_MAX_BLOB_BYTES). */
   maxBlobBytes?: number;
+  /** The operator's registry credentials (EDGESHIP_REGISTRY_USERNAME, EDGESHIP_REGISTRY_PASSWORD), sent only to registries the policy lists. */
+  credentials?: { username: string; password: string };
+  /** The operator's MLflow token (MLFLOW_TRACKING_TOKEN), sent only to tracking servers the policy lists. */
+  mlflowToken?: string;
   /** Where tasks run; tests pass their own to wait for it. */
   queue?: WorkQueue;
   /** The artifact store for a reference, to read the deployed release. */
@@ -88,15 +91,13 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
   return (app: Probot) => {
     const log = app.log as unknown as Logger;
     const queue = options.queue ?? new WorkQueue(log);
-    const policy = options.policy ?? policyFromEnv();
-    const appId = options.appId ?? (process.env.APP_ID ? Number(process.env.APP_ID) : undefined);
-    const credentials = credentialsFromEnv();
-    const maxBytes = options.maxBlobBytes ?? (process.env.EDGESHIP_MAX_BLOB_BYTES ? Number(process.env.EDGESHIP_MAX_BLOB_BYTES) : undefined);
+    const policy = options.policy ?? EMPTY_POLICY;
+    const { appId, credentials, maxBlobBytes: maxBytes } = options;
     const storeFor = options.storeFor ?? ((reference: string) => policyStoreForReference(reference, policy, 'artifact reference', { ...(credentials && { credentials }), ...(maxBytes && { maxBytes }) }));
     const rollouts = options.rollouts ?? new ActiveRollouts();
     // Drift evidence of one model and site is recorded one post at a time.
     const driftLock = new KeyedLock();
-    const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(allowMlflowUri(policy, config.registry.mlflow.trackingUri), process.env.MLFLOW_TRACKING_TOKEN) : undefined));
+    const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(allowMlflowUri(policy, config.registry.mlflow.trackingUri), options.mlflowToken) : undefined));
     const trainings = options.trainings ?? new ActiveTrainings();
     const training = { ...(options.trainingFor && { trainingFor: options.trainingFor }), ...(options.trainingCallback && { callback: options.trainingCallback }) };
     // Installation ids by repo: the GitOps repo is written through its own installation.

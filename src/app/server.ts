@@ -1,34 +1,42 @@
 import { createProbot } from 'probot';
-import { appServer, WEBHOOKS_PATH } from './http-server.ts';
-import { EdgeshipOctokit } from './octokit.ts';
-import { missingStartupSettings } from './startup.ts';
-import { WorkQueue } from './work-queue.ts';
-import { leaderElectorFromEnv } from './leadership.ts';
+import { missingStartupSettings, parseAppSettings } from '../compose/app-settings.ts';
+import { messageOf } from '../core/errors.ts';
 import type { LeaderDuties } from '../adapters/k8s/leader-election.ts';
+import { appServer, WEBHOOKS_PATH } from './http-server.ts';
+import { leaderElectorFrom } from './leadership.ts';
+import { EdgeshipOctokit } from './octokit.ts';
+import { WorkQueue } from './work-queue.ts';
 
 /**
- * `npm start`: the app's webhook server. Reads APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH),
- * WEBHOOK_SECRET and PORT (default 3000) from the environment, and the settings http-server.ts
- * lists, and EDGESHIP_LEASE_NAME for replicas (leadership.ts). Refuses to start without the secret and the key. On SIGTERM it stops taking webhooks,
- * lets the queued work finish for up to 25 s (Kubernetes' grace period is 30 s) and exits; what
- * is left, the next start's resync finishes from what GitHub shows.
+ * `npm start`: the app's webhook server. Its settings come from the environment, parsed once by
+ * one schema (compose/app-settings.ts, listed in the README). Refuses to start without the App's
+ * id, the webhook secret and the key. With EDGESHIP_LEASE_NAME, replicas elect the one that runs
+ * the schedule (leadership.ts). On SIGTERM it gives the Lease up, stops taking webhooks, lets the
+ * queued work finish for up to 25 s (Kubernetes' grace period is 30 s) and exits; what is left,
+ * the leader's resync finishes from what GitHub shows.
  */
 const SHUTDOWN_MS = 25_000;
 
-const missing = missingStartupSettings(process.env);
+let settings: ReturnType<typeof parseAppSettings>;
+try {
+  settings = parseAppSettings(process.env);
+} catch (error) {
+  process.stderr.write(`edgeship: not starting; ${messageOf(error)}\n`);
+  process.exit(2);
+}
+const missing = missingStartupSettings(settings);
 if (missing.length > 0) {
   process.stderr.write(`edgeship: not starting; set ${missing.join(', ')}.\n`);
   process.exit(2);
 }
 const probot = createProbot({ overrides: { Octokit: EdgeshipOctokit } });
 const queue = new WorkQueue(probot.log);
-const port = Number(process.env.PORT ?? 3000);
 // With replicas, the timed work runs on the one holding the Lease; alone, here.
-const elector = leaderElectorFromEnv(process.env, probot.log);
+const elector = leaderElectorFrom(settings.lease, probot.log);
 let duties: LeaderDuties | undefined;
 const schedule = elector && { run: (given: LeaderDuties) => elector.run((duties = given)) };
-const server = await appServer(probot, process.env, { queue, ...(schedule && { schedule }) });
-server.listen(port, () => probot.log.info({ port }, `edgeship listening for webhooks on ${WEBHOOKS_PATH}`));
+const server = await appServer(probot, settings, { queue, ...(schedule && { schedule }) });
+server.listen(settings.port, () => probot.log.info({ port: settings.port }, `edgeship listening for webhooks on ${WEBHOOKS_PATH}`));
 process.once('SIGTERM', () => {
   probot.log.info({}, 'SIGTERM: no more webhooks; finishing queued work');
   // Gives the Lease up first, so another replica takes the schedule over at once.

@@ -8,24 +8,25 @@ import type { EdgeshipConfig } from '../core/config.ts';
 import { callbackToken } from '../core/training-run.ts';
 import { allowedNamespaces, allowKubeflowEndpoint, EMPTY_POLICY, type OperatorPolicy } from '../core/policy.ts';
 import type { Logger, TrainingCluster } from '../ports.ts';
+import type { AppSettings } from '../compose/app-settings.ts';
 
 export const TRAINING_CALLBACK_PATH = '/api/edgeship/training';
 
 /**
- * The training clusters from the app's environment:
+ * The training clusters from the app's settings:
  * - Kubernetes Jobs in the cluster of EDGESHIP_TRAINING_KUBECONFIG (EDGESHIP_TRAINING_CONTEXT
  *   picks a context) or, with EDGESHIP_TRAINING_IN_CLUSTER=true, the pod's own; each namespace
  *   is watched from its first Job on, and a Job that ends calls `onFinished`;
  * - Kubeflow Pipelines at the config's endpoint, with KFP_TOKEN or the pod's KFP token.
  */
-export function trainingFromEnv(env: NodeJS.ProcessEnv = process.env, onFinished: (key: string) => void = () => undefined, policy: OperatorPolicy = EMPTY_POLICY, log?: Logger): (config: EdgeshipConfig) => TrainingCluster | undefined {
+export function trainingFrom(settings: AppSettings['training'], onFinished: (key: string) => void = () => undefined, policy: OperatorPolicy = EMPTY_POLICY, log?: Logger): (config: EdgeshipConfig) => TrainingCluster | undefined {
   const namespaces = allowedNamespaces(policy);
-  const file = env.EDGESHIP_TRAINING_KUBECONFIG;
+  const file = settings.kubeconfig;
   const kubeconfig: KubeConfig | undefined =
-    file || env.EDGESHIP_TRAINING_IN_CLUSTER === 'true'
+    file || settings.inCluster
       ? loadKubeconfig({
           ...(file && { file }),
-          ...(env.EDGESHIP_TRAINING_CONTEXT && { context: env.EDGESHIP_TRAINING_CONTEXT }),
+          ...(settings.context && { context: settings.context }),
           names: { file: 'EDGESHIP_TRAINING_KUBECONFIG', context: 'EDGESHIP_TRAINING_CONTEXT' },
         })
       : undefined;
@@ -34,7 +35,7 @@ export function trainingFromEnv(env: NodeJS.ProcessEnv = process.env, onFinished
   return (config) => {
     const { backend, kubernetes, kubeflow, timeoutMinutes } = config.train;
     // The policy decides where KFP_TOKEN may go; startTraining already refused anything else.
-    if (backend === 'kubeflow' && kubeflow) return new KubeflowPipelines({ ...kubeflow, endpoint: allowKubeflowEndpoint(policy, kubeflow.endpoint) }, env.KFP_TOKEN ? { token: env.KFP_TOKEN } : {});
+    if (backend === 'kubeflow' && kubeflow) return new KubeflowPipelines({ ...kubeflow, endpoint: allowKubeflowEndpoint(policy, kubeflow.endpoint) }, { ...(settings.kfpToken && { token: settings.kfpToken }), ...(settings.kfpTokenPath && { tokenPath: settings.kfpTokenPath }) });
     if (backend !== 'kubernetes' || !kubernetes || !kubeconfig) return undefined;
     const id = JSON.stringify([kubernetes, timeoutMinutes]);
     let cluster = jobs.get(id);

@@ -33,13 +33,13 @@ export function locationsOf(directory: string, config: EdgeshipConfig, overrides
 
 /** The local adapters behind every port, for a model repo checked out at `directory`. */
 export function localDeps(directory: string, config: EdgeshipConfig, progress: Progress, overrides: Overrides = {}): ReleaseDeps {
-  const credentials = credentialsFromEnv();
+  const credentials = credentialsFromEnv(process.env);
   const options = credentials ? { credentials } : {};
   const locations = locationsOf(directory, config, overrides);
   return {
     inspector: new OnnxInspector(),
     profiler: new OnnxProfiler(),
-    training: new LocalProcessBackend(),
+    training: new LocalProcessBackend(process.env),
     store: artifactStoreFor(locations.artifacts.text, options, locations.artifacts.base),
     storeFor: (reference: string): ArtifactStore => artifactStoreForReference(reference, options),
     gitops: gitopsRepo(directory, config, overrides),

@@ -70,7 +70,7 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
   }
   const scratch = await mkdtemp(join(tmpdir(), 'edgeship-serve-'));
   try {
-    const credentials = source.credentialHosts?.includes(registryOf(source.model) ?? '') ? credentialsFromEnv() : undefined;
+    const credentials = source.credentialHosts?.includes(registryOf(source.model) ?? '') ? credentialsFromEnv(process.env) : undefined;
     const pulled = await artifactStoreForReference(source.model, credentials ? { credentials } : {}).pull(source.model, join(scratch, 'artifact'));
     const modelFile = pulled.files['model.onnx'];
     if (!modelFile) throw new ModelValidationError(`${source.model} has no model.onnx`);

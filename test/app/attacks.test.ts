@@ -1,10 +1,11 @@
 import { Readable } from 'node:stream';
+import { parseAppSettings } from '../../src/compose/app-settings.ts';
 import { zipSync } from 'fflate';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflateRaw } from 'node:zlib';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { trainingFromEnv } from '../../src/app/training.ts';
+import { trainingFrom } from '../../src/app/training.ts';
 import { policyStoreForReference } from '../../src/adapters/oci/index.ts';
 import { RegistryClient } from '../../src/adapters/oci/registry-client.ts';
 import { operatorPolicySchema } from '../../src/core/policy.ts';
@@ -170,7 +171,7 @@ describe('a repo writer cannot', () => {
 
   it('send the Kubeflow token to a host of their choosing', async () => {
     const text = (await exampleConfigText()).replace('  backend: github-actions\n', `  backend: kubeflow\n  kubeflow: { endpoint: "${attacker.url}", pipelineId: steal }\n`);
-    const world = await new ReleaseWorld(github, { trainingFor: trainingFromEnv({ KFP_TOKEN: 'operator-kfp-token' }, undefined, TEST_POLICY) }).seed();
+    const world = await new ReleaseWorld(github, { trainingFor: trainingFrom(parseAppSettings({ KFP_TOKEN: 'operator-kfp-token' }).training, undefined, TEST_POLICY) }).seed();
     const sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': text });
     await world.app.receive('push', world.push(sha));
     await world.app.settle();

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { parseAppSettings } from '../../src/compose/app-settings.ts';
 import { createHmac } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type Server } from 'node:http';
@@ -46,7 +47,7 @@ describe('the app\'s HTTP server, configured from the environment', () => {
       EDGESHIP_ARGOCD_WEBHOOK_TOKEN: 'argo-token',
       EDGESHIP_DRIFT_SECRET: 'drift-secret',
     };
-    server = await appServer(probot, env, { resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, redeliverEveryMs: 0 });
+    server = await appServer(probot, parseAppSettings(env), { resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, redeliverEveryMs: 0 });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

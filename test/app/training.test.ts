@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
+import { parseAppSettings } from '../../src/compose/app-settings.ts';
 import { join } from 'node:path';
 import { Probot } from 'probot';
 import { describe, expect, it } from 'vitest';
 import { KubeflowPipelines } from '../../src/adapters/kubeflow/pipelines.ts';
 import { edgeshipApp } from '../../src/app/index.ts';
-import { trainingCallback, trainingFromEnv } from '../../src/app/training.ts';
+import { trainingCallback, trainingFrom } from '../../src/app/training.ts';
 import { operatorPolicySchema } from '../../src/core/policy.ts';
 import { callbackToken, jobName } from '../../src/core/training-run.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
@@ -32,11 +33,11 @@ describe('training clusters from the environment', () => {
   const tempDir = useTempDirs();
 
   it('has no Kubernetes access without settings, and reaches Kubeflow at the config\'s endpoint', () => {
-    const trainingFor = trainingFromEnv({}, undefined, operatorPolicySchema.parse({ kubeflow: { endpoints: ['http://kfp.example:8888'] } }));
+    const trainingFor = trainingFrom(parseAppSettings({}).training, undefined, operatorPolicySchema.parse({ kubeflow: { endpoints: ['http://kfp.example:8888'] } }));
     expect(trainingFor(withTrain(KUBERNETES))).toBeUndefined();
     expect(trainingFor(withTrain(KUBEFLOW))).toBeInstanceOf(KubeflowPipelines);
     // Without the endpoint in the operator policy, KFP_TOKEN goes nowhere.
-    expect(() => trainingFromEnv({})(withTrain(KUBEFLOW))).toThrow(/train\.kubeflow\.endpoint: "http:\/\/kfp\.example:8888" is not allowed by the operator policy; the operator can add it to kubeflow\.endpoints/);
+    expect(() => trainingFrom(parseAppSettings({}).training)(withTrain(KUBEFLOW))).toThrow(/train\.kubeflow\.endpoint: "http:\/\/kfp\.example:8888" is not allowed by the operator policy; the operator can add it to kubeflow\.endpoints/);
     expect(trainingFor(testConfig())).toBeUndefined();
   });
 
@@ -46,7 +47,7 @@ describe('training clusters from the environment', () => {
       const file = join(await tempDir(), 'kubeconfig');
       await writeFile(file, api.kubeconfig.exportConfig());
       const finished: string[] = [];
-      const trainingFor = trainingFromEnv({ EDGESHIP_TRAINING_KUBECONFIG: file, EDGESHIP_TRAINING_CONTEXT: 'test' }, (key) => finished.push(key), operatorPolicySchema.parse({ training: [{ repos: ['acme/*'], namespaces: ['ml'] }] }));
+      const trainingFor = trainingFrom(parseAppSettings({ EDGESHIP_TRAINING_KUBECONFIG: file, EDGESHIP_TRAINING_CONTEXT: 'test' }).training, (key) => finished.push(key), operatorPolicySchema.parse({ training: [{ repos: ['acme/*'], namespaces: ['ml'] }] }));
       const config = withTrain(KUBERNETES);
       const cluster = trainingFor(config);
       expect(trainingFor(config)).toBe(cluster);
@@ -61,7 +62,7 @@ describe('training clusters from the environment', () => {
   });
 
   it('names the setting that is wrong', () => {
-    expect(() => trainingFromEnv({ EDGESHIP_TRAINING_KUBECONFIG: '/nonexistent/kubeconfig' })).toThrow(/^EDGESHIP_TRAINING_KUBECONFIG=\/nonexistent\/kubeconfig: expected a readable kubeconfig/);
+    expect(() => trainingFrom(parseAppSettings({ EDGESHIP_TRAINING_KUBECONFIG: '/nonexistent/kubeconfig' }).training)).toThrow(/^EDGESHIP_TRAINING_KUBECONFIG=\/nonexistent\/kubeconfig: expected a readable kubeconfig/);
   });
 });
 

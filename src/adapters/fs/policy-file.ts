@@ -8,8 +8,7 @@ import { EMPTY_POLICY, operatorPolicySchema, type OperatorPolicy } from '../../c
  * variable, the empty policy, which lets no config use the operator's credentials. Read once at
  * start: a broken file stops the app with the file, path and line.
  */
-export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorPolicy {
-  const file = env.EDGESHIP_POLICY_FILE;
+export function readPolicyFile(file: string | undefined): OperatorPolicy {
   if (!file) return EMPTY_POLICY;
   let text: string;
   try {

@@ -24,7 +24,7 @@ const FAILED: Record<string, string> = { FAILED: 'the pipeline run failed', CANC
 const EXPERIMENT = 'edgeship';
 
 /** Where the token of the pod's service account for KFP is, as the KFP SDK reads it. */
-export const KFP_TOKEN_PATH = process.env.KF_PIPELINES_SA_TOKEN_PATH ?? '/var/run/secrets/kubeflow/pipelines/token';
+export const KFP_TOKEN_PATH = '/var/run/secrets/kubeflow/pipelines/token';
 
 export interface KubeflowAuth {
   /** A bearer token (KFP_TOKEN); without it, the projected service account token file. */

@@ -22,7 +22,7 @@ export function artifactStoreForReference(reference: string, options: RegistryCl
 }
 
 /** Registry credentials from EDGESHIP_REGISTRY_USERNAME / EDGESHIP_REGISTRY_PASSWORD, if set. */
-export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryClientOptions['credentials'] {
+export function credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): RegistryClientOptions['credentials'] {
   const password = env.EDGESHIP_REGISTRY_PASSWORD;
   return password ? { username: env.EDGESHIP_REGISTRY_USERNAME ?? 'edgeship', password } : undefined;
 }

@@ -11,12 +11,15 @@ export const TRAINING_OUTPUTS = { model: 'model.onnx', metrics: 'metrics.json', 
 
 /** Runs the training command in a shell on this machine (the local loop and CI runners). */
 export class LocalProcessBackend implements TrainingBackend {
+  /** `environment`: what the command inherits (the front end's own), under the request's variables. */
+  constructor(private readonly environment: Readonly<Record<string, string | undefined>>) {}
+
   async train(request: TrainingRequest, onOutput: (line: string) => void): Promise<TrainingOutputs> {
     // The commit trained, taken before training starts: a later evaluate names it, not whatever is checked out then.
     const trainedFrom = { ...(await gitProvenance(request.directory)), trainedAt: new Date().toISOString() };
     const tail: string[] = [];
     const code = await new Promise<number | null>((done, fail) => {
-      const child = spawn('sh', ['-c', request.command], { cwd: request.directory, env: { ...process.env, ...request.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('sh', ['-c', request.command], { cwd: request.directory, env: { ...this.environment, ...request.env }, stdio: ['ignore', 'pipe', 'pipe'] });
       for (const stream of [child.stdout, child.stderr]) {
         createInterface({ input: stream }).on('line', (line) => {
           tail.push(line);

@@ -162,7 +162,7 @@ export function registerReleaseCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (reference: string, directory: string, options: { json?: boolean }) => {
       const { artifactStoreForReference, credentialsFromEnv } = await engine();
-      const credentials = credentialsFromEnv();
+      const credentials = credentialsFromEnv(process.env);
       const pulled = await artifactStoreForReference(reference, credentials ? { credentials } : {}).pull(reference, resolve(directory));
       emit(Boolean(options.json), { digest: pulled.digest, files: pulled.files }, () => `${pulled.digest}\n${Object.values(pulled.files).join('\n')}`);
     });

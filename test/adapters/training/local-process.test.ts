@@ -8,7 +8,7 @@ import { useTempDirs } from '../../helpers/temp.ts';
 
 describe('LocalProcessBackend', () => {
   const tempDir = useTempDirs();
-  const backend = new LocalProcessBackend();
+  const backend = new LocalProcessBackend(process.env);
 
   it('streams output lines and returns the output paths', async () => {
     const dir = await tempDir();
