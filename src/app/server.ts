@@ -6,6 +6,7 @@ import { appServer, WEBHOOKS_PATH } from './http-server.ts';
 import { leaderElectorFrom } from './leadership.ts';
 import { EdgeshipOctokit } from './octokit.ts';
 import { WorkQueue } from './work-queue.ts';
+import type { Logger } from '../ports.ts';
 
 /**
  * `npm start`: the app's webhook server. Its settings come from the environment, parsed once by
@@ -30,9 +31,16 @@ if (missing.length > 0) {
   process.exit(2);
 }
 const probot = createProbot({ overrides: { Octokit: EdgeshipOctokit } });
-const queue = new WorkQueue(probot.log);
+// Probot makes its logger as it initializes, after this line: look it up at each call.
+const log: Logger = {
+  debug: (fields, message) => probot.log.debug(fields, message),
+  info: (fields, message) => probot.log.info(fields, message),
+  warn: (fields, message) => probot.log.warn(fields, message),
+  error: (fields, message) => probot.log.error(fields, message),
+};
+const queue = new WorkQueue(log);
 // With replicas, the timed work runs on the one holding the Lease; alone, here.
-const elector = leaderElectorFrom(settings.lease, probot.log);
+const elector = leaderElectorFrom(settings.lease, log);
 let duties: LeaderDuties | undefined;
 const schedule = elector && { run: (given: LeaderDuties) => elector.run((duties = given)) };
 const server = await appServer(probot, settings, { queue, ...(schedule && { schedule }) });

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import nock from 'nock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeGitHub } from '../helpers/fake-github.ts';
+import { ROOT } from '../helpers/fixtures.ts';
+import { startGitHubProxy } from '../helpers/github-proxy.ts';
+import { startLeaseApi } from '../helpers/lease-server.ts';
+import { useTempDirs } from '../helpers/temp.ts';
+import { privateKey } from '../helpers/webhooks.ts';
+
+describe('two app processes on one Lease', () => {
+  const tempDir = useTempDirs();
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+  });
+
+  it('runs the schedule on one; when that one is killed (SIGKILL), the other takes over within the 15 s lease', async () => {
+    const github = new FakeGitHub();
+    nock.enableNetConnect('127.0.0.1');
+    const lease = await startLeaseApi();
+    const proxy = await startGitHubProxy();
+    const kubeconfig = join(await tempDir(), 'kubeconfig');
+    await writeFile(kubeconfig, lease.kubeconfig().exportConfig());
+    try {
+      const start = (name: string) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], {
+          cwd: ROOT,
+          stdio: ['ignore', 'ignore', 'ignore'],
+          env: {
+            PATH: process.env.PATH ?? '',
+            APP_ID: '1',
+            PRIVATE_KEY: privateKey,
+            WEBHOOK_SECRET: 'hook-secret',
+            PORT: '0',
+            GHE_HOST: proxy.host,
+            GHE_PROTOCOL: 'http',
+            EDGESHIP_LEASE_NAME: 'edgeship-app',
+            EDGESHIP_LEASE_KUBECONFIG: kubeconfig,
+            POD_NAME: name,
+            POD_NAMESPACE: 'edgeship',
+          },
+        });
+        children.push(child);
+        return child;
+      };
+      const replicas = new Map([['app-a', start('app-a')], ['app-b', start('app-b')]]);
+      const holder = () => lease.lease('edgeship', 'edgeship-app')?.spec?.holderIdentity;
+      const resyncs = () => github.count('GET', /^\/app\/installations$/);
+      await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-[ab]$/);
+      // The leader resyncs as it starts leading; the follower never does.
+      await expect.poll(resyncs, { timeout: 20_000, interval: 200 }).toBe(1);
+      const first = holder() as string;
+      const second = first === 'app-a' ? 'app-b' : 'app-a';
+      const leader = replicas.get(first) as ChildProcess;
+      leader.kill('SIGKILL');
+      await once(leader, 'exit');
+      const killedAt = Date.now();
+      // It gave nothing up: the other waits out the lease, measured from when it last saw it renewed.
+      await expect.poll(holder, { timeout: 20_000, interval: 200 }).toBe(second);
+      const tookOverMs = Date.now() - killedAt;
+      expect(tookOverMs).toBeLessThan(15_000 + 2_000 * 1.2 + 1_000);
+      expect(lease.lease('edgeship', 'edgeship-app')?.spec?.leaseTransitions).toBe(1);
+      await expect.poll(resyncs, { timeout: 10_000, interval: 200 }).toBe(2);
+    } finally {
+      await proxy.stop();
+      await lease.stop();
+      github.done();
+    }
+  }, 60_000);
+});
