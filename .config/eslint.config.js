@@ -23,6 +23,17 @@ export default tseslint.config(
       }],
     },
   },
+  // Front ends stand side by side: none imports another (what they share is in src/compose/).
+  // `edgeship serve` is the CLI's way into the inference server, so the CLI may import src/serve/.
+  ...[
+    ['actions', ['cli', 'app', 'serve']],
+    ['app', ['cli', 'actions', 'serve']],
+    ['serve', ['cli', 'app', 'actions']],
+    ['cli', ['app', 'actions']],
+  ].map(([front, others]) => ({
+    files: [`src/${front}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: others.flatMap((other) => [`../${other}/*`, `../../${other}/*`]) }] },
+  })),
   {
     // Settings are read once, by a composition module, and passed in: nothing else reads the
     // environment. The CLI, the Actions steps and serve still read it in their own front ends.

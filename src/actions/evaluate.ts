@@ -7,9 +7,9 @@ import { OnnxInspector } from '../adapters/onnx/inspector.ts';
 import { OnnxProfiler } from '../adapters/onnx/profiler.ts';
 import { collectOutputs, LocalProcessBackend } from '../adapters/training/local-process.ts';
 import { renderReport } from '../core/report.ts';
-import { ConsoleProgress } from '../cli/progress.ts';
-import { gitProvenance } from '../adapters/git/provenance.ts';
-import { openModelRepo } from '../cli/repo.ts';
+import { ConsoleProgress } from '../compose/progress.ts';
+import { evaluationProvenance } from '../compose/local.ts';
+import { openModelRepo } from '../compose/model-repo.ts';
 import { evaluateCheckout } from '../services/evaluate-checkout.ts';
 import { writeReportFile } from '../services/report-file.ts';
 import { blame, booleanInput, input, runStep } from './action-io.ts';
@@ -36,7 +36,7 @@ await runStep('evaluate', async () => {
     storeFor: (reference: string) => artifactStoreForReference(reference, credentials ? { credentials } : {}),
   };
   const trigger = input('trigger');
-  const provenance = { ...(await gitProvenance(directory)), command: config.train.command, trainedAt: new Date().toISOString(), ...(trigger && { trigger }) };
+  const provenance = await evaluationProvenance(directory, outputsDirectory, config, trigger);
   const measuredDirectory = input('measured');
   const measured = measuredDirectory ? await blame('measured', () => readMeasured(resolve(directory, measuredDirectory))) : [];
   const report = await blame(baseline ? 'gitops' : 'outputs', () =>

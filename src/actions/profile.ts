@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { OnnxProfiler } from '../adapters/onnx/profiler.ts';
 import { resolveProfile } from '../core/profiles.ts';
-import { ConsoleProgress } from '../cli/progress.ts';
-import { openModelRepo } from '../cli/repo.ts';
+import { ConsoleProgress } from '../compose/progress.ts';
+import { openModelRepo } from '../compose/model-repo.ts';
 import { blame, booleanInput, input, InputError, requiredInput, runStep } from './action-io.ts';
 
 /**

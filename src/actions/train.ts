@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import * as core from '@actions/core';
 import { LocalProcessBackend } from '../adapters/training/local-process.ts';
-import { ConsoleProgress } from '../cli/progress.ts';
-import { openModelRepo } from '../cli/repo.ts';
+import { ConsoleProgress } from '../compose/progress.ts';
+import { openModelRepo } from '../compose/model-repo.ts';
 import { blame, input, runStep } from './action-io.ts';
 
 const OUTPUTS_ARTIFACT = 'edgeship-outputs';

@@ -4,7 +4,7 @@ import { ArtifactError } from '../../src/core/errors.ts';
 import type { HardwareProfile } from '../../src/core/profiles.ts';
 import type { ArtifactStore, GitOpsChange, GitOpsRepo, ModelProfiler, ProfileOptions, PulledArtifact, PushedArtifact, PushRequest, TrainingBackend } from '../../src/ports.ts';
 import { collectOutputs } from '../../src/adapters/training/local-process.ts';
-import { silentProgress } from '../../src/cli/progress.ts';
+import { silentProgress } from '../../src/compose/progress.ts';
 import { profileResult } from './fixtures.ts';
 
 /** Training that copies prepared outputs into the repo, as if the command had written them. */

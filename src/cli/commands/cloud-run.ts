@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import { emit } from '../output.ts';
 import { modules } from '../lazy.ts';
-import { ConsoleProgress } from '../progress.ts';
+import { ConsoleProgress } from '../../compose/progress.ts';
 
 interface CloudRunOptions {
   repoUrl?: string;
@@ -41,7 +41,7 @@ export function registerCloudRunCommand(program: Command): void {
       const missing = (['repoUrl', 'sha', 'runKey'] as const).filter((name) => !options[name]);
       if (missing.length > 0) throw new EdgeshipError(`cloud-run: expected ${missing.map((name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} (or EDGESHIP_REPO_URL, EDGESHIP_SHA, EDGESHIP_RUN_KEY), found none`);
       const [repoUrl, sha, key] = [options.repoUrl as string, options.sha as string, options.runKey as string];
-      const { checkoutCommit, cloudRun, localDeps, openModelRepo } = await modules(import('../../adapters/git/checkout.ts'), import('../../services/cloud-run.ts'), import('../context.ts'), import('../repo.ts'));
+      const { checkoutCommit, cloudRun, localDeps, openModelRepo } = await modules(import('../../adapters/git/checkout.ts'), import('../../services/cloud-run.ts'), import('../../compose/local.ts'), import('../../compose/model-repo.ts'));
       try {
         const directory = options.workdir ?? (await mkdtemp(join(tmpdir(), 'edgeship-run-')));
         const progress = new ConsoleProgress();

@@ -5,7 +5,7 @@ import { forTerminal } from '../../core/markdown.ts';
 import type { PlacementDecision } from '../../core/placement.ts';
 import type { ReleaseOutcome } from '../../services/release.ts';
 import { modules } from '../lazy.ts';
-import { ConsoleProgress } from '../progress.ts';
+import { ConsoleProgress } from '../../compose/progress.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -21,10 +21,10 @@ export function registerDemoCommand(program: Command): void {
     .action(async (options: { dir: string; artifacts?: string }) => {
       const { releaseModel, localDeps, commitParams, findPython, freshDirectory, seedGitOpsRemote, seedRepo, gitProvenance, openModelRepo } = await modules(
         import('../../services/release.ts'),
-        import('../context.ts'),
+        import('../../compose/local.ts'),
         import('../demo-setup.ts'),
         import('../../adapters/git/provenance.ts'),
-        import('../repo.ts'),
+        import('../../compose/model-repo.ts'),
       );
       const out = (text = '') => process.stdout.write(`${text}\n`);
       const progress = new ConsoleProgress();

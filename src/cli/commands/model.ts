@@ -5,7 +5,7 @@ import type { ModelInspector } from '../../ports.ts';
 import { diffContracts, formatShape, type ModelContract } from '../../core/contract.ts';
 import { BUILTIN_PROFILES, resolveProfile } from '../../core/builtin-profiles.ts';
 import { emit } from '../output.ts';
-import { ConsoleProgress } from '../progress.ts';
+import { ConsoleProgress } from '../../compose/progress.ts';
 
 /** ONNX Runtime's inspector, loaded when a command needs it, so the others start fast. */
 const inspector = async (): Promise<ModelInspector> => new (await import('../../adapters/onnx/inspector.ts')).OnnxInspector();

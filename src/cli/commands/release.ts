@@ -4,11 +4,11 @@ import { GatesFailedError, UsageError } from '../../core/errors.ts';
 import { forTerminal } from '../../core/markdown.ts';
 import type { EvaluationReport } from '../../core/release-plan.ts';
 import type { RolloutResult } from '../../services/rollout.ts';
-import type { Overrides } from '../context.ts';
+import type { Overrides } from '../../compose/local.ts';
 import { SILENT } from '../../ports.ts';
 import { modules } from '../lazy.ts';
 import { emit } from '../output.ts';
-import { ConsoleProgress } from '../progress.ts';
+import { ConsoleProgress } from '../../compose/progress.ts';
 
 /** The release engine these commands run, loaded when one runs. */
 const engine = () =>
@@ -25,9 +25,9 @@ const engine = () =>
     import('../../services/rollout.ts'),
     import('../../services/gitops-writes.ts'),
     import('../../services/report-file.ts'),
-    import('../context.ts'),
+    import('../../compose/local.ts'),
     import('../../adapters/git/provenance.ts'),
-    import('../repo.ts'),
+    import('../../compose/model-repo.ts'),
   );
 
 interface RepoOptions extends Overrides {
@@ -100,19 +100,12 @@ export function registerReleaseCommands(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig with the contexts targets name (targets[].context): place on their live capacity', process.env.EDGESHIP_CLUSTERS_KUBECONFIG)
     .option('--measured <dir>', 'profile results measured on the devices (edgeship profile --on-device --out): used instead of emulating those profiles')
     .action(async (options: RepoOptions & { baseline: boolean; out?: string; trigger?: string; kubeconfig?: string; measured?: string }) => {
-      const { collectOutputs, readTrainedFrom, renderReport, evaluateCheckout, readMeasured, writeReportFile, localDeps, gitProvenance, openModelRepo } = await engine();
+      const { collectOutputs, renderReport, evaluateCheckout, readMeasured, writeReportFile, localDeps, evaluationProvenance, openModelRepo } = await engine();
       const { directory, config } = await openModelRepo(options.repo);
       const capacity = options.kubeconfig ? await k8s.capacity(options.kubeconfig) : undefined;
       const deps = { ...localDeps(directory, config, new ConsoleProgress(), options), ...(capacity && { capacity }) };
       const outputs = await collectOutputs(resolve(directory, config.train.outputs));
-      // The commit trained (recorded by edgeship train), else the checkout's.
-      const provenance = {
-        ...(await gitProvenance(directory)),
-        command: config.train.command,
-        trainedAt: new Date().toISOString(),
-        ...(await readTrainedFrom(outputs.directory)),
-        ...(options.trigger && { trigger: options.trigger }),
-      };
+      const provenance = await evaluationProvenance(directory, outputs.directory, config, options.trigger);
       const measured = options.measured ? await readMeasured(resolve(options.measured)) : [];
       const report = await evaluateCheckout({ ...deps, ...(options.baseline && { baseline: deps }) }, { config, outputs, provenance, measured });
       await writeReportFile(options.out ?? join(outputs.directory, 'report.json'), report);

@@ -4,7 +4,8 @@ import { GitRemoteRepo } from '../adapters/git/gitops-repo.ts';
 import { artifactStoreFor, artifactStoreForReference, credentialsFromEnv } from '../adapters/oci/index.ts';
 import { OnnxInspector } from '../adapters/onnx/inspector.ts';
 import { OnnxProfiler } from '../adapters/onnx/profiler.ts';
-import { LocalProcessBackend } from '../adapters/training/local-process.ts';
+import { LocalProcessBackend, readTrainedFrom } from '../adapters/training/local-process.ts';
+import { gitProvenance } from '../adapters/git/provenance.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { ArtifactStore, Progress } from '../ports.ts';
 import type { ReleaseDeps } from '../services/release.ts';
@@ -54,4 +55,19 @@ export function gitopsRepo(directory: string, config: EdgeshipConfig, overrides:
   const remote = local && !isAbsolute(text) ? resolve(base, text) : text;
   const key = createHash('sha256').update(remote).digest('hex').slice(0, 12);
   return new GitRemoteRepo({ remote, branch: config.gitops.branch, workdir: join(directory, '.edgeship', 'gitops', key) });
+}
+
+/**
+ * Where a local evaluation's model came from, the same for the CLI and the Actions step: the
+ * commit trained (recorded beside the outputs by a local training), else the checkout's; the
+ * training command; and why it trained, when a caller says.
+ */
+export async function evaluationProvenance(directory: string, outputsDirectory: string, config: EdgeshipConfig, trigger?: string) {
+  return {
+    ...(await gitProvenance(directory)),
+    command: config.train.command,
+    trainedAt: new Date().toISOString(),
+    ...(await readTrainedFrom(outputsDirectory)),
+    ...(trigger && { trigger }),
+  };
 }
