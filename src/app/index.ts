@@ -84,8 +84,8 @@ export const HANDLED_EVENTS = ['issue_comment', 'issues', 'pull_request', 'push'
 const repoOf = (context: Context<'push' | 'workflow_run' | 'pull_request' | 'issue_comment' | 'issues' | 'repository_dispatch'>) => context.repo();
 
 /**
- * The edgeship GitHub App. Handlers are guard clauses and one queued service call: the webhook
- * is answered at once and the work runs after, one task at a time per repository.
+ * The edgeship GitHub App. Handlers are guard clauses and one queued service call, one task at a
+ * time per repository; the webhook is answered when the task has run (work-queue.ts).
  */
 export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
   return (app: Probot) => {
@@ -175,7 +175,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       // Recorded before the site gets its 202: acknowledged evidence is never lost.
       const event = await recordDrift(driftDeps, repo, { branch: repository.default_branch, payload: evidence, now: Date.now() });
       if (typeof event === 'object' && 'refused' in event) return event.refused;
-      if (typeof event === 'object') queue.add(key(repo), 'drift', () => takeDriftEvent(driftDeps, repo, event));
+      if (typeof event === 'object') void queue.add(key(repo), 'drift', () => takeDriftEvent(driftDeps, repo, event));
       return undefined;
     });
 
@@ -187,7 +187,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const listed = payload.commits.length > 0 && payload.commits.length < 2048;
       const changedFiles = listed ? [...new Set(payload.commits.flatMap((commit) => [...(commit.added ?? []), ...(commit.modified ?? []), ...(commit.removed ?? [])]))] : undefined;
       const trigger = { repo, sha: payload.after, branch: payload.ref.slice('refs/heads/'.length), defaultBranch: payload.repository.default_branch, reason: 'push' as const, ...(changedFiles && { changedFiles }) };
-      queue.add(key(repo), 'start-training', () => startTraining(deps(context), trigger));
+      await queue.add(key(repo), 'start-training', () => startTraining(deps(context), trigger));
     });
 
     app.on('workflow_run.completed', async (context) => {
@@ -196,7 +196,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       if (run.head_repository?.full_name !== context.payload.repository.full_name || !run.head_branch) return;
       const repo = repoOf(context);
       const completed = { id: run.id, headSha: run.head_sha, headBranch: run.head_branch, path: run.path, conclusion: run.conclusion, url: run.html_url };
-      queue.add(key(repo), 'release-pr', () => ensureReleasePr(deps(context), repo, completed));
+      await queue.add(key(repo), 'release-pr', () => ensureReleasePr(deps(context), repo, completed));
     });
 
     app.on('pull_request.closed', async (context) => {
@@ -205,7 +205,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const repo = repoOf(context);
       const merged = { number: pull.number, headRef: pull.head.ref, headSha: pull.head.sha, base: pull.base.ref, mergeSha: pull.merge_commit_sha };
       const installation = context.payload.installation?.id;
-      queue.add(key(repo), 'deploy', async () => rollouts.update(installation, repo, merged, await reconcileRelease(deps(context), repo, merged)));
+      await queue.add(key(repo), 'deploy', async () => rollouts.update(installation, repo, merged, await reconcileRelease(deps(context), repo, merged)));
     });
 
     // The edgeship:allow-breaking label on a release PR is /edgeship allow-breaking by whoever added it.
@@ -213,7 +213,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const { label, pull_request: pull, sender } = context.payload;
       if (label?.name !== ALLOW_BREAKING_LABEL || sender.type === 'Bot' || pull.head.repo?.full_name !== context.payload.repository.full_name) return;
       const repo = repoOf(context);
-      queue.add(key(repo), 'command', () => approveBreakingByLabel(deps(context).scm, repo, pull.number, sender.login));
+      await queue.add(key(repo), 'command', () => approveBreakingByLabel(deps(context).scm, repo, pull.number, sender.login));
     });
 
     app.on('issue_comment.created', async (context) => {
@@ -222,7 +222,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const repo = repoOf(context);
       const command = { id: comment.id, issue: issue.number, body: comment.body, user: comment.user?.login ?? '', branch: repository.default_branch };
       const installation = context.payload.installation?.id;
-      queue.add(key(repo), 'command', () => runCommand({ ...deps(context), onRollout: (merged, result) => rollouts.update(installation, repo, merged, result) }, repo, command));
+      await queue.add(key(repo), 'command', () => runCommand({ ...deps(context), onRollout: (merged, result) => rollouts.update(installation, repo, merged, result) }, repo, command));
     });
 
     // A person's edit of a fleet dashboard (a ticked box): the current release's rollout step acts on it now.
@@ -231,7 +231,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       if (sender.type === 'Bot' || !changes.body || !issue.labels?.some((label) => label.name === DASHBOARD_LABEL)) return;
       const repo = repoOf(context);
       const installation = context.payload.installation?.id;
-      queue.add(key(repo), 'dashboard', async () => {
+      await queue.add(key(repo), 'dashboard', async () => {
         const step = await reconcileCurrentRelease(deps(context), repo, repository.default_branch);
         if (step) rollouts.update(installation, repo, step.pull, step.result);
       });
@@ -244,7 +244,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       // Recorded before the webhook is answered: acknowledged evidence is never lost.
       const event = await recordDrift({ ...deps(context), lock: driftLock }, repo, { branch: repository.default_branch, payload, now: Date.now() });
       if (typeof event === 'object' && 'refused' in event) context.log.warn({ reason: event.refused }, 'Drift evidence refused');
-      else if (typeof event === 'object') queue.add(key(repo), 'drift', () => takeDriftEvent(deps(context), repo, event));
+      else if (typeof event === 'object') await queue.add(key(repo), 'drift', () => takeDriftEvent(deps(context), repo, event));
     });
   };
 }

@@ -51,7 +51,7 @@ export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (refer
     const installationOctokit = octokit;
     for (const repository of repositories) {
       const repo = { owner: repository.owner.login, repo: repository.name };
-      queue.add(`${repo.owner}/${repo.repo}`, 'resync', async () => {
+      void queue.add(`${repo.owner}/${repo.repo}`, 'resync', async () => {
         const onClusterRun = (run: Parameters<ActiveTrainings['follow']>[2]) => trainings?.follow(installation.id, repo, run);
         const outcome = await resyncRepo({ ...services, scm: new GitHubScm(installationOctokit, services.appId, { ...(services.contents && { contents: services.contents }), defaultBranch: { repo, branch: repository.default_branch } }), onClusterRun }, repo, repository.default_branch);
         if (outcome.rollingOut) rollouts.track(installation.id, repo, outcome.rollingOut);

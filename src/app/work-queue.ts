@@ -1,9 +1,12 @@
 import type { Logger } from '../ports.ts';
 
 /**
- * Runs work off the webhook's answer path, one task at a time per key (a model), so events of
- * one model never interleave while different models proceed in parallel. Failures are logged,
- * never thrown at the webhook: the resync picks up whatever a failure left unfinished.
+ * Runs work one task at a time per key (a repository), so events of one repository never
+ * interleave while different repositories proceed in parallel. A webhook is answered when its task
+ * has run (GitHub waits 10 s; the webhooks middleware answers 202 at 9 s): a process that dies
+ * before acting never answered, GitHub records a failed delivery, and the leader's redelivery
+ * sweep has it delivered again to a replica that is up. Failures are logged, never thrown at the
+ * webhook: the resync picks up whatever a failure left unfinished.
  */
 export class WorkQueue {
   private readonly tails = new Map<string, Promise<void>>();
@@ -13,7 +16,8 @@ export class WorkQueue {
 
   constructor(private readonly log: Logger) {}
 
-  add(key: string, name: string, task: () => Promise<unknown>): void {
+  /** Queues the task; the promise settles (never rejects) when it has run, so a webhook can be answered after its work. */
+  add(key: string, name: string, task: () => Promise<unknown>): Promise<void> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous.then(task).then(
       (result) => this.log.debug({ key, task: name, result }, 'Task done'),
@@ -25,6 +29,7 @@ export class WorkQueue {
       this.pending.delete(next);
       if (this.tails.get(key) === next) this.tails.delete(key);
     });
+    return next;
   }
 
   /**
@@ -36,7 +41,7 @@ export class WorkQueue {
     const id = `${key}\n${name}`;
     if (this.waiting.has(id)) return false;
     this.waiting.add(id);
-    this.add(key, name, () => {
+    void this.add(key, name, () => {
       this.waiting.delete(id);
       return task();
     });

@@ -93,6 +93,18 @@ describe('the app\'s HTTP server, configured from the environment', () => {
     expect(trainCheck(sha)?.output.summary).toContain('the Job ran longer than its deadline of 3600 s');
   });
 
+  it('answers a webhook once its work is done, so a replica that dies before acting leaves GitHub a failed delivery to send again', async () => {
+    const text = (await exampleConfigText())
+      .replace('  backend: github-actions\n', '  backend: kubernetes\n  kubernetes: { namespace: ml, image: "ghcr.io/acme/pump-train:1" }\n')
+      .replace('repository: ghcr.io/edgeship-demo/models', 'repository: registry.example/models');
+    const sha = github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': text });
+    const answered = await deliver('push', world.push(sha));
+    expect(answered.status).toBe(200);
+    // When the answer came, the training had started: its check run and its Job exist already.
+    expect(trainCheck(sha)?.status).toBe('in_progress');
+    expect([...api.jobs.keys()]).toEqual([`ml/${jobName(trainCheck(sha)?.external_id ?? '')}`]);
+  });
+
   it('takes the run callback and Argo CD notifications with their tokens, and nothing else', async () => {
     expect((await postWithToken(`${url}/api/edgeship/training`, JSON.stringify({ runKey: 'k' }), callbackToken('callback-secret', 'k'))).status).toBe(202);
     expect((await postWithToken(`${url}/api/edgeship/training`, JSON.stringify({ runKey: 'k' }), 'guess')).status).toBe(401);

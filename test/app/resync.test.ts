@@ -98,7 +98,9 @@ describe('resync', () => {
     // An app that answers webhooks and dies before its queue runs anything.
     const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
     const stopped = new (class extends WorkQueue {
-      override add(): void {}
+      override add(): Promise<void> {
+        return Promise.resolve();
+      }
     })(log);
     const dying = new ReleaseWorld(github, { queue: stopped });
     dying.sha = world.sha;
