@@ -55,3 +55,10 @@ export async function runStep(step: string, main: () => Promise<void>): Promise<
     process.exitCode = 1;
   }
 }
+
+/**
+ * Which input a registry failure of the publish step is about: every refusal of the credentials
+ * says "credentials" (the registry client's messages); anything else is the registry's.
+ * Status codes are not matched as text: a registry's port (127.0.0.1:40312) would match "403".
+ */
+export const registryInputOf = (message: string): 'token' | 'registry' => (/\bcredentials\b/.test(message) ? 'token' : 'registry');

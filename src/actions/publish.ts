@@ -8,7 +8,7 @@ import { collectOutputs } from '../adapters/training/local-process.ts';
 import { ArtifactError } from '../core/errors.ts';
 import { publish, type ImageSettings } from '../services/publish.ts';
 import { readReportFile, writeReportFile } from '../services/report-file.ts';
-import { blame, input, InputError, requiredInput, runStep } from './action-io.ts';
+import { blame, input, InputError, registryInputOf, requiredInput, runStep } from './action-io.ts';
 
 /** The model repo's artifacts settings: the registry (unless a local OCI layout) and the images to push. */
 async function configuredArtifacts(repo: string): Promise<{ registry?: string; images: ImageSettings }> {
@@ -45,7 +45,7 @@ await runStep('publish', async () => {
   const store = artifactStoreFor(location, token ? { credentials: { username: input('username', 'edgeship'), password: token } } : {});
   const outputs = await blame('report', () => collectOutputs(dirname(reportPath)));
   const pushed = await publish(store, outputs, report, configured.images).catch((error: unknown) => {
-    if (error instanceof ArtifactError) throw new InputError(/credentials|401|403/.test(error.message) ? 'token' : 'registry', error.message, { cause: error });
+    if (error instanceof ArtifactError) throw new InputError(registryInputOf(error.message), error.message, { cause: error });
     throw error;
   });
   report.artifact = pushed;

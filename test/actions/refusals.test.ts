@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registryInputOf } from '../../src/actions/action-io.ts';
 import { actionModelRepo, errorAnnotations, runAction } from '../helpers/action-runner.ts';
 import { startDyingProxy } from '../helpers/dying-proxy.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -66,5 +67,17 @@ describe('GitHub Actions steps that refuse', () => {
     const result = await runAction('report', { report: path, 'run-key': 'k' });
     expect(result.code).toBe(1);
     expect(errorAnnotations(result.stdout)).toEqual([{ title: 'edgeship report: input "report"', message: expect.stringMatching(/has no published artifact; run the publish step before report$/) as string }]);
+  });
+});
+
+describe('which input a publish failure is about', () => {
+  it.each([
+    ['127.0.0.1:40312 answered 503 to PUT /v2/models/fresh/blobs/uploads/x', 'registry'],
+    ['cannot reach the registry 127.0.0.1:40301', 'registry'],
+    ['127.0.0.1:5000 answered 401 to GET /v2/: the registry refused the credentials', 'token'],
+    ['ghcr.io requires credentials; set EDGESHIP_REGISTRY_USERNAME and EDGESHIP_REGISTRY_PASSWORD', 'token'],
+    ['the token service of ghcr.io refused the credentials (403)', 'token'],
+  ] as const)('%s: %s', (message, inputName) => {
+    expect(registryInputOf(message)).toBe(inputName);
   });
 });
