@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { artifactStoreForReference, credentialsFromEnv } from '../adapters/oci/index.ts';
+import { artifactStoreForReference } from '../adapters/oci/index.ts';
 import { LAYOUT_PREFIX, parseReference } from '../adapters/oci/reference.ts';
 import { InferenceWorker } from '../adapters/onnx/inference-pool.ts';
 import { referenceStatsSchema, type ReferenceStats } from '../core/drift.ts';
@@ -49,6 +49,8 @@ export interface ModelSource {
    * them, so a load naming an attacker's registry learns nothing.
    */
   credentialHosts?: readonly string[];
+  /** The operator's registry credentials (EDGESHIP_REGISTRY_USERNAME/PASSWORD), sent only to `credentialHosts`. */
+  credentials?: { username: string; password: string };
 }
 
 const workerOptions = (source: ModelSource) => ({
@@ -70,7 +72,7 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
   }
   const scratch = await mkdtemp(join(tmpdir(), 'edgeship-serve-'));
   try {
-    const credentials = source.credentialHosts?.includes(registryOf(source.model) ?? '') ? credentialsFromEnv(process.env) : undefined;
+    const credentials = source.credentialHosts?.includes(registryOf(source.model) ?? '') ? source.credentials : undefined;
     const pulled = await artifactStoreForReference(source.model, credentials ? { credentials } : {}).pull(source.model, join(scratch, 'artifact'));
     const modelFile = pulled.files['model.onnx'];
     if (!modelFile) throw new ModelValidationError(`${source.model} has no model.onnx`);

@@ -39,24 +39,18 @@ describe('edgeship serve from an OCI artifact', () => {
   it('sends its registry credentials only to the registries it started with or its environment names, not to one a load names', async () => {
     // A registry that asks for Basic credentials, as a real one does, and records what it gets.
     const attacker = await startAttacker((_request, response) => void response.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end());
-    const saved = { username: process.env.EDGESHIP_REGISTRY_USERNAME, password: process.env.EDGESHIP_REGISTRY_PASSWORD };
-    process.env.EDGESHIP_REGISTRY_USERNAME = 'edge';
-    process.env.EDGESHIP_REGISTRY_PASSWORD = 'edge-registry-secret';
+    const credentials = { username: 'edge', password: 'edge-registry-secret' };
     try {
       const evil = `${attacker.host}/evil/model@sha256:${'e'.repeat(64)}`;
       const started = credentialHostsOf([`${registry.address}/models/pump@sha256:${'a'.repeat(64)}`, '/models/model.onnx', undefined], { EDGESHIP_REGISTRY_HOSTS: 'mirror.example, ' });
       expect(started).toEqual([registry.address, 'mirror.example']);
-      await expect(loadModel({ model: evil, credentialHosts: started })).rejects.toThrow();
+      await expect(loadModel({ model: evil, credentialHosts: started, credentials })).rejects.toThrow();
       expect(attacker.seen.length).toBeGreaterThan(0);
       expect(attacker.credentials()).toEqual([]);
       // The same load to a registry the environment names does send them: the check above can fail.
-      await expect(loadModel({ model: evil, credentialHosts: [...started, attacker.host] })).rejects.toThrow();
+      await expect(loadModel({ model: evil, credentialHosts: [...started, attacker.host], credentials })).rejects.toThrow();
       expect(attacker.credentials()).toContain(`Basic ${Buffer.from('edge:edge-registry-secret').toString('base64')}`);
     } finally {
-      for (const [key, value] of [['EDGESHIP_REGISTRY_USERNAME', saved.username], ['EDGESHIP_REGISTRY_PASSWORD', saved.password]] as const) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
       await attacker.stop();
     }
   });

@@ -51,12 +51,13 @@ export function registerServeCommand(program: Command): void {
     .option('--drift-cooldown-minutes <minutes>', 'at most one evidence per this many minutes', '360')
     .action(async (flags: ServeFlags) => {
       // Loaded when the server starts, so other commands start fast.
-      const [{ loadModel }, { adaptiveOf, credentialHostsOf, driftFor, edgexOf, imageModelOf, numberFlag, offloadOf, retainedOf }, { InferenceServer }, { AdaptiveRouter }, { GatewayPressure }] = await Promise.all([
+      const [{ loadModel }, { adaptiveOf, credentialHostsOf, driftFor, edgexOf, imageModelOf, numberFlag, offloadOf, retainedOf }, { InferenceServer }, { AdaptiveRouter }, { GatewayPressure }, { credentialsFromEnv }] = await Promise.all([
         import('../../serve/model.ts'),
         import('../../serve/options.ts'),
         import('../../serve/server.ts'),
         import('../../serve/adaptive.ts'),
         import('../../serve/gateway-pressure.ts'),
+        import('../../adapters/oci/index.ts'),
       ]);
       const { servingMetrics } = await import('../../serve/metrics.ts');
       const env = process.env;
@@ -71,8 +72,9 @@ export function registerServeCommand(program: Command): void {
       const inlineMaxMs = numberFlag('inline-max-ms', flags.inlineMaxMs, (value) => value >= 0 && value <= 10, 'milliseconds from 0 to 10 (0: never on the main thread)');
       const retainedModels = retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS);
       const credentialHosts = credentialHostsOf([source, ...retainedModels.map((entry) => entry.reference)], env);
+      const credentials = credentialsFromEnv(env);
       const load = (next: { model: string; name?: string }): Promise<LoadedModel> =>
-        loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }), maxBatchRows, inlineMaxMs, credentialHosts });
+        loadModel({ ...next, ...(version && next.model === source && { version }), ...(threads && { threads }), maxBatchRows, inlineMaxMs, credentialHosts, ...(credentials && { credentials }) });
       const name = flags.name ?? inImage?.name;
       const model = source ? await load({ model: source, ...(name && { name }) }) : undefined;
       const retained = await Promise.all(retainedModels.map((entry) => load({ model: entry.reference, name: model?.name ?? flags.name ?? 'model' }).then((loaded) => ({ ...loaded, version: entry.version }))));
