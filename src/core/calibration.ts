@@ -1,3 +1,5 @@
+import { median } from './stats.ts';
+
 /**
  * How the profiler takes the host's load out of its numbers: beside each round of a model's runs
  * it times a fixed reference workload (in the same process, with the same threads), and scales
@@ -24,11 +26,6 @@ export interface Calibration {
 const NOMINAL_RUN_MS: Readonly<Record<number, number>> = { 1: 0.145, 2: 0.22 };
 
 export const nominalReferenceRunMs = (threads: number) => NOMINAL_RUN_MS[Math.min(2, Math.max(1, Math.round(threads)))] as number;
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return ((sorted[Math.floor((sorted.length - 1) / 2)] as number) + (sorted[Math.ceil((sorted.length - 1) / 2)] as number)) / 2;
-};
 
 /** Each round's latencies scaled to the nominal host by the reference measured beside it. */
 export function calibrate(rounds: readonly (readonly number[])[], referenceRunMs: readonly number[], nominalRunMs: number, tolerance: number): { rounds: number[][]; calibration: Calibration } {

@@ -8,6 +8,9 @@ export function percentile(sorted: readonly number[], p: number): number {
   return lower + ((sorted[high] as number) - lower) * (rank - low);
 }
 
+/** The median of values in any order. */
+export const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 50);
+
 export interface LatencySummary {
   runs: number;
   meanMs: number;

@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
+import { median } from '../../core/stats.ts';
 import { REFERENCE, referenceInput, referenceModel } from './reference-model.ts';
 import { specsOf, syntheticTensor } from './tensors.ts';
 
@@ -85,11 +86,6 @@ export async function measure(job: ProfileJob): Promise<ProfileMeasurement> {
   await reference.release();
   return { sessionCreateMs, firstInferenceMs, latenciesMs, rounds, reference: { runsPerBlock, runMsByRound }, baselineRssBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return ((sorted[Math.floor((sorted.length - 1) / 2)] as number) + (sorted[Math.ceil((sorted.length - 1) / 2)] as number)) / 2;
-};
 
 /** Runs a session for at least `minMs` and `count` runs; the median of the last half of them. */
 async function timed(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, minMs: number, count = 0): Promise<number> {
