@@ -358,3 +358,21 @@ export interface Scm {
    */
   ensureDeployments(repo: RepoRef, ref: string, deployments: DeploymentSpec[]): Promise<void>;
 }
+
+/** A rollout still going, as replicas of the app share it: the release PR that merged, and where. */
+export interface SharedRollout {
+  installation: number;
+  repo: RepoRef;
+  pull: { number: number; headRef: string; headSha: string; base: string; mergeSha: string };
+}
+
+/**
+ * Where replicas of the app record the rollouts they started, so the one that leads steps them
+ * whichever replica took the merge (adapters/k8s/shared-rollouts.ts: a ConfigMap).
+ */
+export interface SharedRollouts {
+  put(rollout: SharedRollout): Promise<void>;
+  /** Forgets the repo's rollout when it is still the one of `pull`. */
+  remove(repo: RepoRef, pull: number): Promise<void>;
+  list(): Promise<SharedRollout[]>;
+}

@@ -4,7 +4,7 @@ import { allowMlflowUri, EMPTY_POLICY, type OperatorPolicy } from '../core/polic
 import { commitContents, GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
-import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry, RepoRef, Scm, TrainingCluster } from '../ports.ts';
+import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry, RepoRef, Scm, SharedRollouts, TrainingCluster } from '../ports.ts';
 import { GitOpsError } from '../core/errors.ts';
 import { runCommand } from '../services/github/commands.ts';
 import { ALLOW_BREAKING_LABEL, approveBreakingByLabel } from '../services/github/breaking-approval.ts';
@@ -71,6 +71,8 @@ export interface AppOptions {
    * the one that leads (adapters/k8s/leader-election.ts); without, this process alone.
    */
   schedule?: { run(duties: LeaderDuties): void };
+  /** Where replicas record the rollouts they started, so the leader steps them all. */
+  sharedRollouts?: SharedRollouts;
 }
 
 const DEFAULT_RESYNC_MS = 15 * 60_000;
@@ -94,7 +96,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const policy = options.policy ?? EMPTY_POLICY;
     const { appId, credentials, maxBlobBytes: maxBytes } = options;
     const storeFor = options.storeFor ?? ((reference: string) => policyStoreForReference(reference, policy, 'artifact reference', { ...(credentials && { credentials }), ...(maxBytes && { maxBytes }) }));
-    const rollouts = options.rollouts ?? new ActiveRollouts();
+    const rollouts = options.rollouts ?? new ActiveRollouts(options.sharedRollouts && { store: options.sharedRollouts, log });
     // Drift evidence of one model and site is recorded one post at a time.
     const driftLock = new KeyedLock();
     const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(allowMlflowUri(policy, config.registry.mlflow.trackingUri), options.mlflowToken) : undefined));

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { LeaderElector } from '../adapters/k8s/leader-election.ts';
 import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
+import { ConfigMapRollouts } from '../adapters/k8s/shared-rollouts.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Logger } from '../ports.ts';
 import type { AppSettings } from '../compose/app-settings.ts';
@@ -12,9 +13,17 @@ import type { AppSettings } from '../compose/app-settings.ts';
  * Without EDGESHIP_LEASE_NAME the process runs alone: the local loop, one container.
  */
 export function leaderElectorFrom(lease: AppSettings['lease'], log: Logger): LeaderElector | undefined {
+  return replicationFrom(lease, log)?.elector;
+}
+
+/**
+ * What replicas share, from the settings: the elector of the Lease and the ConfigMap
+ * `edgeship-rollouts` beside it, where each replica records the rollouts it started.
+ */
+export function replicationFrom(lease: AppSettings['lease'], log: Logger): { elector: LeaderElector; rollouts: ConfigMapRollouts } | undefined {
   const { name, namespace } = lease;
   if (!name) return undefined;
   if (!namespace) throw new UsageError('EDGESHIP_LEASE_NAME: expected the namespace of the Lease in POD_NAMESPACE (the downward API\'s metadata.namespace), found none');
   const kubeconfig = loadKubeconfig({ ...(lease.kubeconfig && { file: lease.kubeconfig }), names: { file: 'EDGESHIP_LEASE_KUBECONFIG', context: '-' } });
-  return new LeaderElector({ kubeconfig, namespace, name, identity: lease.podName ?? hostname(), log });
+  return { elector: new LeaderElector({ kubeconfig, namespace, name, identity: lease.podName ?? hostname(), log }), rollouts: new ConfigMapRollouts(kubeconfig, namespace) };
 }

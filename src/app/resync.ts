@@ -66,6 +66,7 @@ export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (refer
 /** Queues one step of every rollout still going, each in its repository's queue. */
 export async function tickRollouts(app: Probot, deps: LoopDeps): Promise<number> {
   const { queue, rollouts, ...services } = deps;
+  await rollouts.adopt();
   const active = rollouts.list();
   for (const { installation, repo, pull } of active) {
     const octokit = await app.auth(installation);

@@ -3,7 +3,7 @@ import { missingStartupSettings, parseAppSettings } from '../compose/app-setting
 import { messageOf } from '../core/errors.ts';
 import type { LeaderDuties } from '../adapters/k8s/leader-election.ts';
 import { appServer, WEBHOOKS_PATH } from './http-server.ts';
-import { leaderElectorFrom } from './leadership.ts';
+import { replicationFrom } from './leadership.ts';
 import { EdgeshipOctokit } from './octokit.ts';
 import { WorkQueue } from './work-queue.ts';
 import type { Logger } from '../ports.ts';
@@ -40,10 +40,11 @@ const log: Logger = {
 };
 const queue = new WorkQueue(log);
 // With replicas, the timed work runs on the one holding the Lease; alone, here.
-const elector = leaderElectorFrom(settings.lease, log);
+const replication = replicationFrom(settings.lease, log);
+const elector = replication?.elector;
 let duties: LeaderDuties | undefined;
 const schedule = elector && { run: (given: LeaderDuties) => elector.run((duties = given)) };
-const server = await appServer(probot, settings, { queue, ...(schedule && { schedule }) });
+const server = await appServer(probot, settings, { queue, ...(schedule && { schedule }), ...(replication && { sharedRollouts: replication.rollouts }) });
 server.listen(settings.port, () => probot.log.info({ port: settings.port }, `edgeship listening for webhooks on ${WEBHOOKS_PATH}`));
 process.once('SIGTERM', () => {
   probot.log.info({}, 'SIGTERM: no more webhooks; finishing queued work');

@@ -105,7 +105,7 @@ describe('templates/app: the app as a platform team deploys it', () => {
     expect(() => operatorPolicySchema.parse(parse(Object.values(configMap.data ?? {})[0] ?? ''))).not.toThrow();
   });
 
-  it('lets its service account hold the Lease the app elects on, and read Argo CD\'s Applications', async () => {
+  it('lets its service account hold the Lease the app elects on, share rollouts in a ConfigMap, and read Argo CD\'s Applications', async () => {
     const text = await sources();
     const account = { kind: 'ServiceAccount', name: pod.spec.serviceAccountName, namespace: 'edgeship' };
     expect(one('ServiceAccount').metadata).toMatchObject({ name: account.name, namespace: account.namespace });
@@ -114,9 +114,12 @@ describe('templates/app: the app as a platform team deploys it', () => {
       expect(binding.subjects).toEqual([account]);
       return one('Role', namespace).rules ?? [];
     };
-    expect(granted('edgeship')).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }]);
-    // The calls the elector makes are those verbs: read, create, replace.
-    for (const call of ['readNamespacedLease', 'createNamespacedLease', 'replaceNamespacedLease']) expect(text).toContain(call);
+    expect(granted('edgeship')).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] },
+    ]);
+    // The calls the elector and the shared rollouts make are those verbs: read, create, replace.
+    for (const call of ['readNamespacedLease', 'createNamespacedLease', 'replaceNamespacedLease', 'readNamespacedConfigMap', 'createNamespacedConfigMap', 'replaceNamespacedConfigMap']) expect(text).toContain(call);
     expect(granted('argocd')).toEqual([{ apiGroups: ['argoproj.io'], resources: ['applications'], verbs: ['get', 'list', 'watch'] }]);
     expect(container.env.find((entry) => entry.name === 'EDGESHIP_LEASE_NAME')?.value).toBe('edgeship-app');
     expect(container.env.filter((entry) => entry.valueFrom?.fieldRef).map((entry) => [entry.name, entry.valueFrom?.fieldRef?.fieldPath])).toEqual([['POD_NAME', 'metadata.name'], ['POD_NAMESPACE', 'metadata.namespace']]);
