@@ -18,7 +18,7 @@ describe('two app processes on one Lease', () => {
     for (const child of children.splice(0)) child.kill('SIGKILL');
   });
 
-  it('runs the schedule on one; when that one is killed (SIGKILL), the other takes over within the 15 s lease', async () => {
+  it('runs the schedule on one, which has a push lost while both were down delivered again; when that one is killed (SIGKILL), the other takes over within the 15 s lease and asks for nothing twice', async () => {
     const github = new FakeGitHub();
     nock.enableNetConnect('127.0.0.1');
     const lease = await startLeaseApi();
@@ -47,12 +47,16 @@ describe('two app processes on one Lease', () => {
         children.push(child);
         return child;
       };
+      // A push GitHub failed to deliver while both replicas were down.
+      const lost = github.delivered('lost-while-down', 'push', 0, 5);
       const replicas = new Map([['app-a', start('app-a')], ['app-b', start('app-b')]]);
       const holder = () => lease.lease('edgeship', 'edgeship-app')?.spec?.holderIdentity;
       const resyncs = () => github.count('GET', /^\/app\/installations$/);
       await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-[ab]$/);
       // The leader resyncs as it starts leading; the follower never does.
       await expect.poll(resyncs, { timeout: 20_000, interval: 200 }).toBe(1);
+      // Its sweep asks GitHub to deliver the lost push again, once.
+      await expect.poll(() => github.redeliveries, { timeout: 10_000, interval: 200 }).toEqual([lost.id]);
       const first = holder() as string;
       const second = first === 'app-a' ? 'app-b' : 'app-a';
       const leader = replicas.get(first) as ChildProcess;
@@ -65,6 +69,10 @@ describe('two app processes on one Lease', () => {
       expect(tookOverMs).toBeLessThan(15_000 + 2_000 * 1.2 + 1_000);
       expect(lease.lease('edgeship', 'edgeship-app')?.spec?.leaseTransitions).toBe(1);
       await expect.poll(resyncs, { timeout: 10_000, interval: 200 }).toBe(2);
+      // The new leader sweeps too, sees GitHub's attempt listed, and asks for nothing again.
+      const sweeps = () => github.count('GET', /^\/app\/hook\/deliveries$/);
+      await expect.poll(sweeps, { timeout: 10_000, interval: 200 }).toBe(2);
+      expect(github.redeliveries).toEqual([lost.id]);
     } finally {
       await proxy.stop();
       await lease.stop();

@@ -344,6 +344,8 @@ export class FakeGitHub {
       const delivery = this.deliveries.find((candidate) => candidate.id === Number(match[1]));
       if (!delivery) return [404, { message: 'Not Found' }];
       this.redeliveries.push(delivery.id);
+      // GitHub lists the attempt as a delivery of its own, marked as a redelivery (here: answered).
+      this.delivered(delivery.guid, delivery.event, 200, 0, true);
       return [202, {}];
     });
     route('get', /^\/app\/installations$/, () => [200, [...[...this.suspended].map((id) => ({ id, account: { login: `suspended-${id}` } })), { id: 42, account: { login: 'acme' } }]]);
