@@ -4,6 +4,7 @@
  */
 
 const SPECIAL = /[\\`*_{}[\]()<>#+!|~&:]/g;
+const SPECIAL_CHARACTERS = new Set('\\`*_{}[]()<>#+!|~&:');
 
 /** One line of plain text: markdown and HTML characters escaped, line breaks folded, length capped. */
 export function inert(text: string, maxLength = 300): string {
@@ -31,7 +32,13 @@ export function codeSpan(text: string, maxLength = 300): string {
  * characters again (in one pass, so an escaped `&` stays what it was), since a terminal renders no
  * markdown; control characters were removed when the text was made inert.
  */
-export const forTerminal = (markdown: string) => markdown.replace(/&#(\d{1,7});/g, (_, code: string) => String.fromCodePoint(Number(code)));
+export const forTerminal = (markdown: string) =>
+  markdown.replace(/&#(\d{1,3});/g, (reference, code: string) => {
+    // Only the characters inert() escapes: a reference anything else wrote (a code span holds text
+    // as it is) stays as written, so no control character reaches the terminal this way.
+    const character = String.fromCharCode(Number(code));
+    return SPECIAL_CHARACTERS.has(character) ? character : reference;
+  });
 
 /** A fenced block that no line of `text` can close: the fence is longer than any run of backticks in it. */
 export function fenced(text: string, maxLength = 4000): string {

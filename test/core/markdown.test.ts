@@ -24,3 +24,13 @@ describe('text for GitHub and for a terminal', () => {
     expect(codeSpan(text)).toBe(span);
   });
 });
+
+describe('a terminal', () => {
+  it('gets no control character from a reference that text it shows wrote itself', () => {
+    // A model repo's train.command is shown as code, as written: its own "&#27;" must stay text.
+    const shown = forTerminal(`- command: ${codeSpan('echo &#27;[31mred &#7;')}`);
+    expect(shown).toBe('- command: `echo &#27;[31mred &#7;`');
+    expect(shown).not.toMatch(/[\u0000-\u001f]/);
+    expect(forTerminal('07&#58;06 &#60;b&#62;')).toBe('07:06 <b>');
+  });
+});
