@@ -7,18 +7,11 @@ import type { Logger } from '../ports.ts';
 import type { AppSettings } from '../compose/app-settings.ts';
 
 /**
- * Leader election for replicas of the app, from the settings the Deployment in templates/app
- * sets: EDGESHIP_LEASE_NAME (the Lease the replicas share), POD_NAMESPACE and POD_NAME (from the
- * downward API), and EDGESHIP_LEASE_KUBECONFIG where the API is not the pod's own (tests).
+ * What replicas of the app share, from the settings the Deployment in templates/app sets:
+ * EDGESHIP_LEASE_NAME (the Lease they elect a leader on), POD_NAMESPACE and POD_NAME (from the
+ * downward API), and EDGESHIP_LEASE_KUBECONFIG where the API is not the pod's own (tests); beside
+ * the Lease, the ConfigMap `edgeship-rollouts`, where each replica records the rollouts it started.
  * Without EDGESHIP_LEASE_NAME the process runs alone: the local loop, one container.
- */
-export function leaderElectorFrom(lease: AppSettings['lease'], log: Logger): LeaderElector | undefined {
-  return replicationFrom(lease, log)?.elector;
-}
-
-/**
- * What replicas share, from the settings: the elector of the Lease and the ConfigMap
- * `edgeship-rollouts` beside it, where each replica records the rollouts it started.
  */
 export function replicationFrom(lease: AppSettings['lease'], log: Logger): { elector: LeaderElector; rollouts: ConfigMapRollouts } | undefined {
   const { name, namespace } = lease;

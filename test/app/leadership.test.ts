@@ -3,7 +3,7 @@ import { parseAppSettings } from '../../src/compose/app-settings.ts';
 import nock from 'nock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaderElector, type LeaderDuties } from '../../src/adapters/k8s/leader-election.ts';
-import { leaderElectorFrom } from '../../src/app/leadership.ts';
+import { replicationFrom } from '../../src/app/leadership.ts';
 import { SILENT } from '../../src/ports.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
 import { startLeaseApi } from '../helpers/lease-server.ts';
@@ -65,7 +65,7 @@ describe('two replicas of the app, one schedule', () => {
   });
 
   it('reads its Lease from the environment the Deployment sets, or runs alone without one', () => {
-    expect(leaderElectorFrom(parseAppSettings({}).lease, SILENT)).toBeUndefined();
-    expect(() => leaderElectorFrom(parseAppSettings({ EDGESHIP_LEASE_NAME: 'edgeship-app' }).lease, SILENT)).toThrow("EDGESHIP_LEASE_NAME: expected the namespace of the Lease in POD_NAMESPACE (the downward API's metadata.namespace), found none");
+    expect(replicationFrom(parseAppSettings({}).lease, SILENT)).toBeUndefined();
+    expect(() => replicationFrom(parseAppSettings({ EDGESHIP_LEASE_NAME: 'edgeship-app' }).lease, SILENT)).toThrow("EDGESHIP_LEASE_NAME: expected the namespace of the Lease in POD_NAMESPACE (the downward API's metadata.namespace), found none");
   });
 });
