@@ -251,7 +251,8 @@ export interface DeploymentSpec {
   environment: string;
   description: string;
   payload: object;
-  status: { state: 'queued' | 'in_progress' | 'success' | 'failure' | 'inactive'; description: string; url?: string };
+  /** `pending`: no status is written (GitHub shows a deployment without one as pending), and an existing deployment is left as it is. */
+  status: { state: 'pending' | 'success' | 'failure' | 'inactive'; description: string; url?: string };
 }
 
 export interface PullRequestSpec {
@@ -259,7 +260,6 @@ export interface PullRequestSpec {
   base: string;
   title: string;
   body: string;
-  labels: string[];
 }
 
 export interface PullRequestInfo {
@@ -353,8 +353,7 @@ export interface Scm {
   updateIssue(repo: RepoRef, number: number, body: string): Promise<void>;
   /**
    * One deployment of `ref` per environment, created where missing, each with the status; a
-   * deployment whose latest status already has that state gets none (a new deployment without
-   * a status is queued).
+   * deployment whose latest status already has that state gets none, nor does a `pending` one.
    */
   ensureDeployments(repo: RepoRef, ref: string, deployments: DeploymentSpec[]): Promise<void>;
 }

@@ -35,6 +35,10 @@ export interface DashboardInput {
   holds: { target: string; reason: string }[];
   /** A link to the release record, where every site is. */
   recordLink: string;
+  /** The rule that let the release deploy. */
+  because: string;
+  /** Whether the app reads Argo CD (the next wave follows by itself) or waits for a promote. */
+  watched: boolean;
 }
 
 /** A ticked box, and who ticked it when the bot kept the tick in a body it wrote. */
@@ -87,6 +91,8 @@ export function renderDashboard(input: DashboardInput, kept: readonly TickedBox[
   ];
   const lines = [
     `**${inert(input.model, 63)} ${input.version}** is ${input.status === 'rolling-out' ? 'rolling out' : input.status} (from #${input.pull.number}). ${versions.map(([version, count]) => `${count.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} targets run ${version === 'none' ? 'no release yet' : `**${version}**`}`).join('; ')}.`,
+    '',
+    `It deploys because ${input.because}.${rolling && input.nextWave ? (input.watched ? ' The next wave follows once the last one sent is Synced and Healthy through its soak time.' : ' edgeship cannot read Argo CD from here, so it does not watch health: tick Promote below, or comment `/edgeship promote` on the release PR, to send the next wave.') : ''}`,
     '',
     '### Waves',
     ...waveTable(input.summary),

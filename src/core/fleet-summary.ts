@@ -79,7 +79,7 @@ export function waveDescription(version: string, wave: WaveSummary): string {
 }
 
 /** A wave's placements in words: `91 edge, 10 offload`. */
-export const placementWords = (wave: WaveSummary) => (Object.entries(wave.placements) as [PlacementChoice, number][]).map(([choice, value]) => `${count(value)} ${choice}`).join(', ');
+const placementWords = (wave: WaveSummary) => (Object.entries(wave.placements) as [PlacementChoice, number][]).map(([choice, value]) => `${count(value)} ${choice}`).join(', ');
 
 /** The waves as a markdown table: one row each, counts by state and placement. */
 export function waveTable(summary: FleetSummary): string[] {

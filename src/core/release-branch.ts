@@ -13,7 +13,6 @@ export const RELEASE_RECORD_FILE = '.edgeship/release.json';
 
 export const TRAIN_CHECK = 'edgeship/train';
 export const GATES_CHECK = 'edgeship/gates';
-export const RELEASE_LABEL = 'edgeship:release';
 export const REPORT_ARTIFACT = 'edgeship-report';
 
 /**

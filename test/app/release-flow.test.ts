@@ -34,7 +34,7 @@ describe('the GitHub App release flow', () => {
     await app.receive('workflow_run.completed', runPayload(runId));
     await app.settle();
     const branch = `edgeship/release/pump-forecaster/1.0.0-${sha.slice(0, 7)}`;
-    expect(model.pulls).toMatchObject([{ number: 1, head: { ref: branch }, base: { ref: 'main' }, title: 'release(pump-forecaster): 1.0.0', state: 'open', labels: [{ name: 'edgeship:release' }] }]);
+    expect(model.pulls).toMatchObject([{ number: 1, head: { ref: branch }, base: { ref: 'main' }, title: 'release(pump-forecaster): 1.0.0', state: 'open', labels: [] }]);
     expect(model.pulls[0]?.body).toContain('## pump-forecaster 1.0.0');
     expect(model.pulls[0]?.body).toContain('| substation-east | 🟢 edge |');
     const record = JSON.parse(github.file(MODEL_REPO, branch, '.edgeship/release.json')!) as EvaluationReport;
@@ -52,16 +52,17 @@ describe('the GitHub App release flow', () => {
     expect(github.file(GITOPS_REPO, 'main', 'sites/plant-north/pump-forecaster/kustomization.yaml')).toBeUndefined();
     expect(deployed).toMatchObject({ version: '1.0.0', artifact: { digest: DIGEST }, rollout: { status: 'rolling-out' }, targets: { 'substation-east': { placement: 'edge' } } });
     expect(Object.keys(deployed.targets)).toEqual(['substation-east']);
-    // One deployment per wave, its status the wave's state with its counts.
+    // One deployment per wave, described by its counts; rolling out, it has no status (GitHub shows it pending).
     expect(model.deployments.map((deployment) => [deployment.environment, deployment.ref, deployment.statuses.map((status) => status.state)])).toEqual([
-      ['pump-forecaster/canary', mergeSha, ['in_progress']],
+      ['pump-forecaster/canary', mergeSha, []],
       // The waves still queued get theirs when they go out.
     ]);
-    expect(model.deployments[0]?.statuses[0]?.description).toBe('1.0.0 to 1 target: 1 rolling out');
-    expect(model.deployments[0]?.payload).toMatchObject({ model: 'pump-forecaster', version: '1.0.0', wave: 'canary', targets: 1, placements: { edge: 1 } });
+    expect(model.deployments[0]?.description).toBe('pump-forecaster, wave canary: 1.0.0 to 1 target: 1 rolling out');
     const gitopsHead = github.repo(GITOPS_REPO).branches.get('main')!;
-    expect(model.comments.get(1)?.[0]?.body).toContain(`https://github.com/${GITOPS_REPO}/commit/${gitopsHead}`);
-    expect(model.comments.get(1)?.[0]?.body).toContain('It deploys because `main` requires 1 approving review before a merge (a ruleset of acme/pump-model).');
+    expect(model.deployments[0]?.payload).toMatchObject({ model: 'pump-forecaster', version: '1.0.0', wave: 'canary', targets: 1, placements: { edge: 1 }, gitops: `https://github.com/${GITOPS_REPO}/commit/${gitopsHead}` });
+    // The waves are on the fleet dashboard, not in a comment each; it says why the release deploys.
+    expect(model.comments.get(1)).toBeUndefined();
+    expect(model.issues.map((issue) => issue.body)).toEqual([expect.stringContaining('It deploys because `main` requires 1 approving review before a merge (a ruleset of acme/pump-model). edgeship cannot read Argo CD from here')]);
 
     // What push to the first wave costs: every write, and a ceiling on all calls (39 measured with
     // the installation token: the default branch comes with each event, a file at a commit is read
@@ -78,11 +79,8 @@ describe('the GitHub App release flow', () => {
       'POST /repos/model/check-runs',
       'POST /repos/model/check-runs',
       'POST /repos/model/deployments', // the first wave's; a queued wave has none yet
-      'POST /repos/model/deployments/:id/statuses',
       'POST /repos/model/git/refs',
       'POST /repos/model/issues',
-      'POST /repos/model/issues/:id/comments',
-      'POST /repos/model/issues/:id/labels',
       'POST /repos/model/pulls',
     ]);
     expect(github.calls.length).toBeLessThanOrEqual(39);
@@ -185,6 +183,7 @@ describe('the GitHub App release flow', () => {
     expect(github.count('POST', /^\/graphql$/)).toBeGreaterThanOrEqual(2);
     expect(github.repo(GITOPS_REPO).commits.size).toBe(2); // the seed and one release commit
     expect(model.deployments.map((deployment) => deployment.environment)).toEqual(['pump-forecaster/canary']);
-    expect(model.comments.get(1)).toHaveLength(1);
+    expect(model.comments.get(1)).toBeUndefined();
+    expect(model.issues).toHaveLength(1);
   });
 });

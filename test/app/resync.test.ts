@@ -33,20 +33,22 @@ describe('resync', () => {
     expect(world.model.pulls).toHaveLength(1);
   });
 
-  it('posts the comment of a wave whose commit landed when the app died before commenting, once', async () => {
+  it('makes the deployment and dashboard of a wave whose commit landed when the app died before them, once', async () => {
     await world.app.receive('workflow_run.completed', world.runCompleted(await world.finishRun()));
     await world.app.settle();
     const mergeSha = github.merge(MODEL_REPO, 1);
-    // The wave's GitOps commit lands; the comment after it does not (the process died there).
-    github.failOnce.push({ method: 'POST', path: /\/issues\/1\/comments$/ });
+    // The wave's GitOps commit lands; the deployment after it does not (the process died there).
+    github.failOnce.push({ method: 'POST', path: /\/deployments$/ });
     await world.app.receive('pull_request.closed', world.merged(1, mergeSha));
     await expect(world.app.settle()).rejects.toThrow();
     world.app.errors.splice(0);
     expect(github.repo(GITOPS_REPO).commits.size).toBe(2);
-    expect(world.model.comments.get(1) ?? []).toEqual([]);
+    expect([world.model.deployments, world.model.issues]).toEqual([[], []]);
     await resync();
     await resync();
-    expect(world.model.comments.get(1)?.map((comment) => comment.body)).toEqual([expect.stringMatching(/^Sent pump-forecaster 1\.0\.0 to wave \*\*canary\*\* \(substation-east: 1 edge\) in https:\/\/github\.com\/acme\/gitops\/commit\/[0-9a-f]{40}\./)]);
+    expect(github.repo(GITOPS_REPO).commits.size).toBe(2);
+    expect(world.model.deployments.map((deployment) => [deployment.environment, deployment.ref, deployment.description])).toEqual([['pump-forecaster/canary', mergeSha, 'pump-forecaster, wave canary: 1.0.0 to 1 target: 1 rolling out']]);
+    expect(world.model.issues.map((issue) => issue.title)).toEqual(['edgeship fleet: pump-forecaster']);
   });
 
   it('finishes a merged release whose deploy step never ran, once', async () => {
@@ -57,11 +59,11 @@ describe('resync', () => {
     expect(gitopsCommits()).toBe(1);
     await resync();
     expect(gitopsCommits()).toBe(2);
-    expect(world.model.deployments.map((deployment) => deployment.statuses.length)).toEqual([1]); // the canary wave in progress; the other two, queued, have none yet
+    expect(world.model.deployments.map((deployment) => [deployment.environment, deployment.statuses.length])).toEqual([['pump-forecaster/canary', 0]]); // the canary wave pending; the other two, queued, have none yet
     const callsBefore = github.calls.length;
     await resync();
     expect(gitopsCommits()).toBe(2);
-    expect(world.model.deployments.map((deployment) => deployment.statuses.length)).toEqual([1]); // the canary wave in progress; the other two, queued, have none yet
+    expect(world.model.deployments.map((deployment) => [deployment.environment, deployment.statuses.length])).toEqual([['pump-forecaster/canary', 0]]);
     expect(github.calls.slice(callsBefore).filter(isWrite)).toEqual([]);
   });
 

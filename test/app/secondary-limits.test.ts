@@ -29,7 +29,7 @@ describe('GitHub\'s secondary rate limits', () => {
     unlimited.done();
 
     github = new FakeGitHub();
-    github.limits.perMinute = 4;
+    github.limits.perMinute = 3;
     const { ticks } = await new FleetRelease(github, 20, outputs, { Octokit: FastOctokit }).run();
     expect(ticks).toBeGreaterThan(0);
     expect(github.throttled.length).toBeGreaterThan(5);

@@ -15,7 +15,7 @@ interface Repo {
   artifacts: Map<number, { id: number; name: string; zip: Uint8Array }[]>;
   pulls: { number: number; head: { ref: string; sha: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; merge_commit_sha: string | null; html_url: string; labels: { id: number; name: string }[]; requested_teams?: unknown[] }[];
   comments: Map<number, { id: number; body: string; user?: { login: string; type: string }; created_at?: string }[]>;
-  deployments: { id: number; ref: string; environment: string; payload: unknown; created_at: string; statuses: { state: string; description: string }[] }[];
+  deployments: { id: number; ref: string; environment: string; description?: string | null; payload: unknown; created_at: string; statuses: { state: string; description: string }[] }[];
   /** Collaborators' roles by login. */
   roles: Map<string, string>;
   /** Trees by sha (the Git Data API), each a path → content map. */
@@ -639,7 +639,7 @@ export class FakeGitHub {
     route('post', new RegExp(`^${R}/deployments$`), (match, body) => {
       const refused = tooLong('Deployment', [['description', body.description, 140]]);
       if (refused) return refused;
-      const deployment = { id: this.nextId++, ref: String(body.ref), environment: String(body.environment), payload: body.payload, created_at: this.now().toISOString(), statuses: [] };
+      const deployment = { id: this.nextId++, ref: String(body.ref), environment: String(body.environment), description: typeof body.description === 'string' ? body.description : null, payload: body.payload, created_at: this.now().toISOString(), statuses: [] };
       repoOf(match).deployments.push(deployment);
       return [201, deploymentAnswer(deployment)];
     });
@@ -656,5 +656,5 @@ export class FakeGitHub {
 
 /** A deployment as GitHub answers it: its statuses are listed at /statuses, not on it. */
 function deploymentAnswer(deployment: Repo['deployments'][number]) {
-  return { id: deployment.id, ref: deployment.ref, environment: deployment.environment, payload: deployment.payload, created_at: deployment.created_at, updated_at: deployment.created_at };
+  return { id: deployment.id, ref: deployment.ref, environment: deployment.environment, description: deployment.description ?? null, payload: deployment.payload, created_at: deployment.created_at, updated_at: deployment.created_at };
 }

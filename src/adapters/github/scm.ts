@@ -332,7 +332,6 @@ export class GitHubScm implements Scm {
       return { ...pullInfo(existing), created: false };
     }
     const created = await this.octokit.rest.pulls.create({ ...repo, head: spec.head, base: spec.base, title: title(spec.title), body: body(spec.body) });
-    if (spec.labels.length > 0) await this.octokit.rest.issues.addLabels({ ...repo, issue_number: created.data.number, labels: spec.labels });
     return { ...pullInfo(created.data), created: true };
   }
 
@@ -457,8 +456,9 @@ export class GitHubScm implements Scm {
     for (const deployment of deployments) {
       let id = existing.find((candidate) => candidate.environment === deployment.environment)?.id;
       if (id !== undefined) {
+        if (deployment.status.state === 'pending') continue;
         const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...repo, deployment_id: id, per_page: 1 });
-        if ((statuses[0]?.state ?? 'queued') === deployment.status.state) continue; // already says so
+        if (statuses[0]?.state === deployment.status.state) continue; // already says so
       } else {
         const created = await this.octokit.rest.repos.createDeployment({
           ...repo,
@@ -472,7 +472,7 @@ export class GitHubScm implements Scm {
         });
         if (!('id' in created.data)) throw new EdgeshipError(`GitHub did not create the deployment to ${deployment.environment}: ${created.data.message ?? ''}`);
         id = created.data.id;
-        if (deployment.status.state === 'queued') continue; // a deployment without a status is queued
+        if (deployment.status.state === 'pending') continue; // GitHub shows a deployment without a status as pending
       }
       await this.octokit.rest.repos.createDeploymentStatus({
         ...repo,

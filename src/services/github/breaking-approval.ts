@@ -1,6 +1,6 @@
 import { COMMAND_ROLES } from '../../core/commands.ts';
 import { allowBreaking, gatesPassed } from '../../core/gates.ts';
-import { RELEASE_BRANCH_ROOT, RELEASE_LABEL, RELEASE_RECORD_FILE, GATES_CHECK } from '../../core/release-branch.ts';
+import { RELEASE_BRANCH_ROOT, RELEASE_RECORD_FILE, GATES_CHECK } from '../../core/release-branch.ts';
 import { refuseMerge } from '../../core/release-integrity.ts';
 import type { EvaluationReport } from '../../core/release-plan.ts';
 import { renderReport } from '../../core/report.ts';
@@ -49,7 +49,7 @@ export async function approveBreaking(scm: Scm, repo: RepoRef, issue: number, us
   const record = `${JSON.stringify(approved, null, 2)}\n`;
   const committed = await new ScmBranchRepo(scm, repo, pull.head).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], `${title}: breaking change allowed by @${user} in #${issue}`);
   const head = committed?.sha ?? (await scm.branchHead(repo, pull.head)) ?? pull.headSha;
-  await scm.ensurePullRequest(repo, { head: pull.head, base: pull.base, title, body: renderReport(approved), labels: [RELEASE_LABEL] });
+  await scm.ensurePullRequest(repo, { head: pull.head, base: pull.base, title, body: renderReport(approved) });
   await reportGates(scm, repo, head, approved, record, pull.url);
   const rest = approved.passed ? 'every gate passes now: merging the PR rolls it out' : `the other gates still fail: ${approved.gates.filter((gate) => !gate.passed).map((gate) => gate.title).join(', ')}`;
   return `@${user} allowed the breaking change of ${title} for this release; it is recorded in the release (${head.slice(0, 7)}), and ${rest}.`;

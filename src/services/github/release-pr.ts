@@ -1,7 +1,7 @@
 import type { EdgeshipConfig } from '../../core/config.ts';
 import { EdgeshipError, GitOpsError } from '../../core/errors.ts';
 import { PolicyError, type OperatorPolicy } from '../../core/policy.ts';
-import { GATES_CHECK, RELEASE_LABEL, RELEASE_RECORD_FILE, REPORT_ARTIFACT, releaseBranch, releaseBranchPrefix, TRAIN_CHECK } from '../../core/release-branch.ts';
+import { GATES_CHECK, RELEASE_RECORD_FILE, REPORT_ARTIFACT, releaseBranch, releaseBranchPrefix, TRAIN_CHECK } from '../../core/release-branch.ts';
 import { planRelease, type EvaluationReport } from '../../core/release-plan.ts';
 import { renderReport } from '../../core/report.ts';
 import { recordDigest } from '../../core/release-integrity.ts';
@@ -133,7 +133,7 @@ export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run:
   const record = `${JSON.stringify(report, null, 2)}\n`;
   const title = `release(${config.model}): ${report.version.version}`;
   const recorded = await new ScmBranchRepo(scm, repo, branch, undefined, created ? run.sha : undefined).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], title);
-  const pull = await scm.ensurePullRequest(repo, { head: branch, base: run.branch, title, body: renderReport(report), labels: [RELEASE_LABEL] });
+  const pull = await scm.ensurePullRequest(repo, { head: branch, base: run.branch, title, body: renderReport(report) });
   for (const older of await scm.listPullRequests(repo, releaseBranchPrefix(config.model))) {
     if (older.number !== pull.number) await scm.closePullRequest(repo, older.number, `Superseded by #${pull.number} (${report.version.version} from ${run.sha.slice(0, 7)}).`);
   }

@@ -14,7 +14,7 @@ import { inert } from '../../core/markdown.ts';
 import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
 import { actOnDashboard, openDashboard, writeDashboard } from './fleet-dashboard.ts';
-import { ensureEndComment, ensureWaveComment, promoteAnswer, waveDeployments, waveEnvironment, type RolloutNews } from './rollout-comments.ts';
+import { ensureEndComment, promoteAnswer, waveDeployments, waveEnvironment, type RolloutNews } from './rollout-comments.ts';
 import { commitUrl, CONFIG_PATH, configOf, fileUrl, openGitops, readConfigAt, trackedBranch, type GitopsAccess } from './model-repo.ts';
 
 export interface MergedPull {
@@ -122,16 +122,15 @@ export class ReleaseRefused extends EdgeshipError {
  * 1. advance the rollout (core/rollout through services/rollout): send a wave, wait, roll back…;
  * 2. one deployment per wave (environment `<model>/<wave>`) whose status is the wave's state and
  *    whose description counts its targets by state: a status is written only when that state changes;
- * 3. a comment on the PR for each wave sent and when the rollout ends: counts per wave and the
- *    exceptions by name (the first few of each; the release record has every site).
- * 4. the fleet dashboard issue (fleet-dashboard.ts): its ticked boxes act first (a promote in this
- *    step), and it is written when what it shows changed.
- * What it writes to GitHub grows with the waves, not with the sites.
- * Idempotent: the merge, resync, the rollout tick and `/edgeship promote` all call it; the resync
- * (`recover`) also posts the comment of any sent wave that has none, as after a crash between a
- * wave's commit and its comment.
+ * 3. the fleet dashboard issue (fleet-dashboard.ts): its ticked boxes act first (a promote in this
+ *    step), and it is written when what it shows changed; it says why the release may deploy;
+ * 4. a comment on the PR when the rollout ends: counts per wave and the exceptions by name (the
+ *    first few of each; the release record has every site).
+ * What it writes to GitHub grows with the waves, not with the sites. Idempotent: the merge,
+ * resync, the rollout tick and `/edgeship promote` all call it, and each writes what the state
+ * says, so a crash between a wave's commit and its deployment leaves nothing unsaid.
  */
-export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean; recover?: boolean } = {}): Promise<RolloutResult | 'not-a-release' | 'refused'> {
+export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean } = {}): Promise<RolloutResult | 'not-a-release' | 'refused'> {
   const { scm } = deps;
   if (!parseReleaseBranch(pull.headRef)) return 'not-a-release';
   let loaded;
@@ -161,19 +160,12 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
     url: commitUrl(gitopsRef, sha),
     // On the branch, not at a commit: a link that moved with every GitOps commit would rewrite the dashboard each time.
     recordLink: `[the release record](${fileUrl(gitopsRef, config.gitops.branch, releaseRecordPath(config.gitops.path, model))})`,
-    watched: fleet !== undefined,
-    because,
   };
   await scm.ensureDeployments(repo, pull.mergeSha, waveDeployments(news, report.artifact?.digest));
   const { action } = result;
-  if (action.kind === 'apply-wave' && result.commit) await ensureWaveComment(scm, repo, pull.number, news, action.wave, action.targets);
-  // The resync says what a crash between a wave's commit and its comment left unsaid, once (by marker).
-  if (options.recover) {
-    for (const name of result.sent) if (!(action.kind === 'apply-wave' && action.wave === name)) await ensureWaveComment(scm, repo, pull.number, news, name, waves.find((wave) => wave.name === name)?.targets ?? []);
-  }
   if (action.kind === 'rollback' || action.kind === 'halt' || action.kind === 'done') await ensureEndComment(scm, repo, pull.number, news, action);
   if (acts.promote) acts.answers.push(promoteAnswer(acts.promotedBy, result));
-  const dashboard = { model, version, status: result.status, pull: { number: pull.number }, summary: news.summary, versions: result.versions, sentWaves: result.sent, holds: result.holds, recordLink: news.recordLink, ...(result.next && { nextWave: result.next }) };
+  const dashboard = { model, version, status: result.status, pull: { number: pull.number }, summary: news.summary, versions: result.versions, sentWaves: result.sent, holds: result.holds, recordLink: news.recordLink, because, watched: fleet !== undefined, ...(result.next && { nextWave: result.next }) };
   await writeDashboard(scm, repo, dashboard, board, acts.answers);
   // The registry only mirrors the GitOps repo: when it fails (or the policy refuses its URI), the
   // rollout goes on and the next reconcile tries again.

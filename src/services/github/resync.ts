@@ -59,7 +59,7 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
   const merged = await newestMergedRelease(scm, repo, config.model, defaultBranch);
   if (merged) {
     const undeployed = (await scm.deploymentEnvironments(repo, merged.mergeSha)).length === 0;
-    const result = await reconcileRelease(deps, repo, merged, { recover: true });
+    const result = await reconcileRelease(deps, repo, merged);
     if (undeployed) outcome.deployed.push(merged.number);
     if (typeof result === 'object' && result.status === 'rolling-out' && result.action.kind !== 'superseded') outcome.rollingOut = merged;
   }

@@ -34,9 +34,9 @@ describe('GitHubScm pages every list', () => {
     expect(listed[0]?.environment).toBe('drift/site-249');
     expect(pages(/\/deployments$/)).toBe(2);
     expect((await scm.deploymentEnvironments(REPO, SHA)).length).toBe(251);
-    await scm.ensureDeployments(REPO, SHA, [{ environment: 'pump/canary', description: 'pump 1.0.0, wave canary', payload: {}, status: { state: 'in_progress', description: '1.0.0 to 1 target: 1 rolling out' } }]);
+    await scm.ensureDeployments(REPO, SHA, [{ environment: 'pump/canary', description: 'pump 1.0.0, wave canary', payload: {}, status: { state: 'success', description: '1.0.0 to 1 target: 1 healthy' } }]);
     expect(model().deployments.filter((entry) => entry.environment === 'pump/canary')).toHaveLength(1);
-    expect(model().deployments[0]?.statuses).toEqual([{ state: 'in_progress', description: '1.0.0 to 1 target: 1 rolling out' }]);
+    expect(model().deployments[0]?.statuses).toEqual([{ state: 'success', description: '1.0.0 to 1 target: 1 healthy' }]);
   });
 
   it('comments: a marker on the 150th comment is found, so the comment is not posted again; commands since a time, all of them', async () => {
