@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import nock from 'nock';
+import { answerGraphql } from './fake-github-graphql.ts';
 import { GitHubOpenApi, overExample } from './github-openapi.ts';
 
-interface Repo {
+export interface Repo {
   commits: Map<string, Map<string, string>>;
   /** Each commit's first parent and when it was made. */
   parents: Map<string, string | undefined>;
@@ -161,6 +162,25 @@ export class FakeGitHub {
     return repo.commits.get(repo.branches.get(ref) ?? ref)?.get(path);
   }
 
+  /** Whether the repository exists (the app is installed there): GitHub answers others as not found. */
+  has(fullName: string): boolean {
+    return this.repos.has(fullName);
+  }
+
+  /** Opens a PR as GitHub does, or says why it would refuse (REST and GraphQL alike). */
+  openPull(fullName: string, spec: { head: string; base: string; title: string; body: string }): Repo['pulls'][number] | { refused: string } {
+    if (spec.title.length > 256) return { refused: `title is too long (maximum is 256 characters)` };
+    if (spec.body.length > 65_536) return { refused: `body is too long (maximum is 65536 characters)` };
+    const repo = this.repo(fullName);
+    if (!repo.branches.has(spec.head)) return { refused: `Head sha can't be blank, Base sha can't be blank, No commits between ${spec.base} and ${spec.head}, Head ref must be a branch` };
+    if (repo.branches.get(spec.head) === repo.branches.get(spec.base)) return { refused: `No commits between ${spec.base} and ${spec.head}` };
+    if (repo.pulls.some((pull) => pull.head.ref === spec.head && pull.state === 'open')) return { refused: `A pull request already exists for ${fullName.split('/')[0]}:${spec.head}.` };
+    const number = this.nextNumber(fullName);
+    const pull = { number, head: { ref: spec.head, sha: repo.branches.get(spec.head) ?? '' }, base: { ref: spec.base }, title: spec.title, body: spec.body, state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${fullName}/pull/${number}`, labels: [] as { id: number; name: string }[], requested_teams: [] };
+    repo.pulls.push(pull);
+    return pull;
+  }
+
   /** The next issue or PR number of a repository: they share one sequence on GitHub. */
   nextNumber(fullName: string): number {
     const repo = this.repo(fullName);
@@ -219,19 +239,6 @@ export class FakeGitHub {
     pull.merged_at = new Date().toISOString();
     pull.merge_commit_sha = sha;
     return sha;
-  }
-
-  /** GraphQL `repository { fN: object(expression: "ref:path") { ... on Blob { text } } }`. */
-  private readBlobs(variables: Record<string, string>) {
-    const fullName = `${variables.owner}/${variables.name}`;
-    // GitHub answers an unknown repository with null data and a NOT_FOUND error.
-    if (!this.repos.has(fullName)) return { data: { repository: null }, errors: [{ type: 'NOT_FOUND', path: ['repository'], locations: [{ line: 1, column: 2 }], message: `Could not resolve to a Repository with the name '${fullName}'.` }] };
-    const fields = Object.entries(variables).filter(([key]) => /^e\d+$/.test(key)).map(([key, expression]): [string, { text: string; isTruncated: boolean; isBinary: boolean } | null] => {
-      const [ref = '', ...path] = expression.split(':');
-      const text = this.file(fullName, ref, path.join(':'));
-      return [key.replace('e', 'f'), text === undefined ? null : { text, isTruncated: false, isBinary: false }];
-    });
-    return { data: { repository: Object.fromEntries(fields) } };
   }
 
   /**
@@ -446,24 +453,7 @@ export class FakeGitHub {
       repo.branches.set(branch, sha);
       return [200, { ref: `refs/heads/${branch}`, node_id: `REF_${sha.slice(0, 12)}`, url: `${apiOf(match)}/git/refs/heads/${branch}`, object: { type: 'commit', sha, url: `${apiOf(match)}/git/commits/${sha}` } }];
     });
-    route('post', /^\/graphql$/, (_match, body) => {
-      if (String(body.query).includes('object(expression:')) return [200, this.readBlobs(body.variables as Record<string, string>)];
-      if (String(body.query).includes('issue(number:')) {
-        const variables = body.variables as { owner: string; name: string; number: number };
-        const issue = this.repo(`${variables.owner}/${variables.name}`).issues.find((candidate) => candidate.number === variables.number);
-        const editor = issue?.editor && { __typename: issue.editor.bot ? 'Bot' : 'User', login: issue.editor.login };
-        return [200, { data: { repository: { issue: issue ? { body: issue.body, editor: editor ?? null } : null } } }];
-      }
-      const input = (body.variables as { input: { branch: { repositoryNameWithOwner: string; branchName: string }; expectedHeadOid: string; fileChanges: { additions: { path: string; contents: string }[] } } }).input;
-      const repo = this.repo(input.branch.repositoryNameWithOwner);
-      const head = repo.branches.get(input.branch.branchName);
-      if (head !== input.expectedHeadOid) {
-        return [200, { data: null, errors: [{ type: 'STALE_DATA', message: `Expected branch to point to "${input.expectedHeadOid}" but it did not. Pull and try again. (expectedHeadOid)` }] }];
-      }
-      const files = Object.fromEntries(input.fileChanges.additions.map((file) => [file.path, Buffer.from(file.contents, 'base64').toString('utf8')]));
-      const oid = this.commit(input.branch.repositoryNameWithOwner, input.branch.branchName, files);
-      return [200, { data: { createCommitOnBranch: { commit: { oid } } } }];
-    });
+    route('post', /^\/graphql$/, (_match, body) => [200, answerGraphql(this, String(body.query), (body.variables ?? {}) as Record<string, unknown>)]);
     route('get', new RegExp(`^${R}/commits/([^/]+)/check-runs$`), (match, _body, url) => {
       const appId = url.searchParams.get('app_id');
       const runs = repoOf(match).checkRuns.filter((run) => run.head_sha === match[3] && run.name === url.searchParams.get('check_name') && (!appId || run.app.id === Number(appId))).reverse();
@@ -528,12 +518,8 @@ export class FakeGitHub {
     route('post', new RegExp(`^${R}/pulls$`), (match, body) => {
       const refused = tooLong('PullRequest', [['title', body.title, 256], ['body', body.body, 65_536]]);
       if (refused) return refused;
-      const repo = repoOf(match);
-      if (repo.pulls.some((pull) => pull.head.ref === body.head && pull.state === 'open')) return [422, { message: 'A pull request already exists' }];
-      const number = this.nextNumber(`${match[1]}/${match[2]}`);
-      const pull = { number, head: { ref: String(body.head), sha: repo.branches.get(String(body.head)) ?? '' }, base: { ref: String(body.base) }, title: String(body.title), body: String(body.body), state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${match[1]}/${match[2]}/pull/${number}`, labels: [] as { id: number; name: string }[], requested_teams: [] };
-      repo.pulls.push(pull);
-      return [201, pull];
+      const pull = this.openPull(`${match[1]}/${match[2]}`, { head: String(body.head), base: String(body.base), title: String(body.title), body: String(body.body) });
+      return 'refused' in pull ? [422, { message: pull.refused }] : [201, pull];
     });
     route('patch', new RegExp(`^${R}/pulls/(\\d+)$`), (match, body) => {
       const refused = tooLong('PullRequest', [['title', body.title, 256], ['body', body.body, 65_536]]);
