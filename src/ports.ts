@@ -288,7 +288,46 @@ export interface WorkflowRunInfo {
  * The forge (GitHub) as the release services need it. Every `ensure` converges: it looks
  * before it creates, so a redelivered event changes nothing the first one already did.
  */
+/** What one read of a repository asks at once (GitHubScm: one GraphQL query). */
+export interface RepoQuestions {
+  /** Files at a ref; a missing file maps to undefined. */
+  files?: { ref: string; paths: readonly string[] };
+  /** This app's latest check run of this name on a commit. */
+  check?: { sha: string; name: string };
+  /** A branch, for its head. */
+  branch?: string;
+  /** Open pull requests whose head branch starts with this. */
+  openPulls?: string;
+  /** Open issues with this label, with their bodies and last editors. */
+  issues?: string;
+}
+
+export interface RepoAnswers {
+  files: Map<string, string | undefined>;
+  /** Absent when the question was not asked; null when there is no such check run. */
+  check?: { id: number; status: string; conclusion: string | null; externalId: string | null } | null;
+  branchHead?: string;
+  openPulls?: PullRequestInfo[];
+  issues?: { number: number; title: string; url: string; body: string; editor?: { login: string; bot: boolean } }[];
+}
+
+/** A release PR opened from a new branch: the branch at `baseSha` with the files committed on it. */
+export interface NewPullRequest extends PullRequestSpec {
+  baseSha: string;
+  files: FileWrite[];
+  message: string;
+}
+
 export interface Scm {
+  /** Several questions about a repository in one read, where the forge allows it. */
+  ask(repo: RepoRef, questions: RepoQuestions): Promise<RepoAnswers>;
+  /**
+   * Creates the branch, commits the files on it and opens the PR, in one request where the forge
+   * allows it; undefined when it did not, so the caller goes step by step: the branch exists
+   * already (a replayed event), or the change is too large for one request. A failure leaves no
+   * branch behind.
+   */
+  openPullRequest(repo: RepoRef, spec: NewPullRequest): Promise<(PullRequestInfo & { created: true }) | undefined>;
   readFile(repo: RepoRef, path: string, ref: string): Promise<string | undefined>;
   /** Many files at one ref in few calls; a missing file maps to undefined. */
   readFiles(repo: RepoRef, paths: readonly string[], ref: string): Promise<Map<string, string | undefined>>;
@@ -306,8 +345,6 @@ export interface Scm {
   /** Creates or updates the check run of this name on this commit. */
   ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void>;
   dispatchWorkflow(repo: RepoRef, workflow: string, ref: string, inputs: Record<string, string>): Promise<void>;
-  /** Cancels queued or running runs of the workflow on the branch, except the one for `keepSha`. */
-  cancelSupersededRuns(repo: RepoRef, workflow: string, branch: string, keepSha: string): Promise<number>;
   /** The files of a run's artifact by name, or undefined when the run has no such artifact. */
   downloadArtifact(repo: RepoRef, runId: number, name: string): Promise<Record<string, Uint8Array> | undefined>;
   /** Creates the branch at `sha` ('created'); an existing branch is left as it is ('exists'). */

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
@@ -79,9 +81,7 @@ describe('the GitHub App release flow', () => {
       'POST /repos/model/check-runs',
       'POST /repos/model/check-runs',
       'POST /repos/model/deployments', // the first wave's; a queued wave has none yet
-      'POST /repos/model/git/refs',
       'POST /repos/model/issues',
-      'POST /repos/model/pulls',
     ]);
     expect(github.calls.length).toBeLessThanOrEqual(39);
   });
@@ -105,13 +105,15 @@ describe('the GitHub App release flow', () => {
     expect(github.repo('acme/other').checkRuns).toHaveLength(0);
   });
 
-  it('cancels the older unfinished run when a newer push arrives', async () => {
-    const older = github.addRun(MODEL_REPO, { head_sha: sha, head_branch: 'main', status: 'in_progress', workflow: WORKFLOW });
+  it('leaves cancelling the older unfinished run to the workflow\'s concurrency group, which the template declares', async () => {
+    github.addRun(MODEL_REPO, { head_sha: sha, head_branch: 'main', status: 'in_progress', workflow: WORKFLOW });
     const newer = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(2)\n' });
     await app.receive('push', pushPayload(newer));
     await app.settle();
-    expect(github.repo(MODEL_REPO).cancelled).toEqual([older]);
     expect(github.repo(MODEL_REPO).dispatches.map((dispatch) => dispatch.inputs.sha)).toEqual([newer]);
+    expect(github.calls.filter((call) => call.path.includes('/actions/runs'))).toEqual([]);
+    const workflow = parse(await readFile(new URL('../../templates/workflows/edgeship-train.yml', import.meta.url), 'utf8')) as { concurrency?: unknown };
+    expect(workflow.concurrency).toEqual({ group: 'edgeship-train-${{ github.ref_name }}', 'cancel-in-progress': true });
   });
 
   it('keeps the newer release when an older run completes after a newer push', async () => {

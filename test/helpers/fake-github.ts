@@ -12,7 +12,6 @@ export interface Repo {
   checkRuns: { id: number; app: { id: number; slug: string }; head_sha: string; name: string; status: string; conclusion: string | null; external_id: string | null; output: { title: string; summary: string; text?: string | null }; details_url?: string | null }[];
   dispatches: { workflow: string; ref: string; inputs: Record<string, string> }[];
   runs: { id: number; head_sha: string; head_branch: string; status: string; conclusion: string | null; workflow: string; path: string; html_url: string }[];
-  cancelled: number[];
   artifacts: Map<number, { id: number; name: string; zip: Uint8Array }[]>;
   pulls: { number: number; head: { ref: string; sha: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; merge_commit_sha: string | null; html_url: string; labels: { id: number; name: string }[]; requested_teams?: unknown[] }[];
   comments: Map<number, { id: number; body: string; user?: { login: string; type: string }; created_at?: string }[]>;
@@ -137,7 +136,7 @@ export class FakeGitHub {
   repo(fullName: string): Repo {
     let repo = this.repos.get(fullName);
     if (!repo) {
-      repo = { commits: new Map(), parents: new Map(), dates: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], cancelled: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map(), trees: new Map(), issues: [], reviewRules: new Map([['main', 1]]) };
+      repo = { commits: new Map(), parents: new Map(), dates: new Map(), branches: new Map(), checkRuns: [], dispatches: [], runs: [], artifacts: new Map(), pulls: [], comments: new Map(), deployments: [], roles: new Map(), trees: new Map(), issues: [], reviewRules: new Map([['main', 1]]) };
       this.repos.set(fullName, repo);
     }
     return repo;
@@ -172,6 +171,7 @@ export class FakeGitHub {
     if (spec.title.length > 256) return { refused: `title is too long (maximum is 256 characters)` };
     if (spec.body.length > 65_536) return { refused: `body is too long (maximum is 65536 characters)` };
     const repo = this.repo(fullName);
+    if (!repo.branches.has(spec.base)) return { refused: 'Base ref must be a branch' };
     if (!repo.branches.has(spec.head)) return { refused: `Head sha can't be blank, Base sha can't be blank, No commits between ${spec.base} and ${spec.head}, Head ref must be a branch` };
     if (repo.branches.get(spec.head) === repo.branches.get(spec.base)) return { refused: `No commits between ${spec.base} and ${spec.head}` };
     if (repo.pulls.some((pull) => pull.head.ref === spec.head && pull.state === 'open')) return { refused: `A pull request already exists for ${fullName.split('/')[0]}:${spec.head}.` };
@@ -278,7 +278,7 @@ export class FakeGitHub {
 
   private intercept(): void {
     const api = nock(API).persist();
-    const route = (method: 'get' | 'post' | 'patch', path: RegExp, handler: (match: RegExpExecArray, body: Record<string, unknown>, url: URL) => [number, unknown, Record<string, string>?]) => {
+    const route = (method: 'get' | 'post' | 'patch' | 'delete', path: RegExp, handler: (match: RegExpExecArray, body: Record<string, unknown>, url: URL) => [number, unknown, Record<string, string>?]) => {
       const withQuery = new RegExp(path.source.replace(/\$$/, '(?:\\?.*)?$'));
       api[method](withQuery).reply((uri, body) => {
         const url = new URL(uri, API);
@@ -441,6 +441,10 @@ export class FakeGitHub {
       repo.dates.set(sha, new Date().toISOString());
       return [201, gitCommit(match, sha, String(body.message))];
     });
+    route('delete', new RegExp(`^${R}/git/refs/(.+)$`), (match) => {
+      const branch = decodeURIComponent(match[3] as string).replace(/^heads\//, '');
+      return repoOf(match).branches.delete(branch) ? [204, ''] : [422, { message: 'Reference does not exist' }];
+    });
     route('patch', new RegExp(`^${R}/git/refs/(.+)$`), (match, body) => {
       const repo = repoOf(match);
       const branch = decodeURIComponent(match[3] as string).replace(/^heads\//, '');
@@ -485,14 +489,6 @@ export class FakeGitHub {
       const { items, headers } = paged(url, runs);
       // `workflow` is the fake's own bookkeeping: GitHub's run names its workflow by path and id.
       return [200, { total_count: runs.length, workflow_runs: items.map((run) => Object.fromEntries(Object.entries(run).filter(([key]) => key !== 'workflow'))) }, headers];
-    });
-    route('post', new RegExp(`^${R}/actions/runs/(\\d+)/cancel$`), (match) => {
-      const repo = repoOf(match);
-      const run = repo.runs.find((candidate) => candidate.id === Number(match[3]));
-      if (!run || run.status === 'completed') return [409, { message: 'Cannot cancel a workflow run that is completed.' }];
-      run.status = 'completed';
-      repo.cancelled.push(run.id);
-      return [202, {}];
     });
     route('get', new RegExp(`^${R}/actions/runs/(\\d+)/artifacts$`), (match, _body, url) => {
       const artifacts = (repoOf(match).artifacts.get(Number(match[3])) ?? []).filter((artifact) => artifact.name === url.searchParams.get('name'));

@@ -3,12 +3,11 @@ import { LRUCache } from 'lru-cache';
 import type { ProbotOctokit } from 'probot';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import { fitWithin, GITHUB_LIMITS } from '../../core/github-limits.ts';
-import type { CheckRunUpdate, DeploymentSpec, FileWrite, PullRequestInfo, PullRequestSpec, RepoRef, Scm } from '../../ports.ts';
+import type { CheckRunUpdate, DeploymentSpec, FileWrite, NewPullRequest, PullRequestInfo, PullRequestSpec, RepoAnswers, RepoQuestions, RepoRef, Scm } from '../../ports.ts';
+import { FILES_PER_QUERY, OPEN_PULL_REQUEST, queryRepository } from './repo-query.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
-const ACTIVE_RUN = new Set(['queued', 'in_progress', 'waiting', 'requested', 'pending']);
-const FILES_PER_QUERY = 100;
 /** GitHub's largest page. */
 const PAGE = 100;
 /** Closed pull requests read at most, newest updated first: the releases a resync can still act on. */
@@ -69,6 +68,8 @@ const repoKey = (repo: RepoRef) => `${repo.owner}/${repo.repo}`.toLowerCase();
 export class GitHubScm implements Scm {
   private readonly oneRequest: typeof ONE_REQUEST;
   private readonly defaultBranches = new Map<string, string>();
+  /** Repositories' node ids, as a query told them: GraphQL mutations name a repository by it. */
+  private readonly ids = new Map<string, string>();
 
   /** `appId`: this app's id, so checks are read only from the runs this app made (not a workflow token's). */
   constructor(
@@ -78,6 +79,65 @@ export class GitHubScm implements Scm {
   ) {
     this.oneRequest = options.oneRequest ?? ONE_REQUEST;
     if (options.defaultBranch) this.defaultBranches.set(repoKey(options.defaultBranch.repo), options.defaultBranch.branch);
+  }
+
+  /** One GraphQL query; a list longer than a page is read again through REST, which pages. */
+  async ask(repo: RepoRef, questions: RepoQuestions): Promise<RepoAnswers> {
+    const ref = questions.files?.ref ?? '';
+    const atCommit = COMMIT_SHA.test(ref) ? this.options.contents : undefined;
+    const files = new Map<string, string | undefined>();
+    const unread: string[] = [];
+    for (const path of questions.files?.paths ?? []) {
+      const cached = atCommit?.get(`${repoKey(repo)}@${ref}:${path}`);
+      if (cached) files.set(path, cached.text ?? undefined);
+      else unread.push(path);
+    }
+    const asked: RepoQuestions = { ...questions, files: { ref, paths: unread } };
+    const { id, blobs, answers, truncated } = await queryRepository(this.octokit, repo, asked, this.appId);
+    this.ids.set(repoKey(repo), id);
+    for (const [path, blob] of blobs) {
+      // GraphQL gives up on large or binary blobs; the contents API reads those.
+      files.set(path, !blob ? undefined : blob.isTruncated || blob.isBinary || blob.text === null ? await this.fetchFile(repo, path, ref) : blob.text);
+    }
+    if (unread.length > FILES_PER_QUERY) await this.queryFiles(repo, unread.slice(FILES_PER_QUERY), ref, files);
+    if (atCommit) for (const path of unread) atCommit.set(`${repoKey(repo)}@${ref}:${path}`, { text: files.get(path) ?? null });
+    if (truncated.pulls && questions.openPulls !== undefined) answers.openPulls = await this.listPullRequests(repo, questions.openPulls);
+    if (truncated.check && questions.check) answers.check = (await this.findCheckRun(repo, questions.check.sha, questions.check.name)) ?? null;
+    // Past a page of labelled issues, the caller looks for its issue step by step.
+    if (truncated.issues) delete answers.issues;
+    return { files, ...answers };
+  }
+
+  /** createRef, createCommitOnBranch and createPullRequest in one GraphQL request. */
+  async openPullRequest(repo: RepoRef, spec: NewPullRequest): Promise<(PullRequestInfo & { created: true }) | undefined> {
+    const bytes = spec.files.reduce((sum, file) => sum + Buffer.byteLength(file.content), 0);
+    if (spec.files.length > this.oneRequest.files || bytes > this.oneRequest.bytes) return undefined;
+    if (!this.ids.has(repoKey(repo))) await this.ask(repo, {});
+    const repositoryId = this.ids.get(repoKey(repo));
+    const [headline = '', ...rest] = spec.message.split('\n');
+    try {
+      const data = await this.octokit.graphql<{ createCommitOnBranch: { commit: { oid: string } }; createPullRequest: { pullRequest: { number: number; url: string } } }>(OPEN_PULL_REQUEST, {
+        ref: { repositoryId, name: `refs/heads/${spec.head}`, oid: spec.baseSha },
+        commit: {
+          branch: { repositoryNameWithOwner: `${repo.owner}/${repo.repo}`, branchName: spec.head },
+          expectedHeadOid: spec.baseSha,
+          message: { headline, body: rest.join('\n').trim() },
+          fileChanges: { additions: spec.files.map((file) => ({ path: file.path, contents: Buffer.from(file.content).toString('base64') })) },
+        },
+        pull: { repositoryId, baseRefName: spec.base, headRefName: spec.head, title: title(spec.title), body: body(spec.body) },
+      });
+      const { number, url } = data.createPullRequest.pullRequest;
+      return { number, url, state: 'open', merged: false, head: spec.head, headSha: data.createCommitOnBranch.commit.oid, base: spec.base, created: true };
+    } catch (error) {
+      const errors = (error as { errors?: { path?: string[]; message?: string }[] }).errors;
+      if (!errors) throw error;
+      const refused = errors.find((entry) => entry.path?.[0] === 'createRef');
+      // The branch was there before: what is on it is for the step-by-step way to find.
+      if (refused && /already exists/i.test(refused.message ?? '')) return undefined;
+      // The branch is this request's, half made: take it back, so nothing is left and a retry starts clean.
+      if (!refused) await this.octokit.rest.git.deleteRef({ ...repo, ref: `heads/${spec.head}` }).catch(notFound);
+      throw new EdgeshipError(`GitHub did not open the pull request from ${spec.head}: ${errors.map((entry) => `${entry.path?.join('.') ?? 'request'}: ${entry.message ?? ''}`).join('; ')}`, { cause: error });
+    }
   }
 
   /** A file at a commit sha is read from GitHub once per app; at a branch, every time. */
@@ -211,23 +271,6 @@ export class GitHubScm implements Scm {
 
   async dispatchWorkflow(repo: RepoRef, workflow: string, ref: string, inputs: Record<string, string>): Promise<void> {
     await this.octokit.rest.actions.createWorkflowDispatch({ ...repo, workflow_id: workflow, ref, inputs });
-  }
-
-  async cancelSupersededRuns(repo: RepoRef, workflow: string, branch: string, keepSha: string): Promise<number> {
-    // Newest first: paged until a page holds no unfinished run, since older runs finished long ago.
-    const runs = await this.octokit.paginate(this.octokit.rest.actions.listWorkflowRuns, { ...repo, workflow_id: workflow, branch, per_page: PAGE }, (response, done) => {
-      const page = response.data;
-      if (!page.some((run) => ACTIVE_RUN.has(run.status ?? ''))) done();
-      return page;
-    });
-    const stale = runs.filter((run) => ACTIVE_RUN.has(run.status ?? '') && run.head_sha !== keepSha);
-    for (const run of stale) {
-      // A run that finished meanwhile answers 409; there is nothing left to cancel then.
-      await this.octokit.rest.actions.cancelWorkflowRun({ ...repo, run_id: run.id }).catch((error: { status?: number }) => {
-        if (error.status !== 409) throw error;
-      });
-    }
-    return stale.length;
   }
 
   async downloadArtifact(repo: RepoRef, runId: number, name: string): Promise<Record<string, Uint8Array> | undefined> {

@@ -7,7 +7,7 @@ import { renderReport } from '../../core/report.ts';
 import { recordDigest } from '../../core/release-integrity.ts';
 import { parseEvaluationReport } from '../../core/report-schema.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
-import type { ArtifactStore, ClusterCapacity, Logger, RepoRef, Scm } from '../../ports.ts';
+import type { ArtifactStore, ClusterCapacity, Logger, PullRequestInfo, PullRequestSpec, RepoAnswers, RepoRef, Scm } from '../../ports.ts';
 import { resolveBaseline } from '../baseline.ts';
 import { openGitops, readConfigAt, trackedBranch, type GitopsAccess } from './model-repo.ts';
 
@@ -52,7 +52,10 @@ export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: C
     await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'Training failed', summary: `The training run ended as \`${run.conclusion ?? 'unknown'}\`. [Logs](${run.url})` });
     return 'run-failed';
   }
-  if (await supersede(scm, repo, check, run.headBranch)) return 'superseded';
+  // What the release needs to know of the repo now, in one read: the branch head (has it moved
+  // on?), the training check to finish, the release PRs a new one supersedes.
+  const seen = await scm.ask(repo, { branch: run.headBranch, check: { sha: run.headSha, name: TRAIN_CHECK }, openPulls: releaseBranchPrefix(config.model) });
+  if (await supersede(scm, repo, { ...check, ...(seen.check && { id: seen.check.id }) }, run.headBranch, seen.branchHead ?? null)) return 'superseded';
   const evaluated = await readReport(scm, repo, run.id);
   if (!evaluated) {
     await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'No evaluation report', summary: `The run uploaded no \`${REPORT_ARTIFACT}\` artifact with report.json; add the edgeship report step to the workflow. [Logs](${run.url})` });
@@ -60,7 +63,7 @@ export async function ensureReleasePr(deps: ReleasePrDeps, repo: RepoRef, run: C
   }
   if (!evaluated.artifact) throw new EdgeshipError(`the report of run ${run.id} has no published artifact; the workflow must run the publish step before report`);
 
-  return releaseFromReport(deps, repo, { config, sha: run.headSha, branch: run.headBranch, url: run.url, evaluated });
+  return releaseFromReport(deps, repo, { config, sha: run.headSha, branch: run.headBranch, url: run.url, evaluated, seen });
 }
 
 async function readReport(scm: Scm, repo: RepoRef, runId: number): Promise<EvaluationReport | undefined> {
@@ -77,14 +80,16 @@ export interface FinishedTraining {
   /** Link to the run, for the check runs. */
   url?: string;
   evaluated: EvaluationReport;
+  /** What a read just before found: the training check (null: none) and the open release PRs. */
+  seen?: Pick<RepoAnswers, 'check' | 'openPulls'>;
 }
 
 /**
  * Closes `edgeship/train` as superseded when the branch has moved on from the commit; the
  * newer commit's release replaces this one. True when it did.
  */
-export async function supersede(scm: Scm, repo: RepoRef, check: { name: string; headSha: string; detailsUrl?: string }, branch: string): Promise<boolean> {
-  const head = await scm.branchHead(repo, branch);
+export async function supersede(scm: Scm, repo: RepoRef, check: { id?: number; name: string; headSha: string; detailsUrl?: string }, branch: string, known?: string | null): Promise<boolean> {
+  const head = known === undefined ? await scm.branchHead(repo, branch) : (known ?? undefined);
   if (head === check.headSha) return false;
   await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'neutral', title: 'Superseded', summary: `${branch} has moved on to ${head?.slice(0, 7) ?? 'nothing'}; the newer commit's release replaces this one.` });
   return true;
@@ -129,18 +134,34 @@ export async function releaseFromReport(deps: ReleasePrDeps, repo: RepoRef, run:
   }
 
   const branch = releaseBranch(config.model, report.version.version, run.sha);
-  const created = (await scm.createBranch(repo, branch, run.sha)) === 'created';
   const record = `${JSON.stringify(report, null, 2)}\n`;
   const title = `release(${config.model}): ${report.version.version}`;
-  const recorded = await new ScmBranchRepo(scm, repo, branch, undefined, created ? run.sha : undefined).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], title);
-  const pull = await scm.ensurePullRequest(repo, { head: branch, base: run.branch, title, body: renderReport(report) });
-  for (const older of await scm.listPullRequests(repo, releaseBranchPrefix(config.model))) {
-    if (older.number !== pull.number) await scm.closePullRequest(repo, older.number, `Superseded by #${pull.number} (${report.version.version} from ${run.sha.slice(0, 7)}).`);
+  const spec = { head: branch, base: run.branch, title, body: renderReport(report) };
+  // A new branch, its commit and the PR in one request; a replayed event finds the branch there and goes step by step.
+  const opened = await scm.openPullRequest(repo, { ...spec, baseSha: run.sha, files: [{ path: RELEASE_RECORD_FILE, content: record }], message: title });
+  const { pull, head } = opened ? { pull: opened, head: opened.headSha } : await stepByStep(scm, repo, spec, run.sha, record);
+  const older = run.seen?.openPulls ?? (await scm.listPullRequests(repo, releaseBranchPrefix(config.model)));
+  for (const superseded of older) {
+    if (superseded.number !== pull.number) await scm.closePullRequest(repo, superseded.number, `Superseded by #${pull.number} (${report.version.version} from ${run.sha.slice(0, 7)}).`);
   }
   // A commit made just now has no check runs yet: nothing to look for.
-  await reportGates(scm, repo, recorded?.sha ?? (await scm.branchHead(repo, branch)) ?? run.sha, report, record, pull.url, recorded ? null : undefined);
-  await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'success', title: `Release PR #${pull.number}`, summary: `${title} is ready for review: ${pull.url}` });
+  await reportGates(scm, repo, head ?? (await scm.branchHead(repo, branch)) ?? run.sha, report, record, pull.url, head ? null : undefined);
+  // A PR opened just now: the check run found before is the one to finish. Otherwise (a replay)
+  // it is read and compared, so a replayed event writes nothing.
+  const known = opened ? run.seen?.check : undefined;
+  await scm.ensureCheckRun(repo, { ...check, ...(known !== undefined && { id: known?.id ?? null }), status: 'completed', conclusion: 'success', title: `Release PR #${pull.number}`, summary: `${title} is ready for review: ${pull.url}` });
   return { pullRequest: pull.number, created: pull.created, passed: report.passed };
+}
+
+/**
+ * The release branch, its record and its PR one step at a time, each only where missing: what a
+ * replayed event, or a crash halfway, left is found and finished. The head is the commit made
+ * now, undefined when the branch already had the record.
+ */
+async function stepByStep(scm: Scm, repo: RepoRef, spec: PullRequestSpec, sha: string, record: string): Promise<{ pull: PullRequestInfo & { created: boolean }; head: string | undefined }> {
+  const created = (await scm.createBranch(repo, spec.head, sha)) === 'created';
+  const recorded = await new ScmBranchRepo(scm, repo, spec.head, undefined, created ? sha : undefined).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], spec.title);
+  return { pull: await scm.ensurePullRequest(repo, spec), head: recorded?.sha };
 }
 
 /**

@@ -4,7 +4,7 @@ import { changeTrains } from '../../core/train-paths.ts';
 import { runKey, TRAIN_CHECK } from '../../core/release-branch.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { isClusterBackend, startClusterRun, type ClusterTrainingDeps } from './cluster-training.ts';
-import { readConfigAt, trackedBranch } from './model-repo.ts';
+import { CONFIG_PATH, configOf, trackedBranch } from './model-repo.ts';
 
 export interface TrainingTrigger {
   repo: RepoRef;
@@ -30,18 +30,23 @@ export type TrainingStart = 'paths-unchanged' | 'not-allowed' | 'started' | 'alr
  *    itself), and pushes that change no file of `train.paths` (a release merge);
  * 3. skip when the check run already carries this run key (a redelivered event, running or done);
  *    fail it when the operator policy does not allow the cluster training the config asks for;
- * 4. open `edgeship/train` in progress, cancel older unfinished runs on the branch, dispatch the
- *    workflow, or start the Job or Kubeflow run (cluster-training.ts).
+ * 4. open `edgeship/train` in progress and dispatch the workflow (whose concurrency group cancels
+ *    the older unfinished run on the branch: templates/workflows), or start the Job or Kubeflow
+ *    run, cancelling older ones on the branch (cluster-training.ts).
  */
 export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTrainingDeps, trigger: TrainingTrigger): Promise<TrainingStart> {
-  const { scm, log } = deps;
+  const { scm } = deps;
   const { repo, sha } = trigger;
+  // The config and the check run of this commit, in one read.
+  const { files, check: existing } = await scm.ask(repo, { files: { ref: sha, paths: [CONFIG_PATH] }, check: { sha, name: TRAIN_CHECK } });
   let config;
   try {
-    config = await readConfigAt(scm, repo, sha);
+    config = configOf(repo, sha, files.get(CONFIG_PATH));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
+    // Known absent: created at once; present: compared first, so a replayed push writes nothing.
     await scm.ensureCheckRun(repo, {
+      ...(!existing && { id: null }),
       name: TRAIN_CHECK,
       headSha: sha,
       status: 'completed',
@@ -55,7 +60,6 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
   if (!config) return 'not-a-model-repo';
   if (trigger.reason === 'push' && !(await trackedBranch(scm, repo, trigger.branch, config, trigger.defaultBranch))) return 'untracked-branch';
   const key = runKey(config.model, sha, `${trigger.reason}:${trigger.occurrence ?? ''}`);
-  const existing = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
   if (existing?.externalId === key) return 'already-started';
   if (trigger.reason === 'push' && !changeTrains(config.train.paths, trigger.changedFiles)) {
     // Recorded as a neutral check, so a resync knows this head was looked at and not trained on purpose.
@@ -82,8 +86,6 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
     title: `Training ${config.model}`,
     summary: `Workflow \`${config.train.workflow}\` was dispatched for ${sha.slice(0, 7)} (${trigger.reason}); run key \`${key}\`.`,
   });
-  const cancelled = await scm.cancelSupersededRuns(repo, config.train.workflow, trigger.branch, sha);
-  if (cancelled > 0) log.info({ model: config.model, branch: trigger.branch, cancelled }, 'Cancelled superseded training runs');
   await scm.dispatchWorkflow(repo, config.train.workflow, trigger.branch, {
     sha,
     run_key: key,

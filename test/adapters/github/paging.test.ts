@@ -60,10 +60,4 @@ describe('GitHubScm pages every list', () => {
     expect(await scm.findIssue(REPO, 'edgeship:fleet', 'edgeship fleet: pump')).toEqual({ number: 1, url: `https://github.com/${NAME}/issues/1` });
     expect(pages(/\/issues$/)).toBe(2);
   });
-
-  it('workflow runs: unfinished runs on the second page are cancelled too', async () => {
-    for (let index = 0; index < 130; index += 1) github.addRun(NAME, { head_sha: index === 0 ? SHA : 'b'.repeat(40), head_branch: 'main', status: index < 5 || index > 120 ? 'in_progress' : 'completed', workflow: 'train.yml' });
-    // Newest first: runs 121-129 on the first page, runs 1-4 (and 0, the one kept) on the second.
-    expect(await scm.cancelSupersededRuns(REPO, 'train.yml', 'main', SHA)).toBe(13);
-  });
 });
