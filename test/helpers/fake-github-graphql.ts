@@ -72,6 +72,7 @@ export function answerGraphql(world: GraphqlWorld, query: string, variables: Rec
     },
   });
   const pullOf = (fullName: string, pull: Repo['pulls'][number]) => ({ number: pull.number, url: pull.html_url, headRefName: pull.head.ref, headRefOid: world.repo(fullName).branches.get(pull.head.ref) ?? pull.head.sha, baseRefName: pull.base.ref, title: pull.title, body: pull.body, state: pull.state === 'open' ? 'OPEN' : pull.merged_at ? 'MERGED' : 'CLOSED', merged: Boolean(pull.merged_at), mergeCommit: pull.merge_commit_sha ? { oid: pull.merge_commit_sha } : null });
+  const issueOf = (fullName: string, issue: Repo['issues'][number]) => ({ number: issue.number, title: issue.title, url: `https://github.com/${fullName}/issues/${issue.number}`, body: issue.body, editor: issue.editor ? { __typename: issue.editor.bot ? 'Bot' : 'User', login: issue.editor.login } : null });
   const repositoryOf = (fullName: string) => ({
     id: repositoryId(fullName),
     nameWithOwner: fullName,
@@ -88,11 +89,11 @@ export function answerGraphql(world: GraphqlWorld, query: string, variables: Rec
     },
     issue: ({ number }: { number: number }) => {
       const issue = world.repo(fullName).issues.find((candidate) => candidate.number === number);
-      return issue ? { number: issue.number, title: issue.title, body: issue.body, editor: issue.editor ? { __typename: issue.editor.bot ? 'Bot' : 'User', login: issue.editor.login } : null } : null;
+      return issue ? issueOf(fullName, issue) : null;
     },
     issues: ({ labels, states, ...page }: Page & { labels?: string[]; states?: string[] }) => {
       const issues = world.repo(fullName).issues.filter((issue) => (!states || states.includes(issue.state.toUpperCase())) && (!labels || labels.some((label) => issue.labels.includes(label))));
-      return connection(issues.map((issue) => ({ number: issue.number, title: issue.title, url: `https://github.com/${fullName}/issues/${issue.number}` })), page);
+      return connection(issues.map((issue) => issueOf(fullName, issue)), page);
     },
     pullRequests: ({ states, ...page }: Page & { states?: string[] }) => {
       const pulls = world.repo(fullName).pulls.map((pull) => pullOf(fullName, pull)).filter((pull) => !states || states.includes(pull.state));

@@ -2,7 +2,7 @@ import { COMMAND_ROLES } from '../../core/commands.ts';
 import type { EdgeshipConfig, Wave } from '../../core/config.ts';
 import { DASHBOARD_LABEL, dashboardTitle, renderDashboard, tickedBoxes, type DashboardAction, type DashboardInput, type TickedBox } from '../../core/dashboard.ts';
 import { targetsInWords } from '../../core/fleet-summary.ts';
-import type { GitOpsRepo, RepoRef, Scm } from '../../ports.ts';
+import type { GitOpsRepo, RepoAnswers, RepoRef, Scm } from '../../ports.ts';
 import { releaseHold, rollBack } from '../rollback.ts';
 
 /** A box a person ticked, who ticked it, and whether they may act (write, maintain or admin, as for `/edgeship` commands). */
@@ -32,11 +32,16 @@ function attributed(body: string, editor: { login: string; bot: boolean } | unde
   return tickedBoxes(body).filter((box) => box.by !== undefined);
 }
 
-/** Reads the model's dashboard and what its ticked boxes ask, each with its author's permission. */
-export async function openDashboard(scm: Scm, repo: RepoRef, model: string): Promise<OpenDashboard | undefined> {
-  const found = await scm.findIssue(repo, DASHBOARD_LABEL, dashboardTitle(model));
+/**
+ * Reads the model's dashboard and what its ticked boxes ask, each with its author's permission;
+ * `issues`: the open issues with the dashboard label as a read just before found them.
+ */
+export async function openDashboard(scm: Scm, repo: RepoRef, model: string, issues?: RepoAnswers['issues']): Promise<OpenDashboard | undefined> {
+  const title = dashboardTitle(model);
+  const seen = issues?.find((issue) => issue.title === title);
+  const found = issues ? seen : await scm.findIssue(repo, DASHBOARD_LABEL, title);
   if (!found) return undefined;
-  const { body, editor } = await scm.readIssue(repo, found.number);
+  const { body, editor } = seen ?? (await scm.readIssue(repo, found.number));
   const boxes = attributed(body, editor);
   const roles = new Map<string, string>();
   for (const by of new Set(boxes.map((box) => box.by as string))) roles.set(by, await scm.permissionOf(repo, by));

@@ -8,6 +8,7 @@ import { parseEvaluationReport } from '../../core/report-schema.ts';
 import type { EdgeshipConfig } from '../../core/config.ts';
 import type { FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
 import { summarizeFleet } from '../../core/fleet-summary.ts';
+import { DASHBOARD_LABEL } from '../../core/dashboard.ts';
 import { parseReleaseRecord, releaseRecordPath } from '../../core/release-record.ts';
 import { messageOf } from '../../core/errors.ts';
 import { inert } from '../../core/markdown.ts';
@@ -62,7 +63,8 @@ export async function newestMergedRelease(scm: Scm, repo: RepoRef, model: string
  */
 export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull: MergedPull) {
   const { scm } = deps;
-  const [files, gates] = await Promise.all([scm.readFiles(repo, [CONFIG_PATH, RELEASE_RECORD_FILE], pull.mergeSha), scm.findCheckRun(repo, pull.headSha, GATES_CHECK)]);
+  // The merge's config and record, the gate verdict on the head it merged, and the fleet dashboards, in one read.
+  const { files, check: gates, issues } = await scm.ask(repo, { files: { ref: pull.mergeSha, paths: [CONFIG_PATH, RELEASE_RECORD_FILE] }, check: { sha: pull.headSha, name: GATES_CHECK }, issues: DASHBOARD_LABEL });
   const config = configOf(repo, pull.mergeSha, files.get(CONFIG_PATH));
   const recordText = files.get(RELEASE_RECORD_FILE);
   if (!config || recordText === undefined) throw new EdgeshipError(`#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_RECORD_FILE : '.github/edgeship.yml'}`);
@@ -74,7 +76,7 @@ export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull:
   }
   const because = await deployableInto(deps, repo, pull.base, config);
   try {
-    return { config, report, because, ...(await openGitops(deps, config)) };
+    return { config, report, because, issues, ...(await openGitops(deps, config)) };
   } catch (error) {
     if (error instanceof PolicyError || error instanceof GitOpsError) throw new ReleaseRefused(error.message, config);
     throw error;
@@ -142,10 +144,10 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
     deps.log.warn({ pull: pull.number, reason: error.reason }, 'Merged release refused');
     return 'refused';
   }
-  const { config, report, gitopsRef, gitops, gitopsScm, because } = loaded;
+  const { config, report, gitopsRef, gitops, gitopsScm, because, issues } = loaded;
   const fleet = deps.fleetFor?.(config);
   const waves = wavesOf(config);
-  const board = await openDashboard(scm, repo, config.model);
+  const board = await openDashboard(scm, repo, config.model, issues);
   const acts = await actOnDashboard(gitops, config, report.version.version, waves, board);
   const result = await advanceRollout({ gitops, log: deps.log, ...(fleet && { fleet }), ...(deps.now && { now: deps.now }) }, config, report, { promote: options.promote || acts.promote });
   if (result.action.kind === 'superseded') return result;
