@@ -48,7 +48,10 @@ export async function recordAndOverlays(config: EdgeshipConfig, read: Read, curr
   retainOffloadedVersions(config, recordAfter(current.parsed?.record, recordUpdate), specs);
   const entries = specs.map((spec) => ({ spec, overlay: overlayPath(spec.target.name, config.model), site: siteKustomizationPath(spec.target.name) }));
   const paths = entries.flatMap((entry) => [entry.overlay, entry.site]);
-  const files = new Map(await Promise.all(paths.map(async (file) => [file, await read(file)] as const)));
+  // The resources patches are only written here, but read with the rest: the apply compares
+  // every write with what is there, and finds them read already.
+  const patches = entries.flatMap((entry) => (entry.spec.target.kind === 'edge' ? [resourcesPatchPath(entry.spec.target.name, config.model)] : []));
+  const [files] = await Promise.all([Promise.all(paths.map(async (file) => [file, await read(file)] as const)).then((read) => new Map(read)), Promise.all(patches.map(read))]);
   const writes: FileWrite[] = [{ path: current.path, content: record }];
   for (const { spec, overlay, site } of entries) {
     writes.push({ path: overlay, content: writeOverlay(files.get(overlay), spec) }, { path: site, content: writeSiteKustomization(files.get(site), spec.target.name, config.model) });

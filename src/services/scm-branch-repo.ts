@@ -18,8 +18,11 @@ export class ScmBranchRepo implements GitOpsRepo {
     private knownHead?: string,
   ) {}
 
+  /** The file at the branch's head, read with that head: the next change starts from it without asking again (compare-and-swap still checks it). */
   async read(path: string): Promise<string | undefined> {
-    return this.scm.readFile(this.repo, path, this.branch);
+    const { files, branchHead } = await this.scm.ask(this.repo, { branch: this.branch, files: { ref: this.branch, paths: [path] } });
+    if (branchHead) this.knownHead = branchHead;
+    return files.get(path);
   }
 
   async readAt(path: string, revision: string): Promise<string | undefined> {

@@ -100,7 +100,9 @@ export class GitHubScm implements Scm {
       files.set(path, !blob ? undefined : blob.isTruncated || blob.isBinary || blob.text === null ? await this.fetchFile(repo, path, ref) : blob.text);
     }
     if (unread.length > FILES_PER_QUERY) await this.queryFiles(repo, unread.slice(FILES_PER_QUERY), ref, files);
-    if (atCommit) for (const path of unread) atCommit.set(`${repoKey(repo)}@${ref}:${path}`, { text: files.get(path) ?? null });
+    // Files at a branch were read with its head in the same query: they are the files at that commit.
+    const commit = atCommit ? ref : questions.branch === ref ? answers.branchHead : undefined;
+    if (commit) for (const path of unread) this.options.contents?.set(`${repoKey(repo)}@${commit}:${path}`, { text: files.get(path) ?? null });
     if (truncated.pulls && questions.openPulls !== undefined) answers.openPulls = await this.listPullRequests(repo, questions.openPulls);
     if (truncated.check && questions.check) answers.check = (await this.findCheckRun(repo, questions.check.sha, questions.check.name)) ?? null;
     // Past a page of labelled issues, the caller looks for its issue step by step.

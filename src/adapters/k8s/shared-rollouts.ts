@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { CONFLICT, untilSwapped, type SwapRetry } from '../../core/compare-and-swap.ts';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import type { RepoRef, SharedRollout, SharedRollouts } from '../../ports.ts';
 
 const codeOf = (error: unknown) => (error as { code?: number }).code;
-/** Tries of a read-modify-write that another replica's write beat. */
-const ATTEMPTS = 8;
+/** Replicas write the map seldom and briefly: a writer keeps trying for ten seconds, waits of 20 ms to 1 s. */
+const SHARED_RETRY: SwapRetry = { deadlineMs: 10_000, minWaitMs: 20, maxWaitMs: 1_000 };
 
 const sharedRolloutSchema = z.strictObject({
   installation: z.number().int().positive(),
@@ -74,22 +75,25 @@ export class ConfigMapRollouts implements SharedRollouts {
     }
   }
 
-  /** Applies `edit` to the data and writes it, unless it answers undefined (nothing to change). */
+  /**
+   * Applies `edit` to the data and writes it, unless it answers undefined (nothing to change). A
+   * write another replica beat (409) is tried again from a fresh read, after a jittered, growing
+   * wait, until a deadline (core/compare-and-swap).
+   */
   private async change(edit: (data: Record<string, string>) => Record<string, string> | undefined): Promise<void> {
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
+    await untilSwapped(`ConfigMap ${this.namespace}/${this.name}`, async () => {
       const map = await this.read();
       const data = edit(map?.data ?? {});
-      if (data === undefined) return;
+      if (data === undefined) return undefined;
       try {
         if (map) await this.api.replaceNamespacedConfigMap({ name: this.name, namespace: this.namespace, body: { ...map, data } });
         else await this.api.createNamespacedConfigMap({ namespace: this.namespace, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: this.name, namespace: this.namespace }, data } });
-        return;
+        return undefined;
       } catch (error) {
         if (codeOf(error) !== 409) throw this.wrap('write', error);
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        return CONFLICT;
       }
-    }
-    throw new EdgeshipError(`ConfigMap ${this.namespace}/${this.name}: another replica's writes beat ${ATTEMPTS} tries in a row`);
+    }, SHARED_RETRY);
   }
 
   private wrap(verb: string, error: unknown): EdgeshipError {
