@@ -304,8 +304,11 @@ export interface RepoQuestions {
 
 export interface RepoAnswers {
   files: Map<string, string | undefined>;
-  /** Absent when the question was not asked; null when there is no such check run. */
-  check?: { id: number; status: string; conclusion: string | null; externalId: string | null } | null;
+  /**
+   * The newest check run of the name on the commit, with the external ids (run keys) of every
+   * one of that name there; absent when the question was not asked; null when there is none.
+   */
+  check?: { id: number; status: string; conclusion: string | null; externalId: string | null; keys: string[] } | null;
   branchHead?: string;
   openPulls?: PullRequestInfo[];
   issues?: { number: number; title: string; url: string; body: string; editor?: { login: string; bot: boolean } }[];

@@ -54,6 +54,7 @@ export async function appServer(probot: Probot, settings: AppSettings, extra: Ap
     ...(settings.registryCredentials && { credentials: settings.registryCredentials }),
     ...(settings.maxBlobBytes && { maxBlobBytes: settings.maxBlobBytes }),
     ...(settings.mlflowToken && { mlflowToken: settings.mlflowToken }),
+    ...(settings.redeliverEveryMs && { redeliverEveryMs: settings.redeliverEveryMs }),
     trainingFor: trainingFrom(settings.training, () => void followTrainings(), policy, probot.log),
     ...(secret && callbackUrl && { trainingCallback: { url: callbackUrl, secret } }),
     ...(fleetFor && { fleetFor }),

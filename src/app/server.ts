@@ -4,7 +4,7 @@ import { messageOf } from '../core/errors.ts';
 import type { LeaderDuties } from '../adapters/k8s/leader-election.ts';
 import { appServer, WEBHOOKS_PATH } from './http-server.ts';
 import { replicationFrom } from './leadership.ts';
-import { EdgeshipOctokit } from './octokit.ts';
+import { edgeshipOctokit } from './octokit.ts';
 import { WorkQueue } from './work-queue.ts';
 import type { Logger } from '../ports.ts';
 
@@ -30,7 +30,7 @@ if (missing.length > 0) {
   process.stderr.write(`edgeship: not starting; set ${missing.join(', ')}.\n`);
   process.exit(2);
 }
-const probot = createProbot({ overrides: { Octokit: EdgeshipOctokit } });
+const probot = createProbot({ overrides: { Octokit: edgeshipOctokit(settings.writePacingMs) } });
 // Probot makes its logger as it initializes, after this line: look it up at each call.
 const log: Logger = {
   debug: (fields, message) => probot.log.debug(fields, message),

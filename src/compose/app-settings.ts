@@ -35,6 +35,8 @@ export const appEnvironmentSchema = z.object({
   EDGESHIP_TRAINING_CALLBACK_SECRET: text.optional().describe('Secret of the tokens cluster runs call back with at /api/edgeship/training.'),
   EDGESHIP_PUBLIC_URL: z.url().optional().describe('The app\'s public URL, for the callbacks of cluster runs.'),
   EDGESHIP_DRIFT_SECRET: text.optional().describe('Secret of the site tokens (edgeship site-token) drift evidence comes with at /api/edgeship/drift.'),
+  EDGESHIP_GITHUB_WRITE_PACING_MS: whole(0).optional().describe('Least time between two content-creating (or GraphQL) requests of the app, which go one at a time (default 1000, and 3000 for those that notify people, as GitHub asks; a GitHub Enterprise Server without rate limits may take 0).'),
+  EDGESHIP_REDELIVER_EVERY_SECONDS: whole(1).optional().describe('How often the leader asks GitHub for the webhook deliveries that failed and has them delivered again (default 240; GitHub keeps them 3 days).'),
   EDGESHIP_LEASE_NAME: text.optional().describe('The Lease replicas elect a leader on; without it the process runs the schedule alone.'),
   EDGESHIP_LEASE_KUBECONFIG: text.optional().describe('Kubeconfig of the Lease\'s API server, where it is not the pod\'s own.'),
   POD_NAME: text.optional().describe('This replica\'s name (downward API): the Lease\'s holder.'),
@@ -66,6 +68,8 @@ function toSettings(env: z.infer<typeof appEnvironmentSchema>) {
       publicUrl: env.EDGESHIP_PUBLIC_URL,
     },
     driftSecret: env.EDGESHIP_DRIFT_SECRET,
+    writePacingMs: env.EDGESHIP_GITHUB_WRITE_PACING_MS,
+    redeliverEveryMs: env.EDGESHIP_REDELIVER_EVERY_SECONDS === undefined ? undefined : env.EDGESHIP_REDELIVER_EVERY_SECONDS * 1000,
     lease: { name: env.EDGESHIP_LEASE_NAME, kubeconfig: env.EDGESHIP_LEASE_KUBECONFIG, podName: env.POD_NAME, namespace: env.POD_NAMESPACE },
   };
 }

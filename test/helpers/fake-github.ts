@@ -88,6 +88,8 @@ export class FakeGitHub {
   readonly deliveries: HookDelivery[] = [];
   /** Delivery ids the app asked GitHub to deliver again. */
   readonly redeliveries: number[] = [];
+  /** Delivers a webhook again when the app asks (POST /app/hook/deliveries/{id}/attempts). */
+  redeliver: ((delivery: HookDelivery) => void) | undefined;
 
   /** A delivery GitHub made (or failed to make: `statusCode` 0 when nothing answered), `minutesAgo` before now. */
   delivered(guid: string, event: string, statusCode: number, minutesAgo: number, redelivery = false): HookDelivery {
@@ -351,8 +353,10 @@ export class FakeGitHub {
       const delivery = this.deliveries.find((candidate) => candidate.id === Number(match[1]));
       if (!delivery) return [404, { message: 'Not Found' }];
       this.redeliveries.push(delivery.id);
-      // GitHub lists the attempt as a delivery of its own, marked as a redelivery (here: answered).
+      // GitHub lists the attempt as a delivery of its own, marked as a redelivery (here: answered),
+      // and makes it: a test that delivers webhooks itself does it in `redeliver`.
       this.delivered(delivery.guid, delivery.event, 200, 0, true);
+      this.redeliver?.(delivery);
       return [202, {}];
     });
     route('get', /^\/app\/installations$/, () => [200, [...[...this.suspended].map((id) => ({ id, account: { login: `suspended-${id}` } })), { id: 42, account: { login: 'acme' } }]]);

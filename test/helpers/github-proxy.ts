@@ -17,7 +17,9 @@ export async function startGitHubProxy() {
       fetch(`https://api.github.com${path}`, { method: request.method ?? 'GET', headers, ...(body && { body }) }).then(
         async (answer) => {
           const text = Buffer.from(await answer.arrayBuffer());
-          const passed = Object.fromEntries([...answer.headers].filter(([name]) => !['content-encoding', 'content-length', 'transfer-encoding'].includes(name)));
+          // A page's Link names the next page at GitHub Enterprise's own host, as that server's would.
+          const own = `http://${request.headers.host ?? ''}/api/v3`;
+          const passed = Object.fromEntries([...answer.headers].filter(([name]) => !['content-encoding', 'content-length', 'transfer-encoding'].includes(name)).map(([name, value]) => [name, name === 'link' ? value.replaceAll('https://api.github.com', own) : value]));
           response.writeHead(answer.status, passed).end(text);
         },
         (error: unknown) => response.writeHead(502).end(String(error)),

@@ -62,7 +62,7 @@ export async function queryRepository(octokit: Octokit, repo: RepoRef, questions
   if (questions.check) {
     declared.push('$sha: GitObjectID!', '$checkName: String!', ...(appId === undefined ? [] : ['$appId: Int']));
     const suites = appId === undefined ? '{ checkName: $checkName }' : '{ appId: $appId, checkName: $checkName }';
-    fields.push(`checked: object(oid: $sha) { ... on Commit { checkSuites(first: 10, filterBy: ${suites}) { nodes { checkRuns(first: 1, filterBy: { checkName: $checkName, checkType: LATEST }) { nodes { databaseId status conclusion externalId } pageInfo { hasNextPage } } } pageInfo { hasNextPage } } } }`);
+    fields.push(`checked: object(oid: $sha) { ... on Commit { checkSuites(first: 10, filterBy: ${suites}) { nodes { checkRuns(first: 100, filterBy: { checkName: $checkName, checkType: ALL }) { nodes { databaseId status conclusion externalId } pageInfo { hasNextPage } } } pageInfo { hasNextPage } } } }`);
     Object.assign(variables, { sha: questions.check.sha, checkName: questions.check.name, ...(appId !== undefined && { appId }) });
   }
   if (questions.branch !== undefined) {
@@ -89,12 +89,12 @@ export async function queryRepository(octokit: Octokit, repo: RepoRef, questions
   const runs = answer.checked?.checkSuites?.nodes.flatMap((suite) => suite.checkRuns.nodes) ?? [];
   const newest = runs.sort((a, b) => b.databaseId - a.databaseId)[0];
   const answers: Omit<RepoAnswers, 'files'> = {
-    ...(questions.check && { check: newest ? { id: newest.databaseId, status: newest.status.toLowerCase(), conclusion: newest.conclusion?.toLowerCase() ?? null, externalId: newest.externalId } : null }),
+    ...(questions.check && { check: newest ? { id: newest.databaseId, status: newest.status.toLowerCase(), conclusion: newest.conclusion?.toLowerCase() ?? null, externalId: newest.externalId, keys: runs.flatMap((run) => (run.externalId ? [run.externalId] : [])) } : null }),
     ...(answer.branch && { branchHead: answer.branch.target.oid }),
     ...(answer.openPulls && { openPulls: answer.openPulls.nodes.filter((pull) => pull.headRefName.startsWith(questions.openPulls ?? '')).map(openPull) }),
     ...(answer.issues && { issues: answer.issues.nodes.map((issue) => ({ number: issue.number, title: issue.title, url: issue.url, body: issue.body, ...(issue.editor && { editor: { login: issue.editor.login, bot: issue.editor.__typename === 'Bot' } }) })) }),
   };
-  const truncated = { pulls: answer.openPulls?.pageInfo.hasNextPage === true, issues: answer.issues?.pageInfo.hasNextPage === true, check: answer.checked?.checkSuites?.pageInfo.hasNextPage === true };
+  const truncated = { pulls: answer.openPulls?.pageInfo.hasNextPage === true, issues: answer.issues?.pageInfo.hasNextPage === true, check: answer.checked?.checkSuites?.pageInfo.hasNextPage === true || runs.length >= 100 };
   return { id: answer.id, blobs, answers, truncated };
 }
 

@@ -104,7 +104,11 @@ export class GitHubScm implements Scm {
     const commit = atCommit ? ref : questions.branch === ref ? answers.branchHead : undefined;
     if (commit) for (const path of unread) this.options.contents?.set(`${repoKey(repo)}@${commit}:${path}`, { text: files.get(path) ?? null });
     if (truncated.pulls && questions.openPulls !== undefined) answers.openPulls = await this.listPullRequests(repo, questions.openPulls);
-    if (truncated.check && questions.check) answers.check = (await this.findCheckRun(repo, questions.check.sha, questions.check.name)) ?? null;
+    if (truncated.check && questions.check) {
+      // Past a page of check runs (a commit retrained over 100 times): the newest, and its key alone.
+      const newest = await this.findCheckRun(repo, questions.check.sha, questions.check.name);
+      answers.check = newest ? { ...newest, keys: newest.externalId ? [newest.externalId] : [] } : null;
+    }
     // Past a page of labelled issues, the caller looks for its issue step by step.
     if (truncated.issues) delete answers.issues;
     return { files, ...answers };

@@ -28,7 +28,8 @@ export type TrainingStart = 'paths-unchanged' | 'not-allowed' | 'started' | 'alr
  * 1. read `.github/edgeship.yml` at the commit; a broken config fails `edgeship/train` with the fix;
  * 2. skip branches the default branch's config does not track (a writer's branch cannot track
  *    itself), and pushes that change no file of `train.paths` (a release merge);
- * 3. skip when the check run already carries this run key (a redelivered event, running or done);
+ * 3. skip when a check run of the commit carries this run key (a redelivered event, running or
+ *    done; each trigger of a commit opens its own), or, for a push, when the commit has one at all;
  *    fail it when the operator policy does not allow the cluster training the config asks for;
  * 4. open `edgeship/train` in progress and dispatch the workflow (whose concurrency group cancels
  *    the older unfinished run on the branch: templates/workflows), or start the Job or Kubeflow
@@ -60,17 +61,19 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
   if (!config) return 'not-a-model-repo';
   if (trigger.reason === 'push' && !(await trackedBranch(scm, repo, trigger.branch, config, trigger.defaultBranch))) return 'untracked-branch';
   const key = runKey(config.model, sha, `${trigger.reason}:${trigger.occurrence ?? ''}`);
-  if (existing?.externalId === key) return 'already-started';
+  // Each trigger of a commit gets a check run of its own, so a redelivered trigger finds its key
+  // among them however many came since; a push finds any: its commit was looked at already.
+  if (existing?.keys.includes(key) || (trigger.reason === 'push' && existing)) return 'already-started';
   if (trigger.reason === 'push' && !changeTrains(config.train.paths, trigger.changedFiles)) {
     // Recorded as a neutral check, so a resync knows this head was looked at and not trained on purpose.
-    await scm.ensureCheckRun(repo, { id: existing?.id ?? null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'neutral', externalId: key, title: 'Not trained', summary: `This push changed no file that \`train.paths\` (${config.train.paths.join(', ')}) trains on, such as the merge of a release PR.` });
+    await scm.ensureCheckRun(repo, { id: null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'neutral', externalId: key, title: 'Not trained', summary: `This push changed no file that \`train.paths\` (${config.train.paths.join(', ')}) trains on, such as the merge of a release PR.` });
     return 'paths-unchanged';
   }
   try {
     checkTrainingPolicy(deps.policy, `${repo.owner}/${repo.repo}`, config);
   } catch (error) {
     if (!(error instanceof PolicyError)) throw error;
-    await scm.ensureCheckRun(repo, { id: existing?.id ?? null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'failure', externalId: key, title: 'Not allowed by the operator policy', summary: `Training did not start. ${error.message}.` });
+    await scm.ensureCheckRun(repo, { id: null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'failure', externalId: key, title: 'Not allowed by the operator policy', summary: `Training did not start. ${error.message}.` });
     return 'not-allowed';
   }
   if (isClusterBackend(config)) {
@@ -78,7 +81,7 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
     return startClusterRun(deps, repo, config, run, existing?.id);
   }
   await scm.ensureCheckRun(repo, {
-    id: existing?.id ?? null,
+    id: null,
     name: TRAIN_CHECK,
     headSha: sha,
     status: 'in_progress',
