@@ -1,20 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import nock from 'nock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useAppReplicas, WEBHOOK_SECRET } from '../helpers/app-replicas.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
-import { ROOT } from '../helpers/fixtures.ts';
-import { startGitHubProxy } from '../helpers/github-proxy.ts';
-import { startLeaseApi } from '../helpers/lease-server.ts';
 import { freePort } from '../helpers/registry.ts';
 import { exampleConfigText } from '../helpers/release-world.ts';
-import { useTempDirs } from '../helpers/temp.ts';
-import { example, privateKey } from '../helpers/webhooks.ts';
+import { example } from '../helpers/webhooks.ts';
 
-const SECRET = 'hook-secret';
 /** Pushes go to two repositories, commands to a third: a retrain trains its branch's head, which a push there trains too. */
 const PUSHED = ['acme/pump-model', 'acme/fan-model'];
 const COMMANDED = 'acme/valve-model';
@@ -31,22 +24,14 @@ interface Webhook {
 }
 
 describe('two app processes on one Lease, a burst of webhooks', () => {
-  const tempDir = useTempDirs();
-  const children: ChildProcess[] = [];
-  afterEach(() => {
-    for (const child of children.splice(0)) child.kill('SIGKILL');
-  });
+  const replicasWorld = useAppReplicas();
 
   it('ends every intent of 1,000 webhooks with one effect when the leader is killed (SIGKILL) in the middle: one dispatch per push, one dispatch and one answer per command', async () => {
     const github = new FakeGitHub();
     // The test is of exactly-once, not of rate limits (the apps would wait them out for real).
     github.limits.perMinute = Infinity;
     github.limits.perHour = Infinity;
-    nock.enableNetConnect('127.0.0.1');
-    const lease = await startLeaseApi();
-    const proxy = await startGitHubProxy();
-    const kubeconfig = join(await tempDir(), 'kubeconfig');
-    await writeFile(kubeconfig, lease.kubeconfig().exportConfig());
+    const { start: startReplica, holder, stop } = await replicasWorld();
     try {
       // The webhooks: pushes of commits that change train.py, and `/edgeship retrain` comments of a writer.
       const config = await exampleConfigText();
@@ -80,18 +65,11 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
       const start = async (name: string) => {
         const port = await freePort();
         ports.set(name, port);
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], {
-          cwd: ROOT,
-          stdio: ['ignore', 'ignore', 'ignore'],
-          env: { PATH: process.env.PATH ?? '', APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, PORT: String(port), GHE_HOST: proxy.host, GHE_PROTOCOL: 'http', EDGESHIP_LEASE_NAME: 'edgeship-app', EDGESHIP_LEASE_KUBECONFIG: kubeconfig, POD_NAME: name, POD_NAMESPACE: 'edgeship', EDGESHIP_REDELIVER_EVERY_SECONDS: '2', EDGESHIP_GITHUB_WRITE_PACING_MS: '0' },
-        });
-        children.push(child);
-        return child;
+        return startReplica(name, { PORT: String(port), EDGESHIP_REDELIVER_EVERY_SECONDS: '2', EDGESHIP_GITHUB_WRITE_PACING_MS: '0' });
       };
       const replicas = new Map([['app-a', await start('app-a')], ['app-b', await start('app-b')]]);
       const ready = (name: string) => fetch(`http://127.0.0.1:${ports.get(name)}/readyz`).then((response) => response.status, () => 0);
       await expect.poll(async () => [await ready('app-a'), await ready('app-b')], { timeout: 30_000, interval: 200 }).toEqual([200, 200]);
-      const holder = () => lease.lease('edgeship', 'edgeship-app')?.spec?.holderIdentity;
       await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-[ab]$/);
       const first = holder() as string;
       const second = first === 'app-a' ? 'app-b' : 'app-a';
@@ -99,7 +77,7 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
 
       /** Delivers a webhook to a replica as GitHub does, and records what it got (0: no answer). */
       const deliver = async (webhook: Webhook, replica: string, redelivery = false) => {
-        const signature = `sha256=${createHmac('sha256', SECRET).update(webhook.body).digest('hex')}`;
+        const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(webhook.body).digest('hex')}`;
         const status = await fetch(`http://127.0.0.1:${ports.get(replica)}/api/github/webhooks`, { method: 'POST', body: webhook.body, headers: { 'content-type': 'application/json', 'x-github-event': webhook.event, 'x-github-delivery': webhook.guid, 'x-hub-signature-256': signature } }).then(
           async (response) => (await response.text(), response.status),
           () => 0,
@@ -155,8 +133,7 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
       // Each failed delivery was asked for again once.
       expect(new Set(github.redeliveries).size).toBe(github.redeliveries.length);
     } finally {
-      await proxy.stop();
-      await lease.stop();
+      await stop();
       github.done();
     }
   }, 360_000);

@@ -1,56 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import nock from 'nock';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { useAppReplicas } from '../helpers/app-replicas.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
-import { ROOT } from '../helpers/fixtures.ts';
-import { startGitHubProxy } from '../helpers/github-proxy.ts';
-import { startLeaseApi } from '../helpers/lease-server.ts';
-import { useTempDirs } from '../helpers/temp.ts';
-import { privateKey } from '../helpers/webhooks.ts';
 
 describe('two app processes on one Lease', () => {
-  const tempDir = useTempDirs();
-  const children: ChildProcess[] = [];
-  afterEach(() => {
-    for (const child of children.splice(0)) child.kill('SIGKILL');
-  });
+  const replicasWorld = useAppReplicas();
 
   it('runs the schedule on one, which has a push lost while both were down delivered again; when that one is killed (SIGKILL), the other takes over within the 15 s lease and asks for nothing twice', async () => {
     const github = new FakeGitHub();
-    nock.enableNetConnect('127.0.0.1');
-    const lease = await startLeaseApi();
-    const proxy = await startGitHubProxy();
-    const kubeconfig = join(await tempDir(), 'kubeconfig');
-    await writeFile(kubeconfig, lease.kubeconfig().exportConfig());
+    const { lease, start, holder, stop } = await replicasWorld();
     try {
-      const start = (name: string) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], {
-          cwd: ROOT,
-          stdio: ['ignore', 'ignore', 'ignore'],
-          env: {
-            PATH: process.env.PATH ?? '',
-            APP_ID: '1',
-            PRIVATE_KEY: privateKey,
-            WEBHOOK_SECRET: 'hook-secret',
-            PORT: '0',
-            GHE_HOST: proxy.host,
-            GHE_PROTOCOL: 'http',
-            EDGESHIP_LEASE_NAME: 'edgeship-app',
-            EDGESHIP_LEASE_KUBECONFIG: kubeconfig,
-            POD_NAME: name,
-            POD_NAMESPACE: 'edgeship',
-          },
-        });
-        children.push(child);
-        return child;
-      };
       // A push GitHub failed to deliver while both replicas were down.
       const lost = github.delivered('lost-while-down', 'push', 0, 5);
       const replicas = new Map([['app-a', start('app-a')], ['app-b', start('app-b')]]);
-      const holder = () => lease.lease('edgeship', 'edgeship-app')?.spec?.holderIdentity;
       const resyncs = () => github.count('GET', /^\/app\/installations$/);
       await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-[ab]$/);
       // The leader resyncs as it starts leading; the follower never does.
@@ -74,8 +37,7 @@ describe('two app processes on one Lease', () => {
       await expect.poll(sweeps, { timeout: 10_000, interval: 200 }).toBe(2);
       expect(github.redeliveries).toEqual([lost.id]);
     } finally {
-      await proxy.stop();
-      await lease.stop();
+      await stop();
       github.done();
     }
   }, 60_000);

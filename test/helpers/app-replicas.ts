@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import nock from 'nock';
+import { afterEach } from 'vitest';
+import { ROOT } from './fixtures.ts';
+import { startGitHubProxy } from './github-proxy.ts';
+import { startLeaseApi } from './lease-server.ts';
+import { useTempDirs } from './temp.ts';
+import { privateKey } from './webhooks.ts';
+
+export const WEBHOOK_SECRET = 'hook-secret';
+
+/**
+ * App processes (`src/app/server.ts`) as replicas in a cluster: each reaches the fake GitHub
+ * through the loopback proxy and elects its leader on the Lease `edgeship/edgeship-app` of a
+ * loopback Kubernetes API. Every process a test starts is killed after it.
+ */
+export function useAppReplicas() {
+  const tempDir = useTempDirs();
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+  });
+  return async () => {
+    nock.enableNetConnect('127.0.0.1');
+    const lease = await startLeaseApi();
+    const proxy = await startGitHubProxy();
+    const kubeconfig = join(await tempDir(), 'kubeconfig');
+    await writeFile(kubeconfig, lease.kubeconfig().exportConfig());
+    /** Starts replica `name` (its pod name) with the app's settings and `env` over them. */
+    const start = (name: string, env: Record<string, string> = {}) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'ignore'],
+        env: { PATH: process.env.PATH ?? '', APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET, PORT: '0', GHE_HOST: proxy.host, GHE_PROTOCOL: 'http', EDGESHIP_LEASE_NAME: 'edgeship-app', EDGESHIP_LEASE_KUBECONFIG: kubeconfig, POD_NAME: name, POD_NAMESPACE: 'edgeship', ...env },
+      });
+      children.push(child);
+      return child;
+    };
+    const holder = () => lease.lease('edgeship', 'edgeship-app')?.spec?.holderIdentity;
+    const stop = async () => {
+      await proxy.stop();
+      await lease.stop();
+    };
+    return { lease, start, holder, stop };
+  };
+}
