@@ -1,7 +1,8 @@
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type EdgeshipConfig } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, messageOf } from './errors.ts';
+import { loadYamlData } from './yaml-load.ts';
 
 /** Parses and validates the text of `.github/edgeship.yml`; `file` is only used in errors. */
 export function parseConfig(text: string, file: string): EdgeshipConfig {
@@ -13,6 +14,13 @@ export function parseConfig(text: string, file: string): EdgeshipConfig {
  * with its path and line, through `fail` (which makes the error the caller throws).
  */
 export function parseYamlWith<T extends z.ZodType>(schema: T, text: string, file: string, fail: (issues: string[]) => Error): z.output<T> {
+  // Most text is valid: read as data the fast way (core/yaml-load), and only text with a problem
+  // through yaml's document, whose ranges give each problem its line.
+  const fast = loadYamlData(text);
+  if (fast !== null && typeof fast === 'object' && !Array.isArray(fast)) {
+    const result = schema.safeParse(fast);
+    if (result.success) return result.data;
+  }
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: true });
   if (document.errors.length > 0) {
@@ -23,7 +31,13 @@ export function parseYamlWith<T extends z.ZodType>(schema: T, text: string, file
       }),
     );
   }
-  const data: unknown = document.toJS();
+  let data: unknown;
+  try {
+    data = document.toJS();
+  } catch (error) {
+    // yaml's alias limit: a few lines that would expand to millions of nodes.
+    throw fail([`invalid YAML: ${messageOf(error)}`]);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw fail([`expected a mapping at the top level, found ${describe(data)}`]);
   const result = schema.safeParse(data, { reportInput: true });
   if (!result.success) throw fail(result.error.issues.map((issue) => formatIssue(issue, document, lineCounter)));

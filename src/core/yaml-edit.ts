@@ -1,6 +1,7 @@
 import { isMap, isScalar, isSeq, parseDocument, stringify, visit, YAMLParseError, type Document, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
 import { GitOpsError } from './errors.ts';
+import { loadYamlData } from './yaml-load.ts';
 
 /** A bot-owned value at a path (a string, a number, or a flag such as includeSelectors); undefined means the key must not exist. */
 export type OwnedEdit = [path: (string | number)[], value: OwnedValue | undefined];
@@ -19,10 +20,10 @@ export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: strin
   const attempt = spliceLines(current, edits, what, handed);
   if (typeof attempt === 'string') return attempt;
   if (attempt) {
-    // One parse says both that the lines are YAML and that they mean what the edits mean. The
+    // One read says both that the lines are YAML and that they mean what the edits mean: as data
+    // (core/yaml-load), through yaml's document only where js-yaml may read otherwise. The
     // document of `current` was let go first: a fleet's record is a large tree to hold twice.
-    const reparsed = parseYaml(attempt.lines);
-    if (reparsed.errors.length === 0 && isDeepStrictEqual(reparsed.toJS(), attempt.expected)) return attempt.lines;
+    if (isDeepStrictEqual(loadYamlData(attempt.lines) ?? dataOf(attempt.lines), attempt.expected)) return attempt.lines;
   }
   const edited = (handed.document ?? parseYaml(current)).clone();
   for (const [path, value] of edits) {
@@ -32,6 +33,12 @@ export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: strin
   }
   const text = edited.toString({ lineWidth: 0 });
   return text === current ? current : text;
+}
+
+/** YAML text as data through yaml's document; undefined when it is not YAML. */
+function dataOf(text: string): unknown {
+  const document = parseYaml(text);
+  return document.errors.length === 0 ? document.toJS() : undefined;
 }
 
 /**
