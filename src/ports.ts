@@ -314,6 +314,17 @@ export interface RepoAnswers {
   issues?: { number: number; title: string; url: string; body: string; editor?: { login: string; bot: boolean } }[];
 }
 
+/** A comment on an issue or PR. */
+export interface IssueComment {
+  id: number;
+  issue: number;
+  body: string;
+  user: string;
+  /** Written by an app (a GitHub App's bot user), which no person can write as. */
+  bot: boolean;
+  updatedAt: string;
+}
+
 /** A release PR opened from a new branch: the branch at `baseSha` with the files committed on it. */
 export interface NewPullRequest extends PullRequestSpec {
   baseSha: string;
@@ -376,13 +387,16 @@ export interface Scm {
   closePullRequest(repo: RepoRef, number: number, comment: string): Promise<void>;
   /** The user's role on the repository: admin, maintain, write, triage, read or none. */
   permissionOf(repo: RepoRef, user: string): Promise<string>;
-  comment(repo: RepoRef, issue: number, body: string): Promise<void>;
-  /** Marks a comment as taken by this app (an 👀 reaction). */
-  markTaken(repo: RepoRef, commentId: number): Promise<void>;
-  /** `/edgeship` comments by people since `since`, oldest first, with whether anyone reacted 👀. */
-  recentCommands(repo: RepoRef, since: string): Promise<{ id: number; issue: number; body: string; user: string; marked: boolean }[]>;
-  /** Whether a comment with this marker exists on the issue or PR. */
-  hasComment(repo: RepoRef, issue: number, marker: string): Promise<boolean>;
+  /** Adds a comment to an issue or PR; its id. */
+  comment(repo: RepoRef, issue: number, body: string): Promise<number>;
+  /** Rewrites the body of a comment the app wrote. */
+  editComment(repo: RepoRef, id: number, body: string): Promise<void>;
+  /** Deletes a comment the app wrote; one already gone counts as deleted. */
+  deleteComment(repo: RepoRef, id: number): Promise<void>;
+  /** Comments on the repository's issues and PRs updated since `since`, oldest first: people's and apps' alike. */
+  recentComments(repo: RepoRef, since: string): Promise<IssueComment[]>;
+  /** The comments on the issue or PR that an app wrote (a person cannot write as one) holding this marker, oldest first. */
+  markedComments(repo: RepoRef, issue: number, marker: string): Promise<IssueComment[]>;
   /** Adds the comment unless one with the same marker exists. */
   ensureComment(repo: RepoRef, issue: number, marker: string, body: string): Promise<void>;
   /** The open issue with this label and title, if any (paged through every open issue with the label). */

@@ -55,6 +55,8 @@ export async function appServer(probot: Probot, settings: AppSettings, extra: Ap
     ...(settings.maxBlobBytes && { maxBlobBytes: settings.maxBlobBytes }),
     ...(settings.mlflowToken && { mlflowToken: settings.mlflowToken }),
     ...(settings.redeliverEveryMs && { redeliverEveryMs: settings.redeliverEveryMs }),
+    ...(settings.resyncEveryMs && { resyncEveryMs: settings.resyncEveryMs }),
+    ...(settings.claimExpiresMs && { claimExpiresMs: settings.claimExpiresMs }),
     trainingFor: trainingFrom(settings.training, () => void followTrainings(), policy, probot.log),
     ...(secret && callbackUrl && { trainingCallback: { url: callbackUrl, secret } }),
     ...(fleetFor && { fleetFor }),

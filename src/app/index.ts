@@ -58,6 +58,8 @@ export interface AppOptions {
   trainingCallback?: { url: string; secret: string };
   /** The cluster training runs followed; tests pass their own to step them. */
   trainings?: ActiveTrainings;
+  /** How long a claim on a `/edgeship` command lasts unanswered (services/github/command-claim.ts). */
+  claimExpiresMs?: number;
   /** Milliseconds between sweeps for webhooks GitHub failed to deliver (at most 5 minutes); 0 turns them off. */
   redeliverEveryMs?: number;
   /** Milliseconds between looks at the cluster training runs; 0 turns them off. */
@@ -119,7 +121,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     };
     const contents = commitContents();
     const scmFor = async (repo: RepoRef): Promise<Scm> => new GitHubScm(await app.auth(await installationOf(repo)), appId, { contents });
-    const rolloutDeps = { policy, appId, scmFor, contents, registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }) };
+    const rolloutDeps = { policy, appId, scmFor, contents, registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }), ...(options.claimExpiresMs && { claimExpiresMs: options.claimExpiresMs }) };
     const deps = (context: Context) => {
       const installation = (context.payload as { installation?: { id: number } }).installation?.id;
       const repo = context.repo();

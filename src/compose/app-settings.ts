@@ -37,6 +37,8 @@ export const appEnvironmentSchema = z.object({
   EDGESHIP_DRIFT_SECRET: text.optional().describe('Secret of the site tokens (edgeship site-token) drift evidence comes with at /api/edgeship/drift.'),
   EDGESHIP_GITHUB_WRITE_PACING_MS: whole(0).optional().describe('Least time between two content-creating (or GraphQL) requests of the app, which go one at a time (default 1000, and 3000 for those that notify people, as GitHub asks; a GitHub Enterprise Server without rate limits may take 0).'),
   EDGESHIP_REDELIVER_EVERY_SECONDS: whole(1).optional().describe('How often the leader asks GitHub for the webhook deliveries that failed and has them delivered again (default 240; GitHub keeps them 3 days).'),
+  EDGESHIP_RESYNC_EVERY_SECONDS: whole(1).optional().describe('How often the leader looks through every repository for work whose webhook was lost or whose replica died (default 900).'),
+  EDGESHIP_COMMAND_CLAIM_SECONDS: whole(1).optional().describe('How long a replica\'s claim on a `/edgeship` command lasts unanswered before the claim counts as left by a replica that died, and the next resync takes the command (default 900).'),
   EDGESHIP_LEASE_NAME: text.optional().describe('The Lease replicas elect a leader on; without it the process runs the schedule alone.'),
   EDGESHIP_LEASE_KUBECONFIG: text.optional().describe('Kubeconfig of the Lease\'s API server, where it is not the pod\'s own.'),
   POD_NAME: text.optional().describe('This replica\'s name (downward API): the Lease\'s holder.'),
@@ -70,12 +72,14 @@ function toSettings(env: z.infer<typeof appEnvironmentSchema>) {
     driftSecret: env.EDGESHIP_DRIFT_SECRET,
     writePacingMs: env.EDGESHIP_GITHUB_WRITE_PACING_MS,
     redeliverEveryMs: env.EDGESHIP_REDELIVER_EVERY_SECONDS === undefined ? undefined : env.EDGESHIP_REDELIVER_EVERY_SECONDS * 1000,
+    resyncEveryMs: env.EDGESHIP_RESYNC_EVERY_SECONDS === undefined ? undefined : env.EDGESHIP_RESYNC_EVERY_SECONDS * 1000,
+    claimExpiresMs: env.EDGESHIP_COMMAND_CLAIM_SECONDS === undefined ? undefined : env.EDGESHIP_COMMAND_CLAIM_SECONDS * 1000,
     lease: { name: env.EDGESHIP_LEASE_NAME, kubeconfig: env.EDGESHIP_LEASE_KUBECONFIG, podName: env.POD_NAME, namespace: env.POD_NAMESPACE },
   };
 }
 
-/** The app's settings from its environment; an error names each variable that is wrong, what was expected and what was found. */
-export function parseAppSettings(env: Readonly<Record<string, string | undefined>>): AppSettings {
+/** The app's settings from its environment (the process's by default); an error names each variable that is wrong, what was expected and what was found. */
+export function parseAppSettings(env: Readonly<Record<string, string | undefined>> = process.env): AppSettings {
   const known = Object.fromEntries(Object.keys(appEnvironmentSchema.shape).flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
   const parsed = appEnvironmentSchema.safeParse(known);
   if (!parsed.success) {

@@ -242,7 +242,8 @@ describe('rollout commands', () => {
     Object.assign(payload.repository, { default_branch: 'main' });
     await world.app.receive('issue_comment.created', payload);
     await world.app.settle();
-    return (world.model.comments.get(payload.issue.number)?.at(-1)?.body ?? '').replace(/\n\n<!-- edgeship:command:\d+ -->$/, '');
+    const marker = `<!-- edgeship:command:${payload.comment.id} -->`;
+    return (world.model.comments.get(payload.issue.number)?.find((comment) => comment.body.includes(marker))?.body ?? '').replace(`\n\n${marker}`, '');
   };
   const record = () => parseReleaseRecord(github.file(GITOPS_REPO, 'main', RECORD)!, 'release.yaml');
   const overlay = (target: string) => github.file(GITOPS_REPO, 'main', `sites/${target}/pump-forecaster/kustomization.yaml`) ?? '';

@@ -14,7 +14,7 @@ export interface Repo {
   runs: { id: number; head_sha: string; head_branch: string; status: string; conclusion: string | null; workflow: string; path: string; html_url: string }[];
   artifacts: Map<number, { id: number; name: string; zip: Uint8Array }[]>;
   pulls: { number: number; head: { ref: string; sha: string }; base: { ref: string }; title: string; body: string; state: string; merged_at: string | null; merge_commit_sha: string | null; html_url: string; labels: { id: number; name: string }[]; requested_teams?: unknown[] }[];
-  comments: Map<number, { id: number; body: string; user?: { login: string; type: string }; created_at?: string }[]>;
+  comments: Map<number, { id: number; body: string; user?: { login: string; type: string }; created_at?: string; updated_at?: string }[]>;
   deployments: { id: number; ref: string; environment: string; description?: string | null; payload: unknown; created_at: string; statuses: { state: string; description: string }[] }[];
   /** Collaborators' roles by login. */
   roles: Map<string, string>;
@@ -78,8 +78,6 @@ export class FakeGitHub {
   readonly documents: string[] = [];
   /** Every answer the fake gave, to check against GitHub's published description. */
   readonly answers: { method: string; path: string; status: number; body: unknown }[] = [];
-  /** 👀 reactions by comment id. */
-  readonly eyes = new Map<number, number>();
   /** The clock of created_at times; tests move it. */
   now = () => new Date();
   /** Installations listed besides 42 whose tokens GitHub refuses (suspended). */
@@ -545,9 +543,9 @@ export class FakeGitHub {
       body: comment.body,
       user: comment.user ?? { login: 'someone', type: 'User' },
       created_at: comment.created_at ?? this.now().toISOString(),
-      updated_at: comment.created_at ?? this.now().toISOString(),
+      updated_at: comment.updated_at ?? comment.created_at ?? this.now().toISOString(),
       issue_url: `${API}/repos/${match[1]}/${match[2]}/issues/${issue}`,
-      reactions: { url: '', total_count: this.eyes.get(comment.id) ?? 0, '+1': 0, '-1': 0, laugh: 0, confused: 0, heart: 0, hooray: 0, eyes: this.eyes.get(comment.id) ?? 0, rocket: 0 },
+      reactions: { url: '', total_count: 0, '+1': 0, '-1': 0, laugh: 0, confused: 0, heart: 0, hooray: 0, eyes: 0, rocket: 0 },
     });
     route('get', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match, _body, url) => {
       const { items, headers } = paged(url, repoOf(match).comments.get(Number(match[3])) ?? []);
@@ -559,11 +557,27 @@ export class FakeGitHub {
       const { items, headers } = paged(url, all.filter(({ comment }) => Date.parse(comment.created_at ?? '') >= since));
       return [200, items.map(({ issue, comment }) => commentAnswer(match, issue, comment)), headers];
     });
-    // The comments a test delivers as webhooks exist on GitHub, though not in the fake's state:
-    // reactions are kept by comment id.
-    route('post', new RegExp(`^${R}/issues/comments/(\\d+)/reactions$`), (match, body) => {
-      if (body.content === 'eyes') this.eyes.set(Number(match[3]), (this.eyes.get(Number(match[3])) ?? 0) + 1);
-      return [201, { id: this.nextId++, content: body.content, user: { login: 'edgeship[bot]', type: 'Bot' }, created_at: this.now().toISOString() }];
+    const commentById = (match: RegExpExecArray) => {
+      for (const [issue, comments] of repoOf(match).comments) {
+        const index = comments.findIndex((comment) => comment.id === Number(match[3]));
+        if (index !== -1) return { issue, comments, index };
+      }
+      return undefined;
+    };
+    route('patch', new RegExp(`^${R}/issues/comments/(\\d+)$`), (match, body) => {
+      const refused = tooLong('IssueComment', [['body', body.body, 65_536]]);
+      if (refused) return refused;
+      const found = commentById(match);
+      const comment = found?.comments[found.index];
+      if (!found || !comment) return notFound;
+      Object.assign(comment, { body: String(body.body), updated_at: this.now().toISOString() });
+      return [200, commentAnswer(match, found.issue, comment)];
+    });
+    route('delete', new RegExp(`^${R}/issues/comments/(\\d+)$`), (match) => {
+      const found = commentById(match);
+      if (!found) return notFound;
+      found.comments.splice(found.index, 1);
+      return [204, ''];
     });
     route('post', new RegExp(`^${R}/issues/(\\d+)/comments$`), (match, body) => {
       const refused = tooLong('IssueComment', [['body', body.body, 65_536]]);

@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { ProbotOctokit } from 'probot';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import { fitWithin, GITHUB_LIMITS } from '../../core/github-limits.ts';
-import type { CheckRunUpdate, DeploymentSpec, FileWrite, NewPullRequest, PullRequestInfo, PullRequestSpec, RepoAnswers, RepoQuestions, RepoRef, Scm } from '../../ports.ts';
+import type { CheckRunUpdate, DeploymentSpec, FileWrite, IssueComment, NewPullRequest, PullRequestInfo, PullRequestSpec, RepoAnswers, RepoQuestions, RepoRef, Scm } from '../../ports.ts';
 import { FILES_PER_QUERY, OPEN_PULL_REQUEST, queryRepository } from './repo-query.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -448,28 +448,31 @@ export class GitHubScm implements Scm {
     return response ? (response.data.role_name ?? response.data.permission) : 'none';
   }
 
-  async comment(repo: RepoRef, issue: number, text: string): Promise<void> {
-    await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: body(text) });
+  async comment(repo: RepoRef, issue: number, text: string): Promise<number> {
+    const { data } = await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: body(text) });
+    return data.id;
   }
 
-  async hasComment(repo: RepoRef, issue: number, marker: string): Promise<boolean> {
-    const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: PAGE });
-    return comments.some((comment) => comment.body?.includes(marker));
+  async editComment(repo: RepoRef, id: number, text: string): Promise<void> {
+    await this.octokit.rest.issues.updateComment({ ...repo, comment_id: id, body: body(text) });
   }
 
-  async markTaken(repo: RepoRef, commentId: number): Promise<void> {
-    await this.octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: commentId, content: 'eyes' });
+  async deleteComment(repo: RepoRef, id: number): Promise<void> {
+    await this.octokit.rest.issues.deleteComment({ ...repo, comment_id: id }).catch(notFound);
   }
 
-  async recentCommands(repo: RepoRef, since: string) {
+  async recentComments(repo: RepoRef, since: string): Promise<IssueComment[]> {
     const comments = await this.octokit.paginate(this.octokit.rest.issues.listCommentsForRepo, { ...repo, since, sort: 'created', direction: 'asc', per_page: PAGE });
-    return comments
-      .filter((comment) => comment.user?.type !== 'Bot' && (comment.body ?? '').trimStart().startsWith('/edgeship'))
-      .map((comment) => ({ id: comment.id, issue: Number(comment.issue_url.split('/').pop()), body: comment.body ?? '', user: comment.user?.login ?? '', marked: (comment.reactions?.eyes ?? 0) > 0 }));
+    return comments.map((comment) => issueComment(comment, Number(comment.issue_url.split('/').pop())));
+  }
+
+  async markedComments(repo: RepoRef, issue: number, marker: string): Promise<IssueComment[]> {
+    const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: PAGE });
+    return comments.map((comment) => issueComment(comment, issue)).filter((comment) => comment.bot && comment.body.includes(marker));
   }
 
   async ensureComment(repo: RepoRef, issue: number, marker: string, text: string): Promise<void> {
-    if (await this.hasComment(repo, issue, marker)) return;
+    if ((await this.markedComments(repo, issue, marker)).length > 0) return;
     // The marker is what finds the comment again: a cut leaves it whole.
     await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: `${fitWithin(text, GITHUB_LIMITS.body - marker.length - 2)}\n\n${marker}` });
   }
@@ -532,6 +535,11 @@ export class GitHubScm implements Scm {
       });
     }
   }
+}
+
+/** A REST issue comment as the port says it; `bot`: written by an app, which no person can write as. */
+function issueComment(comment: { id: number; body?: string; user: { login: string; type: string } | null; updated_at: string }, issue: number): IssueComment {
+  return { id: comment.id, issue, body: comment.body ?? '', user: comment.user?.login ?? '', bot: comment.user?.type === 'Bot', updatedAt: comment.updated_at };
 }
 
 function pullInfo(pull: { number: number; html_url: string; state: string; merged_at?: string | null; merge_commit_sha?: string | null; head: { ref: string; sha: string }; base: { ref: string } }): PullRequestInfo {

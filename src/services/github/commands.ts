@@ -4,9 +4,7 @@ import { runRolloutCommand, type RolloutCommandDeps } from './rollout-commands.t
 import type { ClusterTrainingDeps } from './cluster-training.ts';
 import { startTraining } from './start-training.ts';
 import { approveBreaking } from './breaking-approval.ts';
-
-/** The marker of the answer to comment `id`: present once the command was taken. */
-export const commandMarker = (id: number) => `<!-- edgeship:command:${id} -->`;
+import { claimCommand, type ClaimClock } from './command-claim.ts';
 
 export interface CommandComment {
   id: number;
@@ -22,19 +20,18 @@ export interface CommandComment {
  * 1. ignore comments that are not commands;
  * 2. check the author's permission through the collaborator API (not author_association);
  * 3. run the command (retrain here, the rollout commands in rollout-commands) and answer in a comment.
- * A comment whose answer (marked with its id) exists was taken already: a redelivery does nothing.
- * Taking it adds 👀 first, so a resync after a crash takes only the commands nobody took.
+ * Taking it writes a claim (services/github/command-claim), which becomes the answer: a redelivery,
+ * another replica or a resync finds it and does nothing, and a claim left by a replica that died
+ * expires, so a resync takes the command again.
  */
-export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps, repo: RepoRef, comment: CommandComment): Promise<string> {
+export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps & ClaimClock, repo: RepoRef, comment: CommandComment): Promise<string> {
   const command = parseCommand(comment.body);
   if (!command) return 'not-a-command';
   const { scm } = deps;
-  // The answer carries the comment's id: a command is taken once, however often it is delivered.
-  const marker = commandMarker(comment.id);
-  if (await scm.hasComment(repo, comment.issue, marker)) return 'already-answered';
-  const answer = (body: string) => scm.ensureComment(repo, comment.issue, marker, body);
-  // Taken: a restart's resync leaves a marked command alone and takes an unmarked one.
-  await scm.markTaken(repo, comment.id);
+  // A command is taken once, by one replica, however often and wherever it is delivered.
+  const claim = await claimCommand(scm, repo, comment.issue, comment.id, comment.user, deps);
+  if (!claim) return 'already-taken';
+  const { answer } = claim;
   const role = await scm.permissionOf(repo, comment.user);
   if (!COMMAND_ROLES.has(role)) {
     await answer(`@${comment.user} edgeship commands need write, maintain or admin permission on this repository (yours: ${role}).`);

@@ -4,12 +4,13 @@ import { isClusterBackend, type ActiveTraining, type ClusterTrainingDeps } from 
 import { startTraining } from './start-training.ts';
 import { driftEnvironment, parseEvidence, takeDriftEvent } from './drift.ts';
 import { messageOf } from '../../core/errors.ts';
+import { commandMarker, commandState, type ClaimClock } from './command-claim.ts';
 import { runCommand } from './commands.ts';
 import { readConfigAt } from './model-repo.ts';
 import { ensureReleasePr } from './release-pr.ts';
 import { newestMergedRelease, reconcileRelease, type MergedPull, type ReleaseRolloutDeps } from './release-rollout.ts';
 
-export interface ResyncDeps extends ReleaseRolloutDeps, ClusterTrainingDeps {
+export interface ResyncDeps extends ReleaseRolloutDeps, ClusterTrainingDeps, ClaimClock {
   storeFor: Parameters<typeof ensureReleasePr>[0]['storeFor'];
   /** The clock that decides which heads are recent enough to train after a restart. */
   now?: () => number;
@@ -45,7 +46,8 @@ export interface ResyncOutcome {
  * 4. a recent head of a tracked branch with no `edgeship/train` check: its push was answered and
  *    lost; it trains now (train.paths still decides).
  * 5. a drift event recorded within the cooldown but never taken: its training starts now;
- * 6. a recent `/edgeship` comment nobody took (no 👀, no answer): the command runs now.
+ * 6. a recent `/edgeship` comment nobody took (no answer, no claim but one its replica left
+ *    when it died): the command runs now.
  * The steps are idempotent; a resync with nothing unfinished changes nothing.
  */
 export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch: string): Promise<ResyncOutcome> {
@@ -98,10 +100,12 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
     await takeDriftEvent(deps, repo, { id: event.id, sha: /^[0-9a-f]{40}$/.test(event.ref) ? event.ref : (head as string), branch: defaultBranch, evidence });
     outcome.drift.push(event.id);
   }
-  for (const command of await scm.recentCommands(repo, new Date((deps.now?.() ?? Date.now()) - LOST_PUSH_WINDOW_MS).toISOString())) {
-    if (command.marked) continue;
-    await runCommand(deps, repo, { ...command, branch: defaultBranch });
-    outcome.commands.push(command.id);
+  const now = deps.now?.() ?? Date.now();
+  const comments = await scm.recentComments(repo, new Date(now - LOST_PUSH_WINDOW_MS).toISOString());
+  for (const command of comments.filter((comment) => !comment.bot && comment.body.trimStart().startsWith('/edgeship'))) {
+    const marked = comments.filter((comment) => comment.bot && comment.issue === command.issue && comment.body.includes(commandMarker(command.id)));
+    if (commandState(marked, deps) !== 'free') continue;
+    if ((await runCommand(deps, repo, { ...command, branch: defaultBranch })) !== 'already-taken') outcome.commands.push(command.id);
   }
   if (outcome.deployed.length + outcome.released.length + outcome.trained.length + outcome.drift.length + outcome.commands.length > 0) {
     const { deployed, released, trained, drift, commands } = outcome;

@@ -39,13 +39,14 @@ describe('GitHubScm pages every list', () => {
     expect(model().deployments[0]?.statuses).toEqual([{ state: 'success', description: '1.0.0 to 1 target: 1 healthy' }]);
   });
 
-  it('comments: a marker on the 150th comment is found, so the comment is not posted again; commands since a time, all of them', async () => {
+  it('comments: the app\'s marker on the 150th comment is found, so the comment is not posted again; comments since a time, all of them', async () => {
     const at = (index: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, index)).toISOString();
-    model().comments.set(7, Array.from({ length: 150 }, (_, index) => ({ id: 20_000 + index, body: index === 149 ? 'done <!-- edgeship:wave:pump:1.0.0:canary -->' : `/edgeship promote ${index}`, user: { login: 'writer', type: 'User' }, created_at: at(index) })));
-    expect(await scm.hasComment(REPO, 7, '<!-- edgeship:wave:pump:1.0.0:canary -->')).toBe(true);
+    const bot = { login: 'edgeship[bot]', type: 'Bot' };
+    model().comments.set(7, Array.from({ length: 150 }, (_, index) => ({ id: 20_000 + index, body: index === 149 ? 'done <!-- edgeship:wave:pump:1.0.0:canary -->' : `/edgeship promote ${index}`, user: index === 149 ? bot : { login: 'writer', type: 'User' }, created_at: at(index) })));
+    expect((await scm.markedComments(REPO, 7, '<!-- edgeship:wave:pump:1.0.0:canary -->')).map((comment) => comment.id)).toEqual([20_149]);
     await scm.ensureComment(REPO, 7, '<!-- edgeship:wave:pump:1.0.0:canary -->', 'again');
     expect(model().comments.get(7)).toHaveLength(150);
-    expect(await scm.recentCommands(REPO, at(0))).toHaveLength(149);
+    expect((await scm.recentComments(REPO, at(0))).filter((comment) => !comment.bot)).toHaveLength(149);
   });
 
   it('pull requests: every open one, and the 300 closed ones updated last', async () => {
