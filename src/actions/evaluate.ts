@@ -13,6 +13,7 @@ import { openModelRepo } from '../compose/model-repo.ts';
 import { evaluateCheckout } from '../services/evaluate-checkout.ts';
 import { writeReportFile } from '../services/report-file.ts';
 import { blame, booleanInput, input, runStep } from './action-io.ts';
+import { childEnvironment, runEnvironment } from '../compose/run-settings.ts';
 
 /**
  * The `evaluate` step: optionally trains, then inspects, golden-checks, profiles and gates the
@@ -25,14 +26,14 @@ await runStep('evaluate', async () => {
   const outputsDirectory = resolve(directory, input('outputs', config.train.outputs));
   if (booleanInput('train', false)) {
     await blame('train', () =>
-      progress.step(`Training ${config.model}`, (note) => new LocalProcessBackend(process.env).train({ directory, command: config.train.command, outputs: input('outputs', config.train.outputs) }, note)),
+      progress.step(`Training ${config.model}`, (note) => new LocalProcessBackend(childEnvironment()).train({ directory, command: config.train.command, outputs: input('outputs', config.train.outputs) }, note)),
     );
   }
   const outputs = await blame('outputs', () => collectOutputs(outputsDirectory));
   const gitops = input('gitops');
-  const credentials = credentialsFromEnv(process.env);
+  const credentials = credentialsFromEnv(runEnvironment());
   const baseline = gitops && {
-    gitops: new GitRemoteRepo({ remote: gitops, branch: config.gitops.branch, workdir: join(process.env.RUNNER_TEMP ?? directory, 'edgeship-gitops') }),
+    gitops: new GitRemoteRepo({ remote: gitops, branch: config.gitops.branch, workdir: join(runEnvironment().RUNNER_TEMP ?? directory, 'edgeship-gitops') }),
     storeFor: (reference: string) => artifactStoreForReference(reference, credentials ? { credentials } : {}),
   };
   const trigger = input('trigger');

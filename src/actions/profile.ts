@@ -6,6 +6,7 @@ import { resolveProfile } from '../core/profiles.ts';
 import { ConsoleProgress } from '../compose/progress.ts';
 import { openModelRepo } from '../compose/model-repo.ts';
 import { blame, booleanInput, input, InputError, requiredInput, runStep } from './action-io.ts';
+import { runEnvironment } from '../compose/run-settings.ts';
 
 /**
  * The `profile` step, for a runner on the device a hardware profile describes (e.g. a
@@ -29,7 +30,7 @@ await runStep('profile', async () => {
     ),
   );
   const artifact = `edgeship-profile-${name}`;
-  const directory = join(process.env.RUNNER_TEMP ?? resolve('.'), artifact);
+  const directory = join(runEnvironment().RUNNER_TEMP ?? resolve('.'), artifact);
   await mkdir(directory, { recursive: true });
   await writeFile(join(directory, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
   core.setOutput('directory', directory);

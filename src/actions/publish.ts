@@ -9,6 +9,7 @@ import { ArtifactError } from '../core/errors.ts';
 import { publish, type ImageSettings } from '../services/publish.ts';
 import { readReportFile, writeReportFile } from '../services/report-file.ts';
 import { blame, input, InputError, registryInputOf, requiredInput, runStep } from './action-io.ts';
+import { runEnvironment } from '../compose/run-settings.ts';
 
 /** The model repo's artifacts settings: the registry (unless a local OCI layout) and the images to push. */
 async function configuredArtifacts(repo: string): Promise<{ registry?: string; images: ImageSettings }> {
@@ -19,7 +20,7 @@ async function configuredArtifacts(repo: string): Promise<{ registry?: string; i
 
 /** GHCR of the repository's owner, the default on GitHub. */
 function ghcr(): string {
-  const owner = process.env.GITHUB_REPOSITORY_OWNER;
+  const owner = runEnvironment().GITHUB_REPOSITORY_OWNER;
   if (!owner) throw new InputError('registry', 'expected registry[/namespace], artifacts.repository in .github/edgeship.yml, or GITHUB_REPOSITORY_OWNER for GHCR; found none');
   return `ghcr.io/${owner}`;
 }

@@ -4,6 +4,7 @@ import * as core from '@actions/core';
 import { REPORT_ARTIFACT } from '../core/release-branch.ts';
 import { readReportFile, writeReportFile } from '../services/report-file.ts';
 import { blame, InputError, input, requiredInput, runStep } from './action-io.ts';
+import { runEnvironment } from '../compose/run-settings.ts';
 
 /**
  * The `report` step: checks that report.json is complete (evaluated and published), and stages
@@ -14,7 +15,7 @@ await runStep('report', async () => {
   const runKey = input('run-key');
   const report = await blame('report', () => readReportFile(reportPath));
   if (!report.artifact) throw new InputError('report', `${reportPath} has no published artifact; run the publish step before report`);
-  const staging = join(process.env.RUNNER_TEMP ?? resolve('.'), REPORT_ARTIFACT);
+  const staging = join(runEnvironment().RUNNER_TEMP ?? resolve('.'), REPORT_ARTIFACT);
   await mkdir(staging, { recursive: true });
   await writeReportFile(join(staging, 'report.json'), report);
   if (runKey) await writeFile(join(staging, 'run-key'), `${runKey}\n`);

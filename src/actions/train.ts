@@ -4,6 +4,7 @@ import { LocalProcessBackend } from '../adapters/training/local-process.ts';
 import { ConsoleProgress } from '../compose/progress.ts';
 import { openModelRepo } from '../compose/model-repo.ts';
 import { blame, input, runStep } from './action-io.ts';
+import { childEnvironment } from '../compose/run-settings.ts';
 
 const OUTPUTS_ARTIFACT = 'edgeship-outputs';
 
@@ -12,7 +13,7 @@ await runStep('train', async () => {
   const { directory, config } = await blame('repo', () => openModelRepo(input('repo', '.')));
   const outputs = input('outputs', config.train.outputs);
   const trained = await blame('outputs', () =>
-    new ConsoleProgress(process.stdout).step(`Training ${config.model}`, (note) => new LocalProcessBackend(process.env).train({ directory, command: config.train.command, outputs }, note)),
+    new ConsoleProgress(process.stdout).step(`Training ${config.model}`, (note) => new LocalProcessBackend(childEnvironment()).train({ directory, command: config.train.command, outputs }, note)),
   );
   core.setOutput('directory', resolve(trained.directory));
   core.setOutput('artifact', OUTPUTS_ARTIFACT);

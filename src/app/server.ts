@@ -20,7 +20,7 @@ const SHUTDOWN_MS = 25_000;
 
 let settings: ReturnType<typeof parseAppSettings>;
 try {
-  settings = parseAppSettings(process.env);
+  settings = parseAppSettings();
 } catch (error) {
   process.stderr.write(`edgeship: not starting; ${messageOf(error)}\n`);
   process.exit(2);

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { EdgeshipError } from '../core/errors.ts';
+import { childEnvironment } from '../compose/run-settings.ts';
 
 const run = promisify(execFile);
 const AUTHOR = ['-c', 'user.name=edgeship demo', '-c', 'user.email=demo@edgeship.dev'];
 
 /** A Python that can import torch and onnx: $PYTHON, python3 on PATH, then Debian's. */
-export async function findPython(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function findPython(env: NodeJS.ProcessEnv = childEnvironment()): Promise<string> {
   const candidates = [env.PYTHON, 'python3', '/usr/bin/python3'].filter((value): value is string => Boolean(value));
   for (const candidate of candidates) {
     const ok = await run(candidate, ['-c', 'import torch, onnx']).then(() => true, () => false);

@@ -9,6 +9,7 @@ import { gitProvenance } from '../adapters/git/provenance.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { ArtifactStore, Progress } from '../ports.ts';
 import type { ReleaseDeps } from '../services/release.ts';
+import { childEnvironment, runEnvironment, type RunEnvironment } from './run-settings.ts';
 
 /** Flags that point the engine at other places than the config says. */
 export interface Overrides {
@@ -21,7 +22,7 @@ export interface Overrides {
  * directory the command runs in for a flag or variable the user typed, the model repo for the
  * values of its config.
  */
-export function locationsOf(directory: string, config: EdgeshipConfig, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()) {
+export function locationsOf(directory: string, config: EdgeshipConfig, overrides: Overrides = {}, env: RunEnvironment = runEnvironment(), cwd = process.cwd()) {
   // An empty variable counts as unset, as in a shell.
   const typed = (flag: string | undefined, variable: string | undefined) => flag ?? (variable || undefined);
   const gitops = typed(overrides.gitops, env.EDGESHIP_GITOPS);
@@ -34,13 +35,13 @@ export function locationsOf(directory: string, config: EdgeshipConfig, overrides
 
 /** The local adapters behind every port, for a model repo checked out at `directory`. */
 export function localDeps(directory: string, config: EdgeshipConfig, progress: Progress, overrides: Overrides = {}): ReleaseDeps {
-  const credentials = credentialsFromEnv(process.env);
+  const credentials = credentialsFromEnv(runEnvironment());
   const options = credentials ? { credentials } : {};
   const locations = locationsOf(directory, config, overrides);
   return {
     inspector: new OnnxInspector(),
     profiler: new OnnxProfiler(),
-    training: new LocalProcessBackend(process.env),
+    training: new LocalProcessBackend(childEnvironment()),
     store: artifactStoreFor(locations.artifacts.text, options, locations.artifacts.base),
     storeFor: (reference: string): ArtifactStore => artifactStoreForReference(reference, options),
     gitops: gitopsRepo(directory, config, overrides),

@@ -6,6 +6,7 @@ import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import { emit } from '../output.ts';
 import { modules } from '../lazy.ts';
 import { ConsoleProgress } from '../../compose/progress.ts';
+import { runEnvironment } from '../../compose/run-settings.ts';
 
 interface CloudRunOptions {
   repoUrl?: string;
@@ -20,7 +21,7 @@ interface CloudRunOptions {
   json?: boolean;
 }
 
-const env = process.env;
+const env = runEnvironment();
 
 /** `edgeship cloud-run`: the container command of a Kubernetes Job or a pipeline's step. */
 export function registerCloudRunCommand(program: Command): void {

@@ -9,6 +9,7 @@ import { SILENT } from '../../ports.ts';
 import { modules } from '../lazy.ts';
 import { emit } from '../output.ts';
 import { ConsoleProgress } from '../../compose/progress.ts';
+import { runEnvironment } from '../../compose/run-settings.ts';
 
 /** The release engine these commands run, loaded when one runs. */
 const engine = () =>
@@ -97,7 +98,7 @@ export function registerReleaseCommands(program: Command): void {
     .option('--no-baseline', 'do not compare with the deployed release')
     .option('--trigger <text>', 'why this run trained (the app passes drift evidence as the workflow\'s context input)')
     .option('--out <file>', 'where to write the report (default: <outputs>/report.json)')
-    .option('--kubeconfig <file>', 'kubeconfig with the contexts targets name (targets[].context): place on their live capacity', process.env.EDGESHIP_CLUSTERS_KUBECONFIG)
+    .option('--kubeconfig <file>', 'kubeconfig with the contexts targets name (targets[].context): place on their live capacity', runEnvironment().EDGESHIP_CLUSTERS_KUBECONFIG)
     .option('--measured <dir>', 'profile results measured on the devices (edgeship profile --on-device --out): used instead of emulating those profiles')
     .action(async (options: RepoOptions & { baseline: boolean; out?: string; trigger?: string; kubeconfig?: string; measured?: string }) => {
       const { collectOutputs, renderReport, evaluateCheckout, readMeasured, writeReportFile, localDeps, evaluationProvenance, openModelRepo } = await engine();
@@ -155,7 +156,7 @@ export function registerReleaseCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (reference: string, directory: string, options: { json?: boolean }) => {
       const { artifactStoreForReference, credentialsFromEnv } = await engine();
-      const credentials = credentialsFromEnv(process.env);
+      const credentials = credentialsFromEnv(runEnvironment());
       const pulled = await artifactStoreForReference(reference, credentials ? { credentials } : {}).pull(reference, resolve(directory));
       emit(Boolean(options.json), { digest: pulled.digest, files: pulled.files }, () => `${pulled.digest}\n${Object.values(pulled.files).join('\n')}`);
     });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import type { LoadedModel } from '../../serve/model.ts';
 import type { ServeFlags } from '../../serve/options.ts';
+import { runEnvironment } from '../../compose/run-settings.ts';
 
 /** JSON lines on stderr: what a container's log collector reads. */
 const log = {
@@ -18,8 +19,8 @@ export function registerServeCommand(program: Command): void {
     .option('--model <reference|file>', 'OCI reference pinned by digest, or a model.onnx path (default: EDGESHIP_MODEL, else the model a self-contained image carries at /models)')
     .option('--name <name>', 'model name clients use (default: the artifact\'s model)')
     .option('--model-version <version>', 'version to report (default: the artifact\'s, or EDGESHIP_MODEL_VERSION)')
-    .option('--host <address>', 'address to listen on', process.env.EDGESHIP_HOST ?? '0.0.0.0')
-    .option('--port <port>', 'port to listen on', process.env.PORT ?? '8080')
+    .option('--host <address>', 'address to listen on', runEnvironment().EDGESHIP_HOST ?? '0.0.0.0')
+    .option('--port <port>', 'port to listen on', runEnvironment().PORT ?? '8080')
     .option('--grpc-port <port>', 'also speak the Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this port; KServe\'s is 8081 (default: EDGESHIP_GRPC_PORT)')
     .option('--health-port <port>', 'also answer /v2/health/live, /v2/health/ready and /metrics on this port, where probes never wait behind inference clients (default: EDGESHIP_HEALTH_PORT)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
@@ -43,8 +44,8 @@ export function registerServeCommand(program: Command): void {
     .option('--edgex-value <input=value,...>', 'the model\'s other inputs for EdgeX events, one value per request: a number, or the EdgeX resource whose reading fills it')
     .option('--edgex-layout <layout>', 'where a window input holds time: steps-features ([batch, steps, features]) or features-steps (default: worked out from the shape)')
     .option('--site <name>', 'site named in drift evidence (default: EDGESHIP_SITE)')
-    .option('--drift-repo <owner/name>', 'send drift evidence as repository_dispatch to this model repo (token: EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN)', process.env.EDGESHIP_DRIFT_REPO)
-    .option('--drift-webhook <url>', 'send drift evidence to this webhook instead', process.env.EDGESHIP_DRIFT_WEBHOOK)
+    .option('--drift-repo <owner/name>', 'send drift evidence as repository_dispatch to this model repo (token: EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN)', runEnvironment().EDGESHIP_DRIFT_REPO)
+    .option('--drift-webhook <url>', 'send drift evidence to this webhook instead', runEnvironment().EDGESHIP_DRIFT_WEBHOOK)
     .option('--drift-threshold <psi>', 'PSI above which a window counts as drifted', '0.2')
     .option('--drift-windows <n>', 'drifted windows in a row before evidence is sent', '3')
     .option('--drift-window <values>', 'values per feature in a window', '2000')
@@ -60,7 +61,7 @@ export function registerServeCommand(program: Command): void {
         import('../../adapters/oci/index.ts'),
       ]);
       const { servingMetrics } = await import('../../serve/metrics.ts');
-      const env = process.env;
+      const env = runEnvironment();
       // A self-contained serving image carries its model at /models: used when none is named.
       const inImage = flags.model || env.EDGESHIP_MODEL ? undefined : await imageModelOf(env.EDGESHIP_MODEL_DIR ?? '/models');
       const source = flags.model || env.EDGESHIP_MODEL || inImage?.file;

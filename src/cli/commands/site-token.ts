@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EdgeshipError, UsageError } from '../../core/errors.ts';
 import { siteDriftToken } from '../../core/training-run.ts';
+import { runEnvironment } from '../../compose/run-settings.ts';
 
 /**
  * `edgeship site-token`: the token one edge site sends drift evidence for one model with
@@ -15,7 +16,7 @@ export function registerSiteTokenCommand(program: Command): void {
     .requiredOption('--model <name>', 'the model')
     .requiredOption('--site <name>', 'the site, as its edge server reports it (EDGESHIP_SITE)')
     .action((options: { repo: string; model: string; site: string }) => {
-      const secret = process.env.EDGESHIP_DRIFT_SECRET;
+      const secret = runEnvironment().EDGESHIP_DRIFT_SECRET;
       if (!secret) throw new EdgeshipError('site-token: expected the app\'s EDGESHIP_DRIFT_SECRET in the environment, found none');
       if (!/^[\w.-]+\/[\w.-]+$/.test(options.repo)) throw new UsageError(`--repo: expected owner/name, found "${options.repo}"`);
       process.stdout.write(`${siteDriftToken(secret, options.repo, options.model, options.site)}\n`);
