@@ -3,8 +3,8 @@ import { z } from 'zod';
 const text = z.string().optional();
 
 /**
- * Every variable the CLI, the Actions steps and `edgeship serve` read, in one schema: read once
- * (runEnvironment), handed to them as one value; docs/run-settings.md is generated from it
+ * Every variable the CLI, the Actions steps and `edgeship serve` read, in one schema: read by
+ * runEnvironment, handed to them as one value; docs/run-settings.md is generated from it
  * (`npm run schema`). Values stay text: each command checks its own, and names the variable (and
  * the flag that overrides it) when one is wrong. The app has its own (compose/app-settings.ts).
  */
@@ -53,12 +53,9 @@ export const runEnvironmentSchema = z.object({
 
 export type RunEnvironment = z.infer<typeof runEnvironmentSchema>;
 
-let read: RunEnvironment | undefined;
-
-/** The variables of runEnvironmentSchema from the process environment, read once. */
+/** The variables of runEnvironmentSchema from the process environment, as it is now. */
 export function runEnvironment(): RunEnvironment {
-  read ??= runEnvironmentSchema.parse(Object.fromEntries(Object.keys(runEnvironmentSchema.shape).flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]]]))));
-  return read;
+  return runEnvironmentSchema.parse(Object.fromEntries(Object.keys(runEnvironmentSchema.shape).flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]]]))));
 }
 
 /**
