@@ -462,7 +462,9 @@ export class FakeGitHub {
     route('post', /^\/graphql$/, (_match, body) => [200, answerGraphql(this, String(body.query), (body.variables ?? {}) as Record<string, unknown>)]);
     route('get', new RegExp(`^${R}/commits/([^/]+)/check-runs$`), (match, _body, url) => {
       const appId = url.searchParams.get('app_id');
-      const runs = repoOf(match).checkRuns.filter((run) => run.head_sha === match[3] && run.name === url.searchParams.get('check_name') && (!appId || run.app.id === Number(appId))).reverse();
+      const all = repoOf(match).checkRuns.filter((run) => run.head_sha === match[3] && run.name === url.searchParams.get('check_name') && (!appId || run.app.id === Number(appId))).reverse();
+      // `filter=latest` (GitHub's default) answers the newest run of each name and app; `all`, every one.
+      const runs = url.searchParams.get('filter') === 'all' ? all : all.filter((run, index) => all.findIndex((other) => other.name === run.name && other.app.id === run.app.id) === index);
       const { items, headers } = paged(url, runs);
       return [200, { total_count: runs.length, check_runs: items }, headers];
     });

@@ -105,9 +105,12 @@ export class GitHubScm implements Scm {
     if (commit) for (const path of unread) this.options.contents?.set(`${repoKey(repo)}@${commit}:${path}`, { text: files.get(path) ?? null });
     if (truncated.pulls && questions.openPulls !== undefined) answers.openPulls = await this.listPullRequests(repo, questions.openPulls);
     if (truncated.check && questions.check) {
-      // Past a page of check runs (a commit retrained over 100 times): the newest, and its key alone.
-      const newest = await this.findCheckRun(repo, questions.check.sha, questions.check.name);
-      answers.check = newest ? { ...newest, keys: newest.externalId ? [newest.externalId] : [] } : null;
+      // Past a page of check runs (a commit retrained over 100 times): every one, paged, so a
+      // trigger finds its key however many came since.
+      const runs = await this.octokit.paginate(this.octokit.rest.checks.listForRef, { ...repo, ref: questions.check.sha, check_name: questions.check.name, filter: 'all', per_page: PAGE, ...(this.appId !== undefined && { app_id: this.appId }) });
+      const own = runs.filter((candidate) => this.appId === undefined || candidate.app?.id === this.appId);
+      const newest = own.reduce<(typeof own)[number] | undefined>((found, candidate) => (!found || candidate.id > found.id ? candidate : found), undefined);
+      answers.check = newest ? { id: newest.id, status: newest.status, conclusion: newest.conclusion, externalId: newest.external_id, keys: own.flatMap((run) => (run.external_id ? [run.external_id] : [])) } : null;
     }
     // Past a page of labelled issues, the caller looks for its issue step by step.
     if (truncated.issues) delete answers.issues;

@@ -39,6 +39,14 @@ describe('GitHubScm in one request', () => {
     expect(github.documents.at(-1)).not.toContain('object(expression:');
   });
 
+  it('finds a trigger\'s key among every check run of a commit retrained 300 times, paging through REST past GraphQL\'s first 100', async () => {
+    for (let index = 0; index < 300; index += 1) github.addCheckRun(NAME, { head_sha: base, name: 'edgeship/train', external_id: `key-${index}` });
+    const answers = await scm.ask(REPO, { check: { sha: base, name: 'edgeship/train' } });
+    expect(answers.check?.keys).toHaveLength(300);
+    expect(answers.check?.keys).toContain('key-0');
+    expect(answers.check?.externalId).toBe('key-299');
+  });
+
   it('pages through REST past the first 100 open PRs', async () => {
     for (let index = 0; index < 130; index += 1) {
       github.commit(NAME, `edgeship/release/pump/0.${index}.0-abcdef0`, { 'x.txt': String(index) });
