@@ -15,7 +15,8 @@ export interface ReleaseScope {
 
 /**
  * Plan: the GitOps change a release makes for the given targets:
- * 1. nothing when the GitOps repo already has a newer release of the model;
+ * 1. nothing when the GitOps repo already has a newer release of the model, or has the waves this
+ *    change sends (a replica sent them first);
  * 2. the release record: version, artifact, rollout and each target's placement;
  * 3. per placed target, its overlay, resources patch and site kustomization entry.
  * A person's hold leaves a target alone and a pin keeps its placement. A blocked target keeps
@@ -30,6 +31,11 @@ export function planGitOpsChange(config: EdgeshipConfig, report: EvaluationRepor
   return async (read) => {
     const current = await readRecord(config, read);
     if (current.record && semver.valid(current.record.version) && semver.gt(current.record.version, version)) return [];
+    // Waves the record says went out already: another replica sent them first (this change is
+    // applied again after its commit), or the step is replayed. They went out then; nothing to write.
+    const sending = Object.keys(scope.rollout?.waves ?? {});
+    const recorded = current.record?.version === version ? (current.record.rollout?.waves ?? {}) : {};
+    if (sending.length > 0 && sending.every((wave) => wave in recorded)) return [];
     // Applied again, a release keeps its rollout: when each wave went out and how it ended.
     const before = current.record?.version === version ? current.record.rollout : undefined;
     // A wave counts as sent only when every target of it was written: otherwise the rollout would

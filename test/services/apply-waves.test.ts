@@ -23,6 +23,19 @@ describe('applying some targets', () => {
     expect(await waves()).toEqual(['canary', 'plants', 'cloud']);
   });
 
+  it('writes nothing for a wave the record says went out: a replica that lost the race to send it applies its change again after the winner\'s commit', async () => {
+    const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
+    const report: EvaluationReport = { ...(await evaluationReport()), artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${digest}`, digest } };
+    const files = new Map<string, string>();
+    const send = (wave: string, targets: string[], at: string) => planGitOpsChange(config, report, { targets, rollout: { status: 'rolling-out', waves: { [wave]: at } } })(async (path) => files.get(path));
+    for (const write of await send('canary', ['substation-east'], '2026-12-07T10:00:00.000Z')) files.set(write.path, write.content);
+    expect(await send('canary', ['substation-east'], '2026-12-07T10:00:00.006Z')).toEqual([]);
+    // The next wave is written, and the canary keeps the time it went out.
+    const plants = await send('plants', ['plant-north', 'plant-south'], '2026-12-07T11:00:00.000Z');
+    const record = parseReleaseRecord(plants.find((write) => write.path.endsWith('release.yaml'))?.content ?? '', 'release.yaml');
+    expect(record.rollout?.waves).toEqual({ canary: '2026-12-07T10:00:00.000Z', plants: '2026-12-07T11:00:00.000Z' });
+  });
+
   it("writes the config's serving.batching: false into the overlay of every target that runs the model, the cloud's too", async () => {
     const text = `${await exampleConfigText()}serving:\n  batching: false\n`;
     const config = parseConfig(text, 'edgeship.yml');
