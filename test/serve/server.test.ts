@@ -179,7 +179,9 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
   });
 
   it('says it is not ready on close but keeps taking connections for the shutdown delay, then stops: requests sent meanwhile are answered, none reset', async () => {
-    const { server, call, base } = await start({ shutdownDelayMs: 600, drainMs: 200 });
+    // A delay a loaded machine's poll of readiness and 10 more requests fit in: sent after it, a
+    // connection is refused or reset (the listener is closed), as the endpoints would have dropped the pod.
+    const { server, call, base } = await start({ shutdownDelayMs: 3000, drainMs: 200 });
     const healthPort = await server.listenHealth(0);
     const heavy = async () => {
       const answer = await fetch(`${base}/v2/models/pump/infer`, { method: 'POST', body: JSON.stringify(batch(256)), headers: { connection: 'close' } });
