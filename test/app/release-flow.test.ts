@@ -114,6 +114,16 @@ describe('the GitHub App release flow', () => {
     expect(workflow.concurrency).toEqual({ group: 'edgeship-train-${{ github.ref_name }}', 'cancel-in-progress': true });
   });
 
+  it('does not train a push the branch has moved on from (a late redelivery): its run would cancel the head\'s', async () => {
+    const newer = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(2)\n' });
+    await app.receive('push', pushPayload(newer));
+    await app.receive('push', pushPayload(sha));
+    await app.settle();
+    const model = github.repo(MODEL_REPO);
+    expect(model.dispatches.map((dispatch) => dispatch.inputs.sha)).toEqual([newer]);
+    expect(model.checkRuns.find((check) => check.head_sha === sha)).toMatchObject({ name: 'edgeship/train', conclusion: 'neutral', output: { title: 'Superseded', summary: `Not trained: \`main\` is at ${newer.slice(0, 7)} now, which trains instead.` } });
+  });
+
   it('keeps the newer release when an older run completes after a newer push', async () => {
     const runId = await finishRun(sha);
     github.commit(MODEL_REPO, 'main', { 'train.py': 'print(3)\n' });

@@ -23,12 +23,14 @@ interface Webhook {
   guid: string;
   event: 'push' | 'issue_comment';
   body: string;
+  /** A push's repository and commit: its branch moves there when GitHub sends it. */
+  pushed?: { fullName: string; sha: string; order: number };
 }
 
 describe('two app processes on one Lease, a burst of webhooks', () => {
   const replicasWorld = useAppReplicas();
 
-  it('ends every intent of 1,000 webhooks with one effect when the leader is killed (SIGKILL) in the middle: one dispatch per push, one dispatch and one answer per command', async () => {
+  it('ends every intent of 1,000 webhooks with one effect when the leader is killed (SIGKILL) in the middle: a push trained or superseded once, the last one trained; one dispatch and one answer per command', async () => {
     const github = new FakeGitHub();
     // The test is of exactly-once, not of rate limits (the apps would wait them out for real).
     github.limits.perMinute = Infinity;
@@ -38,19 +40,23 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
       // The webhooks: pushes of commits that change train.py, and `/edgeship retrain` comments of a writer.
       const config = await exampleConfigText();
       const webhooks: Webhook[] = [];
+      const seeds = new Map<string, string>();
       for (const [index, fullName] of REPOS.entries()) {
         github.commit(fullName, 'main', { '.github/edgeship.yml': config.replace('model: pump-forecaster', `model: model-${index}`), 'train.py': 'print(0)\n' });
         github.repo(fullName).roles.set('writer', 'write');
         // The seed's own push was answered long ago: a new leader's resync finds it trained.
         github.addCheckRun(fullName, { head_sha: github.repo(fullName).branches.get('main') as string, name: 'edgeship/train', external_id: 'seed' });
+        seeds.set(fullName, github.repo(fullName).branches.get('main') as string);
         for (let push = 0; push < (PUSHED.includes(fullName) ? PUSHES : 0); push += 1) {
           const before = github.repo(fullName).branches.get('main') as string;
           github.commit(fullName, 'main', { 'train.py': `print(${push + 1})\n` });
           const payload = example('push', fullName);
           const pushed = github.pushOf(fullName, 'main', before);
           Object.assign(payload, { ...pushed, deleted: false, created: false, head_commit: { ...payload.head_commit, id: pushed.after, ...pushed.commits[0] }, commits: pushed.commits.map((commit) => ({ ...payload.head_commit, ...commit })) });
-          webhooks.push({ guid: `push-${fullName}-${push}`, event: 'push', body: JSON.stringify(payload) });
+          webhooks.push({ guid: `push-${fullName}-${push}`, event: 'push', body: JSON.stringify(payload), pushed: { fullName, sha: pushed.after, order: push } });
         }
+        // The branch is where it was before the burst; each push moves it on as GitHub sends that push.
+        if (PUSHED.includes(fullName)) github.repo(fullName).branches.set('main', seeds.get(fullName) as string);
         for (let command = 0; command < (fullName === COMMANDED ? COMMANDS : 0); command += 1) {
           const payload = example('issue_comment.created', fullName);
           Object.assign(payload.issue, { number: 1 + (command % 10), pull_request: undefined });
@@ -82,14 +88,23 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
       const second = first === 'app-a' ? 'app-b' : 'app-a';
       const alive = new Set(replicas.keys());
 
+      /** How each push was first answered, and by whom. */
+      const answered = new Map<string, { replica: string; status: number }>();
+      const heads = new Map<string, number>();
       /** Delivers a webhook to a replica as GitHub does, and records what it got (0: no answer). */
       const deliver = async (webhook: Webhook, replica: string, redelivery = false) => {
+        const { pushed } = webhook;
+        if (pushed && !redelivery && pushed.order > (heads.get(pushed.fullName) ?? -1)) {
+          heads.set(pushed.fullName, pushed.order);
+          github.repo(pushed.fullName).branches.set('main', pushed.sha);
+        }
         const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(webhook.body).digest('hex')}`;
         const status = await fetch(`http://127.0.0.1:${ports.get(replica)}/api/github/webhooks`, { method: 'POST', body: webhook.body, headers: { 'content-type': 'application/json', 'x-github-event': webhook.event, 'x-github-delivery': webhook.guid, 'x-hub-signature-256': signature } }).then(
           async (response) => (await response.text(), response.status),
           () => 0,
         );
         if (!redelivery) github.delivered(webhook.guid, webhook.event, status, 0);
+        if (!redelivery) answered.set(webhook.guid, { replica, status });
         return status;
       };
       const byGuid = new Map(webhooks.map((webhook) => [webhook.guid, webhook]));
@@ -100,10 +115,16 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
       };
 
       const pushKeys = (fullName: string) => github.repo(fullName).dispatches.filter((dispatch) => dispatch.inputs.reason === 'push').map((dispatch) => dispatch.inputs.sha);
+      const pushes = webhooks.filter((webhook) => webhook.pushed);
+      const trainChecks = (webhook: Webhook) => github.repo(webhook.pushed?.fullName ?? '').checkRuns.filter((check) => check.name === 'edgeship/train' && check.head_sha === webhook.pushed?.sha);
       const retrainKeys = (fullName: string) => github.repo(fullName).dispatches.filter((dispatch) => dispatch.inputs.reason === 'retrain').map((dispatch) => dispatch.inputs.run_key);
       // Answers, not claims: a claim says "Taking" until its answer replaces it.
       const answers = (fullName: string) => [...github.repo(fullName).comments.values()].flat().filter((comment) => !comment.body.includes('edgeship:taking')).map((comment) => /<!-- edgeship:command:(\d+) -->/.exec(comment.body)?.[1]).filter(Boolean);
-      const counted = () => REPOS.map((fullName) => [new Set(pushKeys(fullName)).size, new Set(retrainKeys(fullName)).size, new Set(answers(fullName)).size]);
+      // A push ends trained (dispatched) or superseded (the branch moved on: a neutral check); the
+      // branch's last push is trained.
+      const ended = (webhook: Webhook) => trainChecks(webhook).length > 0;
+      const lastPushed = (fullName: string) => pushes.find((webhook) => webhook.pushed?.fullName === fullName && webhook.pushed.order === PUSHES - 1)?.pushed?.sha;
+      const counted = () => REPOS.map((fullName) => [PUSHED.includes(fullName) && pushKeys(fullName).includes(lastPushed(fullName) as string) ? 1 : 0, new Set(retrainKeys(fullName)).size, new Set(answers(fullName)).size]);
       // The burst: each webhook to either replica; the leader is killed when 400 have gone out.
       let next = 0;
       let takeover: Promise<number> | undefined;
@@ -133,11 +154,18 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
       expect(failed.length).toBeGreaterThan(0);
 
       // Every intent ends with one effect, once the survivor has had failed deliveries made again.
-      const expected = REPOS.map((fullName) => (fullName === COMMANDED ? [0, COMMANDS, COMMANDS] : [PUSHES, 0, 0]));
+      const expected = REPOS.map((fullName) => (fullName === COMMANDED ? [0, COMMANDS, COMMANDS] : [1, 0, 0]));
       await expect.poll(counted, { timeout: 240_000, interval: 500 }).toEqual(expected);
+      // Every push that its replica answered after acting, or that GitHub delivered again, has ended;
+      // only a push answered 202 (still queued) by the killed replica may have gone, and only one
+      // its branch had moved on from (that it was superseded: a newer head trained).
+      await expect.poll(() => pushes.filter((webhook) => !ended(webhook) && !(answered.get(webhook.guid)?.replica === first && answered.get(webhook.guid)?.status === 202)).length, { timeout: 60_000, interval: 500 }).toBe(0);
       // A sweep more, and nothing is done twice.
       await new Promise((resolve) => setTimeout(resolve, 5_000));
-      expect(REPOS.map((fullName) => [pushKeys(fullName).length, retrainKeys(fullName).length, answers(fullName).length])).toEqual(expected);
+      expect(REPOS.map((fullName) => [PUSHED.includes(fullName) && pushKeys(fullName).includes(lastPushed(fullName) as string) ? 1 : 0, retrainKeys(fullName).length, answers(fullName).length])).toEqual(expected);
+      // No push ended twice: one check run each, and no commit dispatched twice.
+      expect(pushes.filter((webhook) => trainChecks(webhook).length > 1).map((webhook) => webhook.guid)).toEqual([]);
+      for (const fullName of PUSHED) expect(new Set(pushKeys(fullName)).size).toBe(pushKeys(fullName).length);
       // No claim is left behind: the ones that lost were deleted, the killed leader's expired and went.
       expect([...github.repo(COMMANDED).comments.values()].flat().filter((comment) => comment.body.includes('edgeship:taking'))).toEqual([]);
       // Each failed delivery was asked for again once.

@@ -21,7 +21,7 @@ export interface TrainingTrigger {
   changedFiles?: readonly string[];
 }
 
-export type TrainingStart = 'paths-unchanged' | 'not-allowed' | 'started' | 'already-started' | 'start-failed' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
+export type TrainingStart = 'paths-unchanged' | 'superseded' | 'not-allowed' | 'started' | 'already-started' | 'start-failed' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
 
 /**
  * Starts training for a commit:
@@ -29,7 +29,8 @@ export type TrainingStart = 'paths-unchanged' | 'not-allowed' | 'started' | 'alr
  * 2. skip branches the default branch's config does not track (a writer's branch cannot track
  *    itself), and pushes that change no file of `train.paths` (a release merge);
  * 3. skip when a check run of the commit carries this run key (a redelivered event, running or
- *    done; each trigger of a commit opens its own), or, for a push, when the commit has one at all;
+ *    done; each trigger of a commit opens its own), or, for a push, when the commit has one at all
+ *    or is no longer its branch's head (a neutral check says which commit trains instead);
  *    fail it when the operator policy does not allow the cluster training the config asks for;
  * 4. open `edgeship/train` in progress and dispatch the workflow (whose concurrency group cancels
  *    the older unfinished run on the branch: templates/workflows), or start the Job or Kubeflow
@@ -38,8 +39,8 @@ export type TrainingStart = 'paths-unchanged' | 'not-allowed' | 'started' | 'alr
 export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTrainingDeps, trigger: TrainingTrigger): Promise<TrainingStart> {
   const { scm } = deps;
   const { repo, sha } = trigger;
-  // The config and the check run of this commit, in one read.
-  const { files, check: existing } = await scm.ask(repo, { files: { ref: sha, paths: [CONFIG_PATH] }, check: { sha, name: TRAIN_CHECK } });
+  // The config and the check run of this commit (and for a push, where its branch is now), in one read.
+  const { files, check: existing, branchHead } = await scm.ask(repo, { files: { ref: sha, paths: [CONFIG_PATH] }, check: { sha, name: TRAIN_CHECK }, ...(trigger.reason === 'push' && { branch: trigger.branch }) });
   let config;
   try {
     config = configOf(repo, sha, files.get(CONFIG_PATH));
@@ -64,6 +65,14 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
   // Each trigger of a commit gets a check run of its own, so a redelivered trigger finds its key
   // among them however many came since; a push finds any: its commit was looked at already.
   if (existing?.keys.includes(key) || (trigger.reason === 'push' && existing)) return 'already-started';
+  if (trigger.reason === 'push' && branchHead !== sha) {
+    // The branch moved on before this push was taken (a redelivery, a burst of pushes): its newer
+    // head trains. Dispatched now, this commit's run would cancel the head's (the workflow's
+    // concurrency group) and then be superseded itself, leaving the head untrained.
+    const now = branchHead ? `is at ${branchHead.slice(0, 7)} now, which trains instead` : 'is gone';
+    await scm.ensureCheckRun(repo, { id: null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'neutral', externalId: key, title: 'Superseded', summary: `Not trained: \`${trigger.branch}\` ${now}.` });
+    return 'superseded';
+  }
   if (trigger.reason === 'push' && !changeTrains(config.train.paths, trigger.changedFiles)) {
     // Recorded as a neutral check, so a resync knows this head was looked at and not trained on purpose.
     await scm.ensureCheckRun(repo, { id: null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'neutral', externalId: key, title: 'Not trained', summary: `This push changed no file that \`train.paths\` (${config.train.paths.join(', ')}) trains on, such as the merge of a release PR.` });
