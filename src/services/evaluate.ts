@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { profilingNeeds, type EdgeshipConfig } from '../core/config.ts';
 import { ModelValidationError } from '../core/errors.ts';
-import { compareGolden, goldenFileSchema, type GoldenFile, type GoldenResult } from '../core/golden.ts';
+import { compareGolden, type GoldenResult } from '../core/golden.ts';
 import { parseMetrics } from '../core/metrics.ts';
 import { resolveProfile } from '../core/profiles.ts';
 import type { ProfileResult } from '../core/profiling.ts';
-import { readReferenceStats } from './outputs-check.ts';
+import { readGolden, readOutputText, readReferenceStats } from './output-files.ts';
 import { planRelease, type Baseline, type EvaluationReport, type Provenance } from '../core/release-plan.ts';
 import type { ClusterCapacity, ModelInspector, ModelProfiler, Progress, TrainingOutputs } from '../ports.ts';
 
@@ -37,7 +36,7 @@ export interface EvaluateInput {
  */
 export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promise<EvaluationReport> {
   const { config, outputs } = input;
-  const metrics = parseMetrics(await readText(outputs.metrics), config.metrics.primary, outputs.metrics);
+  const metrics = parseMetrics(await readOutputText(outputs.metrics), config.metrics.primary, outputs.metrics);
   const inspection = await deps.progress.step('Inspecting the ONNX contract', () => deps.inspector.inspect(outputs.model));
   // Drift monitoring at the edge reads these: a mistake here must stop the release, not the server.
   await readReferenceStats(outputs.reference, inspection.contract);
@@ -73,26 +72,4 @@ export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promis
 export async function checkGolden(inspector: ModelInspector, model: string, goldenPath: string, tolerance: { atol: number; rtol: number }): Promise<GoldenResult> {
   const file = await readGolden(goldenPath);
   return compareGolden(file, await inspector.run(model, file.samples), tolerance);
-}
-
-async function readText(path: string): Promise<string> {
-  return readFile(path, 'utf8').catch((error: Error) => {
-    throw new ModelValidationError(`${path}: cannot read (${error.message})`, { cause: error });
-  });
-}
-
-export async function readGolden(path: string): Promise<GoldenFile> {
-  let data: unknown;
-  try {
-    data = JSON.parse(await readText(path));
-  } catch (error) {
-    if (error instanceof ModelValidationError) throw error;
-    throw new ModelValidationError(`${path}: expected JSON golden samples, found text that does not parse`, { cause: error });
-  }
-  const result = goldenFileSchema.safeParse(data);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ModelValidationError(`${path}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}; expected {"samples": [{"inputs": {...}, "outputs": {...}}]}`);
-  }
-  return result.data;
 }

@@ -1,11 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { EdgeshipConfig } from '../core/config.ts';
-import type { ModelContract } from '../core/contract.ts';
-import { referenceProblems, referenceStatsSchema, type ReferenceStats } from '../core/drift.ts';
 import { ModelValidationError } from '../core/errors.ts';
 import { parseMetrics } from '../core/metrics.ts';
 import type { ModelInspector, TrainingOutputs } from '../ports.ts';
-import { readGolden } from './evaluate.ts';
+import { readGolden, readReferenceStats } from './output-files.ts';
 
 /**
  * The four training outputs checked as a release reads them, before any release: the model
@@ -23,29 +21,4 @@ export async function checkTrainingOutputs(inspector: ModelInspector, outputs: T
   if (missing.length > 0) throw new ModelValidationError(`${outputs.golden}: ${missing.join('; ')}`);
   const stats = await readReferenceStats(outputs.reference, inspection.contract);
   return { contract: inspection.contract, metrics, samples: golden.samples.length, stats };
-}
-
-/**
- * Reads reference-stats.json and checks it against the model: the statistics drift monitoring
- * at the edge compares live inputs with. Errors name the file, the field, what was expected and
- * what was found.
- */
-export async function readReferenceStats(path: string, contract: Pick<ModelContract, 'inputs'>): Promise<ReferenceStats> {
-  const text = await readFile(path, 'utf8').catch((error: Error) => {
-    throw new ModelValidationError(`${path}: cannot read (${error.message})`, { cause: error });
-  });
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new ModelValidationError(`${path}: expected JSON reference statistics, found text that does not parse`, { cause: error });
-  }
-  const parsed = referenceStatsSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ModelValidationError(`${path}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}; expected {"count": n, "features": [{"name", "input", "index", "edges": [...], "proportions": [...]}]}`);
-  }
-  const problems = referenceProblems(parsed.data, contract);
-  if (problems.length > 0) throw new ModelValidationError(`${path}: ${problems.join('; ')}`);
-  return parsed.data;
 }

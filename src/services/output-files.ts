@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import type { ModelContract } from '../core/contract.ts';
+import { referenceProblems, referenceStatsSchema, type ReferenceStats } from '../core/drift.ts';
+import { ModelValidationError } from '../core/errors.ts';
+import { goldenFileSchema, type GoldenFile } from '../core/golden.ts';
+
+/**
+ * The training outputs a release reads besides the model, each checked against its schema: the
+ * golden samples and the reference statistics. Errors name the file, the field, what was
+ * expected and what was found.
+ */
+
+/** A training output as text; a file that cannot be read is named. */
+export async function readOutputText(path: string): Promise<string> {
+  return readFile(path, 'utf8').catch((error: Error) => {
+    throw new ModelValidationError(`${path}: cannot read (${error.message})`, { cause: error });
+  });
+}
+
+/** A JSON training output held to its schema: `what` it is, and the shape `expected` in its errors. */
+async function readOutputJson<T extends z.ZodType>(path: string, schema: T, what: string, expected: string): Promise<z.output<T>> {
+  const text = await readOutputText(path);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ModelValidationError(`${path}: expected JSON ${what}, found text that does not parse`, { cause: error });
+  }
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ModelValidationError(`${path}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}; expected ${expected}`);
+  }
+  return result.data;
+}
+
+/** golden.json: inputs and the framework's outputs, sample by sample. */
+export function readGolden(path: string): Promise<GoldenFile> {
+  return readOutputJson(path, goldenFileSchema, 'golden samples', '{"samples": [{"inputs": {...}, "outputs": {...}}]}');
+}
+
+/** reference-stats.json, checked against the model: the statistics drift monitoring at the edge compares live inputs with. */
+export async function readReferenceStats(path: string, contract: Pick<ModelContract, 'inputs'>): Promise<ReferenceStats> {
+  const stats = await readOutputJson(path, referenceStatsSchema, 'reference statistics', '{"count": n, "features": [{"name", "input", "index", "edges": [...], "proportions": [...]}]}');
+  const problems = referenceProblems(stats, contract);
+  if (problems.length > 0) throw new ModelValidationError(`${path}: ${problems.join('; ')}`);
+  return stats;
+}
