@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as core from '@actions/core';
-import { CONFIG_PATH, loadConfig } from '../adapters/fs/config-file.ts';
+import { loadConfig } from '../adapters/fs/config-file.ts';
+import { CONFIG_PATH } from '../core/config.ts';
 import { artifactStoreFor } from '../adapters/oci/index.ts';
 import { parseReference } from '../adapters/oci/reference.ts';
 import { collectOutputs } from '../adapters/training/local-process.ts';

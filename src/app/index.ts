@@ -20,6 +20,7 @@ import { ActiveRollouts } from './rollouts.ts';
 import { ActiveTrainings } from './trainings.ts';
 import { WorkQueue } from './work-queue.ts';
 import type { LeaderDuties } from '../adapters/k8s/leader-election.ts';
+import { repoName } from '../core/names.ts';
 
 export interface AppOptions {
   /** The operator's policy (EDGESHIP_POLICY_FILE); the empty policy without one. */
@@ -107,7 +108,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     // Installation ids by repo: the GitOps repo is written through its own installation.
     const installations = new Map<string, number>();
     const installationOf = async (repo: RepoRef): Promise<number> => {
-      const name = `${repo.owner}/${repo.repo}`.toLowerCase();
+      const name = repoName(repo).toLowerCase();
       let id = installations.get(name);
       if (id === undefined) {
         const { data } = await (await app.auth()).rest.apps.getRepoInstallation({ ...repo }).catch((error: { status?: number }) => {
@@ -136,7 +137,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
         ...(installation !== undefined && { onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run) }),
       };
     };
-    const key = (repo: { owner: string; repo: string }) => `${repo.owner}/${repo.repo}`;
+    const key = repoName;
     const tick = () => tickRollouts(app, { queue, rollouts, log, ...rolloutDeps }).catch((error: unknown) => (log.error({ err: error }, 'Rollout tick failed'), 0));
     const follow = () => tickTrainings(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps, ...training }).catch((error: unknown) => (log.error({ err: error }, 'Training tick failed'), 0));
     const asked = new Set<string>();

@@ -9,6 +9,7 @@ import { resyncRepo } from '../services/github/resync.ts';
 import type { ActiveRollouts } from './rollouts.ts';
 import type { ActiveTrainings } from './trainings.ts';
 import type { WorkQueue } from './work-queue.ts';
+import { repoName } from '../core/names.ts';
 
 export interface LoopDeps extends ClusterTrainingDeps {
   queue: WorkQueue;
@@ -51,7 +52,7 @@ export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (refer
     const installationOctokit = octokit;
     for (const repository of repositories) {
       const repo = { owner: repository.owner.login, repo: repository.name };
-      void queue.add(`${repo.owner}/${repo.repo}`, 'resync', async () => {
+      void queue.add(repoName(repo), 'resync', async () => {
         const onClusterRun = (run: Parameters<ActiveTrainings['follow']>[2]) => trainings?.follow(installation.id, repo, run);
         const outcome = await resyncRepo({ ...services, scm: new GitHubScm(installationOctokit, services.appId, { ...(services.contents && { contents: services.contents }), defaultBranch: { repo, branch: repository.default_branch } }), onClusterRun }, repo, repository.default_branch);
         if (outcome.rollingOut) rollouts.track(installation.id, repo, outcome.rollingOut);
@@ -70,7 +71,7 @@ export async function tickRollouts(app: Probot, deps: LoopDeps): Promise<number>
   const active = rollouts.list();
   for (const { installation, repo, pull } of active) {
     const octokit = await app.auth(installation);
-    queue.addOnce(`${repo.owner}/${repo.repo}`, `rollout #${pull.number}`, async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }) }, repo, pull)));
+    queue.addOnce(repoName(repo), `rollout #${pull.number}`, async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }) }, repo, pull)));
   }
   return active.length;
 }
@@ -81,7 +82,7 @@ export async function tickTrainings(app: Probot, deps: LoopDeps & { trainings: A
   const active = trainings.list();
   for (const { installation, repo, run } of active) {
     const octokit = await app.auth(installation);
-    queue.addOnce(`${repo.owner}/${repo.repo}`, `training ${run.key}`, async () => trainings.update(repo, run, await followClusterRun({ ...services, scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }) }, repo, run)));
+    queue.addOnce(repoName(repo), `training ${run.key}`, async () => trainings.update(repo, run, await followClusterRun({ ...services, scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }) }, repo, run)));
   }
   return active.length;
 }

@@ -2,6 +2,7 @@ import { messageOf } from '../core/errors.ts';
 import type { Logger, RepoRef, SharedRollout, SharedRollouts } from '../ports.ts';
 import type { MergedPull } from '../services/github/release-rollout.ts';
 import type { RolloutResult } from '../services/rollout.ts';
+import { repoName } from '../core/names.ts';
 
 /**
  * The rollouts still going, one per model repo (its newest merged release), for the rollout
@@ -17,13 +18,13 @@ export class ActiveRollouts {
   /** Tracks the release: its rollout goes on. */
   track(installation: number, repo: RepoRef, pull: MergedPull): void {
     const rollout = { installation, repo, pull };
-    this.active.set(`${repo.owner}/${repo.repo}`, rollout);
+    this.active.set(repoName(repo), rollout);
     this.share(() => this.shared?.store.put(rollout), repo);
   }
 
   /** Tracks the release while its rollout goes on, forgets it once the rollout ended. */
   update(installation: number | undefined, repo: RepoRef, pull: MergedPull, result: RolloutResult | 'not-a-release' | 'refused'): void {
-    const key = `${repo.owner}/${repo.repo}`;
+    const key = repoName(repo);
     const going = typeof result === 'object' && result.status === 'rolling-out' && result.action.kind !== 'superseded';
     if (going && installation !== undefined) this.track(installation, repo, pull);
     else {
@@ -51,6 +52,6 @@ export class ActiveRollouts {
   }
 
   private share(write: () => Promise<void> | undefined, repo: RepoRef): void {
-    void write()?.catch((error: unknown) => this.shared?.log.warn({ repo: `${repo.owner}/${repo.repo}`, err: messageOf(error) }, 'Could not share a rollout with the other replicas; the leader finds it at its next resync'));
+    void write()?.catch((error: unknown) => this.shared?.log.warn({ repo: repoName(repo), err: messageOf(error) }, 'Could not share a rollout with the other replicas; the leader finds it at its next resync'));
   }
 }

@@ -1,5 +1,6 @@
 import type { RepoRef } from '../ports.ts';
 import type { ActiveTraining, FollowOutcome } from '../services/github/cluster-training.ts';
+import { repoName } from '../core/names.ts';
 
 interface Followed {
   installation: number;
@@ -16,7 +17,7 @@ export class ActiveTrainings {
   private readonly active = new Map<string, Followed>();
 
   private static id(repo: RepoRef, key: string): string {
-    return `${repo.owner}/${repo.repo}#${key}`;
+    return `${repoName(repo)}#${key}`;
   }
 
   /** Follows the run; an older run of the same commit (its check run now this one's) is dropped. */

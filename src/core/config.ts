@@ -6,6 +6,9 @@ import { dnsLabel, labelKey, repoPath } from './names.ts';
 import { BUILTIN_PROFILES, hardwareProfileSchema } from './profiles.ts';
 import { kubeflowTrainingSchema, kubernetesTrainingSchema } from './training-config.ts';
 
+/** Where a model repo keeps its edgeship config. */
+export const CONFIG_PATH = '.github/edgeship.yml';
+
 const threshold = z
   .strictObject({
     min: z.number().optional().describe('The metric must be at least this.'),

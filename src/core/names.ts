@@ -26,3 +26,6 @@ export const labelKey = z
   .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, {
     error: (issue) => `expected a label key such as region or edgeship.io/ring, found ${JSON.stringify(issue.input)}`,
   });
+
+/** A repository as GitHub names it: `owner/name`. */
+export const repoName = (repo: { owner: string; repo: string }) => `${repo.owner}/${repo.repo}`;

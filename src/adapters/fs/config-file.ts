@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EdgeshipConfig } from '../../core/config.ts';
+import { CONFIG_PATH, type EdgeshipConfig } from '../../core/config.ts';
 import { parseConfig } from '../../core/config-parse.ts';
 import { ConfigError } from '../../core/errors.ts';
 
-export const CONFIG_PATH = '.github/edgeship.yml';
 
 /** Loads `.github/edgeship.yml` from a model repo checkout. */
 export async function loadConfig(repoDirectory: string): Promise<EdgeshipConfig> {

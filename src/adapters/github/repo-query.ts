@@ -1,6 +1,7 @@
 import type { ProbotOctokit } from 'probot';
 import { EdgeshipError } from '../../core/errors.ts';
 import type { PullRequestInfo, RepoAnswers, RepoQuestions, RepoRef } from '../../ports.ts';
+import { repoName } from '../../core/names.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -84,7 +85,7 @@ export async function queryRepository(octokit: Octokit, repo: RepoRef, questions
       throw error;
     });
   const answer = data.repository;
-  if (!answer) throw new EdgeshipError(`${repo.owner}/${repo.repo} is not readable by the app (is it installed there?)`);
+  if (!answer) throw new EdgeshipError(`${repoName(repo)} is not readable by the app (is it installed there?)`);
   const blobs = new Map(paths.map((path, index) => [path, (answer[`f${index}`] ?? undefined) as Blob | undefined]));
   const runs = answer.checked?.checkSuites?.nodes.flatMap((suite) => suite.checkRuns.nodes) ?? [];
   const newest = runs.sort((a, b) => b.databaseId - a.databaseId)[0];

@@ -5,6 +5,7 @@ import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import { fitWithin, GITHUB_LIMITS } from '../../core/github-limits.ts';
 import type { CheckRunUpdate, DeploymentSpec, FileWrite, IssueComment, NewPullRequest, PullRequestInfo, PullRequestSpec, RepoAnswers, RepoQuestions, RepoRef, Scm } from '../../ports.ts';
 import { FILES_PER_QUERY, OPEN_PULL_REQUEST, queryRepository } from './repo-query.ts';
+import { repoName } from '../../core/names.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -63,7 +64,7 @@ export type CommitContents = LRUCache<string, { text: string | null }>;
 export const commitContents = (maxChars = 16 * 2 ** 20): CommitContents => new LRUCache({ maxSize: maxChars, sizeCalculation: (entry) => Math.max(1, entry.text?.length ?? 1) });
 
 const COMMIT_SHA = /^[0-9a-f]{40}$/;
-const repoKey = (repo: RepoRef) => `${repo.owner}/${repo.repo}`.toLowerCase();
+const repoKey = (repo: RepoRef) => repoName(repo).toLowerCase();
 
 export class GitHubScm implements Scm {
   private readonly oneRequest: typeof ONE_REQUEST;
@@ -128,7 +129,7 @@ export class GitHubScm implements Scm {
       const data = await this.octokit.graphql<{ createCommitOnBranch: { commit: { oid: string } }; createPullRequest: { pullRequest: { number: number; url: string } } }>(OPEN_PULL_REQUEST, {
         ref: { repositoryId, name: `refs/heads/${spec.head}`, oid: spec.baseSha },
         commit: {
-          branch: { repositoryNameWithOwner: `${repo.owner}/${repo.repo}`, branchName: spec.head },
+          branch: { repositoryNameWithOwner: repoName(repo), branchName: spec.head },
           expectedHeadOid: spec.baseSha,
           message: { headline, body: rest.join('\n').trim() },
           fileChanges: { additions: spec.files.map((file) => ({ path: file.path, contents: Buffer.from(file.content).toString('base64') })) },
@@ -164,7 +165,7 @@ export class GitHubScm implements Scm {
     if (!response) return undefined;
     const data = response.data;
     if (Array.isArray(data) || data.type !== 'file' || !('content' in data)) {
-      throw new EdgeshipError(`${repo.owner}/${repo.repo}:${path} at ${ref} is not a file`);
+      throw new EdgeshipError(`${repoName(repo)}:${path} at ${ref} is not a file`);
     }
     return Buffer.from(data.content, 'base64').toString('utf8');
   }
@@ -199,7 +200,7 @@ export class GitHubScm implements Scm {
           if (error.errors?.some((entry) => entry.type === 'NOT_FOUND')) return { repository: null };
           throw error;
         });
-      if (!data.repository) throw new EdgeshipError(`${repo.owner}/${repo.repo} is not readable by the app (is it installed there?)`);
+      if (!data.repository) throw new EdgeshipError(`${repoName(repo)} is not readable by the app (is it installed there?)`);
       await Promise.all(
         chunk.map(async (path, index) => {
           const blob = data.repository?.[`f${index}`];
@@ -342,7 +343,7 @@ export class GitHubScm implements Scm {
         `mutation($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }`,
         {
           input: {
-            branch: { repositoryNameWithOwner: `${repo.owner}/${repo.repo}`, branchName: branch },
+            branch: { repositoryNameWithOwner: repoName(repo), branchName: branch },
             expectedHeadOid: expectedHead,
             message: { headline, body: rest.join('\n').trim() },
             fileChanges: { additions: files.map((file) => ({ path: file.path, contents: Buffer.from(file.content).toString('base64') })) },
@@ -493,7 +494,7 @@ export class GitHubScm implements Scm {
       { owner: repo.owner, name: repo.repo, number },
     );
     const issue = data.repository?.issue;
-    if (!issue) throw new EdgeshipError(`${repo.owner}/${repo.repo}#${number} is not an issue the app can read`);
+    if (!issue) throw new EdgeshipError(`${repoName(repo)}#${number} is not an issue the app can read`);
     return { body: issue.body, ...(issue.editor && { editor: { login: issue.editor.login, bot: issue.editor.__typename === 'Bot' } }) };
   }
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CONFLICT, untilSwapped, type SwapRetry } from '../../core/compare-and-swap.ts';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import type { RepoRef, SharedRollout, SharedRollouts } from '../../ports.ts';
+import { repoName } from '../../core/names.ts';
 
 const codeOf = (error: unknown) => (error as { code?: number }).code;
 /** Replicas write the map seldom and briefly: a writer keeps trying for ten seconds, waits of 20 ms to 1 s. */
@@ -16,7 +17,7 @@ const sharedRolloutSchema = z.strictObject({
 });
 
 /** A ConfigMap key for a repo: its name hashed, since `/` and case do not fit a key unambiguously. */
-const keyOf = (repo: RepoRef) => `rollout-${createHash('sha256').update(`${repo.owner}/${repo.repo}`.toLowerCase()).digest('hex').slice(0, 32)}`;
+const keyOf = (repo: RepoRef) => `rollout-${createHash('sha256').update(repoName(repo).toLowerCase()).digest('hex').slice(0, 32)}`;
 
 /**
  * The rollouts still going, shared by the app's replicas in one ConfigMap of their namespace: a

@@ -2,12 +2,12 @@ import { access, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { CONFIG_PATH } from '../../core/config.ts';
 import { ConfigError, messageOf, UsageError } from '../../core/errors.ts';
 import { modules } from '../lazy.ts';
 import { WORKFLOW_PATH, WORKFLOW_TEMPLATE } from './config.ts';
 
 /** adapters/fs/config-file.ts's CONFIG_PATH, named here so registering the command does not load zod. */
-const CONFIG_PATH = '.github/edgeship.yml';
 
 interface InitOptions {
   repo: string;

@@ -11,6 +11,7 @@ import type { Logger, RepoRef, Scm, TrainingCluster } from '../../ports.ts';
 import { readConfigAt } from './model-repo.ts';
 import { parseEvaluationReport } from '../../core/report-schema.ts';
 import { releaseFromReport, supersede, type ReleasePrDeps } from './release-pr.ts';
+import { repoName } from '../../core/names.ts';
 
 /** A training run on a cluster that the app follows until it finished. */
 export interface ActiveTraining {
@@ -64,8 +65,8 @@ export async function startClusterRun(
   const full: ClusterRun = {
     ...run,
     model: config.model,
-    repo: `${repo.owner}/${repo.repo}`,
-    repoUrl: config.train.repoUrl ?? `https://github.com/${repo.owner}/${repo.repo}.git`,
+    repo: repoName(repo),
+    repoUrl: config.train.repoUrl ?? `https://github.com/${repoName(repo)}.git`,
     ...(deps.callback && { callback: { url: deps.callback.url, token: callbackToken(deps.callback.secret, run.key) } }),
   };
   try {

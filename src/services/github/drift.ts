@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EdgeshipError } from '../../core/errors.ts';
-import { dnsLabel } from '../../core/names.ts';
+import { dnsLabel, repoName } from '../../core/names.ts';
 import { semverString } from '../../core/report-schema.ts';
 import type { KeyedLock } from '../../core/keyed-lock.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
@@ -53,7 +53,7 @@ export async function recordDrift(
 ): Promise<DriftEvent | DriftRefusal | 'cooling-down'> {
   const evidence = parseEvidence(input.payload, 'edgeship-drift client_payload');
   // One look-then-record at a time per model and site: evidence posted together records once.
-  return deps.lock.run(`${repo.owner}/${repo.repo}:${evidence.model}:${evidence.site}`, () => recordOnce(deps, repo, input, evidence));
+  return deps.lock.run(`${repoName(repo)}:${evidence.model}:${evidence.site}`, () => recordOnce(deps, repo, input, evidence));
 }
 
 /** Evidence the app does not record, and why (the site's answer is 403 with the reason). */
@@ -63,9 +63,9 @@ export interface DriftRefusal {
 
 async function recordOnce(deps: { scm: Scm; log: Logger }, repo: RepoRef, input: { branch: string; now: number }, evidence: DriftEvidence): Promise<DriftEvent | DriftRefusal | 'cooling-down'> {
   const sha = await deps.scm.branchHead(repo, input.branch);
-  if (!sha) throw new EdgeshipError(`${repo.owner}/${repo.repo} has no branch ${input.branch} to retrain`);
+  if (!sha) throw new EdgeshipError(`${repoName(repo)} has no branch ${input.branch} to retrain`);
   const config = await readConfigAt(deps.scm, repo, sha);
-  const name = `${repo.owner}/${repo.repo}`;
+  const name = repoName(repo);
   if (!config) return { refused: `${name} has no .github/edgeship.yml on ${input.branch}` };
   if (config.model !== evidence.model) return { refused: `${name} releases model ${config.model}, not ${evidence.model}` };
   if (!config.targets.some((target) => target.name === evidence.site)) return { refused: `${evidence.site} is not a target of ${evidence.model} in .github/edgeship.yml of ${name}` };

@@ -1,11 +1,11 @@
-import type { EdgeshipConfig } from '../../core/config.ts';
+import { CONFIG_PATH, type EdgeshipConfig } from '../../core/config.ts';
 import { parseConfig } from '../../core/config-parse.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { allowGitopsRepo, type OperatorPolicy } from '../../core/policy.ts';
 import type { RepoRef, Scm } from '../../ports.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
+import { repoName } from '../../core/names.ts';
 
-export const CONFIG_PATH = '.github/edgeship.yml';
 
 /** The config of a model repo at a commit; undefined when the repo has none (not a model repo). */
 export async function readConfigAt(scm: Scm, repo: RepoRef, sha: string): Promise<EdgeshipConfig | undefined> {
@@ -14,7 +14,7 @@ export async function readConfigAt(scm: Scm, repo: RepoRef, sha: string): Promis
 
 /** The config file's text as read at a commit, parsed; undefined when there was none. */
 export const configOf = (repo: RepoRef, sha: string, text: string | undefined): EdgeshipConfig | undefined =>
-  text === undefined ? undefined : parseConfig(text, `${repo.owner}/${repo.repo}:${CONFIG_PATH}@${sha.slice(0, 7)}`);
+  text === undefined ? undefined : parseConfig(text, `${repoName(repo)}:${CONFIG_PATH}@${sha.slice(0, 7)}`);
 
 /** The GitOps repo of a config as owner and name, when the operator policy lets the app write there. */
 export function gitopsRepoOf(config: EdgeshipConfig, policy: OperatorPolicy): RepoRef {
@@ -60,5 +60,5 @@ export async function openGitops(deps: GitopsAccess, config: EdgeshipConfig) {
   return { gitopsRef, gitopsScm: scm, gitops: new ScmBranchRepo(scm, gitopsRef, config.gitops.branch) };
 }
 
-export const commitUrl = (repo: RepoRef, sha: string) => `https://github.com/${repo.owner}/${repo.repo}/commit/${sha}`;
-export const fileUrl = (repo: RepoRef, revision: string, path: string) => `https://github.com/${repo.owner}/${repo.repo}/blob/${revision}/${path}`;
+export const commitUrl = (repo: RepoRef, sha: string) => `https://github.com/${repoName(repo)}/commit/${sha}`;
+export const fileUrl = (repo: RepoRef, revision: string, path: string) => `https://github.com/${repoName(repo)}/blob/${revision}/${path}`;

@@ -1,4 +1,4 @@
-import { wavesOf } from '../../core/config.ts';
+import { CONFIG_PATH, wavesOf } from '../../core/config.ts';
 import { EdgeshipError } from '../../core/errors.ts';
 import { GATES_CHECK, parseReleaseBranch, RELEASE_RECORD_FILE, releaseBranch } from '../../core/release-branch.ts';
 import { refuseMerge } from '../../core/release-integrity.ts';
@@ -16,7 +16,8 @@ import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
 import { actOnDashboard, openDashboard, writeDashboard } from './fleet-dashboard.ts';
 import { ensureEndComment, promoteAnswer, waveDeployments, waveEnvironment, type RolloutNews } from './rollout-comments.ts';
-import { commitUrl, CONFIG_PATH, configOf, fileUrl, openGitops, readConfigAt, trackedBranch, type GitopsAccess } from './model-repo.ts';
+import { commitUrl, configOf, fileUrl, openGitops, readConfigAt, trackedBranch, type GitopsAccess } from './model-repo.ts';
+import { repoName } from '../../core/names.ts';
 
 export interface MergedPull {
   number: number;
@@ -67,7 +68,7 @@ export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull:
   const { files, check: gates, issues } = await scm.ask(repo, { files: { ref: pull.mergeSha, paths: [CONFIG_PATH, RELEASE_RECORD_FILE] }, check: { sha: pull.headSha, name: GATES_CHECK }, issues: DASHBOARD_LABEL });
   const config = configOf(repo, pull.mergeSha, files.get(CONFIG_PATH));
   const recordText = files.get(RELEASE_RECORD_FILE);
-  if (!config || recordText === undefined) throw new EdgeshipError(`#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_RECORD_FILE : '.github/edgeship.yml'}`);
+  if (!config || recordText === undefined) throw new EdgeshipError(`#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_RECORD_FILE : CONFIG_PATH}`);
   const refused = refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, recordText });
   if (refused) throw new ReleaseRefused(refused, config);
   const report = parseEvaluationReport(recordText, `${RELEASE_RECORD_FILE} at ${pull.mergeSha.slice(0, 7)}`);
@@ -97,7 +98,7 @@ export async function reconcileCurrentRelease(deps: ReleaseRolloutDeps, repo: Re
  * without one (policy `unreviewedDeploys`). Anything else is refused, with the fix.
  */
 async function deployableInto(deps: GitopsAccess, repo: RepoRef, base: string, config: EdgeshipConfig): Promise<string> {
-  const name = `${repo.owner}/${repo.repo}`;
+  const name = repoName(repo);
   if (!(await trackedBranch(deps.scm, repo, base, config))) throw new ReleaseRefused(`\`${base}\` is not a branch that .github/edgeship.yml on the default branch tracks (train.branches)`, config);
   const rule = await deps.scm.reviewRule(repo, base);
   if (rule) return `\`${base}\` requires ${rule.reviews} approving review${rule.reviews === 1 ? '' : 's'} before a merge (a ruleset of ${rule.source})`;

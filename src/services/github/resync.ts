@@ -9,6 +9,7 @@ import { runCommand } from './commands.ts';
 import { readConfigAt } from './model-repo.ts';
 import { ensureReleasePr } from './release-pr.ts';
 import { newestMergedRelease, reconcileRelease, type MergedPull, type ReleaseRolloutDeps } from './release-rollout.ts';
+import { repoName } from '../../core/names.ts';
 
 export interface ResyncDeps extends ReleaseRolloutDeps, ClusterTrainingDeps, ClaimClock {
   storeFor: Parameters<typeof ensureReleasePr>[0]['storeFor'];
@@ -109,7 +110,7 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
   }
   if (outcome.deployed.length + outcome.released.length + outcome.trained.length + outcome.drift.length + outcome.commands.length > 0) {
     const { deployed, released, trained, drift, commands } = outcome;
-    deps.log.info({ repo: `${repo.owner}/${repo.repo}`, deployed, released, trained, drift, commands }, 'Resync finished unfinished work');
+    deps.log.info({ repo: repoName(repo), deployed, released, trained, drift, commands }, 'Resync finished unfinished work');
   }
   return outcome;
 }

@@ -1,10 +1,12 @@
+import { CONFIG_PATH } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { checkTrainingPolicy, PolicyError } from '../../core/policy.ts';
 import { changeTrains } from '../../core/train-paths.ts';
 import { runKey, TRAIN_CHECK } from '../../core/release-branch.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { isClusterBackend, startClusterRun, type ClusterTrainingDeps } from './cluster-training.ts';
-import { CONFIG_PATH, configOf, trackedBranch } from './model-repo.ts';
+import { configOf, trackedBranch } from './model-repo.ts';
+import { repoName } from '../../core/names.ts';
 
 export interface TrainingTrigger {
   repo: RepoRef;
@@ -79,7 +81,7 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
     return 'paths-unchanged';
   }
   try {
-    checkTrainingPolicy(deps.policy, `${repo.owner}/${repo.repo}`, config);
+    checkTrainingPolicy(deps.policy, repoName(repo), config);
   } catch (error) {
     if (!(error instanceof PolicyError)) throw error;
     await scm.ensureCheckRun(repo, { id: null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'failure', externalId: key, title: 'Not allowed by the operator policy', summary: `Training did not start. ${error.message}.` });
