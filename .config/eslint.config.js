@@ -6,7 +6,12 @@ export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'model-repo-example/', 'coverage/', '.demo/', '.scratch/', '.config/'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['bin/*.js'] }, tsconfigRootDir: resolve(import.meta.dirname, '..') } },
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['bin/*.js'] },
+        tsconfigRootDir: resolve(import.meta.dirname, '..'),
+      },
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       // Fakes and adapters implement async ports without awaiting anything.
@@ -19,16 +24,34 @@ export default tseslint.config(
     // No import cycle anywhere in src/: every module can be read after what it imports.
     files: ['src/**/*.ts'],
     plugins: { 'import-x': importX },
-    settings: { 'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] }, 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'] })] },
+    settings: {
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'] })],
+    },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     // Core is pure: no I/O, no vendor SDKs.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: ['node:fs*', 'node:child_process', 'node:net', 'node:http*', 'onnxruntime-node', 'simple-git', 'probot', '@octokit/*', '@kubernetes/*', '../adapters/*', '../services/*'],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            'node:fs*',
+            'node:child_process',
+            'node:net',
+            'node:http*',
+            'onnxruntime-node',
+            'simple-git',
+            'probot',
+            '@octokit/*',
+            '@kubernetes/*',
+            '../adapters/*',
+            '../services/*',
+          ],
+        },
+      ],
     },
   },
   // Front ends stand side by side: none imports another (what they share is in src/compose/).
@@ -40,7 +63,12 @@ export default tseslint.config(
     ['cli', ['app', 'actions']],
   ].map(([front, others]) => ({
     files: [`src/${front}/**/*.ts`],
-    rules: { 'no-restricted-imports': ['error', { patterns: others.flatMap((other) => [`../${other}/*`, `../../${other}/*`]) }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: others.flatMap((other) => [`../${other}/*`, `../../${other}/*`]) },
+      ],
+    },
   })),
   {
     // Settings are read once, by a composition module (the app's compose/app-settings.ts, the
@@ -49,7 +77,14 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/compose/**'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read settings in a composition module (src/compose/) and pass them in.' }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read settings in a composition module (src/compose/) and pass them in.',
+        },
+      ],
     },
   },
 );

@@ -35,7 +35,16 @@ const PHASES = [
 ] as const;
 
 const ROWS = Number(process.env.ROWS ?? 32);
-const BODY = JSON.stringify({ inputs: [{ name: 'readings', shape: [ROWS, 32, 3], datatype: 'FP32', data: Array.from({ length: ROWS * 96 }, (_, index) => 40 + (index % 7)) }] });
+const BODY = JSON.stringify({
+  inputs: [
+    {
+      name: 'readings',
+      shape: [ROWS, 32, 3],
+      datatype: 'FP32',
+      data: Array.from({ length: ROWS * 96 }, (_, index) => 40 + (index % 7)),
+    },
+  ],
+});
 
 /** A proxy that holds each request `delayMs` before passing it on: the network between site and cloud. */
 async function delayProxy(target: string, delayMs: number) {
@@ -45,17 +54,24 @@ async function delayProxy(target: string, delayMs: number) {
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () =>
       setTimeout(() => {
-        const upstream = request(`${target}${incoming.url ?? '/'}`, { method: incoming.method, headers: incoming.headers, agent }, (answer) => {
-          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(outgoing);
-        });
+        const upstream = request(
+          `${target}${incoming.url ?? '/'}`,
+          { method: incoming.method, headers: incoming.headers, agent },
+          (answer) => {
+            outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(outgoing);
+          },
+        );
         upstream.on('error', () => outgoing.writeHead(502).end());
         upstream.end(Buffer.concat(chunks));
       }, delayMs),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())).finally(() => agent.destroy()) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())).finally(() => agent.destroy()),
+  };
 }
 
 /** Sends RATE requests a second for `seconds`, whatever the answers (open loop): each answer's send time (s into the run) and latency (ms). */
@@ -70,13 +86,20 @@ async function drive(url: string, seconds: number, agent: Agent): Promise<{ at: 
       const at = performance.now();
       pending.push(
         new Promise<void>((resolve) => {
-          const call = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (answer) => {
-            answer.resume();
-            answer.on('end', () => {
-              latencies.push({ at: (at - started) / 1000, ms: answer.statusCode === 200 ? performance.now() - at : Infinity });
-              resolve();
-            });
-          });
+          const call = request(
+            url,
+            { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+            (answer) => {
+              answer.resume();
+              answer.on('end', () => {
+                latencies.push({
+                  at: (at - started) / 1000,
+                  ms: answer.statusCode === 200 ? performance.now() - at : Infinity,
+                });
+                resolve();
+              });
+            },
+          );
           call.on('error', () => {
             latencies.push({ at: (at - started) / 1000, ms: Infinity });
             resolve();
@@ -102,7 +125,11 @@ async function routes(edge: string): Promise<{ local: number; cloud: number; swi
   };
 }
 
-const p99 = (answers: { at: number; ms: number }[]) => percentile(answers.map((answer) => answer.ms).sort((a, b) => a - b), 99);
+const p99 = (answers: { at: number; ms: number }[]) =>
+  percentile(
+    answers.map((answer) => answer.ms).sort((a, b) => a - b),
+    99,
+  );
 /** Seconds of each calm calibration: at 15 req/s, 150 answers, so the p99 is not the slowest one. */
 const CALIBRATION_S = sized(10, 2);
 /** Seconds a switch may take: the settled p99 leaves them out. */
@@ -110,9 +137,26 @@ const SETTLE_S = sized(3, 1);
 
 /** The hog, and once it is stopped, the bogo ops a second it got done (its --metrics-brief line). */
 function hog(): { child: ChildProcess; opsPerSecond: Promise<number | undefined> } {
-  const child = spawn('taskset', ['-c', '0', 'nice', '-n', String(HOG_NICE), 'stress-ng', '--cpu', String(HOG_THREADS), '--timeout', '120', '--metrics-brief'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'taskset',
+    [
+      '-c',
+      '0',
+      'nice',
+      '-n',
+      String(HOG_NICE),
+      'stress-ng',
+      '--cpu',
+      String(HOG_THREADS),
+      '--timeout',
+      '120',
+      '--metrics-brief',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let text = '';
-  for (const stream of [child.stdout, child.stderr]) stream?.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+  for (const stream of [child.stdout, child.stderr])
+    stream?.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
   const opsPerSecond = once(child, 'exit').then(() => {
     const match = /\bcpu\s+(\d+)\s+([\d.]+)/.exec(text);
     return match ? Number(match[1]) / Number(match[2]) : undefined;
@@ -128,13 +172,31 @@ interface PhaseResult {
   localShare: number | undefined;
 }
 
-async function run(edgeArgs: string[], cloudUrl: string, file: string, agent: Agent): Promise<{ phases: PhaseResult[]; switchesPerMinute: number; hogOpsPerSecond: number | undefined }> {
+async function run(
+  edgeArgs: string[],
+  cloudUrl: string,
+  file: string,
+  agent: Agent,
+): Promise<{ phases: PhaseResult[]; switchesPerMinute: number; hogOpsPerSecond: number | undefined }> {
   const began = performance.now();
   const switches: string[] = [];
   const stderr = (line: string) => {
     if (line.includes('switched')) switches.push(`${((performance.now() - began) / 1000).toFixed(1)} s ${line}`);
   };
-  const edge = await serveChild(['--model', file, '--name', 'pump', '--model-version', '1.0.0', '--threads', '1', ...edgeArgs.map((arg) => arg.replace('CLOUD', cloudUrl))], { cpu: 0, stderr });
+  const edge = await serveChild(
+    [
+      '--model',
+      file,
+      '--name',
+      'pump',
+      '--model-version',
+      '1.0.0',
+      '--threads',
+      '1',
+      ...edgeArgs.map((arg) => arg.replace('CLOUD', cloudUrl)),
+    ],
+    { cpu: 0, stderr },
+  );
   const phases: PhaseResult[] = [];
   let stress: ReturnType<typeof hog> | undefined;
   let hogOpsPerSecond: number | undefined;
@@ -153,7 +215,12 @@ async function run(edgeArgs: string[], cloudUrl: string, file: string, agent: Ag
       const after = await routes(edge.url);
       const local = after.local - before.local;
       const cloud = after.cloud - before.cloud;
-      phases.push({ name: phase.name, p99: p99(latencies), settled: p99(latencies.filter((answer) => answer.at >= SETTLE_S)), localShare: local + cloud > 0 ? local / (local + cloud) : undefined });
+      phases.push({
+        name: phase.name,
+        p99: p99(latencies),
+        settled: p99(latencies.filter((answer) => answer.at >= SETTLE_S)),
+        localShare: local + cloud > 0 ? local / (local + cloud) : undefined,
+      });
       before = after;
     }
     const minutes = PHASES.reduce((total, phase) => total + phase.seconds, 0) / 60;
@@ -167,32 +234,82 @@ async function run(edgeArgs: string[], cloudUrl: string, file: string, agent: Ag
 
 export async function adaptiveBench(): Promise<void> {
   if (spawnSync('stress-ng', ['--version']).status !== 0 || spawnSync('taskset', ['-V']).status !== 0) {
-    console.log('\nAdaptive offloading: skipped, it needs stress-ng and taskset (apt-get install stress-ng util-linux)');
+    console.log(
+      '\nAdaptive offloading: skipped, it needs stress-ng and taskset (apt-get install stress-ng util-linux)',
+    );
     return;
   }
   const model = { name: 'GRU 384×2', file: await benchModel(384, 2) };
   // The load generator and the cloud share core 1; the gateway is core 0.
   spawnSync('taskset', ['-cp', '1', String(process.pid)]);
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
-  const cloud = await serveChild(['--model', model.file, '--name', 'pump', '--model-version', '1.0.0', '--threads', '1'], { cpu: 1 });
+  const cloud = await serveChild(
+    ['--model', model.file, '--name', 'pump', '--model-version', '1.0.0', '--threads', '1'],
+    { cpu: 1 },
+  );
   const proxy = await delayProxy(cloud.url, DELAY_MS);
   try {
     // Calibration, calm: the local p99 and the cloud's through the delay; the budget sits between.
     const edge = await serveChild(['--model', model.file, '--name', 'pump', '--threads', '1'], { cpu: 0 });
-    const local = p99(await drive(`${edge.url}/v2/models/pump/infer`, 3, agent).then(() => drive(`${edge.url}/v2/models/pump/infer`, CALIBRATION_S, agent)));
+    const local = p99(
+      await drive(`${edge.url}/v2/models/pump/infer`, 3, agent).then(() =>
+        drive(`${edge.url}/v2/models/pump/infer`, CALIBRATION_S, agent),
+      ),
+    );
     await stopChild(edge.child);
     // The cloud path as a site takes it: through the gateway's own forwarder, then the delay.
-    const offloaded = await serveChild(['--model', model.file, '--name', 'pump', '--model-version', '1.0.0', '--threads', '1', '--offload-url', proxy.url], { cpu: 0 });
-    const remote = p99(await drive(`${offloaded.url}/v2/models/pump/infer`, 3, agent).then(() => drive(`${offloaded.url}/v2/models/pump/infer`, CALIBRATION_S, agent)));
+    const offloaded = await serveChild(
+      [
+        '--model',
+        model.file,
+        '--name',
+        'pump',
+        '--model-version',
+        '1.0.0',
+        '--threads',
+        '1',
+        '--offload-url',
+        proxy.url,
+      ],
+      { cpu: 0 },
+    );
+    const remote = p99(
+      await drive(`${offloaded.url}/v2/models/pump/infer`, 3, agent).then(() =>
+        drive(`${offloaded.url}/v2/models/pump/infer`, CALIBRATION_S, agent),
+      ),
+    );
     await stopChild(offloaded.child);
     const budget = Number((Math.max(local, remote) * 1.5).toPrecision(2));
-    console.log(`\nAdaptive offloading, ${model.name}, ${RATE} req/s: calm p99 local ${local.toFixed(2)} ms, offloaded (the gateway's forwarder, a ${DELAY_MS} ms delay, the cloud) ${remote.toFixed(2)} ms; budget ${budget} ms`);
-    console.log(`phases: ${PHASES.map((phase) => `${phase.name} ${phase.seconds} s${phase.hog ? ' (stress-ng --cpu ' + String(HOG_THREADS) + ' at nice ' + String(HOG_NICE) + ' on the gateway core)' : ''}`).join(', ')}`);
+    console.log(
+      `\nAdaptive offloading, ${model.name}, ${RATE} req/s: calm p99 local ${local.toFixed(2)} ms, offloaded (the gateway's forwarder, a ${DELAY_MS} ms delay, the cloud) ${remote.toFixed(2)} ms; budget ${budget} ms`,
+    );
+    console.log(
+      `phases: ${PHASES.map((phase) => `${phase.name} ${phase.seconds} s${phase.hog ? ' (stress-ng --cpu ' + String(HOG_THREADS) + ' at nice ' + String(HOG_NICE) + ' on the gateway core)' : ''}`).join(', ')}`,
+    );
     const fixed = await run([], '', model.file, agent);
-    const adaptive = await run(['--adaptive', '--offload-url', 'CLOUD', '--latency-budget-ms', String(budget), '--max-local-cpu', '0.8'], proxy.url, model.file, agent);
-    console.log(`placement   ${PHASES.map((phase) => `${phase.name}: p99 (after ${SETTLE_S} s) ms, local share`.padEnd(42)).join('')}`);
-    for (const [name, result] of [['static edge', fixed], ['adaptive', adaptive]] as const) {
-      console.log(name.padEnd(12) + result.phases.map((phase) => `${phase.p99.toFixed(2)} (${phase.settled.toFixed(2)}), ${phase.localShare === undefined ? '–' : phase.localShare.toFixed(2)}`.padEnd(42)).join(''));
+    const adaptive = await run(
+      ['--adaptive', '--offload-url', 'CLOUD', '--latency-budget-ms', String(budget), '--max-local-cpu', '0.8'],
+      proxy.url,
+      model.file,
+      agent,
+    );
+    console.log(
+      `placement   ${PHASES.map((phase) => `${phase.name}: p99 (after ${SETTLE_S} s) ms, local share`.padEnd(42)).join('')}`,
+    );
+    for (const [name, result] of [
+      ['static edge', fixed],
+      ['adaptive', adaptive],
+    ] as const) {
+      console.log(
+        name.padEnd(12) +
+          result.phases
+            .map((phase) =>
+              `${phase.p99.toFixed(2)} (${phase.settled.toFixed(2)}), ${phase.localShare === undefined ? '–' : phase.localShare.toFixed(2)}`.padEnd(
+                42,
+              ),
+            )
+            .join(''),
+      );
     }
     const phaseOf = (result: typeof fixed, name: string) => result.phases.find((phase) => phase.name === name);
     const hogPhase = (result: typeof fixed) => phaseOf(result, 'hog');
@@ -204,11 +321,21 @@ export async function adaptiveBench(): Promise<void> {
     const share = (result: typeof fixed, name: string) => phaseOf(result, name)?.localShare ?? NaN;
     const aims = [
       [`adaptive p99 within the budget while the hog ran`, (hogPhase(adaptive)?.p99 ?? Infinity) <= budget],
-      [`local share falling while it ran (${share(adaptive, 'calm').toFixed(2)} -> ${share(adaptive, 'hog').toFixed(2)})`, share(adaptive, 'hog') < share(adaptive, 'calm')],
-      [`and returning after (${share(adaptive, 'after').toFixed(2)})`, share(adaptive, 'after') > share(adaptive, 'hog')],
+      [
+        `local share falling while it ran (${share(adaptive, 'calm').toFixed(2)} -> ${share(adaptive, 'hog').toFixed(2)})`,
+        share(adaptive, 'hog') < share(adaptive, 'calm'),
+      ],
+      [
+        `and returning after (${share(adaptive, 'after').toFixed(2)})`,
+        share(adaptive, 'after') > share(adaptive, 'hog'),
+      ],
       ['fewer than 5 switches a minute', adaptive.switchesPerMinute < 5],
     ] as const;
-    console.log(SMOKE ? 'Aims are not judged in smoke mode (phases of seconds).' : `Aims: ${aims.map(([aim, met]) => `${aim}: ${met ? 'met' : 'MISSED'}`).join('; ')}`);
+    console.log(
+      SMOKE
+        ? 'Aims are not judged in smoke mode (phases of seconds).'
+        : `Aims: ${aims.map(([aim, met]) => `${aim}: ${met ? 'met' : 'MISSED'}`).join('; ')}`,
+    );
   } finally {
     spawnSync('taskset', ['-cp', `0-${Math.max(1, availableParallelism() - 1)}`, String(process.pid)]);
     agent.destroy();

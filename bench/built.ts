@@ -19,7 +19,9 @@ export async function builtCli(): Promise<string> {
 /** A bench helper written in TypeScript (bench/minimal-server.ts), as plain JavaScript next to the built CLI. */
 export async function builtScript(name: string): Promise<string> {
   const source = await readFile(join(ROOT, 'bench', name), 'utf8');
-  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
   const directory = join(await builtProject(), 'bench');
   const file = join(directory, name.replace(/\.ts$/, '.js'));
   await mkdir(directory, { recursive: true });

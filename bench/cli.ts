@@ -34,7 +34,9 @@ export async function cliBench(): Promise<void> {
   const measure = (label: string) => {
     const help = median(['bin/edgeship.js', '--help']);
     const inspect = model ? median(['bin/edgeship.js', 'inspect', model.file]) : NaN;
-    rows.push(`${label.padEnd(26)}${help.toFixed(0).padStart(8)} ms  (${(help / bare).toFixed(1)}× node -e 0)${inspect.toFixed(0).padStart(10)} ms`);
+    rows.push(
+      `${label.padEnd(26)}${help.toFixed(0).padStart(8)} ms  (${(help / bare).toFixed(1)}× node -e 0)${inspect.toFixed(0).padStart(10)} ms`,
+    );
   };
   try {
     if (!built) spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });

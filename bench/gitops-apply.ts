@@ -25,8 +25,21 @@ let files = 0;
 let action = 'release';
 if (kind === 'tick') {
   const head = (await simpleGit(workdir).revparse(['refs/remotes/origin/main'])).trim();
-  const healthy: FleetState = { sync: 'Synced', health: 'Healthy', revision: head, healthySince: Date.now() - 24 * 3600_000 };
-  const result = await advanceRollout({ gitops: repo, log: silent, fleet: { states: async (targets) => new Map(targets.map((target) => [target, healthy])) } }, config, report);
+  const healthy: FleetState = {
+    sync: 'Synced',
+    health: 'Healthy',
+    revision: head,
+    healthySince: Date.now() - 24 * 3600_000,
+  };
+  const result = await advanceRollout(
+    {
+      gitops: repo,
+      log: silent,
+      fleet: { states: async (targets) => new Map(targets.map((target) => [target, healthy])) },
+    },
+    config,
+    report,
+  );
   files = result.commit?.files.length ?? 0;
   action = result.action.kind;
 } else {

@@ -25,7 +25,13 @@ import { gitopsRemote } from '../test/helpers/gitops-remote.ts';
 import { rolloutTickBench } from './rollout-tick.ts';
 import { sized } from './mode.ts';
 
-const SIZES = sized([{ targets: 1000, rounds: 3 }, { targets: 10_000, rounds: 1 }], [{ targets: 100, rounds: 1 }]);
+const SIZES = sized(
+  [
+    { targets: 1000, rounds: 3 },
+    { targets: 10_000, rounds: 1 },
+  ],
+  [{ targets: 100, rounds: 1 }],
+);
 const LARGEST = sized(10_000, 100);
 
 /** A bare GitOps repo with one commit; each side gets its own, so neither finds the other's objects there. */
@@ -38,7 +44,13 @@ async function floorCommit(root: string, files: { path: string; content: string 
   const git = simpleGit(clone);
   const parent = (await git.revparse(['origin/main'])).trim();
   const started = performance.now();
-  const sha = await commitFiles(clone, { ref: 'refs/heads/floor', parent, author: { name: 'bench', email: 'bench@edgeship.dev' }, message: 'floor', files });
+  const sha = await commitFiles(clone, {
+    ref: 'refs/heads/floor',
+    parent,
+    author: { name: 'bench', email: 'bench@edgeship.dev' },
+    message: 'floor',
+    files,
+  });
   await git.push('origin', `${sha}:refs/heads/main`);
   return performance.now() - started;
 }
@@ -62,8 +74,11 @@ async function secondTimeBench(size: number): Promise<void> {
     const first = await applyInChild(size, remoteDir, workdir, 'release:1.0.0');
     const again = await applyInChild(size, remoteDir, workdir, 'release:1.1.0');
     const tick = await applyInChild(size, remoteDir, workdir, 'tick:1.1.0');
-    const line = (label: string, step: { ms: number; files: number; action: string; maxRssMiB: number }) => `${label} ${step.ms.toFixed(0)} ms (${(step.ms / first.ms).toFixed(2)}× the first; ${step.action}, ${step.files} files), peak RSS ${step.maxRssMiB.toFixed(0)} MiB`;
-    console.log(`\nGitOps, the second time across ${size + 1} targets (aims: each within 1.5× the first release, peak RSS < 400 MiB): first release ${first.ms.toFixed(0)} ms, ${first.files} files, peak RSS ${first.maxRssMiB.toFixed(0)} MiB; ${line('a release over it', again)}; ${line('a rollout tick there', tick)}`);
+    const line = (label: string, step: { ms: number; files: number; action: string; maxRssMiB: number }) =>
+      `${label} ${step.ms.toFixed(0)} ms (${(step.ms / first.ms).toFixed(2)}× the first; ${step.action}, ${step.files} files), peak RSS ${step.maxRssMiB.toFixed(0)} MiB`;
+    console.log(
+      `\nGitOps, the second time across ${size + 1} targets (aims: each within 1.5× the first release, peak RSS < 400 MiB): first release ${first.ms.toFixed(0)} ms, ${first.files} files, peak RSS ${first.maxRssMiB.toFixed(0)} MiB; ${line('a release over it', again)}; ${line('a rollout tick there', tick)}`,
+    );
   } finally {
     await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
   }
@@ -75,27 +90,47 @@ async function githubRelease(size: number): Promise<void> {
   try {
     github.commit('acme/gitops', 'main', { 'README.md': '# GitOps\n' });
     const { config, report } = fleet(size);
-    const repo = new ScmBranchRepo(new GitHubScm(await testProbot().probot.auth(42)), { owner: 'acme', repo: 'gitops' }, 'main');
+    const repo = new ScmBranchRepo(
+      new GitHubScm(await testProbot().probot.auth(42)),
+      { owner: 'acme', repo: 'gitops' },
+      'main',
+    );
     const started = performance.now();
     const commit = await repo.apply(planGitOpsChange(config, report), 'release(pump): 1.0.0');
     const elapsed = performance.now() - started;
     const calls = github.calls.filter((call) => !call.path.includes('access_tokens'));
     const kinds = new Map<string, number>();
     for (const call of calls) {
-      const kind = call.path === '/graphql' ? (call.mutation ? 'GraphQL mutation' : 'GraphQL query') : `${call.method} ${call.path.replace(/^\/repos\/[^/]+\/[^/]+/, '').replace(/\/[0-9a-f]{40}$/, '/{sha}')}`;
+      const kind =
+        call.path === '/graphql'
+          ? call.mutation
+            ? 'GraphQL mutation'
+            : 'GraphQL query'
+          : `${call.method} ${call.path.replace(/^\/repos\/[^/]+\/[^/]+/, '').replace(/\/[0-9a-f]{40}$/, '/{sha}')}`;
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
     }
     const bytes = calls.reduce((sum, call) => sum + (call.bytes ?? 0), 0);
-    console.log(`\nGitHub: a release across ${size + 1} targets through the app's path, ${commit?.files.length ?? 0} files in one commit in ${elapsed.toFixed(0)} ms: ${calls.length} calls (${[...kinds].map(([kind, count]) => `${count} ${kind}`).join(', ')}), ${(bytes / 2 ** 20).toFixed(1)} MiB of request bodies, the largest ${((Math.max(...calls.map((call) => call.bytes ?? 0))) / 2 ** 20).toFixed(1)} MiB`);
+    console.log(
+      `\nGitHub: a release across ${size + 1} targets through the app's path, ${commit?.files.length ?? 0} files in one commit in ${elapsed.toFixed(0)} ms: ${calls.length} calls (${[...kinds].map(([kind, count]) => `${count} ${kind}`).join(', ')}), ${(bytes / 2 ** 20).toFixed(1)} MiB of request bodies, the largest ${(Math.max(...calls.map((call) => call.bytes ?? 0)) / 2 ** 20).toFixed(1)} MiB`,
+    );
   } finally {
     github.done();
   }
 }
 
 /** One step (`release:<version>`, `tick:<version>`) in a process of its own (bench/gitops-apply.ts), so the peak RSS is the step's alone. */
-async function applyInChild(size: number, remoteDir: string, workdir: string, step = 'release:1.0.0'): Promise<{ ms: number; files: number; action: string; maxRssMiB: number }> {
+async function applyInChild(
+  size: number,
+  remoteDir: string,
+  workdir: string,
+  step = 'release:1.0.0',
+): Promise<{ ms: number; files: number; action: string; maxRssMiB: number }> {
   const script = fileURLToPath(new URL('gitops-apply.ts', import.meta.url));
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', import.meta.resolve('tsx'), script, String(size), remoteDir, workdir, step], { maxBuffer: 2 ** 20 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), script, String(size), remoteDir, workdir, step],
+    { maxBuffer: 2 ** 20 },
+  );
   return JSON.parse(stdout) as { ms: number; files: number; action: string; maxRssMiB: number };
 }
 
@@ -124,7 +159,8 @@ async function releaseBench(size: number, rounds: number): Promise<void> {
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-  const aim = size < 1000 ? 'smoke: not judged' : size === 1000 ? 'aim < 2000 ms' : 'aim < 15000 ms, peak RSS < 400 MiB';
+  const aim =
+    size < 1000 ? 'smoke: not judged' : size === 1000 ? 'aim < 2000 ms' : 'aim < 15000 ms, peak RSS < 400 MiB';
   console.log(
     `\nGitOps: a release across ${size + 1} targets planned and written in one commit (${written} files, a ${Buffer.byteLength(message)}-byte message), median of ${rounds} round${rounds > 1 ? 's' : ''}: ` +
       `${median(ours).toFixed(0)} ms, peak RSS of the applying process ${peak.toFixed(0)} MiB (${aim}); the same files pre-rendered, committed by the same fast-import and pushed: ${median(baseline).toFixed(0)} ms; ratio ${(median(ours) / median(baseline)).toFixed(2)}`,

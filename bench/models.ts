@@ -13,7 +13,13 @@ const CACHE = new URL('../node_modules/.cache/edgeship-bench/', import.meta.url)
 export async function benchModel(hidden: number, layers: number): Promise<string> {
   await mkdir(CACHE, { recursive: true });
   const file = join(CACHE, `gru-${hidden}x${layers}.onnx`);
-  if (!existsSync(file)) await run(await findPython(), [new URL('export_model.py', import.meta.url).pathname, file, String(hidden), String(layers)]);
+  if (!existsSync(file))
+    await run(await findPython(), [
+      new URL('export_model.py', import.meta.url).pathname,
+      file,
+      String(hidden),
+      String(layers),
+    ]);
   return file;
 }
 
@@ -33,11 +39,19 @@ function readings(count: number): number[] {
   });
 }
 
-export const forecasterRequest = (rows: number) => JSON.stringify({ inputs: [{ name: 'readings', shape: [rows, 32, 3], datatype: 'FP32', data: readings(rows * 32 * 3) }] });
+export const forecasterRequest = (rows: number) =>
+  JSON.stringify({
+    inputs: [{ name: 'readings', shape: [rows, 32, 3], datatype: 'FP32', data: readings(rows * 32 * 3) }],
+  });
 const idsAndFeaturesBody = (rows: number) =>
   JSON.stringify({
     inputs: [
-      { name: 'ids', shape: [rows, 4], datatype: 'INT64', data: Array.from({ length: rows * 4 }, (_, index) => (index * 7919) % 100_000) },
+      {
+        name: 'ids',
+        shape: [rows, 4],
+        datatype: 'INT64',
+        data: Array.from({ length: rows * 4 }, (_, index) => (index * 7919) % 100_000),
+      },
       { name: 'x', shape: [rows, 4], datatype: 'FP32', data: readings(rows * 4) },
     ],
   });
@@ -47,6 +61,10 @@ export async function benchModels(): Promise<BenchModel[]> {
   return [
     { name: 'example (GRU 24×1)', file: await benchModel(24, 1), body: forecasterRequest },
     { name: 'larger (GRU 128×2)', file: await benchModel(128, 2), body: forecasterRequest },
-    { name: 'two inputs, int64 + fp32', file: join(await modelZoo(), 'ids-and-features.onnx'), body: idsAndFeaturesBody },
+    {
+      name: 'two inputs, int64 + fp32',
+      file: join(await modelZoo(), 'ids-and-features.onnx'),
+      body: idsAndFeaturesBody,
+    },
   ];
 }

@@ -24,7 +24,8 @@ const OPTIONS = { runs: sized(300, 30), warmup: sized(20, 2), batch: 1, rounds: 
 async function measure(file: string, config: EdgeshipConfig): Promise<ProfileResult[]> {
   const profiler = new OnnxProfiler();
   const results: ProfileResult[] = [];
-  for (const name of ['jetson-xavier-nx', 'cloud-cpu']) results.push(await profiler.profile(file, name, resolveProfile(name, config.profiles), OPTIONS));
+  for (const name of ['jetson-xavier-nx', 'cloud-cpu'])
+    results.push(await profiler.profile(file, name, resolveProfile(name, config.profiles), OPTIONS));
   return results;
 }
 
@@ -38,7 +39,9 @@ const configFor = (edgeBudgetMs: number, rttMs: number, cloudBudgetMs: number) =
 
 /** Placements as one string per evaluation, so equal placements compare equal. */
 const placements = (config: EdgeshipConfig, results: ProfileResult[], deployed: Record<string, PlacementChoice> = {}) =>
-  planPlacement(config, results, new Map(), deployed).map((decision) => `${decision.target}=${decision.choice}`).join(' ');
+  planPlacement(config, results, new Map(), deployed)
+    .map((decision) => `${decision.target}=${decision.choice}`)
+    .join(' ');
 
 /** The way placement was planned before rounds: the pooled p95, no interval, nothing deployed. */
 const pooled = (results: ProfileResult[]) => results.map(({ p95: _rounds, ...result }) => result);
@@ -58,27 +61,45 @@ export async function placementBench(): Promise<void> {
   const probe = await measure(model.file, configFor(1000, 0, 1000));
   const edge = probe[0]?.p95?.p95Ms ?? 1;
   const cloud = probe[1]?.p95?.p95Ms ?? 1;
-  const config = configFor(Number((edge * 1.5).toPrecision(3)), Number((edge * 0.5).toPrecision(3)), Number((cloud * 3).toPrecision(3)));
-  const deployed = Object.fromEntries(planPlacement(config, probe).map((decision) => [decision.target, decision.choice]));
-  console.log(`\nPlacement of ${model.name} on a busy machine: quiet p95 ${edge.toFixed(3)} ms on jetson-xavier-nx, budget ${config.targets[0]?.latencyBudgetMs} ms; deployed: ${Object.entries(deployed).map(([target, choice]) => `${target}=${choice}`).join(' ')}`);
+  const config = configFor(
+    Number((edge * 1.5).toPrecision(3)),
+    Number((edge * 0.5).toPrecision(3)),
+    Number((cloud * 3).toPrecision(3)),
+  );
+  const deployed = Object.fromEntries(
+    planPlacement(config, probe).map((decision) => [decision.target, decision.choice]),
+  );
+  console.log(
+    `\nPlacement of ${model.name} on a busy machine: quiet p95 ${edge.toFixed(3)} ms on jetson-xavier-nx, budget ${config.targets[0]?.latencyBudgetMs} ms; deployed: ${Object.entries(
+      deployed,
+    )
+      .map(([target, choice]) => `${target}=${choice}`)
+      .join(' ')}`,
+  );
   const hog = stress();
   const ours: string[] = [];
   const before: string[] = [];
   try {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    console.log('run  xavier p95 (rounds\' range) ms   pooled p95 ms  edgeship                 before (pooled p95)');
+    console.log("run  xavier p95 (rounds' range) ms   pooled p95 ms  edgeship                 before (pooled p95)");
     for (let run = 1; run <= EVALUATIONS; run += 1) {
       const results = await measure(model.file, config);
       ours.push(placements(config, results, deployed));
       before.push(placements(config, pooled(results)));
       const xavier = results[0];
-      const interval = xavier?.p95 ? `${xavier.p95.p95Ms.toFixed(3)} (${xavier.p95.lowMs.toFixed(3)}–${xavier.p95.highMs.toFixed(3)})${xavier.p95.remeasured ? ' again' : ''}` : '–';
-      console.log(`${String(run).padEnd(5)}${interval.padEnd(33)}${(xavier?.estimated.p95Ms.toFixed(3) ?? '–').padEnd(15)}${(ours.at(-1) ?? '').padEnd(25)}${before.at(-1)}`);
+      const interval = xavier?.p95
+        ? `${xavier.p95.p95Ms.toFixed(3)} (${xavier.p95.lowMs.toFixed(3)}–${xavier.p95.highMs.toFixed(3)})${xavier.p95.remeasured ? ' again' : ''}`
+        : '–';
+      console.log(
+        `${String(run).padEnd(5)}${interval.padEnd(33)}${(xavier?.estimated.p95Ms.toFixed(3) ?? '–').padEnd(15)}${(ours.at(-1) ?? '').padEnd(25)}${before.at(-1)}`,
+      );
     }
   } finally {
     hog?.kill('SIGTERM');
   }
   const distinct = (list: string[]) => new Set(list).size;
   const flips = (list: string[]) => list.filter((entry, index) => index > 0 && entry !== list[index - 1]).length;
-  console.log(`Over ${EVALUATIONS} evaluations${hog ? ' under stress-ng' : ''}: distinct placements edgeship ${distinct(ours)}, before ${distinct(before)} (aim: 1 for edgeship); changes from one evaluation to the next: edgeship ${flips(ours)}, before ${flips(before)}`);
+  console.log(
+    `Over ${EVALUATIONS} evaluations${hog ? ' under stress-ng' : ''}: distinct placements edgeship ${distinct(ours)}, before ${distinct(before)} (aim: 1 for edgeship); changes from one evaluation to the next: edgeship ${flips(ours)}, before ${flips(before)}`,
+  );
 }

@@ -21,11 +21,18 @@ export async function rolloutTickBench(size: number): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'edgeship-bench-tick-'));
   const { config, report } = fleet(size, { waves: true });
   let head = '';
-  const argo = await startArgoCd(() => ({ sync: 'Synced', health: 'Healthy', revision: head, phase: 'Succeeded' }), config.targets.map((target) => `edgeship-${target.name}`));
+  const argo = await startArgoCd(
+    () => ({ sync: 'Synced', health: 'Healthy', revision: head, phase: 'Succeeded' }),
+    config.targets.map((target) => `edgeship-${target.name}`),
+  );
   try {
     const { bare } = await gitopsRemote(root);
     const clock = { now: Date.parse('2026-11-29T12:00:00Z') };
-    const deps = { gitops: new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') }), log: silent, now: () => clock.now };
+    const deps = {
+      gitops: new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') }),
+      log: silent,
+      now: () => clock.now,
+    };
     const started = await startRollout(deps, config, report);
     head = started.commit?.sha ?? head;
     const ticks: string[] = [];
@@ -35,11 +42,18 @@ export async function rolloutTickBench(size: number): Promise<void> {
       const result = await advanceRollout({ ...deps, fleet: new ArgoCdApplications(argo.kubeconfig) }, config, report);
       const ms = performance.now() - begun;
       head = result.commit?.sha ?? head;
-      const action = result.action.kind === 'apply-wave' ? `sent wave ${result.action.wave} (${result.action.targets.length} targets)` : result.action.kind;
-      ticks.push(`tick ${tick}: ${argo.requests.length - before} call${argo.requests.length - before === 1 ? '' : 's'}, ${ms.toFixed(0)} ms, ${action}`);
+      const action =
+        result.action.kind === 'apply-wave'
+          ? `sent wave ${result.action.wave} (${result.action.targets.length} targets)`
+          : result.action.kind;
+      ticks.push(
+        `tick ${tick}: ${argo.requests.length - before} call${argo.requests.length - before === 1 ? '' : 's'}, ${ms.toFixed(0)} ms, ${action}`,
+      );
       clock.now += 11 * 60_000; // past the wave's soak
     }
-    console.log(`\nRollout ticks across ${size + 1} targets in waves of 1%, 10% and all, Argo CD on loopback: Kubernetes API calls per tick (aim: constant) — ${ticks.join('; ')}`);
+    console.log(
+      `\nRollout ticks across ${size + 1} targets in waves of 1%, 10% and all, Argo CD on loopback: Kubernetes API calls per tick (aim: constant) — ${ticks.join('; ')}`,
+    );
   } finally {
     await argo.stop();
     await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });

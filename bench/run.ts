@@ -31,7 +31,9 @@ const BATCHES = sized([1, 64], [1]);
 
 async function bareP50(file: string, batch: number): Promise<number> {
   const session = await ort.InferenceSession.create(file, sessionOptions(THREADS));
-  const feeds = Object.fromEntries(specsOf(session.inputMetadata).map((spec, index) => [spec.name, syntheticTensor(spec, batch, index + 1)]));
+  const feeds = Object.fromEntries(
+    specsOf(session.inputMetadata).map((spec, index) => [spec.name, syntheticTensor(spec, batch, index + 1)]),
+  );
   for (let index = 0; index < WARMUP; index += 1) await session.run(feeds);
   const samples: number[] = [];
   for (let index = 0; index < RUNS; index += 1) {
@@ -40,10 +42,17 @@ async function bareP50(file: string, batch: number): Promise<number> {
     samples.push(performance.now() - start);
   }
   await session.release();
-  return percentile(samples.sort((a, b) => a - b), 50);
+  return percentile(
+    samples.sort((a, b) => a - b),
+    50,
+  );
 }
 
-const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 async function main(): Promise<void> {
   const profiler = new OnnxProfiler();
@@ -66,7 +75,13 @@ async function main(): Promise<void> {
         ours.push(result.measured.p50Ms);
         ratios.push(result.measured.p50Ms / baseline);
       }
-      rows.push([model.name, String(batch), median(bare).toFixed(3), median(ours).toFixed(3), median(ratios).toFixed(3)]);
+      rows.push([
+        model.name,
+        String(batch),
+        median(bare).toFixed(3),
+        median(ours).toFixed(3),
+        median(ratios).toFixed(3),
+      ]);
     }
   }
   const worstP99 = Math.max(...lags.map((lag) => lag.p99));
@@ -77,7 +92,9 @@ async function main(): Promise<void> {
   console.log(`Profiler vs bare session.run: ${THREADS} threads, ${RUNS} runs, median of ${ROUNDS} alternating rounds`);
   console.log(line(header));
   for (const row of rows) console.log(line(row));
-  console.log(`\nEvent-loop lag while profiling (worst of ${lags.length} profiling calls): p99 ${worstP99.toFixed(2)} ms, max ${worstMax.toFixed(2)} ms (aim p99 ≤ 50 ms)`);
+  console.log(
+    `\nEvent-loop lag while profiling (worst of ${lags.length} profiling calls): p99 ${worstP99.toFixed(2)} ms, max ${worstMax.toFixed(2)} ms (aim p99 ≤ 50 ms)`,
+  );
 }
 
 const only = process.argv.slice(2).find((argument) => !argument.startsWith('--'));

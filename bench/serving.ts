@@ -33,11 +33,26 @@ const PAIRS = sized(6, 1);
 const requestBody = forecasterRequest;
 
 /** A bare in-process session.run loop on `file` with the tensors of `body`: one session, the same feeds each run. */
-async function bareLoop(file: string, body: string): Promise<{ round: () => Promise<number>; release: () => Promise<void> }> {
-  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: THREADS, graphOptimizationLevel: 'all' });
+async function bareLoop(
+  file: string,
+  body: string,
+): Promise<{ round: () => Promise<number>; release: () => Promise<void> }> {
+  const session = await ort.InferenceSession.create(file, {
+    intraOpNumThreads: THREADS,
+    graphOptimizationLevel: 'all',
+  });
   const parsed = JSON.parse(body) as { inputs: { name: string; shape: number[]; datatype: string; data: number[] }[] };
   const feeds = Object.fromEntries(
-    parsed.inputs.map((input) => [input.name, input.datatype === 'INT64' ? new ort.Tensor('int64', BigInt64Array.from(input.data, (value) => BigInt(value)), input.shape) : new ort.Tensor('float32', Float32Array.from(input.data), input.shape)]),
+    parsed.inputs.map((input) => [
+      input.name,
+      input.datatype === 'INT64'
+        ? new ort.Tensor(
+            'int64',
+            BigInt64Array.from(input.data, (value) => BigInt(value)),
+            input.shape,
+          )
+        : new ort.Tensor('float32', Float32Array.from(input.data), input.shape),
+    ]),
   );
   for (let index = 0; index < 50; index += 1) await session.run(feeds);
   /** Runs for SECONDS; runs a second. */
@@ -56,7 +71,9 @@ async function bareLoop(file: string, body: string): Promise<{ round: () => Prom
 /** The minimal server in a child process, compiled like edgeship's; resolves once it listens. */
 async function minimal(file: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = fork(await builtScript('minimal-server.ts'), [file, String(port), String(THREADS)], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const child = fork(await builtScript('minimal-server.ts'), [file, String(port), String(THREADS)], {
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
   await once(child, 'message');
   return { url: `http://127.0.0.1:${port}`, child };
 }
@@ -69,11 +86,23 @@ interface Load {
   p99: number;
 }
 
-const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 async function load(url: string, body: string, connections: number): Promise<Load> {
-  const result = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections, duration: SECONDS });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json' },
+    connections,
+    duration: SECONDS,
+  });
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
@@ -81,10 +110,17 @@ const stop = stopChild;
 
 export async function servingBench(): Promise<void> {
   const models = await benchModels();
-  console.log(`\nServing, the built CLI as a pod runs it (${THREADS} ONNX Runtime thread, ${PAIRS} alternated rounds of ${SECONDS} s each of edgeship, the minimal server and the bare loop; autocannon on loopback, ${CONNECTIONS} connections; figures are medians, ÷minimal and ÷bare the medians of the rounds' ratios):`);
-  console.log('model                     batch  conns  bare runs/s  minimal req/s  edgeship req/s  ÷minimal  ÷bare   p99 ms minimal/edgeship');
+  console.log(
+    `\nServing, the built CLI as a pod runs it (${THREADS} ONNX Runtime thread, ${PAIRS} alternated rounds of ${SECONDS} s each of edgeship, the minimal server and the bare loop; autocannon on loopback, ${CONNECTIONS} connections; figures are medians, ÷minimal and ÷bare the medians of the rounds' ratios):`,
+  );
+  console.log(
+    'model                     batch  conns  bare runs/s  minimal req/s  edgeship req/s  ÷minimal  ÷bare   p99 ms minimal/edgeship',
+  );
   // Smoke mode runs the example and the two-input int64 model, so neither path can rot.
-  for (const model of sized(models, models.filter((_, index) => index !== 1))) {
+  for (const model of sized(
+    models,
+    models.filter((_, index) => index !== 1),
+  )) {
     const server = await serve(['--model', model.file, '--name', 'pump']);
     const floor = await minimal(model.file);
     try {
@@ -120,14 +156,18 @@ export async function servingBench(): Promise<void> {
           const floorRuns = least[index] ?? [];
           const ratio = median(mine.map((run, pair) => run.rps / (floorRuns[pair] as Load).rps));
           const ofBare = median(mine.map((run, pair) => run.rps / (bares[pair] as number)));
-          console.log(`${model.name.padEnd(26)}${String(batch).padEnd(7)}${String(connections).padEnd(7)}${median(bares).toFixed(0).padEnd(13)}${rps(floorRuns).toFixed(0).padEnd(15)}${rps(mine).toFixed(0).padEnd(16)}${ratio.toFixed(2).padEnd(10)}${ofBare.toFixed(2).padEnd(8)}${p99(floorRuns)}/${p99(mine)}`);
+          console.log(
+            `${model.name.padEnd(26)}${String(batch).padEnd(7)}${String(connections).padEnd(7)}${median(bares).toFixed(0).padEnd(13)}${rps(floorRuns).toFixed(0).padEnd(15)}${rps(mine).toFixed(0).padEnd(16)}${ratio.toFixed(2).padEnd(10)}${ofBare.toFixed(2).padEnd(8)}${p99(floorRuns)}/${p99(mine)}`,
+          );
         }
       }
     } finally {
       await Promise.all([stop(server.child), stop(floor.child)]);
     }
   }
-  console.log('(aim: ÷minimal ≥ 0.9 for each model, batch and connection count; ÷bare ≥ 0.9 at batch 32 and 4 connections on the larger model)');
+  console.log(
+    '(aim: ÷minimal ≥ 0.9 for each model, batch and connection count; ÷bare ≥ 0.9 at batch 32 and 4 connections on the larger model)',
+  );
   await grpcBesideRest(models[0]?.file);
   await healthUnderLoad(models[0]?.file);
   const [model] = models;
@@ -139,7 +179,9 @@ export async function servingBench(): Promise<void> {
     await load(`${edge.url}/v2/models/pump/infer`, body, 1);
     const direct = await load(`${cloud.url}/v2/models/pump/infer`, body, 1);
     const forwarded = await load(`${edge.url}/v2/models/pump/infer`, body, 1);
-    console.log(`\nOffload of ${model.name} at batch 1, one connection: direct to the cloud server ${direct.rps.toFixed(0)} req/s, p99 ${direct.p99} ms; through an edge forwarder ${forwarded.rps.toFixed(0)} req/s, p99 ${forwarded.p99} ms (${(forwarded.rps / direct.rps).toFixed(2)} of direct throughput)`);
+    console.log(
+      `\nOffload of ${model.name} at batch 1, one connection: direct to the cloud server ${direct.rps.toFixed(0)} req/s, p99 ${direct.p99} ms; through an edge forwarder ${forwarded.rps.toFixed(0)} req/s, p99 ${forwarded.p99} ms (${(forwarded.rps / direct.rps).toFixed(2)} of direct throughput)`,
+    );
   } finally {
     await Promise.all([stop(cloud.child), stop(edge.child)]);
   }
@@ -157,7 +199,9 @@ async function grpcBesideRest(file: string | undefined): Promise<void> {
   const server = await serve(['--model', file, '--name', 'pump', '--grpc-port', String(grpcPort)]);
   const cpuMs = () => processCpuMs(server.child.pid ?? 0);
   try {
-    console.log(`\nOIP over gRPC beside REST, batch 1 (${PAIRS} alternated rounds of ${SECONDS} s; gRPC: a grpc-js client in the bench process, raw_input_contents; REST: autocannon, JSON):`);
+    console.log(
+      `\nOIP over gRPC beside REST, batch 1 (${PAIRS} alternated rounds of ${SECONDS} s; gRPC: a grpc-js client in the bench process, raw_input_contents; REST: autocannon, JSON):`,
+    );
     console.log('in flight  REST req/s  gRPC req/s  server CPU ms/request REST/gRPC  p99 ms REST/gRPC');
     const body = requestBody(1);
     const request = rawRequestOf(body);
@@ -173,7 +217,15 @@ async function grpcBesideRest(file: string | undefined): Promise<void> {
         overGrpc.push({ ...grpcRun, cpu: (cpuMs() - before) / (grpcRun.rps * SECONDS) });
       }
       const cpu = (runs: { cpu: number }[]) => median(runs.map((run) => run.cpu)).toFixed(3);
-      console.log(`${String(inFlight).padEnd(11)}${median(rest.map((run) => run.rps)).toFixed(0).padEnd(12)}${median(overGrpc.map((run) => run.rps)).toFixed(0).padEnd(12)}${`${cpu(rest)}/${cpu(overGrpc)}`.padEnd(34)}${Math.max(...rest.map((run) => run.p99))}/${Math.max(...overGrpc.map((run) => run.p99)).toFixed(1)}`);
+      console.log(
+        `${String(inFlight).padEnd(11)}${median(rest.map((run) => run.rps))
+          .toFixed(0)
+          .padEnd(12)}${median(overGrpc.map((run) => run.rps))
+          .toFixed(0)
+          .padEnd(
+            12,
+          )}${`${cpu(rest)}/${cpu(overGrpc)}`.padEnd(34)}${Math.max(...rest.map((run) => run.p99))}/${Math.max(...overGrpc.map((run) => run.p99)).toFixed(1)}`,
+      );
     }
   } finally {
     await stop(server.child);
@@ -201,12 +253,26 @@ async function healthUnderLoad(file: string | undefined): Promise<void> {
   const server = await serve(['--model', file, '--name', 'pump', '--health-port', String(healthPort)]);
   try {
     const body = requestBody(32);
-    const loading = autocannon({ url: `${server.url}/v2/models/pump/infer`, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections: sized(1000, 50), duration: SECONDS + 3, timeout: 60, workers: 1 });
+    const loading = autocannon({
+      url: `${server.url}/v2/models/pump/infer`,
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+      connections: sized(1000, 50),
+      duration: SECONDS + 3,
+      timeout: 60,
+      workers: 1,
+    });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const until = performance.now() + sized(6000, 1000);
-    const [health, shared] = await Promise.all([probes(`http://127.0.0.1:${healthPort}/v2/health/live`, until), probes(`${server.url}/v2/health/live`, until)]);
+    const [health, shared] = await Promise.all([
+      probes(`http://127.0.0.1:${healthPort}/v2/health/live`, until),
+      probes(`${server.url}/v2/health/live`, until),
+    ]);
     const result = await loading;
-    console.log(`\nHealth while 1,000 connections infer: health port ${health} (aim p99 < 100 ms); inference port ${shared}; infer: ${result.requests.average.toFixed(0)} req/s, ${result.non2xx} non-2xx, ${result.errors} errors`);
+    console.log(
+      `\nHealth while 1,000 connections infer: health port ${health} (aim p99 < 100 ms); inference port ${shared}; infer: ${result.requests.average.toFixed(0)} req/s, ${result.non2xx} non-2xx, ${result.errors} errors`,
+    );
   } finally {
     await stop(server.child);
   }

@@ -355,7 +355,11 @@ export interface Scm {
   /** A commit's date and the files it changed against its first parent (undefined when GitHub does not list them all). */
   commitChanges(repo: RepoRef, sha: string): Promise<{ date: string; files: string[] | undefined }>;
   /** The latest check run of this name on this commit. */
-  findCheckRun(repo: RepoRef, sha: string, name: string): Promise<{ id: number; status: string; conclusion: string | null; externalId: string | null } | undefined>;
+  findCheckRun(
+    repo: RepoRef,
+    sha: string,
+    name: string,
+  ): Promise<{ id: number; status: string; conclusion: string | null; externalId: string | null } | undefined>;
   /** Creates or updates the check run of this name on this commit. */
   ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void>;
   dispatchWorkflow(repo: RepoRef, workflow: string, ref: string, inputs: Record<string, string>): Promise<void>;
@@ -367,7 +371,13 @@ export interface Scm {
    * One commit with the files on top of `expectedHead`; 'stale' when the branch moved on, so the
    * caller can re-read and re-apply.
    */
-  commitOnBranch(repo: RepoRef, branch: string, expectedHead: string, files: FileWrite[], message: string): Promise<{ sha: string } | 'stale'>;
+  commitOnBranch(
+    repo: RepoRef,
+    branch: string,
+    expectedHead: string,
+    files: FileWrite[],
+    message: string,
+  ): Promise<{ sha: string } | 'stale'>;
   ensurePullRequest(repo: RepoRef, spec: PullRequestSpec): Promise<PullRequestInfo & { created: boolean }>;
   /** The newest pull request from exactly this head branch, open or closed. */
   pullRequestOf(repo: RepoRef, branch: string): Promise<PullRequestInfo | undefined>;
@@ -376,12 +386,27 @@ export interface Scm {
   /** The newest run of the workflow on the branch. */
   latestRun(repo: RepoRef, workflow: string, branch: string): Promise<WorkflowRunInfo | undefined>;
   /** Deployments to `environment`, newest first (the newest `limit`). */
-  listDeployments(repo: RepoRef, environment: string | undefined, limit: number): Promise<{ id: number; environment: string; ref: string; createdAt: string; payload: unknown }[]>;
+  listDeployments(
+    repo: RepoRef,
+    environment: string | undefined,
+    limit: number,
+  ): Promise<{ id: number; environment: string; ref: string; createdAt: string; payload: unknown }[]>;
   /** A deployment of `ref` to `environment` carrying `payload`, without a status (queued); its id. */
-  createDeployment(repo: RepoRef, ref: string, environment: string, description: string, payload: object): Promise<number>;
+  createDeployment(
+    repo: RepoRef,
+    ref: string,
+    environment: string,
+    description: string,
+    payload: object,
+  ): Promise<number>;
   /** The state of a deployment's newest status; 'queued' when it has none. */
   deploymentState(repo: RepoRef, id: number): Promise<string>;
-  setDeploymentStatus(repo: RepoRef, id: number, state: 'in_progress' | 'success' | 'failure' | 'inactive', description: string): Promise<void>;
+  setDeploymentStatus(
+    repo: RepoRef,
+    id: number,
+    state: 'in_progress' | 'success' | 'failure' | 'inactive',
+    description: string,
+  ): Promise<void>;
   /** Environments that have a deployment of `ref`. */
   deploymentEnvironments(repo: RepoRef, ref: string): Promise<string[]>;
   closePullRequest(repo: RepoRef, number: number, comment: string): Promise<void>;

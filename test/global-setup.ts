@@ -48,4 +48,3 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide('modelZoo', await modelZoo());
   project.provide('built', await builtProject());
 }
-

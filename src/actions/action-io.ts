@@ -36,7 +36,8 @@ export async function blame<T>(name: string, work: () => Promise<T>): Promise<T>
   try {
     return await work();
   } catch (error) {
-    if (error instanceof EdgeshipError && !(error instanceof InputError)) throw new InputError(name, error.message, { cause: error });
+    if (error instanceof EdgeshipError && !(error instanceof InputError))
+      throw new InputError(name, error.message, { cause: error });
     throw error;
   }
 }
@@ -51,7 +52,10 @@ export async function runStep(step: string, main: () => Promise<void>): Promise<
   } catch (error) {
     if (error instanceof InputError) core.error(error.message, { title: `edgeship ${step}: input "${error.input}"` });
     else if (error instanceof EdgeshipError) core.error(error.message, { title: `edgeship ${step}` });
-    else core.error(error instanceof Error ? (error.stack ?? error.message) : String(error), { title: `edgeship ${step}: unexpected error` });
+    else
+      core.error(error instanceof Error ? (error.stack ?? error.message) : String(error), {
+        title: `edgeship ${step}: unexpected error`,
+      });
     process.exitCode = 1;
   }
 }
@@ -61,4 +65,5 @@ export async function runStep(step: string, main: () => Promise<void>): Promise<
  * says "credentials" (the registry client's messages); anything else is the registry's.
  * Status codes are not matched as text: a registry's port (127.0.0.1:40312) would match "403".
  */
-export const registryInputOf = (message: string): 'token' | 'registry' => (/\bcredentials\b/.test(message) ? 'token' : 'registry');
+export const registryInputOf = (message: string): 'token' | 'registry' =>
+  /\bcredentials\b/.test(message) ? 'token' : 'registry';

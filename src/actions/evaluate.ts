@@ -26,22 +26,36 @@ await runStep('evaluate', async () => {
   const outputsDirectory = resolve(directory, input('outputs', config.train.outputs));
   if (booleanInput('train', false)) {
     await blame('train', () =>
-      progress.step(`Training ${config.model}`, (note) => new LocalProcessBackend(childEnvironment()).train({ directory, command: config.train.command, outputs: input('outputs', config.train.outputs) }, note)),
+      progress.step(`Training ${config.model}`, (note) =>
+        new LocalProcessBackend(childEnvironment()).train(
+          { directory, command: config.train.command, outputs: input('outputs', config.train.outputs) },
+          note,
+        ),
+      ),
     );
   }
   const outputs = await blame('outputs', () => collectOutputs(outputsDirectory));
   const gitops = input('gitops');
   const credentials = credentialsFromEnv(runEnvironment());
   const baseline = gitops && {
-    gitops: new GitRemoteRepo({ remote: gitops, branch: config.gitops.branch, workdir: join(runEnvironment().RUNNER_TEMP ?? directory, 'edgeship-gitops') }),
+    gitops: new GitRemoteRepo({
+      remote: gitops,
+      branch: config.gitops.branch,
+      workdir: join(runEnvironment().RUNNER_TEMP ?? directory, 'edgeship-gitops'),
+    }),
     storeFor: (reference: string) => artifactStoreForReference(reference, credentials ? { credentials } : {}),
   };
   const trigger = input('trigger');
   const provenance = await evaluationProvenance(directory, outputsDirectory, config, trigger);
   const measuredDirectory = input('measured');
-  const measured = measuredDirectory ? await blame('measured', () => readMeasured(resolve(directory, measuredDirectory))) : [];
+  const measured = measuredDirectory
+    ? await blame('measured', () => readMeasured(resolve(directory, measuredDirectory)))
+    : [];
   const report = await blame(baseline ? 'gitops' : 'outputs', () =>
-    evaluateCheckout({ inspector: new OnnxInspector(), profiler: new OnnxProfiler(), progress, ...(baseline && { baseline }) }, { config, outputs, provenance, measured }),
+    evaluateCheckout(
+      { inspector: new OnnxInspector(), profiler: new OnnxProfiler(), progress, ...(baseline && { baseline }) },
+      { config, outputs, provenance, measured },
+    ),
   );
   const reportPath = resolve(directory, input('report', join(outputsDirectory, 'report.json')));
   await writeReportFile(reportPath, report);
@@ -50,5 +64,12 @@ await runStep('evaluate', async () => {
   core.setOutput('bump', report.version.bump);
   core.setOutput('passed', String(report.passed));
   await core.summary.addRaw(renderReport(report)).write();
-  if (!report.passed) core.warning(`${report.gates.filter((gate) => !gate.passed).map((gate) => gate.title).join('; ')}`, { title: `edgeship: ${report.model} ${report.version.version} fails its gates` });
+  if (!report.passed)
+    core.warning(
+      `${report.gates
+        .filter((gate) => !gate.passed)
+        .map((gate) => gate.title)
+        .join('; ')}`,
+      { title: `edgeship: ${report.model} ${report.version.version} fails its gates` },
+    );
 });

@@ -36,5 +36,9 @@ await runStep('profile', async () => {
   core.setOutput('directory', directory);
   core.setOutput('artifact', artifact);
   core.setOutput('p95-ms', result.estimated.p95Ms.toFixed(3));
-  await core.summary.addRaw(`**${name}**${onDevice ? ' on the device' : ''}: p50 ${result.estimated.p50Ms.toFixed(2)} ms, p95 ${result.estimated.p95Ms.toFixed(2)} ms, peak ${result.peakMemoryMb.toFixed(1)} MiB\n`).write();
+  await core.summary
+    .addRaw(
+      `**${name}**${onDevice ? ' on the device' : ''}: p50 ${result.estimated.p50Ms.toFixed(2)} ms, p95 ${result.estimated.p95Ms.toFixed(2)} ms, peak ${result.peakMemoryMb.toFixed(1)} MiB\n`,
+    )
+    .write();
 });

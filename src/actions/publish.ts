@@ -16,13 +16,20 @@ import { runEnvironment } from '../compose/run-settings.ts';
 async function configuredArtifacts(repo: string): Promise<{ registry?: string; images: ImageSettings }> {
   if (!existsSync(join(repo, CONFIG_PATH))) return { images: {} };
   const { artifacts } = await blame('repo', () => loadConfig(repo));
-  return { ...(!artifacts.repository.startsWith('oci-layout:') && { registry: artifacts.repository }), images: { modelcar: artifacts.modelcar, image: artifacts.image } };
+  return {
+    ...(!artifacts.repository.startsWith('oci-layout:') && { registry: artifacts.repository }),
+    images: { modelcar: artifacts.modelcar, image: artifacts.image },
+  };
 }
 
 /** GHCR of the repository's owner, the default on GitHub. */
 function ghcr(): string {
   const owner = runEnvironment().GITHUB_REPOSITORY_OWNER;
-  if (!owner) throw new InputError('registry', 'expected registry[/namespace], artifacts.repository in .github/edgeship.yml, or GITHUB_REPOSITORY_OWNER for GHCR; found none');
+  if (!owner)
+    throw new InputError(
+      'registry',
+      'expected registry[/namespace], artifacts.repository in .github/edgeship.yml, or GITHUB_REPOSITORY_OWNER for GHCR; found none',
+    );
   return `ghcr.io/${owner}`;
 }
 
@@ -44,15 +51,21 @@ await runStep('publish', async () => {
     }
   }
   const token = input('token');
-  const store = artifactStoreFor(location, token ? { credentials: { username: input('username', 'edgeship'), password: token } } : {});
+  const store = artifactStoreFor(
+    location,
+    token ? { credentials: { username: input('username', 'edgeship'), password: token } } : {},
+  );
   const outputs = await blame('report', () => collectOutputs(dirname(reportPath)));
   const pushed = await publish(store, outputs, report, configured.images).catch((error: unknown) => {
-    if (error instanceof ArtifactError) throw new InputError(registryInputOf(error.message), error.message, { cause: error });
+    if (error instanceof ArtifactError)
+      throw new InputError(registryInputOf(error.message), error.message, { cause: error });
     throw error;
   });
   report.artifact = pushed;
   await writeReportFile(reportPath, report);
   core.setOutput('digest', pushed.digest);
   core.setOutput('reference', pushed.reference);
-  await core.summary.addRaw(`Published **${report.model} ${report.version.version}** as \`${pushed.reference}\`\n`).write();
+  await core.summary
+    .addRaw(`Published **${report.model} ${report.version.version}** as \`${pushed.reference}\`\n`)
+    .write();
 });

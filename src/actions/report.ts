@@ -14,12 +14,17 @@ await runStep('report', async () => {
   const reportPath = resolve(requiredInput('report'));
   const runKey = input('run-key');
   const report = await blame('report', () => readReportFile(reportPath));
-  if (!report.artifact) throw new InputError('report', `${reportPath} has no published artifact; run the publish step before report`);
+  if (!report.artifact)
+    throw new InputError('report', `${reportPath} has no published artifact; run the publish step before report`);
   const staging = join(runEnvironment().RUNNER_TEMP ?? resolve('.'), REPORT_ARTIFACT);
   await mkdir(staging, { recursive: true });
   await writeReportFile(join(staging, 'report.json'), report);
   if (runKey) await writeFile(join(staging, 'run-key'), `${runKey}\n`);
   core.setOutput('directory', staging);
   core.setOutput('artifact', REPORT_ARTIFACT);
-  await core.summary.addRaw(`edgeship report for **${report.model} ${report.version.version}**${runKey ? ` (run key \`${runKey}\`)` : ''} uploaded as \`${REPORT_ARTIFACT}\`\n`).write();
+  await core.summary
+    .addRaw(
+      `edgeship report for **${report.model} ${report.version.version}**${runKey ? ` (run key \`${runKey}\`)` : ''} uploaded as \`${REPORT_ARTIFACT}\`\n`,
+    )
+    .write();
 });

@@ -13,7 +13,9 @@ await runStep('train', async () => {
   const { directory, config } = await blame('repo', () => openModelRepo(input('repo', '.')));
   const outputs = input('outputs', config.train.outputs);
   const trained = await blame('outputs', () =>
-    new ConsoleProgress(process.stdout).step(`Training ${config.model}`, (note) => new LocalProcessBackend(childEnvironment()).train({ directory, command: config.train.command, outputs }, note)),
+    new ConsoleProgress(process.stdout).step(`Training ${config.model}`, (note) =>
+      new LocalProcessBackend(childEnvironment()).train({ directory, command: config.train.command, outputs }, note),
+    ),
   );
   core.setOutput('directory', resolve(trained.directory));
   core.setOutput('artifact', OUTPUTS_ARTIFACT);

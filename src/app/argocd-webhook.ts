@@ -17,7 +17,9 @@ export function argoCdWebhook(token: string, nudge: () => Promise<unknown>) {
     if (request.method !== 'POST') {
       response.writeHead(405, { allow: 'POST' }).end();
     } else if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'expected Authorization: Bearer <EDGESHIP_ARGOCD_WEBHOOK_TOKEN>' }));
+      response
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'expected Authorization: Bearer <EDGESHIP_ARGOCD_WEBHOOK_TOKEN>' }));
     } else {
       void nudge();
       response.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ nudged: true }));

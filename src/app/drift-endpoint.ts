@@ -14,10 +14,14 @@ const MAX_BODY = 64 * 1024;
  * is parsed strictly and handed to `receive`, which queues the retraining; evidence the app does
  * not take (a site that is not a target of the model, another model) is answered 403 with why.
  */
-export function driftEndpoint(secret: string, receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<string | undefined>) {
+export function driftEndpoint(
+  secret: string,
+  receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<string | undefined>,
+) {
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== DRIFT_PATH) return false;
-    const answer = (status: number, body: object) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const answer = (status: number, body: object) =>
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (request.method !== 'POST') {
       request.resume();
       response.writeHead(405, { allow: 'POST' }).end();
@@ -37,18 +41,23 @@ export function driftEndpoint(secret: string, receive: (repo: RepoRef, evidence:
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
-        return answer(400, { error: 'expected a JSON body {"repo": "owner/name", "model", "site", "features": [...]}' });
+        return answer(400, {
+          error: 'expected a JSON body {"repo": "owner/name", "model", "site", "features": [...]}',
+        });
       }
       const { repo, ...rest } = (body ?? {}) as { repo?: unknown };
       const match = typeof repo === 'string' ? /^([\w.-]+)\/([\w.-]+)$/.exec(repo) : null;
       const parsed = driftEvidenceSchema.safeParse(rest);
       if (!match || !parsed.success) {
         const issue = parsed.error?.issues[0];
-        return answer(400, { error: !match ? 'repo: expected owner/name of the model repo' : `${issue?.path.join('.')}: ${issue?.message}` });
+        return answer(400, {
+          error: !match ? 'repo: expected owner/name of the model repo' : `${issue?.path.join('.')}: ${issue?.message}`,
+        });
       }
       const expected = Buffer.from(`Bearer ${siteDriftToken(secret, match[0], parsed.data.model, parsed.data.site)}`);
       const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return answer(401, { error: 'expected Authorization: Bearer <the site token of this repo, model and site>' });
+      if (given.length !== expected.length || !timingSafeEqual(given, expected))
+        return answer(401, { error: 'expected Authorization: Bearer <the site token of this repo, model and site>' });
       receive({ owner: match[1] as string, repo: match[2] as string }, parsed.data).then(
         (refused) => (refused === undefined ? answer(202, { accepted: true }) : answer(403, { error: refused })),
         () => answer(503, { error: 'the app cannot reach the repository now; send again later' }),

@@ -34,16 +34,27 @@ export async function appServer(probot: Probot, settings: AppSettings, extra: Ap
   const policy = readPolicyFile(settings.policyFile);
   const fleetFor = fleetFrom(settings.argocd);
   const clusters = settings.clustersKubeconfig;
-  const capacity = clusters ? new KubernetesCapacity(loadKubeconfig({ file: clusters, names: { file: 'EDGESHIP_CLUSTERS_KUBECONFIG', context: '-' } })) : undefined;
+  const capacity = clusters
+    ? new KubernetesCapacity(
+        loadKubeconfig({ file: clusters, names: { file: 'EDGESHIP_CLUSTERS_KUBECONFIG', context: '-' } }),
+      )
+    : undefined;
 
   let nudgeRollouts: () => Promise<number> = async () => 0;
   let followTrainings: () => Promise<number> = async () => 0;
-  const argocd = settings.argocd.webhookToken ? argoCdWebhook(settings.argocd.webhookToken, () => nudgeRollouts()) : undefined;
+  const argocd = settings.argocd.webhookToken
+    ? argoCdWebhook(settings.argocd.webhookToken, () => nudgeRollouts())
+    : undefined;
   let receiveDrift: Parameters<NonNullable<AppOptions['onDriftEvidence']>>[0] = async () => undefined;
-  const drift = settings.driftSecret ? driftEndpoint(settings.driftSecret, (repo, evidence) => receiveDrift(repo, evidence)) : undefined;
+  const drift = settings.driftSecret
+    ? driftEndpoint(settings.driftSecret, (repo, evidence) => receiveDrift(repo, evidence))
+    : undefined;
   const secret = settings.training.callbackSecret;
   const callback = secret ? trainingCallback(secret, () => followTrainings()) : undefined;
-  const callbackUrl = secret && settings.training.publicUrl ? `${settings.training.publicUrl.replace(/\/+$/, '')}${TRAINING_CALLBACK_PATH}` : undefined;
+  const callbackUrl =
+    secret && settings.training.publicUrl
+      ? `${settings.training.publicUrl.replace(/\/+$/, '')}${TRAINING_CALLBACK_PATH}`
+      : undefined;
 
   const app = edgeshipApp({
     onNudge: (nudge) => (nudgeRollouts = nudge),
@@ -67,7 +78,14 @@ export async function appServer(probot: Probot, settings: AppSettings, extra: Ap
   // Readiness: the app's own key lists one installation (a JWT call, no installation token).
   const probe = probes(async () => (await probot.auth()).rest.apps.listInstallations({ per_page: 1 }));
   const server = createServer((request, response) => {
-    if (refuseLargeWebhook(request, response) || probe(request, response) || argocd?.(request, response) || callback?.(request, response) || drift?.(request, response)) return;
+    if (
+      refuseLargeWebhook(request, response) ||
+      probe(request, response) ||
+      argocd?.(request, response) ||
+      callback?.(request, response) ||
+      drift?.(request, response)
+    )
+      return;
     void middleware(request, response, () => {
       response.writeHead(404).end();
     });
@@ -79,11 +97,15 @@ export async function appServer(probot: Probot, settings: AppSettings, extra: Ap
 
 /** Answers 411 or 413 for a webhook body that has no length or is larger than GitHub sends, and closes the connection unread. */
 function refuseLargeWebhook(request: IncomingMessage, response: ServerResponse): boolean {
-  if (request.method !== 'POST' || new URL(request.url ?? '/', 'http://localhost').pathname !== WEBHOOKS_PATH) return false;
+  if (request.method !== 'POST' || new URL(request.url ?? '/', 'http://localhost').pathname !== WEBHOOKS_PATH)
+    return false;
   const length = request.headers['content-length'];
   const status = length === undefined ? 411 : Number(length) > MAX_WEBHOOK_BYTES ? 413 : undefined;
   if (status === undefined) return false;
-  const error = status === 411 ? 'a webhook needs a Content-Length' : `a webhook body may be at most ${MAX_WEBHOOK_BYTES} bytes`;
-  response.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error }), () => request.destroy());
+  const error =
+    status === 411 ? 'a webhook needs a Content-Length' : `a webhook body may be at most ${MAX_WEBHOOK_BYTES} bytes`;
+  response
+    .writeHead(status, { 'content-type': 'application/json', connection: 'close' })
+    .end(JSON.stringify({ error }), () => request.destroy());
   return true;
 }

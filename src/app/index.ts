@@ -4,7 +4,17 @@ import { allowMlflowUri, EMPTY_POLICY, type OperatorPolicy } from '../core/polic
 import { commitContents, GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { MlflowRegistry } from '../adapters/mlflow/registry.ts';
-import type { ArtifactStore, ClusterCapacity, FleetStatus, Logger, ModelRegistry, RepoRef, Scm, SharedRollouts, TrainingCluster } from '../ports.ts';
+import type {
+  ArtifactStore,
+  ClusterCapacity,
+  FleetStatus,
+  Logger,
+  ModelRegistry,
+  RepoRef,
+  Scm,
+  SharedRollouts,
+  TrainingCluster,
+} from '../ports.ts';
 import { GitOpsError } from '../core/errors.ts';
 import { runCommand } from '../services/github/commands.ts';
 import { ALLOW_BREAKING_LABEL, approveBreakingByLabel } from '../services/github/breaking-approval.ts';
@@ -84,9 +94,18 @@ const DEFAULT_TRAINING_MS = 30_000;
 const DEFAULT_REDELIVERY_MS = 4 * 60_000;
 
 /** The webhook events the app subscribes to; app.yml lists the same. */
-export const HANDLED_EVENTS = ['issue_comment', 'issues', 'pull_request', 'push', 'repository_dispatch', 'workflow_run'] as const;
+export const HANDLED_EVENTS = [
+  'issue_comment',
+  'issues',
+  'pull_request',
+  'push',
+  'repository_dispatch',
+  'workflow_run',
+] as const;
 
-const repoOf = (context: Context<'push' | 'workflow_run' | 'pull_request' | 'issue_comment' | 'issues' | 'repository_dispatch'>) => context.repo();
+const repoOf = (
+  context: Context<'push' | 'workflow_run' | 'pull_request' | 'issue_comment' | 'issues' | 'repository_dispatch'>,
+) => context.repo();
 
 /**
  * The edgeship GitHub App. Handlers are guard clauses and one queued service call, one task at a
@@ -98,51 +117,101 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
     const queue = options.queue ?? new WorkQueue(log);
     const policy = options.policy ?? EMPTY_POLICY;
     const { appId, credentials, maxBlobBytes: maxBytes } = options;
-    const storeFor = options.storeFor ?? ((reference: string) => policyStoreForReference(reference, policy, 'artifact reference', { ...(credentials && { credentials }), ...(maxBytes && { maxBytes }) }));
-    const rollouts = options.rollouts ?? new ActiveRollouts(options.sharedRollouts && { store: options.sharedRollouts, log });
+    const storeFor =
+      options.storeFor ??
+      ((reference: string) =>
+        policyStoreForReference(reference, policy, 'artifact reference', {
+          ...(credentials && { credentials }),
+          ...(maxBytes && { maxBytes }),
+        }));
+    const rollouts =
+      options.rollouts ?? new ActiveRollouts(options.sharedRollouts && { store: options.sharedRollouts, log });
     // Drift evidence of one model and site is recorded one post at a time.
     const driftLock = new KeyedLock();
-    const registryFor = options.registryFor ?? ((config: EdgeshipConfig) => (config.registry?.mlflow ? new MlflowRegistry(allowMlflowUri(policy, config.registry.mlflow.trackingUri), options.mlflowToken) : undefined));
+    const registryFor =
+      options.registryFor ??
+      ((config: EdgeshipConfig) =>
+        config.registry?.mlflow
+          ? new MlflowRegistry(allowMlflowUri(policy, config.registry.mlflow.trackingUri), options.mlflowToken)
+          : undefined);
     const trainings = options.trainings ?? new ActiveTrainings();
-    const training = { ...(options.trainingFor && { trainingFor: options.trainingFor }), ...(options.trainingCallback && { callback: options.trainingCallback }) };
+    const training = {
+      ...(options.trainingFor && { trainingFor: options.trainingFor }),
+      ...(options.trainingCallback && { callback: options.trainingCallback }),
+    };
     // Installation ids by repo: the GitOps repo is written through its own installation.
     const installations = new Map<string, number>();
     const installationOf = async (repo: RepoRef): Promise<number> => {
       const name = repoName(repo).toLowerCase();
       let id = installations.get(name);
       if (id === undefined) {
-        const { data } = await (await app.auth()).rest.apps.getRepoInstallation({ ...repo }).catch((error: { status?: number }) => {
-          if (error.status === 404) throw new GitOpsError(`edgeship is not installed on ${name}; install the app on the GitOps repo (it may be in another organisation)`);
-          throw error;
-        });
+        const { data } = await (
+          await app.auth()
+        ).rest.apps
+          .getRepoInstallation({ ...repo })
+          .catch((error: { status?: number }) => {
+            if (error.status === 404)
+              throw new GitOpsError(
+                `edgeship is not installed on ${name}; install the app on the GitOps repo (it may be in another organisation)`,
+              );
+            throw error;
+          });
         id = data.id;
         installations.set(name, id);
       }
       return id;
     };
     const contents = commitContents();
-    const scmFor = async (repo: RepoRef): Promise<Scm> => new GitHubScm(await app.auth(await installationOf(repo)), appId, { contents });
-    const rolloutDeps = { policy, appId, scmFor, contents, registryFor, ...(options.fleetFor && { fleetFor: options.fleetFor }), ...(options.now && { now: options.now }), ...(options.claimExpiresMs && { claimExpiresMs: options.claimExpiresMs }) };
+    const scmFor = async (repo: RepoRef): Promise<Scm> =>
+      new GitHubScm(await app.auth(await installationOf(repo)), appId, { contents });
+    const rolloutDeps = {
+      policy,
+      appId,
+      scmFor,
+      contents,
+      registryFor,
+      ...(options.fleetFor && { fleetFor: options.fleetFor }),
+      ...(options.now && { now: options.now }),
+      ...(options.claimExpiresMs && { claimExpiresMs: options.claimExpiresMs }),
+    };
     const deps = (context: Context) => {
       const installation = (context.payload as { installation?: { id: number } }).installation?.id;
       const repo = context.repo();
-      const defaultBranch = (context.payload as { repository?: { default_branch?: string } }).repository?.default_branch;
+      const defaultBranch = (context.payload as { repository?: { default_branch?: string } }).repository
+        ?.default_branch;
       return {
-        scm: new GitHubScm(context.octokit, appId, { contents, ...(defaultBranch && { defaultBranch: { repo, branch: defaultBranch } }) }),
+        scm: new GitHubScm(context.octokit, appId, {
+          contents,
+          ...(defaultBranch && { defaultBranch: { repo, branch: defaultBranch } }),
+        }),
         log: context.log as unknown as Logger,
         storeFor,
         ...rolloutDeps,
         ...training,
         ...(options.capacity && { capacity: options.capacity }),
-        ...(installation !== undefined && { onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run) }),
+        ...(installation !== undefined && {
+          onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run),
+        }),
       };
     };
     const key = repoName;
-    const tick = () => tickRollouts(app, { queue, rollouts, log, ...rolloutDeps }).catch((error: unknown) => (log.error({ err: error }, 'Rollout tick failed'), 0));
-    const follow = () => tickTrainings(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps, ...training }).catch((error: unknown) => (log.error({ err: error }, 'Training tick failed'), 0));
+    const tick = () =>
+      tickRollouts(app, { queue, rollouts, log, ...rolloutDeps }).catch(
+        (error: unknown) => (log.error({ err: error }, 'Rollout tick failed'), 0),
+      );
+    const follow = () =>
+      tickTrainings(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps, ...training }).catch(
+        (error: unknown) => (log.error({ err: error }, 'Training tick failed'), 0),
+      );
     const asked = new Set<string>();
-    const redeliver = () => void redeliverFailed(app, { log, asked }).catch((error: unknown) => log.error({ err: error }, 'Redelivery sweep failed'));
-    const resync = () => void resyncAll(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps }).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
+    const redeliver = () =>
+      void redeliverFailed(app, { log, asked }).catch((error: unknown) =>
+        log.error({ err: error }, 'Redelivery sweep failed'),
+      );
+    const resync = () =>
+      void resyncAll(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps }).catch((error: unknown) =>
+        log.error({ err: error }, 'Resync failed'),
+      );
     // The timed work runs on one replica: started when it leads, stopped when it stops leading.
     const timers: NodeJS.Timeout[] = [];
     let leading = false;
@@ -176,9 +245,20 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const installation = await installationOf(repo);
       const octokit = await app.auth(installation);
       const { data: repository } = await octokit.rest.repos.get({ ...repo });
-      const driftDeps = { scm: new GitHubScm(octokit, appId, { contents, defaultBranch: { repo, branch: repository.default_branch } }), log, policy, lock: driftLock, ...training, onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run) };
+      const driftDeps = {
+        scm: new GitHubScm(octokit, appId, { contents, defaultBranch: { repo, branch: repository.default_branch } }),
+        log,
+        policy,
+        lock: driftLock,
+        ...training,
+        onClusterRun: (run: Parameters<ActiveTrainings['follow']>[2]) => trainings.follow(installation, repo, run),
+      };
       // Recorded before the site gets its 202: acknowledged evidence is never lost.
-      const event = await recordDrift(driftDeps, repo, { branch: repository.default_branch, payload: evidence, now: Date.now() });
+      const event = await recordDrift(driftDeps, repo, {
+        branch: repository.default_branch,
+        payload: evidence,
+        now: Date.now(),
+      });
       if (typeof event === 'object' && 'refused' in event) return event.refused;
       if (typeof event === 'object') void queue.add(key(repo), 'drift', () => takeDriftEvent(driftDeps, repo, event));
       return undefined;
@@ -190,8 +270,25 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       const repo = repoOf(context);
       // GitHub lists each pushed commit's files (up to 2,048 commits); without the list, the push trains.
       const listed = payload.commits.length > 0 && payload.commits.length < 2048;
-      const changedFiles = listed ? [...new Set(payload.commits.flatMap((commit) => [...(commit.added ?? []), ...(commit.modified ?? []), ...(commit.removed ?? [])]))] : undefined;
-      const trigger = { repo, sha: payload.after, branch: payload.ref.slice('refs/heads/'.length), defaultBranch: payload.repository.default_branch, reason: 'push' as const, ...(changedFiles && { changedFiles }) };
+      const changedFiles = listed
+        ? [
+            ...new Set(
+              payload.commits.flatMap((commit) => [
+                ...(commit.added ?? []),
+                ...(commit.modified ?? []),
+                ...(commit.removed ?? []),
+              ]),
+            ),
+          ]
+        : undefined;
+      const trigger = {
+        repo,
+        sha: payload.after,
+        branch: payload.ref.slice('refs/heads/'.length),
+        defaultBranch: payload.repository.default_branch,
+        reason: 'push' as const,
+        ...(changedFiles && { changedFiles }),
+      };
       await queue.add(key(repo), 'start-training', () => startTraining(deps(context), trigger));
     });
 
@@ -200,40 +297,76 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       // A fork's run never had the repo's secrets and never releases.
       if (run.head_repository?.full_name !== context.payload.repository.full_name || !run.head_branch) return;
       const repo = repoOf(context);
-      const completed = { id: run.id, headSha: run.head_sha, headBranch: run.head_branch, path: run.path, conclusion: run.conclusion, url: run.html_url };
+      const completed = {
+        id: run.id,
+        headSha: run.head_sha,
+        headBranch: run.head_branch,
+        path: run.path,
+        conclusion: run.conclusion,
+        url: run.html_url,
+      };
       await queue.add(key(repo), 'release-pr', () => ensureReleasePr(deps(context), repo, completed));
     });
 
     app.on('pull_request.closed', async (context) => {
       const pull = context.payload.pull_request;
-      if (!pull.merged || !pull.merge_commit_sha || pull.head.repo?.full_name !== context.payload.repository.full_name) return;
+      if (!pull.merged || !pull.merge_commit_sha || pull.head.repo?.full_name !== context.payload.repository.full_name)
+        return;
       const repo = repoOf(context);
-      const merged = { number: pull.number, headRef: pull.head.ref, headSha: pull.head.sha, base: pull.base.ref, mergeSha: pull.merge_commit_sha };
+      const merged = {
+        number: pull.number,
+        headRef: pull.head.ref,
+        headSha: pull.head.sha,
+        base: pull.base.ref,
+        mergeSha: pull.merge_commit_sha,
+      };
       const installation = context.payload.installation?.id;
-      await queue.add(key(repo), 'deploy', async () => rollouts.update(installation, repo, merged, await reconcileRelease(deps(context), repo, merged)));
+      await queue.add(key(repo), 'deploy', async () =>
+        rollouts.update(installation, repo, merged, await reconcileRelease(deps(context), repo, merged)),
+      );
     });
 
     // The edgeship:allow-breaking label on a release PR is /edgeship allow-breaking by whoever added it.
     app.on('pull_request.labeled', async (context) => {
       const { label, pull_request: pull, sender } = context.payload;
-      if (label?.name !== ALLOW_BREAKING_LABEL || sender.type === 'Bot' || pull.head.repo?.full_name !== context.payload.repository.full_name) return;
+      if (
+        label?.name !== ALLOW_BREAKING_LABEL ||
+        sender.type === 'Bot' ||
+        pull.head.repo?.full_name !== context.payload.repository.full_name
+      )
+        return;
       const repo = repoOf(context);
-      await queue.add(key(repo), 'command', () => approveBreakingByLabel(deps(context).scm, repo, pull.number, sender.login));
+      await queue.add(key(repo), 'command', () =>
+        approveBreakingByLabel(deps(context).scm, repo, pull.number, sender.login),
+      );
     });
 
     app.on('issue_comment.created', async (context) => {
       const { comment, issue, repository } = context.payload;
       if (comment.user?.type === 'Bot' || !comment.body.trimStart().startsWith('/edgeship')) return;
       const repo = repoOf(context);
-      const command = { id: comment.id, issue: issue.number, body: comment.body, user: comment.user?.login ?? '', branch: repository.default_branch };
+      const command = {
+        id: comment.id,
+        issue: issue.number,
+        body: comment.body,
+        user: comment.user?.login ?? '',
+        branch: repository.default_branch,
+      };
       const installation = context.payload.installation?.id;
-      await queue.add(key(repo), 'command', () => runCommand({ ...deps(context), onRollout: (merged, result) => rollouts.update(installation, repo, merged, result) }, repo, command));
+      await queue.add(key(repo), 'command', () =>
+        runCommand(
+          { ...deps(context), onRollout: (merged, result) => rollouts.update(installation, repo, merged, result) },
+          repo,
+          command,
+        ),
+      );
     });
 
     // A person's edit of a fleet dashboard (a ticked box): the current release's rollout step acts on it now.
     app.on('issues.edited', async (context) => {
       const { issue, sender, repository, changes } = context.payload;
-      if (sender.type === 'Bot' || !changes.body || !issue.labels?.some((label) => label.name === DASHBOARD_LABEL)) return;
+      if (sender.type === 'Bot' || !changes.body || !issue.labels?.some((label) => label.name === DASHBOARD_LABEL))
+        return;
       const repo = repoOf(context);
       const installation = context.payload.installation?.id;
       await queue.add(key(repo), 'dashboard', async () => {
@@ -247,9 +380,15 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       if (action !== 'edgeship-drift') return;
       const repo = repoOf(context);
       // Recorded before the webhook is answered: acknowledged evidence is never lost.
-      const event = await recordDrift({ ...deps(context), lock: driftLock }, repo, { branch: repository.default_branch, payload, now: Date.now() });
-      if (typeof event === 'object' && 'refused' in event) context.log.warn({ reason: event.refused }, 'Drift evidence refused');
-      else if (typeof event === 'object') await queue.add(key(repo), 'drift', () => takeDriftEvent(deps(context), repo, event));
+      const event = await recordDrift({ ...deps(context), lock: driftLock }, repo, {
+        branch: repository.default_branch,
+        payload,
+        now: Date.now(),
+      });
+      if (typeof event === 'object' && 'refused' in event)
+        context.log.warn({ reason: event.refused }, 'Drift evidence refused');
+      else if (typeof event === 'object')
+        await queue.add(key(repo), 'drift', () => takeDriftEvent(deps(context), repo, event));
     });
   };
 }

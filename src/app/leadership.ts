@@ -13,10 +13,22 @@ import type { AppSettings } from '../compose/app-settings.ts';
  * the Lease, the ConfigMap `edgeship-rollouts`, where each replica records the rollouts it started.
  * Without EDGESHIP_LEASE_NAME the process runs alone: the local loop, one container.
  */
-export function replicationFrom(lease: AppSettings['lease'], log: Logger): { elector: LeaderElector; rollouts: ConfigMapRollouts } | undefined {
+export function replicationFrom(
+  lease: AppSettings['lease'],
+  log: Logger,
+): { elector: LeaderElector; rollouts: ConfigMapRollouts } | undefined {
   const { name, namespace } = lease;
   if (!name) return undefined;
-  if (!namespace) throw new UsageError('EDGESHIP_LEASE_NAME: expected the namespace of the Lease in POD_NAMESPACE (the downward API\'s metadata.namespace), found none');
-  const kubeconfig = loadKubeconfig({ ...(lease.kubeconfig && { file: lease.kubeconfig }), names: { file: 'EDGESHIP_LEASE_KUBECONFIG', context: '-' } });
-  return { elector: new LeaderElector({ kubeconfig, namespace, name, identity: lease.podName ?? hostname(), log }), rollouts: new ConfigMapRollouts(kubeconfig, namespace) };
+  if (!namespace)
+    throw new UsageError(
+      "EDGESHIP_LEASE_NAME: expected the namespace of the Lease in POD_NAMESPACE (the downward API's metadata.namespace), found none",
+    );
+  const kubeconfig = loadKubeconfig({
+    ...(lease.kubeconfig && { file: lease.kubeconfig }),
+    names: { file: 'EDGESHIP_LEASE_KUBECONFIG', context: '-' },
+  });
+  return {
+    elector: new LeaderElector({ kubeconfig, namespace, name, identity: lease.podName ?? hostname(), log }),
+    rollouts: new ConfigMapRollouts(kubeconfig, namespace),
+  };
 }

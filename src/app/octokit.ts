@@ -7,12 +7,19 @@ interface ThrottleHandlerOptions {
   method: string;
   url: string;
 }
-type ThrottleHandler = (retryAfter: number, options: ThrottleHandlerOptions, octokit: { log: { warn: (message: string) => void } }, retryCount: number) => boolean;
+type ThrottleHandler = (
+  retryAfter: number,
+  options: ThrottleHandlerOptions,
+  octokit: { log: { warn: (message: string) => void } },
+  retryCount: number,
+) => boolean;
 
 const retryLimited =
   (kind: string): ThrottleHandler =>
   (retryAfter, options, octokit, retryCount) => {
-    octokit.log.warn(`${kind} rate limit on ${options.method} ${options.url}; retry ${retryCount + 1} of ${MAX_RETRIES} in ${retryAfter}s`);
+    octokit.log.warn(
+      `${kind} rate limit on ${options.method} ${options.url}; retry ${retryCount + 1} of ${MAX_RETRIES} in ${retryAfter}s`,
+    );
     return retryCount < MAX_RETRIES;
   };
 
@@ -25,7 +32,8 @@ const retryLimited =
  * without rate limits may take less (EDGESHIP_GITHUB_WRITE_PACING_MS, for both).
  */
 export function edgeshipOctokit(writePacingMs?: number): typeof ProbotOctokit {
-  const paced = (id: string) => (writePacingMs === undefined ? undefined : new Bottleneck.Group({ id, maxConcurrent: 1, minTime: writePacingMs }));
+  const paced = (id: string) =>
+    writePacingMs === undefined ? undefined : new Bottleneck.Group({ id, maxConcurrent: 1, minTime: writePacingMs });
   const [write, notifications] = [paced('edgeship-write'), paced('edgeship-notifications')];
   return ProbotOctokit.defaults((options: Record<string, unknown>) => ({
     ...options,

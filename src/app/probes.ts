@@ -30,7 +30,9 @@ export function probes(reach: () => Promise<unknown>, cacheMs = 10_000, now: () 
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return true;
     }
-    void check().then((problem) => response.writeHead(problem ? 503 : 200, { 'content-type': 'text/plain' }).end(`${problem ?? 'ready'}\n`));
+    void check().then((problem) =>
+      response.writeHead(problem ? 503 : 200, { 'content-type': 'text/plain' }).end(`${problem ?? 'ready'}\n`),
+    );
     return true;
   };
 }

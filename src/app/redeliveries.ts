@@ -11,10 +11,16 @@ export const REDELIVERY_WINDOW_MS = 6 * 3_600_000;
  * alone. `asked` holds the guids this process asked for, so a redelivery GitHub has not listed
  * yet is not asked for twice. Runs on the leader only.
  */
-export async function redeliverFailed(app: Probot, deps: { log: Logger; asked: Set<string>; now?: () => number; windowMs?: number }): Promise<number> {
+export async function redeliverFailed(
+  app: Probot,
+  deps: { log: Logger; asked: Set<string>; now?: () => number; windowMs?: number },
+): Promise<number> {
   const since = (deps.now ?? Date.now)() - (deps.windowMs ?? REDELIVERY_WINDOW_MS);
   const octokit = await app.auth();
-  const byGuid = new Map<string, { succeeded: boolean; redelivered: boolean; failed?: { id: number; event: string } }>();
+  const byGuid = new Map<
+    string,
+    { succeeded: boolean; redelivered: boolean; failed?: { id: number; event: string } }
+  >();
   // Newest first: stop at the first page that reaches past the window.
   for await (const { data } of octokit.paginate.iterator(octokit.rest.apps.listWebhookDeliveries, { per_page: 100 })) {
     const recent = data.filter((delivery) => Date.parse(delivery.delivered_at) >= since);
@@ -33,7 +39,10 @@ export async function redeliverFailed(app: Probot, deps: { log: Logger; asked: S
     if (seen.succeeded || seen.redelivered || !seen.failed || deps.asked.has(guid)) continue;
     deps.asked.add(guid);
     await octokit.rest.apps.redeliverWebhookDelivery({ delivery_id: seen.failed.id });
-    deps.log.info({ guid, event: seen.failed.event, delivery: seen.failed.id }, 'Asked GitHub to deliver a failed webhook again');
+    deps.log.info(
+      { guid, event: seen.failed.event, delivery: seen.failed.id },
+      'Asked GitHub to deliver a failed webhook again',
+    );
     asked += 1;
   }
   return asked;

@@ -33,7 +33,10 @@ export interface LoopDeps extends ClusterTrainingDeps {
  * same per-repository queue as its webhooks, so a resync never races an event. Rollouts still
  * going are handed to the rollout tick.
  */
-export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (reference: string) => ArtifactStore }): Promise<number> {
+export async function resyncAll(
+  app: Probot,
+  deps: LoopDeps & { storeFor: (reference: string) => ArtifactStore },
+): Promise<number> {
   const { queue, rollouts, trainings, ...services } = deps;
   const appOctokit = await app.auth();
   const installations = await appOctokit.paginate(appOctokit.rest.apps.listInstallations, { per_page: 100 });
@@ -53,8 +56,20 @@ export async function resyncAll(app: Probot, deps: LoopDeps & { storeFor: (refer
     for (const repository of repositories) {
       const repo = { owner: repository.owner.login, repo: repository.name };
       void queue.add(repoName(repo), 'resync', async () => {
-        const onClusterRun = (run: Parameters<ActiveTrainings['follow']>[2]) => trainings?.follow(installation.id, repo, run);
-        const outcome = await resyncRepo({ ...services, scm: new GitHubScm(installationOctokit, services.appId, { ...(services.contents && { contents: services.contents }), defaultBranch: { repo, branch: repository.default_branch } }), onClusterRun }, repo, repository.default_branch);
+        const onClusterRun = (run: Parameters<ActiveTrainings['follow']>[2]) =>
+          trainings?.follow(installation.id, repo, run);
+        const outcome = await resyncRepo(
+          {
+            ...services,
+            scm: new GitHubScm(installationOctokit, services.appId, {
+              ...(services.contents && { contents: services.contents }),
+              defaultBranch: { repo, branch: repository.default_branch },
+            }),
+            onClusterRun,
+          },
+          repo,
+          repository.default_branch,
+        );
         if (outcome.rollingOut) rollouts.track(installation.id, repo, outcome.rollingOut);
         for (const run of outcome.training) trainings?.follow(installation.id, repo, run);
       });
@@ -71,18 +86,48 @@ export async function tickRollouts(app: Probot, deps: LoopDeps): Promise<number>
   const active = rollouts.list();
   for (const { installation, repo, pull } of active) {
     const octokit = await app.auth(installation);
-    queue.addOnce(repoName(repo), `rollout #${pull.number}`, async () => rollouts.update(installation, repo, pull, await reconcileRelease({ ...services, scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }) }, repo, pull)));
+    queue.addOnce(repoName(repo), `rollout #${pull.number}`, async () =>
+      rollouts.update(
+        installation,
+        repo,
+        pull,
+        await reconcileRelease(
+          {
+            ...services,
+            scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }),
+          },
+          repo,
+          pull,
+        ),
+      ),
+    );
   }
   return active.length;
 }
 
 /** Queues a look at every cluster training run still followed, each in its repository's queue. */
-export async function tickTrainings(app: Probot, deps: LoopDeps & { trainings: ActiveTrainings; storeFor: (reference: string) => ArtifactStore }): Promise<number> {
+export async function tickTrainings(
+  app: Probot,
+  deps: LoopDeps & { trainings: ActiveTrainings; storeFor: (reference: string) => ArtifactStore },
+): Promise<number> {
   const { queue, trainings, ...services } = deps;
   const active = trainings.list();
   for (const { installation, repo, run } of active) {
     const octokit = await app.auth(installation);
-    queue.addOnce(repoName(repo), `training ${run.key}`, async () => trainings.update(repo, run, await followClusterRun({ ...services, scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }) }, repo, run)));
+    queue.addOnce(repoName(repo), `training ${run.key}`, async () =>
+      trainings.update(
+        repo,
+        run,
+        await followClusterRun(
+          {
+            ...services,
+            scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }),
+          },
+          repo,
+          run,
+        ),
+      ),
+    );
   }
   return active.length;
 }

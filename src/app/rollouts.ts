@@ -23,7 +23,12 @@ export class ActiveRollouts {
   }
 
   /** Tracks the release while its rollout goes on, forgets it once the rollout ended. */
-  update(installation: number | undefined, repo: RepoRef, pull: MergedPull, result: RolloutResult | 'not-a-release' | 'refused'): void {
+  update(
+    installation: number | undefined,
+    repo: RepoRef,
+    pull: MergedPull,
+    result: RolloutResult | 'not-a-release' | 'refused',
+  ): void {
     const key = repoName(repo);
     const going = typeof result === 'object' && result.status === 'rolling-out' && result.action.kind !== 'superseded';
     if (going && installation !== undefined) this.track(installation, repo, pull);
@@ -52,6 +57,11 @@ export class ActiveRollouts {
   }
 
   private share(write: () => Promise<void> | undefined, repo: RepoRef): void {
-    void write()?.catch((error: unknown) => this.shared?.log.warn({ repo: repoName(repo), err: messageOf(error) }, 'Could not share a rollout with the other replicas; the leader finds it at its next resync'));
+    void write()?.catch((error: unknown) =>
+      this.shared?.log.warn(
+        { repo: repoName(repo), err: messageOf(error) },
+        'Could not share a rollout with the other replicas; the leader finds it at its next resync',
+      ),
+    );
   }
 }

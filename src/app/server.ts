@@ -44,8 +44,14 @@ const replication = replicationFrom(settings.lease, log);
 const elector = replication?.elector;
 let duties: LeaderDuties | undefined;
 const schedule = elector && { run: (given: LeaderDuties) => elector.run((duties = given)) };
-const server = await appServer(probot, settings, { queue, ...(schedule && { schedule }), ...(replication && { sharedRollouts: replication.rollouts }) });
-server.listen(settings.port, () => probot.log.info({ port: settings.port }, `edgeship listening for webhooks on ${WEBHOOKS_PATH}`));
+const server = await appServer(probot, settings, {
+  queue,
+  ...(schedule && { schedule }),
+  ...(replication && { sharedRollouts: replication.rollouts }),
+});
+server.listen(settings.port, () =>
+  probot.log.info({ port: settings.port }, `edgeship listening for webhooks on ${WEBHOOKS_PATH}`),
+);
 process.once('SIGTERM', () => {
   probot.log.info({}, 'SIGTERM: no more webhooks; finishing queued work');
   // Gives the Lease up first, so another replica takes the schedule over at once.

@@ -19,7 +19,12 @@ export const TRAINING_CALLBACK_PATH = '/api/edgeship/training';
  *   is watched from its first Job on, and a Job that ends calls `onFinished`;
  * - Kubeflow Pipelines at the config's endpoint, with KFP_TOKEN or the pod's KFP token.
  */
-export function trainingFrom(settings: AppSettings['training'], onFinished: (key: string) => void = () => undefined, policy: OperatorPolicy = EMPTY_POLICY, log?: Logger): (config: EdgeshipConfig) => TrainingCluster | undefined {
+export function trainingFrom(
+  settings: AppSettings['training'],
+  onFinished: (key: string) => void = () => undefined,
+  policy: OperatorPolicy = EMPTY_POLICY,
+  log?: Logger,
+): (config: EdgeshipConfig) => TrainingCluster | undefined {
   const namespaces = allowedNamespaces(policy);
   const file = settings.kubeconfig;
   const kubeconfig: KubeConfig | undefined =
@@ -35,7 +40,14 @@ export function trainingFrom(settings: AppSettings['training'], onFinished: (key
   return (config) => {
     const { backend, kubernetes, kubeflow, timeoutMinutes } = config.train;
     // The policy decides where KFP_TOKEN may go; startTraining already refused anything else.
-    if (backend === 'kubeflow' && kubeflow) return new KubeflowPipelines({ ...kubeflow, endpoint: allowKubeflowEndpoint(policy, kubeflow.endpoint) }, { ...(settings.kfpToken && { token: settings.kfpToken }), ...(settings.kfpTokenPath && { tokenPath: settings.kfpTokenPath }) });
+    if (backend === 'kubeflow' && kubeflow)
+      return new KubeflowPipelines(
+        { ...kubeflow, endpoint: allowKubeflowEndpoint(policy, kubeflow.endpoint) },
+        {
+          ...(settings.kfpToken && { token: settings.kfpToken }),
+          ...(settings.kfpTokenPath && { tokenPath: settings.kfpTokenPath }),
+        },
+      );
     if (backend !== 'kubernetes' || !kubernetes || !kubeconfig) return undefined;
     const id = JSON.stringify([kubernetes, timeoutMinutes]);
     let cluster = jobs.get(id);
@@ -46,7 +58,9 @@ export function trainingFrom(settings: AppSettings['training'], onFinished: (key
       if (!watched.has(kubernetes.namespace) && namespaces.has(kubernetes.namespace)) {
         watched.add(kubernetes.namespace);
         const namespace = kubernetes.namespace;
-        cluster.watch(onFinished, undefined, (message) => log?.warn({ namespace, reason: message }, 'Job watch refused; retrying with backoff'));
+        cluster.watch(onFinished, undefined, (message) =>
+          log?.warn({ namespace, reason: message }, 'Job watch refused; retrying with backoff'),
+        );
       }
     }
     return cluster;
@@ -60,7 +74,8 @@ export function trainingFrom(settings: AppSettings['training'], onFinished: (key
 export function trainingCallback(secret: string, nudge: () => Promise<unknown>) {
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== TRAINING_CALLBACK_PATH) return false;
-    const answer = (status: number, body: object) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const answer = (status: number, body: object) =>
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (request.method !== 'POST') {
       request.resume();
       response.writeHead(405, { allow: 'POST' }).end();
@@ -79,10 +94,12 @@ export function trainingCallback(secret: string, nudge: () => Promise<unknown>) 
       } catch {
         key = undefined;
       }
-      if (typeof key !== 'string' || !key) return answer(400, { error: 'expected a JSON body {"runKey": "<EDGESHIP_RUN_KEY>"}' });
+      if (typeof key !== 'string' || !key)
+        return answer(400, { error: 'expected a JSON body {"runKey": "<EDGESHIP_RUN_KEY>"}' });
       const expected = Buffer.from(`Bearer ${callbackToken(secret, key)}`);
       const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return answer(401, { error: 'expected Authorization: Bearer <EDGESHIP_CALLBACK_TOKEN of this run>' });
+      if (given.length !== expected.length || !timingSafeEqual(given, expected))
+        return answer(401, { error: 'expected Authorization: Bearer <EDGESHIP_CALLBACK_TOKEN of this run>' });
       void nudge();
       return answer(202, { nudged: true });
     });

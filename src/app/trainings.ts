@@ -23,7 +23,8 @@ export class ActiveTrainings {
   /** Follows the run; an older run of the same commit (its check run now this one's) is dropped. */
   follow(installation: number, repo: RepoRef, run: ActiveTraining): void {
     for (const [id, followed] of this.active) {
-      if (followed.repo.owner === repo.owner && followed.repo.repo === repo.repo && followed.run.sha === run.sha) this.active.delete(id);
+      if (followed.repo.owner === repo.owner && followed.repo.repo === repo.repo && followed.run.sha === run.sha)
+        this.active.delete(id);
     }
     this.active.set(ActiveTrainings.id(repo, run.key), { installation, repo, run });
   }

@@ -13,7 +13,10 @@ const AUTHOR = ['-c', 'user.name=edgeship demo', '-c', 'user.email=demo@edgeship
 export async function findPython(env: NodeJS.ProcessEnv = childEnvironment()): Promise<string> {
   const candidates = [env.PYTHON, 'python3', '/usr/bin/python3'].filter((value): value is string => Boolean(value));
   for (const candidate of candidates) {
-    const ok = await run(candidate, ['-c', 'import torch, onnx']).then(() => true, () => false);
+    const ok = await run(candidate, ['-c', 'import torch, onnx']).then(
+      () => true,
+      () => false,
+    );
     if (ok) return candidate;
   }
   throw new EdgeshipError(
@@ -23,7 +26,10 @@ export async function findPython(env: NodeJS.ProcessEnv = childEnvironment()): P
 
 /** Copies `source` into a new git repo at `target` with one commit. */
 export async function seedRepo(source: string, target: string, message: string): Promise<void> {
-  await cp(source, target, { recursive: true, filter: (path) => !/(\/out|\/__pycache__|\/\.edgeship)(\/|$)/.test(path) });
+  await cp(source, target, {
+    recursive: true,
+    filter: (path) => !/(\/out|\/__pycache__|\/\.edgeship)(\/|$)/.test(path),
+  });
   const git = simpleGit(target);
   await git.init(['--initial-branch=main']);
   await git.raw([...AUTHOR, 'add', '-A']);
@@ -55,5 +61,13 @@ export async function freshDirectory(path: string): Promise<void> {
 
 /** `git show` of a commit in the GitOps remote: what Argo CD will sync. */
 export async function showCommit(bare: string, sha: string): Promise<string> {
-  return simpleGit().raw(['--git-dir', bare, 'show', '--stat', '--patch', '--format=commit %H%nAuthor: %an%n%n    %s%n', sha]);
+  return simpleGit().raw([
+    '--git-dir',
+    bare,
+    'show',
+    '--stat',
+    '--patch',
+    '--format=commit %H%nAuthor: %an%n%n    %s%n',
+    sha,
+  ]);
 }

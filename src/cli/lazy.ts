@@ -1,4 +1,6 @@
-type Merged<T extends readonly unknown[]> = T extends readonly [infer Head, ...infer Rest] ? Awaited<Head> & Merged<Rest> : unknown;
+type Merged<T extends readonly unknown[]> = T extends readonly [infer Head, ...infer Rest]
+  ? Awaited<Head> & Merged<Rest>
+  : unknown;
 
 /**
  * Modules a command needs, loaded when it runs and merged into one object: the engine's

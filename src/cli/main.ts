@@ -14,7 +14,9 @@ import { registerSiteTokenCommand } from './commands/site-token.ts';
 /** Exit codes, for scripts and CI steps. */
 export const EXIT = { ok: 0, verdict: 1, usage: 2, failure: 3 } as const;
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command('edgeship')
   .description('Release machine-learning models to edge clusters and the cloud, the GitOps way.')
@@ -22,12 +24,15 @@ const program = new Command('edgeship')
   .showHelpAfterError()
   // Commander's own errors (an unknown option, a bad value) come back here, as usage errors.
   .exitOverride()
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Exit codes:
   0  done
   1  a verdict said no: a gate failed (evaluate, gates, release), a breaking contract (diff), a golden mismatch (golden)
   2  the command line or the config is wrong
-  3  it failed while running (a registry, the GitOps repo, training…)`);
+  3  it failed while running (a registry, the GitOps repo, training…)`,
+  );
 registerInitCommand(program);
 registerConfigCommands(program);
 registerModelCommands(program);
@@ -45,10 +50,17 @@ try {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else if (error instanceof EdgeshipError) {
     process.stderr.write(`error: ${error.message}\n`);
-    process.exitCode = error instanceof GatesFailedError ? EXIT.verdict : error instanceof ConfigError || error instanceof UsageError ? EXIT.usage : EXIT.failure;
+    process.exitCode =
+      error instanceof GatesFailedError
+        ? EXIT.verdict
+        : error instanceof ConfigError || error instanceof UsageError
+          ? EXIT.usage
+          : EXIT.failure;
   } else {
     // Not an error edgeship raises on purpose: a bug, reported with where it happened.
-    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n(this is a bug in edgeship: please report it with the command you ran)\n`);
+    process.stderr.write(
+      `error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n(this is a bug in edgeship: please report it with the command you ran)\n`,
+    );
     process.exitCode = EXIT.failure;
   }
 }

@@ -22,19 +22,31 @@ export interface Overrides {
  * directory the command runs in for a flag or variable the user typed, the model repo for the
  * values of its config.
  */
-export function locationsOf(directory: string, config: EdgeshipConfig, overrides: Overrides = {}, env: RunEnvironment = runEnvironment(), cwd = process.cwd()) {
+export function locationsOf(
+  directory: string,
+  config: EdgeshipConfig,
+  overrides: Overrides = {},
+  env: RunEnvironment = runEnvironment(),
+  cwd = process.cwd(),
+) {
   // An empty variable counts as unset, as in a shell.
   const typed = (flag: string | undefined, variable: string | undefined) => flag ?? (variable || undefined);
   const gitops = typed(overrides.gitops, env.EDGESHIP_GITOPS);
   const artifacts = typed(overrides.artifacts, env.EDGESHIP_ARTIFACTS);
   return {
     gitops: gitops === undefined ? { text: config.gitops.repo, base: directory } : { text: gitops, base: cwd },
-    artifacts: artifacts === undefined ? { text: config.artifacts.repository, base: directory } : { text: artifacts, base: cwd },
+    artifacts:
+      artifacts === undefined ? { text: config.artifacts.repository, base: directory } : { text: artifacts, base: cwd },
   };
 }
 
 /** The local adapters behind every port, for a model repo checked out at `directory`. */
-export function localDeps(directory: string, config: EdgeshipConfig, progress: Progress, overrides: Overrides = {}): ReleaseDeps {
+export function localDeps(
+  directory: string,
+  config: EdgeshipConfig,
+  progress: Progress,
+  overrides: Overrides = {},
+): ReleaseDeps {
   const credentials = credentialsFromEnv(runEnvironment());
   const options = credentials ? { credentials } : {};
   const locations = locationsOf(directory, config, overrides);
@@ -55,7 +67,11 @@ export function gitopsRepo(directory: string, config: EdgeshipConfig, overrides:
   const local = !/^[a-z]+:\/\/|^git@/.test(text);
   const remote = local && !isAbsolute(text) ? resolve(base, text) : text;
   const key = createHash('sha256').update(remote).digest('hex').slice(0, 12);
-  return new GitRemoteRepo({ remote, branch: config.gitops.branch, workdir: join(directory, '.edgeship', 'gitops', key) });
+  return new GitRemoteRepo({
+    remote,
+    branch: config.gitops.branch,
+    workdir: join(directory, '.edgeship', 'gitops', key),
+  });
 }
 
 /**
@@ -63,7 +79,12 @@ export function gitopsRepo(directory: string, config: EdgeshipConfig, overrides:
  * commit trained (recorded beside the outputs by a local training), else the checkout's; the
  * training command; and why it trained, when a caller says.
  */
-export async function evaluationProvenance(directory: string, outputsDirectory: string, config: EdgeshipConfig, trigger?: string) {
+export async function evaluationProvenance(
+  directory: string,
+  outputsDirectory: string,
+  config: EdgeshipConfig,
+  trigger?: string,
+) {
   return {
     ...(await gitProvenance(directory)),
     command: config.train.command,

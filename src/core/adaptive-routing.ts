@@ -102,12 +102,42 @@ const pct = (value: number | undefined) => (value === undefined ? 'n/a' : `${Mat
 /** The signals that make the local path a bad choice, each with its limit. */
 function signalsOf(estimates: AdaptiveEstimates, settings: AdaptiveSettings): Signal[] {
   return [
-    { reason: 'local-over-budget', value: estimates.localMs, limit: settings.budgetMs, text: `local ${ms(estimates.localMs)} against the ${ms(settings.budgetMs)} budget` },
-    { reason: 'cpu-pressure', value: estimates.cpuPressure, limit: settings.cpuPressure, text: `CPU pressure ${pct(estimates.cpuPressure)} (limit ${pct(settings.cpuPressure)})` },
-    { reason: 'memory-pressure', value: estimates.memoryPressure, limit: settings.memoryPressure, text: `memory pressure ${pct(estimates.memoryPressure)} (limit ${pct(settings.memoryPressure)})` },
-    { reason: 'cpu-throttled', value: estimates.throttled, limit: settings.throttled, text: `CPU throttled ${pct(estimates.throttled)} of the time (limit ${pct(settings.throttled)})` },
-    { reason: 'local-cpu-ceiling', value: estimates.localCpu, limit: settings.maxLocalCpu, text: `inference would take ${pct(estimates.localCpu)} of the gateway's CPU (maxLocalCpu ${pct(settings.maxLocalCpu)})` },
-    { reason: 'local-overloaded', value: estimates.localLoad, limit: 1, text: `every request run locally would take ${pct(estimates.localLoad)} of the local path's capacity` },
+    {
+      reason: 'local-over-budget',
+      value: estimates.localMs,
+      limit: settings.budgetMs,
+      text: `local ${ms(estimates.localMs)} against the ${ms(settings.budgetMs)} budget`,
+    },
+    {
+      reason: 'cpu-pressure',
+      value: estimates.cpuPressure,
+      limit: settings.cpuPressure,
+      text: `CPU pressure ${pct(estimates.cpuPressure)} (limit ${pct(settings.cpuPressure)})`,
+    },
+    {
+      reason: 'memory-pressure',
+      value: estimates.memoryPressure,
+      limit: settings.memoryPressure,
+      text: `memory pressure ${pct(estimates.memoryPressure)} (limit ${pct(settings.memoryPressure)})`,
+    },
+    {
+      reason: 'cpu-throttled',
+      value: estimates.throttled,
+      limit: settings.throttled,
+      text: `CPU throttled ${pct(estimates.throttled)} of the time (limit ${pct(settings.throttled)})`,
+    },
+    {
+      reason: 'local-cpu-ceiling',
+      value: estimates.localCpu,
+      limit: settings.maxLocalCpu,
+      text: `inference would take ${pct(estimates.localCpu)} of the gateway's CPU (maxLocalCpu ${pct(settings.maxLocalCpu)})`,
+    },
+    {
+      reason: 'local-overloaded',
+      value: estimates.localLoad,
+      limit: 1,
+      text: `every request run locally would take ${pct(estimates.localLoad)} of the local path's capacity`,
+    },
   ];
 }
 
@@ -124,7 +154,12 @@ function signalsOf(estimates: AdaptiveEstimates, settings: AdaptiveSettings): Si
  * failing outright: a failing cloud, a cloud over the budget by the margin, or a local estimate
  * over twice the budget.
  */
-export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, settings: AdaptiveSettings, now: number): AdaptiveDecision {
+export function decide(
+  state: AdaptiveState,
+  estimates: AdaptiveEstimates,
+  settings: AdaptiveSettings,
+  now: number,
+): AdaptiveDecision {
   const { budgetMs, margin, dwellMs } = settings;
   const { localMs, cloudMs } = estimates;
   const held = state.holdMs ?? dwellMs;
@@ -136,8 +171,17 @@ export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, setti
     // doubles the hold of the next; the hold stays until a path is kept for twice its hold.
     const quick = state.reason !== 'start' && kept < held;
     const holdMs = quick ? Math.min(2 * held, 4 * dwellMs) : kept >= 2 * held ? dwellMs : held;
-    const damped = quick ? `the last path was left ${Math.round(kept / 1000)} s after it was taken, before its ${Math.round(held / 1000)} s hold was over` : `as the last path, kept ${Math.round(kept / 1000)} s, under twice its hold`;
-    return { path, reason, since: now, holdMs, switched: true, why: holdMs > dwellMs ? `${why} (held ${Math.round(holdMs / 1000)} s: ${damped})` : why };
+    const damped = quick
+      ? `the last path was left ${Math.round(kept / 1000)} s after it was taken, before its ${Math.round(held / 1000)} s hold was over`
+      : `as the last path, kept ${Math.round(kept / 1000)} s, under twice its hold`;
+    return {
+      path,
+      reason,
+      since: now,
+      holdMs,
+      switched: true,
+      why: holdMs > dwellMs ? `${why} (held ${Math.round(holdMs / 1000)} s: ${damped})` : why,
+    };
   };
   const signals = signalsOf(estimates, settings);
   const over = (signal: Signal, limit = signal.limit) => signal.value !== undefined && signal.value > limit;
@@ -148,14 +192,25 @@ export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, setti
     const reason = signals.find((signal) => over(signal));
     if (!reason) return stay(`every signal within its limit (${signals[0]?.text}, ${cloudText})`);
     // Local over the budget, the cloud too: the faster of the two, by the margin.
-    const cloudFaster = reason.reason === 'local-over-budget' && !estimates.cloudFailing && cloudMs !== undefined && cloudMs * (1 + margin) < (localMs as number);
-    if (!cloudFits && !cloudFaster) return stay(`${reason.text}, but ${estimates.cloudFailing ? 'the cloud is failing' : `the cloud (${ms(cloudMs)}) is not known to fit the budget by the ${pct(margin)} margin, nor to be faster by it`}: staying local`);
+    const cloudFaster =
+      reason.reason === 'local-over-budget' &&
+      !estimates.cloudFailing &&
+      cloudMs !== undefined &&
+      cloudMs * (1 + margin) < (localMs as number);
+    if (!cloudFits && !cloudFaster)
+      return stay(
+        `${reason.text}, but ${estimates.cloudFailing ? 'the cloud is failing' : `the cloud (${ms(cloudMs)}) is not known to fit the budget by the ${pct(margin)} margin, nor to be faster by it`}: staying local`,
+      );
     // A cloud that just missed the budget is not tried again for pressure alone for four dwell times.
     const burnt = state.reason === 'cloud-over-budget' && kept < 4 * dwellMs;
-    if (burnt && reason.reason !== 'local-over-budget') return stay(`${reason.text}, but the cloud missed the budget ${Math.round(kept / 1000)} s ago: staying local for ${Math.round((4 * dwellMs) / 1000)} s after that`);
+    if (burnt && reason.reason !== 'local-over-budget')
+      return stay(
+        `${reason.text}, but the cloud missed the budget ${Math.round(kept / 1000)} s ago: staying local for ${Math.round((4 * dwellMs) / 1000)} s after that`,
+      );
     const severe = reason.reason === 'local-over-budget' && (localMs as number) > 2 * budgetMs;
     const better = cloudFits ? `${cloudText} fits` : `${cloudText} is faster by more than the ${pct(margin)} margin`;
-    if (!dwelt && !severe) return stay(`${reason.text}; ${better}, switching once ${Math.round(held / 1000)} s on this path are over`);
+    if (!dwelt && !severe)
+      return stay(`${reason.text}; ${better}, switching once ${Math.round(held / 1000)} s on this path are over`);
     return go('cloud', reason.reason, `${reason.text}; ${better}: to the cloud`);
   }
   if (estimates.cloudFailing) return go('local', 'cloud-failing', 'the cloud is failing: back to local');
@@ -165,16 +220,40 @@ export function decide(state: AdaptiveState, estimates: AdaptiveEstimates, setti
   // Pressure was a reason to leave only while the cloud met the budget.
   const cloudOver = cloudMs !== undefined && cloudMs > budgetMs;
   const ceiling = signals.find((signal) => signal.reason === 'local-cpu-ceiling' && over(signal));
-  const overloaded = signals.find((signal) => signal.reason === 'local-overloaded' && over(signal, signal.limit / (1 + margin)));
+  const overloaded = signals.find(
+    (signal) => signal.reason === 'local-overloaded' && over(signal, signal.limit / (1 + margin)),
+  );
   const localFits = localMs !== undefined && localMs <= budgetMs / (1 + margin) && !overloaded;
   const cloudMisses = cloudMs !== undefined && cloudMs > budgetMs * (1 + margin);
-  if (cloudOver && localFits && !ceiling && (cloudMisses || dwelt)) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(budgetMs)} budget and local (${ms(localMs)}) is within it by the ${pct(margin)} margin: back to local`);
+  if (cloudOver && localFits && !ceiling && (cloudMisses || dwelt))
+    return go(
+      'local',
+      'cloud-over-budget',
+      `${cloudText} is over the ${ms(budgetMs)} budget and local (${ms(localMs)}) is within it by the ${pct(margin)} margin: back to local`,
+    );
   // Both over the budget: the faster path, by the margin, on a calm gateway only.
   const pressed = signals.find((signal) => signal.reason !== 'local-over-budget' && over(signal));
   const localFaster = localMs !== undefined && cloudMs !== undefined && localMs * (1 + margin) < cloudMs && !overloaded;
-  if (cloudOver && localFaster && !pressed && dwelt) return go('local', 'cloud-over-budget', `${cloudText} is over the ${ms(budgetMs)} budget and local (${ms(localMs)}) is faster by more than the ${pct(margin)} margin: back to local`);
-  const blocking = signals.find((signal) => (signal.value === undefined ? signal.reason === 'local-over-budget' : over(signal, signal.limit / (1 + margin))));
-  if (blocking) return stay(`${blocking.value === undefined ? 'no recent local latency' : `${blocking.text}, not inside the limit by the ${pct(margin)} margin`}: staying in the cloud`);
-  if (!dwelt) return stay(`every signal inside its limit by the margin; back to local once ${Math.round(held / 1000)} s on this path are over`);
-  return go('local', 'local-fits', `every signal inside its limit by the ${pct(margin)} margin (${signals[0]?.text}): back to local`);
+  if (cloudOver && localFaster && !pressed && dwelt)
+    return go(
+      'local',
+      'cloud-over-budget',
+      `${cloudText} is over the ${ms(budgetMs)} budget and local (${ms(localMs)}) is faster by more than the ${pct(margin)} margin: back to local`,
+    );
+  const blocking = signals.find((signal) =>
+    signal.value === undefined ? signal.reason === 'local-over-budget' : over(signal, signal.limit / (1 + margin)),
+  );
+  if (blocking)
+    return stay(
+      `${blocking.value === undefined ? 'no recent local latency' : `${blocking.text}, not inside the limit by the ${pct(margin)} margin`}: staying in the cloud`,
+    );
+  if (!dwelt)
+    return stay(
+      `every signal inside its limit by the margin; back to local once ${Math.round(held / 1000)} s on this path are over`,
+    );
+  return go(
+    'local',
+    'local-fits',
+    `every signal inside its limit by the ${pct(margin)} margin (${signals[0]?.text}): back to local`,
+  );
 }

@@ -25,15 +25,26 @@ export interface Calibration {
  */
 const NOMINAL_RUN_MS: Readonly<Record<number, number>> = { 1: 0.145, 2: 0.22 };
 
-export const nominalReferenceRunMs = (threads: number) => NOMINAL_RUN_MS[Math.min(2, Math.max(1, Math.round(threads)))] as number;
+export const nominalReferenceRunMs = (threads: number) =>
+  NOMINAL_RUN_MS[Math.min(2, Math.max(1, Math.round(threads)))] as number;
 
 /** Each round's latencies scaled to the nominal host by the reference measured beside it. */
-export function calibrate(rounds: readonly (readonly number[])[], referenceRunMs: readonly number[], nominalRunMs: number, tolerance: number): { rounds: number[][]; calibration: Calibration } {
-  if (referenceRunMs.length !== rounds.length || referenceRunMs.some((value) => !(value > 0))) throw new RangeError(`calibration needs one positive reference time per round, found ${referenceRunMs.length} for ${rounds.length} rounds`);
+export function calibrate(
+  rounds: readonly (readonly number[])[],
+  referenceRunMs: readonly number[],
+  nominalRunMs: number,
+  tolerance: number,
+): { rounds: number[][]; calibration: Calibration } {
+  if (referenceRunMs.length !== rounds.length || referenceRunMs.some((value) => !(value > 0)))
+    throw new RangeError(
+      `calibration needs one positive reference time per round, found ${referenceRunMs.length} for ${rounds.length} rounds`,
+    );
   const hostRunMs = median(referenceRunMs);
   const spread = (Math.max(...referenceRunMs) - Math.min(...referenceRunMs)) / hostRunMs;
   return {
-    rounds: rounds.map((round, index) => round.map((latency) => (latency * nominalRunMs) / (referenceRunMs[index] as number))),
+    rounds: rounds.map((round, index) =>
+      round.map((latency) => (latency * nominalRunMs) / (referenceRunMs[index] as number)),
+    ),
     calibration: { nominalRunMs, hostRunMs, spread, stable: spread <= tolerance },
   };
 }

@@ -35,11 +35,18 @@ export function parseCommand(body: string): Command | { error: string } | undefi
   const [, name = 'help', ...args] = line.split(/\s+/);
   const [first, second, ...extra] = args;
   const target = first !== undefined && TARGET.test(first) ? first : undefined;
-  if ((name === 'help' || name === 'retrain' || name === 'promote' || name === 'allow-breaking') && args.length === 0) return { name };
+  if ((name === 'help' || name === 'retrain' || name === 'promote' || name === 'allow-breaking') && args.length === 0)
+    return { name };
   if (name === 'rollback' && args.length === 0) return { name };
   if (name === 'rollback' && target && args.length === 1) return { name, target };
   if (name === 'unpin' && target && args.length === 1) return { name, target };
-  if (name === 'pin' && target && (second === 'edge' || second === 'offload' || second === 'adaptive') && extra.length === 0) return { name, target, placement: second };
+  if (
+    name === 'pin' &&
+    target &&
+    (second === 'edge' || second === 'offload' || second === 'adaptive') &&
+    extra.length === 0
+  )
+    return { name, target, placement: second };
   if (name === 'pin') return { error: `\`${line}\`: expected \`/edgeship pin <target> edge|offload|adaptive\`.` };
   return { error: `\`${line}\` is not an edgeship command.` };
 }

@@ -22,7 +22,11 @@ class Conflict extends Error {}
  * from a fresh read after a jittered, growing wait (so writers that collided once do not collide
  * again in lockstep), until the deadline; any error is thrown at once.
  */
-export async function untilSwapped<T>(where: string, attempt: () => Promise<T | typeof CONFLICT>, retry: SwapRetry = SWAP_RETRY): Promise<T> {
+export async function untilSwapped<T>(
+  where: string,
+  attempt: () => Promise<T | typeof CONFLICT>,
+  retry: SwapRetry = SWAP_RETRY,
+): Promise<T> {
   let attempts = 0;
   const started = Date.now();
   try {
@@ -33,11 +37,21 @@ export async function untilSwapped<T>(where: string, attempt: () => Promise<T | 
         if (result === CONFLICT) throw new Conflict();
         return result;
       },
-      { retries: Infinity, maxRetryTime: retry.deadlineMs, minTimeout: retry.minWaitMs, maxTimeout: retry.maxWaitMs, factor: 2, randomize: true, shouldRetry: ({ error }) => error instanceof Conflict },
+      {
+        retries: Infinity,
+        maxRetryTime: retry.deadlineMs,
+        minTimeout: retry.minWaitMs,
+        maxTimeout: retry.maxWaitMs,
+        factor: 2,
+        randomize: true,
+        shouldRetry: ({ error }) => error instanceof Conflict,
+      },
     );
   } catch (error) {
     if (!(error instanceof Conflict)) throw error;
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    throw new GitOpsError(`${where} kept moving: others committed first in each of ${attempts} attempts over ${seconds} s; try again when fewer writers share the branch`);
+    throw new GitOpsError(
+      `${where} kept moving: others committed first in each of ${attempts} attempts over ${seconds} s; try again when fewer writers share the branch`,
+    );
   }
 }

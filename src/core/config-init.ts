@@ -23,12 +23,80 @@ export interface InitInput {
  * when it measures the run rather than the model (how long training took gets better by getting
  * faster, not by the model improving).
  */
-const LOWER_IS_BETTER = new Set(['loss', 'logloss', 'nll', 'error', 'err', 'mae', 'mse', 'rmse', 'mape', 'smape', 'perplexity', 'ppl', 'wer', 'cer', 'fpr', 'fnr', 'brier']);
-const HIGHER_IS_BETTER = new Set(['acc', 'accuracy', 'f1', 'fscore', 'precision', 'recall', 'auc', 'roc', 'ap', 'map', 'iou', 'miou', 'dice', 'r2', 'bleu', 'rouge', 'kappa', 'mcc', 'specificity', 'sensitivity', 'top1', 'top5']);
-const ABOUT_THE_RUN = new Set(['s', 'sec', 'secs', 'seconds', 'ms', 'time', 'duration', 'latency', 'epoch', 'epochs', 'step', 'steps', 'samples', 'rows', 'count', 'size', 'bytes', 'mb', 'memory', 'throughput', 'params']);
+const LOWER_IS_BETTER = new Set([
+  'loss',
+  'logloss',
+  'nll',
+  'error',
+  'err',
+  'mae',
+  'mse',
+  'rmse',
+  'mape',
+  'smape',
+  'perplexity',
+  'ppl',
+  'wer',
+  'cer',
+  'fpr',
+  'fnr',
+  'brier',
+]);
+const HIGHER_IS_BETTER = new Set([
+  'acc',
+  'accuracy',
+  'f1',
+  'fscore',
+  'precision',
+  'recall',
+  'auc',
+  'roc',
+  'ap',
+  'map',
+  'iou',
+  'miou',
+  'dice',
+  'r2',
+  'bleu',
+  'rouge',
+  'kappa',
+  'mcc',
+  'specificity',
+  'sensitivity',
+  'top1',
+  'top5',
+]);
+const ABOUT_THE_RUN = new Set([
+  's',
+  'sec',
+  'secs',
+  'seconds',
+  'ms',
+  'time',
+  'duration',
+  'latency',
+  'epoch',
+  'epochs',
+  'step',
+  'steps',
+  'samples',
+  'rows',
+  'count',
+  'size',
+  'bytes',
+  'mb',
+  'memory',
+  'throughput',
+  'params',
+]);
 
 /** The words of a metric's name: `val_mae`, `rougeL` and `train-seconds` split as a reader splits them. */
-const wordsOf = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+const wordsOf = (name: string) =>
+  name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
 
 export function directionOf(name: string): 'minimize' | 'maximize' | undefined {
   const words = wordsOf(name);
@@ -50,18 +118,28 @@ const SLACK = 0.1;
 export function initConfigText(input: InitInput): string {
   const metrics = Object.entries(input.metrics ?? {});
   const primary = input.primary ?? metrics[0]?.[0];
-  if (!primary) throw new UsageError('--primary: expected the metric that decides whether a release is better (or --metrics with metrics.json), found neither');
-  if (input.metrics && !(primary in input.metrics)) throw new UsageError(`--primary: expected a metric of metrics.json (${metrics.map(([name]) => name).join(', ')}), found "${primary}"`);
+  if (!primary)
+    throw new UsageError(
+      '--primary: expected the metric that decides whether a release is better (or --metrics with metrics.json), found neither',
+    );
+  if (input.metrics && !(primary in input.metrics))
+    throw new UsageError(
+      `--primary: expected a metric of metrics.json (${metrics.map(([name]) => name).join(', ')}), found "${primary}"`,
+    );
   // The primary metric is gated whatever its name (taken as higher-is-better when the name does
   // not say, and the comment says so); the others only when their name says which way is better.
   const direction = (name: string) => directionOf(name) ?? (name === primary ? 'maximize' : undefined);
-  const bound = (name: string, value: number, way: 'minimize' | 'maximize') => (way === 'minimize' ? { max: round(value * (1 + SLACK)) } : { min: round(value * (1 - SLACK)) });
+  const bound = (name: string, value: number, way: 'minimize' | 'maximize') =>
+    way === 'minimize' ? { max: round(value * (1 + SLACK)) } : { min: round(value * (1 - SLACK)) };
   const gated = metrics.filter(([name]) => direction(name) !== undefined);
-  const thresholds = Object.fromEntries(gated.map(([name, value]) => [name, bound(name, value, direction(name) as 'minimize' | 'maximize')]));
+  const thresholds = Object.fromEntries(
+    gated.map(([name, value]) => [name, bound(name, value, direction(name) as 'minimize' | 'maximize')]),
+  );
   const suggested = metrics.filter(([name]) => direction(name) === undefined);
   // Names come from the model file: a line break in one would end the comment and write YAML.
   const comment = (text: string) => text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ');
-  const tensor = (kind: string) => (spec: ModelContract['inputs'][number]) => comment(`#   ${kind} ${spec.name}: ${spec.dtype} ${formatShape(spec.shape)}`);
+  const tensor = (kind: string) => (spec: ModelContract['inputs'][number]) =>
+    comment(`#   ${kind} ${spec.name}: ${spec.dtype} ${formatShape(spec.shape)}`);
   const block = (value: unknown) => stringify(value, { lineWidth: 0 }).trimEnd();
   return [
     `# edgeship config of ${input.model}, written by edgeship init. Schema: docs/edgeship.schema.json in the edgeship repo;`,
@@ -77,21 +155,31 @@ export function initConfigText(input: InitInput): string {
     '# (README, "Your own model"). The app runs it in the workflow edgeship init wrote.',
     block({ train: { command: input.command, outputs: input.outputs } }),
     '',
-    comment(`# ${direction(primary) === 'minimize' ? 'Lower' : 'Higher'} ${primary} is better${directionOf(primary) ? '' : ' (its name does not say: change direction if lower is)'}${input.metrics ? '' : '; no metrics.json was given, so no thresholds yet'}.`),
+    comment(
+      `# ${direction(primary) === 'minimize' ? 'Lower' : 'Higher'} ${primary} is better${directionOf(primary) ? '' : ' (its name does not say: change direction if lower is)'}${input.metrics ? '' : '; no metrics.json was given, so no thresholds yet'}.`,
+    ),
     block({ metrics: { primary, direction: direction(primary) } }),
     '',
     ...(gated.length > 0
-      ? [`# Thresholds start ${SLACK * 100}% worse than this model's metrics.json; a release that misses one is blocked.`, block({ gates: { thresholds, maxRegression: 0.02 } }), '']
+      ? [
+          `# Thresholds start ${SLACK * 100}% worse than this model's metrics.json; a release that misses one is blocked.`,
+          block({ gates: { thresholds, maxRegression: 0.02 } }),
+          '',
+        ]
       : []),
     ...(suggested.length > 0
       ? [
           '# Not gated: their names do not say which way is better, or they measure the run (time, size)',
           '# rather than the model. To gate one, add it under gates.thresholds, e.g.:',
-          ...suggested.map(([name, value]) => comment(`#     ${name}: { max: ${round(value * (1 + SLACK))} }   # or { min: ${round(value * (1 - SLACK))} }`)),
+          ...suggested.map(([name, value]) =>
+            comment(
+              `#     ${name}: { max: ${round(value * (1 + SLACK))} }   # or { min: ${round(value * (1 - SLACK))} }`,
+            ),
+          ),
           '',
         ]
       : []),
-    '# From the GitOps repo\'s inventory (targets/*.yaml): `edgeship inventory <gitops checkout>` prints it again.',
+    "# From the GitOps repo's inventory (targets/*.yaml): `edgeship inventory <gitops checkout>` prints it again.",
     block({ targets: input.inventory.targets }),
     '',
     ...(input.inventory.rollout ? [block({ rollout: input.inventory.rollout }), ''] : []),

@@ -13,7 +13,12 @@ export function parseConfig(text: string, file: string): EdgeshipConfig {
  * Parses YAML text and validates it with a schema. Every problem is reported at once, each
  * with its path and line, through `fail` (which makes the error the caller throws).
  */
-export function parseYamlWith<T extends z.ZodType>(schema: T, text: string, file: string, fail: (issues: string[]) => Error): z.output<T> {
+export function parseYamlWith<T extends z.ZodType>(
+  schema: T,
+  text: string,
+  file: string,
+  fail: (issues: string[]) => Error,
+): z.output<T> {
   // Most text is valid: read as data the fast way (core/yaml-load), and only text with a problem
   // through yaml's document, whose ranges give each problem its line.
   const fast = loadYamlData(text);
@@ -38,7 +43,8 @@ export function parseYamlWith<T extends z.ZodType>(schema: T, text: string, file
     // yaml's alias limit: a few lines that would expand to millions of nodes.
     throw fail([`invalid YAML: ${messageOf(error)}`]);
   }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw fail([`expected a mapping at the top level, found ${describe(data)}`]);
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw fail([`expected a mapping at the top level, found ${describe(data)}`]);
   const result = schema.safeParse(data, { reportInput: true });
   if (!result.success) throw fail(result.error.issues.map((issue) => formatIssue(issue, document, lineCounter)));
   return result.data;

@@ -52,7 +52,8 @@ function diffSide(side: 'input' | 'output', before: TensorSpec[], after: TensorS
   const removed = before.filter((tensor) => !afterByName.has(tensor.name));
   const added = after.filter((tensor) => !beforeNames.has(tensor.name));
   const signature = (tensor: TensorSpec) => `${tensor.dtype} ${formatShape(tensor.shape)}`;
-  const alike = (list: TensorSpec[], tensor: TensorSpec) => list.filter((candidate) => signature(candidate) === signature(tensor));
+  const alike = (list: TensorSpec[], tensor: TensorSpec) =>
+    list.filter((candidate) => signature(candidate) === signature(tensor));
   const renamed = new Map<string, TensorSpec>();
   for (const old of removed) {
     const [only, ...more] = alike(added, old);
@@ -63,7 +64,11 @@ function diffSide(side: 'input' | 'output', before: TensorSpec[], after: TensorS
     const next = afterByName.get(old.name);
     const rename = renamed.get(old.name);
     if (rename) {
-      changes.push({ severity: 'breaking', tensor: old.name, detail: `${side} "${old.name}" renamed to "${rename.name}" (${signature(rename)})` });
+      changes.push({
+        severity: 'breaking',
+        tensor: old.name,
+        detail: `${side} "${old.name}" renamed to "${rename.name}" (${signature(rename)})`,
+      });
       continue;
     }
     if (!next) {
@@ -71,7 +76,11 @@ function diffSide(side: 'input' | 'output', before: TensorSpec[], after: TensorS
       continue;
     }
     if (old.dtype !== next.dtype) {
-      changes.push({ severity: 'breaking', tensor: old.name, detail: `${side} "${old.name}" dtype ${old.dtype} → ${next.dtype}` });
+      changes.push({
+        severity: 'breaking',
+        tensor: old.name,
+        detail: `${side} "${old.name}" dtype ${old.dtype} → ${next.dtype}`,
+      });
     }
     const shapeChange = diffShape(side, old, next);
     if (shapeChange) changes.push(shapeChange);
@@ -92,7 +101,8 @@ function diffShape(side: 'input' | 'output', old: TensorSpec, next: TensorSpec):
   if (from === to) return undefined;
   const detail = `${side} "${old.name}" shape ${from} → ${to}`;
   if (old.shape.length !== next.shape.length) return { severity: 'breaking', tensor: old.name, detail };
-  const narrows = (wide: Dim, narrow: Dim) => typeof narrow === 'number' && (typeof wide !== 'number' || wide !== narrow);
+  const narrows = (wide: Dim, narrow: Dim) =>
+    typeof narrow === 'number' && (typeof wide !== 'number' || wide !== narrow);
   const breaking = old.shape.some((dim, index) => {
     const nextDim = next.shape[index] ?? null;
     // An input that accepts fewer shapes, or an output that can produce more, breaks clients.

@@ -15,7 +15,8 @@ export const dashboardTitle = (model: string) => `edgeship fleet: ${model}`;
 const marker = (model: string) => `<!-- edgeship:dashboard:${model} -->`;
 
 /** What a ticked box asks for. */
-export type DashboardAction = { kind: 'promote'; wave: string } | { kind: 'rollback'; wave: string } | { kind: 'release-hold'; target: string };
+export type DashboardAction =
+  { kind: 'promote'; wave: string } | { kind: 'rollback'; wave: string } | { kind: 'release-hold'; target: string };
 
 export interface DashboardInput {
   model: string;
@@ -49,7 +50,8 @@ export interface TickedBox {
 
 /** A GitHub login, as the bot writes it into a kept box. */
 const LOGIN = /^[A-Za-z0-9-]{1,39}$/;
-const BOX = /^- \[( |x|X)\] <!-- edgeship:(promote|rollback|release-hold):([a-z0-9][a-z0-9.-]{0,62}) -->(?: <!-- edgeship:by:([A-Za-z0-9-]{1,39}) -->)?/gm;
+const BOX =
+  /^- \[( |x|X)\] <!-- edgeship:(promote|rollback|release-hold):([a-z0-9][a-z0-9.-]{0,62}) -->(?: <!-- edgeship:by:([A-Za-z0-9-]{1,39}) -->)?/gm;
 
 /**
  * The ticked boxes of a dashboard's body, with the login a kept box names. That login counts only
@@ -59,7 +61,8 @@ export function tickedBoxes(body: string): TickedBox[] {
   return [...body.matchAll(BOX)].flatMap((match): TickedBox[] => {
     if (match[1] === ' ') return [];
     const [kind, name, by] = [match[2], match[3] as string, match[4]];
-    const action: DashboardAction = kind === 'release-hold' ? { kind, target: name } : { kind: kind as 'promote' | 'rollback', wave: name };
+    const action: DashboardAction =
+      kind === 'release-hold' ? { kind, target: name } : { kind: kind as 'promote' | 'rollback', wave: name };
     return [{ action, ...(by && { by }) }];
   });
 }
@@ -67,7 +70,8 @@ export function tickedBoxes(body: string): TickedBox[] {
 /** The action of each ticked box in a dashboard's body. */
 export const tickedActions = (body: string): DashboardAction[] => tickedBoxes(body).map((box) => box.action);
 
-const boxOf = (action: DashboardAction) => `<!-- edgeship:${action.kind}:${action.kind === 'release-hold' ? action.target : action.wave} -->`;
+const boxOf = (action: DashboardAction) =>
+  `<!-- edgeship:${action.kind}:${action.kind === 'release-hold' ? action.target : action.wave} -->`;
 
 /**
  * The dashboard's body: every box unticked but those `kept`, ticks a person made while the bot
@@ -77,17 +81,41 @@ export function renderDashboard(input: DashboardInput, kept: readonly TickedBox[
   const keep = new Map(kept.map((box) => [boxOf(box.action), box.by]));
   const box = (action: DashboardAction, text: string) => {
     const by = keep.get(boxOf(action));
-    return keep.has(boxOf(action)) && by && LOGIN.test(by) ? `- [x] ${boxOf(action)} <!-- edgeship:by:${by} --> ${text}` : `- [ ] ${boxOf(action)} ${text}`;
+    return keep.has(boxOf(action)) && by && LOGIN.test(by)
+      ? `- [x] ${boxOf(action)} <!-- edgeship:by:${by} --> ${text}`
+      : `- [ ] ${boxOf(action)} ${text}`;
   };
-  const exceptions = exceptionLines(input.summary, { names: NAMES_SHOWN, rest: `every site is in ${input.recordLink}` });
+  const exceptions = exceptionLines(input.summary, {
+    names: NAMES_SHOWN,
+    rest: `every site is in ${input.recordLink}`,
+  });
   const total = Object.values(input.versions).reduce((sum, count) => sum + count, 0);
   const versions = Object.entries(input.versions).sort(([, a], [, b]) => b - a);
   const holds = input.holds.slice(0, NAMES_SHOWN);
   const rolling = input.status === 'rolling-out';
   const boxes = [
-    ...(rolling && input.nextWave ? [box({ kind: 'promote', wave: input.nextWave }, `Promote: send ${input.version} to wave **${inert(input.nextWave, 63)}** now, without waiting for health and soak`)] : []),
-    ...(rolling ? input.sentWaves.map((wave) => box({ kind: 'rollback', wave }, `Roll wave **${inert(wave, 63)}** back to what it ran before ${input.version}, and send no further waves`)) : []),
-    ...holds.map((hold) => box({ kind: 'release-hold', target: hold.target }, `Release the hold on \`${inert(hold.target, 63)}\` (${inert(hold.reason, 200)})`)),
+    ...(rolling && input.nextWave
+      ? [
+          box(
+            { kind: 'promote', wave: input.nextWave },
+            `Promote: send ${input.version} to wave **${inert(input.nextWave, 63)}** now, without waiting for health and soak`,
+          ),
+        ]
+      : []),
+    ...(rolling
+      ? input.sentWaves.map((wave) =>
+          box(
+            { kind: 'rollback', wave },
+            `Roll wave **${inert(wave, 63)}** back to what it ran before ${input.version}, and send no further waves`,
+          ),
+        )
+      : []),
+    ...holds.map((hold) =>
+      box(
+        { kind: 'release-hold', target: hold.target },
+        `Release the hold on \`${inert(hold.target, 63)}\` (${inert(hold.reason, 200)})`,
+      ),
+    ),
   ];
   const lines = [
     `**${inert(input.model, 63)} ${input.version}** is ${input.status === 'rolling-out' ? 'rolling out' : input.status} (from #${input.pull.number}). ${versions.map(([version, count]) => `${count.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} targets run ${version === 'none' ? 'no release yet' : `**${version}**`}`).join('; ')}.`,
@@ -109,7 +137,11 @@ export function renderDashboard(input: DashboardInput, kept: readonly TickedBox[
     'Tick a box: edgeship acts on it once, within one rollout tick, for people with write access to this repository.',
     '',
     ...(boxes.length > 0 ? boxes : [`Nothing to act on: the rollout of ${input.version} is ${input.status}.`]),
-    ...(input.holds.length > holds.length ? [`- ${input.holds.length - holds.length} more held targets: remove \`hold\` from their entries in ${input.recordLink}`] : []),
+    ...(input.holds.length > holds.length
+      ? [
+          `- ${input.holds.length - holds.length} more held targets: remove \`hold\` from their entries in ${input.recordLink}`,
+        ]
+      : []),
     '',
     marker(input.model),
   ];

@@ -16,7 +16,9 @@ export const referenceStatsSchema = z.object({
       }),
     )
     .min(1)
-    .refine((features) => features.every((feature) => feature.proportions.length === feature.edges.length + 1), { error: 'expected one more proportion than edges for every feature' }),
+    .refine((features) => features.every((feature) => feature.proportions.length === feature.edges.length + 1), {
+      error: 'expected one more proportion than edges for every feature',
+    }),
 });
 
 export type ReferenceStats = z.infer<typeof referenceStatsSchema>;
@@ -29,11 +31,18 @@ export function referenceProblems(stats: ReferenceStats, contract: Pick<ModelCon
   return stats.features.flatMap((feature, index) => {
     const where = `features[${index}] ("${feature.name}")`;
     const input = contract.inputs.find((spec) => spec.name === feature.input);
-    if (!input) return [`${where}.input: expected an input of the model (${contract.inputs.map((spec) => spec.name).join(', ')}), found "${feature.input}"`];
+    if (!input)
+      return [
+        `${where}.input: expected an input of the model (${contract.inputs.map((spec) => spec.name).join(', ')}), found "${feature.input}"`,
+      ];
     const last = input.shape.at(-1);
     const problems: string[] = [];
-    if (typeof last === 'number' && feature.index >= last) problems.push(`${where}.index: expected below ${last} (the last dimension of "${input.name}"), found ${feature.index}`);
-    if (feature.edges.some((edge, at) => at > 0 && edge < (feature.edges[at - 1] as number))) problems.push(`${where}.edges: expected ascending bin edges`);
+    if (typeof last === 'number' && feature.index >= last)
+      problems.push(
+        `${where}.index: expected below ${last} (the last dimension of "${input.name}"), found ${feature.index}`,
+      );
+    if (feature.edges.some((edge, at) => at > 0 && edge < (feature.edges[at - 1] as number)))
+      problems.push(`${where}.edges: expected ascending bin edges`);
     return problems;
   });
 }

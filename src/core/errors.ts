@@ -16,7 +16,10 @@ export class ConfigError extends EdgeshipError {
     readonly issues: readonly string[],
     options?: ErrorOptions & { what?: string },
   ) {
-    super(`${file} is not a valid ${options?.what ?? 'edgeship config'}:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`, options);
+    super(
+      `${file} is not a valid ${options?.what ?? 'edgeship config'}:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`,
+      options,
+    );
   }
 }
 

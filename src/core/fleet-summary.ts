@@ -38,7 +38,8 @@ const count = (value: number) => value.toLocaleString('en-US');
 const STATES: readonly DeploymentState[] = ['failure', 'in_progress', 'success', 'queued', 'inactive'];
 
 /** One state for a group of targets: the first, in STATES' order, that any of them is in. */
-export const groupState = (states: Record<DeploymentState, number>): DeploymentState => STATES.find((state) => states[state] > 0) ?? 'inactive';
+export const groupState = (states: Record<DeploymentState, number>): DeploymentState =>
+  STATES.find((state) => states[state] > 0) ?? 'inactive';
 
 export function summarizeFleet(input: FleetInput): FleetSummary {
   const byTarget = new Map(input.statuses.map((status) => [status.target, status]));
@@ -70,21 +71,42 @@ export function targetsInWords(targets: readonly string[]): string {
   return `${count(targets.length)} targets: ${targets.slice(0, NAMES_SHOWN).join(', ')} and ${count(targets.length - NAMES_SHOWN)} more`;
 }
 
-const STATE_WORDS: Record<DeploymentState, string> = { success: 'healthy', in_progress: 'rolling out', failure: 'failed', queued: 'waiting', inactive: 'left alone' };
+const STATE_WORDS: Record<DeploymentState, string> = {
+  success: 'healthy',
+  in_progress: 'rolling out',
+  failure: 'failed',
+  queued: 'waiting',
+  inactive: 'left alone',
+};
 
 /** A wave in a deployment description: its counts, within GitHub's 140 characters. */
 export function waveDescription(version: string, wave: WaveSummary): string {
-  const parts = STATES.filter((state) => wave.states[state] > 0).map((state) => `${count(wave.states[state])} ${STATE_WORDS[state]}`);
-  return fitWithin(`${version} to ${count(wave.targets)} target${wave.targets === 1 ? '' : 's'}: ${parts.join(', ')}`, GITHUB_LIMITS.deploymentDescription);
+  const parts = STATES.filter((state) => wave.states[state] > 0).map(
+    (state) => `${count(wave.states[state])} ${STATE_WORDS[state]}`,
+  );
+  return fitWithin(
+    `${version} to ${count(wave.targets)} target${wave.targets === 1 ? '' : 's'}: ${parts.join(', ')}`,
+    GITHUB_LIMITS.deploymentDescription,
+  );
 }
 
 /** A wave's placements in words: `91 edge, 10 offload`. */
-const placementWords = (wave: WaveSummary) => (Object.entries(wave.placements) as [PlacementChoice, number][]).map(([choice, value]) => `${count(value)} ${choice}`).join(', ');
+const placementWords = (wave: WaveSummary) =>
+  (Object.entries(wave.placements) as [PlacementChoice, number][])
+    .map(([choice, value]) => `${count(value)} ${choice}`)
+    .join(', ');
 
 /** The waves as a markdown table: one row each, counts by state and placement. */
 export function waveTable(summary: FleetSummary): string[] {
-  const rows = summary.waves.map((wave) => `| ${inert(wave.wave, 63)} | ${count(wave.targets)} | ${STATES.map((state) => (wave.states[state] ? count(wave.states[state]) : '')).join(' | ')} | ${placementWords(wave) || '—'} |`);
-  return [`| wave | targets | ${STATES.map((state) => STATE_WORDS[state]).join(' | ')} | placement |`, `|---|---:|${STATES.map(() => '---:').join('|')}|---|`, ...rows];
+  const rows = summary.waves.map(
+    (wave) =>
+      `| ${inert(wave.wave, 63)} | ${count(wave.targets)} | ${STATES.map((state) => (wave.states[state] ? count(wave.states[state]) : '')).join(' | ')} | ${placementWords(wave) || '—'} |`,
+  );
+  return [
+    `| wave | targets | ${STATES.map((state) => STATE_WORDS[state]).join(' | ')} | placement |`,
+    `|---|---:|${STATES.map(() => '---:').join('|')}|---|`,
+    ...rows,
+  ];
 }
 
 const EXCEPTION_WORDS: Record<FleetExceptionKind, string> = {
@@ -106,8 +128,12 @@ export function exceptionLines(summary: FleetSummary, options: { names: number; 
   return (Object.keys(EXCEPTION_WORDS) as FleetExceptionKind[]).flatMap((kind) => {
     const names = summary.exceptions[kind] ?? [];
     if (names.length === 0) return [];
-    const shown = names.slice(0, options.names).map((name) => `\`${inert(name, 63)}\``).join(', ');
-    const more = names.length > options.names ? ` and ${count(names.length - options.names)} more (${options.rest})` : '';
+    const shown = names
+      .slice(0, options.names)
+      .map((name) => `\`${inert(name, 63)}\``)
+      .join(', ');
+    const more =
+      names.length > options.names ? ` and ${count(names.length - options.names)} more (${options.rest})` : '';
     return [`- **${EXCEPTION_WORDS[kind]}** (${count(names.length)}): ${shown}${more}`];
   });
 }

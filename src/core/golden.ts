@@ -35,7 +35,14 @@ export function compareGolden(
   actual: TensorValues[],
   tolerance: { atol: number; rtol: number },
 ): GoldenResult {
-  const result: GoldenResult = { passed: true, samples: expected.samples.length, compared: 0, mismatches: 0, maxAbsError: 0, problems: [] };
+  const result: GoldenResult = {
+    passed: true,
+    samples: expected.samples.length,
+    compared: 0,
+    mismatches: 0,
+    maxAbsError: 0,
+    problems: [],
+  };
   let worstExcess = -Infinity;
   expected.samples.forEach((sample, sampleIndex) => {
     for (const [name, want] of Object.entries(sample.outputs)) {
@@ -45,7 +52,9 @@ export function compareGolden(
         continue;
       }
       if (got.dims.join('x') !== want.dims.join('x')) {
-        result.problems.push(`sample ${sampleIndex}: output "${name}" has shape [${got.dims.join(', ')}], golden has [${want.dims.join(', ')}]`);
+        result.problems.push(
+          `sample ${sampleIndex}: output "${name}" has shape [${got.dims.join(', ')}], golden has [${want.dims.join(', ')}]`,
+        );
         continue;
       }
       want.data.forEach((value, index) => {

@@ -50,5 +50,8 @@ export function fenced(text: string, maxLength = 4000): string {
 
 /** Replaces every known secret in `text` with `***` before it is posted anywhere. */
 export function maskSecrets(text: string, secrets: readonly (string | undefined)[]): string {
-  return secrets.reduce<string>((masked, secret) => (secret && secret.length >= 4 ? masked.split(secret).join('***') : masked), text);
+  return secrets.reduce<string>(
+    (masked, secret) => (secret && secret.length >= 4 ? masked.split(secret).join('***') : masked),
+    text,
+  );
 }

@@ -15,7 +15,10 @@ export function parseMetrics(text: string, primary: string, file = 'metrics.json
   try {
     data = JSON.parse(marked);
   } catch (error) {
-    throw new ModelValidationError(`${file}: expected JSON, found text that does not parse (${(error as Error).message})`, { cause: error });
+    throw new ModelValidationError(
+      `${file}: expected JSON, found text that does not parse (${(error as Error).message})`,
+      { cause: error },
+    );
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ModelValidationError(`${file}: expected an object of metric names to numbers`);
@@ -24,11 +27,14 @@ export function parseMetrics(text: string, primary: string, file = 'metrics.json
   const problems: string[] = [];
   for (const [key, value] of Object.entries(data)) {
     if (typeof value === 'number' && Number.isFinite(value)) metrics[key] = value;
-    else if (typeof value === 'string' && value.startsWith(NON_FINITE)) problems.push(`"${key}" is ${value.slice(NON_FINITE.length)}`);
+    else if (typeof value === 'string' && value.startsWith(NON_FINITE))
+      problems.push(`"${key}" is ${value.slice(NON_FINITE.length)}`);
     else if (key === primary) problems.push(`"${key}" is ${JSON.stringify(value)}`);
   }
   if (!(primary in metrics) && !problems.some((problem) => problem.startsWith(`"${primary}"`))) {
-    problems.push(`the primary metric "${primary}" is missing (found ${Object.keys(metrics).join(', ') || 'no metrics'})`);
+    problems.push(
+      `the primary metric "${primary}" is missing (found ${Object.keys(metrics).join(', ') || 'no metrics'})`,
+    );
   }
   if (problems.length > 0) {
     throw new ModelValidationError(`${file}: expected finite numbers, but ${problems.join('; ')}`);

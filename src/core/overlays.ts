@@ -61,18 +61,24 @@ export function editOverlay(current: string, spec: OverlaySpec): string {
   assertOverlayValues(spec);
   const where = overlayPath(spec.target.name, spec.model);
   const document = parseYaml(current);
-  if (document.errors.length > 0) throw new GitOpsError(`${where}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
+  if (document.errors.length > 0)
+    throw new GitOpsError(`${where}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
   return applyOwnedEdits(current, ownedEdits(document, spec, ownedLiterals(spec), where), where, { document });
 }
 
-const literalLines = (spec: OverlaySpec) => Object.entries(ownedLiterals(spec)).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]));
+const literalLines = (spec: OverlaySpec) =>
+  Object.entries(ownedLiterals(spec)).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]));
 
 /**
  * The lines of a new overlay whose value edgeship owns, as (the line up to the value, the value):
  * the base, the version and placement labels, the edgeship-model literals. Each value is one
  * plain scalar that cannot open a structure of its own.
  */
-const OWNED_LINES = [/^(  - \.\.\/\.\.\/\.\.\/base\/)([\w-]+)$/, /^(      edgeship\.io\/(?:version|placement): )(\w[\w.+-]*)$/, /^(      - EDGESHIP_[A-Z_]+=)([\w.:@/+,=%~-]*)$/];
+const OWNED_LINES = [
+  /^(  - \.\.\/\.\.\/\.\.\/base\/)([\w-]+)$/,
+  /^(      edgeship\.io\/(?:version|placement): )(\w[\w.+-]*)$/,
+  /^(      - EDGESHIP_[A-Z_]+=)([\w.:@/+,=%~-]*)$/,
+];
 
 /** `current` is `fresh` but for the values edgeship owns: the same lines otherwise, in the same places. */
 function sameButOwnedValues(current: string, fresh: string): boolean {
@@ -101,10 +107,14 @@ function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
     EDGESHIP_MODEL_VERSION: spec.version,
     EDGESHIP_OFFLOAD_URL: spec.choice === 'offload' || adaptive ? (spec.offloadUrl ?? '') : undefined,
     EDGESHIP_LATENCY_BUDGET_MS: adaptive ? String(spec.target.latencyBudgetMs) : undefined,
-    EDGESHIP_MAX_LOCAL_CPU: adaptive && spec.target.maxLocalCpu !== undefined ? String(spec.target.maxLocalCpu) : undefined,
+    EDGESHIP_MAX_LOCAL_CPU:
+      adaptive && spec.target.maxLocalCpu !== undefined ? String(spec.target.maxLocalCpu) : undefined,
     // A forwarder runs no model: nothing to batch.
     EDGESHIP_MAX_BATCH_ROWS: spec.batching === false && spec.choice !== 'offload' ? '0' : undefined,
-    EDGESHIP_RETAINED_MODELS: spec.choice === 'cloud' && spec.retained?.length ? spec.retained.map((entry) => `${entry.version}=${entry.reference}`).join(',') : undefined,
+    EDGESHIP_RETAINED_MODELS:
+      spec.choice === 'cloud' && spec.retained?.length
+        ? spec.retained.map((entry) => `${entry.version}=${entry.reference}`).join(',')
+        : undefined,
   };
 }
 
@@ -114,7 +124,12 @@ function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
  * with `edgeship.io/model`, the generator named
  * `edgeship-model` and its literals by key. A person's own entries anywhere are left alone.
  */
-function ownedEdits(document: Document, spec: OverlaySpec, literals: Record<string, string | undefined>, where: string): OwnedEdit[] {
+function ownedEdits(
+  document: Document,
+  spec: OverlaySpec,
+  literals: Record<string, string | undefined>,
+  where: string,
+): OwnedEdit[] {
   const items = (path: (string | number)[]) => {
     const node = document.getIn(path, true);
     return isSeq(node) ? node.items.map((item) => item) : [];
@@ -125,17 +140,31 @@ function ownedEdits(document: Document, spec: OverlaySpec, literals: Record<stri
   const base = resources.findIndex((item) => valueOf(item)?.startsWith(BASE_PREFIX));
   edits.push([['resources', base < 0 ? resources.length : base], `${BASE_PREFIX}${PLACEMENT_BASE[spec.choice]}`]);
   const labels = items(['labels']);
-  const versioned = labels.findIndex((item) => isMap(item) && (item.hasIn(['pairs', 'edgeship.io/version']) || item.hasIn(['pairs', 'edgeship.io/placement'])));
-  const selecting = labels.findIndex((item, index) => index !== versioned && isMap(item) && item.hasIn(['pairs', 'edgeship.io/model']));
+  const versioned = labels.findIndex(
+    (item) =>
+      isMap(item) && (item.hasIn(['pairs', 'edgeship.io/version']) || item.hasIn(['pairs', 'edgeship.io/placement'])),
+  );
+  const selecting = labels.findIndex(
+    (item, index) => index !== versioned && isMap(item) && item.hasIn(['pairs', 'edgeship.io/model']),
+  );
   // The model label selects (its own entry); overlays from before it carry it in the version entry, without selecting.
   const selectorIndex = selecting < 0 ? labels.length : selecting;
   const labelIndex = versioned < 0 ? Math.max(labels.length, selectorIndex + 1) : versioned;
-  edits.push([['labels', selectorIndex, 'pairs', 'edgeship.io/model'], spec.model], [['labels', selectorIndex, 'includeSelectors'], true]);
-  edits.push([['labels', labelIndex, 'pairs', 'edgeship.io/version'], spec.version], [['labels', labelIndex, 'pairs', 'edgeship.io/placement'], spec.choice]);
+  edits.push(
+    [['labels', selectorIndex, 'pairs', 'edgeship.io/model'], spec.model],
+    [['labels', selectorIndex, 'includeSelectors'], true],
+  );
+  edits.push(
+    [['labels', labelIndex, 'pairs', 'edgeship.io/version'], spec.version],
+    [['labels', labelIndex, 'pairs', 'edgeship.io/placement'], spec.choice],
+  );
   edits.push([['labels', labelIndex, 'pairs', 'edgeship.io/model'], undefined]);
   const generators = items(['configMapGenerator']);
   const generator = generators.findIndex((item) => isMap(item) && item.get('name') === MODEL_CONFIGMAP);
-  if (generator < 0) throw new GitOpsError(`${where}: expected a configMapGenerator named ${MODEL_CONFIGMAP} (edgeship owns its literals), found none`);
+  if (generator < 0)
+    throw new GitOpsError(
+      `${where}: expected a configMapGenerator named ${MODEL_CONFIGMAP} (edgeship owns its literals), found none`,
+    );
   const path = ['configMapGenerator', generator, 'literals'];
   const present = items(path).map(valueOf);
   let appended = present.length;
@@ -150,7 +179,11 @@ function ownedEdits(document: Document, spec: OverlaySpec, literals: Record<stri
   const patchOf = (item: unknown) => (isMap(item) ? valueOf(item.get('patch', true)) : undefined);
   const owned = patches.findIndex((item) => OWNED_PATCH.test(patchOf(item) ?? ''));
   const wanted = packagePatch(spec);
-  if (wanted) edits.push([['patches', owned < 0 ? patches.length : owned, 'target', 'kind'], wanted.kind], [['patches', owned < 0 ? patches.length : owned, 'patch'], wanted.patch]);
+  if (wanted)
+    edits.push(
+      [['patches', owned < 0 ? patches.length : owned, 'target', 'kind'], wanted.kind],
+      [['patches', owned < 0 ? patches.length : owned, 'patch'], wanted.patch],
+    );
   else if (owned >= 0) edits.push([['patches', owned], undefined]);
   // Removed last and from the end, so the indexes of everything edited before stay right.
   for (const index of removals.sort((a, b) => b - a)) edits.push([[...path, index], undefined]);
@@ -170,55 +203,94 @@ function packagePatch(spec: OverlaySpec): { kind: string; patch: string } | unde
   // A strategic-merge patch (JSON is YAML), merged by name through the merge keys base/cloud-kserve
   // declares: only the STORAGE_URI entry is edgeship's, a site team's own env stays.
   if (spec.choice === 'cloud') {
-    const predictor = { containers: [{ name: KSERVE_CONTAINER, env: [{ name: 'STORAGE_URI', value: `oci://${spec.package}` }] }] };
-    return { kind: 'InferenceService', patch: JSON.stringify({ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: { name: 'edgeship-inference' }, spec: { predictor } }) };
+    const predictor = {
+      containers: [{ name: KSERVE_CONTAINER, env: [{ name: 'STORAGE_URI', value: `oci://${spec.package}` }] }],
+    };
+    return {
+      kind: 'InferenceService',
+      patch: JSON.stringify({
+        apiVersion: 'serving.kserve.io/v1beta1',
+        kind: 'InferenceService',
+        metadata: { name: 'edgeship-inference' },
+        spec: { predictor },
+      }),
+    };
   }
-  return { kind: 'Deployment', patch: JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: spec.package }]) };
+  return {
+    kind: 'Deployment',
+    patch: JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: spec.package }]),
+  };
 }
 
 /** Values pasted into kustomize must be what their grammar allows: a CR or a quote could add keys. */
 function assertOverlayValues(spec: OverlaySpec): void {
   const where = overlayPath(spec.target.name, spec.model);
-  for (const { version, reference } of [{ version: spec.version, reference: spec.reference }, ...(spec.retained ?? [])]) {
-    if (!SEMVER.test(version)) throw new GitOpsError(`${where}: refusing version ${JSON.stringify(version)}: expected a semantic version such as 1.2.3`);
-    if (!PINNED_REFERENCE.test(reference)) throw new GitOpsError(`${where}: refusing artifact ${JSON.stringify(reference)}: expected a reference pinned by digest`);
+  for (const { version, reference } of [
+    { version: spec.version, reference: spec.reference },
+    ...(spec.retained ?? []),
+  ]) {
+    if (!SEMVER.test(version))
+      throw new GitOpsError(
+        `${where}: refusing version ${JSON.stringify(version)}: expected a semantic version such as 1.2.3`,
+      );
+    if (!PINNED_REFERENCE.test(reference))
+      throw new GitOpsError(
+        `${where}: refusing artifact ${JSON.stringify(reference)}: expected a reference pinned by digest`,
+      );
   }
-  if (spec.package !== undefined && (!PINNED_REFERENCE.test(spec.package) || spec.package.startsWith('oci-layout:'))) throw new GitOpsError(`${where}: refusing image ${JSON.stringify(spec.package)}: expected an image on a registry pinned by digest`);
-  if (spec.offloadUrl !== undefined && !/^https?:\/\/[\w.:\[\]-]+(\/[\w./~%-]*)?$/.test(spec.offloadUrl)) throw new GitOpsError(`${where}: refusing offload URL ${JSON.stringify(spec.offloadUrl)}`);
+  if (spec.package !== undefined && (!PINNED_REFERENCE.test(spec.package) || spec.package.startsWith('oci-layout:')))
+    throw new GitOpsError(
+      `${where}: refusing image ${JSON.stringify(spec.package)}: expected an image on a registry pinned by digest`,
+    );
+  if (spec.offloadUrl !== undefined && !/^https?:\/\/[\w.:\[\]-]+(\/[\w./~%-]*)?$/.test(spec.offloadUrl))
+    throw new GitOpsError(`${where}: refusing offload URL ${JSON.stringify(spec.offloadUrl)}`);
 }
 
 function newOverlay(spec: OverlaySpec, literals: string[]): string {
   const { model, target } = spec;
   return withHeader(
-      [
-        'apiVersion: kustomize.config.k8s.io/v1beta1',
-        'kind: Kustomization',
-        'resources:',
-        `  - ../../../base/${PLACEMENT_BASE[spec.choice]}`,
-        `nameSuffix: -${model}`,
-        // The model label selects: each model's Service reaches only its own pods at the site.
-        'labels:',
-        '  - pairs:',
-        `      edgeship.io/model: ${model}`,
-        '    includeSelectors: true',
-        '  - pairs:',
-        `      edgeship.io/version: ${spec.version}`,
-        `      edgeship.io/placement: ${spec.choice}`,
-        'configMapGenerator:',
-        '  - name: edgeship-model',
-        '    behavior: merge',
-        '    literals:',
-        ...literals.map((literal) => `      - ${stringify(literal, { lineWidth: 0 }).trimEnd()}`),
-        ...patchLines(spec),
-        '',
-      ].join('\n'),
-      [`${model} at ${target.name}, written by edgeship.`, 'edgeship owns resources[0], the edgeship.io labels and the edgeship-model literals;', 'add your own resources, patches and comments: they are kept.'],
+    [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources:',
+      `  - ../../../base/${PLACEMENT_BASE[spec.choice]}`,
+      `nameSuffix: -${model}`,
+      // The model label selects: each model's Service reaches only its own pods at the site.
+      'labels:',
+      '  - pairs:',
+      `      edgeship.io/model: ${model}`,
+      '    includeSelectors: true',
+      '  - pairs:',
+      `      edgeship.io/version: ${spec.version}`,
+      `      edgeship.io/placement: ${spec.choice}`,
+      'configMapGenerator:',
+      '  - name: edgeship-model',
+      '    behavior: merge',
+      '    literals:',
+      ...literals.map((literal) => `      - ${stringify(literal, { lineWidth: 0 }).trimEnd()}`),
+      ...patchLines(spec),
+      '',
+    ].join('\n'),
+    [
+      `${model} at ${target.name}, written by edgeship.`,
+      'edgeship owns resources[0], the edgeship.io labels and the edgeship-model literals;',
+      'add your own resources, patches and comments: they are kept.',
+    ],
   );
 }
 
 function patchLines(spec: OverlaySpec): string[] {
   const packaged = packagePatch(spec);
-  const lines = [...(spec.target.kind === 'edge' ? [`  - path: ${RESOURCES_PATCH}`] : []), ...(packaged ? ['  - target:', `      kind: ${packaged.kind}`, `    patch: ${stringify(packaged.patch, { lineWidth: 0 }).trimEnd()}`] : [])];
+  const lines = [
+    ...(spec.target.kind === 'edge' ? [`  - path: ${RESOURCES_PATCH}`] : []),
+    ...(packaged
+      ? [
+          '  - target:',
+          `      kind: ${packaged.kind}`,
+          `    patch: ${stringify(packaged.patch, { lineWidth: 0 }).trimEnd()}`,
+        ]
+      : []),
+  ];
   return lines.length > 0 ? ['patches:', ...lines] : [];
 }
 
@@ -250,14 +322,23 @@ export function resourcesPatch(spec: OverlaySpec): string {
 
 /** The site's kustomization lists the model's directory; other entries and comments are kept. */
 export function writeSiteKustomization(current: string | undefined, target: string, model: string): string {
-  const fresh = withHeader(`apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${model}\n`, [`Models at ${target}. edgeship adds the directory of each model it releases here.`]);
+  const fresh = withHeader(
+    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${model}\n`,
+    [`Models at ${target}. edgeship adds the directory of each model it releases here.`],
+  );
   if (current === undefined || current === fresh) return fresh;
   const text = current;
   const document = parseDocument(text);
-  if (document.errors.length > 0) throw new GitOpsError(`${siteKustomizationPath(target)}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
+  if (document.errors.length > 0)
+    throw new GitOpsError(
+      `${siteKustomizationPath(target)}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`,
+    );
   const resources = document.get('resources', true);
-  if (resources !== undefined && !isSeq(resources)) throw new GitOpsError(`${siteKustomizationPath(target)}: expected resources to be a list`);
-  const listed = isSeq(resources) ? resources.items.map((item) => String((item as { value?: unknown }).value ?? item)) : [];
+  if (resources !== undefined && !isSeq(resources))
+    throw new GitOpsError(`${siteKustomizationPath(target)}: expected resources to be a list`);
+  const listed = isSeq(resources)
+    ? resources.items.map((item) => String((item as { value?: unknown }).value ?? item))
+    : [];
   if (listed.includes(model)) return text;
   if (isSeq(resources)) {
     resources.flow = false;

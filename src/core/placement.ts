@@ -60,7 +60,14 @@ interface Verdict {
  *   margin (at most budget ÷ (1 + margin)).
  * So a placement changes only on a move across the band around the budget, not on noise in it.
  */
-function latencyVerdict(point: number, estimate: P95Estimate | undefined, offsetMs: number, budget: number, deployedFits: boolean | undefined, margin: number): Verdict {
+function latencyVerdict(
+  point: number,
+  estimate: P95Estimate | undefined,
+  offsetMs: number,
+  budget: number,
+  deployedFits: boolean | undefined,
+  margin: number,
+): Verdict {
   const [low, high] = estimate ? [estimate.lowMs + offsetMs, estimate.highMs + offsetMs] : [point, point];
   const disagree = estimate && !estimate.stable ? `, rounds disagree by ${Math.round(estimate.spread * 100)}%` : '';
   const interval = estimate ? ` (${ms(low)}–${ms(high)} over ${estimate.rounds} rounds${disagree})` : '';
@@ -68,19 +75,47 @@ function latencyVerdict(point: number, estimate: P95Estimate | undefined, offset
   if (deployedFits === undefined) {
     if (high <= budget) return { fits: true, text, interval };
     if (low > budget) return { fits: false, text, interval };
-    return { fits: point <= budget, text, interval, rule: `the interval straddles the ${ms(budget)} budget and nothing is deployed: decided by the median` };
+    return {
+      fits: point <= budget,
+      text,
+      interval,
+      rule: `the interval straddles the ${ms(budget)} budget and nothing is deployed: decided by the median`,
+    };
   }
   const share = `${Math.round(margin * 100)}%`;
   if (deployedFits) {
     const ceiling = budget * (1 + margin);
-    if (point > ceiling) return { fits: false, text, interval, rule: `the p95 is over the ${ms(budget)} budget by more than the ${share} margin (${ms(ceiling)}): the deployed placement changes` };
-    if (high > budget) return { fits: true, text, interval, rule: `the p95 is within the ${ms(budget)} budget plus the ${share} margin (${ms(ceiling)}): the deployed placement stays (hysteresis)` };
+    if (point > ceiling)
+      return {
+        fits: false,
+        text,
+        interval,
+        rule: `the p95 is over the ${ms(budget)} budget by more than the ${share} margin (${ms(ceiling)}): the deployed placement changes`,
+      };
+    if (high > budget)
+      return {
+        fits: true,
+        text,
+        interval,
+        rule: `the p95 is within the ${ms(budget)} budget plus the ${share} margin (${ms(ceiling)}): the deployed placement stays (hysteresis)`,
+      };
     return { fits: true, text, interval };
   }
   const floor = budget / (1 + margin);
-  if (high <= floor) return { fits: true, text, interval, rule: `the whole interval is under the ${ms(budget)} budget by the ${share} margin (${ms(floor)}): the deployed placement changes` };
+  if (high <= floor)
+    return {
+      fits: true,
+      text,
+      interval,
+      rule: `the whole interval is under the ${ms(budget)} budget by the ${share} margin (${ms(floor)}): the deployed placement changes`,
+    };
   if (low > budget) return { fits: false, text, interval };
-  return { fits: false, text, interval, rule: `the interval is not under the ${ms(budget)} budget by the ${share} margin (${ms(floor)}): the deployed placement stays (hysteresis)` };
+  return {
+    fits: false,
+    text,
+    interval,
+    rule: `the interval is not under the ${ms(budget)} budget by the ${share} margin (${ms(floor)}): the deployed placement stays (hysteresis)`,
+  };
 }
 
 const withRule = (reason: string, verdicts: Verdict[]) => {
@@ -112,7 +147,18 @@ export function planPlacement(
   const clouds = new Map(
     config.targets
       .filter((target) => target.kind === 'cloud')
-      .map((target) => [target.name, { target, decision: placeCloud(target, resultFor(results, target.profile, batchOf(config, target), target.name), deployed[target.name], margin) }]),
+      .map((target) => [
+        target.name,
+        {
+          target,
+          decision: placeCloud(
+            target,
+            resultFor(results, target.profile, batchOf(config, target), target.name),
+            deployed[target.name],
+            margin,
+          ),
+        },
+      ]),
   );
   return config.targets.map((target) => {
     const own = clouds.get(target.name);
@@ -131,27 +177,75 @@ function resultFor(results: readonly ProfileResult[], profile: string, batch: nu
 
 const p95Of = (result: ProfileResult) => result.p95?.p95Ms ?? result.estimated.p95Ms;
 
-function placeCloud(target: Target, result: ProfileResult, deployed: PlacementChoice | undefined, margin: number): PlacementDecision {
+function placeCloud(
+  target: Target,
+  result: ProfileResult,
+  deployed: PlacementChoice | undefined,
+  margin: number,
+): PlacementDecision {
   const p95 = p95Of(result);
-  const base = { target: target.name, kind: target.kind, profile: target.profile, batch: result.batch, p95Ms: p95, latencyBudgetMs: target.latencyBudgetMs, memoryMb: result.peakMemoryMb };
+  const base = {
+    target: target.name,
+    kind: target.kind,
+    profile: target.profile,
+    batch: result.batch,
+    p95Ms: p95,
+    latencyBudgetMs: target.latencyBudgetMs,
+    memoryMb: result.peakMemoryMb,
+  };
   // Hysteresis holds a serving placement; a blocked one is left as soon as the plain rule allows.
-  const verdict = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, deployed === 'cloud' ? true : undefined, margin);
-  if (verdict.fits) return { ...base, choice: 'cloud', reason: withRule(`${verdict.text} on ${target.profile} fits the ${ms(target.latencyBudgetMs)} budget`, [verdict]) };
-  return { ...base, choice: 'blocked', reason: withRule(`${verdict.text} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`, [verdict]) };
+  const verdict = latencyVerdict(
+    p95,
+    result.p95,
+    0,
+    target.latencyBudgetMs,
+    deployed === 'cloud' ? true : undefined,
+    margin,
+  );
+  if (verdict.fits)
+    return {
+      ...base,
+      choice: 'cloud',
+      reason: withRule(`${verdict.text} on ${target.profile} fits the ${ms(target.latencyBudgetMs)} budget`, [verdict]),
+    };
+  return {
+    ...base,
+    choice: 'blocked',
+    reason: withRule(`${verdict.text} on ${target.profile} exceeds the ${ms(target.latencyBudgetMs)} budget`, [
+      verdict,
+    ]),
+  };
 }
 
 /** What offloading a site to its cloud target would give, or why it cannot. */
-type Remote = { cloud: string; verdict: Verdict; p95Ms: number; text: string } | { cloud?: string; unavailable: string };
+type Remote =
+  { cloud: string; verdict: Verdict; p95Ms: number; text: string } | { cloud?: string; unavailable: string };
 
-function remoteOf(target: Target, batch: number, cloud: { target: Target; decision: PlacementDecision } | undefined, results: readonly ProfileResult[], keeps: boolean | undefined, margin: number): Remote {
+function remoteOf(
+  target: Target,
+  batch: number,
+  cloud: { target: Target; decision: PlacementDecision } | undefined,
+  results: readonly ProfileResult[],
+  keeps: boolean | undefined,
+  margin: number,
+): Remote {
   if (!cloud) return { unavailable: 'there is no cloud target to offload to' };
   // A cloud target that does not serve is no destination, whatever its numbers at the site's batch.
-  if (cloud.decision.choice === 'blocked') return { cloud: cloud.target.name, unavailable: `the cloud target ${cloud.target.name} it would offload to is blocked itself` };
+  if (cloud.decision.choice === 'blocked')
+    return {
+      cloud: cloud.target.name,
+      unavailable: `the cloud target ${cloud.target.name} it would offload to is blocked itself`,
+    };
   // The site's requests reach the cloud as they are: the cloud's latency at the site's batch.
   const result = resultFor(results, cloud.target.profile, batch, target.name);
   const p95Ms = p95Of(result) + target.rttMs;
   const verdict = latencyVerdict(p95Ms, result.p95, target.rttMs, target.latencyBudgetMs, keeps, margin);
-  return { cloud: cloud.target.name, verdict, p95Ms, text: `cloud p95 ${ms(p95Of(result))} + RTT ${ms(target.rttMs)} = ${verdict.text.replace(/^p95 /, '')}` };
+  return {
+    cloud: cloud.target.name,
+    verdict,
+    p95Ms,
+    text: `cloud p95 ${ms(p95Of(result))} + RTT ${ms(target.rttMs)} = ${verdict.text.replace(/^p95 /, '')}`,
+  };
 }
 
 function placeEdge(
@@ -169,18 +263,33 @@ function placeEdge(
   const clusterBinds = live?.source === 'cluster' && live.freeMemoryMb < (target.memoryBudgetMb ?? Infinity);
   const memoryBudget = clusterBinds ? live.freeMemoryMb : (target.memoryBudgetMb ?? Infinity);
   const budgetText = clusterBinds ? `${mb(memoryBudget)} free on the cluster` : `${mb(memoryBudget)} memory budget`;
-  if (live?.source === 'cluster' && !live.arches.includes(EDGE_ARCH)) misfits.push(`the cluster has no ${EDGE_ARCH} node (found ${live.arches.join(', ') || 'no ready nodes'})`);
-  if (result.peakMemoryMb > memoryBudget) misfits.push(`the model needs ${mb(result.peakMemoryMb)}, over the ${budgetText}`);
+  if (live?.source === 'cluster' && !live.arches.includes(EDGE_ARCH))
+    misfits.push(`the cluster has no ${EDGE_ARCH} node (found ${live.arches.join(', ') || 'no ready nodes'})`);
+  if (result.peakMemoryMb > memoryBudget)
+    misfits.push(`the model needs ${mb(result.peakMemoryMb)}, over the ${budgetText}`);
   else if (result.peakMemoryMb > result.memoryCeilingMb) {
-    misfits.push(`the model needs ${mb(result.peakMemoryMb)}, over the ${mb(result.memoryCeilingMb)} a ${target.profile} has for it`);
+    misfits.push(
+      `the model needs ${mb(result.peakMemoryMb)}, over the ${mb(result.memoryCeilingMb)} a ${target.profile} has for it`,
+    );
   }
-  const remote = remoteOf(target, result.batch, cloud, results, deployed === 'offload' || deployed === 'adaptive' ? true : undefined, margin);
+  const remote = remoteOf(
+    target,
+    result.batch,
+    cloud,
+    results,
+    deployed === 'offload' || deployed === 'adaptive' ? true : undefined,
+    margin,
+  );
   const away = 'verdict' in remote ? remote.verdict : undefined;
   // Between edge and offload, either way only by the margin; from blocked, or from an offload
   // that no longer serves, by the plain rule.
-  const keepsLocal = deployed === 'edge' || deployed === 'adaptive' ? true : deployed === 'offload' && away?.fits ? false : undefined;
+  const keepsLocal =
+    deployed === 'edge' || deployed === 'adaptive' ? true : deployed === 'offload' && away?.fits ? false : undefined;
   const local = latencyVerdict(p95, result.p95, 0, target.latencyBudgetMs, keepsLocal, margin);
-  if (!local.fits) misfits.push(`the model's ${local.text} on ${target.profile} ${p95 > target.latencyBudgetMs ? 'exceeds' : 'is not under'} the ${ms(target.latencyBudgetMs)} budget${p95 > target.latencyBudgetMs ? '' : ' by the margin'}`);
+  if (!local.fits)
+    misfits.push(
+      `the model's ${local.text} on ${target.profile} ${p95 > target.latencyBudgetMs ? 'exceeds' : 'is not under'} the ${ms(target.latencyBudgetMs)} budget${p95 > target.latencyBudgetMs ? '' : ' by the margin'}`,
+    );
   const base = {
     target: target.name,
     kind: target.kind,
@@ -195,17 +304,44 @@ function placeEdge(
     const fits = `fits on ${target.profile}: ${local.text} ${p95 <= target.latencyBudgetMs ? '≤' : 'against'} ${ms(target.latencyBudgetMs)}, ${mb(result.peakMemoryMb)} ≤ ${mb(memoryBudget)}`;
     // Both paths fit: an adaptive target runs the model and decides per request which answers in time.
     if (target.adaptive && 'verdict' in remote && remote.verdict.fits) {
-      return { ...base, choice: 'adaptive', p95Ms: p95, offloadTo: remote.cloud, reason: withRule(`${fits}; ${remote.text} fits too: the site decides per request (adaptive)`, [local, remote.verdict]) };
+      return {
+        ...base,
+        choice: 'adaptive',
+        p95Ms: p95,
+        offloadTo: remote.cloud,
+        reason: withRule(`${fits}; ${remote.text} fits too: the site decides per request (adaptive)`, [
+          local,
+          remote.verdict,
+        ]),
+      };
     }
     return { ...base, choice: 'edge', p95Ms: p95, reason: withRule(fits, [local]) };
   }
   const here = `at ${target.name}, ${misfits.join(' and ')}`;
   const sign = (value: number) => (value <= target.latencyBudgetMs ? '≤' : 'against');
-  if (!('verdict' in remote)) return { ...base, choice: 'blocked', p95Ms: p95, reason: withRule(`${here}, and ${remote.unavailable}`, [local]) };
+  if (!('verdict' in remote))
+    return { ...base, choice: 'blocked', p95Ms: p95, reason: withRule(`${here}, and ${remote.unavailable}`, [local]) };
   if (remote.verdict.fits) {
-    return { ...base, choice: 'offload', p95Ms: remote.p95Ms, offloadTo: remote.cloud, reason: withRule(`${here}; offloading fits: ${remote.text} ${sign(remote.p95Ms)} ${ms(target.latencyBudgetMs)}`, [local, remote.verdict]) };
+    return {
+      ...base,
+      choice: 'offload',
+      p95Ms: remote.p95Ms,
+      offloadTo: remote.cloud,
+      reason: withRule(`${here}; offloading fits: ${remote.text} ${sign(remote.p95Ms)} ${ms(target.latencyBudgetMs)}`, [
+        local,
+        remote.verdict,
+      ]),
+    };
   }
-  return { ...base, choice: 'blocked', p95Ms: p95, reason: withRule(`${here}; offloading does not fit either: ${remote.text} exceeds the ${ms(target.latencyBudgetMs)} budget`, [local, remote.verdict]) };
+  return {
+    ...base,
+    choice: 'blocked',
+    p95Ms: p95,
+    reason: withRule(
+      `${here}; offloading does not fit either: ${remote.text} exceeds the ${ms(target.latencyBudgetMs)} budget`,
+      [local, remote.verdict],
+    ),
+  };
 }
 
 function capacityText(live: LiveCapacity): string {

@@ -11,8 +11,13 @@ import { EdgeshipError } from './errors.ts';
 
 const url = z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, ''));
 /** `owner/name`, or `owner/*` for every repo of an owner. */
-const repoPattern = z.string().regex(/^[A-Za-z0-9][\w.-]*\/(\*|[\w.-]+)$/, { error: (issue) => `expected owner/name or owner/*, found ${JSON.stringify(issue.input)}` });
-const host = z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/, { error: (issue) => `expected a registry host such as ghcr.io or registry.local:5000, found ${JSON.stringify(issue.input)}` });
+const repoPattern = z.string().regex(/^[A-Za-z0-9][\w.-]*\/(\*|[\w.-]+)$/, {
+  error: (issue) => `expected owner/name or owner/*, found ${JSON.stringify(issue.input)}`,
+});
+const host = z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/, {
+  error: (issue) =>
+    `expected a registry host such as ghcr.io or registry.local:5000, found ${JSON.stringify(issue.input)}`,
+});
 
 const trainingRule = z.strictObject({
   /** The model repos this rule is for. */
@@ -56,7 +61,9 @@ export class PolicyError extends EdgeshipError {
     // The value is a repo writer's: the message lands in check runs and comments (markdown), so
     // the characters that would make a link, an image, HTML or emphasis of it are escaped.
     const shown = JSON.stringify(value).replace(/[[\]()<>!`*_|~#]/g, (character) => `&#${character.charCodeAt(0)};`);
-    super(`${setting}: ${shown} is not allowed by the operator policy; the operator can add it to ${entry} in EDGESHIP_POLICY_FILE`);
+    super(
+      `${setting}: ${shown} is not allowed by the operator policy; the operator can add it to ${entry} in EDGESHIP_POLICY_FILE`,
+    );
   }
 }
 
@@ -71,18 +78,24 @@ const matchesRepo = (patterns: readonly string[], repo: string) =>
 
 /** The Kubeflow Pipelines endpoint of a config, when the policy lets KFP_TOKEN go there. */
 export function allowKubeflowEndpoint(policy: OperatorPolicy, endpoint: string): string {
-  if (!sameUrl(policy.kubeflow.endpoints, endpoint)) throw new PolicyError('train.kubeflow.endpoint', endpoint, 'kubeflow.endpoints');
+  if (!sameUrl(policy.kubeflow.endpoints, endpoint))
+    throw new PolicyError('train.kubeflow.endpoint', endpoint, 'kubeflow.endpoints');
   return endpoint;
 }
 
 /** The MLflow tracking URI of a config, when the policy lets MLFLOW_TRACKING_TOKEN go there. */
 export function allowMlflowUri(policy: OperatorPolicy, trackingUri: string): string {
-  if (!sameUrl(policy.mlflow.trackingUris, trackingUri)) throw new PolicyError('registry.mlflow.trackingUri', trackingUri, 'mlflow.trackingUris');
+  if (!sameUrl(policy.mlflow.trackingUris, trackingUri))
+    throw new PolicyError('registry.mlflow.trackingUri', trackingUri, 'mlflow.trackingUris');
   return trackingUri;
 }
 
 /** The policy entry of a registry host, or a PolicyError naming `setting`. */
-export function allowRegistry(policy: OperatorPolicy, registryHost: string, setting: string): OperatorPolicy['registries'][number] {
+export function allowRegistry(
+  policy: OperatorPolicy,
+  registryHost: string,
+  setting: string,
+): OperatorPolicy['registries'][number] {
   const entry = policy.registries.find((candidate) => candidate.host === registryHost.toLowerCase());
   if (!entry) throw new PolicyError(setting, registryHost, 'registries[].host');
   return entry;
@@ -107,7 +120,8 @@ export function realmAllowed(policy: OperatorPolicy, registryHost: string, realm
 
 /** The GitOps repo of a config, when the policy lets the app write there. */
 /** Whether the operator lets this model repo deploy from a branch that requires no review. */
-export const unreviewedDeployAllowed = (policy: OperatorPolicy, repo: string): boolean => matchesRepo(policy.unreviewedDeploys, repo);
+export const unreviewedDeployAllowed = (policy: OperatorPolicy, repo: string): boolean =>
+  matchesRepo(policy.unreviewedDeploys, repo);
 
 export function allowGitopsRepo(policy: OperatorPolicy, repo: string): string {
   if (!matchesRepo(policy.gitops.repos, repo)) throw new PolicyError('gitops.repo', repo, 'gitops.repos');
@@ -124,21 +138,26 @@ export function checkTrainingPolicy(policy: OperatorPolicy, repo: string, config
   if (backend === 'kubeflow' && kubeflow) allowKubeflowEndpoint(policy, kubeflow.endpoint);
   if (backend !== 'kubernetes' || !kubernetes) return;
   const rules = policy.training.filter((rule) => matchesRepo(rule.repos, repo));
-  const allowed = (pick: (rule: (typeof rules)[number]) => string[], value: string) => rules.some((rule) => pick(rule).includes(value));
+  const allowed = (pick: (rule: (typeof rules)[number]) => string[], value: string) =>
+    rules.some((rule) => pick(rule).includes(value));
   const entry = (field: string) => `training[] (a rule whose repos match ${repo}).${field}`;
-  if (!allowed((rule) => rule.namespaces, kubernetes.namespace)) throw new PolicyError('train.kubernetes.namespace', kubernetes.namespace, entry('namespaces'));
+  if (!allowed((rule) => rule.namespaces, kubernetes.namespace))
+    throw new PolicyError('train.kubernetes.namespace', kubernetes.namespace, entry('namespaces'));
   const image = imageRepository(kubernetes.image);
-  if (!allowed((rule) => rule.images, image)) throw new PolicyError('train.kubernetes.image', kubernetes.image, entry('images'));
+  if (!allowed((rule) => rule.images, image))
+    throw new PolicyError('train.kubernetes.image', kubernetes.image, entry('images'));
   if (kubernetes.serviceAccount && !allowed((rule) => rule.serviceAccounts, kubernetes.serviceAccount)) {
     throw new PolicyError('train.kubernetes.serviceAccount', kubernetes.serviceAccount, entry('serviceAccounts'));
   }
   for (const secret of [...kubernetes.secrets, ...kubernetes.imagePullSecrets]) {
-    if (!allowed((rule) => rule.secrets, secret)) throw new PolicyError('train.kubernetes.secrets', secret, entry('secrets'));
+    if (!allowed((rule) => rule.secrets, secret))
+      throw new PolicyError('train.kubernetes.secrets', secret, entry('secrets'));
   }
 }
 
 /** The namespaces any training rule allows: the only ones the app watches Jobs in. */
-export const allowedNamespaces = (policy: OperatorPolicy): Set<string> => new Set(policy.training.flatMap((rule) => rule.namespaces));
+export const allowedNamespaces = (policy: OperatorPolicy): Set<string> =>
+  new Set(policy.training.flatMap((rule) => rule.namespaces));
 
 /** `ghcr.io/acme/trainer:1.2@sha256:…` → `ghcr.io/acme/trainer`. */
 export function imageRepository(image: string): string {

@@ -6,7 +6,8 @@ export const RELEASE_BRANCH_ROOT = 'edgeship/release/';
 export const releaseBranchPrefix = (model: string) => `${RELEASE_BRANCH_ROOT}${model}/`;
 
 /** Deterministic release branch: the same model, version and commit always give the same name. */
-export const releaseBranch = (model: string, version: string, sha: string) => `${releaseBranchPrefix(model)}${version}-${sha.slice(0, 7)}`;
+export const releaseBranch = (model: string, version: string, sha: string) =>
+  `${releaseBranchPrefix(model)}${version}-${sha.slice(0, 7)}`;
 
 /** The model repo file a release PR changes: the release record, one per model. */
 export const RELEASE_RECORD_FILE = '.edgeship/release.json';

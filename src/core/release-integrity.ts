@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
  */
 
 /** `release:sha256:<hex>` of the release record's bytes. */
-export const recordDigest = (recordText: string) => `release:sha256:${createHash('sha256').update(recordText).digest('hex')}`;
+export const recordDigest = (recordText: string) =>
+  `release:sha256:${createHash('sha256').update(recordText).digest('hex')}`;
 
 export interface MergeFacts {
   /** The PR's head commit. */
@@ -22,7 +23,9 @@ export interface MergeFacts {
 
 /** Why a merged release must not deploy, or undefined when it is the app's own, unchanged. */
 export function refuseMerge(facts: MergeFacts): string | undefined {
-  if (!facts.gatesExternalId) return `the PR head ${facts.headSha.slice(0, 7)} is not a release commit edgeship wrote (it has no edgeship/gates check run of this app)`;
-  if (facts.gatesExternalId !== recordDigest(facts.recordText)) return 'the release record at the merge is not the one edgeship evaluated and recorded for this head';
+  if (!facts.gatesExternalId)
+    return `the PR head ${facts.headSha.slice(0, 7)} is not a release commit edgeship wrote (it has no edgeship/gates check run of this app)`;
+  if (facts.gatesExternalId !== recordDigest(facts.recordText))
+    return 'the release record at the merge is not the one edgeship evaluated and recorded for this head';
   return undefined;
 }

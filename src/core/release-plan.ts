@@ -114,22 +114,50 @@ export function planRelease(inputs: PlanInputs): EvaluationReport {
   // version of it would be a release of nothing.
   const same = baseline?.modelSha256 !== undefined && baseline.modelSha256 === inspection.sha256;
   const version: NextVersion = same
-    ? { version: baseline.version, bump: 'none', reason: `the model is the deployed ${baseline.version} (same sha256): nothing to release` }
+    ? {
+        version: baseline.version,
+        bump: 'none',
+        reason: `the model is the deployed ${baseline.version} (same sha256): nothing to release`,
+      }
     : nextVersion(baseline?.version, { breaking: contractDiff?.breaking ?? false, primaryImproved: improved, primary });
-  const gates = evaluateGates({ config, metrics, baselineMetrics: baseline?.metrics, golden: inputs.golden, contract: contractDiff, placement, version: version.version, ...(inputs.configMayAllowBreaking !== undefined && { configMayAllowBreaking: inputs.configMayAllowBreaking }) });
+  const gates = evaluateGates({
+    config,
+    metrics,
+    baselineMetrics: baseline?.metrics,
+    golden: inputs.golden,
+    contract: contractDiff,
+    placement,
+    version: version.version,
+    ...(inputs.configMayAllowBreaking !== undefined && { configMayAllowBreaking: inputs.configMayAllowBreaking }),
+  });
   return {
     schemaVersion: 1,
     model: config.model,
     version,
     primary: { name: primary, direction, improved },
     candidate: inspection,
-    ...(baseline && { baseline: { version: baseline.version, reference: baseline.reference, digest: baseline.digest, ...(baseline.placements && { placements: baseline.placements }), ...(baseline.history?.length && { history: baseline.history }) } }),
+    ...(baseline && {
+      baseline: {
+        version: baseline.version,
+        reference: baseline.reference,
+        digest: baseline.digest,
+        ...(baseline.placements && { placements: baseline.placements }),
+        ...(baseline.history?.length && { history: baseline.history }),
+      },
+    }),
     metrics: metricDeltas(metrics, baseline?.metrics),
     ...(contractDiff && { contractDiff }),
     golden: inputs.golden,
     profiles: inputs.profiles,
     placement,
-    ...(config.rollout && { waves: wavesOf(config).map((wave) => ({ name: wave.name, targets: wave.targets, ...(wave.selector && { selector: wave.selector }), ...(wave.percent !== undefined && { percent: wave.percent }) })) }),
+    ...(config.rollout && {
+      waves: wavesOf(config).map((wave) => ({
+        name: wave.name,
+        targets: wave.targets,
+        ...(wave.selector && { selector: wave.selector }),
+        ...(wave.percent !== undefined && { percent: wave.percent }),
+      })),
+    }),
     gates,
     passed: gatesPassed(gates),
     provenance: inputs.provenance,

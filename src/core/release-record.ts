@@ -7,7 +7,8 @@ import { digestString, pinnedReference, semverString } from './report-schema.ts'
 import { applyOwnedEdits, parseYaml, withHeader, type HandedYaml, type OwnedEdit } from './yaml-edit.ts';
 
 /** Path of a model's release record inside the GitOps repo. */
-export const releaseRecordPath = (directory: string, model: string) => `${directory.replace(/\/+$/, '')}/${model}/release.yaml`;
+export const releaseRecordPath = (directory: string, model: string) =>
+  `${directory.replace(/\/+$/, '')}/${model}/release.yaml`;
 
 // The record lives in the GitOps repo, which others can write: versions, references and names
 // are held to their grammar before they reach an overlay, a URL or a comment.
@@ -24,7 +25,15 @@ const targetSchema = z
     /** The container image the target deploys instead of pulling the artifact (a modelcar, a serving image), pinned by digest. */
     package: pinnedReference.optional(),
     /** What the target ran before the bot last changed its version: where a rollback goes. */
-    previous: z.object({ version, digest, placement: placed, offloadTo: dnsLabel.optional(), package: pinnedReference.optional() }).optional(),
+    previous: z
+      .object({
+        version,
+        digest,
+        placement: placed,
+        offloadTo: dnsLabel.optional(),
+        package: pinnedReference.optional(),
+      })
+      .optional(),
     /** A person's placement pin: every release keeps this placement. */
     pin: z.enum(['edge', 'offload', 'adaptive']).optional(),
     /** A person's hold: the bot leaves this target as it is, with the reason. */
@@ -32,7 +41,13 @@ const targetSchema = z
   })
   .loose();
 
-const historySchema = z.object({ metric: z.string().regex(/^[\w.:/-]{1,100}$/, 'a metric name'), value: z.number().finite(), released: z.string().max(40) }).loose();
+const historySchema = z
+  .object({
+    metric: z.string().regex(/^[\w.:/-]{1,100}$/, 'a metric name'),
+    value: z.number().finite(),
+    released: z.string().max(40),
+  })
+  .loose();
 
 /** Releases the record's history keeps. */
 export const HISTORY_LENGTH = 10;
@@ -93,12 +108,15 @@ export interface ParsedRecord {
 /** Reads a record's text into its document and value; `file` names it in errors. */
 export function readReleaseRecord(text: string, file: string): ParsedRecord {
   const document = parseYaml(text);
-  if (document.errors.length > 0) throw new GitOpsError(`${file}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
+  if (document.errors.length > 0)
+    throw new GitOpsError(`${file}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
   const data: unknown = document.toJS();
   const result = recordSchema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new GitOpsError(`${file}: not an edgeship release record: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}`);
+    throw new GitOpsError(
+      `${file}: not an edgeship release record: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}`,
+    );
   }
   return { text, record: result.data, handed: { document, data } };
 }
@@ -109,7 +127,8 @@ export function parseReleaseRecord(text: string, file: string): ReleaseRecord {
 }
 
 /** The artifact reference a target runs: the record's repository at the target's digest. */
-export const targetReference = (record: Pick<ReleaseRecord, 'artifact'>, targetDigest: string) => `${record.artifact.reference.replace(/@sha256:[a-f0-9]{64}$/, '')}@${targetDigest}`;
+export const targetReference = (record: Pick<ReleaseRecord, 'artifact'>, targetDigest: string) =>
+  `${record.artifact.reference.replace(/@sha256:[a-f0-9]{64}$/, '')}@${targetDigest}`;
 
 const HEADER = (model: string) => [
   `Release record of ${model}, written by edgeship.`,
@@ -126,12 +145,20 @@ const HEADER = (model: string) => [
  * target. Targets not in the update are left as they are, which is how a wave updates some
  * sites and not others.
  */
-export function writeReleaseRecord(current: string | ParsedRecord | undefined, update: RecordUpdate, file = `release record of ${update.model}`): string {
+export function writeReleaseRecord(
+  current: string | ParsedRecord | undefined,
+  update: RecordUpdate,
+  file = `release record of ${update.model}`,
+): string {
   if (current === undefined) return newRecord(update, file);
   const { text, record, handed } = typeof current === 'string' ? readReleaseRecord(current, file) : current;
   const edits: OwnedEdit[] = [];
   if (update.release) {
-    edits.push([['version'], update.release.version], [['artifact', 'reference'], update.release.reference], [['artifact', 'digest'], update.release.digest]);
+    edits.push(
+      [['version'], update.release.version],
+      [['artifact', 'reference'], update.release.reference],
+      [['artifact', 'digest'], update.release.digest],
+    );
     edits.push(...historyEdits(record, update.release));
   }
   if (update.rollout) {
@@ -139,7 +166,8 @@ export function writeReleaseRecord(current: string | ParsedRecord | undefined, u
     const waves = update.rollout.waves ?? {};
     // A new release starts a new rollout: the waves of the last one go.
     const restarts = update.release !== undefined && update.release.version !== record.version;
-    for (const wave of Object.keys(record.rollout?.waves ?? {})) if (restarts && !(wave in waves)) edits.push([['rollout', 'waves', wave], undefined]);
+    for (const wave of Object.keys(record.rollout?.waves ?? {}))
+      if (restarts && !(wave in waves)) edits.push([['rollout', 'waves', wave], undefined]);
     for (const [wave, at] of Object.entries(waves)) edits.push([['rollout', 'waves', wave], at]);
   }
   for (const target of update.targets ?? []) {
@@ -154,7 +182,13 @@ export function writeReleaseRecord(current: string | ParsedRecord | undefined, u
         [path('previous', 'package'), now.package],
       );
     }
-    edits.push([path('placement'), target.placement], [path('version'), target.version], [path('digest'), target.digest], [path('offloadTo'), target.offloadTo], [path('package'), target.package]);
+    edits.push(
+      [path('placement'), target.placement],
+      [path('version'), target.version],
+      [path('digest'), target.digest],
+      [path('offloadTo'), target.offloadTo],
+      [path('package'), target.package],
+    );
   }
   for (const mark of update.marks ?? []) {
     if (mark.pin !== undefined) edits.push([['targets', mark.name, 'pin'], mark.pin ?? undefined]);
@@ -167,9 +201,15 @@ export function writeReleaseRecord(current: string | ParsedRecord | undefined, u
  * The artifact and targets a record has once the update is written, computed without writing
  * and parsing it again (a fleet's record is large): what writeReleaseRecord's edits mean for them.
  */
-export function recordAfter(record: ReleaseRecord | undefined, update: RecordUpdate): Pick<ReleaseRecord, 'artifact' | 'targets'> {
-  const artifact = update.release ? { reference: update.release.reference, digest: update.release.digest } : record?.artifact;
-  if (!artifact) throw new GitOpsError(`the release record of ${update.model} does not exist yet; only a release can create it`);
+export function recordAfter(
+  record: ReleaseRecord | undefined,
+  update: RecordUpdate,
+): Pick<ReleaseRecord, 'artifact' | 'targets'> {
+  const artifact = update.release
+    ? { reference: update.release.reference, digest: update.release.digest }
+    : record?.artifact;
+  if (!artifact)
+    throw new GitOpsError(`the release record of ${update.model} does not exist yet; only a release can create it`);
   const targets: ReleaseRecord['targets'] = { ...record?.targets };
   for (const write of update.targets ?? []) {
     const now = targets[write.name];
@@ -177,7 +217,16 @@ export function recordAfter(record: ReleaseRecord | undefined, update: RecordUpd
     const { previous, pin, hold, ...rest }: Partial<RecordTarget> = now ?? {};
     delete rest.offloadTo;
     delete rest.package;
-    const before = now && now.version !== write.version ? { version: now.version, digest: now.digest, placement: now.placement, ...(now.offloadTo && { offloadTo: now.offloadTo }), ...(now.package && { package: now.package }) } : previous;
+    const before =
+      now && now.version !== write.version
+        ? {
+            version: now.version,
+            digest: now.digest,
+            placement: now.placement,
+            ...(now.offloadTo && { offloadTo: now.offloadTo }),
+            ...(now.package && { package: now.package }),
+          }
+        : previous;
     targets[write.name] = {
       ...rest,
       placement: write.placement,
@@ -196,7 +245,11 @@ export function recordAfter(record: ReleaseRecord | undefined, update: RecordUpd
     const { pin, hold, ...rest } = entry;
     const nextPin = mark.pin === undefined ? pin : (mark.pin ?? undefined);
     const nextHold = mark.hold === undefined ? hold : (mark.hold ?? undefined);
-    targets[mark.name] = { ...rest, ...(nextPin && { pin: nextPin }), ...(nextHold !== undefined && { hold: nextHold }) };
+    targets[mark.name] = {
+      ...rest,
+      ...(nextPin && { pin: nextPin }),
+      ...(nextHold !== undefined && { hold: nextHold }),
+    };
   }
   return { artifact, targets };
 }
@@ -205,7 +258,9 @@ export function recordAfter(record: ReleaseRecord | undefined, update: RecordUpd
 function historyEdits(record: ReleaseRecord, release: NonNullable<RecordUpdate['release']>): OwnedEdit[] {
   const { primary } = release;
   if (!primary || record.history[release.version]) return [];
-  const kept = Object.keys(record.history).sort(semver.compare).slice(-(HISTORY_LENGTH - 1));
+  const kept = Object.keys(record.history)
+    .sort(semver.compare)
+    .slice(-(HISTORY_LENGTH - 1));
   const dropped = Object.keys(record.history).filter((entry) => !kept.includes(entry));
   const path = (...keys: string[]) => ['history', release.version, ...keys];
   return [
@@ -230,7 +285,13 @@ function newRecord(update: RecordUpdate, file: string): string {
   const targets = Object.fromEntries(
     (update.targets ?? []).map((target) => [
       target.name,
-      { placement: target.placement, version: target.version, digest: target.digest, ...(target.offloadTo && { offloadTo: target.offloadTo }), ...(target.package && { package: target.package }) },
+      {
+        placement: target.placement,
+        version: target.version,
+        digest: target.digest,
+        ...(target.offloadTo && { offloadTo: target.offloadTo }),
+        ...(target.package && { package: target.package }),
+      },
     ]),
   );
   const record = {
@@ -239,9 +300,17 @@ function newRecord(update: RecordUpdate, file: string): string {
     model: update.model,
     version: update.release.version,
     artifact: { reference: update.release.reference, digest: update.release.digest },
-    ...(update.rollout && { rollout: { status: update.rollout.status, waves: update.rollout.waves ?? {}, ...(update.rollout.reason && { reason: update.rollout.reason }) } }),
+    ...(update.rollout && {
+      rollout: {
+        status: update.rollout.status,
+        waves: update.rollout.waves ?? {},
+        ...(update.rollout.reason && { reason: update.rollout.reason }),
+      },
+    }),
     ...(Object.keys(targets).length > 0 && { targets }),
-    ...(update.release.primary && { history: { [update.release.version]: { ...update.release.primary, released: new Date().toISOString() } } }),
+    ...(update.release.primary && {
+      history: { [update.release.version]: { ...update.release.primary, released: new Date().toISOString() } },
+    }),
   };
   return withHeader(stringify(record, { lineWidth: 0 }), HEADER(update.model));
 }

@@ -63,19 +63,30 @@ export function planRollout(input: RolloutInput): RolloutStep {
     const states = targets.map((name) => input.states.get(name) ?? unknown(name));
     const failed = states.filter(failedOf);
     if (failed.length > 0) {
-      const reason = failed.map((state) => `${state.target} ${state.syncFailed ? 'failed to sync' : 'is Degraded'}`).join(', ');
+      const reason = failed
+        .map((state) => `${state.target} ${state.syncFailed ? 'failed to sync' : 'is Degraded'}`)
+        .join(', ');
       const back = failed.filter((state) => state.previous);
-      if (back.length === 0) return { kind: 'halt', wave: wave.name, reason: `${reason}; it ran no earlier release to roll back to` };
+      if (back.length === 0)
+        return { kind: 'halt', wave: wave.name, reason: `${reason}; it ran no earlier release to roll back to` };
       return { kind: 'rollback', wave: wave.name, targets: back.map((state) => state.target), reason };
     }
     if (passed) continue;
     const notReady = states.filter((state) => !readyOf(state));
     if (notReady.length > 0) {
-      return { kind: 'wait', wave: wave.name, reason: notReady.map((state) => `${state.target} ${state.sync}/${state.health}`).join(', ') };
+      return {
+        kind: 'wait',
+        wave: wave.name,
+        reason: notReady.map((state) => `${state.target} ${state.sync}/${state.health}`).join(', '),
+      };
     }
     const soakEnds = Math.max(...states.map((state) => (state.healthySince ?? input.now) + wave.soakMinutes * 60_000));
     if (soakEnds > input.now) {
-      return { kind: 'wait', wave: wave.name, reason: `soaking until ${new Date(soakEnds).toISOString()} (${wave.soakMinutes} min Healthy)` };
+      return {
+        kind: 'wait',
+        wave: wave.name,
+        reason: `soaking until ${new Date(soakEnds).toISOString()} (${wave.soakMinutes} min Healthy)`,
+      };
     }
   }
   return { kind: 'done', skipped };
@@ -108,21 +119,44 @@ export interface StatusInput extends RolloutInput {
 export function targetStatuses(input: StatusInput): TargetStatus[] {
   const final = input.status === 'rolled-back' || input.status === 'halted';
   return input.waves.flatMap((wave, index) => {
-    const soakedByLater = input.waves.slice(index + 1).some((later) => input.applied.has(later.name)) || input.status === 'done';
+    const soakedByLater =
+      input.waves.slice(index + 1).some((later) => input.applied.has(later.name)) || input.status === 'done';
     return wave.targets.map((target): TargetStatus => {
       const state = input.states.get(target) ?? unknown(target);
-      const at = (description: string, status: DeploymentState, exception?: FleetException): TargetStatus => ({ target, state: status, description, ...(exception && { exception }) });
+      const at = (description: string, status: DeploymentState, exception?: FleetException): TargetStatus => ({
+        target,
+        state: status,
+        description,
+        ...(exception && { exception }),
+      });
       if (state.skip) return at(state.skip, 'inactive', state.skipKind);
       if (state.version === input.version) {
-        if (failedOf(state)) return state.syncFailed ? at('Argo CD failed to sync it', 'failure', 'sync-failed') : at('Degraded after the sync', 'failure', 'degraded');
+        if (failedOf(state))
+          return state.syncFailed
+            ? at('Argo CD failed to sync it', 'failure', 'sync-failed')
+            : at('Degraded after the sync', 'failure', 'degraded');
         const soaked = (state.healthySince ?? Infinity) + wave.soakMinutes * 60_000 <= input.now;
         if (readyOf(state) && (soaked || soakedByLater)) return at('Synced and Healthy', 'success');
         // A finished rollout stays a success through later syncs; only a failure changes that.
         if (input.status === 'done') return at(`rolled out; now ${state.sync}/${state.health}`, 'success');
-        if (final) return at(`${state.sync}/${state.health} when the rollout stopped: ${input.reason ?? input.status}`, 'inactive');
-        return at(readyOf(state) ? `Synced and Healthy; soaking for ${wave.soakMinutes} min (wave ${wave.name})` : `${state.sync}/${state.health} (wave ${wave.name})`, 'in_progress');
+        if (final)
+          return at(
+            `${state.sync}/${state.health} when the rollout stopped: ${input.reason ?? input.status}`,
+            'inactive',
+          );
+        return at(
+          readyOf(state)
+            ? `Synced and Healthy; soaking for ${wave.soakMinutes} min (wave ${wave.name})`
+            : `${state.sync}/${state.health} (wave ${wave.name})`,
+          'in_progress',
+        );
       }
-      if (final && input.applied.has(wave.name)) return at(`rolled back to ${state.version ?? 'nothing'}: ${input.reason ?? input.status}`, 'failure', 'rolled-back');
+      if (final && input.applied.has(wave.name))
+        return at(
+          `rolled back to ${state.version ?? 'nothing'}: ${input.reason ?? input.status}`,
+          'failure',
+          'rolled-back',
+        );
       if (final) return at(`not rolled out: ${input.reason ?? input.status}`, 'inactive');
       return at(`waits for wave ${wave.name}`, 'queued');
     });

@@ -9,7 +9,11 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** The median of values in any order. */
-export const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 50);
+export const median = (values: readonly number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 export interface LatencySummary {
   runs: number;
@@ -66,8 +70,16 @@ export interface P95Estimate {
 export const intervalConfidence = (rounds: number) => 1 - 2 * 0.5 ** rounds;
 
 export function estimateP95(rounds: readonly (readonly number[])[], tolerance: number): P95Estimate {
-  if (rounds.length === 0 || rounds.some((round) => round.length === 0)) throw new RangeError('an estimate needs rounds of samples');
-  const p95s = rounds.map((round) => percentile([...round].sort((a, b) => a - b), 95)).sort((a, b) => a - b);
+  if (rounds.length === 0 || rounds.some((round) => round.length === 0))
+    throw new RangeError('an estimate needs rounds of samples');
+  const p95s = rounds
+    .map((round) =>
+      percentile(
+        [...round].sort((a, b) => a - b),
+        95,
+      ),
+    )
+    .sort((a, b) => a - b);
   const p95Ms = percentile(p95s, 50);
   const lowMs = p95s[0] as number;
   const highMs = p95s[p95s.length - 1] as number;
@@ -75,4 +87,9 @@ export function estimateP95(rounds: readonly (readonly number[])[], tolerance: n
   return { p95Ms, lowMs, highMs, rounds: rounds.length, spread, stable: spread <= tolerance };
 }
 
-export const scaleEstimate = (estimate: P95Estimate, factor: number): P95Estimate => ({ ...estimate, p95Ms: estimate.p95Ms * factor, lowMs: estimate.lowMs * factor, highMs: estimate.highMs * factor });
+export const scaleEstimate = (estimate: P95Estimate, factor: number): P95Estimate => ({
+  ...estimate,
+  p95Ms: estimate.p95Ms * factor,
+  lowMs: estimate.lowMs * factor,
+  highMs: estimate.highMs * factor,
+});

@@ -31,7 +31,10 @@ interface Datatype {
   make: (length: number) => TensorData;
 }
 
-const typed = <T extends TensorData>(Array: new (length: number) => T) => (length: number) => new Array(length);
+const typed =
+  <T extends TensorData>(Array: new (length: number) => T) =>
+  (length: number) =>
+    new Array(length);
 const FP32_MAX = 3.4028234663852886e38;
 
 export const DATATYPES = {
@@ -43,15 +46,38 @@ export const DATATYPES = {
   INT8: { ort: 'int8', kind: 'int', size: 1, min: -128, max: 127, make: typed(Int8Array) },
   INT16: { ort: 'int16', kind: 'int', size: 2, min: -32_768, max: 32_767, make: typed(Int16Array) },
   INT32: { ort: 'int32', kind: 'int', size: 4, min: -2_147_483_648, max: 2_147_483_647, make: typed(Int32Array) },
-  INT64: { ort: 'int64', kind: 'bigint', size: 8, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, make: typed(BigInt64Array) },
+  INT64: {
+    ort: 'int64',
+    kind: 'bigint',
+    size: 8,
+    min: Number.MIN_SAFE_INTEGER,
+    max: Number.MAX_SAFE_INTEGER,
+    make: typed(BigInt64Array),
+  },
   FP16: { ort: 'float16', kind: 'float', size: 2, min: -65_504, max: 65_504, make: typed(Uint16Array) },
   FP32: { ort: 'float32', kind: 'float', size: 4, min: -FP32_MAX, max: FP32_MAX, make: typed(Float32Array) },
-  FP64: { ort: 'float64', kind: 'float', size: 8, min: -Number.MAX_VALUE, max: Number.MAX_VALUE, make: typed(Float64Array) },
-  BYTES: { ort: 'string', kind: 'bytes', size: 0, min: 0, max: 0, make: (length: number) => new Array<string>(length).fill('') },
+  FP64: {
+    ort: 'float64',
+    kind: 'float',
+    size: 8,
+    min: -Number.MAX_VALUE,
+    max: Number.MAX_VALUE,
+    make: typed(Float64Array),
+  },
+  BYTES: {
+    ort: 'string',
+    kind: 'bytes',
+    size: 0,
+    min: 0,
+    max: 0,
+    make: (length: number) => new Array<string>(length).fill(''),
+  },
 } as const satisfies Record<string, Datatype>;
 
 export type OipDatatype = keyof typeof DATATYPES;
-const BY_ORT = new Map<string, OipDatatype>(Object.entries(DATATYPES).map(([name, type]) => [type.ort, name as OipDatatype]));
+const BY_ORT = new Map<string, OipDatatype>(
+  Object.entries(DATATYPES).map(([name, type]) => [type.ort, name as OipDatatype]),
+);
 
 /** The OIP name of an ONNX Runtime tensor type (FP16 for float16, BYTES for string); undefined for types OIP lacks. */
 export const oipOf = (ort: string): OipDatatype | undefined => BY_ORT.get(ort);
@@ -78,7 +104,9 @@ export function writeValue(datatype: OipDatatype, data: TensorData, index: numbe
   }
   if (typeof raw !== 'number' || !Number.isFinite(raw)) return 'expected a finite number';
   if (raw < type.min || raw > type.max) {
-    return type.kind === 'bigint' ? `expected a whole number within ±2^53-1 in JSON (send larger ${datatype} values as binary data)` : `expected a value from ${type.min} to ${type.max}`;
+    return type.kind === 'bigint'
+      ? `expected a whole number within ±2^53-1 in JSON (send larger ${datatype} values as binary data)`
+      : `expected a value from ${type.min} to ${type.max}`;
   }
   if (type.kind !== 'float' && !Number.isInteger(raw)) return 'expected a whole number';
   if (type.kind === 'bigint') (data as BigInt64Array | BigUint64Array)[index] = BigInt(raw);
@@ -101,12 +129,14 @@ export function writeValues(datatype: OipDatatype, data: TensorData, values: rea
     for (let index = 0; index < values.length; index += 1) {
       const value = values[index];
       // NaN fails both comparisons; JSON has no Infinity, but a caller might.
-      if (typeof value !== 'number' || !(value >= min && value <= max) || (whole && !Number.isInteger(value))) return index;
+      if (typeof value !== 'number' || !(value >= min && value <= max) || (whole && !Number.isInteger(value)))
+        return index;
       target[index] = value;
     }
     return -1;
   }
-  for (let index = 0; index < values.length; index += 1) if (writeValue(datatype, data, index, values[index]) !== undefined) return index;
+  for (let index = 0; index < values.length; index += 1)
+    if (writeValue(datatype, data, index, values[index]) !== undefined) return index;
   return -1;
 }
 
@@ -127,7 +157,8 @@ const float16Value = (bits: number) => {
 export function jsonValues(ort: string, data: ArrayLike<unknown>): unknown[] {
   if (ort === 'float16') return Array.from(data as Uint16Array, float16Value);
   if (ort === 'bool') return Array.from(data as ArrayLike<number | boolean>, (value) => Boolean(value));
-  if (ort === 'int64' || ort === 'uint64') return Array.from(data as ArrayLike<bigint | number>, (value) => Number(value));
+  if (ort === 'int64' || ort === 'uint64')
+    return Array.from(data as ArrayLike<bigint | number>, (value) => Number(value));
   return Array.from(data);
 }
 
@@ -156,7 +187,8 @@ export function fromBinary(datatype: OipDatatype, bytes: Buffer, count: number):
     const values: string[] = [];
     let offset = 0;
     while (offset < bytes.length) {
-      if (offset + 4 > bytes.length) return 'a BYTES element is cut short (each is a 4-byte little-endian length, then the bytes)';
+      if (offset + 4 > bytes.length)
+        return 'a BYTES element is cut short (each is a 4-byte little-endian length, then the bytes)';
       const length = bytes.readUInt32LE(offset);
       if (offset + 4 + length > bytes.length) return 'a BYTES element is longer than the data';
       values.push(bytes.toString('utf8', offset + 4, offset + 4 + length));
@@ -164,7 +196,8 @@ export function fromBinary(datatype: OipDatatype, bytes: Buffer, count: number):
     }
     return values.length === count ? values : `${values.length} BYTES elements for a shape that holds ${count}`;
   }
-  if (bytes.length !== count * type.size) return `${bytes.length} bytes for ${count} ${datatype} values (${count * type.size} bytes)`;
+  if (bytes.length !== count * type.size)
+    return `${bytes.length} bytes for ${count} ${datatype} values (${count * type.size} bytes)`;
   const data = type.make(count) as Exclude<TensorData, string[]>;
   new Uint8Array(data.buffer).set(bytes);
   if (type.kind === 'bool' && (data as Uint8Array).some((value) => value > 1)) return 'BOOL bytes must be 0 or 1';

@@ -36,7 +36,8 @@ export function runEnvironment(run: ClusterRun): Record<string, string> {
 export const reportTag = (key: string) => `report-${key}`;
 
 /** Where the app finds the report of a run: `<artifacts.repository>/<model>:report-<key>`. */
-export const reportReference = (config: EdgeshipConfig, key: string) => `${config.artifacts.repository.replace(/\/+$/, '')}/${config.model}:${reportTag(key)}`;
+export const reportReference = (config: EdgeshipConfig, key: string) =>
+  `${config.artifacts.repository.replace(/\/+$/, '')}/${config.model}:${reportTag(key)}`;
 
 const shortHash = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length);
 
@@ -51,7 +52,11 @@ export const kubeflowRunName = (key: string) => `edgeship-${key}`;
 
 /** The phase of a cluster run and, once it failed, why. */
 export type ClusterRunState =
-  | { phase: 'running'; url?: string; /** Why it does not make progress yet: unschedulable, an image that does not pull, a missing secret. */ stuck?: string }
+  | {
+      phase: 'running';
+      url?: string;
+      /** Why it does not make progress yet: unschedulable, an image that does not pull, a missing secret. */ stuck?: string;
+    }
   | { phase: 'succeeded'; url?: string }
   | { phase: 'failed'; reason: string; details?: string; url?: string }
   | { phase: 'missing' };
@@ -63,4 +68,5 @@ export const callbackToken = (secret: string, key: string) => createHmac('sha256
  * The token an edge site sends its drift evidence to the app with: good for one model of one
  * repo at one site, so a gateway holds nothing that could act elsewhere (no GitHub token).
  */
-export const siteDriftToken = (secret: string, repo: string, model: string, site: string) => createHmac('sha256', secret).update(`edgeship-drift\n${repo.toLowerCase()}\n${model}\n${site}`).digest('hex');
+export const siteDriftToken = (secret: string, repo: string, model: string, site: string) =>
+  createHmac('sha256', secret).update(`edgeship-drift\n${repo.toLowerCase()}\n${model}\n${site}`).digest('hex');

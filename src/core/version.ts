@@ -21,10 +21,18 @@ export function nextVersion(
   const current = semver.parse(baseline);
   if (!current) throw new Error(`The deployed version "${baseline}" is not semver`);
   if (comparison.breaking) {
-    return { version: semver.inc(current, 'major') as string, bump: 'major', reason: 'the model contract changed in a way that breaks clients' };
+    return {
+      version: semver.inc(current, 'major') as string,
+      bump: 'major',
+      reason: 'the model contract changed in a way that breaks clients',
+    };
   }
   if (comparison.primaryImproved) {
     return { version: semver.inc(current, 'minor') as string, bump: 'minor', reason: `${comparison.primary} improved` };
   }
-  return { version: semver.inc(current, 'patch') as string, bump: 'patch', reason: `compatible contract, ${comparison.primary} did not improve` };
+  return {
+    version: semver.inc(current, 'patch') as string,
+    bump: 'patch',
+    reason: `compatible contract, ${comparison.primary} did not improve`,
+  };
 }

@@ -1,4 +1,18 @@
-import { isMap, isScalar, isSeq, parseDocument, stringify, visit, YAMLParseError, type Document, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  stringify,
+  visit,
+  YAMLParseError,
+  type Document,
+  type Node,
+  type Pair,
+  type Scalar,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
 import { GitOpsError } from './errors.ts';
 import { loadYamlData } from './yaml-load.ts';
@@ -16,7 +30,12 @@ type OwnedValue = string | number | boolean;
  * falls back to editing the document. `document` is `current` parsed by parseYaml, when the
  * caller parsed it already (it is read, not changed).
  */
-export function applyOwnedEdits(current: string, edits: OwnedEdit[], what: string, handed: HandedYaml = { document: parseYaml(current) }): string {
+export function applyOwnedEdits(
+  current: string,
+  edits: OwnedEdit[],
+  what: string,
+  handed: HandedYaml = { document: parseYaml(current) },
+): string {
   const attempt = spliceLines(current, edits, what, handed);
   if (typeof attempt === 'string') return attempt;
   if (attempt) {
@@ -53,9 +72,15 @@ export interface HandedYaml {
 }
 
 /** The edits as spliced text (every owned scalar existed), or as lines to check against what the edits mean. */
-function spliceLines(current: string, edits: OwnedEdit[], what: string, handed: HandedYaml): string | { lines: string; expected: unknown } | undefined {
+function spliceLines(
+  current: string,
+  edits: OwnedEdit[],
+  what: string,
+  handed: HandedYaml,
+): string | { lines: string; expected: unknown } | undefined {
   const document = handed.document ?? parseYaml(current);
-  if (document.errors.length > 0) throw new GitOpsError(`${what}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
+  if (document.errors.length > 0)
+    throw new GitOpsError(`${what}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
   const plain = plainTexts();
   const spliced = splice(current, document, edits, plain);
   if (spliced !== undefined) return spliced;
@@ -96,7 +121,13 @@ export function parseYaml(text: string): Document {
         const key = isScalar(pair.key) ? pair.key.value : pair.key;
         if (seen.has(key)) {
           const at = isScalar(pair.key) && pair.key.range ? pair.key.range[0] : 0;
-          document.errors.push(new YAMLParseError([at, at + 1], 'DUPLICATE_KEY', `Map keys must be unique: "${String(key)}" appears twice`));
+          document.errors.push(
+            new YAMLParseError(
+              [at, at + 1],
+              'DUPLICATE_KEY',
+              `Map keys must be unique: "${String(key)}" appears twice`,
+            ),
+          );
           return visit.BREAK;
         }
         seen.add(key);
@@ -155,7 +186,10 @@ function setPlain(data: unknown, path: readonly (string | number)[], value: Owne
 }
 
 /** Text with edits made at once, each piece copied once (applied one by one, a large file is copied per edit). */
-function applyTextEdits(text: string, edits: readonly { start: number; end: number; text: string; order?: number }[]): string {
+function applyTextEdits(
+  text: string,
+  edits: readonly { start: number; end: number; text: string; order?: number }[],
+): string {
   const sorted = [...edits].sort((a, b) => a.start - b.start || (a.order ?? 0) - (b.order ?? 0));
   const pieces: string[] = [];
   let cursor = 0;
@@ -175,7 +209,8 @@ function splice(text: string, document: Document, edits: OwnedEdit[], plain: Pla
       if (node !== undefined) return undefined;
       continue;
     }
-    if (!isScalar(node) || !node.range || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') return undefined;
+    if (!isScalar(node) || !node.range || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED')
+      return undefined;
     if (node.value === value) continue;
     replacements.push({ start: node.range[0], end: node.range[1], text: scalarText(value, node.type, plain) });
   }
@@ -252,8 +287,15 @@ function spliceStructural(text: string, document: Document, edits: OwnedEdit[], 
       continue;
     }
     if (node !== undefined) {
-      if (!isScalar(node) || !node.range || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') return undefined;
-      if (node.value !== value) ops.push({ start: node.range[0], end: node.range[1], text: scalarText(value, node.type, plain), order: ops.length });
+      if (!isScalar(node) || !node.range || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED')
+        return undefined;
+      if (node.value !== value)
+        ops.push({
+          start: node.range[0],
+          end: node.range[1],
+          text: scalarText(value, node.type, plain),
+          order: ops.length,
+        });
       continue;
     }
     let depth = path.length - 1;
@@ -288,7 +330,11 @@ const nextLine = (text: string, at: number) => {
 };
 
 /** The whole line of a scalar leaf in a block map or list, when the leaf has a line of its own. */
-function leafLine(text: string, document: Document, path: (string | number)[]): { start: number; end: number } | undefined {
+function leafLine(
+  text: string,
+  document: Document,
+  path: (string | number)[],
+): { start: number; end: number } | undefined {
   const parent = nodeAt(document, path.slice(0, -1));
   if (!(isMap(parent) || isSeq(parent)) || parent.flow || parent.items.length < 2) return undefined;
   const last = path[path.length - 1];
@@ -303,15 +349,27 @@ function leafLine(text: string, document: Document, path: (string | number)[]): 
 }
 
 /** New lines for `tree` after the last entry of a block collection, at its indentation. */
-function appendAfter(text: string, collection: YAMLMap | YAMLSeq, tree: Map<string | number, unknown>, plain: PlainText): { start: number; end: number; text: string } | undefined {
+function appendAfter(
+  text: string,
+  collection: YAMLMap | YAMLSeq,
+  tree: Map<string | number, unknown>,
+  plain: PlainText,
+): { start: number; end: number; text: string } | undefined {
   const last = collection.items[collection.items.length - 1] as Node | Pair<Node, Node>;
-  const lastNode = (isMap(collection) ? (last as Pair<Node, Node>).value ?? (last as Pair<Node, Node>).key : last) as Node | null;
-  const firstNode = (isMap(collection) ? (collection.items[0] as Pair<Node, Node>).key : collection.items[0]) as Node | null;
+  const lastNode = (
+    isMap(collection) ? ((last as Pair<Node, Node>).value ?? (last as Pair<Node, Node>).key) : last
+  ) as Node | null;
+  const firstNode = (
+    isMap(collection) ? (collection.items[0] as Pair<Node, Node>).key : collection.items[0]
+  ) as Node | null;
   if (!lastNode?.range || !firstNode?.range) return undefined;
   const column = firstNode.range[0] - lineStart(text, firstNode.range[0]);
   const at = nextLine(text, Math.max(lastNode.range[1] - 1, 0));
   const pad = (indent: number) => ' '.repeat(indent);
-  const leaf = (value: unknown) => (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? scalarText(value, 'PLAIN', plain) : undefined);
+  const leaf = (value: unknown) =>
+    typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+      ? scalarText(value, 'PLAIN', plain)
+      : undefined;
   // A new mapping as block lines at `indent`; new lists inside new entries are left to the document edit.
   const renderMap = (entries: Map<string | number, unknown>, indent: number): string[] | undefined => {
     const out: string[] = [];

@@ -50,15 +50,34 @@ function valuesOnce(root: unknown): number {
 
 /** A core-schema scalar as `yaml` resolves it (node_modules/yaml/dist/schema/core, common/null). */
 const scalar = (tag: string, pattern: RegExp, construct: (text: string) => unknown) =>
-  new Type(`tag:yaml.org,2002:${tag}`, { kind: 'scalar', resolve: (text: string | null) => text === null || pattern.test(text), construct: (text: string | null) => construct(text ?? '') });
+  new Type(`tag:yaml.org,2002:${tag}`, {
+    kind: 'scalar',
+    resolve: (text: string | null) => text === null || pattern.test(text),
+    construct: (text: string | null) => construct(text ?? ''),
+  });
 
 const CORE = FAILSAFE_SCHEMA.extend({
   implicit: [
     scalar('null', /^(?:~|[Nn]ull|NULL)?$/, () => null),
     scalar('bool', /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (text) => text[0] === 't' || text[0] === 'T'),
-    scalar('int', /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/, (text) => (text.startsWith('0o') ? parseInt(text.slice(2), 8) : text.startsWith('0x') ? parseInt(text.slice(2), 16) : parseInt(text, 10))),
-    scalar('float', /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/, (text) =>
-      /nan$/i.test(text) ? NaN : /inf$/i.test(text) ? (text.startsWith('-') ? -Infinity : Infinity) : parseFloat(text),
+    scalar('int', /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/, (text) =>
+      text.startsWith('0o')
+        ? parseInt(text.slice(2), 8)
+        : text.startsWith('0x')
+          ? parseInt(text.slice(2), 16)
+          : parseInt(text, 10),
+    ),
+    scalar(
+      'float',
+      /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/,
+      (text) =>
+        /nan$/i.test(text)
+          ? NaN
+          : /inf$/i.test(text)
+            ? text.startsWith('-')
+              ? -Infinity
+              : Infinity
+            : parseFloat(text),
     ),
   ],
 });

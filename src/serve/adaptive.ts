@@ -1,4 +1,11 @@
-import { decide, type AdaptiveDecision, type AdaptiveEstimates, type AdaptivePath, type AdaptiveSettings, type AdaptiveState } from '../core/adaptive-routing.ts';
+import {
+  decide,
+  type AdaptiveDecision,
+  type AdaptiveEstimates,
+  type AdaptivePath,
+  type AdaptiveSettings,
+  type AdaptiveState,
+} from '../core/adaptive-routing.ts';
 import type { Logger } from '../ports.ts';
 import type { PressureSample } from './gateway-pressure.ts';
 import type { ServingMetrics } from './metrics.ts';
@@ -28,7 +35,8 @@ export class LatencyWindow {
   /** The p-th percentile (nearest rank) of the samples of the last window, or undefined when there are fewer than `least`. */
   percentile(p: number, now: number, least = 5): number | undefined {
     const recent: number[] = [];
-    for (let index = 0; index < this.size; index += 1) if (now - (this.times[index] as number) <= this.windowMs) recent.push(this.values[index] as number);
+    for (let index = 0; index < this.size; index += 1)
+      if (now - (this.times[index] as number) <= this.windowMs) recent.push(this.values[index] as number);
     if (recent.length < least) return undefined;
     recent.sort((a, b) => a - b);
     return recent[Math.min(recent.length - 1, Math.ceil((p / 100) * recent.length) - 1)];
@@ -119,7 +127,10 @@ export class AdaptiveRouter {
     const path = this.state.path;
     this.routed[path] += 1;
     // Every (1 / share)-th request, one probe at a time, so probes never queue up on a slow path.
-    const probe = !this.probing && this.options.probeShare > 0 && this.requests % Math.max(1, Math.round(1 / this.options.probeShare)) === 0;
+    const probe =
+      !this.probing &&
+      this.options.probeShare > 0 &&
+      this.requests % Math.max(1, Math.round(1 / this.options.probeShare)) === 0;
     if (probe) this.probing = true;
     return { path, probe };
   }
@@ -195,15 +206,35 @@ export class AdaptiveRouter {
     this.sampledAt = now;
     const { metrics, model } = this.deps;
     const estimates = this.estimates(now);
-    for (const [path, value] of [['local', estimates.localMs], ['cloud', estimates.cloudMs]] as const) if (value !== undefined) metrics.adaptiveEstimate.set({ model, path }, value / 1000);
-    const signals = { cpu_pressure: estimates.cpuPressure, memory_pressure: estimates.memoryPressure, cpu_throttled: estimates.throttled, local_cpu: estimates.localCpu, local_load: estimates.localLoad };
+    for (const [path, value] of [
+      ['local', estimates.localMs],
+      ['cloud', estimates.cloudMs],
+    ] as const)
+      if (value !== undefined) metrics.adaptiveEstimate.set({ model, path }, value / 1000);
+    const signals = {
+      cpu_pressure: estimates.cpuPressure,
+      memory_pressure: estimates.memoryPressure,
+      cpu_throttled: estimates.throttled,
+      local_cpu: estimates.localCpu,
+      local_load: estimates.localLoad,
+    };
     for (const [signal, value] of Object.entries(signals)) {
       if (value === undefined) metrics.adaptiveSignal.remove({ model, signal });
       else metrics.adaptiveSignal.set({ model, signal }, value);
     }
     if (now - this.loggedAt >= LOG_EVERY_MS) {
       const total = this.routed.local + this.routed.cloud;
-      this.deps.log.info({ model, path: this.state.path, reason: this.state.reason, localShare: total ? Number((this.routed.local / total).toFixed(3)) : null, ...estimates, why: this.last?.why }, 'Adaptive offloading');
+      this.deps.log.info(
+        {
+          model,
+          path: this.state.path,
+          reason: this.state.reason,
+          localShare: total ? Number((this.routed.local / total).toFixed(3)) : null,
+          ...estimates,
+          why: this.last?.why,
+        },
+        'Adaptive offloading',
+      );
       this.routed = { local: 0, cloud: 0 };
       this.loggedAt = now;
     }
@@ -216,7 +247,10 @@ export class AdaptiveRouter {
     if (!decision.switched) return;
     this.state = { path: decision.path, reason: decision.reason, since: decision.since, holdMs: decision.holdMs };
     this.deps.metrics.adaptiveSwitches.inc({ model: this.deps.model, to: decision.path, reason: decision.reason });
-    this.deps.log.info({ model: this.deps.model, to: decision.path, reason: decision.reason, why: decision.why }, 'Adaptive offloading switched');
+    this.deps.log.info(
+      { model: this.deps.model, to: decision.path, reason: decision.reason, why: decision.why },
+      'Adaptive offloading switched',
+    );
     this.publishPath();
   }
 

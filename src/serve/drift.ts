@@ -15,7 +15,12 @@ export interface DriftSink {
 async function post(url: string, body: unknown, headers: Record<string, string>, what: string): Promise<void> {
   await pRetry(
     async () => {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
       if (!response.ok) throw new EdgeshipError(`${what}: ${response.status} ${(await response.text()).slice(0, 200)}`);
     },
     { retries: 2, minTimeout: 200 },
@@ -27,19 +32,40 @@ export function githubDispatchSink(repo: string, token: string, api = 'https://a
   return {
     describe: `repository_dispatch on ${repo}`,
     send: (evidence) =>
-      post(`${api}/repos/${repo}/dispatches`, { event_type: 'edgeship-drift', client_payload: evidence }, { authorization: `Bearer ${token}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' }, `repository_dispatch on ${repo}`),
+      post(
+        `${api}/repos/${repo}/dispatches`,
+        { event_type: 'edgeship-drift', client_payload: evidence },
+        {
+          authorization: `Bearer ${token}`,
+          accept: 'application/vnd.github+json',
+          'x-github-api-version': '2022-11-28',
+        },
+        `repository_dispatch on ${repo}`,
+      ),
   };
 }
 
 /** The evidence to the edgeship app's /api/edgeship/drift with this site's token: no GitHub token at the edge. */
 export function appSink(url: string, repo: string, token: string): DriftSink {
   const endpoint = `${url.replace(/\/+$/, '')}/api/edgeship/drift`;
-  return { describe: `edgeship app ${new URL(url).origin}`, send: (evidence) => post(endpoint, { repo, ...evidence }, { authorization: `Bearer ${token}` }, `drift evidence to ${new URL(url).origin}`) };
+  return {
+    describe: `edgeship app ${new URL(url).origin}`,
+    send: (evidence) =>
+      post(
+        endpoint,
+        { repo, ...evidence },
+        { authorization: `Bearer ${token}` },
+        `drift evidence to ${new URL(url).origin}`,
+      ),
+  };
 }
 
 /** The evidence as JSON to a webhook (an alerting system, or a relay to GitHub). */
 export function webhookSink(url: string): DriftSink {
-  return { describe: `webhook ${new URL(url).origin}`, send: (evidence) => post(url, evidence, {}, `drift webhook ${new URL(url).origin}`) };
+  return {
+    describe: `webhook ${new URL(url).origin}`,
+    send: (evidence) => post(url, evidence, {}, `drift webhook ${new URL(url).origin}`),
+  };
 }
 
 export interface DriftOptions {
@@ -101,7 +127,10 @@ export class DriftMonitor {
 
   private closeWindow(): void {
     const { model, version, site, reference, metrics } = this.options;
-    const scores = reference.features.map((feature, index) => ({ name: feature.name, score: Number(psi(feature.proportions, this.counts[index] ?? []).toFixed(4)) }));
+    const scores = reference.features.map((feature, index) => ({
+      name: feature.name,
+      score: Number(psi(feature.proportions, this.counts[index] ?? []).toFixed(4)),
+    }));
     for (const { name, score } of scores) metrics.drift.set({ model, feature: name }, score);
     const end = this.now();
     const window = { start: new Date(this.started).toISOString(), end: new Date(end).toISOString() };

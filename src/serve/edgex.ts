@@ -44,7 +44,12 @@ const MAX_BUFFERED_VALUES = 8 * 2 ** 20;
 export function isEdgexEvent(body: unknown): boolean {
   if (typeof body !== 'object' || body === null) return false;
   const event = (body as { event?: unknown }).event ?? body;
-  return typeof event === 'object' && event !== null && Array.isArray((event as { readings?: unknown }).readings) && 'deviceName' in event;
+  return (
+    typeof event === 'object' &&
+    event !== null &&
+    Array.isArray((event as { readings?: unknown }).readings) &&
+    'deviceName' in event
+  );
 }
 
 /**
@@ -73,28 +78,52 @@ export class EdgexWindows {
     private readonly maxValues = MAX_BUFFERED_VALUES,
   ) {
     const spec = contract.inputs.find((input) => input.name === mapping.input);
-    if (!spec) throw new InferenceRequestError(400, `EdgeX mapping: the model has no input "${mapping.input}" (its inputs: ${contract.inputs.map((input) => input.name).join(', ')})`);
+    if (!spec)
+      throw new InferenceRequestError(
+        400,
+        `EdgeX mapping: the model has no input "${mapping.input}" (its inputs: ${contract.inputs.map((input) => input.name).join(', ')})`,
+      );
     const datatype = oipOf(spec.dtype);
-    if (!datatype || datatype === 'BYTES' || datatype === 'BOOL') throw new InferenceRequestError(400, `EdgeX mapping: input "${spec.name}" takes ${spec.dtype}, not numbers`);
+    if (!datatype || datatype === 'BYTES' || datatype === 'BOOL')
+      throw new InferenceRequestError(400, `EdgeX mapping: input "${spec.name}" takes ${spec.dtype}, not numbers`);
     this.spec = spec;
     this.datatype = datatype;
     [this.layout, this.steps] = layoutOf(spec, mapping);
-    this.others = contract.inputs.filter((input) => input.name !== mapping.input).map((input) => otherInput(input, mapping.values?.[input.name]));
-    const unknown = Object.keys(mapping.values ?? {}).filter((name) => !contract.inputs.some((input) => input.name === name && name !== mapping.input));
-    if (unknown.length > 0) throw new InferenceRequestError(400, `EdgeX mapping: --edgex-value names ${unknown.map((name) => `"${name}"`).join(', ')}, which the model has no other input of (its inputs: ${contract.inputs.map((input) => input.name).join(', ')})`);
+    this.others = contract.inputs
+      .filter((input) => input.name !== mapping.input)
+      .map((input) => otherInput(input, mapping.values?.[input.name]));
+    const unknown = Object.keys(mapping.values ?? {}).filter(
+      (name) => !contract.inputs.some((input) => input.name === name && name !== mapping.input),
+    );
+    if (unknown.length > 0)
+      throw new InferenceRequestError(
+        400,
+        `EdgeX mapping: --edgex-value names ${unknown.map((name) => `"${name}"`).join(', ')}, which the model has no other input of (its inputs: ${contract.inputs.map((input) => input.name).join(', ')})`,
+      );
   }
 
   accept(body: unknown): { device: string; inputs?: CheckedTensor[]; buffered: number } {
     const event = ((body as { event?: unknown }).event ?? body) as { deviceName?: unknown; readings: unknown[] };
     const device = event.deviceName;
     if (typeof device !== 'string') throw bad('EdgeX event: expected "deviceName"');
-    if (!DEVICE_NAME.test(device)) throw bad(`EdgeX event: expected a deviceName of 1 to 128 letters, digits, - . _ or ~ (as EdgeX names devices), found ${device.length} characters${device.length <= 128 ? ` (${JSON.stringify(device)})` : ''}`);
-    const readings = event.readings.filter((reading): reading is Reading => typeof reading === 'object' && reading !== null && 'resourceName' in reading);
+    if (!DEVICE_NAME.test(device))
+      throw bad(
+        `EdgeX event: expected a deviceName of 1 to 128 letters, digits, - . _ or ~ (as EdgeX names devices), found ${device.length} characters${device.length <= 128 ? ` (${JSON.stringify(device)})` : ''}`,
+      );
+    const readings = event.readings.filter(
+      (reading): reading is Reading => typeof reading === 'object' && reading !== null && 'resourceName' in reading,
+    );
     const row = this.mapping.features.map((feature) => {
       const reading = readings.find((candidate) => candidate.resourceName === feature);
-      if (!reading) throw bad(`EdgeX event from ${device}: no reading of "${feature}" (the model's input "${this.mapping.input}" takes ${this.mapping.features.join(', ')})`);
+      if (!reading)
+        throw bad(
+          `EdgeX event from ${device}: no reading of "${feature}" (the model's input "${this.mapping.input}" takes ${this.mapping.features.join(', ')})`,
+        );
       const value = Number(reading.value);
-      if (!Number.isFinite(value)) throw bad(`EdgeX event from ${device}: reading "${feature}" is ${JSON.stringify(reading.value)}, expected a number`);
+      if (!Number.isFinite(value))
+        throw bad(
+          `EdgeX event from ${device}: reading "${feature}" is ${JSON.stringify(reading.value)}, expected a number`,
+        );
       return value;
     });
     const before = this.rows.get(device) ?? [];
@@ -109,7 +138,11 @@ export class EdgexWindows {
       this.values -= dropped.length * row.length;
     }
     if (rows.length < this.steps) return { device, buffered: rows.length };
-    return { device, buffered: rows.length, inputs: [this.tensor(device, rows), ...this.others.map((other) => this.other(device, other, readings))] };
+    return {
+      device,
+      buffered: rows.length,
+      inputs: [this.tensor(device, rows), ...this.others.map((other) => this.other(device, other, readings))],
+    };
   }
 
   private other(device: string, other: OtherInput, readings: Reading[]): CheckedTensor {
@@ -117,25 +150,45 @@ export class EdgexWindows {
     if (typeof other.value === 'number') value = other.value;
     else {
       const reading = readings.find((candidate) => candidate.resourceName === other.value);
-      if (!reading) throw bad(`EdgeX event from ${device}: no reading of "${other.value}" (the model's input "${other.spec.name}" takes it)`);
+      if (!reading)
+        throw bad(
+          `EdgeX event from ${device}: no reading of "${other.value}" (the model's input "${other.spec.name}" takes it)`,
+        );
       value = Number(reading.value);
-      if (!Number.isFinite(value)) throw bad(`EdgeX event from ${device}: reading "${String(other.value)}" is ${JSON.stringify(reading.value)}, expected a number`);
+      if (!Number.isFinite(value))
+        throw bad(
+          `EdgeX event from ${device}: reading "${String(other.value)}" is ${JSON.stringify(reading.value)}, expected a number`,
+        );
     }
     const data = DATATYPES[other.datatype].make(1);
     const problem = writeValue(other.datatype, data, 0, value);
-    if (problem) throw bad(`EdgeX event from ${device}: ${problem} for ${other.datatype} (input "${other.spec.name}"), found ${value}`);
+    if (problem)
+      throw bad(
+        `EdgeX event from ${device}: ${problem} for ${other.datatype} (input "${other.spec.name}"), found ${value}`,
+      );
     return { name: other.spec.name, dtype: other.spec.dtype, dims: other.dims, data };
   }
 
   private tensor(device: string, rows: number[][]): CheckedTensor {
     const features = this.mapping.features.length;
     const rank = this.spec.shape.length;
-    const dims = rank === 2 ? [1, features] : this.layout === 'steps-features' ? [1, this.steps, features] : [1, features, this.steps];
-    const values = this.layout === 'steps-features' ? rows.flat() : this.mapping.features.flatMap((_, feature) => rows.map((row) => row[feature] as number));
+    const dims =
+      rank === 2
+        ? [1, features]
+        : this.layout === 'steps-features'
+          ? [1, this.steps, features]
+          : [1, features, this.steps];
+    const values =
+      this.layout === 'steps-features'
+        ? rows.flat()
+        : this.mapping.features.flatMap((_, feature) => rows.map((row) => row[feature] as number));
     const data = DATATYPES[this.datatype].make(values.length);
     values.forEach((value, index) => {
       const problem = writeValue(this.datatype, data, index, value);
-      if (problem) throw bad(`EdgeX event from ${device}: ${problem} for ${this.datatype} (input "${this.spec.name}"), found ${value}`);
+      if (problem)
+        throw bad(
+          `EdgeX event from ${device}: ${problem} for ${this.datatype} (input "${this.spec.name}"), found ${value}`,
+        );
     });
     return { name: this.spec.name, dtype: this.spec.dtype, dims, data };
   }
@@ -143,12 +196,20 @@ export class EdgexWindows {
 
 /** One of the model's other inputs as one value per request, or why EdgeX events cannot fill it. */
 function otherInput(spec: TensorSpec, value: number | string | undefined): OtherInput {
-  if (value === undefined) throw new InferenceRequestError(400, `EdgeX mapping: the model's input "${spec.name}" is not filled by the events; name its value with --edgex-value ${spec.name}=<number or resource name>`);
+  if (value === undefined)
+    throw new InferenceRequestError(
+      400,
+      `EdgeX mapping: the model's input "${spec.name}" is not filled by the events; name its value with --edgex-value ${spec.name}=<number or resource name>`,
+    );
   const datatype = oipOf(spec.dtype);
-  if (!datatype || datatype === 'BYTES') throw new InferenceRequestError(400, `EdgeX mapping: input "${spec.name}" takes ${spec.dtype}, not numbers`);
+  if (!datatype || datatype === 'BYTES')
+    throw new InferenceRequestError(400, `EdgeX mapping: input "${spec.name}" takes ${spec.dtype}, not numbers`);
   // One value per request: [batch] or [batch, 1, ...]; a batch of one.
   if (spec.shape.length === 0 || spec.shape.slice(1).some((dim) => dim !== 1)) {
-    throw new InferenceRequestError(400, `EdgeX mapping: input "${spec.name}" ${JSON.stringify(spec.shape.map((dim) => (typeof dim === 'number' ? dim : -1)))} holds more than one value per request; --edgex-value fills inputs of shape [batch] or [batch, 1]`);
+    throw new InferenceRequestError(
+      400,
+      `EdgeX mapping: input "${spec.name}" ${JSON.stringify(spec.shape.map((dim) => (typeof dim === 'number' ? dim : -1)))} holds more than one value per request; --edgex-value fills inputs of shape [batch] or [batch, 1]`,
+    );
   }
   return { spec, datatype, dims: [1, ...spec.shape.slice(1).map(() => 1)], value };
 }
@@ -160,14 +221,37 @@ function layoutOf(spec: TensorSpec, mapping: EdgexMapping): [EdgexLayout, number
   const features = mapping.features.length;
   const shape = `input "${spec.name}" ${JSON.stringify(spec.shape.map((dim) => (typeof dim === 'number' ? dim : -1)))}`;
   if (spec.shape.length === 2) {
-    if (!fits(spec.shape[1], features)) throw new InferenceRequestError(400, `EdgeX mapping: ${shape} takes ${String(spec.shape[1])} features, the mapping names ${features} (${mapping.features.join(', ')})`);
+    if (!fits(spec.shape[1], features))
+      throw new InferenceRequestError(
+        400,
+        `EdgeX mapping: ${shape} takes ${String(spec.shape[1])} features, the mapping names ${features} (${mapping.features.join(', ')})`,
+      );
     return ['steps-features', 1];
   }
-  if (spec.shape.length !== 3) throw new InferenceRequestError(400, `EdgeX mapping: ${shape} is not [batch, features] or a window ([batch, steps, features] or [batch, features, steps])`);
+  if (spec.shape.length !== 3)
+    throw new InferenceRequestError(
+      400,
+      `EdgeX mapping: ${shape} is not [batch, features] or a window ([batch, steps, features] or [batch, features, steps])`,
+    );
   const [, first, second] = spec.shape;
-  const candidates: [EdgexLayout, Dim | undefined, Dim | undefined][] = [['steps-features', second, first], ['features-steps', first, second]];
-  const possible = candidates.filter(([layout, featureAxis, stepAxis]) => (mapping.layout === undefined || mapping.layout === layout) && featureAxis === features && typeof stepAxis === 'number');
+  const candidates: [EdgexLayout, Dim | undefined, Dim | undefined][] = [
+    ['steps-features', second, first],
+    ['features-steps', first, second],
+  ];
+  const possible = candidates.filter(
+    ([layout, featureAxis, stepAxis]) =>
+      (mapping.layout === undefined || mapping.layout === layout) &&
+      featureAxis === features &&
+      typeof stepAxis === 'number',
+  );
   if (possible.length === 1) return [possible[0]![0], possible[0]![2] as number];
-  if (possible.length > 1) throw new InferenceRequestError(400, `EdgeX mapping: ${shape} has ${features} on both axes; say which holds the features with --edgex-layout steps-features or features-steps`);
-  throw new InferenceRequestError(400, `EdgeX mapping: ${shape} has no fixed axis of ${features} features (${mapping.features.join(', ')}) beside a fixed number of steps${mapping.layout ? ` in the layout ${mapping.layout}` : ''}`);
+  if (possible.length > 1)
+    throw new InferenceRequestError(
+      400,
+      `EdgeX mapping: ${shape} has ${features} on both axes; say which holds the features with --edgex-layout steps-features or features-steps`,
+    );
+  throw new InferenceRequestError(
+    400,
+    `EdgeX mapping: ${shape} has no fixed axis of ${features} features (${mapping.features.join(', ')}) beside a fixed number of steps${mapping.layout ? ` in the layout ${mapping.layout}` : ''}`,
+  );
 }

@@ -9,7 +9,11 @@ export interface PressureFiles {
   cgroup: string;
 }
 
-export const KERNEL_FILES: PressureFiles = { cpu: '/proc/pressure/cpu', memory: '/proc/pressure/memory', cgroup: '/sys/fs/cgroup' };
+export const KERNEL_FILES: PressureFiles = {
+  cpu: '/proc/pressure/cpu',
+  memory: '/proc/pressure/memory',
+  cgroup: '/sys/fs/cgroup',
+};
 
 /** Shares of the last interval (0–1); undefined where this kernel or container has no such file. */
 export interface PressureSample {
@@ -70,7 +74,13 @@ export class GatewayPressure {
 
   private totals(): Totals {
     const usage = process.cpuUsage();
-    return { atMs: this.now(), cpuStallUs: psiTotal(this.files.cpu), memoryStallUs: psiTotal(this.files.memory), throttledUs: throttledTotal(this.files.cgroup), ownCpuUs: usage.user + usage.system };
+    return {
+      atMs: this.now(),
+      cpuStallUs: psiTotal(this.files.cpu),
+      memoryStallUs: psiTotal(this.files.memory),
+      throttledUs: throttledTotal(this.files.cgroup),
+      ownCpuUs: usage.user + usage.system,
+    };
   }
 
   sample(): PressureSample {
@@ -78,7 +88,8 @@ export class GatewayPressure {
     const previous = this.last;
     this.last = next;
     const intervalUs = Math.max(1, (next.atMs - previous.atMs) * 1000);
-    const share = (after: number | undefined, before: number | undefined) => (after === undefined || before === undefined ? undefined : Math.min(1, Math.max(0, (after - before) / intervalUs)));
+    const share = (after: number | undefined, before: number | undefined) =>
+      after === undefined || before === undefined ? undefined : Math.min(1, Math.max(0, (after - before) / intervalUs));
     return {
       cpu: share(next.cpuStallUs, previous.cpuStallUs),
       memory: share(next.memoryStallUs, previous.memoryStallUs),

@@ -27,17 +27,25 @@ port.on('message', (reply: HealthReply) => {
 
 const send = (response: ServerResponse, status: number, body: unknown) => {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  response
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    .end(text);
 };
 
 const server = createServer((request, response) => {
   const path = (request.url ?? '/').split(/[?#]/)[0];
-  if (request.method !== 'GET') return send(response, 405, { error: `${request.method} ${path}: the health port answers GET only` });
+  if (request.method !== 'GET')
+    return send(response, 405, { error: `${request.method} ${path}: the health port answers GET only` });
   if (path === '/v2/health/live') {
     const still = performance.now() - moved;
-    if (still >= stallMs) return send(response, 503, { live: false, error: `the main thread has not run for ${Math.round(still)} ms` });
+    if (still >= stallMs)
+      return send(response, 503, { live: false, error: `the main thread has not run for ${Math.round(still)} ms` });
     const waited = Atomics.load(state, SLOT.stuck);
-    if (waited >= stuckMs) return send(response, 503, { live: false, error: `a request has waited ${waited} ms for the model (limit ${stuckMs} ms)` });
+    if (waited >= stuckMs)
+      return send(response, 503, {
+        live: false,
+        error: `a request has waited ${waited} ms for the model (limit ${stuckMs} ms)`,
+      });
     return send(response, 200, { live: true });
   }
   if (path === '/v2/health/ready') {
@@ -50,7 +58,9 @@ const server = createServer((request, response) => {
     port.postMessage({ kind: 'metrics', id } satisfies HealthRequest);
     return;
   }
-  send(response, 404, { error: `no route for GET ${path} on the health port (GET /v2/health/live, /v2/health/ready, /metrics)` });
+  send(response, 404, {
+    error: `no route for GET ${path} on the health port (GET /v2/health/live, /v2/health/ready, /metrics)`,
+  });
 });
 server.on('error', (error) => port.postMessage({ kind: 'failed', message: error.message } satisfies HealthStarted));
 server.listen({ port: settings.port, host: settings.host, backlog: 511 }, () => {

@@ -34,7 +34,13 @@ export class HealthPort {
     readonly port: number,
   ) {}
 
-  static async open(port: number, host: string, sources: HealthSources, stallMs = 10_000, stuckMs = 60_000): Promise<HealthPort> {
+  static async open(
+    port: number,
+    host: string,
+    sources: HealthSources,
+    stallMs = 10_000,
+    stuckMs = 60_000,
+  ): Promise<HealthPort> {
     const state = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
     const publish = () => {
       Atomics.store(state, SLOT.ready, sources.ready() ? 1 : 0);
@@ -46,8 +52,16 @@ export class HealthPort {
     worker.on('message', (message: HealthRequest | HealthStarted) => {
       if (message.kind !== 'metrics') return;
       sources.metrics().then(
-        (metrics) => worker.postMessage({ kind: 'metrics', id: message.id, status: 200, ...metrics } satisfies HealthReply),
-        (error: unknown) => worker.postMessage({ kind: 'metrics', id: message.id, status: 500, contentType: 'text/plain', text: String(error) } satisfies HealthReply),
+        (metrics) =>
+          worker.postMessage({ kind: 'metrics', id: message.id, status: 200, ...metrics } satisfies HealthReply),
+        (error: unknown) =>
+          worker.postMessage({
+            kind: 'metrics',
+            id: message.id,
+            status: 500,
+            contentType: 'text/plain',
+            text: String(error),
+          } satisfies HealthReply),
       );
     });
     const [started] = (await once(worker, 'message')) as [HealthStarted];

@@ -9,9 +9,14 @@ import { InferenceRequestError } from '../core/oip.ts';
  */
 export async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(request.headers['content-length'] ?? NaN);
-  if (declared > limit) throw new InferenceRequestError(413, `request body: ${declared} bytes, over the ${limit}-byte limit`);
+  if (declared > limit)
+    throw new InferenceRequestError(413, `request body: ${declared} bytes, over the ${limit}-byte limit`);
   const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (!['identity', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) throw new InferenceRequestError(415, `request body: Content-Encoding "${encoding}" is not supported (gzip, deflate or none)`);
+  if (!['identity', 'gzip', 'x-gzip', 'deflate'].includes(encoding))
+    throw new InferenceRequestError(
+      415,
+      `request body: Content-Encoding "${encoding}" is not supported (gzip, deflate or none)`,
+    );
   if (encoding === 'identity') return readPlain(request, limit);
   const inflater = encoding === 'identity' ? undefined : encoding === 'deflate' ? createInflate() : createGunzip();
   const source: AsyncIterable<Buffer> = inflater ? request.pipe(inflater) : request;
@@ -21,13 +26,18 @@ export async function readBody(request: IncomingMessage, limit: number): Promise
   try {
     for await (const chunk of source) {
       size += chunk.length;
-      if (size > limit) throw new InferenceRequestError(413, `request body: over the ${limit}-byte limit${inflater ? ' once inflated' : ''}`);
+      if (size > limit)
+        throw new InferenceRequestError(
+          413,
+          `request body: over the ${limit}-byte limit${inflater ? ' once inflated' : ''}`,
+        );
       chunks.push(chunk);
     }
   } catch (error) {
     inflater?.destroy();
     if (error instanceof InferenceRequestError) throw error;
-    if (inflater) throw new InferenceRequestError(400, `request body: not valid ${encoding} data: ${(error as Error).message}`);
+    if (inflater)
+      throw new InferenceRequestError(400, `request body: not valid ${encoding} data: ${(error as Error).message}`);
     throw error;
   }
   return Buffer.concat(chunks);
@@ -71,20 +81,33 @@ function parseJson(bytes: Buffer): unknown {
  * extension) a JSON header of that many bytes followed by the inputs' binary data. `bytes` is
  * the whole body as it came (after decompression), for forwarding.
  */
-export async function readInferBody(request: IncomingMessage, limit: number): Promise<{ json: unknown; binary?: Buffer; bytes: Buffer; headerLength?: number }> {
+export async function readInferBody(
+  request: IncomingMessage,
+  limit: number,
+): Promise<{ json: unknown; binary?: Buffer; bytes: Buffer; headerLength?: number }> {
   const bytes = await readBody(request, limit);
   const header = request.headers['inference-header-content-length'];
   if (header === undefined) return { json: parseJson(bytes), bytes };
   const length = Number(header);
   if (!Number.isSafeInteger(length) || length < 0 || length > bytes.length) {
-    throw new InferenceRequestError(400, `Inference-Header-Content-Length: expected the JSON header's size in bytes (at most the body's ${bytes.length}), found "${String(header)}"`);
+    throw new InferenceRequestError(
+      400,
+      `Inference-Header-Content-Length: expected the JSON header's size in bytes (at most the body's ${bytes.length}), found "${String(header)}"`,
+    );
   }
   return { json: parseJson(bytes.subarray(0, length)), binary: bytes.subarray(length), bytes, headerLength: length };
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
+  response
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers })
+    .end(text);
 }
 
 /** An infer answer: JSON, or the JSON header and the outputs' binary data after it. */
@@ -92,7 +115,13 @@ export function sendInfer(response: ServerResponse, body: unknown, binary: Buffe
   if (binary.length === 0) return sendJson(response, 200, body);
   const header = Buffer.from(JSON.stringify(body), 'utf8');
   const payload = Buffer.concat([header, ...binary]);
-  response.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length), 'content-length': payload.length }).end(payload);
+  response
+    .writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': String(header.length),
+      'content-length': payload.length,
+    })
+    .end(payload);
 }
 
 /** The OIP error body: `{ "error": "…" }`. */

@@ -68,16 +68,29 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
   if (!isReference(source.model)) {
     const reference = await readReference(join(dirname(source.model), 'reference-stats.json'), false);
     const worker = await InferenceWorker.open(source.model, workerOptions(source));
-    return { name: source.name ?? basename(source.model).replace(/\.onnx$/, ''), version: source.version ?? '0', worker, ...(reference && { reference }), cleanup: async () => undefined };
+    return {
+      name: source.name ?? basename(source.model).replace(/\.onnx$/, ''),
+      version: source.version ?? '0',
+      worker,
+      ...(reference && { reference }),
+      cleanup: async () => undefined,
+    };
   }
   const scratch = await mkdtemp(join(tmpdir(), 'edgeship-serve-'));
   try {
-    const credentials = source.credentialHosts?.includes(registryOf(source.model) ?? '') ? source.credentials : undefined;
-    const pulled = await artifactStoreForReference(source.model, credentials ? { credentials } : {}).pull(source.model, join(scratch, 'artifact'));
+    const credentials = source.credentialHosts?.includes(registryOf(source.model) ?? '')
+      ? source.credentials
+      : undefined;
+    const pulled = await artifactStoreForReference(source.model, credentials ? { credentials } : {}).pull(
+      source.model,
+      join(scratch, 'artifact'),
+    );
     const modelFile = pulled.files['model.onnx'];
     if (!modelFile) throw new ModelValidationError(`${source.model} has no model.onnx`);
     const config = (pulled.config ?? {}) as { model?: string; version?: string };
-    const reference = pulled.files['reference-stats.json'] ? await readReference(pulled.files['reference-stats.json'], true) : undefined;
+    const reference = pulled.files['reference-stats.json']
+      ? await readReference(pulled.files['reference-stats.json'], true)
+      : undefined;
     const worker = await InferenceWorker.open(modelFile, workerOptions(source));
     return {
       name: source.name ?? config.model ?? 'model',
@@ -109,6 +122,9 @@ async function readReference(file: string, required: boolean): Promise<Reference
     throw error;
   }
   const parsed = referenceStatsSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new ModelValidationError(`${file}: not reference statistics: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new ModelValidationError(
+      `${file}: not reference statistics: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
+    );
   return parsed.data;
 }

@@ -61,10 +61,19 @@ export function numberFlag(flag: string, text: string, rule: (value: number) => 
 /** The offload target: `--offload-url`, or `--offload` with EDGESHIP_OFFLOAD_URL. */
 export function offloadOf(flags: ServeFlags, env: NodeJS.ProcessEnv): { url: string; timeoutMs: number } | undefined {
   const url = flags.offloadUrl ?? (flags.offload ? env.EDGESHIP_OFFLOAD_URL : undefined);
-  if (flags.offload && !url) throw new UsageError('--offload: expected the cloud endpoint in EDGESHIP_OFFLOAD_URL or --offload-url, found none');
+  if (flags.offload && !url)
+    throw new UsageError('--offload: expected the cloud endpoint in EDGESHIP_OFFLOAD_URL or --offload-url, found none');
   if (!url) return undefined;
   if (!/^https?:\/\//.test(url)) throw new UsageError(`--offload-url: expected an http(s) URL, found "${url}"`);
-  return { url, timeoutMs: numberFlag('offload-timeout-ms', flags.offloadTimeoutMs, (value) => value > 0, 'a positive number of milliseconds') };
+  return {
+    url,
+    timeoutMs: numberFlag(
+      'offload-timeout-ms',
+      flags.offloadTimeoutMs,
+      (value) => value > 0,
+      'a positive number of milliseconds',
+    ),
+  };
 }
 
 /**
@@ -72,17 +81,41 @@ export function offloadOf(flags: ServeFlags, env: NodeJS.ProcessEnv): { url: str
  * request within the target's latency budget (`--latency-budget-ms` or EDGESHIP_LATENCY_BUDGET_MS)
  * and the CPU ceiling (`--max-local-cpu` or EDGESHIP_MAX_LOCAL_CPU).
  */
-export function adaptiveOf(flags: ServeFlags, env: NodeJS.ProcessEnv, hasModel: boolean, hasOffload: boolean): RouterOptions | undefined {
+export function adaptiveOf(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv,
+  hasModel: boolean,
+  hasOffload: boolean,
+): RouterOptions | undefined {
   if (!flags.adaptive) return undefined;
-  if (!hasModel) throw new UsageError('--adaptive: expected a local model (--model or EDGESHIP_MODEL) to run when the cloud is not the better path, found none');
-  if (!hasOffload) throw new UsageError('--adaptive: expected the cloud endpoint in EDGESHIP_OFFLOAD_URL or --offload-url, found none');
+  if (!hasModel)
+    throw new UsageError(
+      '--adaptive: expected a local model (--model or EDGESHIP_MODEL) to run when the cloud is not the better path, found none',
+    );
+  if (!hasOffload)
+    throw new UsageError(
+      '--adaptive: expected the cloud endpoint in EDGESHIP_OFFLOAD_URL or --offload-url, found none',
+    );
   const budget = flags.latencyBudgetMs ?? env.EDGESHIP_LATENCY_BUDGET_MS;
-  if (budget === undefined) throw new UsageError('--adaptive: expected the target\'s latency budget in --latency-budget-ms or EDGESHIP_LATENCY_BUDGET_MS, found none');
+  if (budget === undefined)
+    throw new UsageError(
+      "--adaptive: expected the target's latency budget in --latency-budget-ms or EDGESHIP_LATENCY_BUDGET_MS, found none",
+    );
   return {
     ...ADAPTIVE_DEFAULTS,
     budgetMs: numberFlag('latency-budget-ms', budget, (value) => value > 0, 'a positive number of milliseconds'),
-    maxLocalCpu: numberFlag('max-local-cpu', flags.maxLocalCpu ?? env.EDGESHIP_MAX_LOCAL_CPU ?? String(ADAPTIVE_DEFAULTS.maxLocalCpu), (value) => value > 0 && value <= 1, 'a share of the gateway\'s CPU above 0 and at most 1'),
-    probeShare: numberFlag('probe-share', flags.probeShare, (value) => value >= 0 && value <= 0.5, 'a share of requests from 0 to 0.5'),
+    maxLocalCpu: numberFlag(
+      'max-local-cpu',
+      flags.maxLocalCpu ?? env.EDGESHIP_MAX_LOCAL_CPU ?? String(ADAPTIVE_DEFAULTS.maxLocalCpu),
+      (value) => value > 0 && value <= 1,
+      "a share of the gateway's CPU above 0 and at most 1",
+    ),
+    probeShare: numberFlag(
+      'probe-share',
+      flags.probeShare,
+      (value) => value >= 0 && value <= 0.5,
+      'a share of requests from 0 to 0.5',
+    ),
     dwellMs: numberFlag('dwell-seconds', flags.dwellSeconds, (value) => value >= 0, 'seconds') * 1000,
     windowMs: 10_000,
     failHoldMs: 5_000,
@@ -93,7 +126,9 @@ export function adaptiveOf(flags: ServeFlags, env: NodeJS.ProcessEnv, hasModel: 
  * The model a self-contained serving image carries (`publish` with `artifacts.image`): model.onnx
  * and edgeship.json (model name and version) in `directory`, or undefined when there is none.
  */
-export async function imageModelOf(directory: string): Promise<{ file: string; name: string; version: string } | undefined> {
+export async function imageModelOf(
+  directory: string,
+): Promise<{ file: string; name: string; version: string } | undefined> {
   const file = join(directory, 'model.onnx');
   if (!existsSync(file)) return undefined;
   const about = join(directory, 'edgeship.json');
@@ -103,8 +138,15 @@ export async function imageModelOf(directory: string): Promise<{ file: string; n
   } catch (error) {
     throw new UsageError(`${about}: expected the image's model name and version as JSON, found ${messageOf(error)}`);
   }
-  if (typeof parsed.model !== 'string' || !DNS_LABEL.test(parsed.model) || typeof parsed.version !== 'string' || !SEMVER.test(parsed.version)) {
-    throw new UsageError(`${about}: expected {"model": <name>, "version": <semver>}, found ${JSON.stringify(parsed).slice(0, 200)}`);
+  if (
+    typeof parsed.model !== 'string' ||
+    !DNS_LABEL.test(parsed.model) ||
+    typeof parsed.version !== 'string' ||
+    !SEMVER.test(parsed.version)
+  ) {
+    throw new UsageError(
+      `${about}: expected {"model": <name>, "version": <semver>}, found ${JSON.stringify(parsed).slice(0, 200)}`,
+    );
   }
   return { file, name: parsed.model, version: parsed.version };
 }
@@ -114,7 +156,10 @@ export function retainedOf(text: string | undefined): { version: string; referen
   if (!text?.trim()) return [];
   return text.split(',').map((pair) => {
     const [version = '', reference = ''] = pair.trim().split(/=(.*)/s);
-    if (!SEMVER.test(version) || !PINNED_REFERENCE.test(reference)) throw new UsageError(`--retained (EDGESHIP_RETAINED_MODELS): expected version=reference pinned by digest, found "${pair.trim()}"`);
+    if (!SEMVER.test(version) || !PINNED_REFERENCE.test(reference))
+      throw new UsageError(
+        `--retained (EDGESHIP_RETAINED_MODELS): expected version=reference pinned by digest, found "${pair.trim()}"`,
+      );
     return { version, reference };
   });
 }
@@ -122,15 +167,31 @@ export function retainedOf(text: string | undefined): { version: string; referen
 /** The EdgeX mapping: flags, or the features of the model's reference statistics. */
 export function edgexOf(flags: ServeFlags, model: LoadedModel | undefined): EdgexMapping | undefined {
   const layout = flags.edgexLayout;
-  if (layout !== undefined && layout !== 'steps-features' && layout !== 'features-steps') throw new UsageError(`--edgex-layout: expected steps-features or features-steps, found "${layout}"`);
-  const features = flags.edgexFeatures?.split(',').map((feature) => feature.trim()).filter(Boolean);
+  if (layout !== undefined && layout !== 'steps-features' && layout !== 'features-steps')
+    throw new UsageError(`--edgex-layout: expected steps-features or features-steps, found "${layout}"`);
+  const features = flags.edgexFeatures
+    ?.split(',')
+    .map((feature) => feature.trim())
+    .filter(Boolean);
   const values = edgexValuesOf(flags.edgexValue);
   const extra: Pick<EdgexMapping, 'layout' | 'values'> = { ...(layout && { layout }), ...(values && { values }) };
   const reference = model?.reference?.features;
-  if (features && features.length > 0) return { input: flags.edgexInput ?? reference?.[0]?.input ?? model?.worker.contract.inputs[0]?.name ?? '', features, ...extra };
+  if (features && features.length > 0)
+    return {
+      input: flags.edgexInput ?? reference?.[0]?.input ?? model?.worker.contract.inputs[0]?.name ?? '',
+      features,
+      ...extra,
+    };
   if (!reference) return undefined;
   const input = flags.edgexInput ?? reference[0]?.input ?? '';
-  return { input, features: reference.filter((feature) => feature.input === input).sort((a, b) => a.index - b.index).map((feature) => feature.name), ...extra };
+  return {
+    input,
+    features: reference
+      .filter((feature) => feature.input === input)
+      .sort((a, b) => a.index - b.index)
+      .map((feature) => feature.name),
+    ...extra,
+  };
 }
 
 /** `--edgex-value input=number|resource,...`: how the model's other inputs are filled. */
@@ -147,30 +208,69 @@ function edgexValuesOf(flag: string | undefined): Record<string, number | string
 }
 
 /** Drift monitoring for a model with reference statistics, sending evidence where the flags say. */
-export function driftFor(flags: ServeFlags, env: NodeJS.ProcessEnv, log: Logger): (model: LoadedModel, metrics: ServingMetrics) => DriftMonitor | undefined {
+export function driftFor(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): (model: LoadedModel, metrics: ServingMetrics) => DriftMonitor | undefined {
   let sink: DriftSink | undefined;
   if (flags.driftRepo && env.EDGESHIP_DRIFT_URL) {
-    if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo)) throw new UsageError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
-    if (!/^https?:\/\//.test(env.EDGESHIP_DRIFT_URL)) throw new UsageError(`EDGESHIP_DRIFT_URL: expected the app's http(s) URL, found "${env.EDGESHIP_DRIFT_URL}"`);
-    if (!env.EDGESHIP_DRIFT_TOKEN) throw new UsageError('EDGESHIP_DRIFT_URL: expected the site token in EDGESHIP_DRIFT_TOKEN (edgeship site-token), found none');
+    if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo))
+      throw new UsageError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
+    if (!/^https?:\/\//.test(env.EDGESHIP_DRIFT_URL))
+      throw new UsageError(`EDGESHIP_DRIFT_URL: expected the app's http(s) URL, found "${env.EDGESHIP_DRIFT_URL}"`);
+    if (!env.EDGESHIP_DRIFT_TOKEN)
+      throw new UsageError(
+        'EDGESHIP_DRIFT_URL: expected the site token in EDGESHIP_DRIFT_TOKEN (edgeship site-token), found none',
+      );
     sink = appSink(env.EDGESHIP_DRIFT_URL, flags.driftRepo, env.EDGESHIP_DRIFT_TOKEN);
   } else if (flags.driftRepo) {
-    if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo)) throw new UsageError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
+    if (!/^[\w.-]+\/[\w.-]+$/.test(flags.driftRepo))
+      throw new UsageError(`--drift-repo: expected owner/name of the model repo, found "${flags.driftRepo}"`);
     const token = env.EDGESHIP_GITHUB_TOKEN ?? env.GITHUB_TOKEN;
-    if (!token) throw new UsageError('--drift-repo: expected a token in EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN to send repository_dispatch, found none');
+    if (!token)
+      throw new UsageError(
+        '--drift-repo: expected a token in EDGESHIP_GITHUB_TOKEN or GITHUB_TOKEN to send repository_dispatch, found none',
+      );
     sink = githubDispatchSink(flags.driftRepo, token, env.GITHUB_API_URL ?? 'https://api.github.com');
   } else if (flags.driftWebhook) {
-    if (!/^https?:\/\//.test(flags.driftWebhook)) throw new UsageError(`--drift-webhook: expected an http(s) URL, found "${flags.driftWebhook}"`);
+    if (!/^https?:\/\//.test(flags.driftWebhook))
+      throw new UsageError(`--drift-webhook: expected an http(s) URL, found "${flags.driftWebhook}"`);
     sink = webhookSink(flags.driftWebhook);
   }
   const rule = {
     threshold: numberFlag('drift-threshold', flags.driftThreshold, (value) => value > 0, 'a PSI above 0'),
-    windows: numberFlag('drift-windows', flags.driftWindows, (value) => Number.isInteger(value) && value > 0, 'a whole number of windows'),
+    windows: numberFlag(
+      'drift-windows',
+      flags.driftWindows,
+      (value) => Number.isInteger(value) && value > 0,
+      'a whole number of windows',
+    ),
   };
-  const window = numberFlag('drift-window', flags.driftWindow, (value) => Number.isInteger(value) && value > 0, 'a whole number of values');
-  const cooldownMs = numberFlag('drift-cooldown-minutes', flags.driftCooldownMinutes, (value) => value >= 0, 'minutes') * 60_000;
+  const window = numberFlag(
+    'drift-window',
+    flags.driftWindow,
+    (value) => Number.isInteger(value) && value > 0,
+    'a whole number of values',
+  );
+  const cooldownMs =
+    numberFlag('drift-cooldown-minutes', flags.driftCooldownMinutes, (value) => value >= 0, 'minutes') * 60_000;
   const site = flags.site ?? env.EDGESHIP_SITE ?? 'unknown-site';
-  return (model, metrics) => (model.reference ? new DriftMonitor({ model: model.name, version: model.version, site, reference: model.reference, window, rule, cooldownMs, ...(sink && { sink }), metrics, log }) : undefined);
+  return (model, metrics) =>
+    model.reference
+      ? new DriftMonitor({
+          model: model.name,
+          version: model.version,
+          site,
+          reference: model.reference,
+          window,
+          rule,
+          cooldownMs,
+          ...(sink && { sink }),
+          metrics,
+          log,
+        })
+      : undefined;
 }
 
 /**
@@ -180,5 +280,11 @@ export function driftFor(flags: ServeFlags, env: NodeJS.ProcessEnv, log: Logger)
  */
 export function credentialHostsOf(startedWith: readonly (string | undefined)[], env: NodeJS.ProcessEnv): string[] {
   const named = (env.EDGESHIP_REGISTRY_HOSTS ?? '').split(',').map((host) => host.trim());
-  return [...new Set([...startedWith.map((reference) => (reference ? registryOf(reference) : undefined)), ...named].filter((host): host is string => Boolean(host)))];
+  return [
+    ...new Set(
+      [...startedWith.map((reference) => (reference ? registryOf(reference) : undefined)), ...named].filter(
+        (host): host is string => Boolean(host),
+      ),
+    ),
+  ];
 }

@@ -43,7 +43,14 @@ export class ModelVersions {
   add(model: LoadedModel, current: boolean): LoadedModel | undefined {
     const replaced = this.versions.get(model.version);
     this.versions.set(model.version, model);
-    if (!this.stats.has(model.version)) this.stats.set(model.version, { last_inference: 0, inference_count: 0, execution_count: 0, success: { count: 0, ns: 0 }, fail: { count: 0, ns: 0 } });
+    if (!this.stats.has(model.version))
+      this.stats.set(model.version, {
+        last_inference: 0,
+        inference_count: 0,
+        execution_count: 0,
+        success: { count: 0, ns: 0 },
+        fail: { count: 0, ns: 0 },
+      });
     if (current || this.currentVersion === undefined) this.currentVersion = model.version;
     this.unloaded = undefined;
     return replaced;

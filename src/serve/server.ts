@@ -2,7 +2,15 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { checkInferRequest, inferResponse, InferenceRequestError, modelMetadata, oipDatatype, type CheckedRequest, type OutputTensor } from '../core/oip.ts';
+import {
+  checkInferRequest,
+  inferResponse,
+  InferenceRequestError,
+  modelMetadata,
+  oipDatatype,
+  type CheckedRequest,
+  type OutputTensor,
+} from '../core/oip.ts';
 import { jsonValues } from '../core/tensor-types.ts';
 import { messageOf } from '../core/errors.ts';
 import type { Logger } from '../ports.ts';
@@ -73,7 +81,8 @@ const VERSION = '1';
  * dropped there (a probe's too) waits a second for the SYN to be sent again.
  */
 const BACKLOG = 4096;
-const route = (method: string, pattern: RegExp) => (request: IncomingMessage, path: string) => (request.method === method ? pattern.exec(path) : null);
+const route = (method: string, pattern: RegExp) => (request: IncomingMessage, path: string) =>
+  request.method === method ? pattern.exec(path) : null;
 const MODEL = '/v2/models/([^/]+)(?:/versions/([^/]+))?';
 const routes = {
   live: route('GET', /^\/v2\/health\/live$/),
@@ -121,7 +130,10 @@ export class InferenceServer {
     this.metrics = options.metrics ?? servingMetrics();
     this.servedName = options.model?.name ?? options.name ?? 'model';
     // Node looks at those timeouts every connectionsCheckingInterval (30 s by its default).
-    this.server = createServer({ connectionsCheckingInterval: options.timeoutCheckMs ?? 2_000 }, (request, response) => void this.handle(request, response));
+    this.server = createServer(
+      { connectionsCheckingInterval: options.timeoutCheckMs ?? 2_000 },
+      (request, response) => void this.handle(request, response),
+    );
     // As the app's server: a client that trickles its headers or body does not hold a connection
     // for Node's minutes (60 s for headers, 300 s for the request).
     this.server.headersTimeout = options.headersTimeoutMs ?? 10_000;
@@ -141,7 +153,9 @@ export class InferenceServer {
   private stuck(): string | undefined {
     const oldest = this.oldestRequestMs();
     const limit = this.options.stuckMs ?? 60_000;
-    return oldest >= limit ? `a request has waited ${Math.round(oldest)} ms for the model (limit ${limit} ms)` : undefined;
+    return oldest >= limit
+      ? `a request has waited ${Math.round(oldest)} ms for the model (limit ${limit} ms)`
+      : undefined;
   }
 
   /** Whether the server still takes connections. */
@@ -179,7 +193,10 @@ export class InferenceServer {
    * port: KServe's convention is HTTP on 8080 and gRPC on 8081.
    */
   async listenGrpc(port: number, host = '127.0.0.1'): Promise<number> {
-    this.grpc = await GrpcOip.open(this, port, host, { maxMessageBytes: this.options.maxBodyBytes ?? MAX_BODY_BYTES, log: this.options.log });
+    this.grpc = await GrpcOip.open(this, port, host, {
+      maxMessageBytes: this.options.maxBodyBytes ?? MAX_BODY_BYTES,
+      log: this.options.log,
+    });
     return this.grpc.port;
   }
 
@@ -190,7 +207,14 @@ export class InferenceServer {
    * them (1.5-2.4 s measured), and a turn of the main thread can take ~100 ms.
    */
   async listenHealth(port: number, host = '127.0.0.1', stallMs?: number): Promise<number> {
-    const sources = { ready: () => this.ready, stuckMs: () => this.oldestRequestMs(), metrics: async () => ({ contentType: this.metrics.registry.contentType, text: await this.metrics.registry.metrics() }) };
+    const sources = {
+      ready: () => this.ready,
+      stuckMs: () => this.oldestRequestMs(),
+      metrics: async () => ({
+        contentType: this.metrics.registry.contentType,
+        text: await this.metrics.registry.metrics(),
+      }),
+    };
     this.health = await HealthPort.open(port, host, sources, stallMs, this.options.stuckMs ?? 60_000);
     return this.health.port;
   }
@@ -211,7 +235,9 @@ export class InferenceServer {
     const drainMs = this.options.drainMs ?? 0;
     // http.Server#close also closes idle keep-alive connections at once (Node ≥ 19), which resets
     // a request a client is sending on one: to drain, stop listening only (net.Server#close).
-    const closed = new Promise<void>((resolve) => (drainMs === 0 ? this.server : netClose(this.server)).close(() => resolve()));
+    const closed = new Promise<void>((resolve) =>
+      (drainMs === 0 ? this.server : netClose(this.server)).close(() => resolve()),
+    );
     // gRPC takes no new calls either; those in flight finish (within the drain and a run's deadline).
     const grpcClosed = this.grpc?.close(drainMs + (this.options.deadlineMs ?? 30_000));
     if (drainMs === 0) this.server.closeIdleConnections();
@@ -301,13 +327,24 @@ export class InferenceServer {
     }
     if (routes.index(request, path)) return sendJson(response, 200, this.versions.index(this.name));
     const repository = routes.repository(request, path);
-    if (repository) return this.repository(request, response, decode(repository[1], 'model name'), repository[2] as 'load' | 'unload');
-    const match = routes.metadata(request, path) ?? routes.modelReady(request, path) ?? routes.stats(request, path) ?? routes.infer(request, path);
+    if (repository)
+      return this.repository(
+        request,
+        response,
+        decode(repository[1], 'model name'),
+        repository[2] as 'load' | 'unload',
+      );
+    const match =
+      routes.metadata(request, path) ??
+      routes.modelReady(request, path) ??
+      routes.stats(request, path) ??
+      routes.infer(request, path);
     if (!match) throw new InferenceRequestError(404, `no route for ${request.method} ${path}`);
     const name = decode(match[1], 'model name');
     const version = match[2] === undefined ? undefined : decode(match[2], 'model version');
     const model = this.resolve(name, version);
-    if (routes.modelReady(request, path)) return sendJson(response, this.ready ? 200 : 503, { name, ready: this.ready });
+    if (routes.modelReady(request, path))
+      return sendJson(response, this.ready ? 200 : 503, { name, ready: this.ready });
     if (routes.stats(request, path)) return sendJson(response, 200, this.versions.statistics(name, version));
     if (routes.metadata(request, path)) return sendJson(response, 200, this.metadataOf(name, model));
     return this.infer(request, response, model, version);
@@ -319,14 +356,21 @@ export class InferenceServer {
     const known = name === this.name && (model !== undefined || (!this.model && Boolean(this.options.offload)));
     if (!known) {
       const serving = this.versions.all.map((entry) => entry.version).join(', ');
-      throw new InferenceRequestError(404, `unknown model "${name}"${version ? ` version ${version}` : ''}; this server serves "${this.name}"${serving ? ` version ${serving}` : ''}`);
+      throw new InferenceRequestError(
+        404,
+        `unknown model "${name}"${version ? ` version ${version}` : ''}; this server serves "${this.name}"${serving ? ` version ${serving}` : ''}`,
+      );
     }
     return model;
   }
 
   /** A model's OIP metadata; a site that forwards every request sends the client to the cloud (503). */
   metadataOf(name: string, model: LoadedModel | undefined) {
-    if (!model) throw new InferenceRequestError(503, `"${name}" is forwarded to ${this.options.offload?.url}; ask it for metadata`);
+    if (!model)
+      throw new InferenceRequestError(
+        503,
+        `"${name}" is forwarded to ${this.options.offload?.url}; ask it for metadata`,
+      );
     return modelMetadata({ name, versions: this.versions.all.map((entry) => entry.version) }, model.worker.contract);
   }
 
@@ -345,10 +389,18 @@ export class InferenceServer {
     }
   }
 
-  private async infer(request: IncomingMessage, response: ServerResponse, model: LoadedModel | undefined, version: string | undefined): Promise<void> {
+  private async infer(
+    request: IncomingMessage,
+    response: ServerResponse,
+    model: LoadedModel | undefined,
+    version: string | undefined,
+  ): Promise<void> {
     const started = performance.now();
     const body = await readInferBody(request, this.options.maxBodyBytes ?? MAX_BODY_BYTES).catch((error: unknown) => {
-      this.metrics.requests.inc({ model: this.name, code: error instanceof InferenceRequestError ? error.status : 500 });
+      this.metrics.requests.inc({
+        model: this.name,
+        code: error instanceof InferenceRequestError ? error.status : 500,
+      });
       throw error;
     });
     const answer = await this.answer(body, model, version, started);
@@ -366,7 +418,12 @@ export class InferenceServer {
    * checked against the model, routed (adaptive, offload, local), run, measured. `body` is the
    * request as JSON with its binary tensor data, and the bytes to forward as they are.
    */
-  async answer(body: InferBody, model: LoadedModel | undefined, version: string | undefined, started = performance.now()): Promise<InferAnswer> {
+  async answer(
+    body: InferBody,
+    model: LoadedModel | undefined,
+    version: string | undefined,
+    started = performance.now(),
+  ): Promise<InferAnswer> {
     const name = this.name;
     const current = model === this.model;
     try {
@@ -376,11 +433,18 @@ export class InferenceServer {
       // (gRPC's are written when read, so only for a request that is forwarded).
       let forward: Forwarded = body;
       if (isEdgexEvent(json)) {
-        if (!this.edgex) throw new InferenceRequestError(400, 'request body: an EdgeX event, but this server has no EdgeX mapping that fits the model (--edgex-features)');
+        if (!this.edgex)
+          throw new InferenceRequestError(
+            400,
+            'request body: an EdgeX event, but this server has no EdgeX mapping that fits the model (--edgex-features)',
+          );
         const accepted = this.edgex.accept(json);
         if (!accepted.inputs) {
           this.metrics.requests.inc({ model: name, code: 202 });
-          return { kind: 'edgex', body: { device: accepted.device, buffered: accepted.buffered, needed: this.edgex.steps } };
+          return {
+            kind: 'edgex',
+            body: { device: accepted.device, buffered: accepted.buffered, needed: this.edgex.steps },
+          };
         }
         checked = { inputs: accepted.inputs, batch: 1 };
         forward = { bytes: Buffer.from(JSON.stringify(toOip(checked))) };
@@ -392,10 +456,16 @@ export class InferenceServer {
       // An adaptive site decides per request; a shadow on the other path keeps that path measured.
       const router = this.options.adaptive && current && model && checked ? this.options.adaptive : undefined;
       const routed = router?.route();
-      if (router && routed?.probe && model && checked) this.shadow(router, routed.path === 'local' ? 'cloud' : 'local', name, target, forward, model, checked);
+      if (router && routed?.probe && model && checked)
+        this.shadow(router, routed.path === 'local' ? 'cloud' : 'local', name, target, forward, model, checked);
       let forwarded: Awaited<ReturnType<InferenceServer['forward']>>;
-      if (router && routed?.path === 'cloud') forwarded = await router.timeCloud(() => this.forward(name, target, forward, true), (answer) => answer !== undefined);
-      else if (this.options.offload && current && !router) forwarded = await this.forward(name, target, forward, Boolean(model));
+      if (router && routed?.path === 'cloud')
+        forwarded = await router.timeCloud(
+          () => this.forward(name, target, forward, true),
+          (answer) => answer !== undefined,
+        );
+      else if (this.options.offload && current && !router)
+        forwarded = await this.forward(name, target, forward, Boolean(model));
       if (forwarded) {
         this.metrics.routes.inc({ model: name, route: 'forwarded' });
         this.metrics.latency.observe({ model: name, route: 'forwarded' }, (performance.now() - started) / 1000);
@@ -403,13 +473,17 @@ export class InferenceServer {
         return { kind: 'forwarded', ...forwarded };
       }
       if (!model || !checked) throw new InferenceRequestError(503, `"${name}" has no local model`);
-      const run = () => withDeadline(model.worker.run(checked.inputs, checked.outputs), this.options.deadlineMs ?? 30_000);
+      const run = () =>
+        withDeadline(model.worker.run(checked.inputs, checked.outputs), this.options.deadlineMs ?? 30_000);
       const outputs = await (router ? router.timeLocal(run) : run()).catch((error: unknown) => {
         this.versions.record(model.version, 'fail', checked.batch, elapsedNs(started));
         throw valuesRefused(error, model.worker.contract.inputs) ?? error;
       });
       this.versions.record(model.version, 'success', checked.batch, elapsedNs(started));
-      this.metrics.routes.inc({ model: name, route: this.options.offload && routed?.path !== 'local' ? 'fallback' : 'local' });
+      this.metrics.routes.inc({
+        model: name,
+        route: this.options.offload && routed?.path !== 'local' ? 'fallback' : 'local',
+      });
       this.metrics.batch.observe({ model: name }, checked.batch);
       this.metrics.latency.observe({ model: name, route: 'local' }, (performance.now() - started) / 1000);
       this.metrics.requests.inc({ model: name, code: 200 });
@@ -426,13 +500,25 @@ export class InferenceServer {
    * or a 404 for the version) and there is a local model to fall back to. Without one, the failure
    * is the answer (502, or 504 on timeout).
    */
-  private async forward(name: string, version: string | undefined, request: Forwarded, canFallBack: boolean): Promise<{ status: number; headers: Record<string, string>; body: Buffer } | undefined> {
+  private async forward(
+    name: string,
+    version: string | undefined,
+    request: Forwarded,
+    canFallBack: boolean,
+  ): Promise<{ status: number; headers: Record<string, string>; body: Buffer } | undefined> {
     const { url, timeoutMs } = this.options.offload as NonNullable<ServeOptions['offload']>;
     const target = `${url.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(name)}${version ? `/versions/${encodeURIComponent(version)}` : ''}/infer`;
-    const failed = (status: number, error: string) => ({ status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ error })) });
+    const failed = (status: number, error: string) => ({
+      status,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(JSON.stringify({ error })),
+    });
     try {
       const { headerLength } = request;
-      const headers: Record<string, string> = headerLength === undefined ? { 'content-type': 'application/json' } : { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) };
+      const headers: Record<string, string> =
+        headerLength === undefined
+          ? { 'content-type': 'application/json' }
+          : { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) };
       const upstream = await post(target, headers, request.bytes, timeoutMs);
       // A 404 says the cloud lacks this site's version (or model): it cannot answer, as a 5xx cannot.
       if (upstream.status < 500 && upstream.status !== 404) {
@@ -446,36 +532,77 @@ export class InferenceServer {
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError';
       this.options.log.warn({ url, err: error }, 'Offload failed');
-      if (!canFallBack) return failed(timedOut ? 504 : 502, `cloud endpoint ${url} ${timedOut ? `did not answer within ${timeoutMs} ms` : `is unreachable: ${messageOf(error)}`}`);
+      if (!canFallBack)
+        return failed(
+          timedOut ? 504 : 502,
+          `cloud endpoint ${url} ${timedOut ? `did not answer within ${timeoutMs} ms` : `is unreachable: ${messageOf(error)}`}`,
+        );
     }
     return undefined;
   }
 
   /** Sends a copy of a request to the path not in use and records how long it took; the answer is dropped. */
-  private shadow(router: AdaptiveRouter, path: 'local' | 'cloud', name: string, version: string | undefined, request: Forwarded, model: LoadedModel, checked: CheckedRequest): void {
-    const done = path === 'local' ? router.timeLocal(() => model.worker.run(checked.inputs, checked.outputs), true) : router.timeCloud(() => this.forward(name, version, request, true), (answer) => answer !== undefined, true);
+  private shadow(
+    router: AdaptiveRouter,
+    path: 'local' | 'cloud',
+    name: string,
+    version: string | undefined,
+    request: Forwarded,
+    model: LoadedModel,
+    checked: CheckedRequest,
+  ): void {
+    const done =
+      path === 'local'
+        ? router.timeLocal(() => model.worker.run(checked.inputs, checked.outputs), true)
+        : router.timeCloud(
+            () => this.forward(name, version, request, true),
+            (answer) => answer !== undefined,
+            true,
+          );
     done.catch((error: unknown) => this.options.log.debug({ err: messageOf(error), path }, 'Adaptive probe failed'));
   }
 
   /** The model repository extension's load and unload, for the admin token only. */
-  private async repository(request: IncomingMessage, response: ServerResponse, name: string, action: 'load' | 'unload'): Promise<void> {
+  private async repository(
+    request: IncomingMessage,
+    response: ServerResponse,
+    name: string,
+    action: 'load' | 'unload',
+  ): Promise<void> {
     const load = this.options.load;
-    if (!load) throw new InferenceRequestError(404, 'this server does not load or unload models on request (set EDGESHIP_ADMIN_TOKEN to allow it)');
+    if (!load)
+      throw new InferenceRequestError(
+        404,
+        'this server does not load or unload models on request (set EDGESHIP_ADMIN_TOKEN to allow it)',
+      );
     const given = Buffer.from(request.headers.authorization ?? '');
     const expected = Buffer.from(`Bearer ${load.token}`);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InferenceRequestError(401, `${action === 'load' ? 'loading' : 'unloading'} a model needs Authorization: Bearer <EDGESHIP_ADMIN_TOKEN>`);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new InferenceRequestError(
+        401,
+        `${action === 'load' ? 'loading' : 'unloading'} a model needs Authorization: Bearer <EDGESHIP_ADMIN_TOKEN>`,
+      );
     if (action === 'unload') {
-      if (name !== this.name) throw new InferenceRequestError(404, `unknown model "${name}"; this server serves "${this.name}"`);
+      if (name !== this.name)
+        throw new InferenceRequestError(404, `unknown model "${name}"; this server serves "${this.name}"`);
       await Promise.all(this.versions.clear(`unloaded on request`).map((model) => stop(model)));
       this.drift = undefined;
       return sendJson(response, 200, { name, state: 'UNAVAILABLE' });
     }
     const body = (await readJson(request, 64 * 1024)) as { parameters?: { reference?: unknown } } | undefined;
     const reference = body?.parameters?.reference;
-    if (typeof reference !== 'string') throw new InferenceRequestError(400, 'request body: expected {"parameters": {"reference": "<OCI reference or file>"}}');
+    if (typeof reference !== 'string')
+      throw new InferenceRequestError(
+        400,
+        'request body: expected {"parameters": {"reference": "<OCI reference or file>"}}',
+      );
     const next = await load.model({ model: reference, name });
     await this.swap(next);
-    return sendJson(response, 200, { name: next.name, version: next.version, ...(next.digest && { digest: next.digest }) });
+    return sendJson(response, 200, {
+      name: next.name,
+      version: next.version,
+      ...(next.digest && { digest: next.digest }),
+    });
   }
 }
 
@@ -505,7 +632,9 @@ function pathOf(target = '/'): string {
 }
 
 /** The server with net.Server's close, which stops listening and leaves open connections alone. */
-const netClose = (server: Server) => ({ close: (done: () => void) => NetServer.prototype.close.call(server, () => done()) });
+const netClose = (server: Server) => ({
+  close: (done: () => void) => NetServer.prototype.close.call(server, () => done()),
+});
 
 const elapsedNs = (started: number) => Math.round((performance.now() - started) * 1e6);
 
@@ -518,7 +647,12 @@ async function stop(model: LoadedModel): Promise<void> {
 function toOip(request: CheckedRequest) {
   return {
     ...(request.id !== undefined && { id: request.id }),
-    inputs: request.inputs.map((input) => ({ name: input.name, shape: input.dims, datatype: oipDatatype(input.dtype), data: jsonValues(input.dtype, input.data) })),
+    inputs: request.inputs.map((input) => ({
+      name: input.name,
+      shape: input.dims,
+      datatype: oipDatatype(input.dtype),
+      data: jsonValues(input.dtype, input.data),
+    })),
     ...(request.outputs && { outputs: request.outputs.map((output) => ({ name: output })) }),
   };
 }
@@ -528,12 +662,18 @@ function toOip(request: CheckedRequest) {
  * cannot see (an index outside an embedding's range): the client's error, a 400 naming the
  * integer inputs that hold indices. Anything else stays a server error.
  */
-function valuesRefused(error: unknown, inputs: readonly { name: string; dtype: string }[]): InferenceRequestError | undefined {
+function valuesRefused(
+  error: unknown,
+  inputs: readonly { name: string; dtype: string }[],
+): InferenceRequestError | undefined {
   const message = messageOf(error);
   if (!/out of (data )?bounds|out of range|must be within/i.test(message)) return undefined;
   const status = /Status Message: (.*)$/s.exec(message)?.[1]?.trim() ?? message;
   const indices = inputs.filter((input) => /int/.test(input.dtype)).map((input) => `"${input.name}"`);
-  return new InferenceRequestError(400, `the model cannot run on these values${indices.length > 0 ? ` (an index in input ${indices.join(' or ')} is outside its range?)` : ''}: ${status}`);
+  return new InferenceRequestError(
+    400,
+    `the model cannot run on these values${indices.length > 0 ? ` (an index in input ${indices.join(' or ')} is outside its range?)` : ''}: ${status}`,
+  );
 }
 
 /** `work`, or a 504 once `ms` have passed: a request never waits for the model without end. */

@@ -27,9 +27,13 @@ export async function resolveBaseline(deps: BaselineDeps, config: EdgeshipConfig
   const record = parseReleaseRecord(text, path);
   const scratch = await mkdtemp(join(tmpdir(), 'edgeship-baseline-'));
   try {
-    const pulled = await deps.storeFor(record.artifact.reference).pull(record.artifact.reference, join(scratch, 'artifact'));
+    const pulled = await deps
+      .storeFor(record.artifact.reference)
+      .pull(record.artifact.reference, join(scratch, 'artifact'));
     if (pulled.digest !== record.artifact.digest) {
-      throw new ArtifactError(`${path}: artifact.reference resolves to ${pulled.digest}, but artifact.digest says ${record.artifact.digest}`);
+      throw new ArtifactError(
+        `${path}: artifact.reference resolves to ${pulled.digest}, but artifact.digest says ${record.artifact.digest}`,
+      );
     }
     const read = (name: string) => {
       const file = pulled.files[name];
@@ -40,7 +44,11 @@ export async function resolveBaseline(deps: BaselineDeps, config: EdgeshipConfig
       version: record.version,
       reference: record.artifact.reference,
       digest: record.artifact.digest,
-      metrics: parseMetrics(await read('metrics.json'), config.metrics.primary, `${record.artifact.reference} metrics.json`),
+      metrics: parseMetrics(
+        await read('metrics.json'),
+        config.metrics.primary,
+        `${record.artifact.reference} metrics.json`,
+      ),
       contract: JSON.parse(await read('contract.json')) as ModelContract,
       placements: Object.fromEntries(Object.entries(record.targets).map(([name, target]) => [name, target.placement])),
       history: historyOf(record, config.metrics.primary),

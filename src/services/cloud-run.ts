@@ -1,6 +1,13 @@
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { EvaluationReport } from '../core/release-plan.ts';
-import type { ArtifactStore, ModelInspector, ModelProfiler, Progress, PushedArtifact, TrainingBackend } from '../ports.ts';
+import type {
+  ArtifactStore,
+  ModelInspector,
+  ModelProfiler,
+  Progress,
+  PushedArtifact,
+  TrainingBackend,
+} from '../ports.ts';
 import { evaluateCheckout } from './evaluate-checkout.ts';
 import { publish, publishReport } from './publish.ts';
 
@@ -29,15 +36,28 @@ export interface CloudRunInput {
  * store the report under `report-<run key>` for the app. Gates that fail are the PR's to show,
  * so the artifact is published either way.
  */
-export async function cloudRun(deps: CloudRunDeps, input: CloudRunInput): Promise<{ report: EvaluationReport; stored: PushedArtifact }> {
+export async function cloudRun(
+  deps: CloudRunDeps,
+  input: CloudRunInput,
+): Promise<{ report: EvaluationReport; stored: PushedArtifact }> {
   const { config, directory } = input;
   const env = { EDGESHIP_RUN_KEY: input.key, EDGESHIP_SHA: input.sha, EDGESHIP_REASON: input.reason };
   const outputs = await deps.progress.step(`Training ${config.model} at ${input.sha.slice(0, 7)}`, (note) =>
     deps.training.train({ directory, command: config.train.command, outputs: config.train.outputs, env }, note),
   );
-  const provenance = { commit: input.sha, branch: input.branch, command: config.train.command, trainedAt: new Date().toISOString(), ...(input.context && { trigger: input.context }) };
+  const provenance = {
+    commit: input.sha,
+    branch: input.branch,
+    command: config.train.command,
+    trainedAt: new Date().toISOString(),
+    ...(input.context && { trigger: input.context }),
+  };
   const report = await evaluateCheckout(deps, { config, outputs, provenance });
-  report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, () => publish(deps.store, outputs, report, config.artifacts));
-  const stored = await deps.progress.step('Storing the report for the app', () => publishReport(deps.store, report, input.key, outputs.directory));
+  report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, () =>
+    publish(deps.store, outputs, report, config.artifacts),
+  );
+  const stored = await deps.progress.step('Storing the report for the app', () =>
+    publishReport(deps.store, report, input.key, outputs.directory),
+  );
   return { report, stored };
 }

@@ -16,8 +16,13 @@ export interface CheckoutEvaluation {
  * Evaluates a trained checkout as the CLI and the Actions step do: against the deployed
  * release when a GitOps repo is given, on its own otherwise.
  */
-export async function evaluateCheckout(deps: EvaluateDeps & { baseline?: BaselineDeps }, input: CheckoutEvaluation): Promise<EvaluationReport> {
+export async function evaluateCheckout(
+  deps: EvaluateDeps & { baseline?: BaselineDeps },
+  input: CheckoutEvaluation,
+): Promise<EvaluationReport> {
   const { baseline: baselineDeps } = deps;
-  const baseline = baselineDeps ? await deps.progress.step('Reading the deployed release', () => resolveBaseline(baselineDeps, input.config)) : undefined;
+  const baseline = baselineDeps
+    ? await deps.progress.step('Reading the deployed release', () => resolveBaseline(baselineDeps, input.config))
+    : undefined;
   return evaluate(deps, { ...input, ...(baseline && { baseline }) });
 }

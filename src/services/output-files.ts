@@ -19,7 +19,12 @@ export async function readOutputText(path: string): Promise<string> {
 }
 
 /** A JSON training output held to its schema: `what` it is, and the shape `expected` in its errors. */
-async function readOutputJson<T extends z.ZodType>(path: string, schema: T, what: string, expected: string): Promise<z.output<T>> {
+async function readOutputJson<T extends z.ZodType>(
+  path: string,
+  schema: T,
+  what: string,
+  expected: string,
+): Promise<z.output<T>> {
   const text = await readOutputText(path);
   let data: unknown;
   try {
@@ -30,7 +35,9 @@ async function readOutputJson<T extends z.ZodType>(path: string, schema: T, what
   const result = schema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new ModelValidationError(`${path}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}; expected ${expected}`);
+    throw new ModelValidationError(
+      `${path}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}; expected ${expected}`,
+    );
   }
   return result.data;
 }
@@ -41,8 +48,16 @@ export function readGolden(path: string): Promise<GoldenFile> {
 }
 
 /** reference-stats.json, checked against the model: the statistics drift monitoring at the edge compares live inputs with. */
-export async function readReferenceStats(path: string, contract: Pick<ModelContract, 'inputs'>): Promise<ReferenceStats> {
-  const stats = await readOutputJson(path, referenceStatsSchema, 'reference statistics', '{"count": n, "features": [{"name", "input", "index", "edges": [...], "proportions": [...]}]}');
+export async function readReferenceStats(
+  path: string,
+  contract: Pick<ModelContract, 'inputs'>,
+): Promise<ReferenceStats> {
+  const stats = await readOutputJson(
+    path,
+    referenceStatsSchema,
+    'reference statistics',
+    '{"count": n, "features": [{"name", "input", "index", "edges": [...], "proportions": [...]}]}',
+  );
   const problems = referenceProblems(stats, contract);
   if (problems.length > 0) throw new ModelValidationError(`${path}: ${problems.join('; ')}`);
   return stats;

@@ -10,13 +10,21 @@ import { readGolden, readReferenceStats } from './output-files.ts';
  * loads, metrics.json has the primary metric, the golden samples give every model input and only
  * model outputs, the reference statistics fit the model. An error names the file and the field.
  */
-export async function checkTrainingOutputs(inspector: ModelInspector, outputs: TrainingOutputs, config: Pick<EdgeshipConfig, 'metrics'>) {
+export async function checkTrainingOutputs(
+  inspector: ModelInspector,
+  outputs: TrainingOutputs,
+  config: Pick<EdgeshipConfig, 'metrics'>,
+) {
   const inspection = await inspector.inspect(outputs.model);
   const metrics = parseMetrics(await readFile(outputs.metrics, 'utf8'), config.metrics.primary, outputs.metrics);
   const golden = await readGolden(outputs.golden);
   const missing = golden.samples.flatMap((sample, index) => [
-    ...inspection.contract.inputs.filter((spec) => !(spec.name in sample.inputs)).map((spec) => `samples[${index}].inputs: expected "${spec.name}", an input of the model`),
-    ...Object.keys(sample.outputs).filter((name) => !inspection.contract.outputs.some((spec) => spec.name === name)).map((name) => `samples[${index}].outputs.${name}: the model has no such output`),
+    ...inspection.contract.inputs
+      .filter((spec) => !(spec.name in sample.inputs))
+      .map((spec) => `samples[${index}].inputs: expected "${spec.name}", an input of the model`),
+    ...Object.keys(sample.outputs)
+      .filter((name) => !inspection.contract.outputs.some((spec) => spec.name === name))
+      .map((name) => `samples[${index}].outputs.${name}: the model has no such output`),
   ]);
   if (missing.length > 0) throw new ModelValidationError(`${outputs.golden}: ${missing.join('; ')}`);
   const stats = await readReferenceStats(outputs.reference, inspection.contract);

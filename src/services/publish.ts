@@ -13,7 +13,12 @@ import type { ArtifactStore, PushedArtifact, TrainingOutputs } from '../ports.ts
  * Publishes the model artifact: the ONNX file with its metrics, contract, golden samples and
  * reference statistics, tagged with the version and pinned by the manifest digest.
  */
-export async function publish(store: ArtifactStore, outputs: TrainingOutputs, report: EvaluationReport, images: ImageSettings = {}): Promise<PushedArtifact> {
+export async function publish(
+  store: ArtifactStore,
+  outputs: TrainingOutputs,
+  report: EvaluationReport,
+  images: ImageSettings = {},
+): Promise<PushedArtifact> {
   const contract = join(outputs.directory, 'contract.json');
   await writeFile(contract, `${JSON.stringify(report.candidate.contract, null, 2)}\n`);
   const file = (name: keyof typeof MEDIA_TYPES, path: string) => ({ name, mediaType: MEDIA_TYPES[name], path });
@@ -61,9 +66,19 @@ export interface ImageSettings {
  * EDGESHIP_MODEL is not set). The layer is built reproducibly, and the images are dated by the
  * release, so publishing the same release again gives the same digests.
  */
-async function publishImages(store: ArtifactStore, outputs: TrainingOutputs, report: EvaluationReport, artifact: PushedArtifact, contract: string, images: ImageSettings): Promise<NonNullable<PushedArtifact['packages']>> {
+async function publishImages(
+  store: ArtifactStore,
+  outputs: TrainingOutputs,
+  report: EvaluationReport,
+  artifact: PushedArtifact,
+  contract: string,
+  images: ImageSettings,
+): Promise<NonNullable<PushedArtifact['packages']>> {
   const pushImage = store.pushImage?.bind(store);
-  if (!pushImage) throw new ArtifactError('artifacts.modelcar / artifacts.image: container images are assembled on a registry; set artifacts.repository to registry/namespace (found a local OCI layout)');
+  if (!pushImage)
+    throw new ArtifactError(
+      'artifacts.modelcar / artifacts.image: container images are assembled on a registry; set artifacts.repository to registry/namespace (found a local OCI layout)',
+    );
   const files: { path: string; bytes: Uint8Array }[] = await Promise.all(
     (
       [
@@ -75,7 +90,9 @@ async function publishImages(store: ArtifactStore, outputs: TrainingOutputs, rep
     ).map(async ([path, source]) => ({ path, bytes: await readFile(source) })),
   );
   // What the image holds, for `edgeship serve` to name the model it finds there.
-  const about = Buffer.from(`${JSON.stringify({ model: report.model, version: report.version.version, artifact: artifact.reference }, null, 2)}\n`);
+  const about = Buffer.from(
+    `${JSON.stringify({ model: report.model, version: report.version.version, artifact: artifact.reference }, null, 2)}\n`,
+  );
   files.push({ path: IMAGE_MODEL_FILE, bytes: about });
   const labels = {
     'org.opencontainers.image.title': report.model,
@@ -84,7 +101,15 @@ async function publishImages(store: ArtifactStore, outputs: TrainingOutputs, rep
     ...(report.provenance.commit && { 'org.opencontainers.image.revision': report.provenance.commit }),
   };
   const push = (kind: 'modelcar' | 'image', base: string) =>
-    pushImage({ name: report.model, tag: `${report.version.version}-${kind === 'modelcar' ? 'modelcar' : 'serving'}`, base, files, created: createdOf(report), labels, createdBy: `edgeship publish: ${report.model} ${report.version.version} at /models` });
+    pushImage({
+      name: report.model,
+      tag: `${report.version.version}-${kind === 'modelcar' ? 'modelcar' : 'serving'}`,
+      base,
+      files,
+      created: createdOf(report),
+      labels,
+      createdBy: `edgeship publish: ${report.model} ${report.version.version} at /models`,
+    });
   return {
     ...(images.modelcar && { modelcar: await push('modelcar', images.modelcar.base) }),
     ...(images.image && { image: await push('image', images.image.base) }),
@@ -103,13 +128,23 @@ export const REPORT_MEDIA_TYPE = 'application/vnd.edgeship.report.v1+json';
  * Stores the evaluation report of a cluster run as an OCI artifact in the model's repository,
  * under the tag the app reads it from (`report-<run key>`); the model artifact must be in it.
  */
-export async function publishReport(store: ArtifactStore, report: EvaluationReport, key: string, directory: string): Promise<PushedArtifact> {
+export async function publishReport(
+  store: ArtifactStore,
+  report: EvaluationReport,
+  key: string,
+  directory: string,
+): Promise<PushedArtifact> {
   const path = join(directory, 'report.json');
   await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
   return store.push({
     name: report.model,
     tag: reportTag(key),
     files: [{ name: 'report.json', mediaType: REPORT_MEDIA_TYPE, path }],
-    config: { model: report.model, version: report.version.version, runKey: key, ...(report.artifact && { artifact: report.artifact.reference }) },
+    config: {
+      model: report.model,
+      version: report.version.version,
+      runKey: key,
+      ...(report.artifact && { artifact: report.artifact.reference }),
+    },
   });
 }

@@ -14,7 +14,13 @@ export type MirrorAction = { registered: string } | { alias: string; version: st
  *    point at it; when it was rolled back or halted, they point back at the release the
  *    targets returned to (when the registry has it).
  */
-export async function mirrorRelease(registry: ModelRegistry, config: EdgeshipConfig, report: EvaluationReport, result: RolloutResult, record: ReleaseRecord | undefined): Promise<MirrorAction[]> {
+export async function mirrorRelease(
+  registry: ModelRegistry,
+  config: EdgeshipConfig,
+  report: EvaluationReport,
+  result: RolloutResult,
+  record: ReleaseRecord | undefined,
+): Promise<MirrorAction[]> {
   const model = config.registry?.mlflow?.model ?? config.model;
   const artifact = report.artifact;
   if (!artifact || result.action.kind === 'superseded') return [];
@@ -25,9 +31,19 @@ export async function mirrorRelease(registry: ModelRegistry, config: EdgeshipCon
     ...Object.fromEntries(report.metrics.map((metric) => [`metric.${metric.name}`, String(metric.value)])),
     ...(report.provenance.commit && { 'git.commit': report.provenance.commit }),
   };
-  const version = await registry.ensureVersion({ model, version: report.version.version, digest: artifact.digest, source: artifact.reference, tags });
+  const version = await registry.ensureVersion({
+    model,
+    version: report.version.version,
+    digest: artifact.digest,
+    source: artifact.reference,
+    tags,
+  });
   actions.push({ registered: version });
-  const placed = new Set(report.placement.filter((decision) => decision.choice !== 'blocked').map((decision) => (decision.kind === 'cloud' ? 'cloud' : 'edge')));
+  const placed = new Set(
+    report.placement
+      .filter((decision) => decision.choice !== 'blocked')
+      .map((decision) => (decision.kind === 'cloud' ? 'cloud' : 'edge')),
+  );
   const aliases: string[] = [...[...placed].sort(), 'production'];
   if (result.status === 'done') {
     for (const alias of aliases) {
@@ -38,7 +54,9 @@ export async function mirrorRelease(registry: ModelRegistry, config: EdgeshipCon
     // What the fleet went back to: a target running another release, or what one ran before.
     const targets = Object.values(record?.targets ?? {});
     const release = report.version.version;
-    const previous = targets.find((target) => target.version !== release) ?? targets.map((target) => target.previous).find((entry) => entry && entry.version !== release);
+    const previous =
+      targets.find((target) => target.version !== release) ??
+      targets.map((target) => target.previous).find((entry) => entry && entry.version !== release);
     if (!previous) return actions;
     const back = await registry.versionOf(model, previous.digest);
     if (!back) return [...actions, { missing: previous.version }];

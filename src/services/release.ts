@@ -43,9 +43,21 @@ export interface ReleaseOutcome {
 export async function releaseModel(deps: ReleaseDeps, input: ReleaseInput): Promise<ReleaseOutcome> {
   const { config } = input;
   const outputs = await deps.progress.step(`Training ${config.model}`, (note) =>
-    deps.training.train({ directory: input.directory, command: config.train.command, outputs: config.train.outputs, ...(input.env && { env: input.env }) }, note),
+    deps.training.train(
+      {
+        directory: input.directory,
+        command: config.train.command,
+        outputs: config.train.outputs,
+        ...(input.env && { env: input.env }),
+      },
+      note,
+    ),
   );
-  const provenance: Provenance = { ...input.provenance, command: config.train.command, trainedAt: new Date().toISOString() };
+  const provenance: Provenance = {
+    ...input.provenance,
+    command: config.train.command,
+    trainedAt: new Date().toISOString(),
+  };
   const report = await evaluateCheckout({ ...deps, baseline: deps }, { config, outputs, provenance });
   if (!report.passed || report.version.bump === 'none') return { report, markdown: renderReport(report) };
   report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, (note) =>
@@ -54,8 +66,10 @@ export async function releaseModel(deps: ReleaseDeps, input: ReleaseInput): Prom
       return pushed;
     }),
   );
-  const started = await deps.progress.step(config.rollout ? 'Committing the release and its first wave to the GitOps repo' : 'Committing to the GitOps repo', () =>
-    startRollout({ gitops: deps.gitops, log: SILENT, promoteHint: '`edgeship rollout --promote`' }, config, report),
+  const started = await deps.progress.step(
+    config.rollout ? 'Committing the release and its first wave to the GitOps repo' : 'Committing to the GitOps repo',
+    () =>
+      startRollout({ gitops: deps.gitops, log: SILENT, promoteHint: '`edgeship rollout --promote`' }, config, report),
   );
   return { report, markdown: renderReport(report), ...(started.commit && { commit: started.commit }) };
 }

@@ -24,7 +24,9 @@ export async function readCurrentReport(path: string): Promise<EvaluationReport>
   const actual = await sha256File(model).catch(() => undefined);
   if (actual !== undefined) {
     if (actual !== report.candidate.sha256) {
-      throw new UsageError(`${path} is the report of a model with sha256 ${report.candidate.sha256}, but ${model} has sha256 ${actual} now: it was trained again after this report; run edgeship evaluate`);
+      throw new UsageError(
+        `${path} is the report of a model with sha256 ${report.candidate.sha256}, but ${model} has sha256 ${actual} now: it was trained again after this report; run edgeship evaluate`,
+      );
     }
   }
   return report;

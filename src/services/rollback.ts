@@ -31,33 +31,79 @@ export async function rollBack(gitops: GitOpsRepo, config: EdgeshipConfig, reque
     const placements = request.targets.flatMap((name): Placement[] => {
       const previous = record.targets[name]?.previous;
       if (!previous || record.targets[name]?.version !== request.version) return [];
-      const write = { name, placement: previous.placement, version: previous.version, digest: previous.digest, ...(previous.offloadTo && { offloadTo: previous.offloadTo }), ...(previous.package && { package: previous.package }) };
+      const write = {
+        name,
+        placement: previous.placement,
+        version: previous.version,
+        digest: previous.digest,
+        ...(previous.offloadTo && { offloadTo: previous.offloadTo }),
+        ...(previous.package && { package: previous.package }),
+      };
       return [{ write, reference: targetReference(record, previous.digest) }];
     });
     const marks = request.hold ? request.targets.map((name) => ({ name, hold: request.hold ?? null })) : [];
     const status = request.status ?? record.rollout?.status ?? 'done';
     const reason = request.status ? request.reason : record.rollout?.reason;
-    return recordAndOverlays(config, read, current, { model: config.model, rollout: { status, waves: record.rollout?.waves ?? {}, ...(reason && { reason }) }, marks }, placements);
+    return recordAndOverlays(
+      config,
+      read,
+      current,
+      {
+        model: config.model,
+        rollout: { status, waves: record.rollout?.waves ?? {}, ...(reason && { reason }) },
+        marks,
+      },
+      placements,
+    );
   }, request.message);
 }
 
 /** One commit that pins a target's placement (or removes the pin) and places it so now. */
-export async function pinPlacement(gitops: GitOpsRepo, config: EdgeshipConfig, target: string, pin: 'edge' | 'offload' | 'adaptive' | null, message: string) {
+export async function pinPlacement(
+  gitops: GitOpsRepo,
+  config: EdgeshipConfig,
+  target: string,
+  pin: 'edge' | 'offload' | 'adaptive' | null,
+  message: string,
+) {
   const configured = targetNamed(config, target);
-  if (!configured) throw new GitOpsError(`there is no target "${target}" in .github/edgeship.yml (targets: ${targetsInWords(config.targets.map((candidate) => candidate.name))})`);
-  if (pin && configured.kind !== 'edge') throw new GitOpsError(`${target} is a cloud target; only edge sites can be pinned to edge, offload or adaptive`);
+  if (!configured)
+    throw new GitOpsError(
+      `there is no target "${target}" in .github/edgeship.yml (targets: ${targetsInWords(config.targets.map((candidate) => candidate.name))})`,
+    );
+  if (pin && configured.kind !== 'edge')
+    throw new GitOpsError(`${target} is a cloud target; only edge sites can be pinned to edge, offload or adaptive`);
   const offloadTo = configured.offloadTo ?? firstCloudTarget(config)?.name;
-  if ((pin === 'offload' || pin === 'adaptive') && !offloadTo) throw new GitOpsError(`${target} cannot ${pin === 'offload' ? 'offload' : 'be adaptive'}: .github/edgeship.yml has no cloud target`);
+  if ((pin === 'offload' || pin === 'adaptive') && !offloadTo)
+    throw new GitOpsError(
+      `${target} cannot ${pin === 'offload' ? 'offload' : 'be adaptive'}: .github/edgeship.yml has no cloud target`,
+    );
   return gitops.apply(async (read) => {
     const current = await readRecord(config, read);
     const entry = current.record?.targets[target];
-    if (!current.record || !entry) throw new GitOpsError(`${current.path} has no release of ${config.model} at ${target} yet; pin it after its first release`);
+    if (!current.record || !entry)
+      throw new GitOpsError(
+        `${current.path} has no release of ${config.model} at ${target} yet; pin it after its first release`,
+      );
     const placements: Placement[] = [];
     if (pin && entry.placement !== pin) {
-      const write = { name: target, placement: pin, version: entry.version, digest: entry.digest, ...((pin === 'offload' || pin === 'adaptive') && offloadTo && { offloadTo }), ...(pin !== 'offload' && entry.package && { package: entry.package }) };
+      const write = {
+        name: target,
+        placement: pin,
+        version: entry.version,
+        digest: entry.digest,
+        ...((pin === 'offload' || pin === 'adaptive') && offloadTo && { offloadTo }),
+        ...(pin !== 'offload' && entry.package && { package: entry.package }),
+      };
       placements.push({ write, reference: targetReference(current.record, entry.digest) });
     }
-    return recordAndOverlays(config, read, current, { model: config.model, marks: [{ name: target, pin }] }, placements);
+    return recordAndOverlays(
+      config,
+      read,
+      current,
+      { model: config.model, marks: [{ name: target, pin }] },
+      placements,
+    );
   }, message);
 }
 

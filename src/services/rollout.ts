@@ -1,6 +1,11 @@
 import semver from 'semver';
 import { wavesOf, type EdgeshipConfig } from '../core/config.ts';
-import { parseReleaseRecord, writeReleaseRecord, type ReleaseRecord, type RolloutStatus } from '../core/release-record.ts';
+import {
+  parseReleaseRecord,
+  writeReleaseRecord,
+  type ReleaseRecord,
+  type RolloutStatus,
+} from '../core/release-record.ts';
 import type { EvaluationReport } from '../core/release-plan.ts';
 import { planRollout, targetStatuses, type RolloutStep, type TargetState, type TargetStatus } from '../core/rollout.ts';
 import type { FleetState, FleetStatus, GitOpsRepo, Logger } from '../ports.ts';
@@ -18,7 +23,8 @@ export interface RolloutDeps {
   promoteHint?: string;
 }
 
-export type RolloutAction = RolloutStep | { kind: 'superseded'; by: string } | { kind: 'finished'; status: RolloutStatus };
+export type RolloutAction =
+  RolloutStep | { kind: 'superseded'; by: string } | { kind: 'finished'; status: RolloutStatus };
 
 export interface RolloutResult {
   action: RolloutAction;
@@ -37,7 +43,8 @@ export interface RolloutResult {
   commit?: { sha: string; files: string[] };
 }
 
-const noFleet = (hint = '`/edgeship promote`') => `edgeship cannot read Argo CD here, so it does not watch health: ${hint} sends the next wave, and after the last one finishes the rollout`;
+const noFleet = (hint = '`/edgeship promote`') =>
+  `edgeship cannot read Argo CD here, so it does not watch health: ${hint} sends the next wave, and after the last one finishes the rollout`;
 
 /**
  * One step of a release's rollout, level-triggered from the GitOps repo and Argo CD:
@@ -49,19 +56,37 @@ const noFleet = (hint = '`/edgeship promote`') => `edgeship cannot read Argo CD 
  * 4. report each target's state, for deployment statuses.
  * `promote` sends the next wave without waiting for health or soak.
  */
-export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, report: EvaluationReport, options: { promote?: boolean } = {}): Promise<RolloutResult> {
+export async function advanceRollout(
+  deps: RolloutDeps,
+  config: EdgeshipConfig,
+  report: EvaluationReport,
+  options: { promote?: boolean } = {},
+): Promise<RolloutResult> {
   const now = deps.now?.() ?? Date.now();
   const version = report.version.version;
   const { path, record } = await readRecord(config, (file) => deps.gitops.read(file));
   if (record && record.version !== version && semver.valid(record.version) && semver.gt(record.version, version)) {
-    return { action: { kind: 'superseded', by: record.version }, status: 'done', statuses: [], pinned: [], holds: [], versions: {}, sent: [] };
+    return {
+      action: { kind: 'superseded', by: record.version },
+      status: 'done',
+      statuses: [],
+      pinned: [],
+      holds: [],
+      versions: {},
+      sent: [],
+    };
   }
   const current = record?.version === version ? record : undefined;
   const states = await observe(deps, config, report, record, path, now);
   const status: RolloutStatus = current?.rollout?.status ?? (current ? 'done' : 'rolling-out');
   const applied = new Set(Object.keys(current?.rollout?.waves ?? {}));
   const waves = wavesOf(config);
-  const result = (action: RolloutAction, final: RolloutStatus, reason?: string, commit?: RolloutResult['commit']): RolloutResult => ({
+  const result = (
+    action: RolloutAction,
+    final: RolloutStatus,
+    reason?: string,
+    commit?: RolloutResult['commit'],
+  ): RolloutResult => ({
     action,
     status: final,
     ...(reason && { reason }),
@@ -73,34 +98,72 @@ export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, 
     }),
     versions: countVersions(states),
     sent: waves.filter((wave) => applied.has(wave.name)).map((wave) => wave.name),
-    ...(final === 'rolling-out' && { next: waves.find((wave) => !applied.has(wave.name) && wave.targets.some((target) => !states.get(target)?.skip))?.name }),
+    ...(final === 'rolling-out' && {
+      next: waves.find((wave) => !applied.has(wave.name) && wave.targets.some((target) => !states.get(target)?.skip))
+        ?.name,
+    }),
     ...(commit && { commit }),
   });
   if (status !== 'rolling-out') return result({ kind: 'finished', status }, status, current?.rollout?.reason);
 
   let step = planRollout({ waves, version, states, now, applied });
-  const nextWave = waves.find((wave) => !applied.has(wave.name) && wave.targets.some((target) => !states.get(target)?.skip));
+  const nextWave = waves.find(
+    (wave) => !applied.has(wave.name) && wave.targets.some((target) => !states.get(target)?.skip),
+  );
   if (options.promote && step.kind === 'wait') {
     // Promoted past the last wave, the rollout is done: a person vouched for what edgeship cannot see.
     const skipped = config.targets.map((target) => target.name).filter((target) => states.get(target)?.skip);
-    step = nextWave ? { kind: 'apply-wave', wave: nextWave.name, targets: nextWave.targets.filter((target) => !states.get(target)?.skip) } : { kind: 'done', skipped };
-  } else if (!deps.fleet && !options.promote && (step.kind === 'wait' || (step.kind === 'apply-wave' && applied.size > 0))) {
-    step = { kind: 'wait', wave: step.kind === 'wait' ? step.wave : ([...applied].pop() ?? step.wave), reason: noFleet(deps.promoteHint) };
+    step = nextWave
+      ? {
+          kind: 'apply-wave',
+          wave: nextWave.name,
+          targets: nextWave.targets.filter((target) => !states.get(target)?.skip),
+        }
+      : { kind: 'done', skipped };
+  } else if (
+    !deps.fleet &&
+    !options.promote &&
+    (step.kind === 'wait' || (step.kind === 'apply-wave' && applied.size > 0))
+  ) {
+    step = {
+      kind: 'wait',
+      wave: step.kind === 'wait' ? step.wave : ([...applied].pop() ?? step.wave),
+      reason: noFleet(deps.promoteHint),
+    };
   }
   switch (step.kind) {
     case 'apply-wave': {
       const sentAt = new Date(now).toISOString();
-      const commit = await applyRelease(deps.gitops, config, report, { targets: step.targets, rollout: { status: 'rolling-out', waves: { [step.wave]: sentAt } } });
+      const commit = await applyRelease(deps.gitops, config, report, {
+        targets: step.targets,
+        rollout: { status: 'rolling-out', waves: { [step.wave]: sentAt } },
+      });
       applied.add(step.wave);
-      for (const target of step.targets) states.set(target, { ...(states.get(target) ?? { target }), target, version, sync: 'OutOfSync', health: states.get(target)?.health ?? 'Unknown' });
-      deps.log.info({ model: config.model, version, wave: step.wave, targets: step.targets.length }, 'Rollout sent a wave');
+      for (const target of step.targets)
+        states.set(target, {
+          ...(states.get(target) ?? { target }),
+          target,
+          version,
+          sync: 'OutOfSync',
+          health: states.get(target)?.health ?? 'Unknown',
+        });
+      deps.log.info(
+        { model: config.model, version, wave: step.wave, targets: step.targets.length },
+        'Rollout sent a wave',
+      );
       return result(step, 'rolling-out', undefined, commit);
     }
     case 'rollback':
     case 'halt': {
       const final = step.kind === 'rollback' ? 'rolled-back' : 'halted';
       const targets = step.kind === 'rollback' ? step.targets : [];
-      const commit = await rollBack(deps.gitops, config, { version, targets, status: final, reason: step.reason, message: `${final === 'rolled-back' ? 'rollback' : 'halt'}(${config.model}): ${version} in wave ${step.wave}\n\n${step.reason}` });
+      const commit = await rollBack(deps.gitops, config, {
+        version,
+        targets,
+        status: final,
+        reason: step.reason,
+        message: `${final === 'rolled-back' ? 'rollback' : 'halt'}(${config.model}): ${version} in wave ${step.wave}\n\n${step.reason}`,
+      });
       for (const target of targets) {
         const state = states.get(target);
         if (state) states.set(target, { ...state, version: state.previous ?? '' });
@@ -112,7 +175,16 @@ export async function advanceRollout(deps: RolloutDeps, config: EdgeshipConfig, 
       const commit = await deps.gitops.apply(async (read) => {
         const { record: now, text } = await readRecord(config, read);
         if (!now || now.version !== version || now.rollout?.status !== 'rolling-out' || text === undefined) return [];
-        return [{ path, content: writeReleaseRecord(text, { model: config.model, rollout: { status: 'done', waves: now.rollout.waves } }, path) }];
+        return [
+          {
+            path,
+            content: writeReleaseRecord(
+              text,
+              { model: config.model, rollout: { status: 'done', waves: now.rollout.waves } },
+              path,
+            ),
+          },
+        ];
       }, `rollout(${config.model}): ${version} done`);
       return result(step, 'done', undefined, commit);
     }
@@ -131,7 +203,11 @@ function countVersions(states: ReadonlyMap<string, TargetState>): Record<string,
  * A release's first GitOps commit, as the app makes it on a merge: with rollout waves, the
  * release record and the first wave (advanceRollout sends the next ones); without, every target.
  */
-export async function startRollout(deps: Omit<RolloutDeps, 'fleet'>, config: EdgeshipConfig, report: EvaluationReport): Promise<{ commit?: { sha: string; files: string[] }; result?: RolloutResult }> {
+export async function startRollout(
+  deps: Omit<RolloutDeps, 'fleet'>,
+  config: EdgeshipConfig,
+  report: EvaluationReport,
+): Promise<{ commit?: { sha: string; files: string[] }; result?: RolloutResult }> {
   if (!config.rollout) {
     const commit = await applyRelease(deps.gitops, config, report);
     return commit ? { commit } : {};
@@ -145,7 +221,14 @@ export async function startRollout(deps: Omit<RolloutDeps, 'fleet'>, config: Edg
  * (a person's hold, a hand edit after its wave, a blocked placement), and Argo CD's view, where
  * Synced counts only when the synced commit has this release for the target.
  */
-async function observe(deps: RolloutDeps, config: EdgeshipConfig, report: EvaluationReport, record: ReleaseRecord | undefined, path: string, now: number): Promise<Map<string, TargetState>> {
+async function observe(
+  deps: RolloutDeps,
+  config: EdgeshipConfig,
+  report: EvaluationReport,
+  record: ReleaseRecord | undefined,
+  path: string,
+  now: number,
+): Promise<Map<string, TargetState>> {
   const version = report.version.version;
   const current = record?.version === version ? record : undefined;
   const names = config.targets.map((target) => target.name);
@@ -153,7 +236,15 @@ async function observe(deps: RolloutDeps, config: EdgeshipConfig, report: Evalua
   const atRevision = new Map<string, Promise<ReleaseRecord | undefined>>();
   const recordAt = (revision: string) => {
     if (!atRevision.has(revision)) {
-      atRevision.set(revision, deps.gitops.readAt(path, revision).then((text) => (text === undefined ? undefined : parseReleaseRecord(text, `${path}@${revision.slice(0, 7)}`))).catch(() => undefined));
+      atRevision.set(
+        revision,
+        deps.gitops
+          .readAt(path, revision)
+          .then((text) =>
+            text === undefined ? undefined : parseReleaseRecord(text, `${path}@${revision.slice(0, 7)}`),
+          )
+          .catch(() => undefined),
+      );
     }
     return atRevision.get(revision) as Promise<ReleaseRecord | undefined>;
   };
@@ -168,7 +259,10 @@ async function observe(deps: RolloutDeps, config: EdgeshipConfig, report: Evalua
       const [skip, skipKind] = entry?.hold
         ? [`held by a person: ${entry.hold}`, 'held' as const]
         : sentAt && entry && entry.version !== version
-          ? [`changed by hand in the GitOps repo to ${entry.version} after wave ${wave}; edgeship leaves it`, 'changed-by-hand' as const]
+          ? [
+              `changed by hand in the GitOps repo to ${entry.version} after wave ${wave}; edgeship leaves it`,
+              'changed-by-hand' as const,
+            ]
           : decision?.choice === 'blocked' && !entry?.pin
             ? [`blocked: ${decision.reason}`, 'blocked' as const]
             : [];

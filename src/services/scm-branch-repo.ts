@@ -20,7 +20,10 @@ export class ScmBranchRepo implements GitOpsRepo {
 
   /** The file at the branch's head, read with that head: the next change starts from it without asking again (compare-and-swap still checks it). */
   async read(path: string): Promise<string | undefined> {
-    const { files, branchHead } = await this.scm.ask(this.repo, { branch: this.branch, files: { ref: this.branch, paths: [path] } });
+    const { files, branchHead } = await this.scm.ask(this.repo, {
+      branch: this.branch,
+      files: { ref: this.branch, paths: [path] },
+    });
     if (branchHead) this.knownHead = branchHead;
     return files.get(path);
   }
@@ -30,20 +33,24 @@ export class ScmBranchRepo implements GitOpsRepo {
   }
 
   async apply(change: GitOpsChange, message: string): Promise<{ sha: string; files: string[] } | undefined> {
-    return untilSwapped(`${this.repo.owner}/${this.repo.repo}@${this.branch}`, async () => {
-      const head = this.knownHead ?? (await this.scm.branchHead(this.repo, this.branch));
-      this.knownHead = undefined;
-      if (!head) throw new GitOpsError(`${this.repo.owner}/${this.repo.repo} has no branch ${this.branch}`);
-      const read = batchedReader((paths) => this.scm.readFiles(this.repo, paths, head));
-      const changes = await change(read);
-      // Every file's current content at once, so the reads batch (one at a time, a release to
-      // 10,000 sites made 10,000 queries for the files the change itself had not read).
-      const current = await Promise.all(changes.map((write) => read(write.path)));
-      const writes = changes.filter((write, index) => current[index] !== write.content);
-      if (writes.length === 0) return undefined;
-      const result = await this.scm.commitOnBranch(this.repo, this.branch, head, writes, message);
-      return result === 'stale' ? CONFLICT : { sha: result.sha, files: writes.map((write) => write.path) };
-    }, this.retry);
+    return untilSwapped(
+      `${this.repo.owner}/${this.repo.repo}@${this.branch}`,
+      async () => {
+        const head = this.knownHead ?? (await this.scm.branchHead(this.repo, this.branch));
+        this.knownHead = undefined;
+        if (!head) throw new GitOpsError(`${this.repo.owner}/${this.repo.repo} has no branch ${this.branch}`);
+        const read = batchedReader((paths) => this.scm.readFiles(this.repo, paths, head));
+        const changes = await change(read);
+        // Every file's current content at once, so the reads batch (one at a time, a release to
+        // 10,000 sites made 10,000 queries for the files the change itself had not read).
+        const current = await Promise.all(changes.map((write) => read(write.path)));
+        const writes = changes.filter((write, index) => current[index] !== write.content);
+        if (writes.length === 0) return undefined;
+        const result = await this.scm.commitOnBranch(this.repo, this.branch, head, writes, message);
+        return result === 'stale' ? CONFLICT : { sha: result.sha, files: writes.map((write) => write.path) };
+      },
+      this.retry,
+    );
   }
 }
 
@@ -67,7 +74,9 @@ function deferred(): Deferred {
  * A cached file reader that gathers the reads a change makes in the same turn into one call,
  * so a release to many targets costs a few queries instead of one request per file.
  */
-function batchedReader(load: (paths: string[]) => Promise<Map<string, string | undefined>>): (path: string) => Promise<string | undefined> {
+function batchedReader(
+  load: (paths: string[]) => Promise<Map<string, string | undefined>>,
+): (path: string) => Promise<string | undefined> {
   const cache = new Map<string, Promise<string | undefined>>();
   let batch: Map<string, Deferred> | undefined;
   const flush = (current: Map<string, Deferred>) => {

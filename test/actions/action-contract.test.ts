@@ -27,7 +27,11 @@ describe.each(ACTIONS)('actions/%s', (name) => {
       expect(step?.env?.[`INPUT_${input.toUpperCase()}`], `env of ${input}`).toBe(`\${{ inputs.${input} }}`);
       expect(code, `code reads ${input}`).toMatch(new RegExp(`(input|requiredInput|booleanInput)\\('${input}'`));
     }
-    expect(Object.keys(step?.env ?? {}).sort()).toEqual(Object.keys(action.inputs).map((input) => `INPUT_${input.toUpperCase()}`).sort());
+    expect(Object.keys(step?.env ?? {}).sort()).toEqual(
+      Object.keys(action.inputs)
+        .map((input) => `INPUT_${input.toUpperCase()}`)
+        .sort(),
+    );
   });
 
   it('writes every output it declares', async () => {
@@ -44,7 +48,12 @@ describe.each(ACTIONS)('actions/%s', (name) => {
   it('documents exactly its inputs and outputs, with their defaults', async () => {
     const { action, readme } = await load();
     const rows = (heading: string) =>
-      readme.split(`## ${heading}`)[1]?.split('\n## ')[0]?.split('\n').filter((line) => line.startsWith('| `')).map((line) => line.split('|').map((cell) => cell.trim())) ?? [];
+      readme
+        .split(`## ${heading}`)[1]
+        ?.split('\n## ')[0]
+        ?.split('\n')
+        .filter((line) => line.startsWith('| `'))
+        .map((line) => line.split('|').map((cell) => cell.trim())) ?? [];
     expect(rows('Inputs').map((row) => row[1])).toEqual(Object.keys(action.inputs).map((input) => `\`${input}\``));
     for (const row of rows('Inputs')) {
       const spec = action.inputs[row[1]!.slice(1, -1)]!;
@@ -57,7 +66,9 @@ describe.each(ACTIONS)('actions/%s', (name) => {
 describe('the training workflow', () => {
   it('model-repo-example uses exactly the template (edgeship init-workflow copies it)', async () => {
     const template = await readFile(join(ROOT, 'templates/workflows/edgeship-train.yml'), 'utf8');
-    expect(await readFile(join(ROOT, 'model-repo-example/.github/workflows/edgeship-train.yml'), 'utf8')).toBe(template);
+    expect(await readFile(join(ROOT, 'model-repo-example/.github/workflows/edgeship-train.yml'), 'utf8')).toBe(
+      template,
+    );
   });
 
   it('takes the inputs the app dispatches, uses the steps in order, and cancels superseded runs', async () => {
@@ -71,10 +82,18 @@ describe('the training workflow', () => {
     expect(Object.keys(workflow.on.workflow_dispatch.inputs)).toEqual(['sha', 'run_key', 'reason', 'context']);
     expect(workflow.concurrency['cancel-in-progress']).toBe(true);
     expect(workflow.permissions).toEqual({ contents: 'read', packages: 'write' });
-    const uses = Object.values(workflow.jobs).flatMap((job) => job.steps.map((step) => step.uses).filter((value) => value?.startsWith('edgeship/')));
-    expect(uses).toEqual(['train', 'profile', 'evaluate', 'publish', 'report'].map((step) => `edgeship/edgeship/actions/${step}@v1`));
+    const uses = Object.values(workflow.jobs).flatMap((job) =>
+      job.steps.map((step) => step.uses).filter((value) => value?.startsWith('edgeship/')),
+    );
+    expect(uses).toEqual(
+      ['train', 'profile', 'evaluate', 'publish', 'report'].map((step) => `edgeship/edgeship/actions/${step}@v1`),
+    );
     // Device profiling runs only where runners are configured; the release job runs either way.
-    expect(workflow.jobs.devices).toMatchObject({ needs: 'train', if: "vars.EDGESHIP_DEVICES != ''", 'runs-on': '${{ matrix.device.runs-on }}' });
+    expect(workflow.jobs.devices).toMatchObject({
+      needs: 'train',
+      if: "vars.EDGESHIP_DEVICES != ''",
+      'runs-on': '${{ matrix.device.runs-on }}',
+    });
     expect(workflow.jobs.release?.needs).toEqual(['train', 'devices']);
     expect(workflow.jobs.release?.if).toContain("needs.devices.result != 'failure'");
   });

@@ -19,22 +19,37 @@ describe('GitHub Actions steps', () => {
   const modelRepo = async (trained = true) => actionModelRepo(join(await tempDir(), 'model'), trained);
   const readReport = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as EvaluationReport;
   const tags = async () => {
-    const response = await fetch(`http://${registry.address}/v2/models/pump-forecaster/tags/list`, { headers: { authorization: `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}` } });
-    return response.ok ? ((await response.json()) as { tags: string[] | null }).tags ?? [] : [];
+    const response = await fetch(`http://${registry.address}/v2/models/pump-forecaster/tags/list`, {
+      headers: { authorization: `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}` },
+    });
+    return response.ok ? (((await response.json()) as { tags: string[] | null }).tags ?? []) : [];
   };
 
   it('evaluate → publish → report: outputs, job summaries, and an artifact in a real registry', async () => {
     const repo = await modelRepo();
     const evaluated = await runAction('evaluate', { repo, trigger: 'drift at plant-north' });
     expect(evaluated.code).toBe(0);
-    expect(evaluated.outputs).toEqual({ report: join(repo, 'out/report.json'), version: '1.0.0', bump: 'initial', passed: 'true' });
+    expect(evaluated.outputs).toEqual({
+      report: join(repo, 'out/report.json'),
+      version: '1.0.0',
+      bump: 'initial',
+      passed: 'true',
+    });
     expect(evaluated.summary).toContain('## pump-forecaster 1.0.0');
     expect(evaluated.summary).toContain('- trigger: drift at plant-north');
 
-    const published = await runAction('publish', { report: evaluated.outputs.report!, registry: `${registry.address}/Models`, username: USER.username, token: USER.password });
+    const published = await runAction('publish', {
+      report: evaluated.outputs.report!,
+      registry: `${registry.address}/Models`,
+      username: USER.username,
+      token: USER.password,
+    });
     expect(published.code).toBe(0);
     expect(published.outputs.reference).toBe(`${registry.address}/models/pump-forecaster@${published.outputs.digest}`);
-    expect((await readReport(evaluated.outputs.report!)).artifact).toEqual({ reference: published.outputs.reference, digest: published.outputs.digest });
+    expect((await readReport(evaluated.outputs.report!)).artifact).toEqual({
+      reference: published.outputs.reference,
+      digest: published.outputs.digest,
+    });
     expect(await tags()).toContain('1.0.0');
 
     const reported = await runAction('report', { report: evaluated.outputs.report!, 'run-key': 'pump-forecaster-abc' });
@@ -46,28 +61,56 @@ describe('GitHub Actions steps', () => {
 
     // Without a registry input, the registry the config names (artifacts.repository).
     const config = join(repo, '.github/edgeship.yml');
-    await writeFile(config, (await readFile(config, 'utf8')).replace(/^ {2}repository: .*$/m, `  repository: ${registry.address}/team`));
-    const configured = await runAction('publish', { report: evaluated.outputs.report!, repo, username: USER.username, token: USER.password });
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace(/^ {2}repository: .*$/m, `  repository: ${registry.address}/team`),
+    );
+    const configured = await runAction('publish', {
+      report: evaluated.outputs.report!,
+      repo,
+      username: USER.username,
+      token: USER.password,
+    });
     expect(configured.code).toBe(0);
     expect(configured.outputs.reference).toBe(`${registry.address}/team/pump-forecaster@${configured.outputs.digest}`);
   });
 
-  it('train runs the config\'s training command; profile measures on the device; evaluate uses that result', async () => {
+  it("train runs the config's training command; profile measures on the device; evaluate uses that result", async () => {
     const repo = await modelRepo(false);
     // The training command as the config has it, with the outputs of a training done once (PyTorch
     // itself is exercised by the global setup and the demo): no test time is training time.
     const config = join(repo, '.github/edgeship.yml');
-    await writeFile(config, (await readFile(config, 'utf8')).replace(/^ {2}command: .*$/m, `  command: mkdir -p out && cp -r ${inject('exampleOutputs')}/. out/`));
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace(
+        /^ {2}command: .*$/m,
+        `  command: mkdir -p out && cp -r ${inject('exampleOutputs')}/. out/`,
+      ),
+    );
     const trained = await runAction('train', { repo });
     expect(trained.code).toBe(0);
     expect(trained.outputs).toEqual({ directory: join(repo, 'out'), artifact: 'edgeship-outputs' });
     // What training wrote, and the commit it trained (for evaluate's provenance).
-    expect((await readdir(join(repo, 'out'))).sort()).toEqual(['golden.json', 'metrics.json', 'model.onnx', 'reference-stats.json', 'trained-from.json']);
+    expect((await readdir(join(repo, 'out'))).sort()).toEqual([
+      'golden.json',
+      'metrics.json',
+      'model.onnx',
+      'reference-stats.json',
+      'trained-from.json',
+    ]);
 
-    const profiled = await runAction('profile', { repo, model: join(repo, 'out/model.onnx'), profile: 'jetson-xavier-nx' });
+    const profiled = await runAction('profile', {
+      repo,
+      model: join(repo, 'out/model.onnx'),
+      profile: 'jetson-xavier-nx',
+    });
     expect(profiled.code).toBe(0);
     expect(profiled.outputs.artifact).toBe('edgeship-profile-jetson-xavier-nx');
-    const result = JSON.parse(await readFile(join(profiled.outputs.directory!, 'jetson-xavier-nx.json'), 'utf8')) as { source: string; speedFactor: number; estimated: { p95Ms: number } };
+    const result = JSON.parse(await readFile(join(profiled.outputs.directory!, 'jetson-xavier-nx.json'), 'utf8')) as {
+      source: string;
+      speedFactor: number;
+      estimated: { p95Ms: number };
+    };
     expect(result).toMatchObject({ source: 'device', speedFactor: 1 });
     expect(Number(profiled.outputs['p95-ms'])).toBeCloseTo(result.estimated.p95Ms, 3);
 
@@ -84,7 +127,9 @@ describe('GitHub Actions steps', () => {
   it('profile names an unknown hardware profile', async () => {
     const repo = await modelRepo();
     const result = await runAction('profile', { repo, model: join(repo, 'out/model.onnx'), profile: 'jetson-tx9' });
-    expect(errorAnnotations(result.stdout)).toEqual([{ title: 'edgeship profile: input "profile"', message: 'input "profile": Unknown hardware profile "jetson-tx9"' }]);
+    expect(errorAnnotations(result.stdout)).toEqual([
+      { title: 'edgeship profile: input "profile"', message: 'input "profile": Unknown hardware profile "jetson-tx9"' },
+    ]);
   });
 
   it('evaluate refuses measured results that did not come from a device', async () => {
@@ -94,13 +139,22 @@ describe('GitHub Actions steps', () => {
     await cp(join(repo, 'out'), measured, { recursive: true });
     await writeFile(join(measured, 'bogus.json'), JSON.stringify({ profile: 'jetson-xavier-nx', source: 'emulated' }));
     const result = await runAction('evaluate', { repo, measured });
-    expect(errorAnnotations(result.stdout)[0]).toMatchObject({ title: 'edgeship evaluate: input "measured"', message: expect.stringMatching(/bogus\.json is not a profile result measured on a device/) as string });
+    expect(errorAnnotations(result.stdout)[0]).toMatchObject({
+      title: 'edgeship evaluate: input "measured"',
+      message: expect.stringMatching(/bogus\.json is not a profile result measured on a device/) as string,
+    });
   });
 
   it('evaluate trains first with train: true', async () => {
     const repo = await modelRepo(false);
     const config = join(repo, '.github/edgeship.yml');
-    await writeFile(config, (await readFile(config, 'utf8')).replace(/^ {2}command: .*$/m, `  command: mkdir -p out && cp -r ${inject('exampleOutputs')}/. out/`));
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace(
+        /^ {2}command: .*$/m,
+        `  command: mkdir -p out && cp -r ${inject('exampleOutputs')}/. out/`,
+      ),
+    );
     const result = await runAction('evaluate', { repo, train: 'true' });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('✔ Training pump-forecaster');
@@ -108,11 +162,41 @@ describe('GitHub Actions steps', () => {
   });
 
   it.each([
-    ['a repo without .github/edgeship.yml', async (repo: string) => rm(join(repo, '.github/edgeship.yml')), {}, 'repo', /edgeship\.yml is not a valid edgeship config/],
-    ['a missing model file', async (repo: string) => rm(join(repo, 'out/model.onnx')), {}, 'outputs', /training did not write .*out\/model\.onnx/],
-    ['a wrong outputs path', async () => undefined, { outputs: 'nowhere' }, 'outputs', /training did not write .*nowhere\/model\.onnx/],
-    ['a truncated model', async (repo: string) => writeFile(join(repo, 'out/model.onnx'), 'not onnx'), {}, 'outputs', /expected an ONNX model/],
-    ['train that is not a boolean', async () => undefined, { train: 'yes' }, 'train', /input "train" must be true or false, found "yes"/],
+    [
+      'a repo without .github/edgeship.yml',
+      async (repo: string) => rm(join(repo, '.github/edgeship.yml')),
+      {},
+      'repo',
+      /edgeship\.yml is not a valid edgeship config/,
+    ],
+    [
+      'a missing model file',
+      async (repo: string) => rm(join(repo, 'out/model.onnx')),
+      {},
+      'outputs',
+      /training did not write .*out\/model\.onnx/,
+    ],
+    [
+      'a wrong outputs path',
+      async () => undefined,
+      { outputs: 'nowhere' },
+      'outputs',
+      /training did not write .*nowhere\/model\.onnx/,
+    ],
+    [
+      'a truncated model',
+      async (repo: string) => writeFile(join(repo, 'out/model.onnx'), 'not onnx'),
+      {},
+      'outputs',
+      /expected an ONNX model/,
+    ],
+    [
+      'train that is not a boolean',
+      async () => undefined,
+      { train: 'yes' },
+      'train',
+      /input "train" must be true or false, found "yes"/,
+    ],
   ])('evaluate fails on %s with an annotation naming the input', async (_case, breakIt, inputs, input, message) => {
     const repo = await modelRepo();
     await breakIt(repo);
@@ -123,5 +207,4 @@ describe('GitHub Actions steps', () => {
     expect(annotation?.message).toMatch(message);
     expect(result.outputs).toEqual({});
   });
-
 });

@@ -30,15 +30,32 @@ describe('GitHub Actions steps that refuse', () => {
     await rm(root, { recursive: true, force: true });
   });
   const tags = async () => {
-    const response = await fetch(`http://${registry.address}/v2/models/pump-forecaster/tags/list`, { headers: { authorization: `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}` } });
-    return response.ok ? ((await response.json()) as { tags: string[] | null }).tags ?? [] : [];
+    const response = await fetch(`http://${registry.address}/v2/models/pump-forecaster/tags/list`, {
+      headers: { authorization: `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}` },
+    });
+    return response.ok ? (((await response.json()) as { tags: string[] | null }).tags ?? []) : [];
   };
 
   describe('publish failures leave nothing half-published referenced', () => {
     it.each([
-      ['a wrong token', () => ({ registry: `${registry.address}/models`, username: USER.username, token: 'wrong' }), 'token', /refused the credentials/],
-      ['a registry reference that is not valid', () => ({ registry: 'not a registry', token: USER.password }), 'registry', /"not a registry\/pump-forecaster" is not a valid artifact reference/],
-      ['a registry that is not there', () => ({ registry: '127.0.0.1:9/models', token: USER.password }), 'registry', /cannot reach the registry 127\.0\.0\.1:9/],
+      [
+        'a wrong token',
+        () => ({ registry: `${registry.address}/models`, username: USER.username, token: 'wrong' }),
+        'token',
+        /refused the credentials/,
+      ],
+      [
+        'a registry reference that is not valid',
+        () => ({ registry: 'not a registry', token: USER.password }),
+        'registry',
+        /"not a registry\/pump-forecaster" is not a valid artifact reference/,
+      ],
+      [
+        'a registry that is not there',
+        () => ({ registry: '127.0.0.1:9/models', token: USER.password }),
+        'registry',
+        /cannot reach the registry 127\.0\.0\.1:9/,
+      ],
     ])('%s', async (_case, inputs, input, message) => {
       const result = await runAction('publish', { report: path, username: USER.username, ...inputs() });
       expect(result.code).toBe(1);
@@ -52,7 +69,12 @@ describe('GitHub Actions steps that refuse', () => {
       const before_tags = await tags();
       const proxy = await startDyingProxy(registry.address, 1);
       try {
-        const result = await runAction('publish', { report: path, registry: `${proxy.address}/fresh`, username: USER.username, token: USER.password });
+        const result = await runAction('publish', {
+          report: path,
+          registry: `${proxy.address}/fresh`,
+          username: USER.username,
+          token: USER.password,
+        });
         expect(result.code).toBe(1);
         expect(errorAnnotations(result.stdout)[0]?.title).toBe('edgeship publish: input "registry"');
       } finally {
@@ -66,7 +88,12 @@ describe('GitHub Actions steps that refuse', () => {
   it('report refuses a report that was never published, naming the input', async () => {
     const result = await runAction('report', { report: path, 'run-key': 'k' });
     expect(result.code).toBe(1);
-    expect(errorAnnotations(result.stdout)).toEqual([{ title: 'edgeship report: input "report"', message: expect.stringMatching(/has no published artifact; run the publish step before report$/) as string }]);
+    expect(errorAnnotations(result.stdout)).toEqual([
+      {
+        title: 'edgeship report: input "report"',
+        message: expect.stringMatching(/has no published artifact; run the publish step before report$/) as string,
+      },
+    ]);
   });
 });
 

@@ -10,7 +10,8 @@ describe('Argo CD notifications', () => {
     let nudges = 0;
     const server = await serveHandler(argoCdWebhook('s3cret', async () => (nudges += 1)));
     const { url } = server;
-    const post = (path: string, token?: string) => postWithToken(`${url}${path}`, '{"app":"edgeship-plant-north"}', token);
+    const post = (path: string, token?: string) =>
+      postWithToken(`${url}${path}`, '{"app":"edgeship-plant-north"}', token);
     try {
       expect((await post('/api/edgeship/argocd', 'wrong')).status).toBe(401);
       expect((await post('/api/edgeship/argocd')).status).toBe(401);
@@ -27,7 +28,9 @@ describe('Argo CD notifications', () => {
 
   it('get from the app the same step the rollout tick takes', async () => {
     let nudge: (() => Promise<number>) | undefined;
-    await new Probot({ appId: 1, privateKey, logLevel: 'fatal' }).load(edgeshipApp({ resyncEveryMs: 0, rolloutEveryMs: 0, redeliverEveryMs: 0, onNudge: (given) => (nudge = given) }));
+    await new Probot({ appId: 1, privateKey, logLevel: 'fatal' }).load(
+      edgeshipApp({ resyncEveryMs: 0, rolloutEveryMs: 0, redeliverEveryMs: 0, onNudge: (given) => (nudge = given) }),
+    );
     expect(await nudge?.()).toBe(0); // no rollout going: nothing to step
   });
 });

@@ -13,13 +13,24 @@ const COMMAND = 9100;
 /** Replicas taking one command at once, as GitHub sees them: only comments, no lock. */
 describe('claimCommand', () => {
   let github: FakeGitHub;
-  const marked = () => github.repo(NAME).comments.get(ISSUE)?.filter((comment) => comment.body.includes(commandMarker(COMMAND))) ?? [];
+  const marked = () =>
+    github
+      .repo(NAME)
+      .comments.get(ISSUE)
+      ?.filter((comment) => comment.body.includes(commandMarker(COMMAND))) ?? [];
   const replica = async () => new GitHubScm(await testProbot().probot.auth(42));
 
   beforeEach(() => {
     github = new FakeGitHub();
     github.commit(NAME, 'main', { 'README.md': 'x' });
-    github.repo(NAME).comments.set(ISSUE, [{ id: COMMAND, body: '/edgeship retrain', user: { login: 'writer', type: 'User' }, created_at: new Date().toISOString() }]);
+    github.repo(NAME).comments.set(ISSUE, [
+      {
+        id: COMMAND,
+        body: '/edgeship retrain',
+        user: { login: 'writer', type: 'User' },
+        created_at: new Date().toISOString(),
+      },
+    ]);
   });
   afterEach(() => {
     expect(new GitHubOpenApi().check(github.answers)).toEqual([]);
@@ -41,13 +52,23 @@ describe('claimCommand', () => {
     const [dead, alive] = [await replica(), await replica()];
     expect(await claimCommand(dead, REPO, ISSUE, COMMAND, 'writer')).toBeDefined();
     expect(await claimCommand(alive, REPO, ISSUE, COMMAND, 'writer')).toBeUndefined();
-    const taken = await claimCommand(alive, REPO, ISSUE, COMMAND, 'writer', { now: () => Date.now() + CLAIM_EXPIRES_MS + 1000 });
+    const taken = await claimCommand(alive, REPO, ISSUE, COMMAND, 'writer', {
+      now: () => Date.now() + CLAIM_EXPIRES_MS + 1000,
+    });
     await taken?.answer('Done.');
     expect(marked().map((comment) => comment.body)).toEqual([`Done.\n\n${commandMarker(COMMAND)}`]);
   });
 
   it('ignores the marker in a comment a person wrote: nobody can answer or block a command for the app', async () => {
-    github.repo(NAME).comments.get(ISSUE)?.push({ id: COMMAND + 1, body: `Answered already ${commandMarker(COMMAND)}`, user: { login: 'reader', type: 'User' }, created_at: new Date().toISOString() });
+    github
+      .repo(NAME)
+      .comments.get(ISSUE)
+      ?.push({
+        id: COMMAND + 1,
+        body: `Answered already ${commandMarker(COMMAND)}`,
+        user: { login: 'reader', type: 'User' },
+        created_at: new Date().toISOString(),
+      });
     const taken = await claimCommand(await replica(), REPO, ISSUE, COMMAND, 'writer');
     expect(taken).toBeDefined();
   });

@@ -15,8 +15,13 @@ describe('comment commands and drift', () => {
   beforeEach(async () => {
     github = new FakeGitHub();
     app = testProbot();
-    const config = (await readFile(join(ROOT, 'model-repo-example/.github/edgeship.yml'), 'utf8')).replace('repo: edgeship-demo/gitops', 'repo: acme/gitops');
-    sha = github.commit(REPO, 'master', { '.github/edgeship.yml': config.replace('branches: [main]', 'branches: [master]') });
+    const config = (await readFile(join(ROOT, 'model-repo-example/.github/edgeship.yml'), 'utf8')).replace(
+      'repo: edgeship-demo/gitops',
+      'repo: acme/gitops',
+    );
+    sha = github.commit(REPO, 'master', {
+      '.github/edgeship.yml': config.replace('branches: [main]', 'branches: [master]'),
+    });
     github.repo(REPO).roles.set('writer', 'write').set('maintainer', 'maintain').set('reader', 'read');
   });
   afterEach(() => github.done());
@@ -28,12 +33,19 @@ describe('comment commands and drift', () => {
     return payload;
   };
   // Answers end with the marker of the comment they answer; the tests read the text before it.
-  const comments = () => github.repo(REPO).comments.get(example('issue_comment.created', REPO).issue.number)?.map((entry) => entry.body.replace(/\n\n<!-- edgeship:command:\d+ -->$/, '')) ?? [];
+  const comments = () =>
+    github
+      .repo(REPO)
+      .comments.get(example('issue_comment.created', REPO).issue.number)
+      ?.map((entry) => entry.body.replace(/\n\n<!-- edgeship:command:\d+ -->$/, '')) ?? [];
 
   it('retrains the default branch for a collaborator with write access, once per comment', async () => {
-    for (let delivery = 0; delivery < 5; delivery += 1) await app.receive('issue_comment.created', comment('/edgeship retrain'));
+    for (let delivery = 0; delivery < 5; delivery += 1)
+      await app.receive('issue_comment.created', comment('/edgeship retrain'));
     await app.settle();
-    expect(github.repo(REPO).dispatches).toMatchObject([{ ref: 'master', inputs: { sha, reason: 'retrain', context: expect.stringContaining('@writer') as string } }]);
+    expect(github.repo(REPO).dispatches).toMatchObject([
+      { ref: 'master', inputs: { sha, reason: 'retrain', context: expect.stringContaining('@writer') as string } },
+    ]);
     expect(comments()).toEqual([expect.stringMatching(/^Training master at [0-9a-f]{7} again, as @writer asked/)]);
     await app.receive('issue_comment.created', comment('/edgeship retrain', 'maintainer', 7002));
     await app.settle();
@@ -73,7 +85,12 @@ describe('comment commands and drift', () => {
     Object.assign(event.repository, { default_branch: 'master' });
     return event;
   };
-  const evidence = { model: 'pump-forecaster', site: 'plant-north', version: '1.0.0', features: [{ name: 'temperature', score: 0.31 }] };
+  const evidence = {
+    model: 'pump-forecaster',
+    site: 'plant-north',
+    version: '1.0.0',
+    features: [{ name: 'temperature', score: 0.31 }],
+  };
 
   it('retrains on drift evidence at most once per cooldown window', async () => {
     for (let delivery = 0; delivery < 10; delivery += 1) await app.receive('repository_dispatch', drift(evidence));
@@ -81,18 +98,29 @@ describe('comment commands and drift', () => {
     const dispatches = github.repo(REPO).dispatches;
     expect(dispatches).toHaveLength(1);
     expect(dispatches[0]?.inputs).toMatchObject({ sha, reason: 'drift' });
-    expect(JSON.parse(dispatches[0]?.inputs.context ?? '{}')).toMatchObject({ site: 'plant-north', summary: 'drift at plant-north: temperature=0.31' });
+    expect(JSON.parse(dispatches[0]?.inputs.context ?? '{}')).toMatchObject({
+      site: 'plant-north',
+      summary: 'drift at plant-north: temperature=0.31',
+    });
   });
 
   it('records and retrains once when the same evidence arrives 60 times at once, as redeliveries and busy gateways send it', async () => {
     await Promise.all(Array.from({ length: 60 }, () => app.receive('repository_dispatch', drift(evidence))));
     await app.settle();
     expect(github.repo(REPO).dispatches).toHaveLength(1);
-    expect(github.repo(REPO).deployments.map((deployment) => [deployment.environment, deployment.statuses.map((status) => status.state)])).toEqual([['edgeship-drift/pump-forecaster/plant-north', ['success']]]);
+    expect(
+      github
+        .repo(REPO)
+        .deployments.map((deployment) => [deployment.environment, deployment.statuses.map((status) => status.state)]),
+    ).toEqual([['edgeship-drift/pump-forecaster/plant-north', ['success']]]);
   });
 
   it('records nothing for a site that is not a target of the model', async () => {
-    await Promise.all(Array.from({ length: 30 }, (_, index) => app.receive('repository_dispatch', drift({ ...evidence, site: `stranger-${index}` }))));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, index) =>
+        app.receive('repository_dispatch', drift({ ...evidence, site: `stranger-${index}` })),
+      ),
+    );
     await app.settle();
     expect(github.repo(REPO).dispatches).toEqual([]);
     expect(github.repo(REPO).deployments).toEqual([]);
@@ -109,15 +137,29 @@ describe('comment commands and drift', () => {
     await app.receive('repository_dispatch', drift(evidence));
     await app.receive('repository_dispatch', drift({ ...evidence, site: 'plant-south' }));
     await app.settle();
-    const reasons = () => github.repo(REPO).dispatches.map((dispatch) => [dispatch.inputs.reason, dispatch.inputs.reason === 'drift' ? (JSON.parse(dispatch.inputs.context ?? '{}') as { site?: string }).site : undefined]);
+    const reasons = () =>
+      github
+        .repo(REPO)
+        .dispatches.map((dispatch) => [
+          dispatch.inputs.reason,
+          dispatch.inputs.reason === 'drift'
+            ? (JSON.parse(dispatch.inputs.context ?? '{}') as { site?: string }).site
+            : undefined,
+        ]);
     // plant-north cools down despite the retrain; plant-south has a window of its own.
-    expect(reasons()).toEqual([['drift', 'plant-north'], ['retrain', undefined], ['drift', 'plant-south']]);
+    expect(reasons()).toEqual([
+      ['drift', 'plant-north'],
+      ['retrain', undefined],
+      ['drift', 'plant-south'],
+    ]);
     // Seven hours after the first event, plant-north's window has slid past it.
     github.repo(REPO).deployments[0]!.created_at = new Date(Date.now() - hours(7)).toISOString();
     await app.receive('repository_dispatch', drift(evidence));
     await app.settle();
     expect(reasons().at(-1)).toEqual(['drift', 'plant-north']);
-    expect(github.repo(REPO).deployments.map((deployment) => [deployment.environment, deployment.statuses.at(-1)?.state])).toEqual([
+    expect(
+      github.repo(REPO).deployments.map((deployment) => [deployment.environment, deployment.statuses.at(-1)?.state]),
+    ).toEqual([
       ['edgeship-drift/pump-forecaster/plant-north', 'success'],
       ['edgeship-drift/pump-forecaster/plant-south', 'success'],
       ['edgeship-drift/pump-forecaster/plant-north', 'success'],
@@ -128,7 +170,9 @@ describe('comment commands and drift', () => {
     await app.receive('repository_dispatch', drift({ ...evidence, model: 'other-model' }));
     await app.settle();
     // Evidence is checked before the webhook is answered: a bad one fails the delivery itself.
-    await expect(app.receive('repository_dispatch', drift({ ...evidence, features: [] }))).rejects.toThrow(/edgeship-drift client_payload\.features: Too small/);
+    await expect(app.receive('repository_dispatch', drift({ ...evidence, features: [] }))).rejects.toThrow(
+      /edgeship-drift client_payload\.features: Too small/,
+    );
     expect(github.repo(REPO).dispatches).toHaveLength(0);
   });
 });

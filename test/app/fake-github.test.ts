@@ -22,7 +22,7 @@ describe('the fake GitHub', () => {
   });
   afterEach(() => github.done());
 
-  it('answers in the shapes of GitHub\'s OpenAPI description through a whole release', async () => {
+  it("answers in the shapes of GitHub's OpenAPI description through a whole release", async () => {
     const { app } = world;
     await app.receive('push', world.push());
     await app.settle();
@@ -35,11 +35,18 @@ describe('the fake GitHub', () => {
     await app.settle();
     world.model.roles.set('writer', 'write');
     const comment = example('issue_comment.created', MODEL_REPO);
-    Object.assign(comment.comment, { id: 4242, body: '/edgeship promote', user: { ...comment.comment.user, login: 'writer', type: 'User' } });
+    Object.assign(comment.comment, {
+      id: 4242,
+      body: '/edgeship promote',
+      user: { ...comment.comment.user, login: 'writer', type: 'User' },
+    });
     Object.assign(comment.repository, { default_branch: 'main' });
     await app.receive('issue_comment.created', comment);
     await app.settle();
-    const { number, mergeSha: second } = world.mergedRelease({ ...(await evaluationReport()), version: { version: '1.1.0', bump: 'minor', reason: 'better' } });
+    const { number, mergeSha: second } = world.mergedRelease({
+      ...(await evaluationReport()),
+      version: { version: '1.1.0', bump: 'minor', reason: 'better' },
+    });
     await app.receive('pull_request.closed', world.merged(number, second));
     await app.settle();
 
@@ -49,12 +56,20 @@ describe('the fake GitHub', () => {
 
     // Every GraphQL document the app sent is valid against GitHub's published schema.
     const schema = buildClientSchema(graphqlSchema.json as unknown as IntrospectionQuery);
-    expect(new Set(github.documents.map((document) => document.split('(')[0]?.trim()))).toEqual(new Set(['query', 'mutation']));
-    expect(github.documents.flatMap((document) => validate(schema, parse(document)).map((error) => `${error.message} in ${document}`))).toEqual([]);
+    expect(new Set(github.documents.map((document) => document.split('(')[0]?.trim()))).toEqual(
+      new Set(['query', 'mutation']),
+    );
+    expect(
+      github.documents.flatMap((document) =>
+        validate(schema, parse(document)).map((error) => `${error.message} in ${document}`),
+      ),
+    ).toEqual([]);
   });
 
-  it('answers an unknown repository\'s GraphQL query with NOT_FOUND, as GitHub does, and the app says it cannot read it', async () => {
+  it("answers an unknown repository's GraphQL query with NOT_FOUND, as GitHub does, and the app says it cannot read it", async () => {
     const scm = new GitHubScm(await world.app.probot.auth(42));
-    await expect(scm.readFiles({ owner: 'acme', repo: 'missing' }, ['a.yaml'], 'main')).rejects.toThrow('acme/missing is not readable by the app (is it installed there?)');
+    await expect(scm.readFiles({ owner: 'acme', repo: 'missing' }, ['a.yaml'], 'main')).rejects.toThrow(
+      'acme/missing is not readable by the app (is it installed there?)',
+    );
   });
 });

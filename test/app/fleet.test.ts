@@ -19,7 +19,9 @@ describe('Argo CD access from the environment', () => {
     try {
       const file = join(await tempDir(), 'kubeconfig');
       await writeFile(file, argo.kubeconfig.exportConfig());
-      const fleetFor = fleetFrom(parseAppSettings({ EDGESHIP_ARGOCD_KUBECONFIG: file, EDGESHIP_ARGOCD_CONTEXT: 'test' }).argocd);
+      const fleetFor = fleetFrom(
+        parseAppSettings({ EDGESHIP_ARGOCD_KUBECONFIG: file, EDGESHIP_ARGOCD_CONTEXT: 'test' }).argocd,
+      );
       const states = await fleetFor?.(testConfig()).states(['near', 'far']);
       expect(states?.get('near')).toMatchObject({ sync: 'Synced', health: 'Healthy' });
       expect(states?.get('far')).toEqual({ sync: 'Unknown', health: 'Missing' });
@@ -31,7 +33,11 @@ describe('Argo CD access from the environment', () => {
   it('names the setting that is wrong', async () => {
     const file = join(await tempDir(), 'kubeconfig');
     await writeFile(file, kubeconfigFor('http://127.0.0.1:1').exportConfig());
-    expect(() => fleetFrom(parseAppSettings({ EDGESHIP_ARGOCD_KUBECONFIG: file, EDGESHIP_ARGOCD_CONTEXT: 'prod' }).argocd)).toThrow('EDGESHIP_ARGOCD_CONTEXT: expected a context of');
-    expect(() => fleetFrom(parseAppSettings({ EDGESHIP_ARGOCD_KUBECONFIG: join(file, 'missing') }).argocd)).toThrow(/^EDGESHIP_ARGOCD_KUBECONFIG=.*missing: expected a readable kubeconfig, found: /);
+    expect(() =>
+      fleetFrom(parseAppSettings({ EDGESHIP_ARGOCD_KUBECONFIG: file, EDGESHIP_ARGOCD_CONTEXT: 'prod' }).argocd),
+    ).toThrow('EDGESHIP_ARGOCD_CONTEXT: expected a context of');
+    expect(() => fleetFrom(parseAppSettings({ EDGESHIP_ARGOCD_KUBECONFIG: join(file, 'missing') }).argocd)).toThrow(
+      /^EDGESHIP_ARGOCD_KUBECONFIG=.*missing: expected a readable kubeconfig, found: /,
+    );
   });
 });

@@ -27,7 +27,14 @@ describe('two replicas of the app, one schedule', () => {
     // Another replica holds the Lease and then dies without giving it up.
     api.hold('edgeship', 'edgeship-app', 'app-gone');
     const replicas = ['app-a', 'app-b'].map((identity) => {
-      const elector = new LeaderElector({ kubeconfig: api.kubeconfig(), namespace: 'edgeship', name: 'edgeship-app', identity, log: SILENT, timing: FAST });
+      const elector = new LeaderElector({
+        kubeconfig: api.kubeconfig(),
+        namespace: 'edgeship',
+        name: 'edgeship-app',
+        identity,
+        log: SILENT,
+        timing: FAST,
+      });
       let duties: LeaderDuties | undefined;
       const app = testProbot({ resyncEveryMs: RESYNC_MS, schedule: { run: (given) => elector.run((duties = given)) } });
       return { identity, elector, app, close: () => elector.close(duties) };
@@ -59,13 +66,17 @@ describe('two replicas of the app, one schedule', () => {
 
     // The leader shuts down (SIGTERM): it stops, gives the Lease up, and the other leads at once.
     await replicas.find((replica) => replica.identity === first)?.close();
-    await expect.poll(leaders, { timeout: 1_000 }).toEqual(replicas.filter((replica) => replica.identity !== first).map((replica) => replica.identity));
+    await expect
+      .poll(leaders, { timeout: 1_000 })
+      .toEqual(replicas.filter((replica) => replica.identity !== first).map((replica) => replica.identity));
     const after = resyncs();
     await expect.poll(resyncs, { timeout: 2_000 }).toBeGreaterThan(after);
   });
 
   it('reads its Lease from the environment the Deployment sets, or runs alone without one', () => {
     expect(replicationFrom(parseAppSettings({}).lease, SILENT)).toBeUndefined();
-    expect(() => replicationFrom(parseAppSettings({ EDGESHIP_LEASE_NAME: 'edgeship-app' }).lease, SILENT)).toThrow("EDGESHIP_LEASE_NAME: expected the namespace of the Lease in POD_NAMESPACE (the downward API's metadata.namespace), found none");
+    expect(() => replicationFrom(parseAppSettings({ EDGESHIP_LEASE_NAME: 'edgeship-app' }).lease, SILENT)).toThrow(
+      "EDGESHIP_LEASE_NAME: expected the namespace of the Lease in POD_NAMESPACE (the downward API's metadata.namespace), found none",
+    );
   });
 });

@@ -7,7 +7,10 @@ import { ROOT } from '../helpers/fixtures.ts';
 
 describe('app.yml', () => {
   it('subscribes to exactly the events the app handles, with write access only where it writes', async () => {
-    const manifest = parse(await readFile(join(ROOT, 'app.yml'), 'utf8')) as { default_events: string[]; default_permissions: Record<string, string> };
+    const manifest = parse(await readFile(join(ROOT, 'app.yml'), 'utf8')) as {
+      default_events: string[];
+      default_permissions: Record<string, string>;
+    };
     expect([...manifest.default_events].sort()).toEqual([...HANDLED_EVENTS].sort());
     expect(manifest.default_permissions).toEqual({
       actions: 'write',

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probes } from '../../src/app/probes.ts';
 
-describe('the app\'s readiness', () => {
+describe("the app's readiness", () => {
   let server: Server | undefined;
   afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
@@ -11,10 +11,14 @@ describe('the app\'s readiness', () => {
     let clock = 0;
     let reachable = false;
     let looks = 0;
-    const handle = probes(async () => {
-      looks += 1;
-      if (!reachable) throw new Error('connect ECONNREFUSED 140.82.112.6:443');
-    }, 10_000, () => clock);
+    const handle = probes(
+      async () => {
+        looks += 1;
+        if (!reachable) throw new Error('connect ECONNREFUSED 140.82.112.6:443');
+      },
+      10_000,
+      () => clock,
+    );
     server = createServer((request, response) => {
       if (!handle(request, response)) response.writeHead(404).end();
     });

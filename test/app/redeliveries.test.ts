@@ -26,13 +26,20 @@ describe('the redelivery sweep', () => {
     const { probot } = testProbot();
     const asked = new Set<string>();
     expect(await redeliverFailed(probot, { log: SILENT, asked })).toBe(2);
-    expect(github.redeliveries.sort()).toEqual([lost.id, github.deliveries.find((delivery) => delivery.guid === 'lost-twice' && delivery.status_code === 502)?.id].sort());
+    expect(github.redeliveries.sort()).toEqual(
+      [
+        lost.id,
+        github.deliveries.find((delivery) => delivery.guid === 'lost-twice' && delivery.status_code === 502)?.id,
+      ].sort(),
+    );
     // The pages read: 100, then the rest up to the first delivery older than the window.
     expect(github.count('GET', /^\/app\/hook\/deliveries$/)).toBe(2);
     // A second sweep before GitHub lists the new attempts asks for nothing again.
     expect(await redeliverFailed(probot, { log: SILENT, asked })).toBe(0);
     // Another replica's sweep (a new leader) sees the attempts GitHub lists and asks for nothing either.
-    expect(github.deliveries.filter((delivery) => delivery.redelivery && ['lost', 'lost-twice'].includes(delivery.guid))).toHaveLength(2);
+    expect(
+      github.deliveries.filter((delivery) => delivery.redelivery && ['lost', 'lost-twice'].includes(delivery.guid)),
+    ).toHaveLength(2);
     expect(await redeliverFailed(probot, { log: SILENT, asked: new Set() })).toBe(0);
     expect(github.redeliveries).toHaveLength(2);
     // The fake's deliveries and attempts are in the shapes GitHub's OpenAPI description gives.

@@ -33,24 +33,51 @@ describe('two app processes on one Lease, one release', () => {
       const replicas = new Map<string, ChildProcess>();
       for (const name of ['app-a', 'app-b']) {
         ports.set(name, await freePort());
-        replicas.set(name, start(name, { PORT: String(ports.get(name)), EDGESHIP_POLICY_FILE: policy, EDGESHIP_REDELIVER_EVERY_SECONDS: '2', EDGESHIP_GITHUB_WRITE_PACING_MS: '0', EDGESHIP_RESYNC_EVERY_SECONDS: '5', EDGESHIP_COMMAND_CLAIM_SECONDS: String(CLAIM_SECONDS) }));
+        replicas.set(
+          name,
+          start(name, {
+            PORT: String(ports.get(name)),
+            EDGESHIP_POLICY_FILE: policy,
+            EDGESHIP_REDELIVER_EVERY_SECONDS: '2',
+            EDGESHIP_GITHUB_WRITE_PACING_MS: '0',
+            EDGESHIP_RESYNC_EVERY_SECONDS: '5',
+            EDGESHIP_COMMAND_CLAIM_SECONDS: String(CLAIM_SECONDS),
+          }),
+        );
       }
-      const ready = (name: string) => fetch(`http://127.0.0.1:${ports.get(name)}/readyz`).then((response) => response.status, () => 0);
-      await expect.poll(async () => [await ready('app-a'), await ready('app-b')], { timeout: 30_000, interval: 200 }).toEqual([200, 200]);
+      const ready = (name: string) =>
+        fetch(`http://127.0.0.1:${ports.get(name)}/readyz`).then(
+          (response) => response.status,
+          () => 0,
+        );
+      await expect
+        .poll(async () => [await ready('app-a'), await ready('app-b')], { timeout: 30_000, interval: 200 })
+        .toEqual([200, 200]);
       await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-[ab]$/);
 
       /** Sends a webhook to a replica as GitHub does: its status, 0 when nothing answered. */
       const send = (replica: string, event: string, guid: string, payload: object) => {
         const body = JSON.stringify(payload);
         const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
-        return fetch(`http://127.0.0.1:${ports.get(replica)}/api/github/webhooks`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': guid, 'x-hub-signature-256': signature } }).then(
+        return fetch(`http://127.0.0.1:${ports.get(replica)}/api/github/webhooks`, {
+          method: 'POST',
+          body,
+          headers: {
+            'content-type': 'application/json',
+            'x-github-event': event,
+            'x-github-delivery': guid,
+            'x-hub-signature-256': signature,
+          },
+        }).then(
           async (response) => (await response.text(), response.status),
           () => 0,
         );
       };
       /** One delivery GitHub records, and five more copies of it: each replica gets it three times at once. */
       const everywhere = async (event: string, guid: string, payload: object) => {
-        const statuses = await Promise.all(['app-a', 'app-b', 'app-a', 'app-b', 'app-a', 'app-b'].map((replica) => send(replica, event, guid, payload)));
+        const statuses = await Promise.all(
+          ['app-a', 'app-b', 'app-a', 'app-b', 'app-a', 'app-b'].map((replica) => send(replica, event, guid, payload)),
+        );
         github.delivered(guid, event, statuses[0] ?? 0, 0);
       };
       // GitHub delivers a failed webhook again when asked, to the replica still up.
@@ -71,28 +98,49 @@ describe('two app processes on one Lease, one release', () => {
       const commandComment = (id: number) => {
         const payload = example('issue_comment.created', MODEL_REPO);
         Object.assign(payload.issue, { number: 1 });
-        Object.assign(payload.comment, { id, body: '/edgeship promote', user: { ...payload.comment.user, login: 'writer', type: 'User' } });
+        Object.assign(payload.comment, {
+          id,
+          body: '/edgeship promote',
+          user: { ...payload.comment.user, login: 'writer', type: 'User' },
+        });
         // GitHub holds the comment, as a resync reads it.
-        github.repo(MODEL_REPO).comments.set(1, [...(github.repo(MODEL_REPO).comments.get(1) ?? []), { id, body: '/edgeship promote', user: { login: 'writer', type: 'User' }, created_at: new Date().toISOString() }]);
+        github.repo(MODEL_REPO).comments.set(1, [
+          ...(github.repo(MODEL_REPO).comments.get(1) ?? []),
+          {
+            id,
+            body: '/edgeship promote',
+            user: { login: 'writer', type: 'User' },
+            created_at: new Date().toISOString(),
+          },
+        ]);
         return payload;
       };
-      const answersTo = (id: number) => (github.repo(MODEL_REPO).comments.get(1) ?? []).filter((comment) => comment.body.includes(`<!-- edgeship:command:${id} -->`));
+      const answersTo = (id: number) =>
+        (github.repo(MODEL_REPO).comments.get(1) ?? []).filter((comment) =>
+          comment.body.includes(`<!-- edgeship:command:${id} -->`),
+        );
 
       // A run completes: one release PR, one release branch.
       const runId = await world.finishRun();
       await everywhere('workflow_run', 'run-completed', world.runCompleted(runId));
       await expect.poll(() => world.model.pulls.length, { timeout: 30_000, interval: 200 }).toBe(1);
-      expect([...world.model.branches.keys()].filter((branch) => branch.startsWith('edgeship/release/'))).toHaveLength(1);
+      expect([...world.model.branches.keys()].filter((branch) => branch.startsWith('edgeship/release/'))).toHaveLength(
+        1,
+      );
 
       // It merges: the first wave in one GitOps commit, one deployment for it.
       const mergeSha = github.merge(MODEL_REPO, 1);
       await everywhere('pull_request', 'merged', world.merged(1, mergeSha));
-      await expect.poll(() => Object.keys(record().rollout?.waves ?? {}), { timeout: 30_000, interval: 200 }).toEqual(['canary']);
+      await expect
+        .poll(() => Object.keys(record().rollout?.waves ?? {}), { timeout: 30_000, interval: 200 })
+        .toEqual(['canary']);
       expect(landed(GITOPS_REPO)).toBe(gitopsBefore + 1);
 
       // A promote: the next wave in one commit, one answer.
       await everywhere('issue_comment', 'promote-1', commandComment(8001));
-      await expect.poll(() => answersTo(8001).map((comment) => comment.body), { timeout: 30_000, interval: 200 }).toEqual([expect.stringMatching(/^Sent pump-forecaster 1\.0\.0 to wave \*\*plants\*\*/)]);
+      await expect
+        .poll(() => answersTo(8001).map((comment) => comment.body), { timeout: 30_000, interval: 200 })
+        .toEqual([expect.stringMatching(/^Sent pump-forecaster 1\.0\.0 to wave \*\*plants\*\*/)]);
       expect(landed(GITOPS_REPO)).toBe(gitopsBefore + 2);
 
       // The next promote reaches only the leader, which is killed as it takes it.
@@ -104,7 +152,12 @@ describe('two app processes on one Lease, one release', () => {
       replicas.get(leader)?.kill('SIGKILL');
       github.delivered('promote-2', 'issue_comment', await answered, 0);
       // The other takes over and ends it: by the redelivery, or by its resync once a claim expires.
-      await expect.poll(() => answersTo(8002).filter((comment) => !comment.body.includes('edgeship:taking')).length, { timeout: 90_000, interval: 500 }).toBe(1);
+      await expect
+        .poll(() => answersTo(8002).filter((comment) => !comment.body.includes('edgeship:taking')).length, {
+          timeout: 90_000,
+          interval: 500,
+        })
+        .toBe(1);
       expect(Object.keys(record().rollout?.waves ?? {})).toEqual(['canary', 'plants', 'cloud']);
       expect(landed(GITOPS_REPO)).toBe(gitopsBefore + 3);
       // A resync more, and nothing changes.
@@ -112,7 +165,11 @@ describe('two app processes on one Lease, one release', () => {
       expect(landed(GITOPS_REPO)).toBe(gitopsBefore + 3);
       expect(world.model.pulls).toHaveLength(1);
       expect([8001, 8002].map((id) => answersTo(id).length)).toEqual([1, 1]);
-      expect(world.model.deployments.map((deployment) => deployment.environment).sort()).toEqual(['pump-forecaster/canary', 'pump-forecaster/cloud', 'pump-forecaster/plants']);
+      expect(world.model.deployments.map((deployment) => deployment.environment).sort()).toEqual([
+        'pump-forecaster/canary',
+        'pump-forecaster/cloud',
+        'pump-forecaster/plants',
+      ]);
     } finally {
       await stop();
       github.done();

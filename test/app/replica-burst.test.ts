@@ -42,18 +42,36 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
       const webhooks: Webhook[] = [];
       const seeds = new Map<string, string>();
       for (const [index, fullName] of REPOS.entries()) {
-        github.commit(fullName, 'main', { '.github/edgeship.yml': config.replace('model: pump-forecaster', `model: model-${index}`), 'train.py': 'print(0)\n' });
+        github.commit(fullName, 'main', {
+          '.github/edgeship.yml': config.replace('model: pump-forecaster', `model: model-${index}`),
+          'train.py': 'print(0)\n',
+        });
         github.repo(fullName).roles.set('writer', 'write');
         // The seed's own push was answered long ago: a new leader's resync finds it trained.
-        github.addCheckRun(fullName, { head_sha: github.repo(fullName).branches.get('main') as string, name: 'edgeship/train', external_id: 'seed' });
+        github.addCheckRun(fullName, {
+          head_sha: github.repo(fullName).branches.get('main') as string,
+          name: 'edgeship/train',
+          external_id: 'seed',
+        });
         seeds.set(fullName, github.repo(fullName).branches.get('main') as string);
         for (let push = 0; push < (PUSHED.includes(fullName) ? PUSHES : 0); push += 1) {
           const before = github.repo(fullName).branches.get('main') as string;
           github.commit(fullName, 'main', { 'train.py': `print(${push + 1})\n` });
           const payload = example('push', fullName);
           const pushed = github.pushOf(fullName, 'main', before);
-          Object.assign(payload, { ...pushed, deleted: false, created: false, head_commit: { ...payload.head_commit, id: pushed.after, ...pushed.commits[0] }, commits: pushed.commits.map((commit) => ({ ...payload.head_commit, ...commit })) });
-          webhooks.push({ guid: `push-${fullName}-${push}`, event: 'push', body: JSON.stringify(payload), pushed: { fullName, sha: pushed.after, order: push } });
+          Object.assign(payload, {
+            ...pushed,
+            deleted: false,
+            created: false,
+            head_commit: { ...payload.head_commit, id: pushed.after, ...pushed.commits[0] },
+            commits: pushed.commits.map((commit) => ({ ...payload.head_commit, ...commit })),
+          });
+          webhooks.push({
+            guid: `push-${fullName}-${push}`,
+            event: 'push',
+            body: JSON.stringify(payload),
+            pushed: { fullName, sha: pushed.after, order: push },
+          });
         }
         // The branch is where it was before the burst; each push moves it on as GitHub sends that push.
         if (PUSHED.includes(fullName)) github.repo(fullName).branches.set('main', seeds.get(fullName) as string);
@@ -61,11 +79,27 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
           const payload = example('issue_comment.created', fullName);
           Object.assign(payload.issue, { number: 1 + (command % 10), pull_request: undefined });
           const id = 70_000 + index * 1000 + command;
-          Object.assign(payload.comment, { id, body: '/edgeship retrain', user: { ...payload.comment.user, login: 'writer', type: 'User' } });
+          Object.assign(payload.comment, {
+            id,
+            body: '/edgeship retrain',
+            user: { ...payload.comment.user, login: 'writer', type: 'User' },
+          });
           // GitHub holds the comment, as a new leader's resync reads it.
           const issue = github.repo(fullName).comments;
-          issue.set(payload.issue.number, [...(issue.get(payload.issue.number) ?? []), { id, body: '/edgeship retrain', user: { login: 'writer', type: 'User' }, created_at: new Date().toISOString() }]);
-          webhooks.push({ guid: `command-${fullName}-${command}`, event: 'issue_comment', body: JSON.stringify(payload) });
+          issue.set(payload.issue.number, [
+            ...(issue.get(payload.issue.number) ?? []),
+            {
+              id,
+              body: '/edgeship retrain',
+              user: { login: 'writer', type: 'User' },
+              created_at: new Date().toISOString(),
+            },
+          ]);
+          webhooks.push({
+            guid: `command-${fullName}-${command}`,
+            event: 'issue_comment',
+            body: JSON.stringify(payload),
+          });
         }
       }
       // Interleaved, as pushes and comments come.
@@ -78,11 +112,26 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
         const port = await freePort();
         ports.set(name, port);
         // A command the killed leader had claimed comes back when its claim expires, at a resync.
-        return startReplica(name, { PORT: String(port), EDGESHIP_REDELIVER_EVERY_SECONDS: '2', EDGESHIP_GITHUB_WRITE_PACING_MS: '0', EDGESHIP_RESYNC_EVERY_SECONDS: '10', EDGESHIP_COMMAND_CLAIM_SECONDS: String(CLAIM_SECONDS) });
+        return startReplica(name, {
+          PORT: String(port),
+          EDGESHIP_REDELIVER_EVERY_SECONDS: '2',
+          EDGESHIP_GITHUB_WRITE_PACING_MS: '0',
+          EDGESHIP_RESYNC_EVERY_SECONDS: '10',
+          EDGESHIP_COMMAND_CLAIM_SECONDS: String(CLAIM_SECONDS),
+        });
       };
-      const replicas = new Map([['app-a', await start('app-a')], ['app-b', await start('app-b')]]);
-      const ready = (name: string) => fetch(`http://127.0.0.1:${ports.get(name)}/readyz`).then((response) => response.status, () => 0);
-      await expect.poll(async () => [await ready('app-a'), await ready('app-b')], { timeout: 30_000, interval: 200 }).toEqual([200, 200]);
+      const replicas = new Map([
+        ['app-a', await start('app-a')],
+        ['app-b', await start('app-b')],
+      ]);
+      const ready = (name: string) =>
+        fetch(`http://127.0.0.1:${ports.get(name)}/readyz`).then(
+          (response) => response.status,
+          () => 0,
+        );
+      await expect
+        .poll(async () => [await ready('app-a'), await ready('app-b')], { timeout: 30_000, interval: 200 })
+        .toEqual([200, 200]);
       await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-[ab]$/);
       const first = holder() as string;
       const second = first === 'app-a' ? 'app-b' : 'app-a';
@@ -99,7 +148,16 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
           github.repo(pushed.fullName).branches.set('main', pushed.sha);
         }
         const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(webhook.body).digest('hex')}`;
-        const status = await fetch(`http://127.0.0.1:${ports.get(replica)}/api/github/webhooks`, { method: 'POST', body: webhook.body, headers: { 'content-type': 'application/json', 'x-github-event': webhook.event, 'x-github-delivery': webhook.guid, 'x-hub-signature-256': signature } }).then(
+        const status = await fetch(`http://127.0.0.1:${ports.get(replica)}/api/github/webhooks`, {
+          method: 'POST',
+          body: webhook.body,
+          headers: {
+            'content-type': 'application/json',
+            'x-github-event': webhook.event,
+            'x-github-delivery': webhook.guid,
+            'x-hub-signature-256': signature,
+          },
+        }).then(
           async (response) => (await response.text(), response.status),
           () => 0,
         );
@@ -114,17 +172,40 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
         if (webhook && replica) void deliver(webhook, replica, true);
       };
 
-      const pushKeys = (fullName: string) => github.repo(fullName).dispatches.filter((dispatch) => dispatch.inputs.reason === 'push').map((dispatch) => dispatch.inputs.sha);
+      const pushKeys = (fullName: string) =>
+        github
+          .repo(fullName)
+          .dispatches.filter((dispatch) => dispatch.inputs.reason === 'push')
+          .map((dispatch) => dispatch.inputs.sha);
       const pushes = webhooks.filter((webhook) => webhook.pushed);
-      const trainChecks = (webhook: Webhook) => github.repo(webhook.pushed?.fullName ?? '').checkRuns.filter((check) => check.name === 'edgeship/train' && check.head_sha === webhook.pushed?.sha);
-      const retrainKeys = (fullName: string) => github.repo(fullName).dispatches.filter((dispatch) => dispatch.inputs.reason === 'retrain').map((dispatch) => dispatch.inputs.run_key);
+      const trainChecks = (webhook: Webhook) =>
+        github
+          .repo(webhook.pushed?.fullName ?? '')
+          .checkRuns.filter((check) => check.name === 'edgeship/train' && check.head_sha === webhook.pushed?.sha);
+      const retrainKeys = (fullName: string) =>
+        github
+          .repo(fullName)
+          .dispatches.filter((dispatch) => dispatch.inputs.reason === 'retrain')
+          .map((dispatch) => dispatch.inputs.run_key);
       // Answers, not claims: a claim says "Taking" until its answer replaces it.
-      const answers = (fullName: string) => [...github.repo(fullName).comments.values()].flat().filter((comment) => !comment.body.includes('edgeship:taking')).map((comment) => /<!-- edgeship:command:(\d+) -->/.exec(comment.body)?.[1]).filter(Boolean);
+      const answers = (fullName: string) =>
+        [...github.repo(fullName).comments.values()]
+          .flat()
+          .filter((comment) => !comment.body.includes('edgeship:taking'))
+          .map((comment) => /<!-- edgeship:command:(\d+) -->/.exec(comment.body)?.[1])
+          .filter(Boolean);
       // A push ends trained (dispatched) or superseded (the branch moved on: a neutral check); the
       // branch's last push is trained.
       const ended = (webhook: Webhook) => trainChecks(webhook).length > 0;
-      const lastPushed = (fullName: string) => pushes.find((webhook) => webhook.pushed?.fullName === fullName && webhook.pushed.order === PUSHES - 1)?.pushed?.sha;
-      const counted = () => REPOS.map((fullName) => [PUSHED.includes(fullName) && pushKeys(fullName).includes(lastPushed(fullName) as string) ? 1 : 0, new Set(retrainKeys(fullName)).size, new Set(answers(fullName)).size]);
+      const lastPushed = (fullName: string) =>
+        pushes.find((webhook) => webhook.pushed?.fullName === fullName && webhook.pushed.order === PUSHES - 1)?.pushed
+          ?.sha;
+      const counted = () =>
+        REPOS.map((fullName) => [
+          PUSHED.includes(fullName) && pushKeys(fullName).includes(lastPushed(fullName) as string) ? 1 : 0,
+          new Set(retrainKeys(fullName)).size,
+          new Set(answers(fullName)).size,
+        ]);
       // The burst: each webhook to either replica; the leader is killed when 400 have gone out.
       let next = 0;
       let takeover: Promise<number> | undefined;
@@ -150,7 +231,9 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
       if (killedChild.exitCode === null && killedChild.signalCode === null) await once(killedChild, 'exit');
       // client-go's timing: a 15 s lease, renewals tried every 2 s (with jitter up to 1.2×).
       expect(await takeover).toBeLessThan(15_000 + 2_000 * 1.2 + 1_000);
-      const failed = github.deliveries.filter((delivery) => !delivery.redelivery && delivery.status_code !== 200 && delivery.status_code !== 202);
+      const failed = github.deliveries.filter(
+        (delivery) => !delivery.redelivery && delivery.status_code !== 200 && delivery.status_code !== 202,
+      );
       expect(failed.length).toBeGreaterThan(0);
 
       // Every intent ends with one effect, once the survivor has had failed deliveries made again.
@@ -159,15 +242,35 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
       // Every push that its replica answered after acting, or that GitHub delivered again, has ended;
       // only a push answered 202 (still queued) by the killed replica may have gone, and only one
       // its branch had moved on from (that it was superseded: a newer head trained).
-      await expect.poll(() => pushes.filter((webhook) => !ended(webhook) && !(answered.get(webhook.guid)?.replica === first && answered.get(webhook.guid)?.status === 202)).length, { timeout: 60_000, interval: 500 }).toBe(0);
+      await expect
+        .poll(
+          () =>
+            pushes.filter(
+              (webhook) =>
+                !ended(webhook) &&
+                !(answered.get(webhook.guid)?.replica === first && answered.get(webhook.guid)?.status === 202),
+            ).length,
+          { timeout: 60_000, interval: 500 },
+        )
+        .toBe(0);
       // A sweep more, and nothing is done twice.
       await new Promise((resolve) => setTimeout(resolve, 5_000));
-      expect(REPOS.map((fullName) => [PUSHED.includes(fullName) && pushKeys(fullName).includes(lastPushed(fullName) as string) ? 1 : 0, retrainKeys(fullName).length, answers(fullName).length])).toEqual(expected);
+      expect(
+        REPOS.map((fullName) => [
+          PUSHED.includes(fullName) && pushKeys(fullName).includes(lastPushed(fullName) as string) ? 1 : 0,
+          retrainKeys(fullName).length,
+          answers(fullName).length,
+        ]),
+      ).toEqual(expected);
       // No push ended twice: one check run each, and no commit dispatched twice.
       expect(pushes.filter((webhook) => trainChecks(webhook).length > 1).map((webhook) => webhook.guid)).toEqual([]);
       for (const fullName of PUSHED) expect(new Set(pushKeys(fullName)).size).toBe(pushKeys(fullName).length);
       // No claim is left behind: the ones that lost were deleted, the killed leader's expired and went.
-      expect([...github.repo(COMMANDED).comments.values()].flat().filter((comment) => comment.body.includes('edgeship:taking'))).toEqual([]);
+      expect(
+        [...github.repo(COMMANDED).comments.values()]
+          .flat()
+          .filter((comment) => comment.body.includes('edgeship:taking')),
+      ).toEqual([]);
       // Each failed delivery was asked for again once.
       expect(new Set(github.redeliveries).size).toBe(github.redeliveries.length);
     } finally {

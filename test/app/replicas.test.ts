@@ -13,7 +13,10 @@ describe('two app processes on one Lease', () => {
     try {
       // A push GitHub failed to deliver while both replicas were down.
       const lost = github.delivered('lost-while-down', 'push', 0, 5);
-      const replicas = new Map([['app-a', start('app-a')], ['app-b', start('app-b')]]);
+      const replicas = new Map([
+        ['app-a', start('app-a')],
+        ['app-b', start('app-b')],
+      ]);
       const resyncs = () => github.count('GET', /^\/app\/installations$/);
       await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-[ab]$/);
       // The leader resyncs as it starts leading; the follower never does.

@@ -19,8 +19,22 @@ describe('resync', () => {
   const resync = async () => {
     const { probot, queue, rollouts } = world.app;
     const errors: unknown[] = [];
-    const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
-    await resyncAll(probot, { queue, rollouts, log, policy: TEST_POLICY, appId: 1, storeFor: () => { throw new Error('no baseline expected'); } });
+    const log = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (fields: { err?: unknown }) => errors.push(fields.err),
+    };
+    await resyncAll(probot, {
+      queue,
+      rollouts,
+      log,
+      policy: TEST_POLICY,
+      appId: 1,
+      storeFor: () => {
+        throw new Error('no baseline expected');
+      },
+    });
     await world.app.settle();
     if (errors.length > 0) throw errors[0] as Error;
   };
@@ -47,7 +61,9 @@ describe('resync', () => {
     await resync();
     await resync();
     expect(github.repo(GITOPS_REPO).commits.size).toBe(2);
-    expect(world.model.deployments.map((deployment) => [deployment.environment, deployment.ref, deployment.description])).toEqual([['pump-forecaster/canary', mergeSha, 'pump-forecaster, wave canary: 1.0.0 to 1 target: 1 rolling out']]);
+    expect(
+      world.model.deployments.map((deployment) => [deployment.environment, deployment.ref, deployment.description]),
+    ).toEqual([['pump-forecaster/canary', mergeSha, 'pump-forecaster, wave canary: 1.0.0 to 1 target: 1 rolling out']]);
     expect(world.model.issues.map((issue) => issue.title)).toEqual(['edgeship fleet: pump-forecaster']);
   });
 
@@ -59,18 +75,24 @@ describe('resync', () => {
     expect(gitopsCommits()).toBe(1);
     await resync();
     expect(gitopsCommits()).toBe(2);
-    expect(world.model.deployments.map((deployment) => [deployment.environment, deployment.statuses.length])).toEqual([['pump-forecaster/canary', 0]]); // the canary wave pending; the other two, queued, have none yet
+    expect(world.model.deployments.map((deployment) => [deployment.environment, deployment.statuses.length])).toEqual([
+      ['pump-forecaster/canary', 0],
+    ]); // the canary wave pending; the other two, queued, have none yet
     const callsBefore = github.calls.length;
     await resync();
     expect(gitopsCommits()).toBe(2);
-    expect(world.model.deployments.map((deployment) => [deployment.environment, deployment.statuses.length])).toEqual([['pump-forecaster/canary', 0]]);
+    expect(world.model.deployments.map((deployment) => [deployment.environment, deployment.statuses.length])).toEqual([
+      ['pump-forecaster/canary', 0],
+    ]);
     expect(github.calls.slice(callsBefore).filter(isWrite)).toEqual([]);
   });
 
   it('trains a tracked head whose push was answered and lost, once, but never the merge of a release', async () => {
     const code = github.commit('acme/pump-model', 'main', { 'train.py': 'print(2)\n' }); // its push was answered, then the app stopped
     await resync();
-    expect(world.model.dispatches.map((dispatch) => [dispatch.inputs.sha, dispatch.inputs.reason])).toEqual([[code, 'push']]);
+    expect(world.model.dispatches.map((dispatch) => [dispatch.inputs.sha, dispatch.inputs.reason])).toEqual([
+      [code, 'push'],
+    ]);
     await resync();
     expect(world.model.dispatches).toHaveLength(1);
 
@@ -79,7 +101,9 @@ describe('resync', () => {
     const merge = github.merge('acme/pump-model', 1); // neither the merge nor its push reached the app
     await resync();
     expect(world.model.dispatches).toHaveLength(1);
-    expect(world.model.checkRuns.find((check) => check.name === 'edgeship/train' && check.head_sha === merge)).toMatchObject({ conclusion: 'neutral', output: { title: 'Not trained' } });
+    expect(
+      world.model.checkRuns.find((check) => check.name === 'edgeship/train' && check.head_sha === merge),
+    ).toMatchObject({ conclusion: 'neutral', output: { title: 'Not trained' } });
     expect(github.file(GITOPS_REPO, 'main', 'models/pump-forecaster/release.yaml')).toContain('version: 1.0.0');
   });
 
@@ -87,12 +111,23 @@ describe('resync', () => {
     await resync(); // the seed's own push: trained
     const evidence = { model: 'pump-forecaster', site: 'plant-north', features: [{ name: 'temperature', score: 0.4 }] };
     // The app recorded the event, then stopped before starting the training.
-    world.model.deployments.push({ id: 5000, ref: world.sha, environment: 'edgeship-drift/pump-forecaster/plant-north', payload: { edgeship: 'drift', evidence }, created_at: new Date().toISOString(), statuses: [] });
+    world.model.deployments.push({
+      id: 5000,
+      ref: world.sha,
+      environment: 'edgeship-drift/pump-forecaster/plant-north',
+      payload: { edgeship: 'drift', evidence },
+      created_at: new Date().toISOString(),
+      statuses: [],
+    });
     await resync();
     await resync();
     const drift = world.model.dispatches.filter((dispatch) => dispatch.inputs.reason === 'drift');
-    expect(drift.map((dispatch) => JSON.parse(dispatch.inputs.context ?? '{}') as object)).toEqual([{ ...evidence, summary: 'drift at plant-north: temperature=0.4' }]);
-    expect(world.model.deployments.find((deployment) => deployment.id === 5000)?.statuses.map((status) => status.state)).toEqual(['success']);
+    expect(drift.map((dispatch) => JSON.parse(dispatch.inputs.context ?? '{}') as object)).toEqual([
+      { ...evidence, summary: 'drift at plant-north: temperature=0.4' },
+    ]);
+    expect(
+      world.model.deployments.find((deployment) => deployment.id === 5000)?.statuses.map((status) => status.state),
+    ).toEqual(['success']);
   });
 
   it('finishes a push, a command and a drift event whose webhooks were answered by an app that then stopped, each once', async () => {
@@ -108,14 +143,32 @@ describe('resync', () => {
     dying.sha = world.sha;
     const code = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(3)\n' });
     await dying.app.receive('push', dying.pushed('main', world.sha));
-    world.model.comments.set(7, [{ id: 8100, body: '/edgeship retrain', user: { login: 'writer', type: 'User' }, created_at: new Date().toISOString() }]);
+    world.model.comments.set(7, [
+      {
+        id: 8100,
+        body: '/edgeship retrain',
+        user: { login: 'writer', type: 'User' },
+        created_at: new Date().toISOString(),
+      },
+    ]);
     world.model.roles.set('writer', 'write');
     const comment = example('issue_comment.created', MODEL_REPO);
-    Object.assign(comment.comment, { id: 8100, body: '/edgeship retrain', user: { ...comment.comment.user, login: 'writer', type: 'User' } });
+    Object.assign(comment.comment, {
+      id: 8100,
+      body: '/edgeship retrain',
+      user: { ...comment.comment.user, login: 'writer', type: 'User' },
+    });
     Object.assign(comment.issue, { number: 7 });
     await dying.app.receive('issue_comment.created', comment);
     const dispatch = example('repository_dispatch', MODEL_REPO);
-    Object.assign(dispatch, { action: 'edgeship-drift', client_payload: { model: 'pump-forecaster', site: 'plant-north', features: [{ name: 'temperature', score: 0.5 }] } });
+    Object.assign(dispatch, {
+      action: 'edgeship-drift',
+      client_payload: {
+        model: 'pump-forecaster',
+        site: 'plant-north',
+        features: [{ name: 'temperature', score: 0.5 }],
+      },
+    });
     Object.assign(dispatch.repository, { default_branch: 'main' });
     await dying.app.receive('repository_dispatch', dispatch);
     expect(world.model.dispatches).toHaveLength(1);
@@ -124,8 +177,14 @@ describe('resync', () => {
     await resync();
     await resync();
     const runs = world.model.dispatches.slice(1).map((entry) => [entry.inputs.sha, entry.inputs.reason]);
-    expect(runs).toEqual([[code, 'push'], [code, 'drift'], [code, 'retrain']]);
-    expect(world.model.comments.get(7)?.filter((entry) => entry.body.includes('<!-- edgeship:command:8100 -->'))).toHaveLength(1);
+    expect(runs).toEqual([
+      [code, 'push'],
+      [code, 'drift'],
+      [code, 'retrain'],
+    ]);
+    expect(
+      world.model.comments.get(7)?.filter((entry) => entry.body.includes('<!-- edgeship:command:8100 -->')),
+    ).toHaveLength(1);
   });
 
   it('skips an installation GitHub refuses (suspended) and resyncs the others', async () => {
@@ -133,8 +192,22 @@ describe('resync', () => {
     await world.finishRun();
     const warnings: unknown[] = [];
     const { probot, queue, rollouts } = world.app;
-    const log = { debug: () => undefined, info: () => undefined, warn: (fields: { installation?: number }) => warnings.push(fields.installation), error: () => undefined };
-    await resyncAll(probot, { queue, rollouts, log, policy: TEST_POLICY, appId: 1, storeFor: () => { throw new Error('no baseline expected'); } });
+    const log = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (fields: { installation?: number }) => warnings.push(fields.installation),
+      error: () => undefined,
+    };
+    await resyncAll(probot, {
+      queue,
+      rollouts,
+      log,
+      policy: TEST_POLICY,
+      appId: 1,
+      storeFor: () => {
+        throw new Error('no baseline expected');
+      },
+    });
     await world.app.settle();
     expect(warnings).toEqual([41]);
     expect(world.model.pulls.map((pull) => pull.title)).toEqual(['release(pump-forecaster): 1.0.0']);

@@ -15,7 +15,13 @@ describe('a retraining that reproduces the deployed model', () => {
     const model = github.repo(MODEL_REPO);
     expect(model.pulls).toEqual([]);
     expect([...model.branches.keys()].filter((branch) => branch.startsWith('edgeship/release/'))).toEqual([]);
-    expect(model.checkRuns).toMatchObject([{ name: 'edgeship/train', conclusion: 'neutral', output: { title: 'Nothing to release: the model is the deployed 1.0.0' } }]);
+    expect(model.checkRuns).toMatchObject([
+      {
+        name: 'edgeship/train',
+        conclusion: 'neutral',
+        output: { title: 'Nothing to release: the model is the deployed 1.0.0' },
+      },
+    ]);
     expect(model.checkRuns[0]?.output?.summary).toContain(report.candidate.sha256);
     github.done();
   });

@@ -36,10 +36,24 @@ async function prepare(repo: string): Promise<void> {
     await writeFile(join(directory, 'metrics.json'), JSON.stringify(model.metrics));
     const golden = {
       framework: 'numpy',
-      samples: [{ inputs: { ids: { dtype: 'int64', dims: [2, 4], data: ids }, x: { dtype: 'float32', dims: [2, 4], data: x } }, outputs: { [model.output]: { dtype: 'float32', dims: [2, 4], data: y }, ids_out: { dtype: 'int64', dims: [2, 4], data: ids } } }],
+      samples: [
+        {
+          inputs: { ids: { dtype: 'int64', dims: [2, 4], data: ids }, x: { dtype: 'float32', dims: [2, 4], data: x } },
+          outputs: {
+            [model.output]: { dtype: 'float32', dims: [2, 4], data: y },
+            ids_out: { dtype: 'int64', dims: [2, 4], data: ids },
+          },
+        },
+      ],
     };
     await writeFile(join(directory, 'golden.json'), JSON.stringify(golden));
-    const features = [0, 1, 2, 3].map((index) => ({ name: `x${index}`, input: 'x', index, edges: [0, 1, 2], proportions: [0.25, 0.25, 0.25, 0.25] }));
+    const features = [0, 1, 2, 3].map((index) => ({
+      name: `x${index}`,
+      input: 'x',
+      index,
+      edges: [0, 1, 2],
+      proportions: [0.25, 0.25, 0.25, 0.25],
+    }));
     await writeFile(join(directory, 'reference-stats.json'), JSON.stringify({ count: 100, features }));
   }
   await writeFile(join(repo, 'train.sh'), 'set -e\nmkdir -p out\ncp prepared/"$(cat version)"/* out/\n');
@@ -66,7 +80,11 @@ describe('a new user releases their own model with the CLI', () => {
       said.push(result.stdout, result.stderr);
       return result;
     };
-    const record = async () => parseReleaseRecord(await simpleGit().raw(['--git-dir', gitops, 'show', 'main:models/sensor-model/release.yaml']), 'release.yaml');
+    const record = async () =>
+      parseReleaseRecord(
+        await simpleGit().raw(['--git-dir', gitops, 'show', 'main:models/sensor-model/release.yaml']),
+        'release.yaml',
+      );
     /** `rollout --promote` until the rollout is done, as a user without Argo CD would. */
     const promoteToDone = async (version: string) => {
       for (let step = 0; step < 4; step += 1) {
@@ -80,7 +98,17 @@ describe('a new user releases their own model with the CLI', () => {
 
     // The user trained once, so out/ holds the four outputs.
     await exec('sh', ['train.sh'], { cwd: repo });
-    const init = await edgeship('init', '--model', 'out/model.onnx', '--gitops', gitops, '--metrics', 'out/metrics.json', '--train', 'sh train.sh');
+    const init = await edgeship(
+      'init',
+      '--model',
+      'out/model.onnx',
+      '--gitops',
+      gitops,
+      '--metrics',
+      'out/metrics.json',
+      '--train',
+      'sh train.sh',
+    );
     expect(init.code).toBe(0);
     const config = await readFile(join(repo, '.github/edgeship.yml'), 'utf8');
     expect(config).toContain('#   input  ids: int64 [batch, 4]');
@@ -99,7 +127,10 @@ describe('a new user releases their own model with the CLI', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('## sensor-model 1.0.0');
     expect(first.stdout).toContain('next: `edgeship rollout`');
-    expect(JSON.parse(await readFile(join(repo, 'out/report.json'), 'utf8'))).toMatchObject({ version: { version: '1.0.0' }, passed: true });
+    expect(JSON.parse(await readFile(join(repo, 'out/report.json'), 'utf8'))).toMatchObject({
+      version: { version: '1.0.0' },
+      passed: true,
+    });
     expect((await edgeship('gates', 'out/report.json')).code).toBe(0);
     expect((await record()).rollout?.waves).toEqual({ canary: expect.any(String) as string });
     await promoteToDone('1.0.0');
@@ -111,24 +142,38 @@ describe('a new user releases their own model with the CLI', () => {
     const blocked = await edgeship('release');
     expect(blocked.code).toBe(1);
     expect(blocked.stdout).toContain('❌ failed: Contract compatible with deployed clients');
-    expect(blocked.stdout).toContain('approve it with `gates: { allowBreakingContract: "2.0.0" }` in .github/edgeship.yml');
+    expect(blocked.stdout).toContain(
+      'approve it with `gates: { allowBreakingContract: "2.0.0" }` in .github/edgeship.yml',
+    );
     expect((await edgeship('gates', 'out/report.json')).code).toBe(1);
     // Applying it anyway is a verdict too (exit 1), naming each failed gate and the way out.
     const refused = await edgeship('apply');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('sensor-model 2.0.0 failed its gates, so it is not applied:\n  - Contract compatible with deployed clients: breaking: output "y" renamed to "score"');
-    expect(refused.stderr).toContain('Fix what they name and release again (`edgeship gates <report.json>` lists them)');
+    expect(refused.stderr).toContain(
+      'sensor-model 2.0.0 failed its gates, so it is not applied:\n  - Contract compatible with deployed clients: breaking: output "y" renamed to "score"',
+    );
+    expect(refused.stderr).toContain(
+      'Fix what they name and release again (`edgeship gates <report.json>` lists them)',
+    );
     expect((await record()).version).toBe('1.0.0');
 
     // Approved for this release: the flag, then evaluate, publish and apply step by step.
-    await writeFile(join(repo, '.github/edgeship.yml'), config.replace('  maxRegression: 0.02', '  maxRegression: 0.02\n  allowBreakingContract: "2.0.0"'));
+    await writeFile(
+      join(repo, '.github/edgeship.yml'),
+      config.replace('  maxRegression: 0.02', '  maxRegression: 0.02\n  allowBreakingContract: "2.0.0"'),
+    );
     const evaluated = await edgeship('evaluate');
     expect(evaluated.code).toBe(0);
     expect(evaluated.stdout).toContain('## sensor-model 2.0.0');
     expect(evaluated.stdout).toContain('Breaking change, allowed by gates.allowBreakingContract in the local loop.');
     expect((await edgeship('publish')).code).toBe(0);
     const applied = await edgeship('apply');
-    expect(applied).toMatchObject({ code: 0, stdout: expect.stringMatching(/^sensor-model 2\.0\.0: sent wave canary \(substation-east\) in [0-9a-f]{40}\n/) as string });
+    expect(applied).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(
+        /^sensor-model 2\.0\.0: sent wave canary \(substation-east\) in [0-9a-f]{40}\n/,
+      ) as string,
+    });
     await promoteToDone('2.0.0');
     const done = await record();
     expect(done).toMatchObject({ version: '2.0.0', rollout: { status: 'done' } });
@@ -139,7 +184,9 @@ describe('a new user releases their own model with the CLI', () => {
     await commit('rename score back to y');
     const again = await edgeship('release');
     expect(again.code).toBe(1);
-    expect(again.stdout).toContain('approve it with `gates: { allowBreakingContract: "3.0.0" }` in .github/edgeship.yml (gates.allowBreakingContract allows 2.0.0, not 3.0.0)');
+    expect(again.stdout).toContain(
+      'approve it with `gates: { allowBreakingContract: "3.0.0" }` in .github/edgeship.yml (gates.allowBreakingContract allows 2.0.0, not 3.0.0)',
+    );
     expect((await record()).version).toBe('2.0.0');
     // What the terminal showed carries no HTML character references, and the command is code.
     expect(said.join('\n')).not.toMatch(/&#\d+;/);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { appSettingsDoc, missingStartupSettings, parseAppSettings } from '../../src/compose/app-settings.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 
-describe('the app\'s settings: one schema over its environment', () => {
+describe("the app's settings: one schema over its environment", () => {
   it('parses the environment once into one typed value, an empty variable counting as unset', () => {
     const settings = parseAppSettings({
       APP_ID: '123',
@@ -31,15 +31,23 @@ describe('the app\'s settings: one schema over its environment', () => {
     expect(missingStartupSettings(settings)).toEqual([]);
     expect(parseAppSettings({}).port).toBe(3000);
     expect(missingStartupSettings(parseAppSettings({ APP_ID: '1' }))).toEqual([
-      'WEBHOOK_SECRET (the secret set on the GitHub App\'s webhook; without it anyone could send events)',
-      'PRIVATE_KEY or PRIVATE_KEY_PATH (the GitHub App\'s private key)',
+      "WEBHOOK_SECRET (the secret set on the GitHub App's webhook; without it anyone could send events)",
+      "PRIVATE_KEY or PRIVATE_KEY_PATH (the GitHub App's private key)",
     ]);
   });
 
   it('names every variable that is wrong, what it expected and what it found', () => {
-    expect(() => parseAppSettings({ APP_ID: 'abc', PORT: '70000', EDGESHIP_ARGOCD_IN_CLUSTER: 'yes', EDGESHIP_PUBLIC_URL: 'edgeship.example', EDGESHIP_MAX_BLOB_BYTES: '-1' })).toThrow(
+    expect(() =>
+      parseAppSettings({
+        APP_ID: 'abc',
+        PORT: '70000',
+        EDGESHIP_ARGOCD_IN_CLUSTER: 'yes',
+        EDGESHIP_PUBLIC_URL: 'edgeship.example',
+        EDGESHIP_MAX_BLOB_BYTES: '-1',
+      }),
+    ).toThrow(
       [
-        'the app\'s environment is not valid:',
+        "the app's environment is not valid:",
         '  - APP_ID: expected a whole number, found "abc"',
         '  - PORT: Too big: expected number to be <=65535, found "70000"',
         '  - EDGESHIP_MAX_BLOB_BYTES: expected a whole number, found "-1"',

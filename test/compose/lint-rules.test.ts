@@ -7,7 +7,8 @@ import { ROOT } from '../helpers/fixtures.ts';
 describe('the lint rules of the layout', () => {
   const eslint = new ESLint({ cwd: ROOT, overrideConfigFile: join(ROOT, '.config/eslint.config.js') });
   // Files of the project (its type-aware rules see only those), with other code in them.
-  const rulesBroken = async (file: string, code: string) => (await eslint.lintText(code, { filePath: join(ROOT, file) }))[0]?.messages.map((message) => message.ruleId) ?? [];
+  const rulesBroken = async (file: string, code: string) =>
+    (await eslint.lintText(code, { filePath: join(ROOT, file) }))[0]?.messages.map((message) => message.ruleId) ?? [];
 
   it('keeps process.env in the composition modules: a service that reads it is refused', async () => {
     const code = 'export const token = process.env.EDGESHIP_SECRET;\n';
@@ -16,7 +17,14 @@ describe('the lint rules of the layout', () => {
   }, 120_000);
 
   it('refuses an import cycle: errors.ts importing config.ts, whose imports lead back to errors.ts', async () => {
-    expect(await rulesBroken('src/core/errors.ts', "import { configSchema } from './config.ts';\nexport const schema = configSchema;\n")).toContain('import-x/no-cycle');
-    expect(await rulesBroken('src/core/errors.ts', "import { z } from 'zod';\nexport const schema = z.string();\n")).not.toContain('import-x/no-cycle');
+    expect(
+      await rulesBroken(
+        'src/core/errors.ts',
+        "import { configSchema } from './config.ts';\nexport const schema = configSchema;\n",
+      ),
+    ).toContain('import-x/no-cycle');
+    expect(
+      await rulesBroken('src/core/errors.ts', "import { z } from 'zod';\nexport const schema = z.string();\n"),
+    ).not.toContain('import-x/no-cycle');
   }, 120_000);
 });

@@ -7,7 +7,9 @@ describe('calibration against the reference workload', () => {
   const quiet = Array.from({ length: 5 }, () => [1.9, 2, 2, 2.1, 2.2]);
 
   it('gives the same device estimate on a host twice as slow for a minute as on a quiet one', () => {
-    const slowMinute = quiet.map((round, index) => (index >= 1 && index <= 3 ? round.map((latency) => latency * 2) : round));
+    const slowMinute = quiet.map((round, index) =>
+      index >= 1 && index <= 3 ? round.map((latency) => latency * 2) : round,
+    );
     const reference = [0.34, 0.68, 0.68, 0.68, 0.34];
     const calibrated = calibrate(slowMinute, reference, 0.34, 0.5);
     expect(estimateP95(calibrated.rounds, 0.5).p95Ms).toBeCloseTo(estimateP95(quiet, 0.5).p95Ms, 9);
@@ -27,7 +29,9 @@ describe('calibration against the reference workload', () => {
   });
 
   it('refuses reference times that do not match the rounds', () => {
-    expect(() => calibrate(quiet, [0.34], 0.34, 0.5)).toThrow('calibration needs one positive reference time per round, found 1 for 5 rounds');
+    expect(() => calibrate(quiet, [0.34], 0.34, 0.5)).toThrow(
+      'calibration needs one positive reference time per round, found 1 for 5 rounds',
+    );
     expect(() => calibrate(quiet, [0.34, 0.34, 0, 0.34, 0.34], 0.34, 0.5)).toThrow(RangeError);
   });
 

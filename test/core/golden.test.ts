@@ -3,7 +3,10 @@ import { compareGolden, type GoldenFile } from '../../src/core/golden.ts';
 
 const golden: GoldenFile = {
   samples: [
-    { inputs: { x: { dtype: 'float32', dims: [1, 2], data: [1, 2] } }, outputs: { y: { dtype: 'float32', dims: [1, 2], data: [10, -5] } } },
+    {
+      inputs: { x: { dtype: 'float32', dims: [1, 2], data: [1, 2] } },
+      outputs: { y: { dtype: 'float32', dims: [1, 2], data: [10, -5] } },
+    },
   ],
 };
 const tolerance = { atol: 1e-4, rtol: 1e-3 };
@@ -17,7 +20,11 @@ describe('compareGolden', () => {
 
   it('fails and points at the worst element', () => {
     const result = compareGolden(golden, [{ y: { dims: [1, 2], data: [10, -4.9] } }], tolerance);
-    expect(result).toMatchObject({ passed: false, mismatches: 1, worst: { sample: 0, output: 'y', index: 1, expected: -5, actual: -4.9 } });
+    expect(result).toMatchObject({
+      passed: false,
+      mismatches: 1,
+      worst: { sample: 0, output: 'y', index: 1, expected: -5, actual: -4.9 },
+    });
   });
 
   it('fails on NaN outputs', () => {
@@ -25,7 +32,11 @@ describe('compareGolden', () => {
   });
 
   it('reports a missing output or a shape mismatch as a problem', () => {
-    expect(compareGolden(golden, [{ z: { dims: [1, 2], data: [10, -5] } }], tolerance).problems).toEqual(['sample 0: the model has no output "y"']);
-    expect(compareGolden(golden, [{ y: { dims: [2], data: [10, -5] } }], tolerance).problems).toEqual(['sample 0: output "y" has shape [2], golden has [1, 2]']);
+    expect(compareGolden(golden, [{ z: { dims: [1, 2], data: [10, -5] } }], tolerance).problems).toEqual([
+      'sample 0: the model has no output "y"',
+    ]);
+    expect(compareGolden(golden, [{ y: { dims: [2], data: [10, -5] } }], tolerance).problems).toEqual([
+      'sample 0: output "y" has shape [2], golden has [1, 2]',
+    ]);
   });
 });

@@ -24,7 +24,9 @@ describe('planPlacement', () => {
   it('offloads when the edge is too slow and cloud p95 + RTT fits', () => {
     const [near] = planPlacement(config, results(12, 5, 6));
     expect(near).toMatchObject({ choice: 'offload', offloadTo: 'cloud', p95Ms: 8 });
-    expect(near?.reason).toBe('at near, the model\'s p95 12.0 ms on jetson-xavier-nx exceeds the 10.0 ms budget; offloading fits: cloud p95 6.00 ms + RTT 2.00 ms = 8.00 ms ≤ 10.0 ms');
+    expect(near?.reason).toBe(
+      "at near, the model's p95 12.0 ms on jetson-xavier-nx exceeds the 10.0 ms budget; offloading fits: cloud p95 6.00 ms + RTT 2.00 ms = 8.00 ms ≤ 10.0 ms",
+    );
   });
 
   it('offloads when the model does not fit in memory', () => {
@@ -43,7 +45,9 @@ describe('planPlacement', () => {
   it('blocks when neither the edge nor offloading fits, with both reasons', () => {
     const [, far] = planPlacement(config, results(5, 60, 5));
     expect(far?.choice).toBe('blocked');
-    expect(far?.reason).toMatch(/exceeds the 50\.0 ms budget; offloading does not fit either: cloud p95 5\.00 ms \+ RTT 80\.0 ms = 85\.0 ms exceeds the 50\.0 ms budget$/);
+    expect(far?.reason).toMatch(
+      /exceeds the 50\.0 ms budget; offloading does not fit either: cloud p95 5\.00 ms \+ RTT 80\.0 ms = 85\.0 ms exceeds the 50\.0 ms budget$/,
+    );
   });
 
   it('blocks a cloud target over its budget', () => {
@@ -52,23 +56,35 @@ describe('planPlacement', () => {
 
   it('blocks an edge site with nowhere to offload to', () => {
     const edgeOnly = { ...config, targets: config.targets.filter((target) => target.kind === 'edge') };
-    expect(planPlacement(edgeOnly, results(50, 5, 1))[0]).toMatchObject({ choice: 'blocked', reason: expect.stringMatching(/no cloud target to offload to/) as string });
+    expect(planPlacement(edgeOnly, results(50, 5, 1))[0]).toMatchObject({
+      choice: 'blocked',
+      reason: expect.stringMatching(/no cloud target to offload to/) as string,
+    });
   });
 
   it('offloads to the cloud target the site names', () => {
-    const second = { name: 'cloud-2', kind: 'cloud' as const, profile: 'jetson-orin-nano', latencyBudgetMs: 20, rttMs: 0 };
+    const second = {
+      name: 'cloud-2',
+      kind: 'cloud' as const,
+      profile: 'jetson-orin-nano',
+      latencyBudgetMs: 20,
+      rttMs: 0,
+    };
     const targets = [{ ...config.targets[0]!, offloadTo: 'cloud-2' }, config.targets[2]!, second];
     const [near] = planPlacement({ ...config, targets }, results(50, 1, 5));
     expect(near).toMatchObject({ choice: 'offload', offloadTo: 'cloud-2', p95Ms: 3 });
   });
 });
 
-describe('latency per request at each target\'s batch', () => {
+describe("latency per request at each target's batch", () => {
   // near serves batches of 8 rows; the others one row per request.
-  const config = { ...testConfig(), targets: testConfig().targets.map((target) => (target.name === 'near' ? { ...target, batch: 8 } : target)) };
+  const config = {
+    ...testConfig(),
+    targets: testConfig().targets.map((target) => (target.name === 'near' ? { ...target, batch: 8 } : target)),
+  };
   const at = (result: ProfileResult, batch: number) => ({ ...result, batch });
 
-  it('profiles each target at its batch, and the cloud a site offloads to at the site\'s batch too', () => {
+  it("profiles each target at its batch, and the cloud a site offloads to at the site's batch too", () => {
     expect(profilingNeeds(config)).toEqual([
       { profile: 'jetson-xavier-nx', batch: 8 },
       { profile: 'jetson-orin-nano', batch: 1 },
@@ -78,34 +94,81 @@ describe('latency per request at each target\'s batch', () => {
     expect(profilingNeeds(testConfig())).toHaveLength(3);
   });
 
-  it('places on the numbers measured at the target\'s batch', () => {
+  it("places on the numbers measured at the target's batch", () => {
     // At batch 1 everything fits; at 8 rows the Xavier NX takes 12 ms and the cloud 6 ms.
-    const measured = [...results(5, 5, 5), at(profileResult('jetson-xavier-nx', 12), 8), at(profileResult('cloud-cpu', 6), 8)];
+    const measured = [
+      ...results(5, 5, 5),
+      at(profileResult('jetson-xavier-nx', 12), 8),
+      at(profileResult('cloud-cpu', 6), 8),
+    ];
     const [near, far, cloud] = planPlacement(config, measured);
-    expect(near).toMatchObject({ choice: 'offload', batch: 8, p95Ms: 8, reason: expect.stringContaining('offloading fits: cloud p95 6.00 ms + RTT 2.00 ms = 8.00 ms ≤ 10.0 ms') as string });
+    expect(near).toMatchObject({
+      choice: 'offload',
+      batch: 8,
+      p95Ms: 8,
+      reason: expect.stringContaining('offloading fits: cloud p95 6.00 ms + RTT 2.00 ms = 8.00 ms ≤ 10.0 ms') as string,
+    });
     expect(far).toMatchObject({ choice: 'edge', batch: 1 });
     expect(cloud).toMatchObject({ choice: 'cloud', batch: 1, p95Ms: 5 });
-    expect(() => planPlacement(config, results(5, 5, 5))).toThrow('No profile result for "jetson-xavier-nx" at batch 8 (target near)');
+    expect(() => planPlacement(config, results(5, 5, 5))).toThrow(
+      'No profile result for "jetson-xavier-nx" at batch 8 (target near)',
+    );
   });
 });
 
 describe('planPlacement on live cluster capacity', () => {
   const config = testConfig();
-  const cluster = (freeMemoryMb: number, arches = ['arm64']): LiveCapacity => ({ source: 'cluster', nodes: 2, freeMemoryMb, arches, accelerators: ['nvidia.com/gpu×1'] });
+  const cluster = (freeMemoryMb: number, arches = ['arm64']): LiveCapacity => ({
+    source: 'cluster',
+    nodes: 2,
+    freeMemoryMb,
+    arches,
+    accelerators: ['nvidia.com/gpu×1'],
+  });
 
   it.each<[string, LiveCapacity, string, string]>([
-    ['keeps the budget when the cluster has more room', cluster(900), 'edge', 'fits on jetson-xavier-nx: p95 5.00 ms ≤ 10.0 ms, 30.0 MiB ≤ 100.0 MiB'],
-    ['offloads when the cluster has less free memory than the budget', cluster(20), 'offload', 'at near, the model needs 30.0 MiB, over the 20.0 MiB free on the cluster; offloading fits: cloud p95 5.00 ms + RTT 2.00 ms = 7.00 ms ≤ 10.0 ms'],
-    ['offloads when the cluster has no node the edge base runs on', cluster(900, ['amd64']), 'offload', 'at near, the cluster has no arm64 node (found amd64); offloading fits: cloud p95 5.00 ms + RTT 2.00 ms = 7.00 ms ≤ 10.0 ms'],
-    ['falls back to the inventory when the cluster does not answer', { source: 'inventory', reason: 'cluster near did not answer: connect ECONNREFUSED' }, 'edge', 'fits on jetson-xavier-nx: p95 5.00 ms ≤ 10.0 ms, 30.0 MiB ≤ 100.0 MiB'],
+    [
+      'keeps the budget when the cluster has more room',
+      cluster(900),
+      'edge',
+      'fits on jetson-xavier-nx: p95 5.00 ms ≤ 10.0 ms, 30.0 MiB ≤ 100.0 MiB',
+    ],
+    [
+      'offloads when the cluster has less free memory than the budget',
+      cluster(20),
+      'offload',
+      'at near, the model needs 30.0 MiB, over the 20.0 MiB free on the cluster; offloading fits: cloud p95 5.00 ms + RTT 2.00 ms = 7.00 ms ≤ 10.0 ms',
+    ],
+    [
+      'offloads when the cluster has no node the edge base runs on',
+      cluster(900, ['amd64']),
+      'offload',
+      'at near, the cluster has no arm64 node (found amd64); offloading fits: cloud p95 5.00 ms + RTT 2.00 ms = 7.00 ms ≤ 10.0 ms',
+    ],
+    [
+      'falls back to the inventory when the cluster does not answer',
+      { source: 'inventory', reason: 'cluster near did not answer: connect ECONNREFUSED' },
+      'edge',
+      'fits on jetson-xavier-nx: p95 5.00 ms ≤ 10.0 ms, 30.0 MiB ≤ 100.0 MiB',
+    ],
   ])('%s', (_case, live, choice, reason) => {
     const [near] = planPlacement(config, results(5, 5, 5), new Map([['near', live]]));
     expect(near).toMatchObject({ choice, reason });
   });
 
   it('says where the numbers came from', () => {
-    const [near, far] = planPlacement(config, results(5, 5, 5), new Map<string, LiveCapacity>([['near', cluster(64)], ['far', { source: 'inventory', reason: 'no kubeconfig context "far"' }]]));
-    expect(near).toMatchObject({ memoryBudgetMb: 64, capacity: 'cluster: 2 nodes, 64.0 MiB free on the roomiest, arm64, nvidia.com/gpu×1' });
+    const [near, far] = planPlacement(
+      config,
+      results(5, 5, 5),
+      new Map<string, LiveCapacity>([
+        ['near', cluster(64)],
+        ['far', { source: 'inventory', reason: 'no kubeconfig context "far"' }],
+      ]),
+    );
+    expect(near).toMatchObject({
+      memoryBudgetMb: 64,
+      capacity: 'cluster: 2 nodes, 64.0 MiB free on the roomiest, arm64, nvidia.com/gpu×1',
+    });
     expect(far?.capacity).toBe('inventory (no kubeconfig context "far")');
   });
 });

@@ -13,6 +13,8 @@ describe('nextVersion', () => {
   });
 
   it('rejects a deployed version that is not semver', () => {
-    expect(() => nextVersion('v-latest', { breaking: false, primaryImproved: false, primary: 'f1' })).toThrow(/"v-latest" is not semver/);
+    expect(() => nextVersion('v-latest', { breaking: false, primaryImproved: false, primary: 'f1' })).toThrow(
+      /"v-latest" is not semver/,
+    );
   });
 });

@@ -6,7 +6,11 @@ import { parseConfig } from '../../src/core/config-parse.ts';
 /** A fleet of `size` edge sites over three regions, and a cloud target. */
 function fleet(size: number, waves: string): string {
   const regions = ['eu', 'us', 'apac'];
-  const sites = Array.from({ length: size }, (_, index) => `  - { name: site-${index}, kind: edge, profile: jetson-orin-nano, memoryBudgetMb: 256, latencyBudgetMs: 20, labels: { region: ${regions[index % 3]}, ring: "${index % 10 === 0 ? 'early' : 'main'}" } }`);
+  const sites = Array.from(
+    { length: size },
+    (_, index) =>
+      `  - { name: site-${index}, kind: edge, profile: jetson-orin-nano, memoryBudgetMb: 256, latencyBudgetMs: 20, labels: { region: ${regions[index % 3]}, ring: "${index % 10 === 0 ? 'early' : 'main'}" } }`,
+  );
   return `model: pump\ntrain: { command: "true" }\nmetrics: { primary: f1, direction: maximize }\ntargets:\n${sites.join('\n')}\n  - { name: cloud, kind: cloud, profile: cloud-cpu, latencyBudgetMs: 10, labels: { region: eu, ring: main } }\nrollout:\n  waves:\n${waves}\ngitops: { repo: x }\n`;
 }
 
@@ -42,18 +46,46 @@ describe('waves by selector and share', () => {
   });
 
   it('pins which targets a share picks in a small fleet', () => {
-    const config = parseConfig(fleet(30, ['    - { name: canary, selector: { region: eu }, percent: 10 }', '    - { name: all, selector: { ring: main } }', '    - { name: early, selector: { ring: early } }'].join('\n')), 'fleet.yml');
+    const config = parseConfig(
+      fleet(
+        30,
+        [
+          '    - { name: canary, selector: { region: eu }, percent: 10 }',
+          '    - { name: all, selector: { ring: main } }',
+          '    - { name: early, selector: { ring: early } }',
+        ].join('\n'),
+      ),
+      'fleet.yml',
+    );
     // 10 sites and the cloud in eu: ceil(1.1) = 2, the two of the lowest sha256 of the name
     // (`printf site-15 | sha256sum` starts 1218e24d, site-9 2fc6e048; the other nine are higher).
     expect(wavesOf(config)[0]?.targets).toEqual(['site-15', 'site-9']);
   });
 
   it('refuses a selector that matches nothing, a wave with both targets and a selector, and a share without a selector', () => {
-    expect(() => parseConfig(fleet(3, '    - { name: mars, selector: { region: mars } }\n    - { name: all, selector: { ring: main } }\n    - { name: early, selector: { ring: early } }'), 'fleet.yml')).toThrow(/rollout\.waves\[0\]\.selector.*expected labels of at least one target \(targets\[\]\.labels\), found none matching \{"region":"mars"\}/);
-    expect(() => parseConfig(fleet(3, '    - { name: both, targets: [site-0], selector: { region: eu } }'), 'fleet.yml')).toThrow(/expected `targets` or `selector`, one of them/);
+    expect(() =>
+      parseConfig(
+        fleet(
+          3,
+          '    - { name: mars, selector: { region: mars } }\n    - { name: all, selector: { ring: main } }\n    - { name: early, selector: { ring: early } }',
+        ),
+        'fleet.yml',
+      ),
+    ).toThrow(
+      /rollout\.waves\[0\]\.selector.*expected labels of at least one target \(targets\[\]\.labels\), found none matching \{"region":"mars"\}/,
+    );
+    expect(() =>
+      parseConfig(fleet(3, '    - { name: both, targets: [site-0], selector: { region: eu } }'), 'fleet.yml'),
+    ).toThrow(/expected `targets` or `selector`, one of them/);
     // A wave's name reaches GitHub environments, comments and markers: a DNS label, nothing that renders.
-    expect(() => parseConfig(fleet(3, '    - { name: "<img src=x onerror=alert(1)>", selector: { ring: main } }'), 'fleet.yml')).toThrow(/rollout\.waves\[0\]\.name.*expected a DNS label/);
-    expect(() => parseConfig(fleet(3, '    - { name: "[x](https://evil.example) -->", selector: { ring: main } }'), 'fleet.yml')).toThrow(/rollout\.waves\[0\]\.name/);
-    expect(() => parseConfig(fleet(3, '    - { name: share, targets: [site-0], percent: 10 }'), 'fleet.yml')).toThrow(/expected `percent` only with a `selector`/);
+    expect(() =>
+      parseConfig(fleet(3, '    - { name: "<img src=x onerror=alert(1)>", selector: { ring: main } }'), 'fleet.yml'),
+    ).toThrow(/rollout\.waves\[0\]\.name.*expected a DNS label/);
+    expect(() =>
+      parseConfig(fleet(3, '    - { name: "[x](https://evil.example) -->", selector: { ring: main } }'), 'fleet.yml'),
+    ).toThrow(/rollout\.waves\[0\]\.name/);
+    expect(() => parseConfig(fleet(3, '    - { name: share, targets: [site-0], percent: 10 }'), 'fleet.yml')).toThrow(
+      /expected `percent` only with a `selector`/,
+    );
   });
 });

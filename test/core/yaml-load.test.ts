@@ -43,7 +43,8 @@ describe('loadYamlData', () => {
     expect(loadYamlData('a: 1\n---\nb: 2')).toBeUndefined();
     expect(loadYamlData('bin: !!binary aGVsbG8=')).toBeUndefined();
     expect(loadYamlData('a: [1, 2\n')).toBeUndefined();
-    for (const key of ['? [a, b]\n: x', '? [a]\n: x', '[a]: x', '{ a: 1 }: x', '~: x', 'null: x', 'list:\n  - Null: x']) expect(loadYamlData(key), key).toBeUndefined();
+    for (const key of ['? [a, b]\n: x', '? [a]\n: x', '[a]: x', '{ a: 1 }: x', '~: x', 'null: x', 'list:\n  - Null: x'])
+      expect(loadYamlData(key), key).toBeUndefined();
     // A date stays text, as in yaml's core schema (js-yaml's default schema would make a Date).
     expect(loadYamlData('day: 2024-01-01')).toStrictEqual({ day: '2024-01-01' });
   });
@@ -51,7 +52,12 @@ describe('loadYamlData', () => {
   it('reads whatever yaml writes as yaml reads it back', () => {
     const scalar = fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null));
     const value = fc.letrec((tie) => ({
-      node: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.string(), tie('node'), { maxKeys: 4 })),
+      node: fc.oneof(
+        { depthSize: 'small' },
+        scalar,
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(fc.string(), tie('node'), { maxKeys: 4 }),
+      ),
     })).node;
     let answered = 0;
     fc.assert(
@@ -75,8 +81,18 @@ describe('loadYamlData', () => {
 
 describe('a config read the fast way', () => {
   it('still names the line of a problem, and still bounds aliases', () => {
-    expect(() => parseConfig('model: pump\ntargets:\n  - name: a\n    kind: edge\n    latencyBudgetMs: -3\n', 'edgeship.yml')).toThrow(/line 5/);
-    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefghi'.split('').map((name, index) => `${name}: &${name} [${Array(10).fill(`*${'abcdefghi'[index]}`).join(', ')}]`), 'model: *i'].join('\n');
-    expect(() => parseConfig(laughs, 'edgeship.yml')).toThrow(/edgeship\.yml is not a valid edgeship .*invalid YAML: Excessive alias count/s);
+    expect(() =>
+      parseConfig('model: pump\ntargets:\n  - name: a\n    kind: edge\n    latencyBudgetMs: -3\n', 'edgeship.yml'),
+    ).toThrow(/line 5/);
+    const laughs = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...'bcdefghi'
+        .split('')
+        .map((name, index) => `${name}: &${name} [${Array(10).fill(`*${'abcdefghi'[index]}`).join(', ')}]`),
+      'model: *i',
+    ].join('\n');
+    expect(() => parseConfig(laughs, 'edgeship.yml')).toThrow(
+      /edgeship\.yml is not a valid edgeship .*invalid YAML: Excessive alias count/s,
+    );
   });
 });

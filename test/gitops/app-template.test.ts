@@ -22,7 +22,11 @@ interface Manifest {
 interface Container {
   command: string[];
   ports: { name: string; containerPort: number }[];
-  env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; fieldRef?: { fieldPath: string } } }[];
+  env: {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; fieldRef?: { fieldPath: string } };
+  }[];
   livenessProbe: { httpGet: { path: string; port: string } };
   readinessProbe: { httpGet: { path: string; port: string } };
   volumeMounts: { name: string; mountPath: string }[];
@@ -30,33 +34,76 @@ interface Container {
 
 function render(): Manifest[] {
   if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error) {
-    throw new Error('kubectl not found: templates/app is rendered with real kustomize; install kubectl v1.32 or newer (README, Development)');
+    throw new Error(
+      'kubectl not found: templates/app is rendered with real kustomize; install kubectl v1.32 or newer (README, Development)',
+    );
   }
-  return parseAllDocuments(execFileSync('kubectl', ['kustomize', join(ROOT, 'templates/app')], { encoding: 'utf8' })).map((document) => document.toJS() as Manifest);
+  return parseAllDocuments(
+    execFileSync('kubectl', ['kustomize', join(ROOT, 'templates/app')], { encoding: 'utf8' }),
+  ).map((document) => document.toJS() as Manifest);
 }
 
 /** Every file under src/, as one text: to check that a name the manifests set is one the app reads. */
 async function sources(directory = join(ROOT, 'src')): Promise<string> {
   const entries = await readdir(directory, { withFileTypes: true });
-  const texts = await Promise.all(entries.map(async (entry) => (entry.isDirectory() ? sources(join(directory, entry.name)) : entry.name.endsWith('.ts') ? readFile(join(directory, entry.name), 'utf8') : '')));
+  const texts = await Promise.all(
+    entries.map(async (entry) =>
+      entry.isDirectory()
+        ? sources(join(directory, entry.name))
+        : entry.name.endsWith('.ts')
+          ? readFile(join(directory, entry.name), 'utf8')
+          : '',
+    ),
+  );
   return texts.join('\n');
 }
 
 describe('templates/app: the app as a platform team deploys it', () => {
   const manifests = render();
   const one = (kind: string, namespace?: string) => {
-    const found = manifests.filter((manifest) => manifest.kind === kind && (namespace === undefined || manifest.metadata.namespace === namespace));
+    const found = manifests.filter(
+      (manifest) => manifest.kind === kind && (namespace === undefined || manifest.metadata.namespace === namespace),
+    );
     expect(found, kind).toHaveLength(1);
     return found[0] as Manifest;
   };
-  const deployment = one('Deployment') as Manifest & { spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; containers: Container[]; volumes: { name: string; secret?: { secretName: string; items: { key: string }[] }; configMap?: { name: string } }[] } } } };
+  const deployment = one('Deployment') as Manifest & {
+    spec: {
+      replicas: number;
+      selector: { matchLabels: Record<string, string> };
+      template: {
+        metadata: { labels: Record<string, string> };
+        spec: {
+          serviceAccountName: string;
+          containers: Container[];
+          volumes: {
+            name: string;
+            secret?: { secretName: string; items: { key: string }[] };
+            configMap?: { name: string };
+          }[];
+        };
+      };
+    };
+  };
   const pod = deployment.spec.template;
   const [container] = pod.spec.containers as [Container];
 
   it('renders with kustomize into manifests valid against the Kubernetes schemas', async () => {
     const validate = await manifestValidator();
-    for (const manifest of manifests) expect(() => validate(manifest as never), `${manifest.kind} ${manifest.metadata.name}`).not.toThrow();
-    expect(manifests.map((manifest) => manifest.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount']);
+    for (const manifest of manifests)
+      expect(() => validate(manifest as never), `${manifest.kind} ${manifest.metadata.name}`).not.toThrow();
+    expect(manifests.map((manifest) => manifest.kind).sort()).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'Namespace',
+      'PodDisruptionBudget',
+      'Role',
+      'Role',
+      'RoleBinding',
+      'RoleBinding',
+      'Service',
+      'ServiceAccount',
+    ]);
   });
 
   it('runs two replicas of the built app from the image, which one disruption cannot both take', () => {
@@ -64,10 +111,19 @@ describe('templates/app: the app as a platform team deploys it', () => {
     expect(container.command).toEqual(['node', 'dist/app/server.js']);
     // dist/ is what `npm run build` (and the Dockerfile) makes of src/.
     expect(existsSync(join(ROOT, 'src/app/server.ts'))).toBe(true);
-    const pdb = one('PodDisruptionBudget') as Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+    const pdb = one('PodDisruptionBudget') as Manifest & {
+      spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } };
+    };
     expect(pdb.spec.minAvailable).toBe(1);
-    for (const selector of [pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels, (one('Service') as Manifest & { spec: { selector: Record<string, string> } }).spec.selector]) {
-      expect(Object.entries(selector).every(([key, value]) => pod.metadata.labels[key] === value), JSON.stringify(selector)).toBe(true);
+    for (const selector of [
+      pdb.spec.selector.matchLabels,
+      deployment.spec.selector.matchLabels,
+      (one('Service') as Manifest & { spec: { selector: Record<string, string> } }).spec.selector,
+    ]) {
+      expect(
+        Object.entries(selector).every(([key, value]) => pod.metadata.labels[key] === value),
+        JSON.stringify(selector),
+      ).toBe(true);
     }
   });
 
@@ -76,15 +132,23 @@ describe('templates/app: the app as a platform team deploys it', () => {
     expect(container.readinessProbe.httpGet).toEqual({ path: READINESS_PATH, port: 'http' });
     const service = one('Service') as Manifest & { spec: { ports: { targetPort: string }[] } };
     expect(service.spec.ports[0]?.targetPort).toBe('http');
-    expect(container.ports).toEqual([{ name: 'http', containerPort: Number(container.env.find((entry) => entry.name === 'PORT')?.value) }]);
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: Number(container.env.find((entry) => entry.name === 'PORT')?.value) },
+    ]);
   });
 
   it('sets only settings the app reads, from the Secrets its comment says to create', async () => {
     const text = await sources();
     for (const { name } of container.env) expect(text.includes(name), `${name} is read nowhere in src/`).toBe(true);
     const kustomization = await readFile(join(ROOT, 'templates/app/kustomization.yaml'), 'utf8');
-    const keys = container.env.flatMap((entry) => (entry.valueFrom?.secretKeyRef ? [entry.valueFrom.secretKeyRef] : []));
-    const volumeKeys = pod.spec.volumes.flatMap((volume) => (volume.secret ? volume.secret.items.map((item) => ({ name: volume.secret?.secretName ?? '', key: item.key, optional: false })) : []));
+    const keys = container.env.flatMap((entry) =>
+      entry.valueFrom?.secretKeyRef ? [entry.valueFrom.secretKeyRef] : [],
+    );
+    const volumeKeys = pod.spec.volumes.flatMap((volume) =>
+      volume.secret
+        ? volume.secret.items.map((item) => ({ name: volume.secret?.secretName ?? '', key: item.key, optional: false }))
+        : [],
+    );
     for (const { name, key, optional } of [...keys, ...volumeKeys]) {
       expect(kustomization).toContain(`create secret generic ${name}`);
       expect(kustomization).toMatch(new RegExp(`--from-(literal|file)=${key.replace('.', '\\.')}=`));
@@ -93,7 +157,9 @@ describe('templates/app: the app as a platform team deploys it', () => {
     }
     // The private key is a file, where PRIVATE_KEY_PATH says.
     const keyPath = container.env.find((entry) => entry.name === 'PRIVATE_KEY_PATH')?.value ?? '';
-    expect(container.volumeMounts.some((mount) => mount.name === 'github' && keyPath.startsWith(`${mount.mountPath}/`))).toBe(true);
+    expect(
+      container.volumeMounts.some((mount) => mount.name === 'github' && keyPath.startsWith(`${mount.mountPath}/`)),
+    ).toBe(true);
   });
 
   it('mounts a policy the app parses, where EDGESHIP_POLICY_FILE says', async () => {
@@ -105,7 +171,7 @@ describe('templates/app: the app as a platform team deploys it', () => {
     expect(() => operatorPolicySchema.parse(parse(Object.values(configMap.data ?? {})[0] ?? ''))).not.toThrow();
   });
 
-  it('lets its service account hold the Lease the app elects on, share rollouts in a ConfigMap, and read Argo CD\'s Applications', async () => {
+  it("lets its service account hold the Lease the app elects on, share rollouts in a ConfigMap, and read Argo CD's Applications", async () => {
     const text = await sources();
     const account = { kind: 'ServiceAccount', name: pod.spec.serviceAccountName, namespace: 'edgeship' };
     expect(one('ServiceAccount').metadata).toMatchObject({ name: account.name, namespace: account.namespace });
@@ -119,9 +185,26 @@ describe('templates/app: the app as a platform team deploys it', () => {
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] },
     ]);
     // The calls the elector and the shared rollouts make are those verbs: read, create, replace.
-    for (const call of ['readNamespacedLease', 'createNamespacedLease', 'replaceNamespacedLease', 'readNamespacedConfigMap', 'createNamespacedConfigMap', 'replaceNamespacedConfigMap']) expect(text).toContain(call);
-    expect(granted('argocd')).toEqual([{ apiGroups: ['argoproj.io'], resources: ['applications'], verbs: ['get', 'list', 'watch'] }]);
+    for (const call of [
+      'readNamespacedLease',
+      'createNamespacedLease',
+      'replaceNamespacedLease',
+      'readNamespacedConfigMap',
+      'createNamespacedConfigMap',
+      'replaceNamespacedConfigMap',
+    ])
+      expect(text).toContain(call);
+    expect(granted('argocd')).toEqual([
+      { apiGroups: ['argoproj.io'], resources: ['applications'], verbs: ['get', 'list', 'watch'] },
+    ]);
     expect(container.env.find((entry) => entry.name === 'EDGESHIP_LEASE_NAME')?.value).toBe('edgeship-app');
-    expect(container.env.filter((entry) => entry.valueFrom?.fieldRef).map((entry) => [entry.name, entry.valueFrom?.fieldRef?.fieldPath])).toEqual([['POD_NAME', 'metadata.name'], ['POD_NAMESPACE', 'metadata.namespace']]);
+    expect(
+      container.env
+        .filter((entry) => entry.valueFrom?.fieldRef)
+        .map((entry) => [entry.name, entry.valueFrom?.fieldRef?.fieldPath]),
+    ).toEqual([
+      ['POD_NAME', 'metadata.name'],
+      ['POD_NAMESPACE', 'metadata.namespace'],
+    ]);
   });
 });

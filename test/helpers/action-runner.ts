@@ -20,8 +20,12 @@ export interface StepResult {
 
 /** The `::error` annotations a step printed, with their escaped properties and messages decoded. */
 export function errorAnnotations(stdout: string): { title: string; message: string }[] {
-  const decode = (text: string) => text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
-  return [...stdout.matchAll(/^::error title=([^:]*)::(.*)$/gm)].map((match) => ({ title: decode(match[1] as string), message: decode(match[2] as string) }));
+  const decode = (text: string) =>
+    text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
+  return [...stdout.matchAll(/^::error title=([^:]*)::(.*)$/gm)].map((match) => ({
+    title: decode(match[1] as string),
+    message: decode(match[2] as string),
+  }));
 }
 
 /** Parses a GITHUB_OUTPUT file (name<<delimiter … delimiter). */
@@ -36,25 +40,44 @@ export function parseOutputs(text: string): Record<string, string> {
  * Runs an action's entry point as the runner would (action.yml runs the sources through tsx):
  * INPUT_* variables, output and summary files.
  */
-export async function runAction(name: string, inputs: Record<string, string>, env: Record<string, string> = {}): Promise<StepResult> {
+export async function runAction(
+  name: string,
+  inputs: Record<string, string>,
+  env: Record<string, string> = {},
+): Promise<StepResult> {
   const dir = await mkdtemp(join(tmpdir(), `edgeship-action-${name}-`));
   const outputFile = join(dir, 'output');
   const summaryFile = join(dir, 'summary');
   await Promise.all([writeFile(outputFile, ''), writeFile(summaryFile, '')]);
-  const inputEnv = Object.fromEntries(Object.entries(inputs).map(([key, value]) => [`INPUT_${key.replace(/ /g, '_').toUpperCase()}`, value]));
+  const inputEnv = Object.fromEntries(
+    Object.entries(inputs).map(([key, value]) => [`INPUT_${key.replace(/ /g, '_').toUpperCase()}`, value]),
+  );
   let code = 0;
   let stdout = '';
   try {
     ({ stdout } = await exec(process.execPath, ['--import', TSX, join(ROOT, `src/actions/${name}.ts`)], {
       cwd: dir,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: dir, ...inputEnv, ...env },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        GITHUB_OUTPUT: outputFile,
+        GITHUB_STEP_SUMMARY: summaryFile,
+        RUNNER_TEMP: dir,
+        ...inputEnv,
+        ...env,
+      },
     }));
   } catch (error) {
     const failed = error as { code: number; stdout: string };
     code = failed.code;
     stdout = failed.stdout;
   }
-  return { code, stdout, outputs: parseOutputs(await readFile(outputFile, 'utf8')), summary: await readFile(summaryFile, 'utf8') };
+  return {
+    code,
+    stdout,
+    outputs: parseOutputs(await readFile(outputFile, 'utf8')),
+    summary: await readFile(summaryFile, 'utf8'),
+  };
 }
 
 /** A model repo at `repo` from model-repo-example, with the example's training outputs in out/ unless `trained` is false. */

@@ -33,7 +33,20 @@ export function useAppReplicas() {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/server.ts'], {
         cwd: ROOT,
         stdio: ['ignore', 'ignore', 'ignore'],
-        env: { PATH: process.env.PATH ?? '', APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET, PORT: '0', GHE_HOST: proxy.host, GHE_PROTOCOL: 'http', EDGESHIP_LEASE_NAME: 'edgeship-app', EDGESHIP_LEASE_KUBECONFIG: kubeconfig, POD_NAME: name, POD_NAMESPACE: 'edgeship', ...env },
+        env: {
+          PATH: process.env.PATH ?? '',
+          APP_ID: '1',
+          PRIVATE_KEY: privateKey,
+          WEBHOOK_SECRET,
+          PORT: '0',
+          GHE_HOST: proxy.host,
+          GHE_PROTOCOL: 'http',
+          EDGESHIP_LEASE_NAME: 'edgeship-app',
+          EDGESHIP_LEASE_KUBECONFIG: kubeconfig,
+          POD_NAME: name,
+          POD_NAMESPACE: 'edgeship',
+          ...env,
+        },
       });
       children.push(child);
       return child;

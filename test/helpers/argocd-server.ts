@@ -19,11 +19,27 @@ function application(name: string, status: AppStatus): object {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
     metadata: { name, namespace: 'argocd', labels: { 'edgeship.io/site': name.replace(/^edgeship-/, '') } },
-    spec: { project: 'default', source: { repoURL: 'https://github.com/acme/gitops.git', targetRevision: 'main', path: `sites/${name.replace(/^edgeship-/, '')}` }, destination: { server: 'https://kubernetes.default.svc', namespace: 'edgeship' } },
+    spec: {
+      project: 'default',
+      source: {
+        repoURL: 'https://github.com/acme/gitops.git',
+        targetRevision: 'main',
+        path: `sites/${name.replace(/^edgeship-/, '')}`,
+      },
+      destination: { server: 'https://kubernetes.default.svc', namespace: 'edgeship' },
+    },
     status: {
       sync: { status: status.sync, revision: status.revision ?? 'abc123' },
       health: { status: status.health, ...(status.healthySince && { lastTransitionTime: status.healthySince }) },
-      ...(status.phase && { operationState: { phase: status.phase, message: status.phase === 'Failed' ? 'one or more objects failed to apply' : 'successfully synced', startedAt: '2026-11-26T11:00:00Z', ...(status.finishedAt && { finishedAt: status.finishedAt }), operation: { sync: { revision: status.revision ?? 'abc123' } } } }),
+      ...(status.phase && {
+        operationState: {
+          phase: status.phase,
+          message: status.phase === 'Failed' ? 'one or more objects failed to apply' : 'successfully synced',
+          startedAt: '2026-11-26T11:00:00Z',
+          ...(status.finishedAt && { finishedAt: status.finishedAt }),
+          operation: { sync: { revision: status.revision ?? 'abc123' } },
+        },
+      }),
     },
   };
   new Application(app).validate();
@@ -37,7 +53,11 @@ function application(name: string, status: AppStatus): object {
  * repeats), like Argo CD reconciling; with a function, the status is whatever it answers at the
  * time for each of `names` (undefined: no such Application). `requests` counts the calls.
  */
-export async function startArgoCd(scripts: Record<string, AppStatus[]> | ((name: string) => AppStatus | undefined), names: string[] = [], options: { pageSize?: number } = {}) {
+export async function startArgoCd(
+  scripts: Record<string, AppStatus[]> | ((name: string) => AppStatus | undefined),
+  names: string[] = [],
+  options: { pageSize?: number } = {},
+) {
   const served: Record<string, number> = {};
   const requests: string[] = [];
   const statusOf = (name: string): AppStatus | undefined => {
@@ -54,7 +74,11 @@ export async function startArgoCd(scripts: Record<string, AppStatus[]> | ((name:
     if (url.pathname === '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications') {
       const selector = url.searchParams.get('labelSelector');
       if (selector !== null && selector !== 'edgeship.io/site') {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'BadRequest', code: 400 }));
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'BadRequest', code: 400 }),
+          );
         return;
       }
       const all = (typeof scripts === 'function' ? names : Object.keys(scripts)).sort();
@@ -66,20 +90,35 @@ export async function startArgoCd(scripts: Record<string, AppStatus[]> | ((name:
         return status ? [application(name, status)] : [];
       });
       const more = start + limit < all.length;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationList', metadata: { resourceVersion: '1', ...(more && { continue: String(start + limit) }) }, items }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'ApplicationList',
+          metadata: { resourceVersion: '1', ...(more && { continue: String(start + limit) }) },
+          items,
+        }),
+      );
       return;
     }
     const match = /^\/apis\/argoproj\.io\/v1alpha1\/namespaces\/argocd\/applications\/([^/?]+)/.exec(req.url ?? '');
     const status = match ? statusOf(match[1] as string) : undefined;
     if (!match || !status) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(application(match[1] as string, status)));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(application(match[1] as string, status)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { kubeconfig: kubeconfigFor(`http://127.0.0.1:${port}`), requests, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    kubeconfig: kubeconfigFor(`http://127.0.0.1:${port}`),
+    requests,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** A kubeconfig with one context for the API server at `server`. */

@@ -25,7 +25,12 @@ let building: Promise<string> | undefined;
 
 async function build(): Promise<string> {
   const hash = createHash('sha256');
-  const inputs = ['package.json', 'tsconfig.json', '.config/tsconfig.build.json', ...(await readdir(join(ROOT, 'src'), { recursive: true })).map((file) => join('src', file)).sort()];
+  const inputs = [
+    'package.json',
+    'tsconfig.json',
+    '.config/tsconfig.build.json',
+    ...(await readdir(join(ROOT, 'src'), { recursive: true })).map((file) => join('src', file)).sort(),
+  ];
   for (const file of inputs) {
     const path = join(ROOT, file);
     if ((await stat(path)).isFile()) hash.update(file).update(await readFile(path));
@@ -34,7 +39,13 @@ async function build(): Promise<string> {
   if (!existsSync(join(directory, 'dist', 'cli', 'main.js'))) {
     const work = `${directory}.work`;
     await rm(work, { recursive: true, force: true });
-    await promisify(execFile)(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', join(ROOT, '.config/tsconfig.build.json'), '--outDir', join(work, 'dist')]);
+    await promisify(execFile)(process.execPath, [
+      createRequire(import.meta.url).resolve('typescript/bin/tsc'),
+      '-p',
+      join(ROOT, '.config/tsconfig.build.json'),
+      '--outDir',
+      join(work, 'dist'),
+    ]);
     await cp(join(ROOT, 'package.json'), join(work, 'package.json'));
     for (const linked of ['templates', 'model-repo-example']) await symlink(join(ROOT, linked), join(work, linked));
     await rm(directory, { recursive: true, force: true });

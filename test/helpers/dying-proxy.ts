@@ -25,5 +25,8 @@ export async function startDyingProxy(upstream: string, puts: number) {
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { address: `127.0.0.1:${(server.address() as AddressInfo).port}`, stop: () => new Promise<void>((resolve) => (dead ? resolve() : server.close(() => resolve()))) };
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () => new Promise<void>((resolve) => (dead ? resolve() : server.close(() => resolve()))),
+  };
 }

@@ -2,7 +2,17 @@ import { cp, mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ArtifactError } from '../../src/core/errors.ts';
 import type { HardwareProfile } from '../../src/core/profiles.ts';
-import type { ArtifactStore, GitOpsChange, GitOpsRepo, ModelProfiler, ProfileOptions, PulledArtifact, PushedArtifact, PushRequest, TrainingBackend } from '../../src/ports.ts';
+import type {
+  ArtifactStore,
+  GitOpsChange,
+  GitOpsRepo,
+  ModelProfiler,
+  ProfileOptions,
+  PulledArtifact,
+  PushedArtifact,
+  PushRequest,
+  TrainingBackend,
+} from '../../src/ports.ts';
 import { collectOutputs } from '../../src/adapters/training/local-process.ts';
 import { silentProgress } from '../../src/compose/progress.ts';
 import { profileResult } from './fixtures.ts';
@@ -23,23 +33,37 @@ export function fakeTraining(source: () => string): TrainingBackend & { runs: nu
 
 /** A profiler that reports a fixed p95 per profile name (ms). */
 export function fakeProfiler(p95: Record<string, number>): ModelProfiler {
-  return { profile: async (_file: string, name: string, _profile: HardwareProfile, options: ProfileOptions) => ({ ...profileResult(name, p95[name] ?? 1), batch: options.batch }) };
+  return {
+    profile: async (_file: string, name: string, _profile: HardwareProfile, options: ProfileOptions) => ({
+      ...profileResult(name, p95[name] ?? 1),
+      batch: options.batch,
+    }),
+  };
 }
 
 /** An in-memory artifact store that keeps the files it was given. */
 export class MemoryStore implements ArtifactStore {
   readonly pushes: PushRequest[] = [];
   private readonly artifacts = new Map<string, { request: PushRequest; copies: string }>();
-  constructor(private readonly scratch: string, private readonly failWith?: Error) {}
+  constructor(
+    private readonly scratch: string,
+    private readonly failWith?: Error,
+  ) {}
 
   async push(request: PushRequest): Promise<PushedArtifact> {
     if (this.failWith) throw this.failWith;
     // A version tag never moves, as in the real stores: the same model gets the published artifact.
-    const tagged = [...this.artifacts].find(([, artifact]) => artifact.request.name === request.name && artifact.request.tag === request.tag);
+    const tagged = [...this.artifacts].find(
+      ([, artifact]) => artifact.request.name === request.name && artifact.request.tag === request.tag,
+    );
     if (tagged && request.immutable) {
       const key = request.immutable.identity;
-      const same = (tagged[1].request.config as Record<string, unknown>)[key] === (request.config as Record<string, unknown>)[key];
-      if (!same) throw new ArtifactError(`${request.name}:${request.tag} is already published as ${tagged[0]} with another model`);
+      const same =
+        (tagged[1].request.config as Record<string, unknown>)[key] === (request.config as Record<string, unknown>)[key];
+      if (!same)
+        throw new ArtifactError(
+          `${request.name}:${request.tag} is already published as ${tagged[0]} with another model`,
+        );
       return { digest: tagged[0], reference: `memory.test/${request.name}@${tagged[0]}` };
     }
     const digest = `sha256:${String(this.pushes.length + 1).padStart(64, '0')}`;
@@ -56,7 +80,9 @@ export class MemoryStore implements ArtifactStore {
     const artifact = this.artifacts.get(digest);
     if (!artifact) throw new Error(`no artifact ${reference}`);
     await cp(artifact.copies, directory, { recursive: true });
-    const files = Object.fromEntries(artifact.request.files.map((file) => [file.name, join(directory, basename(file.name))]));
+    const files = Object.fromEntries(
+      artifact.request.files.map((file) => [file.name, join(directory, basename(file.name))]),
+    );
     return { digest, config: artifact.request.config, files };
   }
 }
@@ -76,7 +102,9 @@ export class MemoryGitOps implements GitOpsRepo {
   }
 
   async apply(change: GitOpsChange, message: string) {
-    const writes = (await change(async (path) => this.files.get(path))).filter((write) => this.files.get(write.path) !== write.content);
+    const writes = (await change(async (path) => this.files.get(path))).filter(
+      (write) => this.files.get(write.path) !== write.content,
+    );
     if (writes.length === 0) return undefined;
     for (const write of writes) this.files.set(write.path, write.content);
     this.commits.push(message);

@@ -36,7 +36,19 @@ ${overrides}`,
 /** A profile result with the given estimated p95 and peak memory. */
 export function profileResult(profile: string, p95Ms: number, peakMemoryMb = 30): ProfileResult {
   const summary = summarize([p95Ms * 0.8, p95Ms * 0.9, p95Ms]);
-  return { profile, source: 'emulated', threads: 2, speedFactor: 1, batch: 1, sessionCreateMs: 5, firstInferenceMs: 1, measured: summary, estimated: { ...summary, p95Ms, p99Ms: p95Ms * 1.1, maxMs: p95Ms * 1.2 }, peakMemoryMb, memoryCeilingMb: 1024 };
+  return {
+    profile,
+    source: 'emulated',
+    threads: 2,
+    speedFactor: 1,
+    batch: 1,
+    sessionCreateMs: 5,
+    firstInferenceMs: 1,
+    measured: summary,
+    estimated: { ...summary, p95Ms, p99Ms: p95Ms * 1.1, maxMs: p95Ms * 1.2 },
+    peakMemoryMb,
+    memoryCeilingMb: 1024,
+  };
 }
 
 /** How long expect.poll waits for asynchronous work (a watch, a queued look) on a loaded machine. */
@@ -47,9 +59,17 @@ export const WAIT = { timeout: 10_000 };
  * file per profile in `directory`: what tests pass to evaluate, so no verdict depends on how
  * fast this machine is today.
  */
-export async function writeMeasured(directory: string, profiles: string[], options: { p95Ms?: number; batch: number }): Promise<string> {
+export async function writeMeasured(
+  directory: string,
+  profiles: string[],
+  options: { p95Ms?: number; batch: number },
+): Promise<string> {
   await mkdir(directory, { recursive: true });
-  for (const profile of profiles) await writeFile(join(directory, `${profile}.json`), JSON.stringify({ ...profileResult(profile, options.p95Ms ?? 2), batch: options.batch, source: 'device' }));
+  for (const profile of profiles)
+    await writeFile(
+      join(directory, `${profile}.json`),
+      JSON.stringify({ ...profileResult(profile, options.p95Ms ?? 2), batch: options.batch, source: 'device' }),
+    );
   return directory;
 }
 
@@ -59,4 +79,7 @@ export async function writeMeasured(directory: string, profiles: string[], optio
  * runs at batch 8, since these tests check the flow and the profiler has tests of its own.
  */
 export const flowConfig = (config: string) =>
-  config.replace(/latencyBudgetMs: \d+/g, 'latencyBudgetMs: 60000').replace(/^ {2}runs: \d+/m, '  runs: 30').replace(/^ {2}batch: \d+.*$/m, '  batch: 8');
+  config
+    .replace(/latencyBudgetMs: \d+/g, 'latencyBudgetMs: 60000')
+    .replace(/^ {2}runs: \d+/m, '  runs: 30')
+    .replace(/^ {2}batch: \d+.*$/m, '  batch: 8');

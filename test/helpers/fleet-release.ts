@@ -36,9 +36,21 @@ export async function fleetConfigText(size: number): Promise<string> {
       ? `  - { name: site-${index}, kind: edge, profile: jetson-xavier-nx, memoryBudgetMb: 192, latencyBudgetMs: 2, rttMs: 0.2, labels: { ring: main } }`
       : `  - { name: site-${index}, kind: edge, profile: jetson-orin-nano, memoryBudgetMb: 256, latencyBudgetMs: 25, rttMs: 35, labels: { ring: main } }`,
   );
-  const targets = ['targets:', ...sites, '  - { name: cloud, kind: cloud, profile: cloud-cpu, latencyBudgetMs: 10, endpoint: "https://models.example/pump", labels: { ring: main } }'];
-  const waves = ['rollout:', '  waves:', '    - { name: canary, selector: { ring: main }, percent: 1, soakMinutes: 15 }', '    - { name: ten, selector: { ring: main }, percent: 10, soakMinutes: 15 }', '    - { name: rest, selector: { ring: main } }'];
-  return example.replace(/^targets:[\s\S]*?(?=^gitops:)/m, `${[...targets, '', ...waves].join('\n')}\n\n`).replace('repo: edgeship-demo/gitops', `repo: ${FLEET_GITOPS_REPO}`);
+  const targets = [
+    'targets:',
+    ...sites,
+    '  - { name: cloud, kind: cloud, profile: cloud-cpu, latencyBudgetMs: 10, endpoint: "https://models.example/pump", labels: { ring: main } }',
+  ];
+  const waves = [
+    'rollout:',
+    '  waves:',
+    '    - { name: canary, selector: { ring: main }, percent: 1, soakMinutes: 15 }',
+    '    - { name: ten, selector: { ring: main }, percent: 10, soakMinutes: 15 }',
+    '    - { name: rest, selector: { ring: main } }',
+  ];
+  return example
+    .replace(/^targets:[\s\S]*?(?=^gitops:)/m, `${[...targets, '', ...waves].join('\n')}\n\n`)
+    .replace('repo: edgeship-demo/gitops', `repo: ${FLEET_GITOPS_REPO}`);
 }
 
 /** Argo CD that syncs the GitOps head when told, every Application Healthy from then on but those `degraded` names. */
@@ -53,8 +65,15 @@ export class SyncingFleet implements FleetStatus {
 
   async states(targets: string[]): Promise<Map<string, FleetState>> {
     const { synced } = this;
-    const state: FleetState = synced ? { sync: 'Synced', health: 'Healthy', revision: synced.revision, healthySince: synced.since } : { sync: 'Unknown', health: 'Missing' };
-    return new Map(targets.map((target) => [target, this.degraded.has(target) && synced ? { sync: 'Synced', health: 'Degraded', revision: synced.revision } : state]));
+    const state: FleetState = synced
+      ? { sync: 'Synced', health: 'Healthy', revision: synced.revision, healthySince: synced.since }
+      : { sync: 'Unknown', health: 'Missing' };
+    return new Map(
+      targets.map((target) => [
+        target,
+        this.degraded.has(target) && synced ? { sync: 'Synced', health: 'Degraded', revision: synced.revision } : state,
+      ]),
+    );
   }
 }
 
@@ -87,7 +106,8 @@ export class FleetRelease {
     const report = await this.start();
     let ticks = 0;
     while (this.rolloutStatus() !== 'done') {
-      if (++ticks > 10) throw new Error(`the rollout did not finish in 10 ticks: ${this.rolloutStatus() ?? 'no release record'}`);
+      if (++ticks > 10)
+        throw new Error(`the rollout did not finish in 10 ticks: ${this.rolloutStatus() ?? 'no release record'}`);
       await this.tick();
     }
     return { ticks, report };
@@ -104,36 +124,89 @@ export class FleetRelease {
   async start(): Promise<EvaluationReport> {
     const { github, app } = this;
     const configText = await fleetConfigText(this.size);
-    const sha = github.commit(FLEET_MODEL_REPO, 'main', { '.github/edgeship.yml': configText, 'train.py': 'print(1)\n' });
+    const sha = github.commit(FLEET_MODEL_REPO, 'main', {
+      '.github/edgeship.yml': configText,
+      'train.py': 'print(1)\n',
+    });
     github.commit(FLEET_GITOPS_REPO, 'main', { 'README.md': '# GitOps\n' });
     const report = await evaluate(
-      { inspector: new OnnxInspector(), profiler: fakeProfiler({ 'jetson-xavier-nx': 3, 'jetson-orin-nano': 2, 'cloud-cpu': 1 }), progress: silentProgress },
-      { config: parseConfig(configText, 'edgeship.yml'), outputs: await collectOutputs(this.outputs), provenance: { trainedAt: '2026-12-07T08:00:00.000Z' } },
+      {
+        inspector: new OnnxInspector(),
+        profiler: fakeProfiler({ 'jetson-xavier-nx': 3, 'jetson-orin-nano': 2, 'cloud-cpu': 1 }),
+        progress: silentProgress,
+      },
+      {
+        config: parseConfig(configText, 'edgeship.yml'),
+        outputs: await collectOutputs(this.outputs),
+        provenance: { trainedAt: '2026-12-07T08:00:00.000Z' },
+      },
     );
-    const published = { ...report, artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${DIGEST}`, digest: DIGEST } };
+    const published = {
+      ...report,
+      artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${DIGEST}`, digest: DIGEST },
+    };
 
     const push = example('push', FLEET_MODEL_REPO);
-    Object.assign(push, { ref: 'refs/heads/main', after: sha, deleted: false, head_commit: { ...push.head_commit, id: sha } });
+    Object.assign(push, {
+      ref: 'refs/heads/main',
+      after: sha,
+      deleted: false,
+      head_commit: { ...push.head_commit, id: sha },
+    });
     await app.receive('push', push);
     await app.settle();
-    const runId = github.addRun(FLEET_MODEL_REPO, { head_sha: sha, head_branch: 'main', status: 'completed', workflow: WORKFLOW });
-    github.addArtifact(FLEET_MODEL_REPO, runId, 'edgeship-report', zipSync({ 'report.json': Buffer.from(JSON.stringify(published)) }));
+    const runId = github.addRun(FLEET_MODEL_REPO, {
+      head_sha: sha,
+      head_branch: 'main',
+      status: 'completed',
+      workflow: WORKFLOW,
+    });
+    github.addArtifact(
+      FLEET_MODEL_REPO,
+      runId,
+      'edgeship-report',
+      zipSync({ 'report.json': Buffer.from(JSON.stringify(published)) }),
+    );
     const completed = example('workflow_run.completed', FLEET_MODEL_REPO);
-    Object.assign(completed.workflow_run, { id: runId, head_sha: sha, head_branch: 'main', path: `.github/workflows/${WORKFLOW}`, conclusion: 'success', status: 'completed', html_url: `https://github.com/${FLEET_MODEL_REPO}/actions/runs/${runId}`, head_repository: { ...completed.workflow_run.head_repository, full_name: FLEET_MODEL_REPO } });
+    Object.assign(completed.workflow_run, {
+      id: runId,
+      head_sha: sha,
+      head_branch: 'main',
+      path: `.github/workflows/${WORKFLOW}`,
+      conclusion: 'success',
+      status: 'completed',
+      html_url: `https://github.com/${FLEET_MODEL_REPO}/actions/runs/${runId}`,
+      head_repository: { ...completed.workflow_run.head_repository, full_name: FLEET_MODEL_REPO },
+    });
     await app.receive('workflow_run.completed', completed);
     await app.settle();
 
     const pull = github.repo(FLEET_MODEL_REPO).pulls[0];
-    if (!pull) throw new Error(`no release PR was opened: ${JSON.stringify(github.repo(FLEET_MODEL_REPO).checkRuns.map((check) => check.output.title))}`);
+    if (!pull)
+      throw new Error(
+        `no release PR was opened: ${JSON.stringify(github.repo(FLEET_MODEL_REPO).checkRuns.map((check) => check.output.title))}`,
+      );
     const before = github.repo(FLEET_MODEL_REPO).branches.get('main') ?? '';
     const mergeSha = github.merge(FLEET_MODEL_REPO, pull.number);
     const closed = example('pull_request.closed', FLEET_MODEL_REPO);
     const head = closed.pull_request.head;
-    Object.assign(closed.pull_request, { number: pull.number, merged: true, merge_commit_sha: mergeSha, head: { ...head, ref: pull.head.ref, sha: pull.head.sha, repo: { ...head.repo, full_name: FLEET_MODEL_REPO } }, base: { ...closed.pull_request.base, ref: 'main' } });
+    Object.assign(closed.pull_request, {
+      number: pull.number,
+      merged: true,
+      merge_commit_sha: mergeSha,
+      head: { ...head, ref: pull.head.ref, sha: pull.head.sha, repo: { ...head.repo, full_name: FLEET_MODEL_REPO } },
+      base: { ...closed.pull_request.base, ref: 'main' },
+    });
     await app.receive('pull_request.closed', closed);
     const pushed = example('push', FLEET_MODEL_REPO);
     const moved = github.pushOf(FLEET_MODEL_REPO, 'main', before);
-    Object.assign(pushed, { ...moved, deleted: false, created: false, head_commit: { ...pushed.head_commit, id: moved.after, ...moved.commits[0] }, commits: moved.commits.map((commit) => ({ ...pushed.head_commit, ...commit })) });
+    Object.assign(pushed, {
+      ...moved,
+      deleted: false,
+      created: false,
+      head_commit: { ...pushed.head_commit, id: moved.after, ...moved.commits[0] },
+      commits: moved.commits.map((commit) => ({ ...pushed.head_commit, ...commit })),
+    });
     await app.receive('push', pushed);
     await app.settle();
     return published;
@@ -155,10 +228,28 @@ export class FleetRelease {
 export function textsOf(github: FakeGitHub): { where: string; text: string; limit: number }[] {
   const repo = github.repo(FLEET_MODEL_REPO);
   return [
-    ...repo.pulls.flatMap((pull) => [{ where: `PR #${pull.number} body`, text: pull.body, limit: GITHUB_LIMITS.body }, { where: `PR #${pull.number} title`, text: pull.title, limit: GITHUB_LIMITS.title }]),
-    ...[...repo.comments].flatMap(([issue, comments]) => comments.map((comment) => ({ where: `comment on #${issue}`, text: comment.body, limit: GITHUB_LIMITS.body }))),
-    ...repo.issues.map((issue) => ({ where: `issue #${issue.number} body`, text: issue.body, limit: GITHUB_LIMITS.body })),
-    ...repo.checkRuns.flatMap((run) => [{ where: `${run.name} summary`, text: run.output.summary, limit: GITHUB_LIMITS.checkOutput }, { where: `${run.name} text`, text: run.output.text ?? '', limit: GITHUB_LIMITS.checkOutput }]),
-    ...repo.deployments.flatMap((deployment) => deployment.statuses.map((status) => ({ where: `${deployment.environment} status`, text: status.description, limit: GITHUB_LIMITS.deploymentDescription }))),
+    ...repo.pulls.flatMap((pull) => [
+      { where: `PR #${pull.number} body`, text: pull.body, limit: GITHUB_LIMITS.body },
+      { where: `PR #${pull.number} title`, text: pull.title, limit: GITHUB_LIMITS.title },
+    ]),
+    ...[...repo.comments].flatMap(([issue, comments]) =>
+      comments.map((comment) => ({ where: `comment on #${issue}`, text: comment.body, limit: GITHUB_LIMITS.body })),
+    ),
+    ...repo.issues.map((issue) => ({
+      where: `issue #${issue.number} body`,
+      text: issue.body,
+      limit: GITHUB_LIMITS.body,
+    })),
+    ...repo.checkRuns.flatMap((run) => [
+      { where: `${run.name} summary`, text: run.output.summary, limit: GITHUB_LIMITS.checkOutput },
+      { where: `${run.name} text`, text: run.output.text ?? '', limit: GITHUB_LIMITS.checkOutput },
+    ]),
+    ...repo.deployments.flatMap((deployment) =>
+      deployment.statuses.map((status) => ({
+        where: `${deployment.environment} status`,
+        text: status.description,
+        limit: GITHUB_LIMITS.deploymentDescription,
+      })),
+    ),
   ];
 }

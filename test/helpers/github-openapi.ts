@@ -31,9 +31,15 @@ export class GitHubOpenApi {
     const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
     // Closed objects: a field GitHub does not send is a mismatch too, except where allOf composes
     // schemas (closing one part would refuse the others' fields).
-    const composed = new Set([...JSON.stringify(this.description).matchAll(/"allOf":\[[^\]]*\]/g)].flatMap((match) => [...match[0].matchAll(/#\/components\/schemas\/([\w.-]+)/g)].map((ref) => ref[1] ?? '')));
+    const composed = new Set(
+      [...JSON.stringify(this.description).matchAll(/"allOf":\[[^\]]*\]/g)].flatMap((match) =>
+        [...match[0].matchAll(/#\/components\/schemas\/([\w.-]+)/g)].map((ref) => ref[1] ?? ''),
+      ),
+    );
     const schemas = (this.description.components as { schemas: Record<string, unknown> }).schemas;
-    const closedSchemas = Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, composed.has(name) ? schema : closed(schema)]));
+    const closedSchemas = Object.fromEntries(
+      Object.entries(schemas).map(([name, schema]) => [name, composed.has(name) ? schema : closed(schema)]),
+    );
     ajv.addSchema({ components: jsonSchemaOf({ ...this.description.components, schemas: closedSchemas }) }, 'github');
     this.ajvInstance = ajv;
     return ajv;
@@ -60,7 +66,11 @@ export class GitHubOpenApi {
     const response = described?.responses[String(status)];
     if (!response) return undefined;
     const resolved = '$ref' in response ? this.resolve(response.$ref) : response;
-    const examples = (resolved.content?.['application/json'] as { examples?: Record<string, { $ref?: string; value?: unknown }> } | undefined)?.examples ?? {};
+    const examples =
+      (
+        resolved.content?.['application/json'] as
+          { examples?: Record<string, { $ref?: string; value?: unknown }> } | undefined
+      )?.examples ?? {};
     const example = examples.default ?? Object.values(examples)[0];
     if (!example) return undefined;
     const value = example.$ref ? (this.resolve(example.$ref) as { value?: unknown }).value : example.value;
@@ -88,13 +98,18 @@ export class GitHubOpenApi {
       if (validate === 'undescribed') problems.add(`${key}: GitHub does not answer this status`);
       else if (validate && !validate(answer.body)) {
         const error = validate.errors?.[0];
-        problems.add(`${key}: ${error?.instancePath || '(body)'} ${error?.message ?? ''} ${error?.params ? JSON.stringify(error.params) : ''}`.trim());
+        problems.add(
+          `${key}: ${error?.instancePath || '(body)'} ${error?.message ?? ''} ${error?.params ? JSON.stringify(error.params) : ''}`.trim(),
+        );
       }
     }
     return [...problems];
   }
 
-  private validator(operation: { method: string; template: string }, status: number): ValidateFunction | undefined | 'undescribed' {
+  private validator(
+    operation: { method: string; template: string },
+    status: number,
+  ): ValidateFunction | undefined | 'undescribed' {
     const key = `${operation.method} ${operation.template} ${status}`;
     const cached = this.compiled.get(key);
     if (cached) return cached;
@@ -113,7 +128,9 @@ export class GitHubOpenApi {
     return ref
       .replace(/^#\//, '')
       .split('/')
-      .reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], this.description) as { content?: Record<string, { schema?: object }> };
+      .reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], this.description) as {
+      content?: Record<string, { schema?: object }>;
+    };
   }
 
   /** Points `#/components/…` refs at the registered description. */
@@ -127,10 +144,19 @@ function jsonSchemaOf(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(jsonSchemaOf);
   if (node === null || typeof node !== 'object') return node;
   const { nullable, ...rest } = node as Record<string, unknown>;
-  const converted = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, key === 'properties' || key === 'components' || key === 'schemas' ? mapValues(value) : jsonSchemaOf(value)]));
+  const converted = Object.fromEntries(
+    Object.entries(rest).map(([key, value]) => [
+      key,
+      key === 'properties' || key === 'components' || key === 'schemas' ? mapValues(value) : jsonSchemaOf(value),
+    ]),
+  );
   if (nullable !== true) return converted;
   if (typeof converted.type === 'string') {
-    return { ...converted, type: [converted.type, 'null'], ...(Array.isArray(converted.enum) && { enum: [...(converted.enum as unknown[]), null] }) };
+    return {
+      ...converted,
+      type: [converted.type, 'null'],
+      ...(Array.isArray(converted.enum) && { enum: [...(converted.enum as unknown[]), null] }),
+    };
   }
   return { anyOf: [converted, { type: 'null' }] };
 }
@@ -145,10 +171,19 @@ function mapValues(value: unknown): unknown {
  * of an answer's list over the example's first item; anything else is the answer's.
  */
 export function overExample(example: unknown, answer: unknown): unknown {
-  if (Array.isArray(answer)) return answer.map((item) => overExample(Array.isArray(example) ? example[0] : undefined, item));
-  if (answer === null || typeof answer !== 'object' || example === null || typeof example !== 'object' || Array.isArray(example)) return answer;
+  if (Array.isArray(answer))
+    return answer.map((item) => overExample(Array.isArray(example) ? example[0] : undefined, item));
+  if (
+    answer === null ||
+    typeof answer !== 'object' ||
+    example === null ||
+    typeof example !== 'object' ||
+    Array.isArray(example)
+  )
+    return answer;
   const merged: Record<string, unknown> = { ...(example as Record<string, unknown>) };
-  for (const [key, value] of Object.entries(answer)) merged[key] = overExample((example as Record<string, unknown>)[key], value);
+  for (const [key, value] of Object.entries(answer))
+    merged[key] = overExample((example as Record<string, unknown>)[key], value);
   return merged;
 }
 
@@ -156,8 +191,16 @@ export function overExample(example: unknown, answer: unknown): unknown {
 function closed(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(closed);
   if (node === null || typeof node !== 'object') return node;
-  const entries = Object.entries(node as Record<string, unknown>).map(([key, value]) => [key, key === 'allOf' ? value : key === 'properties' ? Object.fromEntries(Object.entries(value as object).map(([name, property]) => [name, closed(property)])) : closed(value)]);
+  const entries = Object.entries(node as Record<string, unknown>).map(([key, value]) => [
+    key,
+    key === 'allOf'
+      ? value
+      : key === 'properties'
+        ? Object.fromEntries(Object.entries(value as object).map(([name, property]) => [name, closed(property)]))
+        : closed(value),
+  ]);
   const result = Object.fromEntries(entries) as Record<string, unknown>;
-  if (result.properties && result.additionalProperties === undefined && !result.allOf) result.additionalProperties = false;
+  if (result.properties && result.additionalProperties === undefined && !result.allOf)
+    result.additionalProperties = false;
   return result;
 }

@@ -17,4 +17,5 @@ export async function serveHandler(handle: (request: IncomingMessage, response: 
 }
 
 /** A POST with an optional bearer token. */
-export const postWithToken = (url: string, body: string, token?: string) => fetch(url, { method: 'POST', body, headers: token ? { authorization: `Bearer ${token}` } : {} });
+export const postWithToken = (url: string, body: string, token?: string) =>
+  fetch(url, { method: 'POST', body, headers: token ? { authorization: `Bearer ${token}` } : {} });

@@ -18,14 +18,19 @@ import { ROOT } from './fixtures.ts';
 type Validator = (manifest: Record<string, unknown>) => void;
 
 async function kserveValidator(): Promise<Validator> {
-  const crd = parse(await readFile(join(ROOT, 'test/fixtures/schemas/kserve.serving.kserve.io_inferenceservices.crd.yaml'), 'utf8')) as {
+  const crd = parse(
+    await readFile(join(ROOT, 'test/fixtures/schemas/kserve.serving.kserve.io_inferenceservices.crd.yaml'), 'utf8'),
+  ) as {
     spec: { versions: { name: string; schema: { openAPIV3Schema: object } }[] };
   };
   const schema = crd.spec.versions.find((version) => version.name === 'v1beta1')?.schema.openAPIV3Schema;
   if (!schema) throw new Error('the KServe CRD has no v1beta1 schema');
   const ajv = new Ajv({ strict: false, allErrors: true });
   // The OpenAPI formats Kubernetes schemas use, checked rather than ignored.
-  ajv.addFormat('int32', { type: 'number', validate: (value: number) => Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31 });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (value: number) => Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31,
+  });
   ajv.addFormat('int64', { type: 'number', validate: (value: number) => Number.isSafeInteger(value) });
   ajv.addFormat('double', { type: 'number', validate: () => true });
   ajv.addFormat('float', { type: 'number', validate: () => true });

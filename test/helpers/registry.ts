@@ -18,7 +18,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -47,13 +49,18 @@ export async function startRegistry(auth?: { username: string; password: string 
     lines.push('auth:', '  htpasswd:', '    realm: edgeship-test', `    path: ${join(directory, 'htpasswd')}`);
   }
   await writeFile(join(directory, 'config.yml'), `${lines.join('\n')}\n`);
-  const child: ChildProcess = spawn('docker-registry', ['serve', join(directory, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('docker-registry', ['serve', join(directory, 'config.yml')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const up = await fetch(`http://${address}/v2/`).then(() => true, () => false);
+    const up = await fetch(`http://${address}/v2/`).then(
+      () => true,
+      () => false,
+    );
     if (up) break;
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill();

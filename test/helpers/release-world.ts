@@ -29,8 +29,16 @@ export async function exampleConfigText(): Promise<string> {
 export async function evaluationReport(): Promise<EvaluationReport> {
   const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
   const report = await evaluate(
-    { inspector: new OnnxInspector(), profiler: fakeProfiler({ 'jetson-xavier-nx': 3, 'jetson-orin-nano': 2, 'cloud-cpu': 1 }), progress: silentProgress },
-    { config, outputs: await collectOutputs(inject('exampleOutputs')), provenance: { trainedAt: '2026-11-26T07:00:00.000Z' } },
+    {
+      inspector: new OnnxInspector(),
+      profiler: fakeProfiler({ 'jetson-xavier-nx': 3, 'jetson-orin-nano': 2, 'cloud-cpu': 1 }),
+      progress: silentProgress,
+    },
+    {
+      config,
+      outputs: await collectOutputs(inject('exampleOutputs')),
+      provenance: { trainedAt: '2026-11-26T07:00:00.000Z' },
+    },
   );
   return { ...report, artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${DIGEST}`, digest: DIGEST } };
 }
@@ -48,7 +56,10 @@ export class ReleaseWorld {
   }
 
   async seed(): Promise<this> {
-    this.sha = this.github.commit(MODEL_REPO, 'main', { '.github/edgeship.yml': await exampleConfigText(), 'train.py': 'print(1)\n' });
+    this.sha = this.github.commit(MODEL_REPO, 'main', {
+      '.github/edgeship.yml': await exampleConfigText(),
+      'train.py': 'print(1)\n',
+    });
     this.github.commit(GITOPS_REPO, 'main', { 'README.md': '# GitOps\n' });
     return this;
   }
@@ -67,7 +78,13 @@ export class ReleaseWorld {
   pushed(branch: string, before: string) {
     const payload = example('push', MODEL_REPO);
     const push = this.github.pushOf(MODEL_REPO, branch, before);
-    Object.assign(payload, { ...push, deleted: false, created: false, head_commit: { ...payload.head_commit, id: push.after, ...push.commits[0] }, commits: push.commits.map((commit) => ({ ...payload.head_commit, ...commit })) });
+    Object.assign(payload, {
+      ...push,
+      deleted: false,
+      created: false,
+      head_commit: { ...payload.head_commit, id: push.after, ...push.commits[0] },
+      commits: push.commits.map((commit) => ({ ...payload.head_commit, ...commit })),
+    });
     return payload;
   }
 
@@ -91,14 +108,22 @@ export class ReleaseWorld {
     if (!pull) throw new Error(`no PR #${number}`);
     const payload = example('pull_request.closed', MODEL_REPO);
     const head = payload.pull_request.head;
-    Object.assign(payload.pull_request, { number, merged: true, merge_commit_sha: mergeSha, head: { ...head, ref: pull.head.ref, sha: pull.head.sha, repo: { ...head.repo, full_name: MODEL_REPO } }, base: { ...payload.pull_request.base, ref: pull.base.ref } });
+    Object.assign(payload.pull_request, {
+      number,
+      merged: true,
+      merge_commit_sha: mergeSha,
+      head: { ...head, ref: pull.head.ref, sha: pull.head.sha, repo: { ...head.repo, full_name: MODEL_REPO } },
+      base: { ...payload.pull_request.base, ref: pull.base.ref },
+    });
     return payload;
   }
 
   /** The GitOps repo already runs `report` everywhere, its rollout done. */
   async deployed(report: EvaluationReport): Promise<void> {
     const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
-    const change = planGitOpsChange(config, report, { rollout: { status: 'done', waves: { canary: 't0', plants: 't0', cloud: 't0' } } });
+    const change = planGitOpsChange(config, report, {
+      rollout: { status: 'done', waves: { canary: 't0', plants: 't0', cloud: 't0' } },
+    });
     const writes = await change(async (path) => this.github.file(GITOPS_REPO, 'main', path));
     this.github.commit(GITOPS_REPO, 'main', Object.fromEntries(writes.map((write) => [write.path, write.content])));
   }
@@ -107,19 +132,47 @@ export class ReleaseWorld {
   mergedRelease(report: EvaluationReport): { number: number; mergeSha: string } {
     const branch = `edgeship/release/${report.model}/${report.version.version}-${this.sha.slice(0, 7)}`;
     // As the app writes it: provenance names the commit trained, which names the branch.
-    const record = JSON.stringify({ ...report, provenance: { ...report.provenance, commit: this.sha, branch: 'main' } });
-    const head = this.github.commit(MODEL_REPO, branch, { ...Object.fromEntries(this.github.repo(MODEL_REPO).commits.get(this.sha) ?? []), '.edgeship/release.json': record });
+    const record = JSON.stringify({
+      ...report,
+      provenance: { ...report.provenance, commit: this.sha, branch: 'main' },
+    });
+    const head = this.github.commit(MODEL_REPO, branch, {
+      ...Object.fromEntries(this.github.repo(MODEL_REPO).commits.get(this.sha) ?? []),
+      '.edgeship/release.json': record,
+    });
     // As the app records the release it wrote: its gates check run on the head carries the record's digest.
     this.github.addCheckRun(MODEL_REPO, { head_sha: head, name: 'edgeship/gates', external_id: recordDigest(record) });
     const number = this.github.nextNumber(MODEL_REPO);
-    this.model.pulls.push({ number, head: { ref: branch, sha: head }, base: { ref: 'main' }, title: `release(${report.model}): ${report.version.version}`, body: '', state: 'open', merged_at: null, merge_commit_sha: null, html_url: `https://github.com/${MODEL_REPO}/pull/${number}`, labels: [], requested_teams: [] });
+    this.model.pulls.push({
+      number,
+      head: { ref: branch, sha: head },
+      base: { ref: 'main' },
+      title: `release(${report.model}): ${report.version.version}`,
+      body: '',
+      state: 'open',
+      merged_at: null,
+      merge_commit_sha: null,
+      html_url: `https://github.com/${MODEL_REPO}/pull/${number}`,
+      labels: [],
+      requested_teams: [],
+    });
     return { number, mergeSha: this.github.merge(MODEL_REPO, number) };
   }
 
   /** A successful training run of `headSha` that uploaded the evaluation report. */
   async finishRun(headSha = this.sha): Promise<number> {
-    const runId = this.github.addRun(MODEL_REPO, { head_sha: headSha, head_branch: 'main', status: 'completed', workflow: WORKFLOW });
-    this.github.addArtifact(MODEL_REPO, runId, 'edgeship-report', zipSync({ 'report.json': Buffer.from(JSON.stringify(await evaluationReport())) }));
+    const runId = this.github.addRun(MODEL_REPO, {
+      head_sha: headSha,
+      head_branch: 'main',
+      status: 'completed',
+      workflow: WORKFLOW,
+    });
+    this.github.addArtifact(
+      MODEL_REPO,
+      runId,
+      'edgeship-report',
+      zipSync({ 'report.json': Buffer.from(JSON.stringify(await evaluationReport())) }),
+    );
     return runId;
   }
 }
@@ -129,14 +182,22 @@ export class ReleaseWorld {
  * metrics.json, contract.json) in a store the app reads the baseline from. `deployed` may
  * change the model bytes or the contract of that artifact.
  */
-export async function deployedWorld(scratch: string, deployed: { modelBytes?: (bytes: Buffer) => Buffer; contract?: (contract: ModelContract) => ModelContract } = {}) {
+export async function deployedWorld(
+  scratch: string,
+  deployed: { modelBytes?: (bytes: Buffer) => Buffer; contract?: (contract: ModelContract) => ModelContract } = {},
+) {
   const store = new MemoryStore(join(scratch, 'store'));
   const report = await evaluationReport();
   const outputs = inject('exampleOutputs');
-  await writeFile(join(scratch, 'contract.json'), JSON.stringify(deployed.contract?.(report.candidate.contract) ?? report.candidate.contract));
+  await writeFile(
+    join(scratch, 'contract.json'),
+    JSON.stringify(deployed.contract?.(report.candidate.contract) ?? report.candidate.contract),
+  );
   const model = await readFile(join(outputs, 'model.onnx'));
   await writeFile(join(scratch, 'model.onnx'), deployed.modelBytes?.(model) ?? model);
-  const files = [join(scratch, 'model.onnx'), join(outputs, 'metrics.json'), join(scratch, 'contract.json')].map((path) => ({ name: basename(path), mediaType: 'application/octet-stream', path }));
+  const files = [join(scratch, 'model.onnx'), join(outputs, 'metrics.json'), join(scratch, 'contract.json')].map(
+    (path) => ({ name: basename(path), mediaType: 'application/octet-stream', path }),
+  );
   const artifact = await store.push({ name: 'pump-forecaster', tag: '1.0.0', files, config: {} });
   const github = new FakeGitHub();
   const world = await new ReleaseWorld(github, { storeFor: () => store }).seed();

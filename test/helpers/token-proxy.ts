@@ -15,12 +15,15 @@ export async function startTokenProxy(upstream: string, credentials: { username:
     if (url.pathname === '/token') {
       const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
       scopes.push(url.searchParams.get('scope') ?? '');
-      if (req.headers.authorization !== expected) return void res.writeHead(401).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+      if (req.headers.authorization !== expected)
+        return void res.writeHead(401).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token }));
     }
     if (req.headers.authorization !== `Bearer ${token}`) {
       const { port } = server.address() as AddressInfo;
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="edgeship-test",scope="repository:x:pull"` });
+      res.writeHead(401, {
+        'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="edgeship-test",scope="repository:x:pull"`,
+      });
       return void res.end('{"errors":[{"code":"UNAUTHORIZED"}]}');
     }
     forward(req, res, upstream);

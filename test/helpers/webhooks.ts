@@ -12,25 +12,47 @@ import { operatorPolicySchema, type OperatorPolicy } from '../../src/core/policy
 import { EDGESHIP_APP } from './fake-github.ts';
 
 const require = createRequire(import.meta.url);
-const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: Record<string, unknown>[] }[];
+const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as {
+  name: string;
+  examples: Record<string, unknown>[];
+}[];
 
-type EventName = 'push' | 'workflow_run.completed' | 'pull_request.closed' | 'pull_request.labeled' | 'issue_comment.created' | 'issues.edited' | 'repository_dispatch';
+type EventName =
+  | 'push'
+  | 'workflow_run.completed'
+  | 'pull_request.closed'
+  | 'pull_request.labeled'
+  | 'issue_comment.created'
+  | 'issues.edited'
+  | 'repository_dispatch';
 export type Payload<E extends EventName> = EmitterWebhookEvent<E>['payload'];
 
 /** A copy of a real webhook payload from @octokit/webhooks-examples, pointed at a repository. */
 export function example<E extends EventName>(event: E, fullName: string, installation = 42): Payload<E> {
   const [name, action] = event.split('.') as [string, string | undefined];
-  const found = examples.find((entry) => entry.name === name)?.examples.find((candidate) => action === undefined || candidate.action === action);
+  const found = examples
+    .find((entry) => entry.name === name)
+    ?.examples.find((candidate) => action === undefined || candidate.action === action);
   if (!found) throw new Error(`no ${event} example`);
   const payload = structuredClone(found) as { repository: { owner: object }; installation?: object };
   const [owner, repo] = fullName.split('/') as [string, string];
   // The fake GitHub's repos have `main` as their default branch, as new GitHub repos do.
-  payload.repository = { ...payload.repository, full_name: fullName, name: repo, owner: { ...payload.repository.owner, login: owner }, default_branch: 'main' } as typeof payload.repository;
+  payload.repository = {
+    ...payload.repository,
+    full_name: fullName,
+    name: repo,
+    owner: { ...payload.repository.owner, login: owner },
+    default_branch: 'main',
+  } as typeof payload.repository;
   payload.installation = { id: installation, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=' };
   return payload as unknown as Payload<E>;
 }
 
-export const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+export const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
 
 /**
  * The operator policy of these tests: the acme GitOps repos, the registries and training
@@ -41,27 +63,74 @@ export function testPolicy(extra: { registries?: string[]; kubeflow?: string[] }
     gitops: { repos: ['acme/*'] },
     registries: ['ghcr.io', ...(extra.registries ?? [])].map((host) => ({ host })),
     kubeflow: { endpoints: extra.kubeflow ?? [] },
-    training: [{ repos: ['acme/*'], namespaces: ['ml'], images: ['ghcr.io/acme/pump-train'], serviceAccounts: ['edgeship-trainer'], secrets: ['edgeship-train'] }],
+    training: [
+      {
+        repos: ['acme/*'],
+        namespaces: ['ml'],
+        images: ['ghcr.io/acme/pump-train'],
+        serviceAccounts: ['edgeship-trainer'],
+        secrets: ['edgeship-train'],
+      },
+    ],
   });
 }
 export const TEST_POLICY = testPolicy();
 
 /** A Probot with the edgeship app loaded, retries off, and the queue and rollouts exposed to drive. */
-export function testProbot({ Octokit, ...options }: Pick<AppOptions, 'fleetFor' | 'now' | 'registryFor' | 'trainingFor' | 'trainingCallback' | 'policy' | 'storeFor' | 'queue' | 'schedule' | 'resyncEveryMs'> & { Octokit?: typeof ProbotOctokit } = {}) {
+export function testProbot({
+  Octokit,
+  ...options
+}: Pick<
+  AppOptions,
+  | 'fleetFor'
+  | 'now'
+  | 'registryFor'
+  | 'trainingFor'
+  | 'trainingCallback'
+  | 'policy'
+  | 'storeFor'
+  | 'queue'
+  | 'schedule'
+  | 'resyncEveryMs'
+> & { Octokit?: typeof ProbotOctokit } = {}) {
   const policy = options.policy ?? TEST_POLICY;
   const probot = new Probot({
     appId: 1,
     privateKey,
     logLevel: 'fatal',
     // Function defaults run last, so they win over Probot's own throttle options.
-    Octokit: Octokit ?? ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } })),
+    Octokit:
+      Octokit ??
+      ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+        ...options,
+        retry: { enabled: false },
+        throttle: { enabled: false },
+      })),
   });
   const errors: unknown[] = [];
-  const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: { err?: unknown }) => errors.push(fields.err) };
+  const log = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: (fields: { err?: unknown }) => errors.push(fields.err),
+  };
   const queue = options.queue ?? new WorkQueue(log);
   const rollouts = new ActiveRollouts();
   const trainings = new ActiveTrainings();
-  void probot.load(edgeshipApp({ queue, rollouts, trainings, resyncEveryMs: 0, rolloutEveryMs: 0, trainingEveryMs: 0, redeliverEveryMs: 0, appId: EDGESHIP_APP.id, ...options, policy }));
+  void probot.load(
+    edgeshipApp({
+      queue,
+      rollouts,
+      trainings,
+      resyncEveryMs: 0,
+      rolloutEveryMs: 0,
+      trainingEveryMs: 0,
+      redeliverEveryMs: 0,
+      appId: EDGESHIP_APP.id,
+      ...options,
+      policy,
+    }),
+  );
   let delivery = 0;
   const receive = async <E extends EventName>(event: E, payload: Payload<E>, id = `delivery-${++delivery}`) => {
     await probot.receive({ id, name: event.split('.')[0], payload } as EmitterWebhookEvent);
@@ -82,7 +151,18 @@ export function testProbot({ Octokit, ...options }: Pick<AppOptions, 'fleetFor' 
   /** One look at every cluster training run followed, as the app's interval would take it. */
   const follow = async () => {
     const { trainingFor, trainingCallback, ...rest } = options;
-    const looked = await tickTrainings(probot, { queue, rollouts, trainings, log, storeFor: (reference) => artifactStoreForReference(reference), ...rest, policy, appId: EDGESHIP_APP.id, ...(trainingFor && { trainingFor }), ...(trainingCallback && { callback: trainingCallback }) });
+    const looked = await tickTrainings(probot, {
+      queue,
+      rollouts,
+      trainings,
+      log,
+      storeFor: (reference) => artifactStoreForReference(reference),
+      ...rest,
+      policy,
+      appId: EDGESHIP_APP.id,
+      ...(trainingFor && { trainingFor }),
+      ...(trainingCallback && { callback: trainingCallback }),
+    });
     await settle();
     return looked;
   };

@@ -23,9 +23,15 @@ async function chaoticCloud() {
       request.on('end', () => {
         if (mode === 'reset') return void request.socket.destroy();
         const version = /\/versions\/([^/]+)\/infer$/.exec(request.url ?? '')?.[1] ?? 'none';
-        const answer = () => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ model_name: 'pump', model_version: version, id: 'from-the-cloud', outputs: [] }));
+        const answer = () =>
+          response
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ model_name: 'pump', model_version: version, id: 'from-the-cloud', outputs: [] }));
         if (mode === 'slow') setTimeout(() => !response.destroyed && answer(), 1_000).unref();
-        else if (mode === '500' || mode === '404') response.writeHead(Number(mode), { 'content-type': 'application/json' }).end(JSON.stringify({ error: `cloud says ${mode}` }));
+        else if (mode === '500' || mode === '404')
+          response
+            .writeHead(Number(mode), { 'content-type': 'application/json' })
+            .end(JSON.stringify({ error: `cloud says ${mode}` }));
         else answer();
       });
     });
@@ -62,16 +68,34 @@ describe('an adaptive site while its cloud fails in every way and comes back', (
     stops.push(cloud.stop);
     const metrics = servingMetrics();
     // A busy gateway: the cloud is the path whenever it is known to answer in budget.
-    const router = new AdaptiveRouter({ ...ADAPTIVE_DEFAULTS, budgetMs: 50, probeShare: 0.5, windowMs: 10_000, failHoldMs: 5_000 }, { now: () => clock, pressure: () => ({ cpu: 0.9, memory: 0, throttled: undefined, ownCpu: 0.5, intervalMs: 1000 }), metrics, model: 'pump', log: silent });
+    const router = new AdaptiveRouter(
+      { ...ADAPTIVE_DEFAULTS, budgetMs: 50, probeShare: 0.5, windowMs: 10_000, failHoldMs: 5_000 },
+      {
+        now: () => clock,
+        pressure: () => ({ cpu: 0.9, memory: 0, throttled: undefined, ownCpu: 0.5, intervalMs: 1000 }),
+        metrics,
+        model: 'pump',
+        log: silent,
+      },
+    );
     const edge = await serving({ offload: { url: cloud.url, timeoutMs: 300 }, adaptive: router, metrics });
     stops.push(edge.stop);
     const { request } = await goldenRequest();
     /** 40 requests at once; each settles, or counts as a hang after 5 s (the cloud timeout is 0.3 s). */
     const burst = async () => {
-      const one = () => Promise.race([edge.call('/v2/models/pump/infer', request), new Promise<'hang'>((resolve) => setTimeout(() => resolve('hang'), 5_000).unref())]);
+      const one = () =>
+        Promise.race([
+          edge.call('/v2/models/pump/infer', request),
+          new Promise<'hang'>((resolve) => setTimeout(() => resolve('hang'), 5_000).unref()),
+        ]);
       const answers = await Promise.all(Array.from({ length: 40 }, one));
-      const wrong = answers.filter((answer) => answer === 'hang' || answer.status !== 200 || answer.body.model_version !== '1.0.0');
-      return { wrong, fromCloud: answers.filter((answer) => answer !== 'hang' && answer.body.id === 'from-the-cloud').length };
+      const wrong = answers.filter(
+        (answer) => answer === 'hang' || answer.status !== 200 || answer.body.model_version !== '1.0.0',
+      );
+      return {
+        wrong,
+        fromCloud: answers.filter((answer) => answer !== 'hang' && answer.body.id === 'from-the-cloud').length,
+      };
     };
     const phase = async (name: string, set: () => unknown) => {
       await vi.waitFor(() => expect(router.probeInFlight).toBe(false), { timeout: 10_000 });
@@ -91,7 +115,8 @@ describe('an adaptive site while its cloud fails in every way and comes back', (
     }
     expect(router.path).toBe('cloud');
     expect((await phase('cloud answers, chosen', () => undefined)).fromCloud).toBeGreaterThan(0);
-    for (const mode of ['reset', 'slow', '500', '404'] as const) expect((await phase(`cloud ${mode}`, () => cloud.set(mode))).fromCloud, mode).toBe(0);
+    for (const mode of ['reset', 'slow', '500', '404'] as const)
+      expect((await phase(`cloud ${mode}`, () => cloud.set(mode))).fromCloud, mode).toBe(0);
     expect((await phase('cloud down', () => cloud.down())).fromCloud).toBe(0);
     await phase('cloud back', async () => {
       await cloud.up();

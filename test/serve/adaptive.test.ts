@@ -14,7 +14,10 @@ async function adaptiveSite(cloudStatus = 200) {
   let pressure: PressureSample = { cpu: 0.02, memory: 0, throttled: undefined, ownCpu: 0.01, intervalMs: 1000 };
   const cloud = await recorder(() => [cloudStatus, { model_name: 'pump', id: 'from-the-cloud', outputs: [] }]);
   const metrics = servingMetrics();
-  const router = new AdaptiveRouter({ ...ADAPTIVE_DEFAULTS, budgetMs: 50, probeShare: 0.5, windowMs: 10_000, failHoldMs: 5_000 }, { now: () => clock, pressure: () => pressure, metrics, model: 'pump', log: silent });
+  const router = new AdaptiveRouter(
+    { ...ADAPTIVE_DEFAULTS, budgetMs: 50, probeShare: 0.5, windowMs: 10_000, failHoldMs: 5_000 },
+    { now: () => clock, pressure: () => pressure, metrics, model: 'pump', log: silent },
+  );
   const edge = await serving({ offload: { url: cloud.url, timeoutMs: 2000 }, adaptive: router, metrics });
   const { request } = await goldenRequest();
   const infer = async () => (await edge.call('/v2/models/pump/infer', request)).body;
@@ -53,9 +56,15 @@ describe('adaptive offloading at the edge', () => {
   it('judges a path by its recent p99: two slow answers in a hundred count, as the budget is to hold for 99 in 100', async () => {
     let clock = 0;
     const calm: PressureSample = { cpu: 0, memory: 0, throttled: undefined, ownCpu: 0, intervalMs: 1000 };
-    const router = new AdaptiveRouter({ ...ADAPTIVE_DEFAULTS, budgetMs: 50, probeShare: 0, windowMs: 10_000, failHoldMs: 5_000 }, { now: () => clock, pressure: () => calm, metrics: servingMetrics(), model: 'pump', log: silent });
+    const router = new AdaptiveRouter(
+      { ...ADAPTIVE_DEFAULTS, budgetMs: 50, probeShare: 0, windowMs: 10_000, failHoldMs: 5_000 },
+      { now: () => clock, pressure: () => calm, metrics: servingMetrics(), model: 'pump', log: silent },
+    );
     for (let index = 0; index < 100; index += 1) {
-      await router.timeCloud(() => Promise.resolve((clock += index % 50 === 49 ? 80 : 5)), () => true);
+      await router.timeCloud(
+        () => Promise.resolve((clock += index % 50 === 49 ? 80 : 5)),
+        () => true,
+      );
     }
     expect(router.estimates(clock).cloudMs).toBe(80);
   });
@@ -64,11 +73,15 @@ describe('adaptive offloading at the edge', () => {
     let clock = 0;
     let pressure: PressureSample = { cpu: 0.9, memory: 0, throttled: undefined, ownCpu: 0, intervalMs: 1000 };
     const metrics = servingMetrics();
-    const router = new AdaptiveRouter({ ...ADAPTIVE_DEFAULTS, budgetMs: 50, probeShare: 0, windowMs: 10_000, failHoldMs: 5_000 }, { now: () => clock, pressure: () => pressure, metrics, model: 'pump', log: silent });
+    const router = new AdaptiveRouter(
+      { ...ADAPTIVE_DEFAULTS, budgetMs: 50, probeShare: 0, windowMs: 10_000, failHoldMs: 5_000 },
+      { now: () => clock, pressure: () => pressure, metrics, model: 'pump', log: silent },
+    );
     /** `count` runs on a path, each taking `ms` of the test's clock. */
     const run = async (path: 'local' | 'cloud', ms: number, count: number) => {
       const one = async () => void (clock += ms);
-      for (let index = 0; index < count; index += 1) await (path === 'local' ? router.timeLocal(one) : router.timeCloud(one, () => true));
+      for (let index = 0; index < count; index += 1)
+        await (path === 'local' ? router.timeLocal(one) : router.timeCloud(one, () => true));
     };
     /** 100 requests in the sampling interval that ends at `ms`: 100 a second, as the pressure sample spans 1 s. */
     const requestsUntil = (ms: number) => {
@@ -88,14 +101,20 @@ describe('adaptive offloading at the edge', () => {
     await run('cloud', 10, 5);
     expect(requestsUntil(32_000)).toBe('cloud');
     expect(router.estimates().localLoad).toBeCloseTo(3, 5);
-    expect(await metrics.registry.getSingleMetricAsString('edgeship_adaptive_signal_ratio')).toMatch(/signal="local_load"\} 3$/m);
+    expect(await metrics.registry.getSingleMetricAsString('edgeship_adaptive_signal_ratio')).toMatch(
+      /signal="local_load"\} 3$/m,
+    );
 
     // The probes take 2 ms now: 100 requests a second would load local to 20%.
     await run('local', 2, 30);
     expect(requestsUntil(33_000)).toBe('local');
-    expect(await metrics.registry.getSingleMetricAsString('edgeship_adaptive_switches_total')).toContain('to="local",reason="local-fits"} 1');
+    expect(await metrics.registry.getSingleMetricAsString('edgeship_adaptive_switches_total')).toContain(
+      'to="local",reason="local-fits"} 1',
+    );
     requestsUntil(33_300);
-    expect(await metrics.registry.getSingleMetricAsString('edgeship_adaptive_signal_ratio')).not.toContain('local_load');
+    expect(await metrics.registry.getSingleMetricAsString('edgeship_adaptive_signal_ratio')).not.toContain(
+      'local_load',
+    );
   });
 
   it('runs locally while the gateway is calm, probes the cloud of its own version, leaves under pressure and comes back after the dwell time', async () => {
@@ -106,7 +125,9 @@ describe('adaptive offloading at the edge', () => {
     await site.measure('cloudMs');
     // Probes (answers dropped) went to the route of the version this site was released with.
     expect(site.cloud.received.length).toBeGreaterThanOrEqual(5);
-    expect(new Set(site.cloud.received.map((request) => request.url))).toEqual(new Set(['/v2/models/pump/versions/1.0.0/infer']));
+    expect(new Set(site.cloud.received.map((request) => request.url))).toEqual(
+      new Set(['/v2/models/pump/versions/1.0.0/infer']),
+    );
 
     site.press({ cpu: 0.9 });
     await site.at(17_100);
@@ -158,10 +179,19 @@ describe('the gateway pressure sampler', () => {
     dirs.push(dir);
     const files = { cpu: join(dir, 'cpu'), memory: join(dir, 'memory'), cgroup: dir };
     const write = async (cpuUs: number, memoryUs: number, throttledUs: number) => {
-      await writeFile(files.cpu, `some avg10=1.00 avg60=0.50 avg300=0.10 total=${cpuUs}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n`);
-      await writeFile(files.memory, `some avg10=0.00 avg60=0.00 avg300=0.00 total=${memoryUs}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n`);
+      await writeFile(
+        files.cpu,
+        `some avg10=1.00 avg60=0.50 avg300=0.10 total=${cpuUs}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n`,
+      );
+      await writeFile(
+        files.memory,
+        `some avg10=0.00 avg60=0.00 avg300=0.00 total=${memoryUs}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n`,
+      );
       await writeFile(join(dir, 'cpu.max'), '150000 100000\n');
-      await writeFile(join(dir, 'cpu.stat'), `usage_usec 1000\nnr_periods 10\nnr_throttled 2\nthrottled_usec ${throttledUs}\n`);
+      await writeFile(
+        join(dir, 'cpu.stat'),
+        `usage_usec 1000\nnr_periods 10\nnr_throttled 2\nthrottled_usec ${throttledUs}\n`,
+      );
     };
     let now = 0;
     await write(1_000_000, 5_000, 0);

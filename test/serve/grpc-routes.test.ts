@@ -3,19 +3,32 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { inferenceService } from '../../src/serve/grpc/server.ts';
 import { goldenRequest, recorder, serving } from './helpers.ts';
 
-type Infer = (request: object, callback: (error: grpc.ServiceError | null, response: { id: string; model_version: string; raw_output_contents: Buffer[]; outputs: { name: string }[] }) => void) => void;
+type Infer = (
+  request: object,
+  callback: (
+    error: grpc.ServiceError | null,
+    response: { id: string; model_version: string; raw_output_contents: Buffer[]; outputs: { name: string }[] },
+  ) => void,
+) => void;
 
 function client(port: number) {
   const Service = inferenceService();
-  const stub = new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { ModelInfer: Infer };
+  const stub = new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    ModelInfer: Infer;
+  };
   const infer = (request: object) =>
     new Promise<{ status: grpc.status; details: string; response?: Parameters<Parameters<Infer>[1]>[1] }>((resolve) =>
-      stub.ModelInfer(request, (error, response) => resolve(error ? { status: error.code, details: error.details } : { status: grpc.status.OK, details: '', response })),
+      stub.ModelInfer(request, (error, response) =>
+        resolve(
+          error ? { status: error.code, details: error.details } : { status: grpc.status.OK, details: '', response },
+        ),
+      ),
     );
   return { infer, close: () => stub.close() };
 }
 
-const floats = (buffer: Buffer) => Array.from(new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength)));
+const floats = (buffer: Buffer) =>
+  Array.from(new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength)));
 
 describe('OIP over gRPC takes the REST routes', () => {
   const stops: (() => Promise<void>)[] = [];
@@ -27,13 +40,26 @@ describe('OIP over gRPC takes the REST routes', () => {
     const { request, expected } = await goldenRequest(0);
     const input = request.inputs[0]!;
     const values = input.data.flat(3);
-    return { expected, message: { model_name: 'pump', id, inputs: [{ name: input.name, datatype: 'FP32', shape: input.shape }], raw_input_contents: [Buffer.from(new Float32Array(values).buffer)] } };
+    return {
+      expected,
+      message: {
+        model_name: 'pump',
+        id,
+        inputs: [{ name: input.name, datatype: 'FP32', shape: input.shape }],
+        raw_input_contents: [Buffer.from(new Float32Array(values).buffer)],
+      },
+    };
   };
 
   it('a site with no model forwards a gRPC request to the cloud as the binary REST request it means, and answers raw', async () => {
     const cloud = await serving({ version: '1.1.0' });
     stops.push(cloud.stop);
-    const site = await serving({ model: undefined, name: 'pump', version: '1.1.0', offload: { url: cloud.base, timeoutMs: 2000 } });
+    const site = await serving({
+      model: undefined,
+      name: 'pump',
+      version: '1.1.0',
+      offload: { url: cloud.base, timeoutMs: 2000 },
+    });
     stops.push(site.stop);
     const grpcClient = client(await site.server.listenGrpc(0, '127.0.0.1'));
     stops.push(async () => grpcClient.close());
@@ -48,24 +74,45 @@ describe('OIP over gRPC takes the REST routes', () => {
   });
 
   it('a cloud 4xx reaches the gRPC client as its status; a call in flight when the server stops is answered, not cut', async () => {
-    const cloud = await recorder((request) => (request.url?.includes('/infer') ? [400, { error: 'input "readings": expected shape [-1, 32, 3]' }] : [404, {}]));
+    const cloud = await recorder((request) =>
+      request.url?.includes('/infer') ? [400, { error: 'input "readings": expected shape [-1, 32, 3]' }] : [404, {}],
+    );
     stops.push(cloud.stop);
-    const site = await serving({ model: undefined, name: 'pump', version: '1.1.0', offload: { url: cloud.url, timeoutMs: 2000 } });
+    const site = await serving({
+      model: undefined,
+      name: 'pump',
+      version: '1.1.0',
+      offload: { url: cloud.url, timeoutMs: 2000 },
+    });
     stops.push(site.stop);
     const grpcClient = client(await site.server.listenGrpc(0, '127.0.0.1'));
     stops.push(async () => grpcClient.close());
     const { message } = await rawRequest('refused');
     const values = Array.from(new Float32Array(message.raw_input_contents[0]!.buffer));
-    const typed = { ...message, raw_input_contents: [], inputs: [{ ...message.inputs[0], contents: { fp32_contents: values } }] };
+    const typed = {
+      ...message,
+      raw_input_contents: [],
+      inputs: [{ ...message.inputs[0], contents: { fp32_contents: values } }],
+    };
     const refused = await grpcClient.infer(typed);
     expect(refused.status).toBe(grpc.status.INVALID_ARGUMENT);
     expect(refused.details).toContain('expected shape [-1, 32, 3]');
     // A typed request goes on as the JSON it means.
-    expect(cloud.received.at(-1)?.body).toMatchObject({ id: 'refused', inputs: [{ name: 'readings', datatype: 'FP32', shape: [1, 32, 3] }] });
+    expect(cloud.received.at(-1)?.body).toMatchObject({
+      id: 'refused',
+      inputs: [{ name: 'readings', datatype: 'FP32', shape: [1, 32, 3] }],
+    });
 
     const hanging = await recorder(() => 'hang');
     stops.push(hanging.stop);
-    const slow = await serving({ model: undefined, name: 'pump', version: '1.1.0', offload: { url: hanging.url, timeoutMs: 400 }, shutdownDelayMs: 0, drainMs: 0 });
+    const slow = await serving({
+      model: undefined,
+      name: 'pump',
+      version: '1.1.0',
+      offload: { url: hanging.url, timeoutMs: 400 },
+      shutdownDelayMs: 0,
+      drainMs: 0,
+    });
     const slowClient = client(await slow.server.listenGrpc(0, '127.0.0.1'));
     stops.push(async () => slowClient.close());
     const inFlight = slowClient.infer(typed);

@@ -21,8 +21,17 @@ describe('OIP over gRPC, from a client of another implementation', () => {
     work = await mkdtemp(join(tmpdir(), 'edgeship-grpc-'));
     await writeFile(join(work, 'grpc_predict_v2.proto'), INFERENCE_PROTO);
     // protoc from grpc_tools: the client's classes come from the proto, not from the server's code.
-    await run(PYTHON, ['-m', 'grpc_tools.protoc', `-I${work}`, `--python_out=${work}`, `--grpc_python_out=${work}`, join(work, 'grpc_predict_v2.proto')]).catch((error: Error) => {
-      throw new Error(`cannot build the Python gRPC client (apt-get install python3-grpcio python3-grpc-tools): ${error.message}`);
+    await run(PYTHON, [
+      '-m',
+      'grpc_tools.protoc',
+      `-I${work}`,
+      `--python_out=${work}`,
+      `--grpc_python_out=${work}`,
+      join(work, 'grpc_predict_v2.proto'),
+    ]).catch((error: Error) => {
+      throw new Error(
+        `cannot build the Python gRPC client (apt-get install python3-grpcio python3-grpc-tools): ${error.message}`,
+      );
     });
     served = await serving({ maxBodyBytes: MAX_BYTES });
     port = await served.server.listenGrpc(0, '127.0.0.1');
@@ -36,8 +45,22 @@ describe('OIP over gRPC, from a client of another implementation', () => {
     const { request, expected } = await goldenRequest(0);
     const input = request.inputs[0]!;
     const casePath = join(work, 'case.json');
-    await writeFile(casePath, JSON.stringify({ model: 'pump', version: '1.0.0', input: { name: input.name, shape: input.shape, data: input.data.flat(3) }, expected, output: 'forecast', max_bytes: MAX_BYTES }));
-    const { stdout } = await run(PYTHON, [join(import.meta.dirname, 'grpc_conformance.py'), work, String(port), casePath], { timeout: 120_000 });
+    await writeFile(
+      casePath,
+      JSON.stringify({
+        model: 'pump',
+        version: '1.0.0',
+        input: { name: input.name, shape: input.shape, data: input.data.flat(3) },
+        expected,
+        output: 'forecast',
+        max_bytes: MAX_BYTES,
+      }),
+    );
+    const { stdout } = await run(
+      PYTHON,
+      [join(import.meta.dirname, 'grpc_conformance.py'), work, String(port), casePath],
+      { timeout: 120_000 },
+    );
     const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { checks: string[]; failures: string[] };
     expect(result.failures).toEqual([]);
     // 46 field checks of the proto against the protocol, then the calls.

@@ -13,14 +13,24 @@ export const MODEL_FILE = () => join(inject('exampleOutputs'), 'model.onnx');
 /** The example model behind a server on a free loopback port; stop() closes both. */
 export async function serving(options: Partial<ServeOptions> & { version?: string } = {}) {
   const { version = '1.0.0', ...rest } = options;
-  const model = rest.model === undefined && !('model' in rest) ? await loadModel({ model: MODEL_FILE(), name: 'pump', version }) : rest.model;
+  const model =
+    rest.model === undefined && !('model' in rest)
+      ? await loadModel({ model: MODEL_FILE(), name: 'pump', version })
+      : rest.model;
   const server = new InferenceServer({ log: silent, version, ...(model && { model }), ...rest });
   const port = await server.listen(0, '127.0.0.1');
   const base = `http://127.0.0.1:${port}`;
   const call = async (path: string, body?: unknown, init: RequestInit = {}) => {
-    const response = await fetch(`${base}${path}`, { method: body === undefined ? 'GET' : 'POST', ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }), ...init });
+    const response = await fetch(`${base}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      ...init,
+    });
     const text = await response.text();
-    return { status: response.status, body: (text.startsWith('{') ? JSON.parse(text) : text) as Record<string, unknown> & { error?: string } };
+    return {
+      status: response.status,
+      body: (text.startsWith('{') ? JSON.parse(text) : text) as Record<string, unknown> & { error?: string },
+    };
   };
   return { server, base, call, stop: () => server.close() };
 }
@@ -33,25 +43,44 @@ export async function goldenRequest(index = 0) {
   const readings = sample.inputs.readings;
   if (!readings) throw new Error('golden sample without readings');
   return {
-    request: { id: `golden-${index}`, inputs: [{ name: 'readings', shape: readings.dims, datatype: 'FP32', data: readings.data }] },
+    request: {
+      id: `golden-${index}`,
+      inputs: [{ name: 'readings', shape: readings.dims, datatype: 'FP32', data: readings.data }],
+    },
     expected: sample.outputs.forecast?.data ?? [],
   };
 }
 
 /** A batch of `rows` windows of constant readings. */
 export function batch(rows: number, values: [number, number, number] = [46, 2.6, 14.4]) {
-  return { inputs: [{ name: 'readings', shape: [rows, 32, 3], datatype: 'FP32', data: Array.from({ length: rows * 32 }, () => values).flat() }] };
+  return {
+    inputs: [
+      {
+        name: 'readings',
+        shape: [rows, 32, 3],
+        datatype: 'FP32',
+        data: Array.from({ length: rows * 32 }, () => values).flat(),
+      },
+    ],
+  };
 }
 
 /** A loopback HTTP server that records requests and answers with `reply`. */
 export async function recorder(reply: (request: IncomingMessage, body: string) => [number, unknown] | 'hang') {
-  const received: { method: string; url: string; headers: IncomingMessage['headers']; body: unknown; raw: string }[] = [];
+  const received: { method: string; url: string; headers: IncomingMessage['headers']; body: unknown; raw: string }[] =
+    [];
   const hanging: ServerResponse[] = [];
   const server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
-      received.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: body ? (JSON.parse(body) as unknown) : undefined, raw: body });
+      received.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body: body ? (JSON.parse(body) as unknown) : undefined,
+        raw: body,
+      });
       const answer = reply(request, body);
       if (answer === 'hang') {
         hanging.push(response);

@@ -26,8 +26,14 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     const { call } = await start();
     expect(await call('/v2/health/live')).toEqual({ status: 200, body: { live: true } });
     expect(await call('/v2/health/ready')).toEqual({ status: 200, body: { ready: true } });
-    expect((await call('/v2')).body).toMatchObject({ name: 'edgeship', extensions: ['model_repository', 'binary_tensor_data', 'statistics'] });
-    expect(await call('/v2/models/pump/versions/1.0.0/ready')).toEqual({ status: 200, body: { name: 'pump', ready: true } });
+    expect((await call('/v2')).body).toMatchObject({
+      name: 'edgeship',
+      extensions: ['model_repository', 'binary_tensor_data', 'statistics'],
+    });
+    expect(await call('/v2/models/pump/versions/1.0.0/ready')).toEqual({
+      status: 200,
+      body: { name: 'pump', ready: true },
+    });
     expect((await call('/v2/models/pump')).body).toEqual({
       name: 'pump',
       versions: ['1.0.0'],
@@ -37,7 +43,15 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     });
     const { request, expected } = await goldenRequest();
     const answer = await call('/v2/models/pump/infer', request);
-    expect(answer).toMatchObject({ status: 200, body: { model_name: 'pump', model_version: '1.0.0', id: 'golden-0', outputs: [{ name: 'forecast', datatype: 'FP32', shape: [1, 3] }] } });
+    expect(answer).toMatchObject({
+      status: 200,
+      body: {
+        model_name: 'pump',
+        model_version: '1.0.0',
+        id: 'golden-0',
+        outputs: [{ name: 'forecast', datatype: 'FP32', shape: [1, 3] }],
+      },
+    });
     const data = (answer.body.outputs as { data: number[] }[])[0]?.data ?? [];
     data.forEach((value, index) => expect(value).toBeCloseTo(expected[index] ?? NaN, 3));
   });
@@ -45,8 +59,18 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
   it('refuses bad requests with a status and a message naming the problem, and keeps serving', async () => {
     const { call } = await start({ maxBodyBytes: 64 * 1024 });
     const cases: [string, unknown, number, string][] = [
-      ['/v2/models/pump/infer', { inputs: [{ name: 'readings', shape: [1, 30, 3], datatype: 'FP32', data: [] }] }, 400, 'input "readings": expected shape [-1, 32, 3], found [1, 30, 3]'],
-      ['/v2/models/pump/infer', { inputs: [{ name: 'readings', shape: [1, 32, 3], datatype: 'FP64', data: [] }] }, 400, 'input "readings": expected datatype FP32, found "FP64"'],
+      [
+        '/v2/models/pump/infer',
+        { inputs: [{ name: 'readings', shape: [1, 30, 3], datatype: 'FP32', data: [] }] },
+        400,
+        'input "readings": expected shape [-1, 32, 3], found [1, 30, 3]',
+      ],
+      [
+        '/v2/models/pump/infer',
+        { inputs: [{ name: 'readings', shape: [1, 32, 3], datatype: 'FP64', data: [] }] },
+        400,
+        'input "readings": expected datatype FP32, found "FP64"',
+      ],
       ['/v2/models/pump/infer', '{"inputs": [', 400, 'request body: invalid JSON'],
       ['/v2/models/pump/infer', batch(200), 413, 'over the 65536-byte limit'],
       ['/v2/models/fan/infer', batch(1), 404, 'unknown model "fan"; this server serves "pump" version 1.0.0'],
@@ -82,13 +106,22 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     expect(await probe(`${health}/v2/health/live`)).toEqual({ status: 200, body: '{"live":true}' });
     expect(await probe(`${health}/v2/health/ready`)).toEqual({ status: 200, body: '{"ready":true}' });
     expect((await probe(`${health}/metrics`)).body).toContain('edgeship_inference_requests_total');
-    expect(await probe(`${health}/v2/models/pump/infer`)).toEqual({ status: 404, body: expect.stringContaining('on the health port (GET /v2/health/live, /v2/health/ready, /metrics)') as string });
+    expect(await probe(`${health}/v2/models/pump/infer`)).toEqual({
+      status: 404,
+      body: expect.stringContaining('on the health port (GET /v2/health/live, /v2/health/ready, /metrics)') as string,
+    });
     // 300 clients have connected (the kernel completed their handshakes) and wait to be accepted:
     // Node accepts one connection per turn of the event loop. A probe on the inference port
     // waits behind them; one on the health port is accepted in the next turn.
-    const crowd = await Promise.all(Array.from({ length: 300 }, () => new Promise<Socket>((resolve, reject) => {
-      const socket = connect(Number(new URL(base).port), '127.0.0.1', () => resolve(socket)).on('error', reject);
-    })));
+    const crowd = await Promise.all(
+      Array.from(
+        { length: 300 },
+        () =>
+          new Promise<Socket>((resolve, reject) => {
+            const socket = connect(Number(new URL(base).port), '127.0.0.1', () => resolve(socket)).on('error', reject);
+          }),
+      ),
+    );
     const answered: string[] = [];
     await Promise.all([
       probe(`${base}/v2/health/live`).then(() => answered.push('inference port')),
@@ -110,16 +143,26 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     const pause = new Int32Array(new SharedArrayBuffer(4));
     const end = Date.now() + 120_000;
     while (!existsSync(marker) && Date.now() < end) Atomics.wait(pause, 0, 0, 20);
-    const answers = JSON.parse(await readFile(marker, 'utf8')) as { ready: { status: number; body: string }; stalled: { status: number; body: string } };
+    const answers = JSON.parse(await readFile(marker, 'utf8')) as {
+      ready: { status: number; body: string };
+      stalled: { status: number; body: string };
+    };
     expect(answers.ready).toEqual({ status: 200, body: '{"ready":true}' });
     expect(answers.stalled.status).toBe(503);
     expect(answers.stalled.body).toMatch(/^\{"live":false,"error":"the main thread has not run for \d+ ms"\}$/);
     await exited;
     // The main thread runs again: live again.
-    await vi.waitFor(async () => expect(await probe(`http://127.0.0.1:${healthPort}/v2/health/live`)).toEqual({ status: 200, body: '{"live":true}' }), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(
+      async () =>
+        expect(await probe(`http://127.0.0.1:${healthPort}/v2/health/live`)).toEqual({
+          status: 200,
+          body: '{"live":true}',
+        }),
+      { timeout: 20_000, interval: 50 },
+    );
   });
 
-  it('closes a connection that trickles its headers, as the app does, instead of holding it for Node\'s minutes', async () => {
+  it("closes a connection that trickles its headers, as the app does, instead of holding it for Node's minutes", async () => {
     const { base } = await start({ headersTimeoutMs: 300, requestTimeoutMs: 600, timeoutCheckMs: 100 });
     const socket = connect(Number(new URL(base).port), '127.0.0.1');
     await once(socket, 'connect');
@@ -148,8 +191,13 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     const { call, server } = await start({ model: stuck, deadlineMs: 200, stuckMs: 400 });
     const healthPort = await server.listenHealth(0);
     expect(await call('/v2/health/live')).toEqual({ status: 200, body: { live: true } });
-    expect(await call('/v2/models/pump/infer', batch(1))).toEqual({ status: 504, body: { error: 'the model did not answer within 200 ms' } });
-    await expect.poll(async () => (await fetch(`http://127.0.0.1:${healthPort}/v2/health/live`)).status, { timeout: 5000 }).toBe(503);
+    expect(await call('/v2/models/pump/infer', batch(1))).toEqual({
+      status: 504,
+      body: { error: 'the model did not answer within 200 ms' },
+    });
+    await expect
+      .poll(async () => (await fetch(`http://127.0.0.1:${healthPort}/v2/health/live`)).status, { timeout: 5000 })
+      .toBe(503);
     const live = await call('/v2/health/live');
     expect(live.status).toBe(503);
     expect(live.body.error).toMatch(/^a request has waited \d+ ms for the model \(limit 400 ms\)$/);
@@ -164,18 +212,38 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
   });
 
   it('loads a model on request through the model repository extension, for the admin token only', async () => {
-    const { call } = await start({ load: { token: 'admin-token', model: (source) => loadModel({ ...source, version: '2.0.0' }) } });
+    const { call } = await start({
+      load: { token: 'admin-token', model: (source) => loadModel({ ...source, version: '2.0.0' }) },
+    });
     const admin = { headers: { authorization: 'Bearer admin-token' } };
-    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } })).toMatchObject({ status: 401, body: { error: 'loading a model needs Authorization: Bearer <EDGESHIP_ADMIN_TOKEN>' } });
-    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } }, { headers: { authorization: 'Bearer guess' } })).toMatchObject({ status: 401 });
-    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } }, admin)).toEqual({ status: 200, body: { name: 'pump', version: '2.0.0' } });
+    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } })).toMatchObject({
+      status: 401,
+      body: { error: 'loading a model needs Authorization: Bearer <EDGESHIP_ADMIN_TOKEN>' },
+    });
+    expect(
+      await call(
+        '/v2/repository/models/pump/load',
+        { parameters: { reference: MODEL_FILE() } },
+        { headers: { authorization: 'Bearer guess' } },
+      ),
+    ).toMatchObject({ status: 401 });
+    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } }, admin)).toEqual({
+      status: 200,
+      body: { name: 'pump', version: '2.0.0' },
+    });
     expect((await call('/v2/models/pump')).body).toMatchObject({ versions: ['2.0.0'] });
-    expect(await call('/v2/repository/models/pump/load', {}, admin)).toMatchObject({ status: 400, body: { error: expect.stringContaining('"reference"') as string } });
+    expect(await call('/v2/repository/models/pump/load', {}, admin)).toMatchObject({
+      status: 400,
+      body: { error: expect.stringContaining('"reference"') as string },
+    });
   });
 
   it('does not load models on request without an admin token', async () => {
     const { call } = await start();
-    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } })).toMatchObject({ status: 404, body: { error: expect.stringContaining('EDGESHIP_ADMIN_TOKEN') as string } });
+    expect(await call('/v2/repository/models/pump/load', { parameters: { reference: MODEL_FILE() } })).toMatchObject({
+      status: 404,
+      body: { error: expect.stringContaining('EDGESHIP_ADMIN_TOKEN') as string },
+    });
   });
 
   it('says it is not ready on close but keeps taking connections for the shutdown delay, then stops: requests sent meanwhile are answered, none reset', async () => {
@@ -184,14 +252,20 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     const { server, call, base } = await start({ shutdownDelayMs: 3000, drainMs: 200 });
     const healthPort = await server.listenHealth(0);
     const heavy = async () => {
-      const answer = await fetch(`${base}/v2/models/pump/infer`, { method: 'POST', body: JSON.stringify(batch(256)), headers: { connection: 'close' } });
+      const answer = await fetch(`${base}/v2/models/pump/infer`, {
+        method: 'POST',
+        body: JSON.stringify(batch(256)),
+        headers: { connection: 'close' },
+      });
       await answer.arrayBuffer();
       return answer.status;
     };
     // 40 large requests on connections of their own, the close right behind them.
     const first = Array.from({ length: 40 }, heavy);
     const closed = server.close();
-    await expect.poll(async () => (await fetch(`http://127.0.0.1:${healthPort}/v2/health/ready`)).status, { timeout: 2000 }).toBe(503);
+    await expect
+      .poll(async () => (await fetch(`http://127.0.0.1:${healthPort}/v2/health/ready`)).status, { timeout: 2000 })
+      .toBe(503);
     // During the delay the endpoints may still send new connections: they are answered too.
     const meanwhile = Array.from({ length: 10 }, heavy);
     expect(await Promise.all([...first, ...meanwhile])).toEqual(Array(50).fill(200));
@@ -206,7 +280,11 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
     const real = await loadModel({ model: MODEL_FILE(), name: 'pump', version: '1.0.0' });
     let release = () => undefined as void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const worker = { contract: real.worker.contract, run: async (...args: Parameters<typeof real.worker.run>) => gate.then(() => real.worker.run(...args)), close: () => real.worker.close() };
+    const worker = {
+      contract: real.worker.contract,
+      run: async (...args: Parameters<typeof real.worker.run>) => gate.then(() => real.worker.run(...args)),
+      close: () => real.worker.close(),
+    };
     const { server, call } = await start({ model: { ...real, worker } });
     const inFlight = Array.from({ length: 3 }, () => call('/v2/models/pump/infer', batch(1)));
     await vi.waitFor(() => expect(server.pending).toBe(3));
@@ -229,18 +307,22 @@ describe('edgeship serve: the Open Inference Protocol v2', () => {
       new Promise<void>((done) => {
         const agentOfClient = new Agent({ keepAlive: true, maxSockets: 1 });
         const next = () => {
-          const request = httpRequest(`${base}/v2/models/pump/infer`, { method: 'POST', agent: agentOfClient, headers: { 'content-type': 'application/json' } }, (response) => {
-            response.resume();
-            response.on('end', () => {
-              const close = response.headers.connection === 'close';
-              answers.push({ status: response.statusCode ?? 0, close });
-              if (answers.length === 40) closing ??= server.close();
-              if (close) {
-                agentOfClient.destroy();
-                done();
-              } else next();
-            });
-          });
+          const request = httpRequest(
+            `${base}/v2/models/pump/infer`,
+            { method: 'POST', agent: agentOfClient, headers: { 'content-type': 'application/json' } },
+            (response) => {
+              response.resume();
+              response.on('end', () => {
+                const close = response.headers.connection === 'close';
+                answers.push({ status: response.statusCode ?? 0, close });
+                if (answers.length === 40) closing ??= server.close();
+                if (close) {
+                  agentOfClient.destroy();
+                  done();
+                } else next();
+              });
+            },
+          );
           request.on('error', (error) => {
             errors.push(error.message);
             done();
@@ -265,7 +347,10 @@ function probe(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     get(url, { agent: false }, (response) => {
       let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => (body += chunk))
+        .on('end', () => resolve({ status: response.statusCode ?? 0, body }));
     }).on('error', reject);
   });
 }

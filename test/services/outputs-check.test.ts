@@ -20,7 +20,7 @@ describe('checkTrainingOutputs', () => {
     await writeFile(path, JSON.stringify(data));
   };
 
-  it('reads the example\'s four outputs', async () => {
+  it("reads the example's four outputs", async () => {
     const checked = await checkTrainingOutputs(new OnnxInspector(), await outputs(), config);
     expect(checked.contract.inputs.map((input) => input.name)).toEqual(['readings']);
     expect(checked.samples).toBeGreaterThan(0);
@@ -33,12 +33,16 @@ describe('checkTrainingOutputs', () => {
       const [sample] = data.samples as { inputs: Record<string, unknown> }[];
       if (sample) delete sample.inputs.readings;
     });
-    await expect(checkTrainingOutputs(new OnnxInspector(), golden, config)).rejects.toThrow(`${golden.golden}: samples[0].inputs: expected "readings", an input of the model`);
+    await expect(checkTrainingOutputs(new OnnxInspector(), golden, config)).rejects.toThrow(
+      `${golden.golden}: samples[0].inputs: expected "readings", an input of the model`,
+    );
     const stats = await outputs();
     await edit(stats.reference, (data) => {
       const [feature] = data.features as { input: string }[];
       if (feature) feature.input = 'vibration';
     });
-    await expect(checkTrainingOutputs(new OnnxInspector(), stats, config)).rejects.toThrow(/reference-stats\.json: features\[0\] \("[^"]+"\)\.input: expected an input of the model \(readings\), found "vibration"/);
+    await expect(checkTrainingOutputs(new OnnxInspector(), stats, config)).rejects.toThrow(
+      /reference-stats\.json: features\[0\] \("[^"]+"\)\.input: expected an input of the model \(readings\), found "vibration"/,
+    );
   });
 });

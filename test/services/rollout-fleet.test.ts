@@ -19,10 +19,17 @@ describe('a rollout across 10,000 sites', () => {
     const { config, report } = fleet(10_000, { waves: true });
     const { bare } = await gitopsRemote(root);
     let head = '';
-    const argo = await startArgoCd(() => ({ sync: 'Synced', health: 'Healthy', revision: head, phase: 'Succeeded' }), config.targets.map((target) => `edgeship-${target.name}`));
+    const argo = await startArgoCd(
+      () => ({ sync: 'Synced', health: 'Healthy', revision: head, phase: 'Succeeded' }),
+      config.targets.map((target) => `edgeship-${target.name}`),
+    );
     try {
       const clock = { now: Date.parse('2026-11-29T12:00:00Z') };
-      const deps = { gitops: new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'edgeship') }), log: silent, now: () => clock.now };
+      const deps = {
+        gitops: new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'edgeship') }),
+        log: silent,
+        now: () => clock.now,
+      };
       const started = await startRollout(deps, config, report);
       head = started.commit?.sha ?? '';
       const [canary, ten] = wavesOf(config);
@@ -30,13 +37,20 @@ describe('a rollout across 10,000 sites', () => {
       expect(argo.requests).toEqual([]); // the first wave goes out without reading Argo CD
       const tick = async () => {
         const before = argo.requests.length;
-        const result = await advanceRollout({ ...deps, fleet: new ArgoCdApplications(argo.kubeconfig) }, config, report);
+        const result = await advanceRollout(
+          { ...deps, fleet: new ArgoCdApplications(argo.kubeconfig) },
+          config,
+          report,
+        );
         head = result.commit?.sha ?? head;
         return { calls: argo.requests.slice(before), action: result.action };
       };
       const list = ['GET /apis/argoproj.io/v1alpha1/namespaces/argocd/applications?labelSelector=edgeship.io%2Fsite'];
       // Synced and Healthy, but the canary has not soaked yet.
-      expect(await tick()).toEqual({ calls: list, action: expect.objectContaining({ kind: 'wait', wave: 'canary' }) as unknown });
+      expect(await tick()).toEqual({
+        calls: list,
+        action: expect.objectContaining({ kind: 'wait', wave: 'canary' }) as unknown,
+      });
       clock.now += 11 * 60_000;
       const next = await tick();
       expect(next.calls).toEqual(list);

@@ -19,7 +19,9 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
   });
   afterEach(() => github.done());
 
-  const append = (path: string, line: string) => async (read: (path: string) => Promise<string | undefined>) => [{ path, content: `${(await read(path)) ?? ''}${line}\n` }];
+  const append = (path: string, line: string) => async (read: (path: string) => Promise<string | undefined>) => [
+    { path, content: `${(await read(path)) ?? ''}${line}\n` },
+  ];
 
   it('reads the files of a change in batched GraphQL queries, not one request per file', async () => {
     const sites = Array.from({ length: 250 }, (_, index) => `sites/site-${index}/kustomization.yaml`);
@@ -39,13 +41,31 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
     const sites = Array.from({ length: 2500 }, (_, index) => `sites/site-${index}/pump/kustomization.yaml`);
     const repo = new ScmBranchRepo(scm, GITOPS, 'main');
     const before = github.calls.length;
-    const commit = await repo.apply(async () => sites.map((path, index) => ({ path, content: `resources:\n  - ../../../base/edge\n# site ${index}\n` })), 'release(pump): 1.0.0');
+    const commit = await repo.apply(
+      async () =>
+        sites.map((path, index) => ({ path, content: `resources:\n  - ../../../base/edge\n# site ${index}\n` })),
+      'release(pump): 1.0.0',
+    );
     expect(commit?.files).toHaveLength(2500);
-    expect(github.file('acme/gitops', 'main', 'sites/site-2499/pump/kustomization.yaml')).toBe('resources:\n  - ../../../base/edge\n# site 2499\n');
+    expect(github.file('acme/gitops', 'main', 'sites/site-2499/pump/kustomization.yaml')).toBe(
+      'resources:\n  - ../../../base/edge\n# site 2499\n',
+    );
     expect(github.file('acme/gitops', 'main', 'README.md')).toBe('# GitOps\n');
-    const writes = github.calls.slice(before).filter((call) => call.method !== 'GET' && !(call.path === '/graphql' && !call.mutation) && !call.path.includes('access_tokens'));
+    const writes = github.calls
+      .slice(before)
+      .filter(
+        (call) =>
+          call.method !== 'GET' &&
+          !(call.path === '/graphql' && !call.mutation) &&
+          !call.path.includes('access_tokens'),
+      );
     // Two trees of at most 2,000 files, the second on the first, one commit, one ref update; no createCommitOnBranch.
-    expect(writes.map((call) => `${call.method} ${call.path.replace('/repos/acme/gitops', '')}`)).toEqual(['POST /git/trees', 'POST /git/trees', 'POST /git/commits', 'PATCH /git/refs/heads/main']);
+    expect(writes.map((call) => `${call.method} ${call.path.replace('/repos/acme/gitops', '')}`)).toEqual([
+      'POST /git/trees',
+      'POST /git/trees',
+      'POST /git/commits',
+      'PATCH /git/refs/heads/main',
+    ]);
     expect(new GitHubOpenApi().check(github.answers)).toEqual([]);
     // The files are read in batches of 100 paths, not one query per file.
     expect(github.calls.slice(before).filter((call) => call.path === '/graphql' && !call.mutation)).toHaveLength(25);
@@ -93,7 +113,10 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
     ]);
     expect(github.file('acme/gitops', 'main', 'models/pump/release.yaml')).toBe('version: 1.0.0\n');
     expect(github.file('acme/gitops', 'main', 'models/fan/release.yaml')).toBe('version: 2.0.0\n');
-    expect(github.file('acme/gitops', 'main', 'models/index.txt')?.split('\n').filter(Boolean).sort()).toEqual(['fan', 'pump']);
+    expect(github.file('acme/gitops', 'main', 'models/index.txt')?.split('\n').filter(Boolean).sort()).toEqual([
+      'fan',
+      'pump',
+    ]);
   });
 
   it('makes no commit when nothing changes', async () => {
@@ -110,7 +133,9 @@ describe('ScmBranchRepo on GitHub (createCommitOnBranch with expectedHeadOid)', 
     };
     const error = await repo.apply(change, 'bot').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(GitOpsError);
-    expect((error as Error).message).toMatch(/^acme\/gitops@main kept moving: others committed first in each of (\d+) attempts over [\d.]+ s; try again when fewer writers share the branch$/);
+    expect((error as Error).message).toMatch(
+      /^acme\/gitops@main kept moving: others committed first in each of (\d+) attempts over [\d.]+ s; try again when fewer writers share the branch$/,
+    );
     expect(Number(/each of (\d+)/.exec((error as Error).message)?.[1])).toBeGreaterThan(2);
   });
 });

@@ -11,7 +11,12 @@ export async function readInventory(dir: string) {
     const names = await readdir(candidate).catch(() => undefined);
     const files = names?.filter((name) => name.endsWith('.yaml') || name.endsWith('.yml')).sort();
     if (!files || files.length === 0 || (candidate === root && names?.includes('targets'))) continue;
-    const entries = await Promise.all(files.map(async (name) => ({ file: join(candidate, name), target: parseInventoryFile(await readFile(join(candidate, name), 'utf8'), join(candidate, name)) })));
+    const entries = await Promise.all(
+      files.map(async (name) => ({
+        file: join(candidate, name),
+        target: parseInventoryFile(await readFile(join(candidate, name), 'utf8'), join(candidate, name)),
+      })),
+    );
     return inventoryToConfig(entries);
   }
   throw new ConfigError(root, ['expected targets/*.yaml (or *.yaml) files, found none'], { what: 'target inventory' });

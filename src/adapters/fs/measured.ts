@@ -19,10 +19,18 @@ export async function readMeasured(directory: string): Promise<ProfileResult[]> 
     try {
       result = JSON.parse(await readFile(join(directory, file), 'utf8')) as Partial<ProfileResult>;
     } catch (error) {
-      throw new ModelValidationError(`${join(directory, file)}: expected a profile result as JSON: ${(error as Error).message}`);
+      throw new ModelValidationError(
+        `${join(directory, file)}: expected a profile result as JSON: ${(error as Error).message}`,
+      );
     }
-    if (typeof result.profile !== 'string' || result.source !== 'device' || typeof result.estimated?.p95Ms !== 'number') {
-      throw new ModelValidationError(`${join(directory, file)} is not a profile result measured on a device (from the edgeship profile step)`);
+    if (
+      typeof result.profile !== 'string' ||
+      result.source !== 'device' ||
+      typeof result.estimated?.p95Ms !== 'number'
+    ) {
+      throw new ModelValidationError(
+        `${join(directory, file)} is not a profile result measured on a device (from the edgeship profile step)`,
+      );
     }
     results.push(result as ProfileResult);
   }

@@ -14,7 +14,16 @@ export function readPolicyFile(file: string | undefined): OperatorPolicy {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(file, [`EDGESHIP_POLICY_FILE cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`], { cause: error, what: 'operator policy' });
+    throw new ConfigError(
+      file,
+      [`EDGESHIP_POLICY_FILE cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`],
+      { cause: error, what: 'operator policy' },
+    );
   }
-  return parseYamlWith(operatorPolicySchema, text, file, (issues) => new ConfigError(file, issues, { what: 'operator policy' }));
+  return parseYamlWith(
+    operatorPolicySchema,
+    text,
+    file,
+    (issues) => new ConfigError(file, issues, { what: 'operator policy' }),
+  );
 }

@@ -74,7 +74,11 @@ export type TreeIndex = ReadonlyMap<string, string>;
  * symlinks are left out: the GitOps repo's files are blobs.
  */
 export async function treeIndex(directory: string, revision: string): Promise<TreeIndex> {
-  const { stdout } = await promisify(execFile)('git', ['ls-tree', '-r', '-z', '--full-tree', revision], { cwd: directory, maxBuffer: 2 ** 30, encoding: 'buffer' });
+  const { stdout } = await promisify(execFile)('git', ['ls-tree', '-r', '-z', '--full-tree', revision], {
+    cwd: directory,
+    maxBuffer: 2 ** 30,
+    encoding: 'buffer',
+  });
   const index = new Map<string, string>();
   let start = 0;
   for (let end = stdout.indexOf(0, start); end !== -1; start = end + 1, end = stdout.indexOf(0, start)) {

@@ -30,12 +30,17 @@ export async function commitFiles(directory: string, request: CommitRequest): Pr
   };
   const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}\n`;
   const { name, email } = request.author;
-  await write(`commit ${request.ref}\nmark :1\ncommitter ${name} <${email}> ${Math.floor(Date.now() / 1000)} +0000\n${data(request.message)}from ${request.parent}\n`);
+  await write(
+    `commit ${request.ref}\nmark :1\ncommitter ${name} <${email}> ${Math.floor(Date.now() / 1000)} +0000\n${data(request.message)}from ${request.parent}\n`,
+  );
   for (const file of request.files) await write(`M 100644 inline ${file.path}\n${data(file.content)}`);
   // The commit's sha, printed on stdout once the commit is written.
   child.stdin.end('get-mark :1\ndone\n');
   const [code] = await exited;
   const sha = /^([0-9a-f]{40,64})$/m.exec(Buffer.concat(output).toString('utf8'))?.[1];
-  if (code !== 0 || !sha) throw new Error(`git fast-import failed (${code ?? 'signal'}): ${Buffer.concat(errors).toString('utf8').trim().split('\n')[0] ?? ''}`);
+  if (code !== 0 || !sha)
+    throw new Error(
+      `git fast-import failed (${code ?? 'signal'}): ${Buffer.concat(errors).toString('utf8').trim().split('\n')[0] ?? ''}`,
+    );
   return sha;
 }

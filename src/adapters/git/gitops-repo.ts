@@ -62,38 +62,48 @@ export class GitRemoteRepo implements GitOpsRepo {
 
   async apply(change: GitOpsChange, message: string): Promise<{ sha: string; files: string[] } | undefined> {
     const { remote, branch } = this.options;
-    return untilSwapped(`${remote} (${branch})`, async () => {
-      const { git, head } = await this.sync();
-      const reader = new BlobReader(this.options.workdir);
-      let pending: FileWrite[];
-      try {
-        const reads = new Map<string, Promise<string | undefined>>();
-        const byId = this.reading(head, reader);
-        const read = (path: string) => {
-          if (!reads.has(path)) reads.set(path, byId(checkPath(path)));
-          return reads.get(path) as Promise<string | undefined>;
-        };
-        const writes = await change(read);
-        // Unchanged files are found by blob id, as git names the content: no read back needed.
-        const index = await this.indexOf(head);
-        pending = writes.filter((write) => {
-          const id = index.get(checkPath(write.path));
-          return id === undefined || id !== blobId(write.content, id.length === 64 ? 'sha256' : 'sha1');
+    return untilSwapped(
+      `${remote} (${branch})`,
+      async () => {
+        const { git, head } = await this.sync();
+        const reader = new BlobReader(this.options.workdir);
+        let pending: FileWrite[];
+        try {
+          const reads = new Map<string, Promise<string | undefined>>();
+          const byId = this.reading(head, reader);
+          const read = (path: string) => {
+            if (!reads.has(path)) reads.set(path, byId(checkPath(path)));
+            return reads.get(path) as Promise<string | undefined>;
+          };
+          const writes = await change(read);
+          // Unchanged files are found by blob id, as git names the content: no read back needed.
+          const index = await this.indexOf(head);
+          pending = writes.filter((write) => {
+            const id = index.get(checkPath(write.path));
+            return id === undefined || id !== blobId(write.content, id.length === 64 ? 'sha256' : 'sha1');
+          });
+        } finally {
+          reader.close();
+        }
+        if (pending.length === 0) return undefined;
+        const sha = await commitFiles(this.options.workdir, {
+          ref: PENDING,
+          parent: head,
+          author: this.options.author ?? BOT,
+          message,
+          files: pending,
         });
-      } finally {
-        reader.close();
-      }
-      if (pending.length === 0) return undefined;
-      const sha = await commitFiles(this.options.workdir, { ref: PENDING, parent: head, author: this.options.author ?? BOT, message, files: pending });
-      try {
-        await git.push('origin', `${sha}:refs/heads/${branch}`);
-        return { sha, files: pending.map((write) => write.path).sort() };
-      } catch (error) {
-        const refused = pushRefusal(messageOf(error));
-        if (refused.conflict) return CONFLICT;
-        throw new GitOpsError(`cannot push to ${remote} (${branch}): ${refused.reason}`, { cause: error });
-      }
-    }, this.options.retry);
+        try {
+          await git.push('origin', `${sha}:refs/heads/${branch}`);
+          return { sha, files: pending.map((write) => write.path).sort() };
+        } catch (error) {
+          const refused = pushRefusal(messageOf(error));
+          if (refused.conflict) return CONFLICT;
+          throw new GitOpsError(`cannot push to ${remote} (${branch}): ${refused.reason}`, { cause: error });
+        }
+      },
+      this.options.retry,
+    );
   }
 
   /** Reads at `head` by blob id, through the head's tree index (listed once per head). */
@@ -109,7 +119,10 @@ export class GitRemoteRepo implements GitOpsRepo {
     if (this.index?.head !== head) {
       const files = treeIndex(this.options.workdir, head).catch((error: unknown) => {
         this.index = undefined;
-        throw new GitOpsError(`cannot list the files of ${head.slice(0, 7)} in ${this.options.remote}: ${messageOf(error).split('\n')[0]}`, { cause: error });
+        throw new GitOpsError(
+          `cannot list the files of ${head.slice(0, 7)} in ${this.options.remote}: ${messageOf(error).split('\n')[0]}`,
+          { cause: error },
+        );
       });
       this.index = { head, files };
     }
@@ -130,7 +143,10 @@ export class GitRemoteRepo implements GitOpsRepo {
       await this.git.fetch('origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`);
       return { git: this.git, head: (await this.git.revparse([`refs/remotes/origin/${branch}`])).trim() };
     } catch (error) {
-      throw new GitOpsError(`cannot read the GitOps repo ${remote} (branch ${branch}): ${messageOf(error).split('\n')[0]}`, { cause: error });
+      throw new GitOpsError(
+        `cannot read the GitOps repo ${remote} (branch ${branch}): ${messageOf(error).split('\n')[0]}`,
+        { cause: error },
+      );
     }
   }
 }
@@ -147,7 +163,11 @@ function blobId(content: string, algorithm: 'sha1' | 'sha256'): string {
  */
 function checkPath(path: string): string {
   const segments = path.split('/');
-  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..') || /[\n\r\\]/.test(path) || path.startsWith('"')) {
+  if (
+    segments.some((segment) => segment === '' || segment === '.' || segment === '..') ||
+    /[\n\r\\]/.test(path) ||
+    path.startsWith('"')
+  ) {
     throw new GitOpsError(`"${path}" is outside the GitOps repo (expected a relative path of names joined by /)`);
   }
   return path;
@@ -167,9 +187,16 @@ export function pushRefusal(output: string): { conflict: boolean; reason: string
   const why = line && /\([^)]*\)$/.exec(line)?.[0];
   const status = bracket ? `${bracket}${why ? ` ${why}` : ''}` : undefined;
   const remote = lines.find((line) => /^remote: (error|fatal):/.test(line))?.replace(/^remote: /, '');
-  const conflict = /^\[rejected\] \((fetch first|non-fast-forward|stale info)\)|\((failed to update ref|cannot lock ref)/.test(status ?? '') || /cannot lock ref/.test(output);
+  const conflict =
+    /^\[rejected\] \((fetch first|non-fast-forward|stale info)\)|\((failed to update ref|cannot lock ref)/.test(
+      status ?? '',
+    ) || /cannot lock ref/.test(output);
   const checkedOut = /branch is currently checked out/.test(output);
-  const hint = checkedOut ? ' (the GitOps repo must be a bare repository, e.g. git clone --bare <dir> <dir>.git, or a hosted remote: a push cannot update the branch checked out in a working copy)' : '';
-  const reason = [status, remote && !checkedOut ? remote : undefined].filter(Boolean).join('; ') || (lines.find((line) => line !== '') ?? 'git gave no reason');
+  const hint = checkedOut
+    ? ' (the GitOps repo must be a bare repository, e.g. git clone --bare <dir> <dir>.git, or a hosted remote: a push cannot update the branch checked out in a working copy)'
+    : '';
+  const reason =
+    [status, remote && !checkedOut ? remote : undefined].filter(Boolean).join('; ') ||
+    (lines.find((line) => line !== '') ?? 'git gave no reason');
   return { conflict, reason: `${reason}${hint}` };
 }

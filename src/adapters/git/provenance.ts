@@ -7,5 +7,8 @@ export async function gitProvenance(directory: string): Promise<Omit<Provenance,
   if (!(await git.checkIsRepo().catch(() => false))) return {};
   const commit = await git.revparse(['HEAD']).catch(() => undefined);
   const branch = await git.revparse(['--abbrev-ref', 'HEAD']).catch(() => undefined);
-  return { ...(commit && { commit: commit.trim() }), ...(branch && branch.trim() !== 'HEAD' && { branch: branch.trim() }) };
+  return {
+    ...(commit && { commit: commit.trim() }),
+    ...(branch && branch.trim() !== 'HEAD' && { branch: branch.trim() }),
+  };
 }

@@ -50,7 +50,12 @@ type Answer = Record<string, unknown> & {
  * longer than one page (over 100 open PRs or labelled issues) comes back `truncated`, for the
  * caller to page through REST; a blob GraphQL gives up on (large, binary) comes back as such.
  */
-export async function queryRepository(octokit: Octokit, repo: RepoRef, questions: RepoQuestions, appId: number | undefined) {
+export async function queryRepository(
+  octokit: Octokit,
+  repo: RepoRef,
+  questions: RepoQuestions,
+  appId: number | undefined,
+) {
   const paths = questions.files?.paths.slice(0, FILES_PER_QUERY) ?? [];
   const declared: string[] = ['$owner: String!', '$name: String!'];
   const fields: string[] = ['id'];
@@ -63,22 +68,36 @@ export async function queryRepository(octokit: Octokit, repo: RepoRef, questions
   if (questions.check) {
     declared.push('$sha: GitObjectID!', '$checkName: String!', ...(appId === undefined ? [] : ['$appId: Int']));
     const suites = appId === undefined ? '{ checkName: $checkName }' : '{ appId: $appId, checkName: $checkName }';
-    fields.push(`checked: object(oid: $sha) { ... on Commit { checkSuites(first: 10, filterBy: ${suites}) { nodes { checkRuns(first: 100, filterBy: { checkName: $checkName, checkType: ALL }) { nodes { databaseId status conclusion externalId } pageInfo { hasNextPage } } } pageInfo { hasNextPage } } } }`);
-    Object.assign(variables, { sha: questions.check.sha, checkName: questions.check.name, ...(appId !== undefined && { appId }) });
+    fields.push(
+      `checked: object(oid: $sha) { ... on Commit { checkSuites(first: 10, filterBy: ${suites}) { nodes { checkRuns(first: 100, filterBy: { checkName: $checkName, checkType: ALL }) { nodes { databaseId status conclusion externalId } pageInfo { hasNextPage } } } pageInfo { hasNextPage } } } }`,
+    );
+    Object.assign(variables, {
+      sha: questions.check.sha,
+      checkName: questions.check.name,
+      ...(appId !== undefined && { appId }),
+    });
   }
   if (questions.branch !== undefined) {
     declared.push('$branch: String!');
     fields.push('branch: ref(qualifiedName: $branch) { target { oid } }');
     variables.branch = `refs/heads/${questions.branch}`;
   }
-  if (questions.openPulls !== undefined) fields.push('openPulls: pullRequests(states: OPEN, first: 100, orderBy: { field: UPDATED_AT, direction: DESC }) { nodes { number url headRefName headRefOid baseRefName } pageInfo { hasNextPage } }');
+  if (questions.openPulls !== undefined)
+    fields.push(
+      'openPulls: pullRequests(states: OPEN, first: 100, orderBy: { field: UPDATED_AT, direction: DESC }) { nodes { number url headRefName headRefOid baseRefName } pageInfo { hasNextPage } }',
+    );
   if (questions.issues !== undefined) {
     declared.push('$label: String!');
-    fields.push('issues(labels: [$label], states: OPEN, first: 100) { nodes { number title url body editor { __typename login } } pageInfo { hasNextPage } }');
+    fields.push(
+      'issues(labels: [$label], states: OPEN, first: 100) { nodes { number title url body editor { __typename login } } pageInfo { hasNextPage } }',
+    );
     variables.label = questions.issues;
   }
   const data = await octokit
-    .graphql<{ repository: Answer | null }>(`query(${declared.join(', ')}) { repository(owner: $owner, name: $name) { ${fields.join('\n')} } }`, variables)
+    .graphql<{ repository: Answer | null }>(
+      `query(${declared.join(', ')}) { repository(owner: $owner, name: $name) { ${fields.join('\n')} } }`,
+      variables,
+    )
     .catch((error: { errors?: { type?: string }[] }) => {
       // GitHub answers a repository the app cannot see with NOT_FOUND, not with null data.
       if (error.errors?.some((entry) => entry.type === 'NOT_FOUND')) return { repository: null };
@@ -90,16 +109,50 @@ export async function queryRepository(octokit: Octokit, repo: RepoRef, questions
   const runs = answer.checked?.checkSuites?.nodes.flatMap((suite) => suite.checkRuns.nodes) ?? [];
   const newest = runs.sort((a, b) => b.databaseId - a.databaseId)[0];
   const answers: Omit<RepoAnswers, 'files'> = {
-    ...(questions.check && { check: newest ? { id: newest.databaseId, status: newest.status.toLowerCase(), conclusion: newest.conclusion?.toLowerCase() ?? null, externalId: newest.externalId, keys: runs.flatMap((run) => (run.externalId ? [run.externalId] : [])) } : null }),
+    ...(questions.check && {
+      check: newest
+        ? {
+            id: newest.databaseId,
+            status: newest.status.toLowerCase(),
+            conclusion: newest.conclusion?.toLowerCase() ?? null,
+            externalId: newest.externalId,
+            keys: runs.flatMap((run) => (run.externalId ? [run.externalId] : [])),
+          }
+        : null,
+    }),
     ...(answer.branch && { branchHead: answer.branch.target.oid }),
-    ...(answer.openPulls && { openPulls: answer.openPulls.nodes.filter((pull) => pull.headRefName.startsWith(questions.openPulls ?? '')).map(openPull) }),
-    ...(answer.issues && { issues: answer.issues.nodes.map((issue) => ({ number: issue.number, title: issue.title, url: issue.url, body: issue.body, ...(issue.editor && { editor: { login: issue.editor.login, bot: issue.editor.__typename === 'Bot' } }) })) }),
+    ...(answer.openPulls && {
+      openPulls: answer.openPulls.nodes
+        .filter((pull) => pull.headRefName.startsWith(questions.openPulls ?? ''))
+        .map(openPull),
+    }),
+    ...(answer.issues && {
+      issues: answer.issues.nodes.map((issue) => ({
+        number: issue.number,
+        title: issue.title,
+        url: issue.url,
+        body: issue.body,
+        ...(issue.editor && { editor: { login: issue.editor.login, bot: issue.editor.__typename === 'Bot' } }),
+      })),
+    }),
   };
-  const truncated = { pulls: answer.openPulls?.pageInfo.hasNextPage === true, issues: answer.issues?.pageInfo.hasNextPage === true, check: answer.checked?.checkSuites?.pageInfo.hasNextPage === true || runs.length >= 100 };
+  const truncated = {
+    pulls: answer.openPulls?.pageInfo.hasNextPage === true,
+    issues: answer.issues?.pageInfo.hasNextPage === true,
+    check: answer.checked?.checkSuites?.pageInfo.hasNextPage === true || runs.length >= 100,
+  };
   return { id: answer.id, blobs, answers, truncated };
 }
 
-const openPull = (pull: PullNode): PullRequestInfo => ({ number: pull.number, url: pull.url, state: 'open', merged: false, head: pull.headRefName, headSha: pull.headRefOid, base: pull.baseRefName });
+const openPull = (pull: PullNode): PullRequestInfo => ({
+  number: pull.number,
+  url: pull.url,
+  state: 'open',
+  merged: false,
+  head: pull.headRefName,
+  headSha: pull.headRefOid,
+  base: pull.baseRefName,
+});
 
 /**
  * The mutations that open a release PR in one request: the branch, the commit on it (checked

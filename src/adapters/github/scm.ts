@@ -3,7 +3,19 @@ import { LRUCache } from 'lru-cache';
 import type { ProbotOctokit } from 'probot';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import { fitWithin, GITHUB_LIMITS } from '../../core/github-limits.ts';
-import type { CheckRunUpdate, DeploymentSpec, FileWrite, IssueComment, NewPullRequest, PullRequestInfo, PullRequestSpec, RepoAnswers, RepoQuestions, RepoRef, Scm } from '../../ports.ts';
+import type {
+  CheckRunUpdate,
+  DeploymentSpec,
+  FileWrite,
+  IssueComment,
+  NewPullRequest,
+  PullRequestInfo,
+  PullRequestSpec,
+  RepoAnswers,
+  RepoQuestions,
+  RepoRef,
+  Scm,
+} from '../../ports.ts';
 import { FILES_PER_QUERY, OPEN_PULL_REQUEST, queryRepository } from './repo-query.ts';
 import { repoName } from '../../core/names.ts';
 
@@ -20,7 +32,12 @@ const checkOutput = (text: string) => fitWithin(text, GITHUB_LIMITS.checkOutput)
 const deploymentText = (text: string) => fitWithin(text, GITHUB_LIMITS.deploymentDescription);
 
 /** What the app inflates of a run's report artifact: a report is kilobytes, these leave room and stop bombs. */
-export const ZIP_LIMITS = { zipBytes: 32 * 1024 ** 2, entries: 64, entryBytes: 16 * 1024 ** 2, totalBytes: 64 * 1024 ** 2 };
+export const ZIP_LIMITS = {
+  zipBytes: 32 * 1024 ** 2,
+  entries: 64,
+  entryBytes: 16 * 1024 ** 2,
+  totalBytes: 64 * 1024 ** 2,
+};
 
 /** Scm over GitHub's REST and GraphQL APIs, with an installation's octokit. */
 /** What one createCommitOnBranch request carries at most; beyond, the Git Data API. */
@@ -61,7 +78,8 @@ export interface GitHubScmOptions {
 export type CommitContents = LRUCache<string, { text: string | null }>;
 
 /** A cache of files at commits for one app, bounded by the characters it holds. */
-export const commitContents = (maxChars = 16 * 2 ** 20): CommitContents => new LRUCache({ maxSize: maxChars, sizeCalculation: (entry) => Math.max(1, entry.text?.length ?? 1) });
+export const commitContents = (maxChars = 16 * 2 ** 20): CommitContents =>
+  new LRUCache({ maxSize: maxChars, sizeCalculation: (entry) => Math.max(1, entry.text?.length ?? 1) });
 
 const COMMIT_SHA = /^[0-9a-f]{40}$/;
 const repoKey = (repo: RepoRef) => repoName(repo).toLowerCase();
@@ -79,7 +97,8 @@ export class GitHubScm implements Scm {
     private readonly options: GitHubScmOptions = {},
   ) {
     this.oneRequest = options.oneRequest ?? ONE_REQUEST;
-    if (options.defaultBranch) this.defaultBranches.set(repoKey(options.defaultBranch.repo), options.defaultBranch.branch);
+    if (options.defaultBranch)
+      this.defaultBranches.set(repoKey(options.defaultBranch.repo), options.defaultBranch.branch);
   }
 
   /** One GraphQL query; a list longer than a page is read again through REST, which pages. */
@@ -98,20 +117,48 @@ export class GitHubScm implements Scm {
     this.ids.set(repoKey(repo), id);
     for (const [path, blob] of blobs) {
       // GraphQL gives up on large or binary blobs; the contents API reads those.
-      files.set(path, !blob ? undefined : blob.isTruncated || blob.isBinary || blob.text === null ? await this.fetchFile(repo, path, ref) : blob.text);
+      files.set(
+        path,
+        !blob
+          ? undefined
+          : blob.isTruncated || blob.isBinary || blob.text === null
+            ? await this.fetchFile(repo, path, ref)
+            : blob.text,
+      );
     }
     if (unread.length > FILES_PER_QUERY) await this.queryFiles(repo, unread.slice(FILES_PER_QUERY), ref, files);
     // Files at a branch were read with its head in the same query: they are the files at that commit.
     const commit = atCommit ? ref : questions.branch === ref ? answers.branchHead : undefined;
-    if (commit) for (const path of unread) this.options.contents?.set(`${repoKey(repo)}@${commit}:${path}`, { text: files.get(path) ?? null });
-    if (truncated.pulls && questions.openPulls !== undefined) answers.openPulls = await this.listPullRequests(repo, questions.openPulls);
+    if (commit)
+      for (const path of unread)
+        this.options.contents?.set(`${repoKey(repo)}@${commit}:${path}`, { text: files.get(path) ?? null });
+    if (truncated.pulls && questions.openPulls !== undefined)
+      answers.openPulls = await this.listPullRequests(repo, questions.openPulls);
     if (truncated.check && questions.check) {
       // Past a page of check runs (a commit retrained over 100 times): every one, paged, so a
       // trigger finds its key however many came since.
-      const runs = await this.octokit.paginate(this.octokit.rest.checks.listForRef, { ...repo, ref: questions.check.sha, check_name: questions.check.name, filter: 'all', per_page: PAGE, ...(this.appId !== undefined && { app_id: this.appId }) });
+      const runs = await this.octokit.paginate(this.octokit.rest.checks.listForRef, {
+        ...repo,
+        ref: questions.check.sha,
+        check_name: questions.check.name,
+        filter: 'all',
+        per_page: PAGE,
+        ...(this.appId !== undefined && { app_id: this.appId }),
+      });
       const own = runs.filter((candidate) => this.appId === undefined || candidate.app?.id === this.appId);
-      const newest = own.reduce<(typeof own)[number] | undefined>((found, candidate) => (!found || candidate.id > found.id ? candidate : found), undefined);
-      answers.check = newest ? { id: newest.id, status: newest.status, conclusion: newest.conclusion, externalId: newest.external_id, keys: own.flatMap((run) => (run.external_id ? [run.external_id] : [])) } : null;
+      const newest = own.reduce<(typeof own)[number] | undefined>(
+        (found, candidate) => (!found || candidate.id > found.id ? candidate : found),
+        undefined,
+      );
+      answers.check = newest
+        ? {
+            id: newest.id,
+            status: newest.status,
+            conclusion: newest.conclusion,
+            externalId: newest.external_id,
+            keys: own.flatMap((run) => (run.external_id ? [run.external_id] : [])),
+          }
+        : null;
     }
     // Past a page of labelled issues, the caller looks for its issue step by step.
     if (truncated.issues) delete answers.issues;
@@ -119,25 +166,51 @@ export class GitHubScm implements Scm {
   }
 
   /** createRef, createCommitOnBranch and createPullRequest in one GraphQL request. */
-  async openPullRequest(repo: RepoRef, spec: NewPullRequest): Promise<(PullRequestInfo & { created: true }) | undefined> {
+  async openPullRequest(
+    repo: RepoRef,
+    spec: NewPullRequest,
+  ): Promise<(PullRequestInfo & { created: true }) | undefined> {
     const bytes = spec.files.reduce((sum, file) => sum + Buffer.byteLength(file.content), 0);
     if (spec.files.length > this.oneRequest.files || bytes > this.oneRequest.bytes) return undefined;
     if (!this.ids.has(repoKey(repo))) await this.ask(repo, {});
     const repositoryId = this.ids.get(repoKey(repo));
     const [headline = '', ...rest] = spec.message.split('\n');
     try {
-      const data = await this.octokit.graphql<{ createCommitOnBranch: { commit: { oid: string } }; createPullRequest: { pullRequest: { number: number; url: string } } }>(OPEN_PULL_REQUEST, {
+      const data = await this.octokit.graphql<{
+        createCommitOnBranch: { commit: { oid: string } };
+        createPullRequest: { pullRequest: { number: number; url: string } };
+      }>(OPEN_PULL_REQUEST, {
         ref: { repositoryId, name: `refs/heads/${spec.head}`, oid: spec.baseSha },
         commit: {
           branch: { repositoryNameWithOwner: repoName(repo), branchName: spec.head },
           expectedHeadOid: spec.baseSha,
           message: { headline, body: rest.join('\n').trim() },
-          fileChanges: { additions: spec.files.map((file) => ({ path: file.path, contents: Buffer.from(file.content).toString('base64') })) },
+          fileChanges: {
+            additions: spec.files.map((file) => ({
+              path: file.path,
+              contents: Buffer.from(file.content).toString('base64'),
+            })),
+          },
         },
-        pull: { repositoryId, baseRefName: spec.base, headRefName: spec.head, title: title(spec.title), body: body(spec.body) },
+        pull: {
+          repositoryId,
+          baseRefName: spec.base,
+          headRefName: spec.head,
+          title: title(spec.title),
+          body: body(spec.body),
+        },
       });
       const { number, url } = data.createPullRequest.pullRequest;
-      return { number, url, state: 'open', merged: false, head: spec.head, headSha: data.createCommitOnBranch.commit.oid, base: spec.base, created: true };
+      return {
+        number,
+        url,
+        state: 'open',
+        merged: false,
+        head: spec.head,
+        headSha: data.createCommitOnBranch.commit.oid,
+        base: spec.base,
+        created: true,
+      };
     } catch (error) {
       const errors = (error as { errors?: { path?: string[]; message?: string }[] }).errors;
       if (!errors) throw error;
@@ -146,7 +219,10 @@ export class GitHubScm implements Scm {
       if (refused && /already exists/i.test(refused.message ?? '')) return undefined;
       // The branch is this request's, half made: take it back, so nothing is left and a retry starts clean.
       if (!refused) await this.octokit.rest.git.deleteRef({ ...repo, ref: `heads/${spec.head}` }).catch(notFound);
-      throw new EdgeshipError(`GitHub did not open the pull request from ${spec.head}: ${errors.map((entry) => `${entry.path?.join('.') ?? 'request'}: ${entry.message ?? ''}`).join('; ')}`, { cause: error });
+      throw new EdgeshipError(
+        `GitHub did not open the pull request from ${spec.head}: ${errors.map((entry) => `${entry.path?.join('.') ?? 'request'}: ${entry.message ?? ''}`).join('; ')}`,
+        { cause: error },
+      );
     }
   }
 
@@ -180,18 +256,31 @@ export class GitHubScm implements Scm {
       else unread.push(path);
     }
     await this.queryFiles(repo, unread, ref, files);
-    if (atCommit) for (const path of unread) atCommit.set(`${repoKey(repo)}@${ref}:${path}`, { text: files.get(path) ?? null });
+    if (atCommit)
+      for (const path of unread) atCommit.set(`${repoKey(repo)}@${ref}:${path}`, { text: files.get(path) ?? null });
     return files;
   }
 
-  private async queryFiles(repo: RepoRef, paths: readonly string[], ref: string, files: Map<string, string | undefined>): Promise<void> {
+  private async queryFiles(
+    repo: RepoRef,
+    paths: readonly string[],
+    ref: string,
+    files: Map<string, string | undefined>,
+  ): Promise<void> {
     for (let start = 0; start < paths.length; start += FILES_PER_QUERY) {
       const chunk = paths.slice(start, start + FILES_PER_QUERY);
       const variables = Object.fromEntries(chunk.map((path, index) => [`e${index}`, `${ref}:${path}`]));
-      const fields = chunk.map((_, index) => `f${index}: object(expression: $e${index}) { ... on Blob { text isTruncated isBinary } }`).join('\n');
+      const fields = chunk
+        .map((_, index) => `f${index}: object(expression: $e${index}) { ... on Blob { text isTruncated isBinary } }`)
+        .join('\n');
       const declarations = chunk.map((_, index) => `$e${index}: String!`).join(', ');
       const data = await this.octokit
-        .graphql<{ repository: Record<string, { text: string | null; isTruncated: boolean; isBinary: boolean | null } | null> | null }>(
+        .graphql<{
+          repository: Record<
+            string,
+            { text: string | null; isTruncated: boolean; isBinary: boolean | null } | null
+          > | null;
+        }>(
           `query($owner: String!, $name: String!, ${declarations}) { repository(owner: $owner, name: $name) { ${fields} } }`,
           { owner: repo.owner, name: repo.repo, ...variables },
         )
@@ -200,12 +289,20 @@ export class GitHubScm implements Scm {
           if (error.errors?.some((entry) => entry.type === 'NOT_FOUND')) return { repository: null };
           throw error;
         });
-      if (!data.repository) throw new EdgeshipError(`${repoName(repo)} is not readable by the app (is it installed there?)`);
+      if (!data.repository)
+        throw new EdgeshipError(`${repoName(repo)} is not readable by the app (is it installed there?)`);
       await Promise.all(
         chunk.map(async (path, index) => {
           const blob = data.repository?.[`f${index}`];
           // GraphQL gives up on large or binary blobs; the contents API reads those.
-          files.set(path, !blob ? undefined : blob.isTruncated || blob.isBinary || blob.text === null ? await this.fetchFile(repo, path, ref) : blob.text);
+          files.set(
+            path,
+            !blob
+              ? undefined
+              : blob.isTruncated || blob.isBinary || blob.text === null
+                ? await this.fetchFile(repo, path, ref)
+                : blob.text,
+          );
         }),
       );
     }
@@ -227,8 +324,15 @@ export class GitHubScm implements Scm {
 
   /** A GitHub without rulesets (an older GitHub Enterprise Server) answers 404: no rule is known then. */
   async reviewRule(repo: RepoRef, branch: string) {
-    const rules = (await this.octokit.paginate(this.octokit.rest.repos.getBranchRules, { ...repo, branch, per_page: PAGE }).catch(notFound)) ?? [];
-    const reviews = rules.flatMap((rule) => (rule.type === 'pull_request' && rule.parameters ? [{ reviews: rule.parameters.required_approving_review_count, source: rule.ruleset_source ?? 'a ruleset' }] : []));
+    const rules =
+      (await this.octokit
+        .paginate(this.octokit.rest.repos.getBranchRules, { ...repo, branch, per_page: PAGE })
+        .catch(notFound)) ?? [];
+    const reviews = rules.flatMap((rule) =>
+      rule.type === 'pull_request' && rule.parameters
+        ? [{ reviews: rule.parameters.required_approving_review_count, source: rule.ruleset_source ?? 'a ruleset' }]
+        : [],
+    );
     return reviews.filter((rule) => rule.reviews > 0).sort((a, b) => b.reviews - a.reviews)[0];
   }
 
@@ -236,7 +340,10 @@ export class GitHubScm implements Scm {
     const { data } = await this.octokit.rest.repos.getCommit({ ...repo, ref: sha, per_page: 300 });
     const files = data.files ?? [];
     // GitHub lists at most 300 files on the first page: beyond that, say nothing rather than part.
-    return { date: data.commit.committer?.date ?? data.commit.author?.date ?? '', files: files.length < 300 ? files.map((file) => file.filename) : undefined };
+    return {
+      date: data.commit.committer?.date ?? data.commit.author?.date ?? '',
+      files: files.length < 300 ? files.map((file) => file.filename) : undefined,
+    };
   }
 
   async findCheckRun(repo: RepoRef, sha: string, name: string) {
@@ -245,7 +352,14 @@ export class GitHubScm implements Scm {
   }
 
   private async latestCheckRun(repo: RepoRef, sha: string, name: string) {
-    const runs = await this.octokit.paginate(this.octokit.rest.checks.listForRef, { ...repo, ref: sha, check_name: name, filter: 'latest', per_page: PAGE, ...(this.appId !== undefined && { app_id: this.appId }) });
+    const runs = await this.octokit.paginate(this.octokit.rest.checks.listForRef, {
+      ...repo,
+      ref: sha,
+      check_name: name,
+      filter: 'latest',
+      per_page: PAGE,
+      ...(this.appId !== undefined && { app_id: this.appId }),
+    });
     return runs.find((candidate) => this.appId === undefined || candidate.app?.id === this.appId);
   }
 
@@ -253,7 +367,11 @@ export class GitHubScm implements Scm {
   async ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void> {
     // `id: null`: the caller knows there is none (it just made the commit, or looked).
     const existing = check.id === undefined ? await this.latestCheckRun(repo, check.headSha, check.name) : undefined;
-    const output = { title: title(check.title), summary: checkOutput(check.summary), ...(check.text && { text: checkOutput(check.text) }) };
+    const output = {
+      title: title(check.title),
+      summary: checkOutput(check.summary),
+      ...(check.text && { text: checkOutput(check.text) }),
+    };
     if (
       existing &&
       existing.status === check.status &&
@@ -287,9 +405,16 @@ export class GitHubScm implements Scm {
     const { data } = await this.octokit.rest.actions.listWorkflowRunArtifacts({ ...repo, run_id: runId, name });
     const artifact = data.artifacts.find((candidate) => candidate.name === name && !candidate.expired);
     if (!artifact) return undefined;
-    const zip = await this.octokit.rest.actions.downloadArtifact({ ...repo, artifact_id: artifact.id, archive_format: 'zip' });
+    const zip = await this.octokit.rest.actions.downloadArtifact({
+      ...repo,
+      artifact_id: artifact.id,
+      archive_format: 'zip',
+    });
     const bytes = new Uint8Array(zip.data as ArrayBuffer);
-    if (bytes.byteLength > ZIP_LIMITS.zipBytes) throw new EdgeshipError(`artifact "${name}" of run ${runId} is ${bytes.byteLength} bytes zipped; at most ${ZIP_LIMITS.zipBytes} are read`);
+    if (bytes.byteLength > ZIP_LIMITS.zipBytes)
+      throw new EdgeshipError(
+        `artifact "${name}" of run ${runId} is ${bytes.byteLength} bytes zipped; at most ${ZIP_LIMITS.zipBytes} are read`,
+      );
     // Sizes are checked from the zip's directory before anything is inflated; fflate inflates each
     // entry into a buffer of its declared size, so an entry that lies about it fails instead of growing.
     let entries = 0;
@@ -303,14 +428,20 @@ export class GitHubScm implements Scm {
           entries += 1;
           total += file.originalSize;
           if (entries > ZIP_LIMITS.entries) refuse(`more than ${ZIP_LIMITS.entries} entries`);
-          if (file.originalSize > ZIP_LIMITS.entryBytes) refuse(`${file.name} inflates to ${file.originalSize} bytes, more than the ${ZIP_LIMITS.entryBytes} allowed for one file`);
-          if (total > ZIP_LIMITS.totalBytes) refuse(`its files inflate to more than the ${ZIP_LIMITS.totalBytes} bytes allowed in all`);
+          if (file.originalSize > ZIP_LIMITS.entryBytes)
+            refuse(
+              `${file.name} inflates to ${file.originalSize} bytes, more than the ${ZIP_LIMITS.entryBytes} allowed for one file`,
+            );
+          if (total > ZIP_LIMITS.totalBytes)
+            refuse(`its files inflate to more than the ${ZIP_LIMITS.totalBytes} bytes allowed in all`);
           return true;
         },
       });
     } catch (error) {
       if (error instanceof EdgeshipError) throw error;
-      throw new EdgeshipError(`artifact "${name}" of run ${runId} is not a readable zip: ${messageOf(error)}`, { cause: error });
+      throw new EdgeshipError(`artifact "${name}" of run ${runId} is not a readable zip: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -334,9 +465,16 @@ export class GitHubScm implements Scm {
    * each on the one before (`base_tree`), one commit whose parent is `expectedHead`, and a
    * non-forced ref update, which GitHub refuses unless it fast-forwards from that head.
    */
-  async commitOnBranch(repo: RepoRef, branch: string, expectedHead: string, files: FileWrite[], message: string): Promise<{ sha: string } | 'stale'> {
+  async commitOnBranch(
+    repo: RepoRef,
+    branch: string,
+    expectedHead: string,
+    files: FileWrite[],
+    message: string,
+  ): Promise<{ sha: string } | 'stale'> {
     const bytes = files.reduce((sum, file) => sum + Buffer.byteLength(file.content), 0);
-    if (files.length > this.oneRequest.files || bytes > this.oneRequest.bytes) return this.commitByGitData(repo, branch, expectedHead, files, message);
+    if (files.length > this.oneRequest.files || bytes > this.oneRequest.bytes)
+      return this.commitByGitData(repo, branch, expectedHead, files, message);
     const [headline = '', ...rest] = message.split('\n');
     try {
       const result = await this.octokit.graphql<{ createCommitOnBranch: { commit: { oid: string } } }>(
@@ -346,7 +484,12 @@ export class GitHubScm implements Scm {
             branch: { repositoryNameWithOwner: repoName(repo), branchName: branch },
             expectedHeadOid: expectedHead,
             message: { headline, body: rest.join('\n').trim() },
-            fileChanges: { additions: files.map((file) => ({ path: file.path, contents: Buffer.from(file.content).toString('base64') })) },
+            fileChanges: {
+              additions: files.map((file) => ({
+                path: file.path,
+                contents: Buffer.from(file.content).toString('base64'),
+              })),
+            },
           },
         },
       );
@@ -357,11 +500,22 @@ export class GitHubScm implements Scm {
     }
   }
 
-  private async commitByGitData(repo: RepoRef, branch: string, expectedHead: string, files: FileWrite[], message: string): Promise<{ sha: string } | 'stale'> {
+  private async commitByGitData(
+    repo: RepoRef,
+    branch: string,
+    expectedHead: string,
+    files: FileWrite[],
+    message: string,
+  ): Promise<{ sha: string } | 'stale'> {
     const git = this.octokit.rest.git;
     let tree = (await git.getCommit({ ...repo, commit_sha: expectedHead })).data.tree.sha;
     for (const chunk of treeChunks(files)) {
-      const entries = chunk.map((file) => ({ path: file.path, mode: '100644' as const, type: 'blob' as const, content: file.content }));
+      const entries = chunk.map((file) => ({
+        path: file.path,
+        mode: '100644' as const,
+        type: 'blob' as const,
+        content: file.content,
+      }));
       tree = (await git.createTree({ ...repo, base_tree: tree, tree: entries })).data.sha;
     }
     const commit = (await git.createCommit({ ...repo, message, tree, parents: [expectedHead] })).data.sha;
@@ -376,54 +530,125 @@ export class GitHubScm implements Scm {
   }
 
   async ensurePullRequest(repo: RepoRef, spec: PullRequestSpec): Promise<PullRequestInfo & { created: boolean }> {
-    const { data } = await this.octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${spec.head}`, state: 'all', per_page: 5 });
+    const { data } = await this.octokit.rest.pulls.list({
+      ...repo,
+      head: `${repo.owner}:${spec.head}`,
+      state: 'all',
+      per_page: 5,
+    });
     const existing = data[0];
     if (existing) {
       if (existing.state === 'open' && (existing.body !== body(spec.body) || existing.title !== title(spec.title))) {
-        await this.octokit.rest.pulls.update({ ...repo, pull_number: existing.number, title: title(spec.title), body: body(spec.body) });
+        await this.octokit.rest.pulls.update({
+          ...repo,
+          pull_number: existing.number,
+          title: title(spec.title),
+          body: body(spec.body),
+        });
       }
       return { ...pullInfo(existing), created: false };
     }
-    const created = await this.octokit.rest.pulls.create({ ...repo, head: spec.head, base: spec.base, title: title(spec.title), body: body(spec.body) });
+    const created = await this.octokit.rest.pulls.create({
+      ...repo,
+      head: spec.head,
+      base: spec.base,
+      title: title(spec.title),
+      body: body(spec.body),
+    });
     return { ...pullInfo(created.data), created: true };
   }
 
   async pullRequestOf(repo: RepoRef, branch: string): Promise<PullRequestInfo | undefined> {
-    const { data } = await this.octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${branch}`, state: 'all', per_page: 5 });
+    const { data } = await this.octokit.rest.pulls.list({
+      ...repo,
+      head: `${repo.owner}:${branch}`,
+      state: 'all',
+      per_page: 5,
+    });
     const pull = data.find((candidate) => candidate.head.ref === branch);
     return pull && pullInfo(pull);
   }
 
   /** Every open one; of the closed, the RECENT_CLOSED updated last. */
-  async listPullRequests(repo: RepoRef, headPrefix: string, state: 'open' | 'closed' = 'open'): Promise<PullRequestInfo[]> {
+  async listPullRequests(
+    repo: RepoRef,
+    headPrefix: string,
+    state: 'open' | 'closed' = 'open',
+  ): Promise<PullRequestInfo[]> {
     let read = 0;
-    const pulls = await this.octokit.paginate(this.octokit.rest.pulls.list, { ...repo, state, sort: 'updated', direction: 'desc', per_page: PAGE }, (response, done) => {
-      read += response.data.length;
-      if (state === 'closed' && read >= RECENT_CLOSED) done();
-      return response.data;
-    });
+    const pulls = await this.octokit.paginate(
+      this.octokit.rest.pulls.list,
+      { ...repo, state, sort: 'updated', direction: 'desc', per_page: PAGE },
+      (response, done) => {
+        read += response.data.length;
+        if (state === 'closed' && read >= RECENT_CLOSED) done();
+        return response.data;
+      },
+    );
     return pulls.filter((pull) => pull.head.ref.startsWith(headPrefix)).map(pullInfo);
   }
 
   async latestRun(repo: RepoRef, workflow: string, branch: string) {
-    const { data } = await this.octokit.rest.actions.listWorkflowRuns({ ...repo, workflow_id: workflow, branch, per_page: 1 });
+    const { data } = await this.octokit.rest.actions.listWorkflowRuns({
+      ...repo,
+      workflow_id: workflow,
+      branch,
+      per_page: 1,
+    });
     const run = data.workflow_runs[0];
-    return run && { id: run.id, headSha: run.head_sha, headBranch: run.head_branch ?? branch, path: run.path, status: run.status ?? '', conclusion: run.conclusion, url: run.html_url };
+    return (
+      run && {
+        id: run.id,
+        headSha: run.head_sha,
+        headBranch: run.head_branch ?? branch,
+        path: run.path,
+        status: run.status ?? '',
+        conclusion: run.conclusion,
+        url: run.html_url,
+      }
+    );
   }
 
   async listDeployments(repo: RepoRef, environment: string | undefined, limit: number) {
     let read = 0;
-    const deployments = await this.octokit.paginate(this.octokit.rest.repos.listDeployments, { ...repo, ...(environment && { environment }), per_page: Math.min(limit, PAGE) }, (response, done) => {
-      read += response.data.length;
-      if (read >= limit) done();
-      return response.data;
-    });
-    return deployments.slice(0, limit).map((deployment) => ({ id: deployment.id, environment: deployment.environment, ref: deployment.ref, createdAt: deployment.created_at, payload: deployment.payload }));
+    const deployments = await this.octokit.paginate(
+      this.octokit.rest.repos.listDeployments,
+      { ...repo, ...(environment && { environment }), per_page: Math.min(limit, PAGE) },
+      (response, done) => {
+        read += response.data.length;
+        if (read >= limit) done();
+        return response.data;
+      },
+    );
+    return deployments.slice(0, limit).map((deployment) => ({
+      id: deployment.id,
+      environment: deployment.environment,
+      ref: deployment.ref,
+      createdAt: deployment.created_at,
+      payload: deployment.payload,
+    }));
   }
 
-  async createDeployment(repo: RepoRef, ref: string, environment: string, description: string, payload: object): Promise<number> {
-    const created = await this.octokit.rest.repos.createDeployment({ ...repo, ref, environment, description: deploymentText(description), payload: payload as Record<string, unknown>, auto_merge: false, required_contexts: [], production_environment: false, transient_environment: true });
-    if (!('id' in created.data)) throw new EdgeshipError(`GitHub did not create the deployment to ${environment}: ${created.data.message ?? ''}`);
+  async createDeployment(
+    repo: RepoRef,
+    ref: string,
+    environment: string,
+    description: string,
+    payload: object,
+  ): Promise<number> {
+    const created = await this.octokit.rest.repos.createDeployment({
+      ...repo,
+      ref,
+      environment,
+      description: deploymentText(description),
+      payload: payload as Record<string, unknown>,
+      auto_merge: false,
+      required_contexts: [],
+      production_environment: false,
+      transient_environment: true,
+    });
+    if (!('id' in created.data))
+      throw new EdgeshipError(`GitHub did not create the deployment to ${environment}: ${created.data.message ?? ''}`);
     return created.data.id;
   }
 
@@ -432,12 +657,26 @@ export class GitHubScm implements Scm {
     return data[0]?.state ?? 'queued';
   }
 
-  async setDeploymentStatus(repo: RepoRef, id: number, state: 'in_progress' | 'success' | 'failure' | 'inactive', description: string): Promise<void> {
-    await this.octokit.rest.repos.createDeploymentStatus({ ...repo, deployment_id: id, state, description: deploymentText(description) });
+  async setDeploymentStatus(
+    repo: RepoRef,
+    id: number,
+    state: 'in_progress' | 'success' | 'failure' | 'inactive',
+    description: string,
+  ): Promise<void> {
+    await this.octokit.rest.repos.createDeploymentStatus({
+      ...repo,
+      deployment_id: id,
+      state,
+      description: deploymentText(description),
+    });
   }
 
   async deploymentEnvironments(repo: RepoRef, ref: string): Promise<string[]> {
-    const deployments = await this.octokit.paginate(this.octokit.rest.repos.listDeployments, { ...repo, ref, per_page: PAGE });
+    const deployments = await this.octokit.paginate(this.octokit.rest.repos.listDeployments, {
+      ...repo,
+      ref,
+      per_page: PAGE,
+    });
     return deployments.map((deployment) => deployment.environment);
   }
 
@@ -447,7 +686,9 @@ export class GitHubScm implements Scm {
   }
 
   async permissionOf(repo: RepoRef, user: string): Promise<string> {
-    const response = await this.octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: user }).catch(notFound);
+    const response = await this.octokit.rest.repos
+      .getCollaboratorPermissionLevel({ ...repo, username: user })
+      .catch(notFound);
     // role_name knows maintain and triage, which the legacy permission field folds into write and read.
     return response ? (response.data.role_name ?? response.data.permission) : 'none';
   }
@@ -466,40 +707,71 @@ export class GitHubScm implements Scm {
   }
 
   async recentComments(repo: RepoRef, since: string): Promise<IssueComment[]> {
-    const comments = await this.octokit.paginate(this.octokit.rest.issues.listCommentsForRepo, { ...repo, since, sort: 'created', direction: 'asc', per_page: PAGE });
+    const comments = await this.octokit.paginate(this.octokit.rest.issues.listCommentsForRepo, {
+      ...repo,
+      since,
+      sort: 'created',
+      direction: 'asc',
+      per_page: PAGE,
+    });
     return comments.map((comment) => issueComment(comment, Number(comment.issue_url.split('/').pop())));
   }
 
   async markedComments(repo: RepoRef, issue: number, marker: string): Promise<IssueComment[]> {
-    const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: PAGE });
-    return comments.map((comment) => issueComment(comment, issue)).filter((comment) => comment.bot && comment.body.includes(marker));
+    const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, {
+      ...repo,
+      issue_number: issue,
+      per_page: PAGE,
+    });
+    return comments
+      .map((comment) => issueComment(comment, issue))
+      .filter((comment) => comment.bot && comment.body.includes(marker));
   }
 
   async ensureComment(repo: RepoRef, issue: number, marker: string, text: string): Promise<void> {
     if ((await this.markedComments(repo, issue, marker)).length > 0) return;
     // The marker is what finds the comment again: a cut leaves it whole.
-    await this.octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: `${fitWithin(text, GITHUB_LIMITS.body - marker.length - 2)}\n\n${marker}` });
+    await this.octokit.rest.issues.createComment({
+      ...repo,
+      issue_number: issue,
+      body: `${fitWithin(text, GITHUB_LIMITS.body - marker.length - 2)}\n\n${marker}`,
+    });
   }
 
   async findIssue(repo: RepoRef, label: string, wanted: string) {
-    const issues = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { ...repo, labels: label, state: 'open', per_page: PAGE });
+    const issues = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, {
+      ...repo,
+      labels: label,
+      state: 'open',
+      per_page: PAGE,
+    });
     const issue = issues.find((candidate) => !candidate.pull_request && candidate.title === wanted);
     return issue && { number: issue.number, url: issue.html_url };
   }
 
   /** GraphQL, for the issue's last editor, which REST does not tell. */
   async readIssue(repo: RepoRef, number: number) {
-    const data = await this.octokit.graphql<{ repository: { issue: { body: string; editor: { __typename: string; login: string } | null } | null } | null }>(
+    const data = await this.octokit.graphql<{
+      repository: { issue: { body: string; editor: { __typename: string; login: string } | null } | null } | null;
+    }>(
       `query($owner: String!, $name: String!, $number: Int!) { repository(owner: $owner, name: $name) { issue(number: $number) { body editor { __typename login } } } }`,
       { owner: repo.owner, name: repo.repo, number },
     );
     const issue = data.repository?.issue;
     if (!issue) throw new EdgeshipError(`${repoName(repo)}#${number} is not an issue the app can read`);
-    return { body: issue.body, ...(issue.editor && { editor: { login: issue.editor.login, bot: issue.editor.__typename === 'Bot' } }) };
+    return {
+      body: issue.body,
+      ...(issue.editor && { editor: { login: issue.editor.login, bot: issue.editor.__typename === 'Bot' } }),
+    };
   }
 
   async createIssue(repo: RepoRef, text: string, content: string, labels: string[]) {
-    const { data } = await this.octokit.rest.issues.create({ ...repo, title: title(text), body: body(content), labels });
+    const { data } = await this.octokit.rest.issues.create({
+      ...repo,
+      title: title(text),
+      body: body(content),
+      labels,
+    });
     return { number: data.number, url: data.html_url };
   }
 
@@ -508,12 +780,20 @@ export class GitHubScm implements Scm {
   }
 
   async ensureDeployments(repo: RepoRef, ref: string, deployments: DeploymentSpec[]): Promise<void> {
-    const existing = await this.octokit.paginate(this.octokit.rest.repos.listDeployments, { ...repo, ref, per_page: PAGE });
+    const existing = await this.octokit.paginate(this.octokit.rest.repos.listDeployments, {
+      ...repo,
+      ref,
+      per_page: PAGE,
+    });
     for (const deployment of deployments) {
       let id = existing.find((candidate) => candidate.environment === deployment.environment)?.id;
       if (id !== undefined) {
         if (deployment.status.state === 'pending') continue;
-        const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...repo, deployment_id: id, per_page: 1 });
+        const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
+          ...repo,
+          deployment_id: id,
+          per_page: 1,
+        });
         if (statuses[0]?.state === deployment.status.state) continue; // already says so
       } else {
         const created = await this.octokit.rest.repos.createDeployment({
@@ -526,7 +806,10 @@ export class GitHubScm implements Scm {
           required_contexts: [],
           production_environment: false,
         });
-        if (!('id' in created.data)) throw new EdgeshipError(`GitHub did not create the deployment to ${deployment.environment}: ${created.data.message ?? ''}`);
+        if (!('id' in created.data))
+          throw new EdgeshipError(
+            `GitHub did not create the deployment to ${deployment.environment}: ${created.data.message ?? ''}`,
+          );
         id = created.data.id;
         if (deployment.status.state === 'pending') continue; // GitHub shows a deployment without a status as pending
       }
@@ -542,11 +825,29 @@ export class GitHubScm implements Scm {
 }
 
 /** A REST issue comment as the port says it; `bot`: written by an app, which no person can write as. */
-function issueComment(comment: { id: number; body?: string; user: { login: string; type: string } | null; updated_at: string }, issue: number): IssueComment {
-  return { id: comment.id, issue, body: comment.body ?? '', user: comment.user?.login ?? '', bot: comment.user?.type === 'Bot', updatedAt: comment.updated_at };
+function issueComment(
+  comment: { id: number; body?: string; user: { login: string; type: string } | null; updated_at: string },
+  issue: number,
+): IssueComment {
+  return {
+    id: comment.id,
+    issue,
+    body: comment.body ?? '',
+    user: comment.user?.login ?? '',
+    bot: comment.user?.type === 'Bot',
+    updatedAt: comment.updated_at,
+  };
 }
 
-function pullInfo(pull: { number: number; html_url: string; state: string; merged_at?: string | null; merge_commit_sha?: string | null; head: { ref: string; sha: string }; base: { ref: string } }): PullRequestInfo {
+function pullInfo(pull: {
+  number: number;
+  html_url: string;
+  state: string;
+  merged_at?: string | null;
+  merge_commit_sha?: string | null;
+  head: { ref: string; sha: string };
+  base: { ref: string };
+}): PullRequestInfo {
   return {
     number: pull.number,
     headSha: pull.head.sha,

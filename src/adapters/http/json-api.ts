@@ -22,14 +22,20 @@ export interface JsonFailure {
  * retries on 5xx, 429 and connection failures; 4xx answers are not retried. `unreachable`
  * words the error when nothing answers, `failed` the error of an error answer.
  */
-export async function callJson(request: JsonRequest, errors: { unreachable: string; failed: (failure: JsonFailure) => EdgeshipError }): Promise<unknown> {
+export async function callJson(
+  request: JsonRequest,
+  errors: { unreachable: string; failed: (failure: JsonFailure) => EdgeshipError },
+): Promise<unknown> {
   return pRetry(
     async () => {
       let response: Response;
       try {
         response = await fetch(request.url, {
           method: request.method,
-          headers: { 'content-type': 'application/json', ...(request.token && { authorization: `Bearer ${request.token}` }) },
+          headers: {
+            'content-type': 'application/json',
+            ...(request.token && { authorization: `Bearer ${request.token}` }),
+          },
           ...(request.body && { body: JSON.stringify(request.body) }),
           signal: AbortSignal.timeout(request.timeoutMs ?? 10_000),
           // A bearer token goes to the URL the operator allowed and nowhere a redirect points.

@@ -36,11 +36,13 @@ export class ArgoCdApplications implements FleetStatus {
 
   async states(targets: string[]): Promise<Map<string, FleetState>> {
     const applications = await this.list().catch(() => undefined);
-    return new Map(targets.map((target) => {
-      if (!applications) return [target, { sync: 'Unknown', health: 'Unknown' }] as const;
-      const status = applications.get(applicationName(target));
-      return [target, status ? stateOf(status) : { sync: 'Unknown', health: 'Missing' }] as const;
-    }));
+    return new Map(
+      targets.map((target) => {
+        if (!applications) return [target, { sync: 'Unknown', health: 'Unknown' }] as const;
+        const status = applications.get(applicationName(target));
+        return [target, status ? stateOf(status) : { sync: 'Unknown', health: 'Missing' }] as const;
+      }),
+    );
   }
 
   /** Each labelled Application's status, by name. */
@@ -55,7 +57,10 @@ export class ArgoCdApplications implements FleetStatus {
         plural: 'applications',
         labelSelector: SITE_LABEL,
         ...(next && { _continue: next }),
-      })) as { items?: { metadata?: { name?: string }; status?: ApplicationStatus }[]; metadata?: { continue?: string } };
+      })) as {
+        items?: { metadata?: { name?: string }; status?: ApplicationStatus }[];
+        metadata?: { continue?: string };
+      };
       for (const item of page.items ?? []) if (item.metadata?.name) statuses.set(item.metadata.name, item.status ?? {});
       next = page.metadata?.continue || undefined;
     } while (next);
@@ -69,7 +74,9 @@ function stateOf(status: ApplicationStatus): FleetState {
   const syncFailed = status.operationState?.phase === 'Failed' || status.operationState?.phase === 'Error';
   // Healthy since the later of the health transition and the last sync: an Application that
   // stayed Healthy through a sync has been Healthy with the new release only since the sync.
-  const times = [status.health?.lastTransitionTime, status.operationState?.finishedAt].map((time) => Date.parse(time ?? '')).filter((time) => !Number.isNaN(time));
+  const times = [status.health?.lastTransitionTime, status.operationState?.finishedAt]
+    .map((time) => Date.parse(time ?? ''))
+    .filter((time) => !Number.isNaN(time));
   return {
     sync,
     health,

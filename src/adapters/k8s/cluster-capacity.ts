@@ -21,12 +21,17 @@ export class KubernetesCapacity implements ClusterCapacity {
   constructor(private readonly kubeconfig: KubeConfig) {}
 
   async capacity(targets: Target[]): Promise<Map<string, LiveCapacity>> {
-    const entries = await Promise.all(targets.filter((target) => target.kind === 'edge' && target.context).map(async (target) => [target.name, await this.read(target.context as string)] as const));
+    const entries = await Promise.all(
+      targets
+        .filter((target) => target.kind === 'edge' && target.context)
+        .map(async (target) => [target.name, await this.read(target.context as string)] as const),
+    );
     return new Map(entries);
   }
 
   private async read(context: string): Promise<LiveCapacity> {
-    if (!this.kubeconfig.getContextObject(context)) return { source: 'inventory', reason: `no kubeconfig context "${context}"` };
+    if (!this.kubeconfig.getContextObject(context))
+      return { source: 'inventory', reason: `no kubeconfig context "${context}"` };
     const config = new KubeConfig();
     config.loadFromString(this.kubeconfig.exportConfig());
     config.setCurrentContext(context);
@@ -36,26 +41,45 @@ export class KubernetesCapacity implements ClusterCapacity {
     try {
       [nodes, pods] = await Promise.all([
         api.listNode().then((list) => list.items),
-        api.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }).then((list) => list.items),
+        api
+          .listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })
+          .then((list) => list.items),
       ]);
     } catch (error) {
       return { source: 'inventory', reason: `cluster ${context} did not answer: ${messageOf(error).split('\n')[0]}` };
     }
-    const usable = nodes.filter((node) => !node.spec?.unschedulable && node.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True'));
+    const usable = nodes.filter(
+      (node) =>
+        !node.spec?.unschedulable &&
+        node.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+    );
     const requested = new Map<string, number>();
     for (const pod of pods) {
       const node = pod.spec?.nodeName;
       if (!node) continue;
-      const memory = (pod.spec?.containers ?? []).reduce((sum, container) => sum + bytes(container.resources?.requests?.memory), 0);
+      const memory = (pod.spec?.containers ?? []).reduce(
+        (sum, container) => sum + bytes(container.resources?.requests?.memory),
+        0,
+      );
       requested.set(node, (requested.get(node) ?? 0) + memory);
     }
-    const free = usable.map((node) => bytes(node.status?.allocatable?.memory) - (requested.get(node.metadata?.name ?? '') ?? 0));
-    const arches = [...new Set(usable.map((node) => node.metadata?.labels?.['kubernetes.io/arch'] ?? node.status?.nodeInfo?.architecture ?? 'unknown'))].sort();
+    const free = usable.map(
+      (node) => bytes(node.status?.allocatable?.memory) - (requested.get(node.metadata?.name ?? '') ?? 0),
+    );
+    const arches = [
+      ...new Set(
+        usable.map(
+          (node) => node.metadata?.labels?.['kubernetes.io/arch'] ?? node.status?.nodeInfo?.architecture ?? 'unknown',
+        ),
+      ),
+    ].sort();
     const accelerators = [
       ...new Set(
         usable.flatMap((node) => {
           const gpus = bytes(node.status?.allocatable?.['nvidia.com/gpu']);
-          const labels = ACCELERATOR_LABELS.map((label) => node.metadata?.labels?.[label]).filter((value): value is string => Boolean(value));
+          const labels = ACCELERATOR_LABELS.map((label) => node.metadata?.labels?.[label]).filter(
+            (value): value is string => Boolean(value),
+          );
           return [...(gpus > 0 ? [`nvidia.com/gpu×${gpus}`] : []), ...labels];
         }),
       ),

@@ -2,18 +2,25 @@ import type { V1Job } from '@kubernetes/client-node';
 import type { KubernetesTraining } from '../../core/training-config.ts';
 import { branchLabel, jobName, runEnvironment, type ClusterRun } from '../../core/training-run.ts';
 
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'edgeship', 'app.kubernetes.io/component': 'training' } as const;
+export const MANAGED_BY = {
+  'app.kubernetes.io/managed-by': 'edgeship',
+  'app.kubernetes.io/component': 'training',
+} as const;
 export const MODEL_LABEL = 'edgeship.dev/model';
 export const BRANCH_LABEL = 'edgeship.dev/branch';
 export const RUN_KEY_ANNOTATION = 'edgeship.dev/run-key';
 
-const selector = (labels: Record<string, string>) => Object.entries(labels).map(([label, value]) => `${label}=${value}`).join(',');
+const selector = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .map(([label, value]) => `${label}=${value}`)
+    .join(',');
 
 /** Label selector of every edgeship training Job. */
 export const trainingSelector = selector(MANAGED_BY);
 
 /** Label selector of the Jobs of a model's branch, finished or not. */
-export const branchSelector = (model: string, branch: string) => selector({ ...MANAGED_BY, [MODEL_LABEL]: model, [BRANCH_LABEL]: branchLabel(branch) });
+export const branchSelector = (model: string, branch: string) =>
+  selector({ ...MANAGED_BY, [MODEL_LABEL]: model, [BRANCH_LABEL]: branchLabel(branch) });
 
 /**
  * The batch/v1 Job of a training run: a deterministic name from the run key (a redelivered
@@ -50,7 +57,9 @@ export function trainingJob(spec: KubernetesTraining, timeoutMinutes: number, ru
           ...(spec.serviceAccount && { serviceAccountName: spec.serviceAccount }),
           ...(Object.keys(spec.nodeSelector).length > 0 && { nodeSelector: spec.nodeSelector }),
           ...(spec.tolerations.length > 0 && { tolerations: spec.tolerations }),
-          ...(spec.imagePullSecrets.length > 0 && { imagePullSecrets: spec.imagePullSecrets.map((name) => ({ name })) }),
+          ...(spec.imagePullSecrets.length > 0 && {
+            imagePullSecrets: spec.imagePullSecrets.map((name) => ({ name })),
+          }),
           containers: [
             {
               name: 'train',
@@ -68,7 +77,9 @@ export function trainingJob(spec: KubernetesTraining, timeoutMinutes: number, ru
 }
 
 /** Requests for CPU, memory and GPUs; limits for memory and GPUs (GPUs must be in both). */
-function containerResources(resources: KubernetesTraining['resources']): { requests?: Record<string, string>; limits?: Record<string, string> } | undefined {
+function containerResources(
+  resources: KubernetesTraining['resources'],
+): { requests?: Record<string, string>; limits?: Record<string, string> } | undefined {
   const requests: Record<string, string> = {};
   const limits: Record<string, string> = {};
   if (resources.cpu) requests.cpu = resources.cpu;

@@ -17,12 +17,19 @@ export function loadKubeconfig(source: KubeconfigSource): KubeConfig {
     else kubeconfig.loadFromCluster();
   } catch (error) {
     const where = source.file ? `${source.names.file}=${source.file}` : 'the in-cluster service account';
-    throw new UsageError(`${where}: expected a readable kubeconfig, found: ${messageOf(error).split('\n')[0]}`, { cause: error });
+    throw new UsageError(`${where}: expected a readable kubeconfig, found: ${messageOf(error).split('\n')[0]}`, {
+      cause: error,
+    });
   }
   if (source.context) {
     if (!kubeconfig.getContextObject(source.context)) {
-      const contexts = kubeconfig.getContexts().map((entry) => entry.name).join(', ');
-      throw new UsageError(`${source.names.context}: expected a context of ${source.file ?? 'the kubeconfig'} (${contexts}), found "${source.context}"`);
+      const contexts = kubeconfig
+        .getContexts()
+        .map((entry) => entry.name)
+        .join(', ');
+      throw new UsageError(
+        `${source.names.context}: expected a context of ${source.file ?? 'the kubeconfig'} (${contexts}), found "${source.context}"`,
+      );
     }
     kubeconfig.setCurrentContext(source.context);
   }

@@ -67,11 +67,17 @@ export class LeaderElector {
       if (held) this.lastRenewed = now;
       if (held && !this.leading) {
         this.leading = true;
-        this.options.log.info({ lease: this.options.name, identity: this.options.identity }, 'Leading: this replica runs the schedule');
+        this.options.log.info(
+          { lease: this.options.name, identity: this.options.identity },
+          'Leading: this replica runs the schedule',
+        );
         duties.start();
       } else if (!held && this.leading && now - this.lastRenewed >= this.timing.renewDeadlineMs) {
         this.leading = false;
-        this.options.log.warn({ lease: this.options.name, identity: this.options.identity }, 'Lost the lease: this replica stops the schedule');
+        this.options.log.warn(
+          { lease: this.options.name, identity: this.options.identity },
+          'Lost the lease: this replica stops the schedule',
+        );
         duties.stop();
       }
       // client-go waits a jittered retry period while following, a plain one while leading.
@@ -106,7 +112,21 @@ export class LeaderElector {
     } catch (error) {
       if (codeOf(error) !== 404) return this.failed('read', error);
       try {
-        await this.api.createNamespacedLease({ namespace, body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: { holderIdentity: identity, leaseDurationSeconds: duration, acquireTime: new V1MicroTime(now), renewTime: new V1MicroTime(now), leaseTransitions: 0 } } });
+        await this.api.createNamespacedLease({
+          namespace,
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name, namespace },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: duration,
+              acquireTime: new V1MicroTime(now),
+              renewTime: new V1MicroTime(now),
+              leaseTransitions: 0,
+            },
+          },
+        });
         return true;
       } catch (created) {
         return codeOf(created) === 409 ? false : this.failed('create', created);
@@ -129,9 +149,12 @@ export class LeaderElector {
             ...spec,
             holderIdentity: identity,
             leaseDurationSeconds: duration,
-            acquireTime: mine && spec.acquireTime ? new V1MicroTime(new Date(spec.acquireTime).getTime()) : new V1MicroTime(now),
+            acquireTime:
+              mine && spec.acquireTime ? new V1MicroTime(new Date(spec.acquireTime).getTime()) : new V1MicroTime(now),
             renewTime: new V1MicroTime(now),
-            leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + (holder === '' ? 0 : 1),
+            leaseTransitions: mine
+              ? (spec.leaseTransitions ?? 0)
+              : (spec.leaseTransitions ?? 0) + (holder === '' ? 0 : 1),
           },
         },
       });
@@ -149,14 +172,27 @@ export class LeaderElector {
     try {
       const lease = await this.api.readNamespacedLease({ name, namespace });
       if (lease.spec?.holderIdentity !== identity) return;
-      await this.api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(this.now()) } } });
+      await this.api.replaceNamespacedLease({
+        name,
+        namespace,
+        body: {
+          ...lease,
+          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(this.now()) },
+        },
+      });
     } catch (error) {
-      this.options.log.warn({ lease: name, err: messageOf(error) }, 'Could not give the lease up; it expires by itself');
+      this.options.log.warn(
+        { lease: name, err: messageOf(error) },
+        'Could not give the lease up; it expires by itself',
+      );
     }
   }
 
   private failed(verb: string, error: unknown): false {
-    this.options.log.warn({ lease: this.options.name, verb, code: codeOf(error), err: messageOf(error).split('\n')[0] }, 'Lease call failed');
+    this.options.log.warn(
+      { lease: this.options.name, verb, code: codeOf(error), err: messageOf(error).split('\n')[0] },
+      'Lease call failed',
+    );
     return false;
   }
 }

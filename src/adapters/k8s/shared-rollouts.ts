@@ -12,12 +12,22 @@ const SHARED_RETRY: SwapRetry = { deadlineMs: 10_000, minWaitMs: 20, maxWaitMs: 
 
 const sharedRolloutSchema = z.strictObject({
   installation: z.number().int().positive(),
-  repo: z.strictObject({ owner: z.string().regex(/^[A-Za-z0-9-]{1,39}$/), repo: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/) }),
-  pull: z.strictObject({ number: z.number().int().positive(), headRef: z.string().min(1).max(255), headSha: z.string().regex(/^[0-9a-f]{40}$/), base: z.string().min(1).max(255), mergeSha: z.string().regex(/^[0-9a-f]{40}$/) }),
+  repo: z.strictObject({
+    owner: z.string().regex(/^[A-Za-z0-9-]{1,39}$/),
+    repo: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/),
+  }),
+  pull: z.strictObject({
+    number: z.number().int().positive(),
+    headRef: z.string().min(1).max(255),
+    headSha: z.string().regex(/^[0-9a-f]{40}$/),
+    base: z.string().min(1).max(255),
+    mergeSha: z.string().regex(/^[0-9a-f]{40}$/),
+  }),
 });
 
 /** A ConfigMap key for a repo: its name hashed, since `/` and case do not fit a key unambiguously. */
-const keyOf = (repo: RepoRef) => `rollout-${createHash('sha256').update(repoName(repo).toLowerCase()).digest('hex').slice(0, 32)}`;
+const keyOf = (repo: RepoRef) =>
+  `rollout-${createHash('sha256').update(repoName(repo).toLowerCase()).digest('hex').slice(0, 32)}`;
 
 /**
  * The rollouts still going, shared by the app's replicas in one ConfigMap of their namespace: a
@@ -82,22 +92,43 @@ export class ConfigMapRollouts implements SharedRollouts {
    * wait, until a deadline (core/compare-and-swap).
    */
   private async change(edit: (data: Record<string, string>) => Record<string, string> | undefined): Promise<void> {
-    await untilSwapped(`ConfigMap ${this.namespace}/${this.name}`, async () => {
-      const map = await this.read();
-      const data = edit(map?.data ?? {});
-      if (data === undefined) return undefined;
-      try {
-        if (map) await this.api.replaceNamespacedConfigMap({ name: this.name, namespace: this.namespace, body: { ...map, data } });
-        else await this.api.createNamespacedConfigMap({ namespace: this.namespace, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: this.name, namespace: this.namespace }, data } });
-        return undefined;
-      } catch (error) {
-        if (codeOf(error) !== 409) throw this.wrap('write', error);
-        return CONFLICT;
-      }
-    }, SHARED_RETRY);
+    await untilSwapped(
+      `ConfigMap ${this.namespace}/${this.name}`,
+      async () => {
+        const map = await this.read();
+        const data = edit(map?.data ?? {});
+        if (data === undefined) return undefined;
+        try {
+          if (map)
+            await this.api.replaceNamespacedConfigMap({
+              name: this.name,
+              namespace: this.namespace,
+              body: { ...map, data },
+            });
+          else
+            await this.api.createNamespacedConfigMap({
+              namespace: this.namespace,
+              body: {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: this.name, namespace: this.namespace },
+                data,
+              },
+            });
+          return undefined;
+        } catch (error) {
+          if (codeOf(error) !== 409) throw this.wrap('write', error);
+          return CONFLICT;
+        }
+      },
+      SHARED_RETRY,
+    );
   }
 
   private wrap(verb: string, error: unknown): EdgeshipError {
-    return new EdgeshipError(`cannot ${verb} the ConfigMap ${this.namespace}/${this.name} the replicas share rollouts in: ${messageOf(error).split('\n')[0]}`, { cause: error });
+    return new EdgeshipError(
+      `cannot ${verb} the ConfigMap ${this.namespace}/${this.name} the replicas share rollouts in: ${messageOf(error).split('\n')[0]}`,
+      { cause: error },
+    );
   }
 }

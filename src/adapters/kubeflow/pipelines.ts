@@ -19,7 +19,11 @@ interface KfpRun {
 
 /** States a run can still leave: CANCELING may yet end SUCCEEDED, FAILED or CANCELED. */
 const UNFINISHED = new Set(['RUNTIME_STATE_UNSPECIFIED', 'PENDING', 'RUNNING', 'PAUSED', 'CANCELING']);
-const FAILED: Record<string, string> = { FAILED: 'the pipeline run failed', CANCELED: 'the pipeline run was cancelled', SKIPPED: 'the pipeline run was skipped' };
+const FAILED: Record<string, string> = {
+  FAILED: 'the pipeline run failed',
+  CANCELED: 'the pipeline run was cancelled',
+  SKIPPED: 'the pipeline run was skipped',
+};
 /** The experiment runs go to in a multi-user profile namespace, when the config names no experiment. */
 const EXPERIMENT = 'edgeship';
 
@@ -54,7 +58,9 @@ export class KubeflowPipelines implements TrainingCluster {
 
   url(key: string, runId?: string): string | undefined {
     if (!runId) return undefined;
-    return this.spec.runUrl ? this.spec.runUrl.replaceAll('{run}', runId) : `${this.spec.endpoint.replace(/\/+$/, '')}/#/runs/details/${runId}`;
+    return this.spec.runUrl
+      ? this.spec.runUrl.replaceAll('{run}', runId)
+      : `${this.spec.endpoint.replace(/\/+$/, '')}/#/runs/details/${runId}`;
   }
 
   async start(run: ClusterRun): Promise<StartedRun> {
@@ -77,7 +83,10 @@ export class KubeflowPipelines implements TrainingCluster {
     const body = {
       display_name: name,
       description: `edgeship training of ${run.model} at ${run.repo}@${run.sha.slice(0, 7)} (${run.reason})`,
-      pipeline_version_reference: { pipeline_id: this.spec.pipelineId, ...(this.spec.pipelineVersionId && { pipeline_version_id: this.spec.pipelineVersionId }) },
+      pipeline_version_reference: {
+        pipeline_id: this.spec.pipelineId,
+        ...(this.spec.pipelineVersionId && { pipeline_version_id: this.spec.pipelineVersionId }),
+      },
       runtime_config: { parameters },
       ...(experiment && { experiment_id: experiment }),
       ...(this.spec.serviceAccount && { service_account: this.spec.serviceAccount }),
@@ -101,19 +110,31 @@ export class KubeflowPipelines implements TrainingCluster {
   /** Why a run failed: its failed tasks' errors (from the run itself: a list leaves details out). */
   private async failureOf(run: KfpRun): Promise<string | undefined> {
     const full = run.run_details ? run : ((await this.call('GET', `runs/${encodeURIComponent(run.run_id)}`)) as KfpRun);
-    const tasks = (full.run_details?.task_details ?? []).filter((task) => task.error?.message && task.state !== 'SUCCEEDED');
-    const messages = tasks.map((task) => `${task.display_name ? `${task.display_name}: ` : ''}${task.error?.message ?? ''}`);
+    const tasks = (full.run_details?.task_details ?? []).filter(
+      (task) => task.error?.message && task.state !== 'SUCCEEDED',
+    );
+    const messages = tasks.map(
+      (task) => `${task.display_name ? `${task.display_name}: ` : ''}${task.error?.message ?? ''}`,
+    );
     return messages.length > 0 ? messages.join('; ').slice(0, 1000) : full.error?.message;
   }
 
   /** The configured experiment, or in a profile namespace edgeship's own there (created once). */
   private async experimentId(): Promise<string | undefined> {
     if (this.spec.experimentId || !this.spec.namespace) return this.spec.experimentId;
-    const filter = JSON.stringify({ predicates: [{ key: 'display_name', operation: 'EQUALS', string_value: EXPERIMENT }] });
+    const filter = JSON.stringify({
+      predicates: [{ key: 'display_name', operation: 'EQUALS', string_value: EXPERIMENT }],
+    });
     const query = new URLSearchParams({ filter, namespace: this.spec.namespace, page_size: '1' });
-    const found = (await this.call('GET', `experiments?${query.toString()}`)) as { experiments?: { experiment_id: string }[] };
+    const found = (await this.call('GET', `experiments?${query.toString()}`)) as {
+      experiments?: { experiment_id: string }[];
+    };
     if (found.experiments?.[0]) return found.experiments[0].experiment_id;
-    const created = (await this.call('POST', 'experiments', { display_name: EXPERIMENT, description: 'Training runs started by edgeship', namespace: this.spec.namespace })) as { experiment_id: string };
+    const created = (await this.call('POST', 'experiments', {
+      display_name: EXPERIMENT,
+      description: 'Training runs started by edgeship',
+      namespace: this.spec.namespace,
+    })) as { experiment_id: string };
     return created.experiment_id;
   }
 
@@ -124,7 +145,8 @@ export class KubeflowPipelines implements TrainingCluster {
     for (const run of await this.list(kubeflowRunName(`${model}-`), 'IS_SUBSTRING')) {
       const parameters = run.runtime_config?.parameters ?? {};
       const key = parameters.run_key;
-      if (typeof key !== 'string' || modelOfRunKey(key) !== model || key === keep || parameters.branch !== branch) continue;
+      if (typeof key !== 'string' || modelOfRunKey(key) !== model || key === keep || parameters.branch !== branch)
+        continue;
       if (!UNFINISHED.has(run.state ?? '') || run.state === 'CANCELING') continue;
       await this.call('POST', `runs/${encodeURIComponent(run.run_id)}:terminate`, {});
       cancelled.push(key);
@@ -148,10 +170,18 @@ export class KubeflowPipelines implements TrainingCluster {
     const runs: KfpRun[] = [];
     let token: string | undefined;
     do {
-      const query = new URLSearchParams({ filter, page_size: '100', sort_by: 'created_at desc', ...(token && { page_token: token }) });
+      const query = new URLSearchParams({
+        filter,
+        page_size: '100',
+        sort_by: 'created_at desc',
+        ...(token && { page_token: token }),
+      });
       if (this.spec.experimentId) query.set('experiment_id', this.spec.experimentId);
       if (this.spec.namespace) query.set('namespace', this.spec.namespace);
-      const page = (await this.call('GET', `runs?${query.toString()}`)) as { runs?: KfpRun[]; next_page_token?: string };
+      const page = (await this.call('GET', `runs?${query.toString()}`)) as {
+        runs?: KfpRun[];
+        next_page_token?: string;
+      };
       runs.push(...(page.runs ?? []));
       token = page.next_page_token || undefined;
     } while (token && runs.length < limit);
@@ -161,7 +191,10 @@ export class KubeflowPipelines implements TrainingCluster {
   private async token(): Promise<string | undefined> {
     if (this.auth.token) return this.auth.token;
     // The projected token rotates: read it for each call, as the KFP SDK does.
-    return readFile(this.auth.tokenPath ?? KFP_TOKEN_PATH, 'utf8').then((text) => text.trim(), () => undefined);
+    return readFile(this.auth.tokenPath ?? KFP_TOKEN_PATH, 'utf8').then(
+      (text) => text.trim(),
+      () => undefined,
+    );
   }
 
   private async call(method: 'GET' | 'POST', path: string, body?: object): Promise<unknown> {
@@ -171,8 +204,18 @@ export class KubeflowPipelines implements TrainingCluster {
       {
         unreachable: `Kubeflow Pipelines at ${this.spec.endpoint} is unreachable`,
         failed: ({ status, detail, text }) => {
-          const message = typeof detail.message === 'string' ? detail.message : typeof detail.error === 'string' ? detail.error : text.slice(0, 200);
-          const hint = status === 401 || status === 403 ? ' (set KFP_TOKEN or give the app\'s service account access to the pipeline\'s namespace)' : status === 404 ? ' (check train.kubeflow.pipelineId and pipelineVersionId)' : '';
+          const message =
+            typeof detail.message === 'string'
+              ? detail.message
+              : typeof detail.error === 'string'
+                ? detail.error
+                : text.slice(0, 200);
+          const hint =
+            status === 401 || status === 403
+              ? " (set KFP_TOKEN or give the app's service account access to the pipeline's namespace)"
+              : status === 404
+                ? ' (check train.kubeflow.pipelineId and pipelineVersionId)'
+                : '';
           return new EdgeshipError(`Kubeflow Pipelines ${method} ${path.split('?')[0]}: ${status} ${message}${hint}`);
         },
       },

@@ -36,13 +36,25 @@ export class MlflowRegistry implements ModelRegistry {
   }
 
   async ensureVersion(release: RegistryRelease): Promise<string> {
-    await this.call('POST', 'registered-models/create', { name: release.model, description: 'Mirrored from the GitOps repo by edgeship.' }).catch((error: unknown) => {
+    await this.call('POST', 'registered-models/create', {
+      name: release.model,
+      description: 'Mirrored from the GitOps repo by edgeship.',
+    }).catch((error: unknown) => {
       if (!(error instanceof MlflowError && error.code === 'RESOURCE_ALREADY_EXISTS')) throw error;
     });
     const existing = await this.versionOf(release.model, release.digest);
     if (existing) return existing;
-    const tags = Object.entries({ [DIGEST_TAG]: release.digest, 'edgeship.version': release.version, ...release.tags }).map(([key, value]) => ({ key, value }));
-    const created = (await this.call('POST', 'model-versions/create', { name: release.model, source: sourceUri(release.source), tags, description: `${release.model} ${release.version}` })) as { model_version: ModelVersion };
+    const tags = Object.entries({
+      [DIGEST_TAG]: release.digest,
+      'edgeship.version': release.version,
+      ...release.tags,
+    }).map(([key, value]) => ({ key, value }));
+    const created = (await this.call('POST', 'model-versions/create', {
+      name: release.model,
+      source: sourceUri(release.source),
+      tags,
+      description: `${release.model} ${release.version}`,
+    })) as { model_version: ModelVersion };
     return created.model_version.version;
   }
 
@@ -50,9 +62,18 @@ export class MlflowRegistry implements ModelRegistry {
   async versionOf(model: string, digest: string): Promise<string | undefined> {
     let token: string | undefined;
     do {
-      const query = new URLSearchParams({ filter: `name='${model.replace(/'/g, "\\'")}'`, max_results: String(PAGE), ...(token && { page_token: token }) });
-      const page = (await this.call('GET', `model-versions/search?${query.toString()}`)) as { model_versions?: ModelVersion[]; next_page_token?: string };
-      const found = page.model_versions?.find((version) => version.tags?.some((tag) => tag.key === DIGEST_TAG && tag.value === digest));
+      const query = new URLSearchParams({
+        filter: `name='${model.replace(/'/g, "\\'")}'`,
+        max_results: String(PAGE),
+        ...(token && { page_token: token }),
+      });
+      const page = (await this.call('GET', `model-versions/search?${query.toString()}`)) as {
+        model_versions?: ModelVersion[];
+        next_page_token?: string;
+      };
+      const found = page.model_versions?.find((version) =>
+        version.tags?.some((tag) => tag.key === DIGEST_TAG && tag.value === digest),
+      );
       if (found) return found.version;
       token = page.next_page_token || undefined;
     } while (token);
@@ -69,7 +90,10 @@ export class MlflowRegistry implements ModelRegistry {
     } catch (error) {
       // What leaves the adapter never carries the token, whatever MLflow or a proxy echoed back.
       if (!this.token || !messageOf(error).includes(this.token)) throw error;
-      throw new MlflowError(maskSecrets(messageOf(error), [this.token]), error instanceof MlflowError ? error.code : undefined);
+      throw new MlflowError(
+        maskSecrets(messageOf(error), [this.token]),
+        error instanceof MlflowError ? error.code : undefined,
+      );
     }
   }
 
@@ -81,7 +105,10 @@ export class MlflowRegistry implements ModelRegistry {
         failed: ({ status, detail, text }) => {
           const code = typeof detail.error_code === 'string' ? detail.error_code : undefined;
           const message = typeof detail.message === 'string' ? detail.message : text.slice(0, 200);
-          return new MlflowError(`MLflow ${method} ${path.split('?')[0]}: ${status} ${code ?? ''} ${message}`.trim(), code);
+          return new MlflowError(
+            `MLflow ${method} ${path.split('?')[0]}: ${status} ${code ?? ''} ${message}`.trim(),
+            code,
+          );
         },
       },
     );

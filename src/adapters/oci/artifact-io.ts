@@ -21,12 +21,18 @@ export async function prepareArtifact(request: PushRequest): Promise<PreparedArt
   const layers = await Promise.all(
     request.files.map(async (file) => {
       const bytes = await readFile(file.path).catch((error: Error) => {
-        throw new ArtifactError(`cannot read ${file.name} for the artifact from ${file.path}: ${error.message}`, { cause: error });
+        throw new ArtifactError(`cannot read ${file.name} for the artifact from ${file.path}: ${error.message}`, {
+          cause: error,
+        });
       });
       return { descriptor: describe(file.mediaType, bytes, file.name), bytes };
     }),
   );
-  const manifest = buildManifest(config.descriptor, layers.map((layer) => layer.descriptor), request.annotations);
+  const manifest = buildManifest(
+    config.descriptor,
+    layers.map((layer) => layer.descriptor),
+    request.annotations,
+  );
   return { blobs: [config, ...layers], manifest };
 }
 
@@ -34,7 +40,12 @@ export async function prepareArtifact(request: PushRequest): Promise<PreparedArt
  * What to do with an immutable tag that exists: nothing, when it holds the prepared artifact or
  * the same model (`identity` in its config); otherwise a refusal naming both digests.
  */
-export function checkExistingTag(request: PushRequest, prepared: PreparedArtifact, existing: { digest: string; config: unknown }, where: string): 'same' | 'equivalent' {
+export function checkExistingTag(
+  request: PushRequest,
+  prepared: PreparedArtifact,
+  existing: { digest: string; config: unknown },
+  where: string,
+): 'same' | 'equivalent' {
   if (existing.digest === prepared.manifest.digest) return 'same';
   const key = request.immutable?.identity ?? '';
   const theirs = (existing.config as Record<string, unknown> | null)?.[key];
@@ -49,13 +60,17 @@ export function checkExistingTag(request: PushRequest, prepared: PreparedArtifac
 /** Throws unless `bytes` hash to `digest`. */
 export function verify(bytes: Uint8Array, digest: string, what: string): void {
   const actual = sha256(bytes);
-  if (actual !== digest) throw new ArtifactError(`${what}: digest mismatch, expected ${digest}, got ${actual}; the artifact is corrupt or was tampered with`);
+  if (actual !== digest)
+    throw new ArtifactError(
+      `${what}: digest mismatch, expected ${digest}, got ${actual}; the artifact is corrupt or was tampered with`,
+    );
 }
 
 /** A file name from an artifact, refused if it could escape the pull directory. */
 export function safeFileName(title: string | undefined, digest: string): string {
   const name = title ?? digest.replace(':', '-');
-  if (name !== basename(name) || name === '..' || name === '.') throw new ArtifactError(`artifact layer title "${name}" is not a plain file name`);
+  if (name !== basename(name) || name === '..' || name === '.')
+    throw new ArtifactError(`artifact layer title "${name}" is not a plain file name`);
   return name;
 }
 
@@ -63,7 +78,10 @@ export function safeFileName(title: string | undefined, digest: string): string 
  * Writes verified files into `directory`: first all into a temporary sibling, then each renamed
  * into place, so a failure part-way leaves the directory as it was.
  */
-export async function materialize(directory: string, files: { name: string; bytes: Uint8Array }[]): Promise<Record<string, string>> {
+export async function materialize(
+  directory: string,
+  files: { name: string; bytes: Uint8Array }[],
+): Promise<Record<string, string>> {
   await mkdir(dirname(directory), { recursive: true });
   const staging = await mkdtemp(join(dirname(directory), `.${basename(directory)}.pull-`));
   try {

@@ -1,7 +1,14 @@
 import { ArtifactError } from '../../core/errors.ts';
 import type { ImageLayer } from './image-layer.ts';
 import { sha256 } from './manifest.ts';
-import { ensureBlob, readBlob, readManifest, shareBlob, writeManifest, type FetchedManifest } from './registry-blobs.ts';
+import {
+  ensureBlob,
+  readBlob,
+  readManifest,
+  shareBlob,
+  writeManifest,
+  type FetchedManifest,
+} from './registry-blobs.ts';
 import type { RegistryClient } from './registry-client.ts';
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -88,7 +95,12 @@ export async function appendLayer(client: RegistryClient, request: AppendRequest
     for (const entry of images) {
       const child = await readManifest(client, request.base.repository, entry.digest, ACCEPT);
       const made = await extend(client, request, child, `${where} (${platformOf(entry)})`);
-      manifests.push({ mediaType: made.mediaType, digest: made.digest, size: made.size, ...(entry.platform && { platform: entry.platform }) });
+      manifests.push({
+        mediaType: made.mediaType,
+        digest: made.digest,
+        size: made.size,
+        ...(entry.platform && { platform: entry.platform }),
+      });
     }
     const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
     const digest = await writeManifest(client, request.repository, request.tag, OCI_INDEX, bytes);
@@ -102,22 +114,38 @@ export async function appendLayer(client: RegistryClient, request: AppendRequest
 /** `os/architecture[/variant]`, held to that grammar: the base image is a repo writer's choice, and the name reaches the report. */
 function platformName(parts: (string | undefined)[], where: string): string {
   const name = parts.filter(Boolean).join('/');
-  if (!/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(name)) throw new ArtifactError(`${where}: expected a platform such as linux/arm64, found ${JSON.stringify(name).slice(0, 80)}`);
+  if (!/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(name))
+    throw new ArtifactError(
+      `${where}: expected a platform such as linux/arm64, found ${JSON.stringify(name).slice(0, 80)}`,
+    );
   return name;
 }
 
-const platformOf = (entry: Descriptor) => platformName([entry.platform?.os, entry.platform?.architecture, entry.platform?.variant], 'platform of a base image index entry');
+const platformOf = (entry: Descriptor) =>
+  platformName(
+    [entry.platform?.os, entry.platform?.architecture, entry.platform?.variant],
+    'platform of a base image index entry',
+  );
 
 /** One platform's image with the layer appended; written by digest (an index refers to it). */
 async function extend(client: RegistryClient, request: AppendRequest, fetched: FetchedManifest, where: string) {
   const manifest = parse<Manifest>(fetched, where);
-  if (manifest.schemaVersion !== 2 || !manifest.config || !Array.isArray(manifest.layers)) throw new ArtifactError(`${where}: not an image manifest`);
+  if (manifest.schemaVersion !== 2 || !manifest.config || !Array.isArray(manifest.layers))
+    throw new ArtifactError(`${where}: not an image manifest`);
   const docker = fetched.mediaType === DOCKER_MANIFEST;
-  const config = parse<ImageConfig>({ bytes: await readBlob(client, request.base.repository, manifest.config.digest, `config of ${where}`) }, `config of ${where}`);
-  if (config.rootfs?.type !== 'layers' || !Array.isArray(config.rootfs.diff_ids) || config.rootfs.diff_ids.length !== manifest.layers.length) {
+  const config = parse<ImageConfig>(
+    { bytes: await readBlob(client, request.base.repository, manifest.config.digest, `config of ${where}`) },
+    `config of ${where}`,
+  );
+  if (
+    config.rootfs?.type !== 'layers' ||
+    !Array.isArray(config.rootfs.diff_ids) ||
+    config.rootfs.diff_ids.length !== manifest.layers.length
+  ) {
     throw new ArtifactError(`${where}: its config's rootfs.diff_ids do not match its ${manifest.layers.length} layers`);
   }
-  for (const layer of manifest.layers) await shareBlob(client, request.base.repository, request.repository, layer.digest);
+  for (const layer of manifest.layers)
+    await shareBlob(client, request.base.repository, request.repository, layer.digest);
   const next: ImageConfig = {
     ...config,
     created: request.created,
@@ -129,10 +157,30 @@ async function extend(client: RegistryClient, request: AppendRequest, fetched: F
   const configDigest = sha256(configBytes);
   await ensureBlob(client, request.repository, configBytes, configDigest);
   const mediaType = docker ? DOCKER_MANIFEST : OCI_MANIFEST;
-  const layer: Descriptor = { mediaType: docker ? DOCKER_LAYER : OCI_LAYER, digest: request.layer.digest, size: request.layer.blob.length };
+  const layer: Descriptor = {
+    mediaType: docker ? DOCKER_LAYER : OCI_LAYER,
+    digest: request.layer.digest,
+    size: request.layer.blob.length,
+  };
   const bytes = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType, config: { mediaType: docker ? manifest.config.mediaType : OCI_CONFIG, digest: configDigest, size: configBytes.length }, layers: [...manifest.layers, layer], ...(manifest.annotations && { annotations: manifest.annotations }) }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      config: {
+        mediaType: docker ? manifest.config.mediaType : OCI_CONFIG,
+        digest: configDigest,
+        size: configBytes.length,
+      },
+      layers: [...manifest.layers, layer],
+      ...(manifest.annotations && { annotations: manifest.annotations }),
+    }),
   );
   const digest = await writeManifest(client, request.repository, sha256(bytes), mediaType, bytes);
-  return { digest, mediaType, size: bytes.length, bytes, platform: platformName([config.os, config.architecture], `config of ${where}`) };
+  return {
+    digest,
+    mediaType,
+    size: bytes.length,
+    bytes,
+    platform: platformName([config.os, config.architecture], `config of ${where}`),
+  };
 }

@@ -27,10 +27,23 @@ const FIXED = { mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '' };
  */
 export async function imageLayer(files: readonly LayerFile[]): Promise<ImageLayer> {
   for (const file of files) {
-    if (!/^[\w.-]+(\/[\w.-]+)*$/.test(file.path) || file.path.split('/').some((segment) => segment === '.' || segment === '..')) throw new Error(`layer path "${file.path}": expected a relative path of plain segments`);
+    if (
+      !/^[\w.-]+(\/[\w.-]+)*$/.test(file.path) ||
+      file.path.split('/').some((segment) => segment === '.' || segment === '..')
+    )
+      throw new Error(`layer path "${file.path}": expected a relative path of plain segments`);
   }
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const directories = [...new Set(sorted.flatMap((file) => file.path.split('/').slice(0, -1).map((_, index, parts) => parts.slice(0, index + 1).join('/'))))].sort();
+  const directories = [
+    ...new Set(
+      sorted.flatMap((file) =>
+        file.path
+          .split('/')
+          .slice(0, -1)
+          .map((_, index, parts) => parts.slice(0, index + 1).join('/')),
+      ),
+    ),
+  ].sort();
   const tar = pack();
   const chunks: Buffer[] = [];
   tar.on('data', (chunk: unknown) => chunks.push(Buffer.from(chunk as Uint8Array)));
@@ -39,7 +52,8 @@ export async function imageLayer(files: readonly LayerFile[]): Promise<ImageLaye
     tar.on('error', reject);
   });
   for (const directory of directories) tar.entry({ ...FIXED, name: `${directory}/`, type: 'directory', mode: 0o755 });
-  for (const file of sorted) tar.entry({ ...FIXED, name: file.path, type: 'file', mode: 0o644 }, Buffer.from(file.bytes));
+  for (const file of sorted)
+    tar.entry({ ...FIXED, name: file.path, type: 'file', mode: 0o644 }, Buffer.from(file.bytes));
   tar.finalize();
   await ended;
   const bytes = Buffer.concat(chunks);

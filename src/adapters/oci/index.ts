@@ -6,7 +6,11 @@ import { RegistryStore } from './registry-store.ts';
 import type { RegistryClientOptions } from './registry-client.ts';
 
 /** The store for `artifacts.repository`: `oci-layout:<dir>` or `registry[/namespace]`. */
-export function artifactStoreFor(location: string, options: RegistryClientOptions = {}, baseDirectory = process.cwd()): ArtifactStore {
+export function artifactStoreFor(
+  location: string,
+  options: RegistryClientOptions = {},
+  baseDirectory = process.cwd(),
+): ArtifactStore {
   if (location.startsWith(LAYOUT_PREFIX)) {
     const directory = location.slice(LAYOUT_PREFIX.length);
     return new LayoutStore(directory.startsWith('/') ? directory : `${baseDirectory}/${directory}`);
@@ -22,7 +26,9 @@ export function artifactStoreForReference(reference: string, options: RegistryCl
 }
 
 /** Registry credentials from EDGESHIP_REGISTRY_USERNAME / EDGESHIP_REGISTRY_PASSWORD, if set. */
-export function credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): RegistryClientOptions['credentials'] {
+export function credentialsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): RegistryClientOptions['credentials'] {
   const password = env.EDGESHIP_REGISTRY_PASSWORD;
   return password ? { username: env.EDGESHIP_REGISTRY_USERNAME ?? 'edgeship', password } : undefined;
 }
@@ -32,9 +38,22 @@ export function credentialsFromEnv(env: Readonly<Record<string, string | undefin
  * operator's credentials and the token services the policy names for it. A local layout is
  * refused: a path from a model or GitOps repo never reaches the app's file system.
  */
-export function policyStoreForReference(reference: string, policy: OperatorPolicy, setting: string, options: RegistryClientOptions = {}): ArtifactStore {
+export function policyStoreForReference(
+  reference: string,
+  policy: OperatorPolicy,
+  setting: string,
+  options: RegistryClientOptions = {},
+): ArtifactStore {
   const parsed = parseReference(reference);
-  if (parsed.kind !== 'registry') throw new PolicyError(setting, reference, 'registries[].host (the app reads artifacts from registries, not local layouts)');
+  if (parsed.kind !== 'registry')
+    throw new PolicyError(
+      setting,
+      reference,
+      'registries[].host (the app reads artifacts from registries, not local layouts)',
+    );
   allowRegistry(policy, parsed.registry, setting);
-  return new RegistryStore(parsed.registry, { ...options, allowRealm: (realm) => realmAllowed(policy, parsed.registry, realm) });
+  return new RegistryStore(parsed.registry, {
+    ...options,
+    allowRealm: (realm) => realmAllowed(policy, parsed.registry, realm),
+  });
 }

@@ -28,11 +28,14 @@ export class LayoutStore implements ArtifactStore {
     const prepared = await prepareArtifact(request);
     const reference = (digest: string) => formatReference({ kind: 'layout', directory, digest });
     if (request.immutable) {
-      const digest = (await readIndex(directory)).manifests.find((entry) => entry.annotations?.[REF_NAME] === request.tag)?.digest;
+      const digest = (await readIndex(directory)).manifests.find(
+        (entry) => entry.annotations?.[REF_NAME] === request.tag,
+      )?.digest;
       if (digest) {
         const manifest = parseManifest(await this.readBlob(directory, digest), `${directory} ${request.tag}`);
         const config = JSON.parse((await this.readBlob(directory, manifest.config.digest)).toString('utf8')) as unknown;
-        if (checkExistingTag(request, prepared, { digest, config }, directory) === 'equivalent') return { digest, reference: reference(digest) };
+        if (checkExistingTag(request, prepared, { digest, config }, directory) === 'equivalent')
+          return { digest, reference: reference(digest) };
       }
     }
     await mkdir(join(directory, 'blobs', 'sha256'), { recursive: true });
@@ -61,7 +64,10 @@ export class LayoutStore implements ArtifactStore {
     const config: unknown = JSON.parse((await this.readBlob(directory, manifest.config.digest)).toString('utf8'));
     const files = [];
     for (const layer of manifest.layers) {
-      files.push({ name: safeFileName(titleOf(layer), layer.digest), bytes: await this.readBlob(directory, layer.digest) });
+      files.push({
+        name: safeFileName(titleOf(layer), layer.digest),
+        bytes: await this.readBlob(directory, layer.digest),
+      });
     }
     return { digest, config, files: await materialize(destination, files) };
   }
@@ -87,7 +93,8 @@ async function readIndex(directory: string): Promise<LayoutIndex> {
   try {
     return JSON.parse(await readFile(join(directory, 'index.json'), 'utf8')) as LayoutIndex;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      return { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
     throw new ArtifactError(`${join(directory, 'index.json')} is not a valid OCI index`, { cause: error });
   }
 }
@@ -105,4 +112,8 @@ async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
   await rename(temporary, path);
 }
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );

@@ -7,7 +7,6 @@ export const ARTIFACT_TYPE = 'application/vnd.edgeship.model.v1';
 export const CONFIG_MEDIA_TYPE = 'application/vnd.edgeship.model.config.v1+json';
 const TITLE = 'org.opencontainers.image.title';
 
-
 export interface Descriptor {
   mediaType: string;
   digest: string;
@@ -31,7 +30,11 @@ export function describe(mediaType: string, bytes: Uint8Array, title?: string): 
 }
 
 /** The manifest's bytes and digest; layers carry their file name as the ORAS title annotation. */
-export function buildManifest(config: Descriptor, layers: Descriptor[], annotations?: Record<string, string>): { bytes: Buffer; digest: string } {
+export function buildManifest(
+  config: Descriptor,
+  layers: Descriptor[],
+  annotations?: Record<string, string>,
+): { bytes: Buffer; digest: string } {
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MANIFEST_MEDIA_TYPE,

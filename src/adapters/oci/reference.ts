@@ -16,7 +16,9 @@ export const LAYOUT_PREFIX = 'oci-layout:';
  */
 export function parseReference(text: string): OciReference {
   const fail = (why: string): never => {
-    throw new ArtifactError(`"${text}" is not a valid artifact reference: ${why}. Expected registry/repository[:tag|@sha256:…] or oci-layout:<dir>[:tag|@sha256:…]`);
+    throw new ArtifactError(
+      `"${text}" is not a valid artifact reference: ${why}. Expected registry/repository[:tag|@sha256:…] or oci-layout:<dir>[:tag|@sha256:…]`,
+    );
   };
   const [rest, digest] = splitDigest(text);
   if (digest !== undefined && !DIGEST.test(digest)) fail(`the digest "${digest}" is not sha256:<64 hex digits>`);
@@ -33,7 +35,8 @@ export function parseReference(text: string): OciReference {
   }
   const firstSlash = name.indexOf('/');
   const host = firstSlash > 0 ? name.slice(0, firstSlash) : '';
-  if (!host || !(host.includes('.') || host.includes(':') || host === 'localhost')) fail('it names no registry host (e.g. ghcr.io/org/model)');
+  if (!host || !(host.includes('.') || host.includes(':') || host === 'localhost'))
+    fail('it names no registry host (e.g. ghcr.io/org/model)');
   const repository = name.slice(firstSlash + 1);
   if (!REPOSITORY.test(repository)) fail(`the repository "${repository}" must be lowercase path components`);
   return { kind: 'registry', registry: host, repository, ...(tag && { tag }), ...(digest && { digest }) };
@@ -45,7 +48,10 @@ function splitDigest(text: string): [string, string | undefined] {
 }
 
 export function formatReference(reference: OciReference): string {
-  const base = reference.kind === 'layout' ? `${LAYOUT_PREFIX}${reference.directory}` : `${reference.registry}/${reference.repository}`;
+  const base =
+    reference.kind === 'layout'
+      ? `${LAYOUT_PREFIX}${reference.directory}`
+      : `${reference.registry}/${reference.repository}`;
   if (reference.digest) return `${base}@${reference.digest}`;
   return reference.tag ? `${base}:${reference.tag}` : base;
 }

@@ -69,8 +69,13 @@ export class RegistryClient {
         }
         if (!options.expect.includes(response.status)) {
           const text = (await response.text()).slice(0, 300);
-          const why = response.status === 401 || response.status === 403 ? 'the registry refused the credentials' : text;
-          throw new AbortError(new ArtifactError(`${this.registry} answered ${response.status} to ${options.method} ${options.path}: ${why}`));
+          const why =
+            response.status === 401 || response.status === 403 ? 'the registry refused the credentials' : text;
+          throw new AbortError(
+            new ArtifactError(
+              `${this.registry} answered ${response.status} to ${options.method} ${options.path}: ${why}`,
+            ),
+          );
         }
         return response;
       },
@@ -90,14 +95,24 @@ export class RegistryClient {
       const auth = url.origin === this.origin ? this.authorization.get(options.scope) : undefined;
       let response: Response;
       try {
-        response = await fetch(url, { method, headers: { ...options.headers, ...(auth && { authorization: auth }) }, ...(body && { body }), redirect: 'manual' });
+        response = await fetch(url, {
+          method,
+          headers: { ...options.headers, ...(auth && { authorization: auth }) },
+          ...(body && { body }),
+          redirect: 'manual',
+        });
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
-        throw new ArtifactError(`cannot reach the registry ${this.registry} (${cause?.code ?? messageOf(error)})`, { cause: error });
+        throw new ArtifactError(`cannot reach the registry ${this.registry} (${cause?.code ?? messageOf(error)})`, {
+          cause: error,
+        });
       }
       const location = response.headers.get('location');
       if (!REDIRECTS.has(response.status) || !location || (method !== 'GET' && method !== 'HEAD')) return response;
-      if (hop === MAX_REDIRECTS) throw new AbortError(new ArtifactError(`${this.registry} redirected ${options.path} more than ${MAX_REDIRECTS} times`));
+      if (hop === MAX_REDIRECTS)
+        throw new AbortError(
+          new ArtifactError(`${this.registry} redirected ${options.path} more than ${MAX_REDIRECTS} times`),
+        );
       await response.body?.cancel();
       url = new URL(location, url);
       if (response.status === 303) [method, body] = ['GET', undefined];
@@ -110,13 +125,18 @@ export class RegistryClient {
     const declared = Number(response.headers.get('content-length') ?? Number.NaN);
     if (declared > max) {
       await response.body?.cancel();
-      throw new ArtifactError(`${what} from ${this.registry} is ${declared} bytes, more than the ${max} allowed (EDGESHIP_MAX_BLOB_BYTES)`);
+      throw new ArtifactError(
+        `${what} from ${this.registry} is ${declared} bytes, more than the ${max} allowed (EDGESHIP_MAX_BLOB_BYTES)`,
+      );
     }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of response.body ?? []) {
       size += (chunk as Uint8Array).byteLength;
-      if (size > max) throw new ArtifactError(`${what} from ${this.registry} is more than the ${max} bytes allowed (EDGESHIP_MAX_BLOB_BYTES)`);
+      if (size > max)
+        throw new ArtifactError(
+          `${what} from ${this.registry} is more than the ${max} bytes allowed (EDGESHIP_MAX_BLOB_BYTES)`,
+        );
       chunks.push(Buffer.from(chunk as Uint8Array));
     }
     return Buffer.concat(chunks);
@@ -126,34 +146,62 @@ export class RegistryClient {
     const credentials = this.options.credentials;
     const scheme = challenge?.split(' ')[0]?.toLowerCase();
     if (scheme === 'basic') {
-      if (!credentials) throw new AbortError(new ArtifactError(`${this.registry} requires credentials; set EDGESHIP_REGISTRY_USERNAME and EDGESHIP_REGISTRY_PASSWORD`));
-      this.authorization.set(scope, `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`);
+      if (!credentials)
+        throw new AbortError(
+          new ArtifactError(
+            `${this.registry} requires credentials; set EDGESHIP_REGISTRY_USERNAME and EDGESHIP_REGISTRY_PASSWORD`,
+          ),
+        );
+      this.authorization.set(
+        scope,
+        `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
+      );
       return;
     }
     if (scheme !== 'bearer' || !challenge) {
-      throw new AbortError(new ArtifactError(`${this.registry} asked for authentication it does not describe (${challenge ?? 'no WWW-Authenticate header'})`));
+      throw new AbortError(
+        new ArtifactError(
+          `${this.registry} asked for authentication it does not describe (${challenge ?? 'no WWW-Authenticate header'})`,
+        ),
+      );
     }
-    const parameters: Record<string, string> = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1] ?? '', match[2] ?? '']));
-    if (!parameters.realm) throw new AbortError(new ArtifactError(`${this.registry}: the Bearer challenge has no realm`));
+    const parameters: Record<string, string> = Object.fromEntries(
+      [...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1] ?? '', match[2] ?? '']),
+    );
+    if (!parameters.realm)
+      throw new AbortError(new ArtifactError(`${this.registry}: the Bearer challenge has no realm`));
     let url: URL;
     try {
       url = new URL(parameters.realm);
     } catch {
-      throw new AbortError(new ArtifactError(`${this.registry}: the Bearer realm ${JSON.stringify(parameters.realm)} is not a URL`));
+      throw new AbortError(
+        new ArtifactError(`${this.registry}: the Bearer realm ${JSON.stringify(parameters.realm)} is not a URL`),
+      );
     }
     const allowed = this.options.allowRealm ? this.options.allowRealm(parameters.realm) : url.host === this.registry;
     if (credentials && !allowed) {
-      throw new AbortError(new ArtifactError(`${this.registry} asked for its credentials to go to ${url.origin}, a token service the operator policy does not list for it (registries[].tokenRealms)`));
+      throw new AbortError(
+        new ArtifactError(
+          `${this.registry} asked for its credentials to go to ${url.origin}, a token service the operator policy does not list for it (registries[].tokenRealms)`,
+        ),
+      );
     }
     if (parameters.service) url.searchParams.set('service', parameters.service);
     url.searchParams.set('scope', scope);
     const response = await fetch(url, {
       redirect: 'error',
-      headers: credentials ? { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` } : {},
+      headers: credentials
+        ? {
+            authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
+          }
+        : {},
     }).catch((error: unknown) => {
       throw new ArtifactError(`cannot reach the token service ${url.origin} of ${this.registry}`, { cause: error });
     });
-    if (!response.ok) throw new AbortError(new ArtifactError(`the token service of ${this.registry} refused the credentials (${response.status})`));
+    if (!response.ok)
+      throw new AbortError(
+        new ArtifactError(`the token service of ${this.registry} refused the credentials (${response.status})`),
+      );
     const body = (await response.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new AbortError(new ArtifactError(`the token service of ${this.registry} returned no token`));

@@ -1,5 +1,12 @@
 import { ArtifactError } from '../../core/errors.ts';
-import type { ArtifactStore, ImageRequest, PulledArtifact, PushedArtifact, PushedImage, PushRequest } from '../../ports.ts';
+import type {
+  ArtifactStore,
+  ImageRequest,
+  PulledArtifact,
+  PushedArtifact,
+  PushedImage,
+  PushRequest,
+} from '../../ports.ts';
 import { appendLayer } from './image-assembly.ts';
 import { imageLayer } from './image-layer.ts';
 import { checkExistingTag, materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
@@ -28,14 +35,25 @@ export class RegistryStore implements ArtifactStore {
     if (request.immutable) {
       const existing = await this.existing(repository, request.tag, scope);
       if (existing && checkExistingTag(request, prepared, existing, this.client.registry) === 'equivalent') {
-        return { digest: existing.digest, reference: formatReference({ kind: 'registry', registry: this.client.registry, repository, digest: existing.digest }) };
+        return {
+          digest: existing.digest,
+          reference: formatReference({
+            kind: 'registry',
+            registry: this.client.registry,
+            repository,
+            digest: existing.digest,
+          }),
+        };
       }
     }
     for (const blob of prepared.blobs) await ensureBlob(this.client, repository, blob.bytes, blob.descriptor.digest);
     // The manifest goes last: until it exists, nothing refers to the blobs just uploaded.
     await writeManifest(this.client, repository, request.tag, MANIFEST_MEDIA_TYPE, prepared.manifest.bytes);
     const digest = prepared.manifest.digest;
-    return { digest, reference: formatReference({ kind: 'registry', registry: this.client.registry, repository, digest }) };
+    return {
+      digest,
+      reference: formatReference({ kind: 'registry', registry: this.client.registry, repository, digest }),
+    };
   }
 
   /**
@@ -45,17 +63,46 @@ export class RegistryStore implements ArtifactStore {
   async pushImage(request: ImageRequest): Promise<PushedImage> {
     const base = parseReference(request.base);
     if (base.kind !== 'registry' || base.registry !== this.client.registry || !base.digest) {
-      throw new ArtifactError(`base image ${request.base}: expected an image on ${this.client.registry} (where artifacts go) pinned by digest; copy it there first (skopeo copy)`);
+      throw new ArtifactError(
+        `base image ${request.base}: expected an image on ${this.client.registry} (where artifacts go) pinned by digest; copy it there first (skopeo copy)`,
+      );
     }
     const repository = this.namespace ? `${this.namespace}/${request.name}` : request.name;
     const layer = await imageLayer(request.files);
-    const image = await appendLayer(this.client, { base: { repository: base.repository, digest: base.digest }, repository, tag: request.tag, layer, created: request.created, labels: request.labels, createdBy: request.createdBy });
-    return { digest: image.digest, platforms: image.platforms, reference: formatReference({ kind: 'registry', registry: this.client.registry, repository, digest: image.digest }) };
+    const image = await appendLayer(this.client, {
+      base: { repository: base.repository, digest: base.digest },
+      repository,
+      tag: request.tag,
+      layer,
+      created: request.created,
+      labels: request.labels,
+      createdBy: request.createdBy,
+    });
+    return {
+      digest: image.digest,
+      platforms: image.platforms,
+      reference: formatReference({
+        kind: 'registry',
+        registry: this.client.registry,
+        repository,
+        digest: image.digest,
+      }),
+    };
   }
 
   /** The manifest digest and config a tag holds, if it exists. */
-  private async existing(repository: string, tag: string, scope: string): Promise<{ digest: string; config: unknown } | undefined> {
-    const response = await this.client.request({ method: 'GET', path: `/v2/${repository}/manifests/${tag}`, scope, headers: { accept: MANIFEST_MEDIA_TYPE }, expect: [200, 404] });
+  private async existing(
+    repository: string,
+    tag: string,
+    scope: string,
+  ): Promise<{ digest: string; config: unknown } | undefined> {
+    const response = await this.client.request({
+      method: 'GET',
+      path: `/v2/${repository}/manifests/${tag}`,
+      scope,
+      headers: { accept: MANIFEST_MEDIA_TYPE },
+      expect: [200, 404],
+    });
     if (response.status === 404) {
       await response.body?.cancel();
       return undefined;
@@ -63,7 +110,12 @@ export class RegistryStore implements ArtifactStore {
     const bytes = await this.client.readCapped(response, `manifest of ${repository}:${tag}`);
     const digest = sha256(bytes);
     const manifest = parseManifest(bytes, `${repository}:${tag}`);
-    const blob = await this.client.request({ method: 'GET', path: `/v2/${repository}/blobs/${manifest.config.digest}`, scope, expect: [200] });
+    const blob = await this.client.request({
+      method: 'GET',
+      path: `/v2/${repository}/blobs/${manifest.config.digest}`,
+      scope,
+      expect: [200],
+    });
     const config = await this.client.readCapped(blob, `config of ${repository}:${tag}`);
     verify(config, manifest.config.digest, `config of ${repository}:${tag}`);
     return { digest, config: JSON.parse(config.toString('utf8')) as unknown };
@@ -85,14 +137,20 @@ export class RegistryStore implements ArtifactStore {
     verify(manifestBytes, digest, `manifest of ${text}`);
     const manifest = parseManifest(manifestBytes, text);
     const blob = async (blobDigest: string) => {
-      const answer = await this.client.request({ method: 'GET', path: `/v2/${reference.repository}/blobs/${blobDigest}`, scope, expect: [200] });
+      const answer = await this.client.request({
+        method: 'GET',
+        path: `/v2/${reference.repository}/blobs/${blobDigest}`,
+        scope,
+        expect: [200],
+      });
       const bytes = await this.client.readCapped(answer, `blob ${blobDigest} of ${text}`);
       verify(bytes, blobDigest, `blob ${blobDigest} of ${text}`);
       return bytes;
     };
     const config: unknown = JSON.parse((await blob(manifest.config.digest)).toString('utf8'));
     const files = [];
-    for (const layer of manifest.layers) files.push({ name: safeFileName(titleOf(layer), layer.digest), bytes: await blob(layer.digest) });
+    for (const layer of manifest.layers)
+      files.push({ name: safeFileName(titleOf(layer), layer.digest), bytes: await blob(layer.digest) });
     return { digest, config, files: await materialize(destination, files) };
   }
 }

@@ -7,11 +7,18 @@ import { DATATYPES, oipOf, writeValues } from '../../core/tensor-types.ts';
  * dimension (one symbolic name, first); the reason when not. A model whose output leads with
  * another dimension (a transpose, a fixed size) would hand one request another's rows.
  */
-export function batchDimension(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[]): { name: string } | { refused: string } {
+export function batchDimension(
+  inputs: readonly TensorSpec[],
+  outputs: readonly TensorSpec[],
+): { name: string } | { refused: string } {
   const first = inputs[0]?.shape[0];
-  if (typeof first !== 'string') return { refused: `input "${inputs[0]?.name ?? '?'}" has no symbolic first dimension` };
+  if (typeof first !== 'string')
+    return { refused: `input "${inputs[0]?.name ?? '?'}" has no symbolic first dimension` };
   const other = [...inputs, ...outputs].find((spec) => spec.shape[0] !== first);
-  if (other) return { refused: `${inputs.includes(other) ? 'input' : 'output'} "${other.name}" leads with ${JSON.stringify(other.shape[0] ?? 'no dimension')}, not the batch dimension "${first}"` };
+  if (other)
+    return {
+      refused: `${inputs.includes(other) ? 'input' : 'output'} "${other.name}" leads with ${JSON.stringify(other.shape[0] ?? 'no dimension')}, not the batch dimension "${first}"`,
+    };
   return { name: first };
 }
 
@@ -38,7 +45,10 @@ export function probeRow(spec: TensorSpec, seed: number): CheckedTensor | undefi
  * Whether each row of a merged run equals its run alone (values within 1e-5 + 1e-4 × |alone|):
  * a model whose rows depend on each other (a normalisation over the batch) differs here.
  */
-export function rowsAgree(alone: readonly (readonly OutputTensor[])[], merged: readonly (readonly OutputTensor[])[]): boolean {
+export function rowsAgree(
+  alone: readonly (readonly OutputTensor[])[],
+  merged: readonly (readonly OutputTensor[])[],
+): boolean {
   return alone.every((outputs, row) =>
     outputs.every((output, index) => {
       const other = merged[row]?.[index];

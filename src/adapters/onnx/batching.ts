@@ -13,9 +13,22 @@ export interface Job {
 }
 
 const rowsOf = (inputs: readonly CheckedTensor[]) => inputs[0]?.dims[0] ?? 1;
-const shapeKey = (job: Pick<Job, 'inputs' | 'outputs'>) => JSON.stringify([job.inputs.map((input) => [input.name, input.dims.slice(1)]), job.outputs ?? null]);
+const shapeKey = (job: Pick<Job, 'inputs' | 'outputs'>) =>
+  JSON.stringify([job.inputs.map((input) => [input.name, input.dims.slice(1)]), job.outputs ?? null]);
 
-export const jobOf = (inputs: CheckedTensor[], outputs: string[] | undefined, resolve: Job['resolve'], reject: Job['reject']): Job => ({ inputs, ...(outputs && { outputs }), rows: rowsOf(inputs), key: shapeKey({ inputs, ...(outputs && { outputs }) }), resolve, reject });
+export const jobOf = (
+  inputs: CheckedTensor[],
+  outputs: string[] | undefined,
+  resolve: Job['resolve'],
+  reject: Job['reject'],
+): Job => ({
+  inputs,
+  ...(outputs && { outputs }),
+  rows: rowsOf(inputs),
+  key: shapeKey({ inputs, ...(outputs && { outputs }) }),
+  resolve,
+  reject,
+});
 
 /**
  * Dynamic batching, as Triton does it: the requests that queued while the model was busy and
@@ -32,7 +45,11 @@ export type Grows = (rows: number, next: number) => boolean;
 const always: Grows = () => true;
 
 /** The batch takeBatch would take now, without taking it: how many jobs, how many rows. */
-export function nextBatch(queue: readonly Job[], maxRows: number, grows: Grows = always): { jobs: number; rows: number } {
+export function nextBatch(
+  queue: readonly Job[],
+  maxRows: number,
+  grows: Grows = always,
+): { jobs: number; rows: number } {
   const first = queue[0];
   if (!first) return { jobs: 0, rows: 0 };
   let jobs = 1;
@@ -78,7 +95,11 @@ export function splitOutputs(batch: readonly Job[], outputs: readonly OutputTens
   return batch.map((job) => {
     const slices = outputs.map((output) => {
       const width = output.dims.slice(1).reduce((product, dim) => product * dim, 1);
-      return { ...output, dims: [job.rows, ...output.dims.slice(1)], data: output.data.slice(start * width, (start + job.rows) * width) };
+      return {
+        ...output,
+        dims: [job.rows, ...output.dims.slice(1)],
+        data: output.data.slice(start * width, (start + job.rows) * width),
+      };
     });
     start += job.rows;
     return slices;

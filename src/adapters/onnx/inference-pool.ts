@@ -25,7 +25,8 @@ const PIPELINE = 2;
 /** The longest the main thread runs cheap batches without giving the event loop a turn. */
 const FLUSH_MS = IDLE_INLINE_MAX_MS;
 
-const rowsOf = (jobs: readonly Job[]) => (jobs.length === 1 ? (jobs[0] as Job).rows : jobs.reduce((sum, job) => sum + job.rows, 0));
+const rowsOf = (jobs: readonly Job[]) =>
+  jobs.length === 1 ? (jobs[0] as Job).rows : jobs.reduce((sum, job) => sum + job.rows, 0);
 
 /** Settles a job with what `run` returns or throws. */
 function settle(job: Job, run: () => OutputTensor[]): void {
@@ -56,7 +57,10 @@ export class InferenceWorker {
   batching: { rows: number; why: string } = { rows: 0, why: 'not checked yet' };
   /** Of those, the runs on the main thread. */
   inlineRuns = 0;
-  private readonly pending = new Map<number, { resolve: (outputs: OutputTensor[]) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (outputs: OutputTensor[]) => void; reject: (error: Error) => void }
+  >();
   /** When each request now waiting or running came in (performance.now()), in order. */
   private readonly arrivals = new Map<Job, number>();
   private drained: (() => void) | undefined;
@@ -89,18 +93,35 @@ export class InferenceWorker {
    * Loads the model in a new thread; a file ONNX Runtime cannot load fails here, naming it.
    * `inlineMaxMs`: how fast a batch size must have run to run on the main thread (0: never).
    */
-  static async open(file: string, options: { threads?: number; maxBatchRows?: number; inlineMaxMs?: number } = {}): Promise<InferenceWorker> {
+  static async open(
+    file: string,
+    options: { threads?: number; maxBatchRows?: number; inlineMaxMs?: number } = {},
+  ): Promise<InferenceWorker> {
     const worker = threadOf(new URL('./inference-worker', import.meta.url), { file, threads: options.threads });
     const [message] = (await once(worker, 'message')) as [WorkerMessage];
     if (message.kind !== 'ready') {
       await worker.terminate();
-      throw new ModelValidationError(`${file}: ONNX Runtime cannot load it: ${message.kind === 'failed' ? message.message : 'no answer'}`);
+      throw new ModelValidationError(
+        `${file}: ONNX Runtime cannot load it: ${message.kind === 'failed' ? message.message : 'no answer'}`,
+      );
     }
     const inlineMaxMs = options.inlineMaxMs ?? INLINE_MAX_MS;
     const inline = inlineMaxMs > 0 ? await InlineSession.open(file) : undefined;
-    const pool = new InferenceWorker(worker, { inputs: message.inputs, outputs: message.outputs }, 0, inline, new RunCosts(inlineMaxMs));
+    const pool = new InferenceWorker(
+      worker,
+      { inputs: message.inputs, outputs: message.outputs },
+      0,
+      inline,
+      new RunCosts(inlineMaxMs),
+    );
     const maxRows = options.maxBatchRows ?? 256;
-    pool.batching = maxRows === 0 ? { rows: 0, why: 'batching is off (--max-batch-rows 0, or EDGESHIP_MAX_BATCH_ROWS=0 from the config\'s serving.batching: false)' } : await pool.batchingProof(maxRows);
+    pool.batching =
+      maxRows === 0
+        ? {
+            rows: 0,
+            why: "batching is off (--max-batch-rows 0, or EDGESHIP_MAX_BATCH_ROWS=0 from the config's serving.batching: false)",
+          }
+        : await pool.batchingProof(maxRows);
     pool.maxBatchRows = pool.batching.rows;
     return pool;
   }
@@ -114,17 +135,32 @@ export class InferenceWorker {
     const dimension = batchDimension(this.contract.inputs, this.contract.outputs);
     if ('refused' in dimension) return { rows: 0, why: dimension.refused };
     const rows = [1, 2].map((seed) => this.contract.inputs.map((spec) => probeRow(spec, seed)));
-    if (rows.some((row) => row.some((tensor) => tensor === undefined))) return { rows: 0, why: 'an input of a type the check cannot make rows of' };
+    if (rows.some((row) => row.some((tensor) => tensor === undefined)))
+      return { rows: 0, why: 'an input of a type the check cannot make rows of' };
     const [a, b] = rows as CheckedTensor[][] as [CheckedTensor[], CheckedTensor[]];
-    const jobs = [a, b].map((inputs) => jobOf(inputs, undefined, () => undefined, () => undefined));
+    const jobs = [a, b].map((inputs) =>
+      jobOf(
+        inputs,
+        undefined,
+        () => undefined,
+        () => undefined,
+      ),
+    );
     try {
       const alone = [await this.send(a, undefined, false), await this.send(b, undefined, false)];
       const merged = splitOutputs(jobs, await this.send(mergeInputs(jobs), undefined, true));
-      if (!merged || !rowsAgree(alone, merged)) return { rows: 0, why: 'a merged run of two rows does not answer each row as its run alone does (the rows depend on each other)' };
+      if (!merged || !rowsAgree(alone, merged))
+        return {
+          rows: 0,
+          why: 'a merged run of two rows does not answer each row as its run alone does (the rows depend on each other)',
+        };
     } catch (error) {
       return { rows: 0, why: `the check's rows did not run (${messageOf(error)})` };
     }
-    return { rows: maxRows, why: `every input and output leads with "${dimension.name}", and merged runs answer each row as alone` };
+    return {
+      rows: maxRows,
+      why: `every input and output leads with "${dimension.name}", and merged runs answer each row as alone`,
+    };
   }
 
   /** Requests waiting or running. */
@@ -185,7 +221,11 @@ export class InferenceWorker {
     this.flushing = false;
     const inline = this.inline as InlineSession;
     const started = performance.now();
-    while (this.queue.length > 0 && this.costs.cheap(this.nextRows(), this.idle()) && performance.now() - started < FLUSH_MS) {
+    while (
+      this.queue.length > 0 &&
+      this.costs.cheap(this.nextRows(), this.idle()) &&
+      performance.now() - started < FLUSH_MS
+    ) {
       const batch = this.take();
       this.inlineRuns += 1;
       const run = (jobs: readonly Job[]) => inline.run(mergeInputs(jobs), jobs[0]?.outputs, this.costs, rowsOf(jobs));
@@ -211,7 +251,9 @@ export class InferenceWorker {
 
   /** Rows of the batch the queue would give now. */
   private nextRows(): number {
-    return this.maxBatchRows === 0 ? (this.queue[0]?.rows ?? 0) : nextBatch(this.queue, this.maxBatchRows, this.grows).rows;
+    return this.maxBatchRows === 0
+      ? (this.queue[0]?.rows ?? 0)
+      : nextBatch(this.queue, this.maxBatchRows, this.grows).rows;
   }
 
   private take(): Job[] {
@@ -266,7 +308,9 @@ export class InferenceWorker {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const buffers = move ? inputs.flatMap((input) => (Array.isArray(input.data) ? [] : [input.data.buffer as ArrayBuffer])) : [];
+      const buffers = move
+        ? inputs.flatMap((input) => (Array.isArray(input.data) ? [] : [input.data.buffer as ArrayBuffer]))
+        : [];
       try {
         this.worker.postMessage({ id, inputs, ...(outputs && { outputs }) }, buffers);
       } catch (error) {

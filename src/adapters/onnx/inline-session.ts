@@ -47,7 +47,8 @@ export class RunCosts {
     size.samples.push(ms);
     if (size.samples.length > WINDOW) size.samples.shift();
     // The median moves slowly: worked out again every few runs, not on each.
-    if (size.runs++ % 4 === 0 || size.runs === SETTLED || size.runs === WINDOW) size.median = [...size.samples].sort((a, b) => a - b)[Math.floor(size.samples.length / 2)] as number;
+    if (size.runs++ % 4 === 0 || size.runs === SETTLED || size.runs === WINDOW)
+      size.median = [...size.samples].sort((a, b) => a - b)[Math.floor(size.samples.length / 2)] as number;
   }
 
   /** The expected time of a run of `rows` rows, in ms; undefined before anything comparable ran. */
@@ -70,7 +71,8 @@ export class RunCosts {
   grows(rows: number, next: number): boolean {
     const small = this.judged(rows);
     const large = this.judged(next);
-    if (small === undefined || large === undefined || large / next <= (small / rows) * (1 + MERGE_TOLERANCE)) return true;
+    if (small === undefined || large === undefined || large / next <= (small / rows) * (1 + MERGE_TOLERANCE))
+      return true;
     // Once other sizes ran RETRY_EVERY times since it last ran, it is tried again, so its figure stays current.
     return this.runs - (this.recent.get(next)?.last ?? 0) >= RETRY_EVERY;
   }
@@ -89,14 +91,22 @@ export class RunCosts {
    */
   cheap(rows: number, idle = false): boolean {
     const expected = this.estimate(rows);
-    return expected !== undefined && this.maxMs > 0 && expected <= (idle ? Math.max(this.maxMs, IDLE_INLINE_MAX_MS) : this.maxMs);
+    return (
+      expected !== undefined &&
+      this.maxMs > 0 &&
+      expected <= (idle ? Math.max(this.maxMs, IDLE_INLINE_MAX_MS) : this.maxMs)
+    );
   }
 }
 
 /** onnxruntime-node's native session, as its own backend drives it (dist/backend.js). */
 interface NativeSession {
   loadModel(path: string, options: ort.InferenceSession.SessionOptions): void;
-  run(feeds: Record<string, ort.Tensor>, fetches: Record<string, null>, options: ort.InferenceSession.RunOptions): Record<string, ort.Tensor>;
+  run(
+    feeds: Record<string, ort.Tensor>,
+    fetches: Record<string, null>,
+    options: ort.InferenceSession.RunOptions,
+  ): Record<string, ort.Tensor>;
   dispose(): void;
   readonly outputMetadata: readonly { name: string }[];
 }
@@ -104,10 +114,19 @@ interface NativeSession {
 /** The native binding, when this onnxruntime-node has the one its backend uses; else undefined. */
 function nativeSessionClass(): (new () => NativeSession) | undefined {
   try {
-    const loaded = createRequire(import.meta.url)('onnxruntime-node/dist/binding.js') as { binding?: { InferenceSession?: new () => NativeSession }; initOrt?: () => void };
+    const loaded = createRequire(import.meta.url)('onnxruntime-node/dist/binding.js') as {
+      binding?: { InferenceSession?: new () => NativeSession };
+      initOrt?: () => void;
+    };
     const Session = loaded.binding?.InferenceSession;
     const methods = Session?.prototype as Partial<NativeSession> | undefined;
-    if (!Session || typeof loaded.initOrt !== 'function' || typeof methods?.run !== 'function' || typeof methods.loadModel !== 'function') return undefined;
+    if (
+      !Session ||
+      typeof loaded.initOrt !== 'function' ||
+      typeof methods?.run !== 'function' ||
+      typeof methods.loadModel !== 'function'
+    )
+      return undefined;
     loaded.initOrt();
     return Session;
   } catch {
@@ -146,13 +165,19 @@ export class InlineSession {
   /** Runs a batch now, on this thread, and records how long the run took. Throws what ONNX Runtime throws. */
   run(inputs: readonly CheckedTensor[], outputs: string[] | undefined, costs: RunCosts, rows: number): OutputTensor[] {
     const feeds: Record<string, ort.Tensor> = {};
-    for (const input of inputs) feeds[input.name] = new ort.Tensor(input.dtype as 'float32', input.data as Float32Array, input.dims);
+    for (const input of inputs)
+      feeds[input.name] = new ort.Tensor(input.dtype as 'float32', input.data as Float32Array, input.dims);
     const fetches: Record<string, null> = {};
     for (const name of outputs ?? this.outputNames) fetches[name] = null;
     const started = performance.now();
     const results = this.session.run(feeds, fetches, {});
     costs.record(rows, performance.now() - started);
-    return Object.entries(results).map(([name, tensor]) => ({ name, dtype: tensor.type, dims: tensor.dims, data: tensor.data }));
+    return Object.entries(results).map(([name, tensor]) => ({
+      name,
+      dtype: tensor.type,
+      dims: tensor.dims,
+      data: tensor.data,
+    }));
   }
 
   release(): void {

@@ -15,7 +15,9 @@ export async function openModel(
 ): Promise<{ bytes: Buffer; header: ModelHeader; session: ort.InferenceSession }> {
   const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
     throw new ModelValidationError(
-      error.code === 'ENOENT' ? `${file}: model file not found` : `${file}: cannot read the model file (${error.message})`,
+      error.code === 'ENOENT'
+        ? `${file}: model file not found`
+        : `${file}: cannot read the model file (${error.message})`,
       { cause: error },
     );
   });
@@ -32,7 +34,9 @@ export async function openModel(
   try {
     return { bytes, header, session: await ort.InferenceSession.create(bytes, options) };
   } catch (error) {
-    throw new ModelValidationError(`${file}: ONNX Runtime cannot load the model: ${messageOf(error)}`, { cause: error });
+    throw new ModelValidationError(`${file}: ONNX Runtime cannot load the model: ${messageOf(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -47,7 +51,11 @@ export class OnnxInspector implements ModelInspector {
         sha256: createHash('sha256').update(bytes).digest('hex'),
         irVersion: header.irVersion,
         producer: header.producer,
-        contract: { inputs: specsOf(session.inputMetadata), outputs: specsOf(session.outputMetadata), opset: header.opset },
+        contract: {
+          inputs: specsOf(session.inputMetadata),
+          outputs: specsOf(session.outputMetadata),
+          opset: header.opset,
+        },
         metadata: header.metadata,
       };
     } finally {
@@ -63,7 +71,9 @@ export class OnnxInspector implements ModelInspector {
         const feeds: Record<string, ort.Tensor> = {};
         for (const [name, json] of Object.entries(sample.inputs)) {
           if (!session.inputNames.includes(name)) {
-            throw new ModelValidationError(`golden sample ${index}: the model has no input "${name}" (inputs: ${session.inputNames.join(', ')})`);
+            throw new ModelValidationError(
+              `golden sample ${index}: the model has no input "${name}" (inputs: ${session.inputNames.join(', ')})`,
+            );
           }
           try {
             feeds[name] = tensorFromJson(json, name);
@@ -74,7 +84,9 @@ export class OnnxInspector implements ModelInspector {
         try {
           results.push(toValues(await session.run(feeds)));
         } catch (error) {
-          throw new ModelValidationError(`golden sample ${index}: the model rejected the inputs: ${messageOf(error)}`, { cause: error });
+          throw new ModelValidationError(`golden sample ${index}: the model rejected the inputs: ${messageOf(error)}`, {
+            cause: error,
+          });
         }
       }
       return results;

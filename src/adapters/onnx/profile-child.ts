@@ -45,7 +45,12 @@ export interface ProfileMeasurement {
 
 /** Session options shared with the benchmark's bare loop, so both measure the same thing. */
 export function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
-  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
 }
 
 export async function measure(job: ProfileJob): Promise<ProfileMeasurement> {
@@ -57,7 +62,9 @@ export async function measure(job: ProfileJob): Promise<ProfileMeasurement> {
   const created = performance.now();
   const session = await ort.InferenceSession.create(job.file, sessionOptions(job.threads));
   const sessionCreateMs = performance.now() - created;
-  const feeds = Object.fromEntries(specsOf(session.inputMetadata).map((spec, index) => [spec.name, syntheticTensor(spec, job.batch, index + 1)]));
+  const feeds = Object.fromEntries(
+    specsOf(session.inputMetadata).map((spec, index) => [spec.name, syntheticTensor(spec, job.batch, index + 1)]),
+  );
   const first = performance.now();
   await session.run(feeds);
   const firstInferenceMs = performance.now() - first;
@@ -84,11 +91,24 @@ export async function measure(job: ProfileJob): Promise<ProfileMeasurement> {
   }
   await session.release();
   await reference.release();
-  return { sessionCreateMs, firstInferenceMs, latenciesMs, rounds, reference: { runsPerBlock, runMsByRound }, baselineRssBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return {
+    sessionCreateMs,
+    firstInferenceMs,
+    latenciesMs,
+    rounds,
+    reference: { runsPerBlock, runMsByRound },
+    baselineRssBytes,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 /** Runs a session for at least `minMs` and `count` runs; the median of the last half of them. */
-async function timed(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, minMs: number, count = 0): Promise<number> {
+async function timed(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  minMs: number,
+  count = 0,
+): Promise<number> {
   const times: number[] = [];
   const until = performance.now() + minMs;
   while (times.length < count || performance.now() < until) {
@@ -100,7 +120,11 @@ async function timed(session: ort.InferenceSession, feeds: Record<string, ort.Te
 }
 
 /** The time of one reference run in each of REFERENCE_BLOCKS blocks of `runs` runs. */
-async function referenceBlocks(reference: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs: number): Promise<number[]> {
+async function referenceBlocks(
+  reference: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  runs: number,
+): Promise<number[]> {
   const blocks: number[] = [];
   for (let block = 0; block < REFERENCE_BLOCKS; block += 1) {
     const start = performance.now();
@@ -114,7 +138,10 @@ if (process.send) {
   process.once('message', (job: ProfileJob) => {
     measure(job).then(
       (result) => process.send?.({ ok: true, result }, () => process.exit(0)),
-      (error: unknown) => process.send?.({ ok: false, error: error instanceof Error ? error.message : String(error) }, () => process.exit(1)),
+      (error: unknown) =>
+        process.send?.({ ok: false, error: error instanceof Error ? error.message : String(error) }, () =>
+          process.exit(1),
+        ),
     );
   });
 }

@@ -20,13 +20,23 @@ export function forkModule(url: URL) {
 /** ModelProfiler that measures each profile in a fresh child process. */
 export class OnnxProfiler implements ModelProfiler {
   async profile(file: string, name: string, profile: HardwareProfile, options: ProfileOptions): Promise<ProfileResult> {
-    const job: ProfileJob = { file, threads: profile.threads, runs: options.runs, warmup: options.warmup, batch: options.batch, rounds: options.rounds ?? 5 };
+    const job: ProfileJob = {
+      file,
+      threads: profile.threads,
+      runs: options.runs,
+      warmup: options.warmup,
+      batch: options.batch,
+      rounds: options.rounds ?? 5,
+    };
     const tolerance = options.tolerance ?? 0.5;
     const measurement = await runChild(job);
     // Emulated profiles are calibrated against the reference measured beside each round; a
     // device measures itself, so its numbers are its own.
     const nominal = nominalReferenceRunMs(profile.threads);
-    const calibrated = () => (options.onDevice ? { rounds: measurement.rounds, calibration: undefined } : calibrate(measurement.rounds, measurement.reference.runMsByRound, nominal, tolerance));
+    const calibrated = () =>
+      options.onDevice
+        ? { rounds: measurement.rounds, calibration: undefined }
+        : calibrate(measurement.rounds, measurement.reference.runMsByRound, nominal, tolerance);
     let { rounds, calibration } = calibrated();
     let p95 = estimateP95(rounds, tolerance);
     if (!p95.stable) {
@@ -63,7 +73,9 @@ export class OnnxProfiler implements ModelProfiler {
 
 function runChild(job: ProfileJob): Promise<ProfileMeasurement> {
   return new Promise((resolve, reject) => {
-    const child = forkModule(new URL(`./profile-child${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+    const child = forkModule(
+      new URL(`./profile-child${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+    );
     let stderr = '';
     let settled = false;
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -73,13 +85,18 @@ function runChild(job: ProfileJob): Promise<ProfileMeasurement> {
       else reject(new ModelValidationError(`${job.file}: profiling failed: ${message.error}`));
     });
     child.on('error', (error) => {
-      if (!settled) reject(new ModelValidationError(`${job.file}: cannot start the profiler: ${error.message}`, { cause: error }));
+      if (!settled)
+        reject(new ModelValidationError(`${job.file}: cannot start the profiler: ${error.message}`, { cause: error }));
       settled = true;
     });
     child.on('exit', (code, signal) => {
       if (!settled) {
         settled = true;
-        reject(new ModelValidationError(`${job.file}: the profiler exited (${signal ?? `code ${code}`}) before reporting: ${stderr.trim().slice(-500)}`));
+        reject(
+          new ModelValidationError(
+            `${job.file}: the profiler exited (${signal ?? `code ${code}`}) before reporting: ${stderr.trim().slice(-500)}`,
+          ),
+        );
       }
     });
     child.send(job);

@@ -32,7 +32,9 @@ function valueInfo(name: string, dims: readonly number[]): Encode {
     message(writer, 2, (type) =>
       message(type, 1, (tensor) => {
         varint(tensor, 1, FLOAT);
-        message(tensor, 2, (shape) => dims.forEach((dim) => message(shape, 1, (dimension) => varint(dimension, 1, dim))));
+        message(tensor, 2, (shape) =>
+          dims.forEach((dim) => message(shape, 1, (dimension) => varint(dimension, 1, dim))),
+        );
       }),
     );
   };
@@ -46,7 +48,7 @@ function spread(count: number, seed: number, scale: number): Float32Array {
     state = (state + 0x6d2b79f5) >>> 0;
     let mixed = Math.imul(state ^ (state >>> 15), state | 1);
     mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    values[index] = ((((mixed ^ (mixed >>> 14)) >>> 0) / 2 ** 32) - 0.5) * 2 * Math.sqrt(3) * scale;
+    values[index] = (((mixed ^ (mixed >>> 14)) >>> 0) / 2 ** 32 - 0.5) * 2 * Math.sqrt(3) * scale;
   }
   return values;
 }

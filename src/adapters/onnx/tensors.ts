@@ -2,7 +2,8 @@ import ort from 'onnxruntime-node';
 import type { Dim, TensorSpec } from '../../core/contract.ts';
 import type { TensorJson, TensorValues } from '../../core/golden.ts';
 
-type NumericType = 'float32' | 'float64' | 'int32' | 'int64' | 'int16' | 'int8' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool';
+type NumericType =
+  'float32' | 'float64' | 'int32' | 'int64' | 'int16' | 'int8' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool';
 
 const ARRAYS = {
   float32: Float32Array,
@@ -30,7 +31,9 @@ export function tensorFromJson(json: TensorJson, name: string): ort.Tensor {
   const type = json.dtype as NumericType;
   const count = json.dims.reduce((product, dim) => product * dim, 1);
   if (count !== json.data.length) {
-    throw new Error(`input "${name}": dims [${json.dims.join(', ')}] hold ${count} values, data has ${json.data.length}`);
+    throw new Error(
+      `input "${name}": dims [${json.dims.join(', ')}] hold ${count} values, data has ${json.data.length}`,
+    );
   }
   if (type === 'int64' || type === 'uint64') {
     const values = json.data.map((value) => BigInt(Math.trunc(value)));

@@ -7,7 +7,12 @@ import { gitProvenance } from '../git/provenance.ts';
 import type { TrainingBackend, TrainingOutputs, TrainingRequest } from '../../ports.ts';
 
 /** Files every training run must write into its outputs directory. */
-export const TRAINING_OUTPUTS = { model: 'model.onnx', metrics: 'metrics.json', golden: 'golden.json', reference: 'reference-stats.json' } as const;
+export const TRAINING_OUTPUTS = {
+  model: 'model.onnx',
+  metrics: 'metrics.json',
+  golden: 'golden.json',
+  reference: 'reference-stats.json',
+} as const;
 
 /** Runs the training command in a shell on this machine (the local loop and CI runners). */
 export class LocalProcessBackend implements TrainingBackend {
@@ -19,7 +24,11 @@ export class LocalProcessBackend implements TrainingBackend {
     const trainedFrom = { ...(await gitProvenance(request.directory)), trainedAt: new Date().toISOString() };
     const tail: string[] = [];
     const code = await new Promise<number | null>((done, fail) => {
-      const child = spawn('sh', ['-c', request.command], { cwd: request.directory, env: { ...this.environment, ...request.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('sh', ['-c', request.command], {
+        cwd: request.directory,
+        env: { ...this.environment, ...request.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       for (const stream of [child.stdout, child.stderr]) {
         createInterface({ input: stream }).on('line', (line) => {
           tail.push(line);
@@ -27,11 +36,15 @@ export class LocalProcessBackend implements TrainingBackend {
           onOutput(line);
         });
       }
-      child.on('error', (error) => fail(new TrainingError(`cannot start the training command: ${error.message}`, { cause: error })));
+      child.on('error', (error) =>
+        fail(new TrainingError(`cannot start the training command: ${error.message}`, { cause: error })),
+      );
       child.on('close', done);
     });
     if (code !== 0) {
-      throw new TrainingError(`the training command \`${request.command}\` exited with ${code ?? 'a signal'}; its last output:\n${tail.join('\n')}`);
+      throw new TrainingError(
+        `the training command \`${request.command}\` exited with ${code ?? 'a signal'}; its last output:\n${tail.join('\n')}`,
+      );
     }
     const outputs = await collectOutputs(resolve(request.directory, request.outputs));
     await writeFile(join(outputs.directory, TRAINED_FROM), `${JSON.stringify(trainedFrom, null, 2)}\n`);
@@ -43,11 +56,14 @@ export class LocalProcessBackend implements TrainingBackend {
 export const TRAINED_FROM = 'trained-from.json';
 
 /** What `trained-from.json` in `directory` says, when a local training wrote it. */
-export async function readTrainedFrom(directory: string): Promise<{ commit?: string; branch?: string; trainedAt?: string }> {
+export async function readTrainedFrom(
+  directory: string,
+): Promise<{ commit?: string; branch?: string; trainedAt?: string }> {
   const text = await readFile(join(directory, TRAINED_FROM), 'utf8').catch(() => undefined);
   if (text === undefined) return {};
   const parsed = JSON.parse(text) as Record<string, unknown>;
-  const field = (key: string) => (typeof parsed[key] === 'string' && /^[\w./:+-]{1,200}$/.test(parsed[key]) ? { [key]: parsed[key] } : {});
+  const field = (key: string) =>
+    typeof parsed[key] === 'string' && /^[\w./:+-]{1,200}$/.test(parsed[key]) ? { [key]: parsed[key] } : {};
   return { ...field('commit'), ...field('branch'), ...field('trainedAt') };
 }
 
@@ -55,7 +71,14 @@ export async function readTrainedFrom(directory: string): Promise<{ commit?: str
 export async function collectOutputs(directory: string): Promise<TrainingOutputs> {
   const entries = Object.entries(TRAINING_OUTPUTS).map(([key, name]) => [key, join(directory, name)] as const);
   const missing = [];
-  for (const [, path] of entries) if (!(await access(path).then(() => true, () => false))) missing.push(path);
+  for (const [, path] of entries)
+    if (
+      !(await access(path).then(
+        () => true,
+        () => false,
+      ))
+    )
+      missing.push(path);
   if (missing.length > 0) throw new TrainingError(`training did not write ${missing.join(', ')}`);
   return { directory, ...(Object.fromEntries(entries) as Omit<TrainingOutputs, 'directory'>) };
 }

@@ -7,7 +7,9 @@ import { modules } from '../lazy.ts';
 import { emit } from '../output.ts';
 
 /** The training workflow template every model repo uses. */
-export const WORKFLOW_TEMPLATE = fileURLToPath(new URL('../../../templates/workflows/edgeship-train.yml', import.meta.url));
+export const WORKFLOW_TEMPLATE = fileURLToPath(
+  new URL('../../../templates/workflows/edgeship-train.yml', import.meta.url),
+);
 export const WORKFLOW_PATH = '.github/workflows/edgeship-train.yml';
 
 /** The training outputs, checked (services/outputs-check.ts) and said one line each. */
@@ -42,28 +44,45 @@ export function registerConfigCommands(program: Command): void {
 
   program
     .command('inventory')
-    .description('Turn the GitOps repo\'s target inventory (targets/*.yaml) into the targets and rollout of .github/edgeship.yml')
+    .description(
+      "Turn the GitOps repo's target inventory (targets/*.yaml) into the targets and rollout of .github/edgeship.yml",
+    )
     .argument('<dir>', 'the inventory directory, or a GitOps repo checkout with targets/')
     .option('--json', 'print JSON')
     .action(async (dir: string, options: { json?: boolean }) => {
-      const [{ readInventory }, { stringify }] = await Promise.all([import('../../adapters/fs/inventory-files.ts'), import('yaml')]);
+      const [{ readInventory }, { stringify }] = await Promise.all([
+        import('../../adapters/fs/inventory-files.ts'),
+        import('yaml'),
+      ]);
       const config = await readInventory(dir);
-      emit(Boolean(options.json), config, () => `# From ${dir}: paste into .github/edgeship.yml.\n${stringify(config, { lineWidth: 0 })}`);
+      emit(
+        Boolean(options.json),
+        config,
+        () => `# From ${dir}: paste into .github/edgeship.yml.\n${stringify(config, { lineWidth: 0 })}`,
+      );
     });
 
   program
     .command('validate')
-    .description('Validate .github/edgeship.yml of a model repo, and the training outputs when they exist (model.onnx, metrics.json, golden.json, reference-stats.json)')
+    .description(
+      'Validate .github/edgeship.yml of a model repo, and the training outputs when they exist (model.onnx, metrics.json, golden.json, reference-stats.json)',
+    )
     .option('--repo <dir>', 'model repo checkout', '.')
     .option('--json', 'print the parsed config as JSON')
     .action(async (options: { repo: string; json?: boolean }) => {
-      const { loadConfig, wavesOf } = await modules(import('../../adapters/fs/config-file.ts'), import('../../core/config.ts'));
+      const { loadConfig, wavesOf } = await modules(
+        import('../../adapters/fs/config-file.ts'),
+        import('../../core/config.ts'),
+      );
       const config = await loadConfig(options.repo);
       const outputs = await checkOutputs(resolve(options.repo, config.train.outputs), config);
       emit(Boolean(options.json), config, () =>
         [
           `✔ ${config.model}: ${config.targets.length} targets, ${wavesOf(config).length} waves, primary metric ${config.metrics.primary} (${config.metrics.direction})`,
-          ...config.targets.map((target) => `  ${target.kind.padEnd(5)} ${target.name} on ${target.profile}, p95 ≤ ${target.latencyBudgetMs} ms`),
+          ...config.targets.map(
+            (target) =>
+              `  ${target.kind.padEnd(5)} ${target.name} on ${target.profile}, p95 ≤ ${target.latencyBudgetMs} ms`,
+          ),
           ...outputs,
         ].join('\n'),
       );

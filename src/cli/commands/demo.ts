@@ -19,7 +19,17 @@ export function registerDemoCommand(program: Command): void {
     .option('--dir <dir>', 'where to create the demo repos (wiped first)', '.demo')
     .option('--artifacts <location>', 'registry[/namespace] to publish to (default: an OCI layout in --dir)')
     .action(async (options: { dir: string; artifacts?: string }) => {
-      const { releaseModel, localDeps, commitParams, findPython, freshDirectory, seedGitOpsRemote, seedRepo, gitProvenance, openModelRepo } = await modules(
+      const {
+        releaseModel,
+        localDeps,
+        commitParams,
+        findPython,
+        freshDirectory,
+        seedGitOpsRemote,
+        seedRepo,
+        gitProvenance,
+        openModelRepo,
+      } = await modules(
         import('../../services/release.ts'),
         import('../../compose/local.ts'),
         import('../demo-setup.ts'),
@@ -30,17 +40,25 @@ export function registerDemoCommand(program: Command): void {
       const progress = new ConsoleProgress();
       const root = resolve(options.dir);
       const python = await findPython();
-      const { modelRepo, gitops } = await progress.step(`Creating a model repo and a GitOps repo in ${root}`, async () => {
-        await freshDirectory(root);
-        const modelRepo = join(root, 'model-repo');
-        await seedRepo(join(ROOT, 'model-repo-example'), modelRepo, 'Pump forecaster');
-        return { modelRepo, gitops: await seedGitOpsRemote(join(ROOT, 'templates', 'gitops'), root) };
-      });
+      const { modelRepo, gitops } = await progress.step(
+        `Creating a model repo and a GitOps repo in ${root}`,
+        async () => {
+          await freshDirectory(root);
+          const modelRepo = join(root, 'model-repo');
+          await seedRepo(join(ROOT, 'model-repo-example'), modelRepo, 'Pump forecaster');
+          return { modelRepo, gitops: await seedGitOpsRemote(join(ROOT, 'templates', 'gitops'), root) };
+        },
+      );
       const overrides = { gitops, artifacts: options.artifacts ?? `oci-layout:${join(root, 'oci')}` };
       const release = async (): Promise<ReleaseOutcome> => {
         const { directory, config } = await openModelRepo(modelRepo);
         const deps = localDeps(directory, config, progress, overrides);
-        return releaseModel(deps, { directory, config, provenance: await gitProvenance(directory), env: { PYTHON: python } });
+        return releaseModel(deps, {
+          directory,
+          config,
+          provenance: await gitProvenance(directory),
+          env: { PYTHON: python },
+        });
       };
 
       out('# Release 1: the first model');
@@ -55,12 +73,19 @@ export function registerDemoCommand(program: Command): void {
       await printCommit(out, gitops, second);
 
       out('# What changed');
-      out(`${first.report.version.version} → ${second.report.version.version} (${second.report.version.bump}: ${second.report.version.reason})`);
+      out(
+        `${first.report.version.version} → ${second.report.version.version} (${second.report.version.bump}: ${second.report.version.reason})`,
+      );
       for (const line of placementChanges(first.report.placement, second.report.placement)) out(line);
       // Gate verdicts are what the demo shows, not its failure: latency is measured on this
       // machine, and a slow or busy one can block a target. Errors still exit non-zero.
       for (const { report } of [first, second].filter((outcome) => !outcome.report.passed)) {
-        process.stderr.write(`note: ${report.model} ${report.version.version} failed its gates on this machine (${report.gates.filter((gate) => !gate.passed).map((gate) => gate.id).join(', ')}); nothing was published or committed for it\n`);
+        process.stderr.write(
+          `note: ${report.model} ${report.version.version} failed its gates on this machine (${report.gates
+            .filter((gate) => !gate.passed)
+            .map((gate) => gate.id)
+            .join(', ')}); nothing was published or committed for it\n`,
+        );
       }
     });
 }
@@ -68,7 +93,9 @@ export function registerDemoCommand(program: Command): void {
 async function printCommit(out: (text?: string) => void, gitops: string, outcome: ReleaseOutcome): Promise<void> {
   const { showCommit } = await import('../demo-setup.ts');
   if (!outcome.commit) {
-    out(outcome.report.passed ? 'GitOps repo already up to date.' : 'Gates failed: nothing published, nothing committed.');
+    out(
+      outcome.report.passed ? 'GitOps repo already up to date.' : 'Gates failed: nothing published, nothing committed.',
+    );
     return;
   }
   out('GitOps commit:');

@@ -21,20 +21,29 @@ interface InitOptions {
   force?: boolean;
 }
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 export function registerInitCommand(program: Command): void {
   program
     .command('init')
-    .description(`Start a model repo: a commented ${CONFIG_PATH} for a model (its contract, the GitOps repo's targets, gates from its metrics) and the training workflow`)
+    .description(
+      `Start a model repo: a commented ${CONFIG_PATH} for a model (its contract, the GitOps repo's targets, gates from its metrics) and the training workflow`,
+    )
     .requiredOption('--model <model.onnx>', 'the trained model (inside the repo: its directory becomes train.outputs)')
-    .requiredOption('--gitops <repo>', 'the GitOps repo (a bare repo path or git URL): its targets/*.yaml become the targets and waves')
+    .requiredOption(
+      '--gitops <repo>',
+      'the GitOps repo (a bare repo path or git URL): its targets/*.yaml become the targets and waves',
+    )
     .option('--repo <dir>', 'model repo checkout', '.')
-    .option('--name <name>', 'model name: the OCI repository and GitOps directory (default: the repo directory\'s name)')
-    .option('--metrics <metrics.json>', 'the model\'s metrics: the first is the primary metric, each gets a threshold')
+    .option('--name <name>', "model name: the OCI repository and GitOps directory (default: the repo directory's name)")
+    .option('--metrics <metrics.json>', "the model's metrics: the first is the primary metric, each gets a threshold")
     .option('--primary <metric>', 'the metric that decides whether a release is better')
     .option('--train <command>', 'the command that trains and writes the outputs', 'python3 train.py')
-    .option('--inventory <dir>', 'target inventory (targets/*.yaml) instead of the GitOps repo\'s')
+    .option('--inventory <dir>', "target inventory (targets/*.yaml) instead of the GitOps repo's")
     .option('--force', `overwrite an existing ${CONFIG_PATH}`)
     .action(async (options: InitOptions) => {
       const { loadConfig, readInventory, OnnxInspector, initConfigText, parseMetrics } = await modules(
@@ -46,12 +55,16 @@ export function registerInitCommand(program: Command): void {
       );
       const repo = resolve(options.repo);
       const target = join(repo, CONFIG_PATH);
-      if (!options.force && (await exists(target))) throw new UsageError(`${target} exists already; pass --force to overwrite it`);
+      if (!options.force && (await exists(target)))
+        throw new UsageError(`${target} exists already; pass --force to overwrite it`);
       const model = resolve(options.model);
       const inspection = await new OnnxInspector().inspect(model);
       const metricsText = options.metrics ? await readFile(resolve(options.metrics), 'utf8') : undefined;
       const primary = options.primary ?? (metricsText === undefined ? undefined : firstKey(metricsText));
-      const metrics = metricsText === undefined ? undefined : parseMetrics(metricsText, primary ?? '', resolve(options.metrics ?? ''));
+      const metrics =
+        metricsText === undefined
+          ? undefined
+          : parseMetrics(metricsText, primary ?? '', resolve(options.metrics ?? ''));
       const inside = relative(repo, dirname(model));
       const outputs = inside === '' || inside.startsWith('..') || isAbsolute(inside) ? 'out' : inside;
       const text = initConfigText({
@@ -78,7 +91,9 @@ export function registerInitCommand(program: Command): void {
       const workflow = join(repo, WORKFLOW_PATH);
       await mkdir(dirname(workflow), { recursive: true });
       await copyFile(WORKFLOW_TEMPLATE, workflow);
-      process.stdout.write(`wrote ${target}\nwrote ${workflow}\nnext: train so that ${outputs}/ holds the four outputs, then edgeship validate\n`);
+      process.stdout.write(
+        `wrote ${target}\nwrote ${workflow}\nnext: train so that ${outputs}/ holds the four outputs, then edgeship validate\n`,
+      );
     });
 }
 
@@ -94,22 +109,36 @@ function firstKey(text: string): string | undefined {
 
 /** A directory name as a model name (a DNS label). */
 function dnsName(name: string): string {
-  const label = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  const label = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
   if (!label) throw new UsageError(`--name: the repo directory "${name}" makes no model name; pass --name`);
   return label;
 }
 
 /** The GitOps repo's inventory, read from a shallow clone of its default branch. */
 async function inventoryOf(gitops: string, repo: string) {
-  const [{ readInventory }, { simpleGit }] = await Promise.all([import('../../adapters/fs/inventory-files.ts'), import('simple-git')]);
+  const [{ readInventory }, { simpleGit }] = await Promise.all([
+    import('../../adapters/fs/inventory-files.ts'),
+    import('simple-git'),
+  ]);
   const remote = /^[a-z]+:\/\/|^git@/.test(gitops) || isAbsolute(gitops) ? gitops : resolve(repo, gitops);
   const scratch = await mkdtemp(join(tmpdir(), 'edgeship-init-'));
   try {
-    await simpleGit().clone(remote, scratch, ['--depth', '1']).catch((error: unknown) => {
-      throw new UsageError(`--gitops: cannot clone ${remote} (${messageOf(error).split('\n')[0]}); pass --inventory <dir> with targets/*.yaml instead`);
-    });
+    await simpleGit()
+      .clone(remote, scratch, ['--depth', '1'])
+      .catch((error: unknown) => {
+        throw new UsageError(
+          `--gitops: cannot clone ${remote} (${messageOf(error).split('\n')[0]}); pass --inventory <dir> with targets/*.yaml instead`,
+        );
+      });
     return await readInventory(scratch).catch((error: unknown) => {
-      if (error instanceof ConfigError) throw new UsageError(`--gitops: ${remote} has no target inventory (targets/*.yaml, see templates/gitops/targets in the edgeship repo); pass --inventory <dir>`);
+      if (error instanceof ConfigError)
+        throw new UsageError(
+          `--gitops: ${remote} has no target inventory (targets/*.yaml, see templates/gitops/targets in the edgeship repo); pass --inventory <dir>`,
+        );
       throw error;
     });
   } finally {

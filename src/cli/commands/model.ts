@@ -8,17 +8,20 @@ import { emit } from '../output.ts';
 import { ConsoleProgress } from '../../compose/progress.ts';
 
 /** ONNX Runtime's inspector, loaded when a command needs it, so the others start fast. */
-const inspector = async (): Promise<ModelInspector> => new (await import('../../adapters/onnx/inspector.ts')).OnnxInspector();
+const inspector = async (): Promise<ModelInspector> =>
+  new (await import('../../adapters/onnx/inspector.ts')).OnnxInspector();
 
 /** A whole-number flag: commander names the flag and the value when this throws. */
 const whole = (least: number) => (value: string) => {
   const number = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(number) || number < least) throw new InvalidArgumentError(`expected a whole number of at least ${least}, found "${value}"`);
+  if (value.trim() === '' || !Number.isSafeInteger(number) || number < least)
+    throw new InvalidArgumentError(`expected a whole number of at least ${least}, found "${value}"`);
   return number;
 };
 const tolerance = (value: string) => {
   const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0) throw new InvalidArgumentError(`expected a number ≥ 0, found "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0)
+    throw new InvalidArgumentError(`expected a number ≥ 0, found "${value}"`);
   return number;
 };
 
@@ -33,8 +36,12 @@ export function registerModelCommands(program: Command): void {
         [
           `${model}: opset ${inspection.contract.opset}, IR ${inspection.irVersion}, ${inspection.producer || 'unknown producer'}, ${inspection.sizeBytes} bytes`,
           `sha256 ${inspection.sha256}`,
-          ...inspection.contract.inputs.map((tensor) => `input  ${tensor.name}: ${tensor.dtype} ${formatShape(tensor.shape)}`),
-          ...inspection.contract.outputs.map((tensor) => `output ${tensor.name}: ${tensor.dtype} ${formatShape(tensor.shape)}`),
+          ...inspection.contract.inputs.map(
+            (tensor) => `input  ${tensor.name}: ${tensor.dtype} ${formatShape(tensor.shape)}`,
+          ),
+          ...inspection.contract.outputs.map(
+            (tensor) => `output ${tensor.name}: ${tensor.dtype} ${formatShape(tensor.shape)}`,
+          ),
         ].join('\n'),
       );
     });
@@ -46,7 +53,9 @@ export function registerModelCommands(program: Command): void {
     .action(async (baseline: string, candidate: string, options: { json?: boolean }) => {
       const diff = diffContracts(await contractOf(baseline), await contractOf(candidate));
       emit(Boolean(options.json), diff, () =>
-        diff.changes.length === 0 ? 'contracts are identical' : diff.changes.map((change) => `${change.severity.padEnd(10)} ${change.detail}`).join('\n'),
+        diff.changes.length === 0
+          ? 'contracts are identical'
+          : diff.changes.map((change) => `${change.severity.padEnd(10)} ${change.detail}`).join('\n'),
       );
       if (diff.breaking) process.exitCode = 1;
     });
@@ -58,24 +67,45 @@ export function registerModelCommands(program: Command): void {
     .option('--runs <n>', 'timed runs', whole(10), 300)
     .option('--warmup <n>', 'untimed runs first', whole(0), 20)
     .option('--batch <n>', 'size of symbolic dimensions', whole(1), 1)
-    .option('--on-device', 'this machine is the device the profile describes: no speed factor (for edgeship evaluate --measured)')
+    .option(
+      '--on-device',
+      'this machine is the device the profile describes: no speed factor (for edgeship evaluate --measured)',
+    )
     .option('--out <dir>', 'also write the result to <dir>/<profile>.json')
     .option('--json', 'machine-readable output')
-    .action(async (model: string, options: { profile: string; runs: number; warmup: number; batch: number; onDevice?: boolean; out?: string; json?: boolean }) => {
-      const profile = resolveProfile(options.profile, {});
-      const { OnnxProfiler } = await import('../../adapters/onnx/profiler.ts');
-      const result = await new ConsoleProgress().step(`Profiling ${model} on ${options.profile}`, () =>
-        new OnnxProfiler().profile(model, options.profile, profile, { runs: options.runs, warmup: options.warmup, batch: options.batch, ...(options.onDevice && { onDevice: true }) }),
-      );
-      if (options.out) {
-        await mkdir(options.out, { recursive: true });
-        await writeFile(join(options.out, `${options.profile}.json`), `${JSON.stringify(result, null, 2)}\n`);
-      }
-      emit(Boolean(options.json), result, () => {
-        const e = result.estimated;
-        return `${options.profile}: p50 ${e.p50Ms.toFixed(3)} ms, p95 ${e.p95Ms.toFixed(3)} ms, p99 ${e.p99Ms.toFixed(3)} ms, peak ${result.peakMemoryMb.toFixed(1)} MiB, session ${result.sessionCreateMs.toFixed(1)} ms`;
-      });
-    });
+    .action(
+      async (
+        model: string,
+        options: {
+          profile: string;
+          runs: number;
+          warmup: number;
+          batch: number;
+          onDevice?: boolean;
+          out?: string;
+          json?: boolean;
+        },
+      ) => {
+        const profile = resolveProfile(options.profile, {});
+        const { OnnxProfiler } = await import('../../adapters/onnx/profiler.ts');
+        const result = await new ConsoleProgress().step(`Profiling ${model} on ${options.profile}`, () =>
+          new OnnxProfiler().profile(model, options.profile, profile, {
+            runs: options.runs,
+            warmup: options.warmup,
+            batch: options.batch,
+            ...(options.onDevice && { onDevice: true }),
+          }),
+        );
+        if (options.out) {
+          await mkdir(options.out, { recursive: true });
+          await writeFile(join(options.out, `${options.profile}.json`), `${JSON.stringify(result, null, 2)}\n`);
+        }
+        emit(Boolean(options.json), result, () => {
+          const e = result.estimated;
+          return `${options.profile}: p50 ${e.p50Ms.toFixed(3)} ms, p95 ${e.p95Ms.toFixed(3)} ms, p99 ${e.p99Ms.toFixed(3)} ms, peak ${result.peakMemoryMb.toFixed(1)} MiB, session ${result.sessionCreateMs.toFixed(1)} ms`;
+        });
+      },
+    );
 
   program
     .command('golden <model> <golden>')

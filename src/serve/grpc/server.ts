@@ -27,11 +27,24 @@ const CODES: Record<number, grpc.status> = {
  */
 export function inferenceService(): grpc.ServiceClientConstructor {
   const root = protobuf.parse(INFERENCE_PROTO, { keepCase: true }).root;
-  const definition = fromJSON(root.toJSON(), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
-  return (grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } }).inference.GRPCInferenceService;
+  const definition = fromJSON(root.toJSON(), {
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  return (
+    grpc.loadPackageDefinition(definition) as unknown as {
+      inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
+    }
+  ).inference.GRPCInferenceService;
 }
 
-type Unary<Request, Response> = (call: grpc.ServerUnaryCall<Request, Response>, callback: grpc.sendUnaryData<Response>) => void;
+type Unary<Request, Response> = (
+  call: grpc.ServerUnaryCall<Request, Response>,
+  callback: grpc.sendUnaryData<Response>,
+) => void;
 
 /**
  * The Open Inference Protocol's gRPC service (inference.GRPCInferenceService) in front of an
@@ -45,12 +58,25 @@ export class GrpcOip {
     readonly port: number,
   ) {}
 
-  static async open(inference: InferenceServer, port: number, host: string, options: { maxMessageBytes: number; log: Logger }): Promise<GrpcOip> {
+  static async open(
+    inference: InferenceServer,
+    port: number,
+    host: string,
+    options: { maxMessageBytes: number; log: Logger },
+  ): Promise<GrpcOip> {
     // Channelz (gRPC's introspection service) is not served, so it need not count every call.
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes, 'grpc.max_send_message_length': options.maxMessageBytes, 'grpc.enable_channelz': 0 });
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': options.maxMessageBytes,
+      'grpc.max_send_message_length': options.maxMessageBytes,
+      'grpc.enable_channelz': 0,
+    });
     server.addService(inferenceService().service, handlers(inference, options.log));
     const bound = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, actual) => (error ? reject(error) : resolve(actual)));
+      server.bindAsync(
+        `${host.includes(':') ? `[${host}]` : host}:${port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (error, actual) => (error ? reject(error) : resolve(actual)),
+      );
     });
     return new GrpcOip(server, bound);
   }
@@ -88,7 +114,9 @@ function handlers(inference: InferenceServer, log: Logger): grpc.UntypedServiceI
       return { ready: inference.ready };
     }),
     ServerMetadata: unary(() => inference.serverMetadata()),
-    ModelMetadata: unary((request: { name: string; version: string }) => inference.metadataOf(request.name, inference.resolve(request.name, version(request.version)))),
+    ModelMetadata: unary((request: { name: string; version: string }) =>
+      inference.metadataOf(request.name, inference.resolve(request.name, version(request.version))),
+    ),
     ModelInfer: unary(async (request: GrpcInferRequest) => {
       const model = inference.resolve(request.model_name, version(request.model_version));
       const { body, raw } = inferBodyOf(request);

@@ -32,11 +32,26 @@ export async function approveBreakingByLabel(scm: Scm, repo: RepoRef, issue: num
  * on the new head carries the new record's digest, so merging it deploys exactly that. Only a
  * record this app wrote (release-integrity.ts) is approved; the answer is the comment to post.
  */
-export async function approveBreaking(scm: Scm, repo: RepoRef, issue: number, user: string, now = new Date()): Promise<string> {
-  const pull = (await scm.listPullRequests(repo, RELEASE_BRANCH_ROOT, 'open')).find((candidate) => candidate.number === issue);
-  if (!pull) return `#${issue} is not an open edgeship release PR: \`/edgeship allow-breaking\` approves the breaking change of the release PR it is posted on.`;
-  const [recordText, gates] = await Promise.all([scm.readFile(repo, RELEASE_RECORD_FILE, pull.headSha), scm.findCheckRun(repo, pull.headSha, GATES_CHECK)]);
-  const refused = recordText === undefined ? `${pull.head} has no ${RELEASE_RECORD_FILE}` : refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, recordText });
+export async function approveBreaking(
+  scm: Scm,
+  repo: RepoRef,
+  issue: number,
+  user: string,
+  now = new Date(),
+): Promise<string> {
+  const pull = (await scm.listPullRequests(repo, RELEASE_BRANCH_ROOT, 'open')).find(
+    (candidate) => candidate.number === issue,
+  );
+  if (!pull)
+    return `#${issue} is not an open edgeship release PR: \`/edgeship allow-breaking\` approves the breaking change of the release PR it is posted on.`;
+  const [recordText, gates] = await Promise.all([
+    scm.readFile(repo, RELEASE_RECORD_FILE, pull.headSha),
+    scm.findCheckRun(repo, pull.headSha, GATES_CHECK),
+  ]);
+  const refused =
+    recordText === undefined
+      ? `${pull.head} has no ${RELEASE_RECORD_FILE}`
+      : refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, recordText });
   if (refused || recordText === undefined) return `Not approved: ${refused}.`;
   const report = parseEvaluationReport(recordText, `${RELEASE_RECORD_FILE} at ${pull.headSha.slice(0, 7)}`);
   const title = `release(${report.model}): ${report.version.version}`;
@@ -45,12 +60,25 @@ export async function approveBreaking(scm: Scm, repo: RepoRef, issue: number, us
   if (given) return `The breaking change of ${title} was already allowed by @${given.by} in ${given.where}.`;
   const approval = { by: user, at: now.toISOString(), where: `#${issue}` };
   const gatesAfter = allowBreaking(report.gates, report.contractDiff, approval);
-  const approved: EvaluationReport = { ...report, gates: gatesAfter, passed: gatesPassed(gatesAfter), approvals: { ...report.approvals, breaking: approval } };
+  const approved: EvaluationReport = {
+    ...report,
+    gates: gatesAfter,
+    passed: gatesPassed(gatesAfter),
+    approvals: { ...report.approvals, breaking: approval },
+  };
   const record = `${JSON.stringify(approved, null, 2)}\n`;
-  const committed = await new ScmBranchRepo(scm, repo, pull.head).apply(async () => [{ path: RELEASE_RECORD_FILE, content: record }], `${title}: breaking change allowed by @${user} in #${issue}`);
+  const committed = await new ScmBranchRepo(scm, repo, pull.head).apply(
+    async () => [{ path: RELEASE_RECORD_FILE, content: record }],
+    `${title}: breaking change allowed by @${user} in #${issue}`,
+  );
   const head = committed?.sha ?? (await scm.branchHead(repo, pull.head)) ?? pull.headSha;
   await scm.ensurePullRequest(repo, { head: pull.head, base: pull.base, title, body: renderReport(approved) });
   await reportGates(scm, repo, head, approved, record, pull.url);
-  const rest = approved.passed ? 'every gate passes now: merging the PR rolls it out' : `the other gates still fail: ${approved.gates.filter((gate) => !gate.passed).map((gate) => gate.title).join(', ')}`;
+  const rest = approved.passed
+    ? 'every gate passes now: merging the PR rolls it out'
+    : `the other gates still fail: ${approved.gates
+        .filter((gate) => !gate.passed)
+        .map((gate) => gate.title)
+        .join(', ')}`;
   return `@${user} allowed the breaking change of ${title} for this release; it is recorded in the release (${head.slice(0, 7)}), and ${rest}.`;
 }

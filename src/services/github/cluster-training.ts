@@ -35,10 +35,12 @@ export interface ClusterTrainingDeps {
   onClusterRun?: (run: ActiveTraining) => void;
 }
 
-export const isClusterBackend = (config: EdgeshipConfig) => config.train.backend === 'kubernetes' || config.train.backend === 'kubeflow';
+export const isClusterBackend = (config: EdgeshipConfig) =>
+  config.train.backend === 'kubernetes' || config.train.backend === 'kubeflow';
 
 const ACCESS_HINT: Record<string, string> = {
-  kubernetes: 'Give the app access to the training cluster: EDGESHIP_TRAINING_KUBECONFIG (and EDGESHIP_TRAINING_CONTEXT) or EDGESHIP_TRAINING_IN_CLUSTER=true.',
+  kubernetes:
+    'Give the app access to the training cluster: EDGESHIP_TRAINING_KUBECONFIG (and EDGESHIP_TRAINING_CONTEXT) or EDGESHIP_TRAINING_IN_CLUSTER=true.',
   kubeflow: 'Give the app access to Kubeflow Pipelines: KFP_TOKEN, or run it with a service account token for KFP.',
 };
 
@@ -56,10 +58,21 @@ export async function startClusterRun(
   checkId?: number,
 ): Promise<'started' | 'start-failed'> {
   const { scm, log } = deps;
-  const check = { ...(checkId !== undefined && { id: checkId }), name: TRAIN_CHECK, headSha: run.sha, externalId: run.key };
+  const check = {
+    ...(checkId !== undefined && { id: checkId }),
+    name: TRAIN_CHECK,
+    headSha: run.sha,
+    externalId: run.key,
+  };
   const cluster = deps.trainingFor?.(config);
   if (!cluster) {
-    await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'Training could not start', summary: `train.backend is ${config.train.backend}, but this app has no access to it. ${ACCESS_HINT[config.train.backend] ?? ''}` });
+    await scm.ensureCheckRun(repo, {
+      ...check,
+      status: 'completed',
+      conclusion: 'failure',
+      title: 'Training could not start',
+      summary: `train.backend is ${config.train.backend}, but this app has no access to it. ${ACCESS_HINT[config.train.backend] ?? ''}`,
+    });
     return 'start-failed';
   }
   const full: ClusterRun = {
@@ -71,7 +84,8 @@ export async function startClusterRun(
   };
   try {
     const cancelled = await cluster.cancelSuperseded(config.model, run.branch, run.key);
-    if (cancelled.length > 0) log.info({ model: config.model, branch: run.branch, cancelled }, 'Cancelled superseded training runs');
+    if (cancelled.length > 0)
+      log.info({ model: config.model, branch: run.branch, cancelled }, 'Cancelled superseded training runs');
     const started = await cluster.start(full);
     // Followed before the check run says so: a watch event that comes right after is not lost.
     deps.onClusterRun?.({ sha: run.sha, branch: run.branch, key: run.key });
@@ -84,13 +98,26 @@ export async function startClusterRun(
     });
   } catch (error) {
     if (!(error instanceof EdgeshipError)) throw error;
-    await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'Training could not start', summary: error.message });
+    await scm.ensureCheckRun(repo, {
+      ...check,
+      status: 'completed',
+      conclusion: 'failure',
+      title: 'Training could not start',
+      summary: error.message,
+    });
     return 'start-failed';
   }
   return 'started';
 }
 
-export type FollowOutcome = 'unchanged' | { following: ActiveTraining } | 'replaced' | 'superseded' | 'failed' | 'no-report' | { pullRequest: number; created: boolean; passed: boolean };
+export type FollowOutcome =
+  | 'unchanged'
+  | { following: ActiveTraining }
+  | 'replaced'
+  | 'superseded'
+  | 'failed'
+  | 'no-report'
+  | { pullRequest: number; created: boolean; passed: boolean };
 
 /**
  * One look at a cluster run the app follows. While it runs, only the cluster is asked (the
@@ -100,14 +127,19 @@ export type FollowOutcome = 'unchanged' | { following: ActiveTraining } | 'repla
  * deleted, otherwise its report is pulled from the registry and becomes the release PR, as an
  * Actions run's does. A check run that a newer run of the commit took over ends the following.
  */
-export async function followClusterRun(deps: ReleasePrDeps & ClusterTrainingDeps, repo: RepoRef, run: ActiveTraining): Promise<FollowOutcome> {
+export async function followClusterRun(
+  deps: ReleasePrDeps & ClusterTrainingDeps,
+  repo: RepoRef,
+  run: ActiveTraining,
+): Promise<FollowOutcome> {
   const { scm } = deps;
   const config = run.config ?? (await readConfigAt(scm, repo, run.sha));
   const cluster = config && deps.trainingFor?.(config);
   if (!config || !cluster) return 'replaced';
   const state = await cluster.state(run.key);
   const following: ActiveTraining = { sha: run.sha, branch: run.branch, key: run.key, config };
-  if (state.phase === 'running' && state.stuck === run.stuck) return { following: { ...following, ...(run.stuck && { stuck: run.stuck }) } };
+  if (state.phase === 'running' && state.stuck === run.stuck)
+    return { following: { ...following, ...(run.stuck && { stuck: run.stuck }) } };
   const current = await scm.findCheckRun(repo, run.sha, TRAIN_CHECK);
   if (current?.externalId !== run.key || current.status === 'completed') return 'replaced';
   if (state.phase === 'running') {
@@ -115,11 +147,26 @@ export async function followClusterRun(deps: ReleasePrDeps & ClusterTrainingDeps
     const summary = state.stuck
       ? `${cluster.where(run.key)} has not started: ${state.stuck}. It keeps trying until train.timeoutMinutes (${config.train.timeoutMinutes}) runs out.`
       : `${cluster.where(run.key)} is running.`;
-    await scm.ensureCheckRun(repo, { id: current.id, name: TRAIN_CHECK, headSha: run.sha, externalId: run.key, status: 'in_progress', title: `Training ${config.model}${state.stuck ? ': waiting' : ''}`, summary, ...(state.url && { detailsUrl: state.url }) });
+    await scm.ensureCheckRun(repo, {
+      id: current.id,
+      name: TRAIN_CHECK,
+      headSha: run.sha,
+      externalId: run.key,
+      status: 'in_progress',
+      title: `Training ${config.model}${state.stuck ? ': waiting' : ''}`,
+      summary,
+      ...(state.url && { detailsUrl: state.url }),
+    });
     return { following: { ...following, ...(state.stuck && { stuck: state.stuck }) } };
   }
   const url = state.phase === 'missing' ? undefined : (state.url ?? cluster.url(run.key));
-  const check = { id: current.id, name: TRAIN_CHECK, headSha: run.sha, externalId: run.key, ...(url && { detailsUrl: url }) };
+  const check = {
+    id: current.id,
+    name: TRAIN_CHECK,
+    headSha: run.sha,
+    externalId: run.key,
+    ...(url && { detailsUrl: url }),
+  };
   if (await supersede(scm, repo, check, run.branch)) return 'superseded';
   if (state.phase === 'failed' || state.phase === 'missing') {
     const reason = state.phase === 'failed' ? state.reason : 'it was deleted before the app saw it finish';
@@ -129,7 +176,8 @@ export async function followClusterRun(deps: ReleasePrDeps & ClusterTrainingDeps
       conclusion: 'failure',
       title: 'Training failed',
       summary: `${cluster.where(run.key)}: ${reason}.`,
-      ...(state.phase === 'failed' && state.details && { text: `Last lines of the log:\n\n${fenced(state.details.slice(-6000), 6000)}` }),
+      ...(state.phase === 'failed' &&
+        state.details && { text: `Last lines of the log:\n\n${fenced(state.details.slice(-6000), 6000)}` }),
     });
     return 'failed';
   }
@@ -137,7 +185,13 @@ export async function followClusterRun(deps: ReleasePrDeps & ClusterTrainingDeps
   const evaluated = await pullReport(deps, reference).catch(async (error: unknown) => {
     // A registry that is down or overloaded is asked again at the next look.
     if (/cannot reach|answered (5\d\d|429)/.test(messageOf(error))) throw error;
-    await scm.ensureCheckRun(repo, { ...check, status: 'completed', conclusion: 'failure', title: 'No evaluation report', summary: `${cluster.where(run.key)} succeeded, but its report could not be read from \`${reference}\`: ${messageOf(error)}. The run's last step must be \`edgeship cloud-run\` (or push the report there).` });
+    await scm.ensureCheckRun(repo, {
+      ...check,
+      status: 'completed',
+      conclusion: 'failure',
+      title: 'No evaluation report',
+      summary: `${cluster.where(run.key)} succeeded, but its report could not be read from \`${reference}\`: ${messageOf(error)}. The run's last step must be \`edgeship cloud-run\` (or push the report there).`,
+    });
     return undefined;
   });
   if (!evaluated) return 'no-report';

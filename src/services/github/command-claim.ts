@@ -28,7 +28,9 @@ export function commandState(marked: readonly IssueComment[], clock: ClaimClock 
 }
 
 /** A claim still being acted on (or an answer). */
-const live = (comment: IssueComment, clock: ClaimClock) => !comment.body.includes(TAKING) || (clock.now?.() ?? Date.now()) - Date.parse(comment.updatedAt) < (clock.claimExpiresMs ?? CLAIM_EXPIRES_MS);
+const live = (comment: IssueComment, clock: ClaimClock) =>
+  !comment.body.includes(TAKING) ||
+  (clock.now?.() ?? Date.now()) - Date.parse(comment.updatedAt) < (clock.claimExpiresMs ?? CLAIM_EXPIRES_MS);
 
 /**
  * Takes command `id` on the issue for this replica alone, or answers undefined when another has
@@ -38,7 +40,14 @@ const live = (comment: IssueComment, clock: ClaimClock) => !comment.body.include
  * reads before a later claim is written wins rightly, and every later one sees it, so one replica
  * acts. The winner's claim becomes the answer (`answer`).
  */
-export async function claimCommand(scm: Scm, repo: RepoRef, issue: number, id: number, user: string, clock: ClaimClock = {}): Promise<{ answer: (text: string) => Promise<void> } | undefined> {
+export async function claimCommand(
+  scm: Scm,
+  repo: RepoRef,
+  issue: number,
+  id: number,
+  user: string,
+  clock: ClaimClock = {},
+): Promise<{ answer: (text: string) => Promise<void> } | undefined> {
   const marker = commandMarker(id);
   if (commandState(await scm.markedComments(repo, issue, marker), clock) !== 'free') return undefined;
   const mine = await scm.comment(repo, issue, `Taking @${user}'s command…\n\n${TAKING}\n${marker}`);
@@ -52,5 +61,8 @@ export async function claimCommand(scm: Scm, repo: RepoRef, issue: number, id: n
   // Claims of replicas that died before answering go: this one answers.
   for (const expired of rivals.filter((comment) => !live(comment, clock))) await scm.deleteComment(repo, expired.id);
   // The marker is what finds the answer again: a cut leaves it whole.
-  return { answer: (text) => scm.editComment(repo, mine, `${fitWithin(text, GITHUB_LIMITS.body - marker.length - 2)}\n\n${marker}`) };
+  return {
+    answer: (text) =>
+      scm.editComment(repo, mine, `${fitWithin(text, GITHUB_LIMITS.body - marker.length - 2)}\n\n${marker}`),
+  };
 }

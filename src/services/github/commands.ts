@@ -24,7 +24,11 @@ export interface CommandComment {
  * another replica or a resync finds it and does nothing, and a claim left by a replica that died
  * expires, so a resync takes the command again.
  */
-export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps & ClaimClock, repo: RepoRef, comment: CommandComment): Promise<string> {
+export async function runCommand(
+  deps: RolloutCommandDeps & ClusterTrainingDeps & ClaimClock,
+  repo: RepoRef,
+  comment: CommandComment,
+): Promise<string> {
   const command = parseCommand(comment.body);
   if (!command) return 'not-a-command';
   const { scm } = deps;
@@ -34,7 +38,9 @@ export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps 
   const { answer } = claim;
   const role = await scm.permissionOf(repo, comment.user);
   if (!COMMAND_ROLES.has(role)) {
-    await answer(`@${comment.user} edgeship commands need write, maintain or admin permission on this repository (yours: ${role}).`);
+    await answer(
+      `@${comment.user} edgeship commands need write, maintain or admin permission on this repository (yours: ${role}).`,
+    );
     return 'forbidden';
   }
   if ('error' in command) {
@@ -50,7 +56,9 @@ export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps 
     return command.name;
   }
   if (command.name !== 'retrain') {
-    await answer(await runRolloutCommand(deps, repo, comment.branch, `as @${comment.user} asked in #${comment.issue}`, command));
+    await answer(
+      await runRolloutCommand(deps, repo, comment.branch, `as @${comment.user} asked in #${comment.issue}`, command),
+    );
     return command.name;
   }
   const sha = await scm.branchHead(repo, comment.branch);
@@ -58,7 +66,14 @@ export async function runCommand(deps: RolloutCommandDeps & ClusterTrainingDeps 
     await answer(`There is no branch \`${comment.branch}\` to retrain.`);
     return 'no-branch';
   }
-  const started = await startTraining(deps, { repo, sha, branch: comment.branch, reason: 'retrain', occurrence: String(comment.id), context: `retrain requested by @${comment.user} in #${comment.issue}` });
+  const started = await startTraining(deps, {
+    repo,
+    sha,
+    branch: comment.branch,
+    reason: 'retrain',
+    occurrence: String(comment.id),
+    context: `retrain requested by @${comment.user} in #${comment.issue}`,
+  });
   await answer(
     started === 'started' || started === 'already-started'
       ? `Training ${comment.branch} at ${sha.slice(0, 7)} again, as @${comment.user} asked; the release PR follows when it finishes.`

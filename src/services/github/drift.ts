@@ -11,11 +11,20 @@ import { startTraining, type TrainingStart } from './start-training.ts';
 /** `client_payload` of an `edgeship-drift` repository_dispatch, as the edge server sends it. */
 export const driftEvidenceSchema = z.strictObject({
   model: dnsLabel,
-  site: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, { error: 'expected a site name (lowercase letters, digits, . and -)' }),
+  site: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, {
+    error: 'expected a site name (lowercase letters, digits, . and -)',
+  }),
   version: semverString.optional(),
   window: z.strictObject({ start: z.string().max(40), end: z.string().max(40) }).optional(),
   features: z
-    .array(z.strictObject({ name: z.string().regex(/^[\w.:-]{1,64}$/, { error: 'expected a feature name of letters, digits, _ . : - (at most 64)' }), score: z.number().refine(Number.isFinite, { error: 'expected a finite score' }) }))
+    .array(
+      z.strictObject({
+        name: z
+          .string()
+          .regex(/^[\w.:-]{1,64}$/, { error: 'expected a feature name of letters, digits, _ . : - (at most 64)' }),
+        score: z.number().refine(Number.isFinite, { error: 'expected a finite score' }),
+      }),
+    )
     .min(1)
     .max(256),
 });
@@ -53,7 +62,9 @@ export async function recordDrift(
 ): Promise<DriftEvent | DriftRefusal | 'cooling-down'> {
   const evidence = parseEvidence(input.payload, 'edgeship-drift client_payload');
   // One look-then-record at a time per model and site: evidence posted together records once.
-  return deps.lock.run(`${repoName(repo)}:${evidence.model}:${evidence.site}`, () => recordOnce(deps, repo, input, evidence));
+  return deps.lock.run(`${repoName(repo)}:${evidence.model}:${evidence.site}`, () =>
+    recordOnce(deps, repo, input, evidence),
+  );
 }
 
 /** Evidence the app does not record, and why (the site's answer is 403 with the reason). */
@@ -61,25 +72,40 @@ export interface DriftRefusal {
   refused: string;
 }
 
-async function recordOnce(deps: { scm: Scm; log: Logger }, repo: RepoRef, input: { branch: string; now: number }, evidence: DriftEvidence): Promise<DriftEvent | DriftRefusal | 'cooling-down'> {
+async function recordOnce(
+  deps: { scm: Scm; log: Logger },
+  repo: RepoRef,
+  input: { branch: string; now: number },
+  evidence: DriftEvidence,
+): Promise<DriftEvent | DriftRefusal | 'cooling-down'> {
   const sha = await deps.scm.branchHead(repo, input.branch);
   if (!sha) throw new EdgeshipError(`${repoName(repo)} has no branch ${input.branch} to retrain`);
   const config = await readConfigAt(deps.scm, repo, sha);
   const name = repoName(repo);
   if (!config) return { refused: `${name} has no .github/edgeship.yml on ${input.branch}` };
-  if (config.model !== evidence.model) return { refused: `${name} releases model ${config.model}, not ${evidence.model}` };
-  if (!config.targets.some((target) => target.name === evidence.site)) return { refused: `${evidence.site} is not a target of ${evidence.model} in .github/edgeship.yml of ${name}` };
+  if (config.model !== evidence.model)
+    return { refused: `${name} releases model ${config.model}, not ${evidence.model}` };
+  if (!config.targets.some((target) => target.name === evidence.site))
+    return { refused: `${evidence.site} is not a target of ${evidence.model} in .github/edgeship.yml of ${name}` };
   const environment = driftEnvironment(evidence.model, evidence.site);
   const cooldownMs = config.drift.cooldownMinutes * 60_000;
   const [last] = await deps.scm.listDeployments(repo, environment, 1);
   if (last && input.now - Date.parse(last.createdAt) < cooldownMs) {
-    deps.log.info({ model: evidence.model, site: evidence.site, last: last.createdAt }, 'Drift evidence within the cooldown');
+    deps.log.info(
+      { model: evidence.model, site: evidence.site, last: last.createdAt },
+      'Drift evidence within the cooldown',
+    );
     return 'cooling-down';
   }
-  const id = await deps.scm.createDeployment(repo, sha, environment, `drift at ${evidence.site}`, { edgeship: 'drift', evidence });
+  const id = await deps.scm.createDeployment(repo, sha, environment, `drift at ${evidence.site}`, {
+    edgeship: 'drift',
+    evidence,
+  });
   // Deliveries that arrive together all pass the look above: the oldest event in the window
   // wins, the others step aside (inactive), so one drift trains once.
-  const window = (await deps.scm.listDeployments(repo, environment, 20)).filter((event) => event.id === id || input.now - Date.parse(event.createdAt) < cooldownMs);
+  const window = (await deps.scm.listDeployments(repo, environment, 20)).filter(
+    (event) => event.id === id || input.now - Date.parse(event.createdAt) < cooldownMs,
+  );
   const first = Math.min(...window.map((event) => event.id));
   if (first !== id) {
     await deps.scm.setDeploymentStatus(repo, id, 'inactive', `drift event ${first} of the same window is retraining`);
@@ -90,7 +116,11 @@ async function recordOnce(deps: { scm: Scm; log: Logger }, repo: RepoRef, input:
 }
 
 /** Starts the training a recorded drift event asks for, and marks the event taken. */
-export async function takeDriftEvent(deps: { scm: Scm; log: Logger } & ClusterTrainingDeps, repo: RepoRef, event: DriftEvent): Promise<TrainingStart> {
+export async function takeDriftEvent(
+  deps: { scm: Scm; log: Logger } & ClusterTrainingDeps,
+  repo: RepoRef,
+  event: DriftEvent,
+): Promise<TrainingStart> {
   const { evidence } = event;
   const scores = evidence.features.map((feature) => `${feature.name}=${feature.score}`).join(', ');
   const started = await startTraining(deps, {
@@ -102,7 +132,12 @@ export async function takeDriftEvent(deps: { scm: Scm; log: Logger } & ClusterTr
     context: JSON.stringify({ ...evidence, summary: `drift at ${evidence.site}: ${scores}` }),
   });
   const taken = started === 'started' || started === 'already-started';
-  await deps.scm.setDeploymentStatus(repo, event.id, taken ? 'success' : 'failure', taken ? 'retraining started' : `not retrained: ${started}`);
+  await deps.scm.setDeploymentStatus(
+    repo,
+    event.id,
+    taken ? 'success' : 'failure',
+    taken ? 'retraining started' : `not retrained: ${started}`,
+  );
   return started;
 }
 

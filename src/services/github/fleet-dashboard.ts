@@ -1,6 +1,14 @@
 import { COMMAND_ROLES } from '../../core/commands.ts';
 import type { EdgeshipConfig, Wave } from '../../core/config.ts';
-import { DASHBOARD_LABEL, dashboardTitle, renderDashboard, tickedBoxes, type DashboardAction, type DashboardInput, type TickedBox } from '../../core/dashboard.ts';
+import {
+  DASHBOARD_LABEL,
+  dashboardTitle,
+  renderDashboard,
+  tickedBoxes,
+  type DashboardAction,
+  type DashboardInput,
+  type TickedBox,
+} from '../../core/dashboard.ts';
 import { targetsInWords } from '../../core/fleet-summary.ts';
 import type { GitOpsRepo, RepoAnswers, RepoRef, Scm } from '../../ports.ts';
 import { releaseHold, rollBack } from '../rollback.ts';
@@ -20,7 +28,8 @@ export interface OpenDashboard {
   asked: AskedBox[];
 }
 
-const keyOf = (action: DashboardAction) => `${action.kind}:${action.kind === 'release-hold' ? action.target : action.wave}`;
+const keyOf = (action: DashboardAction) =>
+  `${action.kind}:${action.kind === 'release-hold' ? action.target : action.wave}`;
 
 /**
  * The ticked boxes of a body and who ticked each: a person's edit makes every ticked box theirs;
@@ -36,7 +45,12 @@ function attributed(body: string, editor: { login: string; bot: boolean } | unde
  * Reads the model's dashboard and what its ticked boxes ask, each with its author's permission;
  * `issues`: the open issues with the dashboard label as a read just before found them.
  */
-export async function openDashboard(scm: Scm, repo: RepoRef, model: string, issues?: RepoAnswers['issues']): Promise<OpenDashboard | undefined> {
+export async function openDashboard(
+  scm: Scm,
+  repo: RepoRef,
+  model: string,
+  issues?: RepoAnswers['issues'],
+): Promise<OpenDashboard | undefined> {
   const title = dashboardTitle(model);
   const seen = issues?.find((issue) => issue.title === title);
   const found = issues ? seen : await scm.findIssue(repo, DASHBOARD_LABEL, title);
@@ -65,13 +79,22 @@ export interface DashboardActs {
  * answered (and unticked when the dashboard is written); a writer's roll a wave back or release a
  * hold here, each one commit, and a promote is left to the step (it sends the wave).
  */
-export async function actOnDashboard(gitops: GitOpsRepo, config: EdgeshipConfig, version: string, waves: readonly Wave[], board: OpenDashboard | undefined): Promise<DashboardActs> {
+export async function actOnDashboard(
+  gitops: GitOpsRepo,
+  config: EdgeshipConfig,
+  version: string,
+  waves: readonly Wave[],
+  board: OpenDashboard | undefined,
+): Promise<DashboardActs> {
   const acts: DashboardActs = { promote: false, answers: [] };
   const refused = new Set<string>();
   for (const { action, by, role, allowed } of board?.asked ?? []) {
     const who = `@${by}`;
     if (!allowed) {
-      if (!refused.has(by)) acts.answers.push(`${who}: the boxes of the fleet dashboard act for people with write, maintain or admin permission on this repository (yours: ${role}), so edgeship unticked them.`);
+      if (!refused.has(by))
+        acts.answers.push(
+          `${who}: the boxes of the fleet dashboard act for people with write, maintain or admin permission on this repository (yours: ${role}), so edgeship unticked them.`,
+        );
       refused.add(by);
       continue;
     }
@@ -82,13 +105,34 @@ export async function actOnDashboard(gitops: GitOpsRepo, config: EdgeshipConfig,
       continue;
     }
     if (action.kind === 'release-hold') {
-      const commit = await releaseHold(gitops, config, action.target, `release-hold(${config.model}): ${action.target}\n\n${asked}`);
-      acts.answers.push(commit ? `${who}: released the hold on \`${action.target}\` (${commit.sha.slice(0, 7)}); the rollout takes it again from the next step.` : `${who}: \`${action.target}\` is not held; nothing to release.`);
+      const commit = await releaseHold(
+        gitops,
+        config,
+        action.target,
+        `release-hold(${config.model}): ${action.target}\n\n${asked}`,
+      );
+      acts.answers.push(
+        commit
+          ? `${who}: released the hold on \`${action.target}\` (${commit.sha.slice(0, 7)}); the rollout takes it again from the next step.`
+          : `${who}: \`${action.target}\` is not held; nothing to release.`,
+      );
       continue;
     }
     const wave = waves.find((candidate) => candidate.name === action.wave);
-    const commit = wave && (await rollBack(gitops, config, { version, targets: wave.targets, status: 'rolled-back', reason: asked, message: `rollback(${config.model}): ${version} in wave ${wave.name}\n\n${asked}` }));
-    acts.answers.push(commit ? `${who}: rolled wave **${action.wave}** (${targetsInWords(wave?.targets ?? [])}) back from ${version} (${commit.sha.slice(0, 7)}); no further waves go out.` : `${who}: nothing to roll back in wave **${action.wave}**: no target there runs ${version} with an earlier release recorded.`);
+    const commit =
+      wave &&
+      (await rollBack(gitops, config, {
+        version,
+        targets: wave.targets,
+        status: 'rolled-back',
+        reason: asked,
+        message: `rollback(${config.model}): ${version} in wave ${wave.name}\n\n${asked}`,
+      }));
+    acts.answers.push(
+      commit
+        ? `${who}: rolled wave **${action.wave}** (${targetsInWords(wave?.targets ?? [])}) back from ${version} (${commit.sha.slice(0, 7)}); no further waves go out.`
+        : `${who}: nothing to roll back in wave **${action.wave}**: no target there runs ${version} with an earlier release recorded.`,
+    );
   }
   return acts;
 }
@@ -98,7 +142,13 @@ export async function actOnDashboard(gitops: GitOpsRepo, config: EdgeshipConfig,
  * acting on ticks it always writes, so no handled box stays ticked to act again; it reads the
  * issue again first, and boxes a person ticked meanwhile stay ticked, as theirs, for the next step.
  */
-export async function writeDashboard(scm: Scm, repo: RepoRef, input: DashboardInput, board: OpenDashboard | undefined, answers: readonly string[]): Promise<void> {
+export async function writeDashboard(
+  scm: Scm,
+  repo: RepoRef,
+  input: DashboardInput,
+  board: OpenDashboard | undefined,
+  answers: readonly string[],
+): Promise<void> {
   if (!board) {
     await scm.createIssue(repo, dashboardTitle(input.model), renderDashboard(input), [DASHBOARD_LABEL]);
     return;

@@ -6,7 +6,6 @@ import type { RepoRef, Scm } from '../../ports.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
 import { repoName } from '../../core/names.ts';
 
-
 /** The config of a model repo at a commit; undefined when the repo has none (not a model repo). */
 export async function readConfigAt(scm: Scm, repo: RepoRef, sha: string): Promise<EdgeshipConfig | undefined> {
   return configOf(repo, sha, await scm.readFile(repo, CONFIG_PATH, sha));
@@ -20,7 +19,10 @@ export const configOf = (repo: RepoRef, sha: string, text: string | undefined): 
 export function gitopsRepoOf(config: EdgeshipConfig, policy: OperatorPolicy): RepoRef {
   allowGitopsRepo(policy, config.gitops.repo);
   const match = /^([\w.-]+)\/([\w.-]+)$/.exec(config.gitops.repo);
-  if (!match) throw new ConfigError(CONFIG_PATH, [`gitops.repo: expected owner/name of a GitHub repository, found "${config.gitops.repo}"`]);
+  if (!match)
+    throw new ConfigError(CONFIG_PATH, [
+      `gitops.repo: expected owner/name of a GitHub repository, found "${config.gitops.repo}"`,
+    ]);
   return { owner: match[1] as string, repo: match[2] as string };
 }
 
@@ -37,7 +39,13 @@ export interface GitopsAccess {
  * default branch, which only a merge there changes; never the branch's own config (a writer's
  * branch cannot track itself). A push to the default branch itself reads `pushed`, its config.
  */
-export async function trackedBranch(scm: Scm, repo: RepoRef, branch: string, pushed?: EdgeshipConfig, defaultBranch?: string): Promise<boolean> {
+export async function trackedBranch(
+  scm: Scm,
+  repo: RepoRef,
+  branch: string,
+  pushed?: EdgeshipConfig,
+  defaultBranch?: string,
+): Promise<boolean> {
   const main = defaultBranch ?? (await scm.defaultBranch(repo));
   if (branch === main && pushed) return pushed.train.branches.includes(branch);
   const head = await scm.branchHead(repo, main);
@@ -61,4 +69,5 @@ export async function openGitops(deps: GitopsAccess, config: EdgeshipConfig) {
 }
 
 export const commitUrl = (repo: RepoRef, sha: string) => `https://github.com/${repoName(repo)}/commit/${sha}`;
-export const fileUrl = (repo: RepoRef, revision: string, path: string) => `https://github.com/${repoName(repo)}/blob/${revision}/${path}`;
+export const fileUrl = (repo: RepoRef, revision: string, path: string) =>
+  `https://github.com/${repoName(repo)}/blob/${revision}/${path}`;

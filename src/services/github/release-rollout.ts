@@ -15,8 +15,22 @@ import { inert } from '../../core/markdown.ts';
 import { mirrorRelease } from '../registry-mirror.ts';
 import { advanceRollout, type RolloutResult } from '../rollout.ts';
 import { actOnDashboard, openDashboard, writeDashboard } from './fleet-dashboard.ts';
-import { ensureEndComment, promoteAnswer, waveDeployments, waveEnvironment, type RolloutNews } from './rollout-comments.ts';
-import { commitUrl, configOf, fileUrl, openGitops, readConfigAt, trackedBranch, type GitopsAccess } from './model-repo.ts';
+import {
+  ensureEndComment,
+  promoteAnswer,
+  waveDeployments,
+  waveEnvironment,
+  type RolloutNews,
+} from './rollout-comments.ts';
+import {
+  commitUrl,
+  configOf,
+  fileUrl,
+  openGitops,
+  readConfigAt,
+  trackedBranch,
+  type GitopsAccess,
+} from './model-repo.ts';
 import { repoName } from '../../core/names.ts';
 
 export interface MergedPull {
@@ -46,7 +60,12 @@ export interface ReleaseRolloutDeps {
  * wrote) names its version and commit, which name its release branch; the PR of that branch is
  * the one to act on. A comment on an old release PR cannot make it the current one.
  */
-export async function newestMergedRelease(scm: Scm, repo: RepoRef, model: string, defaultBranch: string): Promise<MergedPull | undefined> {
+export async function newestMergedRelease(
+  scm: Scm,
+  repo: RepoRef,
+  model: string,
+  defaultBranch: string,
+): Promise<MergedPull | undefined> {
   const head = await scm.branchHead(repo, defaultBranch);
   const text = head ? await scm.readFile(repo, RELEASE_RECORD_FILE, head) : undefined;
   if (!head || text === undefined) return undefined;
@@ -54,7 +73,9 @@ export async function newestMergedRelease(scm: Scm, repo: RepoRef, model: string
   if (record.model !== model || !record.provenance.commit) return undefined;
   const branch = releaseBranch(model, record.version.version, record.provenance.commit);
   const pull = await scm.pullRequestOf(repo, branch);
-  return pull?.merged && pull.mergeSha ? { number: pull.number, headRef: pull.head, headSha: pull.headSha, base: pull.base, mergeSha: pull.mergeSha } : undefined;
+  return pull?.merged && pull.mergeSha
+    ? { number: pull.number, headRef: pull.head, headSha: pull.headSha, base: pull.base, mergeSha: pull.mergeSha }
+    : undefined;
 }
 
 /**
@@ -65,15 +86,29 @@ export async function newestMergedRelease(scm: Scm, repo: RepoRef, model: string
 export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull: MergedPull) {
   const { scm } = deps;
   // The merge's config and record, the gate verdict on the head it merged, and the fleet dashboards, in one read.
-  const { files, check: gates, issues } = await scm.ask(repo, { files: { ref: pull.mergeSha, paths: [CONFIG_PATH, RELEASE_RECORD_FILE] }, check: { sha: pull.headSha, name: GATES_CHECK }, issues: DASHBOARD_LABEL });
+  const {
+    files,
+    check: gates,
+    issues,
+  } = await scm.ask(repo, {
+    files: { ref: pull.mergeSha, paths: [CONFIG_PATH, RELEASE_RECORD_FILE] },
+    check: { sha: pull.headSha, name: GATES_CHECK },
+    issues: DASHBOARD_LABEL,
+  });
   const config = configOf(repo, pull.mergeSha, files.get(CONFIG_PATH));
   const recordText = files.get(RELEASE_RECORD_FILE);
-  if (!config || recordText === undefined) throw new EdgeshipError(`#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_RECORD_FILE : CONFIG_PATH}`);
+  if (!config || recordText === undefined)
+    throw new EdgeshipError(
+      `#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_RECORD_FILE : CONFIG_PATH}`,
+    );
   const refused = refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, recordText });
   if (refused) throw new ReleaseRefused(refused, config);
   const report = parseEvaluationReport(recordText, `${RELEASE_RECORD_FILE} at ${pull.mergeSha.slice(0, 7)}`);
   if (report.provenance.branch !== undefined && report.provenance.branch !== pull.base) {
-    throw new ReleaseRefused(`the PR merged into \`${pull.base}\`, but the release was trained from \`${report.provenance.branch}\``, config);
+    throw new ReleaseRefused(
+      `the PR merged into \`${pull.base}\`, but the release was trained from \`${report.provenance.branch}\``,
+      config,
+    );
   }
   const because = await deployableInto(deps, repo, pull.base, config);
   try {
@@ -97,12 +132,23 @@ export async function reconcileCurrentRelease(deps: ReleaseRolloutDeps, repo: Re
  * requires approving reviews before a merge into it, or the operator lets this repo deploy
  * without one (policy `unreviewedDeploys`). Anything else is refused, with the fix.
  */
-async function deployableInto(deps: GitopsAccess, repo: RepoRef, base: string, config: EdgeshipConfig): Promise<string> {
+async function deployableInto(
+  deps: GitopsAccess,
+  repo: RepoRef,
+  base: string,
+  config: EdgeshipConfig,
+): Promise<string> {
   const name = repoName(repo);
-  if (!(await trackedBranch(deps.scm, repo, base, config))) throw new ReleaseRefused(`\`${base}\` is not a branch that .github/edgeship.yml on the default branch tracks (train.branches)`, config);
+  if (!(await trackedBranch(deps.scm, repo, base, config)))
+    throw new ReleaseRefused(
+      `\`${base}\` is not a branch that .github/edgeship.yml on the default branch tracks (train.branches)`,
+      config,
+    );
   const rule = await deps.scm.reviewRule(repo, base);
-  if (rule) return `\`${base}\` requires ${rule.reviews} approving review${rule.reviews === 1 ? '' : 's'} before a merge (a ruleset of ${rule.source})`;
-  if (unreviewedDeployAllowed(deps.policy, name)) return `the operator's policy lets ${name} deploy from \`${base}\` without a required review (unreviewedDeploys)`;
+  if (rule)
+    return `\`${base}\` requires ${rule.reviews} approving review${rule.reviews === 1 ? '' : 's'} before a merge (a ruleset of ${rule.source})`;
+  if (unreviewedDeployAllowed(deps.policy, name))
+    return `the operator's policy lets ${name} deploy from \`${base}\` without a required review (unreviewedDeploys)`;
   throw new ReleaseRefused(
     `\`${base}\` requires no approving review before a merge, so no one but its writer need have read this release: add a ruleset that requires a pull request review on \`${base}\`, or let ${name} deploy without one in the operator's policy (unreviewedDeploys)`,
     config,
@@ -133,7 +179,12 @@ export class ReleaseRefused extends EdgeshipError {
  * resync, the rollout tick and `/edgeship promote` all call it, and each writes what the state
  * says, so a crash between a wave's commit and its deployment leaves nothing unsaid.
  */
-export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, pull: MergedPull, options: { promote?: boolean } = {}): Promise<RolloutResult | 'not-a-release' | 'refused'> {
+export async function reconcileRelease(
+  deps: ReleaseRolloutDeps,
+  repo: RepoRef,
+  pull: MergedPull,
+  options: { promote?: boolean } = {},
+): Promise<RolloutResult | 'not-a-release' | 'refused'> {
   const { scm } = deps;
   if (!parseReleaseBranch(pull.headRef)) return 'not-a-release';
   let loaded;
@@ -150,7 +201,12 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
   const waves = wavesOf(config);
   const board = await openDashboard(scm, repo, config.model, issues);
   const acts = await actOnDashboard(gitops, config, report.version.version, waves, board);
-  const result = await advanceRollout({ gitops, log: deps.log, ...(fleet && { fleet }), ...(deps.now && { now: deps.now }) }, config, report, { promote: options.promote || acts.promote });
+  const result = await advanceRollout(
+    { gitops, log: deps.log, ...(fleet && { fleet }), ...(deps.now && { now: deps.now }) },
+    config,
+    report,
+    { promote: options.promote || acts.promote },
+  );
   if (result.action.kind === 'superseded') return result;
   const { model } = report;
   const version = report.version.version;
@@ -159,16 +215,35 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
     model,
     version,
     waves,
-    summary: summarizeFleet({ waves, statuses: result.statuses, placement: new Map(report.placement.map((decision) => [decision.target, decision.choice])), pinned: new Set(result.pinned) }),
+    summary: summarizeFleet({
+      waves,
+      statuses: result.statuses,
+      placement: new Map(report.placement.map((decision) => [decision.target, decision.choice])),
+      pinned: new Set(result.pinned),
+    }),
     url: commitUrl(gitopsRef, sha),
     // On the branch, not at a commit: a link that moved with every GitOps commit would rewrite the dashboard each time.
     recordLink: `[the release record](${fileUrl(gitopsRef, config.gitops.branch, releaseRecordPath(config.gitops.path, model))})`,
   };
   await scm.ensureDeployments(repo, pull.mergeSha, waveDeployments(news, report.artifact?.digest));
   const { action } = result;
-  if (action.kind === 'rollback' || action.kind === 'halt' || action.kind === 'done') await ensureEndComment(scm, repo, pull.number, news, action);
+  if (action.kind === 'rollback' || action.kind === 'halt' || action.kind === 'done')
+    await ensureEndComment(scm, repo, pull.number, news, action);
   if (acts.promote) acts.answers.push(promoteAnswer(acts.promotedBy, result));
-  const dashboard = { model, version, status: result.status, pull: { number: pull.number }, summary: news.summary, versions: result.versions, sentWaves: result.sent, holds: result.holds, recordLink: news.recordLink, because, watched: fleet !== undefined, ...(result.next && { nextWave: result.next }) };
+  const dashboard = {
+    model,
+    version,
+    status: result.status,
+    pull: { number: pull.number },
+    summary: news.summary,
+    versions: result.versions,
+    sentWaves: result.sent,
+    holds: result.holds,
+    recordLink: news.recordLink,
+    because,
+    watched: fleet !== undefined,
+    ...(result.next && { nextWave: result.next }),
+  };
   await writeDashboard(scm, repo, dashboard, board, acts.answers);
   // The registry only mirrors the GitOps repo: when it fails (or the policy refuses its URI), the
   // rollout goes on and the next reconcile tries again.
@@ -184,7 +259,13 @@ export async function reconcileRelease(deps: ReleaseRolloutDeps, repo: RepoRef, 
       if (!registry) throw refused;
       const path = releaseRecordPath(config.gitops.path, config.model);
       const text = await gitops.read(path);
-      const mirrored = await mirrorRelease(registry, config, report, result, text === undefined ? undefined : parseReleaseRecord(text, path));
+      const mirrored = await mirrorRelease(
+        registry,
+        config,
+        report,
+        result,
+        text === undefined ? undefined : parseReleaseRecord(text, path),
+      );
       if (mirrored.length > 0) deps.log.info({ model, version, mirrored }, 'Release mirrored to the model registry');
     } catch (error) {
       deps.log.warn({ model, version, err: error }, 'Model registry mirror failed');
@@ -207,6 +288,11 @@ async function refuseDeployment(scm: Scm, repo: RepoRef, pull: MergedPull, refus
   await scm.ensureDeployments(
     repo,
     pull.mergeSha,
-    wavesOf(refusal.config).map((wave) => ({ environment: waveEnvironment(refusal.config.model, wave.name), description: 'refused: not a release edgeship evaluated', payload: {}, status: { state: 'failure' as const, description: `Not deployed: ${refusal.reason}` } })),
+    wavesOf(refusal.config).map((wave) => ({
+      environment: waveEnvironment(refusal.config.model, wave.name),
+      description: 'refused: not a release edgeship evaluated',
+      payload: {},
+      status: { state: 'failure' as const, description: `Not deployed: ${refusal.reason}` },
+    })),
   );
 }

@@ -64,22 +64,31 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
     const undeployed = (await scm.deploymentEnvironments(repo, merged.mergeSha)).length === 0;
     const result = await reconcileRelease(deps, repo, merged);
     if (undeployed) outcome.deployed.push(merged.number);
-    if (typeof result === 'object' && result.status === 'rolling-out' && result.action.kind !== 'superseded') outcome.rollingOut = merged;
+    if (typeof result === 'object' && result.status === 'rolling-out' && result.action.kind !== 'superseded')
+      outcome.rollingOut = merged;
   }
 
-  const releases = [...(await scm.listPullRequests(repo, prefix, 'open')), ...(await scm.listPullRequests(repo, prefix, 'closed'))];
+  const releases = [
+    ...(await scm.listPullRequests(repo, prefix, 'open')),
+    ...(await scm.listPullRequests(repo, prefix, 'closed')),
+  ];
   for (const branch of config.train.branches) {
     const sha = await scm.branchHead(repo, branch);
     if (!sha) continue;
     if (isClusterBackend(config)) {
       const check = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
       if (!check && (await trainLostPush(deps, repo, defaultBranch, branch, sha))) outcome.trained.push(branch);
-      else if (check?.status !== 'completed' && check?.externalId) outcome.training.push({ sha, branch, key: check.externalId });
+      else if (check?.status !== 'completed' && check?.externalId)
+        outcome.training.push({ sha, branch, key: check.externalId });
       continue;
     }
     const run = await scm.latestRun(repo, config.train.workflow, branch);
     if (run?.headSha !== sha) {
-      if (!(await scm.findCheckRun(repo, sha, TRAIN_CHECK)) && (await trainLostPush(deps, repo, defaultBranch, branch, sha))) outcome.trained.push(branch);
+      if (
+        !(await scm.findCheckRun(repo, sha, TRAIN_CHECK)) &&
+        (await trainLostPush(deps, repo, defaultBranch, branch, sha))
+      )
+        outcome.trained.push(branch);
       continue;
     }
     if (run.status !== 'completed' || run.conclusion !== 'success') continue;
@@ -89,28 +98,55 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
   }
   const cooldownMs = config.drift.cooldownMinutes * 60_000;
   for (const event of await scm.listDeployments(repo, undefined, 30)) {
-    if (!event.environment.startsWith(driftEnvironment(config.model, '')) || (deps.now?.() ?? Date.now()) - Date.parse(event.createdAt) > cooldownMs) continue;
+    if (
+      !event.environment.startsWith(driftEnvironment(config.model, '')) ||
+      (deps.now?.() ?? Date.now()) - Date.parse(event.createdAt) > cooldownMs
+    )
+      continue;
     if ((await scm.deploymentState(repo, event.id)) !== 'queued') continue;
     let evidence;
     try {
-      evidence = parseEvidence((event.payload as { evidence?: unknown } | null)?.evidence, `drift event ${event.id} payload.evidence`);
+      evidence = parseEvidence(
+        (event.payload as { evidence?: unknown } | null)?.evidence,
+        `drift event ${event.id} payload.evidence`,
+      );
     } catch (error) {
       await scm.setDeploymentStatus(repo, event.id, 'failure', messageOf(error));
       continue;
     }
-    await takeDriftEvent(deps, repo, { id: event.id, sha: /^[0-9a-f]{40}$/.test(event.ref) ? event.ref : (head as string), branch: defaultBranch, evidence });
+    await takeDriftEvent(deps, repo, {
+      id: event.id,
+      sha: /^[0-9a-f]{40}$/.test(event.ref) ? event.ref : (head as string),
+      branch: defaultBranch,
+      evidence,
+    });
     outcome.drift.push(event.id);
   }
   const now = deps.now?.() ?? Date.now();
   const comments = await scm.recentComments(repo, new Date(now - LOST_PUSH_WINDOW_MS).toISOString());
-  for (const command of comments.filter((comment) => !comment.bot && comment.body.trimStart().startsWith('/edgeship'))) {
-    const marked = comments.filter((comment) => comment.bot && comment.issue === command.issue && comment.body.includes(commandMarker(command.id)));
+  for (const command of comments.filter(
+    (comment) => !comment.bot && comment.body.trimStart().startsWith('/edgeship'),
+  )) {
+    const marked = comments.filter(
+      (comment) => comment.bot && comment.issue === command.issue && comment.body.includes(commandMarker(command.id)),
+    );
     if (commandState(marked, deps) !== 'free') continue;
-    if ((await runCommand(deps, repo, { ...command, branch: defaultBranch })) !== 'already-taken') outcome.commands.push(command.id);
+    if ((await runCommand(deps, repo, { ...command, branch: defaultBranch })) !== 'already-taken')
+      outcome.commands.push(command.id);
   }
-  if (outcome.deployed.length + outcome.released.length + outcome.trained.length + outcome.drift.length + outcome.commands.length > 0) {
+  if (
+    outcome.deployed.length +
+      outcome.released.length +
+      outcome.trained.length +
+      outcome.drift.length +
+      outcome.commands.length >
+    0
+  ) {
     const { deployed, released, trained, drift, commands } = outcome;
-    deps.log.info({ repo: repoName(repo), deployed, released, trained, drift, commands }, 'Resync finished unfinished work');
+    deps.log.info(
+      { repo: repoName(repo), deployed, released, trained, drift, commands },
+      'Resync finished unfinished work',
+    );
   }
   return outcome;
 }
@@ -120,9 +156,22 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
  * and stopped before acting. Start what the push would have started, with the files the commit
  * changed, so a release merge still does not train.
  */
-async function trainLostPush(deps: ResyncDeps, repo: RepoRef, defaultBranch: string, branch: string, sha: string): Promise<boolean> {
+async function trainLostPush(
+  deps: ResyncDeps,
+  repo: RepoRef,
+  defaultBranch: string,
+  branch: string,
+  sha: string,
+): Promise<boolean> {
   const changes = await deps.scm.commitChanges(repo, sha);
   if ((deps.now?.() ?? Date.now()) - Date.parse(changes.date) > LOST_PUSH_WINDOW_MS) return false;
-  const started = await startTraining(deps, { repo, sha, branch, defaultBranch, reason: 'push', ...(changes.files && { changedFiles: changes.files }) });
+  const started = await startTraining(deps, {
+    repo,
+    sha,
+    branch,
+    defaultBranch,
+    reason: 'push',
+    ...(changes.files && { changedFiles: changes.files }),
+  });
   return started === 'started';
 }

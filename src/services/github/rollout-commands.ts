@@ -6,7 +6,13 @@ import type { RepoRef } from '../../ports.ts';
 import { pinPlacement, rollBack } from '../rollback.ts';
 import type { RolloutResult } from '../rollout.ts';
 import { commitUrl, readConfigAt } from './model-repo.ts';
-import { loadMergedRelease, newestMergedRelease, reconcileRelease, type MergedPull, type ReleaseRolloutDeps } from './release-rollout.ts';
+import {
+  loadMergedRelease,
+  newestMergedRelease,
+  reconcileRelease,
+  type MergedPull,
+  type ReleaseRolloutDeps,
+} from './release-rollout.ts';
 
 export interface RolloutCommandDeps extends ReleaseRolloutDeps {
   /** Told about every rollout step a command makes, so the rollout tick follows it. */
@@ -23,7 +29,13 @@ type RolloutCommand = Extract<Command, { name: 'promote' | 'rollback' | 'pin' | 
  *   rollback <target>: that one back and held, the others go on;
  * - pin / unpin: a person's placement pin in the release record, applied at once.
  */
-export async function runRolloutCommand(deps: RolloutCommandDeps, repo: RepoRef, defaultBranch: string, asked: string, command: RolloutCommand): Promise<string> {
+export async function runRolloutCommand(
+  deps: RolloutCommandDeps,
+  repo: RepoRef,
+  defaultBranch: string,
+  asked: string,
+  command: RolloutCommand,
+): Promise<string> {
   const { scm } = deps;
   const head = await scm.branchHead(repo, defaultBranch);
   const model = head ? await readConfigAt(scm, repo, head) : undefined;
@@ -32,7 +44,8 @@ export async function runRolloutCommand(deps: RolloutCommandDeps, repo: RepoRef,
   if (!merged) return `${model.model} has no merged release yet.`;
   const { config, report, gitops, gitopsRef } = await loadMergedRelease(deps, repo, merged);
   const version = report.version.version;
-  const link = (sha: string | undefined) => (sha ? commitUrl(gitopsRef, sha) : 'no commit: the GitOps repo already says so');
+  const link = (sha: string | undefined) =>
+    sha ? commitUrl(gitopsRef, sha) : 'no commit: the GitOps repo already says so';
   const reconcile = async (promote = false) => {
     const result = await reconcileRelease(deps, repo, merged, { promote });
     deps.onRollout?.(merged, result);
@@ -44,21 +57,27 @@ export async function runRolloutCommand(deps: RolloutCommandDeps, repo: RepoRef,
         const result = await reconcile(true);
         if (typeof result !== 'object') return 'Nothing to promote.';
         const { action } = result;
-        if (action.kind === 'apply-wave') return `Sent ${config.model} ${version} to wave **${action.wave}** (${targetsInWords(action.targets)}) in ${link(result.commit?.sha)}, ${asked}.`;
-        if (action.kind === 'finished' || action.kind === 'superseded') return `Nothing to promote: the rollout of ${config.model} ${version} has ${action.kind === 'finished' ? `ended (${action.status})` : `been superseded by ${action.by}`}.`;
+        if (action.kind === 'apply-wave')
+          return `Sent ${config.model} ${version} to wave **${action.wave}** (${targetsInWords(action.targets)}) in ${link(result.commit?.sha)}, ${asked}.`;
+        if (action.kind === 'finished' || action.kind === 'superseded')
+          return `Nothing to promote: the rollout of ${config.model} ${version} has ${action.kind === 'finished' ? `ended (${action.status})` : `been superseded by ${action.by}`}.`;
         return `Nothing to promote: every wave of ${config.model} ${version} has the release (${action.kind === 'wait' ? action.reason : action.kind}).`;
       }
       case 'rollback': {
         const path = releaseRecordPath(config.gitops.path, config.model);
         const text = await gitops.read(path);
         const record = text === undefined ? undefined : parseReleaseRecord(text, path);
-        if (!record || record.version !== version) return `Nothing to roll back: the GitOps repo has ${record ? `${config.model} ${record.version}` : `no release of ${config.model}`}, not ${version}.`;
-        const atRelease = Object.entries(record.targets).filter(([, entry]) => entry.version === version && entry.previous).map(([name]) => name);
+        if (!record || record.version !== version)
+          return `Nothing to roll back: the GitOps repo has ${record ? `${config.model} ${record.version}` : `no release of ${config.model}`}, not ${version}.`;
+        const atRelease = Object.entries(record.targets)
+          .filter(([, entry]) => entry.version === version && entry.previous)
+          .map(([name]) => name);
         if (command.target && !atRelease.includes(command.target)) {
           return `Nothing to roll back at ${command.target}: ${record.targets[command.target] ? `it runs ${record.targets[command.target]?.version} and nothing earlier is recorded for it` : 'it is not a target of this release'} (targets at ${version}: ${targetsInWords(atRelease) || 'none'}).`;
         }
         const targets = command.target ? [command.target] : atRelease;
-        if (targets.length === 0) return `Nothing to roll back: no target runs ${version} with an earlier release recorded.`;
+        if (targets.length === 0)
+          return `Nothing to roll back: no target runs ${version} with an earlier release recorded.`;
         const reason = `${asked}`;
         const commit = await rollBack(gitops, config, {
           version,
@@ -68,13 +87,21 @@ export async function runRolloutCommand(deps: RolloutCommandDeps, repo: RepoRef,
           ...(command.target ? { hold: `rolled back ${reason}` } : { status: 'rolled-back' as const }),
         });
         await reconcile();
-        const held = command.target ? ` It stays there (held) while the other targets go on; remove \`hold\` from its entry in ${path} to release it.` : ' No further waves go out.';
+        const held = command.target
+          ? ` It stays there (held) while the other targets go on; remove \`hold\` from its entry in ${path} to release it.`
+          : ' No further waves go out.';
         return `Rolled ${targetsInWords(targets)} back from ${version} in ${link(commit?.sha)}.${held}`;
       }
       case 'pin':
       case 'unpin': {
         const pin = command.name === 'pin' ? command.placement : null;
-        const commit = await pinPlacement(gitops, config, command.target, pin, `${pin ? `pin(${config.model}): ${command.target} ${pin}` : `unpin(${config.model}): ${command.target}`}\n\n${asked}`);
+        const commit = await pinPlacement(
+          gitops,
+          config,
+          command.target,
+          pin,
+          `${pin ? `pin(${config.model}): ${command.target} ${pin}` : `unpin(${config.model}): ${command.target}`}\n\n${asked}`,
+        );
         return pin
           ? `Pinned ${command.target} to **${pin}** in ${link(commit?.sha)}: every release keeps it there until \`/edgeship unpin ${command.target}\`.`
           : `Unpinned ${command.target} in ${link(commit?.sha)}: the next release places it again.`;

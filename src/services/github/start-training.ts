@@ -23,7 +23,16 @@ export interface TrainingTrigger {
   changedFiles?: readonly string[];
 }
 
-export type TrainingStart = 'paths-unchanged' | 'superseded' | 'not-allowed' | 'started' | 'already-started' | 'start-failed' | 'not-a-model-repo' | 'untracked-branch' | 'invalid-config';
+export type TrainingStart =
+  | 'paths-unchanged'
+  | 'superseded'
+  | 'not-allowed'
+  | 'started'
+  | 'already-started'
+  | 'start-failed'
+  | 'not-a-model-repo'
+  | 'untracked-branch'
+  | 'invalid-config';
 
 /**
  * Starts training for a commit:
@@ -38,11 +47,22 @@ export type TrainingStart = 'paths-unchanged' | 'superseded' | 'not-allowed' | '
  *    the older unfinished run on the branch: templates/workflows), or start the Job or Kubeflow
  *    run, cancelling older ones on the branch (cluster-training.ts).
  */
-export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTrainingDeps, trigger: TrainingTrigger): Promise<TrainingStart> {
+export async function startTraining(
+  deps: { scm: Scm; log: Logger } & ClusterTrainingDeps,
+  trigger: TrainingTrigger,
+): Promise<TrainingStart> {
   const { scm } = deps;
   const { repo, sha } = trigger;
   // The config and the check run of this commit (and for a push, where its branch is now), in one read.
-  const { files, check: existing, branchHead } = await scm.ask(repo, { files: { ref: sha, paths: [CONFIG_PATH] }, check: { sha, name: TRAIN_CHECK }, ...(trigger.reason === 'push' && { branch: trigger.branch }) });
+  const {
+    files,
+    check: existing,
+    branchHead,
+  } = await scm.ask(repo, {
+    files: { ref: sha, paths: [CONFIG_PATH] },
+    check: { sha, name: TRAIN_CHECK },
+    ...(trigger.reason === 'push' && { branch: trigger.branch }),
+  });
   let config;
   try {
     config = configOf(repo, sha, files.get(CONFIG_PATH));
@@ -62,7 +82,8 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
     return 'invalid-config';
   }
   if (!config) return 'not-a-model-repo';
-  if (trigger.reason === 'push' && !(await trackedBranch(scm, repo, trigger.branch, config, trigger.defaultBranch))) return 'untracked-branch';
+  if (trigger.reason === 'push' && !(await trackedBranch(scm, repo, trigger.branch, config, trigger.defaultBranch)))
+    return 'untracked-branch';
   const key = runKey(config.model, sha, `${trigger.reason}:${trigger.occurrence ?? ''}`);
   // Each trigger of a commit gets a check run of its own, so a redelivered trigger finds its key
   // among them however many came since; a push finds any: its commit was looked at already.
@@ -72,23 +93,56 @@ export async function startTraining(deps: { scm: Scm; log: Logger } & ClusterTra
     // head trains. Dispatched now, this commit's run would cancel the head's (the workflow's
     // concurrency group) and then be superseded itself, leaving the head untrained.
     const now = branchHead ? `is at ${branchHead.slice(0, 7)} now, which trains instead` : 'is gone';
-    await scm.ensureCheckRun(repo, { id: null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'neutral', externalId: key, title: 'Superseded', summary: `Not trained: \`${trigger.branch}\` ${now}.` });
+    await scm.ensureCheckRun(repo, {
+      id: null,
+      name: TRAIN_CHECK,
+      headSha: sha,
+      status: 'completed',
+      conclusion: 'neutral',
+      externalId: key,
+      title: 'Superseded',
+      summary: `Not trained: \`${trigger.branch}\` ${now}.`,
+    });
     return 'superseded';
   }
   if (trigger.reason === 'push' && !changeTrains(config.train.paths, trigger.changedFiles)) {
     // Recorded as a neutral check, so a resync knows this head was looked at and not trained on purpose.
-    await scm.ensureCheckRun(repo, { id: null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'neutral', externalId: key, title: 'Not trained', summary: `This push changed no file that \`train.paths\` (${config.train.paths.join(', ')}) trains on, such as the merge of a release PR.` });
+    await scm.ensureCheckRun(repo, {
+      id: null,
+      name: TRAIN_CHECK,
+      headSha: sha,
+      status: 'completed',
+      conclusion: 'neutral',
+      externalId: key,
+      title: 'Not trained',
+      summary: `This push changed no file that \`train.paths\` (${config.train.paths.join(', ')}) trains on, such as the merge of a release PR.`,
+    });
     return 'paths-unchanged';
   }
   try {
     checkTrainingPolicy(deps.policy, repoName(repo), config);
   } catch (error) {
     if (!(error instanceof PolicyError)) throw error;
-    await scm.ensureCheckRun(repo, { id: null, name: TRAIN_CHECK, headSha: sha, status: 'completed', conclusion: 'failure', externalId: key, title: 'Not allowed by the operator policy', summary: `Training did not start. ${error.message}.` });
+    await scm.ensureCheckRun(repo, {
+      id: null,
+      name: TRAIN_CHECK,
+      headSha: sha,
+      status: 'completed',
+      conclusion: 'failure',
+      externalId: key,
+      title: 'Not allowed by the operator policy',
+      summary: `Training did not start. ${error.message}.`,
+    });
     return 'not-allowed';
   }
   if (isClusterBackend(config)) {
-    const run = { key, sha, branch: trigger.branch, reason: trigger.reason, ...(trigger.context && { context: trigger.context }) };
+    const run = {
+      key,
+      sha,
+      branch: trigger.branch,
+      reason: trigger.reason,
+      ...(trigger.context && { context: trigger.context }),
+    };
     return startClusterRun(deps, repo, config, run, existing?.id);
   }
   await scm.ensureCheckRun(repo, {

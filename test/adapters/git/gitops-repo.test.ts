@@ -17,7 +17,8 @@ async function remote(root: string) {
   await writeFile(join(seed, 'README.md'), '# GitOps\n');
   await simpleGit(seed, IDENTITY).add('.').commit('seed');
   await git.clone(seed, bare, ['--bare']);
-  const log = async () => (await simpleGit(IDENTITY).raw(['--git-dir', bare, 'log', '--format=%an|%s', 'main'])).trim().split('\n');
+  const log = async () =>
+    (await simpleGit(IDENTITY).raw(['--git-dir', bare, 'log', '--format=%an|%s', 'main'])).trim().split('\n');
   const show = (path: string) => simpleGit().raw(['--git-dir', bare, 'show', `main:${path}`]);
   return { bare, log, show };
 }
@@ -30,7 +31,10 @@ describe('GitRemoteRepo', () => {
     const { bare, log, show } = await remote(root);
     const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
     expect(await repo.read('models/pump/release.yaml')).toBeUndefined();
-    const commit = await repo.apply(async () => [{ path: 'models/pump/release.yaml', content: 'version: 1.0.0\n' }], 'release(pump): 1.0.0');
+    const commit = await repo.apply(
+      async () => [{ path: 'models/pump/release.yaml', content: 'version: 1.0.0\n' }],
+      'release(pump): 1.0.0',
+    );
     expect(commit?.files).toEqual(['models/pump/release.yaml']);
     expect(await show('models/pump/release.yaml')).toBe('version: 1.0.0\n');
     expect(await log()).toEqual(['edgeship[bot]|release(pump): 1.0.0', 'Human|seed']);
@@ -79,22 +83,35 @@ describe('GitRemoteRepo', () => {
       await simpleGit(seed, IDENTITY).add('.').commit('seed');
       await simpleGit().clone(seed, bare, ['--bare']);
       const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
-      const files = [{ path: 'sites/a/k.yaml', content: 'resources: [pump] # ü\n' }, { path: 'README.md', content: '# GitOps\n' }];
+      const files = [
+        { path: 'sites/a/k.yaml', content: 'resources: [pump] # ü\n' },
+        { path: 'README.md', content: '# GitOps\n' },
+      ];
       expect((await repo.apply(async () => files, 'first'))?.files, format).toEqual(['sites/a/k.yaml']);
       expect(await repo.apply(async () => files, 'again'), format).toBeUndefined();
     }
   });
 
-  it('lands eight concurrent writers to one branch, each on the others\' commits, with jittered retries', async () => {
+  it("lands eight concurrent writers to one branch, each on the others' commits, with jittered retries", async () => {
     const root = await tempDir();
     const { bare, log, show } = await remote(root);
     // Eight replicas or processes, each with its own clone, each appending its line to one file.
-    const writers = Array.from({ length: 8 }, (_, index) => new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, `work-${index}`) }));
+    const writers = Array.from(
+      { length: 8 },
+      (_, index) => new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, `work-${index}`) }),
+    );
     const results = await Promise.all(
-      writers.map((repo, index) => repo.apply(async (read) => [{ path: 'list.txt', content: `${(await read('list.txt')) ?? ''}writer ${index}\n` }], `writer ${index}`)),
+      writers.map((repo, index) =>
+        repo.apply(
+          async (read) => [{ path: 'list.txt', content: `${(await read('list.txt')) ?? ''}writer ${index}\n` }],
+          `writer ${index}`,
+        ),
+      ),
     );
     expect(results.every((result) => result !== undefined)).toBe(true);
-    expect((await show('list.txt')).trim().split('\n').sort()).toEqual(Array.from({ length: 8 }, (_, index) => `writer ${index}`));
+    expect((await show('list.txt')).trim().split('\n').sort()).toEqual(
+      Array.from({ length: 8 }, (_, index) => `writer ${index}`),
+    );
     expect(await log()).toHaveLength(9);
   });
 
@@ -105,7 +122,13 @@ describe('GitRemoteRepo', () => {
     const other = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'other') });
     await repo.apply(async () => [{ path: 'sites/a/k.yaml', content: 'one\n' }], 'one');
     expect(await repo.read('sites/a/k.yaml')).toBe('one\n');
-    await other.apply(async () => [{ path: 'sites/a/k.yaml', content: 'two\n' }, { path: 'sites/b/k.yaml', content: 'b\n' }], 'two');
+    await other.apply(
+      async () => [
+        { path: 'sites/a/k.yaml', content: 'two\n' },
+        { path: 'sites/b/k.yaml', content: 'b\n' },
+      ],
+      'two',
+    );
     expect(await repo.read('sites/a/k.yaml')).toBe('two\n');
     expect(await repo.read('sites/b/k.yaml')).toBe('b\n');
     expect(await repo.read('sites/a')).toBeUndefined();
@@ -115,7 +138,10 @@ describe('GitRemoteRepo', () => {
     const root = await tempDir();
     const { bare, log, show } = await remote(root);
     const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
-    const files = Array.from({ length: 300 }, (_, index) => ({ path: `sites/site ${index}/kustomization.yaml`, content: `# Zürich ${index} — ü\nname: site-${index}\n\n` }));
+    const files = Array.from({ length: 300 }, (_, index) => ({
+      path: `sites/site ${index}/kustomization.yaml`,
+      content: `# Zürich ${index} — ü\nname: site-${index}\n\n`,
+    }));
     const commit = await repo.apply(async () => files, 'release(pump): 300 sites');
     expect(commit?.files).toHaveLength(300);
     expect(await show('sites/site 7/kustomization.yaml')).toBe(files[7]?.content);
@@ -147,7 +173,9 @@ describe('GitRemoteRepo', () => {
     const { bare } = await remote(root);
     const repo = new GitRemoteRepo({ remote: bare, branch: 'main', workdir: join(root, 'work') });
     for (const path of ['../escape.yaml', '/etc/passwd', 'sites/./x.yaml', 'sites//x.yaml', 'a\nM 100644 inline b']) {
-      await expect(repo.apply(async () => [{ path, content: 'x' }], 'x')).rejects.toThrow(`"${path}" is outside the GitOps repo`);
+      await expect(repo.apply(async () => [{ path, content: 'x' }], 'x')).rejects.toThrow(
+        `"${path}" is outside the GitOps repo`,
+      );
     }
   });
 
@@ -158,29 +186,47 @@ describe('GitRemoteRepo', () => {
     await simpleGit(IDENTITY).clone(bare, working);
     const repo = new GitRemoteRepo({ remote: working, branch: 'main', workdir: join(root, 'work') });
     let calls = 0;
-    const error = await repo.apply(async () => {
-      calls += 1;
-      return [{ path: 'models/pump/release.yaml', content: 'version: 1.0.0\n' }];
-    }, 'release').catch((caught: unknown) => caught as Error);
+    const error = await repo
+      .apply(async () => {
+        calls += 1;
+        return [{ path: 'models/pump/release.yaml', content: 'version: 1.0.0\n' }];
+      }, 'release')
+      .catch((caught: unknown) => caught as Error);
     expect(error).toBeInstanceOf(GitOpsError);
-    expect((error as Error).message).toBe(`cannot push to ${working} (main): [remote rejected] (branch is currently checked out) (the GitOps repo must be a bare repository, e.g. git clone --bare <dir> <dir>.git, or a hosted remote: a push cannot update the branch checked out in a working copy)`);
+    expect((error as Error).message).toBe(
+      `cannot push to ${working} (main): [remote rejected] (branch is currently checked out) (the GitOps repo must be a bare repository, e.g. git clone --bare <dir> <dir>.git, or a hosted remote: a push cannot update the branch checked out in a working copy)`,
+    );
     expect(calls).toBe(1);
     // Nothing half-done stays in the local clone: the next change starts from the remote's head.
     expect(await repo.read('models/pump/release.yaml')).toBeUndefined();
   });
 
   it.each([
-    ['someone pushed first', ' ! [rejected]        HEAD -> main (fetch first)\nerror: failed to push some refs to \'x\'', true],
+    [
+      'someone pushed first',
+      " ! [rejected]        HEAD -> main (fetch first)\nerror: failed to push some refs to 'x'",
+      true,
+    ],
     ['a racing push to a local remote', ' ! [remote rejected] HEAD -> main (failed to update ref)', true],
     ['someone pushed first (porcelain)', 'To x\n!\tHEAD:refs/heads/main\t[rejected] (fetch first)\nDone', true],
-    ['a hook refused it', 'remote: error: GH006: Protected branch update failed for refs/heads/main.\n ! [remote rejected] HEAD -> main (protected branch hook declined)', false],
+    [
+      'a hook refused it',
+      'remote: error: GH006: Protected branch update failed for refs/heads/main.\n ! [remote rejected] HEAD -> main (protected branch hook declined)',
+      false,
+    ],
   ])('tells a conflict (%s) from a refusal', (_case, output, conflict) => {
     expect(pushRefusal(output).conflict).toBe(conflict);
     expect(pushRefusal(output).reason).toMatch(/^\[(remote )?rejected\] \(/);
   });
 
-  it('names the hook\'s reason when a remote refuses', () => {
-    expect(pushRefusal('remote: error: GH006: Protected branch update failed for refs/heads/main.\n ! [remote rejected] HEAD -> main (protected branch hook declined)').reason).toBe('[remote rejected] (protected branch hook declined); error: GH006: Protected branch update failed for refs/heads/main.');
+  it("names the hook's reason when a remote refuses", () => {
+    expect(
+      pushRefusal(
+        'remote: error: GH006: Protected branch update failed for refs/heads/main.\n ! [remote rejected] HEAD -> main (protected branch hook declined)',
+      ).reason,
+    ).toBe(
+      '[remote rejected] (protected branch hook declined); error: GH006: Protected branch update failed for refs/heads/main.',
+    );
   });
 
   it('names the remote it cannot read', async () => {

@@ -26,7 +26,10 @@ describe('GitHubScm reads what it already knows once', () => {
     const contents = commitContents();
     const octokit = await testProbot().probot.auth(42);
     // Two events, two Scms, one app-wide cache.
-    for (const scm of [new GitHubScm(octokit, undefined, { contents }), new GitHubScm(octokit, undefined, { contents })]) {
+    for (const scm of [
+      new GitHubScm(octokit, undefined, { contents }),
+      new GitHubScm(octokit, undefined, { contents }),
+    ]) {
       expect(await scm.readFile(REPO, 'a.yml', first)).toBe('one');
       expect(await scm.readFile(REPO, 'missing.yml', first)).toBeUndefined();
       expect([...(await scm.readFiles(REPO, ['a.yml', 'b.yml', 'gone.yml'], first))]).toEqual([
@@ -64,7 +67,9 @@ describe('GitHubScm reads what it already knows once', () => {
   it('the default branch the event named costs no request; another repo is asked once', async () => {
     github.commit(NAME, 'trunk', { 'README.md': 'x' });
     github.commit('acme/gitops', 'main', { 'README.md': 'x' });
-    const scm = new GitHubScm(await testProbot().probot.auth(42), undefined, { defaultBranch: { repo: REPO, branch: 'trunk' } });
+    const scm = new GitHubScm(await testProbot().probot.auth(42), undefined, {
+      defaultBranch: { repo: REPO, branch: 'trunk' },
+    });
     expect(await scm.defaultBranch(REPO)).toBe('trunk');
     expect(await scm.defaultBranch({ owner: 'acme', repo: 'gitops' })).toBe('main');
     expect(await scm.defaultBranch({ owner: 'acme', repo: 'gitops' })).toBe('main');

@@ -16,17 +16,32 @@ describe('ArgoCdApplications', () => {
     });
     try {
       const fleet = new ArgoCdApplications(argo.kubeconfig);
-      expect((await fleet.states(['north'])).get('north')).toEqual({ sync: 'OutOfSync', health: 'Progressing', revision: 'c0ffee1' });
-      expect((await fleet.states(['north'])).get('north')).toEqual({ sync: 'Synced', health: 'Healthy', revision: 'c0ffee2', healthySince: Date.parse(HEALTHY_AT) });
+      expect((await fleet.states(['north'])).get('north')).toEqual({
+        sync: 'OutOfSync',
+        health: 'Progressing',
+        revision: 'c0ffee1',
+      });
+      expect((await fleet.states(['north'])).get('north')).toEqual({
+        sync: 'Synced',
+        health: 'Healthy',
+        revision: 'c0ffee2',
+        healthySince: Date.parse(HEALTHY_AT),
+      });
     } finally {
       await argo.stop();
     }
   });
 
   it('counts Healthy from the last sync when it stayed Healthy through it', async () => {
-    const argo = await startArgoCd({ 'edgeship-north': [{ sync: 'Synced', health: 'Healthy', phase: 'Succeeded', healthySince: HEALTHY_AT, finishedAt: SYNCED_AT }] });
+    const argo = await startArgoCd({
+      'edgeship-north': [
+        { sync: 'Synced', health: 'Healthy', phase: 'Succeeded', healthySince: HEALTHY_AT, finishedAt: SYNCED_AT },
+      ],
+    });
     try {
-      expect((await new ArgoCdApplications(argo.kubeconfig).states(['north'])).get('north')).toMatchObject({ healthySince: Date.parse(SYNCED_AT) });
+      expect((await new ArgoCdApplications(argo.kubeconfig).states(['north'])).get('north')).toMatchObject({
+        healthySince: Date.parse(SYNCED_AT),
+      });
     } finally {
       await argo.stop();
     }
@@ -49,21 +64,33 @@ describe('ArgoCdApplications', () => {
 
   it('reads a fleet of 10,000 Applications with one list, not a request per target', async () => {
     const names = Array.from({ length: 10_000 }, (_, index) => `site-${index}`);
-    const argo = await startArgoCd((name) => ({ sync: 'Synced', health: name.endsWith('-7') ? 'Degraded' : 'Healthy', revision: 'c0ffee1' }), names.map((name) => `edgeship-${name}`));
+    const argo = await startArgoCd(
+      (name) => ({ sync: 'Synced', health: name.endsWith('-7') ? 'Degraded' : 'Healthy', revision: 'c0ffee1' }),
+      names.map((name) => `edgeship-${name}`),
+    );
     try {
       const states = await new ArgoCdApplications(argo.kubeconfig).states([...names, 'gone']);
       expect(states.size).toBe(10_001);
       expect(states.get('site-7')).toMatchObject({ health: 'Degraded' });
       expect(states.get('site-9999')).toMatchObject({ sync: 'Synced', health: 'Healthy' });
       expect(states.get('gone')).toEqual({ sync: 'Unknown', health: 'Missing' });
-      expect(argo.requests).toEqual(['GET /apis/argoproj.io/v1alpha1/namespaces/argocd/applications?labelSelector=edgeship.io%2Fsite']);
+      expect(argo.requests).toEqual([
+        'GET /apis/argoproj.io/v1alpha1/namespaces/argocd/applications?labelSelector=edgeship.io%2Fsite',
+      ]);
     } finally {
       await argo.stop();
     }
   });
 
-  it('follows the API server\'s pages when it pages a list', async () => {
-    const argo = await startArgoCd({ 'edgeship-north': [{ sync: 'Synced', health: 'Healthy' }], 'edgeship-south': [{ sync: 'Synced', health: 'Degraded' }] }, [], { pageSize: 1 });
+  it("follows the API server's pages when it pages a list", async () => {
+    const argo = await startArgoCd(
+      {
+        'edgeship-north': [{ sync: 'Synced', health: 'Healthy' }],
+        'edgeship-south': [{ sync: 'Synced', health: 'Degraded' }],
+      },
+      [],
+      { pageSize: 1 },
+    );
     try {
       const states = await new ArgoCdApplications(argo.kubeconfig).states(['north', 'south']);
       expect(states.get('south')).toMatchObject({ health: 'Degraded' });
@@ -76,7 +103,10 @@ describe('ArgoCdApplications', () => {
   it('reports a target without an Application as Missing', async () => {
     const argo = await startArgoCd({});
     try {
-      expect((await new ArgoCdApplications(argo.kubeconfig).states(['north'])).get('north')).toEqual({ sync: 'Unknown', health: 'Missing' });
+      expect((await new ArgoCdApplications(argo.kubeconfig).states(['north'])).get('north')).toEqual({
+        sync: 'Unknown',
+        health: 'Missing',
+      });
     } finally {
       await argo.stop();
     }
@@ -84,6 +114,9 @@ describe('ArgoCdApplications', () => {
 
   it('leaves targets Unknown, not failed, when the cluster does not answer', async () => {
     const kubeconfig = kubeconfigFor(`http://127.0.0.1:${await freePort()}`);
-    expect((await new ArgoCdApplications(kubeconfig).states(['north'])).get('north')).toEqual({ sync: 'Unknown', health: 'Unknown' });
+    expect((await new ArgoCdApplications(kubeconfig).states(['north'])).get('north')).toEqual({
+      sync: 'Unknown',
+      health: 'Unknown',
+    });
   });
 });

@@ -8,8 +8,15 @@ import { startLeaseApi } from '../../helpers/lease-server.ts';
 const FAST = { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 200 };
 
 /** A replica's duties that log when it led, on one timeline shared by all replicas. */
-function replica(name: string, timeline: { who: string; what: 'start' | 'stop'; at: number }[]): LeaderDuties & { name: string } {
-  return { name, start: () => timeline.push({ who: name, what: 'start', at: Date.now() }), stop: () => timeline.push({ who: name, what: 'stop', at: Date.now() }) };
+function replica(
+  name: string,
+  timeline: { who: string; what: 'start' | 'stop'; at: number }[],
+): LeaderDuties & { name: string } {
+  return {
+    name,
+    start: () => timeline.push({ who: name, what: 'start', at: Date.now() }),
+    stop: () => timeline.push({ who: name, what: 'stop', at: Date.now() }),
+  };
 }
 
 /** Who led when: each start with the stop after it (or now). */
@@ -27,7 +34,8 @@ function terms(timeline: { who: string; what: 'start' | 'stop'; at: number }[]) 
   return closed.sort((a, b) => a.from - b.from);
 }
 
-const overlapping = (list: ReturnType<typeof terms>) => list.some((term, index) => index > 0 && term.from < (list[index - 1] as (typeof list)[number]).to);
+const overlapping = (list: ReturnType<typeof terms>) =>
+  list.some((term, index) => index > 0 && term.from < (list[index - 1] as (typeof list)[number]).to);
 
 describe('leader election on a Lease', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -40,17 +48,29 @@ describe('leader election on a Lease', () => {
     const timeline: { who: string; what: 'start' | 'stop'; at: number }[] = [];
     const replicas = names.map((name) => {
       const duties = replica(name, timeline);
-      const elector = new LeaderElector({ kubeconfig: api.kubeconfig(), namespace: 'edgeship', name: 'edgeship-app', identity: name, log: SILENT, timing: FAST });
+      const elector = new LeaderElector({
+        kubeconfig: api.kubeconfig(),
+        namespace: 'edgeship',
+        name: 'edgeship-app',
+        identity: name,
+        log: SILENT,
+        timing: FAST,
+      });
       return { name, duties, elector };
     });
     cleanups.push(async () => {
       await Promise.all(replicas.map(({ elector, duties }) => elector.close(duties)));
       await api.stop();
     });
-    return { api, timeline, replicas, leaders: () => replicas.filter(({ elector }) => elector.isLeader).map(({ name }) => name) };
+    return {
+      api,
+      timeline,
+      replicas,
+      leaders: () => replicas.filter(({ elector }) => elector.isLeader).map(({ name }) => name),
+    };
   }
 
-  it('uses client-go\'s timing by default: a lease of 15 s, renewed within 10 s, tried every 2 s', () => {
+  it("uses client-go's timing by default: a lease of 15 s, renewed within 10 s, tried every 2 s", () => {
     expect(LEASE_TIMING).toEqual({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
   });
 
@@ -75,7 +95,9 @@ describe('leader election on a Lease', () => {
     const first = replicas.find(({ name }) => name === leaders()[0]);
     const closedAt = Date.now();
     await first?.elector.close(first.duties);
-    await expect.poll(() => leaders(), { timeout: 5_000 }).toEqual(replicas.filter((entry) => entry !== first).map(({ name }) => name));
+    await expect
+      .poll(() => leaders(), { timeout: 5_000 })
+      .toEqual(replicas.filter((entry) => entry !== first).map(({ name }) => name));
     const list = terms(timeline);
     expect(overlapping(list)).toBe(false);
     expect((list[1]?.from ?? Infinity) - closedAt).toBeLessThan(FAST.leaseDurationMs);

@@ -6,7 +6,11 @@ import type { RolloutResult } from '../../../src/services/rollout.ts';
 import { startLeaseApi } from '../../helpers/lease-server.ts';
 
 const sha = (char: string) => char.repeat(40);
-const rollout = (repo: string, number = 1) => ({ installation: 42, repo: { owner: 'acme', repo }, pull: { number, headRef: `edgeship/release/${repo}`, headSha: sha('a'), base: 'main', mergeSha: sha('b') } });
+const rollout = (repo: string, number = 1) => ({
+  installation: 42,
+  repo: { owner: 'acme', repo },
+  pull: { number, headRef: `edgeship/release/${repo}`, headSha: sha('a'), base: 'main', mergeSha: sha('b') },
+});
 const step = (status: 'rolling-out' | 'done'): RolloutResult => ({
   action: status === 'done' ? { kind: 'done', skipped: [] } : { kind: 'wait', wave: 'canary', reason: 'soaking' },
   status,
@@ -28,7 +32,7 @@ describe('rollouts the replicas share in a ConfigMap', () => {
     return server;
   };
 
-  it('records, lists and forgets a repo\'s rollout, writing only what changed', async () => {
+  it("records, lists and forgets a repo's rollout, writing only what changed", async () => {
     const server = await api();
     const store = new ConfigMapRollouts(server.kubeconfig(), 'edgeship');
     expect(await store.list()).toEqual([]);
@@ -47,8 +51,12 @@ describe('rollouts the replicas share in a ConfigMap', () => {
   it('keeps every rollout when replicas record theirs at once (a write another beat tries again)', async () => {
     const server = await api();
     const replicas = Array.from({ length: 4 }, () => new ConfigMapRollouts(server.kubeconfig(), 'edgeship'));
-    await Promise.all(Array.from({ length: 20 }, async (_, index) => replicas[index % 4]?.put(rollout(`model-${index}`))));
-    expect((await replicas[0]?.list())?.map((entry) => entry.repo.repo).sort()).toEqual(Array.from({ length: 20 }, (_, index) => `model-${index}`).sort());
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, index) => replicas[index % 4]?.put(rollout(`model-${index}`))),
+    );
+    expect((await replicas[0]?.list())?.map((entry) => entry.repo.repo).sort()).toEqual(
+      Array.from({ length: 20 }, (_, index) => `model-${index}`).sort(),
+    );
   });
 
   it('never acts on a value that is not a rollout', async () => {
@@ -57,7 +65,8 @@ describe('rollouts the replicas share in a ConfigMap', () => {
     await store.put(rollout('pump-model'));
     const map = server.configMap('edgeship', 'edgeship-rollouts');
     const [key] = Object.keys(map?.data ?? {});
-    if (map?.data && key) map.data[key] = JSON.stringify({ ...rollout('pump-model'), repo: { owner: '../evil', repo: 'x' } });
+    if (map?.data && key)
+      map.data[key] = JSON.stringify({ ...rollout('pump-model'), repo: { owner: '../evil', repo: 'x' } });
     expect(await store.list()).toEqual([]);
   });
 

@@ -25,23 +25,63 @@ const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(byte
 
 /** Debian's skopeo, the independent reader of what edgeship pushed. */
 async function skopeo(...args: string[]): Promise<string> {
-  if (spawnSync('skopeo', ['--version'], { stdio: 'ignore' }).error) throw new Error('skopeo not found: these tests read the pushed images back with it (apt-get install skopeo; .ci/setup does)');
+  if (spawnSync('skopeo', ['--version'], { stdio: 'ignore' }).error)
+    throw new Error(
+      'skopeo not found: these tests read the pushed images back with it (apt-get install skopeo; .ci/setup does)',
+    );
   return (await run('skopeo', args, { maxBuffer: 64 * 2 ** 20 })).stdout;
 }
 
 /** A base image pushed the way any registry client would: one image per platform, under an index when there are several. */
-async function pushBase(client: RegistryClient, repository: string, platforms: [os: string, architecture: string][]): Promise<string> {
+async function pushBase(
+  client: RegistryClient,
+  repository: string,
+  platforms: [os: string, architecture: string][],
+): Promise<string> {
   const manifests = [];
   for (const [os, architecture] of platforms) {
-    const layer = await imageLayer([{ path: `bin/base-${architecture}`, bytes: Buffer.from(`a ${architecture} base`) }]);
+    const layer = await imageLayer([
+      { path: `bin/base-${architecture}`, bytes: Buffer.from(`a ${architecture} base`) },
+    ]);
     await ensureBlob(client, repository, layer.blob, layer.digest);
-    const config = Buffer.from(JSON.stringify({ created: '2026-01-01T00:00:00Z', architecture, os, config: { Env: ['PATH=/bin'], Labels: { base: 'yes' } }, rootfs: { type: 'layers', diff_ids: [layer.diffId] }, history: [{ created: '2026-01-01T00:00:00Z', created_by: 'the base' }] }));
+    const config = Buffer.from(
+      JSON.stringify({
+        created: '2026-01-01T00:00:00Z',
+        architecture,
+        os,
+        config: { Env: ['PATH=/bin'], Labels: { base: 'yes' } },
+        rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+        history: [{ created: '2026-01-01T00:00:00Z', created_by: 'the base' }],
+      }),
+    );
     await ensureBlob(client, repository, config, sha256(config));
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.blob.length }] }));
-    manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: await writeManifest(client, repository, sha256(manifest), 'application/vnd.oci.image.manifest.v1+json', manifest), size: manifest.length, platform: { os, architecture } });
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        layers: [
+          { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.blob.length },
+        ],
+      }),
+    );
+    manifests.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: await writeManifest(
+        client,
+        repository,
+        sha256(manifest),
+        'application/vnd.oci.image.manifest.v1+json',
+        manifest,
+      ),
+      size: manifest.length,
+      platform: { os, architecture },
+    });
   }
   if (manifests.length === 1) return manifests[0]?.digest ?? '';
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
+  const index = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }),
+  );
   return writeManifest(client, repository, 'latest', 'application/vnd.oci.image.index.v1+json', index);
 }
 
@@ -73,7 +113,10 @@ describe('the model as a container image', () => {
     const client = new RegistryClient(registry.address);
     bases = {
       modelcar: `${registry.address}/base/busybox@${await pushBase(client, 'base/busybox', [['linux', 'amd64']])}`,
-      image: `${registry.address}/base/edgeship-serving@${await pushBase(client, 'base/edgeship-serving', [['linux', 'amd64'], ['linux', 'arm64']])}`,
+      image: `${registry.address}/base/edgeship-serving@${await pushBase(client, 'base/edgeship-serving', [
+        ['linux', 'amd64'],
+        ['linux', 'arm64'],
+      ])}`,
     };
   });
   afterAll(async () => registry.stop());
@@ -89,9 +132,15 @@ describe('the model as a container image', () => {
     const store = new RegistryStore(`${registry.address}/models`);
     const outputs = await exampleOutputs();
     const report = await evaluationReport();
-    const pushed = await publish(store, outputs, report, { modelcar: { base: bases.modelcar }, image: { base: bases.image } });
+    const pushed = await publish(store, outputs, report, {
+      modelcar: { base: bases.modelcar },
+      image: { base: bases.image },
+    });
     const { modelcar, image } = pushed.packages ?? {};
-    expect(modelcar).toMatchObject({ platforms: ['linux/amd64'], reference: `${registry.address}/models/pump-forecaster@${modelcar?.digest}` });
+    expect(modelcar).toMatchObject({
+      platforms: ['linux/amd64'],
+      reference: `${registry.address}/models/pump-forecaster@${modelcar?.digest}`,
+    });
     expect(image).toMatchObject({ platforms: ['linux/amd64', 'linux/arm64'] });
     const spec = await ociSpec();
 
@@ -100,42 +149,84 @@ describe('the model as a container image', () => {
     await skopeo('copy', '--src-tls-verify=false', `docker://${modelcar?.reference}`, `oci:${layout}:modelcar`);
     const blob = (digest: string) => readFile(join(layout, 'blobs/sha256', digest.slice('sha256:'.length)));
     const top = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
-    const manifest = JSON.parse((await blob(top.manifests[0]?.digest ?? '')).toString()) as { config: { digest: string }; layers: { digest: string }[] };
+    const manifest = JSON.parse((await blob(top.manifests[0]?.digest ?? '')).toString()) as {
+      config: { digest: string };
+      layers: { digest: string }[];
+    };
     spec.manifest(manifest);
-    const config = JSON.parse((await blob(manifest.config.digest)).toString()) as { rootfs: { diff_ids: string[] }; config: { Labels: Record<string, string> }; os: string; architecture: string };
+    const config = JSON.parse((await blob(manifest.config.digest)).toString()) as {
+      rootfs: { diff_ids: string[] };
+      config: { Labels: Record<string, string> };
+      os: string;
+      architecture: string;
+    };
     spec.config(config);
     // The spec's schemas do refuse what they forbid.
     expect(() => spec.config({ ...config, rootfs: { type: 'layers', diff_ids: 'sha256:x' } })).toThrow(/config-schema/);
-    expect(config).toMatchObject({ os: 'linux', architecture: 'amd64', config: { Labels: { base: 'yes', 'org.opencontainers.image.version': report.version.version, 'io.edgeship.artifact': pushed.reference } } });
+    expect(config).toMatchObject({
+      os: 'linux',
+      architecture: 'amd64',
+      config: {
+        Labels: {
+          base: 'yes',
+          'org.opencontainers.image.version': report.version.version,
+          'io.edgeship.artifact': pushed.reference,
+        },
+      },
+    });
     // Each diff ID is the digest of its layer uncompressed; the base's layer stays first.
     const layers = await Promise.all(manifest.layers.map((layer) => blob(layer.digest)));
     expect(layers.map((layer) => sha256(gunzipSync(layer)))).toEqual(config.rootfs.diff_ids);
     expect([...(await layerFiles(layers[0] as Buffer)).keys()]).toEqual(['bin/base-amd64']);
     const files = await layerFiles(layers[1] as Buffer);
-    expect([...files.keys()]).toEqual(['models/contract.json', 'models/edgeship.json', 'models/metrics.json', 'models/model.onnx', 'models/reference-stats.json']);
+    expect([...files.keys()]).toEqual([
+      'models/contract.json',
+      'models/edgeship.json',
+      'models/metrics.json',
+      'models/model.onnx',
+      'models/reference-stats.json',
+    ]);
     expect(files.get('models/model.onnx')?.equals(await readFile(outputs.model))).toBe(true);
     // What `edgeship serve` finds in an image without EDGESHIP_MODEL: the model, named and versioned.
     const root = await tempDir();
     await mkdir(join(root, 'models'));
     for (const [path, bytes] of files) await writeFile(join(root, path), bytes);
     const found = await imageModelOf(join(root, 'models'));
-    expect(found).toEqual({ file: join(root, 'models/model.onnx'), name: 'pump-forecaster', version: report.version.version });
-    const served = await loadModel({ model: found?.file ?? '', name: found?.name ?? '', version: found?.version ?? '' });
+    expect(found).toEqual({
+      file: join(root, 'models/model.onnx'),
+      name: 'pump-forecaster',
+      version: report.version.version,
+    });
+    const served = await loadModel({
+      model: found?.file ?? '',
+      name: found?.name ?? '',
+      version: found?.version ?? '',
+    });
     expect(served.reference?.features.length).toBeGreaterThan(0);
     await served.worker.close();
 
     // The serving image: one image per platform of the base's index, under one index.
-    const raw = JSON.parse(await skopeo('inspect', '--tls-verify=false', '--raw', `docker://${image?.reference}`)) as { manifests: { platform: { os: string; architecture: string } }[] };
+    const raw = JSON.parse(await skopeo('inspect', '--tls-verify=false', '--raw', `docker://${image?.reference}`)) as {
+      manifests: { platform: { os: string; architecture: string } }[];
+    };
     spec.index(raw);
-    expect(raw.manifests.map((entry) => `${entry.platform.os}/${entry.platform.architecture}`)).toEqual(['linux/amd64', 'linux/arm64']);
-    const arm = JSON.parse(await skopeo('inspect', '--tls-verify=false', '--override-arch', 'arm64', `docker://${image?.reference}`)) as { Architecture: string; Layers: string[] };
+    expect(raw.manifests.map((entry) => `${entry.platform.os}/${entry.platform.architecture}`)).toEqual([
+      'linux/amd64',
+      'linux/arm64',
+    ]);
+    const arm = JSON.parse(
+      await skopeo('inspect', '--tls-verify=false', '--override-arch', 'arm64', `docker://${image?.reference}`),
+    ) as { Architecture: string; Layers: string[] };
     expect(arm.Architecture).toBe('arm64');
     expect(arm.Layers).toHaveLength(2);
     const all = await tempDir();
     await skopeo('copy', '--all', '--src-tls-verify=false', `docker://${image?.reference}`, `oci:${all}:serving`);
 
     // The same release published again: the same digests (layers built reproducibly).
-    const again = await publish(store, outputs, report, { modelcar: { base: bases.modelcar }, image: { base: bases.image } });
+    const again = await publish(store, outputs, report, {
+      modelcar: { base: bases.modelcar },
+      image: { base: bases.image },
+    });
     expect(again.packages).toEqual(pushed.packages);
   });
 
@@ -143,11 +234,20 @@ describe('the model as a container image', () => {
     const store = new RegistryStore(`${registry.address}/models`);
     const outputs = await exampleOutputs();
     const report = await evaluationReport();
-    await expect(publish(store, outputs, report, { modelcar: { base: `registry.example/base/busybox@sha256:${'a'.repeat(64)}` } })).rejects.toThrow(
+    await expect(
+      publish(store, outputs, report, { modelcar: { base: `registry.example/base/busybox@sha256:${'a'.repeat(64)}` } }),
+    ).rejects.toThrow(
       `base image registry.example/base/busybox@sha256:${'a'.repeat(64)}: expected an image on ${registry.address} (where artifacts go) pinned by digest; copy it there first (skopeo copy)`,
     );
     // A platform name from the base reaches the report: held to os/architecture.
-    const odd = await pushBase(new RegistryClient(registry.address), 'base/odd', [['linux', 'amd64'], ['linux', 'ARM64_v8']]);
-    await expect(publish(store, outputs, report, { image: { base: `${registry.address}/base/odd@${odd}` } })).rejects.toThrow('platform of a base image index entry: expected a platform such as linux/arm64, found "linux/ARM64_v8"');
+    const odd = await pushBase(new RegistryClient(registry.address), 'base/odd', [
+      ['linux', 'amd64'],
+      ['linux', 'ARM64_v8'],
+    ]);
+    await expect(
+      publish(store, outputs, report, { image: { base: `${registry.address}/base/odd@${odd}` } }),
+    ).rejects.toThrow(
+      'platform of a base image index entry: expected a platform such as linux/arm64, found "linux/ARM64_v8"',
+    );
   });
 });

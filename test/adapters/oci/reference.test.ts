@@ -7,7 +7,10 @@ const digest = `sha256:${'a'.repeat(64)}`;
 describe('parseReference', () => {
   it.each([
     ['ghcr.io/org/pump:1.0.0', { kind: 'registry', registry: 'ghcr.io', repository: 'org/pump', tag: '1.0.0' }],
-    [`127.0.0.1:5000/models/pump@${digest}`, { kind: 'registry', registry: '127.0.0.1:5000', repository: 'models/pump', digest }],
+    [
+      `127.0.0.1:5000/models/pump@${digest}`,
+      { kind: 'registry', registry: '127.0.0.1:5000', repository: 'models/pump', digest },
+    ],
     ['localhost/pump', { kind: 'registry', registry: 'localhost', repository: 'pump' }],
     [`oci-layout:/var/oci/pump@${digest}`, { kind: 'layout', directory: '/var/oci/pump', digest }],
     ['oci-layout:./oci/pump:1.1.0', { kind: 'layout', directory: './oci/pump', tag: '1.1.0' }],

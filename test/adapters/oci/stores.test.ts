@@ -15,7 +15,12 @@ const USER = { username: 'ci', password: 's3cret-pass' };
 function request(tag = '1.0.0'): PushRequest {
   const dir = inject('exampleOutputs');
   const file = (name: keyof typeof MEDIA_TYPES) => ({ name, mediaType: MEDIA_TYPES[name], path: join(dir, name) });
-  return { name: 'pump', tag, files: [file('model.onnx'), file('metrics.json'), file('golden.json')], config: { model: 'pump', version: tag } };
+  return {
+    name: 'pump',
+    tag,
+    files: [file('model.onnx'), file('metrics.json'), file('golden.json')],
+    config: { model: 'pump', version: tag },
+  };
 }
 
 /** What every ArtifactStore must do, run against each implementation. */
@@ -45,15 +50,23 @@ function storeContract(name: string, make: () => Promise<ArtifactStore>) {
 
     it('never moves a version tag: the same model again gets the published artifact, another model is refused', async () => {
       const store = await make();
-      const version = (model: string, trainedAt: string): PushRequest => ({ ...request('5.0.0'), config: { model: 'pump', version: '5.0.0', modelSha256: model, trainedAt }, immutable: { identity: 'modelSha256' } });
+      const version = (model: string, trainedAt: string): PushRequest => ({
+        ...request('5.0.0'),
+        config: { model: 'pump', version: '5.0.0', modelSha256: model, trainedAt },
+        immutable: { identity: 'modelSha256' },
+      });
       const first = await store.push(version('a'.repeat(64), 'monday'));
       // Evaluated again (another trainedAt, so another config and digest), the same model: the published artifact.
       expect(await store.push(version('a'.repeat(64), 'tuesday'))).toEqual(first);
-      await expect(store.push(version('b'.repeat(64), 'tuesday'))).rejects.toThrow(/pump:5\.0\.0 is already published as sha256:[a-f0-9]{64} with another model \(modelSha256 a{64}, this one b{64}\); a version tag never moves/);
+      await expect(store.push(version('b'.repeat(64), 'tuesday'))).rejects.toThrow(
+        /pump:5\.0\.0 is already published as sha256:[a-f0-9]{64} with another model \(modelSha256 a{64}, this one b{64}\); a version tag never moves/,
+      );
       // The tag still holds the first model: pushing it again is no conflict.
       expect(await store.push(version('a'.repeat(64), 'monday'))).toEqual(first);
       // Without `immutable`, a tag moves (report tags of a run are rewritten).
-      expect((await store.push({ ...version('b'.repeat(64), 'x'), immutable: undefined })).digest).not.toBe(first.digest);
+      expect((await store.push({ ...version('b'.repeat(64), 'x'), immutable: undefined })).digest).not.toBe(
+        first.digest,
+      );
     });
 
     it('fails to pull an unknown digest and leaves the destination empty', async () => {
@@ -67,7 +80,7 @@ function storeContract(name: string, make: () => Promise<ArtifactStore>) {
   });
 }
 
-storeContract('LayoutStore', async () => new LayoutStore(await (useTempDirs())()));
+storeContract('LayoutStore', async () => new LayoutStore(await useTempDirs()()));
 
 describe('LayoutStore integrity', () => {
   const tempDir = useTempDirs();
@@ -76,7 +89,9 @@ describe('LayoutStore integrity', () => {
     const root = await tempDir();
     const store = new LayoutStore(root);
     const pushed = await store.push(request());
-    const index = JSON.parse(await readFile(join(root, 'pump', 'blobs', 'sha256', pushed.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
+    const index = JSON.parse(await readFile(join(root, 'pump', 'blobs', 'sha256', pushed.digest.slice(7)), 'utf8')) as {
+      layers: { digest: string }[];
+    };
     const modelBlob = join(root, 'pump', 'blobs', 'sha256', index.layers[0]!.digest.slice(7));
     const bytes = await readFile(modelBlob);
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
@@ -90,7 +105,9 @@ describe('LayoutStore integrity', () => {
     const root = await tempDir();
     const store = new LayoutStore(root);
     const pushed = await store.push(request('2.0.0'));
-    expect((await store.pull(`oci-layout:${join(root, 'pump')}:2.0.0`, join(await tempDir(), 'p'))).digest).toBe(pushed.digest);
+    expect((await store.pull(`oci-layout:${join(root, 'pump')}:2.0.0`, join(await tempDir(), 'p'))).digest).toBe(
+      pushed.digest,
+    );
   });
 });
 
@@ -105,24 +122,35 @@ describe('RegistryStore against docker-registry', () => {
   });
 
   storeContract('without auth', async () => new RegistryStore(`${open.address}/models`));
-  storeContract('with htpasswd Basic auth', async () => new RegistryStore(`${guarded.address}/models`, { credentials: USER }));
+  storeContract(
+    'with htpasswd Basic auth',
+    async () => new RegistryStore(`${guarded.address}/models`, { credentials: USER }),
+  );
 
   it('is readable by plain distribution API clients', async () => {
     const pushed = await new RegistryStore(`${open.address}/models`).push(request('3.0.0'));
     const tags = (await (await fetch(`http://${open.address}/v2/models/pump/tags/list`)).json()) as { tags: string[] };
     expect(tags.tags).toContain('3.0.0');
-    const manifest = await fetch(`http://${open.address}/v2/models/pump/manifests/3.0.0`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const manifest = await fetch(`http://${open.address}/v2/models/pump/manifests/3.0.0`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
     expect(manifest.headers.get('docker-content-digest')).toBe(pushed.digest);
-    expect(((await manifest.json()) as { artifactType: string }).artifactType).toBe('application/vnd.edgeship.model.v1');
+    expect(((await manifest.json()) as { artifactType: string }).artifactType).toBe(
+      'application/vnd.edgeship.model.v1',
+    );
   });
 
   it('says the registry refused a wrong password', async () => {
-    const store = new RegistryStore(`${guarded.address}/models`, { credentials: { username: 'ci', password: 'wrong' } });
+    const store = new RegistryStore(`${guarded.address}/models`, {
+      credentials: { username: 'ci', password: 'wrong' },
+    });
     await expect(store.push(request())).rejects.toThrow(/answered 401 .*the registry refused the credentials/);
   });
 
   it('says which variables to set when credentials are missing', async () => {
-    await expect(new RegistryStore(`${guarded.address}/models`).push(request())).rejects.toThrow(/requires credentials; set EDGESHIP_REGISTRY_USERNAME and EDGESHIP_REGISTRY_PASSWORD/);
+    await expect(new RegistryStore(`${guarded.address}/models`).push(request())).rejects.toThrow(
+      /requires credentials; set EDGESHIP_REGISTRY_USERNAME and EDGESHIP_REGISTRY_PASSWORD/,
+    );
   });
 
   it('says it cannot reach a registry that is not there', async () => {
@@ -136,11 +164,12 @@ describe('RegistryStore against docker-registry', () => {
       try {
         const store = new RegistryStore(`${proxy.address}/models`, { credentials: USER });
         const pushed = await store.push(request('4.0.0'));
-        const pulled = await store.pull(pushed.reference, join(await (useTempDirs())(), 'p'));
+        const pulled = await store.pull(pushed.reference, join(await useTempDirs()(), 'p'));
         expect(pulled.digest).toBe(pushed.digest);
         expect(proxy.scopes).toEqual(['repository:models/pump:pull,push', 'repository:models/pump:pull']);
-        await expect(new RegistryStore(`${proxy.address}/models`, { credentials: { ...USER, password: 'nope' } }).push(request()))
-          .rejects.toThrow(/the token service of 127\.0\.0\.1:\d+ refused the credentials \(401\)/);
+        await expect(
+          new RegistryStore(`${proxy.address}/models`, { credentials: { ...USER, password: 'nope' } }).push(request()),
+        ).rejects.toThrow(/the token service of 127\.0\.0\.1:\d+ refused the credentials \(401\)/);
       } finally {
         await proxy.stop();
       }

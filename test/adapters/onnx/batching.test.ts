@@ -4,7 +4,20 @@ import { jobOf, mergeInputs, splitOutputs, takeBatch, type Job } from '../../../
 import { InferenceWorker } from '../../../src/adapters/onnx/inference-pool.ts';
 import { RunCosts } from '../../../src/adapters/onnx/inline-session.ts';
 
-const job = (rows: number, width = 2, outputs?: string[]): Job => jobOf([{ name: 'x', dtype: 'float32', dims: [rows, width], data: Float32Array.from({ length: rows * width }, (_, index) => rows * 100 + index) }], outputs, () => undefined, () => undefined);
+const job = (rows: number, width = 2, outputs?: string[]): Job =>
+  jobOf(
+    [
+      {
+        name: 'x',
+        dtype: 'float32',
+        dims: [rows, width],
+        data: Float32Array.from({ length: rows * width }, (_, index) => rows * 100 + index),
+      },
+    ],
+    outputs,
+    () => undefined,
+    () => undefined,
+  );
 
 describe('dynamic batching', () => {
   it('batches queued requests of the same shape, in order, up to the row limit', () => {
@@ -43,7 +56,13 @@ describe('dynamic batching', () => {
     expect(costs.grows(64, 96)).toBe(false);
     // The first runs of a new size are slow (ONNX Runtime allocates for the shape): they do not stop a batch growing for good.
     const small = new RunCosts();
-    for (const [rows, ms] of [[1, 0.036], [2, 0.092], [2, 0.09], [2, 0.04]] as const) small.record(rows, ms);
+    for (const [rows, ms] of [
+      [1, 0.036],
+      [2, 0.092],
+      [2, 0.09],
+      [2, 0.04],
+    ] as const)
+      small.record(rows, ms);
     for (let run = 0; run < 15; run += 1) small.record(1, 0.036);
     expect(small.grows(1, 2)).toBe(true);
     for (let run = 0; run < 12; run += 1) small.record(2, 0.04);
@@ -52,23 +71,53 @@ describe('dynamic batching', () => {
 
   it('merges inputs row after row and gives each request its own rows back', () => {
     const batch = [job(1), job(2)];
-    expect(mergeInputs(batch)).toEqual([{ name: 'x', dtype: 'float32', dims: [3, 2], data: Float32Array.from([100, 101, 200, 201, 202, 203]) }]);
+    expect(mergeInputs(batch)).toEqual([
+      { name: 'x', dtype: 'float32', dims: [3, 2], data: Float32Array.from([100, 101, 200, 201, 202, 203]) },
+    ]);
     const outputs = [{ name: 'y', dtype: 'float32', dims: [3, 1], data: Float32Array.from([7, 8, 9]) }];
-    expect(splitOutputs(batch, outputs)?.map((parts) => parts.map((part) => [part.dims, Array.from(part.data as Float32Array)]))).toEqual([[[[1, 1], [7]]], [[[2, 1], [8, 9]]]]);
-    expect(splitOutputs(batch, [{ name: 'y', dtype: 'float32', dims: [1], data: Float32Array.from([1]) }])).toBeUndefined();
+    expect(
+      splitOutputs(batch, outputs)?.map((parts) =>
+        parts.map((part) => [part.dims, Array.from(part.data as Float32Array)]),
+      ),
+    ).toEqual([
+      [[[1, 1], [7]]],
+      [
+        [
+          [2, 1],
+          [8, 9],
+        ],
+      ],
+    ]);
+    expect(
+      splitOutputs(batch, [{ name: 'y', dtype: 'float32', dims: [1], data: Float32Array.from([1]) }]),
+    ).toBeUndefined();
   });
 
   it('runs concurrent requests of the example model in fewer runs, each with its own answer', async () => {
     const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'), { inlineMaxMs: 0 });
     try {
-      const request = (level: number) => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: Float32Array.from({ length: 96 }, (_, index) => level + (index % 3)) }];
+      const request = (level: number) => [
+        {
+          name: 'readings',
+          dtype: 'float32',
+          dims: [1, 32, 3],
+          data: Float32Array.from({ length: 96 }, (_, index) => level + (index % 3)),
+        },
+      ];
       const alone: number[][] = [];
-      for (const level of [40, 45, 50]) alone.push(Array.from((await worker.run(request(level)))[0]?.data as Float32Array));
+      for (const level of [40, 45, 50])
+        alone.push(Array.from((await worker.run(request(level)))[0]?.data as Float32Array));
       const before = worker.runs;
-      const together = await Promise.all([40, 45, 50, 40, 45, 50, 40, 45].map(async (level) => Array.from((await worker.run(request(level)))[0]?.data as Float32Array)));
+      const together = await Promise.all(
+        [40, 45, 50, 40, 45, 50, 40, 45].map(async (level) =>
+          Array.from((await worker.run(request(level)))[0]?.data as Float32Array),
+        ),
+      );
       // At most the first two alone (one running, one waiting in the thread) and the rest, queued behind them, as one batch.
       expect(worker.runs - before).toBeLessThanOrEqual(3);
-      together.forEach((answer, index) => answer.forEach((value, column) => expect(value).toBeCloseTo(alone[index % 3]?.[column] ?? NaN, 4)));
+      together.forEach((answer, index) =>
+        answer.forEach((value, column) => expect(value).toBeCloseTo(alone[index % 3]?.[column] ?? NaN, 4)),
+      );
     } finally {
       await worker.close();
     }
@@ -77,11 +126,26 @@ describe('dynamic batching', () => {
   it('runs the same request twice, alone and in a batch, as an adaptive probe and then the local answer do: nothing hangs, both answer alike', async () => {
     const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'), { inlineMaxMs: 0 });
     try {
-      const inputs = [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: Float32Array.from({ length: 96 }, (_, index) => 40 + (index % 3)) }];
+      const inputs = [
+        {
+          name: 'readings',
+          dtype: 'float32',
+          dims: [1, 32, 3],
+          data: Float32Array.from({ length: 96 }, (_, index) => 40 + (index % 3)),
+        },
+      ];
       const first = Array.from((await worker.run(inputs))[0]?.data as Float32Array);
       // The same tensors again, alone and queued with others (merged into a batch).
-      const neighbour = () => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(96).fill(45) }];
-      const again = await Promise.all([worker.run(inputs), worker.run(neighbour()), worker.run(neighbour()), worker.run(inputs), worker.run(neighbour())]);
+      const neighbour = () => [
+        { name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(96).fill(45) },
+      ];
+      const again = await Promise.all([
+        worker.run(inputs),
+        worker.run(neighbour()),
+        worker.run(neighbour()),
+        worker.run(inputs),
+        worker.run(neighbour()),
+      ]);
       for (const answer of [again[0], again[3]]) expect(Array.from(answer?.[0]?.data as Float32Array)).toEqual(first);
       expect(Array.from(inputs[0]?.data ?? [])).toHaveLength(96);
       expect(worker.inFlight).toBe(0);
@@ -94,7 +158,9 @@ describe('dynamic batching', () => {
     const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'), { inlineMaxMs: 0 });
     try {
       expect(worker.oldestMs()).toBe(0);
-      const running = worker.run([{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(96).fill(45) }]);
+      const running = worker.run([
+        { name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(96).fill(45) },
+      ]);
       // Blocked, the main thread cannot take the answer yet: the request still waits.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
       expect(worker.oldestMs()).toBeGreaterThanOrEqual(5);
@@ -108,14 +174,24 @@ describe('dynamic batching', () => {
   it('runs each request of a failed batch on its own, so one bad request fails no other', async () => {
     const worker = await InferenceWorker.open(join(inject('exampleOutputs'), 'model.onnx'), { inlineMaxMs: 0 });
     try {
-      const good = () => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(96).fill(45) }];
+      const good = () => [
+        { name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(96).fill(45) },
+      ];
       // What the server's checks would refuse: fewer values than the shape holds.
       const bad = () => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(10) }];
       const before = worker.runs;
-      const answers = await Promise.allSettled([good(), good(), good(), bad(), good()].map((inputs) => worker.run(inputs)));
+      const answers = await Promise.allSettled(
+        [good(), good(), good(), bad(), good()].map((inputs) => worker.run(inputs)),
+      );
       // The first two alone (the thread holds two batches), then the other three as one batch, which failed.
       expect(worker.runs - before).toBe(3);
-      expect(answers.map((answer) => answer.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect(answers.map((answer) => answer.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
     } finally {
       await worker.close();
     }
@@ -149,8 +225,16 @@ describe('dynamic batching', () => {
     // A limit no run exceeds, so where each batch runs does not depend on this machine's speed.
     const worker = await InferenceWorker.open(file, { inlineMaxMs: Number.POSITIVE_INFINITY });
     try {
-      const request = (level: number) => [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: Float32Array.from({ length: 96 }, (_, index) => level + (index % 3)) }];
-      const answer = async (runner: InferenceWorker, level: number) => Array.from((await runner.run(request(level)))[0]?.data as Float32Array);
+      const request = (level: number) => [
+        {
+          name: 'readings',
+          dtype: 'float32',
+          dims: [1, 32, 3],
+          data: Float32Array.from({ length: 96 }, (_, index) => level + (index % 3)),
+        },
+      ];
+      const answer = async (runner: InferenceWorker, level: number) =>
+        Array.from((await runner.run(request(level)))[0]?.data as Float32Array);
       // The thread measured batch 1 three times first: twice in the batching check at load, once here.
       await answer(worker, 40);
       expect([worker.runs, worker.inlineRuns]).toEqual([1, 0]);
@@ -161,7 +245,11 @@ describe('dynamic batching', () => {
       // Requests read in one turn of the event loop run as one batch, on the main thread.
       const together = await Promise.all([40, 45, 50].map((level) => worker.run(request(level))));
       expect(worker.inlineRuns).toBe(6);
-      expect(together.map((outputs) => outputs[0]?.dims)).toEqual([[1, 3], [1, 3], [1, 3]]);
+      expect(together.map((outputs) => outputs[0]?.dims)).toEqual([
+        [1, 3],
+        [1, 3],
+        [1, 3],
+      ]);
       const bad = [{ name: 'readings', dtype: 'float32', dims: [1, 32, 3], data: new Float32Array(10) }];
       const answers = await Promise.allSettled([worker.run(request(45)), worker.run(bad), worker.run(request(50))]);
       expect(answers.map((entry) => entry.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
