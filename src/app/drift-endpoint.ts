@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { siteDriftToken } from '../core/training-run.ts';
-import { driftEvidenceSchema, type DriftEvidence } from '../services/github/drift.ts';
+import { driftEvidenceSchema, type DriftEvidence } from '../services/bot/drift.ts';
 import type { RepoRef } from '../ports.ts';
 
 export const DRIFT_PATH = '/api/edgeship/drift';

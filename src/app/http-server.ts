@@ -9,7 +9,7 @@ import { driftEndpoint } from './drift-endpoint.ts';
 import { probes } from './probes.ts';
 import { fleetFrom } from './fleet.ts';
 import { edgeshipApp, type AppOptions } from './index.ts';
-import { trainingCallback, trainingFrom, TRAINING_CALLBACK_PATH } from './training.ts';
+import { trainingCallback, trainingFrom, TRAINING_CALLBACK_PATH } from './training-clusters.ts';
 
 export const WEBHOOKS_PATH = '/api/github/webhooks';
 /** GitHub caps webhook payloads at 25 MB; anything larger is not GitHub's and is refused unread. */

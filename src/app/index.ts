@@ -16,18 +16,18 @@ import type {
   TrainingCluster,
 } from '../ports.ts';
 import { GitOpsError } from '../core/errors.ts';
-import { runCommand } from '../services/github/commands.ts';
-import { ALLOW_BREAKING_LABEL, approveBreakingByLabel } from '../services/github/breaking-approval.ts';
-import { recordDrift, takeDriftEvent, type DriftEvidence } from '../services/github/drift.ts';
-import { ensureReleasePr } from '../services/github/release-pr.ts';
-import { reconcileCurrentRelease, reconcileRelease } from '../services/github/release-rollout.ts';
+import { runCommand } from '../services/bot/commands.ts';
+import { ALLOW_BREAKING_LABEL, approveBreakingByLabel } from '../services/bot/breaking-approval.ts';
+import { recordDrift, takeDriftEvent, type DriftEvidence } from '../services/bot/drift.ts';
+import { ensureReleasePr } from '../services/bot/release-pr.ts';
+import { reconcileCurrentRelease, reconcileRelease } from '../services/bot/release-rollout.ts';
 import { DASHBOARD_LABEL } from '../core/dashboard.ts';
 import { KeyedLock } from '../core/keyed-lock.ts';
-import { startTraining } from '../services/github/start-training.ts';
+import { startTraining } from '../services/bot/start-training.ts';
 import { redeliverFailed } from './redeliveries.ts';
 import { resyncAll, tickRollouts, tickTrainings } from './resync.ts';
-import { ActiveRollouts } from './rollouts.ts';
-import { ActiveTrainings } from './trainings.ts';
+import { ActiveRollouts } from './active-rollouts.ts';
+import { ActiveTrainings } from './active-trainings.ts';
 import { WorkQueue } from './work-queue.ts';
 import type { LeaderDuties } from '../adapters/k8s/leader-election.ts';
 import { repoName } from '../core/names.ts';
@@ -69,7 +69,7 @@ export interface AppOptions {
   trainingCallback?: { url: string; secret: string };
   /** The cluster training runs followed; tests pass their own to step them. */
   trainings?: ActiveTrainings;
-  /** How long a claim on a `/edgeship` command lasts unanswered (services/github/command-claim.ts). */
+  /** How long a claim on a `/edgeship` command lasts unanswered (services/bot/command-claim.ts). */
   claimExpiresMs?: number;
   /** Milliseconds between sweeps for webhooks GitHub failed to deliver (at most 5 minutes); 0 turns them off. */
   redeliverEveryMs?: number;

@@ -3,11 +3,11 @@ import { GitHubScm, type CommitContents } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { OperatorPolicy } from '../core/policy.ts';
 import type { ArtifactStore, FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../ports.ts';
-import { reconcileRelease } from '../services/github/release-rollout.ts';
-import { followClusterRun, type ClusterTrainingDeps } from '../services/github/cluster-training.ts';
-import { resyncRepo } from '../services/github/resync.ts';
-import type { ActiveRollouts } from './rollouts.ts';
-import type { ActiveTrainings } from './trainings.ts';
+import { reconcileRelease } from '../services/bot/release-rollout.ts';
+import { followClusterRun, type ClusterTrainingDeps } from '../services/bot/cluster-training.ts';
+import { resyncRepo } from '../services/bot/resync.ts';
+import type { ActiveRollouts } from './active-rollouts.ts';
+import type { ActiveTrainings } from './active-trainings.ts';
 import type { WorkQueue } from './work-queue.ts';
 import { repoName } from '../core/names.ts';
 

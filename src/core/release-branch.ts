@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 
-/** Prefix of every release branch of a model, for finding its open release PRs. */
 /** Where every release branch lives. */
 export const RELEASE_BRANCH_ROOT = 'edgeship/release/';
+/** Prefix of every release branch of a model, for finding its open release PRs. */
 export const releaseBranchPrefix = (model: string) => `${RELEASE_BRANCH_ROOT}${model}/`;
 
 /** Deterministic release branch: the same model, version and commit always give the same name. */

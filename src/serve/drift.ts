@@ -3,7 +3,7 @@ import { binOf, psi, sustainedDrift, type DriftRule, type ReferenceStats } from 
 import { EdgeshipError } from '../core/errors.ts';
 import type { CheckedTensor } from '../core/oip.ts';
 import type { Logger } from '../ports.ts';
-import type { DriftEvidence } from '../services/github/drift.ts';
+import type { DriftEvidence } from '../services/bot/drift.ts';
 import type { ServingMetrics } from './metrics.ts';
 
 /** Where drift evidence goes: the model repo (repository_dispatch) or a webhook. */

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflateRaw } from 'node:zlib';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { trainingFrom } from '../../src/app/training.ts';
+import { trainingFrom } from '../../src/app/training-clusters.ts';
 import { policyStoreForReference } from '../../src/adapters/oci/index.ts';
 import { RegistryClient } from '../../src/adapters/oci/registry-client.ts';
 import { operatorPolicySchema } from '../../src/core/policy.ts';

@@ -7,7 +7,7 @@ import { KubernetesJobs } from '../../src/adapters/k8s/training-jobs.ts';
 import { KubeflowPipelines } from '../../src/adapters/kubeflow/pipelines.ts';
 import { RegistryStore } from '../../src/adapters/oci/registry-store.ts';
 import { resyncAll } from '../../src/app/resync.ts';
-import { ActiveTrainings } from '../../src/app/trainings.ts';
+import { ActiveTrainings } from '../../src/app/active-trainings.ts';
 import type { EdgeshipConfig } from '../../src/core/config.ts';
 import { jobName, kubeflowRunName } from '../../src/core/training-run.ts';
 import { publishReport } from '../../src/services/publish.ts';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GitHubScm } from '../../src/adapters/github/scm.ts';
-import { claimCommand, CLAIM_EXPIRES_MS, commandMarker } from '../../src/services/github/command-claim.ts';
+import { claimCommand, CLAIM_EXPIRES_MS, commandMarker } from '../../src/services/bot/command-claim.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
 import { GitHubOpenApi } from '../helpers/github-openapi.ts';
 import { testProbot } from '../helpers/webhooks.ts';

@@ -5,7 +5,7 @@ import { Probot } from 'probot';
 import { describe, expect, it } from 'vitest';
 import { KubeflowPipelines } from '../../src/adapters/kubeflow/pipelines.ts';
 import { edgeshipApp } from '../../src/app/index.ts';
-import { trainingCallback, trainingFrom } from '../../src/app/training.ts';
+import { trainingCallback, trainingFrom } from '../../src/app/training-clusters.ts';
 import { operatorPolicySchema } from '../../src/core/policy.ts';
 import { callbackToken, jobName } from '../../src/core/training-run.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { driftEvidenceSchema } from '../../src/services/github/drift.ts';
+import { driftEvidenceSchema } from '../../src/services/bot/drift.ts';
 import { githubDispatchSink } from '../../src/serve/drift.ts';
 import { driftFor, type ServeFlags } from '../../src/serve/options.ts';
 import { readFile } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigMapRollouts } from '../../../src/adapters/k8s/shared-rollouts.ts';
-import { ActiveRollouts } from '../../../src/app/rollouts.ts';
+import { ActiveRollouts } from '../../../src/app/active-rollouts.ts';
 import { SILENT } from '../../../src/ports.ts';
 import type { RolloutResult } from '../../../src/services/rollout.ts';
 import { startLeaseApi } from '../../helpers/lease-server.ts';

@@ -1,6 +1,6 @@
 import { messageOf } from '../core/errors.ts';
 import type { Logger, RepoRef, SharedRollout, SharedRollouts } from '../ports.ts';
-import type { MergedPull } from '../services/github/release-rollout.ts';
+import type { MergedPull } from '../services/bot/release-rollout.ts';
 import type { RolloutResult } from '../services/rollout.ts';
 import { repoName } from '../core/names.ts';
 

@@ -20,7 +20,7 @@ export interface CommandComment {
  * 1. ignore comments that are not commands;
  * 2. check the author's permission through the collaborator API (not author_association);
  * 3. run the command (retrain here, the rollout commands in rollout-commands) and answer in a comment.
- * Taking it writes a claim (services/github/command-claim), which becomes the answer: a redelivery,
+ * Taking it writes a claim (services/bot/command-claim), which becomes the answer: a redelivery,
  * another replica or a resync finds it and does nothing, and a claim left by a replica that died
  * expires, so a resync takes the command again.
  */

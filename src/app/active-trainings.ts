@@ -1,5 +1,5 @@
 import type { RepoRef } from '../ports.ts';
-import type { ActiveTraining, FollowOutcome } from '../services/github/cluster-training.ts';
+import type { ActiveTraining, FollowOutcome } from '../services/bot/cluster-training.ts';
 import { repoName } from '../core/names.ts';
 
 interface Followed {
