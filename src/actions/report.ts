@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as core from '@actions/core';
-import { REPORT_ARTIFACT } from '../core/release-branch.ts';
+import { REPORT_ARTIFACT } from '../core/training-run.ts';
 import { readReportFile, writeReportFile } from '../services/report-file.ts';
 import { blame, InputError, input, requiredInput, runStep } from './action-io.ts';
 import { runEnvironment } from '../compose/run-settings.ts';

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /** Where every release branch lives. */
 export const RELEASE_BRANCH_ROOT = 'edgeship/release/';
 /** Prefix of every release branch of a model, for finding its open release PRs. */
@@ -12,20 +10,8 @@ export const releaseBranch = (model: string, version: string, sha: string) =>
 /** The model repo file a release PR changes: the release record, one per model. */
 export const RELEASE_RECORD_FILE = '.edgeship/release.json';
 
-export const TRAIN_CHECK = 'edgeship/train';
+/** The check run on a release PR's head that carries the gates' verdict and the record's digest. */
 export const GATES_CHECK = 'edgeship/gates';
-export const REPORT_ARTIFACT = 'edgeship-report';
-
-/**
- * Key of one training run: model, commit and reason. Redelivered events compute the same key,
- * so they find the run the first delivery started instead of starting another.
- */
-export function runKey(model: string, sha: string, reason = 'push'): string {
-  return `${model}-${sha.slice(0, 12)}-${createHash('sha256').update(`${model}\n${sha}\n${reason}`).digest('hex').slice(0, 8)}`;
-}
-
-/** The model a run key belongs to (runKey's shape), or undefined for anything else. */
-export const modelOfRunKey = (key: string) => /^([a-z0-9-]+)-[0-9a-f]{12}-[0-9a-f]{8}$/.exec(key)?.[1];
 
 /** Parses a release branch back into its parts, or undefined for any other branch. */
 export function parseReleaseBranch(branch: string): { model: string; version: string; shortSha: string } | undefined {

@@ -1,6 +1,22 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { EdgeshipConfig } from './config.ts';
 
+/** The check run that follows a commit's training, on the commit. */
+export const TRAIN_CHECK = 'edgeship/train';
+/** The workflow artifact a training run uploads its report in. */
+export const REPORT_ARTIFACT = 'edgeship-report';
+
+/**
+ * Key of one training run: model, commit and reason. Redelivered events compute the same key,
+ * so they find the run the first delivery started instead of starting another.
+ */
+export function runKey(model: string, sha: string, reason = 'push'): string {
+  return `${model}-${sha.slice(0, 12)}-${createHash('sha256').update(`${model}\n${sha}\n${reason}`).digest('hex').slice(0, 8)}`;
+}
+
+/** The model a run key belongs to (runKey's shape), or undefined for anything else. */
+export const modelOfRunKey = (key: string) => /^([a-z0-9-]+)-[0-9a-f]{12}-[0-9a-f]{8}$/.exec(key)?.[1];
+
 /** One training run the app starts on a cluster backend (a Kubernetes Job, a Kubeflow run). */
 export interface ClusterRun {
   /** The run key: the same commit and reason always give the same key. */

@@ -5,7 +5,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import { PLACEMENT_BASE, resourcesPatch } from '../../src/core/overlays.ts';
 import { trainingJob } from '../../src/adapters/k8s/job-manifest.ts';
-import { runKey } from '../../src/core/release-branch.ts';
+import { runKey } from '../../src/core/training-run.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { manifestValidator } from '../helpers/k8s-schemas.ts';
 

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { EdgeshipError } from '../../core/errors.ts';
 import type { KubeflowTraining } from '../../core/training-config.ts';
-import { modelOfRunKey } from '../../core/release-branch.ts';
-import { kubeflowRunName, type ClusterRun, type ClusterRunState } from '../../core/training-run.ts';
+import { kubeflowRunName, modelOfRunKey, type ClusterRun, type ClusterRunState } from '../../core/training-run.ts';
 import type { StartedRun, TrainingCluster } from '../../ports.ts';
 import { callJson } from '../http/json-api.ts';
 

@@ -1,14 +1,8 @@
 import type { EdgeshipConfig } from '../../core/config.ts';
 import { EdgeshipError, GitOpsError } from '../../core/errors.ts';
 import { PolicyError, type OperatorPolicy } from '../../core/policy.ts';
-import {
-  GATES_CHECK,
-  RELEASE_RECORD_FILE,
-  REPORT_ARTIFACT,
-  releaseBranch,
-  releaseBranchPrefix,
-  TRAIN_CHECK,
-} from '../../core/release-branch.ts';
+import { GATES_CHECK, RELEASE_RECORD_FILE, releaseBranch, releaseBranchPrefix } from '../../core/release-branch.ts';
+import { REPORT_ARTIFACT, TRAIN_CHECK } from '../../core/training-run.ts';
 import { planRelease, type EvaluationReport } from '../../core/release-plan.ts';
 import { renderReport } from '../../core/report.ts';
 import { recordDigest } from '../../core/release-integrity.ts';

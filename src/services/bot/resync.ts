@@ -1,4 +1,5 @@
-import { parseReleaseBranch, releaseBranchPrefix, TRAIN_CHECK } from '../../core/release-branch.ts';
+import { parseReleaseBranch, releaseBranchPrefix } from '../../core/release-branch.ts';
+import { TRAIN_CHECK } from '../../core/training-run.ts';
 import type { RepoRef } from '../../ports.ts';
 import { isClusterBackend, type ActiveTraining, type ClusterTrainingDeps } from './cluster-training.ts';
 import { startTraining } from './start-training.ts';

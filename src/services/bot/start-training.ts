@@ -2,7 +2,7 @@ import { CONFIG_PATH } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { checkTrainingPolicy, PolicyError } from '../../core/policy.ts';
 import { changeTrains } from '../../core/train-paths.ts';
-import { runKey, TRAIN_CHECK } from '../../core/release-branch.ts';
+import { runKey, TRAIN_CHECK } from '../../core/training-run.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { isClusterBackend, startClusterRun, type ClusterTrainingDeps } from './cluster-training.ts';
 import { configOf, trackedBranch } from './model-repo.ts';
