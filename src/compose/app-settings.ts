@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
+import { settingsDoc } from './settings-doc.ts';
 
 const text = z.string().min(1);
 const flag = z
@@ -179,17 +180,9 @@ export function missingStartupSettings(settings: AppSettings): string[] {
 
 /** docs/app-settings.md: every setting of the app, from the schema (npm run schema writes it). */
 export function appSettingsDoc(): string {
-  const rows = Object.entries(appEnvironmentSchema.shape).map(
-    ([name, schema]) => `| \`${name}\` | ${schema.description ?? ''} |`,
-  );
-  return [
-    '# Settings of the edgeship GitHub App',
-    '',
+  return settingsDoc(
+    'Settings of the edgeship GitHub App',
     'Generated from `src/compose/app-settings.ts` by `npm run schema`: the app reads these variables once, at start, and refuses to start naming each one that is wrong. An empty variable counts as unset.',
-    '',
-    '| variable | what it sets |',
-    '|---|---|',
-    ...rows,
-    '',
-  ].join('\n');
+    appEnvironmentSchema,
+  );
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { settingsDoc } from './settings-doc.ts';
 
 const text = z.string().optional();
 
@@ -100,17 +101,9 @@ export const childEnvironment = (): NodeJS.ProcessEnv => process.env;
 
 /** docs/run-settings.md: every variable of the CLI, the Actions steps and serve, from the schema (npm run schema writes it). */
 export function runSettingsDoc(): string {
-  const rows = Object.entries(runEnvironmentSchema.shape).map(
-    ([name, schema]) => `| \`${name}\` | ${schema.description ?? ''} |`,
-  );
-  return [
-    '# Environment of the edgeship CLI, Actions steps and `edgeship serve`',
-    '',
+  return settingsDoc(
+    'Environment of the edgeship CLI, Actions steps and `edgeship serve`',
     "Generated from `src/compose/run-settings.ts` by `npm run schema`. A flag, where a command has one, wins over its variable. The GitHub App's settings are in [app-settings.md](app-settings.md).",
-    '',
-    '| variable | what it sets |',
-    '|---|---|',
-    ...rows,
-    '',
-  ].join('\n');
+    runEnvironmentSchema,
+  );
 }

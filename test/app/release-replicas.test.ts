@@ -1,10 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
-import { useAppReplicas, WEBHOOK_SECRET } from '../helpers/app-replicas.ts';
+import { sendWebhook, useAppReplicas } from '../helpers/app-replicas.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
 import { freePort } from '../helpers/registry.ts';
 import { GITOPS_REPO, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
@@ -56,23 +55,8 @@ describe('two app processes on one Lease, one release', () => {
       await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-[ab]$/);
 
       /** Sends a webhook to a replica as GitHub does: its status, 0 when nothing answered. */
-      const send = (replica: string, event: string, guid: string, payload: object) => {
-        const body = JSON.stringify(payload);
-        const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
-        return fetch(`http://127.0.0.1:${ports.get(replica)}/api/github/webhooks`, {
-          method: 'POST',
-          body,
-          headers: {
-            'content-type': 'application/json',
-            'x-github-event': event,
-            'x-github-delivery': guid,
-            'x-hub-signature-256': signature,
-          },
-        }).then(
-          async (response) => (await response.text(), response.status),
-          () => 0,
-        );
-      };
+      const send = (replica: string, event: string, guid: string, payload: object) =>
+        sendWebhook(ports.get(replica) as number, event, guid, JSON.stringify(payload));
       /** One delivery GitHub records, and five more copies of it: each replica gets it three times at once. */
       const everywhere = async (event: string, guid: string, payload: object) => {
         const statuses = await Promise.all(

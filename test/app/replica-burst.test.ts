@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { useAppReplicas, WEBHOOK_SECRET } from '../helpers/app-replicas.ts';
+import { sendWebhook, useAppReplicas } from '../helpers/app-replicas.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
 import { freePort } from '../helpers/registry.ts';
 import { exampleConfigText } from '../helpers/release-world.ts';
@@ -147,20 +147,7 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
           heads.set(pushed.fullName, pushed.order);
           github.repo(pushed.fullName).branches.set('main', pushed.sha);
         }
-        const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(webhook.body).digest('hex')}`;
-        const status = await fetch(`http://127.0.0.1:${ports.get(replica)}/api/github/webhooks`, {
-          method: 'POST',
-          body: webhook.body,
-          headers: {
-            'content-type': 'application/json',
-            'x-github-event': webhook.event,
-            'x-github-delivery': webhook.guid,
-            'x-hub-signature-256': signature,
-          },
-        }).then(
-          async (response) => (await response.text(), response.status),
-          () => 0,
-        );
+        const status = await sendWebhook(ports.get(replica) as number, webhook.event, webhook.guid, webhook.body);
         if (!redelivery) github.delivered(webhook.guid, webhook.event, status, 0);
         if (!redelivery) answered.set(webhook.guid, { replica, status });
         return status;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nock from 'nock';
@@ -58,4 +59,22 @@ export function useAppReplicas() {
     };
     return { lease, start, holder, stop };
   };
+}
+
+/** Sends a webhook to the app on `port` as GitHub does, signed with WEBHOOK_SECRET: its status, 0 when nothing answered. */
+export function sendWebhook(port: number, event: string, guid: string, body: string): Promise<number> {
+  const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
+  return fetch(`http://127.0.0.1:${port}/api/github/webhooks`, {
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': guid,
+      'x-hub-signature-256': signature,
+    },
+  }).then(
+    async (response) => (await response.text(), response.status),
+    () => 0,
+  );
 }

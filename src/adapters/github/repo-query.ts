@@ -8,7 +8,7 @@ type Octokit = InstanceType<typeof ProbotOctokit>;
 /** Files one query reads at most; GitHubScm reads the rest in further queries. */
 export const FILES_PER_QUERY = 100;
 
-interface Blob {
+export interface Blob {
   text: string | null;
   isTruncated: boolean;
   isBinary: boolean | null;

@@ -16,7 +16,7 @@ import type {
   RepoRef,
   Scm,
 } from '../../ports.ts';
-import { FILES_PER_QUERY, OPEN_PULL_REQUEST, queryRepository } from './repo-query.ts';
+import { FILES_PER_QUERY, OPEN_PULL_REQUEST, queryRepository, type Blob } from './repo-query.ts';
 import { repoName } from '../../core/names.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -115,17 +115,7 @@ export class GitHubScm implements Scm {
     const asked: RepoQuestions = { ...questions, files: { ref, paths: unread } };
     const { id, blobs, answers, truncated } = await queryRepository(this.octokit, repo, asked, this.appId);
     this.ids.set(repoKey(repo), id);
-    for (const [path, blob] of blobs) {
-      // GraphQL gives up on large or binary blobs; the contents API reads those.
-      files.set(
-        path,
-        !blob
-          ? undefined
-          : blob.isTruncated || blob.isBinary || blob.text === null
-            ? await this.fetchFile(repo, path, ref)
-            : blob.text,
-      );
-    }
+    for (const [path, blob] of blobs) files.set(path, await this.blobText(repo, path, ref, blob));
     if (unread.length > FILES_PER_QUERY) await this.queryFiles(repo, unread.slice(FILES_PER_QUERY), ref, files);
     // Files at a branch were read with its head in the same query: they are the files at that commit.
     const commit = atCommit ? ref : questions.branch === ref ? answers.branchHead : undefined;
@@ -236,6 +226,17 @@ export class GitHubScm implements Scm {
     return text;
   }
 
+  /** A blob GraphQL read; GraphQL gives up on large or binary blobs, which the contents API reads. */
+  private async blobText(
+    repo: RepoRef,
+    path: string,
+    ref: string,
+    blob: Blob | null | undefined,
+  ): Promise<string | undefined> {
+    if (!blob) return undefined;
+    return blob.isTruncated || blob.isBinary || blob.text === null ? this.fetchFile(repo, path, ref) : blob.text;
+  }
+
   private async fetchFile(repo: RepoRef, path: string, ref: string): Promise<string | undefined> {
     const response = await this.octokit.rest.repos.getContent({ ...repo, path, ref }).catch(notFound);
     if (!response) return undefined;
@@ -293,16 +294,7 @@ export class GitHubScm implements Scm {
         throw new EdgeshipError(`${repoName(repo)} is not readable by the app (is it installed there?)`);
       await Promise.all(
         chunk.map(async (path, index) => {
-          const blob = data.repository?.[`f${index}`];
-          // GraphQL gives up on large or binary blobs; the contents API reads those.
-          files.set(
-            path,
-            !blob
-              ? undefined
-              : blob.isTruncated || blob.isBinary || blob.text === null
-                ? await this.fetchFile(repo, path, ref)
-                : blob.text,
-          );
+          files.set(path, await this.blobText(repo, path, ref, data.repository?.[`f${index}`]));
         }),
       );
     }
