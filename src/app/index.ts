@@ -208,10 +208,18 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       void redeliverFailed(app, { log, asked }).catch((error: unknown) =>
         log.error({ err: error }, 'Redelivery sweep failed'),
       );
+    // With replicas, another one may be taking a push the resync finds unchecked (services/bot/resync.ts).
+    const uncheckedHeads = options.schedule ? new Map<string, string>() : undefined;
     const resync = () =>
-      void resyncAll(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps }).catch((error: unknown) =>
-        log.error({ err: error }, 'Resync failed'),
-      );
+      void resyncAll(app, {
+        queue,
+        rollouts,
+        trainings,
+        storeFor,
+        log,
+        ...rolloutDeps,
+        ...(uncheckedHeads && { uncheckedHeads }),
+      }).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
     // The timed work runs on one replica: started when it leads, stopped when it stops leading.
     const timers: NodeJS.Timeout[] = [];
     let leading = false;

@@ -26,6 +26,8 @@ export interface LoopDeps extends ClusterTrainingDeps {
   appId?: number | undefined;
   /** Files read at commits, shared by the app's events and loops. */
   contents?: CommitContents;
+  /** With replicas, the heads the last resync found without a check (services/bot/resync.ts). */
+  uncheckedHeads?: Map<string, string>;
 }
 
 /**

@@ -1,11 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import { sendWebhook, useAppReplicas } from '../helpers/app-replicas.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
-import { freePort } from '../helpers/registry.ts';
 import { GITOPS_REPO, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 import { example } from '../helpers/webhooks.ts';
@@ -26,33 +24,15 @@ describe('two app processes on one Lease, one release', () => {
     world.model.roles.set('writer', 'write');
     const policy = join(await tempDir(), 'policy.yaml');
     await writeFile(policy, 'gitops:\n  repos: [acme/*]\nregistries:\n  - host: ghcr.io\n');
-    const { start, holder, stop } = await replicasWorld();
+    const { serving, holder, stop } = await replicasWorld();
     try {
-      const ports = new Map<string, number>();
-      const replicas = new Map<string, ChildProcess>();
-      for (const name of ['app-a', 'app-b']) {
-        ports.set(name, await freePort());
-        replicas.set(
-          name,
-          start(name, {
-            PORT: String(ports.get(name)),
-            EDGESHIP_POLICY_FILE: policy,
-            EDGESHIP_REDELIVER_EVERY_SECONDS: '2',
-            EDGESHIP_GITHUB_WRITE_PACING_MS: '0',
-            EDGESHIP_RESYNC_EVERY_SECONDS: '5',
-            EDGESHIP_COMMAND_CLAIM_SECONDS: String(CLAIM_SECONDS),
-          }),
-        );
-      }
-      const ready = (name: string) =>
-        fetch(`http://127.0.0.1:${ports.get(name)}/readyz`).then(
-          (response) => response.status,
-          () => 0,
-        );
-      await expect
-        .poll(async () => [await ready('app-a'), await ready('app-b')], { timeout: 30_000, interval: 200 })
-        .toEqual([200, 200]);
-      await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-[ab]$/);
+      const { ports, replicas } = await serving(['app-a', 'app-b'], {
+        EDGESHIP_POLICY_FILE: policy,
+        EDGESHIP_REDELIVER_EVERY_SECONDS: '2',
+        EDGESHIP_GITHUB_WRITE_PACING_MS: '0',
+        EDGESHIP_RESYNC_EVERY_SECONDS: '5',
+        EDGESHIP_COMMAND_CLAIM_SECONDS: String(CLAIM_SECONDS),
+      });
 
       /** Sends a webhook to a replica as GitHub does: its status, 0 when nothing answered. */
       const send = (replica: string, event: string, guid: string, payload: object) =>

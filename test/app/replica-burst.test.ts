@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { sendWebhook, useAppReplicas } from '../helpers/app-replicas.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
-import { freePort } from '../helpers/registry.ts';
 import { exampleConfigText } from '../helpers/release-world.ts';
 import { example } from '../helpers/webhooks.ts';
 
@@ -35,7 +34,7 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
     // The test is of exactly-once, not of rate limits (the apps would wait them out for real).
     github.limits.perMinute = Infinity;
     github.limits.perHour = Infinity;
-    const { start: startReplica, holder, stop } = await replicasWorld();
+    const { serving, holder, stop } = await replicasWorld();
     try {
       // The webhooks: pushes of commits that change train.py, and `/edgeship retrain` comments of a writer.
       const config = await exampleConfigText();
@@ -107,32 +106,13 @@ describe('two app processes on one Lease, a burst of webhooks', () => {
       webhooks.sort((a, b) => order(a).localeCompare(order(b)));
       expect(webhooks).toHaveLength(1000);
 
-      const ports = new Map<string, number>();
-      const start = async (name: string) => {
-        const port = await freePort();
-        ports.set(name, port);
-        // A command the killed leader had claimed comes back when its claim expires, at a resync.
-        return startReplica(name, {
-          PORT: String(port),
-          EDGESHIP_REDELIVER_EVERY_SECONDS: '2',
-          EDGESHIP_GITHUB_WRITE_PACING_MS: '0',
-          EDGESHIP_RESYNC_EVERY_SECONDS: '10',
-          EDGESHIP_COMMAND_CLAIM_SECONDS: String(CLAIM_SECONDS),
-        });
-      };
-      const replicas = new Map([
-        ['app-a', await start('app-a')],
-        ['app-b', await start('app-b')],
-      ]);
-      const ready = (name: string) =>
-        fetch(`http://127.0.0.1:${ports.get(name)}/readyz`).then(
-          (response) => response.status,
-          () => 0,
-        );
-      await expect
-        .poll(async () => [await ready('app-a'), await ready('app-b')], { timeout: 30_000, interval: 200 })
-        .toEqual([200, 200]);
-      await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-[ab]$/);
+      // A command the killed leader had claimed comes back when its claim expires, at a resync.
+      const { ports, replicas } = await serving(['app-a', 'app-b'], {
+        EDGESHIP_REDELIVER_EVERY_SECONDS: '2',
+        EDGESHIP_GITHUB_WRITE_PACING_MS: '0',
+        EDGESHIP_RESYNC_EVERY_SECONDS: '10',
+        EDGESHIP_COMMAND_CLAIM_SECONDS: String(CLAIM_SECONDS),
+      });
       const first = holder() as string;
       const second = first === 'app-a' ? 'app-b' : 'app-a';
       const alive = new Set(replicas.keys());

@@ -16,7 +16,7 @@ describe('resync', () => {
   });
   afterEach(() => github.done());
 
-  const resync = async () => {
+  const resync = async (uncheckedHeads?: Map<string, string>) => {
     const { probot, queue, rollouts } = world.app;
     const errors: unknown[] = [];
     const log = {
@@ -34,10 +34,26 @@ describe('resync', () => {
       storeFor: () => {
         throw new Error('no baseline expected');
       },
+      ...(uncheckedHeads && { uncheckedHeads }),
     });
     await world.app.settle();
     if (errors.length > 0) throw errors[0] as Error;
   };
+
+  it('with replicas, trains a head as lost only when the resync before found it unchecked too: another replica may be taking its push', async () => {
+    const unchecked = new Map<string, string>();
+    await resync(unchecked);
+    expect(world.model.dispatches).toEqual([]);
+    // The push is taken meanwhile: nothing to train.
+    await world.app.receive('push', world.push());
+    await world.app.settle();
+    const newer = github.commit(MODEL_REPO, 'main', { 'train.py': 'print(2)\n' });
+    await resync(unchecked);
+    await resync(unchecked);
+    expect(world.model.dispatches.map((dispatch) => dispatch.inputs.sha)).toEqual([world.sha, newer]);
+    await resync(unchecked);
+    expect(world.model.dispatches).toHaveLength(2);
+  });
 
   it('makes the release PR for a finished run whose workflow_run event was lost', async () => {
     await world.finishRun();

@@ -3,9 +3,10 @@ import { createHmac } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nock from 'nock';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { ROOT } from './fixtures.ts';
 import { startGitHubProxy } from './github-proxy.ts';
+import { freePort } from './registry.ts';
 import { startLeaseApi } from './lease-server.ts';
 import { useTempDirs } from './temp.ts';
 import { privateKey } from './webhooks.ts';
@@ -53,11 +54,30 @@ export function useAppReplicas() {
       return child;
     };
     const holder = () => lease.lease('edgeship', 'edgeship-app')?.spec?.holderIdentity;
+    /** Starts the replicas, each on a free port with `env`, once all answer ready and one leads. */
+    const serving = async (names: string[], env: Record<string, string>) => {
+      const ports = new Map<string, number>();
+      const replicas = new Map<string, ChildProcess>();
+      for (const name of names) {
+        ports.set(name, await freePort());
+        replicas.set(name, start(name, { ...env, PORT: String(ports.get(name)) }));
+      }
+      const ready = (name: string) =>
+        fetch(`http://127.0.0.1:${ports.get(name)}/readyz`).then(
+          (response) => response.status,
+          () => 0,
+        );
+      await expect
+        .poll(() => Promise.all(names.map(ready)), { timeout: 30_000, interval: 200 })
+        .toEqual(names.map(() => 200));
+      await expect.poll(holder, { timeout: 20_000, interval: 200 }).toMatch(/^app-/);
+      return { ports, replicas };
+    };
     const stop = async () => {
       await proxy.stop();
       await lease.stop();
     };
-    return { lease, start, holder, stop };
+    return { lease, start, serving, holder, stop };
   };
 }
 

@@ -16,6 +16,12 @@ export interface ResyncDeps extends ReleaseRolloutDeps, ClusterTrainingDeps, Cla
   storeFor: Parameters<typeof ensureReleasePr>[0]['storeFor'];
   /** The clock that decides which heads are recent enough to train after a restart. */
   now?: () => number;
+  /**
+   * With replicas: the heads the last resync found without a check, by `owner/name@branch`.
+   * Another replica may be taking such a head's push right now (its queue is its own), so a head
+   * is trained as lost only when the resync before found it so too.
+   */
+  uncheckedHeads?: Map<string, string>;
 }
 
 /** A tracked head younger than this with no `edgeship/train` check lost its push: train it. */
@@ -164,6 +170,12 @@ async function trainLostPush(
   branch: string,
   sha: string,
 ): Promise<boolean> {
+  const seen = `${repoName(repo)}@${branch}`;
+  if (deps.uncheckedHeads && deps.uncheckedHeads.get(seen) !== sha) {
+    deps.uncheckedHeads.set(seen, sha);
+    return false;
+  }
+  deps.uncheckedHeads?.delete(seen);
   const changes = await deps.scm.commitChanges(repo, sha);
   if ((deps.now?.() ?? Date.now()) - Date.parse(changes.date) > LOST_PUSH_WINDOW_MS) return false;
   const started = await startTraining(deps, {

@@ -88,51 +88,40 @@ export async function startTraining(
   // Each trigger of a commit gets a check run of its own, so a redelivered trigger finds its key
   // among them however many came since; a push finds any: its commit was looked at already.
   if (existing?.keys.includes(key) || (trigger.reason === 'push' && existing)) return 'already-started';
+  // Not trained, and the check says why: a replay finds it and does nothing.
+  const notTrained = (conclusion: 'neutral' | 'failure', title: string, summary: string) =>
+    scm.ensureCheckRun(repo, {
+      id: null,
+      name: TRAIN_CHECK,
+      headSha: sha,
+      status: 'completed',
+      conclusion,
+      externalId: key,
+      title,
+      summary,
+    });
   if (trigger.reason === 'push' && branchHead !== sha) {
     // The branch moved on before this push was taken (a redelivery, a burst of pushes): its newer
     // head trains. Dispatched now, this commit's run would cancel the head's (the workflow's
     // concurrency group) and then be superseded itself, leaving the head untrained.
     const now = branchHead ? `is at ${branchHead.slice(0, 7)} now, which trains instead` : 'is gone';
-    await scm.ensureCheckRun(repo, {
-      id: null,
-      name: TRAIN_CHECK,
-      headSha: sha,
-      status: 'completed',
-      conclusion: 'neutral',
-      externalId: key,
-      title: 'Superseded',
-      summary: `Not trained: \`${trigger.branch}\` ${now}.`,
-    });
+    await notTrained('neutral', 'Superseded', `Not trained: \`${trigger.branch}\` ${now}.`);
     return 'superseded';
   }
   if (trigger.reason === 'push' && !changeTrains(config.train.paths, trigger.changedFiles)) {
     // Recorded as a neutral check, so a resync knows this head was looked at and not trained on purpose.
-    await scm.ensureCheckRun(repo, {
-      id: null,
-      name: TRAIN_CHECK,
-      headSha: sha,
-      status: 'completed',
-      conclusion: 'neutral',
-      externalId: key,
-      title: 'Not trained',
-      summary: `This push changed no file that \`train.paths\` (${config.train.paths.join(', ')}) trains on, such as the merge of a release PR.`,
-    });
+    await notTrained(
+      'neutral',
+      'Not trained',
+      `This push changed no file that \`train.paths\` (${config.train.paths.join(', ')}) trains on, such as the merge of a release PR.`,
+    );
     return 'paths-unchanged';
   }
   try {
     checkTrainingPolicy(deps.policy, repoName(repo), config);
   } catch (error) {
     if (!(error instanceof PolicyError)) throw error;
-    await scm.ensureCheckRun(repo, {
-      id: null,
-      name: TRAIN_CHECK,
-      headSha: sha,
-      status: 'completed',
-      conclusion: 'failure',
-      externalId: key,
-      title: 'Not allowed by the operator policy',
-      summary: `Training did not start. ${error.message}.`,
-    });
+    await notTrained('failure', 'Not allowed by the operator policy', `Training did not start. ${error.message}.`);
     return 'not-allowed';
   }
   if (isClusterBackend(config)) {
