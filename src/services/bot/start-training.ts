@@ -1,5 +1,6 @@
 import { CONFIG_PATH } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { codeSpan } from '../../core/markdown.ts';
 import { checkTrainingPolicy, PolicyError } from '../../core/policy.ts';
 import { changeTrains } from '../../core/train-paths.ts';
 import { runKey, TRAIN_CHECK } from '../../core/training-run.ts';
@@ -105,7 +106,7 @@ export async function startTraining(
     // head trains. Dispatched now, this commit's run would cancel the head's (the workflow's
     // concurrency group) and then be superseded itself, leaving the head untrained.
     const now = branchHead ? `is at ${branchHead.slice(0, 7)} now, which trains instead` : 'is gone';
-    await notTrained('neutral', 'Superseded', `Not trained: \`${trigger.branch}\` ${now}.`);
+    await notTrained('neutral', 'Superseded', `Not trained: ${codeSpan(trigger.branch)} ${now}.`);
     return 'superseded';
   }
   if (trigger.reason === 'push' && !changeTrains(config.train.paths, trigger.changedFiles)) {
