@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bearerIs } from './post-endpoint.ts';
 
 export const ARGOCD_WEBHOOK_PATH = '/api/edgeship/argocd';
 
@@ -9,14 +9,12 @@ export const ARGOCD_WEBHOOK_PATH = '/api/edgeship/argocd';
  * stays the source of truth, so the body is not trusted for anything.
  */
 export function argoCdWebhook(token: string, nudge: () => Promise<unknown>) {
-  const expected = Buffer.from(`Bearer ${token}`);
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== ARGOCD_WEBHOOK_PATH) return false;
     request.resume();
-    const given = Buffer.from(request.headers.authorization ?? '');
     if (request.method !== 'POST') {
       response.writeHead(405, { allow: 'POST' }).end();
-    } else if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    } else if (!bearerIs(request, token)) {
       response
         .writeHead(401, { 'content-type': 'application/json' })
         .end(JSON.stringify({ error: 'expected Authorization: Bearer <EDGESHIP_ARGOCD_WEBHOOK_TOKEN>' }));

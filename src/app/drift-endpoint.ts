@@ -1,8 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { siteDriftToken } from '../core/training-run.ts';
 import { driftEvidenceSchema, type DriftEvidence } from '../services/bot/drift.ts';
 import type { RepoRef } from '../ports.ts';
+import { bearerIs, postJsonEndpoint } from './post-endpoint.ts';
 
 export const DRIFT_PATH = '/api/edgeship/drift';
 const MAX_BODY = 64 * 1024;
@@ -18,51 +17,26 @@ export function driftEndpoint(
   secret: string,
   receive: (repo: RepoRef, evidence: DriftEvidence) => Promise<string | undefined>,
 ) {
-  return (request: IncomingMessage, response: ServerResponse): boolean => {
-    if (new URL(request.url ?? '/', 'http://localhost').pathname !== DRIFT_PATH) return false;
-    const answer = (status: number, body: object) =>
-      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (request.method !== 'POST') {
-      request.resume();
-      response.writeHead(405, { allow: 'POST' }).end();
-      return true;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        answer(413, { error: `drift evidence may be at most ${MAX_BODY} bytes` });
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => {
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        return answer(400, {
-          error: 'expected a JSON body {"repo": "owner/name", "model", "site", "features": [...]}',
-        });
-      }
-      const { repo, ...rest } = (body ?? {}) as { repo?: unknown };
-      const match = typeof repo === 'string' ? /^([\w.-]+)\/([\w.-]+)$/.exec(repo) : null;
-      const parsed = driftEvidenceSchema.safeParse(rest);
-      if (!match || !parsed.success) {
-        const issue = parsed.error?.issues[0];
-        return answer(400, {
-          error: !match ? 'repo: expected owner/name of the model repo' : `${issue?.path.join('.')}: ${issue?.message}`,
-        });
-      }
-      const expected = Buffer.from(`Bearer ${siteDriftToken(secret, match[0], parsed.data.model, parsed.data.site)}`);
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected))
-        return answer(401, { error: 'expected Authorization: Bearer <the site token of this repo, model and site>' });
-      receive({ owner: match[1] as string, repo: match[2] as string }, parsed.data).then(
-        (refused) => (refused === undefined ? answer(202, { accepted: true }) : answer(403, { error: refused })),
-        () => answer(503, { error: 'the app cannot reach the repository now; send again later' }),
-      );
-    });
-    return true;
+  const body = {
+    what: 'drift evidence',
+    maxBytes: MAX_BODY,
+    notJson: 'expected a JSON body {"repo": "owner/name", "model", "site", "features": [...]}',
   };
+  return postJsonEndpoint(DRIFT_PATH, body, (data, request, answer) => {
+    const { repo, ...rest } = (data ?? {}) as { repo?: unknown };
+    const match = typeof repo === 'string' ? /^([\w.-]+)\/([\w.-]+)$/.exec(repo) : null;
+    const parsed = driftEvidenceSchema.safeParse(rest);
+    if (!match || !parsed.success) {
+      const issue = parsed.error?.issues[0];
+      return answer(400, {
+        error: !match ? 'repo: expected owner/name of the model repo' : `${issue?.path.join('.')}: ${issue?.message}`,
+      });
+    }
+    if (!bearerIs(request, siteDriftToken(secret, match[0], parsed.data.model, parsed.data.site)))
+      return answer(401, { error: 'expected Authorization: Bearer <the site token of this repo, model and site>' });
+    receive({ owner: match[1] as string, repo: match[2] as string }, parsed.data).then(
+      (refused) => (refused === undefined ? answer(202, { accepted: true }) : answer(403, { error: refused })),
+      () => answer(503, { error: 'the app cannot reach the repository now; send again later' }),
+    );
+  });
 }

@@ -1,5 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
 import { KubernetesJobs } from '../adapters/k8s/training-jobs.ts';
@@ -9,6 +7,7 @@ import { callbackToken } from '../core/training-run.ts';
 import { allowedNamespaces, allowKubeflowEndpoint, EMPTY_POLICY, type OperatorPolicy } from '../core/policy.ts';
 import type { Logger, TrainingCluster } from '../ports.ts';
 import type { AppSettings } from '../compose/app-settings.ts';
+import { bearerIs, postJsonEndpoint } from './post-endpoint.ts';
 
 export const TRAINING_CALLBACK_PATH = '/api/edgeship/training';
 
@@ -72,37 +71,17 @@ export function trainingFrom(
  * app gave that run). It only nudges the training tick: the Job or pipeline run stays the truth.
  */
 export function trainingCallback(secret: string, nudge: () => Promise<unknown>) {
-  return (request: IncomingMessage, response: ServerResponse): boolean => {
-    if (new URL(request.url ?? '/', 'http://localhost').pathname !== TRAINING_CALLBACK_PATH) return false;
-    const answer = (status: number, body: object) =>
-      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (request.method !== 'POST') {
-      request.resume();
-      response.writeHead(405, { allow: 'POST' }).end();
-      return true;
-    }
-    let text = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > 4096) request.destroy();
-    });
-    request.on('end', () => {
-      let key: unknown;
-      try {
-        key = (JSON.parse(text) as { runKey?: unknown }).runKey;
-      } catch {
-        key = undefined;
-      }
-      if (typeof key !== 'string' || !key)
-        return answer(400, { error: 'expected a JSON body {"runKey": "<EDGESHIP_RUN_KEY>"}' });
-      const expected = Buffer.from(`Bearer ${callbackToken(secret, key)}`);
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected))
+  const notJson = 'expected a JSON body {"runKey": "<EDGESHIP_RUN_KEY>"}';
+  return postJsonEndpoint(
+    TRAINING_CALLBACK_PATH,
+    { what: "a run's call", maxBytes: 4096, notJson },
+    (data, request, answer) => {
+      const key = (data as { runKey?: unknown } | null)?.runKey;
+      if (typeof key !== 'string' || !key) return answer(400, { error: notJson });
+      if (!bearerIs(request, callbackToken(secret, key)))
         return answer(401, { error: 'expected Authorization: Bearer <EDGESHIP_CALLBACK_TOKEN of this run>' });
       void nudge();
       return answer(202, { nudged: true });
-    });
-    return true;
-  };
+    },
+  );
 }
