@@ -1,13 +1,15 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { artifactStoreForReference } from '../adapters/oci/index.ts';
 import { LAYOUT_PREFIX, parseReference } from '../adapters/oci/reference.ts';
 import { InferenceWorker } from '../adapters/onnx/inference-pool.ts';
-import { referenceStatsSchema, type ReferenceStats } from '../core/drift.ts';
+import type { ReferenceStats } from '../core/drift.ts';
 import type { ModelContract } from '../core/contract.ts';
 import { ModelValidationError } from '../core/errors.ts';
 import type { CheckedTensor, OutputTensor } from '../core/oip.ts';
+import { readReferenceStatsFile } from '../services/output-files.ts';
 
 /** What runs the model: InferenceWorker, a worker thread with an ONNX Runtime session. */
 export interface ModelRunner {
@@ -113,18 +115,8 @@ export function registryOf(reference: string): string | undefined {
   return parsed.kind === 'registry' ? parsed.registry : undefined;
 }
 
+/** reference-stats.json, when there is one (`required`: the artifact lists it). */
 async function readReference(file: string, required: boolean): Promise<ReferenceStats | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  const parsed = referenceStatsSchema.safeParse(JSON.parse(text));
-  if (!parsed.success)
-    throw new ModelValidationError(
-      `${file}: not reference statistics: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
-    );
-  return parsed.data;
+  if (!required && !existsSync(file)) return undefined;
+  return readReferenceStatsFile(file);
 }

@@ -47,17 +47,22 @@ export function readGolden(path: string): Promise<GoldenFile> {
   return readOutputJson(path, goldenFileSchema, 'golden samples', '{"samples": [{"inputs": {...}, "outputs": {...}}]}');
 }
 
-/** reference-stats.json, checked against the model: the statistics drift monitoring at the edge compares live inputs with. */
-export async function readReferenceStats(
-  path: string,
-  contract: Pick<ModelContract, 'inputs'>,
-): Promise<ReferenceStats> {
-  const stats = await readOutputJson(
+/** reference-stats.json as its schema says: the statistics drift monitoring at the edge compares live inputs with. */
+export function readReferenceStatsFile(path: string): Promise<ReferenceStats> {
+  return readOutputJson(
     path,
     referenceStatsSchema,
     'reference statistics',
     '{"count": n, "features": [{"name", "input", "index", "edges": [...], "proportions": [...]}]}',
   );
+}
+
+/** reference-stats.json, checked against the model too: each feature names an input it has. */
+export async function readReferenceStats(
+  path: string,
+  contract: Pick<ModelContract, 'inputs'>,
+): Promise<ReferenceStats> {
+  const stats = await readReferenceStatsFile(path);
   const problems = referenceProblems(stats, contract);
   if (problems.length > 0) throw new ModelValidationError(`${path}: ${problems.join('; ')}`);
   return stats;

@@ -1,3 +1,5 @@
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RegistryStore } from '../../src/adapters/oci/registry-store.ts';
@@ -51,6 +53,37 @@ describe('edgeship serve from an OCI artifact', () => {
     }
     const missing = pushed.reference.replace(/@sha256:[a-f0-9]{64}$/, `@sha256:${'0'.repeat(64)}`);
     await expect(loadModel({ model: missing })).rejects.toThrow(/sha256:0{64}/);
+  });
+
+  it("names the artifact's reference-stats.json when it is not reference statistics, and serves a model file without one", async () => {
+    const outputs = inject('exampleOutputs');
+    const scratch = await mkdtemp(join(tmpdir(), 'edgeship-bad-stats-'));
+    try {
+      await writeFile(join(scratch, 'reference-stats.json'), '{"count": ');
+      const pushed = await new RegistryStore(`${registry.address}/models`).push({
+        name: 'pump-forecaster',
+        tag: '1.2.1',
+        files: [
+          { name: 'model.onnx', mediaType: MEDIA_TYPES['model.onnx'], path: join(outputs, 'model.onnx') },
+          {
+            name: 'reference-stats.json',
+            mediaType: MEDIA_TYPES['reference-stats.json'],
+            path: join(scratch, 'reference-stats.json'),
+          },
+        ],
+        config: { model: 'pump-forecaster', version: '1.2.1' },
+      });
+      await expect(loadModel({ model: pushed.reference })).rejects.toThrow(
+        /reference-stats\.json: expected JSON reference statistics, found text that does not parse/,
+      );
+      await copyFile(join(outputs, 'model.onnx'), join(scratch, 'model.onnx'));
+      await rm(join(scratch, 'reference-stats.json'));
+      const model = await loadModel({ model: join(scratch, 'model.onnx') });
+      expect(model.reference).toBeUndefined();
+      await model.worker.close();
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 
   it('sends its registry credentials only to the registries it started with or its environment names, not to one a load names', async () => {
