@@ -23,6 +23,7 @@ import { servingMetrics, type ServingMetrics } from './metrics.ts';
 import type { LoadedModel, ModelSource } from './model.ts';
 import { ModelVersions } from './repository.ts';
 import { HealthPort } from './health.ts';
+import { Deadlines } from './deadlines.ts';
 import { GrpcOip } from './grpc/server.ts';
 
 /** The largest infer request (REST body or gRPC message) by default. */
@@ -125,10 +126,13 @@ export class InferenceServer {
   private closing = false;
   private idle: (() => void) | undefined;
   private servedName: string;
+  /** A request never waits for the model without end. */
+  private readonly deadlines: Deadlines;
 
   constructor(private readonly options: ServeOptions) {
     this.metrics = options.metrics ?? servingMetrics();
     this.servedName = options.model?.name ?? options.name ?? 'model';
+    this.deadlines = new Deadlines(options.deadlineMs ?? 30_000);
     // Node looks at those timeouts every connectionsCheckingInterval (30 s by its default).
     this.server = createServer(
       { connectionsCheckingInterval: options.timeoutCheckMs ?? 2_000 },
@@ -473,8 +477,7 @@ export class InferenceServer {
         return { kind: 'forwarded', ...forwarded };
       }
       if (!model || !checked) throw new InferenceRequestError(503, `"${name}" has no local model`);
-      const run = () =>
-        withDeadline(model.worker.run(checked.inputs, checked.outputs), this.options.deadlineMs ?? 30_000);
+      const run = () => this.deadlines.race(model.worker.run(checked.inputs, checked.outputs));
       const outputs = await (router ? router.timeLocal(run) : run()).catch((error: unknown) => {
         this.versions.record(model.version, 'fail', checked.batch, elapsedNs(started));
         throw valuesRefused(error, model.worker.contract.inputs) ?? error;
@@ -674,13 +677,4 @@ function valuesRefused(
     400,
     `the model cannot run on these values${indices.length > 0 ? ` (an index in input ${indices.join(' or ')} is outside its range?)` : ''}: ${status}`,
   );
-}
-
-/** `work`, or a 504 once `ms` have passed: a request never waits for the model without end. */
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new InferenceRequestError(504, `the model did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

@@ -2,33 +2,38 @@ import type { CheckedTensor, OutputTensor } from '../../core/oip.ts';
 import type { TensorData } from '../../core/tensor-types.ts';
 
 /** One request waiting for the model. */
-export interface Job {
-  inputs: CheckedTensor[];
-  outputs?: string[];
-  rows: number;
-  /** Its shape past the batch dimension and the outputs it asks for: jobs with equal keys batch. */
-  key: string;
-  resolve: (outputs: OutputTensor[]) => void;
-  reject: (error: Error) => void;
-}
+export class Job {
+  readonly rows: number;
+  private shape: string | undefined;
 
-const rowsOf = (inputs: readonly CheckedTensor[]) => inputs[0]?.dims[0] ?? 1;
-const shapeKey = (job: Pick<Job, 'inputs' | 'outputs'>) =>
-  JSON.stringify([job.inputs.map((input) => [input.name, input.dims.slice(1)]), job.outputs ?? null]);
+  constructor(
+    readonly inputs: CheckedTensor[],
+    readonly outputs: string[] | undefined,
+    readonly resolve: (outputs: OutputTensor[]) => void,
+    readonly reject: (error: Error) => void,
+  ) {
+    this.rows = inputs[0]?.dims[0] ?? 1;
+  }
+
+  /**
+   * Its shape past the batch dimension and the outputs it asks for: jobs with equal keys batch.
+   * Written when a batch first compares it: a request that runs alone never needs it.
+   */
+  get key(): string {
+    this.shape ??= JSON.stringify([
+      this.inputs.map((input) => [input.name, input.dims.slice(1)]),
+      this.outputs ?? null,
+    ]);
+    return this.shape;
+  }
+}
 
 export const jobOf = (
   inputs: CheckedTensor[],
   outputs: string[] | undefined,
   resolve: Job['resolve'],
   reject: Job['reject'],
-): Job => ({
-  inputs,
-  ...(outputs && { outputs }),
-  rows: rowsOf(inputs),
-  key: shapeKey({ inputs, ...(outputs && { outputs }) }),
-  resolve,
-  reject,
-});
+): Job => new Job(inputs, outputs, resolve, reject);
 
 /**
  * Dynamic batching, as Triton does it: the requests that queued while the model was busy and
