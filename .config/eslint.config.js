@@ -87,4 +87,19 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // JSON from outside is read by core/parse-json.ts, held to a schema, its problems said one way.
+    files: ['src/**/*.ts'],
+    ignores: ['src/core/parse-json.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='JSON'][callee.property.name='parse']",
+          message:
+            'Read JSON with parseJsonWith (or parseJson, jsonOrUndefined) from src/core/parse-json.ts, so it is checked and its errors name the field.',
+        },
+      ],
+    },
+  },
 );

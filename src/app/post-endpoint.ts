@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseJson } from '../core/parse-json.ts';
 
 /** Answers a request with a JSON body. */
 export type JsonAnswer = (status: number, body: object) => void;
@@ -43,7 +44,7 @@ export function postJsonEndpoint(
       if (refused) return;
       let data: unknown;
       try {
-        data = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        data = parseJson(Buffer.concat(chunks).toString('utf8'), (issues) => new Error(issues.join('; ')));
       } catch {
         return answer(400, { error: body.notJson });
       }

@@ -3,7 +3,9 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
-import { EdgeshipError } from '../core/errors.ts';
+import { z } from 'zod';
+import { EdgeshipError, UsageError } from '../core/errors.ts';
+import { parseJsonWith } from '../core/parse-json.ts';
 import { childEnvironment } from '../compose/run-settings.ts';
 
 const run = promisify(execFile);
@@ -49,7 +51,12 @@ export async function seedGitOpsRemote(template: string, root: string): Promise<
 /** Changes the model's hyper-parameters and commits, as a data scientist would. */
 export async function commitParams(repo: string, change: Record<string, number>, message: string): Promise<void> {
   const path = join(repo, 'params.json');
-  const params = JSON.parse(await readFile(path, 'utf8')) as Record<string, number>;
+  const params = parseJsonWith(
+    z.record(z.string(), z.number()),
+    await readFile(path, 'utf8'),
+    (issues) => new UsageError(`${path}: ${issues.join('; ')}`),
+    'hyper-parameters',
+  );
   await writeFile(path, `${JSON.stringify({ ...params, ...change }, null, 2)}\n`);
   await simpleGit(repo).raw([...AUTHOR, 'commit', '-q', '-am', message]);
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, EdgeshipError, GatesFailedError, UsageError } from '../core/errors.ts';
+import { parseJson } from '../core/parse-json.ts';
 import { registerCloudRunCommand } from './commands/cloud-run.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerDemoCommand } from './commands/demo.ts';
@@ -14,9 +15,10 @@ import { registerSiteTokenCommand } from './commands/site-token.ts';
 /** Exit codes, for scripts and CI steps. */
 export const EXIT = { ok: 0, verdict: 1, usage: 2, failure: 3 } as const;
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+const { version } = parseJson(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+  (issues) => new Error(`edgeship's package.json: ${issues.join('; ')}`),
+) as { version: string };
 
 const program = new Command('edgeship')
   .description('Release machine-learning models to edge clusters and the cloud, the GitOps way.')

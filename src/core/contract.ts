@@ -1,18 +1,19 @@
+import { z } from 'zod';
+
 /** A tensor dimension: a fixed size, a symbolic name (e.g. "batch"), or unknown. */
-export type Dim = number | string | null;
+const dimSchema = z.union([z.number().int(), z.string(), z.null()]);
+export type Dim = z.infer<typeof dimSchema>;
 
-export interface TensorSpec {
-  name: string;
-  dtype: string;
-  shape: Dim[];
-}
+export const tensorSpecSchema = z.object({ name: z.string(), dtype: z.string(), shape: z.array(dimSchema) });
+export type TensorSpec = z.infer<typeof tensorSpecSchema>;
 
-/** What clients of a model depend on. */
-export interface ModelContract {
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
-  opset: number;
-}
+/** What clients of a model depend on (contract.json in an artifact). */
+export const modelContractSchema = z.object({
+  inputs: z.array(tensorSpecSchema),
+  outputs: z.array(tensorSpecSchema),
+  opset: z.number().int(),
+});
+export type ModelContract = z.infer<typeof modelContractSchema>;
 
 export interface ContractChange {
   severity: 'breaking' | 'compatible';

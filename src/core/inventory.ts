@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { targetSchema, type EdgeshipConfig } from './config.ts';
-import { parseYamlWith } from './config-parse.ts';
+import { parseYamlWith } from './parse-yaml.ts';
 import { ConfigError } from './errors.ts';
 import { dnsLabel } from './names.ts';
 

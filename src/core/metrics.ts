@@ -1,4 +1,5 @@
 import { ModelValidationError } from './errors.ts';
+import { parseJson } from './parse-json.ts';
 
 export type Metrics = Record<string, number>;
 
@@ -11,15 +12,7 @@ const NON_FINITE = '<edgeship:non-finite>';
  */
 export function parseMetrics(text: string, primary: string, file = 'metrics.json'): Metrics {
   const marked = text.replace(/(:\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, `$1"${NON_FINITE}$2"`);
-  let data: unknown;
-  try {
-    data = JSON.parse(marked);
-  } catch (error) {
-    throw new ModelValidationError(
-      `${file}: expected JSON, found text that does not parse (${(error as Error).message})`,
-      { cause: error },
-    );
-  }
+  const data = parseJson(marked, (issues) => new ModelValidationError(`${file}: ${issues.join('; ')}`), 'metrics');
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ModelValidationError(`${file}: expected an object of metric names to numbers`);
   }

@@ -2,6 +2,7 @@ import semver from 'semver';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
+import { checkWith } from './parse-json.ts';
 import { dnsLabel } from './names.ts';
 import { digestString, pinnedReference, semverString } from './report-schema.ts';
 import { applyOwnedEdits, parseYaml, withHeader, type HandedYaml, type OwnedEdit } from './yaml-edit.ts';
@@ -111,14 +112,12 @@ export function readReleaseRecord(text: string, file: string): ParsedRecord {
   if (document.errors.length > 0)
     throw new GitOpsError(`${file}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`);
   const data: unknown = document.toJS();
-  const result = recordSchema.safeParse(data);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new GitOpsError(
-      `${file}: not an edgeship release record: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}`,
-    );
-  }
-  return { text, record: result.data, handed: { document, data } };
+  const record = checkWith(
+    recordSchema,
+    data,
+    (issues) => new GitOpsError(`${file}: not an edgeship release record: ${issues[0]}`),
+  );
+  return { text, record, handed: { document, data } };
 }
 
 /** Reads the deployed release from a record's text; `file` names it in errors. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EdgeshipError } from './errors.ts';
+import { parseJsonWith } from './parse-json.ts';
 import { dnsLabel } from './names.ts';
 import type { EvaluationReport } from './release-plan.ts';
 
@@ -151,21 +152,18 @@ export const evaluationReportSchema = z
  * that reaches a URL, YAML or a path, and the shape of the rest.
  */
 export function parseEvaluationReport(text: string, where: string): EvaluationReport {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new EdgeshipError(`${where} is not JSON`, { cause: error });
-  }
-  const result = evaluationReportSchema.safeParse(data);
-  if (!result.success) {
-    const issues = result.error.issues
-      .slice(0, 5)
-      .map((issue) => `${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`);
-    throw new EdgeshipError(
-      `${where} is not a valid edgeship evaluation report (schemaVersion 1):\n${issues.map((issue) => `  - ${issue}`).join('\n')}`,
-    );
-  }
+  const report = parseJsonWith(
+    evaluationReportSchema,
+    text,
+    (issues) =>
+      new EdgeshipError(
+        `${where} is not a valid edgeship evaluation report (schemaVersion 1):\n${issues
+          .slice(0, 5)
+          .map((issue) => `  - ${issue}`)
+          .join('\n')}`,
+      ),
+    'evaluation report',
+  );
   // The schema checked every field edgeship reads; loose objects keep the rest as written.
-  return result.data as unknown as EvaluationReport;
+  return report as unknown as EvaluationReport;
 }

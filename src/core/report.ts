@@ -3,6 +3,7 @@ import { formatShape, type TensorSpec } from './contract.ts';
 import { breakingList } from './gates.ts';
 import type { MetricDelta } from './metrics.ts';
 import type { EvaluationReport } from './release-plan.ts';
+import { jsonOrUndefined } from './parse-json.ts';
 
 const CHOICE_LABEL = {
   edge: '🟢 edge',
@@ -362,13 +363,8 @@ function artifactLines(report: EvaluationReport): string[] {
 
 /** Drift evidence arrives as JSON with a summary; anything else is shown as it is. */
 function describeTrigger(trigger: string): string {
-  try {
-    const parsed = JSON.parse(trigger) as { summary?: unknown };
-    if (typeof parsed.summary === 'string') return parsed.summary;
-  } catch {
-    // not JSON: a plain sentence
-  }
-  return trigger;
+  const parsed = jsonOrUndefined(trigger) as { summary?: unknown } | null | undefined;
+  return typeof parsed?.summary === 'string' ? parsed.summary : trigger;
 }
 
 /**

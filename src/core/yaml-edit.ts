@@ -15,6 +15,7 @@ import {
 } from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
 import { GitOpsError } from './errors.ts';
+import { jsonCopy } from './parse-json.ts';
 import { loadYamlData } from './yaml-load.ts';
 
 /** A bot-owned value at a path (a string, a number, or a flag such as includeSelectors); undefined means the key must not exist. */
@@ -90,7 +91,7 @@ function spliceLines(
   // check fail, and the document edit is used instead).
   const handedData = hasAliases(document) ? undefined : handed.data;
   handed.data = undefined;
-  const expected: unknown = handedData ?? JSON.parse(JSON.stringify(document.toJS()) ?? 'null');
+  const expected: unknown = handedData ?? jsonCopy(document.toJS());
   for (const [path, value] of edits) setPlain(expected, path, value);
   const lines = spliceStructural(current, document, edits, plain);
   if (lines === undefined) return undefined;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGunzip, createInflate } from 'node:zlib';
 import { InferenceRequestError } from '../core/oip.ts';
+import { parseJson } from '../core/parse-json.ts';
 
 /**
  * Reads a request body up to `limit` bytes, after decompression for `Content-Encoding: gzip` or
@@ -63,16 +64,17 @@ function readPlain(request: IncomingMessage, limit: number): Promise<Buffer> {
 
 /** Reads a JSON body up to `limit` bytes: 413 beyond it, 400 when it is not JSON. */
 export async function readJson(request: IncomingMessage, limit: number): Promise<unknown> {
-  return parseJson(await readBody(request, limit));
+  return bodyJson(await readBody(request, limit));
 }
 
-function parseJson(bytes: Buffer): unknown {
+/** A body as JSON; an empty one is undefined (the request's checks then name what is missing). */
+function bodyJson(bytes: Buffer): unknown {
   const text = bytes.toString('utf8');
   try {
-    return JSON.parse(text) as unknown;
+    return parseJson(text, (issues) => new InferenceRequestError(400, `request body: ${issues.join('; ')}`));
   } catch (error) {
     if (text.trim() === '') return undefined;
-    throw new InferenceRequestError(400, `request body: invalid JSON: ${(error as Error).message}`);
+    throw error;
   }
 }
 
@@ -87,7 +89,7 @@ export async function readInferBody(
 ): Promise<{ json: unknown; binary?: Buffer; bytes: Buffer; headerLength?: number }> {
   const bytes = await readBody(request, limit);
   const header = request.headers['inference-header-content-length'];
-  if (header === undefined) return { json: parseJson(bytes), bytes };
+  if (header === undefined) return { json: bodyJson(bytes), bytes };
   const length = Number(header);
   if (!Number.isSafeInteger(length) || length < 0 || length > bytes.length) {
     throw new InferenceRequestError(
@@ -95,7 +97,7 @@ export async function readInferBody(
       `Inference-Header-Content-Length: expected the JSON header's size in bytes (at most the body's ${bytes.length}), found "${String(header)}"`,
     );
   }
-  return { json: parseJson(bytes.subarray(0, length)), binary: bytes.subarray(length), bytes, headerLength: length };
+  return { json: bodyJson(bytes.subarray(0, length)), binary: bytes.subarray(length), bytes, headerLength: length };
 }
 
 export function sendJson(

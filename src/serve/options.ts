@@ -2,8 +2,9 @@ import { ADAPTIVE_DEFAULTS } from '../core/adaptive-routing.ts';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { messageOf, UsageError } from '../core/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { DNS_LABEL } from '../core/names.ts';
+import { parseJson } from '../core/parse-json.ts';
 import { PINNED_REFERENCE, SEMVER } from '../core/report-schema.ts';
 import type { Logger } from '../ports.ts';
 import { appSink, DriftMonitor, githubDispatchSink, webhookSink, type DriftSink } from './drift.ts';
@@ -132,12 +133,11 @@ export async function imageModelOf(
   const file = join(directory, 'model.onnx');
   if (!existsSync(file)) return undefined;
   const about = join(directory, 'edgeship.json');
-  let parsed: { model?: unknown; version?: unknown };
-  try {
-    parsed = JSON.parse(await readFile(about, 'utf8')) as typeof parsed;
-  } catch (error) {
-    throw new UsageError(`${about}: expected the image's model name and version as JSON, found ${messageOf(error)}`);
-  }
+  const parsed = (parseJson(
+    await readFile(about, 'utf8'),
+    (issues) => new UsageError(`${about}: ${issues.join('; ')}`),
+    '{"model": <name>, "version": <semver>}',
+  ) ?? {}) as { model?: unknown; version?: unknown };
   if (
     typeof parsed.model !== 'string' ||
     !DNS_LABEL.test(parsed.model) ||

@@ -2,9 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EdgeshipConfig } from '../core/config.ts';
-import type { ModelContract } from '../core/contract.ts';
+import { modelContractSchema } from '../core/contract.ts';
 import { ArtifactError } from '../core/errors.ts';
 import { parseMetrics } from '../core/metrics.ts';
+import { parseJsonWith } from '../core/parse-json.ts';
 import { sha256File } from './file-hash.ts';
 import { historyOf, parseReleaseRecord, releaseRecordPath } from '../core/release-record.ts';
 import type { Baseline } from '../core/release-plan.ts';
@@ -49,7 +50,12 @@ export async function resolveBaseline(deps: BaselineDeps, config: EdgeshipConfig
         config.metrics.primary,
         `${record.artifact.reference} metrics.json`,
       ),
-      contract: JSON.parse(await read('contract.json')) as ModelContract,
+      contract: parseJsonWith(
+        modelContractSchema,
+        await read('contract.json'),
+        (issues) => new ArtifactError(`${record.artifact.reference} contract.json: ${issues.join('; ')}`),
+        'model contract',
+      ),
       placements: Object.fromEntries(Object.entries(record.targets).map(([name, target]) => [name, target.placement])),
       history: historyOf(record, config.metrics.primary),
       ...(pulled.files['model.onnx'] && { modelSha256: await sha256File(pulled.files['model.onnx']) }),

@@ -4,6 +4,7 @@ import type { ModelContract } from '../core/contract.ts';
 import { referenceProblems, referenceStatsSchema, type ReferenceStats } from '../core/drift.ts';
 import { ModelValidationError } from '../core/errors.ts';
 import { goldenFileSchema, type GoldenFile } from '../core/golden.ts';
+import { parseJsonWith } from '../core/parse-json.ts';
 
 /**
  * The training outputs a release reads besides the model, each checked against its schema: the
@@ -25,21 +26,12 @@ async function readOutputJson<T extends z.ZodType>(
   what: string,
   expected: string,
 ): Promise<z.output<T>> {
-  const text = await readOutputText(path);
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new ModelValidationError(`${path}: expected JSON ${what}, found text that does not parse`, { cause: error });
-  }
-  const result = schema.safeParse(data);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ModelValidationError(
-      `${path}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}; expected ${expected}`,
-    );
-  }
-  return result.data;
+  return parseJsonWith(
+    schema,
+    await readOutputText(path),
+    (issues) => new ModelValidationError(`${path}: ${issues.join('; ')}; expected ${expected}`),
+    what,
+  );
 }
 
 /** golden.json: inputs and the framework's outputs, sample by sample. */

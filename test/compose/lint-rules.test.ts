@@ -16,6 +16,12 @@ describe('the lint rules of the layout', () => {
     expect(await rulesBroken('src/compose/local.ts', code)).not.toContain('no-restricted-properties');
   }, 120_000);
 
+  it('keeps JSON.parse in core/parse-json.ts: an adapter that parses a body itself is refused', async () => {
+    const code = 'export const read = (text: string): unknown => JSON.parse(text);\n';
+    expect(await rulesBroken('src/adapters/http/json-api.ts', code)).toContain('no-restricted-syntax');
+    expect(await rulesBroken('src/core/parse-json.ts', code)).not.toContain('no-restricted-syntax');
+  }, 120_000);
+
   it('refuses an import cycle: errors.ts importing config.ts, whose imports lead back to errors.ts', async () => {
     expect(
       await rulesBroken(

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelValidationError } from '../../core/errors.ts';
+import { parseJson } from '../../core/parse-json.ts';
 import type { ProfileResult } from '../../core/profiling.ts';
 
 /**
@@ -15,14 +16,11 @@ export async function readMeasured(directory: string): Promise<ProfileResult[]> 
   });
   const results: ProfileResult[] = [];
   for (const file of files.filter((name) => name.endsWith('.json')).sort()) {
-    let result: Partial<ProfileResult>;
-    try {
-      result = JSON.parse(await readFile(join(directory, file), 'utf8')) as Partial<ProfileResult>;
-    } catch (error) {
-      throw new ModelValidationError(
-        `${join(directory, file)}: expected a profile result as JSON: ${(error as Error).message}`,
-      );
-    }
+    const result = (parseJson(
+      await readFile(join(directory, file), 'utf8'),
+      (issues) => new ModelValidationError(`${join(directory, file)}: ${issues.join('; ')}`),
+      'profile result',
+    ) ?? {}) as Partial<ProfileResult>;
     if (
       typeof result.profile !== 'string' ||
       result.source !== 'device' ||

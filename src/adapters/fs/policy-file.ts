@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseYamlWith } from '../../core/config-parse.ts';
+import { parseYamlWith } from '../../core/parse-yaml.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { EMPTY_POLICY, operatorPolicySchema, type OperatorPolicy } from '../../core/policy.ts';
 

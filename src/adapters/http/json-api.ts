@@ -1,5 +1,6 @@
 import pRetry, { AbortError } from 'p-retry';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
+import { jsonOrUndefined, parseJson } from '../../core/parse-json.ts';
 
 export interface JsonRequest {
   method: 'GET' | 'POST';
@@ -45,13 +46,17 @@ export async function callJson(
         throw new EdgeshipError(`${errors.unreachable}: ${messageOf(error)}`, { cause: error });
       }
       const text = await response.text();
-      if (response.ok) return text ? (JSON.parse(text) as unknown) : {};
-      let detail: Record<string, unknown> = {};
-      try {
-        if (text.startsWith('{')) detail = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        // not JSON: the text says it
-      }
+      // The service's answer; each caller checks the fields it reads.
+      if (response.ok)
+        return text
+          ? parseJson(
+              text,
+              (issues) => new EdgeshipError(`${request.url} answered ${response.status}: ${issues.join('; ')}`),
+            )
+          : {};
+      // An error's body may be JSON with details, or text that says it.
+      const parsed = text.startsWith('{') ? jsonOrUndefined(text) : undefined;
+      const detail = (parsed !== null && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
       const error = errors.failed({ status: response.status, detail, text });
       // Client errors do not get better by retrying.
       throw response.status < 500 && response.status !== 429 ? new AbortError(error) : error;

@@ -5,6 +5,7 @@ import { CONFLICT, untilSwapped, type SwapRetry } from '../../core/compare-and-s
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import type { RepoRef, SharedRollout, SharedRollouts } from '../../ports.ts';
 import { repoName } from '../../core/names.ts';
+import { jsonOrUndefined } from '../../core/parse-json.ts';
 
 const codeOf = (error: unknown) => (error as { code?: number }).code;
 /** Replicas write the map seldom and briefly: a writer keeps trying for ten seconds, waits of 20 ms to 1 s. */
@@ -69,12 +70,9 @@ export class ConfigMapRollouts implements SharedRollouts {
   }
 
   private parse(value: string): SharedRollout | undefined {
-    try {
-      return sharedRolloutSchema.parse(JSON.parse(value));
-    } catch {
-      // A value no replica of this version wrote: left alone, never acted on.
-      return undefined;
-    }
+    // A value no replica of this version wrote: left alone, never acted on.
+    const parsed = sharedRolloutSchema.safeParse(jsonOrUndefined(value));
+    return parsed.success ? parsed.data : undefined;
   }
 
   private async read(): Promise<V1ConfigMap | undefined> {

@@ -4,6 +4,7 @@ import type { KubernetesTraining } from '../../core/training-config.ts';
 import { branchSelector, RUN_KEY_ANNOTATION, trainingJob, trainingSelector } from './job-manifest.ts';
 import { jobName, type ClusterRun, type ClusterRunState } from '../../core/training-run.ts';
 import type { StartedRun, TrainingCluster } from '../../ports.ts';
+import { jsonOrUndefined } from '../../core/parse-json.ts';
 
 const LOG_LINES = 40;
 
@@ -16,12 +17,8 @@ interface ApiError {
 function statusMessage(error: unknown): string {
   const { body } = error as ApiError;
   const text = typeof body === 'string' ? body : JSON.stringify(body ?? '');
-  try {
-    const status = JSON.parse(text) as { message?: string };
-    if (status.message) return status.message;
-  } catch {
-    // not a Status
-  }
+  const status = jsonOrUndefined(text) as { message?: unknown } | null | undefined;
+  if (typeof status?.message === 'string' && status.message) return status.message;
   return messageOf(error).split('\n')[0] ?? '';
 }
 

@@ -1,6 +1,6 @@
 import { ArtifactError } from '../../core/errors.ts';
 import type { ImageLayer } from './image-layer.ts';
-import { sha256 } from './manifest.ts';
+import { ociJson, sha256 } from './manifest.ts';
 import {
   ensureBlob,
   readBlob,
@@ -66,13 +66,7 @@ export interface AssembledImage {
   platforms: string[];
 }
 
-const parse = <T>(fetched: { bytes: Buffer }, what: string): T => {
-  try {
-    return JSON.parse(fetched.bytes.toString('utf8')) as T;
-  } catch {
-    throw new ArtifactError(`${what}: not JSON`);
-  }
-};
+const parse = <T>(fetched: { bytes: Buffer }, what: string): T => ociJson(fetched.bytes, what) as T;
 
 /**
  * A new image: the base image plus one layer, assembled registry-side, without a container

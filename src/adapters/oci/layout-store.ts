@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { ArtifactError } from '../../core/errors.ts';
 import type { ArtifactStore, PulledArtifact, PushedArtifact, PushRequest } from '../../ports.ts';
 import { checkExistingTag, materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
-import { MANIFEST_MEDIA_TYPE, parseManifest, titleOf } from './manifest.ts';
+import { MANIFEST_MEDIA_TYPE, ociJson, parseManifest, titleOf } from './manifest.ts';
+
 import { formatReference, parseReference } from './reference.ts';
 
 interface LayoutIndex {
@@ -33,7 +34,10 @@ export class LayoutStore implements ArtifactStore {
       )?.digest;
       if (digest) {
         const manifest = parseManifest(await this.readBlob(directory, digest), `${directory} ${request.tag}`);
-        const config = JSON.parse((await this.readBlob(directory, manifest.config.digest)).toString('utf8')) as unknown;
+        const config = ociJson(
+          await this.readBlob(directory, manifest.config.digest),
+          `config of ${directory} ${request.tag}`,
+        );
         if (checkExistingTag(request, prepared, { digest, config }, directory) === 'equivalent')
           return { digest, reference: reference(digest) };
       }
@@ -61,7 +65,7 @@ export class LayoutStore implements ArtifactStore {
     const digest = reference.digest ?? (await findTag(directory, reference.tag ?? 'latest'));
     const manifestBytes = await this.readBlob(directory, digest);
     const manifest = parseManifest(manifestBytes, text);
-    const config: unknown = JSON.parse((await this.readBlob(directory, manifest.config.digest)).toString('utf8'));
+    const config = ociJson(await this.readBlob(directory, manifest.config.digest), `config of ${text}`);
     const files = [];
     for (const layer of manifest.layers) {
       files.push({
@@ -90,13 +94,16 @@ export class LayoutStore implements ArtifactStore {
 const blobPath = (directory: string, digest: string) => join(directory, 'blobs', ...digest.split(':'));
 
 async function readIndex(directory: string): Promise<LayoutIndex> {
-  try {
-    return JSON.parse(await readFile(join(directory, 'index.json'), 'utf8')) as LayoutIndex;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      return { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
-    throw new ArtifactError(`${join(directory, 'index.json')} is not a valid OCI index`, { cause: error });
-  }
+  const file = join(directory, 'index.json');
+  const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new ArtifactError(`${file} cannot be read: ${error.message}`, { cause: error });
+  });
+  if (!bytes) return { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
+  const index = ociJson(bytes, `${file} (an OCI index)`) as Partial<LayoutIndex> | null;
+  if (!Array.isArray(index?.manifests))
+    throw new ArtifactError(`${file} is not a valid OCI index: it has no manifests list`);
+  return index as LayoutIndex;
 }
 
 async function findTag(directory: string, tag: string): Promise<string> {

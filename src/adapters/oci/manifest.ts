@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { ArtifactError } from '../../core/errors.ts';
+import { parseJson } from '../../core/parse-json.ts';
 
 export { MEDIA_TYPES } from '../../core/artifact.ts';
 
@@ -47,9 +49,13 @@ export function buildManifest(
   return { bytes, digest: sha256(bytes) };
 }
 
+/** JSON an OCI store gave (a manifest, an index, a config); `what` names it in the error. */
+export const ociJson = (bytes: Uint8Array, what: string): unknown =>
+  parseJson(Buffer.from(bytes).toString('utf8'), (issues) => new ArtifactError(`${what}: ${issues.join('; ')}`));
+
 /** Parses manifest bytes already verified against their digest. */
 export function parseManifest(bytes: Uint8Array, where: string): ImageManifest {
-  const manifest = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<ImageManifest>;
+  const manifest = (ociJson(bytes, where) ?? {}) as Partial<ImageManifest>;
   if (manifest.schemaVersion !== 2 || !manifest.config || !Array.isArray(manifest.layers)) {
     throw new Error(`${where}: not an OCI image manifest`);
   }

@@ -1,6 +1,6 @@
 import { ArtifactError } from '../../core/errors.ts';
 import { verify } from './artifact-io.ts';
-import { sha256 } from './manifest.ts';
+import { ociJson, sha256 } from './manifest.ts';
 import type { RegistryClient } from './registry-client.ts';
 
 const pushScope = (repository: string) => `repository:${repository}:pull,push`;
@@ -120,7 +120,7 @@ export async function readManifest(
   const bytes = await client.readCapped(answer, `manifest ${repository}@${reference}`);
   const digest = reference.startsWith('sha256:') ? reference : sha256(bytes);
   verify(bytes, digest, `manifest ${repository}@${reference}`);
-  const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+  const declared = (ociJson(bytes, `manifest ${repository}@${reference}`) as { mediaType?: unknown } | null)?.mediaType;
   const mediaType =
     typeof declared === 'string' ? declared : ((answer.headers.get('content-type') ?? '').split(';')[0] ?? '');
   return { bytes, digest, mediaType };

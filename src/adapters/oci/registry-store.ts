@@ -10,7 +10,7 @@ import type {
 import { appendLayer } from './image-assembly.ts';
 import { imageLayer } from './image-layer.ts';
 import { checkExistingTag, materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
-import { MANIFEST_MEDIA_TYPE, parseManifest, sha256, titleOf } from './manifest.ts';
+import { MANIFEST_MEDIA_TYPE, ociJson, parseManifest, sha256, titleOf } from './manifest.ts';
 import { formatReference, parseReference } from './reference.ts';
 import { ensureBlob, writeManifest } from './registry-blobs.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.ts';
@@ -118,7 +118,7 @@ export class RegistryStore implements ArtifactStore {
     });
     const config = await this.client.readCapped(blob, `config of ${repository}:${tag}`);
     verify(config, manifest.config.digest, `config of ${repository}:${tag}`);
-    return { digest, config: JSON.parse(config.toString('utf8')) as unknown };
+    return { digest, config: ociJson(config, `config of ${repository}:${tag}`) };
   }
 
   async pull(text: string, destination: string): Promise<PulledArtifact> {
@@ -147,7 +147,7 @@ export class RegistryStore implements ArtifactStore {
       verify(bytes, blobDigest, `blob ${blobDigest} of ${text}`);
       return bytes;
     };
-    const config: unknown = JSON.parse((await blob(manifest.config.digest)).toString('utf8'));
+    const config = ociJson(await blob(manifest.config.digest), `config of ${text}`);
     const files = [];
     for (const layer of manifest.layers)
       files.push({ name: safeFileName(titleOf(layer), layer.digest), bytes: await blob(layer.digest) });

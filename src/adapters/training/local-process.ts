@@ -3,6 +3,7 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TrainingError } from '../../core/errors.ts';
+import { parseJson } from '../../core/parse-json.ts';
 import { gitProvenance } from '../git/provenance.ts';
 import type { TrainingBackend, TrainingOutputs, TrainingRequest } from '../../ports.ts';
 
@@ -61,7 +62,11 @@ export async function readTrainedFrom(
 ): Promise<{ commit?: string; branch?: string; trainedAt?: string }> {
   const text = await readFile(join(directory, TRAINED_FROM), 'utf8').catch(() => undefined);
   if (text === undefined) return {};
-  const parsed = JSON.parse(text) as Record<string, unknown>;
+  const parsed = (parseJson(
+    text,
+    (issues) => new TrainingError(`${join(directory, TRAINED_FROM)}: ${issues.join('; ')}`),
+    '{"commit", "branch", "trainedAt"}',
+  ) ?? {}) as Record<string, unknown>;
   const field = (key: string) =>
     typeof parsed[key] === 'string' && /^[\w./:+-]{1,200}$/.test(parsed[key]) ? { [key]: parsed[key] } : {};
   return { ...field('commit'), ...field('branch'), ...field('trainedAt') };

@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import type { Command } from 'commander';
 import { CONFIG_PATH } from '../../core/config.ts';
 import { ConfigError, messageOf, UsageError } from '../../core/errors.ts';
+import { jsonOrUndefined } from '../../core/parse-json.ts';
 import { modules } from '../lazy.ts';
 import { WORKFLOW_PATH, WORKFLOW_TEMPLATE } from './config.ts';
 
@@ -99,12 +100,9 @@ export function registerInitCommand(program: Command): void {
 
 /** The first metric of a metrics.json, the primary one unless --primary says otherwise. */
 function firstKey(text: string): string | undefined {
-  try {
-    const data = JSON.parse(text) as unknown;
-    return data && typeof data === 'object' && !Array.isArray(data) ? Object.keys(data)[0] : undefined;
-  } catch {
-    return undefined; // parseMetrics says what is wrong with it
-  }
+  // Text that is not JSON: parseMetrics says what is wrong with it.
+  const data = jsonOrUndefined(text);
+  return data && typeof data === 'object' && !Array.isArray(data) ? Object.keys(data)[0] : undefined;
 }
 
 /** A directory name as a model name (a DNS label). */

@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ModelInspector } from '../../ports.ts';
-import { diffContracts, formatShape, type ModelContract } from '../../core/contract.ts';
+import { diffContracts, formatShape, modelContractSchema, type ModelContract } from '../../core/contract.ts';
+import { UsageError } from '../../core/errors.ts';
+import { parseJsonWith } from '../../core/parse-json.ts';
 import { BUILTIN_PROFILES, resolveProfile } from '../../core/builtin-profiles.ts';
 import { emit } from '../output.ts';
 import { ConsoleProgress } from '../../compose/progress.ts';
@@ -127,5 +129,10 @@ export function registerModelCommands(program: Command): void {
 
 async function contractOf(path: string): Promise<ModelContract> {
   if (path.endsWith('.onnx')) return (await (await inspector()).inspect(path)).contract;
-  return JSON.parse(await readFile(path, 'utf8')) as ModelContract;
+  return parseJsonWith(
+    modelContractSchema,
+    await readFile(path, 'utf8'),
+    (issues) => new UsageError(`${path}: ${issues.join('; ')}`),
+    'model contract (or pass the .onnx model)',
+  );
 }

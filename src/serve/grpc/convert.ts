@@ -1,4 +1,5 @@
 import { InferenceRequestError, type OutputTensor } from '../../core/oip.ts';
+import { parseJson } from '../../core/parse-json.ts';
 import {
   DATATYPES,
   fromBinary,
@@ -214,12 +215,11 @@ export function outputsOfAnswer(
 ): { model: { name: string; version: string }; outputs: OutputTensor[] } {
   const headerLength = headers['inference-header-content-length'];
   const jsonPart = headerLength === undefined ? body : body.subarray(0, Number(headerLength));
-  let parsed: { model_name?: string; model_version?: string; outputs?: RestOutput[]; error?: string };
-  try {
-    parsed = JSON.parse(jsonPart.toString('utf8')) as typeof parsed;
-  } catch {
-    throw new InferenceRequestError(502, `the cloud answered ${status} with a body that is not OIP JSON`);
-  }
+  // Its fields are each checked below, before anything is allocated for them.
+  const parsed = parseJson(
+    jsonPart.toString('utf8'),
+    () => new InferenceRequestError(502, `the cloud answered ${status} with a body that is not OIP JSON`),
+  ) as { model_name?: string; model_version?: string; outputs?: RestOutput[]; error?: string };
   if (status !== 200)
     throw new InferenceRequestError(
       PASSED.has(status) ? (status as InferenceRequestError['status']) : 502,
