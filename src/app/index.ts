@@ -28,6 +28,7 @@ import { redeliverFailed } from './redeliveries.ts';
 import { resyncAll, tickRollouts, tickTrainings } from './resync.ts';
 import { ActiveRollouts } from './active-rollouts.ts';
 import { ActiveTrainings } from './active-trainings.ts';
+import { PeriodicWork } from './periodic-work.ts';
 import { WorkQueue } from './work-queue.ts';
 import type { LeaderDuties } from '../adapters/k8s/leader-election.ts';
 import { repoName } from '../core/names.ts';
@@ -195,59 +196,53 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       };
     };
     const key = repoName;
-    const tick = () =>
-      tickRollouts(app, { queue, rollouts, log, ...rolloutDeps }).catch(
-        (error: unknown) => (log.error({ err: error }, 'Rollout tick failed'), 0),
-      );
-    const follow = () =>
-      tickTrainings(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps, ...training }).catch(
-        (error: unknown) => (log.error({ err: error }, 'Training tick failed'), 0),
-      );
     const asked = new Set<string>();
-    const redeliver = () =>
-      void redeliverFailed(app, { log, asked }).catch((error: unknown) =>
-        log.error({ err: error }, 'Redelivery sweep failed'),
-      );
     // With replicas, another one may be taking a push the resync finds unchecked (services/bot/resync.ts).
     const uncheckedHeads = options.schedule ? new Map<string, string>() : undefined;
-    const resync = () =>
-      void resyncAll(app, {
-        queue,
-        rollouts,
-        trainings,
-        storeFor,
-        log,
-        ...rolloutDeps,
-        ...(uncheckedHeads && { uncheckedHeads }),
-      }).catch((error: unknown) => log.error({ err: error }, 'Resync failed'));
+    const ROLLOUTS = 'Rollout tick';
+    const TRAININGS = 'Training tick';
+    const work = new PeriodicWork(
+      [
+        {
+          name: 'Resync',
+          everyMs: options.resyncEveryMs ?? DEFAULT_RESYNC_MS,
+          // A new leader resyncs first: it learns the rollouts and runs the last one left going.
+          atStart: true,
+          run: () =>
+            resyncAll(app, {
+              queue,
+              rollouts,
+              trainings,
+              storeFor,
+              log,
+              ...rolloutDeps,
+              ...(uncheckedHeads && { uncheckedHeads }),
+            }),
+        },
+        {
+          name: ROLLOUTS,
+          everyMs: options.rolloutEveryMs ?? DEFAULT_ROLLOUT_MS,
+          run: () => tickRollouts(app, { queue, rollouts, log, ...rolloutDeps }),
+        },
+        {
+          name: TRAININGS,
+          everyMs: options.trainingEveryMs ?? DEFAULT_TRAINING_MS,
+          run: () => tickTrainings(app, { queue, rollouts, trainings, storeFor, log, ...rolloutDeps, ...training }),
+        },
+        {
+          name: 'Redelivery sweep',
+          everyMs: options.redeliverEveryMs ?? DEFAULT_REDELIVERY_MS,
+          atStart: true,
+          run: () => redeliverFailed(app, { log, asked }),
+        },
+      ],
+      log,
+    );
     // The timed work runs on one replica: started when it leads, stopped when it stops leading.
-    const timers: NodeJS.Timeout[] = [];
-    let leading = false;
-    const duties: LeaderDuties = {
-      start: () => {
-        leading = true;
-        const resyncEvery = options.resyncEveryMs ?? DEFAULT_RESYNC_MS;
-        // A new leader resyncs first: it learns the rollouts and runs the last one left going.
-        if (resyncEvery > 0) timers.push(setTimeout(resync, 0), setInterval(resync, resyncEvery));
-        const rolloutEvery = options.rolloutEveryMs ?? DEFAULT_ROLLOUT_MS;
-        if (rolloutEvery > 0) timers.push(setInterval(() => void tick(), rolloutEvery));
-        const trainingEvery = options.trainingEveryMs ?? DEFAULT_TRAINING_MS;
-        if (trainingEvery > 0) timers.push(setInterval(() => void follow(), trainingEvery));
-        const redeliverEvery = options.redeliverEveryMs ?? DEFAULT_REDELIVERY_MS;
-        if (redeliverEvery > 0) timers.push(setTimeout(redeliver, 0), setInterval(redeliver, redeliverEvery));
-        for (const timer of timers) timer.unref();
-      },
-      stop: () => {
-        leading = false;
-        for (const timer of timers.splice(0)) clearTimeout(timer);
-      },
-    };
-    if (options.schedule) options.schedule.run(duties);
-    else duties.start();
-    // A nudge (an Argo CD notification, a run's callback) steps what this replica can step; with
-    // replicas, only the leader ticks, and a follower's nudge waits for the leader's next tick.
-    options.onNudge?.(async () => (leading ? tick() : 0));
-    options.onTrainingNudge?.(async () => (leading ? follow() : 0));
+    if (options.schedule) options.schedule.run(work);
+    else work.start();
+    options.onNudge?.(() => work.nudge(ROLLOUTS));
+    options.onTrainingNudge?.(() => work.nudge(TRAININGS));
     // Evidence from a site's token comes without a webhook: the repo's own installation acts on it.
     options.onDriftEvidence?.(async (repo, evidence) => {
       const installation = await installationOf(repo);

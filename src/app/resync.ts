@@ -81,55 +81,52 @@ export async function resyncAll(
   return queued;
 }
 
-/** Queues one step of every rollout still going, each in its repository's queue. */
-export async function tickRollouts(app: Probot, deps: LoopDeps): Promise<number> {
-  const { queue, rollouts, ...services } = deps;
-  await rollouts.adopt();
-  const active = rollouts.list();
-  for (const { installation, repo, pull } of active) {
-    const octokit = await app.auth(installation);
-    queue.addOnce(repoName(repo), `rollout #${pull.number}`, async () =>
-      rollouts.update(
-        installation,
-        repo,
-        pull,
-        await reconcileRelease(
-          {
-            ...services,
-            scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }),
-          },
-          repo,
-          pull,
-        ),
-      ),
-    );
+/**
+ * Queues one step of each thing the app follows until it ends (a rollout, a cluster training
+ * run), each in its repository's queue and through its repository's installation.
+ */
+async function stepEach<T extends { installation: number; repo: RepoRef }>(
+  app: Probot,
+  deps: LoopDeps,
+  followed: readonly T[],
+  label: (entry: T) => string,
+  step: (services: Omit<LoopDeps, 'queue'> & { scm: Scm }, entry: T) => Promise<void>,
+): Promise<number> {
+  const { queue, ...services } = deps;
+  for (const entry of followed) {
+    const octokit = await app.auth(entry.installation);
+    const scm = new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) });
+    queue.addOnce(repoName(entry.repo), label(entry), () => step({ ...services, scm }, entry));
   }
-  return active.length;
+  return followed.length;
 }
 
-/** Queues a look at every cluster training run still followed, each in its repository's queue. */
+/** Queues one step of every rollout still going (those other replicas recorded too). */
+export async function tickRollouts(app: Probot, deps: LoopDeps): Promise<number> {
+  const { rollouts } = deps;
+  await rollouts.adopt();
+  return stepEach(
+    app,
+    deps,
+    rollouts.list(),
+    ({ pull }) => `rollout #${pull.number}`,
+    async (services, { installation, repo, pull }) =>
+      rollouts.update(installation, repo, pull, await reconcileRelease(services, repo, pull)),
+  );
+}
+
+/** Queues a look at every cluster training run still followed. */
 export async function tickTrainings(
   app: Probot,
   deps: LoopDeps & { trainings: ActiveTrainings; storeFor: (reference: string) => ArtifactStore },
 ): Promise<number> {
-  const { queue, trainings, ...services } = deps;
-  const active = trainings.list();
-  for (const { installation, repo, run } of active) {
-    const octokit = await app.auth(installation);
-    queue.addOnce(repoName(repo), `training ${run.key}`, async () =>
-      trainings.update(
-        repo,
-        run,
-        await followClusterRun(
-          {
-            ...services,
-            scm: new GitHubScm(octokit, services.appId, { ...(services.contents && { contents: services.contents }) }),
-          },
-          repo,
-          run,
-        ),
-      ),
-    );
-  }
-  return active.length;
+  const { trainings, storeFor } = deps;
+  return stepEach(
+    app,
+    deps,
+    trainings.list(),
+    ({ run }) => `training ${run.key}`,
+    async (services, { repo, run }) =>
+      trainings.update(repo, run, await followClusterRun({ ...services, storeFor }, repo, run)),
+  );
 }
