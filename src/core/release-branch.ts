@@ -7,8 +7,8 @@ export const releaseBranchPrefix = (model: string) => `${RELEASE_BRANCH_ROOT}${m
 export const releaseBranch = (model: string, version: string, sha: string) =>
   `${releaseBranchPrefix(model)}${version}-${sha.slice(0, 7)}`;
 
-/** The model repo file a release PR changes: the release record, one per model. */
-export const RELEASE_RECORD_FILE = '.edgeship/release.json';
+/** The model repo file a release PR changes: the release proposal (what it proposes to run where), one per model; the release record is the GitOps repo's models/<model>/release.yaml. */
+export const RELEASE_PROPOSAL_FILE = '.edgeship/release.json';
 
 /** The check run on a release PR's head that carries the gates' verdict and the record's digest. */
 export const GATES_CHECK = 'edgeship/gates';

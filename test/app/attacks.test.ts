@@ -9,7 +9,7 @@ import { trainingFrom } from '../../src/app/training-clusters.ts';
 import { policyStoreForReference } from '../../src/adapters/oci/index.ts';
 import { RegistryClient } from '../../src/adapters/oci/registry-client.ts';
 import { operatorPolicySchema } from '../../src/core/policy.ts';
-import { recordDigest } from '../../src/core/release-integrity.ts';
+import { proposalDigest } from '../../src/core/release-integrity.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
 import { startAttacker } from '../helpers/attacker.ts';
 import { ACTIONS_APP, FakeGitHub } from '../helpers/fake-github.ts';
@@ -41,7 +41,7 @@ describe('a repo writer cannot', () => {
     github.done();
   });
 
-  /** A hand-written release record that would deploy the attacker's artifact. */
+  /** A hand-written release proposal that would deploy the attacker's artifact. */
   const forged = async (): Promise<EvaluationReport> => ({
     ...(await evaluationReport()),
     version: { version: '9.9.9', bump: 'major', reason: 'forged' },
@@ -61,7 +61,7 @@ describe('a repo writer cannot', () => {
     github.addCheckRun(MODEL_REPO, {
       head_sha: head,
       name: 'edgeship/gates',
-      external_id: recordDigest(record),
+      external_id: proposalDigest(record),
       app: ACTIONS_APP,
     });
     for (const base of ['evil', 'main']) {
@@ -171,7 +171,7 @@ describe('a repo writer cannot', () => {
     }
   });
 
-  it("change the release record on the app's own release branch before merging it", async () => {
+  it("change the release proposal on the app's own release branch before merging it", async () => {
     const world = await new ReleaseWorld(github).seed();
     await world.app.receive('workflow_run.completed', world.runCompleted(await world.finishRun()));
     await world.app.settle();

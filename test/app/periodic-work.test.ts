@@ -4,9 +4,10 @@ import { PeriodicWork, type PeriodicTask } from '../../src/app/periodic-work.ts'
 const logger = () => {
   const errors: string[] = [];
   const log = {
+    debug: () => undefined,
     info: () => undefined,
     warn: () => undefined,
-    error: (_: object, message: string) => errors.push(message),
+    error: (_: object, message: string) => void errors.push(message),
   };
   return { log, errors };
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordDigest } from '../../src/core/release-integrity.ts';
+import { proposalDigest } from '../../src/core/release-integrity.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
 import { deployedWorld, GITOPS_REPO, MODEL_REPO } from '../helpers/release-world.ts';
 import { useTempDirs } from '../helpers/temp.ts';
@@ -63,7 +63,7 @@ describe('a breaking change is approved per release, on its PR', () => {
     expect(record.gates.find((gate) => gate.id === 'contract')?.reason).toBe(
       'breaking (input "mask" removed), allowed by @writer in #1',
     );
-    expect(gatesOf(head)).toMatchObject({ conclusion: 'success', external_id: recordDigest(recordText) });
+    expect(gatesOf(head)).toMatchObject({ conclusion: 'success', external_id: proposalDigest(recordText) });
     expect(world.model.pulls[0]?.body).toContain(
       '> **Breaking change, allowed by @writer in #1.** Clients of 1.0.0 must change before they reach 2.0.0: input "mask" removed.',
     );

@@ -7,7 +7,7 @@ import { collectOutputs } from '../../src/adapters/training/local-process.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import type { ModelContract } from '../../src/core/contract.ts';
 import type { EvaluationReport } from '../../src/core/release-plan.ts';
-import { recordDigest } from '../../src/core/release-integrity.ts';
+import { proposalDigest } from '../../src/core/release-integrity.ts';
 import { planGitOpsChange } from '../../src/services/apply.ts';
 import { evaluate } from '../../src/services/evaluate.ts';
 import { fakeProfiler, MemoryStore, silentProgress } from './fakes.ts';
@@ -141,7 +141,11 @@ export class ReleaseWorld {
       '.edgeship/release.json': record,
     });
     // As the app records the release it wrote: its gates check run on the head carries the record's digest.
-    this.github.addCheckRun(MODEL_REPO, { head_sha: head, name: 'edgeship/gates', external_id: recordDigest(record) });
+    this.github.addCheckRun(MODEL_REPO, {
+      head_sha: head,
+      name: 'edgeship/gates',
+      external_id: proposalDigest(record),
+    });
     const number = this.github.nextNumber(MODEL_REPO);
     this.model.pulls.push({
       number,

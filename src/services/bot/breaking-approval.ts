@@ -1,6 +1,6 @@
 import { COMMAND_ROLES } from '../../core/commands.ts';
 import { allowBreaking, gatesPassed } from '../../core/gates.ts';
-import { RELEASE_BRANCH_ROOT, RELEASE_RECORD_FILE, GATES_CHECK } from '../../core/release-branch.ts';
+import { RELEASE_BRANCH_ROOT, RELEASE_PROPOSAL_FILE, GATES_CHECK } from '../../core/release-branch.ts';
 import { refuseMerge } from '../../core/release-integrity.ts';
 import type { EvaluationReport } from '../../core/release-plan.ts';
 import { renderReport } from '../../core/report.ts';
@@ -27,10 +27,10 @@ export async function approveBreakingByLabel(scm: Scm, repo: RepoRef, issue: num
 
 /**
  * `/edgeship allow-breaking` on a release PR: someone with write access allows this release's
- * breaking contract change. The approval goes into the release record on the release branch
+ * breaking contract change. The approval goes into the release proposal on the release branch
  * (who, when, where), the contract gate passes saying who allowed it, and the gates check run
- * on the new head carries the new record's digest, so merging it deploys exactly that. Only a
- * record this app wrote (release-integrity.ts) is approved; the answer is the comment to post.
+ * on the new head carries the new proposal's digest, so merging it deploys exactly that. Only a
+ * proposal this app wrote (release-integrity.ts) is approved; the answer is the comment to post.
  */
 export async function approveBreaking(
   scm: Scm,
@@ -44,16 +44,16 @@ export async function approveBreaking(
   );
   if (!pull)
     return `#${issue} is not an open edgeship release PR: \`/edgeship allow-breaking\` approves the breaking change of the release PR it is posted on.`;
-  const [recordText, gates] = await Promise.all([
-    scm.readFile(repo, RELEASE_RECORD_FILE, pull.headSha),
+  const [proposalText, gates] = await Promise.all([
+    scm.readFile(repo, RELEASE_PROPOSAL_FILE, pull.headSha),
     scm.findCheckRun(repo, pull.headSha, GATES_CHECK),
   ]);
   const refused =
-    recordText === undefined
-      ? `${pull.head} has no ${RELEASE_RECORD_FILE}`
-      : refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, recordText });
-  if (refused || recordText === undefined) return `Not approved: ${refused}.`;
-  const report = parseEvaluationReport(recordText, `${RELEASE_RECORD_FILE} at ${pull.headSha.slice(0, 7)}`);
+    proposalText === undefined
+      ? `${pull.head} has no ${RELEASE_PROPOSAL_FILE}`
+      : refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, proposalText });
+  if (refused || proposalText === undefined) return `Not approved: ${refused}.`;
+  const report = parseEvaluationReport(proposalText, `${RELEASE_PROPOSAL_FILE} at ${pull.headSha.slice(0, 7)}`);
   const title = `release(${report.model}): ${report.version.version}`;
   if (!report.contractDiff?.breaking) return `${title} breaks no client contract: there is nothing to allow.`;
   const given = report.approvals?.breaking;
@@ -66,14 +66,14 @@ export async function approveBreaking(
     passed: gatesPassed(gatesAfter),
     approvals: { ...report.approvals, breaking: approval },
   };
-  const record = `${JSON.stringify(approved, null, 2)}\n`;
+  const proposal = `${JSON.stringify(approved, null, 2)}\n`;
   const committed = await new ScmBranchRepo(scm, repo, pull.head).apply(
-    async () => [{ path: RELEASE_RECORD_FILE, content: record }],
+    async () => [{ path: RELEASE_PROPOSAL_FILE, content: proposal }],
     `${title}: breaking change allowed by @${user} in #${issue}`,
   );
   const head = committed?.sha ?? (await scm.branchHead(repo, pull.head)) ?? pull.headSha;
   await scm.ensurePullRequest(repo, { head: pull.head, base: pull.base, title, body: renderReport(approved) });
-  await reportGates(scm, repo, head, approved, record, pull.url);
+  await reportGates(scm, repo, head, approved, proposal, pull.url);
   const rest = approved.passed
     ? 'every gate passes now: merging the PR rolls it out'
     : `the other gates still fail: ${approved.gates

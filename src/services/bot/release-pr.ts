@@ -1,11 +1,11 @@
 import type { EdgeshipConfig } from '../../core/config.ts';
 import { EdgeshipError, GitOpsError } from '../../core/errors.ts';
 import { PolicyError, type OperatorPolicy } from '../../core/policy.ts';
-import { GATES_CHECK, RELEASE_RECORD_FILE, releaseBranch, releaseBranchPrefix } from '../../core/release-branch.ts';
+import { GATES_CHECK, RELEASE_PROPOSAL_FILE, releaseBranch, releaseBranchPrefix } from '../../core/release-branch.ts';
 import { REPORT_ARTIFACT, TRAIN_CHECK } from '../../core/training-run.ts';
 import { planRelease, type EvaluationReport } from '../../core/release-plan.ts';
 import { renderReport } from '../../core/report.ts';
-import { recordDigest } from '../../core/release-integrity.ts';
+import { proposalDigest } from '../../core/release-integrity.ts';
 import { parseEvaluationReport } from '../../core/report-schema.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
 import type {
@@ -56,7 +56,7 @@ export type ReleasePrOutcome =
  * 2. ignore a run whose commit is no longer the head of its branch (the newer run wins);
  * 3. read the evaluation report the run uploaded and the deployed release from the GitOps repo;
  * 4. plan the release against that baseline;
- * 5. commit the release record to the release branch, ensure the PR, close older release PRs;
+ * 5. commit the release proposal to the release branch, ensure the PR, close older release PRs;
  * 6. report the gate verdict as `edgeship/gates` on the PR head, and finish `edgeship/train`.
  */
 export async function ensureReleasePr(
@@ -169,7 +169,7 @@ export async function supersede(
 
 /**
  * The release PR of a finished run: plans the release against the deployed one, commits the
- * record to the release branch, ensures the PR, closes older ones, and reports the gates.
+ * proposal to the release branch, ensures the PR, closes older ones, and reports the gates.
  */
 export async function releaseFromReport(
   deps: ReleasePrDeps,
@@ -225,19 +225,19 @@ export async function releaseFromReport(
   }
 
   const branch = releaseBranch(config.model, report.version.version, run.sha);
-  const record = `${JSON.stringify(report, null, 2)}\n`;
+  const proposal = `${JSON.stringify(report, null, 2)}\n`;
   const title = `release(${config.model}): ${report.version.version}`;
   const spec = { head: branch, base: run.branch, title, body: renderReport(report) };
   // A new branch, its commit and the PR in one request; a replayed event finds the branch there and goes step by step.
   const opened = await scm.openPullRequest(repo, {
     ...spec,
     baseSha: run.sha,
-    files: [{ path: RELEASE_RECORD_FILE, content: record }],
+    files: [{ path: RELEASE_PROPOSAL_FILE, content: proposal }],
     message: title,
   });
   const { pull, head } = opened
     ? { pull: opened, head: opened.headSha }
-    : await stepByStep(scm, repo, spec, run.sha, record);
+    : await stepByStep(scm, repo, spec, run.sha, proposal);
   const older = run.seen?.openPulls ?? (await scm.listPullRequests(repo, releaseBranchPrefix(config.model)));
   for (const superseded of older) {
     if (superseded.number !== pull.number)
@@ -253,7 +253,7 @@ export async function releaseFromReport(
     repo,
     head ?? (await scm.branchHead(repo, branch)) ?? run.sha,
     report,
-    record,
+    proposal,
     pull.url,
     head ? null : undefined,
   );
@@ -272,20 +272,20 @@ export async function releaseFromReport(
 }
 
 /**
- * The release branch, its record and its PR one step at a time, each only where missing: what a
+ * The release branch, its proposal and its PR one step at a time, each only where missing: what a
  * replayed event, or a crash halfway, left is found and finished. The head is the commit made
- * now, undefined when the branch already had the record.
+ * now, undefined when the branch already had the proposal.
  */
 async function stepByStep(
   scm: Scm,
   repo: RepoRef,
   spec: PullRequestSpec,
   sha: string,
-  record: string,
+  proposal: string,
 ): Promise<{ pull: PullRequestInfo & { created: boolean }; head: string | undefined }> {
   const created = (await scm.createBranch(repo, spec.head, sha)) === 'created';
   const recorded = await new ScmBranchRepo(scm, repo, spec.head, undefined, created ? sha : undefined).apply(
-    async () => [{ path: RELEASE_RECORD_FILE, content: record }],
+    async () => [{ path: RELEASE_PROPOSAL_FILE, content: proposal }],
     spec.title,
   );
   return { pull: await scm.ensurePullRequest(repo, spec), head: recorded?.sha };
@@ -293,14 +293,14 @@ async function stepByStep(
 
 /**
  * The gate verdict as this app's `edgeship/gates` check run on the release branch head, with
- * the digest of the record written there: what merging that head may deploy (release-integrity.ts).
+ * the digest of the proposal written there: what merging that head may deploy (release-integrity.ts).
  */
 export async function reportGates(
   scm: Scm,
   repo: RepoRef,
   headSha: string,
   report: EvaluationReport,
-  record: string,
+  proposal: string,
   detailsUrl: string,
   id?: null,
 ): Promise<void> {
@@ -316,6 +316,6 @@ export async function reportGates(
       : `${failed.length} of ${report.gates.length} gates failed`,
     summary: report.gates.map((gate) => `- ${gate.passed ? '✅' : '❌'} **${gate.title}**: ${gate.reason}`).join('\n'),
     detailsUrl,
-    externalId: recordDigest(record),
+    externalId: proposalDigest(proposal),
   });
 }

@@ -1,6 +1,6 @@
 import { CONFIG_PATH, wavesOf } from '../../core/config.ts';
 import { EdgeshipError } from '../../core/errors.ts';
-import { GATES_CHECK, parseReleaseBranch, RELEASE_RECORD_FILE, releaseBranch } from '../../core/release-branch.ts';
+import { GATES_CHECK, parseReleaseBranch, RELEASE_PROPOSAL_FILE, releaseBranch } from '../../core/release-branch.ts';
 import { refuseMerge } from '../../core/release-integrity.ts';
 import { PolicyError, unreviewedDeployAllowed, type OperatorPolicy } from '../../core/policy.ts';
 import { GitOpsError } from '../../core/errors.ts';
@@ -56,7 +56,7 @@ export interface ReleaseRolloutDeps {
 }
 
 /**
- * The model's current release: the release record on the default branch (what the last merge
+ * The model's current release: the release proposal on the default branch (what the last merge
  * wrote) names its version and commit, which name its release branch; the PR of that branch is
  * the one to act on. A comment on an old release PR cannot make it the current one.
  */
@@ -67,9 +67,9 @@ export async function newestMergedRelease(
   defaultBranch: string,
 ): Promise<MergedPull | undefined> {
   const head = await scm.branchHead(repo, defaultBranch);
-  const text = head ? await scm.readFile(repo, RELEASE_RECORD_FILE, head) : undefined;
+  const text = head ? await scm.readFile(repo, RELEASE_PROPOSAL_FILE, head) : undefined;
   if (!head || text === undefined) return undefined;
-  const record = parseEvaluationReport(text, `${RELEASE_RECORD_FILE} on ${defaultBranch}`);
+  const record = parseEvaluationReport(text, `${RELEASE_PROPOSAL_FILE} on ${defaultBranch}`);
   if (record.model !== model || !record.provenance.commit) return undefined;
   const branch = releaseBranch(model, record.version.version, record.provenance.commit);
   const pull = await scm.pullRequestOf(repo, branch);
@@ -85,25 +85,25 @@ export async function newestMergedRelease(
  */
 export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull: MergedPull) {
   const { scm } = deps;
-  // The merge's config and record, the gate verdict on the head it merged, and the fleet dashboards, in one read.
+  // The merge's config and proposal, the gate verdict on the head it merged, and the fleet dashboards, in one read.
   const {
     files,
     check: gates,
     issues,
   } = await scm.ask(repo, {
-    files: { ref: pull.mergeSha, paths: [CONFIG_PATH, RELEASE_RECORD_FILE] },
+    files: { ref: pull.mergeSha, paths: [CONFIG_PATH, RELEASE_PROPOSAL_FILE] },
     check: { sha: pull.headSha, name: GATES_CHECK },
     issues: DASHBOARD_LABEL,
   });
   const config = configOf(repo, pull.mergeSha, files.get(CONFIG_PATH));
-  const recordText = files.get(RELEASE_RECORD_FILE);
-  if (!config || recordText === undefined)
+  const proposalText = files.get(RELEASE_PROPOSAL_FILE);
+  if (!config || proposalText === undefined)
     throw new EdgeshipError(
-      `#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_RECORD_FILE : CONFIG_PATH}`,
+      `#${pull.number} merged ${pull.headRef}, but ${pull.mergeSha.slice(0, 7)} has no ${config ? RELEASE_PROPOSAL_FILE : CONFIG_PATH}`,
     );
-  const refused = refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, recordText });
+  const refused = refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, proposalText });
   if (refused) throw new ReleaseRefused(refused, config);
-  const report = parseEvaluationReport(recordText, `${RELEASE_RECORD_FILE} at ${pull.mergeSha.slice(0, 7)}`);
+  const report = parseEvaluationReport(proposalText, `${RELEASE_PROPOSAL_FILE} at ${pull.mergeSha.slice(0, 7)}`);
   if (report.provenance.branch !== undefined && report.provenance.branch !== pull.base) {
     throw new ReleaseRefused(
       `the PR merged into \`${pull.base}\`, but the release was trained from \`${report.provenance.branch}\``,
