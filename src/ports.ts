@@ -3,7 +3,7 @@ import type { GoldenFile, TensorValues } from './core/golden.ts';
 import type { LiveCapacity } from './core/placement.ts';
 import type { HardwareProfile } from './core/profiles.ts';
 import type { ProfileResult } from './core/profiling.ts';
-import type { ModelInspection } from './core/release-plan.ts';
+import type { ModelInspection } from './core/report-schema.ts';
 import type { ClusterRun, ClusterRunState } from './core/training-run.ts';
 
 /** Structured log: a fixed message plus fields, as renovate and pino do. */

@@ -2,7 +2,7 @@ import { messageOf } from '../core/errors.ts';
 import type { Logger, RepoRef, SharedRollout, SharedRollouts } from '../ports.ts';
 import type { MergedPull } from '../services/bot/release-rollout.ts';
 import type { RolloutResult } from '../services/rollout.ts';
-import { repoName } from '../core/names.ts';
+import { repoName } from '../core/formats.ts';
 
 /**
  * The rollouts still going, one per model repo (its newest merged release), for the rollout

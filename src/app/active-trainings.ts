@@ -1,6 +1,6 @@
 import type { RepoRef } from '../ports.ts';
 import type { ActiveTraining, FollowOutcome } from '../services/bot/cluster-training.ts';
-import { repoName } from '../core/names.ts';
+import { repoName } from '../core/formats.ts';
 
 interface Followed {
   installation: number;

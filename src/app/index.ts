@@ -31,7 +31,7 @@ import { ActiveTrainings } from './active-trainings.ts';
 import { PeriodicWork } from './periodic-work.ts';
 import { WorkQueue } from './work-queue.ts';
 import type { LeaderDuties } from '../adapters/k8s/leader-election.ts';
-import { repoName } from '../core/names.ts';
+import { repoName } from '../core/formats.ts';
 
 export interface AppOptions {
   /** The operator's policy (EDGESHIP_POLICY_FILE); the empty policy without one. */

@@ -9,7 +9,7 @@ import { resyncRepo } from '../services/bot/resync.ts';
 import type { ActiveRollouts } from './active-rollouts.ts';
 import type { ActiveTrainings } from './active-trainings.ts';
 import type { WorkQueue } from './work-queue.ts';
-import { repoName } from '../core/names.ts';
+import { repoName } from '../core/formats.ts';
 
 export interface LoopDeps extends ClusterTrainingDeps {
   queue: WorkQueue;

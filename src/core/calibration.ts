@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { finite } from './formats.ts';
 import { median } from './stats.ts';
 
 /**
@@ -7,16 +9,17 @@ import { median } from './stats.ts';
  * is twice as slow for a minute then gives the same device estimate; the speed factors of the
  * hardware profiles are device time ÷ nominal host time.
  */
-export interface Calibration {
+export const calibrationSchema = z.object({
   /** One reference run on the nominal host, at the profile's threads. */
-  nominalRunMs: number;
+  nominalRunMs: finite,
   /** One reference run on this host: the median over the rounds. */
-  hostRunMs: number;
+  hostRunMs: finite,
   /** (slowest − fastest round's reference) ÷ hostRunMs. */
-  spread: number;
+  spread: finite,
   /** Whether the reference held within the tolerance across rounds (the load changed slower than a round). */
-  stable: boolean;
-}
+  stable: z.boolean(),
+});
+export type Calibration = z.infer<typeof calibrationSchema>;
 
 /**
  * One run of the reference workload (adapters/onnx/reference-model.ts) on the nominal host, a

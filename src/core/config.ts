@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_TRAIN_PATHS } from './train-paths.ts';
-import { pinnedReference, SEMVER } from './report-schema.ts';
-import { dnsLabel, labelKey, repoPath } from './names.ts';
+import { pinnedReference, SEMVER } from './formats.ts';
+import { dnsLabel, labelKey, repoPath } from './formats.ts';
 import { BUILTIN_PROFILES, hardwareProfileSchema } from './profiles.ts';
 import { kubeflowTrainingSchema, kubernetesTrainingSchema } from './training-config.ts';
 

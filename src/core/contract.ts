@@ -15,16 +15,15 @@ export const modelContractSchema = z.object({
 });
 export type ModelContract = z.infer<typeof modelContractSchema>;
 
-export interface ContractChange {
-  severity: 'breaking' | 'compatible';
-  tensor?: string;
-  detail: string;
-}
+export const contractChangeSchema = z.object({
+  severity: z.enum(['breaking', 'compatible']),
+  tensor: z.string().optional(),
+  detail: z.string(),
+});
+export type ContractChange = z.infer<typeof contractChangeSchema>;
 
-export interface ContractDiff {
-  breaking: boolean;
-  changes: ContractChange[];
-}
+export const contractDiffSchema = z.object({ breaking: z.boolean(), changes: z.array(contractChangeSchema) });
+export type ContractDiff = z.infer<typeof contractDiffSchema>;
 
 /**
  * Compares the candidate's contract with the deployed one from a client's point of view.

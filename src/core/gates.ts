@@ -1,15 +1,18 @@
+import { z } from 'zod';
 import type { EdgeshipConfig } from './config.ts';
 import type { ContractDiff } from './contract.ts';
+import { githubLogin, strict } from './formats.ts';
 import type { GoldenResult } from './golden.ts';
 import type { Metrics } from './metrics.ts';
 import type { PlacementDecision } from './placement.ts';
 
-export interface GateResult {
-  id: string;
-  title: string;
-  passed: boolean;
-  reason: string;
-}
+export const gateResultSchema = z.object({
+  id: z.string().max(200),
+  title: z.string().max(500),
+  passed: z.boolean(),
+  reason: z.string().max(5000),
+});
+export type GateResult = z.infer<typeof gateResultSchema>;
 
 export interface GateInputs {
   config: EdgeshipConfig;
@@ -28,12 +31,13 @@ export interface GateInputs {
 }
 
 /** Who allowed a breaking change for one release, and where. */
-export interface BreakingApproval {
-  by: string;
-  at: string;
+export const breakingApprovalSchema = z.strictObject({
+  by: githubLogin,
+  at: z.string().max(100),
   /** The PR (or comment) it was allowed in, e.g. `#12`. */
-  where: string;
-}
+  where: strict(/^#\d{1,10}$/, 'a PR number such as #12'),
+});
+export type BreakingApproval = z.infer<typeof breakingApprovalSchema>;
 
 const fmt = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(1) : Number(value.toPrecision(4)).toString());
 

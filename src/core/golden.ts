@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { numberOrNull } from './formats.ts';
 
 const tensorJson = z.strictObject({
   dtype: z.string(),
@@ -18,16 +19,26 @@ export type GoldenFile = z.infer<typeof goldenFileSchema>;
 export type TensorJson = z.infer<typeof tensorJson>;
 export type TensorValues = Record<string, { dims: readonly number[]; data: ArrayLike<number> }>;
 
-export interface GoldenResult {
-  passed: boolean;
-  samples: number;
-  compared: number;
-  mismatches: number;
-  maxAbsError: number;
-  /** The worst element, to point at in the report. */
-  worst?: { sample: number; output: string; index: number; expected: number; actual: number };
-  problems: string[];
-}
+export const goldenResultSchema = z.object({
+  passed: z.boolean(),
+  samples: z.number().int().nonnegative(),
+  compared: z.number().int().nonnegative(),
+  mismatches: z.number().int().nonnegative(),
+  /** Infinity when an output was NaN. */
+  maxAbsError: numberOrNull(Number.POSITIVE_INFINITY),
+  /** The worst element, to point at in the report; `actual` is NaN when the model answered NaN. */
+  worst: z
+    .object({
+      sample: z.number().int(),
+      output: z.string(),
+      index: z.number().int(),
+      expected: z.number(),
+      actual: numberOrNull(Number.NaN),
+    })
+    .optional(),
+  problems: z.array(z.string()),
+});
+export type GoldenResult = z.infer<typeof goldenResultSchema>;
 
 /** Element-wise |actual − expected| ≤ atol + rtol·|expected|, as numpy.allclose. */
 export function compareGolden(

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { targetSchema, type EdgeshipConfig } from './config.ts';
 import { parseYamlWith } from './parse-yaml.ts';
 import { ConfigError } from './errors.ts';
-import { dnsLabel } from './names.ts';
+import { dnsLabel } from './formats.ts';
 
 /** One file of the GitOps repo's target inventory, `targets/<name>.yaml`. */
 const inventorySchema = z.strictObject({

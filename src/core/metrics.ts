@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { ModelValidationError } from './errors.ts';
+import { finite } from './formats.ts';
 import { parseJson } from './parse-json.ts';
 
 export type Metrics = Record<string, number>;
@@ -35,12 +37,13 @@ export function parseMetrics(text: string, primary: string, file = 'metrics.json
   return metrics;
 }
 
-export interface MetricDelta {
-  name: string;
-  value: number;
-  baseline?: number;
-  delta?: number;
-}
+export const metricDeltaSchema = z.object({
+  name: z.string().min(1).max(200),
+  value: finite,
+  baseline: finite.optional(),
+  delta: finite.optional(),
+});
+export type MetricDelta = z.infer<typeof metricDeltaSchema>;
 
 export function metricDeltas(metrics: Metrics, baseline: Metrics | undefined): MetricDelta[] {
   return Object.entries(metrics).map(([name, value]) => {

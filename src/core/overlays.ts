@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, parseDocument, stringify, type Document } from 'yaml';
 import type { Target } from './config.ts';
 import { GitOpsError } from './errors.ts';
-import { PINNED_REFERENCE, SEMVER } from './report-schema.ts';
+import { PINNED_REFERENCE, SEMVER } from './formats.ts';
 import type { PlacementChoice } from './placement.ts';
 import { applyOwnedEdits, parseYaml, withHeader, type OwnedEdit } from './yaml-edit.ts';
 

@@ -1,8 +1,11 @@
+import { z } from 'zod';
 import { batchOf, type EdgeshipConfig, type Target } from './config.ts';
+import { dnsLabel, finite } from './formats.ts';
 import type { ProfileResult } from './profiling.ts';
 import type { P95Estimate } from './stats.ts';
 
-export type PlacementChoice = 'edge' | 'offload' | 'adaptive' | 'cloud' | 'blocked';
+export const placementChoiceSchema = z.enum(['edge', 'offload', 'adaptive', 'cloud', 'blocked']);
+export type PlacementChoice = z.infer<typeof placementChoiceSchema>;
 
 /**
  * What an edge cluster has room for, read live (its nodes' allocatable memory minus the memory
@@ -15,25 +18,26 @@ export type LiveCapacity =
 /** The architecture the edge-inference base schedules on (its node selector). */
 export const EDGE_ARCH = 'arm64';
 
-export interface PlacementDecision {
-  target: string;
-  kind: Target['kind'];
+export const placementDecisionSchema = z.object({
+  target: dnsLabel,
+  kind: z.enum(['edge', 'cloud']),
   /** The hardware profile the target's numbers come from. */
-  profile?: string;
+  profile: dnsLabel.optional(),
   /** Rows per request the target's numbers were measured at. */
-  batch?: number;
-  choice: PlacementChoice;
+  batch: z.number().int().positive().optional(),
+  choice: placementChoiceSchema,
   /** p95 the target's clients would see: on-device, or cloud p95 + RTT when offloaded. */
-  p95Ms?: number;
-  latencyBudgetMs: number;
-  memoryMb?: number;
-  memoryBudgetMb?: number;
+  p95Ms: finite.optional(),
+  latencyBudgetMs: finite,
+  memoryMb: finite.optional(),
+  memoryBudgetMb: finite.optional(),
   /** The cloud target an offloaded site forwards to. */
-  offloadTo?: string;
-  reason: string;
+  offloadTo: dnsLabel.optional(),
+  reason: z.string().max(2000),
   /** Where the edge numbers came from: the live cluster or the inventory, and why. */
-  capacity?: string;
-}
+  capacity: z.string().max(2000).optional(),
+});
+export type PlacementDecision = z.infer<typeof placementDecisionSchema>;
 
 const ms = (value: number) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
 

@@ -1,85 +1,12 @@
 import { wavesOf, type EdgeshipConfig } from './config.ts';
-import { diffContracts, type ContractDiff, type ModelContract } from './contract.ts';
-import { evaluateGates, gatesPassed, type BreakingApproval, type GateResult } from './gates.ts';
+import { diffContracts } from './contract.ts';
+import { evaluateGates, gatesPassed } from './gates.ts';
 import type { GoldenResult } from './golden.ts';
-import { metricDeltas, type MetricDelta, type Metrics } from './metrics.ts';
-import { planPlacement, type LiveCapacity, type PlacementChoice, type PlacementDecision } from './placement.ts';
+import { metricDeltas, type Metrics } from './metrics.ts';
+import { planPlacement, type LiveCapacity } from './placement.ts';
 import type { ProfileResult } from './profiling.ts';
+import type { Baseline, EvaluationReport, ModelInspection, Provenance } from './report-schema.ts';
 import { nextVersion, type NextVersion } from './version.ts';
-
-/** What ONNX inspection found out about a model file. */
-export interface ModelInspection {
-  sizeBytes: number;
-  sha256: string;
-  irVersion: number;
-  producer: string;
-  contract: ModelContract;
-  metadata: Record<string, string>;
-}
-
-/** The release currently deployed, read from the GitOps repo and its artifact. */
-/** A rollout wave in the report: its targets, and the selector and share that chose them. */
-export interface WaveSummary {
-  name: string;
-  targets: string[];
-  selector?: Record<string, string>;
-  percent?: number;
-}
-
-export interface Baseline {
-  version: string;
-  reference: string;
-  digest: string;
-  metrics: Metrics;
-  contract: ModelContract;
-  /** Where each target runs it (the release record): an uncertain latency keeps it there. */
-  placements?: Record<string, PlacementChoice>;
-  /** The primary metric of the releases before, oldest first (the release record's history). */
-  history?: { version: string; value: number }[];
-  /** sha256 of the deployed artifact's model.onnx: a candidate with the same bytes is nothing to release. */
-  modelSha256?: string;
-}
-
-export interface Provenance {
-  /** Why this run trained: a push, a retrain request, or drift evidence from the edge. */
-  trigger?: string;
-  commit?: string;
-  branch?: string;
-  runUrl?: string;
-  command?: string;
-  trainedAt: string;
-}
-
-/** Everything a release PR shows and a release commit needs: the output of `evaluate`. */
-/** A container image of a release (a modelcar, a serving image), pinned by digest. */
-export interface PackageImage {
-  reference: string;
-  digest: string;
-  platforms: string[];
-}
-
-export interface EvaluationReport {
-  schemaVersion: 1;
-  model: string;
-  version: NextVersion;
-  primary: { name: string; direction: 'maximize' | 'minimize'; improved: boolean };
-  candidate: ModelInspection;
-  baseline?: Omit<Baseline, 'contract' | 'metrics'>;
-  metrics: MetricDelta[];
-  contractDiff?: ContractDiff;
-  golden: GoldenResult;
-  profiles: ProfileResult[];
-  placement: PlacementDecision[];
-  /** The rollout's waves as the config resolves them (absent without rollout waves). */
-  waves?: WaveSummary[];
-  gates: GateResult[];
-  passed: boolean;
-  provenance: Provenance;
-  /** Set once the artifact is published. */
-  artifact?: { reference: string; digest: string; packages?: { modelcar?: PackageImage; image?: PackageImage } };
-  /** Approvals given on the release PR: a breaking change allowed for this release. */
-  approvals?: { breaking?: BreakingApproval };
-}
 
 export interface PlanInputs {
   config: EdgeshipConfig;

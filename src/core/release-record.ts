@@ -3,8 +3,8 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import { GitOpsError } from './errors.ts';
 import { checkWith } from './parse-json.ts';
-import { dnsLabel } from './names.ts';
-import { digestString, pinnedReference, semverString } from './report-schema.ts';
+import { dnsLabel } from './formats.ts';
+import { digestString, pinnedReference, semverString } from './formats.ts';
 import { applyOwnedEdits, parseYaml, withHeader, type HandedYaml, type OwnedEdit } from './yaml-edit.ts';
 
 /** Path of a model's release record inside the GitOps repo. */

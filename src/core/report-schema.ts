@@ -1,158 +1,128 @@
 import { z } from 'zod';
+import { contractDiffSchema, modelContractSchema } from './contract.ts';
 import { EdgeshipError } from './errors.ts';
+import { branchName, commitSha, digestString, dnsLabel, finite, pinnedReference, semverString } from './formats.ts';
+import { breakingApprovalSchema, gateResultSchema } from './gates.ts';
+import { goldenResultSchema } from './golden.ts';
+import { metricDeltaSchema } from './metrics.ts';
 import { parseJsonWith } from './parse-json.ts';
-import { dnsLabel } from './names.ts';
-import type { EvaluationReport } from './release-plan.ts';
+import { placementChoiceSchema, placementDecisionSchema } from './placement.ts';
+import { profileResultSchema } from './profiling.ts';
+import { nextVersionSchema } from './version.ts';
 
 /**
- * The evaluation report as it enters from outside (a run's artifact, a release branch, a file):
- * every value that later reaches a URL, YAML, a path or a Kubernetes object is held to a strict
- * grammar here; a report that breaks one is refused whole, with the field named.
+ * The evaluation report (`edgeship evaluate`'s output, a run's artifact, the release proposal
+ * `.edgeship/release.json`): its one definition, and its type inferred from it. Every value
+ * that later reaches a URL, YAML, a path or a Kubernetes object is held to a strict grammar; a
+ * report from outside that breaks one is refused whole, with the field named.
  */
 
-/** Semantic Versioning 2.0.0, as semver.org gives it: no spaces, no line breaks. */
-export const SEMVER =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-export const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const REPOSITORY = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*';
-/** `registry[:port]/repository@sha256:…` or, for the local loop, `oci-layout:<dir>@sha256:…`. */
-export const PINNED_REFERENCE = new RegExp(
-  `^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\\d{1,5})?/${REPOSITORY}|oci-layout:[\\w./-]+)@sha256:[a-f0-9]{64}$`,
-);
+/** What ONNX inspection found out about a model file. */
+export const modelInspectionSchema = z.object({
+  sizeBytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[a-f0-9]{64}$/),
+  irVersion: z.number().int(),
+  producer: z.string().max(500),
+  contract: modelContractSchema,
+  metadata: z.record(z.string(), z.string()),
+});
+export type ModelInspection = z.infer<typeof modelInspectionSchema>;
 
-const strict = (pattern: RegExp, what: string) =>
-  z.string().regex(pattern, { error: (issue) => `expected ${what}, found ${JSON.stringify(issue.input)}` });
-export const semverString = strict(SEMVER, 'a semantic version such as 1.2.3');
-export const digestString = strict(DIGEST, 'sha256: and 64 lowercase hex digits');
-export const pinnedReference = strict(
-  PINNED_REFERENCE,
-  'an artifact reference pinned by digest (registry/repository@sha256:…)',
-);
-const sha = strict(/^[0-9a-f]{40}$/, 'a commit sha (40 hex digits)');
-/** A branch name git and GitHub accept, without spaces, control characters or markdown. */
-const branchName = strict(/^(?!.*\.\.)(?!\/)[\w./-]{1,200}$/, 'a branch name');
-const finite = z.number().refine(Number.isFinite, { error: 'expected a finite number' });
+/** The release currently deployed, read from the GitOps repo and its artifact. */
+export const baselineSchema = z.object({
+  version: semverString,
+  reference: z.string().max(500),
+  digest: digestString,
+  metrics: z.record(z.string(), finite),
+  contract: modelContractSchema,
+  /** Where each target runs it (the release record): an uncertain latency keeps it there. */
+  placements: z.record(dnsLabel, placementChoiceSchema).optional(),
+  /** The primary metric of the releases before, oldest first (the release record's history). */
+  history: z
+    .array(z.object({ version: semverString, value: finite }))
+    .max(100)
+    .optional(),
+  /** sha256 of the deployed artifact's model.onnx: a candidate with the same bytes is nothing to release. */
+  modelSha256: z.string().optional(),
+});
+export type Baseline = z.infer<typeof baselineSchema>;
 
-/** A container image of a release: pinned by digest, with the platforms it has. */
-const packageSchema = z.strictObject({
+export const provenanceSchema = z.object({
+  /** Why this run trained: a push, a retrain request, or drift evidence from the edge. */
+  trigger: z.string().optional(),
+  commit: commitSha.optional(),
+  branch: branchName.optional(),
+  runUrl: z.string().optional(),
+  command: z.string().optional(),
+  trainedAt: z.string().max(100),
+});
+export type Provenance = z.infer<typeof provenanceSchema>;
+
+/** A container image of a release (a modelcar, a serving image): pinned by digest, with the platforms it has. */
+export const packageImageSchema = z.strictObject({
   reference: pinnedReference,
   digest: digestString,
   platforms: z.array(z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'os/architecture')).max(20),
 });
+export type PackageImage = z.infer<typeof packageImageSchema>;
 
-const placementSchema = z.looseObject({
-  target: dnsLabel,
-  kind: z.enum(['edge', 'cloud']),
-  profile: dnsLabel.optional(),
-  choice: z.enum(['edge', 'offload', 'adaptive', 'cloud', 'blocked']),
-  offloadTo: dnsLabel.optional(),
-  p95Ms: finite.optional(),
-  latencyBudgetMs: finite,
-  memoryMb: finite.optional(),
-  memoryBudgetMb: finite.optional(),
-  reason: z.string().max(2000),
+/** A rollout wave in the report: its targets, and the selector and share that chose them. */
+export const releaseWaveSchema = z.object({
+  name: z.string().max(200),
+  targets: z.array(dnsLabel),
+  selector: z.record(z.string().max(317), z.string().max(63)).optional(),
+  percent: finite.optional(),
 });
+export type ReleaseWave = z.infer<typeof releaseWaveSchema>;
 
+/** Everything a release PR shows and a release commit needs: the output of `evaluate`. */
 export const evaluationReportSchema = z
-  .looseObject({
+  .object({
     schemaVersion: z.literal(1),
     model: dnsLabel,
-    version: z.looseObject({
-      version: semverString,
-      bump: z.enum(['initial', 'major', 'minor', 'patch', 'none']),
-      reason: z.string().max(2000),
-    }),
-    primary: z.looseObject({
+    version: nextVersionSchema,
+    primary: z.object({
       name: z.string().min(1).max(200),
       direction: z.enum(['maximize', 'minimize']),
       improved: z.boolean(),
     }),
-    candidate: z.looseObject({
-      sha256: z.string().regex(/^[a-f0-9]{64}$/),
-      sizeBytes: z.number().int().nonnegative(),
-      contract: z.looseObject({}),
-    }),
-    baseline: z
-      .looseObject({
-        version: semverString,
-        reference: z.string().max(500),
-        digest: digestString,
-        placements: z.record(dnsLabel, z.enum(['edge', 'offload', 'adaptive', 'cloud', 'blocked'])).optional(),
-        history: z
-          .array(z.object({ version: semverString, value: z.number().finite() }))
-          .max(100)
-          .optional(),
-      })
-      .optional(),
-    metrics: z.array(z.looseObject({ name: z.string().min(1).max(200), value: finite })),
-    golden: z.looseObject({ passed: z.boolean() }),
-    profiles: z.array(
-      z.looseObject({
-        profile: z.string().min(1).max(100),
-        p95: z
-          .looseObject({
-            p95Ms: finite,
-            lowMs: finite,
-            highMs: finite,
-            rounds: z.number().int().positive(),
-            spread: finite,
-            stable: z.boolean(),
-            remeasured: z.boolean().optional(),
-          })
-          .optional(),
-        calibration: z
-          .looseObject({ nominalRunMs: finite, hostRunMs: finite, spread: finite, stable: z.boolean() })
-          .optional(),
-      }),
-    ),
-    placement: z.array(placementSchema),
-    waves: z
-      .array(
-        z.looseObject({
-          name: z.string().max(200),
-          targets: z.array(dnsLabel),
-          selector: z.record(z.string().max(317), z.string().max(63)).optional(),
-          percent: finite.optional(),
-        }),
-      )
-      .optional(),
-    gates: z.array(z.looseObject({ passed: z.boolean() })),
+    candidate: modelInspectionSchema,
+    baseline: baselineSchema.omit({ contract: true, metrics: true }).optional(),
+    metrics: z.array(metricDeltaSchema),
+    contractDiff: contractDiffSchema.optional(),
+    golden: goldenResultSchema,
+    profiles: z.array(profileResultSchema),
+    placement: z.array(placementDecisionSchema),
+    /** The rollout's waves as the config resolves them (absent without rollout waves). */
+    waves: z.array(releaseWaveSchema).optional(),
+    gates: z.array(gateResultSchema),
     passed: z.boolean(),
-    provenance: z.looseObject({
-      commit: sha.optional(),
-      branch: branchName.optional(),
-      trainedAt: z.string().max(100),
-    }),
+    provenance: provenanceSchema,
+    /** Set once the artifact is published. */
     artifact: z
       .strictObject({
         reference: pinnedReference,
         digest: digestString,
-        packages: z.strictObject({ modelcar: packageSchema.optional(), image: packageSchema.optional() }).optional(),
-      })
-      .optional(),
-    approvals: z
-      .strictObject({
-        breaking: z
-          .strictObject({
-            by: strict(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub login'),
-            at: z.string().max(100),
-            where: strict(/^#\d{1,10}$/, 'a PR number such as #12'),
-          })
+        packages: z
+          .strictObject({ modelcar: packageImageSchema.optional(), image: packageImageSchema.optional() })
           .optional(),
       })
       .optional(),
+    /** Approvals given on the release PR: a breaking change allowed for this release. */
+    approvals: z.strictObject({ breaking: breakingApprovalSchema.optional() }).optional(),
   })
   .refine((report) => !report.artifact || report.artifact.reference.endsWith(`@${report.artifact.digest}`), {
     error: 'artifact.reference must be pinned by artifact.digest',
     path: ['artifact', 'reference'],
   });
+export type EvaluationReport = z.infer<typeof evaluationReportSchema>;
 
 /**
  * Parses a report from outside; `where` names it in the error. The schema checks every field
  * that reaches a URL, YAML or a path, and the shape of the rest.
  */
 export function parseEvaluationReport(text: string, where: string): EvaluationReport {
-  const report = parseJsonWith(
+  return parseJsonWith(
     evaluationReportSchema,
     text,
     (issues) =>
@@ -164,6 +134,4 @@ export function parseEvaluationReport(text: string, where: string): EvaluationRe
       ),
     'evaluation report',
   );
-  // The schema checked every field edgeship reads; loose objects keep the rest as written.
-  return report as unknown as EvaluationReport;
 }

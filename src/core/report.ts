@@ -2,7 +2,7 @@ import { codeSpan, inert } from './markdown.ts';
 import { formatShape, type TensorSpec } from './contract.ts';
 import { breakingList } from './gates.ts';
 import type { MetricDelta } from './metrics.ts';
-import type { EvaluationReport } from './release-plan.ts';
+import type { EvaluationReport } from './report-schema.ts';
 import { jsonOrUndefined } from './parse-json.ts';
 
 const CHOICE_LABEL = {

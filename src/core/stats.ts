@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { finite } from './formats.ts';
+
 /** Percentile by linear interpolation between closest ranks; `sorted` must be ascending. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) throw new RangeError('percentile of an empty list');
@@ -15,14 +18,15 @@ export const median = (values: readonly number[]) =>
     50,
   );
 
-export interface LatencySummary {
-  runs: number;
-  meanMs: number;
-  p50Ms: number;
-  p95Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
+export const latencySummarySchema = z.object({
+  runs: z.number().int().nonnegative(),
+  meanMs: finite,
+  p50Ms: finite,
+  p95Ms: finite,
+  p99Ms: finite,
+  maxMs: finite,
+});
+export type LatencySummary = z.infer<typeof latencySummarySchema>;
 
 export function summarize(samplesMs: readonly number[]): LatencySummary {
   const sorted = [...samplesMs].sort((a, b) => a - b);
@@ -53,18 +57,19 @@ export function scaleSummary(summary: LatencySummary, factor: number): LatencySu
  * inside it with 94% confidence, whatever that distribution is) and their spread relative to it.
  * One burst of load moves one round, not the estimate.
  */
-export interface P95Estimate {
-  p95Ms: number;
-  lowMs: number;
-  highMs: number;
-  rounds: number;
+export const p95EstimateSchema = z.object({
+  p95Ms: finite,
+  lowMs: finite,
+  highMs: finite,
+  rounds: z.number().int().positive(),
   /** (highest − lowest) ÷ estimate. */
-  spread: number;
+  spread: finite,
   /** Whether the spread is within the tolerance the rounds were measured with. */
-  stable: boolean;
+  stable: z.boolean(),
   /** Whether the rounds disagreed once and were measured again. */
-  remeasured?: boolean;
-}
+  remeasured: z.boolean().optional(),
+});
+export type P95Estimate = z.infer<typeof p95EstimateSchema>;
 
 /** Confidence that the median lies between the lowest and highest of `rounds` values. */
 export const intervalConfidence = (rounds: number) => 1 - 2 * 0.5 ** rounds;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnsLabel } from './names.ts';
+import { dnsLabel } from './formats.ts';
 
 /** A Kubernetes resource quantity, e.g. `500m`, `4`, `16Gi`. */
 const quantity = z

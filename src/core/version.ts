@@ -1,13 +1,13 @@
 import semver from 'semver';
+import { z } from 'zod';
+import { semverString } from './formats.ts';
 
 /** `none`: the candidate is the deployed model itself, so there is nothing to release. */
-export type Bump = 'initial' | 'major' | 'minor' | 'patch' | 'none';
+export const bumpSchema = z.enum(['initial', 'major', 'minor', 'patch', 'none']);
+export type Bump = z.infer<typeof bumpSchema>;
 
-export interface NextVersion {
-  version: string;
-  bump: Bump;
-  reason: string;
-}
+export const nextVersionSchema = z.object({ version: semverString, bump: bumpSchema, reason: z.string().max(2000) });
+export type NextVersion = z.infer<typeof nextVersionSchema>;
 
 /**
  * Semver from the comparison with the deployed release: major when the contract breaks clients,

@@ -2,7 +2,7 @@ import semver from 'semver';
 import { targetNamed, wavesOf, type EdgeshipConfig } from '../core/config.ts';
 import { GatesFailedError, GitOpsError } from '../core/errors.ts';
 import type { RecordUpdate } from '../core/release-record.ts';
-import type { EvaluationReport } from '../core/release-plan.ts';
+import type { EvaluationReport } from '../core/report-schema.ts';
 import type { GitOpsChange, GitOpsRepo } from '../ports.ts';
 import { offloadTargetOf, readRecord, recordAndOverlays, type Placement } from './gitops-writes.ts';
 

@@ -8,7 +8,7 @@ import { parseMetrics } from '../core/metrics.ts';
 import { parseJsonWith } from '../core/parse-json.ts';
 import { sha256File } from './file-hash.ts';
 import { historyOf, parseReleaseRecord, releaseRecordPath } from '../core/release-record.ts';
-import type { Baseline } from '../core/release-plan.ts';
+import type { Baseline } from '../core/report-schema.ts';
 import type { ArtifactStore, GitOpsRepo } from '../ports.ts';
 
 export interface BaselineDeps {

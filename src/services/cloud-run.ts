@@ -1,5 +1,5 @@
 import type { EdgeshipConfig } from '../core/config.ts';
-import type { EvaluationReport } from '../core/release-plan.ts';
+import type { EvaluationReport } from '../core/report-schema.ts';
 import type {
   ArtifactStore,
   ModelInspector,

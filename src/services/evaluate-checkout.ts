@@ -1,6 +1,6 @@
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { ProfileResult } from '../core/profiling.ts';
-import type { EvaluationReport, Provenance } from '../core/release-plan.ts';
+import type { EvaluationReport, Provenance } from '../core/report-schema.ts';
 import type { TrainingOutputs } from '../ports.ts';
 import { resolveBaseline, type BaselineDeps } from './baseline.ts';
 import { evaluate, type EvaluateDeps } from './evaluate.ts';

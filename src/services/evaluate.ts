@@ -5,7 +5,8 @@ import { parseMetrics } from '../core/metrics.ts';
 import { resolveProfile } from '../core/profiles.ts';
 import type { ProfileResult } from '../core/profiling.ts';
 import { readGolden, readOutputText, readReferenceStats } from './output-files.ts';
-import { planRelease, type Baseline, type EvaluationReport, type Provenance } from '../core/release-plan.ts';
+import { planRelease } from '../core/release-plan.ts';
+import type { Baseline, EvaluationReport, Provenance } from '../core/report-schema.ts';
 import type { ClusterCapacity, ModelInspector, ModelProfiler, Progress, TrainingOutputs } from '../ports.ts';
 
 export interface EvaluateDeps {

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EvaluationReport } from '../core/release-plan.ts';
+import type { EvaluationReport } from '../core/report-schema.ts';
 import { MEDIA_TYPES } from '../core/artifact.ts';
 import { ArtifactError } from '../core/errors.ts';
 

@@ -1,6 +1,6 @@
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { ReleaseRecord } from '../core/release-record.ts';
-import type { EvaluationReport } from '../core/release-plan.ts';
+import type { EvaluationReport } from '../core/report-schema.ts';
 import type { ModelRegistry } from '../ports.ts';
 import type { RolloutResult } from './rollout.ts';
 

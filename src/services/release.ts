@@ -1,5 +1,5 @@
 import type { EdgeshipConfig } from '../core/config.ts';
-import type { EvaluationReport, Provenance } from '../core/release-plan.ts';
+import type { EvaluationReport, Provenance } from '../core/report-schema.ts';
 import { renderReport } from '../core/report.ts';
 import { SILENT, type ArtifactStore, type GitOpsRepo, type Progress, type TrainingBackend } from '../ports.ts';
 import { startRollout } from './rollout.ts';

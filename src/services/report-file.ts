@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sha256File } from './file-hash.ts';
 import { EdgeshipError, UsageError } from '../core/errors.ts';
-import type { EvaluationReport } from '../core/release-plan.ts';
+import type { EvaluationReport } from '../core/report-schema.ts';
 import { parseEvaluationReport } from '../core/report-schema.ts';
 
 /** Reads report.json as `edgeship evaluate` wrote it; errors name the file and the fix. */

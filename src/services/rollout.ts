@@ -6,7 +6,7 @@ import {
   type ReleaseRecord,
   type RolloutStatus,
 } from '../core/release-record.ts';
-import type { EvaluationReport } from '../core/release-plan.ts';
+import type { EvaluationReport } from '../core/report-schema.ts';
 import { planRollout, targetStatuses, type RolloutStep, type TargetState, type TargetStatus } from '../core/rollout.ts';
 import type { FleetState, FleetStatus, GitOpsRepo, Logger } from '../ports.ts';
 import { applyRelease } from './apply.ts';

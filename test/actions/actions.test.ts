@@ -1,7 +1,7 @@
 import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { actionModelRepo, errorAnnotations, runAction } from '../helpers/action-runner.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDirs } from '../helpers/temp.ts';

@@ -10,7 +10,7 @@ import { policyStoreForReference } from '../../src/adapters/oci/index.ts';
 import { RegistryClient } from '../../src/adapters/oci/registry-client.ts';
 import { operatorPolicySchema } from '../../src/core/policy.ts';
 import { proposalDigest } from '../../src/core/release-integrity.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { startAttacker } from '../helpers/attacker.ts';
 import { ACTIONS_APP, FakeGitHub } from '../helpers/fake-github.ts';
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { proposalDigest } from '../../src/core/release-integrity.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { deployedWorld, GITOPS_REPO, MODEL_REPO } from '../helpers/release-world.ts';
 import { useTempDirs } from '../helpers/temp.ts';
 import { example } from '../helpers/webhooks.ts';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { apiCalls, FakeGitHub, isWrite } from '../helpers/fake-github.ts';
 import {
   DIGEST,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import type { FleetState, FleetStatus, ModelRegistry, RegistryRelease } from '../../src/ports.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
 import { evaluationReport, GITOPS_REPO, MODEL_REPO, ReleaseWorld } from '../helpers/release-world.ts';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { locationsOf } from '../../src/compose/local.ts';
 import { openModelRepo } from '../../src/compose/model-repo.ts';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/registry.ts';
 import { useTempDirs } from '../helpers/temp.ts';

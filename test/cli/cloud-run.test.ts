@@ -6,7 +6,7 @@ import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RegistryStore } from '../../src/adapters/oci/registry-store.ts';
 import { seedRepo } from '../../src/cli/demo-setup.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { ROOT, flowConfig } from '../helpers/fixtures.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { useTempDirs } from '../helpers/temp.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planRelease, type Baseline, type ModelInspection } from '../../src/core/release-plan.ts';
+import { planRelease } from '../../src/core/release-plan.ts';
+import type { Baseline, ModelInspection } from '../../src/core/report-schema.ts';
 import { renderReport } from '../../src/core/report.ts';
 import { profileResult, testConfig } from '../helpers/fixtures.ts';
 

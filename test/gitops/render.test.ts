@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/core/config-parse.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { planGitOpsChange } from '../../src/services/apply.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { manifestValidator } from '../helpers/k8s-schemas.ts';

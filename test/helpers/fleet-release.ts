@@ -12,7 +12,7 @@ import { OnnxInspector } from '../../src/adapters/onnx/inspector.ts';
 import { collectOutputs } from '../../src/adapters/training/local-process.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { evaluate } from '../../src/services/evaluate.ts';
 import type { FleetState, FleetStatus } from '../../src/ports.ts';
 import { GITHUB_LIMITS } from '../../src/core/github-limits.ts';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { EdgeshipConfig, Target } from '../../src/core/config.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 
 /**
  * The config (every tenth site offloads; with `waves`, sites labelled by region and rolled out

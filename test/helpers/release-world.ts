@@ -6,7 +6,7 @@ import { OnnxInspector } from '../../src/adapters/onnx/inspector.ts';
 import { collectOutputs } from '../../src/adapters/training/local-process.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import type { ModelContract } from '../../src/core/contract.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { proposalDigest } from '../../src/core/release-integrity.ts';
 import { planGitOpsChange } from '../../src/services/apply.ts';
 import { evaluate } from '../../src/services/evaluate.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { overlayPath } from '../../src/core/overlays.ts';
 import { planGitOpsChange } from '../../src/services/apply.ts';
 import { evaluationReport, exampleConfigText } from '../helpers/release-world.ts';

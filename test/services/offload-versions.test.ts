@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/core/config-parse.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { planGitOpsChange } from '../../src/services/apply.ts';
 import { retainedOf } from '../../src/serve/options.ts';
 import { evaluationReport, exampleConfigText } from '../helpers/release-world.ts';

@@ -6,7 +6,7 @@ import { GitRemoteRepo } from '../../src/adapters/git/gitops-repo.ts';
 import { ArgoCdApplications } from '../../src/adapters/k8s/argocd.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
-import type { EvaluationReport } from '../../src/core/release-plan.ts';
+import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { applyRelease } from '../../src/services/apply.ts';
 import { advanceRollout, type RolloutResult } from '../../src/services/rollout.ts';
 import { startArgoCd, type AppStatus } from '../helpers/argocd-server.ts';

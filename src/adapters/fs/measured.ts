@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelValidationError } from '../../core/errors.ts';
-import { parseJson } from '../../core/parse-json.ts';
-import type { ProfileResult } from '../../core/profiling.ts';
+import { checkWith, parseJson } from '../../core/parse-json.ts';
+import { profileResultSchema, type ProfileResult } from '../../core/profiling.ts';
 
 /**
  * Profile results measured on the devices (one JSON file per profile, from `edgeship profile`
@@ -16,21 +16,15 @@ export async function readMeasured(directory: string): Promise<ProfileResult[]> 
   });
   const results: ProfileResult[] = [];
   for (const file of files.filter((name) => name.endsWith('.json')).sort()) {
-    const result = (parseJson(
-      await readFile(join(directory, file), 'utf8'),
-      (issues) => new ModelValidationError(`${join(directory, file)}: ${issues.join('; ')}`),
-      'profile result',
-    ) ?? {}) as Partial<ProfileResult>;
-    if (
-      typeof result.profile !== 'string' ||
-      result.source !== 'device' ||
-      typeof result.estimated?.p95Ms !== 'number'
-    ) {
+    const path = join(directory, file);
+    const fail = (issues: string[]) => new ModelValidationError(`${path}: ${issues.join('; ')}`);
+    const data = parseJson(await readFile(path, 'utf8'), fail, 'profile result');
+    if ((data as { source?: unknown } | null)?.source !== 'device')
       throw new ModelValidationError(
-        `${join(directory, file)} is not a profile result measured on a device (from the edgeship profile step)`,
+        `${path} is not a profile result measured on a device (from the edgeship profile step)`,
       );
-    }
-    results.push(result as ProfileResult);
+    const result = checkWith(profileResultSchema, data, fail);
+    results.push(result);
   }
   return results;
 }

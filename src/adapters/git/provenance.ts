@@ -1,5 +1,5 @@
 import { simpleGit } from 'simple-git';
-import type { Provenance } from '../../core/release-plan.ts';
+import type { Provenance } from '../../core/report-schema.ts';
 
 /** Commit and branch of the checkout, when it is a git repo. */
 export async function gitProvenance(directory: string): Promise<Omit<Provenance, 'trainedAt' | 'command'>> {

@@ -1,7 +1,7 @@
 import type { ProbotOctokit } from 'probot';
 import { EdgeshipError } from '../../core/errors.ts';
 import type { PullRequestInfo, RepoAnswers, RepoQuestions, RepoRef } from '../../ports.ts';
-import { repoName } from '../../core/names.ts';
+import { repoName } from '../../core/formats.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 

@@ -17,7 +17,7 @@ import type {
   Scm,
 } from '../../ports.ts';
 import { FILES_PER_QUERY, OPEN_PULL_REQUEST, queryRepository, type Blob } from './repo-query.ts';
-import { repoName } from '../../core/names.ts';
+import { repoName } from '../../core/formats.ts';
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 

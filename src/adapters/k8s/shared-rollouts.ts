@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CONFLICT, untilSwapped, type SwapRetry } from '../../core/compare-and-swap.ts';
 import { EdgeshipError, messageOf } from '../../core/errors.ts';
 import type { RepoRef, SharedRollout, SharedRollouts } from '../../ports.ts';
-import { repoName } from '../../core/names.ts';
+import { repoName } from '../../core/formats.ts';
 import { jsonOrUndefined } from '../../core/parse-json.ts';
 
 const codeOf = (error: unknown) => (error as { code?: number }).code;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import { ModelValidationError, messageOf } from '../../core/errors.ts';
 import type { GoldenFile, TensorValues } from '../../core/golden.ts';
-import type { ModelInspection } from '../../core/release-plan.ts';
+import type { ModelInspection } from '../../core/report-schema.ts';
 import type { ModelInspector } from '../../ports.ts';
 import { readModelHeader, type ModelHeader } from './model-proto.ts';
 import { specsOf, tensorFromJson, toValues } from './tensors.ts';

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { GatesFailedError, UsageError } from '../../core/errors.ts';
 import { forTerminal } from '../../core/markdown.ts';
-import type { EvaluationReport } from '../../core/release-plan.ts';
+import type { EvaluationReport } from '../../core/report-schema.ts';
 import type { RolloutResult } from '../../services/rollout.ts';
 import type { Overrides } from '../../compose/local.ts';
 import { SILENT } from '../../ports.ts';

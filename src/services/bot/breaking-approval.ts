@@ -2,7 +2,7 @@ import { COMMAND_ROLES } from '../../core/commands.ts';
 import { allowBreaking, gatesPassed } from '../../core/gates.ts';
 import { RELEASE_BRANCH_ROOT, RELEASE_PROPOSAL_FILE, GATES_CHECK } from '../../core/release-branch.ts';
 import { refuseMerge } from '../../core/release-integrity.ts';
-import type { EvaluationReport } from '../../core/release-plan.ts';
+import type { EvaluationReport } from '../../core/report-schema.ts';
 import { renderReport } from '../../core/report.ts';
 import { parseEvaluationReport } from '../../core/report-schema.ts';
 import type { RepoRef, Scm } from '../../ports.ts';

@@ -10,7 +10,7 @@ import type { Logger, RepoRef, Scm, TrainingCluster } from '../../ports.ts';
 import { readConfigAt } from './model-repo.ts';
 import { parseEvaluationReport } from '../../core/report-schema.ts';
 import { releaseFromReport, supersede, type ReleasePrDeps } from './release-pr.ts';
-import { repoName } from '../../core/names.ts';
+import { repoName } from '../../core/formats.ts';
 
 /** A training run on a cluster that the app follows until it finished. */
 export interface ActiveTraining {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EdgeshipError } from '../../core/errors.ts';
-import { dnsLabel, repoName } from '../../core/names.ts';
-import { semverString } from '../../core/report-schema.ts';
+import { dnsLabel, repoName } from '../../core/formats.ts';
+import { semverString } from '../../core/formats.ts';
 import type { KeyedLock } from '../../core/keyed-lock.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { readConfigAt } from './model-repo.ts';

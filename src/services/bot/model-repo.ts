@@ -4,7 +4,7 @@ import { ConfigError } from '../../core/errors.ts';
 import { allowGitopsRepo, type OperatorPolicy } from '../../core/policy.ts';
 import type { RepoRef, Scm } from '../../ports.ts';
 import { ScmBranchRepo } from '../scm-branch-repo.ts';
-import { repoName } from '../../core/names.ts';
+import { repoName } from '../../core/formats.ts';
 
 /** The config of a model repo at a commit; undefined when the repo has none (not a model repo). */
 export async function readConfigAt(scm: Scm, repo: RepoRef, sha: string): Promise<EdgeshipConfig | undefined> {

@@ -31,7 +31,7 @@ import {
   trackedBranch,
   type GitopsAccess,
 } from './model-repo.ts';
-import { repoName } from '../../core/names.ts';
+import { repoName } from '../../core/formats.ts';
 
 export interface MergedPull {
   number: number;

@@ -10,7 +10,7 @@ import { runCommand } from './commands.ts';
 import { readConfigAt } from './model-repo.ts';
 import { ensureReleasePr } from './release-pr.ts';
 import { newestMergedRelease, reconcileRelease, type MergedPull, type ReleaseRolloutDeps } from './release-rollout.ts';
-import { repoName } from '../../core/names.ts';
+import { repoName } from '../../core/formats.ts';
 
 export interface ResyncDeps extends ReleaseRolloutDeps, ClusterTrainingDeps, ClaimClock {
   storeFor: Parameters<typeof ensureReleasePr>[0]['storeFor'];

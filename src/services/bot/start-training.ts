@@ -7,7 +7,7 @@ import { runKey, TRAIN_CHECK } from '../../core/training-run.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { isClusterBackend, startClusterRun, type ClusterTrainingDeps } from './cluster-training.ts';
 import { configOf, trackedBranch } from './model-repo.ts';
-import { repoName } from '../../core/names.ts';
+import { repoName } from '../../core/formats.ts';
 
 export interface TrainingTrigger {
   repo: RepoRef;
