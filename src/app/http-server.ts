@@ -21,7 +21,7 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
  * - Argo CD access (fleet.ts) and, with EDGESHIP_ARGOCD_WEBHOOK_TOKEN, Argo CD Notifications at
  *   /api/edgeship/argocd;
  * - EDGESHIP_CLUSTERS_KUBECONFIG: the contexts targets name (targets[].context), for placement;
- * - training clusters (training.ts) and, with EDGESHIP_PUBLIC_URL and
+ * - training clusters (training-clusters.ts) and, with EDGESHIP_PUBLIC_URL and
  *   EDGESHIP_TRAINING_CALLBACK_SECRET, run callbacks at /api/edgeship/training.
  * - EDGESHIP_POLICY_FILE: the operator policy (core/policy.ts);
  * - EDGESHIP_DRIFT_SECRET: drift evidence from edge sites at /api/edgeship/drift, each with its

@@ -64,7 +64,7 @@ export interface AppOptions {
   rollouts?: ActiveRollouts;
   /** Receives the function that takes the next rollout steps now (for Argo CD notifications). */
   onNudge?: (nudge: () => Promise<number>) => void;
-  /** The cluster a config trains on (train.backend kubernetes or kubeflow); see training.ts. */
+  /** The cluster a config trains on (train.backend kubernetes or kubeflow); see training-clusters.ts. */
   trainingFor?: (config: EdgeshipConfig) => TrainingCluster | undefined;
   /** Where cluster runs report that they finished, and the secret of their tokens. */
   trainingCallback?: { url: string; secret: string };

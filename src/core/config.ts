@@ -107,7 +107,7 @@ export const configSchema = z
           .min(1)
           .default([...DEFAULT_TRAIN_PATHS])
           .describe(
-            "Globs of the files whose change trains, as in Actions' `paths`: later patterns win, `!` excludes. By default every file but the release record (`.edgeship/**`), so merging a release PR never trains.",
+            "Globs of the files whose change trains, as in Actions' `paths`: later patterns win, `!` excludes. By default every file but the release proposal (`.edgeship/**`), so merging a release PR never trains.",
           ),
         workflow: z.string().default('edgeship-train.yml').describe('Workflow file for github-actions.'),
         timeoutMinutes: z

@@ -10,7 +10,7 @@ export const releaseBranch = (model: string, version: string, sha: string) =>
 /** The model repo file a release PR changes: the release proposal (what it proposes to run where), one per model; the release record is the GitOps repo's models/<model>/release.yaml. */
 export const RELEASE_PROPOSAL_FILE = '.edgeship/release.json';
 
-/** The check run on a release PR's head that carries the gates' verdict and the record's digest. */
+/** The check run on a release PR's head that carries the gates' verdict and the proposal's digest. */
 export const GATES_CHECK = 'edgeship/gates';
 
 /** Parses a release branch back into its parts, or undefined for any other branch. */

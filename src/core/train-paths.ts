@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 
-/** Every file but the release record: the push of a merged release PR changes nothing else. */
+/** Every file but the release proposal: the push of a merged release PR changes nothing else. */
 export const DEFAULT_TRAIN_PATHS = ['**', '!.edgeship/**'] as const;
 
 /**

@@ -1,10 +1,9 @@
 import { profilingNeeds, type EdgeshipConfig } from '../core/config.ts';
 import { ModelValidationError } from '../core/errors.ts';
 import { compareGolden, type GoldenResult } from '../core/golden.ts';
-import { parseMetrics } from '../core/metrics.ts';
 import { resolveProfile } from '../core/profiles.ts';
 import type { ProfileResult } from '../core/profiling.ts';
-import { readGolden, readOutputText, readReferenceStats } from './output-files.ts';
+import { readGolden, readMetrics, readReferenceStats } from './output-files.ts';
 import { planRelease } from '../core/release-plan.ts';
 import type { Baseline, EvaluationReport, Provenance } from '../core/report-schema.ts';
 import type { ClusterCapacity, ModelInspector, ModelProfiler, Progress, TrainingOutputs } from '../ports.ts';
@@ -37,7 +36,7 @@ export interface EvaluateInput {
  */
 export async function evaluate(deps: EvaluateDeps, input: EvaluateInput): Promise<EvaluationReport> {
   const { config, outputs } = input;
-  const metrics = parseMetrics(await readOutputText(outputs.metrics), config.metrics.primary, outputs.metrics);
+  const metrics = await readMetrics(outputs.metrics, config.metrics.primary);
   const inspection = await deps.progress.step('Inspecting the ONNX contract', () =>
     deps.inspector.inspect(outputs.model),
   );

@@ -4,6 +4,7 @@ import type { ModelContract } from '../core/contract.ts';
 import { referenceProblems, referenceStatsSchema, type ReferenceStats } from '../core/drift.ts';
 import { ModelValidationError } from '../core/errors.ts';
 import { goldenFileSchema, type GoldenFile } from '../core/golden.ts';
+import { parseMetrics, type Metrics } from '../core/metrics.ts';
 import { parseJsonWith } from '../core/parse-json.ts';
 
 /**
@@ -32,6 +33,11 @@ async function readOutputJson<T extends z.ZodType>(
     (issues) => new ModelValidationError(`${path}: ${issues.join('; ')}; expected ${expected}`),
     what,
   );
+}
+
+/** metrics.json: finite numbers, the primary metric among them. */
+export async function readMetrics(path: string, primary: string): Promise<Metrics> {
+  return parseMetrics(await readOutputText(path), primary, path);
 }
 
 /** golden.json: inputs and the framework's outputs, sample by sample. */

@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { EdgeshipConfig } from '../core/config.ts';
 import { ModelValidationError } from '../core/errors.ts';
-import { parseMetrics } from '../core/metrics.ts';
 import type { ModelInspector, TrainingOutputs } from '../ports.ts';
-import { readGolden, readReferenceStats } from './output-files.ts';
+import { readGolden, readMetrics, readReferenceStats } from './output-files.ts';
 
 /**
  * The four training outputs checked as a release reads them, before any release: the model
@@ -16,7 +14,7 @@ export async function checkTrainingOutputs(
   config: Pick<EdgeshipConfig, 'metrics'>,
 ) {
   const inspection = await inspector.inspect(outputs.model);
-  const metrics = parseMetrics(await readFile(outputs.metrics, 'utf8'), config.metrics.primary, outputs.metrics);
+  const metrics = await readMetrics(outputs.metrics, config.metrics.primary);
   const golden = await readGolden(outputs.golden);
   const missing = golden.samples.flatMap((sample, index) => [
     ...inspection.contract.inputs
