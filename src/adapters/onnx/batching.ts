@@ -4,7 +4,6 @@ import type { TensorData } from '../../core/tensor-types.ts';
 /** One request waiting for the model. */
 export class Job {
   readonly rows: number;
-  private shape: string | undefined;
 
   constructor(
     readonly inputs: CheckedTensor[],
@@ -15,18 +14,21 @@ export class Job {
     this.rows = inputs[0]?.dims[0] ?? 1;
   }
 
-  /**
-   * Its shape past the batch dimension and the outputs it asks for: jobs with equal keys batch.
-   * Written when a batch first compares it: a request that runs alone never needs it.
-   */
-  get key(): string {
-    this.shape ??= JSON.stringify([
-      this.inputs.map((input) => [input.name, input.dims.slice(1)]),
-      this.outputs ?? null,
-    ]);
-    return this.shape;
+  /** Whether `other` can share a run with this one: the same inputs, shaped alike past the batch dimension, asking for the same outputs. */
+  batchesWith(other: Job): boolean {
+    if (other.inputs.length !== this.inputs.length || !sameList(this.outputs, other.outputs)) return false;
+    return this.inputs.every((input, index) => {
+      const theirs = other.inputs[index] as CheckedTensor;
+      if (theirs.name !== input.name || theirs.dims.length !== input.dims.length) return false;
+      for (let dim = 1; dim < input.dims.length; dim += 1) if (theirs.dims[dim] !== input.dims[dim]) return false;
+      return true;
+    });
   }
 }
+
+const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
+  a === b ||
+  (a !== undefined && b !== undefined && a.length === b.length && a.every((item, index) => item === b[index]));
 
 export const jobOf = (
   inputs: CheckedTensor[],
@@ -61,7 +63,7 @@ export function nextBatch(
   let rows = first.rows;
   for (let index = 1; index < queue.length; index += 1) {
     const next = queue[index] as Job;
-    if (next.key !== first.key || rows + next.rows > maxRows || !grows(rows, rows + next.rows)) break;
+    if (!first.batchesWith(next) || rows + next.rows > maxRows || !grows(rows, rows + next.rows)) break;
     jobs += 1;
     rows += next.rows;
   }

@@ -27,6 +27,7 @@ describe('dynamic batching', () => {
     expect(takeBatch(queue, 8)).toHaveLength(1);
     expect(takeBatch([job(3), job(3), job(3)], 6).map((entry) => entry.rows)).toEqual([3, 3]);
     expect(takeBatch([job(1, 2, ['a']), job(1, 2, ['b'])], 8)).toHaveLength(1);
+    expect(takeBatch([job(1, 2, ['a']), job(1, 2, ['a']), job(1, 2)], 8)).toHaveLength(2);
   });
 
   it('grows a batch only while a row costs no more in the larger batch, as a whole window of runs measured it', () => {
