@@ -1,5 +1,6 @@
 import { siteDriftToken } from '../core/training-run.ts';
-import { driftEvidenceSchema, type DriftEvidence } from '../services/bot/drift.ts';
+import { messageOf } from '../core/errors.ts';
+import { parseEvidence, type DriftEvidence } from '../services/bot/drift.ts';
 import type { RepoRef } from '../ports.ts';
 import { bearerIs, postJsonEndpoint } from './post-endpoint.ts';
 
@@ -25,16 +26,16 @@ export function driftEndpoint(
   return postJsonEndpoint(DRIFT_PATH, body, (data, request, answer) => {
     const { repo, ...rest } = (data ?? {}) as { repo?: unknown };
     const match = typeof repo === 'string' ? /^([\w.-]+)\/([\w.-]+)$/.exec(repo) : null;
-    const parsed = driftEvidenceSchema.safeParse(rest);
-    if (!match || !parsed.success) {
-      const issue = parsed.error?.issues[0];
-      return answer(400, {
-        error: !match ? 'repo: expected owner/name of the model repo' : `${issue?.path.join('.')}: ${issue?.message}`,
-      });
+    if (!match) return answer(400, { error: 'repo: expected owner/name of the model repo' });
+    let evidence: DriftEvidence;
+    try {
+      evidence = parseEvidence(rest, 'drift evidence');
+    } catch (error) {
+      return answer(400, { error: messageOf(error) });
     }
-    if (!bearerIs(request, siteDriftToken(secret, match[0], parsed.data.model, parsed.data.site)))
+    if (!bearerIs(request, siteDriftToken(secret, match[0], evidence.model, evidence.site)))
       return answer(401, { error: 'expected Authorization: Bearer <the site token of this repo, model and site>' });
-    receive({ owner: match[1] as string, repo: match[2] as string }, parsed.data).then(
+    receive({ owner: match[1] as string, repo: match[2] as string }, evidence).then(
       (refused) => (refused === undefined ? answer(202, { accepted: true }) : answer(403, { error: refused })),
       () => answer(503, { error: 'the app cannot reach the repository now; send again later' }),
     );

@@ -82,6 +82,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
+/** A value as an error says what was found: JSON for strings and numbers, the kind of anything bigger. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';

@@ -171,7 +171,7 @@ describe('comment commands and drift', () => {
     await app.settle();
     // Evidence is checked before the webhook is answered: a bad one fails the delivery itself.
     await expect(app.receive('repository_dispatch', drift({ ...evidence, features: [] }))).rejects.toThrow(
-      /edgeship-drift client_payload\.features: Too small/,
+      /edgeship-drift client_payload: features: expected array to have >=1 items, found a list/,
     );
     expect(github.repo(REPO).dispatches).toHaveLength(0);
   });

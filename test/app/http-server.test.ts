@@ -180,7 +180,7 @@ describe("the app's HTTP server, configured from the environment", () => {
     const hostile = await post({ ...evidence, features: [{ name: '<img src=x onerror=alert(1)>', score: 1 }] }, token);
     expect(hostile.status).toBe(400);
     expect(await hostile.json()).toEqual({
-      error: 'features.0.name: expected a feature name of letters, digits, _ . : - (at most 64)',
+      error: 'drift evidence: features[0].name: expected a feature name of letters, digits, _ . : - (at most 64)',
     });
     expect(world.model.dispatches).toEqual([]);
     expect((await post(evidence, token)).status).toBe(202);

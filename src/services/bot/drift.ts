@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EdgeshipError } from '../../core/errors.ts';
-import { dnsLabel, repoName } from '../../core/formats.ts';
-import { semverString } from '../../core/formats.ts';
+import { dnsLabel, repoName, semverString } from '../../core/formats.ts';
+import { checkWith } from '../../core/parse-json.ts';
 import type { KeyedLock } from '../../core/keyed-lock.ts';
 import type { Logger, RepoRef, Scm } from '../../ports.ts';
 import { readConfigAt } from './model-repo.ts';
@@ -143,10 +143,6 @@ export async function takeDriftEvent(
 
 /** Evidence from an edge site or a recorded event, parsed strictly; `where` names it in the error. */
 export function parseEvidence(payload: unknown, where: string): DriftEvidence {
-  const parsed = driftEvidenceSchema.safeParse(payload);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new EdgeshipError(`${where}.${issue?.path.join('.')}: ${issue?.message}`);
-  }
-  return parsed.data;
+  // The first problem only: evidence comes from machines, and one line is what a log shows.
+  return checkWith(driftEvidenceSchema, payload, (issues) => new EdgeshipError(`${where}: ${issues[0]}`));
 }
