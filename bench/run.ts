@@ -4,8 +4,8 @@
  * Rounds alternate between the two so drift in machine speed hits both alike. Then the GitHub
  * App figures (bench/github.ts), the GitOps writer (bench/gitops.ts), serving (bench/serving.ts) and
  * placement on a busy machine (bench/placement.ts), CLI start-up (bench/cli.ts), adaptive offloading
- * on a busy gateway (bench/adaptive.ts). `npm run bench --
- * profiler`, `-- github`, `-- gitops`, `-- serving`, `-- placement`, `-- cli` or `-- adaptive` runs one part;
+ * on a busy gateway (bench/adaptive.ts), verifying a signed model (bench/signing.ts). `npm run bench --
+ * profiler`, `-- github`, `-- gitops`, `-- serving`, `-- placement`, `-- cli`, `-- adaptive` or `-- signing` runs one part;
  * `--smoke` runs each at small sizes for seconds (bench/mode.ts), as CI does.
  */
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
@@ -20,6 +20,7 @@ import { servingBench } from './serving.ts';
 import { placementBench } from './placement.ts';
 import { cliBench } from './cli.ts';
 import { adaptiveBench } from './adaptive.ts';
+import { signingBench } from './signing.ts';
 import { benchModels } from './models.ts';
 import { sized } from './mode.ts';
 
@@ -105,3 +106,4 @@ if (!only || only === 'serving') await servingBench();
 if (!only || only === 'placement') await placementBench();
 if (!only || only === 'cli') await cliBench();
 if (!only || only === 'adaptive') await adaptiveBench();
+if (!only || only === 'signing') await signingBench();

@@ -10,6 +10,7 @@ import { registerInitCommand } from './commands/init.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerReleaseCommands } from './commands/release.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerSigningCommands } from './commands/signing.ts';
 import { registerSiteTokenCommand } from './commands/site-token.ts';
 
 /** Exit codes, for scripts and CI steps. */
@@ -31,7 +32,8 @@ const program = new Command('edgeship')
     `
 Exit codes:
   0  done
-  1  a verdict said no: a gate failed (evaluate, gates, release), a breaking contract (diff), a golden mismatch (golden)
+  1  a verdict said no: a gate failed (evaluate, gates, release), a breaking contract (diff), a golden mismatch (golden),
+     a signature that does not hold (verify)
   2  the command line or the config is wrong
   3  it failed while running (a registry, the GitOps repo, training…)`,
   );
@@ -43,6 +45,7 @@ registerDemoCommand(program);
 registerServeCommand(program);
 registerCloudRunCommand(program);
 registerSiteTokenCommand(program);
+registerSigningCommands(program);
 
 try {
   await program.parseAsync();

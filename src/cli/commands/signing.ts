@@ -1,0 +1,91 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import type { Command } from 'commander';
+import { messageOf, UsageError } from '../../core/errors.ts';
+import { modules } from '../lazy.ts';
+
+const SIGNATURE_FILE = 'model.sig';
+
+/** A key file's PEM, checked to be the kind of key asked for; else a usage error naming the file. */
+async function keyPem(path: string, kind: 'private' | 'public'): Promise<string> {
+  const text = await readFile(path, 'utf8').catch((error: Error) => {
+    throw new UsageError(`--key: cannot read ${path} (${error.message})`);
+  });
+  try {
+    if (kind === 'private') createPrivateKey(text);
+    else createPublicKey(text);
+  } catch (error) {
+    throw new UsageError(`--key: expected a ${kind} key in PEM in ${path}, found ${messageOf(error)}`);
+  }
+  return text;
+}
+
+/** Where a model's bundle goes by default: model.sig inside a directory, beside a single file. */
+const defaultSignature = async (path: string) => {
+  const { stat } = await import('node:fs/promises');
+  return (await stat(path)).isDirectory() ? join(path, SIGNATURE_FILE) : join(dirname(path), SIGNATURE_FILE);
+};
+
+/**
+ * `edgeship sign` and `edgeship verify`: OpenSSF model signing v1.0 (a Sigstore bundle of an
+ * in-toto statement listing every file with its sha256) with an operator's key, for a model file
+ * or a directory of training outputs. `verify` exits 1 when the signature is missing, invalid, by
+ * a key not given, or of other files.
+ */
+export function registerSigningCommands(program: Command): void {
+  program
+    .command('sign')
+    .description('Sign a model (a file, or a directory of outputs) in the OpenSSF model signing v1.0 format')
+    .argument('<path>', 'the model file or directory')
+    .requiredOption('--key <file>', 'the private key, PEM (EC P-256 or P-384, or Ed25519)')
+    .option(
+      '--signature <file>',
+      `where the bundle goes (default: ${SIGNATURE_FILE} in the directory, or beside the file)`,
+    )
+    .action(async (path: string, options: { key: string; signature?: string }) => {
+      const { signModel, modelFiles, DEFAULT_IGNORED } = await modules(
+        import('../../adapters/signing/oms-bundle.ts'),
+        import('../../adapters/signing/model-files.ts'),
+      );
+      const model = resolve(path);
+      const signature = resolve(options.signature ?? (await defaultSignature(model)));
+      const ignored = [...DEFAULT_IGNORED, basename(signature)];
+      const files = await modelFiles(model, ignored);
+      const bundle = await signModel(basename(model), files, await keyPem(options.key, 'private'), ignored);
+      await writeFile(signature, `${JSON.stringify(bundle, null, 2)}\n`);
+      process.stdout.write(
+        `✔ signed ${files.length} file${files.length === 1 ? '' : 's'} of ${basename(model)} with key ${bundle.verificationMaterial?.publicKey?.hint ?? ''}\nwrote ${signature}\n`,
+      );
+    });
+
+  program
+    .command('verify')
+    .description('Verify a model against its OpenSSF model signing v1.0 bundle and the keys you trust')
+    .argument('<path>', 'the model file or directory')
+    .requiredOption('--key <file...>', 'a trusted public key, PEM (give several to trust several)')
+    .option('--signature <file>', `the bundle (default: ${SIGNATURE_FILE} in the directory, or beside the file)`)
+    .action(async (path: string, options: { key: string[]; signature?: string }) => {
+      const { verifyModel, modelFiles, DEFAULT_IGNORED, SignatureError } = await modules(
+        import('../../adapters/signing/oms-bundle.ts'),
+        import('../../adapters/signing/model-files.ts'),
+      );
+      const model = resolve(path);
+      const signature = resolve(options.signature ?? (await defaultSignature(model)));
+      const keys = await Promise.all(options.key.map((file) => keyPem(file, 'public')));
+      try {
+        const bundle = await readFile(signature, 'utf8').catch(() => {
+          throw new SignatureError(`${signature}: no signature (sign the model with edgeship sign)`);
+        });
+        const files = await modelFiles(model, [...DEFAULT_IGNORED, basename(signature)]);
+        const verified = verifyModel(bundle, files, keys, signature);
+        process.stdout.write(
+          `✔ ${model}: ${files.length} file${files.length === 1 ? '' : 's'} as signed by key ${verified.keyHint}\n`,
+        );
+      } catch (error) {
+        if (!(error instanceof SignatureError)) throw error;
+        process.stdout.write(`✖ ${error.message}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
