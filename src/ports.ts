@@ -1,5 +1,6 @@
 import type { Target } from './core/config.ts';
 import type { GoldenFile, TensorValues } from './core/golden.ts';
+import type { SignedFile } from './core/model-signing.ts';
 import type { LiveCapacity } from './core/placement.ts';
 import type { HardwareProfile } from './core/profiles.ts';
 import type { ProfileResult } from './core/profiling.ts';
@@ -104,6 +105,11 @@ export interface PulledArtifact {
   /** Absolute paths of the pulled files by name. */
   files: Record<string, string>;
   config: unknown;
+}
+
+/** Signs a model's files (OpenSSF model signing v1.0): the bundle's text, the artifact's `model.sig`. */
+export interface ModelSigner {
+  sign(name: string, files: readonly SignedFile[]): Promise<string>;
 }
 
 /** An OCI registry or image layout holding model artifacts. */

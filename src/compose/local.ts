@@ -8,6 +8,7 @@ import { LocalProcessBackend, readTrainedFrom } from '../adapters/training/local
 import { gitProvenance } from '../adapters/git/provenance.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { ArtifactStore, Progress } from '../ports.ts';
+import { keyFileSigner } from '../adapters/signing/key-signer.ts';
 import type { ReleaseDeps } from '../services/release.ts';
 import { childEnvironment, runEnvironment, type RunEnvironment } from './run-settings.ts';
 
@@ -47,10 +48,12 @@ export function localDeps(
   progress: Progress,
   overrides: Overrides = {},
 ): ReleaseDeps {
-  const credentials = credentialsFromEnv(runEnvironment());
+  const env = runEnvironment();
+  const credentials = credentialsFromEnv(env);
   const options = credentials ? { credentials } : {};
   const locations = locationsOf(directory, config, overrides);
   return {
+    ...(env.EDGESHIP_SIGNING_KEY && { signer: keyFileSigner(resolve(env.EDGESHIP_SIGNING_KEY)) }),
     inspector: new OnnxInspector(),
     profiler: new OnnxProfiler(),
     training: new LocalProcessBackend(childEnvironment()),

@@ -23,6 +23,12 @@ export const runEnvironmentSchema = z.object({
   EDGESHIP_REGISTRY_HOSTS: text.describe(
     'serve: more registry hosts (comma-separated) the credentials may be sent to, beside the one the model comes from.',
   ),
+  EDGESHIP_SIGNING_KEY: text.describe(
+    'publish, release, cloud-run: a private key (PEM file) that signs every artifact published (OpenSSF model signing v1.0, model.sig).',
+  ),
+  EDGESHIP_TRUSTED_KEYS: text.describe(
+    'serve: public keys (PEM files, comma-separated) a model must be signed by to load (--trusted-key); unset, models load unsigned.',
+  ),
   EDGESHIP_CLUSTERS_KUBECONFIG: text.describe(
     'release: kubeconfig with the contexts targets name (targets[].context), to place on their live capacity (--kubeconfig).',
   ),

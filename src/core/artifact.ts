@@ -5,4 +5,6 @@ export const MEDIA_TYPES = {
   'contract.json': 'application/vnd.edgeship.contract.v1+json',
   'golden.json': 'application/vnd.edgeship.golden.v1+json',
   'reference-stats.json': 'application/vnd.edgeship.reference-stats.v1+json',
+  /** The artifact's files signed (OpenSSF model signing v1.0): a Sigstore bundle. */
+  'model.sig': 'application/vnd.dev.sigstore.bundle.v0.3+json',
 } as const;

@@ -3,6 +3,7 @@ import type { EvaluationReport } from '../core/report-schema.ts';
 import type {
   ArtifactStore,
   ModelInspector,
+  ModelSigner,
   ModelProfiler,
   Progress,
   PushedArtifact,
@@ -17,6 +18,8 @@ export interface CloudRunDeps {
   profiler: ModelProfiler;
   store: ArtifactStore;
   progress: Progress;
+  /** Signs what is published (EDGESHIP_SIGNING_KEY). */
+  signer?: ModelSigner;
 }
 
 export interface CloudRunInput {
@@ -54,7 +57,7 @@ export async function cloudRun(
   };
   const report = await evaluateCheckout(deps, { config, outputs, provenance });
   report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, () =>
-    publish(deps.store, outputs, report, config.artifacts),
+    publish(deps.store, outputs, report, config.artifacts, deps.signer),
   );
   const stored = await deps.progress.step('Storing the report for the app', () =>
     publishReport(deps.store, report, input.key, outputs.directory),

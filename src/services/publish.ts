@@ -7,31 +7,44 @@ import { ArtifactError } from '../core/errors.ts';
 /** The file in a release's images that names the model and version at /models. */
 export const IMAGE_MODEL_FILE = 'models/edgeship.json';
 import { reportTag } from '../core/training-run.ts';
-import type { ArtifactStore, PushedArtifact, TrainingOutputs } from '../ports.ts';
+import type { ArtifactStore, ModelSigner, PushedArtifact, TrainingOutputs } from '../ports.ts';
+import { sha256File } from './file-hash.ts';
 
 /**
  * Publishes the model artifact: the ONNX file with its metrics, contract, golden samples and
- * reference statistics, tagged with the version and pinned by the manifest digest.
+ * reference statistics, tagged with the version and pinned by the manifest digest. With a
+ * `signer` (EDGESHIP_SIGNING_KEY), those five files are signed and the bundle travels with them
+ * as `model.sig`, so a site verifies exactly what was published.
  */
 export async function publish(
   store: ArtifactStore,
   outputs: TrainingOutputs,
   report: EvaluationReport,
   images: ImageSettings = {},
+  signer?: ModelSigner,
 ): Promise<PushedArtifact> {
   const contract = join(outputs.directory, 'contract.json');
   await writeFile(contract, `${JSON.stringify(report.candidate.contract, null, 2)}\n`);
   const file = (name: keyof typeof MEDIA_TYPES, path: string) => ({ name, mediaType: MEDIA_TYPES[name], path });
+  const files = [
+    file('model.onnx', outputs.model),
+    file('metrics.json', outputs.metrics),
+    file('contract.json', contract),
+    file('golden.json', outputs.golden),
+    file('reference-stats.json', outputs.reference),
+  ];
+  if (signer) {
+    const signed = await Promise.all(
+      files.map(async (entry) => ({ name: entry.name, sha256: await sha256File(entry.path) })),
+    );
+    const signature = join(outputs.directory, 'model.sig');
+    await writeFile(signature, await signer.sign(report.model, signed));
+    files.push(file('model.sig', signature));
+  }
   const artifact = await store.push({
     name: report.model,
     tag: report.version.version,
-    files: [
-      file('model.onnx', outputs.model),
-      file('metrics.json', outputs.metrics),
-      file('contract.json', contract),
-      file('golden.json', outputs.golden),
-      file('reference-stats.json', outputs.reference),
-    ],
+    files,
     config: {
       model: report.model,
       version: report.version.version,

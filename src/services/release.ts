@@ -1,7 +1,14 @@
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { EvaluationReport, Provenance } from '../core/report-schema.ts';
 import { renderReport } from '../core/report.ts';
-import { SILENT, type ArtifactStore, type GitOpsRepo, type Progress, type TrainingBackend } from '../ports.ts';
+import {
+  SILENT,
+  type ArtifactStore,
+  type GitOpsRepo,
+  type ModelSigner,
+  type Progress,
+  type TrainingBackend,
+} from '../ports.ts';
 import { startRollout } from './rollout.ts';
 import type { EvaluateDeps } from './evaluate.ts';
 import { evaluateCheckout } from './evaluate-checkout.ts';
@@ -13,6 +20,8 @@ export interface ReleaseDeps extends EvaluateDeps {
   storeFor: (reference: string) => ArtifactStore;
   gitops: GitOpsRepo;
   progress: Progress;
+  /** Signs what is published (EDGESHIP_SIGNING_KEY). */
+  signer?: ModelSigner;
 }
 
 export interface ReleaseInput {
@@ -61,7 +70,7 @@ export async function releaseModel(deps: ReleaseDeps, input: ReleaseInput): Prom
   const report = await evaluateCheckout({ ...deps, baseline: deps }, { config, outputs, provenance });
   if (!report.passed || report.version.bump === 'none') return { report, markdown: renderReport(report) };
   report.artifact = await deps.progress.step(`Publishing ${config.model} ${report.version.version}`, (note) =>
-    publish(deps.store, outputs, report, config.artifacts).then((pushed) => {
+    publish(deps.store, outputs, report, config.artifacts, deps.signer).then((pushed) => {
       note(pushed.reference);
       return pushed;
     }),

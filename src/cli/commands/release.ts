@@ -209,7 +209,7 @@ export function registerReleaseCommands(program: Command): void {
         );
       const deps = localDeps(directory, config, new ConsoleProgress(), options);
       report.artifact = await deps.progress.step(`Publishing ${report.model} ${report.version.version}`, () =>
-        publish(deps.store, outputs, report, config.artifacts),
+        publish(deps.store, outputs, report, config.artifacts, deps.signer),
       );
       await writeReportFile(reportPath, report);
       emit(Boolean(options.json), report.artifact, () => report.artifact?.reference ?? '');
