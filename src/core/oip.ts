@@ -18,7 +18,7 @@ export { oipDatatype };
 export class InferenceRequestError extends EdgeshipError {
   override readonly name = 'InferenceRequestError';
   constructor(
-    readonly status: 400 | 401 | 404 | 413 | 415 | 502 | 503 | 504,
+    readonly status: 400 | 401 | 403 | 404 | 413 | 415 | 502 | 503 | 504,
     message: string,
   ) {
     super(message);

@@ -68,6 +68,12 @@ export function servingMetrics() {
       labelNames: ['model', 'path'],
       registers: [registry],
     }),
+    signatureRefusals: new Counter({
+      name: 'edgeship_model_signature_refusals_total',
+      help: 'Models refused because their signature was missing, invalid, by a key not trusted, or not of their files.',
+      labelNames: ['model'],
+      registers: [registry],
+    }),
     evidence: new Counter({
       name: 'edgeship_drift_evidence_total',
       help: 'Drift evidence sent, by outcome.',

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { artifactStoreForReference } from '../adapters/oci/index.ts';
 import { LAYOUT_PREFIX, parseReference } from '../adapters/oci/reference.ts';
 import { InferenceWorker } from '../adapters/onnx/inference-pool.ts';
+import { modelFiles, SIGNATURE_FILE } from '../adapters/signing/model-files.ts';
+import { SignatureError, verifyModel } from '../adapters/signing/oms-bundle.ts';
 import type { ReferenceStats } from '../core/drift.ts';
 import type { ModelContract } from '../core/contract.ts';
 import { ModelValidationError } from '../core/errors.ts';
@@ -53,6 +55,24 @@ export interface ModelSource {
   credentialHosts?: readonly string[];
   /** The operator's registry credentials (EDGESHIP_REGISTRY_USERNAME/PASSWORD), sent only to `credentialHosts`. */
   credentials?: { username: string; password: string };
+  /**
+   * Public keys (PEM) the model must be signed by (EDGESHIP_TRUSTED_KEYS): its files are checked
+   * against its `model.sig` before ONNX Runtime opens it, and a model without one is refused.
+   */
+  trustedKeys?: readonly string[];
+}
+
+/**
+ * Refuses a model whose files are not as a trusted key signed them: `directory` (or the one
+ * file) against the bundle at `signature`. A SignatureError says which file or key.
+ */
+async function checkSignature(model: string, files: string, signature: string | undefined, keys: readonly string[]) {
+  const bundle = signature ? await readFile(signature, 'utf8').catch(() => undefined) : undefined;
+  if (bundle === undefined)
+    throw new SignatureError(
+      `${model}: no signature (${SIGNATURE_FILE}), and this server loads only signed models (EDGESHIP_TRUSTED_KEYS)`,
+    );
+  verifyModel(bundle, await modelFiles(files), keys, `${model}: ${SIGNATURE_FILE}`);
 }
 
 const workerOptions = (source: ModelSource) => ({
@@ -68,6 +88,8 @@ const isReference = (model: string) => /@sha256:[a-f0-9]{64}$/.test(model) || mo
  */
 export async function loadModel(source: ModelSource): Promise<LoadedModel> {
   if (!isReference(source.model)) {
+    if (source.trustedKeys)
+      await checkSignature(source.model, source.model, join(dirname(source.model), SIGNATURE_FILE), source.trustedKeys);
     const reference = await readReference(join(dirname(source.model), 'reference-stats.json'), false);
     const worker = await InferenceWorker.open(source.model, workerOptions(source));
     return {
@@ -89,6 +111,8 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
     );
     const modelFile = pulled.files['model.onnx'];
     if (!modelFile) throw new ModelValidationError(`${source.model} has no model.onnx`);
+    if (source.trustedKeys)
+      await checkSignature(source.model, dirname(modelFile), pulled.files[SIGNATURE_FILE], source.trustedKeys);
     const config = (pulled.config ?? {}) as { model?: string; version?: string };
     const reference = pulled.files['reference-stats.json']
       ? await readReference(pulled.files['reference-stats.json'], true)

@@ -1,11 +1,11 @@
 import { ADAPTIVE_DEFAULTS } from '../core/adaptive-routing.ts';
+import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../core/errors.ts';
-import { DNS_LABEL } from '../core/formats.ts';
+import { messageOf, UsageError } from '../core/errors.ts';
+import { DNS_LABEL, PINNED_REFERENCE, SEMVER } from '../core/formats.ts';
 import { parseJson } from '../core/parse-json.ts';
-import { PINNED_REFERENCE, SEMVER } from '../core/formats.ts';
 import type { Logger } from '../ports.ts';
 import { appSink, DriftMonitor, githubDispatchSink, webhookSink, type DriftSink } from './drift.ts';
 import type { RouterOptions } from './adaptive.ts';
@@ -17,6 +17,7 @@ import { registryOf } from './model.ts';
 /** `edgeship serve` flags; the GitOps templates set most of them through EDGESHIP_* variables. */
 export interface ServeFlags {
   model?: string;
+  trustedKey?: string[];
   name?: string;
   modelVersion?: string;
   host: string;
@@ -149,6 +150,24 @@ export async function imageModelOf(
     );
   }
   return { file, name: parsed.model, version: parsed.version };
+}
+
+/** `--trusted-key` / EDGESHIP_TRUSTED_KEYS: each file's public key (PEM); undefined when none is named (models load unsigned). */
+export async function trustedKeysOf(files: readonly string[] | undefined): Promise<string[] | undefined> {
+  if (!files || files.length === 0) return undefined;
+  return Promise.all(
+    files.map(async (file) => {
+      const text = await readFile(file, 'utf8').catch((error: Error) => {
+        throw new UsageError(`--trusted-key: cannot read ${file} (${error.message})`);
+      });
+      try {
+        createPublicKey(text);
+      } catch (error) {
+        throw new UsageError(`--trusted-key: expected a public key in PEM in ${file}, found ${messageOf(error)}`);
+      }
+      return text;
+    }),
+  );
 }
 
 /** `--retained` / EDGESHIP_RETAINED_MODELS: `version=reference` pairs, each reference pinned by digest. */

@@ -25,6 +25,7 @@ import { ModelVersions } from './repository.ts';
 import { HealthPort } from './health.ts';
 import { Deadlines } from './deadlines.ts';
 import { GrpcOip } from './grpc/server.ts';
+import { SignatureError } from '../adapters/signing/oms-bundle.ts';
 
 /** The largest infer request (REST body or gRPC message) by default. */
 const MAX_BODY_BYTES = 16 * 2 ** 20;
@@ -599,7 +600,13 @@ export class InferenceServer {
         400,
         'request body: expected {"parameters": {"reference": "<OCI reference or file>"}}',
       );
-    const next = await load.model({ model: reference, name });
+    const next = await load.model({ model: reference, name }).catch((error: unknown) => {
+      // The server stays on the model it has; the refusal is counted and said.
+      if (!(error instanceof SignatureError)) throw error;
+      this.metrics.signatureRefusals.inc({ model: name });
+      this.options.log.warn({ reference, err: error.message }, 'Refused a model: its signature does not hold');
+      throw new InferenceRequestError(403, error.message);
+    });
     await this.swap(next);
     return sendJson(response, 200, {
       name: next.name,

@@ -49,6 +49,18 @@ describe('edgeship sign and verify', () => {
       code: 1,
       stdout: expect.stringContaining('model.sig: no signature (sign the model with edgeship sign)') as string,
     });
+    // serve with trusted keys does not start on a model without a signature.
+    const refused = await run([
+      'serve',
+      '--model',
+      join(unsigned, 'model.onnx'),
+      '--port',
+      '0',
+      '--trusted-key',
+      operator.public,
+    ]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('no signature (model.sig), and this server loads only signed models');
     // A key that is not one is the command line's fault (exit 2), named with its file.
     expect(await run(['sign', outputs, '--key', join(outputs, 'metrics.json')])).toMatchObject({
       code: 2,

@@ -73,6 +73,10 @@ export function registerServeCommand(program: Command): void {
       'adaptive: least time on a path before switching again (unless it fails outright)',
       '15',
     )
+    .option(
+      '--trusted-key <file...>',
+      'a public key (PEM) models must be signed by to load, on start and on every load (default: EDGESHIP_TRUSTED_KEYS, comma-separated; none: models load unsigned)',
+    )
     .option('--max-body-mb <mb>', 'largest request body', '16')
     .option(
       '--shutdown-delay-seconds <s>',
@@ -121,7 +125,17 @@ export function registerServeCommand(program: Command): void {
       // Loaded when the server starts, so other commands start fast.
       const [
         { loadModel },
-        { adaptiveOf, credentialHostsOf, driftFor, edgexOf, imageModelOf, numberFlag, offloadOf, retainedOf },
+        {
+          adaptiveOf,
+          credentialHostsOf,
+          driftFor,
+          edgexOf,
+          imageModelOf,
+          numberFlag,
+          offloadOf,
+          retainedOf,
+          trustedKeysOf,
+        },
         { InferenceServer },
         { AdaptiveRouter },
         { GatewayPressure },
@@ -164,8 +178,15 @@ export function registerServeCommand(program: Command): void {
       const retainedModels = retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS);
       const credentialHosts = credentialHostsOf([source, ...retainedModels.map((entry) => entry.reference)], env);
       const credentials = credentialsFromEnv(env);
+      const trustedKeys = await trustedKeysOf(
+        flags.trustedKey ??
+          env.EDGESHIP_TRUSTED_KEYS?.split(',')
+            .map((path) => path.trim())
+            .filter(Boolean),
+      );
       const load = (next: { model: string; name?: string }): Promise<LoadedModel> =>
         loadModel({
+          ...(trustedKeys && { trustedKeys }),
           ...next,
           ...(version && next.model === source && { version }),
           ...(threads && { threads }),

@@ -1,0 +1,113 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RegistryStore } from '../../src/adapters/oci/registry-store.ts';
+import { keyFileSigner } from '../../src/adapters/signing/key-signer.ts';
+import { modelFiles } from '../../src/adapters/signing/model-files.ts';
+import { signModel } from '../../src/adapters/signing/oms-bundle.ts';
+import { collectOutputs } from '../../src/adapters/training/local-process.ts';
+import { loadModel, type LoadedModel } from '../../src/serve/model.ts';
+import { publish } from '../../src/services/publish.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { evaluationReport } from '../helpers/release-world.ts';
+import { serving } from './helpers.ts';
+
+const scratch = await mkdtemp(join(tmpdir(), 'edgeship-signed-serve-'));
+const pair = (name: string) => {
+  const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return {
+    privateFile: join(scratch, `${name}.key`),
+    private: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    public: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+};
+const operator = pair('operator');
+const stranger = pair('stranger');
+const loaded: LoadedModel[] = [];
+const load = async (source: Parameters<typeof loadModel>[0]) => {
+  const model = await loadModel(source);
+  loaded.push(model);
+  return model;
+};
+const refusal = (source: Parameters<typeof loadModel>[0]) =>
+  load(source).then(
+    () => 'loaded',
+    (error: Error) => `${error.name}: ${error.message}`,
+  );
+
+let registry: TestRegistry;
+beforeAll(async () => {
+  registry = await startRegistry();
+  await writeFile(operator.privateFile, operator.private);
+});
+afterAll(async () => {
+  for (const model of loaded) {
+    await model.worker.close();
+    await model.cleanup();
+  }
+  await registry?.stop();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** The example's outputs in a directory of their own, published to the loopback registry, signed or not. */
+async function published(name: string, signed: boolean) {
+  const directory = join(scratch, name);
+  await cp(inject('exampleOutputs'), directory, { recursive: true });
+  const outputs = await collectOutputs(directory);
+  const store = new RegistryStore(`${registry.address}/models`);
+  const report = await evaluationReport();
+  report.model = name;
+  return publish(store, outputs, report, {}, signed ? keyFileSigner(operator.privateFile) : undefined);
+}
+
+describe('serve loads only models a trusted key signed, when told to', () => {
+  it('verifies a published artifact on its way in: signed by the key it loads, by another or unsigned it refuses', async () => {
+    const signed = await published('pump-signed', true);
+    const unsigned = await published('pump-unsigned', false);
+    expect(await refusal({ model: signed.reference, trustedKeys: [operator.public] })).toBe('loaded');
+    expect(await refusal({ model: signed.reference, trustedKeys: [stranger.public] })).toMatch(
+      /^SignatureError: .*pump-signed@sha256:[a-f0-9]{64}: model\.sig: signed by key [a-f0-9]{64}, which is not among the 1 trusted$/,
+    );
+    expect(await refusal({ model: unsigned.reference, trustedKeys: [operator.public] })).toMatch(
+      /^SignatureError: .*pump-unsigned@sha256:[a-f0-9]{64}: no signature \(model\.sig\), and this server loads only signed models/,
+    );
+    // Without trusted keys nothing changes: an unsigned model loads as before.
+    expect(await refusal({ model: unsigned.reference })).toBe('loaded');
+  }, 60_000);
+
+  it('verifies a model file against the model.sig beside it, and names the file that changed', async () => {
+    const directory = join(scratch, 'local');
+    await cp(inject('exampleOutputs'), directory, { recursive: true });
+    const file = join(directory, 'model.onnx');
+    const bundle = await signModel('model.onnx', await modelFiles(file), operator.private);
+    await writeFile(join(directory, 'model.sig'), JSON.stringify(bundle));
+    expect(await refusal({ model: file, trustedKeys: [operator.public] })).toBe('loaded');
+    await writeFile(file, Buffer.concat([await readFile(file), Buffer.from([0])]));
+    expect(await refusal({ model: file, trustedKeys: [operator.public] })).toMatch(
+      /^SignatureError: .*model\.sig: "model\.onnx" changed: sha256 [a-f0-9]{64}, signed [a-f0-9]{64}$/,
+    );
+  }, 60_000);
+
+  it('refuses a load on request whose signature does not hold, counts it, and keeps serving the model it had', async () => {
+    const unsigned = await published('pump-load', false);
+    const served = await serving({
+      load: { token: 'admin', model: (source) => loadModel({ ...source, trustedKeys: [operator.public] }) },
+    });
+    try {
+      const admin = { headers: { authorization: 'Bearer admin' } };
+      const answer = await served.call(
+        '/v2/repository/models/pump/load',
+        { parameters: { reference: unsigned.reference } },
+        admin,
+      );
+      expect(answer.status).toBe(403);
+      expect(answer.body.error).toContain('no signature (model.sig)');
+      expect((await served.call('/v2/models/pump')).body).toMatchObject({ versions: ['1.0.0'] });
+      expect((await served.call('/metrics')).body).toContain('edgeship_model_signature_refusals_total{model="pump"} 1');
+    } finally {
+      await served.stop();
+    }
+  }, 60_000);
+});
