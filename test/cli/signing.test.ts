@@ -3,7 +3,12 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { artifactStoreFor } from '../../src/adapters/oci/index.ts';
+import { keyFileSigner } from '../../src/adapters/signing/key-signer.ts';
+import { collectOutputs } from '../../src/adapters/training/local-process.ts';
+import { publish } from '../../src/services/publish.ts';
 import { copyExampleOutputs } from '../helpers/fixtures.ts';
+import { evaluationReport } from '../helpers/release-world.ts';
 import { runEdgeship } from '../helpers/cli.ts';
 
 const scratch = await mkdtemp(join(tmpdir(), 'edgeship-sign-cli-'));
@@ -65,6 +70,27 @@ describe('edgeship sign and verify', () => {
     expect(await run(['sign', outputs, '--key', join(outputs, 'metrics.json')])).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--key: expected a private key in PEM in') as string,
+    });
+  }, 60_000);
+  it('verifies a published artifact by its reference: pulled, every file against its model.sig', async () => {
+    const operator = await keyFiles('publisher');
+    const other = await keyFiles('someone-else');
+    const directory = await copyExampleOutputs(join(scratch, 'to-publish'));
+    const store = artifactStoreFor(`oci-layout:${join(scratch, 'oci')}`);
+    const pushed = await publish(
+      store,
+      await collectOutputs(directory),
+      await evaluationReport(),
+      {},
+      keyFileSigner(operator.private),
+    );
+    const run = (args: string[]) => runEdgeship(args, { cwd: scratch, env: process.env });
+    const verified = await run(['verify', pushed.reference, '--key', operator.public]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/: 5 files as signed by key [0-9a-f]{64}\n$/);
+    expect(await run(['verify', pushed.reference, '--key', other.public])).toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining(`${pushed.reference}: `) as string,
     });
   }, 60_000);
 });

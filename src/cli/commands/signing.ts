@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { Command } from 'commander';
@@ -26,6 +27,26 @@ const defaultSignature = async (path: string) => {
   const { stat } = await import('node:fs/promises');
   return (await stat(path)).isDirectory() ? join(path, SIGNATURE_FILE) : join(dirname(path), SIGNATURE_FILE);
 };
+
+const isReference = (text: string) => /@sha256:[a-f0-9]{64}$/.test(text) || text.startsWith('oci-layout:');
+
+/** An artifact pulled into a directory of its own, with the operator's registry credentials. */
+async function pullArtifact(reference: string): Promise<{ directory: string; remove: () => Promise<void> }> {
+  const [{ artifactStoreForReference, credentialsFromEnv }, { runEnvironment }] = await Promise.all([
+    import('../../adapters/oci/index.ts'),
+    import('../../compose/run-settings.ts'),
+  ]);
+  const scratch = await mkdtemp(join(tmpdir(), 'edgeship-verify-'));
+  const credentials = credentialsFromEnv(runEnvironment());
+  const directory = join(scratch, 'artifact');
+  try {
+    await artifactStoreForReference(reference, credentials ? { credentials } : {}).pull(reference, directory);
+  } catch (error) {
+    await rm(scratch, { recursive: true, force: true });
+    throw error;
+  }
+  return { directory, remove: () => rm(scratch, { recursive: true, force: true }) };
+}
 
 /**
  * `edgeship sign` and `edgeship verify`: OpenSSF model signing v1.0 (a Sigstore bundle of an
@@ -62,7 +83,7 @@ export function registerSigningCommands(program: Command): void {
   program
     .command('verify')
     .description('Verify a model against its OpenSSF model signing v1.0 bundle and the keys you trust')
-    .argument('<path>', 'the model file or directory')
+    .argument('<path>', 'the model file or directory, or an artifact reference pinned by digest (pulled and checked)')
     .requiredOption('--key <file...>', 'a trusted public key, PEM (give several to trust several)')
     .option('--signature <file>', `the bundle (default: ${SIGNATURE_FILE} in the directory, or beside the file)`)
     .action(async (path: string, options: { key: string[]; signature?: string }) => {
@@ -70,9 +91,11 @@ export function registerSigningCommands(program: Command): void {
         import('../../adapters/signing/oms-bundle.ts'),
         import('../../adapters/signing/model-files.ts'),
       );
-      const model = resolve(path);
-      const signature = resolve(options.signature ?? (await defaultSignature(model)));
       const keys = await Promise.all(options.key.map((file) => keyPem(file, 'public')));
+      // An artifact is pulled (every blob checked against its digest) and its files checked against its model.sig.
+      const pulled = isReference(path) ? await pullArtifact(path) : undefined;
+      const model = pulled?.directory ?? resolve(path);
+      const signature = resolve(options.signature ?? (await defaultSignature(model)));
       try {
         const bundle = await readFile(signature, 'utf8').catch(() => {
           throw new SignatureError(`${signature}: no signature (sign the model with edgeship sign)`);
@@ -84,8 +107,10 @@ export function registerSigningCommands(program: Command): void {
         );
       } catch (error) {
         if (!(error instanceof SignatureError)) throw error;
-        process.stdout.write(`✖ ${error.message}\n`);
+        process.stdout.write(`✖ ${pulled ? `${path}: ` : ''}${error.message}\n`);
         process.exitCode = 1;
+      } finally {
+        await pulled?.remove();
       }
     });
 }
