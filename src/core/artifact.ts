@@ -1,3 +1,6 @@
+/** A signed model's bundle (OpenSSF model signing v1.0), beside its files and in its artifact. */
+export const SIGNATURE_FILE = 'model.sig';
+
 /** Media types of the files in an edgeship model artifact. */
 export const MEDIA_TYPES = {
   'model.onnx': 'application/vnd.edgeship.model.onnx',

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvaluationReport } from '../core/report-schema.ts';
-import { MEDIA_TYPES } from '../core/artifact.ts';
+import { MEDIA_TYPES, SIGNATURE_FILE } from '../core/artifact.ts';
 import { ArtifactError } from '../core/errors.ts';
 
 /** The file in a release's images that names the model and version at /models. */
@@ -37,7 +37,7 @@ export async function publish(
     const signed = await Promise.all(
       files.map(async (entry) => ({ name: entry.name, sha256: await sha256File(entry.path) })),
     );
-    const signature = join(outputs.directory, 'model.sig');
+    const signature = join(outputs.directory, SIGNATURE_FILE);
     await writeFile(signature, await signer.sign(report.model, signed));
     files.push(file('model.sig', signature));
   }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { UsageError } from '../../core/errors.ts';
 import type { ModelSigner } from '../../ports.ts';
 import { signModel } from './oms-bundle.ts';
-import { SIGNATURE_FILE } from './model-files.ts';
+import { SIGNATURE_FILE } from '../../core/artifact.ts';
 
 /** Signs with the private key in the PEM file at `path` (EDGESHIP_SIGNING_KEY), read when it signs. */
 export function keyFileSigner(path: string): ModelSigner {

@@ -2,14 +2,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
+import { SIGNATURE_FILE } from '../../core/artifact.ts';
 import type { SignedFile } from '../../core/model-signing.ts';
 import { SignatureError } from './oms-bundle.ts';
 
 /** What OMS v1.0 leaves out of a model by default (spec §6.2); the bundle's own file is left out too. */
 export const DEFAULT_IGNORED = ['.git', '.gitignore', '.gitattributes', '.github'];
-
-/** The bundle's file name beside the model's files, as OMS's tools name it. */
-export const SIGNATURE_FILE = 'model.sig';
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');

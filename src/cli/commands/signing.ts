@@ -1,12 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { Command } from 'commander';
+import { SIGNATURE_FILE } from '../../core/artifact.ts';
 import { messageOf, UsageError } from '../../core/errors.ts';
 import { modules } from '../lazy.ts';
-
-const SIGNATURE_FILE = 'model.sig';
 
 /** A key file's PEM, checked to be the kind of key asked for; else a usage error naming the file. */
 async function keyPem(path: string, kind: 'private' | 'public'): Promise<string> {
@@ -23,10 +22,8 @@ async function keyPem(path: string, kind: 'private' | 'public'): Promise<string>
 }
 
 /** Where a model's bundle goes by default: model.sig inside a directory, beside a single file. */
-const defaultSignature = async (path: string) => {
-  const { stat } = await import('node:fs/promises');
-  return (await stat(path)).isDirectory() ? join(path, SIGNATURE_FILE) : join(dirname(path), SIGNATURE_FILE);
-};
+const defaultSignature = async (path: string) =>
+  (await stat(path)).isDirectory() ? join(path, SIGNATURE_FILE) : join(dirname(path), SIGNATURE_FILE);
 
 const isReference = (text: string) => /@sha256:[a-f0-9]{64}$/.test(text) || text.startsWith('oci-layout:');
 
@@ -59,7 +56,7 @@ export function registerSigningCommands(program: Command): void {
     .command('sign')
     .description('Sign a model (a file, or a directory of outputs) in the OpenSSF model signing v1.0 format')
     .argument('<path>', 'the model file or directory')
-    .requiredOption('--key <file>', 'the private key, PEM (EC P-256 or P-384, or Ed25519)')
+    .requiredOption('--key <file>', 'the private key, PEM (EC P-256, P-384 or P-521, or Ed25519)')
     .option(
       '--signature <file>',
       `where the bundle goes (default: ${SIGNATURE_FILE} in the directory, or beside the file)`,
