@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { artifactStoreForReference } from '../adapters/oci/index.ts';
 import { LAYOUT_PREFIX, parseReference } from '../adapters/oci/reference.ts';
 import { InferenceWorker } from '../adapters/onnx/inference-pool.ts';
-import { modelFiles } from '../adapters/signing/model-files.ts';
+import { verifyModelAt } from '../adapters/signing/model-files.ts';
 import { SIGNATURE_FILE } from '../core/artifact.ts';
-import { SignatureError, verifyModel } from '../adapters/signing/oms-bundle.ts';
 import type { ReferenceStats } from '../core/drift.ts';
 import type { ModelContract } from '../core/contract.ts';
 import { ModelValidationError } from '../core/errors.ts';
@@ -68,12 +67,10 @@ export interface ModelSource {
  * file) against the bundle at `signature`. A SignatureError says which file or key.
  */
 async function checkSignature(model: string, files: string, signature: string | undefined, keys: readonly string[]) {
-  const bundle = signature ? await readFile(signature, 'utf8').catch(() => undefined) : undefined;
-  if (bundle === undefined)
-    throw new SignatureError(
-      `${model}: no signature (${SIGNATURE_FILE}), and this server loads only signed models (EDGESHIP_TRUSTED_KEYS)`,
-    );
-  verifyModel(bundle, await modelFiles(files), keys, `${model}: ${SIGNATURE_FILE}`);
+  await verifyModelAt(files, signature, keys, {
+    where: `${model}: ${SIGNATURE_FILE}`,
+    missing: `${model}: no signature (${SIGNATURE_FILE}), and this server loads only signed models (EDGESHIP_TRUSTED_KEYS)`,
+  });
 }
 
 const workerOptions = (source: ModelSource) => ({

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { SIGNATURE_FILE } from '../../core/artifact.ts';
 import type { SignedFile } from '../../core/model-signing.ts';
-import { SignatureError } from './oms-bundle.ts';
+import { SignatureError, verifyModel, type VerifiedModel } from './oms-bundle.ts';
 
 /** What OMS v1.0 leaves out of a model by default (spec §6.2); the bundle's own file is left out too. */
 export const DEFAULT_IGNORED = ['.git', '.gitignore', '.gitattributes', '.github'];
@@ -40,4 +40,21 @@ export async function modelFiles(
   await walk(path);
   if (files.length === 0) throw new SignatureError(`${path}: no files to sign or verify`);
   return files;
+}
+
+/**
+ * Verifies the model at `path` (a file, or every file of a directory) against the bundle in
+ * `signature`, with the trusted public keys. No bundle there is a SignatureError saying
+ * `missing`; anything else verifyModel refuses names `where`.
+ */
+export async function verifyModelAt(
+  path: string,
+  signature: string | undefined,
+  trustedKeys: readonly string[],
+  messages: { where: string; missing: string },
+): Promise<VerifiedModel & { files: number }> {
+  const bundle = signature === undefined ? undefined : await readFile(signature, 'utf8').catch(() => undefined);
+  if (bundle === undefined) throw new SignatureError(messages.missing);
+  const files = await modelFiles(path, [...DEFAULT_IGNORED, signature ? basename(signature) : SIGNATURE_FILE]);
+  return { ...verifyModel(bundle, files, trustedKeys, messages.where), files: files.length };
 }

@@ -84,7 +84,7 @@ export function registerSigningCommands(program: Command): void {
     .requiredOption('--key <file...>', 'a trusted public key, PEM (give several to trust several)')
     .option('--signature <file>', `the bundle (default: ${SIGNATURE_FILE} in the directory, or beside the file)`)
     .action(async (path: string, options: { key: string[]; signature?: string }) => {
-      const { verifyModel, modelFiles, DEFAULT_IGNORED, SignatureError } = await modules(
+      const { verifyModelAt, SignatureError } = await modules(
         import('../../adapters/signing/oms-bundle.ts'),
         import('../../adapters/signing/model-files.ts'),
       );
@@ -94,13 +94,13 @@ export function registerSigningCommands(program: Command): void {
       const model = pulled?.directory ?? resolve(path);
       const signature = resolve(options.signature ?? (await defaultSignature(model)));
       try {
-        const bundle = await readFile(signature, 'utf8').catch(() => {
-          throw new SignatureError(`${signature}: no signature (sign the model with edgeship sign)`);
+        const verified = await verifyModelAt(model, signature, keys, {
+          where: signature,
+          missing: `${signature}: no signature (sign the model with edgeship sign)`,
         });
-        const files = await modelFiles(model, [...DEFAULT_IGNORED, basename(signature)]);
-        const verified = verifyModel(bundle, files, keys, signature);
+        const { files } = verified;
         process.stdout.write(
-          `✔ ${model}: ${files.length} file${files.length === 1 ? '' : 's'} as signed by key ${verified.keyHint}\n`,
+          `✔ ${model}: ${files} file${files === 1 ? '' : 's'} as signed by key ${verified.keyHint}\n`,
         );
       } catch (error) {
         if (!(error instanceof SignatureError)) throw error;
