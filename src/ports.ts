@@ -112,6 +112,17 @@ export interface ModelSigner {
   sign(name: string, files: readonly SignedFile[]): Promise<string>;
 }
 
+/**
+ * Content attached to an artifact as an OCI 1.1 referrer (a manifest whose `subject` is the
+ * artifact): one blob of `mediaType`, listed under `artifactType`, e.g. a model's signature.
+ */
+export interface Attachment {
+  artifactType: string;
+  mediaType: string;
+  bytes: Buffer;
+  annotations?: Record<string, string>;
+}
+
 /** An OCI registry or image layout holding model artifacts. */
 export interface ArtifactStore {
   /** Uploads blobs, then the manifest last, so a failed push leaves nothing that refers to a missing blob. */
@@ -120,6 +131,14 @@ export interface ArtifactStore {
   pull(reference: string, directory: string): Promise<PulledArtifact>;
   /** Pushes a container image assembled registry-side; only registries can. */
   pushImage?(request: ImageRequest): Promise<PushedImage>;
+  /**
+   * Attaches `attachment` to the artifact or image at `reference` (pinned by digest): through
+   * the registry's referrers API, or the `sha256-<digest>` fallback tag where it has none.
+   * Returns the referrer's digest; attaching the same bytes again changes nothing.
+   */
+  attach(reference: string, attachment: Attachment): Promise<string>;
+  /** The blobs attached to `reference` as `artifactType`, each verified against its digest (at most 16). */
+  attached(reference: string, artifactType: string): Promise<Buffer[]>;
 }
 
 export interface FileWrite {

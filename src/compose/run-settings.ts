@@ -24,7 +24,7 @@ export const runEnvironmentSchema = z.object({
     'serve: more registry hosts (comma-separated) the credentials may be sent to, beside the one the model comes from.',
   ),
   EDGESHIP_SIGNING_KEY: text.describe(
-    'publish, release, cloud-run: a private key (PEM file) that signs every artifact published (OpenSSF model signing v1.0, model.sig).',
+    'publish, release, cloud-run: a private key (PEM file) that signs every artifact published (OpenSSF model signing v1.0), attached to the artifact and its images as an OCI referrer.',
   ),
   EDGESHIP_TRUSTED_KEYS: text.describe(
     'serve: public keys (PEM files, comma-separated) a model must be signed by to load (--trusted-key); unset, models load unsigned.',

@@ -1,5 +1,11 @@
-/** A signed model's bundle (OpenSSF model signing v1.0), beside its files and in its artifact. */
+/** A signed model's bundle (OpenSSF model signing v1.0), beside its files. */
 export const SIGNATURE_FILE = 'model.sig';
+
+/**
+ * A Sigstore bundle: the media type and OCI artifact type under which a model's signature is
+ * attached to its artifact and images as a referrer.
+ */
+export const SIGNATURE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 /** Media types of the files in an edgeship model artifact. */
 export const MEDIA_TYPES = {
@@ -8,6 +14,4 @@ export const MEDIA_TYPES = {
   'contract.json': 'application/vnd.edgeship.contract.v1+json',
   'golden.json': 'application/vnd.edgeship.golden.v1+json',
   'reference-stats.json': 'application/vnd.edgeship.reference-stats.v1+json',
-  /** The artifact's files signed (OpenSSF model signing v1.0): a Sigstore bundle. */
-  'model.sig': 'application/vnd.dev.sigstore.bundle.v0.3+json',
 } as const;

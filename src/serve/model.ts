@@ -5,8 +5,8 @@ import { basename, dirname, join } from 'node:path';
 import { artifactStoreForReference } from '../adapters/oci/index.ts';
 import { LAYOUT_PREFIX, parseReference } from '../adapters/oci/reference.ts';
 import { InferenceWorker } from '../adapters/onnx/inference-pool.ts';
-import { verifyModelAt } from '../adapters/signing/model-files.ts';
-import { SIGNATURE_FILE } from '../core/artifact.ts';
+import { attachedBundles, bundleFile, type FoundBundle, verifyModelAt } from '../adapters/signing/model-files.ts';
+import { SIGNATURE_FILE, SIGNATURE_MEDIA_TYPE } from '../core/artifact.ts';
 import type { ReferenceStats } from '../core/drift.ts';
 import type { ModelContract } from '../core/contract.ts';
 import { ModelValidationError } from '../core/errors.ts';
@@ -63,14 +63,17 @@ export interface ModelSource {
 }
 
 /**
- * Refuses a model whose files are not as a trusted key signed them: `directory` (or the one
- * file) against the bundle at `signature`. A SignatureError says which file or key.
+ * Refuses a model whose files are not as a trusted key signed them: `files` (a directory, or the
+ * one file) against the bundles found for it. A SignatureError says which file or key.
  */
-async function checkSignature(model: string, files: string, signature: string | undefined, keys: readonly string[]) {
-  await verifyModelAt(files, signature, keys, {
-    where: `${model}: ${SIGNATURE_FILE}`,
-    missing: `${model}: no signature (${SIGNATURE_FILE}), and this server loads only signed models (EDGESHIP_TRUSTED_KEYS)`,
-  });
+async function checkSignature(model: string, files: string, bundles: readonly FoundBundle[], keys: readonly string[]) {
+  const where = files === model ? `no ${SIGNATURE_FILE} beside it` : 'none attached to the artifact';
+  await verifyModelAt(
+    files,
+    bundles,
+    keys,
+    `${model}: no signature (${where}), and this server loads only signed models (EDGESHIP_TRUSTED_KEYS)`,
+  );
 }
 
 const workerOptions = (source: ModelSource) => ({
@@ -87,7 +90,12 @@ const isReference = (model: string) => /@sha256:[a-f0-9]{64}$/.test(model) || mo
 export async function loadModel(source: ModelSource): Promise<LoadedModel> {
   if (!isReference(source.model)) {
     if (source.trustedKeys)
-      await checkSignature(source.model, source.model, join(dirname(source.model), SIGNATURE_FILE), source.trustedKeys);
+      await checkSignature(
+        source.model,
+        source.model,
+        await bundleFile(join(dirname(source.model), SIGNATURE_FILE)),
+        source.trustedKeys,
+      );
     const reference = await readReference(join(dirname(source.model), 'reference-stats.json'), false);
     const worker = await InferenceWorker.open(source.model, workerOptions(source));
     return {
@@ -103,14 +111,17 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
     const credentials = source.credentialHosts?.includes(registryOf(source.model) ?? '')
       ? source.credentials
       : undefined;
-    const pulled = await artifactStoreForReference(source.model, credentials ? { credentials } : {}).pull(
-      source.model,
-      join(scratch, 'artifact'),
-    );
+    const store = artifactStoreForReference(source.model, credentials ? { credentials } : {});
+    const pulled = await store.pull(source.model, join(scratch, 'artifact'));
     const modelFile = pulled.files['model.onnx'];
     if (!modelFile) throw new ModelValidationError(`${source.model} has no model.onnx`);
     if (source.trustedKeys)
-      await checkSignature(source.model, dirname(modelFile), pulled.files[SIGNATURE_FILE], source.trustedKeys);
+      await checkSignature(
+        source.model,
+        dirname(modelFile),
+        attachedBundles(source.model, await store.attached(source.model, SIGNATURE_MEDIA_TYPE)),
+        source.trustedKeys,
+      );
     const config = (pulled.config ?? {}) as { model?: string; version?: string };
     const reference = pulled.files['reference-stats.json']
       ? await readReference(pulled.files['reference-stats.json'], true)

@@ -1,20 +1,22 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvaluationReport } from '../core/report-schema.ts';
-import { MEDIA_TYPES, SIGNATURE_FILE } from '../core/artifact.ts';
+import { MEDIA_TYPES, SIGNATURE_FILE, SIGNATURE_MEDIA_TYPE } from '../core/artifact.ts';
 import { ArtifactError } from '../core/errors.ts';
 
 /** The file in a release's images that names the model and version at /models. */
 export const IMAGE_MODEL_FILE = 'models/edgeship.json';
 import { reportTag } from '../core/training-run.ts';
-import type { ArtifactStore, ModelSigner, PushedArtifact, TrainingOutputs } from '../ports.ts';
+import type { ArtifactStore, Attachment, ModelSigner, PushedArtifact, TrainingOutputs } from '../ports.ts';
 import { sha256File } from './file-hash.ts';
 
 /**
  * Publishes the model artifact: the ONNX file with its metrics, contract, golden samples and
  * reference statistics, tagged with the version and pinned by the manifest digest. With a
- * `signer` (EDGESHIP_SIGNING_KEY), those five files are signed and the bundle travels with them
- * as `model.sig`, so a site verifies exactly what was published.
+ * `signer` (EDGESHIP_SIGNING_KEY), those five files are signed and the bundle is attached to the
+ * artifact and to its images as an OCI referrer, so a site verifies exactly what was published.
+ * The signature is not part of the artifact: a version published unsigned and again signed keeps
+ * its digest and gains the signature.
  */
 export async function publish(
   store: ArtifactStore,
@@ -33,14 +35,6 @@ export async function publish(
     file('golden.json', outputs.golden),
     file('reference-stats.json', outputs.reference),
   ];
-  if (signer) {
-    const signed = await Promise.all(
-      files.map(async (entry) => ({ name: entry.name, sha256: await sha256File(entry.path) })),
-    );
-    const signature = join(outputs.directory, SIGNATURE_FILE);
-    await writeFile(signature, await signer.sign(report.model, signed));
-    files.push(file('model.sig', signature));
-  }
   const artifact = await store.push({
     name: report.model,
     tag: report.version.version,
@@ -62,8 +56,26 @@ export async function publish(
     // Published again (a retried release), the same model keeps its artifact; another one is refused.
     immutable: { identity: 'modelSha256' },
   });
-  if (!images.modelcar && !images.image) return artifact;
-  return { ...artifact, packages: await publishImages(store, outputs, report, artifact, contract, images) };
+  const packages =
+    images.modelcar || images.image
+      ? await publishImages(store, outputs, report, artifact, contract, images)
+      : undefined;
+  if (signer) {
+    const signed = await Promise.all(
+      files.map(async (entry) => ({ name: entry.name, sha256: await sha256File(entry.path) })),
+    );
+    const bundle = Buffer.from(await signer.sign(report.model, signed));
+    const signature: Attachment = {
+      artifactType: SIGNATURE_MEDIA_TYPE,
+      mediaType: SIGNATURE_MEDIA_TYPE,
+      bytes: bundle,
+      annotations: { 'org.opencontainers.image.created': new Date().toISOString() },
+    };
+    await writeFile(join(outputs.directory, SIGNATURE_FILE), bundle);
+    for (const pushed of [artifact, packages?.modelcar, packages?.image])
+      if (pushed) await store.attach(pushed.reference, signature);
+  }
+  return { ...artifact, ...(packages && { packages }) };
 }
 
 /** `artifacts.modelcar` and `artifacts.image` of the config: the base of each image to push. */
@@ -77,7 +89,9 @@ export interface ImageSettings {
  * the model at /models/model.onnx, which KServe's `oci://` storage mounts) and a self-contained
  * serving image (the serving image plus the same layer, which `edgeship serve` finds when
  * EDGESHIP_MODEL is not set). The layer is built reproducibly, and the images are dated by the
- * release, so publishing the same release again gives the same digests.
+ * release, so publishing the same release again gives the same digests. /models holds the
+ * artifact's five files, so the artifact's signature (attached to each image too) covers all of
+ * it but edgeship.json.
  */
 async function publishImages(
   store: ArtifactStore,
@@ -98,6 +112,7 @@ async function publishImages(
         ['models/model.onnx', outputs.model],
         ['models/contract.json', contract],
         ['models/metrics.json', outputs.metrics],
+        ['models/golden.json', outputs.golden],
         ['models/reference-stats.json', outputs.reference],
       ] as const
     ).map(async ([path, source]) => ({ path, bytes: await readFile(source) })),

@@ -65,14 +65,14 @@ describe('edgeship sign and verify', () => {
       operator.public,
     ]);
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toContain('no signature (model.sig), and this server loads only signed models');
+    expect(refused.stderr).toContain('no signature (no model.sig beside it), and this server loads only signed models');
     // A key that is not one is the command line's fault (exit 2), named with its file.
     expect(await run(['sign', outputs, '--key', join(outputs, 'metrics.json')])).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--key: expected a private key in PEM in') as string,
     });
   }, 60_000);
-  it('verifies a published artifact by its reference: pulled, every file against its model.sig', async () => {
+  it('verifies a published artifact by its reference: pulled, every file against the signature attached to it', async () => {
     const operator = await keyFiles('publisher');
     const other = await keyFiles('someone-else');
     const directory = await copyExampleOutputs(join(scratch, 'to-publish'));

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { cp, mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ArtifactError } from '../../src/core/errors.ts';
 import type { HardwareProfile } from '../../src/core/profiles.ts';
 import type {
+  Attachment,
   ArtifactStore,
   GitOpsChange,
   GitOpsRepo,
@@ -84,6 +86,23 @@ export class MemoryStore implements ArtifactStore {
       artifact.request.files.map((file) => [file.name, join(directory, basename(file.name))]),
     );
     return { digest, config: artifact.request.config, files };
+  }
+
+  /** What was attached to each artifact, in order: referrers as a registry lists them. */
+  readonly attachments = new Map<string, Attachment[]>();
+
+  async attach(reference: string, attachment: Attachment): Promise<string> {
+    const digest = reference.slice(reference.indexOf('@') + 1);
+    if (!this.artifacts.has(digest)) throw new Error(`no artifact ${reference} to attach to`);
+    this.attachments.set(digest, [...(this.attachments.get(digest) ?? []), attachment]);
+    return `sha256:${createHash('sha256').update(attachment.bytes).digest('hex')}`;
+  }
+
+  async attached(reference: string, artifactType: string): Promise<Buffer[]> {
+    const digest = reference.slice(reference.indexOf('@') + 1);
+    return (this.attachments.get(digest) ?? [])
+      .filter((attachment) => attachment.artifactType === artifactType)
+      .map((attachment) => attachment.bytes);
   }
 }
 

@@ -68,13 +68,33 @@ describe('serve loads only models a trusted key signed, when told to', () => {
     const unsigned = await published('pump-unsigned', false);
     expect(await refusal({ model: signed.reference, trustedKeys: [operator.public] })).toBe('loaded');
     expect(await refusal({ model: signed.reference, trustedKeys: [stranger.public] })).toMatch(
-      /^SignatureError: .*pump-signed@sha256:[a-f0-9]{64}: model\.sig: signed by key [a-f0-9]{64}, which is not among the 1 trusted$/,
+      /^SignatureError: .*pump-signed@sha256:[a-f0-9]{64}: attached signature 1 of 1: signed by key [a-f0-9]{64}, which is not among the 1 trusted$/,
     );
     expect(await refusal({ model: unsigned.reference, trustedKeys: [operator.public] })).toMatch(
-      /^SignatureError: .*pump-unsigned@sha256:[a-f0-9]{64}: no signature \(model\.sig\), and this server loads only signed models/,
+      /^SignatureError: .*pump-unsigned@sha256:[a-f0-9]{64}: no signature \(none attached to the artifact\), and this server loads only signed models/,
     );
     // Without trusted keys nothing changes: an unsigned model loads as before.
     expect(await refusal({ model: unsigned.reference })).toBe('loaded');
+  }, 60_000);
+
+  it('signs a version published unsigned before: same artifact, signature attached, then both keys of a rotation load it', async () => {
+    const before = await published('pump-later', false);
+    const after = await published('pump-later', true);
+    expect(after.digest).toBe(before.digest);
+    expect(await refusal({ model: after.reference, trustedKeys: [operator.public] })).toBe('loaded');
+    // Signed again by the next key (a rotation): the two signatures are attached side by side.
+    const next = pair('next');
+    await writeFile(next.privateFile, next.private);
+    const directory = join(scratch, 'pump-later');
+    const report = await evaluationReport();
+    report.model = 'pump-later';
+    const store = new RegistryStore(`${registry.address}/models`);
+    await publish(store, await collectOutputs(directory), report, {}, keyFileSigner(next.privateFile));
+    expect(await store.attached(after.reference, 'application/vnd.dev.sigstore.bundle.v0.3+json')).toHaveLength(2);
+    expect(await refusal({ model: after.reference, trustedKeys: [next.public] })).toBe('loaded');
+    expect(await refusal({ model: after.reference, trustedKeys: [stranger.public] })).toMatch(
+      /none of 2 signatures verifies: .*attached signature 1 of 2: signed by key .* \| .*attached signature 2 of 2: signed by key/,
+    );
   }, 60_000);
 
   it('verifies a model file against the model.sig beside it, and names the file that changed', async () => {
@@ -103,7 +123,7 @@ describe('serve loads only models a trusted key signed, when told to', () => {
         admin,
       );
       expect(answer.status).toBe(403);
-      expect(answer.body.error).toContain('no signature (model.sig)');
+      expect(answer.body.error).toContain('no signature (none attached to the artifact)');
       expect((await served.call('/v2/models/pump')).body).toMatchObject({ versions: ['1.0.0'] });
       expect((await served.call('/metrics')).body).toContain('edgeship_model_signature_refusals_total{model="pump"} 1');
     } finally {

@@ -2,16 +2,24 @@ import { randomUUID } from 'node:crypto';
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ArtifactError } from '../../core/errors.ts';
-import type { ArtifactStore, PulledArtifact, PushedArtifact, PushRequest } from '../../ports.ts';
+import type { ArtifactStore, Attachment, PulledArtifact, PushedArtifact, PushRequest } from '../../ports.ts';
 import { checkExistingTag, materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
-import { MANIFEST_MEDIA_TYPE, ociJson, parseManifest, titleOf } from './manifest.ts';
-
+import {
+  buildReferrer,
+  MANIFEST_MEDIA_TYPE,
+  MAX_REFERRERS,
+  ociJson,
+  parseManifest,
+  referrerLayer,
+  type ReferrerDescriptor,
+  titleOf,
+} from './manifest.ts';
 import { formatReference, parseReference } from './reference.ts';
 
 interface LayoutIndex {
   schemaVersion: 2;
   mediaType?: string;
-  manifests: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[];
+  manifests: ReferrerDescriptor[];
 }
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -74,6 +82,43 @@ export class LayoutStore implements ArtifactStore {
       });
     }
     return { digest, config, files: await materialize(destination, files) };
+  }
+
+  /**
+   * A layout has no referrers API: the referrer's manifest is listed in index.json with its
+   * artifact type and no tag, as OCI image-layout tools (oras) keep them.
+   */
+  async attach(text: string, attachment: Attachment): Promise<string> {
+    const { directory, digest } = this.pinned(text);
+    const subject = await this.readBlob(directory, digest);
+    const made = buildReferrer({ mediaType: MANIFEST_MEDIA_TYPE, digest, size: subject.length }, attachment);
+    for (const blob of made.blobs) await this.writeBlob(directory, blob.digest, blob.bytes);
+    await this.writeBlob(directory, made.descriptor.digest, made.bytes);
+    const index = await readIndex(directory);
+    if (!index.manifests.some((entry) => entry.digest === made.descriptor.digest)) {
+      index.manifests.push(made.descriptor);
+      await atomicWrite(join(directory, 'index.json'), JSON.stringify(index, null, 2));
+    }
+    return made.descriptor.digest;
+  }
+
+  async attached(text: string, artifactType: string): Promise<Buffer[]> {
+    const { directory, digest } = this.pinned(text);
+    const listed = (await readIndex(directory)).manifests.filter((entry) => entry.artifactType === artifactType);
+    const blobs: Buffer[] = [];
+    for (const entry of listed.slice(0, MAX_REFERRERS)) {
+      const where = `referrer ${entry.digest} in ${directory}`;
+      const layer = referrerLayer(await this.readBlob(directory, entry.digest), digest, artifactType, where);
+      if (layer) blobs.push(await this.readBlob(directory, layer.digest));
+    }
+    return blobs;
+  }
+
+  private pinned(text: string): { directory: string; digest: string } {
+    const reference = parseReference(text);
+    if (reference.kind !== 'layout' || !reference.digest)
+      throw new ArtifactError(`${text}: expected an oci-layout reference pinned by digest (@sha256:…)`);
+    return { directory: resolve(reference.directory), digest: reference.digest };
   }
 
   private async writeBlob(directory: string, digest: string, bytes: Buffer): Promise<void> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ArtifactError } from '../../core/errors.ts';
 import { parseJson } from '../../core/parse-json.ts';
+import type { Attachment } from '../../ports.ts';
 
 export { MEDIA_TYPES } from '../../core/artifact.ts';
 
@@ -63,3 +64,68 @@ export function parseManifest(bytes: Uint8Array, where: string): ImageManifest {
 }
 
 export const titleOf = (descriptor: Descriptor) => descriptor.annotations?.[TITLE];
+
+export const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
+/** The OCI 1.1 empty config (`{}`), for artifacts that need none. */
+export const EMPTY_CONFIG = { mediaType: 'application/vnd.oci.empty.v1+json', bytes: Buffer.from('{}') } as const;
+
+/** A descriptor in a referrers index: which artifact refers, and of what type. */
+export interface ReferrerDescriptor extends Descriptor {
+  artifactType?: string;
+}
+
+/**
+ * The manifest that attaches `referrer` to `subject`: the empty config, one layer, the subject's
+ * descriptor. Its descriptor carries the artifact type, for a referrers index to list it.
+ */
+export function buildReferrer(
+  subject: Descriptor,
+  referrer: Attachment,
+): { bytes: Buffer; descriptor: ReferrerDescriptor; blobs: { digest: string; bytes: Buffer }[] } {
+  const config = describe(EMPTY_CONFIG.mediaType, EMPTY_CONFIG.bytes);
+  const layer = describe(referrer.mediaType, referrer.bytes);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MANIFEST_MEDIA_TYPE,
+    artifactType: referrer.artifactType,
+    config,
+    layers: [layer],
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    ...(referrer.annotations && { annotations: referrer.annotations }),
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  return {
+    bytes,
+    descriptor: {
+      ...describe(MANIFEST_MEDIA_TYPE, bytes),
+      artifactType: referrer.artifactType,
+      ...(referrer.annotations && { annotations: referrer.annotations }),
+    },
+    blobs: [
+      { digest: config.digest, bytes: EMPTY_CONFIG.bytes },
+      { digest: layer.digest, bytes: referrer.bytes },
+    ],
+  };
+}
+
+/**
+ * The one layer of a referrer manifest (already verified against its digest), checked to refer
+ * to `subject` with `artifactType`; undefined for any other manifest.
+ */
+export function referrerLayer(bytes: Uint8Array, subject: string, artifactType: string, where: string) {
+  const manifest = parseManifest(bytes, where) as ImageManifest & { subject?: { digest?: unknown } };
+  if (manifest.subject?.digest !== subject || manifest.artifactType !== artifactType) return undefined;
+  return manifest.layers.length === 1 ? manifest.layers[0] : undefined;
+}
+
+/** The descriptors of a referrers index (or the fallback tag's index) of `artifactType`. */
+export function referrersOf(bytes: Uint8Array, artifactType: string, where: string): ReferrerDescriptor[] {
+  const index = ociJson(bytes, where) as { manifests?: unknown } | null;
+  if (!Array.isArray(index?.manifests)) throw new ArtifactError(`${where}: not an OCI index (no manifests list)`);
+  return (index.manifests as ReferrerDescriptor[]).filter(
+    (entry) => entry?.artifactType === artifactType && typeof entry.digest === 'string',
+  );
+}
+
+/** How many referrers of one type are read at most: a subject anyone can attach to stays cheap to check. */
+export const MAX_REFERRERS = 16;

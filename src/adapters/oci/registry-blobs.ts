@@ -3,8 +3,8 @@ import { verify } from './artifact-io.ts';
 import { ociJson, sha256 } from './manifest.ts';
 import type { RegistryClient } from './registry-client.ts';
 
-const pushScope = (repository: string) => `repository:${repository}:pull,push`;
-const pullScope = (repository: string) => `repository:${repository}:pull`;
+export const pushScope = (repository: string) => `repository:${repository}:pull,push`;
+export const pullScope = (repository: string) => `repository:${repository}:pull`;
 
 /** Uploads a blob (one monolithic PUT) unless the repository has it already. */
 export async function ensureBlob(
@@ -134,6 +134,20 @@ export async function writeManifest(
   mediaType: string,
   bytes: Buffer,
 ): Promise<string> {
+  return (await putManifest(client, repository, reference, mediaType, bytes)).digest;
+}
+
+/**
+ * writeManifest, with the registry's `OCI-Subject` answer: set when the registry took a
+ * manifest's `subject` into its referrers API (OCI distribution 1.1).
+ */
+export async function putManifest(
+  client: RegistryClient,
+  repository: string,
+  reference: string,
+  mediaType: string,
+  bytes: Buffer,
+): Promise<{ digest: string; subject: string | undefined }> {
   const put = await client.request({
     method: 'PUT',
     path: `/v2/${repository}/manifests/${reference}`,
@@ -149,5 +163,5 @@ export async function writeManifest(
     throw new ArtifactError(
       `${client.registry} stored the manifest of ${repository} as ${answered}, expected ${digest}`,
     );
-  return digest;
+  return { digest, subject: put.headers.get('oci-subject') ?? undefined };
 }

@@ -1,6 +1,7 @@
 import { ArtifactError } from '../../core/errors.ts';
 import type {
   ArtifactStore,
+  Attachment,
   ImageRequest,
   PulledArtifact,
   PushedArtifact,
@@ -10,9 +11,10 @@ import type {
 import { appendLayer } from './image-assembly.ts';
 import { imageLayer } from './image-layer.ts';
 import { checkExistingTag, materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
-import { MANIFEST_MEDIA_TYPE, ociJson, parseManifest, sha256, titleOf } from './manifest.ts';
+import { INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, ociJson, parseManifest, sha256, titleOf } from './manifest.ts';
 import { formatReference, parseReference } from './reference.ts';
-import { ensureBlob, writeManifest } from './registry-blobs.ts';
+import { ensureBlob, readManifest, writeManifest } from './registry-blobs.ts';
+import { attachReferrer, listReferrers } from './registry-referrers.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.ts';
 
 /** ArtifactStore over an OCI registry (distribution API), e.g. GHCR or `docker-registry`. */
@@ -88,6 +90,30 @@ export class RegistryStore implements ArtifactStore {
         digest: image.digest,
       }),
     };
+  }
+
+  async attach(reference: string, attachment: Attachment): Promise<string> {
+    const { repository, digest } = this.pinned(reference);
+    const subject = await readManifest(this.client, repository, digest, [MANIFEST_MEDIA_TYPE, INDEX_MEDIA_TYPE]);
+    return attachReferrer(
+      this.client,
+      repository,
+      { mediaType: subject.mediaType, digest, size: subject.bytes.length },
+      attachment,
+    );
+  }
+
+  async attached(reference: string, artifactType: string): Promise<Buffer[]> {
+    const { repository, digest } = this.pinned(reference);
+    return listReferrers(this.client, repository, digest, artifactType);
+  }
+
+  /** A reference on this store's registry, pinned by digest: what referrers attach to. */
+  private pinned(text: string): { repository: string; digest: string } {
+    const reference = parseReference(text);
+    if (reference.kind !== 'registry' || reference.registry !== this.client.registry || !reference.digest)
+      throw new ArtifactError(`${text}: expected a reference on ${this.client.registry} pinned by digest (@sha256:…)`);
+    return { repository: reference.repository, digest: reference.digest };
   }
 
   /** The manifest digest and config a tag holds, if it exists. */

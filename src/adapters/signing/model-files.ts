@@ -42,19 +42,50 @@ export async function modelFiles(
   return files;
 }
 
+/** A signature bundle's text, and where it came from (for messages). */
+export interface FoundBundle {
+  text: string;
+  where: string;
+}
+
+/** The bundle in `file`, or none when there is no such file. */
+export async function bundleFile(file: string): Promise<FoundBundle[]> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  return text === undefined ? [] : [{ text, where: file }];
+}
+
+/** The bundles attached to the artifact `reference`, named by their place in its referrers. */
+export const attachedBundles = (reference: string, blobs: readonly Uint8Array[]): FoundBundle[] =>
+  blobs.map((blob, index) => ({
+    text: Buffer.from(blob).toString('utf8'),
+    where: `${reference}: attached signature ${index + 1} of ${blobs.length}`,
+  }));
+
 /**
- * Verifies the model at `path` (a file, or every file of a directory) against the bundle in
- * `signature`, with the trusted public keys. No bundle there is a SignatureError saying
- * `missing`; anything else verifyModel refuses names `where`.
+ * Verifies the model at `path` (a file, or every file of a directory but `ignored`) against the
+ * bundles found for it (a file beside it, or those attached to its artifact), with the trusted
+ * public keys: one that verifies is enough. None found is a SignatureError saying `missing`;
+ * none verifying names why each failed.
  */
 export async function verifyModelAt(
   path: string,
-  signature: string | undefined,
+  bundles: readonly FoundBundle[],
   trustedKeys: readonly string[],
-  messages: { where: string; missing: string },
+  missing: string,
+  ignored: string = SIGNATURE_FILE,
 ): Promise<VerifiedModel & { files: number }> {
-  const bundle = signature === undefined ? undefined : await readFile(signature, 'utf8').catch(() => undefined);
-  if (bundle === undefined) throw new SignatureError(messages.missing);
-  const files = await modelFiles(path, [...DEFAULT_IGNORED, signature ? basename(signature) : SIGNATURE_FILE]);
-  return { ...verifyModel(bundle, files, trustedKeys, messages.where), files: files.length };
+  if (bundles.length === 0) throw new SignatureError(missing);
+  const files = await modelFiles(path, [...DEFAULT_IGNORED, ignored]);
+  const failures: string[] = [];
+  for (const bundle of bundles) {
+    try {
+      return { ...verifyModel(bundle.text, files, trustedKeys, bundle.where), files: files.length };
+    } catch (error) {
+      if (!(error instanceof SignatureError)) throw error;
+      failures.push(error.message);
+    }
+  }
+  throw new SignatureError(
+    failures.length === 1 ? failures[0] : `none of ${failures.length} signatures verifies: ${failures.join(' | ')}`,
+  );
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { Command } from 'commander';
-import { SIGNATURE_FILE } from '../../core/artifact.ts';
+import { SIGNATURE_FILE, SIGNATURE_MEDIA_TYPE } from '../../core/artifact.ts';
 import { messageOf, UsageError } from '../../core/errors.ts';
 import { modules } from '../lazy.ts';
 
@@ -27,8 +27,13 @@ const defaultSignature = async (path: string) =>
 
 const isReference = (text: string) => /@sha256:[a-f0-9]{64}$/.test(text) || text.startsWith('oci-layout:');
 
-/** An artifact pulled into a directory of its own, with the operator's registry credentials. */
-async function pullArtifact(reference: string): Promise<{ directory: string; remove: () => Promise<void> }> {
+/**
+ * An artifact pulled into a directory of its own, with the operator's registry credentials, and
+ * the signatures attached to it.
+ */
+async function pullArtifact(
+  reference: string,
+): Promise<{ directory: string; signatures: Buffer[]; remove: () => Promise<void> }> {
   const [{ artifactStoreForReference, credentialsFromEnv }, { runEnvironment }] = await Promise.all([
     import('../../adapters/oci/index.ts'),
     import('../../compose/run-settings.ts'),
@@ -36,13 +41,15 @@ async function pullArtifact(reference: string): Promise<{ directory: string; rem
   const scratch = await mkdtemp(join(tmpdir(), 'edgeship-verify-'));
   const credentials = credentialsFromEnv(runEnvironment());
   const directory = join(scratch, 'artifact');
+  const remove = () => rm(scratch, { recursive: true, force: true });
   try {
-    await artifactStoreForReference(reference, credentials ? { credentials } : {}).pull(reference, directory);
+    const store = artifactStoreForReference(reference, credentials ? { credentials } : {});
+    await store.pull(reference, directory);
+    return { directory, signatures: await store.attached(reference, SIGNATURE_MEDIA_TYPE), remove };
   } catch (error) {
-    await rm(scratch, { recursive: true, force: true });
+    await remove();
     throw error;
   }
-  return { directory, remove: () => rm(scratch, { recursive: true, force: true }) };
 }
 
 /**
@@ -84,27 +91,31 @@ export function registerSigningCommands(program: Command): void {
     .requiredOption('--key <file...>', 'a trusted public key, PEM (give several to trust several)')
     .option('--signature <file>', `the bundle (default: ${SIGNATURE_FILE} in the directory, or beside the file)`)
     .action(async (path: string, options: { key: string[]; signature?: string }) => {
-      const { verifyModelAt, SignatureError } = await modules(
+      const { verifyModelAt, bundleFile, attachedBundles, SignatureError } = await modules(
         import('../../adapters/signing/oms-bundle.ts'),
         import('../../adapters/signing/model-files.ts'),
       );
       const keys = await Promise.all(options.key.map((file) => keyPem(file, 'public')));
-      // An artifact is pulled (every blob checked against its digest) and its files checked against its model.sig.
+      // An artifact is pulled (every blob checked against its digest) and its files checked against the signatures attached to it.
       const pulled = isReference(path) ? await pullArtifact(path) : undefined;
       const model = pulled?.directory ?? resolve(path);
-      const signature = resolve(options.signature ?? (await defaultSignature(model)));
+      const signature = options.signature ? resolve(options.signature) : undefined;
       try {
-        const verified = await verifyModelAt(model, signature, keys, {
-          where: signature,
-          missing: `${signature}: no signature (sign the model with edgeship sign)`,
-        });
+        const bundles =
+          pulled && !signature
+            ? attachedBundles(path, pulled.signatures)
+            : await bundleFile(signature ?? (await defaultSignature(model)));
+        const missing = pulled
+          ? `no signature is attached to ${path} (publish with EDGESHIP_SIGNING_KEY set)`
+          : `${signature ?? (await defaultSignature(model))}: no signature (sign the model with edgeship sign)`;
+        const verified = await verifyModelAt(model, bundles, keys, missing, basename(signature ?? SIGNATURE_FILE));
         const { files } = verified;
         process.stdout.write(
           `✔ ${model}: ${files} file${files === 1 ? '' : 's'} as signed by key ${verified.keyHint}\n`,
         );
       } catch (error) {
         if (!(error instanceof SignatureError)) throw error;
-        process.stdout.write(`✖ ${pulled ? `${path}: ` : ''}${error.message}\n`);
+        process.stdout.write(`✖ ${error.message}\n`);
         process.exitCode = 1;
       } finally {
         await pulled?.remove();

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,9 @@ import { RegistryStore } from '../../../src/adapters/oci/registry-store.ts';
 import { collectOutputs } from '../../../src/adapters/training/local-process.ts';
 import { imageModelOf } from '../../../src/serve/options.ts';
 import { loadModel } from '../../../src/serve/model.ts';
+import { attachedBundles, verifyModelAt } from '../../../src/adapters/signing/model-files.ts';
+import { keyFileSigner } from '../../../src/adapters/signing/key-signer.ts';
+import { SIGNATURE_MEDIA_TYPE } from '../../../src/core/artifact.ts';
 import { publish } from '../../../src/services/publish.ts';
 import { inject } from 'vitest';
 import { ociSpec } from '../../helpers/oci-spec.ts';
@@ -182,6 +185,7 @@ describe('the model as a container image', () => {
     expect([...files.keys()]).toEqual([
       'models/contract.json',
       'models/edgeship.json',
+      'models/golden.json',
       'models/metrics.json',
       'models/model.onnx',
       'models/reference-stats.json',
@@ -228,6 +232,26 @@ describe('the model as a container image', () => {
       image: { base: bases.image },
     });
     expect(again.packages).toEqual(pushed.packages);
+
+    // Signed, the images keep their digests and carry the artifact's signature as a referrer; it
+    // holds for the files at /models (all but edgeship.json, which names the release).
+    const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const keyFile = join(await tempDir(), 'signing.key');
+    await writeFile(keyFile, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const signed = await publish(
+      store,
+      outputs,
+      report,
+      { modelcar: { base: bases.modelcar }, image: { base: bases.image } },
+      keyFileSigner(keyFile),
+    );
+    expect(signed.packages).toEqual(pushed.packages);
+    for (const pushedImage of [modelcar, image])
+      expect(await store.attached(pushedImage?.reference ?? '', SIGNATURE_MEDIA_TYPE)).toHaveLength(1);
+    const bundles = attachedBundles('modelcar', await store.attached(modelcar?.reference ?? '', SIGNATURE_MEDIA_TYPE));
+    const publicKey = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const verified = await verifyModelAt(join(root, 'models'), bundles, [publicKey], 'unsigned', 'edgeship.json');
+    expect(verified.files).toBe(5);
   });
 
   it('refuses a base image on another registry, where the credentials must not go, and images without a registry', async () => {
