@@ -110,6 +110,8 @@ export interface PulledArtifact {
 /** Signs a model's files (OpenSSF model signing v1.0): the bundle's text, the artifact's `model.sig`. */
 export interface ModelSigner {
   sign(name: string, files: readonly SignedFile[]): Promise<string>;
+  /** Signs any in-toto statement (the artifact's build provenance) with the same key: the bundle's text. */
+  attest(statement: object): Promise<string>;
 }
 
 /**
@@ -121,6 +123,12 @@ export interface Attachment {
   mediaType: string;
   bytes: Buffer;
   annotations?: Record<string, string>;
+}
+
+/** An attachment as read back: its blob, and the annotations of the manifest that attached it. */
+export interface AttachedBlob {
+  bytes: Buffer;
+  annotations: Record<string, string>;
 }
 
 /** An OCI registry or image layout holding model artifacts. */
@@ -138,7 +146,9 @@ export interface ArtifactStore {
    */
   attach(reference: string, attachment: Attachment): Promise<string>;
   /** The blobs attached to `reference` as `artifactType`, each verified against its digest (at most 16). */
-  attached(reference: string, artifactType: string): Promise<Buffer[]>;
+  attached(reference: string, artifactType: string): Promise<AttachedBlob[]>;
+  /** The files of the artifact at `reference` (pinned by digest) and their sha256, from its manifest alone. */
+  listFiles(reference: string): Promise<{ name: string; sha256: string }[]>;
 }
 
 export interface FileWrite {

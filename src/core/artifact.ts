@@ -7,6 +7,13 @@ export const SIGNATURE_FILE = 'model.sig';
  */
 export const SIGNATURE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
+/**
+ * The referrer annotation naming what a bundle's statement is (as GitHub's and cosign's OCI
+ * attestations write it): a model signature and a build provenance are told apart by it before
+ * either is opened. It is a hint only: what a bundle says is checked when it is verified.
+ */
+export const PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+
 /** Media types of the files in an edgeship model artifact. */
 export const MEDIA_TYPES = {
   'model.onnx': 'application/vnd.edgeship.model.onnx',

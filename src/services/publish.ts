@@ -1,7 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvaluationReport } from '../core/report-schema.ts';
-import { MEDIA_TYPES, SIGNATURE_FILE, SIGNATURE_MEDIA_TYPE } from '../core/artifact.ts';
+import { MEDIA_TYPES, PREDICATE_ANNOTATION, SIGNATURE_FILE, SIGNATURE_MEDIA_TYPE } from '../core/artifact.ts';
+import { buildProvenance, SLSA_PROVENANCE_V1 } from '../core/build-provenance.ts';
+import { OMS_PREDICATE_TYPE } from '../core/model-signing.ts';
 import { ArtifactError } from '../core/errors.ts';
 
 /** The file in a release's images that names the model and version at /models. */
@@ -14,7 +16,8 @@ import { sha256File } from './file-hash.ts';
  * Publishes the model artifact: the ONNX file with its metrics, contract, golden samples and
  * reference statistics, tagged with the version and pinned by the manifest digest. With a
  * `signer` (EDGESHIP_SIGNING_KEY), those five files are signed and the bundle is attached to the
- * artifact and to its images as an OCI referrer, so a site verifies exactly what was published.
+ * artifact and to its images as an OCI referrer, so a site verifies exactly what was published;
+ * the artifact's SLSA build provenance (the commit and run it came from) is attached next to it.
  * The signature is not part of the artifact: a version published unsigned and again signed keeps
  * its digest and gains the signature.
  */
@@ -64,16 +67,28 @@ export async function publish(
     const signed = await Promise.all(
       files.map(async (entry) => ({ name: entry.name, sha256: await sha256File(entry.path) })),
     );
+    const now = new Date().toISOString();
     const bundle = Buffer.from(await signer.sign(report.model, signed));
-    const signature: Attachment = {
+    await writeFile(join(outputs.directory, SIGNATURE_FILE), bundle);
+    const attachment = (bytes: Buffer, predicateType: string): Attachment => ({
       artifactType: SIGNATURE_MEDIA_TYPE,
       mediaType: SIGNATURE_MEDIA_TYPE,
-      bytes: bundle,
-      annotations: { 'org.opencontainers.image.created': new Date().toISOString() },
-    };
-    await writeFile(join(outputs.directory, SIGNATURE_FILE), bundle);
+      bytes,
+      annotations: { 'org.opencontainers.image.created': now, [PREDICATE_ANNOTATION]: predicateType },
+    });
     for (const pushed of [artifact, packages?.modelcar, packages?.image])
-      if (pushed) await store.attach(pushed.reference, signature);
+      if (pushed) await store.attach(pushed.reference, attachment(bundle, OMS_PREDICATE_TYPE));
+    // What built it, signed by the same key: the app checks it names the release's commit.
+    const provenance = buildProvenance(
+      report.model,
+      artifact.digest,
+      { ...report, version: report.version.version },
+      now,
+    );
+    await store.attach(
+      artifact.reference,
+      attachment(Buffer.from(await signer.attest(provenance)), SLSA_PROVENANCE_V1),
+    );
   }
   return { ...artifact, ...(packages && { packages }) };
 }

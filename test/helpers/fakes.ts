@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdir } from 'node:fs/promises';
+import { cp, mkdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ArtifactError } from '../../src/core/errors.ts';
 import type { HardwareProfile } from '../../src/core/profiles.ts';
 import type {
+  AttachedBlob,
   Attachment,
   ArtifactStore,
   GitOpsChange,
@@ -98,11 +99,25 @@ export class MemoryStore implements ArtifactStore {
     return `sha256:${createHash('sha256').update(attachment.bytes).digest('hex')}`;
   }
 
-  async attached(reference: string, artifactType: string): Promise<Buffer[]> {
+  async attached(reference: string, artifactType: string): Promise<AttachedBlob[]> {
     const digest = reference.slice(reference.indexOf('@') + 1);
     return (this.attachments.get(digest) ?? [])
       .filter((attachment) => attachment.artifactType === artifactType)
-      .map((attachment) => attachment.bytes);
+      .map((attachment) => ({ bytes: attachment.bytes, annotations: attachment.annotations ?? {} }));
+  }
+
+  async listFiles(reference: string): Promise<{ name: string; sha256: string }[]> {
+    const digest = reference.slice(reference.indexOf('@') + 1);
+    const artifact = this.artifacts.get(digest);
+    if (!artifact) throw new Error(`no artifact ${reference}`);
+    return Promise.all(
+      artifact.request.files.map(async (file) => ({
+        name: file.name,
+        sha256: createHash('sha256')
+          .update(await readFile(join(artifact.copies, file.name)))
+          .digest('hex'),
+      })),
+    );
   }
 }
 

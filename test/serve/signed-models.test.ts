@@ -90,7 +90,14 @@ describe('serve loads only models a trusted key signed, when told to', () => {
     report.model = 'pump-later';
     const store = new RegistryStore(`${registry.address}/models`);
     await publish(store, await collectOutputs(directory), report, {}, keyFileSigner(next.privateFile));
-    expect(await store.attached(after.reference, 'application/vnd.dev.sigstore.bundle.v0.3+json')).toHaveLength(2);
+    const attached = await store.attached(after.reference, 'application/vnd.dev.sigstore.bundle.v0.3+json');
+    // Each signed publish attached the files' signature and the build provenance.
+    expect(attached.map((blob) => blob.annotations['dev.sigstore.bundle.predicateType']).sort()).toEqual([
+      'https://model_signing/signature/v1.0',
+      'https://model_signing/signature/v1.0',
+      'https://slsa.dev/provenance/v1',
+      'https://slsa.dev/provenance/v1',
+    ]);
     expect(await refusal({ model: after.reference, trustedKeys: [next.public] })).toBe('loaded');
     expect(await refusal({ model: after.reference, trustedKeys: [stranger.public] })).toMatch(
       /none of 2 signatures verifies: .*attached signature 1 of 2: signed by key .* \| .*attached signature 2 of 2: signed by key/,

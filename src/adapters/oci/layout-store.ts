@@ -2,10 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ArtifactError } from '../../core/errors.ts';
-import type { ArtifactStore, Attachment, PulledArtifact, PushedArtifact, PushRequest } from '../../ports.ts';
+import type {
+  ArtifactStore,
+  AttachedBlob,
+  Attachment,
+  PulledArtifact,
+  PushedArtifact,
+  PushRequest,
+} from '../../ports.ts';
 import { checkExistingTag, materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
 import {
   buildReferrer,
+  filesOf,
   MANIFEST_MEDIA_TYPE,
   MAX_REFERRERS,
   ociJson,
@@ -102,16 +110,22 @@ export class LayoutStore implements ArtifactStore {
     return made.descriptor.digest;
   }
 
-  async attached(text: string, artifactType: string): Promise<Buffer[]> {
+  async attached(text: string, artifactType: string): Promise<AttachedBlob[]> {
     const { directory, digest } = this.pinned(text);
     const listed = (await readIndex(directory)).manifests.filter((entry) => entry.artifactType === artifactType);
-    const blobs: Buffer[] = [];
+    const blobs: AttachedBlob[] = [];
     for (const entry of listed.slice(0, MAX_REFERRERS)) {
       const where = `referrer ${entry.digest} in ${directory}`;
-      const layer = referrerLayer(await this.readBlob(directory, entry.digest), digest, artifactType, where);
-      if (layer) blobs.push(await this.readBlob(directory, layer.digest));
+      const found = referrerLayer(await this.readBlob(directory, entry.digest), digest, artifactType, where);
+      if (found)
+        blobs.push({ bytes: await this.readBlob(directory, found.layer.digest), annotations: found.annotations });
     }
     return blobs;
+  }
+
+  async listFiles(text: string): Promise<{ name: string; sha256: string }[]> {
+    const { directory, digest } = this.pinned(text);
+    return filesOf(parseManifest(await this.readBlob(directory, digest), text));
   }
 
   private pinned(text: string): { directory: string; digest: string } {

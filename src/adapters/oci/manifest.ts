@@ -112,10 +112,28 @@ export function buildReferrer(
  * The one layer of a referrer manifest (already verified against its digest), checked to refer
  * to `subject` with `artifactType`; undefined for any other manifest.
  */
-export function referrerLayer(bytes: Uint8Array, subject: string, artifactType: string, where: string) {
+export function referrerLayer(
+  bytes: Uint8Array,
+  subject: string,
+  artifactType: string,
+  where: string,
+): { layer: Descriptor; annotations: Record<string, string> } | undefined {
   const manifest = parseManifest(bytes, where) as ImageManifest & { subject?: { digest?: unknown } };
   if (manifest.subject?.digest !== subject || manifest.artifactType !== artifactType) return undefined;
-  return manifest.layers.length === 1 ? manifest.layers[0] : undefined;
+  const [layer] = manifest.layers;
+  if (!layer || manifest.layers.length !== 1) return undefined;
+  const annotations = Object.fromEntries(
+    Object.entries(manifest.annotations ?? {}).filter(([, value]) => typeof value === 'string'),
+  );
+  return { layer, annotations };
+}
+
+/** The files of an artifact manifest: each layer's title and the sha256 of its bytes (its digest). */
+export function filesOf(manifest: ImageManifest): { name: string; sha256: string }[] {
+  return manifest.layers.flatMap((layer) => {
+    const name = titleOf(layer);
+    return name && layer.digest.startsWith('sha256:') ? [{ name, sha256: layer.digest.slice('sha256:'.length) }] : [];
+  });
 }
 
 /** The descriptors of a referrers index (or the fallback tag's index) of `artifactType`. */

@@ -1,5 +1,5 @@
 import { ArtifactError } from '../../core/errors.ts';
-import type { Attachment } from '../../ports.ts';
+import type { AttachedBlob, Attachment } from '../../ports.ts';
 import {
   buildReferrer,
   INDEX_MEDIA_TYPE,
@@ -53,7 +53,7 @@ export async function listReferrers(
   repository: string,
   subject: string,
   artifactType: string,
-): Promise<Buffer[]> {
+): Promise<AttachedBlob[]> {
   const where = `referrers of ${repository}@${subject}`;
   const api = await client.request({
     method: 'GET',
@@ -69,11 +69,15 @@ export async function listReferrers(
     listing = await readFallbackIndex(client, repository, fallbackTag(subject));
   }
   if (!listing) return [];
-  const blobs: Buffer[] = [];
+  const blobs: AttachedBlob[] = [];
   for (const entry of referrersOf(listing, artifactType, where).slice(0, MAX_REFERRERS)) {
     const manifest = await readManifest(client, repository, entry.digest, [MANIFEST_MEDIA_TYPE]);
-    const layer = referrerLayer(manifest.bytes, subject, artifactType, `referrer ${entry.digest}`);
-    if (layer) blobs.push(await readBlob(client, repository, layer.digest, `referrer ${entry.digest} of ${subject}`));
+    const found = referrerLayer(manifest.bytes, subject, artifactType, `referrer ${entry.digest}`);
+    if (found)
+      blobs.push({
+        bytes: await readBlob(client, repository, found.layer.digest, `referrer ${entry.digest} of ${subject}`),
+        annotations: found.annotations,
+      });
   }
   return blobs;
 }

@@ -1,6 +1,7 @@
 import { ArtifactError } from '../../core/errors.ts';
 import type {
   ArtifactStore,
+  AttachedBlob,
   Attachment,
   ImageRequest,
   PulledArtifact,
@@ -11,7 +12,7 @@ import type {
 import { appendLayer } from './image-assembly.ts';
 import { imageLayer } from './image-layer.ts';
 import { checkExistingTag, materialize, prepareArtifact, safeFileName, verify } from './artifact-io.ts';
-import { INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, ociJson, parseManifest, sha256, titleOf } from './manifest.ts';
+import { filesOf, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, ociJson, parseManifest, sha256, titleOf } from './manifest.ts';
 import { formatReference, parseReference } from './reference.ts';
 import { ensureBlob, readManifest, writeManifest } from './registry-blobs.ts';
 import { attachReferrer, listReferrers } from './registry-referrers.ts';
@@ -103,9 +104,15 @@ export class RegistryStore implements ArtifactStore {
     );
   }
 
-  async attached(reference: string, artifactType: string): Promise<Buffer[]> {
+  async attached(reference: string, artifactType: string): Promise<AttachedBlob[]> {
     const { repository, digest } = this.pinned(reference);
     return listReferrers(this.client, repository, digest, artifactType);
+  }
+
+  async listFiles(reference: string): Promise<{ name: string; sha256: string }[]> {
+    const { repository, digest } = this.pinned(reference);
+    const manifest = await readManifest(this.client, repository, digest, [MANIFEST_MEDIA_TYPE]);
+    return filesOf(parseManifest(manifest.bytes, reference));
   }
 
   /** A reference on this store's registry, pinned by digest: what referrers attach to. */

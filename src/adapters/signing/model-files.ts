@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { SIGNATURE_FILE } from '../../core/artifact.ts';
-import type { SignedFile } from '../../core/model-signing.ts';
+import { PREDICATE_ANNOTATION, SIGNATURE_FILE } from '../../core/artifact.ts';
+import { OMS_PREDICATE_TYPE, type SignedFile } from '../../core/model-signing.ts';
+import type { AttachedBlob } from '../../ports.ts';
 import { SignatureError, verifyModel, type VerifiedModel } from './oms-bundle.ts';
 
 /** What OMS v1.0 leaves out of a model by default (spec §6.2); the bundle's own file is left out too. */
@@ -54,12 +55,24 @@ export async function bundleFile(file: string): Promise<FoundBundle[]> {
   return text === undefined ? [] : [{ text, where: file }];
 }
 
-/** The bundles attached to the artifact `reference`, named by their place in its referrers. */
-export const attachedBundles = (reference: string, blobs: readonly Uint8Array[]): FoundBundle[] =>
-  blobs.map((blob, index) => ({
-    text: Buffer.from(blob).toString('utf8'),
-    where: `${reference}: attached signature ${index + 1} of ${blobs.length}`,
+/**
+ * The bundles attached to the artifact `reference` that may hold `predicateType` (those that say
+ * another are left out), named by their place among them.
+ */
+export function attachedBundles(
+  reference: string,
+  attached: readonly AttachedBlob[],
+  predicateType = OMS_PREDICATE_TYPE,
+): FoundBundle[] {
+  const bundles = attached.filter(
+    (blob) => (blob.annotations[PREDICATE_ANNOTATION] ?? predicateType) === predicateType,
+  );
+  const what = predicateType === OMS_PREDICATE_TYPE ? 'signature' : 'attestation';
+  return bundles.map((blob, index) => ({
+    text: blob.bytes.toString('utf8'),
+    where: `${reference}: attached ${what} ${index + 1} of ${bundles.length}`,
   }));
+}
 
 /**
  * Verifies the model at `path` (a file, or every file of a directory but `ignored`) against the

@@ -70,7 +70,11 @@ export async function signModel(
   privateKeyPem: string,
   ignored: readonly string[] = [],
 ): Promise<SerializedBundle> {
-  const statement = omsStatement(name, files, ignored);
+  return signStatement(omsStatement(name, files, ignored), privateKeyPem);
+}
+
+/** Signs an in-toto statement (a model's files, a build's provenance) with the operator's private key. */
+export async function signStatement(statement: object, privateKeyPem: string): Promise<SerializedBundle> {
   const builder = new DSSEBundleBuilder({ signer: keySigner(privateKeyPem), witnesses: [] });
   const bundle = await builder.create({ data: Buffer.from(JSON.stringify(statement)), type: IN_TOTO_PAYLOAD_TYPE });
   const json = bundleToJSON(bundle);
@@ -86,16 +90,15 @@ export interface VerifiedModel {
 }
 
 /**
- * Verifies a bundle (its file's text) for `files` against the trusted public keys (PEM): the
- * signature by one of them, the statement an OMS v1.0 statement, and every file as signed, no
- * more and no fewer. Anything else is a SignatureError saying what failed.
+ * Opens a bundle (its file's text) with the trusted public keys (PEM): a DSSE envelope of an
+ * in-toto statement, signed by one of them. The payload is returned as JSON for the caller's
+ * schema; anything else is a SignatureError naming `where` and what failed.
  */
-export function verifyModel(
+export function openBundle(
   bundleText: string,
-  files: readonly SignedFile[],
   trustedKeysPem: readonly string[],
-  where = 'the model signature',
-): VerifiedModel {
+  where: string,
+): { keyHint: string; payload: unknown; fail: (issues: string[]) => SignatureError } {
   const fail = (issues: string[]) => new SignatureError(`${where}: ${issues.join('; ')}`);
   const trusted = new Map(trustedKeysPem.map((pem) => createPublicKey(pem)).map((key) => [keyHint(key), key]));
   if (trusted.size === 0) throw fail(['no trusted key to verify it with']);
@@ -123,12 +126,26 @@ export function verifyModel(
   const hash = hashOf(key);
   if (!envelope.signatures.some((signature) => verify(hash, signed, key, signature.sig)))
     throw fail([`the signature does not verify with key ${hint}`]);
-  const statement = checkWith(
-    omsStatementSchema,
-    parseJson(Buffer.from(envelope.payload).toString('utf8'), fail, 'in-toto statement'),
-    (issues) => fail(issues.map((issue) => `statement ${issue}`)),
+  const payload = parseJson(Buffer.from(envelope.payload).toString('utf8'), fail, 'in-toto statement');
+  return { keyHint: hint as string, payload, fail };
+}
+
+/**
+ * Verifies a bundle (its file's text) for `files` against the trusted public keys (PEM): the
+ * signature by one of them, the statement an OMS v1.0 statement, and every file as signed, no
+ * more and no fewer. Anything else is a SignatureError saying what failed.
+ */
+export function verifyModel(
+  bundleText: string,
+  files: readonly SignedFile[],
+  trustedKeysPem: readonly string[],
+  where = 'the model signature',
+): VerifiedModel {
+  const { keyHint: hint, payload, fail } = openBundle(bundleText, trustedKeysPem, where);
+  const statement = checkWith(omsStatementSchema, payload, (issues) =>
+    fail(issues.map((issue) => `statement ${issue}`)),
   );
   const problems = manifestProblems(statement, files);
   if (problems.length > 0) throw fail(problems);
-  return { keyHint: hint as string, statement };
+  return { keyHint: hint, statement };
 }

@@ -5,6 +5,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { Command } from 'commander';
 import { SIGNATURE_FILE, SIGNATURE_MEDIA_TYPE } from '../../core/artifact.ts';
 import { messageOf, UsageError } from '../../core/errors.ts';
+import type { AttachedBlob } from '../../ports.ts';
 import { modules } from '../lazy.ts';
 
 /** A key file's PEM, checked to be the kind of key asked for; else a usage error naming the file. */
@@ -33,7 +34,7 @@ const isReference = (text: string) => /@sha256:[a-f0-9]{64}$/.test(text) || text
  */
 async function pullArtifact(
   reference: string,
-): Promise<{ directory: string; signatures: Buffer[]; remove: () => Promise<void> }> {
+): Promise<{ directory: string; signatures: AttachedBlob[]; remove: () => Promise<void> }> {
   const [{ artifactStoreForReference, credentialsFromEnv }, { runEnvironment }] = await Promise.all([
     import('../../adapters/oci/index.ts'),
     import('../../compose/run-settings.ts'),

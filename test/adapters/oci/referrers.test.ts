@@ -3,17 +3,20 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LayoutStore } from '../../../src/adapters/oci/layout-store.ts';
 import { MEDIA_TYPES } from '../../../src/adapters/oci/manifest.ts';
 import { RegistryStore } from '../../../src/adapters/oci/registry-store.ts';
-import type { ArtifactStore, Attachment, PushRequest } from '../../../src/ports.ts';
+import type { ArtifactStore, AttachedBlob, Attachment, PushRequest } from '../../../src/ports.ts';
 import { ociSpec } from '../../helpers/oci-spec.ts';
 import { startReferrersProxy } from '../../helpers/referrers-proxy.ts';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.ts';
 import { useTempDirs } from '../../helpers/temp.ts';
 
 const SIGNATURE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-const attachment = (text: string, artifactType = SIGNATURE): Attachment => ({
+/** The attached blobs as text. */
+const text = (blob: AttachedBlob) => blob.bytes.toString('utf8');
+const attachment = (content: string, artifactType = SIGNATURE): Attachment => ({
   artifactType,
   mediaType: artifactType,
-  bytes: Buffer.from(text),
+  bytes: Buffer.from(content),
+  annotations: { 'org.example.note': content.slice(0, 20) },
 });
 
 function request(tag: string): PushRequest {
@@ -36,10 +39,10 @@ function attachContract(name: string, make: () => Promise<ArtifactStore>) {
       expect(await store.attach(pushed.reference, attachment('{"first":1}'))).toBe(first);
       await store.attach(pushed.reference, attachment('{"second":2}'));
       await store.attach(pushed.reference, attachment('provenance', 'application/vnd.in-toto+json'));
-      const listed = (await store.attached(pushed.reference, SIGNATURE)).map(String).sort();
+      const listed = (await store.attached(pushed.reference, SIGNATURE)).map(text).sort();
       expect(listed).toEqual(['{"first":1}', '{"second":2}']);
-      expect((await store.attached(pushed.reference, 'application/vnd.in-toto+json')).map(String)).toEqual([
-        'provenance',
+      expect(await store.attached(pushed.reference, 'application/vnd.in-toto+json')).toEqual([
+        { bytes: Buffer.from('provenance'), annotations: { 'org.example.note': 'provenance' } },
       ]);
       // Another artifact has nothing attached; the artifact still pulls as the same digest.
       expect(await store.attached(other.reference, SIGNATURE)).toEqual([]);
@@ -107,7 +110,7 @@ describe('referrers', () => {
     await store.attach(pushed.reference, attachment('{"bundle":true}'));
     const tag = await fetch(`http://${registry.address}/v2/api/pump/manifests/${pushed.digest.replace(':', '-')}`);
     expect(tag.status).toBe(404);
-    expect((await store.attached(pushed.reference, SIGNATURE)).map(String)).toEqual(['{"bundle":true}']);
+    expect((await store.attached(pushed.reference, SIGNATURE)).map(text)).toEqual(['{"bundle":true}']);
     expect(proxy.requests).toContain(`GET /v2/api/pump/referrers/${pushed.digest}`);
   });
 
@@ -130,6 +133,6 @@ describe('referrers', () => {
     });
     expect(put.status).toBe(201);
     expect(await store.attached(other.reference, SIGNATURE)).toEqual([]);
-    expect((await store.attached(signed.reference, SIGNATURE)).map(String)).toEqual(['{"bundle":"for 1.0.0"}']);
+    expect((await store.attached(signed.reference, SIGNATURE)).map(text)).toEqual(['{"bundle":"for 1.0.0"}']);
   });
 });
