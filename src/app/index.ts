@@ -1,5 +1,6 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import { policyStoreForReference } from '../adapters/oci/index.ts';
+import { checkReleaseSignature } from '../adapters/signing/release-check.ts';
 import { allowMlflowUri, EMPTY_POLICY, type OperatorPolicy } from '../core/policy.ts';
 import { commitContents, GitHubScm } from '../adapters/github/scm.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
@@ -171,6 +172,9 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       scmFor,
       contents,
       registryFor,
+      // Releases of repos the policy says must be signed are checked before their PR (release-pr.ts).
+      checkSignature: (artifact: { reference: string; digest: string }, commit: string, keys: readonly string[]) =>
+        checkReleaseSignature(storeFor(artifact.reference), artifact, commit, keys),
       ...(options.fleetFor && { fleetFor: options.fleetFor }),
       ...(options.now && { now: options.now }),
       ...(options.claimExpiresMs && { claimExpiresMs: options.claimExpiresMs }),

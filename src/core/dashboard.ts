@@ -8,6 +8,13 @@
 import { exceptionLines, NAMES_SHOWN, waveTable, type FleetSummary } from './fleet-summary.ts';
 import { GITHUB_LIMITS, fitWithin } from './github-limits.ts';
 import { inert } from './markdown.ts';
+import type { ReleaseSignature } from './release-signature.ts';
+
+/** Who signed the release, for the dashboard: the key's fingerprint, the commit and run its provenance names. */
+const signedLine = (signature: ReleaseSignature | undefined) =>
+  signature
+    ? ` Signed by key \`${signature.keyHint.slice(0, 16)}\`${signature.commit ? `, built from ${inert(signature.commit.slice(0, 7))}` : ''}${signature.runUrl ? ` in ${inert(signature.runUrl)}` : ''}.`
+    : '';
 
 /** The label that finds a model's dashboard among the repo's issues. */
 export const DASHBOARD_LABEL = 'edgeship:fleet';
@@ -38,6 +45,8 @@ export interface DashboardInput {
   recordLink: string;
   /** The rule that let the release deploy. */
   because: string;
+  /** Who signed the artifact, as the app verified it before the release PR. */
+  signature?: ReleaseSignature;
   /** Whether the app reads Argo CD (the next wave follows by itself) or waits for a promote. */
   watched: boolean;
 }
@@ -120,7 +129,7 @@ export function renderDashboard(input: DashboardInput, kept: readonly TickedBox[
   const lines = [
     `**${inert(input.model, 63)} ${input.version}** is ${input.status === 'rolling-out' ? 'rolling out' : input.status} (from #${input.pull.number}). ${versions.map(([version, count]) => `${count.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} targets run ${version === 'none' ? 'no release yet' : `**${version}**`}`).join('; ')}.`,
     '',
-    `It deploys because ${input.because}.${rolling && input.nextWave ? (input.watched ? ' The next wave follows once the last one sent is Synced and Healthy through its soak time.' : ' edgeship cannot read Argo CD from here, so it does not watch health: tick Promote below, or comment `/edgeship promote` on the release PR, to send the next wave.') : ''}`,
+    `It deploys because ${input.because}.${signedLine(input.signature)}${rolling && input.nextWave ? (input.watched ? ' The next wave follows once the last one sent is Synced and Healthy through its soak time.' : ' edgeship cannot read Argo CD from here, so it does not watch health: tick Promote below, or comment `/edgeship promote` on the release PR, to send the next wave.') : ''}`,
     '',
     '### Waves',
     ...waveTable(input.summary),

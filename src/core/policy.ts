@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import type { EdgeshipConfig } from './config.ts';
 import { EdgeshipError } from './errors.ts';
@@ -18,6 +19,29 @@ const host = z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/, {
   error: (issue) =>
     `expected a registry host such as ghcr.io or registry.local:5000, found ${JSON.stringify(issue.input)}`,
 });
+
+/** A public key in PEM (SubjectPublicKeyInfo): EC P-256, P-384, P-521 or Ed25519. */
+const publicKeyPem = z.string().superRefine((text, context) => {
+  let key;
+  try {
+    key = createPublicKey(text);
+  } catch {
+    return void context.addIssue({
+      code: 'custom',
+      message: 'expected a public key in PEM (-----BEGIN PUBLIC KEY-----)',
+    });
+  }
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (!(
+    key.asymmetricKeyType === 'ed25519' ||
+    (key.asymmetricKeyType === 'ec' && curve && SIGNING_CURVES.includes(curve))
+  ))
+    context.addIssue({
+      code: 'custom',
+      message: `expected an EC P-256, P-384 or P-521 or an Ed25519 public key, found ${key.asymmetricKeyType ?? 'another'}${curve ? ` on ${curve}` : ''}`,
+    });
+});
+const SIGNING_CURVES = ['prime256v1', 'secp384r1', 'secp521r1'];
 
 const trainingRule = z.strictObject({
   /** The model repos this rule is for. */
@@ -42,6 +66,14 @@ export const operatorPolicySchema = z.strictObject({
    * into a branch a ruleset protects with required approving reviews.
    */
   unreviewedDeploys: z.array(repoPattern).default([]),
+  /**
+   * Model repos whose releases must be signed (OpenSSF model signing, with the build provenance
+   * publish attaches), and the public keys (PEM) that may sign them: a release PR whose artifact
+   * is not signed by one of them, or was built from another commit, fails its signature gate.
+   */
+  signing: z
+    .array(z.strictObject({ repos: z.array(repoPattern).min(1), trustedKeys: z.array(publicKeyPem).min(1) }))
+    .default([]),
 });
 
 export type OperatorPolicy = z.infer<typeof operatorPolicySchema>;
@@ -118,11 +150,20 @@ export function realmAllowed(policy: OperatorPolicy, registryHost: string, realm
   return entry.tokenRealms.includes(target) || parsed.host === registryHost.toLowerCase();
 }
 
-/** The GitOps repo of a config, when the policy lets the app write there. */
 /** Whether the operator lets this model repo deploy from a branch that requires no review. */
 export const unreviewedDeployAllowed = (policy: OperatorPolicy, repo: string): boolean =>
   matchesRepo(policy.unreviewedDeploys, repo);
 
+/**
+ * The public keys (PEM) a model repo's releases must be signed by, from every signing rule that
+ * names the repo; undefined when none does (its releases need no signature).
+ */
+export function trustedKeysFor(policy: OperatorPolicy, repo: string): string[] | undefined {
+  const keys = policy.signing.filter((rule) => matchesRepo(rule.repos, repo)).flatMap((rule) => rule.trustedKeys);
+  return keys.length > 0 ? [...new Set(keys)] : undefined;
+}
+
+/** The GitOps repo of a config, when the policy lets the app write there. */
 export function allowGitopsRepo(policy: OperatorPolicy, repo: string): string {
   if (!matchesRepo(policy.gitops.repos, repo)) throw new PolicyError('gitops.repo', repo, 'gitops.repos');
   return repo;

@@ -7,6 +7,7 @@ import { goldenResultSchema } from './golden.ts';
 import { metricDeltaSchema } from './metrics.ts';
 import { parseJsonWith } from './parse-json.ts';
 import { placementChoiceSchema, placementDecisionSchema } from './placement.ts';
+import { releaseSignatureSchema } from './release-signature.ts';
 import { profileResultSchema } from './profiling.ts';
 import { nextVersionSchema } from './version.ts';
 
@@ -98,6 +99,8 @@ export const evaluationReportSchema = z
     gates: z.array(gateResultSchema),
     passed: z.boolean(),
     provenance: provenanceSchema,
+    /** Who signed the artifact, as the app verified it (repos the operator policy requires signed). */
+    signature: releaseSignatureSchema.optional(),
     /** Set once the artifact is published. */
     artifact: z
       .strictObject({

@@ -358,6 +358,11 @@ function artifactLines(report: EvaluationReport): string[] {
   if (provenance.trigger) lines.push(`- trigger: ${inert(describeTrigger(provenance.trigger))}`);
   if (provenance.command) lines.push(`- command: ${codeSpan(provenance.command)}`);
   lines.push(`- trained at ${inert(provenance.trainedAt)}`);
+  const { signature } = report;
+  if (signature)
+    lines.push(
+      `- signed by key \`${signature.keyHint}\` (trusted by the operator policy); its build provenance names ${signature.commit ? inert(signature.commit) : 'no commit'}${signature.runUrl ? ` and run ${inert(signature.runUrl)}` : ''}`,
+    );
   return lines;
 }
 

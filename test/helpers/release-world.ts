@@ -163,8 +163,8 @@ export class ReleaseWorld {
     return { number, mergeSha: this.github.merge(MODEL_REPO, number) };
   }
 
-  /** A successful training run of `headSha` that uploaded the evaluation report. */
-  async finishRun(headSha = this.sha): Promise<number> {
+  /** A successful training run of `headSha` that uploaded the evaluation report (the example's, or `report`). */
+  async finishRun(headSha = this.sha, report?: EvaluationReport): Promise<number> {
     const runId = this.github.addRun(MODEL_REPO, {
       head_sha: headSha,
       head_branch: 'main',
@@ -175,7 +175,7 @@ export class ReleaseWorld {
       MODEL_REPO,
       runId,
       'edgeship-report',
-      zipSync({ 'report.json': Buffer.from(JSON.stringify(await evaluationReport())) }),
+      zipSync({ 'report.json': Buffer.from(JSON.stringify(report ?? (await evaluationReport()))) }),
     );
     return runId;
   }

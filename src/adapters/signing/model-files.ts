@@ -89,16 +89,29 @@ export async function verifyModelAt(
 ): Promise<VerifiedModel & { files: number }> {
   if (bundles.length === 0) throw new SignatureError(missing);
   const files = await modelFiles(path, [...DEFAULT_IGNORED, ignored]);
+  const verified = firstVerified(bundles, 'signatures', (bundle) =>
+    verifyModel(bundle.text, files, trustedKeys, bundle.where),
+  );
+  return { ...verified, files: files.length };
+}
+
+/**
+ * The first of `bundles` that `check` accepts; when none does, a SignatureError with the reason
+ * of each (one bundle: its reason alone).
+ */
+export function firstVerified<T>(bundles: readonly FoundBundle[], what: string, check: (bundle: FoundBundle) => T): T {
   const failures: string[] = [];
   for (const bundle of bundles) {
     try {
-      return { ...verifyModel(bundle.text, files, trustedKeys, bundle.where), files: files.length };
+      return check(bundle);
     } catch (error) {
       if (!(error instanceof SignatureError)) throw error;
       failures.push(error.message);
     }
   }
   throw new SignatureError(
-    failures.length === 1 ? failures[0] : `none of ${failures.length} signatures verifies: ${failures.join(' | ')}`,
+    failures.length === 1
+      ? (failures[0] ?? '')
+      : `none of ${failures.length} ${what} verifies: ${failures.join(' | ')}`,
   );
 }

@@ -1,6 +1,8 @@
 import type { EdgeshipConfig } from '../../core/config.ts';
 import { EdgeshipError, GitOpsError } from '../../core/errors.ts';
-import { PolicyError, type OperatorPolicy } from '../../core/policy.ts';
+import { PolicyError, trustedKeysFor, type OperatorPolicy } from '../../core/policy.ts';
+import { repoName } from '../../core/formats.ts';
+import { signatureGate, type SignatureCheck } from '../../core/release-signature.ts';
 import { GATES_CHECK, RELEASE_PROPOSAL_FILE, releaseBranch, releaseBranchPrefix } from '../../core/release-branch.ts';
 import { REPORT_ARTIFACT, TRAIN_CHECK } from '../../core/training-run.ts';
 import { planRelease } from '../../core/release-plan.ts';
@@ -40,6 +42,12 @@ export interface ReleasePrDeps {
   capacity?: ClusterCapacity;
   policy: OperatorPolicy;
   scmFor?: GitopsAccess['scmFor'];
+  /** Who signed an artifact, for the repos the policy's `signing` names (adapters/signing/release-check.ts). */
+  checkSignature?: (
+    artifact: { reference: string; digest: string },
+    commit: string,
+    trustedKeys: readonly string[],
+  ) => Promise<SignatureCheck>;
 }
 
 export type ReleasePrOutcome =
@@ -224,6 +232,7 @@ export async function releaseFromReport(
     });
     return 'unchanged';
   }
+  await checkSigned(deps, repo, report, run.sha);
 
   const branch = releaseBranch(config.model, report.version.version, run.sha);
   const proposal = `${JSON.stringify(report, null, 2)}\n`;
@@ -270,6 +279,24 @@ export async function releaseFromReport(
     summary: `${title} is ready for review: ${pull.url}`,
   });
   return { pullRequest: pull.number, created: pull.created, passed: report.passed };
+}
+
+/**
+ * For a repo the operator policy's `signing` names: the artifact must be signed by a trusted key
+ * and come from the release's commit (its build provenance), or the signature gate fails, and
+ * with it the release. The signer is recorded in the report, for the PR and the release record.
+ */
+async function checkSigned(deps: ReleasePrDeps, repo: RepoRef, report: EvaluationReport, commit: string) {
+  const keys = trustedKeysFor(deps.policy, repoName(repo));
+  if (!keys || !report.artifact) return;
+  if (!deps.checkSignature)
+    throw new EdgeshipError(
+      `the operator policy requires ${repoName(repo)} to be signed, and this app cannot check signatures`,
+    );
+  const check = await deps.checkSignature(report.artifact, commit, keys);
+  report.gates.push(signatureGate(check));
+  if (check.verified) report.signature = check.signature;
+  else report.passed = false;
 }
 
 /**

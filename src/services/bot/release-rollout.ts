@@ -104,6 +104,14 @@ export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull:
   const refused = refuseMerge({ headSha: pull.headSha, gatesExternalId: gates?.externalId, proposalText });
   if (refused) throw new ReleaseRefused(refused, config);
   const report = parseEvaluationReport(proposalText, `${RELEASE_PROPOSAL_FILE} at ${pull.mergeSha.slice(0, 7)}`);
+  // Merged without its gates (no required check on the branch): refused with them, nothing written.
+  const failed = report.gates.filter((gate) => !gate.passed);
+  if (!report.passed)
+    throw new ReleaseRefused(
+      `its gates failed: ${failed.map((gate) => `**${gate.title}**: ${gate.reason}`).join('; ')}`,
+      config,
+      'A release deploys only when its gates pass: fix what they name and release again, and make edgeship/gates a required check of the branch so such a PR cannot merge.',
+    );
   if (report.provenance.branch !== undefined && report.provenance.branch !== pull.base) {
     throw new ReleaseRefused(
       `the PR merged into \`${pull.base}\`, but the release was trained from \`${report.provenance.branch}\``,
@@ -161,6 +169,8 @@ export class ReleaseRefused extends EdgeshipError {
   constructor(
     readonly reason: string,
     readonly config: EdgeshipConfig,
+    /** What to do instead; by default, how a release that deploys comes about. */
+    readonly advice = 'Only a release PR that edgeship opened, unchanged, merged after review into the tracked branch it was trained from, deploys; push to a tracked branch to get one.',
   ) {
     super(`not deployed: ${reason}`);
   }
@@ -241,6 +251,7 @@ export async function reconcileRelease(
     holds: result.holds,
     recordLink: news.recordLink,
     because,
+    ...(report.signature && { signature: report.signature }),
     watched: fleet !== undefined,
     ...(result.next && { nextWave: result.next }),
   };
@@ -283,14 +294,14 @@ export async function reconcileRelease(
 
 /** A refused merge: a PR comment that says why and a failed deployment per target of the config; no GitOps write. */
 async function refuseDeployment(scm: Scm, repo: RepoRef, pull: MergedPull, refusal: ReleaseRefused): Promise<void> {
-  const why = `edgeship did not deploy #${pull.number}: ${refusal.reason}. Only a release PR that edgeship opened, unchanged, merged after review into the tracked branch it was trained from, deploys; push to a tracked branch to get one.`;
+  const why = `edgeship did not deploy #${pull.number}: ${refusal.reason}. ${refusal.advice}`;
   await scm.ensureComment(repo, pull.number, `<!-- edgeship:refused:${pull.mergeSha} -->`, why);
   await scm.ensureDeployments(
     repo,
     pull.mergeSha,
     wavesOf(refusal.config).map((wave) => ({
       environment: waveEnvironment(refusal.config.model, wave.name),
-      description: 'refused: not a release edgeship evaluated',
+      description: 'refused: not deployed',
       payload: {},
       status: { state: 'failure' as const, description: `Not deployed: ${refusal.reason}` },
     })),
