@@ -4,6 +4,7 @@ import { breakingList } from './gates.ts';
 import type { MetricDelta } from './metrics.ts';
 import type { EvaluationReport } from './report-schema.ts';
 import { jsonOrUndefined } from './parse-json.ts';
+import { HOST_NOISE_BOUND } from './stats.ts';
 
 const CHOICE_LABEL = {
   edge: '🟢 edge',
@@ -289,7 +290,7 @@ function profileTable(report: EvaluationReport): string {
       ? `device latency = host latency × (nominal ÷ host time of a reference workload measured beside each round) × speed factor${hostSpeed}`
       : 'device latency = host latency × speed factor';
   return [
-    `${batches.size > 1 ? 'Batch per row' : `Batch ${report.profiles[0]?.batch ?? 1}`} (rows per request, as the targets serve it), ${report.profiles[0]?.measured.runs ?? 0} runs per profile${rounds ? ` in ${rounds} rounds: p95 is the median of the rounds' p95s, with their range` : ''}; emulated profiles: ${emulation}.`,
+    `${batches.size > 1 ? 'Batch per row' : `Batch ${report.profiles[0]?.batch ?? 1}`} (rows per request, as the targets serve it), ${report.profiles[0]?.measured.runs ?? 0} runs per profile${rounds ? ` in ${rounds} rounds: p95 is the median of the rounds' p95s, with their range; on emulated profiles a run over ${HOST_NOISE_BOUND}× the fastest twentieth of the runs is the host stalling it and counts at that bound` : ''}; emulated profiles: ${emulation}.`,
     '',
     '| profile | threads | speed factor | p50 | p95 | p99 | peak memory | session create |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -302,12 +303,20 @@ function profileTable(report: EvaluationReport): string {
 const resultOf = (report: EvaluationReport, profile: string | undefined, batch: number | undefined) =>
   report.profiles.find((result) => result.profile === profile && (batch === undefined || result.batch === batch));
 
+/** The share of stalled runs from which the report says the host was busy. */
+const STALLS_SHOWN = 0.2;
+
 /** What a reviewer should not miss: rounds that disagree, and a p99 over a target's budget. */
 function latencyWarnings(report: EvaluationReport): string[] {
   const warnings = report.profiles.flatMap((result) => [
     ...(result.p95 && !result.p95.stable
       ? [
           `> [!WARNING]\n> The rounds on ${result.profile} disagree${result.p95.remeasured ? ' after measuring again' : ''}: p95 from ${ms(result.p95.lowMs)} to ${ms(result.p95.highMs)}; the machine was busy, and placements near a budget kept what is deployed.`,
+        ]
+      : []),
+    ...(result.p95?.stalledShare !== undefined && result.p95.stalledShare > STALLS_SHOWN
+      ? [
+          `> [!NOTE]\n> The host stalled ${Math.round(result.p95.stalledShare * 100)}% of the runs on ${result.profile} (another process had the cores): they count at ${HOST_NOISE_BOUND}× the fastest twentieth of the runs, so the p95 is the model's, not the host's.`,
         ]
       : []),
     ...(result.calibration && !result.calibration.stable

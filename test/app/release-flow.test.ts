@@ -166,7 +166,7 @@ describe('the GitHub App release flow', () => {
 
   it('turns a broken config into a failed check run that says what to fix, and dispatches nothing', async () => {
     const broken = github.commit(MODEL_REPO, 'main', {
-      '.github/edgeship.yml': (await exampleConfigText()).replace('latencyBudgetMs: 9', 'latencyBudgetMs: fast'),
+      '.github/edgeship.yml': (await exampleConfigText()).replace('latencyBudgetMs: 6', 'latencyBudgetMs: fast'),
     });
     await app.receive('push', pushPayload(broken));
     await app.settle();
