@@ -6,6 +6,8 @@ import { KubernetesCapacity } from '../adapters/k8s/cluster-capacity.ts';
 import { loadKubeconfig } from '../adapters/k8s/kubeconfig.ts';
 import { argoCdWebhook } from './argocd-webhook.ts';
 import { driftEndpoint } from './drift-endpoint.ts';
+import { verdictEndpoint } from './verdict-endpoint.ts';
+import { VerdictBook } from '../core/analysis.ts';
 import { probes } from './probes.ts';
 import { fleetFrom } from './fleet.ts';
 import { edgeshipApp, type AppOptions } from './index.ts';
@@ -24,8 +26,8 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
  * - training clusters (training-clusters.ts) and, with EDGESHIP_PUBLIC_URL and
  *   EDGESHIP_TRAINING_CALLBACK_SECRET, run callbacks at /api/edgeship/training.
  * - EDGESHIP_POLICY_FILE: the operator policy (core/policy.ts);
- * - EDGESHIP_DRIFT_SECRET: drift evidence from edge sites at /api/edgeship/drift, each with its
- *   site token (`edgeship site-token`).
+ * - EDGESHIP_DRIFT_SECRET: drift evidence from edge sites at /api/edgeship/drift, and their
+ *   analysis verdicts at /api/edgeship/verdicts, each with its site token (`edgeship site-token`).
  * - /healthz (liveness) and /readyz (readiness: the app can reach GitHub with its key).
  * Webhook bodies over 25 MiB, or without a length, are refused before a byte of them is read;
  * slow headers and bodies time out. `extra` lets tests set the loops' intervals.
@@ -49,6 +51,9 @@ export async function appServer(probot: Probot, settings: AppSettings, extra: Ap
   const drift = settings.driftSecret
     ? driftEndpoint(settings.driftSecret, (repo, evidence) => receiveDrift(repo, evidence))
     : undefined;
+  // Sites' analysis verdicts come with the same site tokens as their drift evidence.
+  const verdicts = settings.driftSecret ? new VerdictBook() : undefined;
+  const verdict = settings.driftSecret && verdicts ? verdictEndpoint(settings.driftSecret, verdicts) : undefined;
   const secret = settings.training.callbackSecret;
   const callback = secret ? trainingCallback(secret, () => followTrainings()) : undefined;
   const callbackUrl =
@@ -72,6 +77,7 @@ export async function appServer(probot: Probot, settings: AppSettings, extra: Ap
     ...(secret && callbackUrl && { trainingCallback: { url: callbackUrl, secret } }),
     ...(fleetFor && { fleetFor }),
     ...(capacity && { capacity }),
+    ...(verdicts && { verdicts }),
     ...extra,
   });
   const middleware = await createNodeMiddleware(app, { probot, webhooksPath: WEBHOOKS_PATH });
@@ -83,7 +89,8 @@ export async function appServer(probot: Probot, settings: AppSettings, extra: Ap
       probe(request, response) ||
       argocd?.(request, response) ||
       callback?.(request, response) ||
-      drift?.(request, response)
+      drift?.(request, response) ||
+      verdict?.(request, response)
     )
       return;
     void middleware(request, response, () => {

@@ -1,4 +1,5 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
+import type { VerdictBook } from '../core/analysis.ts';
 import { policyStoreForReference } from '../adapters/oci/index.ts';
 import { checkReleaseSignature } from '../adapters/signing/release-check.ts';
 import { allowMlflowUri, EMPTY_POLICY, type OperatorPolicy } from '../core/policy.ts';
@@ -88,6 +89,8 @@ export interface AppOptions {
   schedule?: { run(duties: LeaderDuties): void };
   /** Where replicas record the rollouts they started, so the leader steps them all. */
   sharedRollouts?: SharedRollouts;
+  /** The analysis verdicts sites posted (verdict-endpoint.ts), for waves with rollout.analysis. */
+  verdicts?: VerdictBook;
 }
 
 const DEFAULT_RESYNC_MS = 15 * 60_000;
@@ -176,6 +179,7 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       checkSignature: (artifact: { reference: string; digest: string }, commit: string, keys: readonly string[]) =>
         checkReleaseSignature(storeFor(artifact.reference), artifact, commit, keys),
       ...(options.fleetFor && { fleetFor: options.fleetFor }),
+      ...(options.verdicts && { verdicts: options.verdicts }),
       ...(options.now && { now: options.now }),
       ...(options.claimExpiresMs && { claimExpiresMs: options.claimExpiresMs }),
     };

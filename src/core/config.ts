@@ -5,6 +5,7 @@ import { pinnedReference, SEMVER } from './formats.ts';
 import { dnsLabel, labelKey, repoPath } from './formats.ts';
 import { BUILTIN_PROFILES, hardwareProfileSchema } from './profiles.ts';
 import { kubeflowTrainingSchema, kubernetesTrainingSchema } from './training-config.ts';
+import { analysisSchema } from './analysis.ts';
 
 /** Where a model repo keeps its edgeship config. */
 export const CONFIG_PATH = '.github/edgeship.yml';
@@ -190,7 +191,16 @@ export const configSchema = z
       })
       .prefault({}),
     targets: z.array(targetSchema).min(1),
-    rollout: z.strictObject({ waves: z.array(waveSchema).min(1) }).optional(),
+    rollout: z
+      .strictObject({
+        waves: z.array(waveSchema).min(1),
+        analysis: analysisSchema
+          .optional()
+          .describe(
+            'Site-side analysis: each site of a wave judges the release it serves and reports to the app, which sends the next wave only when the sites passed.',
+          ),
+      })
+      .optional(),
     gitops: z.strictObject({
       repo: z.string().min(1).describe('owner/name on GitHub, or a git URL or path for local use.'),
       branch: z.string().min(1).default('main'),

@@ -1,5 +1,6 @@
 import type { Wave } from './config.ts';
 import type { RolloutStatus } from './release-record.ts';
+import { analysisFailure, judgeSite, type Analysis, type SiteAnalysis } from './analysis.ts';
 
 /** Argo CD's view of one target's Application, plus what the GitOps repo says it runs. */
 export interface TargetState {
@@ -18,6 +19,8 @@ export interface TargetState {
   skip?: string;
   /** Which of those it is, for counts. */
   skipKind?: 'held' | 'changed-by-hand' | 'blocked';
+  /** What the site reported of this release's analysis (rollout.analysis), when there is one. */
+  analysis?: SiteAnalysis;
 }
 
 export type RolloutStep =
@@ -34,10 +37,21 @@ export interface RolloutInput {
   now: number;
   /** Names of the waves that got the release: a wave followed by a sent one has passed its soak. */
   applied?: ReadonlySet<string>;
+  /** The release's site-side analysis (rollout.analysis): a wave goes on only when its sites passed. */
+  analysis?: Analysis;
 }
 
 const unknown = (target: string): TargetState => ({ target, sync: 'Unknown', health: 'Unknown' });
-const failedOf = (state: TargetState) => Boolean(state.syncFailed) || state.health === 'Degraded';
+const failedOf = (state: TargetState, analysis?: Analysis) =>
+  Boolean(state.syncFailed) ||
+  state.health === 'Degraded' ||
+  (analysis !== undefined && judgeSite(state.analysis, analysis, false) === 'failed');
+const failure = (state: TargetState, analysis?: Analysis) =>
+  state.syncFailed
+    ? `${state.target} failed to sync`
+    : state.health === 'Degraded'
+      ? `${state.target} is Degraded`
+      : analysisFailure(state.target, state.analysis, analysis as Analysis);
 const readyOf = (state: TargetState) => state.sync === 'Synced' && state.health === 'Healthy';
 
 /**
@@ -61,16 +75,8 @@ export function planRollout(input: RolloutInput): RolloutStep {
     const behind = targets.filter((name) => input.states.get(name)?.version !== input.version);
     if (behind.length > 0) return { kind: 'apply-wave', wave: wave.name, targets: behind };
     const states = targets.map((name) => input.states.get(name) ?? unknown(name));
-    const failed = states.filter(failedOf);
-    if (failed.length > 0) {
-      const reason = failed
-        .map((state) => `${state.target} ${state.syncFailed ? 'failed to sync' : 'is Degraded'}`)
-        .join(', ');
-      const back = failed.filter((state) => state.previous);
-      if (back.length === 0)
-        return { kind: 'halt', wave: wave.name, reason: `${reason}; it ran no earlier release to roll back to` };
-      return { kind: 'rollback', wave: wave.name, targets: back.map((state) => state.target), reason };
-    }
+    const failed = states.filter((state) => failedOf(state, input.analysis));
+    if (failed.length > 0) return rollBackOrHalt(wave.name, failed, input.analysis);
     if (passed) continue;
     const notReady = states.filter((state) => !readyOf(state));
     if (notReady.length > 0) {
@@ -88,8 +94,46 @@ export function planRollout(input: RolloutInput): RolloutStep {
         reason: `soaking until ${new Date(soakEnds).toISOString()} (${wave.soakMinutes} min Healthy)`,
       };
     }
+    if (input.analysis) {
+      const verdict = judgeWave(wave.name, states, input.analysis);
+      if (verdict) return verdict;
+    }
   }
   return { kind: 'done', skipped };
+}
+
+/** Rolls back the failed targets that ran a release before; halts when none did. */
+function rollBackOrHalt(wave: string, failed: readonly TargetState[], analysis?: Analysis): RolloutStep {
+  const reason = listed(failed.map((state) => failure(state, analysis)));
+  const back = failed.filter((state) => state.previous);
+  if (back.length === 0) return { kind: 'halt', wave, reason: `${reason}; it ran no earlier release to roll back to` };
+  return { kind: 'rollback', wave, targets: back.map((state) => state.target), reason };
+}
+
+/** Failures named one by one up to this many; a wave of thousands says how many more. */
+const FAILURES_NAMED = 10;
+const listed = (reasons: readonly string[]) =>
+  reasons.length <= FAILURES_NAMED
+    ? reasons.join(', ')
+    : `${reasons.slice(0, FAILURES_NAMED).join(', ')} and ${reasons.length - FAILURES_NAMED} more`;
+
+/**
+ * The end of a soaked wave's analysis: sites that failed (or stayed silent, unless silence may
+ * pass) are rolled back and the rollout stops; too small a share passed halts it; else undefined,
+ * and the next wave may go.
+ */
+function judgeWave(wave: string, states: readonly TargetState[], analysis: Analysis): RolloutStep | undefined {
+  const judged = states.map((state) => [state, judgeSite(state.analysis, analysis, true)] as const);
+  const failed = judged.filter(([, verdict]) => verdict === 'failed').map(([state]) => state);
+  if (failed.length > 0) return rollBackOrHalt(wave, failed, analysis);
+  const passed = judged.filter(([, verdict]) => verdict === 'passed').length;
+  if (passed < Math.ceil(analysis.passShare * states.length - 1e-9))
+    return {
+      kind: 'halt',
+      wave,
+      reason: `${passed} of ${states.length} sites passed their analysis, fewer than the ${Math.round(analysis.passShare * 100)}% needed; the others served too little to judge`,
+    };
+  return undefined;
 }
 
 /** A GitHub deployment state, mirrored from a target's state in the rollout. */

@@ -8,6 +8,7 @@ import {
 } from '../core/release-record.ts';
 import type { EvaluationReport } from '../core/report-schema.ts';
 import { planRollout, targetStatuses, type RolloutStep, type TargetState, type TargetStatus } from '../core/rollout.ts';
+import type { SiteAnalysis } from '../core/analysis.ts';
 import type { FleetState, FleetStatus, GitOpsRepo, Logger } from '../ports.ts';
 import { applyRelease } from './apply.ts';
 import { readRecord } from './gitops-writes.ts';
@@ -21,6 +22,8 @@ export interface RolloutDeps {
   now?: () => number;
   /** How a person sends the next wave where edgeship cannot watch health: a PR comment, or the CLI's flag. */
   promoteHint?: string;
+  /** What the sites reported of a release's analysis (rollout.analysis), by target. */
+  verdicts?: (model: string, version: string, targets: readonly string[]) => ReadonlyMap<string, SiteAnalysis>;
 }
 
 export type RolloutAction =
@@ -106,7 +109,8 @@ export async function advanceRollout(
   });
   if (status !== 'rolling-out') return result({ kind: 'finished', status }, status, current?.rollout?.reason);
 
-  let step = planRollout({ waves, version, states, now, applied });
+  const analysis = config.rollout?.analysis;
+  let step = planRollout({ waves, version, states, now, applied, ...(analysis && { analysis }) });
   const nextWave = waves.find(
     (wave) => !applied.has(wave.name) && wave.targets.some((target) => !states.get(target)?.skip),
   );
@@ -233,6 +237,7 @@ async function observe(
   const current = record?.version === version ? record : undefined;
   const names = config.targets.map((target) => target.name);
   const fleet = deps.fleet ? await deps.fleet.states(names) : new Map<string, FleetState>();
+  const verdicts = config.rollout?.analysis && deps.verdicts ? deps.verdicts(config.model, version, names) : new Map();
   const atRevision = new Map<string, Promise<ReleaseRecord | undefined>>();
   const recordAt = (revision: string) => {
     if (!atRevision.has(revision)) {
@@ -282,6 +287,7 @@ async function observe(
         ...(seen.syncFailed && entry?.version === version && { syncFailed: true }),
         ...(Number.isFinite(since) && since <= now && { healthySince: since }),
         ...(skip && { skip, skipKind }),
+        ...(verdicts.has(name) && { analysis: verdicts.get(name) }),
       };
       return [name, state];
     }),

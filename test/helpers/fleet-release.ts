@@ -28,8 +28,11 @@ const DIGEST = `sha256:${'d'.repeat(64)}`;
 const RECORD = 'models/pump-forecaster/release.yaml';
 const SOAK_MS = 16 * 60_000;
 
-/** The example config with `size` sites (a tenth on a tight budget, offloaded) and a cloud target, in waves of 1%, 10% and the rest. */
-export async function fleetConfigText(size: number): Promise<string> {
+/**
+ * The example config with `size` sites (a tenth on a tight budget, offloaded) and a cloud target,
+ * in waves of 1%, 10% and the rest; `analysis` is the rollout's analysis (a YAML flow mapping).
+ */
+export async function fleetConfigText(size: number, analysis?: string): Promise<string> {
   const example = await readFile(join(ROOT, 'model-repo-example/.github/edgeship.yml'), 'utf8');
   const sites = Array.from({ length: size }, (_, index) =>
     index % 10 === 0
@@ -47,6 +50,7 @@ export async function fleetConfigText(size: number): Promise<string> {
     '    - { name: canary, selector: { ring: main }, percent: 1, soakMinutes: 15 }',
     '    - { name: ten, selector: { ring: main }, percent: 10, soakMinutes: 15 }',
     '    - { name: rest, selector: { ring: main } }',
+    ...(analysis ? [`  analysis: ${analysis}`] : []),
   ];
   return example
     .replace(/^targets:[\s\S]*?(?=^gitops:)/m, `${[...targets, '', ...waves].join('\n')}\n\n`)
@@ -98,6 +102,8 @@ export class FleetRelease {
     /** A directory of training outputs of the example model (model.onnx, metrics.json, …). */
     private readonly outputs: string,
     options: Parameters<typeof testProbot>[0] = {},
+    /** The rollout's analysis, as fleetConfigText takes it. */
+    private readonly analysis?: string,
   ) {
     this.app = testProbot({ fleetFor: () => this.fleet, now: () => this.clock.now, ...options });
   }
@@ -123,7 +129,7 @@ export class FleetRelease {
   /** Push, training, the release PR and its merge: the first wave goes out. */
   async start(): Promise<EvaluationReport> {
     const { github, app } = this;
-    const configText = await fleetConfigText(this.size);
+    const configText = await fleetConfigText(this.size, this.analysis);
     const sha = github.commit(FLEET_MODEL_REPO, 'main', {
       '.github/edgeship.yml': configText,
       'train.py': 'print(1)\n',

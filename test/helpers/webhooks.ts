@@ -89,6 +89,7 @@ export function testProbot({
   | 'trainingCallback'
   | 'policy'
   | 'storeFor'
+  | 'verdicts'
   | 'queue'
   | 'schedule'
   | 'resyncEveryMs'

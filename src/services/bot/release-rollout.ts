@@ -7,6 +7,7 @@ import { GitOpsError } from '../../core/errors.ts';
 import { parseEvaluationReport } from '../../core/report-schema.ts';
 import type { EdgeshipConfig } from '../../core/config.ts';
 import type { FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
+import type { VerdictBook } from '../../core/analysis.ts';
 import { summarizeFleet } from '../../core/fleet-summary.ts';
 import { DASHBOARD_LABEL } from '../../core/dashboard.ts';
 import { parseReleaseRecord, releaseRecordPath } from '../../core/release-record.ts';
@@ -53,6 +54,8 @@ export interface ReleaseRolloutDeps {
   registryFor?: (config: EdgeshipConfig) => ModelRegistry | undefined;
   policy: OperatorPolicy;
   scmFor?: GitopsAccess['scmFor'];
+  /** What the sites reported of a release's analysis, by repo (the app's VerdictBook). */
+  verdicts?: Pick<VerdictBook, 'summary'>;
 }
 
 /**
@@ -212,7 +215,16 @@ export async function reconcileRelease(
   const board = await openDashboard(scm, repo, config.model, issues);
   const acts = await actOnDashboard(gitops, config, report.version.version, waves, board);
   const result = await advanceRollout(
-    { gitops, log: deps.log, ...(fleet && { fleet }), ...(deps.now && { now: deps.now }) },
+    {
+      gitops,
+      log: deps.log,
+      ...(fleet && { fleet }),
+      ...(deps.now && { now: deps.now }),
+      ...(deps.verdicts && {
+        verdicts: (model: string, version: string, targets: readonly string[]) =>
+          deps.verdicts?.summary(repoName(repo), model, version, targets) ?? new Map(),
+      }),
+    },
     config,
     report,
     { promote: options.promote || acts.promote },
