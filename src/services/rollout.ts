@@ -237,7 +237,8 @@ async function observe(
   const current = record?.version === version ? record : undefined;
   const names = config.targets.map((target) => target.name);
   const fleet = deps.fleet ? await deps.fleet.states(names) : new Map<string, FleetState>();
-  const verdicts = config.rollout?.analysis && deps.verdicts ? deps.verdicts(config.model, version, names) : new Map();
+  const verdicts: ReadonlyMap<string, SiteAnalysis> =
+    config.rollout?.analysis && deps.verdicts ? deps.verdicts(config.model, version, names) : new Map();
   const atRevision = new Map<string, Promise<ReleaseRecord | undefined>>();
   const recordAt = (revision: string) => {
     if (!atRevision.has(revision)) {
