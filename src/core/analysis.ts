@@ -49,7 +49,11 @@ export const intervalReportSchema = z.strictObject({
   version: semverString,
   site: dnsLabel,
   /** The interval's number, counted from when the site started serving this version. */
-  interval: z.number().int().nonnegative().max(1_000_000),
+  interval: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 31),
   requests: z.number().int().nonnegative(),
   errors: z.number().int().nonnegative(),
   /** p99 of the interval's requests, ms; absent without requests. */
@@ -192,4 +196,58 @@ export class VerdictBook {
     const keys = [...this.releases.keys()].filter((key) => key.startsWith(prefix));
     for (const key of keys.slice(0, Math.max(0, keys.length - RELEASES_KEPT))) this.releases.delete(key);
   }
+}
+
+/** What a site needs to judge itself: the analysis, its latency budget, how many intervals to report. */
+export interface SiteAnalysisSettings {
+  analysis: Analysis;
+  budgetMs: number;
+  /** Intervals of a version the site reports: its wave's soak, and two more. */
+  intervals: number;
+}
+
+/**
+ * The site's analysis as its overlay carries it (`EDGESHIP_ANALYSIS`): `key=value` pairs joined
+ * by commas, the characters an overlay literal edgeship owns may hold.
+ */
+export function siteAnalysisLiteral(analysis: Analysis, budgetMs: number, soakMinutes: number): string {
+  const intervals = Math.ceil((soakMinutes * 60) / analysis.intervalSeconds) + 2;
+  return [
+    `interval=${analysis.intervalSeconds}`,
+    `failures=${analysis.failureLimit}`,
+    `min=${analysis.minRequests}`,
+    `success=${analysis.successRate}`,
+    `p99=${analysis.p99WithinBudget ? 1 : 0}`,
+    ...(analysis.maxDriftPsi !== undefined ? [`psi=${analysis.maxDriftPsi}`] : []),
+    `budget=${budgetMs}`,
+    `intervals=${intervals}`,
+  ].join(',');
+}
+
+/** Reads EDGESHIP_ANALYSIS back; `fail` names what is wrong. */
+export function parseSiteAnalysis(text: string, fail: (why: string) => Error): SiteAnalysisSettings {
+  const pairs = new Map<string, number>();
+  for (const pair of text.split(',')) {
+    const [key = '', value = ''] = pair.split('=');
+    const number = Number(value);
+    if (!/^[a-z0-9]+$/.test(key) || value.trim() === '' || !Number.isFinite(number))
+      throw fail(`expected key=number pairs separated by commas, found "${pair}"`);
+    pairs.set(key, number);
+  }
+  const get = (key: string) => pairs.get(key);
+  const budgetMs = get('budget');
+  if (budgetMs === undefined || !(budgetMs > 0)) throw fail('expected budget=<the latency budget in ms>');
+  const parsed = analysisSchema.safeParse({
+    ...(get('interval') !== undefined && { intervalSeconds: get('interval') }),
+    ...(get('failures') !== undefined && { failureLimit: get('failures') }),
+    ...(get('min') !== undefined && { minRequests: get('min') }),
+    ...(get('success') !== undefined && { successRate: get('success') }),
+    ...(get('p99') !== undefined && { p99WithinBudget: get('p99') !== 0 }),
+    ...(get('psi') !== undefined && { maxDriftPsi: get('psi') }),
+  });
+  if (!parsed.success)
+    throw fail(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  const intervals = get('intervals') ?? 0;
+  if (!Number.isInteger(intervals) || intervals < 1) throw fail('expected intervals=<a whole number of intervals>');
+  return { analysis: parsed.data, budgetMs, intervals };
 }

@@ -20,6 +20,8 @@ export interface OverlaySpec {
   package?: string;
   /** false: the server runs each request on its own (the config's `serving.batching`). */
   batching?: false;
+  /** The site-side analysis it runs during its wave's soak (core/analysis.ts siteAnalysisLiteral). */
+  analysis?: string;
 }
 
 /** Kustomize base for each placement: where the model runs decides which manifests deploy. */
@@ -111,6 +113,7 @@ function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
       adaptive && spec.target.maxLocalCpu !== undefined ? String(spec.target.maxLocalCpu) : undefined,
     // A forwarder runs no model: nothing to batch.
     EDGESHIP_MAX_BATCH_ROWS: spec.batching === false && spec.choice !== 'offload' ? '0' : undefined,
+    EDGESHIP_ANALYSIS: spec.analysis,
     EDGESHIP_RETAINED_MODELS:
       spec.choice === 'cloud' && spec.retained?.length
         ? spec.retained.map((entry) => `${entry.version}=${entry.reference}`).join(',')

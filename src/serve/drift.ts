@@ -12,7 +12,8 @@ export interface DriftSink {
   send(evidence: DriftEvidence): Promise<void>;
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string>, what: string): Promise<void> {
+/** POSTs JSON, retried twice; a refusal throws with its status and text. */
+export async function post(url: string, body: unknown, headers: Record<string, string>, what: string): Promise<void> {
   await pRetry(
     async () => {
       const response = await fetch(url, {

@@ -7,7 +7,9 @@ import { messageOf, UsageError } from '../core/errors.ts';
 import { DNS_LABEL, PINNED_REFERENCE, SEMVER } from '../core/formats.ts';
 import { parseJson } from '../core/parse-json.ts';
 import type { Logger } from '../ports.ts';
-import { appSink, DriftMonitor, githubDispatchSink, webhookSink, type DriftSink } from './drift.ts';
+import { appSink, DriftMonitor, githubDispatchSink, post, webhookSink, type DriftSink } from './drift.ts';
+import { SiteAnalyzer } from './site-analysis.ts';
+import { parseSiteAnalysis } from '../core/analysis.ts';
 import type { RouterOptions } from './adaptive.ts';
 import type { EdgexMapping } from './edgex.ts';
 import type { LoadedModel } from './model.ts';
@@ -224,6 +226,45 @@ function edgexValuesOf(flag: string | undefined): Record<string, number | string
     return [input, value !== '' && Number.isFinite(number) ? number : value] as const;
   });
   return Object.fromEntries(entries);
+}
+
+/**
+ * The site's own analysis of the release it serves (EDGESHIP_ANALYSIS, written by the release
+ * when the config has rollout.analysis), sent to the app with the drift evidence's repo, URL and
+ * site token; none without EDGESHIP_ANALYSIS.
+ */
+export function analyzerFor(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  served: { model: string; version: () => string },
+): SiteAnalyzer | undefined {
+  if (!env.EDGESHIP_ANALYSIS) return undefined;
+  const settings = parseSiteAnalysis(
+    env.EDGESHIP_ANALYSIS,
+    (why) => new UsageError(`EDGESHIP_ANALYSIS: ${why}, found "${env.EDGESHIP_ANALYSIS}"`),
+  );
+  const { EDGESHIP_DRIFT_URL: url, EDGESHIP_DRIFT_TOKEN: token } = env;
+  const repo = flags.driftRepo;
+  if (!repo || !/^[\w.-]+\/[\w.-]+$/.test(repo) || !url || !/^https?:\/\//.test(url) || !token)
+    throw new UsageError(
+      'EDGESHIP_ANALYSIS: a site reports its analysis to the app: expected EDGESHIP_DRIFT_REPO (owner/name), EDGESHIP_DRIFT_URL (the app) and EDGESHIP_DRIFT_TOKEN (edgeship site-token)',
+    );
+  const endpoint = `${url.replace(/\/+$/, '')}/api/edgeship/verdicts`;
+  return new SiteAnalyzer({
+    ...settings,
+    model: served.model,
+    site: flags.site ?? env.EDGESHIP_SITE ?? 'unknown-site',
+    version: served.version,
+    send: (verdict) =>
+      post(
+        endpoint,
+        { repo, ...verdict },
+        { authorization: `Bearer ${token}` },
+        `analysis verdict to ${new URL(url).origin}`,
+      ),
+    log,
+  });
 }
 
 /** Drift monitoring for a model with reference statistics, sending evidence where the flags say. */

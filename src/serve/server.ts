@@ -69,6 +69,8 @@ export interface ServeOptions {
   log: Logger;
   /** Drift monitoring of a loaded model. */
   driftFor?: (model: LoadedModel, metrics: ServingMetrics) => DriftMonitor | undefined;
+  /** The site judging the release it serves (rollout.analysis): told of every infer request of the served model. */
+  analyzer?: { observe(latencyMs: number, failed: boolean): void };
   /**
    * Loads and unloads models through the model repository extension, for callers that send
    * `Authorization: Bearer <token>`: anyone who could swap the model could serve anything.
@@ -180,6 +182,11 @@ export class InferenceServer {
 
   private get model(): LoadedModel | undefined {
     return this.versions.current;
+  }
+
+  /** The version served now: the loaded model's, or the one this server forwards for. */
+  get version(): string {
+    return this.model?.version ?? this.options.version ?? '0';
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -472,6 +479,7 @@ export class InferenceServer {
       else if (this.options.offload && current && !router)
         forwarded = await this.forward(name, target, forward, Boolean(model));
       if (forwarded) {
+        if (current) this.options.analyzer?.observe(performance.now() - started, forwarded.status >= 500);
         this.metrics.routes.inc({ model: name, route: 'forwarded' });
         this.metrics.latency.observe({ model: name, route: 'forwarded' }, (performance.now() - started) / 1000);
         this.metrics.requests.inc({ model: name, code: forwarded.status });
@@ -491,9 +499,13 @@ export class InferenceServer {
       this.metrics.batch.observe({ model: name }, checked.batch);
       this.metrics.latency.observe({ model: name, route: 'local' }, (performance.now() - started) / 1000);
       this.metrics.requests.inc({ model: name, code: 200 });
+      if (current) this.options.analyzer?.observe(performance.now() - started, false);
       return { kind: 'local', model, checked, outputs };
     } catch (error) {
-      this.metrics.requests.inc({ model: name, code: error instanceof InferenceRequestError ? error.status : 500 });
+      const status = error instanceof InferenceRequestError ? error.status : 500;
+      this.metrics.requests.inc({ model: name, code: status });
+      // The client's mistakes (4xx) say nothing of the release; the server's failures do.
+      if (current && status >= 500) this.options.analyzer?.observe(performance.now() - started, true);
       throw error;
     }
   }

@@ -1,5 +1,6 @@
 import semver from 'semver';
-import { firstCloudTarget, targetNamed, type EdgeshipConfig } from '../core/config.ts';
+import { firstCloudTarget, targetNamed, wavesOf, type EdgeshipConfig } from '../core/config.ts';
+import { siteAnalysisLiteral } from '../core/analysis.ts';
 import {
   overlayPath,
   resourcesPatch,
@@ -63,6 +64,10 @@ export async function recordAndOverlays(
   placements: Placement[],
 ): Promise<FileWrite[]> {
   const byName = new Map(config.targets.map((target) => [target.name, target]));
+  const analysis = config.rollout?.analysis;
+  const soakOf = analysis
+    ? new Map(wavesOf(config).flatMap((wave) => wave.targets.map((target) => [target, wave.soakMinutes] as const)))
+    : undefined;
   const specs = placements.flatMap(({ write, reference }) => {
     const target = byName.get(write.name);
     if (!target) return [];
@@ -76,6 +81,9 @@ export async function recordAndOverlays(
       ...(offloadUrl && { offloadUrl }),
       ...(write.package && { package: write.package }),
       ...batchingOf(config),
+      ...(analysis && {
+        analysis: siteAnalysisLiteral(analysis, target.latencyBudgetMs, soakOf?.get(target.name) ?? 0),
+      }),
     };
     return [spec];
   });

@@ -1,3 +1,4 @@
+import { parseSiteAnalysis } from '../../src/core/analysis.ts';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
@@ -74,5 +75,36 @@ describe('applying some targets', () => {
       report,
     )(async () => undefined);
     expect(defaults.some((write) => write.content.includes('EDGESHIP_MAX_BATCH_ROWS'))).toBe(false);
+  });
+
+  it("writes the rollout's analysis into every site's overlay, with the site's budget and its wave's soak", async () => {
+    const text = (await exampleConfigText()).replace(
+      /^rollout:\n {2}waves:\n/m,
+      'rollout:\n  analysis: { intervalSeconds: 30, failureLimit: 4, maxDriftPsi: 0.3 }\n  waves:\n',
+    );
+    const config = parseConfig(text, 'edgeship.yml');
+    const report: EvaluationReport = {
+      ...(await evaluationReport()),
+      artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${digest}`, digest },
+    };
+    const writes = await planGitOpsChange(config, report)(async () => undefined);
+    const overlay = writes.find((write) => write.path === overlayPath('plant-north', config.model))?.content ?? '';
+    const literal = /EDGESHIP_ANALYSIS=(\S+)/.exec(overlay)?.[1] ?? '';
+    // plant-north: a 25 ms budget, in a wave that soaks 10 minutes (the default): 20 intervals of 30 s, and two more.
+    expect(literal).toBe('interval=30,failures=4,min=20,success=0.99,p99=1,psi=0.3,budget=25,intervals=22');
+    expect(parseSiteAnalysis(literal, (why) => new Error(why))).toEqual({
+      analysis: {
+        intervalSeconds: 30,
+        failureLimit: 4,
+        minRequests: 20,
+        successRate: 0.99,
+        p99WithinBudget: true,
+        maxDriftPsi: 0.3,
+        passShare: 1,
+        passOnNoTraffic: false,
+      },
+      budgetMs: 25,
+      intervals: 22,
+    });
   });
 });

@@ -127,6 +127,7 @@ export function registerServeCommand(program: Command): void {
         { loadModel },
         {
           adaptiveOf,
+          analyzerFor,
           credentialHostsOf,
           driftFor,
           edgexOf,
@@ -219,8 +220,15 @@ export function registerServeCommand(program: Command): void {
               log,
             })
           : undefined;
+      // The site's analysis of the release it serves asks the server which version that is.
+      const served: { server?: { version: string } } = {};
+      const analyzer = analyzerFor(flags, env, log, {
+        model: model?.name ?? flags.name ?? 'model',
+        version: () => served.server?.version ?? version ?? '0',
+      });
       const server = new InferenceServer({
         metrics,
+        ...(analyzer && { analyzer }),
         ...(router && { adaptive: router }),
         ...(model && { model }),
         ...(flags.name && { name: flags.name }),
@@ -238,6 +246,7 @@ export function registerServeCommand(program: Command): void {
         driftFor: driftFor(flags, env, log),
         ...(env.EDGESHIP_ADMIN_TOKEN && { load: { token: env.EDGESHIP_ADMIN_TOKEN, model: load } }),
       });
+      served.server = server;
       const isPort = (value: number) => Number.isInteger(value) && value >= 0 && value < 65536;
       // An empty EDGESHIP_HEALTH_PORT is unset, not port 0 (a random port no probe would find).
       const healthFlag = flags.healthPort ?? (env.EDGESHIP_HEALTH_PORT || undefined);
@@ -279,6 +288,7 @@ export function registerServeCommand(program: Command): void {
         },
         'Serving over the Open Inference Protocol v2',
       );
+      analyzer?.start();
       const graceMs = numberFlag('grace-seconds', flags.graceSeconds, (value) => value > 0, 'seconds') * 1000;
       const stop = (signal: string) => {
         log.info({ signal }, 'Shutting down: no new connections, finishing requests in flight');
