@@ -8,7 +8,7 @@
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verdictEndpoint } from '../src/app/verdict-endpoint.ts';
-import { analysisSchema, VerdictBook } from '../src/core/analysis.ts';
+import { analysisSchema, VerdictBook, type SiteAnalysis } from '../src/core/analysis.ts';
 import { planRollout, type TargetState } from '../src/core/rollout.ts';
 import { siteDriftToken } from '../src/core/training-run.ts';
 import { sized } from './mode.ts';
@@ -81,7 +81,7 @@ export async function analysisBench(): Promise<void> {
   const analysis = analysisSchema.parse({});
   const now = Date.parse('2026-12-08T12:00:00Z');
   const states = (withAnalysis: boolean) => {
-    const summary = withAnalysis ? book.summary(REPO, 'pump', '1.1.0', sites) : new Map();
+    const summary = withAnalysis ? book.summary(REPO, 'pump', '1.1.0', sites) : new Map<string, SiteAnalysis>();
     return new Map(
       sites.map((site): [string, TargetState] => [
         site,
