@@ -64,6 +64,9 @@ export const runEnvironmentSchema = z.object({
   EDGESHIP_SITE: text.describe('serve: the site name drift evidence carries (--site).'),
   EDGESHIP_DRIFT_URL: text.describe("serve: the app's URL drift evidence is posted to (with --drift-repo)."),
   EDGESHIP_DRIFT_TOKEN: text.describe('serve: the site token for EDGESHIP_DRIFT_URL (edgeship site-token).'),
+  EDGESHIP_ANALYSIS: text.describe(
+    "serve: the release's site-side analysis (rollout.analysis), written into the site's overlay: judged every interval and sent to EDGESHIP_DRIFT_URL.",
+  ),
   EDGESHIP_DRIFT_REPO: text.describe('serve: the model repo drift evidence is for (--drift-repo).'),
   EDGESHIP_DRIFT_WEBHOOK: text.describe('serve: a webhook drift evidence is sent to instead (--drift-webhook).'),
   EDGESHIP_GITHUB_TOKEN: text.describe(
