@@ -112,6 +112,7 @@ export function waveTable(summary: FleetSummary): string[] {
 const EXCEPTION_WORDS: Record<FleetExceptionKind, string> = {
   degraded: 'Degraded',
   'sync-failed': 'Failed to sync',
+  'analysis-failed': 'Failed its analysis',
   'rolled-back': 'Rolled back',
   held: 'Held by a person',
   'changed-by-hand': 'Changed by hand in the GitOps repo',

@@ -140,7 +140,8 @@ function judgeWave(wave: string, states: readonly TargetState[], analysis: Analy
 export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'inactive';
 
 /** What sets a target apart from its wave, for the fleet's exceptions. */
-export type FleetException = 'degraded' | 'sync-failed' | 'rolled-back' | NonNullable<TargetState['skipKind']>;
+export type FleetException =
+  'degraded' | 'sync-failed' | 'analysis-failed' | 'rolled-back' | NonNullable<TargetState['skipKind']>;
 
 export interface TargetStatus {
   target: string;
@@ -179,6 +180,9 @@ export function targetStatuses(input: StatusInput): TargetStatus[] {
           return state.syncFailed
             ? at('Argo CD failed to sync it', 'failure', 'sync-failed')
             : at('Degraded after the sync', 'failure', 'degraded');
+        // Past its failure limit, or silent when the rollout stopped at its wave: the site failed its analysis.
+        if (input.analysis && judgeSite(state.analysis, input.analysis, final) === 'failed')
+          return at(analysisFailure(target, state.analysis, input.analysis), 'failure', 'analysis-failed');
         const soaked = (state.healthySince ?? Infinity) + wave.soakMinutes * 60_000 <= input.now;
         if (readyOf(state) && (soaked || soakedByLater)) return at('Synced and Healthy', 'success');
         // A finished rollout stays a success through later syncs; only a failure changes that.

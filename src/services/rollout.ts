@@ -84,6 +84,7 @@ export async function advanceRollout(
   const status: RolloutStatus = current?.rollout?.status ?? (current ? 'done' : 'rolling-out');
   const applied = new Set(Object.keys(current?.rollout?.waves ?? {}));
   const waves = wavesOf(config);
+  const analysis = config.rollout?.analysis;
   const result = (
     action: RolloutAction,
     final: RolloutStatus,
@@ -93,7 +94,16 @@ export async function advanceRollout(
     action,
     status: final,
     ...(reason && { reason }),
-    statuses: targetStatuses({ waves, version, states, now, status: final, applied, ...(reason && { reason }) }),
+    statuses: targetStatuses({
+      waves,
+      version,
+      states,
+      now,
+      status: final,
+      applied,
+      ...(reason && { reason }),
+      ...(analysis && { analysis }),
+    }),
     pinned: Object.entries(record?.targets ?? {}).flatMap(([name, entry]) => (entry.pin ? [name] : [])),
     holds: config.targets.flatMap((target) => {
       const hold = record?.targets[target.name]?.hold;
@@ -109,7 +119,6 @@ export async function advanceRollout(
   });
   if (status !== 'rolling-out') return result({ kind: 'finished', status }, status, current?.rollout?.reason);
 
-  const analysis = config.rollout?.analysis;
   let step = planRollout({ waves, version, states, now, applied, ...(analysis && { analysis }) });
   const nextWave = waves.find(
     (wave) => !applied.has(wave.name) && wave.targets.some((target) => !states.get(target)?.skip),

@@ -110,6 +110,15 @@ describe('waves promoted by what 1,000 sites report through the app', () => {
     expect(Object.keys(record().rollout?.waves ?? {})).toEqual(['canary', 'ten']);
     const comments = [...github.repo(FLEET_MODEL_REPO).comments.values()].flat().map((comment) => comment.body);
     expect(comments.join('\n')).toContain(`${bad} failed 3 analysis intervals`);
+    // The wave's deployment fails, counting the site; the dashboard lists it among the exceptions.
+    const model = github.repo(FLEET_MODEL_REPO);
+    expect(model.deployments.map((deployment) => [deployment.environment, deployment.statuses.at(-1)?.state])).toEqual([
+      ['pump-forecaster/canary', 'success'],
+      ['pump-forecaster/ten', 'failure'],
+      ['pump-forecaster/rest', 'inactive'],
+    ]);
+    expect(model.deployments[1]?.statuses.at(-1)?.description).toBe('1.0.0 to 90 targets: 1 failed, 89 healthy');
+    expect(model.issues[0]?.body).toContain('Failed its analysis');
   });
 
   it('treats a site that reported nothing by the end of the soak as failed', async () => {
