@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nock from 'nock';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { verdictEndpoint } from '../../src/app/verdict-endpoint.ts';
 import { VerdictBook } from '../../src/core/analysis.ts';
@@ -8,7 +10,10 @@ import { wavesOf } from '../../src/core/config.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import { parseReleaseRecord } from '../../src/core/release-record.ts';
 import { siteDriftToken } from '../../src/core/training-run.ts';
+import { planGitOpsChange } from '../../src/services/apply.ts';
 import { FakeGitHub, isWrite } from '../helpers/fake-github.ts';
+import { MemoryStore } from '../helpers/fakes.ts';
+import { useTempDirs } from '../helpers/temp.ts';
 import { FLEET_GITOPS_REPO, FLEET_MODEL_REPO, fleetConfigText, FleetRelease } from '../helpers/fleet-release.ts';
 
 const SECRET = 'analysis-test-secret';
@@ -17,6 +22,7 @@ const SITES = 1_000;
 const RECORD = 'models/pump-forecaster/release.yaml';
 
 describe('waves promoted by what 1,000 sites report through the app', () => {
+  const tempDir = useTempDirs();
   let server: Server;
   let url = '';
   let book: VerdictBook;
@@ -44,7 +50,7 @@ describe('waves promoted by what 1,000 sites report through the app', () => {
   afterEach(() => github.done());
 
   /** One interval of a site, as `edgeship serve` posts it. */
-  const post = async (site: string, interval: number, failed?: string) => {
+  const post = async (site: string, interval: number, failed?: string, version = '1.0.0') => {
     const response = await fetch(url, {
       method: 'POST',
       headers: {
@@ -54,7 +60,7 @@ describe('waves promoted by what 1,000 sites report through the app', () => {
       body: JSON.stringify({
         repo: FLEET_MODEL_REPO,
         model: 'pump-forecaster',
-        version: '1.0.0',
+        version,
         site,
         interval,
         requests: 120,
@@ -67,10 +73,10 @@ describe('waves promoted by what 1,000 sites report through the app', () => {
     return { status: response.status, body: (await response.json()) as { recorded?: boolean; error?: string } };
   };
   /** Every site of a wave reports a passing interval, 50 at a time, but those in `except`. */
-  const passWave = async (wave: number, except: readonly string[] = []) => {
+  const passWave = async (wave: number, except: readonly string[] = [], version = '1.0.0') => {
     const targets = ((await waves)[wave]?.targets ?? []).filter((target) => !except.includes(target));
     for (let start = 0; start < targets.length; start += 50)
-      await Promise.all(targets.slice(start, start + 50).map((site) => post(site, 0)));
+      await Promise.all(targets.slice(start, start + 50).map((site) => post(site, 0, undefined, version)));
   };
   const record = () => parseReleaseRecord(github.file(FLEET_GITOPS_REPO, 'main', RECORD) ?? '', RECORD);
 
@@ -119,6 +125,63 @@ describe('waves promoted by what 1,000 sites report through the app', () => {
     ]);
     expect(model.deployments[1]?.statuses.at(-1)?.description).toBe('1.0.0 to 90 targets: 1 failed, 89 healthy');
     expect(model.issues[0]?.body).toContain('Failed its analysis');
+  });
+
+  it('rolls back the one site of a second release that reports a p99 over its budget, and stops there', async () => {
+    // 1.0.0 runs on every site (its artifact in the store the app reads the baseline from).
+    const store = new MemoryStore(await tempDir());
+    const deployedFiles = await tempDir();
+    await cp(inject('exampleOutputs'), deployedFiles, { recursive: true });
+    const model = join(deployedFiles, 'model.onnx');
+    await writeFile(model, Buffer.concat([await readFile(model), Buffer.from([0])]));
+    await writeFile(join(deployedFiles, 'contract.json'), JSON.stringify((await world.evaluated()).candidate.contract));
+    const artifact = await store.push({
+      name: 'pump-forecaster',
+      tag: '1.0.0',
+      files: ['model.onnx', 'metrics.json', 'contract.json'].map((name) => ({
+        name,
+        mediaType: 'application/octet-stream',
+        path: join(deployedFiles, name),
+      })),
+      config: {},
+    });
+    world = new FleetRelease(
+      github,
+      SITES,
+      inject('exampleOutputs'),
+      { verdicts: book, storeFor: () => store },
+      ANALYSIS,
+    );
+    const config = parseConfig(await fleetConfigText(SITES, ANALYSIS), 'edgeship.yml');
+    const deployed = await planGitOpsChange(
+      config,
+      { ...(await world.evaluated()), artifact },
+      {
+        rollout: { status: 'done', waves: { canary: 't0', ten: 't0', rest: 't0' } },
+      },
+    )(async () => undefined);
+    github.commit(FLEET_GITOPS_REPO, 'main', Object.fromEntries(deployed.map((write) => [write.path, write.content])));
+
+    await world.start();
+    const version = record().version;
+    expect(version).not.toBe('1.0.0');
+    await passWave(0, [], version);
+    await world.tick();
+    const bad = (await waves)[1]?.targets.find((target) => target !== 'cloud') ?? '';
+    await passWave(1, [bad], version);
+    for (const interval of [0, 1, 2]) await post(bad, interval, 'p99 31.0 ms > the 25 ms budget', version);
+    await world.tick();
+    const after = record();
+    expect(after.rollout).toMatchObject({
+      status: 'rolled-back',
+      reason: `${bad} failed 3 analysis intervals (interval 2: p99 31.0 ms > the 25 ms budget)`,
+    });
+    // Only that site went back to 1.0.0; the rest of its wave keeps the release, the last wave never got it.
+    expect(after.targets[bad]?.version).toBe('1.0.0');
+    const ten = (await waves)[1]?.targets ?? [];
+    expect(ten.filter((target) => after.targets[target]?.version === version)).toHaveLength(ten.length - 1);
+    const rest = (await waves)[2]?.targets ?? [];
+    expect(rest.filter((target) => after.targets[target]?.version === version)).toEqual([]);
   });
 
   it('treats a site that reported nothing by the end of the soak as failed', async () => {

@@ -126,16 +126,10 @@ export class FleetRelease {
     await this.app.tick();
   }
 
-  /** Push, training, the release PR and its merge: the first wave goes out. */
-  async start(): Promise<EvaluationReport> {
-    const { github, app } = this;
+  /** The example model evaluated against this world's config, as the training run's report step does. */
+  async evaluated(): Promise<EvaluationReport> {
     const configText = await fleetConfigText(this.size, this.analysis);
-    const sha = github.commit(FLEET_MODEL_REPO, 'main', {
-      '.github/edgeship.yml': configText,
-      'train.py': 'print(1)\n',
-    });
-    github.commit(FLEET_GITOPS_REPO, 'main', { 'README.md': '# GitOps\n' });
-    const report = await evaluate(
+    return evaluate(
       {
         inspector: new OnnxInspector(),
         profiler: fakeProfiler({ 'jetson-xavier-nx': 3, 'jetson-orin-nano': 2, 'cloud-cpu': 1 }),
@@ -147,6 +141,18 @@ export class FleetRelease {
         provenance: { trainedAt: '2026-12-07T08:00:00.000Z' },
       },
     );
+  }
+
+  /** Push, training, the release PR and its merge: the first wave goes out. */
+  async start(): Promise<EvaluationReport> {
+    const { github, app } = this;
+    const configText = await fleetConfigText(this.size, this.analysis);
+    const sha = github.commit(FLEET_MODEL_REPO, 'main', {
+      '.github/edgeship.yml': configText,
+      'train.py': 'print(1)\n',
+    });
+    github.commit(FLEET_GITOPS_REPO, 'main', { 'README.md': '# GitOps\n' });
+    const report = await this.evaluated();
     const published = {
       ...report,
       artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${DIGEST}`, digest: DIGEST },
