@@ -108,6 +108,11 @@ export class DriftMonitor {
     return this.options.now?.() ?? Date.now();
   }
 
+  /** The largest feature PSI of the last full window, when there was one. */
+  get latestPsi(): number | undefined {
+    return this.recent.at(-1);
+  }
+
   observe(inputs: readonly CheckedTensor[]): void {
     const { features } = this.options.reference;
     let added = 0;

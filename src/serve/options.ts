@@ -237,7 +237,7 @@ export function analyzerFor(
   flags: ServeFlags,
   env: NodeJS.ProcessEnv,
   log: Logger,
-  served: { model: string; version: () => string },
+  served: { model: string; version: () => string; driftPsi?: () => number | undefined },
 ): SiteAnalyzer | undefined {
   if (!env.EDGESHIP_ANALYSIS) return undefined;
   const settings = parseSiteAnalysis(
@@ -256,6 +256,7 @@ export function analyzerFor(
     model: served.model,
     site: flags.site ?? env.EDGESHIP_SITE ?? 'unknown-site',
     version: served.version,
+    ...(served.driftPsi && { driftPsi: served.driftPsi }),
     send: (verdict) =>
       post(
         endpoint,

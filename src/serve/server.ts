@@ -184,6 +184,11 @@ export class InferenceServer {
     return this.versions.current;
   }
 
+  /** The largest feature PSI of the served model's last full drift window, when there was one. */
+  get driftPsi(): number | undefined {
+    return this.drift?.latestPsi;
+  }
+
   /** The version served now: the loaded model's, or the one this server forwards for. */
   get version(): string {
     return this.model?.version ?? this.options.version ?? '0';

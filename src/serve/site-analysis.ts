@@ -17,6 +17,8 @@ export interface SiteAnalyzerOptions extends SiteAnalysisSettings {
   site: string;
   /** The version served now: its intervals are judged, and a new one starts counting again. */
   version: () => string;
+  /** The largest feature PSI of the last drift window (the drift monitor's), when there is one. */
+  driftPsi?: () => number | undefined;
   /** Where a judged interval goes: the app's /api/edgeship/verdicts. */
   send: (verdict: SiteVerdict) => Promise<void>;
   log: Logger;
@@ -100,6 +102,7 @@ export class SiteAnalyzer {
       interval: Math.max(0, interval),
       requests: measured.requests,
       errors: measured.errors,
+      ...(this.options.driftPsi?.() !== undefined && { driftPsi: this.options.driftPsi() }),
       ...(measured.latencies.length > 0 && {
         p99Ms: percentile(
           measured.latencies.sort((a, b) => a - b),

@@ -5,7 +5,7 @@ import { verdictEndpoint } from '../../src/app/verdict-endpoint.ts';
 import { siteAnalysisLiteral, analysisSchema, VerdictBook } from '../../src/core/analysis.ts';
 import { siteDriftToken } from '../../src/core/training-run.ts';
 import { analyzerFor } from '../../src/serve/options.ts';
-import type { SiteAnalyzer } from '../../src/serve/site-analysis.ts';
+import { SiteAnalyzer } from '../../src/serve/site-analysis.ts';
 import { batch, serving, silent } from './helpers.ts';
 
 const SECRET = 'site-analysis-secret';
@@ -143,6 +143,27 @@ describe('a site judging the release it serves', () => {
     }
     expect(sent).toEqual(['passed', 'passed', 'passed', 'passed', undefined, undefined]);
     expect(book.summary(REPO, 'pump', '1.1.0', ['plant-south']).get('plant-south')?.passed).toBe(4);
+  });
+
+  it("fails an interval whose inputs drifted past the release's PSI, as the drift monitor measured it", async () => {
+    const clock = { now: Date.parse('2026-12-08T10:00:30Z') };
+    const sent: unknown[] = [];
+    const site = new SiteAnalyzer({
+      analysis: analysisSchema.parse({ minRequests: 1, maxDriftPsi: 0.25 }),
+      budgetMs: 100,
+      intervals: 5,
+      model: 'pump',
+      site: 'plant-north',
+      version: () => '1.0.0',
+      driftPsi: () => 0.4,
+      send: async (verdict) => void sent.push(verdict),
+      log: silent,
+      now: () => clock.now,
+    });
+    site.observe(2, false);
+    clock.now += MINUTE;
+    expect(await site.flush()).toMatchObject({ driftPsi: 0.4, verdict: 'failed', why: ['drift PSI 0.40 > 0.25'] });
+    expect(sent).toHaveLength(1);
   });
 
   it('refuses an EDGESHIP_ANALYSIS it cannot read, or one with nowhere to report', () => {

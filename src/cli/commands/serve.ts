@@ -221,10 +221,11 @@ export function registerServeCommand(program: Command): void {
             })
           : undefined;
       // The site's analysis of the release it serves asks the server which version that is.
-      const served: { server?: { version: string } } = {};
+      const served: { server?: { version: string; driftPsi: number | undefined } } = {};
       const analyzer = analyzerFor(flags, env, log, {
         model: model?.name ?? flags.name ?? 'model',
         version: () => served.server?.version ?? version ?? '0',
+        driftPsi: () => served.server?.driftPsi,
       });
       const server = new InferenceServer({
         metrics,
