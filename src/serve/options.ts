@@ -231,7 +231,8 @@ function edgexValuesOf(flag: string | undefined): Record<string, number | string
 /**
  * The site's own analysis of the release it serves (EDGESHIP_ANALYSIS, written by the release
  * when the config has rollout.analysis), sent to the app with the drift evidence's repo, URL and
- * site token; none without EDGESHIP_ANALYSIS.
+ * site token; none without EDGESHIP_ANALYSIS. One it cannot read or send is a warning, not a
+ * refusal to serve: the site keeps answering, and the app fails the wave of a silent site.
  */
 export function analyzerFor(
   flags: ServeFlags,
@@ -240,16 +241,28 @@ export function analyzerFor(
   served: { model: string; version: () => string; driftPsi?: () => number | undefined },
 ): SiteAnalyzer | undefined {
   if (!env.EDGESHIP_ANALYSIS) return undefined;
-  const settings = parseSiteAnalysis(
-    env.EDGESHIP_ANALYSIS,
-    (why) => new UsageError(`EDGESHIP_ANALYSIS: ${why}, found "${env.EDGESHIP_ANALYSIS}"`),
-  );
+  let settings;
+  try {
+    settings = parseSiteAnalysis(
+      env.EDGESHIP_ANALYSIS,
+      (why) => new UsageError(`EDGESHIP_ANALYSIS: ${why}, found "${env.EDGESHIP_ANALYSIS}"`),
+    );
+  } catch (error) {
+    log.warn({ error: messageOf(error) }, 'This site does not judge the release it serves');
+    return undefined;
+  }
   const { EDGESHIP_DRIFT_URL: url, EDGESHIP_DRIFT_TOKEN: token } = env;
   const repo = flags.driftRepo;
-  if (!repo || !/^[\w.-]+\/[\w.-]+$/.test(repo) || !url || !/^https?:\/\//.test(url) || !token)
-    throw new UsageError(
-      'EDGESHIP_ANALYSIS: a site reports its analysis to the app: expected EDGESHIP_DRIFT_REPO (owner/name), EDGESHIP_DRIFT_URL (the app) and EDGESHIP_DRIFT_TOKEN (edgeship site-token)',
+  if (!repo || !/^[\w.-]+\/[\w.-]+$/.test(repo) || !url || !/^https?:\/\//.test(url) || !token) {
+    log.warn(
+      {
+        error:
+          'EDGESHIP_ANALYSIS: a site reports its analysis to the app: expected EDGESHIP_DRIFT_REPO (owner/name), EDGESHIP_DRIFT_URL (the app) and EDGESHIP_DRIFT_TOKEN (edgeship site-token)',
+      },
+      'This site does not judge the release it serves; the app will take it for silent',
     );
+    return undefined;
+  }
   const endpoint = `${url.replace(/\/+$/, '')}/api/edgeship/verdicts`;
   return new SiteAnalyzer({
     ...settings,

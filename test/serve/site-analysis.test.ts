@@ -166,14 +166,18 @@ describe('a site judging the release it serves', () => {
     expect(sent).toHaveLength(1);
   });
 
-  it('refuses an EDGESHIP_ANALYSIS it cannot read, or one with nowhere to report', () => {
+  it('serves on, and says why, with an EDGESHIP_ANALYSIS it cannot read or nowhere to report to', () => {
     const flags = { driftRepo: REPO } as Parameters<typeof analyzerFor>[0];
     const served = { model: 'pump', version: () => '1.0.0' };
-    expect(() => analyzerFor(flags, { EDGESHIP_ANALYSIS: 'interval=60,budget=abc' }, silent, served)).toThrow(
+    const warnings: string[] = [];
+    const log = { ...silent, warn: (fields: { error: string }) => void warnings.push(fields.error) };
+    expect(analyzerFor(flags, { EDGESHIP_ANALYSIS: 'interval=60,budget=abc' }, log, served)).toBeUndefined();
+    expect(analyzerFor(flags, { EDGESHIP_ANALYSIS: 'interval=60,budget=9,intervals=3' }, log, served)).toBeUndefined();
+    expect(warnings).toEqual([
       'EDGESHIP_ANALYSIS: expected key=number pairs separated by commas, found "budget=abc", found "interval=60,budget=abc"',
-    );
-    expect(() => analyzerFor(flags, { EDGESHIP_ANALYSIS: 'interval=60,budget=9,intervals=3' }, silent, served)).toThrow(
-      /expected EDGESHIP_DRIFT_REPO \(owner\/name\), EDGESHIP_DRIFT_URL \(the app\) and EDGESHIP_DRIFT_TOKEN/,
-    );
+      expect.stringMatching(
+        /expected EDGESHIP_DRIFT_REPO \(owner\/name\), EDGESHIP_DRIFT_URL \(the app\) and EDGESHIP_DRIFT_TOKEN/,
+      ),
+    ]);
   });
 });
