@@ -73,6 +73,24 @@ describe('a site judging the release it serves', () => {
     }
   });
 
+  it('fails an interval in which the model itself ran over the budget', async () => {
+    // The same model at 512 rows a request against a 1 ms budget: slower than the site may answer.
+    const clock = { now: Date.parse('2026-12-08T10:00:30Z') };
+    const site = analyzer('plant-east', 1, () => '1.0.0', clock);
+    const served = await serving({ version: '1.0.0', analyzer: site });
+    try {
+      for (let index = 0; index < 12; index += 1)
+        expect((await served.call('/v2/models/pump/infer', batch(512))).status).toBe(200);
+      clock.now += MINUTE;
+      const verdict = await site.flush();
+      expect(verdict).toMatchObject({ requests: 12, errors: 0, verdict: 'failed' });
+      expect(verdict?.p99Ms).toBeGreaterThan(1);
+      expect(verdict?.why).toEqual([`p99 ${verdict?.p99Ms?.toFixed(1)} ms > the 1 ms budget`]);
+    } finally {
+      await served.stop();
+    }
+  });
+
   it('fails an interval whose upstream answered 500s and took longer than the budget, naming the numbers', async () => {
     // An offloading site whose cloud is broken and slow: every other answer a 500, each after 30 ms.
     let count = 0;
