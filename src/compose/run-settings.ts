@@ -64,6 +64,12 @@ export const runEnvironmentSchema = z.object({
   EDGESHIP_SITE: text.describe('serve: the site name drift evidence carries (--site).'),
   EDGESHIP_DRIFT_URL: text.describe("serve: the app's URL drift evidence is posted to (with --drift-repo)."),
   EDGESHIP_DRIFT_TOKEN: text.describe('serve: the site token for EDGESHIP_DRIFT_URL (edgeship site-token).'),
+  EDGESHIP_JOINT_THRESHOLD: text.describe(
+    'serve: a joint site: requests whose confidence is under this go to EDGESHIP_OFFLOAD_URL (--joint-threshold).',
+  ),
+  EDGESHIP_CONFIDENCE_OUTPUT: text.describe(
+    "serve: the output holding each row's confidence on a joint site (--confidence-output); else the top-class probability.",
+  ),
   EDGESHIP_ANALYSIS: text.describe(
     "serve: the release's site-side analysis (rollout.analysis), written into the site's overlay: judged every interval and sent to EDGESHIP_DRIFT_URL.",
   ),

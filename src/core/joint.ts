@@ -30,7 +30,9 @@ export const jointRuleSchema = z.union([
       .number()
       .nonnegative()
       .max(100)
-      .describe("Accuracy points the pair may lose against the cloud model alone: the smallest cloud share that keeps within them."),
+      .describe(
+        'Accuracy points the pair may lose against the cloud model alone: the smallest cloud share that keeps within them.',
+      ),
   }),
   z.strictObject({
     cloudShare: z.number().min(0).max(1).describe('The share of requests to send to the cloud, at most.'),
@@ -88,7 +90,9 @@ export function chooseThreshold(curve: readonly CurvePoint[], rule: JointRule): 
       reason: `the smallest cloud share (${pct(point.cloudShare)}) whose accuracy ${pct(point.accuracy)} is within ${rule.withinPoints} points of the cloud model alone (${pct(cloudOnly)})`,
     };
   }
-  const point = [...sorted].reverse().find((candidate) => candidate.cloudShare <= rule.cloudShare + 1e-12) as CurvePoint;
+  const point = [...sorted]
+    .reverse()
+    .find((candidate) => candidate.cloudShare <= rule.cloudShare + 1e-12) as CurvePoint;
   return {
     point,
     cloudOnly,

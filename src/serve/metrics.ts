@@ -26,6 +26,12 @@ export function servingMetrics() {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
+    joint: new Counter({
+      name: 'edgeship_joint_requests_total',
+      help: 'A joint site: requests answered by the edge model (confident, or the cloud failed) or by the cloud model (low confidence).',
+      labelNames: ['model', 'answered', 'reason'],
+      registers: [registry],
+    }),
     routes: new Counter({
       name: 'edgeship_offload_requests_total',
       help: 'Infer requests run locally, forwarded to the cloud, or run locally because the cloud failed.',

@@ -9,6 +9,7 @@ import { parseJson } from '../core/parse-json.ts';
 import type { Logger } from '../ports.ts';
 import { appSink, DriftMonitor, githubDispatchSink, post, webhookSink, type DriftSink } from './drift.ts';
 import { SiteAnalyzer } from './site-analysis.ts';
+import type { JointSettings } from './joint.ts';
 import { parseSiteAnalysis } from '../core/analysis.ts';
 import type { RouterOptions } from './adaptive.ts';
 import type { EdgexMapping } from './edgex.ts';
@@ -19,6 +20,8 @@ import { registryOf } from './model.ts';
 /** `edgeship serve` flags; the GitOps templates set most of them through EDGESHIP_* variables. */
 export interface ServeFlags {
   model?: string;
+  jointThreshold?: string;
+  confidenceOutput?: string;
   trustedKey?: string[];
   name?: string;
   modelVersion?: string;
@@ -78,6 +81,41 @@ export function offloadOf(flags: ServeFlags, env: NodeJS.ProcessEnv): { url: str
       'a positive number of milliseconds',
     ),
   };
+}
+
+/**
+ * A joint site (`--joint-threshold` or EDGESHIP_JOINT_THRESHOLD): the local model answers, and a
+ * request whose confidence (`--confidence-output`, or the top-class probability) is under the
+ * threshold goes to the offload endpoint, which must be set, as must a local model.
+ */
+export function jointOf(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv,
+  hasModel: boolean,
+  hasOffload: boolean,
+): JointSettings | undefined {
+  const text = flags.jointThreshold ?? (env.EDGESHIP_JOINT_THRESHOLD || undefined);
+  if (text === undefined) return undefined;
+  const threshold = numberFlag(
+    'joint-threshold',
+    text,
+    (value) => value >= 0 && value <= 1,
+    'a confidence from 0 to 1',
+  );
+  if (flags.adaptive)
+    throw new UsageError(
+      '--joint-threshold: a site is joint (by confidence) or adaptive (by load), not both: drop --adaptive',
+    );
+  if (!hasOffload)
+    throw new UsageError(
+      '--joint-threshold: a joint site sends low-confidence requests to the cloud: set --offload-url or EDGESHIP_OFFLOAD_URL',
+    );
+  if (!hasModel)
+    throw new UsageError(
+      '--joint-threshold: a joint site answers with its own model first: name one (--model or EDGESHIP_MODEL)',
+    );
+  const confidenceOutput = flags.confidenceOutput ?? (env.EDGESHIP_CONFIDENCE_OUTPUT || undefined);
+  return { threshold, ...(confidenceOutput && { confidenceOutput }) };
 }
 
 /**

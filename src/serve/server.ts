@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { confidenceOf, type JointSettings } from './joint.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +31,9 @@ import { SignatureError } from '../adapters/signing/oms-bundle.ts';
 /** The largest infer request (REST body or gRPC message) by default. */
 const MAX_BODY_BYTES = 16 * 2 ** 20;
 
+/** The response header a joint site says which model answered in: `edge` or `cloud`. */
+export const ANSWERED_BY = 'x-edgeship-answered-by';
+
 export interface ServeOptions {
   /**
    * How long a request may wait for the local model before it is answered 504 (30 s by default),
@@ -54,6 +58,12 @@ export interface ServeOptions {
   version?: string;
   /** Forward infer requests to this cloud endpoint (same protocol); the local model, if any, is the fallback. */
   offload?: { url: string; timeoutMs: number };
+  /**
+   * A joint site (with `offload` and a local model): the edge model answers each request, and one
+   * whose confidence is under the threshold is sent to the cloud's version of the large model;
+   * when the cloud cannot answer, the edge answer stands.
+   */
+  joint?: JointSettings;
   /** An adaptive site: the local model and the offload endpoint, chosen per request by this router. */
   adaptive?: AdaptiveRouter;
   /** The registry to report in (the adaptive router's too); a new one by default. */
@@ -427,6 +437,7 @@ export class InferenceServer {
       return;
     }
     const { body: json, binary } = inferResponse(answer.model, answer.checked, answer.outputs);
+    if (answer.answeredBy) response.setHeader(ANSWERED_BY, answer.answeredBy);
     return sendInfer(response, json, binary);
   }
 
@@ -481,7 +492,7 @@ export class InferenceServer {
           () => this.forward(name, target, forward, true),
           (answer) => answer !== undefined,
         );
-      else if (this.options.offload && current && !router)
+      else if (this.options.offload && current && !router && !(this.options.joint && model))
         forwarded = await this.forward(name, target, forward, Boolean(model));
       if (forwarded) {
         if (current) this.options.analyzer?.observe(performance.now() - started, forwarded.status >= 500);
@@ -503,9 +514,17 @@ export class InferenceServer {
       });
       this.metrics.batch.observe({ model: name }, checked.batch);
       this.metrics.latency.observe({ model: name, route: 'local' }, (performance.now() - started) / 1000);
+      if (this.options.joint && current && this.options.offload) {
+        const joint = await this.joint(this.options.joint, name, target, forward, checked.batch, outputs);
+        if (joint) {
+          this.metrics.requests.inc({ model: name, code: joint.status });
+          if (current) this.options.analyzer?.observe(performance.now() - started, joint.status >= 500);
+          return { kind: 'forwarded', ...joint };
+        }
+      }
       this.metrics.requests.inc({ model: name, code: 200 });
       if (current) this.options.analyzer?.observe(performance.now() - started, false);
-      return { kind: 'local', model, checked, outputs };
+      return { kind: 'local', model, checked, outputs, ...(this.options.joint && { answeredBy: 'edge' as const }) };
     } catch (error) {
       const status = error instanceof InferenceRequestError ? error.status : 500;
       this.metrics.requests.inc({ model: name, code: status });
@@ -560,6 +579,34 @@ export class InferenceServer {
         );
     }
     return undefined;
+  }
+
+  /**
+   * A joint site's second step, after the edge model answered: a confident answer stands; one
+   * under the threshold goes to the cloud's version, whose answer is returned (marked), unless
+   * the cloud cannot answer, when the edge answer stands. Counted by who answered and why.
+   */
+  private async joint(
+    settings: JointSettings,
+    name: string,
+    version: string | undefined,
+    request: Forwarded,
+    rows: number,
+    outputs: readonly OutputTensor[],
+  ): Promise<{ status: number; headers: Record<string, string>; body: Buffer } | undefined> {
+    const confidence = confidenceOf(outputs, rows, settings);
+    if (confidence !== undefined && confidence >= settings.threshold) {
+      this.metrics.joint.inc({ model: name, answered: 'edge', reason: 'confident' });
+      return undefined;
+    }
+    const forwarded = await this.forward(name, version, request, true);
+    // Only an answer stands in for the edge's: a refusal from the cloud (4xx) is no better.
+    if (!forwarded || forwarded.status >= 300) {
+      this.metrics.joint.inc({ model: name, answered: 'edge', reason: 'cloud-failed' });
+      return undefined;
+    }
+    this.metrics.joint.inc({ model: name, answered: 'cloud', reason: 'low-confidence' });
+    return { ...forwarded, headers: { ...forwarded.headers, [ANSWERED_BY]: 'cloud' } };
   }
 
   /** Sends a copy of a request to the path not in use and records how long it took; the answer is dropped. */
@@ -649,7 +696,7 @@ export interface InferBody extends Forwarded {
 export type InferAnswer =
   | { kind: 'edgex'; body: { device: string; buffered: number; needed: number } }
   | { kind: 'forwarded'; status: number; headers: Record<string, string>; body: Buffer }
-  | { kind: 'local'; model: LoadedModel; checked: CheckedRequest; outputs: OutputTensor[] };
+  | { kind: 'local'; model: LoadedModel; checked: CheckedRequest; outputs: OutputTensor[]; answeredBy?: 'edge' };
 
 /** The path of a request target (origin form, or absolute form as a proxy may send it), without the query. */
 function pathOf(target = '/'): string {

@@ -21,7 +21,8 @@ export async function modelZoo(): Promise<string> {
     !existsSync(join(zoo, 'channels-first.onnx')) ||
     !existsSync(join(zoo, 'ids-and-features-renamed.onnx')) ||
     !existsSync(join(zoo, 'embedding.onnx')) ||
-    !existsSync(join(zoo, 'window-and-id.onnx'))
+    !existsSync(join(zoo, 'window-and-id.onnx')) ||
+    !existsSync(join(zoo, 'classifier.onnx'))
   ) {
     await rm(zoo, { recursive: true, force: true });
     await run(await findPython(), [script, `${zoo}.work`]);

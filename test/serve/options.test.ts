@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adaptiveOf, driftFor, imageModelOf, offloadOf, type ServeFlags } from '../../src/serve/options.ts';
+import { adaptiveOf, driftFor, imageModelOf, jointOf, offloadOf, type ServeFlags } from '../../src/serve/options.ts';
 import { silent } from './helpers.ts';
 
 const FLAGS: ServeFlags = {
@@ -29,6 +29,25 @@ describe('edgeship serve settings', () => {
       timeoutMs: 2000,
     });
     expect(offloadOf(FLAGS, { EDGESHIP_OFFLOAD_URL: 'https://models.example/pump' })).toBeUndefined();
+  });
+
+  it('takes a joint site from the flags or the variables, and refuses one that cannot be joint', () => {
+    const flags = { host: '127.0.0.1', port: '0' } as ServeFlags;
+    expect(jointOf(flags, {}, true, true)).toBeUndefined();
+    expect(jointOf({ ...flags, jointThreshold: '0.8' }, {}, true, true)).toEqual({ threshold: 0.8 });
+    expect(
+      jointOf(flags, { EDGESHIP_JOINT_THRESHOLD: '0.6', EDGESHIP_CONFIDENCE_OUTPUT: 'confidence' }, true, true),
+    ).toEqual({ threshold: 0.6, confidenceOutput: 'confidence' });
+    expect(() => jointOf({ ...flags, jointThreshold: '1.5' }, {}, true, true)).toThrow(
+      /--joint-threshold: expected a confidence from 0 to 1/,
+    );
+    expect(() => jointOf({ ...flags, jointThreshold: '0.8' }, {}, true, false)).toThrow(
+      /set --offload-url or EDGESHIP_OFFLOAD_URL/,
+    );
+    expect(() => jointOf({ ...flags, jointThreshold: '0.8' }, {}, false, true)).toThrow(
+      /answers with its own model first/,
+    );
+    expect(() => jointOf({ ...flags, jointThreshold: '0.8', adaptive: true }, {}, true, true)).toThrow(/not both/);
   });
 
   it('takes the adaptive settings from the flags or the variables the GitOps overlay sets', () => {

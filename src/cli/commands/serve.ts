@@ -55,6 +55,14 @@ export function registerServeCommand(program: Command): void {
     .option('--offload-url <url>', 'cloud endpoint to forward infer requests to')
     .option('--offload-timeout-ms <ms>', 'how long to wait for the cloud', '2000')
     .option(
+      '--joint-threshold <confidence>',
+      'a joint site: the local model answers, and requests whose confidence is under this go to the offload endpoint (default: EDGESHIP_JOINT_THRESHOLD)',
+    )
+    .option(
+      '--confidence-output <name>',
+      "the output holding each row's confidence (default: EDGESHIP_CONFIDENCE_OUTPUT, else the top-class probability of the first output)",
+    )
+    .option(
       '--adaptive',
       'decide per request between the local model and the offload endpoint, within the latency budget',
     )
@@ -128,6 +136,7 @@ export function registerServeCommand(program: Command): void {
         {
           adaptiveOf,
           analyzerFor,
+          jointOf,
           credentialHostsOf,
           driftFor,
           edgexOf,
@@ -208,6 +217,7 @@ export function registerServeCommand(program: Command): void {
       );
       const adaptive = adaptiveOf(flags, env, Boolean(model), Boolean(offload));
       const edgex = edgexOf(flags, model);
+      const joint = jointOf(flags, env, Boolean(model), Boolean(offload));
       const metrics = servingMetrics();
       const pressure = new GatewayPressure();
       const router =
@@ -236,6 +246,7 @@ export function registerServeCommand(program: Command): void {
         ...(version && { version }),
         ...(retained.length > 0 && { retained }),
         ...(offload && { offload }),
+        ...(joint && { joint }),
         ...(edgex && { edgex }),
         maxBodyBytes:
           numberFlag('max-body-mb', flags.maxBodyMb, (value) => value > 0, 'a positive number of MiB') * 2 ** 20,
