@@ -128,3 +128,17 @@ export function renderJointCurve(curve: readonly CurvePoint[], chosen: ChosenThr
     `Chosen threshold ${threshold(chosen.point.threshold)}: ${chosen.reason}. Edge model alone ${pct(chosen.edgeOnly)}, cloud model alone ${pct(chosen.cloudOnly)}.`,
   ].join('\n');
 }
+
+const evalTensor = z.strictObject({
+  dtype: z.string(),
+  dims: z.array(z.number().int().nonnegative()),
+  data: z.array(z.number()),
+});
+
+/** A labelled evaluation set for a pair (what training writes beside golden.json): inputs of one example each, and its class. */
+export const evaluationSetSchema = z.object({
+  samples: z
+    .array(z.strictObject({ inputs: z.record(z.string(), evalTensor), label: z.number().int().nonnegative() }))
+    .min(1),
+});
+export type EvaluationSet = z.infer<typeof evaluationSetSchema>;

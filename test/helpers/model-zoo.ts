@@ -22,7 +22,7 @@ export async function modelZoo(): Promise<string> {
     !existsSync(join(zoo, 'ids-and-features-renamed.onnx')) ||
     !existsSync(join(zoo, 'embedding.onnx')) ||
     !existsSync(join(zoo, 'window-and-id.onnx')) ||
-    !existsSync(join(zoo, 'classifier.onnx'))
+    !existsSync(join(zoo, 'opposite-classifier.onnx'))
   ) {
     await rm(zoo, { recursive: true, force: true });
     await run(await findPython(), [script, `${zoo}.work`]);

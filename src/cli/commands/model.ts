@@ -125,6 +125,54 @@ export function registerModelCommands(program: Command): void {
       );
       if (!result.passed) process.exitCode = 1;
     });
+
+  program
+    .command('joint <edge> <cloud> <evaluation>')
+    .description(
+      'A small model at the edge, a large one in the cloud: the accuracy of the pair against the share of requests sent to the cloud, over a labelled evaluation set, and the threshold a rule chooses',
+    )
+    .option('--confidence-output <name>', "the edge model's confidence output (default: its top-class probability)")
+    .option(
+      '--within-points <points>',
+      'the smallest cloud share within this many accuracy points of the cloud model alone',
+      tolerance,
+    )
+    .option('--cloud-share <share>', 'or: the largest cloud share not over this (0–1)', tolerance)
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        edge: string,
+        cloud: string,
+        evaluation: string,
+        options: { confidenceOutput?: string; withinPoints?: number; cloudShare?: number; json?: boolean },
+      ) => {
+        if (options.withinPoints !== undefined && options.cloudShare !== undefined)
+          throw new UsageError('--within-points and --cloud-share: give one rule, not both');
+        if (options.cloudShare !== undefined && options.cloudShare > 1)
+          throw new UsageError(`--cloud-share: expected a share from 0 to 1, found ${options.cloudShare}`);
+        const [{ evaluatePair }, joint] = await Promise.all([
+          import('../../adapters/onnx/joint-eval.ts'),
+          import('../../core/joint.ts'),
+        ]);
+        const text = await readFile(evaluation, 'utf8').catch((error: Error) => {
+          throw new UsageError(`${evaluation}: cannot read the evaluation set (${error.message})`);
+        });
+        const set = parseJsonWith(
+          joint.evaluationSetSchema,
+          text,
+          (issues) => new UsageError(`${evaluation}: ${issues.join('; ')}`),
+          'evaluation set {"samples": [{"inputs": {...}, "label": 0}]}',
+        );
+        const samples = await evaluatePair(edge, cloud, set, options.confidenceOutput);
+        const curve = joint.cascadeCurve(samples);
+        const rule =
+          options.cloudShare !== undefined
+            ? { cloudShare: options.cloudShare }
+            : { withinPoints: options.withinPoints ?? 0.5 };
+        const chosen = joint.chooseThreshold(curve, rule);
+        emit(Boolean(options.json), { curve, chosen, rule }, () => joint.renderJointCurve(curve, chosen));
+      },
+    );
 }
 
 async function contractOf(path: string): Promise<ModelContract> {
