@@ -5,7 +5,7 @@
  * App figures (bench/github.ts), the GitOps writer (bench/gitops.ts), serving (bench/serving.ts) and
  * placement on a busy machine (bench/placement.ts), CLI start-up (bench/cli.ts), adaptive offloading
  * on a busy gateway (bench/adaptive.ts), verifying a signed model (bench/signing.ts). `npm run bench --
- * profiler`, `-- github`, `-- gitops`, `-- serving`, `-- placement`, `-- cli`, `-- adaptive`, `-- signing` or `-- analysis` runs one part;
+ * profiler`, `-- github`, `-- gitops`, `-- serving`, `-- placement`, `-- cli`, `-- adaptive`, `-- signing`, `-- analysis` or `-- joint` runs one part;
  * `--smoke` runs each at small sizes for seconds (bench/mode.ts), as CI does.
  */
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
@@ -19,6 +19,7 @@ import { gitopsBench } from './gitops.ts';
 import { servingBench } from './serving.ts';
 import { placementBench } from './placement.ts';
 import { analysisBench } from './analysis.ts';
+import { jointBench } from './joint.ts';
 import { cliBench } from './cli.ts';
 import { adaptiveBench } from './adaptive.ts';
 import { signingBench } from './signing.ts';
@@ -109,3 +110,4 @@ if (!only || only === 'cli') await cliBench();
 if (!only || only === 'adaptive') await adaptiveBench();
 if (!only || only === 'signing') await signingBench();
 if (!only || only === 'analysis') await analysisBench();
+if (!only || only === 'joint') await jointBench();
