@@ -80,7 +80,7 @@ export async function jointBench(): Promise<void> {
     console.log(
       `\nJoint serving (classifier at the edge, its opposite in the cloud, threshold ${THRESHOLD}: ${Math.round(share * 100)}% of requests sent to the cloud; ${ROUNDS} alternated rounds of ${SECONDS} s, autocannon, ${CONNECTIONS} connections, medians):`,
     );
-    console.log('served           req/s    p99 ms');
+    console.log('served           req/s    p99 ms (autocannon counts whole ms)');
     for (const [name, runs] of Object.entries({
       'edge alone': figures.edge,
       'cloud alone': figures.cloud,
