@@ -176,8 +176,11 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       contents,
       registryFor,
       // Releases of repos the policy says must be signed are checked before their PR (release-pr.ts).
-      checkSignature: (artifact: { reference: string; digest: string }, commit: string, keys: readonly string[]) =>
-        checkReleaseSignature(storeFor(artifact.reference), artifact, commit, keys),
+      checkSignature: async (
+        artifact: { reference: string; digest: string },
+        commit: string,
+        keys: readonly string[],
+      ) => checkReleaseSignature(storeFor(artifact.reference), artifact, commit, keys),
       ...(options.fleetFor && { fleetFor: options.fleetFor }),
       ...(options.verdicts && { verdicts: options.verdicts }),
       ...(options.now && { now: options.now }),

@@ -121,6 +121,27 @@ describe('the app checks who signed a release before its PR, for the repos the p
     expect(gates?.output?.summary).toContain(`it was built from commit ${other}, the release is of ${world.sha}`);
   });
 
+  it('fails the gate, with the fix, when the artifact is on a registry the policy does not let the app read', async () => {
+    world = await new ReleaseWorld(github, { policy: policy([MODEL_REPO]) }).seed();
+    // The example's artifact is on ghcr.io, which the policy lists; this one names another registry.
+    const report = await evaluationReport();
+    const elsewhere = {
+      ...report,
+      artifact: {
+        reference: `registry.example/pump@${report.artifact?.digest ?? ''}`,
+        digest: report.artifact?.digest ?? '',
+      },
+    };
+    const runId = await world.finishRun(world.sha, elsewhere);
+    await world.app.receive('workflow_run.completed', world.runCompleted(runId));
+    await world.app.settle();
+    const gates = world.model.checkRuns.find((check) => check.name === 'edgeship/gates');
+    expect(gates).toMatchObject({ conclusion: 'failure' });
+    expect(gates?.output?.summary).toMatch(
+      /Signed by a trusted key\*\*: artifact reference&#58; "registry\.example" is not allowed by the operator policy/,
+    );
+  });
+
   it('asks nothing of a repo the policy does not name', async () => {
     const { gates, body } = await releasePr(['acme/other-model'], (sha) => published(undefined, sha));
     expect(gates).toMatchObject({ conclusion: 'success' });

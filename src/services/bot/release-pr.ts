@@ -293,7 +293,11 @@ async function checkSigned(deps: ReleasePrDeps, repo: RepoRef, report: Evaluatio
     throw new EdgeshipError(
       `the operator policy requires ${repoName(repo)} to be signed, and this app cannot check signatures`,
     );
-  const check = await deps.checkSignature(report.artifact, commit, keys);
+  // A registry the policy does not let the app read is a refusal with its fix, not an error.
+  const check = await deps.checkSignature(report.artifact, commit, keys).catch((error: unknown) => {
+    if (error instanceof PolicyError) return { verified: false as const, reason: error.message };
+    throw error;
+  });
   report.gates.push(signatureGate(check));
   if (check.verified) report.signature = check.signature;
   else report.passed = false;
