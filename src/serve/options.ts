@@ -277,6 +277,8 @@ export function analyzerFor(
   env: NodeJS.ProcessEnv,
   log: Logger,
   served: { model: string; version: () => string; driftPsi?: () => number | undefined },
+  /** The clock intervals are numbered by (Date.now by default). */
+  now?: () => number,
 ): SiteAnalyzer | undefined {
   if (!env.EDGESHIP_ANALYSIS) return undefined;
   let settings;
@@ -316,6 +318,7 @@ export function analyzerFor(
         `analysis verdict to ${new URL(url).origin}`,
       ),
     log,
+    ...(now && { now }),
   });
 }
 

@@ -29,7 +29,7 @@ describe('a site judging the release it serves', () => {
   /** The analyzer `edgeship serve` makes from the overlay's EDGESHIP_ANALYSIS, on a clock the test moves. */
   const analyzer = (site: string, budgetMs: number, version: () => string, clock: { now: number }) => {
     const analysis = analysisSchema.parse({ minRequests: 10, failureLimit: 2 });
-    const made = analyzerFor(
+    return analyzerFor(
       { driftRepo: REPO, site } as Parameters<typeof analyzerFor>[0],
       {
         EDGESHIP_ANALYSIS: siteAnalysisLiteral(analysis, budgetMs, 2),
@@ -38,10 +38,9 @@ describe('a site judging the release it serves', () => {
       },
       silent,
       { model: 'pump', version },
+      // The clock of the site: intervals are numbered by it.
+      () => clock.now,
     ) as SiteAnalyzer;
-    // The clock of the site: intervals are numbered by it.
-    (made as unknown as { now: () => number }).now = () => clock.now;
-    return made;
   };
 
   it('passes an interval it served well, and the app records it once', async () => {
