@@ -341,9 +341,17 @@ export interface RepoAnswers {
   files: Map<string, string | undefined>;
   /**
    * The newest check run of the name on the commit, with the external ids (run keys) of every
-   * one of that name there; absent when the question was not asked; null when there is none.
+   * one of that name there, and those still queued (a dispatch not yet confirmed: start-training.ts);
+   * absent when the question was not asked; null when there is none.
    */
-  check?: { id: number; status: string; conclusion: string | null; externalId: string | null; keys: string[] } | null;
+  check?: {
+    id: number;
+    status: string;
+    conclusion: string | null;
+    externalId: string | null;
+    keys: string[];
+    queued: { id: number; key: string }[];
+  } | null;
   branchHead?: string;
   openPulls?: PullRequestInfo[];
   issues?: { number: number; title: string; url: string; body: string; editor?: { login: string; bot: boolean } }[];
@@ -395,9 +403,14 @@ export interface Scm {
     sha: string,
     name: string,
   ): Promise<{ id: number; status: string; conclusion: string | null; externalId: string | null } | undefined>;
-  /** Creates or updates the check run of this name on this commit. */
-  ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void>;
+  /** Creates or updates the check run of this name on this commit; answers its id. */
+  ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<number>;
   dispatchWorkflow(repo: RepoRef, workflow: string, ref: string, inputs: Record<string, string>): Promise<void>;
+  /**
+   * Whether a run of the workflow on the branch was dispatched with this run key: the training
+   * workflow's `run-name` carries it (templates/workflows). Looks at the newest 100 dispatched runs.
+   */
+  dispatchedRun(repo: RepoRef, workflow: string, branch: string, key: string): Promise<boolean>;
   /** The files of a run's artifact by name, or undefined when the run has no such artifact. */
   downloadArtifact(repo: RepoRef, runId: number, name: string): Promise<Record<string, Uint8Array> | undefined>;
   /** Creates the branch at `sha` ('created'); an existing branch is left as it is ('exists'). */

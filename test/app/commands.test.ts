@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CLAIM_EXPIRES_MS } from '../../src/services/bot/command-claim.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { example, testProbot } from '../helpers/webhooks.ts';
@@ -50,6 +51,53 @@ describe('comment commands and drift', () => {
     await app.receive('issue_comment.created', comment('/edgeship retrain', 'maintainer', 7002));
     await app.settle();
     expect(github.repo(REPO).dispatches).toHaveLength(2);
+  });
+
+  // A replica stopped between opening the check and dispatching, or between dispatching and saying
+  // so: the comment comes back (its claim expired) and must end in one dispatch either way.
+  const trainChecks = () => github.repo(REPO).checkRuns.filter((check) => check.name === 'edgeship/train');
+  /** Another replica, once the stopped one's claim has expired. */
+  let later: ReturnType<typeof testProbot>;
+  beforeEach(() => {
+    later = testProbot({ now: () => Date.now() + CLAIM_EXPIRES_MS + 1000 });
+  });
+
+  it('dispatches a retrain whose replica stopped before the dispatch when the comment is taken again, once', async () => {
+    github.failOnce.push({ method: 'POST', path: /\/dispatches$/ });
+    await app.receive('issue_comment.created', comment('/edgeship retrain'));
+    await expect(app.settle()).rejects.toThrow();
+    app.errors.splice(0);
+    expect(github.repo(REPO).dispatches).toHaveLength(0);
+    expect(trainChecks().map((check) => check.status)).toEqual(['queued']);
+    // Not while the claim holds; once it has expired, the command is taken again.
+    await app.receive('issue_comment.created', comment('/edgeship retrain'));
+    await app.settle();
+    expect(github.repo(REPO).dispatches).toHaveLength(0);
+    for (let delivery = 0; delivery < 2; delivery += 1) {
+      await later.receive('issue_comment.created', comment('/edgeship retrain'));
+      await later.settle();
+    }
+    expect(github.repo(REPO).dispatches).toHaveLength(1);
+    expect(trainChecks().map((check) => [check.status, check.external_id])).toEqual([
+      ['in_progress', github.repo(REPO).dispatches[0]?.inputs.run_key],
+    ]);
+    expect(comments()).toEqual([expect.stringMatching(/^Training master at [0-9a-f]{7} again/)]);
+  });
+
+  it('does not dispatch again a retrain whose replica stopped after the dispatch: the run carries its key', async () => {
+    github.failOnce.push({ method: 'PATCH', path: /\/check-runs\/\d+$/ });
+    await app.receive('issue_comment.created', comment('/edgeship retrain'));
+    await expect(app.settle()).rejects.toThrow();
+    app.errors.splice(0);
+    expect(github.repo(REPO).dispatches).toHaveLength(1);
+    expect(trainChecks().map((check) => check.status)).toEqual(['queued']);
+    const key = github.repo(REPO).dispatches[0]?.inputs.run_key as string;
+    expect(github.repo(REPO).runs.map((run) => run.display_title)).toEqual([`edgeship train retrain ${key}`]);
+    await later.receive('issue_comment.created', comment('/edgeship retrain'));
+    await later.settle();
+    expect(github.repo(REPO).dispatches).toHaveLength(1);
+    expect(trainChecks().map((check) => [check.status, check.external_id])).toEqual([['in_progress', key]]);
+    expect(comments()).toEqual([expect.stringMatching(/^Training master at [0-9a-f]{7} again/)]);
   });
 
   it('refuses users without write access, checked through the permission API', async () => {

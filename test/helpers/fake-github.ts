@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import nock from 'nock';
 import { answerGraphql } from './fake-github-graphql.ts';
 import { GitHubOpenApi, overExample } from './github-openapi.ts';
@@ -30,6 +32,8 @@ export interface Repo {
     workflow: string;
     path: string;
     html_url: string;
+    event: string;
+    display_title: string;
   }[];
   artifacts: Map<number, { id: number; name: string; zip: Uint8Array }[]>;
   pulls: {
@@ -117,6 +121,14 @@ export const apiCalls = (calls: readonly Call[]) =>
 export const isWrite = (call: Call) =>
   call.method !== 'GET' && !(call.path === '/graphql' && !call.mutation) && !call.path.includes('access_tokens');
 const BLOBS = 'https://pipelines.actions.githubusercontent.com';
+/** The training workflow's `run-name`, which GitHub evaluates with the dispatch's inputs. */
+const TRAIN_RUN_NAME = String(
+  (
+    parse(readFileSync(new URL('../../templates/workflows/edgeship-train.yml', import.meta.url), 'utf8')) as {
+      'run-name': unknown;
+    }
+  )['run-name'],
+);
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
 /**
@@ -285,12 +297,22 @@ export class FakeGitHub {
 
   addRun(
     fullName: string,
-    run: { head_sha: string; head_branch: string; status: string; workflow: string; conclusion?: string },
+    run: {
+      head_sha: string;
+      head_branch: string;
+      status: string;
+      workflow: string;
+      conclusion?: string;
+      event?: string;
+      display_title?: string;
+    },
   ): number {
     const id = this.nextId++;
     const conclusion = run.conclusion ?? (run.status === 'completed' ? 'success' : null);
     this.repo(fullName).runs.push({
       id,
+      event: 'workflow_dispatch',
+      display_title: 'edgeship train',
       ...run,
       conclusion,
       path: `.github/workflows/${run.workflow}`,
@@ -787,16 +809,34 @@ export class FakeGitHub {
       return [200, run];
     });
     route('post', new RegExp(`^${R}/actions/workflows/([^/]+)/dispatches$`), (match, body) => {
-      repoOf(match).dispatches.push({
-        workflow: match[3] as string,
-        ref: String(body.ref),
-        inputs: body.inputs as Record<string, string>,
+      const repo = repoOf(match);
+      const workflow = match[3] as string;
+      const ref = String(body.ref);
+      const inputs = body.inputs as Record<string, string>;
+      repo.dispatches.push({ workflow, ref, inputs });
+      // GitHub queues a run of the branch's head, named by the workflow's `run-name`.
+      this.addRun(`${match[1]}/${match[2]}`, {
+        head_sha: repo.branches.get(ref) ?? inputs.sha ?? '',
+        head_branch: ref,
+        status: 'queued',
+        workflow,
+        event: 'workflow_dispatch',
+        display_title: TRAIN_RUN_NAME.replace(
+          /\$\{\{ inputs\.(\w+) \}\}/g,
+          (_whole, name: string) => inputs[name] ?? '',
+        ),
       });
       return [204, ''];
     });
     route('get', new RegExp(`^${R}/actions/workflows/([^/]+)/runs$`), (match, _body, url) => {
+      const event = url.searchParams.get('event');
       const runs = repoOf(match)
-        .runs.filter((run) => run.workflow === match[3] && run.head_branch === url.searchParams.get('branch'))
+        .runs.filter(
+          (run) =>
+            run.workflow === match[3] &&
+            run.head_branch === url.searchParams.get('branch') &&
+            (!event || run.event === event),
+        )
         .reverse();
       const { items, headers } = paged(url, runs);
       // `workflow` is the fake's own bookkeeping: GitHub's run names its workflow by path and id.

@@ -117,6 +117,9 @@ export async function queryRepository(
             conclusion: newest.conclusion?.toLowerCase() ?? null,
             externalId: newest.externalId,
             keys: runs.flatMap((run) => (run.externalId ? [run.externalId] : [])),
+            queued: runs.flatMap((run) =>
+              run.status === 'QUEUED' && run.externalId ? [{ id: run.databaseId, key: run.externalId }] : [],
+            ),
           }
         : null,
     }),

@@ -147,6 +147,9 @@ export class GitHubScm implements Scm {
             conclusion: newest.conclusion,
             externalId: newest.external_id,
             keys: own.flatMap((run) => (run.external_id ? [run.external_id] : [])),
+            queued: own.flatMap((run) =>
+              run.status === 'queued' && run.external_id ? [{ id: run.id, key: run.external_id }] : [],
+            ),
           }
         : null;
     }
@@ -356,7 +359,7 @@ export class GitHubScm implements Scm {
   }
 
   /** Creates the check run, or updates it when it says something else: a replayed event writes nothing. */
-  async ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<void> {
+  async ensureCheckRun(repo: RepoRef, check: CheckRunUpdate): Promise<number> {
     // `id: null`: the caller knows there is none (it just made the commit, or looked).
     const existing = check.id === undefined ? await this.latestCheckRun(repo, check.headSha, check.name) : undefined;
     const output = {
@@ -374,7 +377,7 @@ export class GitHubScm implements Scm {
       existing.output.summary === output.summary &&
       (existing.output.text ?? undefined) === output.text
     ) {
-      return;
+      return existing.id;
     }
     const existingId = check.id ?? existing?.id;
     const body = {
@@ -385,12 +388,32 @@ export class GitHubScm implements Scm {
       ...(check.externalId && { external_id: check.externalId }),
       output,
     };
-    if (existingId !== undefined) await this.octokit.rest.checks.update({ ...repo, check_run_id: existingId, ...body });
-    else await this.octokit.rest.checks.create({ ...repo, name: check.name, head_sha: check.headSha, ...body });
+    if (existingId !== undefined) {
+      await this.octokit.rest.checks.update({ ...repo, check_run_id: existingId, ...body });
+      return existingId;
+    }
+    const { data } = await this.octokit.rest.checks.create({
+      ...repo,
+      name: check.name,
+      head_sha: check.headSha,
+      ...body,
+    });
+    return data.id;
   }
 
   async dispatchWorkflow(repo: RepoRef, workflow: string, ref: string, inputs: Record<string, string>): Promise<void> {
     await this.octokit.rest.actions.createWorkflowDispatch({ ...repo, workflow_id: workflow, ref, inputs });
+  }
+
+  async dispatchedRun(repo: RepoRef, workflow: string, branch: string, key: string): Promise<boolean> {
+    const { data } = await this.octokit.rest.actions.listWorkflowRuns({
+      ...repo,
+      workflow_id: workflow,
+      branch,
+      event: 'workflow_dispatch',
+      per_page: PAGE,
+    });
+    return data.workflow_runs.some((run) => run.display_title.split(' ').includes(key));
   }
 
   async downloadArtifact(repo: RepoRef, runId: number, name: string): Promise<Record<string, Uint8Array> | undefined> {

@@ -91,10 +91,10 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
     }
     const run = await scm.latestRun(repo, config.train.workflow, branch);
     if (run?.headSha !== sha) {
-      if (
-        !(await scm.findCheckRun(repo, sha, TRAIN_CHECK)) &&
-        (await trainLostPush(deps, repo, defaultBranch, branch, sha))
-      )
+      // No check: the push was lost; a queued one: its replica stopped before it dispatched, or
+      // after (start-training.ts tells them apart by the run's name).
+      const check = await scm.findCheckRun(repo, sha, TRAIN_CHECK);
+      if ((!check || check.status === 'queued') && (await trainLostPush(deps, repo, defaultBranch, branch, sha)))
         outcome.trained.push(branch);
       continue;
     }

@@ -4,7 +4,7 @@ import { codeSpan } from '../../core/markdown.ts';
 import { checkTrainingPolicy, PolicyError } from '../../core/policy.ts';
 import { changeTrains } from '../../core/train-paths.ts';
 import { runKey, TRAIN_CHECK } from '../../core/training-run.ts';
-import type { Logger, RepoRef, Scm } from '../../ports.ts';
+import type { CheckRunUpdate, Logger, RepoRef, Scm } from '../../ports.ts';
 import { isClusterBackend, startClusterRun, type ClusterTrainingDeps } from './cluster-training.ts';
 import { configOf, trackedBranch } from './model-repo.ts';
 import { repoName } from '../../core/formats.ts';
@@ -44,8 +44,9 @@ export type TrainingStart =
  *    done; each trigger of a commit opens its own), or, for a push, when the commit has one at all
  *    or is no longer its branch's head (a neutral check says which commit trains instead);
  *    fail it when the operator policy does not allow the cluster training the config asks for;
- * 4. open `edgeship/train` in progress and dispatch the workflow (whose concurrency group cancels
- *    the older unfinished run on the branch: templates/workflows), or start the Job or Kubeflow
+ * 4. open `edgeship/train` queued, dispatch the workflow (whose concurrency group cancels the older
+ *    unfinished run on the branch: templates/workflows) and mark it in progress; a retake that finds
+ *    it still queued dispatches only when no run carries the key; or start the Job or Kubeflow
  *    run, cancelling older ones on the branch (cluster-training.ts).
  */
 export async function startTraining(
@@ -86,13 +87,22 @@ export async function startTraining(
   if (trigger.reason === 'push' && !(await trackedBranch(scm, repo, trigger.branch, config, trigger.defaultBranch)))
     return 'untracked-branch';
   const key = runKey(config.model, sha, `${trigger.reason}:${trigger.occurrence ?? ''}`);
+  // A check still queued was opened by a replica that may have stopped before its dispatch or
+  // after it: the run's name says which, and the check is taken over rather than opened again.
+  const unconfirmed = isClusterBackend(config) ? undefined : existing?.queued.find((check) => check.key === key);
+  if (unconfirmed && (await scm.dispatchedRun(repo, config.train.workflow, trigger.branch, key))) {
+    await scm.ensureCheckRun(repo, trainingCheck(unconfirmed.id, config, trigger, key));
+    return 'already-started';
+  }
   // Each trigger of a commit gets a check run of its own, so a redelivered trigger finds its key
   // among them however many came since; a push finds any: its commit was looked at already.
-  if (existing?.keys.includes(key) || (trigger.reason === 'push' && existing)) return 'already-started';
+  if (!unconfirmed && (existing?.keys.includes(key) || (trigger.reason === 'push' && existing)))
+    return 'already-started';
+  const checkId = unconfirmed?.id ?? null;
   // Not trained, and the check says why: a replay finds it and does nothing.
   const notTrained = (conclusion: 'neutral' | 'failure', title: string, summary: string) =>
     scm.ensureCheckRun(repo, {
-      id: null,
+      id: checkId,
       name: TRAIN_CHECK,
       headSha: sha,
       status: 'completed',
@@ -135,20 +145,39 @@ export async function startTraining(
     };
     return startClusterRun(deps, repo, config, run, existing?.id);
   }
-  await scm.ensureCheckRun(repo, {
-    id: null,
-    name: TRAIN_CHECK,
-    headSha: sha,
-    status: 'in_progress',
-    externalId: key,
-    title: `Training ${config.model}`,
-    summary: `Workflow \`${config.train.workflow}\` was dispatched for ${sha.slice(0, 7)} (${trigger.reason}); run key \`${key}\`.`,
-  });
+  // Queued until the dispatch is made, so a replica stopped in between leaves a trace a retake
+  // resolves (above) instead of a check that says training runs when none was dispatched.
+  const id =
+    checkId ??
+    (await scm.ensureCheckRun(repo, {
+      ...trainingCheck(null, config, trigger, key),
+      status: 'queued',
+      summary: `Dispatching workflow \`${config.train.workflow}\` for ${sha.slice(0, 7)} (${trigger.reason}); run key \`${key}\`.`,
+    }));
   await scm.dispatchWorkflow(repo, config.train.workflow, trigger.branch, {
     sha,
     run_key: key,
     reason: trigger.reason,
     ...(trigger.context && { context: trigger.context.slice(0, 1000) }),
   });
+  await scm.ensureCheckRun(repo, trainingCheck(id, config, trigger, key));
   return 'started';
+}
+
+/** The check of a dispatched training workflow. */
+function trainingCheck(
+  id: number | null,
+  config: { model: string; train: { workflow: string } },
+  trigger: TrainingTrigger,
+  key: string,
+): CheckRunUpdate {
+  return {
+    id,
+    name: TRAIN_CHECK,
+    headSha: trigger.sha,
+    status: 'in_progress',
+    externalId: key,
+    title: `Training ${config.model}`,
+    summary: `Workflow \`${config.train.workflow}\` was dispatched for ${trigger.sha.slice(0, 7)} (${trigger.reason}); run key \`${key}\`.`,
+  };
 }
