@@ -55,6 +55,23 @@ describe('resync', () => {
     expect(world.model.dispatches).toHaveLength(2);
   });
 
+  it('trains a push whose replica stopped between opening its check and dispatching, once', async () => {
+    github.failOnce.push({ method: 'POST', path: /\/dispatches$/ });
+    await world.app.receive('push', world.push());
+    await expect(world.app.settle()).rejects.toThrow();
+    world.app.errors.splice(0);
+    const checks = () =>
+      world.model.checkRuns
+        .filter((check) => check.name === 'edgeship/train' && check.head_sha === world.sha)
+        .map((check) => check.status);
+    expect([world.model.dispatches, checks()]).toEqual([[], ['queued']]);
+    for (let sweep = 0; sweep < 3; sweep += 1) await resync();
+    expect(world.model.dispatches.map((dispatch) => [dispatch.inputs.sha, dispatch.inputs.reason])).toEqual([
+      [world.sha, 'push'],
+    ]);
+    expect(checks()).toEqual(['in_progress']);
+  });
+
   it('makes the release PR for a finished run whose workflow_run event was lost', async () => {
     await world.finishRun();
     await resync();
