@@ -163,12 +163,17 @@ export async function startLeaseApi() {
     kubeconfig: () => kubeconfigFor(url),
     lease: (namespace: string, name: string) => leases.get(`${namespace}/${name}`),
     /** Stores a Lease as another replica wrote it (one that then died without giving it up). */
-    hold: (namespace: string, name: string, holder: string) => {
+    hold: (namespace: string, name: string, holder: string, annotations?: Record<string, string>) => {
       const renewTime = new V1MicroTime(Date.now());
       leases.set(`${namespace}/${name}`, {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
-        metadata: { name, namespace, resourceVersion: String((resourceVersion += 1)) },
+        metadata: {
+          name,
+          namespace,
+          resourceVersion: String((resourceVersion += 1)),
+          ...(annotations && { annotations }),
+        },
         spec: {
           holderIdentity: holder,
           leaseDurationSeconds: 2,

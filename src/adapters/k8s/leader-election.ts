@@ -12,6 +12,11 @@ export interface LeaderElectionOptions {
   name: string;
   /** This replica, as the Lease names its holder (the pod's name). */
   identity: string;
+  /**
+   * Where the other replicas reach this one while it leads (`http://<pod IP>:<port>`), written on
+   * the Lease as the annotation LEADER_ADDRESS, so they can hand the leader what only it uses.
+   */
+  address?: string;
   log: Logger;
   timing?: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   now?: () => number;
@@ -25,6 +30,9 @@ export interface LeaderDuties {
 }
 
 const codeOf = (error: unknown) => (error as { code?: number }).code;
+
+/** The Lease annotation where its holder says where it is reached. */
+export const LEADER_ADDRESS = 'edgeship.dev/leader-address';
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it:
@@ -47,6 +55,8 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private running: Promise<void> = Promise.resolve();
+  /** The address the current holder wrote, as of the last read; undefined when none holds it. */
+  private holderAddress: string | undefined;
 
   constructor(private readonly options: LeaderElectionOptions) {
     this.api = options.kubeconfig.makeApiClient(CoordinationV1Api);
@@ -56,6 +66,14 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * Where the leader is reached: this replica's own address while it leads, else the one the
+   * Lease's holder wrote, while its lease holds as last seen; undefined between leaders.
+   */
+  get leaderAddress(): string | undefined {
+    return this.leading ? this.options.address : this.holderAddress;
   }
 
   /** Tries for the Lease now and every retry period until closed, starting and stopping `duties` as it is won and lost. */
@@ -117,7 +135,7 @@ export class LeaderElector {
           body: {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
-            metadata: { name, namespace },
+            metadata: { name, namespace, ...this.annotations(undefined) },
             spec: {
               holderIdentity: identity,
               leaseDurationSeconds: duration,
@@ -138,6 +156,7 @@ export class LeaderElector {
     const holder = spec.holderIdentity ?? '';
     const mine = holder === identity;
     const expires = this.observed.at + (spec.leaseDurationSeconds ?? duration) * 1000;
+    this.holderAddress = holder !== '' && expires > now ? lease.metadata?.annotations?.[LEADER_ADDRESS] : undefined;
     if (holder !== '' && !mine && expires > now) return false;
     try {
       const renewed = await this.api.replaceNamespacedLease({
@@ -145,6 +164,7 @@ export class LeaderElector {
         namespace,
         body: {
           ...lease,
+          metadata: { ...lease.metadata, ...this.annotations(lease.metadata?.annotations) },
           spec: {
             ...spec,
             holderIdentity: identity,
@@ -166,6 +186,15 @@ export class LeaderElector {
     }
   }
 
+  /** The Lease's annotations with this replica's address, as its holder writes them. */
+  private annotations(given: Record<string, string> | undefined): { annotations?: Record<string, string> } {
+    const annotations = {
+      ...withoutAddress(given),
+      ...(this.options.address && { [LEADER_ADDRESS]: this.options.address }),
+    };
+    return Object.keys(annotations).length > 0 ? { annotations } : {};
+  }
+
   /** Gives the Lease up: no holder, a one-second duration, so a follower takes it at its next try. */
   private async release(): Promise<void> {
     const { namespace, name, identity } = this.options;
@@ -177,6 +206,7 @@ export class LeaderElector {
         namespace,
         body: {
           ...lease,
+          metadata: { ...lease.metadata, annotations: withoutAddress(lease.metadata?.annotations) },
           spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(this.now()) },
         },
       });
@@ -195,4 +225,8 @@ export class LeaderElector {
     );
     return false;
   }
+}
+
+function withoutAddress(annotations: Record<string, string> | undefined): Record<string, string> | undefined {
+  return annotations && Object.fromEntries(Object.entries(annotations).filter(([key]) => key !== LEADER_ADDRESS));
 }

@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LEASE_TIMING, LeaderElector, type LeaderDuties } from '../../../src/adapters/k8s/leader-election.ts';
+import {
+  LEADER_ADDRESS,
+  LEASE_TIMING,
+  LeaderElector,
+  type LeaderDuties,
+} from '../../../src/adapters/k8s/leader-election.ts';
 import { SILENT } from '../../../src/ports.ts';
 import { startLeaseApi } from '../../helpers/lease-server.ts';
 
@@ -53,6 +58,7 @@ describe('leader election on a Lease', () => {
         namespace: 'edgeship',
         name: 'edgeship-app',
         identity: name,
+        address: `http://${name}.test:3000`,
         log: SILENT,
         timing: FAST,
       });
@@ -102,6 +108,38 @@ describe('leader election on a Lease', () => {
     expect(overlapping(list)).toBe(false);
     expect((list[1]?.from ?? Infinity) - closedAt).toBeLessThan(FAST.leaseDurationMs);
     expect(api.lease('edgeship', 'edgeship-app')?.spec?.leaseTransitions).toBe(0);
+  });
+
+  it('tells every replica where the leader is reached, through an annotation on the Lease, and nothing between leaders', async () => {
+    const { api, replicas, leaders } = await world(['app-a', 'app-b', 'app-c']);
+    for (const { elector, duties } of replicas) elector.run(duties);
+    await expect.poll(() => leaders(), { timeout: 5_000 }).toHaveLength(1);
+    const addresses = () => replicas.map(({ elector }) => elector.leaderAddress);
+    const leader = leaders()[0] as string;
+    await expect.poll(addresses, { timeout: 5_000 }).toEqual(Array(3).fill(`http://${leader}.test:3000`));
+    expect(api.lease('edgeship', 'edgeship-app')?.metadata?.annotations).toEqual({
+      [LEADER_ADDRESS]: `http://${leader}.test:3000`,
+    });
+    // The leader goes: a follower takes over, and every replica left points at it.
+    const first = replicas.find(({ name }) => name === leader);
+    await first?.elector.close(first.duties);
+    await expect.poll(() => leaders(), { timeout: 5_000 }).toHaveLength(1);
+    const next = leaders()[0] as string;
+    expect(next).not.toBe(leader);
+    await expect
+      .poll(() => replicas.filter((entry) => entry !== first).map(({ elector }) => elector.leaderAddress), {
+        timeout: 5_000,
+      })
+      .toEqual(Array(2).fill(`http://${next}.test:3000`));
+    // A holder that stopped renewing (SIGKILL) is the leader to send to until its lease runs out;
+    // then whoever takes the Lease over is.
+    const held = await world(['app-d']);
+    held.api.hold('edgeship', 'edgeship-app', 'app-x', { [LEADER_ADDRESS]: 'http://app-x.test:3000' });
+    const lone = held.replicas[0];
+    lone?.elector.run(lone.duties);
+    await sleep(FAST.retryPeriodMs * 2);
+    expect(lone?.elector.leaderAddress).toBe('http://app-x.test:3000');
+    await expect.poll(() => lone?.elector.leaderAddress, { timeout: 5_000 }).toBe('http://app-d.test:3000');
   });
 
   it('takes over from a holder that stopped renewing after the lease duration on its own clock, counting the transition', async () => {
