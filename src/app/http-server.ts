@@ -53,7 +53,8 @@ export async function appServer(probot: Probot, settings: AppSettings, extra: Ap
     : undefined;
   // Sites' analysis verdicts come with the same site tokens as their drift evidence.
   const verdicts = settings.driftSecret ? new VerdictBook() : undefined;
-  const verdict = settings.driftSecret && verdicts ? verdictEndpoint(settings.driftSecret, verdicts) : undefined;
+  const verdict =
+    settings.driftSecret && verdicts ? verdictEndpoint(settings.driftSecret, verdicts, extra.leadership) : undefined;
   const secret = settings.training.callbackSecret;
   const callback = secret ? trainingCallback(secret, () => followTrainings()) : undefined;
   const callbackUrl =

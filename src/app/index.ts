@@ -1,5 +1,6 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import type { VerdictBook } from '../core/analysis.ts';
+import type { VerdictLeadership } from './verdict-endpoint.ts';
 import { policyStoreForReference } from '../adapters/oci/index.ts';
 import { checkReleaseSignature } from '../adapters/signing/release-check.ts';
 import { allowMlflowUri, EMPTY_POLICY, type OperatorPolicy } from '../core/policy.ts';
@@ -91,6 +92,8 @@ export interface AppOptions {
   sharedRollouts?: SharedRollouts;
   /** The analysis verdicts sites posted (verdict-endpoint.ts), for waves with rollout.analysis. */
   verdicts?: VerdictBook;
+  /** With replicas, who keeps the verdicts: the leader, which followers hand them to (server.ts passes the elector). */
+  leadership?: VerdictLeadership;
 }
 
 const DEFAULT_RESYNC_MS = 15 * 60_000;

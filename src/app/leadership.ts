@@ -8,8 +8,9 @@ import type { AppSettings } from '../compose/app-settings.ts';
 
 /**
  * What replicas of the app share, from the settings the Deployment in templates/app sets:
- * EDGESHIP_LEASE_NAME (the Lease they elect a leader on), POD_NAMESPACE and POD_NAME (from the
- * downward API), and EDGESHIP_LEASE_KUBECONFIG where the API is not the pod's own (tests); beside
+ * EDGESHIP_LEASE_NAME (the Lease they elect a leader on), POD_NAMESPACE, POD_NAME and POD_IP (from
+ * the downward API; the leader writes `http://<POD_IP>:<PORT>` on the Lease, where followers hand
+ * it the sites' analysis verdicts), and EDGESHIP_LEASE_KUBECONFIG where the API is not the pod's own (tests); beside
  * the Lease, the ConfigMap `edgeship-rollouts`, where each replica records the rollouts it started.
  * Without EDGESHIP_LEASE_NAME the process runs alone: the local loop, one container.
  */
@@ -23,12 +24,24 @@ export function replicationFrom(
     throw new UsageError(
       "EDGESHIP_LEASE_NAME: expected the namespace of the Lease in POD_NAMESPACE (the downward API's metadata.namespace), found none",
     );
+  if (!lease.address)
+    log.warn(
+      { lease: name },
+      "POD_IP is not set: the leader cannot say where it is reached, so a replica that does not lead answers sites' analysis verdicts 503 and they are sent again until one reaches the leader",
+    );
   const kubeconfig = loadKubeconfig({
     ...(lease.kubeconfig && { file: lease.kubeconfig }),
     names: { file: 'EDGESHIP_LEASE_KUBECONFIG', context: '-' },
   });
   return {
-    elector: new LeaderElector({ kubeconfig, namespace, name, identity: lease.podName ?? hostname(), log }),
+    elector: new LeaderElector({
+      kubeconfig,
+      namespace,
+      name,
+      identity: lease.podName ?? hostname(),
+      ...(lease.address && { address: lease.address }),
+      log,
+    }),
     rollouts: new ConfigMapRollouts(kubeconfig, namespace),
   };
 }

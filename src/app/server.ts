@@ -47,7 +47,7 @@ const schedule = elector && { run: (given: LeaderDuties) => elector.run((duties 
 const server = await appServer(probot, settings, {
   queue,
   ...(schedule && { schedule }),
-  ...(replication && { sharedRollouts: replication.rollouts }),
+  ...(replication && { sharedRollouts: replication.rollouts, leadership: replication.elector }),
 });
 server.listen(settings.port, () =>
   probot.log.info({ port: settings.port }, `edgeship listening for webhooks on ${WEBHOOKS_PATH}`),

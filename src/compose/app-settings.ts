@@ -97,6 +97,13 @@ export const appEnvironmentSchema = z.object({
     .describe("Kubeconfig of the Lease's API server, where it is not the pod's own."),
   POD_NAME: text.optional().describe("This replica's name (downward API): the Lease's holder."),
   POD_NAMESPACE: text.optional().describe('The namespace of the Lease (downward API).'),
+  POD_IP: z
+    .string()
+    .regex(/^[0-9a-fA-F.:]+$/, 'expected an IPv4 or IPv6 address')
+    .optional()
+    .describe(
+      "This replica's address (downward API status.podIP): while it leads, it writes http://<POD_IP>:<PORT> on the Lease, and the other replicas hand it the sites' analysis verdicts there.",
+    ),
 });
 
 export type AppSettings = ReturnType<typeof toSettings>;
@@ -144,6 +151,7 @@ function toSettings(env: z.infer<typeof appEnvironmentSchema>) {
       kubeconfig: env.EDGESHIP_LEASE_KUBECONFIG,
       podName: env.POD_NAME,
       namespace: env.POD_NAMESPACE,
+      address: env.POD_IP && `http://${env.POD_IP.includes(':') ? `[${env.POD_IP}]` : env.POD_IP}:${env.PORT ?? 3000}`,
     },
   };
 }

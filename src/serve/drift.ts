@@ -22,7 +22,10 @@ export async function post(url: string, body: unknown, headers: Record<string, s
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });
-      if (!response.ok) throw new EdgeshipError(`${what}: ${response.status} ${(await response.text()).slice(0, 200)}`);
+      if (!response.ok)
+        throw Object.assign(new EdgeshipError(`${what}: ${response.status} ${(await response.text()).slice(0, 200)}`), {
+          status: response.status,
+        });
     },
     { retries: 2, minTimeout: 200 },
   );

@@ -19,7 +19,10 @@ export interface SiteAnalyzerOptions extends SiteAnalysisSettings {
   version: () => string;
   /** The largest feature PSI of the last drift window (the drift monitor's), when there is one. */
   driftPsi?: () => number | undefined;
-  /** Where a judged interval goes: the app's /api/edgeship/verdicts. */
+  /**
+   * Where a judged interval goes: the app's /api/edgeship/verdicts. A failure with a 4xx
+   * `status` is final; any other goes again after the next interval.
+   */
   send: (verdict: SiteVerdict) => Promise<void>;
   log: Logger;
   now?: () => number;
@@ -30,7 +33,9 @@ export interface SiteAnalyzerOptions extends SiteAnalysisSettings {
  * the server failed it are counted per interval; at the end of each interval the site judges it
  * by the release's analysis and its own budget and sends the verdict, for the first `intervals`
  * intervals of a version (its wave's soak). Intervals are numbered by the clock (ms since the
- * epoch ÷ the interval), so a restarted server does not send a number twice.
+ * epoch ÷ the interval), so a restarted server does not send a number twice. A verdict the app
+ * did not take (unreachable, a 5xx, a replica between leaders) is kept and sent again, oldest
+ * first, after the next interval: the app records each interval once, so nothing counts twice.
  */
 export class SiteAnalyzer {
   private version: string;
@@ -40,6 +45,8 @@ export class SiteAnalyzer {
   private latencies: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** Verdicts of this version not taken yet, oldest first; at most `intervals`. */
+  private unsent: SiteVerdict[] = [];
 
   constructor(private readonly options: SiteAnalyzerOptions) {
     this.now = options.now ?? Date.now;
@@ -91,6 +98,7 @@ export class SiteAnalyzer {
     if (version !== this.version) {
       this.version = version;
       this.sent = 0;
+      this.unsent = [];
       return undefined;
     }
     if (this.sent >= this.options.intervals) return undefined;
@@ -118,11 +126,33 @@ export class SiteAnalyzer {
     };
     if (judged.verdict === 'failed')
       this.options.log.warn({ interval: report.interval, why: judged.why }, 'This site failed an analysis interval');
-    await this.options
-      .send(verdict)
-      .catch((error: unknown) =>
-        this.options.log.warn({ error: messageOf(error) }, 'The analysis verdict could not be sent'),
-      );
+    this.unsent.push(verdict);
+    if (this.unsent.length > this.options.intervals) this.unsent.shift();
+    await this.sendUnsent();
     return verdict;
+  }
+
+  /** Sends what the app has not taken, oldest first, until one fails for now. */
+  private async sendUnsent(): Promise<void> {
+    for (let next = this.unsent[0]; next; next = this.unsent[0]) {
+      try {
+        await this.options.send(next);
+      } catch (error) {
+        const status = (error as { status?: number }).status;
+        if (status !== undefined && status >= 400 && status < 500) {
+          this.options.log.warn(
+            { interval: next.interval, error: messageOf(error) },
+            'The app refused the analysis verdict; it is not sent again',
+          );
+        } else {
+          this.options.log.warn(
+            { interval: next.interval, waiting: this.unsent.length, error: messageOf(error) },
+            'The analysis verdict could not be sent; it goes again after the next interval',
+          );
+          return;
+        }
+      }
+      this.unsent.shift();
+    }
   }
 }

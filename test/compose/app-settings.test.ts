@@ -18,6 +18,7 @@ describe("the app's settings: one schema over its environment", () => {
       EDGESHIP_LEASE_NAME: 'edgeship-app',
       POD_NAME: 'edgeship-7f9c-abcde',
       POD_NAMESPACE: 'edgeship',
+      POD_IP: '10.42.0.17',
       UNRELATED: 'ignored',
     });
     expect(settings).toMatchObject({
@@ -26,8 +27,14 @@ describe("the app's settings: one schema over its environment", () => {
       registryCredentials: { username: 'edgeship', password: 'pw' },
       argocd: { inCluster: true, namespace: 'argocd' },
       training: { context: undefined, inCluster: false, publicUrl: 'https://edgeship.example' },
-      lease: { name: 'edgeship-app', podName: 'edgeship-7f9c-abcde', namespace: 'edgeship' },
+      lease: {
+        name: 'edgeship-app',
+        podName: 'edgeship-7f9c-abcde',
+        namespace: 'edgeship',
+        address: 'http://10.42.0.17:8080',
+      },
     });
+    expect(parseAppSettings({ POD_IP: 'fd00:42::17' }).lease.address).toBe('http://[fd00:42::17]:3000');
     expect(missingStartupSettings(settings)).toEqual([]);
     expect(parseAppSettings({}).port).toBe(3000);
     expect(missingStartupSettings(parseAppSettings({ APP_ID: '1' }))).toEqual([
@@ -44,6 +51,7 @@ describe("the app's settings: one schema over its environment", () => {
         EDGESHIP_ARGOCD_IN_CLUSTER: 'yes',
         EDGESHIP_PUBLIC_URL: 'edgeship.example',
         EDGESHIP_MAX_BLOB_BYTES: '-1',
+        POD_IP: 'evil.example/x',
       }),
     ).toThrow(
       [
@@ -53,6 +61,7 @@ describe("the app's settings: one schema over its environment", () => {
         '  - EDGESHIP_MAX_BLOB_BYTES: expected a whole number, found "-1"',
         '  - EDGESHIP_ARGOCD_IN_CLUSTER: Invalid option: expected one of "true"|"false", found "yes"',
         '  - EDGESHIP_PUBLIC_URL: Invalid URL, found "edgeship.example"',
+        '  - POD_IP: expected an IPv4 or IPv6 address, found "evil.example/x"',
       ].join('\n'),
     );
   });

@@ -183,6 +183,44 @@ describe('a site judging the release it serves', () => {
     expect(sent).toHaveLength(1);
   });
 
+  it('sends a verdict the app did not take again after the next interval, oldest first, and drops one the app refused', async () => {
+    const clock = { now: Date.parse('2026-12-08T10:00:30Z') };
+    const taken: number[] = [];
+    // What the app answers each attempt: 503 (between leaders), unreachable, then 202s; one 400.
+    const answers: (number | 'unreachable')[] = [503, 503, 'unreachable', 202, 202, 202, 202, 400, 202];
+    const site = new SiteAnalyzer({
+      analysis: analysisSchema.parse({ minRequests: 1 }),
+      budgetMs: 100,
+      intervals: 10,
+      model: 'pump',
+      site: 'plant-north',
+      version: () => '1.0.0',
+      send: async (verdict) => {
+        const answer = answers.shift() ?? 202;
+        if (answer === 'unreachable') throw new Error('connect ECONNREFUSED');
+        if (answer >= 400) throw Object.assign(new Error(`analysis verdict: ${answer}`), { status: answer });
+        taken.push(verdict.interval);
+      },
+      log: silent,
+      now: () => clock.now,
+    });
+    const interval = async () => {
+      site.observe(2, false);
+      clock.now += MINUTE;
+      return (await site.flush())?.interval;
+    };
+    const first = (await interval()) as number; // 503: kept
+    expect(taken).toEqual([]);
+    await interval(); // the first again: 503, so both wait
+    await interval(); // unreachable: all three wait
+    expect(taken).toEqual([]);
+    await interval(); // all four go, oldest first
+    expect(taken).toEqual([first, first + 1, first + 2, first + 3]);
+    await interval(); // 400: refused for good, not sent again
+    await interval();
+    expect(taken).toEqual([first, first + 1, first + 2, first + 3, first + 5]);
+  });
+
   it('serves on, and says why, with an EDGESHIP_ANALYSIS it cannot read or nowhere to report to', () => {
     const flags = { driftRepo: REPO } as Parameters<typeof analyzerFor>[0];
     const served = { model: 'pump', version: () => '1.0.0' };
