@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { siteVerdictSchema, verdictOf, type SiteVerdict, type VerdictBook } from '../core/analysis.ts';
 import { messageOf } from '../core/errors.ts';
-import { checkWith } from '../core/parse-json.ts';
+import { checkWith, jsonOrUndefined } from '../core/parse-json.ts';
 import { siteDriftToken } from '../core/training-run.ts';
 import { bearerIs, postJsonEndpoint, type JsonAnswer } from './post-endpoint.ts';
 
@@ -78,12 +78,7 @@ async function forward(
     });
     const text = await response.text();
     if (response.status >= 500) return unavailable(`the leader answered ${response.status}`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = jsonOrUndefined(text);
     answer(
       response.status,
       typeof parsed === 'object' && parsed !== null
