@@ -38,7 +38,7 @@ export async function signingBench(): Promise<void> {
       await signModel('bench', files, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
     );
     await writeFile(join(directory, 'model.sig'), bundle);
-    const trusted = [pair.publicKey.export({ type: 'spki', format: 'pem' }).toString()];
+    const trusted = { keys: [pair.publicKey.export({ type: 'spki', format: 'pem' }).toString()], identities: [] };
     const names = files.map((file) => join(directory, file.name));
     const ours: number[] = [];
     const floor: number[] = [];

@@ -1,5 +1,6 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import type { VerdictBook } from '../core/analysis.ts';
+import type { SigningTrust } from '../core/signing-trust.ts';
 import type { VerdictLeadership } from './verdict-endpoint.ts';
 import { policyStoreForReference } from '../adapters/oci/index.ts';
 import { checkReleaseSignature } from '../adapters/signing/release-check.ts';
@@ -179,11 +180,8 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       contents,
       registryFor,
       // Releases of repos the policy says must be signed are checked before their PR (release-pr.ts).
-      checkSignature: async (
-        artifact: { reference: string; digest: string },
-        commit: string,
-        keys: readonly string[],
-      ) => checkReleaseSignature(storeFor(artifact.reference), artifact, commit, keys),
+      checkSignature: async (artifact: { reference: string; digest: string }, commit: string, trust: SigningTrust) =>
+        checkReleaseSignature(storeFor(artifact.reference), artifact, commit, trust),
       ...(options.fleetFor && { fleetFor: options.fleetFor }),
       ...(options.verdicts && { verdicts: options.verdicts }),
       ...(options.now && { now: options.now }),

@@ -29,6 +29,12 @@ export const runEnvironmentSchema = z.object({
   EDGESHIP_TRUSTED_KEYS: text.describe(
     'serve: public keys (PEM files, comma-separated) a model must be signed by to load (--trusted-key); unset, models load unsigned.',
   ),
+  EDGESHIP_TRUSTED_IDENTITIES: text.describe(
+    'serve: keyless signers (comma-separated `<OIDC issuer>=<subject>`) a model may be signed by to load (--trusted-identity).',
+  ),
+  EDGESHIP_SIGSTORE_TRUSTED_ROOT: text.describe(
+    "serve, verify: the Sigstore trusted_root.json keyless signatures are checked against (--trusted-root); unset, the public-good instance's that @sigstore/tuf ships.",
+  ),
   EDGESHIP_CLUSTERS_KUBECONFIG: text.describe(
     'release: kubeconfig with the contexts targets name (targets[].context), to place on their live capacity (--kubeconfig).',
   ),

@@ -8,12 +8,12 @@
 import { exceptionLines, NAMES_SHOWN, waveTable, type FleetSummary } from './fleet-summary.ts';
 import { GITHUB_LIMITS, fitWithin } from './github-limits.ts';
 import { inert } from './markdown.ts';
-import type { ReleaseSignature } from './release-signature.ts';
+import { signerMarkdown, type ReleaseSignature } from './release-signature.ts';
 
-/** Who signed the release, for the dashboard: the key's fingerprint, the commit and run its provenance names. */
+/** Who signed the release, for the dashboard: the key's fingerprint or the identity, the commit and run its provenance names. */
 const signedLine = (signature: ReleaseSignature | undefined) =>
   signature
-    ? ` Signed by key \`${signature.keyHint.slice(0, 16)}\`${signature.commit ? `, built from ${inert(signature.commit.slice(0, 7))}` : ''}${signature.runUrl ? ` in ${inert(signature.runUrl)}` : ''}.`
+    ? ` Signed by ${signerMarkdown(signature, true)}${signature.commit ? `, built from ${inert(signature.commit.slice(0, 7))}` : ''}${signature.runUrl ? ` in ${inert(signature.runUrl)}` : ''}.`
     : '';
 
 /** The label that finds a model's dashboard among the repo's issues. */

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+import { trustedIdentitySchema, type SigningTrust } from './signing-trust.ts';
 import type { EdgeshipConfig } from './config.ts';
 import { EdgeshipError } from './errors.ts';
 
@@ -68,12 +69,29 @@ export const operatorPolicySchema = z.strictObject({
   unreviewedDeploys: z.array(repoPattern).default([]),
   /**
    * Model repos whose releases must be signed (OpenSSF model signing, with the build provenance
-   * publish attaches), and the public keys (PEM) that may sign them: a release PR whose artifact
-   * is not signed by one of them, or was built from another commit, fails its signature gate.
+   * publish attaches), and who may sign them: public keys (PEM), or keyless identities (the OIDC
+   * issuer and subject a Fulcio certificate names, e.g. a GitHub Actions workflow on a branch).
+   * A release PR whose artifact is not signed by one of them, or was built from another commit,
+   * fails its signature gate.
    */
   signing: z
-    .array(z.strictObject({ repos: z.array(repoPattern).min(1), trustedKeys: z.array(publicKeyPem).min(1) }))
+    .array(
+      z
+        .strictObject({
+          repos: z.array(repoPattern).min(1),
+          trustedKeys: z.array(publicKeyPem).default([]),
+          trustedIdentities: z.array(trustedIdentitySchema).default([]),
+        })
+        .refine((rule) => rule.trustedKeys.length + rule.trustedIdentities.length > 0, {
+          error: 'expected trustedKeys or trustedIdentities: who may sign these repos’ releases',
+        }),
+    )
     .default([]),
+  /**
+   * The Sigstore trusted root (`trusted_root.json`, a file the app can read) keyless signatures
+   * are checked against; without it, the public-good instance's that @sigstore/tuf ships.
+   */
+  sigstoreTrustedRoot: z.string().min(1).optional(),
 });
 
 export type OperatorPolicy = z.infer<typeof operatorPolicySchema>;
@@ -155,12 +173,22 @@ export const unreviewedDeployAllowed = (policy: OperatorPolicy, repo: string): b
   matchesRepo(policy.unreviewedDeploys, repo);
 
 /**
- * The public keys (PEM) a model repo's releases must be signed by, from every signing rule that
- * names the repo; undefined when none does (its releases need no signature).
+ * Who may sign a model repo's releases, from every signing rule that names the repo; undefined
+ * when none does (its releases need no signature).
  */
-export function trustedKeysFor(policy: OperatorPolicy, repo: string): string[] | undefined {
-  const keys = policy.signing.filter((rule) => matchesRepo(rule.repos, repo)).flatMap((rule) => rule.trustedKeys);
-  return keys.length > 0 ? [...new Set(keys)] : undefined;
+export function signingTrustFor(policy: OperatorPolicy, repo: string): SigningTrust | undefined {
+  const rules = policy.signing.filter((rule) => matchesRepo(rule.repos, repo));
+  if (rules.length === 0) return undefined;
+  const identities = rules.flatMap((rule) => rule.trustedIdentities);
+  return {
+    keys: [...new Set(rules.flatMap((rule) => rule.trustedKeys))],
+    identities: identities.filter(
+      (identity, index) =>
+        identities.findIndex((other) => other.issuer === identity.issuer && other.subject === identity.subject) ===
+        index,
+    ),
+    ...(policy.sigstoreTrustedRoot && { trustedRoot: policy.sigstoreTrustedRoot }),
+  };
 }
 
 /** The GitOps repo of a config, when the policy lets the app write there. */

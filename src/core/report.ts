@@ -5,6 +5,7 @@ import type { MetricDelta } from './metrics.ts';
 import type { EvaluationReport } from './report-schema.ts';
 import { jsonOrUndefined } from './parse-json.ts';
 import { HOST_NOISE_BOUND } from './stats.ts';
+import { signerMarkdown } from './release-signature.ts';
 
 const CHOICE_LABEL = {
   edge: '🟢 edge',
@@ -370,7 +371,7 @@ function artifactLines(report: EvaluationReport): string[] {
   const { signature } = report;
   if (signature)
     lines.push(
-      `- signed by key \`${signature.keyHint}\` (trusted by the operator policy); its build provenance names ${signature.commit ? inert(signature.commit) : 'no commit'}${signature.runUrl ? ` and run ${inert(signature.runUrl)}` : ''}`,
+      `- signed by ${signerMarkdown(signature, false)} (trusted by the operator policy); its build provenance names ${signature.commit ? inert(signature.commit) : 'no commit'}${signature.runUrl ? ` and run ${inert(signature.runUrl)}` : ''}`,
     );
   return lines;
 }

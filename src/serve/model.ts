@@ -1,3 +1,4 @@
+import type { SigningTrust } from '../core/signing-trust.ts';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,23 +57,23 @@ export interface ModelSource {
   /** The operator's registry credentials (EDGESHIP_REGISTRY_USERNAME/PASSWORD), sent only to `credentialHosts`. */
   credentials?: { username: string; password: string };
   /**
-   * Public keys (PEM) the model must be signed by (EDGESHIP_TRUSTED_KEYS): its files are checked
-   * against its `model.sig` before ONNX Runtime opens it, and a model without one is refused.
+   * Who the model must be signed by (EDGESHIP_TRUSTED_KEYS, EDGESHIP_TRUSTED_IDENTITIES): its
+   * files are checked against its signature before ONNX Runtime opens it, and a model without one is refused.
    */
-  trustedKeys?: readonly string[];
+  trust?: SigningTrust;
 }
 
 /**
  * Refuses a model whose files are not as a trusted key signed them: `files` (a directory, or the
  * one file) against the bundles found for it. A SignatureError says which file or key.
  */
-async function checkSignature(model: string, files: string, bundles: readonly FoundBundle[], keys: readonly string[]) {
+async function checkSignature(model: string, files: string, bundles: readonly FoundBundle[], trust: SigningTrust) {
   const where = files === model ? `no ${SIGNATURE_FILE} beside it` : 'none attached to the artifact';
   await verifyModelAt(
     files,
     bundles,
-    keys,
-    `${model}: no signature (${where}), and this server loads only signed models (EDGESHIP_TRUSTED_KEYS)`,
+    trust,
+    `${model}: no signature (${where}), and this server loads only signed models (EDGESHIP_TRUSTED_KEYS, EDGESHIP_TRUSTED_IDENTITIES)`,
   );
 }
 
@@ -89,12 +90,12 @@ const isReference = (model: string) => /@sha256:[a-f0-9]{64}$/.test(model) || mo
  */
 export async function loadModel(source: ModelSource): Promise<LoadedModel> {
   if (!isReference(source.model)) {
-    if (source.trustedKeys)
+    if (source.trust)
       await checkSignature(
         source.model,
         source.model,
         await bundleFile(join(dirname(source.model), SIGNATURE_FILE)),
-        source.trustedKeys,
+        source.trust,
       );
     const reference = await readReference(join(dirname(source.model), 'reference-stats.json'), false);
     const worker = await InferenceWorker.open(source.model, workerOptions(source));
@@ -115,12 +116,12 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
     const pulled = await store.pull(source.model, join(scratch, 'artifact'));
     const modelFile = pulled.files['model.onnx'];
     if (!modelFile) throw new ModelValidationError(`${source.model} has no model.onnx`);
-    if (source.trustedKeys)
+    if (source.trust)
       await checkSignature(
         source.model,
         dirname(modelFile),
         attachedBundles(source.model, await store.attached(source.model, SIGNATURE_MEDIA_TYPE)),
-        source.trustedKeys,
+        source.trust,
       );
     const config = (pulled.config ?? {}) as { model?: string; version?: string };
     const reference = pulled.files['reference-stats.json']

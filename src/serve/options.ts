@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { messageOf, UsageError } from '../core/errors.ts';
 import { DNS_LABEL, PINNED_REFERENCE, SEMVER } from '../core/formats.ts';
 import { parseJson } from '../core/parse-json.ts';
+import { parseTrustedIdentity, type SigningTrust } from '../core/signing-trust.ts';
+import { trustMaterial } from '../adapters/signing/sigstore-trust.ts';
 import type { Logger } from '../ports.ts';
 import { appSink, DriftMonitor, githubDispatchSink, post, webhookSink, type DriftSink } from './drift.ts';
 import { SiteAnalyzer } from './site-analysis.ts';
@@ -23,6 +25,8 @@ export interface ServeFlags {
   jointThreshold?: string;
   confidenceOutput?: string;
   trustedKey?: string[];
+  trustedIdentity?: string[];
+  trustedRoot?: string;
   name?: string;
   modelVersion?: string;
   host: string;
@@ -192,9 +196,34 @@ export async function imageModelOf(
   return { file, name: parsed.model, version: parsed.version };
 }
 
-/** `--trusted-key` / EDGESHIP_TRUSTED_KEYS: each file's public key (PEM); undefined when none is named (models load unsigned). */
-export async function trustedKeysOf(files: readonly string[] | undefined): Promise<string[] | undefined> {
-  if (!files || files.length === 0) return undefined;
+/**
+ * Who models must be signed by: `--trusted-key` / EDGESHIP_TRUSTED_KEYS (public key files, PEM),
+ * `--trusted-identity` / EDGESHIP_TRUSTED_IDENTITIES (keyless signers, `<issuer>=<subject>`), and
+ * `--trusted-root` / EDGESHIP_SIGSTORE_TRUSTED_ROOT for keyless bundles (read and checked now);
+ * undefined when no signer is named (models load unsigned).
+ */
+export async function signingTrustOf(given: {
+  keyFiles?: readonly string[] | undefined;
+  identities?: readonly string[] | undefined;
+  trustedRoot?: string | undefined;
+}): Promise<SigningTrust | undefined> {
+  const keys = await trustedKeysOf(given.keyFiles);
+  const identities = (given.identities ?? []).map((text) =>
+    parseTrustedIdentity(text, (why) => new UsageError(`--trusted-identity: ${why}`)),
+  );
+  if (keys.length === 0 && identities.length === 0) {
+    if (given.trustedRoot)
+      throw new UsageError('--trusted-root: given without --trusted-identity, it would trust nobody');
+    return undefined;
+  }
+  // A broken root fails the start, not the first load.
+  if (identities.length > 0) trustMaterial(given.trustedRoot);
+  return { keys, identities, ...(given.trustedRoot && { trustedRoot: given.trustedRoot }) };
+}
+
+/** Each file's public key (PEM). */
+async function trustedKeysOf(files: readonly string[] | undefined): Promise<string[]> {
+  if (!files || files.length === 0) return [];
   return Promise.all(
     files.map(async (file) => {
       const text = await readFile(file, 'utf8').catch((error: Error) => {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { keyFileSigner } from '../../src/adapters/signing/key-signer.ts';
 import { keyHint } from '../../src/adapters/signing/oms-bundle.ts';
 import { collectOutputs } from '../../src/adapters/training/local-process.ts';
-import { operatorPolicySchema } from '../../src/core/policy.ts';
+import { operatorPolicySchema, signingTrustFor } from '../../src/core/policy.ts';
 import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { publish } from '../../src/services/publish.ts';
 import { FakeGitHub } from '../helpers/fake-github.ts';
@@ -69,7 +69,7 @@ describe('the app checks who signed a release before its PR, for the repos the p
     const { gates, body } = await releasePr([MODEL_REPO], (sha) => published(operator, sha));
     expect(gates).toMatchObject({ conclusion: 'success' });
     expect(gates?.output?.summary).toContain(
-      `**Signed by a trusted key**: signed by key ${operator.hint.slice(0, 16)}`,
+      `**Signed by a trusted signer**: signed by key ${operator.hint.slice(0, 16)}`,
     );
     expect(body).toContain(`signed by key \`${operator.hint}\` (trusted by the operator policy)`);
     expect(body).toContain(`its build provenance names ${world.sha}`);
@@ -93,7 +93,7 @@ describe('the app checks who signed a release before its PR, for the repos the p
       output: { title: expect.stringMatching(/^1 of \d+ gates failed$/) as string },
     });
     expect(gates?.output?.summary).toMatch(
-      /❌ \*\*Signed by a trusted key\*\*: no signature is attached to memory.test\/pump-forecaster@sha256&#58;0+1; publish it with EDGESHIP&#95;SIGNING&#95;KEY set/,
+      /❌ \*\*Signed by a trusted signer\*\*: no signature is attached to memory.test\/pump-forecaster@sha256&#58;0+1; publish it with EDGESHIP&#95;SIGNING&#95;KEY set/,
     );
     const before = github.repo(GITOPS_REPO).branches.get('main');
     const mergeSha = github.merge(MODEL_REPO, 1);
@@ -103,7 +103,7 @@ describe('the app checks who signed a release before its PR, for the repos the p
     // Merged without its gates (the branch does not require them): refused on the PR, with the reason.
     expect([...(world.model.comments.get(1) ?? [])].map((comment) => comment.body)).toEqual([
       expect.stringContaining(
-        'edgeship did not deploy #1: its gates failed: **Signed by a trusted key**: no signature',
+        'edgeship did not deploy #1: its gates failed: **Signed by a trusted signer**: no signature',
       ),
     ]);
   });
@@ -138,14 +138,14 @@ describe('the app checks who signed a release before its PR, for the repos the p
     const gates = world.model.checkRuns.find((check) => check.name === 'edgeship/gates');
     expect(gates).toMatchObject({ conclusion: 'failure' });
     expect(gates?.output?.summary).toMatch(
-      /Signed by a trusted key\*\*: artifact reference&#58; "registry\.example" is not allowed by the operator policy/,
+      /Signed by a trusted signer\*\*: artifact reference&#58; "registry\.example" is not allowed by the operator policy/,
     );
   });
 
   it('asks nothing of a repo the policy does not name', async () => {
     const { gates, body } = await releasePr(['acme/other-model'], (sha) => published(undefined, sha));
     expect(gates).toMatchObject({ conclusion: 'success' });
-    expect(gates?.output?.summary).not.toContain('Signed by a trusted key');
+    expect(gates?.output?.summary).not.toContain('Signed by a trusted signer');
     expect(body).not.toContain('signed by key');
   });
 });
@@ -161,5 +161,35 @@ describe('the signing policy', () => {
       operatorPolicySchema.safeParse({ signing: [{ repos: ['acme/*'], trustedKeys: [rsa.toString()] }] }).error
         ?.issues[0]?.message,
     ).toBe('expected an EC P-256, P-384 or P-521 or an Ed25519 public key, found rsa');
+  });
+
+  it('takes keyless identities beside keys, merges the rules that name a repo, and refuses a rule that trusts nobody', () => {
+    const actions = 'https://token.actions.githubusercontent.com';
+    const workflow = (repo: string) =>
+      `https://github.com/${repo}/.github/workflows/edgeship-train.yml@refs/heads/main`;
+    const policy = operatorPolicySchema.parse({
+      signing: [
+        { repos: ['acme/*'], trustedIdentities: [{ issuer: actions, subject: workflow('acme/pump-model') }] },
+        { repos: ['acme/pump-model'], trustedKeys: [operator.public] },
+        { repos: ['acme/pump-model'], trustedIdentities: [{ issuer: actions, subject: workflow('acme/pump-model') }] },
+      ],
+      sigstoreTrustedRoot: '/etc/edgeship/trusted_root.json',
+    });
+    expect(signingTrustFor(policy, 'acme/pump-model')).toEqual({
+      keys: [operator.public],
+      identities: [{ issuer: actions, subject: workflow('acme/pump-model') }],
+      trustedRoot: '/etc/edgeship/trusted_root.json',
+    });
+    expect(signingTrustFor(policy, 'other/model')).toBeUndefined();
+    const refused = (rule: object) =>
+      operatorPolicySchema
+        .safeParse({ signing: [{ repos: ['acme/*'], ...rule }] })
+        .error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    expect(refused({})).toEqual([
+      'signing.0: expected trustedKeys or trustedIdentities: who may sign these repos’ releases',
+    ]);
+    expect(refused({ trustedIdentities: [{ issuer: 'http://insecure.example', subject: 'x' }] })).toEqual([
+      'signing.0.trustedIdentities.0.issuer: expected the OIDC issuer, an https URL',
+    ]);
   });
 });

@@ -9,6 +9,8 @@ import { modelFiles } from '../../src/adapters/signing/model-files.ts';
 import { signModel } from '../../src/adapters/signing/oms-bundle.ts';
 import { collectOutputs } from '../../src/adapters/training/local-process.ts';
 import { loadModel, type LoadedModel } from '../../src/serve/model.ts';
+import { signingTrustOf } from '../../src/serve/options.ts';
+import { ROOT } from '../helpers/fixtures.ts';
 import { publish } from '../../src/services/publish.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { evaluationReport } from '../helpers/release-world.ts';
@@ -66,11 +68,13 @@ describe('serve loads only models a trusted key signed, when told to', () => {
   it('verifies a published artifact on its way in: signed by the key it loads, by another or unsigned it refuses', async () => {
     const signed = await published('pump-signed', true);
     const unsigned = await published('pump-unsigned', false);
-    expect(await refusal({ model: signed.reference, trustedKeys: [operator.public] })).toBe('loaded');
-    expect(await refusal({ model: signed.reference, trustedKeys: [stranger.public] })).toMatch(
+    expect(await refusal({ model: signed.reference, trust: { keys: [operator.public], identities: [] } })).toBe(
+      'loaded',
+    );
+    expect(await refusal({ model: signed.reference, trust: { keys: [stranger.public], identities: [] } })).toMatch(
       /^SignatureError: .*pump-signed@sha256:[a-f0-9]{64}: attached signature 1 of 1: signed by key [a-f0-9]{64}, which is not among the 1 trusted$/,
     );
-    expect(await refusal({ model: unsigned.reference, trustedKeys: [operator.public] })).toMatch(
+    expect(await refusal({ model: unsigned.reference, trust: { keys: [operator.public], identities: [] } })).toMatch(
       /^SignatureError: .*pump-unsigned@sha256:[a-f0-9]{64}: no signature \(none attached to the artifact\), and this server loads only signed models/,
     );
     // Without trusted keys nothing changes: an unsigned model loads as before.
@@ -81,7 +85,9 @@ describe('serve loads only models a trusted key signed, when told to', () => {
     const before = await published('pump-later', false);
     const after = await published('pump-later', true);
     expect(after.digest).toBe(before.digest);
-    expect(await refusal({ model: after.reference, trustedKeys: [operator.public] })).toBe('loaded');
+    expect(await refusal({ model: after.reference, trust: { keys: [operator.public], identities: [] } })).toBe(
+      'loaded',
+    );
     // Signed again by the next key (a rotation): the two signatures are attached side by side.
     const next = pair('next');
     await writeFile(next.privateFile, next.private);
@@ -98,8 +104,8 @@ describe('serve loads only models a trusted key signed, when told to', () => {
       'https://slsa.dev/provenance/v1',
       'https://slsa.dev/provenance/v1',
     ]);
-    expect(await refusal({ model: after.reference, trustedKeys: [next.public] })).toBe('loaded');
-    expect(await refusal({ model: after.reference, trustedKeys: [stranger.public] })).toMatch(
+    expect(await refusal({ model: after.reference, trust: { keys: [next.public], identities: [] } })).toBe('loaded');
+    expect(await refusal({ model: after.reference, trust: { keys: [stranger.public], identities: [] } })).toMatch(
       /none of 2 signatures verifies: .*attached signature 1 of 2: signed by key .* \| .*attached signature 2 of 2: signed by key/,
     );
   }, 60_000);
@@ -110,17 +116,51 @@ describe('serve loads only models a trusted key signed, when told to', () => {
     const file = join(directory, 'model.onnx');
     const bundle = await signModel('model.onnx', await modelFiles(file), operator.private);
     await writeFile(join(directory, 'model.sig'), JSON.stringify(bundle));
-    expect(await refusal({ model: file, trustedKeys: [operator.public] })).toBe('loaded');
+    expect(await refusal({ model: file, trust: { keys: [operator.public], identities: [] } })).toBe('loaded');
     await writeFile(file, Buffer.concat([await readFile(file), Buffer.from([0])]));
-    expect(await refusal({ model: file, trustedKeys: [operator.public] })).toMatch(
+    expect(await refusal({ model: file, trust: { keys: [operator.public], identities: [] } })).toMatch(
       /^SignatureError: .*model\.sig: "model\.onnx" changed: sha256 [a-f0-9]{64}, signed [a-f0-9]{64}$/,
     );
+  }, 60_000);
+
+  it('checks a keyless signature against the identities it trusts, and refuses one whose files are not this model', async () => {
+    const directory = join(scratch, 'keyless');
+    await cp(inject('exampleOutputs'), directory, { recursive: true });
+    const file = join(directory, 'model.onnx');
+    // The OMS spec's keyless vector: a real Fulcio certificate and Rekor entry, over two other files.
+    await cp(join(ROOT, 'test/fixtures/oms-v1.0/valid/sigstore.bundle.json'), join(directory, 'model.sig'));
+    const signer = { issuer: 'https://sigstore.verify.ibm.com/oauth2', subject: 'stefanb@us.ibm.com' };
+    expect(await refusal({ model: file, trust: { keys: [], identities: [signer] } })).toMatch(
+      /^SignatureError: .*model\.sig: "signme-1" is signed but missing; "signme-2" is signed but missing; "model\.onnx" is not among the signed files$/,
+    );
+    expect(await refusal({ model: file, trust: { keys: [operator.public], identities: [] } })).toMatch(
+      /^SignatureError: .*model\.sig: signed keyless \(a certificate\), and no signing identity is trusted here$/,
+    );
+    // What serve is told is checked when it starts.
+    await expect(signingTrustOf({ identities: ['stefanb@us.ibm.com'] })).rejects.toThrow(
+      /^--trusted-identity: expected <OIDC issuer>=<subject>/,
+    );
+    await expect(signingTrustOf({ keyFiles: [], trustedRoot: join(directory, 'model.sig') })).rejects.toThrow(
+      '--trusted-root: given without --trusted-identity, it would trust nobody',
+    );
+    await expect(
+      signingTrustOf({ identities: [`${signer.issuer}=${signer.subject}`], trustedRoot: join(directory, 'model.sig') }),
+    ).rejects.toThrow(
+      /model\.sig: not a Sigstore trusted root|model\.sig: expected at least one certificate authority/,
+    );
+    expect(await signingTrustOf({ identities: [`${signer.issuer}=${signer.subject}`] })).toEqual({
+      keys: [],
+      identities: [signer],
+    });
   }, 60_000);
 
   it('refuses a load on request whose signature does not hold, counts it, and keeps serving the model it had', async () => {
     const unsigned = await published('pump-load', false);
     const served = await serving({
-      load: { token: 'admin', model: (source) => loadModel({ ...source, trustedKeys: [operator.public] }) },
+      load: {
+        token: 'admin',
+        model: (source) => loadModel({ ...source, trust: { keys: [operator.public], identities: [] } }),
+      },
     });
     try {
       const admin = { headers: { authorization: 'Bearer admin' } };

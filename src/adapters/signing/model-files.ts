@@ -6,6 +6,7 @@ import { PREDICATE_ANNOTATION, SIGNATURE_FILE } from '../../core/artifact.ts';
 import { OMS_PREDICATE_TYPE, type SignedFile } from '../../core/model-signing.ts';
 import type { AttachedBlob } from '../../ports.ts';
 import { SignatureError, verifyModel, type VerifiedModel } from './oms-bundle.ts';
+import type { SigningTrust } from '../../core/signing-trust.ts';
 
 /** What OMS v1.0 leaves out of a model by default (spec §6.2); the bundle's own file is left out too. */
 export const DEFAULT_IGNORED = ['.git', '.gitignore', '.gitattributes', '.github'];
@@ -76,21 +77,21 @@ export function attachedBundles(
 
 /**
  * Verifies the model at `path` (a file, or every file of a directory but `ignored`) against the
- * bundles found for it (a file beside it, or those attached to its artifact), with the trusted
- * public keys: one that verifies is enough. None found is a SignatureError saying `missing`;
+ * bundles found for it (a file beside it, or those attached to its artifact), with what the
+ * operator trusts (keys, keyless identities): one that verifies is enough. None found is a SignatureError saying `missing`;
  * none verifying names why each failed.
  */
 export async function verifyModelAt(
   path: string,
   bundles: readonly FoundBundle[],
-  trustedKeys: readonly string[],
+  trust: SigningTrust,
   missing: string,
   ignored: string = SIGNATURE_FILE,
 ): Promise<VerifiedModel & { files: number }> {
   if (bundles.length === 0) throw new SignatureError(missing);
   const files = await modelFiles(path, [...DEFAULT_IGNORED, ignored]);
   const verified = firstVerified(bundles, 'signatures', (bundle) =>
-    verifyModel(bundle.text, files, trustedKeys, bundle.where),
+    verifyModel(bundle.text, files, trust, bundle.where),
   );
   return { ...verified, files: files.length };
 }

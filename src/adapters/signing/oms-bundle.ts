@@ -12,6 +12,8 @@ import {
   type SignedFile,
 } from '../../core/model-signing.ts';
 import { checkWith, parseJson } from '../../core/parse-json.ts';
+import { describeSigner, trustsAnyone, type SignedBy, type SigningTrust } from '../../core/signing-trust.ts';
+import { trustMaterial, verifyKeyless } from './sigstore-trust.ts';
 
 /**
  * OMS v1.0 bundles (core/model-signing.ts) signed with an operator's key and verified against
@@ -21,7 +23,9 @@ import { checkWith, parseJson } from '../../core/parse-json.ts';
  * transparency log, no timestamp. The envelope's signature is checked here, with the hash the
  * Sigstore algorithm registry gives each curve (SHA-384 for P-384, SHA-512 for P-521):
  * sigstore-js's verifier hashes every ECDSA key with SHA-256, so it refuses P-384 keys OMS
- * requires.
+ * requires. A keyless bundle (a Fulcio certificate, a Rekor entry: keyless-signer.ts) is checked
+ * by sigstore-js's verifier against the trusted root, and counts when its certificate names a
+ * trusted identity (sigstore-trust.ts).
  */
 
 /** A model that may not run: its signature is missing, invalid, by a key nobody trusts, or not of these files. */
@@ -84,24 +88,23 @@ export async function signStatement(statement: object, privateKeyPem: string): P
 
 /** Who signed a model that verified, and what. */
 export interface VerifiedModel {
-  /** The trusted key's fingerprint. */
-  keyHint: string;
+  /** The trusted key's fingerprint, or the trusted identity of a keyless signature. */
+  signer: SignedBy;
   statement: OmsStatement;
 }
 
 /**
- * Opens a bundle (its file's text) with the trusted public keys (PEM): a DSSE envelope of an
- * in-toto statement, signed by one of them. The payload is returned as JSON for the caller's
- * schema; anything else is a SignatureError naming `where` and what failed.
+ * Opens a bundle (its file's text) with what the operator trusts: a DSSE envelope of an in-toto
+ * statement, signed by a trusted key, or keyless by a trusted identity. The payload is returned
+ * as JSON for the caller's schema; anything else is a SignatureError naming `where` and what failed.
  */
 export function openBundle(
   bundleText: string,
-  trustedKeysPem: readonly string[],
+  trust: SigningTrust,
   where: string,
-): { keyHint: string; payload: unknown; fail: (issues: string[]) => SignatureError } {
+): { signer: SignedBy; payload: unknown; fail: (issues: string[]) => SignatureError } {
   const fail = (issues: string[]) => new SignatureError(`${where}: ${issues.join('; ')}`);
-  const trusted = new Map(trustedKeysPem.map((pem) => createPublicKey(pem)).map((key) => [keyHint(key), key]));
-  if (trusted.size === 0) throw fail(['no trusted key to verify it with']);
+  if (!trustsAnyone(trust)) throw fail(['no trusted key or identity to verify it with']);
   let bundle;
   try {
     bundle = bundleFromJSON(parseJson(bundleText, fail, 'Sigstore bundle'));
@@ -113,39 +116,55 @@ export function openBundle(
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
     throw fail([`expected payload type ${IN_TOTO_PAYLOAD_TYPE}, found ${JSON.stringify(envelope.payloadType)}`]);
   const material = bundle.verificationMaterial.content;
-  const hint = material.$case === 'publicKey' ? material.publicKey.hint : undefined;
-  const key = hint === undefined ? undefined : trusted.get(hint);
-  if (!key)
-    throw fail([
-      hint === undefined
-        ? `signed with a ${material.$case}, not a key this site trusts`
-        : `signed by key ${hint}, which is not among the ${trusted.size} trusted`,
-    ]);
-  // DSSE signs the pre-authentication encoding of the payload and its type; one signature by the key is enough.
-  const signed = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
-  const hash = hashOf(key);
-  if (!envelope.signatures.some((signature) => verify(hash, signed, key, signature.sig)))
-    throw fail([`the signature does not verify with key ${hint}`]);
+  let signer: SignedBy;
+  if (material.$case === 'publicKey') {
+    const hint = material.publicKey.hint;
+    const trusted = new Map(trust.keys.map((pem) => createPublicKey(pem)).map((key) => [keyHint(key), key]));
+    const key = trusted.get(hint);
+    if (!key) throw fail([`signed by key ${hint}, which is not among the ${trusted.size} trusted`]);
+    // DSSE signs the pre-authentication encoding of the payload and its type; one signature by the key is enough.
+    const signed = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
+    const hash = hashOf(key);
+    if (!envelope.signatures.some((signature) => verify(hash, signed, key, signature.sig)))
+      throw fail([`the signature does not verify with key ${hint}`]);
+    signer = { keyHint: hint };
+  } else {
+    if (trust.identities.length === 0)
+      throw fail([`signed keyless (a ${material.$case}), and no signing identity is trusted here`]);
+    let identity;
+    try {
+      identity = verifyKeyless(bundle, trustMaterial(trust.trustedRoot));
+    } catch (error) {
+      if (!(error instanceof Error) || error.name === 'UsageError') throw error;
+      throw fail([`Sigstore refuses the keyless signature (${messageOf(error)})`]);
+    }
+    const { issuer, subject } = identity;
+    if (!trust.identities.some((trusted) => trusted.issuer === issuer && trusted.subject === subject))
+      throw fail([
+        `signed by ${describeSigner({ identity })}, which is not among the ${trust.identities.length} trusted identities`,
+      ]);
+    signer = { identity };
+  }
   const payload = parseJson(Buffer.from(envelope.payload).toString('utf8'), fail, 'in-toto statement');
-  return { keyHint: hint as string, payload, fail };
+  return { signer, payload, fail };
 }
 
 /**
- * Verifies a bundle (its file's text) for `files` against the trusted public keys (PEM): the
- * signature by one of them, the statement an OMS v1.0 statement, and every file as signed, no
- * more and no fewer. Anything else is a SignatureError saying what failed.
+ * Verifies a bundle (its file's text) for `files` against what the operator trusts: the
+ * signature by a trusted key or identity, the statement an OMS v1.0 statement, and every file as
+ * signed, no more and no fewer. Anything else is a SignatureError saying what failed.
  */
 export function verifyModel(
   bundleText: string,
   files: readonly SignedFile[],
-  trustedKeysPem: readonly string[],
+  trust: SigningTrust,
   where = 'the model signature',
 ): VerifiedModel {
-  const { keyHint: hint, payload, fail } = openBundle(bundleText, trustedKeysPem, where);
+  const { signer, payload, fail } = openBundle(bundleText, trust, where);
   const statement = checkWith(omsStatementSchema, payload, (issues) =>
     fail(issues.map((issue) => `statement ${issue}`)),
   );
   const problems = manifestProblems(statement, files);
   if (problems.length > 0) throw fail(problems);
-  return { keyHint: hint, statement };
+  return { signer, statement };
 }

@@ -85,6 +85,14 @@ export function registerServeCommand(program: Command): void {
       '--trusted-key <file...>',
       'a public key (PEM) models must be signed by to load, on start and on every load (default: EDGESHIP_TRUSTED_KEYS, comma-separated; none: models load unsigned)',
     )
+    .option(
+      '--trusted-identity <issuer=subject...>',
+      'a keyless signer models may be signed by: the OIDC issuer and the subject its Fulcio certificate names (default: EDGESHIP_TRUSTED_IDENTITIES, comma-separated)',
+    )
+    .option(
+      '--trusted-root <file>',
+      "the Sigstore trusted_root.json keyless signatures are checked against (default: EDGESHIP_SIGSTORE_TRUSTED_ROOT, or the public-good instance's)",
+    )
     .option('--max-body-mb <mb>', 'largest request body', '16')
     .option(
       '--shutdown-delay-seconds <s>',
@@ -144,7 +152,7 @@ export function registerServeCommand(program: Command): void {
           numberFlag,
           offloadOf,
           retainedOf,
-          trustedKeysOf,
+          signingTrustOf,
         },
         { InferenceServer },
         { AdaptiveRouter },
@@ -188,15 +196,19 @@ export function registerServeCommand(program: Command): void {
       const retainedModels = retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS);
       const credentialHosts = credentialHostsOf([source, ...retainedModels.map((entry) => entry.reference)], env);
       const credentials = credentialsFromEnv(env);
-      const trustedKeys = await trustedKeysOf(
-        flags.trustedKey ??
-          env.EDGESHIP_TRUSTED_KEYS?.split(',')
-            .map((path) => path.trim())
-            .filter(Boolean),
-      );
+      const list = (text: string | undefined) =>
+        text
+          ?.split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean);
+      const trust = await signingTrustOf({
+        keyFiles: flags.trustedKey ?? list(env.EDGESHIP_TRUSTED_KEYS),
+        identities: flags.trustedIdentity ?? list(env.EDGESHIP_TRUSTED_IDENTITIES),
+        trustedRoot: flags.trustedRoot ?? env.EDGESHIP_SIGSTORE_TRUSTED_ROOT,
+      });
       const load = (next: { model: string; name?: string }): Promise<LoadedModel> =>
         loadModel({
-          ...(trustedKeys && { trustedKeys }),
+          ...(trust && { trust }),
           ...next,
           ...(version && next.model === source && { version }),
           ...(threads && { threads }),

@@ -5,6 +5,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { Command } from 'commander';
 import { SIGNATURE_FILE, SIGNATURE_MEDIA_TYPE } from '../../core/artifact.ts';
 import { messageOf, UsageError } from '../../core/errors.ts';
+import { describeSigner } from '../../core/signing-trust.ts';
 import type { AttachedBlob } from '../../ports.ts';
 import { modules } from '../lazy.ts';
 
@@ -87,39 +88,68 @@ export function registerSigningCommands(program: Command): void {
 
   program
     .command('verify')
-    .description('Verify a model against its OpenSSF model signing v1.0 bundle and the keys you trust')
+    .description(
+      'Verify a model against its OpenSSF model signing v1.0 bundle and the keys or keyless identities you trust',
+    )
     .argument('<path>', 'the model file or directory, or an artifact reference pinned by digest (pulled and checked)')
-    .requiredOption('--key <file...>', 'a trusted public key, PEM (give several to trust several)')
+    .option('--key <file...>', 'a trusted public key, PEM (give several to trust several)')
+    .option(
+      '--identity <issuer=subject...>',
+      'a trusted keyless signer: the OIDC issuer and the subject its Fulcio certificate names',
+    )
+    .option(
+      '--trusted-root <file>',
+      "the Sigstore trusted_root.json for keyless signatures (default: the public-good instance's)",
+    )
     .option('--signature <file>', `the bundle (default: ${SIGNATURE_FILE} in the directory, or beside the file)`)
-    .action(async (path: string, options: { key: string[]; signature?: string }) => {
-      const { verifyModelAt, bundleFile, attachedBundles, SignatureError } = await modules(
-        import('../../adapters/signing/oms-bundle.ts'),
-        import('../../adapters/signing/model-files.ts'),
-      );
-      const keys = await Promise.all(options.key.map((file) => keyPem(file, 'public')));
-      // An artifact is pulled (every blob checked against its digest) and its files checked against the signatures attached to it.
-      const pulled = isReference(path) ? await pullArtifact(path) : undefined;
-      const model = pulled?.directory ?? resolve(path);
-      const signature = options.signature ? resolve(options.signature) : undefined;
-      try {
-        const bundles =
-          pulled && !signature
-            ? attachedBundles(path, pulled.signatures)
-            : await bundleFile(signature ?? (await defaultSignature(model)));
-        const missing = pulled
-          ? `no signature is attached to ${path} (publish with EDGESHIP_SIGNING_KEY set)`
-          : `${signature ?? (await defaultSignature(model))}: no signature (sign the model with edgeship sign)`;
-        const verified = await verifyModelAt(model, bundles, keys, missing, basename(signature ?? SIGNATURE_FILE));
-        const { files } = verified;
-        process.stdout.write(
-          `✔ ${model}: ${files} file${files === 1 ? '' : 's'} as signed by key ${verified.keyHint}\n`,
+    .action(
+      async (
+        path: string,
+        options: { key?: string[]; identity?: string[]; trustedRoot?: string; signature?: string },
+      ) => {
+        const { verifyModelAt, bundleFile, attachedBundles, SignatureError } = await modules(
+          import('../../adapters/signing/oms-bundle.ts'),
+          import('../../adapters/signing/model-files.ts'),
         );
-      } catch (error) {
-        if (!(error instanceof SignatureError)) throw error;
-        process.stdout.write(`✖ ${error.message}\n`);
-        process.exitCode = 1;
-      } finally {
-        await pulled?.remove();
-      }
-    });
+        const { signingTrustOf } = await import('../../serve/options.ts');
+        if (!options.key && !options.identity)
+          throw new UsageError(
+            'verify: expected --key <public key file> or --identity <issuer=subject>, found neither',
+          );
+        const keys = await Promise.all((options.key ?? []).map((file) => keyPem(file, 'public')));
+        const trust = await signingTrustOf({
+          identities: options.identity,
+          trustedRoot: options.trustedRoot,
+        });
+        const trusted = {
+          keys,
+          identities: trust?.identities ?? [],
+          ...(trust?.trustedRoot && { trustedRoot: trust.trustedRoot }),
+        };
+        // An artifact is pulled (every blob checked against its digest) and its files checked against the signatures attached to it.
+        const pulled = isReference(path) ? await pullArtifact(path) : undefined;
+        const model = pulled?.directory ?? resolve(path);
+        const signature = options.signature ? resolve(options.signature) : undefined;
+        try {
+          const bundles =
+            pulled && !signature
+              ? attachedBundles(path, pulled.signatures)
+              : await bundleFile(signature ?? (await defaultSignature(model)));
+          const missing = pulled
+            ? `no signature is attached to ${path} (publish with EDGESHIP_SIGNING_KEY set)`
+            : `${signature ?? (await defaultSignature(model))}: no signature (sign the model with edgeship sign)`;
+          const verified = await verifyModelAt(model, bundles, trusted, missing, basename(signature ?? SIGNATURE_FILE));
+          const { files } = verified;
+          process.stdout.write(
+            `✔ ${model}: ${files} file${files === 1 ? '' : 's'} as signed by ${describeSigner(verified.signer)}\n`,
+          );
+        } catch (error) {
+          if (!(error instanceof SignatureError)) throw error;
+          process.stdout.write(`✖ ${error.message}\n`);
+          process.exitCode = 1;
+        } finally {
+          await pulled?.remove();
+        }
+      },
+    );
 }

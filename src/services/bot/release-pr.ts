@@ -1,6 +1,7 @@
 import type { EdgeshipConfig } from '../../core/config.ts';
 import { EdgeshipError, GitOpsError } from '../../core/errors.ts';
-import { PolicyError, trustedKeysFor, type OperatorPolicy } from '../../core/policy.ts';
+import { PolicyError, signingTrustFor, type OperatorPolicy } from '../../core/policy.ts';
+import type { SigningTrust } from '../../core/signing-trust.ts';
 import { repoName } from '../../core/formats.ts';
 import { signatureGate, type SignatureCheck } from '../../core/release-signature.ts';
 import { GATES_CHECK, RELEASE_PROPOSAL_FILE, releaseBranch, releaseBranchPrefix } from '../../core/release-branch.ts';
@@ -46,7 +47,7 @@ export interface ReleasePrDeps {
   checkSignature?: (
     artifact: { reference: string; digest: string },
     commit: string,
-    trustedKeys: readonly string[],
+    trust: SigningTrust,
   ) => Promise<SignatureCheck>;
 }
 
@@ -283,18 +284,18 @@ export async function releaseFromReport(
 
 /**
  * For a repo the operator policy's `signing` names: the artifact must be signed by a trusted key
- * and come from the release's commit (its build provenance), or the signature gate fails, and
+ * or keyless identity and come from the release's commit (its build provenance), or the signature gate fails, and
  * with it the release. The signer is recorded in the report, for the PR and the release record.
  */
 async function checkSigned(deps: ReleasePrDeps, repo: RepoRef, report: EvaluationReport, commit: string) {
-  const keys = trustedKeysFor(deps.policy, repoName(repo));
-  if (!keys || !report.artifact) return;
+  const trust = signingTrustFor(deps.policy, repoName(repo));
+  if (!trust || !report.artifact) return;
   if (!deps.checkSignature)
     throw new EdgeshipError(
       `the operator policy requires ${repoName(repo)} to be signed, and this app cannot check signatures`,
     );
   // A registry the policy does not let the app read is a refusal with its fix, not an error.
-  const check = await deps.checkSignature(report.artifact, commit, keys).catch((error: unknown) => {
+  const check = await deps.checkSignature(report.artifact, commit, trust).catch((error: unknown) => {
     if (error instanceof PolicyError) return { verified: false as const, reason: error.message };
     throw error;
   });

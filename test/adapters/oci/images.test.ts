@@ -250,7 +250,13 @@ describe('the model as a container image', () => {
       expect(await store.attached(pushedImage?.reference ?? '', SIGNATURE_MEDIA_TYPE)).toHaveLength(1);
     const bundles = attachedBundles('modelcar', await store.attached(modelcar?.reference ?? '', SIGNATURE_MEDIA_TYPE));
     const publicKey = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const verified = await verifyModelAt(join(root, 'models'), bundles, [publicKey], 'unsigned', 'edgeship.json');
+    const verified = await verifyModelAt(
+      join(root, 'models'),
+      bundles,
+      { keys: [publicKey], identities: [] },
+      'unsigned',
+      'edgeship.json',
+    );
     expect(verified.files).toBe(5);
   });
 

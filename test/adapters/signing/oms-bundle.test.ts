@@ -49,8 +49,11 @@ describe('OMS v1.0 bundles signed with an operator key', () => {
     for (const [index, key] of keys.entries()) {
       const bundle = await signModel('round-trip', files, key.private, ['model.sig']);
       expect(ajv.validate('https://model_signing/bundle/v1.0/schema', bundle), JSON.stringify(ajv.errors)).toBe(true);
-      const verified = verifyModel(JSON.stringify(bundle), files, [pems('ec', 'prime256v1').public, key.public]);
-      expect(verified.keyHint).toBe(bundle.verificationMaterial?.publicKey?.hint);
+      const verified = verifyModel(JSON.stringify(bundle), files, {
+        keys: [pems('ec', 'prime256v1').public, key.public],
+        identities: [],
+      });
+      expect(verified.signer).toEqual({ keyHint: bundle.verificationMaterial?.publicKey?.hint });
       expect(verified.statement.predicate.resources).toHaveLength(3);
       // As the Sigstore algorithm registry says: ECDSA hashes with its curve's SHA-2, Ed25519 signs the message.
       const envelope = bundle.dsseEnvelope as { payload: string; payloadType: string; signatures: { sig: string }[] };
@@ -71,7 +74,7 @@ describe('OMS v1.0 bundles signed with an operator key', () => {
     const bundle = JSON.stringify(await signModel('refusals', files, key.private));
     const refusal = (text: string, at = files, keys = [key.public]) => {
       try {
-        verifyModel(text, at, keys, 'model.sig');
+        verifyModel(text, at, { keys, identities: [] }, 'model.sig');
         return 'verified';
       } catch (error) {
         return (error as Error).message;
@@ -93,7 +96,7 @@ describe('OMS v1.0 bundles signed with an operator key', () => {
     expect(refusal(bundle, files, [pems('ec', 'prime256v1').public])).toMatch(
       /^model\.sig: signed by key [0-9a-f]{64}, which is not among the 1 trusted$/,
     );
-    expect(refusal(bundle, files, [])).toBe('model.sig: no trusted key to verify it with');
+    expect(refusal(bundle, files, [])).toBe('model.sig: no trusted key or identity to verify it with');
 
     // A payload swapped for one listing other digests, the signature kept: the signature no longer verifies.
     const parsed = JSON.parse(bundle) as { dsseEnvelope: { payload: string } };
