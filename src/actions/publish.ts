@@ -6,7 +6,7 @@ import { CONFIG_PATH } from '../core/config.ts';
 import { artifactStoreFor } from '../adapters/oci/index.ts';
 import { parseReference } from '../adapters/oci/reference.ts';
 import { collectOutputs } from '../adapters/training/local-process.ts';
-import { keyFileSigner } from '../adapters/signing/key-signer.ts';
+import { signerFromEnvironment } from '../compose/signer.ts';
 import { ArtifactError } from '../core/errors.ts';
 import { publish, type ImageSettings } from '../services/publish.ts';
 import { readReportFile, writeReportFile } from '../services/report-file.ts';
@@ -57,8 +57,7 @@ await runStep('publish', async () => {
     token ? { credentials: { username: input('username', 'edgeship'), password: token } } : {},
   );
   const outputs = await blame('report', () => collectOutputs(dirname(reportPath)));
-  const signingKey = runEnvironment().EDGESHIP_SIGNING_KEY;
-  const signer = signingKey ? keyFileSigner(resolve(signingKey)) : undefined;
+  const signer = signerFromEnvironment(runEnvironment());
   const pushed = await publish(store, outputs, report, configured.images, signer).catch((error: unknown) => {
     if (error instanceof ArtifactError)
       throw new InputError(registryInputOf(error.message), error.message, { cause: error });

@@ -8,7 +8,7 @@ import { LocalProcessBackend, readTrainedFrom } from '../adapters/training/local
 import { gitProvenance } from '../adapters/git/provenance.ts';
 import type { EdgeshipConfig } from '../core/config.ts';
 import type { ArtifactStore, Progress } from '../ports.ts';
-import { keyFileSigner } from '../adapters/signing/key-signer.ts';
+import { signerFromEnvironment } from './signer.ts';
 import type { ReleaseDeps } from '../services/release.ts';
 import { childEnvironment, runEnvironment, type RunEnvironment } from './run-settings.ts';
 
@@ -52,8 +52,9 @@ export function localDeps(
   const credentials = credentialsFromEnv(env);
   const options = credentials ? { credentials } : {};
   const locations = locationsOf(directory, config, overrides);
+  const signer = signerFromEnvironment(env);
   return {
-    ...(env.EDGESHIP_SIGNING_KEY && { signer: keyFileSigner(resolve(env.EDGESHIP_SIGNING_KEY)) }),
+    ...(signer && { signer }),
     inspector: new OnnxInspector(),
     profiler: new OnnxProfiler(),
     training: new LocalProcessBackend(childEnvironment()),

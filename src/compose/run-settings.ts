@@ -26,6 +26,15 @@ export const runEnvironmentSchema = z.object({
   EDGESHIP_SIGNING_KEY: text.describe(
     'publish, release, cloud-run: a private key (PEM file) that signs every artifact published (OpenSSF model signing v1.0), attached to the artifact and its images as an OCI referrer.',
   ),
+  EDGESHIP_KEYLESS_SIGNING: text.describe(
+    'publish, release, cloud-run: true signs keyless instead (OpenSSF model signing v1.0 through Fulcio and Rekor), with the OIDC identity of the GitHub Actions run (permissions: id-token: write).',
+  ),
+  EDGESHIP_FULCIO_URL: text.describe(
+    'Keyless signing: the Fulcio instance that certifies the signing key (default https://fulcio.sigstore.dev).',
+  ),
+  EDGESHIP_REKOR_URL: text.describe(
+    'Keyless signing: the Rekor instance that logs the signature (default https://rekor.sigstore.dev).',
+  ),
   EDGESHIP_TRUSTED_KEYS: text.describe(
     'serve: public keys (PEM files, comma-separated) a model must be signed by to load (--trusted-key); unset, models load unsigned.',
   ),

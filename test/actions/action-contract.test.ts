@@ -81,7 +81,7 @@ describe('the training workflow', () => {
     // The app dispatches exactly these (asserted in test/app/release-flow and commands tests).
     expect(Object.keys(workflow.on.workflow_dispatch.inputs)).toEqual(['sha', 'run_key', 'reason', 'context']);
     expect(workflow.concurrency['cancel-in-progress']).toBe(true);
-    expect(workflow.permissions).toEqual({ contents: 'read', packages: 'write' });
+    expect(workflow.permissions).toEqual({ contents: 'read', packages: 'write', 'id-token': 'write' });
     const uses = Object.values(workflow.jobs).flatMap((job) =>
       job.steps.map((step) => step.uses).filter((value) => value?.startsWith('edgeship/')),
     );

@@ -2,46 +2,21 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { zipSync } from 'fflate';
 import { inject } from 'vitest';
-import { OnnxInspector } from '../../src/adapters/onnx/inspector.ts';
-import { collectOutputs } from '../../src/adapters/training/local-process.ts';
 import { parseConfig } from '../../src/core/config-parse.ts';
 import type { ModelContract } from '../../src/core/contract.ts';
 import type { EvaluationReport } from '../../src/core/report-schema.ts';
 import { proposalDigest } from '../../src/core/release-integrity.ts';
 import { planGitOpsChange } from '../../src/services/apply.ts';
-import { evaluate } from '../../src/services/evaluate.ts';
-import { fakeProfiler, MemoryStore, silentProgress } from './fakes.ts';
+import { MemoryStore } from './fakes.ts';
 import { FakeGitHub } from './fake-github.ts';
-import { ROOT } from './fixtures.ts';
 import { example, testProbot } from './webhooks.ts';
 
 export const MODEL_REPO = 'acme/pump-model';
 export const GITOPS_REPO = 'acme/gitops';
 export const WORKFLOW = 'edgeship-train.yml';
-export const DIGEST = `sha256:${'d'.repeat(64)}`;
+import { DIGEST, evaluationReport, exampleConfigText } from './evaluation-report.ts';
 
-export async function exampleConfigText(): Promise<string> {
-  const text = await readFile(join(ROOT, 'model-repo-example/.github/edgeship.yml'), 'utf8');
-  return text.replace('repo: edgeship-demo/gitops', `repo: ${GITOPS_REPO}`);
-}
-
-/** What the training workflow's evaluate and publish steps upload: a real report of the example model. */
-export async function evaluationReport(): Promise<EvaluationReport> {
-  const config = parseConfig(await exampleConfigText(), 'edgeship.yml');
-  const report = await evaluate(
-    {
-      inspector: new OnnxInspector(),
-      profiler: fakeProfiler({ 'jetson-xavier-nx': 3, 'jetson-orin-nano': 2, 'cloud-cpu': 1 }),
-      progress: silentProgress,
-    },
-    {
-      config,
-      outputs: await collectOutputs(inject('exampleOutputs')),
-      provenance: { trainedAt: '2026-11-26T07:00:00.000Z' },
-    },
-  );
-  return { ...report, artifact: { reference: `ghcr.io/acme/models/pump-forecaster@${DIGEST}`, digest: DIGEST } };
-}
+export { DIGEST, evaluationReport, exampleConfigText };
 
 /** A model repo and a GitOps repo on the fake GitHub, the app, and the events of one release. */
 export class ReleaseWorld {
