@@ -1,6 +1,6 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import type { VerdictBook } from '../core/analysis.ts';
-import type { SigningTrust } from '../core/signing-trust.ts';
+import type { SignatureChecker } from '../core/release-signature.ts';
 import type { VerdictLeadership } from './verdict-endpoint.ts';
 import { policyStoreForReference } from '../adapters/oci/index.ts';
 import { checkReleaseSignature } from '../adapters/signing/release-check.ts';
@@ -180,8 +180,9 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       contents,
       registryFor,
       // Releases of repos the policy says must be signed are checked before their PR (release-pr.ts).
-      checkSignature: async (artifact: { reference: string; digest: string }, commit: string, trust: SigningTrust) =>
-        checkReleaseSignature(storeFor(artifact.reference), artifact, commit, trust),
+      // Async, so a registry the policy refuses (storeFor throws) is a rejection the check turns into a refusal.
+      checkSignature: (async (artifact, commit, trust) =>
+        checkReleaseSignature(storeFor(artifact.reference), artifact, commit, trust)) satisfies SignatureChecker,
       ...(options.fleetFor && { fleetFor: options.fleetFor }),
       ...(options.verdicts && { verdicts: options.verdicts }),
       ...(options.now && { now: options.now }),
@@ -337,7 +338,12 @@ export function edgeshipApp(options: AppOptions = {}): ApplicationFunction {
       };
       const installation = context.payload.installation?.id;
       await queue.add(key(repo), 'deploy', async () =>
-        rollouts.update(installation, repo, merged, await reconcileRelease(deps(context), repo, merged)),
+        rollouts.update(
+          installation,
+          repo,
+          merged,
+          await reconcileRelease(deps(context), repo, merged, { recheckSignature: true }),
+        ),
       );
     });
 

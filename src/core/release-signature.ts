@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { commitSha } from './formats.ts';
 import type { GateResult } from './gates.ts';
 import { codeSpan, inert } from './markdown.ts';
-import { describeSigner, trustedIdentitySchema, type SignedBy } from './signing-trust.ts';
+import { describeSigner, trustedIdentitySchema, type SignedBy, type SigningTrust } from './signing-trust.ts';
 
 /**
  * Who signed a release's artifact, as the app verified it before the release PR: the trusted key
@@ -39,6 +39,13 @@ export const signerMarkdown = (signature: ReleaseSignature, short: boolean) =>
 
 /** What checking an artifact's signatures found: who signed it, or why it may not be released. */
 export type SignatureCheck = { verified: true; signature: ReleaseSignature } | { verified: false; reason: string };
+
+/** Checks who signed an artifact, and that its provenance names `commit` (adapters/signing/release-check.ts). */
+export type SignatureChecker = (
+  artifact: { reference: string; digest: string },
+  commit: string | undefined,
+  trust: SigningTrust,
+) => Promise<SignatureCheck>;
 
 export const SIGNATURE_GATE = 'signature';
 

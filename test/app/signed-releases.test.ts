@@ -31,8 +31,10 @@ describe('the app checks who signed a release before its PR, for the repos the p
   let world: ReleaseWorld;
   let store: MemoryStore;
 
+  /** The policy the app runs with: kept, so a test can change what the operator trusts between steps. */
+  let running: ReturnType<typeof operatorPolicySchema.parse>;
   const policy = (repos: string[]) =>
-    operatorPolicySchema.parse({ ...testPolicy(), signing: [{ repos, trustedKeys: [operator.public] }] });
+    (running = operatorPolicySchema.parse({ ...testPolicy(), signing: [{ repos, trustedKeys: [operator.public] }] }));
 
   beforeEach(async () => {
     github = new FakeGitHub();
@@ -106,6 +108,26 @@ describe('the app checks who signed a release before its PR, for the repos the p
         'edgeship did not deploy #1: its gates failed: **Signed by a trusted signer**: no signature',
       ),
     ]);
+  });
+
+  it('checks the signature again before the first wave: a key the policy dropped since the PR deploys nothing', async () => {
+    const { gates } = await releasePr([MODEL_REPO], (sha) => published(operator, sha));
+    expect(gates).toMatchObject({ conclusion: 'success' });
+    // The operator rotates: the key that signed this release is no longer trusted.
+    (running.signing[0] as { trustedKeys: string[] }).trustedKeys = [stranger.public];
+    const before = github.repo(GITOPS_REPO).branches.get('main');
+    const mergeSha = github.merge(MODEL_REPO, 1);
+    await world.app.receive('pull_request.closed', world.merged(1, mergeSha));
+    await world.app.settle();
+    expect(github.repo(GITOPS_REPO).branches.get('main')).toBe(before);
+    expect([...(world.model.comments.get(1) ?? [])].map((comment) => comment.body)).toEqual([
+      expect.stringContaining(
+        `edgeship did not deploy #1: its signature no longer holds at merge: memory.test/pump-forecaster@sha256&#58;`,
+      ),
+    ]);
+    expect(world.model.comments.get(1)?.[0]?.body).toContain(
+      `signed by key ${operator.hint}, which is not among the 1 trusted`,
+    );
   });
 
   it('names the key of a release signed by one the policy does not trust', async () => {

@@ -1,9 +1,8 @@
 import type { EdgeshipConfig } from '../../core/config.ts';
 import { EdgeshipError, GitOpsError } from '../../core/errors.ts';
 import { PolicyError, signingTrustFor, type OperatorPolicy } from '../../core/policy.ts';
-import type { SigningTrust } from '../../core/signing-trust.ts';
 import { repoName } from '../../core/formats.ts';
-import { signatureGate, type SignatureCheck } from '../../core/release-signature.ts';
+import { signatureGate, type SignatureChecker } from '../../core/release-signature.ts';
 import { GATES_CHECK, RELEASE_PROPOSAL_FILE, releaseBranch, releaseBranchPrefix } from '../../core/release-branch.ts';
 import { REPORT_ARTIFACT, TRAIN_CHECK } from '../../core/training-run.ts';
 import { planRelease } from '../../core/release-plan.ts';
@@ -44,11 +43,7 @@ export interface ReleasePrDeps {
   policy: OperatorPolicy;
   scmFor?: GitopsAccess['scmFor'];
   /** Who signed an artifact, for the repos the policy's `signing` names (adapters/signing/release-check.ts). */
-  checkSignature?: (
-    artifact: { reference: string; digest: string },
-    commit: string,
-    trust: SigningTrust,
-  ) => Promise<SignatureCheck>;
+  checkSignature?: SignatureChecker;
 }
 
 export type ReleasePrOutcome =

@@ -2,9 +2,10 @@ import { CONFIG_PATH, wavesOf } from '../../core/config.ts';
 import { EdgeshipError } from '../../core/errors.ts';
 import { GATES_CHECK, parseReleaseBranch, RELEASE_PROPOSAL_FILE, releaseBranch } from '../../core/release-branch.ts';
 import { refuseMerge } from '../../core/release-integrity.ts';
-import { PolicyError, unreviewedDeployAllowed, type OperatorPolicy } from '../../core/policy.ts';
+import { PolicyError, signingTrustFor, unreviewedDeployAllowed, type OperatorPolicy } from '../../core/policy.ts';
+import type { SignatureChecker } from '../../core/release-signature.ts';
 import { GitOpsError } from '../../core/errors.ts';
-import { parseEvaluationReport } from '../../core/report-schema.ts';
+import { parseEvaluationReport, type EvaluationReport } from '../../core/report-schema.ts';
 import type { EdgeshipConfig } from '../../core/config.ts';
 import type { FleetStatus, Logger, ModelRegistry, RepoRef, Scm } from '../../ports.ts';
 import type { VerdictBook } from '../../core/analysis.ts';
@@ -56,6 +57,8 @@ export interface ReleaseRolloutDeps {
   scmFor?: GitopsAccess['scmFor'];
   /** What the sites reported of a release's analysis, by repo (the app's VerdictBook). */
   verdicts?: Pick<VerdictBook, 'summary'>;
+  /** Who signed an artifact, for the repos the policy's `signing` names: checked again before the first wave. */
+  checkSignature?: SignatureChecker;
 }
 
 /**
@@ -86,7 +89,12 @@ export async function newestMergedRelease(
  * GitOps repo. Only the app's own release deploys (core/release-integrity.ts): anything else
  * throws a ReleaseRefused that names the reason.
  */
-export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull: MergedPull) {
+export async function loadMergedRelease(
+  deps: GitopsAccess & Pick<ReleaseRolloutDeps, 'checkSignature'>,
+  repo: RepoRef,
+  pull: MergedPull,
+  options: { recheckSignature?: boolean } = {},
+) {
   const { scm } = deps;
   // The merge's config and proposal, the gate verdict on the head it merged, and the fleet dashboards, in one read.
   const {
@@ -122,6 +130,7 @@ export async function loadMergedRelease(deps: GitopsAccess, repo: RepoRef, pull:
     );
   }
   const because = await deployableInto(deps, repo, pull.base, config);
+  if (options.recheckSignature) await checkSignedAgain(deps, repo, pull, report, config);
   try {
     return { config, report, because, issues, ...(await openGitops(deps, config)) };
   } catch (error) {
@@ -166,6 +175,38 @@ async function deployableInto(
   );
 }
 
+/**
+ * Before a release's first wave, for a repo the policy's `signing` names: its artifact is checked
+ * again as the release PR checked it, so a signer the policy stopped trusting since (a key
+ * dropped, an identity removed) deploys nothing. A release with deployments already is under
+ * way, and is left to its rollout.
+ */
+async function checkSignedAgain(
+  deps: GitopsAccess & Pick<ReleaseRolloutDeps, 'checkSignature'>,
+  repo: RepoRef,
+  pull: MergedPull,
+  report: EvaluationReport,
+  config: EdgeshipConfig,
+): Promise<void> {
+  const trust = signingTrustFor(deps.policy, repoName(repo));
+  if (!trust || !report.artifact) return;
+  if ((await deps.scm.deploymentEnvironments(repo, pull.mergeSha)).length > 0) return;
+  if (!deps.checkSignature)
+    throw new EdgeshipError(
+      `the operator policy requires ${repoName(repo)} to be signed, and this app cannot check signatures`,
+    );
+  const check = await deps.checkSignature(report.artifact, report.provenance.commit, trust).catch((error: unknown) => {
+    if (error instanceof PolicyError) return { verified: false as const, reason: error.message };
+    throw error;
+  });
+  if (!check.verified)
+    throw new ReleaseRefused(
+      `its signature no longer holds at merge: ${inert(check.reason, 1000)}`,
+      config,
+      'The operator policy no longer trusts who signed this release: publish it again signed by a signer the policy trusts, and release again.',
+    );
+}
+
 /** A merged PR that is not a release the app evaluated: it deploys nothing. */
 export class ReleaseRefused extends EdgeshipError {
   override readonly name = 'ReleaseRefused';
@@ -196,13 +237,13 @@ export async function reconcileRelease(
   deps: ReleaseRolloutDeps,
   repo: RepoRef,
   pull: MergedPull,
-  options: { promote?: boolean } = {},
+  options: { promote?: boolean; recheckSignature?: boolean } = {},
 ): Promise<RolloutResult | 'not-a-release' | 'refused'> {
   const { scm } = deps;
   if (!parseReleaseBranch(pull.headRef)) return 'not-a-release';
   let loaded;
   try {
-    loaded = await loadMergedRelease(deps, repo, pull);
+    loaded = await loadMergedRelease(deps, repo, pull, { recheckSignature: options.recheckSignature ?? false });
   } catch (error) {
     if (!(error instanceof ReleaseRefused)) throw error;
     await refuseDeployment(scm, repo, pull, error);

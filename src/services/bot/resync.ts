@@ -69,7 +69,7 @@ export async function resyncRepo(deps: ResyncDeps, repo: RepoRef, defaultBranch:
   const merged = await newestMergedRelease(scm, repo, config.model, defaultBranch);
   if (merged) {
     const undeployed = (await scm.deploymentEnvironments(repo, merged.mergeSha)).length === 0;
-    const result = await reconcileRelease(deps, repo, merged);
+    const result = await reconcileRelease(deps, repo, merged, { recheckSignature: undeployed });
     if (undeployed) outcome.deployed.push(merged.number);
     if (typeof result === 'object' && result.status === 'rolling-out' && result.action.kind !== 'superseded')
       outcome.rollingOut = merged;
