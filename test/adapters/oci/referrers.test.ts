@@ -104,6 +104,24 @@ describe('referrers', () => {
     expect(manifest.config.mediaType).toBe('application/vnd.oci.empty.v1+json');
   });
 
+  it('on docker-registry, keeps every referrer of 8 publishers attaching at once, though their index updates race', async () => {
+    const store = new RegistryStore(`${registry.address}/racing`);
+    const pushed = await store.push(request('1.0.0'));
+    const bundles = Array.from({ length: 8 }, (_, index) => `{"bundle":"by publisher ${index}"}`);
+    const attached = await Promise.all(
+      bundles.map((bundle) =>
+        new RegistryStore(`${registry.address}/racing`).attach(pushed.reference, attachment(bundle)),
+      ),
+    );
+    expect(new Set(attached).size).toBe(8);
+    expect((await store.attached(pushed.reference, SIGNATURE)).map(text).sort()).toEqual([...bundles].sort());
+    // Each has a tag of its own beside the shared index.
+    const tags = (await (await fetch(`http://${registry.address}/v2/racing/pump/tags/list`)).json()) as {
+      tags: string[];
+    };
+    expect(tags.tags.filter((tag) => tag.startsWith(`${pushed.digest.replace(':', '-')}.`))).toHaveLength(8);
+  });
+
   it('through the referrers API, writes no fallback tag', async () => {
     const store = new RegistryStore(`${proxy.address}/api`);
     const pushed = await store.push(request('1.0.0'));
