@@ -24,11 +24,6 @@ export function replicationFrom(
     throw new UsageError(
       "EDGESHIP_LEASE_NAME: expected the namespace of the Lease in POD_NAMESPACE (the downward API's metadata.namespace), found none",
     );
-  if (!lease.address)
-    log.warn(
-      { lease: name },
-      "POD_IP is not set: the leader cannot say where it is reached, so a replica that does not lead answers sites' analysis verdicts 503 and they are sent again until one reaches the leader",
-    );
   const kubeconfig = loadKubeconfig({
     ...(lease.kubeconfig && { file: lease.kubeconfig }),
     names: { file: 'EDGESHIP_LEASE_KUBECONFIG', context: '-' },

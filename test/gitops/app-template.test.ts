@@ -205,6 +205,8 @@ describe('templates/app: the app as a platform team deploys it', () => {
     ).toEqual([
       ['POD_NAME', 'metadata.name'],
       ['POD_NAMESPACE', 'metadata.namespace'],
+      // The leader writes http://<POD_IP>:<PORT> on the Lease: the other replica hands it sites' verdicts there.
+      ['POD_IP', 'status.podIP'],
     ]);
   });
 });

@@ -78,6 +78,12 @@ export class LeaderElector {
 
   /** Tries for the Lease now and every retry period until closed, starting and stopping `duties` as it is won and lost. */
   run(duties: LeaderDuties): void {
+    // Said once the logger runs (Probot makes it as it starts), not when the elector is made.
+    if (!this.options.address)
+      this.options.log.warn(
+        { lease: this.options.name },
+        "No address for this replica (POD_IP): while it leads, the others cannot hand it what only the leader keeps, so they answer sites' analysis verdicts 503 and the sites send them again until one reaches the leader",
+      );
     const step = async () => {
       if (this.closed) return;
       const held = await this.tryAcquireOrRenew();
