@@ -35,6 +35,9 @@ export const runEnvironmentSchema = z.object({
   EDGESHIP_REKOR_URL: text.describe(
     'Keyless signing: the Rekor instance that logs the signature (default https://rekor.sigstore.dev).',
   ),
+  EDGESHIP_MODEL_ARTIFACT: text.describe(
+    "serve, a model in the pod's filesystem (EDGESHIP_MODEL_DIR: a modelcar or serving image): the artifact it was published as, pinned by digest; with trusted signers, its files are verified against the signatures attached to that artifact (the release writes it).",
+  ),
   EDGESHIP_TRUSTED_KEYS: text.describe(
     'serve: public keys (PEM files, comma-separated) a model must be signed by to load (--trusted-key); unset, models load unsigned.',
   ),

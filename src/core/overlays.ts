@@ -106,6 +106,8 @@ function ownedLiterals(spec: OverlaySpec): Record<string, string | undefined> {
   return {
     EDGESHIP_MODEL: spec.choice === 'offload' || packaged ? undefined : spec.reference,
     EDGESHIP_MODEL_DIR: packaged ? (spec.choice === 'cloud' ? KSERVE_MODEL_DIR : '/models') : undefined,
+    // What the packaged model was published as: a site that trusts signers verifies it against the artifact's signatures.
+    EDGESHIP_MODEL_ARTIFACT: packaged ? spec.reference : undefined,
     EDGESHIP_MODEL_VERSION: spec.version,
     EDGESHIP_OFFLOAD_URL: spec.choice === 'offload' || adaptive ? (spec.offloadUrl ?? '') : undefined,
     EDGESHIP_LATENCY_BUDGET_MS: adaptive ? String(spec.target.latencyBudgetMs) : undefined,

@@ -10,9 +10,12 @@ import { attachedBundles, bundleFile, type FoundBundle, verifyModelAt } from '..
 import { SIGNATURE_FILE, SIGNATURE_MEDIA_TYPE } from '../core/artifact.ts';
 import type { ReferenceStats } from '../core/drift.ts';
 import type { ModelContract } from '../core/contract.ts';
-import { ModelValidationError } from '../core/errors.ts';
+import { ModelValidationError, UsageError } from '../core/errors.ts';
 import type { CheckedTensor, OutputTensor } from '../core/oip.ts';
 import { readReferenceStatsFile } from '../services/output-files.ts';
+
+/** The file beside an image's model that names it (publish.ts IMAGE_MODEL_FILE): not part of the artifact, so not signed. */
+const IMAGE_MODEL_NAME = 'edgeship.json';
 
 /** What runs the model: InferenceWorker, a worker thread with an ONNX Runtime session. */
 export interface ModelRunner {
@@ -61,20 +64,47 @@ export interface ModelSource {
    * files are checked against its signature before ONNX Runtime opens it, and a model without one is refused.
    */
   trust?: SigningTrust;
+  /**
+   * For a model in the pod's filesystem (a modelcar or serving image's /models), the artifact it
+   * was published as (EDGESHIP_MODEL_ARTIFACT, pinned by digest): with `trust`, every file of its
+   * directory but edgeship.json is verified against the signatures attached to that artifact.
+   */
+  signedAs?: string;
 }
 
 /**
  * Refuses a model whose files are not as a trusted key signed them: `files` (a directory, or the
  * one file) against the bundles found for it. A SignatureError says which file or key.
  */
-async function checkSignature(model: string, files: string, bundles: readonly FoundBundle[], trust: SigningTrust) {
-  const where = files === model ? `no ${SIGNATURE_FILE} beside it` : 'none attached to the artifact';
+async function checkSignature(
+  model: string,
+  files: string,
+  bundles: readonly FoundBundle[],
+  trust: SigningTrust,
+  ignored?: string,
+) {
+  const where =
+    files === model
+      ? `no ${SIGNATURE_FILE} beside it; for an image's own model, set EDGESHIP_MODEL_ARTIFACT to the artifact it was published as`
+      : 'none attached to the artifact';
   await verifyModelAt(
     files,
     bundles,
     trust,
     `${model}: no signature (${where}), and this server loads only signed models (EDGESHIP_TRUSTED_KEYS, EDGESHIP_TRUSTED_IDENTITIES)`,
+    ignored,
   );
+}
+
+/** The signatures attached to a pinned artifact reference, read with the credentials its registry may get. */
+async function attachedSignatures(source: ModelSource, reference: string): Promise<FoundBundle[]> {
+  if (!isReference(reference))
+    throw new UsageError(
+      `EDGESHIP_MODEL_ARTIFACT: expected an artifact reference pinned by digest, found ${JSON.stringify(reference)}`,
+    );
+  const credentials = source.credentialHosts?.includes(registryOf(reference) ?? '') ? source.credentials : undefined;
+  const store = artifactStoreForReference(reference, credentials ? { credentials } : {});
+  return attachedBundles(reference, await store.attached(reference, SIGNATURE_MEDIA_TYPE));
 }
 
 const workerOptions = (source: ModelSource) => ({
@@ -90,7 +120,15 @@ const isReference = (model: string) => /@sha256:[a-f0-9]{64}$/.test(model) || mo
  */
 export async function loadModel(source: ModelSource): Promise<LoadedModel> {
   if (!isReference(source.model)) {
-    if (source.trust)
+    if (source.trust && source.signedAs)
+      await checkSignature(
+        source.model,
+        dirname(source.model),
+        await attachedSignatures(source, source.signedAs),
+        source.trust,
+        IMAGE_MODEL_NAME,
+      );
+    else if (source.trust)
       await checkSignature(
         source.model,
         source.model,

@@ -118,7 +118,16 @@ describe('writeOverlay', () => {
           patch: JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }]),
         },
       ],
-      configMapGenerator: [{ literals: ['EDGESHIP_MODEL_VERSION=1.1.0', 'EDGESHIP_MODEL_DIR=/models'] }],
+      // The image's model is checked against the artifact's signatures at a site that trusts signers.
+      configMapGenerator: [
+        {
+          literals: [
+            'EDGESHIP_MODEL_VERSION=1.1.0',
+            'EDGESHIP_MODEL_DIR=/models',
+            `EDGESHIP_MODEL_ARTIFACT=ghcr.io/acme/pump@sha256:${'a'.repeat(64)}`,
+          ],
+        },
+      ],
     });
     const back = parse(writeOverlay(packaged, spec({ version: '1.2.0' }))) as Overlay;
     expect(back.patches).toEqual([{ path: 'edgeship-resources.yaml' }]);

@@ -123,6 +123,31 @@ describe('serve loads only models a trusted key signed, when told to', () => {
     );
   }, 60_000);
 
+  it("verifies an image's own model (/models) against the signatures of the artifact it was published as", async () => {
+    const signed = await published('pump-image', true);
+    // /models as publish lays it out in the modelcar and the serving image: the artifact's files and edgeship.json.
+    const models = join(scratch, 'image-models');
+    const pulled = await new RegistryStore(`${registry.address}/models`).pull(signed.reference, models);
+    await writeFile(join(models, 'edgeship.json'), '{"model":"pump-image","version":"1.0.0"}\n');
+    const file = pulled.files['model.onnx'] as string;
+    const trust = { keys: [operator.public], identities: [] };
+    expect(await refusal({ model: file, trust, signedAs: signed.reference })).toBe('loaded');
+    expect(
+      await refusal({ model: file, trust: { keys: [stranger.public], identities: [] }, signedAs: signed.reference }),
+    ).toMatch(/signed by key [a-f0-9]{64}, which is not among the 1 trusted$/);
+    // Without the artifact's name, the image's model has no signature to be checked against: it is refused, with the fix.
+    expect(await refusal({ model: file, trust })).toMatch(
+      /no model\.sig beside it; for an image's own model, set EDGESHIP_MODEL_ARTIFACT to the artifact it was published as/,
+    );
+    await writeFile(join(models, 'golden.json'), '{"samples": []}\n');
+    expect(await refusal({ model: file, trust, signedAs: signed.reference })).toMatch(
+      /"golden\.json" changed: sha256 /,
+    );
+    expect(await refusal({ model: file, trust, signedAs: 'ghcr.io/acme/pump:latest' })).toMatch(
+      /^UsageError: EDGESHIP_MODEL_ARTIFACT: expected an artifact reference pinned by digest/,
+    );
+  }, 60_000);
+
   it('checks a keyless signature against the identities it trusts, and refuses one whose files are not this model', async () => {
     const directory = join(scratch, 'keyless');
     await cp(inject('exampleOutputs'), directory, { recursive: true });

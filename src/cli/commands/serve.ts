@@ -194,7 +194,12 @@ export function registerServeCommand(program: Command): void {
         'milliseconds from 0 to 10 (0: never on the main thread)',
       );
       const retainedModels = retainedOf(flags.retained ?? env.EDGESHIP_RETAINED_MODELS);
-      const credentialHosts = credentialHostsOf([source, ...retainedModels.map((entry) => entry.reference)], env);
+      // An image's own model is verified against the artifact it was published as (the release writes it).
+      const signedAs = inImage ? env.EDGESHIP_MODEL_ARTIFACT : undefined;
+      const credentialHosts = credentialHostsOf(
+        [source, signedAs, ...retainedModels.map((entry) => entry.reference)],
+        env,
+      );
       const credentials = credentialsFromEnv(env);
       const list = (text: string | undefined) =>
         text
@@ -211,6 +216,7 @@ export function registerServeCommand(program: Command): void {
           ...(trust && { trust }),
           ...next,
           ...(version && next.model === source && { version }),
+          ...(signedAs && next.model === source && { signedAs }),
           ...(threads && { threads }),
           maxBatchRows,
           inlineMaxMs,
