@@ -67,6 +67,16 @@ describe('the app checks who signed a release before its PR, for the repos the p
     return { gates, body: world.model.pulls[0]?.body ?? '' };
   }
 
+  /** Merges the release PR: the GitOps repo must not move; the comments on the PR, for the reason. */
+  async function mergeRefused(): Promise<string[]> {
+    const before = github.repo(GITOPS_REPO).branches.get('main');
+    const mergeSha = github.merge(MODEL_REPO, 1);
+    await world.app.receive('pull_request.closed', world.merged(1, mergeSha));
+    await world.app.settle();
+    expect(github.repo(GITOPS_REPO).branches.get('main')).toBe(before);
+    return [...(world.model.comments.get(1) ?? [])].map((comment) => comment.body);
+  }
+
   it('passes a release signed by a trusted key and built from its commit, and shows the signer on the PR and the dashboard', async () => {
     const { gates, body } = await releasePr([MODEL_REPO], (sha) => published(operator, sha));
     expect(gates).toMatchObject({ conclusion: 'success' });
@@ -97,13 +107,8 @@ describe('the app checks who signed a release before its PR, for the repos the p
     expect(gates?.output?.summary).toMatch(
       /❌ \*\*Signed by a trusted signer\*\*: no signature is attached to memory.test\/pump-forecaster@sha256&#58;0+1; publish it with EDGESHIP&#95;SIGNING&#95;KEY set/,
     );
-    const before = github.repo(GITOPS_REPO).branches.get('main');
-    const mergeSha = github.merge(MODEL_REPO, 1);
-    await world.app.receive('pull_request.closed', world.merged(1, mergeSha));
-    await world.app.settle();
-    expect(github.repo(GITOPS_REPO).branches.get('main')).toBe(before);
     // Merged without its gates (the branch does not require them): refused on the PR, with the reason.
-    expect([...(world.model.comments.get(1) ?? [])].map((comment) => comment.body)).toEqual([
+    expect(await mergeRefused()).toEqual([
       expect.stringContaining(
         'edgeship did not deploy #1: its gates failed: **Signed by a trusted signer**: no signature',
       ),
@@ -115,12 +120,7 @@ describe('the app checks who signed a release before its PR, for the repos the p
     expect(gates).toMatchObject({ conclusion: 'success' });
     // The operator rotates: the key that signed this release is no longer trusted.
     (running.signing[0] as { trustedKeys: string[] }).trustedKeys = [stranger.public];
-    const before = github.repo(GITOPS_REPO).branches.get('main');
-    const mergeSha = github.merge(MODEL_REPO, 1);
-    await world.app.receive('pull_request.closed', world.merged(1, mergeSha));
-    await world.app.settle();
-    expect(github.repo(GITOPS_REPO).branches.get('main')).toBe(before);
-    expect([...(world.model.comments.get(1) ?? [])].map((comment) => comment.body)).toEqual([
+    expect(await mergeRefused()).toEqual([
       expect.stringContaining(
         `edgeship did not deploy #1: its signature no longer holds at merge: memory.test/pump-forecaster@sha256&#58;`,
       ),
