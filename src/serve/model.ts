@@ -83,15 +83,17 @@ async function checkSignature(
   trust: SigningTrust,
   ignored?: string,
 ) {
-  const where =
-    files === model
-      ? `no ${SIGNATURE_FILE} beside it; for an image's own model, set EDGESHIP_MODEL_ARTIFACT to the artifact it was published as`
-      : 'none attached to the artifact';
+  const where = files === model ? `no ${SIGNATURE_FILE} beside it` : 'none attached to the artifact';
+  // An image's own model (edgeship.json beside it) is checked against the artifact it was published as.
+  const image =
+    files === model && existsSync(join(dirname(model), IMAGE_MODEL_NAME))
+      ? "; for an image's own model, set EDGESHIP_MODEL_ARTIFACT to the artifact it was published as"
+      : '';
   await verifyModelAt(
     files,
     bundles,
     trust,
-    `${model}: no signature (${where}), and this server loads only signed models (EDGESHIP_TRUSTED_KEYS, EDGESHIP_TRUSTED_IDENTITIES)`,
+    `${model}: no signature (${where}), and this server loads only signed models (EDGESHIP_TRUSTED_KEYS, EDGESHIP_TRUSTED_IDENTITIES)${image}`,
     ignored,
   );
 }

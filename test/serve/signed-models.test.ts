@@ -137,7 +137,7 @@ describe('serve loads only models a trusted key signed, when told to', () => {
     ).toMatch(/signed by key [a-f0-9]{64}, which is not among the 1 trusted$/);
     // Without the artifact's name, the image's model has no signature to be checked against: it is refused, with the fix.
     expect(await refusal({ model: file, trust })).toMatch(
-      /no model\.sig beside it; for an image's own model, set EDGESHIP_MODEL_ARTIFACT to the artifact it was published as/,
+      /no signature \(no model\.sig beside it\), and this server loads only signed models .*; for an image's own model, set EDGESHIP_MODEL_ARTIFACT to the artifact it was published as$/,
     );
     await writeFile(join(models, 'golden.json'), '{"samples": []}\n');
     expect(await refusal({ model: file, trust, signedAs: signed.reference })).toMatch(
