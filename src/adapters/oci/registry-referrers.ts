@@ -124,7 +124,8 @@ export async function listReferrers(
  * distribution API pages them (`n`, and `last` from the Link header).
  */
 async function referrerTagsOf(client: RegistryClient, repository: string, subject: string): Promise<string[]> {
-  const prefix = `${fallbackTag(subject)}.`;
+  // Only tags of exactly referrerTag's form: a name from the registry goes into a request path.
+  const own = new RegExp(`^${fallbackTag(subject)}\\.[0-9a-f]{16}$`);
   const found: string[] = [];
   let path: string | undefined = `/v2/${repository}/tags/list?n=${TAGS_PAGE}`;
   for (let page = 0; path && page < MAX_TAG_PAGES; page += 1) {
@@ -135,8 +136,7 @@ async function referrerTagsOf(client: RegistryClient, repository: string, subjec
     }
     const where = `tags of ${repository}`;
     const tags = (ociJson(await client.readCapped(answer, where), where) as { tags?: unknown } | null)?.tags;
-    if (Array.isArray(tags))
-      for (const tag of tags) if (typeof tag === 'string' && tag.startsWith(prefix)) found.push(tag);
+    if (Array.isArray(tags)) for (const tag of tags) if (typeof tag === 'string' && own.test(tag)) found.push(tag);
     const next = /<([^>]+)>;\s*rel="?next"?/.exec(answer.headers.get('link') ?? '')?.[1];
     path = next ? new URL(next, 'http://registry').pathname + new URL(next, 'http://registry').search : undefined;
   }
