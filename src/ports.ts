@@ -408,7 +408,7 @@ export interface Scm {
   dispatchWorkflow(repo: RepoRef, workflow: string, ref: string, inputs: Record<string, string>): Promise<void>;
   /**
    * Whether a run of the workflow on the branch was dispatched with this run key: the training
-   * workflow's `run-name` carries it (templates/workflows). Looks at the newest 100 dispatched runs.
+   * workflow's `run-name` carries it (templates/workflows). Looks at the newest 1,000 dispatched runs.
    */
   dispatchedRun(repo: RepoRef, workflow: string, branch: string, key: string): Promise<boolean>;
   /** The files of a run's artifact by name, or undefined when the run has no such artifact. */

@@ -93,6 +93,15 @@ describe('comment commands and drift', () => {
     expect(trainChecks().map((check) => check.status)).toEqual(['queued']);
     const key = github.repo(REPO).dispatches[0]?.inputs.run_key as string;
     expect(github.repo(REPO).runs.map((run) => run.display_title)).toEqual([`edgeship train retrain ${key}`]);
+    // A burst of other commands dispatched 150 runs since: the run looked for is past the first page.
+    for (let other = 0; other < 150; other += 1)
+      github.addRun(REPO, {
+        head_sha: sha,
+        head_branch: 'master',
+        status: 'queued',
+        workflow: 'edgeship-train.yml',
+        display_title: `edgeship train retrain other-key-${other}`,
+      });
     await later.receive('issue_comment.created', comment('/edgeship retrain'));
     await later.settle();
     expect(github.repo(REPO).dispatches).toHaveLength(1);

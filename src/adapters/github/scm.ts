@@ -23,6 +23,8 @@ type Octokit = InstanceType<typeof ProbotOctokit>;
 
 /** GitHub's largest page. */
 const PAGE = 100;
+/** Pages of a branch's dispatched runs read when looking for one run key (dispatchedRun). */
+const DISPATCHED_PAGES = 10;
 /** Closed pull requests read at most, newest updated first: the releases a resync can still act on. */
 const RECENT_CLOSED = 300;
 
@@ -406,14 +408,20 @@ export class GitHubScm implements Scm {
   }
 
   async dispatchedRun(repo: RepoRef, workflow: string, branch: string, key: string): Promise<boolean> {
-    const { data } = await this.octokit.rest.actions.listWorkflowRuns({
-      ...repo,
-      workflow_id: workflow,
-      branch,
-      event: 'workflow_dispatch',
-      per_page: PAGE,
-    });
-    return data.workflow_runs.some((run) => run.display_title.split(' ').includes(key));
+    // Newest first; a burst of commands can dispatch hundreds of runs after the one looked for.
+    let found = false;
+    let pages = 0;
+    await this.octokit.paginate(
+      this.octokit.rest.actions.listWorkflowRuns,
+      { ...repo, workflow_id: workflow, branch, event: 'workflow_dispatch', per_page: PAGE },
+      (response, done) => {
+        pages += 1;
+        found ||= response.data.some((run) => run.display_title.split(' ').includes(key));
+        if (found || pages >= DISPATCHED_PAGES) done();
+        return [];
+      },
+    );
+    return found;
   }
 
   async downloadArtifact(repo: RepoRef, runId: number, name: string): Promise<Record<string, Uint8Array> | undefined> {
