@@ -202,18 +202,21 @@ export async function imageModelOf(
  * `--trusted-root` / EDGESHIP_SIGSTORE_TRUSTED_ROOT for keyless bundles (read and checked now);
  * undefined when no signer is named (models load unsigned).
  */
-export async function signingTrustOf(given: {
-  keyFiles?: readonly string[] | undefined;
-  identities?: readonly string[] | undefined;
-  trustedRoot?: string | undefined;
-}): Promise<SigningTrust | undefined> {
+export async function signingTrustOf(
+  given: {
+    keyFiles?: readonly string[] | undefined;
+    identities?: readonly string[] | undefined;
+    trustedRoot?: string | undefined;
+  },
+  /** The flag the identities came with, as errors name it (`edgeship verify` calls it --identity). */
+  identityFlag = '--trusted-identity',
+): Promise<SigningTrust | undefined> {
   const keys = await trustedKeysOf(given.keyFiles);
   const identities = (given.identities ?? []).map((text) =>
-    parseTrustedIdentity(text, (why) => new UsageError(`--trusted-identity: ${why}`)),
+    parseTrustedIdentity(text, (why) => new UsageError(`${identityFlag}: ${why}`)),
   );
   if (keys.length === 0 && identities.length === 0) {
-    if (given.trustedRoot)
-      throw new UsageError('--trusted-root: given without --trusted-identity, it would trust nobody');
+    if (given.trustedRoot) throw new UsageError(`--trusted-root: given without ${identityFlag}, it would trust nobody`);
     return undefined;
   }
   // A broken root fails the start, not the first load.

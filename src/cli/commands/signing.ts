@@ -117,10 +117,10 @@ export function registerSigningCommands(program: Command): void {
             'verify: expected --key <public key file> or --identity <issuer=subject>, found neither',
           );
         const keys = await Promise.all((options.key ?? []).map((file) => keyPem(file, 'public')));
-        const trust = await signingTrustOf({
-          identities: options.identity,
-          trustedRoot: options.trustedRoot,
-        });
+        const trust = await signingTrustOf(
+          { identities: options.identity, trustedRoot: options.trustedRoot },
+          '--identity',
+        );
         const trusted = {
           keys,
           identities: trust?.identities ?? [],

@@ -132,6 +132,6 @@ describe('keyless signatures (Fulcio certificate, Rekor entry), checked against 
     });
     const malformed = await run(['verify', directory, '--identity', 'stefanb@us.ibm.com', '--signature', VECTOR]);
     expect(malformed.code).toBe(2);
-    expect(malformed.stderr).toMatch(/--trusted-identity: expected <OIDC issuer>=<subject>/);
+    expect(malformed.stderr).toMatch(/--identity: expected <OIDC issuer>=<subject>/);
   });
 });
